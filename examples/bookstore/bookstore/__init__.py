@@ -1,0 +1,1 @@
+"""Bookstore: an example Gati app."""

@@ -1,0 +1,1 @@
+"""The compiler's intermediate representation: GTypes and the program model."""

@@ -1,0 +1,129 @@
+"""The program IR: what `lower` produces and every emitter consumes.
+
+Input: nothing (data module). Output: frozen pydantic models (`Program`, `Handler`, `Hook`,
+`ModuleDecl`, ...). Collections are tuples sorted by a declared key; there is no `Any`.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from gati_compiler.ir.gtype import GType
+
+IR_VERSION: Final = 1
+
+HookKind = Literal["before", "after", "catch"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceRef(_Frozen):
+    """`file` is the POSIX path relative to the project root; `line` is 1-based."""
+
+    file: str
+    line: int
+
+
+class PathParam(_Frozen):
+    name: str
+    converter: Literal["str", "int", "float", "uuid", "path", "date"]
+
+
+class RateLimit(_Frozen):
+    limit: int
+    window: float  # seconds
+
+
+class Policies(_Frozen):
+    roles: tuple[str, ...] = ()
+    rateLimit: RateLimit | None = None
+    timeout: float | None = None  # seconds
+
+
+class HookDef(_Frozen):
+    """A hook as recorded in a manifest: where it lives and how it runs."""
+
+    id: str  # "<module>:<function>"
+    kind: HookKind
+    module: str
+    function: str
+    isAsync: bool
+    timeout: float | None = None
+    retries: int = 0
+    scope: Literal["global", "route"] = "route"
+    source: SourceRef
+
+
+class HandlerGTypes(_Frozen):
+    request: GType | None = None
+    response: GType | None = None
+    params: GType | None = None
+    query: GType | None = None
+    headers: GType | None = None
+
+
+class Hooks(_Frozen):
+    before: tuple[HookDef, ...] = ()
+    after: tuple[HookDef, ...] = ()
+    catch: tuple[HookDef, ...] = ()
+
+
+class Dependencies(_Frozen):
+    modules: tuple[str, ...] = ()
+    plugins: tuple[str, ...] = ()
+
+
+class Handler(_Frozen):
+    handlerId: str
+    method: str
+    path: str
+    pathParams: tuple[PathParam, ...] = ()
+    module: str
+    function: str
+    isAsync: bool
+    summary: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    status: int = 200
+    gtypes: HandlerGTypes
+    hooks: Hooks
+    policies: Policies
+    dependencies: Dependencies
+    fingerprint: str
+    timescapeVersion: str | None = None
+    source: SourceRef
+
+
+class ModuleMethod(_Frozen):
+    name: str
+    isAsync: bool
+    params: tuple[tuple[str, GType], ...]
+    returns: GType
+    description: str | None = None
+
+
+class ModuleDecl(_Frozen):
+    moduleId: str
+    module: str
+    className: str
+    capabilities: tuple[str, ...] = ()
+    egress: tuple[str, ...] = ()
+    description: str | None = None
+    methods: tuple[ModuleMethod, ...] = ()
+    source: SourceRef
+
+
+class Program(_Frozen):
+    """A whole analysed app. `handlers` sorted by (path, method); `gtypes` keys sorted."""
+
+    irVersion: int = IR_VERSION
+    app: str
+    sourceRoots: tuple[str, ...] = (".",)
+    handlers: tuple[Handler, ...] = ()
+    modules: tuple[ModuleDecl, ...] = ()
+    globalHooks: tuple[HookDef, ...] = ()
+    gtypes: dict[str, GType] = {}

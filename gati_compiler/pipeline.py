@@ -1,0 +1,191 @@
+"""The pipeline: the one place that knows the stage order.
+
+config → discover → parse (entry files, then what they import) → resolve → lower → emit → write.
+It stops after the first stage that reports errors, and turns a crash of gati itself into a
+GATI900 diagnostic rather than a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from pydantic import JsonValue
+
+from gati_compiler.canonical import canonical_json
+from gati_compiler.config import GatiConfig, load_config, settings_for_runtime
+from gati_compiler.diagnostics import codes
+from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity, Span
+from gati_compiler.emit import emit_all
+from gati_compiler.ir.canonical import dump_ir
+from gati_compiler.ir.models import Program
+from gati_compiler.stages._pool import default_jobs
+from gati_compiler.stages.discover import SourceSet, discover_sources, is_entry
+from gati_compiler.stages.facts import ModuleFacts, dump_facts
+from gati_compiler.stages.lower import LowerOptions, lower_program
+from gati_compiler.stages.parse import parse_sources
+from gati_compiler.stages.report import Reporter
+from gati_compiler.stages.resolve import imported_modules, resolve_project
+from gati_compiler.writer import MANIFEST, WriteReport, read_previous_artifacts, write_artifacts
+
+Dump = Literal["facts", "resolved", "ir"]
+PARALLEL_MIN_FILES: Final = 24
+
+
+class GatiError(Exception):
+    """A failure of gati itself (never a user mistake: those are diagnostics)."""
+
+
+@dataclass
+class BuildResult:
+    """What a build produced: diagnostics always; the program and artifacts when it got that far."""
+
+    project_dir: Path
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    config: GatiConfig | None = None
+    program: Program | None = None
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+    written: WriteReport | None = None
+    dump: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def internal_error(self) -> bool:
+        return any(d.code == codes.INTERNAL_ERROR.id for d in self.diagnostics)
+
+
+def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int) -> list[ModuleFacts]:
+    """Parse the entry files, then, round by round, the project modules they import."""
+    by_module = sources.by_module()
+    known = frozenset(by_module)
+    todo = [s for s in sources.files if is_entry(s, cfg.global_hooks)]
+    parsed: dict[str, ModuleFacts] = {}
+    while todo:
+        batch_jobs = jobs if len(todo) >= PARALLEL_MIN_FILES else 1
+        for facts in parse_sources(todo, sink, jobs=batch_jobs):
+            parsed[facts.module] = facts
+        wanted: set[str] = set()
+        for facts in parsed.values():
+            wanted |= imported_modules(facts, known)
+        todo = [by_module[m] for m in sorted(wanted - set(parsed))]
+    return [parsed[m] for m in sorted(parsed)]
+
+
+def _guard(sink: DiagnosticSink, what: str, fn: Callable[[], object]) -> bool:
+    try:
+        fn()
+    except Exception as exc:  # a gati bug: report it with the traceback, keep the CLI alive
+        sink.emit(
+            codes.INTERNAL_ERROR,
+            f"internal error while {what}: {type(exc).__name__}: {exc}",
+            Span.point("<gati>"),
+            notes=tuple(traceback.format_exc().rstrip().splitlines()[-12:]),
+            help="this is a gati bug; please report it with the notes above",
+        )
+        return False
+    return True
+
+
+def build(
+    project_dir: Path | str,
+    *,
+    write: bool = True,
+    jobs: int | None = None,
+    dump: Dump | None = None,
+) -> BuildResult:
+    """Run the whole pipeline on the project in `project_dir`.
+
+    Parameters:
+        project_dir: the app folder (holding `pyproject.toml` or `gati.toml`).
+        write: write the artifacts into the build folder (False for `gatic check`).
+        jobs: worker processes for parsing; default: the usable cores.
+        dump: stop after that stage and return its canonical JSON in `BuildResult.dump`.
+
+    Returns:
+        A `BuildResult`; `ok` is False when any error diagnostic was reported.
+    """
+    root = Path(project_dir)
+    result = BuildResult(project_dir=root)
+    sink = DiagnosticSink()
+    state: dict[str, object] = {}
+
+    def finish() -> BuildResult:
+        result.diagnostics = sink.diagnostics
+        return result
+
+    cfg = load_config(root, sink)
+    result.config = cfg
+    if cfg is None:
+        return finish()
+    sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
+    result.sources = sources.texts()
+    workers = jobs if jobs is not None else default_jobs()
+
+    if not _guard(sink, "parsing", lambda: state.update(facts=_parse_reachable(sources, cfg, sink, workers))):
+        return finish()
+    facts: list[ModuleFacts] = state["facts"]  # type: ignore[assignment]
+    if dump == "facts":
+        result.dump = canonical_json([dump_facts(f) for f in facts])
+        return finish()
+    project = resolve_project(facts, known_modules=sources.by_module())
+    if dump == "resolved":
+        resolved: dict[str, JsonValue] = {
+            m.module: {"imports": {i.local: f"{'.' * i.level}{i.module}" + (f":{i.name}" if i.name else "") for i in m.imports},
+                       "defines": sorted({*(c.name for c in m.classes), *(f.name for f in m.functions), *(a.name for a in m.aliases)})}
+            for m in facts
+        }
+        result.dump = canonical_json(resolved)
+        return finish()
+    reporter = Reporter(sink, result.sources)
+    options = LowerOptions(app=cfg.name, source_roots=cfg.sources, global_hooks=cfg.global_hooks)
+    if not _guard(sink, "lowering", lambda: state.update(program=lower_program(project, options, reporter))):
+        return finish()
+    if sink.has_errors:
+        return finish()
+    program: Program = state["program"]  # type: ignore[assignment]
+    result.program = program
+    if dump == "ir":
+        result.dump = canonical_json(dump_ir(program))
+        return finish()
+    out_dir = root / cfg.out
+    project_root = Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix()
+    settings = settings_for_runtime(cfg)
+    if not _guard(sink, "emitting", lambda: state.update(artifacts=emit_all(program, project_root=project_root, settings=settings))):
+        return finish()
+    result.artifacts = state["artifacts"]  # type: ignore[assignment]
+    if write:
+        previous, problem = read_previous_artifacts(out_dir)
+        if problem is not None:
+            sink.emit(codes.PREVIOUS_BUILD_CORRUPT, problem, Span.point(f"{cfg.out}/{MANIFEST}"),
+                      help="delete the build folder if it holds files that are no longer produced")
+        if previous:
+            previous.append(MANIFEST)
+        result.written = write_artifacts(result.artifacts, out_dir, previous=previous)
+    return finish()
+
+
+def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
+    """The CI gate: every stage runs, nothing is written, and artifacts on disk must be current."""
+    result = build(project_dir, write=False, jobs=jobs)
+    if not result.ok or result.config is None:
+        return result
+    out_dir = Path(project_dir) / result.config.out
+    extra = DiagnosticSink()
+    stale = []
+    for rel, data in result.artifacts.items():
+        path = out_dir / rel
+        if not path.is_file() or path.read_bytes() != data:
+            stale.append(rel)
+    for rel in stale:
+        extra.emit(codes.ARTIFACT_STALE, f"`{result.config.out}/{rel}` is out of date", Span.point(f"{result.config.out}/{rel}"),
+                   help="run `gatic build` and commit the result")
+    result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: (d.sort_key, d.message))
+    return result

@@ -1,0 +1,55 @@
+"""A process pool for CPU-bound stages: forked workers, batches balanced by size, order kept."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Protocol, TypeVar
+
+
+class _Sized(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Sized)
+R = TypeVar("R")
+
+
+def default_jobs() -> int:
+    """Worker count: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _batches(items: Sequence[T], count: int) -> list[list[tuple[int, T]]]:
+    # largest first into the lightest batch keeps the workers evenly loaded
+    order = sorted(range(len(items)), key=lambda i: -len(items[i].text))
+    batches: list[list[tuple[int, T]]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for i in order:
+        k = loads.index(min(loads))
+        batches[k].append((i, items[i]))
+        loads[k] += len(items[i].text) + 200
+    return [b for b in batches if b]
+
+
+def run_batches(fn: Callable[[list[T]], list[R]], items: Sequence[T], jobs: int) -> list[R]:
+    """Run `fn` over `items` in `jobs` worker processes and return the results in input order."""
+    method = "fork" if sys.platform == "linux" else "spawn"
+    ctx = multiprocessing.get_context(method)
+    batches = _batches(items, jobs * 2)
+    results: list[R | None] = [None] * len(items)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = [(b, pool.submit(fn, [item for _, item in b])) for b in batches]
+        for batch, future in futures:
+            for (i, _), result in zip(batch, future.result(), strict=True):
+                results[i] = result
+    out = [r for r in results if r is not None]
+    assert len(out) == len(items)
+    return out

@@ -1,0 +1,92 @@
+"""Discover: the filesystem → the project's Python sources.
+
+Input: the project root, its configured source folders and exclude globs. Output: a
+`SourceSet` of `SourceFile`s sorted by POSIX relative path, with dotted module names. This stage
+and the writer are the only ones that touch the disk. Unreadable files become diagnostics.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from gati_compiler.diagnostics import codes
+from gati_compiler.diagnostics.model import DiagnosticSink, Span
+from gati_compiler.stages.parse import SourceFile
+
+SKIP_DIRS: Final = frozenset(
+    {"__pycache__", "node_modules", "venv", ".venv", "env", "build", "dist", "site-packages", ".gati", ".git"}
+)
+RUNTIME_MARKER: Final = "gati_runtime_min"
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    files: tuple[SourceFile, ...]
+
+    def by_module(self) -> dict[str, SourceFile]:
+        return {f.module: f for f in self.files}
+
+    def texts(self) -> dict[str, str]:
+        return {f.rel_path: f.text for f in self.files}
+
+
+def _module_name(rel_to_root: Path) -> tuple[str, bool] | None:
+    parts = list(rel_to_root.with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    if not parts or not all(p.isidentifier() for p in parts):
+        return None
+    return ".".join(parts), is_package
+
+
+def discover_sources(
+    project: Path, roots: Sequence[str], exclude: Sequence[str], out: str, sink: DiagnosticSink
+) -> SourceSet:
+    """Every `.py` file under the source roots, sorted, with module names relative to its root."""
+    found: dict[str, SourceFile] = {}
+    out_dir = (project / out).resolve()
+    for root in roots:
+        base = (project / root).resolve()
+        if not base.is_dir():
+            continue  # the config stage reports missing roots
+        for dirpath, dirnames, filenames in os.walk(base):
+            here = Path(dirpath)
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if d not in SKIP_DIRS and not d.startswith(".") and (here / d).resolve() != out_dir
+            )
+            for filename in sorted(filenames):
+                if not filename.endswith(".py"):
+                    continue
+                path = here / filename
+                rel = path.relative_to(project.resolve()).as_posix() if path.is_relative_to(project.resolve()) else path.as_posix()
+                if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude) or rel in found:
+                    continue
+                named = _module_name(path.relative_to(base))
+                if named is None:
+                    continue
+                data = path.read_bytes()
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    sink.emit(codes.FILE_UNREADABLE, f"`{rel}` is not valid UTF-8 (byte {exc.start})", Span.point(rel),
+                              help="save the file as UTF-8")
+                    continue
+                text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+                found[rel] = SourceFile(rel, named[0], named[1], text, hashlib.sha256(data).hexdigest())
+    return SourceSet(tuple(found[k] for k in sorted(found)))
+
+
+def is_entry(src: SourceFile, global_hooks: Sequence[str]) -> bool:
+    """Files analysed unconditionally: those that use the runtime, and global hook modules.
+
+    Everything else is parsed only when one of these imports it.
+    """
+    return RUNTIME_MARKER in src.text or src.module in global_hooks

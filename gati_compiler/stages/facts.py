@@ -1,0 +1,198 @@
+"""Facts: what `parse` reads out of one source file, before any name is resolved.
+
+Input: nothing (data module). Output: small frozen dataclasses, cheap to build and to pickle
+across the worker pool. An `Anchor` is the attribute/index path from the libcst `Module` to a
+node; `locate` turns it into a `Span` only when a diagnostic needs one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from pydantic import JsonValue
+
+from gati_compiler.diagnostics.model import Diagnostic
+
+Anchor: TypeAlias = tuple[str | int, ...]
+ConstValue: TypeAlias = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExName:
+    """A dotted name as written: `str`, `t.Optional`, `models.User`."""
+
+    name: str
+    anchor: Anchor
+    kind: Literal["name"] = "name"
+
+
+@dataclass(frozen=True, slots=True)
+class ExConst:
+    value: ConstValue
+    anchor: Anchor
+    kind: Literal["const"] = "const"
+
+
+@dataclass(frozen=True, slots=True)
+class ExSub:
+    base: Expr
+    args: tuple[Expr, ...]
+    anchor: Anchor
+    kind: Literal["sub"] = "sub"
+
+
+@dataclass(frozen=True, slots=True)
+class ExOr:
+    items: tuple[Expr, ...]
+    anchor: Anchor
+    kind: Literal["or"] = "or"
+
+
+@dataclass(frozen=True, slots=True)
+class ExList:
+    items: tuple[Expr, ...]
+    anchor: Anchor
+    kind: Literal["list"] = "list"
+
+
+@dataclass(frozen=True, slots=True)
+class ExCall:
+    func: Expr
+    args: tuple[Expr, ...]
+    kwargs: tuple[tuple[str, Expr], ...]
+    anchor: Anchor
+    kind: Literal["call"] = "call"
+
+
+@dataclass(frozen=True, slots=True)
+class ExBad:
+    """An expression gati has no static meaning for; `text` is its source."""
+
+    text: str
+    anchor: Anchor
+    kind: Literal["bad"] = "bad"
+
+
+Expr: TypeAlias = ExName | ExConst | ExSub | ExOr | ExList | ExCall | ExBad
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFact:
+    """`import a.b as c` (name None) or `from .a import b as c` (level 1)."""
+
+    module: str
+    name: str | None
+    asname: str | None
+    level: int
+    anchor: Anchor
+
+    @property
+    def local(self) -> str:
+        if self.asname:
+            return self.asname
+        if self.name is not None:
+            return self.name
+        return self.module.split(".")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFact:
+    name: str
+    annotation: Expr | None
+    default: Expr | None
+    description: str | None
+    anchor: Anchor
+
+
+@dataclass(frozen=True, slots=True)
+class ParamFact:
+    name: str
+    annotation: Expr | None
+    kind: Literal["positional", "keyword", "star", "starstar"]
+    has_default: bool
+    anchor: Anchor
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """A static use inside a function body: `gctx.modules["db"]` or `req.params["id"]`."""
+
+    name: str
+    anchor: Anchor
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionFact:
+    name: str
+    is_async: bool
+    params: tuple[ParamFact, ...]
+    returns: Expr | None
+    decorators: tuple[Expr, ...]
+    docstring: str | None
+    line: int
+    anchor: Anchor
+    module_uses: tuple[Use, ...] = ()
+    param_uses: tuple[Use, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFact:
+    name: str
+    bases: tuple[Expr, ...]
+    keywords: tuple[tuple[str, Expr], ...]
+    decorators: tuple[Expr, ...]
+    type_params: tuple[str, ...]
+    fields: tuple[FieldFact, ...]
+    methods: tuple[FunctionFact, ...]
+    docstring: str | None
+    line: int
+    anchor: Anchor
+
+
+@dataclass(frozen=True, slots=True)
+class AliasFact:
+    """`X = <expr>`, `X: TypeAlias = <expr>` (explicit) or `type X[T] = <expr>` (explicit)."""
+
+    name: str
+    value: Expr
+    explicit: bool
+    type_params: tuple[str, ...]
+    anchor: Anchor
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    rel_path: str
+    module: str
+    is_package: bool
+    docstring: str | None = None
+    imports: tuple[ImportFact, ...] = ()
+    classes: tuple[ClassFact, ...] = ()
+    functions: tuple[FunctionFact, ...] = ()
+    aliases: tuple[AliasFact, ...] = ()
+    other_names: tuple[str, ...] = ()
+    exports: tuple[str, ...] | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+    # True when the file failed to parse: its names exist but cannot be trusted
+    broken: bool = False
+
+
+def dump_facts(facts: ModuleFacts) -> dict[str, JsonValue]:
+    """The canonical JSON form of one module's facts (`gatic build --dump=facts`)."""
+
+    def conv(value: object) -> JsonValue:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: conv(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple | list):
+            return [conv(v) for v in value]
+        if isinstance(value, Diagnostic):
+            return value.model_dump(mode="json")
+        if value is None or isinstance(value, str | int | float | bool):
+            return value
+        return str(value)
+
+    out = conv(facts)
+    assert isinstance(out, dict)
+    return out

@@ -1,0 +1,599 @@
+"""Parse: source text → `ModuleFacts`, with libcst, never importing or executing user code.
+
+Input: `SourceFile` values from `discover`. Output: one `ModuleFacts` per file (names, imports,
+classes, functions, aliases as unresolved `Expr` trees). It must not resolve names or build IR.
+It walks only the statements it needs (no whole-tree visitor, no metadata wrapper): positions
+are computed lazily by `locate`, and the line of a top-level definition by `_TopLevelLines`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import inspect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from gati_compiler.diagnostics import codes
+from gati_compiler.diagnostics.model import DiagnosticSink, Span
+from gati_compiler.stages.facts import (
+    AliasFact,
+    Anchor,
+    ClassFact,
+    ExBad,
+    ExCall,
+    ExConst,
+    ExList,
+    ExName,
+    ExOr,
+    Expr,
+    ExSub,
+    FieldFact,
+    FunctionFact,
+    ImportFact,
+    ModuleFacts,
+    ParamFact,
+    Use,
+)
+
+_EMPTY = cst.Module(body=[])
+_TOP_DEF = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)|^class[ \t]+(\w+)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One discovered file: POSIX path relative to the project root, dotted module name, text."""
+
+    rel_path: str
+    module: str
+    is_package: bool
+    text: str
+    sha256: str
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)
+
+
+def _string_value(node: cst.BaseExpression) -> str | None:
+    if type(node) is cst.SimpleString:
+        raw = node.value
+        # the common case: a plain quoted string with no prefix and no escapes
+        if raw[0] in "\"'" and "\\" not in raw and raw[:3] not in ('"""', "'''"):
+            return raw[1:-1]
+    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{node.attr.value}"
+    return None
+
+
+def to_expr(node: cst.BaseExpression, anchor: Anchor) -> Expr:
+    """Convert an expression to a static `Expr`; anything without static meaning becomes `ExBad`."""
+    if isinstance(node, cst.Ellipsis):
+        return ExName("...", anchor)
+    if isinstance(node, cst.Name):
+        if node.value in ("None", "True", "False"):
+            return ExConst({"None": None, "True": True, "False": False}[node.value], anchor)
+        return ExName(node.value, anchor)
+    if isinstance(node, cst.Attribute):
+        dotted = _dotted(node)
+        return ExName(dotted, anchor) if dotted is not None else ExBad(_code(node), anchor)
+    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+        value = _string_value(node)
+        return ExConst(value, anchor) if value is not None else ExBad(_code(node), anchor)
+    if isinstance(node, cst.Integer | cst.Float):
+        return ExConst(node.evaluated_value, anchor)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus | cst.Plus):
+        inner = node.expression
+        if isinstance(inner, cst.Integer | cst.Float):
+            value = inner.evaluated_value
+            return ExConst(-value if isinstance(node.operator, cst.Minus) else value, anchor)
+        return ExBad(_code(node), anchor)
+    if isinstance(node, cst.Subscript):
+        args: list[Expr] = []
+        for i, element in enumerate(node.slice):
+            if not isinstance(element.slice, cst.Index):
+                return ExBad(_code(node), anchor)
+            args.append(to_expr(element.slice.value, (*anchor, "slice", i, "slice", "value")))
+        return ExSub(to_expr(node.value, (*anchor, "value")), tuple(args), anchor)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        left = to_expr(node.left, (*anchor, "left"))
+        right = to_expr(node.right, (*anchor, "right"))
+        items = (*(left.items if isinstance(left, ExOr) else (left,)), right)
+        return ExOr(items, anchor)
+    if isinstance(node, cst.List | cst.Tuple | cst.Set):
+        return ExList(
+            tuple(to_expr(el.value, (*anchor, "elements", i, "value")) for i, el in enumerate(node.elements)),
+            anchor,
+        )
+    if isinstance(node, cst.Call):
+        pos: list[Expr] = []
+        kws: list[tuple[str, Expr]] = []
+        for i, arg in enumerate(node.args):
+            if arg.star:
+                return ExBad(_code(node), anchor)
+            value = to_expr(arg.value, (*anchor, "args", i, "value"))
+            if arg.keyword is not None:
+                kws.append((arg.keyword.value, value))
+            else:
+                pos.append(value)
+        return ExCall(to_expr(node.func, (*anchor, "func")), tuple(pos), tuple(kws), anchor)
+    return ExBad(_code(node), anchor)
+
+
+def _docstring(body: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> str | None:
+    if not body:
+        return None
+    first = body[0]
+    if isinstance(first, cst.SimpleStatementLine) and first.body and isinstance(first.body[0], cst.Expr):
+        value = _string_value(first.body[0].value)
+        if value is not None:
+            return inspect.cleandoc(value)
+    return None
+
+
+class _TopLevelLines:
+    """Lines of top-level `def`/`class` statements, found without computing positions.
+
+    A top-level definition always starts in column 0, so a line regex finds every one of them;
+    a `def` inside a string can add a hit, which the name check catches, and then the lines are
+    recounted from the generated code of the preceding statements (exact, slower).
+    """
+
+    def __init__(self, text: str, module: cst.Module) -> None:
+        self._text = text
+        self._module = module
+        self._lines: dict[int, int] | None = None
+
+    def line_of(self, index: int) -> int:
+        if self._lines is None:
+            self._lines = self._compute()
+        return self._lines.get(index, 0)
+
+    def _compute(self) -> dict[int, int]:
+        body = self._module.body
+        wanted = [
+            (i, s.name.value) for i, s in enumerate(body) if isinstance(s, cst.FunctionDef | cst.ClassDef)
+        ]
+        hits = list(_TOP_DEF.finditer(self._text))
+        if [m.group(1) or m.group(2) for m in hits] == [name for _, name in wanted]:
+            starts = [i for i, ch in enumerate(self._text) if ch == "\n"]
+            return {i: bisect.bisect_left(starts, m.start()) + 1 for (i, _), m in zip(wanted, hits, strict=True)}
+        return self._recount(body)
+
+    def _recount(self, body: Sequence[cst.BaseStatement]) -> dict[int, int]:
+        line = 1 + sum(_code(e).count("\n") for e in self._module.header)
+        out: dict[int, int] = {}
+        for i, stmt in enumerate(body):
+            if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                before = len(stmt.leading_lines) + len(stmt.lines_after_decorators)
+                before += sum(self._module.code_for_node(d).count("\n") for d in stmt.decorators)
+                out[i] = line + before
+            line += self._module.code_for_node(stmt).count("\n")
+        return out
+
+
+_SKIP_FIELDS = frozenset({"header", "footer", "leading_lines", "lines_after_decorators", "lpar", "rpar"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(kind)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(kind)
+            if f.name not in _SKIP_FIELDS and "whitespace" not in f.name and f.name not in ("comma", "semicolon")
+        )
+        _CHILD_FIELDS[kind] = names
+    return names
+
+
+class _UseCollector:
+    """Finds `gctx.modules["x"]`, `gctx.modules.x` and `req.params["x"]` inside one function.
+
+    A hand-rolled walk over node fields: libcst's visitor machinery costs as much as parsing.
+    """
+
+    def __init__(self, gctx: str | None, req: str | None) -> None:
+        self.gctx = gctx
+        self.req = req
+        self.modules: list[tuple[str, cst.CSTNode]] = []
+        self.params: list[tuple[str, cst.CSTNode]] = []
+
+    def _owner(self, node: cst.BaseExpression, attr: str) -> str | None:
+        if isinstance(node, cst.Attribute) and node.attr.value == attr and isinstance(node.value, cst.Name):
+            return node.value.value
+        return None
+
+    def walk(self, root: cst.CSTNode) -> None:
+        stack: list[cst.CSTNode] = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Subscript):
+                self._subscript(node)
+            elif isinstance(node, cst.Attribute):
+                self._attribute(node)
+            children: list[cst.CSTNode] = []
+            for name in _child_fields(type(node)):
+                value = getattr(node, name)
+                kind = type(value)
+                if kind is tuple or kind is list:
+                    children.extend(v for v in value if _is_node(type(v)))
+                elif _is_node(kind):
+                    children.append(value)
+            stack.extend(reversed(children))
+
+    def _subscript(self, node: cst.Subscript) -> None:
+        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+            return
+        key = _string_value(node.slice[0].slice.value)
+        if key is None:
+            return
+        if self.gctx is not None and self._owner(node.value, "modules") == self.gctx:
+            self.modules.append((key, node))
+        elif self.req is not None and self._owner(node.value, "params") == self.req:
+            self.params.append((key, node))
+
+    def _attribute(self, node: cst.Attribute) -> None:
+        if self.gctx is not None and self._owner(node.value, "modules") == self.gctx:
+            self.modules.append((node.attr.value, node))
+
+
+def _param_names(fn: cst.FunctionDef) -> tuple[str | None, str | None]:
+    params = [*fn.params.posonly_params, *fn.params.params]
+    req = params[0].name.value if params else None
+    gctx = params[3].name.value if len(params) >= 4 else None
+    for p in params:
+        if p.annotation is not None:
+            ann = _dotted(p.annotation.annotation) or ""
+            if ann.endswith("GlobalContext"):
+                gctx = p.name.value
+    return req, gctx
+
+
+def _collect_uses(fn: cst.FunctionDef) -> _UseCollector:
+    req, gctx = _param_names(fn)
+    collector = _UseCollector(gctx, req)
+    collector.walk(fn.body)
+    return collector
+
+
+class _ModuleReader:
+    """Reads the statements of one module into facts."""
+
+    def __init__(self, src: SourceFile, module: cst.Module) -> None:
+        self.src = src
+        self.module = module
+        self.lines = _TopLevelLines(src.text, module)
+        self.imports: list[ImportFact] = []
+        self.classes: list[ClassFact] = []
+        self.functions: list[FunctionFact] = []
+        self.aliases: list[AliasFact] = []
+        self.other: list[str] = []
+        self.exports: tuple[str, ...] | None = None
+
+    def read(self) -> ModuleFacts:
+        self._statements(self.module.body, ("body",), top=True)
+        return ModuleFacts(
+            rel_path=self.src.rel_path,
+            module=self.src.module,
+            is_package=self.src.is_package,
+            docstring=_docstring(self.module.body),
+            imports=tuple(self.imports),
+            classes=tuple(self.classes),
+            functions=tuple(self.functions),
+            aliases=tuple(self.aliases),
+            other_names=tuple(sorted(set(self.other))),
+            exports=self.exports,
+        )
+
+    def _statements(self, body: Sequence[cst.BaseStatement], at: Anchor, *, top: bool) -> None:
+        for i, stmt in enumerate(body):
+            anchor = (*at, i)
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for j, small in enumerate(stmt.body):
+                    self._small(small, (*anchor, "body", j))
+            elif isinstance(stmt, cst.FunctionDef):
+                self.functions.append(self._function(stmt, anchor, self.lines.line_of(i) if top else 0))
+            elif isinstance(stmt, cst.ClassDef):
+                self.classes.append(self._class(stmt, anchor, self.lines.line_of(i) if top else 0))
+            elif isinstance(stmt, cst.If):
+                # `if TYPE_CHECKING:` imports and version switches: both branches define names
+                self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
+                orelse = stmt.orelse
+                path: Anchor = (*anchor, "orelse")
+                while isinstance(orelse, cst.If):
+                    self._statements(_block(orelse.body), (*path, "body", "body"), top=False)
+                    orelse, path = orelse.orelse, (*path, "orelse")
+                if isinstance(orelse, cst.Else):
+                    self._statements(_block(orelse.body), (*path, "body", "body"), top=False)
+            elif isinstance(stmt, cst.Try):
+                self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
+
+    def _small(self, small: cst.BaseSmallStatement, anchor: Anchor) -> None:
+        if isinstance(small, cst.Import):
+            for k, alias in enumerate(small.names):
+                name = _dotted(alias.name) or ""
+                asname = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else None
+                self.imports.append(ImportFact(name, None, asname, 0, (*anchor, "names", k)))
+        elif isinstance(small, cst.ImportFrom):
+            module = _dotted(small.module) if small.module is not None else ""
+            level = len(small.relative)
+            if isinstance(small.names, cst.ImportStar):
+                self.imports.append(ImportFact(module or "", "*", None, level, anchor))
+                return
+            for k, alias in enumerate(small.names):
+                name = _dotted(alias.name) or ""
+                asname = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else None
+                self.imports.append(ImportFact(module or "", name, asname, level, (*anchor, "names", k)))
+        elif isinstance(small, cst.Assign):
+            if len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                name = small.targets[0].target.value
+                if name == "__all__":
+                    self.exports = _string_list(small.value)
+                    return
+                self.aliases.append(AliasFact(name, to_expr(small.value, (*anchor, "value")), False, (), anchor))
+            else:
+                for target in small.targets:
+                    self.other.extend(_target_names(target.target))
+        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+            name = small.target.value
+            ann = _code(small.annotation.annotation)
+            if small.value is not None and ann.split(".")[-1] == "TypeAlias":
+                self.aliases.append(AliasFact(name, to_expr(small.value, (*anchor, "value")), True, (), anchor))
+            else:
+                self.other.append(name)
+        elif isinstance(small, cst.TypeAlias):
+            params = _type_params(small.type_parameters)
+            self.aliases.append(AliasFact(small.name.value, to_expr(small.value, (*anchor, "value")), True, params, anchor))
+
+    def _function(self, fn: cst.FunctionDef, anchor: Anchor, line: int) -> FunctionFact:
+        params: list[ParamFact] = []
+        groups: tuple[tuple[str, Sequence[cst.Param], str], ...] = (
+            ("posonly_params", fn.params.posonly_params, "positional"),
+            ("params", fn.params.params, "positional"),
+            ("kwonly_params", fn.params.kwonly_params, "keyword"),
+        )
+        for field, group, kind in groups:
+            for k, p in enumerate(group):
+                params.append(self._param(p, (*anchor, "params", field, k), kind))
+        if isinstance(fn.params.star_arg, cst.Param):
+            params.append(self._param(fn.params.star_arg, (*anchor, "params", "star_arg"), "star"))
+        if fn.params.star_kwarg is not None:
+            params.append(self._param(fn.params.star_kwarg, (*anchor, "params", "star_kwarg"), "starstar"))
+        returns = fn.returns
+        decorators = tuple(
+            to_expr(d.decorator, (*anchor, "decorators", k, "decorator")) for k, d in enumerate(fn.decorators)
+        )
+        body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else ()
+        module_uses: tuple[Use, ...] = ()
+        param_uses: tuple[Use, ...] = ()
+        if decorators:
+            uses = _collect_uses(fn)
+            module_uses = tuple(Use(name, (*anchor, "#module_use", k)) for k, (name, _) in enumerate(uses.modules))
+            param_uses = tuple(Use(name, (*anchor, "#param_use", k)) for k, (name, _) in enumerate(uses.params))
+        return FunctionFact(
+            name=fn.name.value,
+            is_async=fn.asynchronous is not None,
+            params=tuple(params),
+            returns=to_expr(returns.annotation, (*anchor, "returns", "annotation")) if returns else None,
+            decorators=decorators,
+            docstring=_docstring(body),
+            line=line,
+            anchor=anchor,
+            module_uses=module_uses,
+            param_uses=param_uses,
+        )
+
+    def _param(self, p: cst.Param, anchor: Anchor, kind: str) -> ParamFact:
+        ann = to_expr(p.annotation.annotation, (*anchor, "annotation", "annotation")) if p.annotation else None
+        return ParamFact(p.name.value, ann, kind, p.default is not None, anchor)  # type: ignore[arg-type]
+
+    def _class(self, node: cst.ClassDef, anchor: Anchor, line: int) -> ClassFact:
+        bases: list[Expr] = []
+        keywords: list[tuple[str, Expr]] = []
+        for k, arg in enumerate(node.bases):
+            bases.append(to_expr(arg.value, (*anchor, "bases", k, "value")))
+        for k, arg in enumerate(node.keywords):
+            if arg.keyword is not None:
+                keywords.append((arg.keyword.value, to_expr(arg.value, (*anchor, "keywords", k, "value"))))
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        fields: list[FieldFact] = []
+        methods: list[FunctionFact] = []
+        for i, stmt in enumerate(body):
+            at: Anchor = (*anchor, "body", "body", i)
+            if isinstance(stmt, cst.FunctionDef):
+                methods.append(self._function(stmt, at, 0))
+            elif isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+                small = stmt.body[0]
+                description = _attribute_doc(body, i)
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    fields.append(
+                        FieldFact(
+                            small.target.value,
+                            to_expr(small.annotation.annotation, (*at, "body", 0, "annotation", "annotation")),
+                            to_expr(small.value, (*at, "body", 0, "value")) if small.value is not None else None,
+                            description,
+                            (*at, "body", 0),
+                        )
+                    )
+                elif (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
+                    fields.append(
+                        FieldFact(
+                            small.targets[0].target.value,
+                            None,
+                            to_expr(small.value, (*at, "body", 0, "value")),
+                            description,
+                            (*at, "body", 0),
+                        )
+                    )
+        return ClassFact(
+            name=node.name.value,
+            bases=tuple(bases),
+            keywords=tuple(keywords),
+            decorators=tuple(
+                to_expr(d.decorator, (*anchor, "decorators", k, "decorator")) for k, d in enumerate(node.decorators)
+            ),
+            type_params=_type_params(node.type_parameters),
+            fields=tuple(fields),
+            methods=tuple(methods),
+            docstring=_docstring(body),
+            line=line,
+            anchor=anchor,
+        )
+
+
+def _block(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    return body.body if isinstance(body, cst.IndentedBlock) else ()
+
+
+def _attribute_doc(body: Sequence[cst.BaseStatement], i: int) -> str | None:
+    """The string statement right after a field, by the attribute-docstring convention."""
+    if i + 1 < len(body):
+        nxt = body[i + 1]
+        if isinstance(nxt, cst.SimpleStatementLine) and len(nxt.body) == 1 and isinstance(nxt.body[0], cst.Expr):
+            value = _string_value(nxt.body[0].value)
+            if value is not None:
+                return inspect.cleandoc(value)
+    return None
+
+
+def _type_params(params: cst.TypeParameters | None) -> tuple[str, ...]:
+    if params is None:
+        return ()
+    out: list[str] = []
+    for tp in params.params:
+        inner = tp.param
+        name = getattr(inner, "name", None)
+        if isinstance(name, cst.Name):
+            out.append(name.value)
+    return tuple(out)
+
+
+def _string_list(node: cst.BaseExpression) -> tuple[str, ...] | None:
+    if isinstance(node, cst.List | cst.Tuple):
+        values = [_string_value(el.value) for el in node.elements]
+        if all(v is not None for v in values):
+            return tuple(v for v in values if v is not None)
+    return None
+
+
+def _target_names(node: cst.BaseExpression) -> Iterable[str]:
+    if isinstance(node, cst.Name):
+        yield node.value
+    elif isinstance(node, cst.Tuple | cst.List):
+        for el in node.elements:
+            yield from _target_names(el.value)
+
+
+def parse_source(src: SourceFile) -> ModuleFacts:
+    """Read one file into facts. Never raises: a syntax error becomes a GATI101 diagnostic."""
+    try:
+        module = cst.parse_module(src.text)
+    except cst.ParserSyntaxError as exc:
+        sink = DiagnosticSink()
+        line, col = exc.editor_line, exc.editor_column
+        sink.emit(
+            codes.SYNTAX_ERROR,
+            f"cannot parse `{src.rel_path}`: {exc.message.rstrip('.')}",
+            Span(path=src.rel_path, line=line, col=col, end_line=line, end_col=col + 1),
+            help="fix the syntax; the other files are still analysed",
+        )
+        return ModuleFacts(src.rel_path, src.module, src.is_package, diagnostics=tuple(sink.diagnostics), broken=True)
+    except RecursionError:
+        sink = DiagnosticSink()
+        sink.emit(codes.SYNTAX_ERROR, f"`{src.rel_path}` is nested too deeply to parse", Span.point(src.rel_path))
+        return ModuleFacts(src.rel_path, src.module, src.is_package, diagnostics=tuple(sink.diagnostics), broken=True)
+    return _ModuleReader(src, module).read()
+
+
+def _parse_batch(batch: list[SourceFile]) -> list[ModuleFacts]:
+    return [parse_source(src) for src in batch]
+
+
+def parse_sources(sources: Sequence[SourceFile], sink: DiagnosticSink, *, jobs: int = 1) -> list[ModuleFacts]:
+    """Parse many files, in a process pool when `jobs > 1`; results keep the input order."""
+    if jobs > 1 and len(sources) >= 8:
+        from gati_compiler.stages._pool import run_batches
+
+        results = run_batches(_parse_batch, list(sources), jobs)
+    else:
+        results = [parse_source(src) for src in sources]
+    for facts in results:
+        sink.extend(facts.diagnostics)
+    return results
+
+
+def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
+    """Turn an anchor into a `Span`: re-parses `text` with positions (only on the diagnostic path)."""
+    try:
+        module = cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return Span.point(rel_path)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    node: object = module
+    for step in _expand(anchor):
+        if isinstance(step, tuple):
+            kind, k = step
+            assert isinstance(node, cst.FunctionDef)
+            found = _collect_uses(node)
+            pairs = found.modules if kind == "#module_use" else found.params
+            if k >= len(pairs):
+                break
+            node = pairs[k][1]
+            continue
+        nxt = node[step] if isinstance(step, int) and isinstance(node, Sequence) else getattr(node, str(step), None)
+        if not isinstance(nxt, cst.CSTNode | Sequence) or isinstance(nxt, str):
+            break  # the anchor points inside a string (a forward reference): keep the string's node
+        node = nxt
+    if not isinstance(node, cst.CSTNode) or node not in positions:
+        return Span.point(rel_path)
+    rng = positions[node]
+    return Span(
+        path=rel_path,
+        line=rng.start.line,
+        col=rng.start.column + 1,
+        end_line=rng.end.line,
+        end_col=rng.end.column + 1,
+    )
+
+
+def _expand(anchor: Anchor) -> Iterable[str | int | tuple[str, int]]:
+    steps = list(anchor)
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        if isinstance(step, str) and step.startswith("#") and i + 1 < len(steps):
+            count = steps[i + 1]
+            yield (step, int(count))
+            i += 2
+        else:
+            yield step
+            i += 1

@@ -1,0 +1,129 @@
+"""`write_artifacts` and `read_previous_artifacts` on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from gati_compiler import writer
+from gati_compiler.writer import WriteReport, read_previous_artifacts, write_artifacts
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_first_write_creates_folders(tmp_path: Path) -> None:
+    out = tmp_path / ".gati"
+    arts = {"manifest.json": b"{}\n", "handlers/a.json": b"A\n", "validators/pkg/__init__.py": b""}
+    report = write_artifacts(arts, out)
+    assert report == WriteReport(written=sorted(arts), unchanged=[], removed=[])
+    assert tree(out) == arts
+
+
+def test_unchanged_files_are_not_rewritten(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_artifacts({"a.json": b"1", "b/c.json": b"2"}, out)
+    old = 1_000_000_000
+    for rel in ("a.json", "b/c.json"):
+        os.utime(out / rel, ns=(old, old))
+    report = write_artifacts({"a.json": b"1", "b/c.json": b"changed"}, out)
+    assert report.written == ["b/c.json"]
+    assert report.unchanged == ["a.json"]
+    assert (out / "a.json").stat().st_mtime_ns == old
+    assert (out / "b/c.json").stat().st_mtime_ns != old
+    assert (out / "b/c.json").read_bytes() == b"changed"
+
+
+def test_stale_files_are_removed_and_empty_dirs_pruned(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = {"manifest.json": b"m", "handlers/old.json": b"o", "handlers/keep.json": b"k", "x/y/z.json": b"z"}
+    write_artifacts(first, out)
+    (out / "user-notes.txt").write_text("not ours")
+    second = {"manifest.json": b"m2", "handlers/keep.json": b"k"}
+    report = write_artifacts(second, out, previous=first)
+    assert report.removed == ["handlers/old.json", "x/y/z.json"]
+    assert report.written == ["manifest.json"]
+    assert report.unchanged == ["handlers/keep.json"]
+    assert not (out / "x").exists()
+    assert (out / "handlers").is_dir()
+    assert tree(out) == {**second, "user-notes.txt": b"not ours"}
+
+
+def test_previous_entries_already_gone_are_ignored(tmp_path: Path) -> None:
+    report = write_artifacts({"a": b"1"}, tmp_path / "out", previous=["gone.json", "a"])
+    assert report.removed == []
+
+
+def test_stale_file_where_a_folder_is_now_needed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_artifacts({"sdk": b"was a file"}, out)
+    report = write_artifacts({"sdk/client.py": b"now a folder"}, out, previous=["sdk"])
+    assert report.removed == ["sdk"]
+    assert tree(out) == {"sdk/client.py": b"now a folder"}
+
+
+@pytest.mark.parametrize(
+    "bad", ["/etc/passwd", "../escape.json", "a/../../b", "a//b", "./a", "a/./b", "", "C:/x", "a\\b"]
+)
+def test_paths_escaping_the_build_folder_are_refused(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ValueError, match="artifact path"):
+        write_artifacts({bad: b"x"}, tmp_path / "out")
+    with pytest.raises(ValueError, match="artifact path"):
+        write_artifacts({}, tmp_path / "out", previous=[bad])
+    assert not (tmp_path / "escape.json").exists()
+
+
+def test_failed_replace_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    write_artifacts({"a.json": b"old"}, out)
+
+    def boom(src: object, dst: object) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk on fire"):
+        write_artifacts({"a.json": b"new"}, out)
+    monkeypatch.undo()
+    assert tree(out) == {"a.json": b"old"}
+
+
+def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+    real = writer._atomic_write
+
+    def spy(target: Path, data: bytes, *, fsync: bool) -> None:
+        order.append(target.name)
+        real(target, data, fsync=fsync)
+
+    monkeypatch.setattr(writer, "_atomic_write", spy)
+    write_artifacts({"manifest.json": b"m", "z.json": b"z", "a.json": b"a"}, tmp_path, fsync=True)
+    assert order == ["a.json", "z.json", "manifest.json"]
+
+
+def test_read_previous_artifacts(tmp_path: Path) -> None:
+    assert read_previous_artifacts(tmp_path) == ([], None)
+    manifest = {"app": "x", "artifacts": {"handlers/b.json": "sha256:1", "gtypes.json": "sha256:2"}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert read_previous_artifacts(tmp_path) == (["gtypes.json", "handlers/b.json"], None)
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "cannot be read"),
+        (b"[]", "no `artifacts` object"),
+        (b'{"artifacts": ["a"]}', "no `artifacts` object"),
+        (b'{"artifacts": {"../../etc/passwd": "x"}}', "outside the build folder"),
+    ],
+)
+def test_corrupt_previous_manifest_is_reported_not_trusted(tmp_path: Path, content: bytes, fragment: str) -> None:
+    (tmp_path / "manifest.json").write_bytes(content)
+    paths, error = read_previous_artifacts(tmp_path)
+    assert paths == []
+    assert error is not None
+    assert fragment in error
