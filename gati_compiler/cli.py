@@ -31,9 +31,7 @@ EXIT_ERRORS: Final = 1
 EXIT_INTERNAL: Final = 3
 Format = Literal["text", "json", "github", "sarif", "junit"]
 
-_project_arg = click.argument(
-    "project", default=".", type=click.Path(file_okay=False, dir_okay=True, path_type=Path)
-)
+_project_arg = click.argument("project", default=".", type=click.Path(file_okay=False, dir_okay=True, path_type=Path))
 
 
 def _use_color() -> bool:
@@ -79,18 +77,28 @@ def main() -> None:
 
 
 _format_opt = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
     help="How to print diagnostics.",
 )
-_jobs_opt = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parser processes (default: all cores).")
+_jobs_opt = click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parser processes (default: all cores)."
+)
 
 
 @main.command()
 @_project_arg
 @_format_opt
 @_jobs_opt
-@click.option("--dump", type=click.Choice(["facts", "resolved", "ir"]), default=None,
-              help="Print the canonical JSON of a stage instead of writing artifacts.")
+@click.option(
+    "--dump",
+    type=click.Choice(["facts", "resolved", "ir"]),
+    default=None,
+    help="Print the canonical JSON of a stage instead of writing artifacts.",
+)
 def build(project: Path, fmt: Format, jobs: int | None, dump: Literal["facts", "resolved", "ir"] | None) -> None:
     """Analyse PROJECT and write its build folder (default `.gati/`)."""
     from gati_compiler.pipeline import build as run_build
@@ -113,8 +121,14 @@ def build(project: Path, fmt: Format, jobs: int | None, dump: Literal["facts", "
 
 @main.command()
 @_project_arg
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif", "junit"]), default="text",
-              show_default=True, help="How to print the report.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github", "sarif", "junit"]),
+    default="text",
+    show_default=True,
+    help="How to print the report.",
+)
 @_jobs_opt
 def check(project: Path, fmt: Format, jobs: int | None) -> None:
     """The CI gate: fail on errors and on build artifacts that are out of date."""
@@ -165,8 +179,13 @@ def watch(project: Path, serve_too: bool, port: int) -> None:
 
 @main.command()
 @click.argument("name")
-@click.option("--directory", "-d", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to create the app (default: ./NAME).")
+@click.option(
+    "--directory",
+    "-d",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to create the app (default: ./NAME).",
+)
 def init(name: str, directory: Path | None) -> None:
     """Scaffold a new app called NAME."""
     from gati_compiler.scaffold import project_name_problem, scaffold_files

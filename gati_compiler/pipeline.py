@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 from pydantic import JsonValue
 
@@ -34,6 +34,7 @@ from gati_compiler.writer import MANIFEST, WriteReport, read_previous_artifacts,
 
 Dump = Literal["facts", "resolved", "ir"]
 PARALLEL_MIN_FILES: Final = 24
+T = TypeVar("T")
 
 
 class GatiError(Exception):
@@ -79,10 +80,11 @@ def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, 
     return [parsed[m] for m in sorted(parsed)]
 
 
-def _guard(sink: DiagnosticSink, what: str, fn: Callable[[], object]) -> bool:
+def _guarded(sink: DiagnosticSink, what: str, fn: Callable[[], T]) -> T | None:
+    """Run a stage; a crash of gati itself becomes a GATI900 diagnostic instead of a traceback."""
     try:
-        fn()
-    except Exception as exc:  # a gati bug: report it with the traceback, keep the CLI alive
+        return fn()
+    except Exception as exc:
         sink.emit(
             codes.INTERNAL_ERROR,
             f"internal error while {what}: {type(exc).__name__}: {exc}",
@@ -90,8 +92,7 @@ def _guard(sink: DiagnosticSink, what: str, fn: Callable[[], object]) -> bool:
             notes=tuple(traceback.format_exc().rstrip().splitlines()[-12:]),
             help="this is a gati bug; please report it with the notes above",
         )
-        return False
-    return True
+        return None
 
 
 def build(
@@ -115,7 +116,6 @@ def build(
     root = Path(project_dir)
     result = BuildResult(project_dir=root)
     sink = DiagnosticSink()
-    state: dict[str, object] = {}
 
     def finish() -> BuildResult:
         result.diagnostics = sink.diagnostics
@@ -129,28 +129,29 @@ def build(
     result.sources = sources.texts()
     workers = jobs if jobs is not None else default_jobs()
 
-    if not _guard(sink, "parsing", lambda: state.update(facts=_parse_reachable(sources, cfg, sink, workers))):
+    facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers))
+    if facts is None:
         return finish()
-    facts: list[ModuleFacts] = state["facts"]  # type: ignore[assignment]
     if dump == "facts":
         result.dump = canonical_json([dump_facts(f) for f in facts])
         return finish()
     project = resolve_project(facts, known_modules=sources.by_module())
     if dump == "resolved":
-        resolved: dict[str, JsonValue] = {
-            m.module: {"imports": {i.local: f"{'.' * i.level}{i.module}" + (f":{i.name}" if i.name else "") for i in m.imports},
-                       "defines": sorted({*(c.name for c in m.classes), *(f.name for f in m.functions), *(a.name for a in m.aliases)})}
-            for m in facts
-        }
+        resolved: dict[str, JsonValue] = {}
+        for m in facts:
+            imports: dict[str, JsonValue] = {
+                i.local: f"{'.' * i.level}{i.module}" + (f":{i.name}" if i.name else "") for i in m.imports
+            }
+            names = {*(c.name for c in m.classes), *(f.name for f in m.functions), *(a.name for a in m.aliases)}
+            defines: list[JsonValue] = list(sorted(names))
+            resolved[m.module] = {"imports": imports, "defines": defines}
         result.dump = canonical_json(resolved)
         return finish()
     reporter = Reporter(sink, result.sources)
     options = LowerOptions(app=cfg.name, source_roots=cfg.sources, global_hooks=cfg.global_hooks)
-    if not _guard(sink, "lowering", lambda: state.update(program=lower_program(project, options, reporter))):
+    program = _guarded(sink, "lowering", lambda: lower_program(project, options, reporter))
+    if program is None or sink.has_errors:
         return finish()
-    if sink.has_errors:
-        return finish()
-    program: Program = state["program"]  # type: ignore[assignment]
     result.program = program
     if dump == "ir":
         result.dump = canonical_json(dump_ir(program))
@@ -158,14 +159,19 @@ def build(
     out_dir = root / cfg.out
     project_root = Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix()
     settings = settings_for_runtime(cfg)
-    if not _guard(sink, "emitting", lambda: state.update(artifacts=emit_all(program, project_root=project_root, settings=settings))):
+    artifacts = _guarded(sink, "emitting", lambda: emit_all(program, project_root=project_root, settings=settings))
+    if artifacts is None:
         return finish()
-    result.artifacts = state["artifacts"]  # type: ignore[assignment]
+    result.artifacts = artifacts
     if write:
         previous, problem = read_previous_artifacts(out_dir)
         if problem is not None:
-            sink.emit(codes.PREVIOUS_BUILD_CORRUPT, problem, Span.point(f"{cfg.out}/{MANIFEST}"),
-                      help="delete the build folder if it holds files that are no longer produced")
+            sink.emit(
+                codes.PREVIOUS_BUILD_CORRUPT,
+                problem,
+                Span.point(f"{cfg.out}/{MANIFEST}"),
+                help="delete the build folder if it holds files that are no longer produced",
+            )
         if previous:
             previous.append(MANIFEST)
         result.written = write_artifacts(result.artifacts, out_dir, previous=previous)
@@ -185,7 +191,11 @@ def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
         if not path.is_file() or path.read_bytes() != data:
             stale.append(rel)
     for rel in stale:
-        extra.emit(codes.ARTIFACT_STALE, f"`{result.config.out}/{rel}` is out of date", Span.point(f"{result.config.out}/{rel}"),
-                   help="run `gatic build` and commit the result")
+        extra.emit(
+            codes.ARTIFACT_STALE,
+            f"`{result.config.out}/{rel}` is out of date",
+            Span.point(f"{result.config.out}/{rel}"),
+            help="run `gatic build` and commit the result",
+        )
     result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: (d.sort_key, d.message))
     return result

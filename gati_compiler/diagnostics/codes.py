@@ -111,7 +111,9 @@ QUERY_NOT_OBJECT: Final = DiagnosticCode(
 
 # 4xx: emit and write
 PREVIOUS_BUILD_CORRUPT: Final = DiagnosticCode(
-    "GATI401", "previous-build-corrupt", "the previous build's manifest is unreadable; stale files may remain",
+    "GATI401",
+    "previous-build-corrupt",
+    "the previous build's manifest is unreadable; stale files may remain",
     Severity.WARNING,
 )
 ARTIFACT_STALE: Final = DiagnosticCode(

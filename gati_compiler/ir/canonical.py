@@ -39,7 +39,11 @@ def load_ir(data: Mapping[str, object]) -> Program:
 
 def _canon(value: JsonValue, key: str | None = None) -> JsonValue:
     if isinstance(value, dict):
-        out = {k: _canon(v, k) for k, v in value.items() if k not in _DROP or (k == "name" and "type" in value and "required" in value)}
+        out = {
+            k: _canon(v, k)
+            for k, v in value.items()
+            if k not in _DROP or (k == "name" and "type" in value and "required" in value)
+        }
         return out
     if isinstance(value, list):
         items = [_canon(v) for v in value]

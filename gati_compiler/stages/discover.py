@@ -59,14 +59,17 @@ def discover_sources(
         for dirpath, dirnames, filenames in os.walk(base):
             here = Path(dirpath)
             dirnames[:] = sorted(
-                d for d in dirnames
-                if d not in SKIP_DIRS and not d.startswith(".") and (here / d).resolve() != out_dir
+                d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".") and (here / d).resolve() != out_dir
             )
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
                     continue
                 path = here / filename
-                rel = path.relative_to(project.resolve()).as_posix() if path.is_relative_to(project.resolve()) else path.as_posix()
+                rel = (
+                    path.relative_to(project.resolve()).as_posix()
+                    if path.is_relative_to(project.resolve())
+                    else path.as_posix()
+                )
                 if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude) or rel in found:
                     continue
                 named = _module_name(path.relative_to(base))
@@ -76,8 +79,12 @@ def discover_sources(
                 try:
                     text = data.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    sink.emit(codes.FILE_UNREADABLE, f"`{rel}` is not valid UTF-8 (byte {exc.start})", Span.point(rel),
-                              help="save the file as UTF-8")
+                    sink.emit(
+                        codes.FILE_UNREADABLE,
+                        f"`{rel}` is not valid UTF-8 (byte {exc.start})",
+                        Span.point(rel),
+                        help="save the file as UTF-8",
+                    )
                     continue
                 text = text.removeprefix("\ufeff").replace("\r\n", "\n")
                 found[rel] = SourceFile(rel, named[0], named[1], text, hashlib.sha256(data).hexdigest())

@@ -14,6 +14,7 @@ from typing import Final
 
 from gati_compiler.canonical import compact_json
 from gati_compiler.diagnostics import codes
+from gati_compiler.ir.canonical import contract_fingerprint
 from gati_compiler.ir.gtype import GType, ObjectType, PrimitiveType, Property, RefType
 from gati_compiler.ir.models import (
     Dependencies,
@@ -30,18 +31,49 @@ from gati_compiler.ir.models import (
     RateLimit,
     SourceRef,
 )
-from gati_compiler.ir.canonical import contract_fingerprint
 from gati_compiler.stages import routes
-from gati_compiler.stages.facts import Anchor, ClassFact, ExCall, ExConst, ExList, ExName, Expr, ExSub, FunctionFact, ModuleFacts
+from gati_compiler.stages.facts import (
+    Anchor,
+    ClassFact,
+    ExCall,
+    ExConst,
+    ExList,
+    ExName,
+    Expr,
+    ExSub,
+    FunctionFact,
+    ModuleFacts,
+)
 from gati_compiler.stages.lower_types import Ctx, TypeLowerer, canonical_name, display_of, map_refs
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import External, ProjectDef, ResolvedProject
 
 RUNTIME: Final = "gati_runtime_min"
-_ROUTE_DECORATORS: Final = {"handler": None, "get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE"}
+_ROUTE_DECORATORS: Final = {
+    "handler": None,
+    "get": "GET",
+    "post": "POST",
+    "put": "PUT",
+    "patch": "PATCH",
+    "delete": "DELETE",
+}
 _HANDLER_KEYWORDS: Final = frozenset(
-    {"method", "path", "id", "roles", "rate_limit", "timeout", "modules", "plugins", "before", "after", "catch",
-     "tags", "status", "summary"}
+    {
+        "method",
+        "path",
+        "id",
+        "roles",
+        "rate_limit",
+        "timeout",
+        "modules",
+        "plugins",
+        "before",
+        "after",
+        "catch",
+        "tags",
+        "status",
+        "summary",
+    }
 )
 _CONVERTER_TYPES: Final[dict[str, PrimitiveType]] = {
     "str": PrimitiveType(type="string"),
@@ -90,17 +122,26 @@ class _Lowerer:
                 out.append(_Decorated(name, dec if isinstance(dec, ExCall) else None, dec.anchor))
         return out
 
-    def error(self, code: codes.DiagnosticCode, message: str, facts: ModuleFacts, anchor: Anchor, help: str | None = None) -> None:
+    def error(
+        self, code: codes.DiagnosticCode, message: str, facts: ModuleFacts, anchor: Anchor, help: str | None = None
+    ) -> None:
         self.reporter.report(code, message, facts.rel_path, anchor, help=help)
 
     def _const(self, expr: Expr | None, facts: ModuleFacts, what: str, kinds: tuple[type, ...]) -> object:
         if expr is None:
             return None
-        if isinstance(expr, ExConst) and isinstance(expr.value, kinds) and not (
-            isinstance(expr.value, bool) and bool not in kinds
+        if (
+            isinstance(expr, ExConst)
+            and isinstance(expr.value, kinds)
+            and not (isinstance(expr.value, bool) and bool not in kinds)
         ):
             return expr.value
-        self.error(codes.DECORATOR_ARGUMENT, f"`{what}` must be a literal gati can read without running code", facts, expr.anchor)
+        self.error(
+            codes.DECORATOR_ARGUMENT,
+            f"`{what}` must be a literal gati can read without running code",
+            facts,
+            expr.anchor,
+        )
         return None
 
     def _strings(self, expr: Expr | None, facts: ModuleFacts, what: str) -> tuple[str, ...]:
@@ -127,11 +168,21 @@ class _Lowerer:
             call = decs[0].call
             kw = dict(call.kwargs)
             if call.args:
-                self.error(codes.DECORATOR_ARGUMENT, "hook options are keyword arguments: `timeout=`, `retries=`", facts, call.args[0].anchor)
+                self.error(
+                    codes.DECORATOR_ARGUMENT,
+                    "hook options are keyword arguments: `timeout=`, `retries=`",
+                    facts,
+                    call.args[0].anchor,
+                )
             for name in kw:
                 if name not in ("timeout", "retries"):
-                    self.error(codes.DECORATOR_ARGUMENT, f"unknown hook option `{name}`", facts, kw[name].anchor,
-                               help="hooks take `timeout` (seconds) and `retries`")
+                    self.error(
+                        codes.DECORATOR_ARGUMENT,
+                        f"unknown hook option `{name}`",
+                        facts,
+                        kw[name].anchor,
+                        help="hooks take `timeout` (seconds) and `retries`",
+                    )
             timeout = self._timeout(kw.get("timeout"), facts)
             r = self._const(kw.get("retries"), facts, "retries", (int,))
             if isinstance(r, int):
@@ -142,16 +193,27 @@ class _Lowerer:
         arity = _HOOK_ARITY[kind]
         if len(positional) != arity or any(p.kind == "keyword" and not p.has_default for p in fn.params):
             expected = "(error, req, res, lctx, gctx)" if kind == "catch" else "(req, res, lctx, gctx)"
-            self.error(codes.HOOK_SIGNATURE, f"{kind} hook `{fn.name}` must take `{expected}`, it takes {len(positional)} argument(s)",
-                       facts, fn.anchor + ("name",))
+            self.error(
+                codes.HOOK_SIGNATURE,
+                f"{kind} hook `{fn.name}` must take `{expected}`, it takes {len(positional)} argument(s)",
+                facts,
+                (*fn.anchor, "name"),
+            )
             return None
         if fn.returns is not None and not (isinstance(fn.returns, ExConst) and fn.returns.value is None):
             self.error(codes.HOOK_SIGNATURE, f"{kind} hook `{fn.name}` must return `None`", facts, fn.returns.anchor)
             return None
         scope = "global" if facts.module in self.options.global_hooks else "route"
         hook = HookDef(
-            id=key, kind=kind, module=facts.module, function=fn.name, isAsync=fn.is_async,  # type: ignore[arg-type]
-            timeout=timeout, retries=retries, scope=scope, source=SourceRef(file=facts.rel_path, line=fn.line),  # type: ignore[arg-type]
+            id=key,
+            kind=kind,
+            module=facts.module,
+            function=fn.name,
+            isAsync=fn.is_async,
+            timeout=timeout,
+            retries=retries,
+            scope=scope,
+            source=SourceRef(file=facts.rel_path, line=fn.line),
         )
         self.hooks[key] = hook
         return hook
@@ -167,8 +229,13 @@ class _Lowerer:
                 continue
             target = self.project.resolve(facts.module, item.name)
             if not (isinstance(target, ProjectDef) and isinstance(target.fact, FunctionFact)):
-                self.error(codes.UNRESOLVED_HOOK, f"`{item.name}` is not a function of this project", facts, item.anchor,
-                           help="import the hook function from a project module")
+                self.error(
+                    codes.UNRESOLVED_HOOK,
+                    f"`{item.name}` is not a function of this project",
+                    facts,
+                    item.anchor,
+                    help="import the hook function from a project module",
+                )
                 continue
             owner = self.project.facts(target.module)
             assert owner is not None
@@ -176,7 +243,12 @@ class _Lowerer:
             if hook is None:
                 continue
             if hook.kind != kind:
-                self.error(codes.UNRESOLVED_HOOK, f"`{item.name}` is a {hook.kind} hook, listed under `{kind}`", facts, item.anchor)
+                self.error(
+                    codes.UNRESOLVED_HOOK,
+                    f"`{item.name}` is a {hook.kind} hook, listed under `{kind}`",
+                    facts,
+                    item.anchor,
+                )
                 continue
             out.append(hook)
         return tuple(out)
@@ -189,7 +261,12 @@ class _Lowerer:
             return None
         assert isinstance(value, int | float)
         if value <= 0:
-            self.error(codes.TIMEOUT_INVALID, f"timeout must be a positive number of seconds, got `{value}`", facts, expr.anchor)
+            self.error(
+                codes.TIMEOUT_INVALID,
+                f"timeout must be a positive number of seconds, got `{value}`",
+                facts,
+                expr.anchor,
+            )
             return None
         return float(value)
 
@@ -198,14 +275,24 @@ class _Lowerer:
     def handler(self, facts: ModuleFacts, fn: FunctionFact, dec: _Decorated) -> Handler | None:
         ok = True
         if dec.call is None:
-            self.error(codes.DECORATOR_ARGUMENT, f"`@{dec.name}` must be called with the route, e.g. `@{dec.name}(\"/path\")`", facts, dec.anchor)
+            self.error(
+                codes.DECORATOR_ARGUMENT,
+                f'`@{dec.name}` must be called with the route, e.g. `@{dec.name}("/path")`',
+                facts,
+                dec.anchor,
+            )
             return None
         call = dec.call
         kw = dict(call.kwargs)
         for name, value in call.kwargs:
             if name not in _HANDLER_KEYWORDS:
-                self.error(codes.DECORATOR_ARGUMENT, f"unknown handler option `{name}`", facts, value.anchor,
-                           help="known options: " + ", ".join(sorted(_HANDLER_KEYWORDS - {"method", "path"})))
+                self.error(
+                    codes.DECORATOR_ARGUMENT,
+                    f"unknown handler option `{name}`",
+                    facts,
+                    value.anchor,
+                    help="known options: " + ", ".join(sorted(_HANDLER_KEYWORDS - {"method", "path"})),
+                )
                 ok = False
         fixed = _ROUTE_DECORATORS.get(dec.name)
         args = list(call.args)
@@ -221,8 +308,13 @@ class _Lowerer:
             method = method.upper()
             if method not in routes.METHODS:
                 assert method_expr is not None
-                self.error(codes.METHOD_INVALID, f"unknown HTTP method `{method}`", facts, method_expr.anchor,
-                           help="use one of " + ", ".join(routes.METHODS))
+                self.error(
+                    codes.METHOD_INVALID,
+                    f"unknown HTTP method `{method}`",
+                    facts,
+                    method_expr.anchor,
+                    help="use one of " + ", ".join(routes.METHODS),
+                )
                 ok = False
         path = self._const(path_expr, facts, "path", (str,))
         if path_expr is None:
@@ -253,15 +345,25 @@ class _Lowerer:
             if isinstance(text, str):
                 parsed_rate = routes.parse_rate_limit(text)
                 if isinstance(parsed_rate, str):
-                    self.error(codes.RATE_LIMIT_INVALID, parsed_rate, facts, kw["rate_limit"].anchor,
-                               help='write it as `"100/minute"`, `"10/second"` or `"5000/1 hour"`')
+                    self.error(
+                        codes.RATE_LIMIT_INVALID,
+                        parsed_rate,
+                        facts,
+                        kw["rate_limit"].anchor,
+                        help='write it as `"100/minute"`, `"10/second"` or `"5000/1 hour"`',
+                    )
                     ok = False
                 else:
                     rate = parsed_rate
         status_value = self._const(kw.get("status"), facts, "status", (int,))
         status = int(status_value) if isinstance(status_value, int) else (200 if response is not None else 204)
         if not 200 <= status <= 299:
-            self.error(codes.DECORATOR_ARGUMENT, f"`status` is the success status and must be 2xx, got `{status}`", facts, kw["status"].anchor)
+            self.error(
+                codes.DECORATOR_ARGUMENT,
+                f"`status` is the success status and must be 2xx, got `{status}`",
+                facts,
+                kw["status"].anchor,
+            )
             ok = False
         modules = set(self._strings(kw.get("modules"), facts, "modules")) | {u.name for u in fn.module_uses}
         summary = self._const(kw.get("summary"), facts, "summary", (str,))
@@ -303,18 +405,28 @@ class _Lowerer:
             source=SourceRef(file=facts.rel_path, line=fn.line),
         )
 
-    def _signature(self, facts: ModuleFacts, fn: FunctionFact) -> tuple[Expr | None, Expr | None, Expr | None, Expr | None] | None:
+    def _signature(
+        self, facts: ModuleFacts, fn: FunctionFact
+    ) -> tuple[Expr | None, Expr | None, Expr | None, Expr | None] | None:
         """Check `(req: Request[...], res: Response[...], lctx, gctx) -> None`; return the type arguments."""
         positional = [p for p in fn.params if p.kind == "positional"]
         expected = "`(req: Request[Body], res: Response[Out], lctx: LocalContext, gctx: GlobalContext) -> None`"
         extra = [p for p in fn.params if p.kind != "positional" and not p.has_default]
         if len(positional) != 4 or extra:
-            self.error(codes.HANDLER_SIGNATURE, f"handler `{fn.name}` must take {expected}, it takes {len(positional)} positional argument(s)",
-                       facts, fn.anchor + ("name",))
+            self.error(
+                codes.HANDLER_SIGNATURE,
+                f"handler `{fn.name}` must take {expected}, it takes {len(positional)} positional argument(s)",
+                facts,
+                (*fn.anchor, "name"),
+            )
             return None
         if fn.returns is not None and not (isinstance(fn.returns, ExConst) and fn.returns.value is None):
-            self.error(codes.HANDLER_SIGNATURE, f"handler `{fn.name}` must return `None`; send the body with `res.json(...)`",
-                       facts, fn.returns.anchor)
+            self.error(
+                codes.HANDLER_SIGNATURE,
+                f"handler `{fn.name}` must return `None`; send the body with `res.json(...)`",
+                facts,
+                fn.returns.anchor,
+            )
             return None
         wanted = ("Request", "Response", "LocalContext", "GlobalContext")
         found: list[tuple[Expr, ...]] = []
@@ -324,14 +436,23 @@ class _Lowerer:
             target = self.project.resolve(facts.module, base.name) if isinstance(base, ExName) else None
             if not (isinstance(target, External) and canonical_name(target.qualname) == f"{RUNTIME}.{name}"):
                 where = ann.anchor if ann is not None else param.anchor
-                self.error(codes.HANDLER_SIGNATURE, f"parameter `{param.name}` of handler `{fn.name}` must be annotated `{name}`",
-                           facts, where, help=f"the handler signature is {expected}")
+                self.error(
+                    codes.HANDLER_SIGNATURE,
+                    f"parameter `{param.name}` of handler `{fn.name}` must be annotated `{name}`",
+                    facts,
+                    where,
+                    help=f"the handler signature is {expected}",
+                )
                 return None
             found.append(ann.args if isinstance(ann, ExSub) else ())
         req_args, res_args = found[0], found[1]
         if len(req_args) > 3 or len(res_args) > 1:
-            self.error(codes.GENERIC_ARITY, "`Request` takes up to three type arguments (body, query, params) and `Response` one",
-                       facts, fn.anchor + ("name",))
+            self.error(
+                codes.GENERIC_ARITY,
+                "`Request` takes up to three type arguments (body, query, params) and `Response` one",
+                facts,
+                (*fn.anchor, "name"),
+            )
             return None
         pad = [*req_args, None, None, None]
         return pad[0], pad[1], pad[2], (res_args[0] if res_args else None)
@@ -352,33 +473,64 @@ class _Lowerer:
             return None
         obj = self._object_of(g)
         if obj is None or not all(_query_field(p.type, self.types.named) for p in obj.properties):
-            self.error(codes.QUERY_NOT_OBJECT, "the query type must be a class whose fields are scalars or lists of scalars",
-                       facts, expr.anchor, help="query strings carry flat `name=value` pairs")
+            self.error(
+                codes.QUERY_NOT_OBJECT,
+                "the query type must be a class whose fields are scalars or lists of scalars",
+                facts,
+                expr.anchor,
+                help="query strings carry flat `name=value` pairs",
+            )
             return None
         return g
 
-    def _params(self, path_params: tuple[PathParam, ...], expr: Expr | None, ctx: Ctx, facts: ModuleFacts, fn: FunctionFact) -> GType | None:
+    def _params(
+        self, path_params: tuple[PathParam, ...], expr: Expr | None, ctx: Ctx, facts: ModuleFacts, fn: FunctionFact
+    ) -> GType | None:
         names = {p.name for p in path_params}
         for use in fn.param_uses:
             if use.name not in names:
-                self.error(codes.PATH_PARAM_UNKNOWN, f"`req.params[{use.name!r}]` is not a parameter of the path", facts, use.anchor,
-                           help="declare it in the path as `{" + use.name + "}`")
+                self.error(
+                    codes.PATH_PARAM_UNKNOWN,
+                    f"`req.params[{use.name!r}]` is not a parameter of the path",
+                    facts,
+                    use.anchor,
+                    help="declare it in the path as `{" + use.name + "}`",
+                )
         props = {p.name: Property(name=p.name, type=_CONVERTER_TYPES[p.converter], required=True) for p in path_params}
         if expr is not None:
             declared = self._object_of(self._part(expr, ctx) or PrimitiveType(type="null"))
             if declared is None:
-                self.error(codes.UNSUPPORTED_ANNOTATION, "the path parameter type must be a TypedDict of the path's parameters", facts, expr.anchor)
+                self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    "the path parameter type must be a TypedDict of the path's parameters",
+                    facts,
+                    expr.anchor,
+                )
             else:
                 for prop in declared.properties:
                     if prop.name not in names:
-                        self.error(codes.PATH_PARAM_MISSING, f"path parameter `{prop.name}` is declared but missing from the path",
-                                   facts, expr.anchor, help="add `{" + prop.name + "}` to the path or remove the field")
+                        self.error(
+                            codes.PATH_PARAM_MISSING,
+                            f"path parameter `{prop.name}` is declared but missing from the path",
+                            facts,
+                            expr.anchor,
+                            help="add `{" + prop.name + "}` to the path or remove the field",
+                        )
                     elif _wire_key(prop.type) != _wire_key(props[prop.name].type):
                         conv = next(p.converter for p in path_params if p.name == prop.name)
-                        self.error(codes.PATH_PARAM_TYPE, f"path parameter `{prop.name}` is declared with another type than its `{conv}` converter",
-                                   facts, expr.anchor)
+                        self.error(
+                            codes.PATH_PARAM_TYPE,
+                            f"path parameter `{prop.name}` is declared with another type than its `{conv}` converter",
+                            facts,
+                            expr.anchor,
+                        )
                 for name in sorted(names - {p.name for p in declared.properties}):
-                    self.error(codes.PATH_PARAM_UNKNOWN, f"path parameter `{{{name}}}` is not declared in the params type", facts, expr.anchor)
+                    self.error(
+                        codes.PATH_PARAM_UNKNOWN,
+                        f"path parameter `{{{name}}}` is not declared in the params type",
+                        facts,
+                        expr.anchor,
+                    )
         if not props:
             return None
         return ObjectType(properties=tuple(props.values()), extra="forbid")
@@ -387,14 +539,29 @@ class _Lowerer:
 
     def module_decl(self, facts: ModuleFacts, cls: ClassFact, dec: _Decorated) -> ModuleDecl | None:
         call = dec.call
-        if call is None or not call.args or not isinstance(call.args[0], ExConst) or not isinstance(call.args[0].value, str):
-            self.error(codes.MODULE_DECLARATION, f"module class `{cls.name}` must be declared as `@module(\"<id>\", ...)`", facts, dec.anchor)
+        if (
+            call is None
+            or not call.args
+            or not isinstance(call.args[0], ExConst)
+            or not isinstance(call.args[0].value, str)
+        ):
+            self.error(
+                codes.MODULE_DECLARATION,
+                f'module class `{cls.name}` must be declared as `@module("<id>", ...)`',
+                facts,
+                dec.anchor,
+            )
             return None
         kw = dict(call.kwargs)
         for name, value in call.kwargs:
             if name not in ("capabilities", "egress"):
-                self.error(codes.DECORATOR_ARGUMENT, f"unknown module option `{name}`", facts, value.anchor,
-                           help="modules take `capabilities` and `egress`")
+                self.error(
+                    codes.DECORATOR_ARGUMENT,
+                    f"unknown module option `{name}`",
+                    facts,
+                    value.anchor,
+                    help="modules take `capabilities` and `egress`",
+                )
         ctx = Ctx(facts.module, facts.rel_path, {})
         methods: list[ModuleMethod] = []
         for m in cls.methods:
@@ -404,19 +571,34 @@ class _Lowerer:
             missing = [p.name for p in params if p.annotation is None]
             if missing or m.returns is None:
                 what = f"parameter `{missing[0]}`" if missing else "its return type"
-                self.error(codes.MODULE_METHOD_UNTYPED, f"module method `{cls.name}.{m.name}` must annotate {what}", facts,
-                           m.anchor + ("name",), help="module methods are called across processes; their types are the contract")
+                self.error(
+                    codes.MODULE_METHOD_UNTYPED,
+                    f"module method `{cls.name}.{m.name}` must annotate {what}",
+                    facts,
+                    (*m.anchor, "name"),
+                    help="module methods are called across processes; their types are the contract",
+                )
                 continue
-            methods.append(ModuleMethod(
-                name=m.name, isAsync=m.is_async,
-                params=tuple((p.name, self.types.lower(p.annotation, ctx)) for p in params if p.annotation is not None),
-                returns=self.types.lower(m.returns, ctx), description=m.docstring,
-            ))
+            methods.append(
+                ModuleMethod(
+                    name=m.name,
+                    isAsync=m.is_async,
+                    params=tuple(
+                        (p.name, self.types.lower(p.annotation, ctx)) for p in params if p.annotation is not None
+                    ),
+                    returns=self.types.lower(m.returns, ctx),
+                    description=m.docstring,
+                )
+            )
         return ModuleDecl(
-            moduleId=str(call.args[0].value), module=facts.module, className=cls.name,
+            moduleId=str(call.args[0].value),
+            module=facts.module,
+            className=cls.name,
             capabilities=tuple(sorted(set(self._strings(kw.get("capabilities"), facts, "capabilities")))),
             egress=tuple(sorted(set(self._strings(kw.get("egress"), facts, "egress")))),
-            description=cls.docstring, methods=tuple(methods), source=SourceRef(file=facts.rel_path, line=cls.line),
+            description=cls.docstring,
+            methods=tuple(methods),
+            source=SourceRef(file=facts.rel_path, line=cls.line),
         )
 
     # -- program ------------------------------------------------------------------------------
@@ -432,7 +614,7 @@ class _Lowerer:
                     if dec.name in _ROUTE_DECORATORS:
                         h = self.handler(facts, fn, dec)
                         if h is not None:
-                            handlers.append((h, facts, fn.anchor + ("name",)))
+                            handlers.append((h, facts, (*fn.anchor, "name")))
                     elif dec.name in _HOOK_ARITY:
                         hook = self.hook_of(facts, fn)
                         if hook is not None and hook.scope == "global":
@@ -442,34 +624,57 @@ class _Lowerer:
                     if dec.name == "module":
                         decl = self.module_decl(facts, cls, dec)
                         if decl is not None:
-                            modules.append((decl, facts, cls.anchor + ("name",)))
+                            modules.append((decl, facts, (*cls.anchor, "name")))
         self._check_unique(handlers, modules)
         return self._finish([h for h, _, _ in handlers], [m for m, _, _ in modules], global_hooks)
 
-    def _check_unique(self, handlers: list[tuple[Handler, ModuleFacts, Anchor]], modules: list[tuple[ModuleDecl, ModuleFacts, Anchor]]) -> None:
+    def _check_unique(
+        self, handlers: list[tuple[Handler, ModuleFacts, Anchor]], modules: list[tuple[ModuleDecl, ModuleFacts, Anchor]]
+    ) -> None:
         ids: dict[str, Handler] = {}
         shapes: dict[tuple[str, str], Handler] = {}
         for h, facts, anchor in handlers:
             first = ids.setdefault(h.handlerId, h)
             if first is not h:
-                self.error(codes.DUPLICATE_HANDLER_ID, f"handler id `{h.handlerId}` is already used by `{first.module}.{first.function}` "
-                           f"({first.source.file}:{first.source.line})", facts, anchor, help="pass a unique `id=` to the decorator")
+                self.error(
+                    codes.DUPLICATE_HANDLER_ID,
+                    f"handler id `{h.handlerId}` is already used by `{first.module}.{first.function}` "
+                    f"({first.source.file}:{first.source.line})",
+                    facts,
+                    anchor,
+                    help="pass a unique `id=` to the decorator",
+                )
             shape = (h.method, routes.route_shape(h.path))
             other = shapes.setdefault(shape, h)
             if other is not h:
-                self.error(codes.ROUTE_CONFLICT, f"`{h.method} {h.path}` is already served by `{other.handlerId}` "
-                           f"({other.source.file}:{other.source.line})", facts, anchor, help="change the path or the method of one of them")
+                self.error(
+                    codes.ROUTE_CONFLICT,
+                    f"`{h.method} {h.path}` is already served by `{other.handlerId}` "
+                    f"({other.source.file}:{other.source.line})",
+                    facts,
+                    anchor,
+                    help="change the path or the method of one of them",
+                )
         declared: dict[str, ModuleDecl] = {}
         for m, facts, anchor in modules:
             first_m = declared.setdefault(m.moduleId, m)
             if first_m is not m:
-                self.error(codes.DUPLICATE_MODULE_ID, f"module id `{m.moduleId}` is already declared by `{first_m.module}.{first_m.className}`",
-                           facts, anchor)
+                self.error(
+                    codes.DUPLICATE_MODULE_ID,
+                    f"module id `{m.moduleId}` is already declared by `{first_m.module}.{first_m.className}`",
+                    facts,
+                    anchor,
+                )
         for h, facts, anchor in handlers:
             for dep in h.dependencies.modules:
                 if dep not in declared:
-                    self.error(codes.UNKNOWN_MODULE, f"handler `{h.handlerId}` uses module `{dep}`, which no `@module` class declares",
-                               facts, anchor, help="declare it with `@module(\"" + dep + "\")` on a class")
+                    self.error(
+                        codes.UNKNOWN_MODULE,
+                        f"handler `{h.handlerId}` uses module `{dep}`, which no `@module` class declares",
+                        facts,
+                        anchor,
+                        help='declare it with `@module("' + dep + '")` on a class',
+                    )
 
     def _finish(self, handlers: list[Handler], modules: list[ModuleDecl], global_hooks: list[HookDef]) -> Program:
         rename = _final_names(self.types.named, self.types.display)
@@ -480,16 +685,29 @@ class _Lowerer:
         gtypes = {rename[k]: map_refs(v, rename.__getitem__) for k, v in self.types.named.items()}
         done: list[Handler] = []
         for h in handlers:
-            parts = HandlerGTypes(request=fix(h.gtypes.request), response=fix(h.gtypes.response),
-                                  params=fix(h.gtypes.params), query=fix(h.gtypes.query))
+            parts = HandlerGTypes(
+                request=fix(h.gtypes.request),
+                response=fix(h.gtypes.response),
+                params=fix(h.gtypes.params),
+                query=fix(h.gtypes.query),
+            )
             fingerprint = contract_fingerprint(h.method, h.path, parts, gtypes)
             done.append(h.model_copy(update={"gtypes": parts, "fingerprint": fingerprint}))
         done.sort(key=lambda h: routes.route_order(h.path, h.method))
         fixed_modules = [
-            m.model_copy(update={"methods": tuple(
-                mm.model_copy(update={"params": tuple((n, map_refs(t, rename.__getitem__)) for n, t in mm.params),
-                                      "returns": map_refs(mm.returns, rename.__getitem__)})
-                for mm in m.methods)})
+            m.model_copy(
+                update={
+                    "methods": tuple(
+                        mm.model_copy(
+                            update={
+                                "params": tuple((n, map_refs(t, rename.__getitem__)) for n, t in mm.params),
+                                "returns": map_refs(mm.returns, rename.__getitem__),
+                            }
+                        )
+                        for mm in m.methods
+                    )
+                }
+            )
             for m in sorted(modules, key=lambda m: m.moduleId)
         ]
         order = {name: i for i, name in enumerate(self.options.global_hooks)}

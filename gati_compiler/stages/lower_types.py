@@ -9,10 +9,11 @@ Never raises on user input: a construct without a GType is a diagnostic and lowe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import libcst as cst
+from pydantic import JsonValue
 
 from gati_compiler.canonical import compact_json
 from gati_compiler.diagnostics import codes
@@ -191,7 +192,9 @@ class TypeLowerer:
         facts = self.project.facts(module)
         return facts.rel_path if facts else module.replace(".", "/") + ".py"
 
-    def error(self, code: codes.DiagnosticCode, message: str, ctx: Ctx, anchor: Anchor, help: str | None = None) -> AnyType:
+    def error(
+        self, code: codes.DiagnosticCode, message: str, ctx: Ctx, anchor: Anchor, help: str | None = None
+    ) -> AnyType:
         self.reporter.report(code, message, ctx.rel_path, anchor, help=help)
         return AnyType()
 
@@ -210,7 +213,12 @@ class TypeLowerer:
             case ExSub(base=base, args=args):
                 if isinstance(base, ExName):
                     if base.name in ctx.env:
-                        return self.error(codes.UNSUPPORTED_ANNOTATION, f"type variable `{base.name}` cannot take arguments", ctx, expr.anchor)
+                        return self.error(
+                            codes.UNSUPPORTED_ANNOTATION,
+                            f"type variable `{base.name}` cannot take arguments",
+                            ctx,
+                            expr.anchor,
+                        )
                     target = self.project.resolve(ctx.module, base.name)
                     return self._named_target(target, base.name, args, ctx, expr.anchor)
                 return self._unsupported(expr, ctx)
@@ -253,11 +261,21 @@ class TypeLowerer:
             case ProjectModule(module=m):
                 return self.error(codes.NOT_A_TYPE, f"`{written}` is the module `{m}`, not a type", ctx, anchor)
             case ClassMember():
-                return self.error(codes.NOT_A_TYPE, f"`{written}` is a class attribute, not a type", ctx, anchor,
-                                  help="an enum member as a type is written `Literal[Color.RED]`")
+                return self.error(
+                    codes.NOT_A_TYPE,
+                    f"`{written}` is a class attribute, not a type",
+                    ctx,
+                    anchor,
+                    help="an enum member as a type is written `Literal[Color.RED]`",
+                )
             case Missing(reason=reason):
-                return self.error(codes.UNRESOLVED_NAME, f"cannot resolve `{written}`: {reason}", ctx, anchor,
-                                  help="import the name from a module of this project or from `typing`")
+                return self.error(
+                    codes.UNRESOLVED_NAME,
+                    f"cannot resolve `{written}`: {reason}",
+                    ctx,
+                    anchor,
+                    help="import the name from a module of this project or from `typing`",
+                )
 
     # -- external (typing, stdlib, annotated-types, pydantic) ------------------------------------
 
@@ -294,7 +312,7 @@ class TypeLowerer:
                 return self.error(codes.GENERIC_ARITY, f"`{written}` takes one type argument", ctx, anchor)
             items = self._lower(args[0], ctx) if args else AnyType()
             container = _SEQUENCES[q]
-            return ArrayType(items=items, container=container, uniqueItems=container in ("set", "frozenset"))  # type: ignore[arg-type]
+            return ArrayType(items=items, container=container, uniqueItems=container in ("set", "frozenset"))
         if q == "builtins.tuple":
             if len(args) == 2 and isinstance(args[1], ExName) and args[1].name == "...":
                 return ArrayType(items=self._lower(args[0], ctx), container="tuple")
@@ -310,8 +328,12 @@ class TypeLowerer:
                 return self.error(codes.GENERIC_ARITY, f"`{written}` takes two type arguments", ctx, anchor)
             keys: GType = self._lower(args[0], ctx) if args else PrimitiveType(type="string")
             if not _valid_key(keys, self.named):
-                return self.error(codes.UNSUPPORTED_ANNOTATION, "JSON object keys must be strings, string enums or integers",
-                                  ctx, args[0].anchor if args else anchor)
+                return self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    "JSON object keys must be strings, string enums or integers",
+                    ctx,
+                    args[0].anchor if args else anchor,
+                )
             return MapType(keys=keys, values=self._lower(args[1], ctx) if args else AnyType())
         if q == "typing.NewType":
             return self.error(codes.UNSUPPORTED_ANNOTATION, "`NewType` must be assigned to a name", ctx, anchor)
@@ -322,7 +344,7 @@ class TypeLowerer:
                 f"`{written}` (`{q}`) has no JSON form gati supports",
                 ctx,
                 anchor,
-                help="use `str`, `int`, `float`, `bool`, `datetime`, `date`, `UUID`, `Decimal`, containers or project classes",
+                help="use `str`, `int`, `float`, `bool`, `datetime`, `UUID`, `Decimal`, containers or project classes",
             )
         return self.error(
             codes.THIRD_PARTY_TYPE,
@@ -346,13 +368,22 @@ class TypeLowerer:
                     if member is not None:
                         values.append(member.value)
                         continue
-                if isinstance(target, External) and canonical_name(target.qualname) == "typing.Literal" and isinstance(arg, ExSub):
+                if (
+                    isinstance(target, External)
+                    and canonical_name(target.qualname) == "typing.Literal"
+                    and isinstance(arg, ExSub)
+                ):
                     inner = self._literal(arg.args, ctx, arg.anchor)
                     if isinstance(inner, LiteralType):
                         values.extend(inner.values)
                         continue
-            return self.error(codes.UNSUPPORTED_ANNOTATION, f"`{_describe(arg)}` is not a literal value",
-                              ctx, arg.anchor, help="`Literal` takes strings, integers, booleans, `None` or enum members")
+            return self.error(
+                codes.UNSUPPORTED_ANNOTATION,
+                f"`{_describe(arg)}` is not a literal value",
+                ctx,
+                arg.anchor,
+                help="`Literal` takes strings, integers, booleans, `None` or enum members",
+            )
         if not values:
             return self.error(codes.GENERIC_ARITY, "`Literal` needs at least one value", ctx, anchor)
         unique: list[Scalar] = []
@@ -385,7 +416,12 @@ class TypeLowerer:
             elif q == "annotated_types.Interval":
                 for key, value in meta.kwargs:
                     gtype = self._constrain(gtype, key, value, ctx)
-            elif q in ("pydantic.Field", "pydantic.fields.Field", "pydantic.StringConstraints", "pydantic.types.StringConstraints"):
+            elif q in (
+                "pydantic.Field",
+                "pydantic.fields.Field",
+                "pydantic.StringConstraints",
+                "pydantic.types.StringConstraints",
+            ):
                 for key, value in meta.kwargs:
                     if key in _CONSTRAINT_KEYS:
                         gtype = self._constrain(gtype, key, value, ctx)
@@ -398,14 +434,28 @@ class TypeLowerer:
                     elif key in ("default_factory",):
                         default = meta
                     elif key not in ("title", "examples", "json_schema_extra", "strict", "frozen", "repr", "kw_only"):
-                        self.error(codes.UNSUPPORTED_ANNOTATION, f"`{short}({key}=...)` is not supported by gati", ctx, value.anchor)
-                if meta.args and short == "Field" and not (isinstance(meta.args[0], ExName) and meta.args[0].name == "..."):
+                        self.error(
+                            codes.UNSUPPORTED_ANNOTATION,
+                            f"`{short}({key}=...)` is not supported by gati",
+                            ctx,
+                            value.anchor,
+                        )
+                if (
+                    meta.args
+                    and short == "Field"
+                    and not (isinstance(meta.args[0], ExName) and meta.args[0].name == "...")
+                ):
                     default = meta.args[0]
             elif q == "typing.Doc" and meta.args and isinstance(meta.args[0], ExConst):
                 description = str(meta.args[0].value)
             elif q.startswith("pydantic.") and ("Validator" in short or "Serializer" in short):
-                self.error(codes.UNSUPPORTED_ANNOTATION, f"`{short}` runs code gati cannot read statically", ctx, meta.anchor,
-                           help="express the rule with constraints (`Ge`, `MaxLen`, `pattern=`) or drop it")
+                self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    f"`{short}` runs code gati cannot read statically",
+                    ctx,
+                    meta.anchor,
+                    help="express the rule with constraints (`Ge`, `MaxLen`, `pattern=`) or drop it",
+                )
             elif isinstance(target, External):
                 continue  # metadata from other packages does not change the wire format
             else:
@@ -420,41 +470,61 @@ class TypeLowerer:
             if q in _FIELD_WRAPPERS and len(expr.args) == 1:
                 inner = self.field_info(expr.args[0], ctx)
                 required = {"typing.Required": True, "typing.NotRequired": False}.get(q, inner.required)
-                return FieldInfo(inner.gtype, required, inner.read_only or q == "typing.ReadOnly",
-                                 inner.description, inner.default, inner.alias, inner.class_var)
+                return FieldInfo(
+                    inner.gtype,
+                    required,
+                    inner.read_only or q == "typing.ReadOnly",
+                    inner.description,
+                    inner.default,
+                    inner.alias,
+                    inner.class_var,
+                )
             if q == "typing.ClassVar":
                 return FieldInfo(AnyType(), None, False, None, None, None, True)
             if q == "typing.Annotated" and expr.args:
                 return self.annotated(expr.args, ctx)
         if isinstance(expr, ExName) and expr.name not in ctx.env:
             target = self.project.resolve(ctx.module, expr.name)
-            if isinstance(target, External) and canonical_name(target.qualname) in ("typing.ClassVar", "dataclasses.KW_ONLY"):
+            if isinstance(target, External) and canonical_name(target.qualname) in (
+                "typing.ClassVar",
+                "dataclasses.KW_ONLY",
+            ):
                 return FieldInfo(AnyType(), None, False, None, None, None, True)
         return FieldInfo(self._lower(expr, ctx), None, False, None, None, None, False)
 
     def _constrain(self, gtype: GType, key: str, value: Expr, ctx: Ctx) -> GType:
         if not isinstance(value, ExConst) or isinstance(value.value, bool) or value.value is None:
-            return self.error(codes.UNSUPPORTED_ANNOTATION, f"constraint `{key}` needs a literal value", ctx, value.anchor)
+            return self.error(
+                codes.UNSUPPORTED_ANNOTATION, f"constraint `{key}` needs a literal value", ctx, value.anchor
+            )
         v = value.value
         attr = _CONSTRAINT_KEYS.get(key, key)
         if isinstance(gtype, UnionType):
             options = [self._apply(o, attr, v) for o in gtype.options]
             if all(o is None or opt == NULL for o, opt in zip(options, gtype.options, strict=True)):
-                return self.error(codes.UNSUPPORTED_ANNOTATION, f"constraint `{key}` does not apply to this type", ctx, value.anchor)
-            return gtype.model_copy(update={"options": tuple(o or opt for o, opt in zip(options, gtype.options, strict=True))})
+                return self.error(
+                    codes.UNSUPPORTED_ANNOTATION, f"constraint `{key}` does not apply to this type", ctx, value.anchor
+                )
+            return gtype.model_copy(
+                update={"options": tuple(o or opt for o, opt in zip(options, gtype.options, strict=True))}
+            )
         if isinstance(gtype, RefType) and gtype.ref in self.named:
             gtype = self.named[gtype.ref]
         applied = self._apply(gtype, attr, v)
         if applied is None:
-            return self.error(codes.UNSUPPORTED_ANNOTATION, f"constraint `{key}` does not apply to this type", ctx, value.anchor)
+            return self.error(
+                codes.UNSUPPORTED_ANNOTATION, f"constraint `{key}` does not apply to this type", ctx, value.anchor
+            )
         return applied
 
     @staticmethod
     def _apply(gtype: GType, attr: str, v: str | int | float) -> GType | None:
         numeric = isinstance(v, int | float)
         if isinstance(gtype, PrimitiveType):
-            if gtype.type in ("integer", "number") and numeric and attr in (
-                "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"
+            if (
+                gtype.type in ("integer", "number")
+                and numeric
+                and attr in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
             ):
                 return gtype.model_copy(update={attr: v})
             if gtype.type == "string" and gtype.format in (None, "email", "uri"):
@@ -480,23 +550,43 @@ class TypeLowerer:
             if q == "typing.NewType" and len(value.args) == 2:
                 return self._lower(value.args[1], actx)
             if q in ("typing.TypeVar", "typing.ParamSpec", "typing.TypeVarTuple"):
-                return self.error(codes.UNSUPPORTED_ANNOTATION, f"type variable `{alias.name}` is not bound here", ctx, anchor,
-                                  help="type variables are only meaningful inside a generic class")
-        if isinstance(value, ExConst | ExCall | ExList | ExBad) and not (isinstance(value, ExConst) and (value.value is None or isinstance(value.value, str))):
+                return self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    f"type variable `{alias.name}` is not bound here",
+                    ctx,
+                    anchor,
+                    help="type variables are only meaningful inside a generic class",
+                )
+        if isinstance(value, ExConst | ExCall | ExList | ExBad) and not (
+            isinstance(value, ExConst) and (value.value is None or isinstance(value.value, str))
+        ):
             return self.error(codes.NOT_A_TYPE, f"`{alias.name}` is a value, not a type", ctx, anchor)
         key = target.key
         params = alias.type_params
         if args and len(args) != len(params):
-            return self.error(codes.GENERIC_ARITY, f"`{alias.name}` takes {len(params)} type argument(s), got {len(args)}", ctx, anchor)
+            return self.error(
+                codes.GENERIC_ARITY,
+                f"`{alias.name}` takes {len(params)} type argument(s), got {len(args)}",
+                ctx,
+                anchor,
+            )
         if params:
-            env = {p: (self._lower(a, ctx) if args else AnyType()) for p, a in zip(params, args or [ExName("Any", anchor)] * len(params), strict=True)}
+            env = {
+                p: (self._lower(a, ctx) if args else AnyType())
+                for p, a in zip(params, args or [ExName("Any", anchor)] * len(params), strict=True)
+            }
             key = _instance_key(key, [env[p] for p in params])
             actx = Ctx(actx.module, actx.rel_path, env)
         for stacked, depth in self._alias_stack:
             if stacked == key:
                 if depth == self._depth:
-                    return self.error(codes.ALIAS_CYCLE, f"type alias `{alias.name}` refers to itself without naming a type",
-                                      actx, alias.anchor, help="one alias in the cycle must name a real type")
+                    return self.error(
+                        codes.ALIAS_CYCLE,
+                        f"type alias `{alias.name}` refers to itself without naming a type",
+                        actx,
+                        alias.anchor,
+                        help="one alias in the cycle must name a real type",
+                    )
                 self._recursive.add(key)
                 return RefType(ref=key)
         if key in self.named:
@@ -509,7 +599,9 @@ class TypeLowerer:
         if alias.explicit or key in self._recursive:
             named = body.model_copy(update={"description": body.description})
             self.named[key] = named
-            self.display[key] = _instance_display(alias.name, [actx.env[p] for p in params], self.display) if params else alias.name
+            self.display[key] = (
+                _instance_display(alias.name, [actx.env[p] for p in params], self.display) if params else alias.name
+            )
             return RefType(ref=key)
         return body
 
@@ -528,7 +620,10 @@ class TypeLowerer:
             func = dec.func if isinstance(dec, ExCall) else dec
             if isinstance(func, ExName):
                 t = self.project.resolve(target.module, func.name)
-                if isinstance(t, External) and t.qualname in ("dataclasses.dataclass", "pydantic.dataclasses.dataclass"):
+                if isinstance(t, External) and t.qualname in (
+                    "dataclasses.dataclass",
+                    "pydantic.dataclasses.dataclass",
+                ):
                     kind = "dataclass"
         for base in cls.bases:
             name = base.base if isinstance(base, ExSub) else base
@@ -562,8 +657,10 @@ class TypeLowerer:
             )
         params = self.type_params(target)
         if args and len(args) != len(params):
-            return self.error(codes.GENERIC_ARITY, f"`{cls.name}` takes {len(params)} type argument(s), got {len(args)}", ctx, anchor)
-        bound = [self._lower(a, ctx) for a in args] if args else [AnyType() for _ in params]
+            return self.error(
+                codes.GENERIC_ARITY, f"`{cls.name}` takes {len(params)} type argument(s), got {len(args)}", ctx, anchor
+            )
+        bound: list[GType] = [self._lower(a, ctx) for a in args] if args else [AnyType() for _ in params]
         key = _instance_key(target.key, bound) if params else target.key
         if key in self.named or key in self._in_progress:
             return RefType(ref=key)
@@ -623,7 +720,12 @@ class TypeLowerer:
                 continue
             member = _enum_member(cls, f.name, auto_kind, index=i)
             if member is None:
-                self.error(codes.UNSUPPORTED_ANNOTATION, f"enum member `{cls.name}.{f.name}` needs a literal value", ctx, f.anchor)
+                self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    f"enum member `{cls.name}.{f.name}` needs a literal value",
+                    ctx,
+                    f.anchor,
+                )
                 continue
             members.append(member)
         origin = Origin(module=target.module, qualname=cls.name, kind="enum")
@@ -666,10 +768,18 @@ class TypeLowerer:
             if prop is None:
                 continue
             previous = props.get(prop.name)
-            if kind == "typeddict" and previous is not None and compact_json(_wire(previous.type)) != compact_json(_wire(prop.type)):
-                self.error(codes.FIELD_CONFLICT,
-                           f"`{cls.name}.{f.name}` redefines the field inherited from `{owners[prop.name]}` with another type",
-                           ctx, f.anchor, help="a TypedDict cannot change the type of an inherited field; rename one of them")
+            if (
+                kind == "typeddict"
+                and previous is not None
+                and compact_json(_wire(previous.type)) != compact_json(_wire(prop.type))
+            ):
+                self.error(
+                    codes.FIELD_CONFLICT,
+                    f"`{cls.name}.{f.name}` redefines the field inherited from `{owners[prop.name]}` with another type",
+                    ctx,
+                    f.anchor,
+                    help="a TypedDict cannot change the type of an inherited field; rename one of them",
+                )
                 continue
             props.pop(prop.name, None)
             props[prop.name] = prop
@@ -677,8 +787,8 @@ class TypeLowerer:
         return ObjectType(
             name=cls.name,
             properties=tuple(props.values()),
-            extra=extra,  # type: ignore[arg-type]
-            origin=Origin(module=target.module, qualname=cls.name, kind=origin_kind),  # type: ignore[arg-type]
+            extra=extra,
+            origin=Origin(module=target.module, qualname=cls.name, kind=origin_kind),
             description=cls.docstring,
         )
 
@@ -691,56 +801,59 @@ class TypeLowerer:
         default_expr = f.default if f.default is not None else info.default
         alias = info.alias
         has_default = False
-        default: object = None
+        default: JsonValue = None
         if default_expr is not None and kind != "typeddict":
-            has_default, default, extra = self._default(default_expr, ctx)
-            alias = alias or extra.get("alias")
-            description = description or extra.get("description")
-            if "constraints" in extra:
-                for key, value in extra["constraints"]:
-                    info = FieldInfo(self._constrain(info.gtype, key, value, ctx), info.required, info.read_only,
-                                     info.description, info.default, info.alias, info.class_var)
-        if kind == "typeddict":
-            required = total if info.required is None else info.required
-        else:
-            required = not has_default
+            found = self._default(default_expr, ctx)
+            has_default, default = found.has, found.value
+            alias = alias or found.alias
+            description = description or found.description
+            gtype = info.gtype
+            for key, value in found.constraints:
+                gtype = self._constrain(gtype, key, value, ctx)
+            info = FieldInfo(gtype, info.required, info.read_only, info.description, info.default, info.alias, False)
+        required = (total if info.required is None else info.required) if kind == "typeddict" else not has_default
         return Property(
             name=alias or f.name,
             type=info.gtype,
             required=required,
             description=description,
             hasDefault=has_default,
-            default=default if _is_json(default) else None,  # type: ignore[arg-type]
+            default=default,
             pyName=f.name if alias and alias != f.name else None,
             readOnly=info.read_only,
         )
 
-    def _default(self, expr: Expr, ctx: Ctx) -> tuple[bool, object, dict[str, object]]:
-        """A field default: (has default, its JSON value when static, extra facts from `Field(...)`)."""
+    def _default(self, expr: Expr, ctx: Ctx) -> _Default:
+        """A field default, and what a `Field(...)`/`field(...)` call says besides."""
         if isinstance(expr, ExCall) and isinstance(expr.func, ExName):
             t = self.project.resolve(ctx.module, expr.func.name)
             q = canonical_name(t.qualname) if isinstance(t, External) else ""
             if q in ("pydantic.Field", "pydantic.fields.Field", "dataclasses.field"):
-                extra: dict[str, object] = {}
-                constraints: list[tuple[str, Expr]] = []
-                has, value = False, None
+                found = _Default(False, None)
                 if expr.args and not (isinstance(expr.args[0], ExName) and expr.args[0].name == "..."):
-                    has, value = True, _static(expr.args[0])
+                    found.has, found.value = True, _static(expr.args[0], self.project, ctx.module)
                 for key, v in expr.kwargs:
                     if key == "default":
-                        has, value = True, _static(v)
+                        found.has, found.value = True, _static(v, self.project, ctx.module)
                     elif key == "default_factory":
-                        has, value = True, _factory(v, self.project, ctx.module)
-                    elif key == "alias" and isinstance(v, ExConst):
-                        extra["alias"] = v.value
-                    elif key == "description" and isinstance(v, ExConst):
-                        extra["description"] = v.value
+                        found.has, found.value = True, _factory(v, self.project, ctx.module)
+                    elif key == "alias" and isinstance(v, ExConst) and isinstance(v.value, str):
+                        found.alias = v.value
+                    elif key == "description" and isinstance(v, ExConst) and isinstance(v.value, str):
+                        found.description = v.value
                     elif key in _CONSTRAINT_KEYS:
-                        constraints.append((key, v))
-                if constraints:
-                    extra["constraints"] = constraints
-                return has, value, extra
-        return True, _static(expr), {}
+                        found.constraints.append((key, v))
+                return found
+        return _Default(True, _static(expr, self.project, ctx.module))
+
+
+@dataclass
+class _Default:
+    has: bool
+    value: JsonValue
+    alias: str | None = None
+    description: str | None = None
+    constraints: list[tuple[str, Expr]] = field(default_factory=list)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -778,33 +891,42 @@ def _describe(expr: Expr) -> str:
             return t
 
 
-def _wire(g: GType) -> object:
+def _wire(g: GType) -> JsonValue:
     return g.model_dump(mode="json", exclude_none=True, exclude={"description"})
 
 
-def _static(expr: Expr) -> object:
-    """The JSON value of a literal default, or `None` when it is computed at run time."""
+def _static(expr: Expr, project: ResolvedProject, module: str) -> JsonValue:
+    """The JSON value of a literal default (enum members too), or `None` when computed at run time."""
     match expr:
         case ExConst(value=v):
             return v
         case ExList(items=items):
-            values = [_static(i) for i in items]
-            return values if all(_is_json(v) for v in values) else None
+            values = [_static(i, project, module) for i in items]
+            return values if all(v is not None for v in values) else None
+        case ExName(name=name):
+            target = project.resolve(module, name)
+            if isinstance(target, ClassMember) and isinstance(target.owner.fact, ClassFact):
+                member = _enum_member(target.owner.fact, target.name, "int")
+                return member.value if member is not None else None
+            return None
         case _:
             return None
 
 
-def _factory(expr: Expr, project: ResolvedProject, module: str) -> object:
+def _factory(expr: Expr, project: ResolvedProject, module: str) -> JsonValue:
     if isinstance(expr, ExName):
         t = project.resolve(module, expr.name)
         if isinstance(t, External):
-            return {"builtins.list": [], "builtins.dict": {}, "builtins.set": [], "builtins.tuple": []}.get(t.qualname)
+            if t.qualname in ("builtins.list", "builtins.set", "builtins.tuple", "builtins.frozenset"):
+                return []
+            if t.qualname == "builtins.dict":
+                return {}
     return None
 
 
 def _is_json(value: object) -> bool:
     if value is None or isinstance(value, str | int | float | bool):
-        return value is not Ellipsis
+        return True
     if isinstance(value, list):
         return all(_is_json(v) for v in value)
     if isinstance(value, dict):
@@ -862,7 +984,11 @@ def display_of(g: GType, display: Mapping[str, str]) -> str:
         case RefType(ref=r):
             return display.get(r, r.rsplit(".", 1)[-1])
         case PrimitiveType(type=t, format=fmt):
-            return {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}[t] if fmt is None else fmt.replace("-", "_")
+            return (
+                {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}[t]
+                if fmt is None
+                else fmt.replace("-", "_")
+            )
         case ArrayType(items=items):
             return "list_" + display_of(items, display)
         case MapType(values=values):
@@ -893,6 +1019,8 @@ def map_refs(g: GType, rename: Callable[[str], str]) -> GType:
         case IntersectionType(parts=parts):
             return g.model_copy(update={"parts": tuple(map_refs(p, rename) for p in parts)})
         case ObjectType(properties=props):
-            return g.model_copy(update={"properties": tuple(p.model_copy(update={"type": map_refs(p.type, rename)}) for p in props)})
+            return g.model_copy(
+                update={"properties": tuple(p.model_copy(update={"type": map_refs(p.type, rename)}) for p in props)}
+            )
         case _:
             return g

@@ -92,15 +92,15 @@ def to_expr(node: cst.BaseExpression, anchor: Anchor) -> Expr:
         dotted = _dotted(node)
         return ExName(dotted, anchor) if dotted is not None else ExBad(_code(node), anchor)
     if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
-        value = _string_value(node)
-        return ExConst(value, anchor) if value is not None else ExBad(_code(node), anchor)
+        text = _string_value(node)
+        return ExConst(text, anchor) if text is not None else ExBad(_code(node), anchor)
     if isinstance(node, cst.Integer | cst.Float):
         return ExConst(node.evaluated_value, anchor)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus | cst.Plus):
         inner = node.expression
         if isinstance(inner, cst.Integer | cst.Float):
-            value = inner.evaluated_value
-            return ExConst(-value if isinstance(node.operator, cst.Minus) else value, anchor)
+            number = inner.evaluated_value
+            return ExConst(-number if isinstance(node.operator, cst.Minus) else number, anchor)
         return ExBad(_code(node), anchor)
     if isinstance(node, cst.Subscript):
         args: list[Expr] = []
@@ -125,11 +125,11 @@ def to_expr(node: cst.BaseExpression, anchor: Anchor) -> Expr:
         for i, arg in enumerate(node.args):
             if arg.star:
                 return ExBad(_code(node), anchor)
-            value = to_expr(arg.value, (*anchor, "args", i, "value"))
+            converted = to_expr(arg.value, (*anchor, "args", i, "value"))
             if arg.keyword is not None:
-                kws.append((arg.keyword.value, value))
+                kws.append((arg.keyword.value, converted))
             else:
-                pos.append(value)
+                pos.append(converted)
         return ExCall(to_expr(node.func, (*anchor, "func")), tuple(pos), tuple(kws), anchor)
     return ExBad(_code(node), anchor)
 
@@ -165,9 +165,7 @@ class _TopLevelLines:
 
     def _compute(self) -> dict[int, int]:
         body = self._module.body
-        wanted = [
-            (i, s.name.value) for i, s in enumerate(body) if isinstance(s, cst.FunctionDef | cst.ClassDef)
-        ]
+        wanted = [(i, s.name.value) for i, s in enumerate(body) if isinstance(s, cst.FunctionDef | cst.ClassDef)]
         hits = list(_TOP_DEF.finditer(self._text))
         if [m.group(1) or m.group(2) for m in hits] == [name for _, name in wanted]:
             starts = [i for i, ch in enumerate(self._text) if ch == "\n"]
@@ -367,7 +365,9 @@ class _ModuleReader:
                 self.other.append(name)
         elif isinstance(small, cst.TypeAlias):
             params = _type_params(small.type_parameters)
-            self.aliases.append(AliasFact(small.name.value, to_expr(small.value, (*anchor, "value")), True, params, anchor))
+            self.aliases.append(
+                AliasFact(small.name.value, to_expr(small.value, (*anchor, "value")), True, params, anchor)
+            )
 
     def _function(self, fn: cst.FunctionDef, anchor: Anchor, line: int) -> FunctionFact:
         params: list[ParamFact] = []

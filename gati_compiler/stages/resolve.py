@@ -154,7 +154,11 @@ class ResolvedProject:
         if imp.name is None:
             # `import a.b.c` binds `a`; `import a.b.c as x` binds `a.b.c`
             bound = source if imp.asname else source.split(".")[0]
-            return ProjectModule(bound) if self.is_project_module(bound) or self._is_package_prefix(bound) else External(bound)
+            return (
+                ProjectModule(bound)
+                if self.is_project_module(bound) or self._is_package_prefix(bound)
+                else External(bound)
+            )
         if self.is_project_module(source) or self._is_package_prefix(source):
             return self._member(ProjectModule(source), imp.name, seen)
         return External(f"{source}.{imp.name}")
@@ -169,7 +173,9 @@ class ResolvedProject:
                 sub = f"{module}.{name}"
                 if module in self._ns:
                     found = self._local(module, name, seen)
-                    if not isinstance(found, Missing) or not (self.is_project_module(sub) or self._is_package_prefix(sub)):
+                    if not isinstance(found, Missing) or not (
+                        self.is_project_module(sub) or self._is_package_prefix(sub)
+                    ):
                         if isinstance(found, External) and found.qualname == f"builtins.{name}":
                             return Missing(f"`{module}` has no attribute `{name}`")
                         return found
