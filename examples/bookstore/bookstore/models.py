@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from typing import Annotated, Generic, Literal, NotRequired, TypedDict, TypeVar
+from typing import Annotated, Generic, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
 from uuid import UUID
 
 from annotated_types import Ge, Le, MaxLen, MinLen
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
-type Isbn = Annotated[str, Field(pattern=r"^(97[89])?\d{9}[\dX]$")]
+Isbn: TypeAlias = Annotated[str, Field(pattern=r"^(97[89])?\d{9}[\dX]$")]
 """An ISBN-10 or ISBN-13 without separators."""
 
 Title = Annotated[str, MinLen(1), MaxLen(200)]

@@ -1,0 +1,78 @@
+"""The one jinja2 Environment every code emitter renders through, and the filters it registers.
+
+Input: template names and view objects built by emitters. Output: text. Templates hold loops,
+ifs and filters only; every decision (names, order, escaping) is made in Python before rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+import jinja2
+
+from gati_compiler.canonical import canonical_json
+
+_IDENT_BAD: Final = re.compile(r"[^0-9A-Za-z_]")
+
+
+def template_root() -> Path:
+    """The top-level `templates/` folder of a source checkout, else the copy shipped in the wheel."""
+    package = Path(__file__).resolve().parent.parent
+    source = package.parent / "templates"
+    if source.is_dir():
+        return source
+    return package / "_templates"
+
+
+def py_str(value: str) -> str:
+    """A Python string literal for `value`, quoted the way `ruff format` leaves it unchanged."""
+    quote = "'" if value.count('"') > value.count("'") else '"'
+    out = [quote]
+    for ch in value:
+        if ch == quote or ch == "\\":
+            out.append("\\" + ch)
+        elif ch.isprintable() or ch in "\"'":
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    out.append(quote)
+    return "".join(out)
+
+
+def py_ident(value: str) -> str:
+    """A valid, non-keyword Python identifier derived from `value` (not unique: callers dedupe)."""
+    ident = _IDENT_BAD.sub("_", value) or "_"
+    if ident[0].isdigit():
+        ident = "_" + ident
+    if keyword.iskeyword(ident) or keyword.issoftkeyword(ident):
+        ident += "_"
+    return ident
+
+
+def ts_str(value: str) -> str:
+    """A TypeScript string literal (JSON string syntax is valid TS)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@cache
+def make_environment() -> jinja2.Environment:
+    """The shared Environment: strict undefined, no autoescape, our own filters only."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_root())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        auto_reload=False,
+    )
+    env.filters["py_str"] = py_str
+    env.filters["py_ident"] = py_ident
+    env.filters["ts_str"] = ts_str
+    env.filters["canonical_json"] = canonical_json
+    return env

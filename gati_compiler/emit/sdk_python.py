@@ -1,0 +1,301 @@
+"""The typed Python client package (`sdk/python/`): models, a sync and an async client, errors.
+
+Input: an `ir.Program` and the header line. Output: `{relative POSIX path: bytes}`. View builders
+(`build_client_view`, `build_models_view`) make every decision; templates only loop. No disk I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+from gati_compiler.emit import _sdk_names as names
+from gati_compiler.emit._sdk_common import ERROR_CLASSES, Operation, first_line, operations
+from gati_compiler.emit._sdk_python_types import (
+    ModelsView,
+    PyTypes,
+    annotation_imports,
+    build_models_view,
+    class_names,
+    py_docstring,
+    py_str,
+)
+from gati_compiler.emit.render import make_environment
+from gati_compiler.emit.validators import ClassTarget, emit_validators
+from gati_compiler.ir.gtype import GType
+from gati_compiler.ir.models import Handler, HandlerGTypes, Program
+from gati_compiler.version import __version__
+
+TEMPLATES: Final = (
+    "sdk_python/pyproject.toml.j2",
+    "sdk_python/__init__.py.j2",
+    "sdk_python/models.py.j2",
+    "sdk_python/errors.py.j2",
+    "sdk_python/_base.py.j2",
+    "sdk_python/client.py.j2",
+    "sdk_python/README.md.j2",
+)
+ROOT: Final = "sdk/python"
+VALIDATORS_PACKAGE: Final = "_validators"
+
+# names `client.py` defines or imports at module level; handler methods never shadow these on a class
+_CLIENT_RESERVED: Final = frozenset({"close", "aclose", "with_raw_response", "self", "typing", "httpx", "models"})
+# names a method body uses (its locals and the module names it reads); builtins may be shadowed, they are not used
+_PARAM_RESERVED: Final = frozenset(
+    {"self", "body", "request_options", "response", "raw", "_base", "RawResponse", "RequestOptions", "models", "typing"}
+)
+
+
+_BASE_ERRORS: Final = frozenset(
+    {"APIConnectionError", "APIStatusError", "APITimeoutError", "GatiClientError", "Issue", "ResponseValidationError"}
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ParamView(_Frozen):
+    ident: str
+    key: str  # wire name as a Python string literal
+    annotation: str
+    required: bool
+
+
+class MethodView(_Frozen):
+    name: str
+    handler_id: str  # as a Python string literal
+    method: str  # as a Python string literal
+    doc: str | None
+    path_params: tuple[ParamView, ...]
+    query: tuple[ParamView, ...]
+    body: str | None  # the body annotation
+    returns: str
+    returns_literal: str  # `returns` as a string literal, for `typing.cast`
+    returns_none: bool
+    path_expr: str
+    idempotent: bool
+    parser: str  # module-level function that decodes the response
+
+
+class ErrorView(_Frozen):
+    name: str
+    base: str
+    status: int | None
+    doc: str
+    retry_after: bool  # has a `retry_after` property (429)
+
+
+class FlavourView(_Frozen):
+    """What differs between the sync and the async client."""
+
+    client_class: str
+    raw_class: str
+    transport: str
+    http_class: str
+    def_kw: str
+    await_kw: str
+    close: str
+    enter: str
+    exit: str
+    doc: str
+
+
+FLAVOURS: Final = (
+    FlavourView(
+        client_class="Client",
+        raw_class="RawClient",
+        transport="SyncTransport",
+        http_class="Client",
+        def_kw="def",
+        await_kw="",
+        close="close",
+        enter="__enter__",
+        exit="__exit__",
+        doc="Synchronous client over `httpx.Client`; use as a context manager or call `close()`.",
+    ),
+    FlavourView(
+        client_class="AsyncClient",
+        raw_class="AsyncRawClient",
+        transport="AsyncTransport",
+        http_class="AsyncClient",
+        def_kw="async def",
+        await_kw="await ",
+        close="aclose",
+        enter="__aenter__",
+        exit="__aexit__",
+        doc="Asynchronous client over `httpx.AsyncClient`; use with `async with` or call `aclose()`.",
+    ),
+)
+
+
+class ClientView(_Frozen):
+    header: str
+    package: str
+    dist_name: str
+    app: str
+    version: str
+    default_api_version: str  # a Python literal: a string or `None`
+    imports: tuple[str, ...]  # stdlib modules `client.py` needs for annotations
+    flavours: tuple[FlavourView, ...]
+    methods: tuple[MethodView, ...]
+    uses_models: bool  # some annotation names a type from `models.py`
+    errors: tuple[ErrorView, ...]
+    error_imports: tuple[str, ...]  # what `__init__.py` imports from `errors`, sorted
+    exports: tuple[str, ...]
+
+
+def package_name(app: str) -> str:
+    return names.py_identifier(names.snake(app) + "_client")
+
+
+def _param_ident(wire: str, taken: set[str]) -> str:
+    ident = names.py_identifier(names.snake(wire) if not names.is_py_identifier(wire) else wire)
+    if ident in _PARAM_RESERVED:
+        ident += "_"
+    return names.unique(ident, taken)
+
+
+def _method_view(op: Operation, name: str, types: PyTypes) -> MethodView:
+    taken: set[str] = set(_PARAM_RESERVED)
+    path_params = tuple(
+        ParamView(ident=_param_ident(f.name, taken), key=py_str(f.name), annotation=types.render(f.type), required=True)
+        for f in op.path_params
+    )
+    idents = {p.key: p.ident for p in path_params}
+    pieces: list[str] = []
+    for part in op.parts:
+        if part.param is None:
+            pieces.append(py_str(part.text))
+        else:
+            keep = ", keep_slash=True" if part.converter == "path" else ""
+            pieces.append(f"_base.segment({idents[py_str(part.param)]}{keep})")
+    query = []
+    for f in op.query:
+        annotation = types.render(f.type)
+        if not f.required and not annotation.endswith("| None") and annotation not in ("None", "typing.Any"):
+            annotation += " | None"
+        query.append(
+            ParamView(ident=_param_ident(f.name, taken), key=py_str(f.name), annotation=annotation, required=f.required)
+        )
+    returns = types.render(op.response) if op.response is not None else "None"
+    return MethodView(
+        name=name,
+        handler_id=py_str(op.handler_id),
+        method=py_str(op.method),
+        doc=py_docstring(op.summary or first_line(op.description)),
+        path_params=path_params,
+        query=tuple(query),
+        body=types.render(op.body) if op.body is not None else None,
+        returns=returns,
+        returns_literal=py_str(returns),
+        returns_none=returns == "None",
+        path_expr=" + ".join(pieces) or '""',
+        idempotent=op.idempotent,
+        parser="_base.parse_none" if returns == "None" else "_parse_" + name,
+    )
+
+
+def build_client_view(program: Program, *, header: str) -> ClientView:
+    """Everything `client.py`, `errors.py`, `__init__.py` and `pyproject.toml` need, decided once."""
+    types = PyTypes(class_names(program.gtypes), program.gtypes, prefix="models.")
+    taken: set[str] = set(_CLIENT_RESERVED)
+    methods = []
+    for op in operations(program):
+        base = names.py_identifier(names.snake(op.handler_id))
+        if base in _CLIENT_RESERVED or base.startswith("_"):
+            base = "call_" + base.lstrip("_")
+        methods.append(_method_view(op, names.unique(base, taken), types))
+    versions = sorted({h.timescapeVersion for h in program.handlers if h.timescapeVersion})
+    errors = tuple(ErrorView(name=n, base=b, status=s, doc=d, retry_after=s == 429) for s, n, b, d in ERROR_CLASSES)
+    return ClientView(
+        header=header,
+        package=package_name(program.app),
+        dist_name=names.snake(program.app).replace("_", "-") + "-client",
+        app=program.app,
+        version=__version__,
+        default_api_version=py_str(versions[-1]) if versions else "None",
+        imports=annotation_imports(
+            [m.returns for m in methods]
+            + [m.body for m in methods if m.body]
+            + [p.annotation for m in methods for p in (*m.path_params, *m.query)],
+            always=("typing",),
+        ),
+        flavours=FLAVOURS,
+        methods=tuple(methods),
+        uses_models=any(
+            "models." in text
+            for m in methods
+            for text in (m.returns, m.body or "", *(p.annotation for p in (*m.path_params, *m.query)))
+        ),
+        errors=errors,
+        error_imports=tuple(sorted(_BASE_ERRORS | {e.name for e in errors})),
+        exports=tuple(
+            sorted(
+                {"AsyncClient", "Client", "RawResponse", "RequestOptions", "models", "errors"}
+                | _BASE_ERRORS
+                | {e.name for e in errors}
+            )
+        ),
+    )
+
+
+def _response_handlers(program: Program) -> Sequence[Handler]:
+    """Handlers whose *request* is the real handler's response.
+
+    The decoders' `HandlerCodec.decode_body` then checks a response and builds the SDK's own classes,
+    which is exactly what the client needs; requests are sent as plain JSON-ready data.
+    """
+    return tuple(
+        h.model_copy(update={"gtypes": HandlerGTypes(request=None if h.status == 204 else h.gtypes.response)})
+        for h in program.handlers
+    )
+
+
+def class_map(package: str, models: ModelsView) -> Mapping[str, ClassTarget]:
+    return {
+        ref: ClassTarget(module=f"{package}.models", name=name, kind=kind)
+        for ref, (name, kind) in models.class_kinds().items()
+    }
+
+
+def _gtypes(program: Program) -> Mapping[str, GType]:
+    return dict(sorted(program.gtypes.items()))
+
+
+def emit_python_sdk(program: Program, *, header: str) -> dict[str, bytes]:
+    """Render the SDK package; keys are POSIX paths under `sdk/python/`.
+
+    Parameters:
+        program: the analysed app.
+        header: the one-line header text (`Generated by gatic ... ; do not edit.`), without comment marker.
+
+    Returns:
+        `{path: bytes}`, UTF-8 with LF endings.
+    """
+    env = make_environment()
+    models = build_models_view(_gtypes(program), header=header)
+    view = build_client_view(program, header=header)
+    pkg = f"{ROOT}/{view.package}"
+    out: dict[str, bytes] = {}
+
+    def render(template: str, path: str, **context: object) -> None:
+        out[path] = env.get_template(template).render(**context).encode("utf-8")
+
+    render("sdk_python/pyproject.toml.j2", f"{ROOT}/pyproject.toml", view=view)
+    render("sdk_python/README.md.j2", f"{ROOT}/README.md", view=view)
+    render("sdk_python/__init__.py.j2", f"{pkg}/__init__.py", view=view)
+    render("sdk_python/models.py.j2", f"{pkg}/models.py", view=models)
+    render("sdk_python/errors.py.j2", f"{pkg}/errors.py", view=view)
+    render("sdk_python/_base.py.j2", f"{pkg}/_base.py", view=view)
+    render("sdk_python/client.py.j2", f"{pkg}/client.py", view=view)
+    out[f"{pkg}/py.typed"] = b""
+    validators = emit_validators(
+        _gtypes(program), _response_handlers(program), header=header, class_map=class_map(view.package, models)
+    )
+    for rel, data in validators.items():
+        # the validators emitter writes `validators/...`; the SDK keeps them private as `_validators/...`
+        out[f"{pkg}/{VALIDATORS_PACKAGE}/{rel.split('/', 1)[1]}"] = data
+    return dict(sorted(out.items()))

@@ -1,0 +1,346 @@
+"""The TypeScript SDK (`sdk/typescript/`): a type per GType and a fetch-based client.
+
+Input: an `ir.Program` and the header line. Output: `{relative POSIX path: bytes}`. `build_ts_view`
+makes every naming, quoting and ordering decision; the templates only loop. No disk I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Final, assert_never
+
+from pydantic import BaseModel, ConfigDict
+
+from gati_compiler.emit import _sdk_names as names
+from gati_compiler.emit._sdk_common import ERROR_CLASSES, Operation, first_line, operations
+from gati_compiler.emit.render import make_environment
+from gati_compiler.ir.gtype import (
+    AnyType,
+    ArrayType,
+    EnumType,
+    GType,
+    IntersectionType,
+    LiteralType,
+    MapType,
+    ObjectType,
+    PrimitiveType,
+    RefType,
+    Scalar,
+    TupleType,
+    UnionType,
+)
+from gati_compiler.ir.models import Program
+from gati_compiler.version import __version__
+
+TEMPLATES: Final = (
+    "sdk_typescript/types.ts.j2",
+    "sdk_typescript/client.ts.j2",
+    "sdk_typescript/index.ts.j2",
+    "sdk_typescript/package.json.j2",
+    "sdk_typescript/tsconfig.json.j2",
+)
+ROOT: Final = "sdk/typescript"
+TYPES_RESERVED: Final = frozenset({"types"})
+_PRIMITIVES: Final[Mapping[str, str]] = {
+    "string": "string",
+    "integer": "number",
+    "number": "number",
+    "boolean": "boolean",
+    "null": "null",
+}
+_METHOD_RESERVED: Final = frozenset({"constructor", "withRawResponse", "core"})
+
+
+def ts_str(text: str) -> str:
+    """A TypeScript string literal (JSON string syntax is valid TypeScript)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def ts_key(name: str) -> str:
+    """A property key: bare when it is an identifier, quoted otherwise."""
+    return name if names.is_ts_identifier(name) else ts_str(name)
+
+
+def ts_access(obj: str, name: str) -> str:
+    return f"{obj}.{name}" if names.is_ts_identifier(name) else f"{obj}[{ts_str(name)}]"
+
+
+def ts_scalar(value: Scalar) -> str:
+    if isinstance(value, str):
+        return ts_str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def ts_doc(text: str | None) -> str | None:
+    line = first_line(text)
+    return line.replace("*/", "*\\/") if line else None
+
+
+class TsTypes:
+    """Renders GTypes as TypeScript types; `prefix` qualifies named types (`"types."` in `client.ts`)."""
+
+    def __init__(self, type_names: Mapping[str, str], prefix: str = "") -> None:
+        self._names = type_names
+        self._prefix = prefix
+
+    def render(self, gtype: GType) -> str:
+        match gtype:
+            case PrimitiveType():
+                if gtype.format == "decimal":
+                    return "number | string"
+                return _PRIMITIVES[gtype.type]
+            case LiteralType():
+                return self._union([ts_scalar(v) for v in gtype.values]) or "never"
+            case EnumType():
+                return self._union([ts_scalar(m.value) for m in gtype.members]) or "never"
+            case ObjectType():
+                members = [self.member(p.name, p.type, p.required) for p in gtype.properties]
+                if gtype.extra == "allow":
+                    members.append("[key: string]: unknown")
+                return "{ " + "; ".join(members) + " }" if members else "Record<string, never>"
+            case ArrayType():
+                return f"Array<{self.render(gtype.items)}>"
+            case TupleType():
+                return "[" + ", ".join(self.render(t) for t in gtype.items) + "]"
+            case MapType():
+                return f"{{ [key: string]: {self.render(gtype.values)} }}"
+            case UnionType():
+                return self._union([self.render(o) for o in gtype.options])
+            case IntersectionType():
+                return " & ".join(f"({self.render(p)})" for p in gtype.parts) or "unknown"
+            case RefType():
+                name = self._names.get(gtype.ref)
+                return self._prefix + name if name is not None else "unknown"
+            case AnyType():
+                return "unknown"
+            case _:
+                assert_never(gtype)
+
+    def member(self, name: str, gtype: GType, required: bool) -> str:
+        return f"{ts_key(name)}{'' if required else '?'}: {self.render(gtype)}"
+
+    @staticmethod
+    def _union(options: list[str]) -> str:
+        flat: list[str] = []
+        for opt in options:
+            if opt not in flat:
+                flat.append(opt)
+        return "unknown" if "unknown" in flat else " | ".join(flat)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PropView(_Frozen):
+    key: str
+    optional: bool
+    type: str
+    doc: str | None
+
+
+class InterfaceView(_Frozen):
+    name: str
+    doc: str | None
+    props: tuple[PropView, ...]
+    index_signature: bool
+
+
+class AliasView(_Frozen):
+    name: str
+    doc: str | None
+    type: str
+
+
+class EnumConstView(_Frozen):
+    name: str
+    members: tuple[tuple[str, str], ...]  # (key, value literal)
+
+
+class ArgView(_Frozen):
+    key: str  # key in the method's args object
+    optional: bool
+    type: str
+    wire: str  # wire name as a TS string literal
+    access: str  # `args.id` / `args["name-prefix"]`
+    segment: str  # path: the encoding expression; query: ""
+
+
+class TsMethodView(_Frozen):
+    name: str
+    doc: str | None
+    method: str  # literal
+    handler_id: str
+    args_type: str | None  # an inline object type, or None when the method takes no arguments
+    args_optional: bool
+    path_expr: str
+    query: tuple[ArgView, ...]
+    body_arg: str  # `{ value: args.body }` or `undefined`
+    returns: str
+    returns_void: bool
+    idempotent_literal: str
+
+
+class TsErrorView(_Frozen):
+    name: str
+    base: str
+    status: int | None
+    doc: str
+
+
+class TsView(_Frozen):
+    header: str
+    app: str
+    package: str
+    package_json: str  # `package` as a JSON string
+    description_json: str  # the package description as a JSON string
+    version: str
+    default_api_version: str  # a TS literal: a string or `undefined`
+    interfaces: tuple[InterfaceView, ...]
+    aliases: tuple[AliasView, ...]
+    enum_consts: tuple[EnumConstView, ...]
+    methods: tuple[TsMethodView, ...]
+    uses_types: bool  # some method names a type from `types.ts`
+    uses_segment: bool  # some method has a path parameter
+    errors: tuple[TsErrorView, ...]
+
+
+def _method(op: Operation, name: str, types: TsTypes) -> TsMethodView:
+    taken: set[str] = set()
+    args: list[ArgView] = []
+    by_param: dict[str, ArgView] = {}
+    for field in op.path_params:
+        key = names.unique(field.name, taken)
+        arg = ArgView(
+            key=key, optional=False, type=types.render(field.type), wire=ts_str(field.name), access="", segment=""
+        )
+        by_param[field.name] = arg
+        args.append(arg)
+    query = []
+    for field in op.query:
+        key = names.unique(field.name if field.name != "body" else "body_", taken)
+        query.append(
+            ArgView(
+                key=key,
+                optional=not field.required,
+                type=types.render(field.type),
+                wire=ts_str(field.name),
+                access="",
+                segment="",
+            )
+        )
+    args.extend(query)
+    body_key = names.unique("body", taken) if op.body is not None else None
+    pieces: list[str] = []
+    for part in op.parts:
+        if part.param is None:
+            pieces.append(ts_str(part.text))
+        else:
+            keep = ", true" if part.converter == "path" else ""
+            pieces.append(f"segment({ts_access('args', by_param[part.param].key)}{keep})")
+    members = [f"{ts_key(a.key)}{'?' if a.optional else ''}: {a.type}" for a in args]
+    if body_key is not None and op.body is not None:
+        members.append(f"{ts_key(body_key)}: {types.render(op.body)}")
+    return TsMethodView(
+        name=name,
+        doc=ts_doc(op.summary or op.description),
+        method=ts_str(op.method),
+        handler_id=op.handler_id,
+        args_type="{ " + "; ".join(members) + " }" if members else None,
+        args_optional=all(a.optional for a in args) and body_key is None,
+        path_expr=" + ".join(pieces) or '""',
+        query=tuple(q.model_copy(update={"access": ts_access("args", q.key)}) for q in query),
+        body_arg=f"{{ value: {ts_access('args', body_key)} }}" if body_key is not None else "undefined",
+        returns=types.render(op.response) if op.response is not None else "void",
+        returns_void=op.response is None,
+        idempotent_literal="true" if op.idempotent else "false",
+    )
+
+
+def build_ts_view(program: Program, *, header: str) -> TsView:
+    """Every name, type string and literal the TypeScript templates print."""
+    type_names = names.type_name_map(program.gtypes, reserved=TYPES_RESERVED, ts=True)
+    local, qualified = TsTypes(type_names), TsTypes(type_names, prefix="types.")
+    interfaces: list[InterfaceView] = []
+    aliases: list[AliasView] = []
+    consts: list[EnumConstView] = []
+    for ref, gtype in sorted(program.gtypes.items()):
+        name = type_names[ref]
+        if isinstance(gtype, ObjectType):
+            props = tuple(
+                PropView(
+                    key=ts_key(p.name), optional=not p.required, type=local.render(p.type), doc=ts_doc(p.description)
+                )
+                for p in gtype.properties
+            )
+            interfaces.append(
+                InterfaceView(
+                    name=name, doc=ts_doc(gtype.description), props=props, index_signature=gtype.extra == "allow"
+                )
+            )
+            continue
+        aliases.append(AliasView(name=name, doc=ts_doc(gtype.description), type=local.render(gtype)))
+        if isinstance(gtype, EnumType):
+            members: list[tuple[str, str]] = []
+            taken: set[str] = set()
+            for m in gtype.members:
+                members.append((names.unique(ts_key(m.name), taken), ts_scalar(m.value)))
+            consts.append(EnumConstView(name=name, members=tuple(members)))
+    taken_methods: set[str] = set(_METHOD_RESERVED)
+    methods = []
+    for op in operations(program):
+        # client.ts names types through the `types` namespace import
+        methods.append(
+            _method(op, names.unique(names.ts_identifier(names.camel(op.handler_id)), taken_methods), qualified)
+        )
+    versions = sorted({h.timescapeVersion for h in program.handlers if h.timescapeVersion})
+    package = names.snake(program.app).replace("_", "-") + "-client"
+    return TsView(
+        header=header,
+        app=program.app,
+        package=package,
+        package_json=ts_str(package),
+        description_json=ts_str(f"Typed fetch client for the {program.app} API. {header}"),
+        version=__version__,
+        default_api_version=ts_str(versions[-1]) if versions else "undefined",
+        interfaces=tuple(interfaces),
+        aliases=tuple(aliases),
+        enum_consts=tuple(consts),
+        methods=tuple(methods),
+        uses_types=any("types." in m.returns or "types." in (m.args_type or "") for m in methods),
+        uses_segment=any("segment(" in m.path_expr for m in methods),
+        errors=tuple(
+            TsErrorView(name=n.replace("API", "Api"), base=b.replace("API", "Api"), status=s, doc=d)
+            for s, n, b, d in ERROR_CLASSES
+        ),
+    )
+
+
+def emit_typescript_sdk(program: Program, *, header: str) -> dict[str, bytes]:
+    """Render the TypeScript SDK; keys are POSIX paths under `sdk/typescript/`.
+
+    Parameters:
+        program: the analysed app.
+        header: the one-line header text, without comment marker.
+
+    Returns:
+        `{path: bytes}`, UTF-8 with LF endings.
+    """
+    env = make_environment()
+    view = build_ts_view(program, header=header)
+    files = {
+        "sdk_typescript/types.ts.j2": "src/types.ts",
+        "sdk_typescript/client.ts.j2": "src/client.ts",
+        "sdk_typescript/index.ts.j2": "src/index.ts",
+        "sdk_typescript/package.json.j2": "package.json",
+        "sdk_typescript/tsconfig.json.j2": "tsconfig.json",
+    }
+    return {
+        f"{ROOT}/{rel}": env.get_template(template).render(view=view).encode("utf-8")
+        for template, rel in sorted(files.items(), key=lambda item: item[1])
+    }

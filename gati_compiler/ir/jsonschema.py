@@ -1,0 +1,228 @@
+"""GType -> JSON Schema 2020-12, built as plain dicts (never templated).
+
+Input: GTypes (`gati_compiler.ir.gtype`). Output: JSON-ready dicts. The schema accepts exactly
+the documents the generated decoders accept (SPEC section 4): integral floats are integers,
+`true` is never a number, string formats carry an anchored `pattern` so plain validators
+enforce them, decimals accept a number or a numeric string. Nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, assert_never
+from urllib.parse import quote
+
+from pydantic import JsonValue
+
+from gati_compiler.ir.gtype import (
+    AnyType,
+    ArrayType,
+    EnumType,
+    GType,
+    IntersectionType,
+    LiteralType,
+    MapType,
+    ObjectType,
+    PrimitiveType,
+    Property,
+    RefType,
+    TupleType,
+    UnionType,
+)
+
+SCHEMA_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+
+# Grammars shared with the generated decoders (`gati_compiler.emit.validators`). ASCII classes
+# only (`[0-9]`, never `\d`), no look-around, so ECMA-262, Python `re` and hypothesis agree.
+_YEAR: Final = "(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_MONTH_DAY: Final = (
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+_LEAP_DAY: Final = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+_DATE: Final = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
+_TIME: Final = "(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?"
+_TZ: Final = "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
+_HEX_UUID: Final = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+FORMAT_PATTERNS: Final[Mapping[str, str]] = {
+    "date-time": f"^{_DATE}[Tt _]{_TIME}{_TZ}?$",
+    "date": f"^{_DATE}$",
+    "time": f"^{_TIME}{_TZ}?$",
+    "uuid": f"^(?:[0-9a-fA-F]{{32}}|{_HEX_UUID}|\\{{{_HEX_UUID}\\}}|urn:uuid:{_HEX_UUID})$",
+    "duration": (
+        "^[-+]?P(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?"
+        "(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?)?$"
+    ),
+    "decimal": "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \\t\\n\\r]*$",
+}
+"""Anchored patterns for the string formats the decoders parse (`decimal`: its string form)."""
+
+_NUMERIC_KEYS: Final = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf")
+
+
+def ref_pointer(ref: str) -> str:
+    """The `$ref` value for the named type `ref` (JSON pointer escaped, then URI-quoted)."""
+    token = ref.replace("~", "~0").replace("/", "~1")
+    return "#/$defs/" + quote(token, safe="~!$&'()*+,;=:@-._")
+
+
+def to_json_schema(gtype: GType) -> dict[str, JsonValue]:
+    """Convert one GType; refs become `{"$ref": "#/$defs/<ref>"}`."""
+    schema = _convert(gtype)
+    if gtype.description is not None:
+        schema["description"] = gtype.description
+    return schema
+
+
+def gtypes_json_schema(gtypes: Mapping[str, GType], root: GType | None = None) -> dict[str, JsonValue]:
+    """A self-contained 2020-12 document: every named type under `$defs`, `root` at the top."""
+    defs: dict[str, JsonValue] = {name: to_json_schema(gtypes[name]) for name in sorted(gtypes)}
+    doc: dict[str, JsonValue] = {"$schema": SCHEMA_DIALECT}
+    if root is not None:
+        doc.update(to_json_schema(root))
+    if defs:
+        doc["$defs"] = defs
+    return doc
+
+
+def merge_intersection(parts: list[ObjectType]) -> ObjectType:
+    """The one object an intersection of objects means: properties merged, later parts win."""
+    props: dict[str, Property] = {}
+    extra: str = "ignore"
+    for part in parts:
+        for prop in part.properties:
+            props[prop.name] = prop
+        if part.extra == "forbid":
+            extra = "forbid"
+    return ObjectType(properties=tuple(props.values()), extra="forbid" if extra == "forbid" else "ignore")
+
+
+def _convert(t: GType) -> dict[str, JsonValue]:
+    match t:
+        case PrimitiveType():
+            return _primitive(t)
+        case LiteralType():
+            values: list[JsonValue] = list(t.values)
+            return {"const": values[0]} if len(values) == 1 else {"enum": values}
+        case EnumType():
+            enum_schema: dict[str, JsonValue] = {
+                "title": t.name,
+                "enum": [m.value for m in t.members],
+                "x-enum-varnames": [m.name for m in t.members],
+            }
+            if t.origin is not None:
+                enum_schema["x-gati-origin"] = t.origin.model_dump()
+            return enum_schema
+        case ObjectType():
+            return _object(t)
+        case ArrayType():
+            arr: dict[str, JsonValue] = {"type": "array", "items": to_json_schema(t.items)}
+            if t.minItems is not None:
+                arr["minItems"] = t.minItems
+            if t.maxItems is not None:
+                arr["maxItems"] = t.maxItems
+            if t.uniqueItems:
+                arr["uniqueItems"] = True
+            if t.container != "list":
+                arr["x-gati-container"] = t.container
+            return arr
+        case TupleType():
+            n = len(t.items)
+            tup: dict[str, JsonValue] = {"type": "array", "minItems": n, "maxItems": n}
+            if n:
+                tup["prefixItems"] = [to_json_schema(item) for item in t.items]
+            tup["items"] = False
+            return tup
+        case MapType():
+            mapping: dict[str, JsonValue] = {"type": "object", "additionalProperties": to_json_schema(t.values)}
+            keys = _property_names(t.keys)
+            if keys:
+                mapping["propertyNames"] = keys
+            if t.minProperties is not None:
+                mapping["minProperties"] = t.minProperties
+            if t.maxProperties is not None:
+                mapping["maxProperties"] = t.maxProperties
+            return mapping
+        case UnionType():
+            union: dict[str, JsonValue] = {"anyOf": [to_json_schema(option) for option in t.options]}
+            if t.discriminator is not None:
+                union["x-gati-discriminator"] = t.discriminator
+            return union
+        case IntersectionType():
+            return {"allOf": [to_json_schema(part) for part in t.parts]}
+        case RefType():
+            return {"$ref": ref_pointer(t.ref)}
+        case AnyType():
+            return {}
+        case _:
+            assert_never(t)
+
+
+def _primitive(t: PrimitiveType) -> dict[str, JsonValue]:
+    if t.format == "decimal":
+        number: dict[str, JsonValue] = {"type": "number"}
+        number.update(_numeric_bounds(t))
+        string: dict[str, JsonValue] = {"type": "string", "pattern": FORMAT_PATTERNS["decimal"]}
+        return {"anyOf": [number, string], "format": "decimal"}
+    schema: dict[str, JsonValue] = {"type": t.type}
+    if t.format is not None:
+        schema["format"] = t.format
+    if t.type == "string":
+        if t.minLength is not None:
+            schema["minLength"] = t.minLength
+        if t.maxLength is not None:
+            schema["maxLength"] = t.maxLength
+        format_pattern = FORMAT_PATTERNS.get(t.format or "")
+        if format_pattern is not None and t.pattern is not None:
+            schema["pattern"] = format_pattern
+            schema["allOf"] = [{"pattern": t.pattern}]
+        elif format_pattern is not None or t.pattern is not None:
+            schema["pattern"] = format_pattern or t.pattern
+    elif t.type in ("integer", "number"):
+        schema.update(_numeric_bounds(t))
+    return schema
+
+
+def _numeric_bounds(t: PrimitiveType) -> dict[str, JsonValue]:
+    out: dict[str, JsonValue] = {}
+    for key in _NUMERIC_KEYS:
+        value = getattr(t, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _property_names(keys: GType) -> dict[str, JsonValue]:
+    if isinstance(keys, PrimitiveType) and keys.type == "integer":
+        return {"pattern": "^-?(?:0|[1-9][0-9]*)$"}
+    schema = to_json_schema(keys)
+    schema.pop("type", None)
+    return schema
+
+
+def _object(t: ObjectType) -> dict[str, JsonValue]:
+    schema: dict[str, JsonValue] = {"type": "object"}
+    if t.name is not None:
+        schema["title"] = t.name
+    props: dict[str, JsonValue] = {}
+    for prop in t.properties:
+        sub = to_json_schema(prop.type)
+        if prop.description is not None:
+            sub["description"] = prop.description
+        if prop.hasDefault:
+            sub["default"] = prop.default
+        if prop.readOnly:
+            sub["readOnly"] = True
+        props[prop.name] = sub
+    if props:
+        schema["properties"] = props
+    required: list[JsonValue] = [prop.name for prop in t.properties if prop.required]
+    if required:
+        schema["required"] = required
+    if t.extra == "forbid":
+        schema["additionalProperties"] = False
+    if t.origin is not None:
+        schema["x-gati-origin"] = t.origin.model_dump()
+    return schema

@@ -1,0 +1,52 @@
+"""Gati's minimal runtime: the authoring API handlers import, and `GatiApp`, which serves a build.
+
+Importing this package is cheap and never imports the compiler. `GatiApp` and `serve` are loaded
+on first use, so a handler module that only needs the decorators does not pull in the server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gati_runtime_min.authoring import after, before, catch, delete, get, handler, module, patch, post, put
+from gati_runtime_min.context import GlobalContext, LocalContext
+from gati_runtime_min.errors import HTTPError, ManifestError
+from gati_runtime_min.messages import Principal, Request, Response
+
+if TYPE_CHECKING:
+    from gati_runtime_min.app import GatiApp
+    from gati_runtime_min.serving import serve
+
+__all__ = [
+    "GatiApp",
+    "GlobalContext",
+    "HTTPError",
+    "LocalContext",
+    "ManifestError",
+    "Principal",
+    "Request",
+    "Response",
+    "after",
+    "before",
+    "catch",
+    "delete",
+    "get",
+    "handler",
+    "module",
+    "patch",
+    "post",
+    "put",
+    "serve",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GatiApp":
+        from gati_runtime_min.app import GatiApp
+
+        return GatiApp
+    if name == "serve":
+        from gati_runtime_min.serving import serve
+
+        return serve
+    raise AttributeError(f"module 'gati_runtime_min' has no attribute {name!r}")

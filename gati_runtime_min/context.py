@@ -1,0 +1,253 @@
+"""The two contexts a handler receives: `LocalContext` (one request) and `GlobalContext` (the app)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from gati_runtime_min.bus import Bus, Subscription
+from gati_runtime_min.errors import CapabilityError
+
+if TYPE_CHECKING:
+    from gati_runtime_min.authoring import CatchFunc, HookFunc
+
+_LOG: Final = logging.getLogger("gati.request")
+Thunk = Callable[[], Awaitable[None] | None]
+# (seconds since the request started, event name, details)
+Event = tuple[float, str, Mapping[str, Any] | None]
+
+
+_NO_FLAGS: Final[Mapping[str, bool]] = MappingProxyType({})
+
+
+class RequestMeta(NamedTuple):
+    request_id: str
+    path: str
+    version: str | None
+    flags: Mapping[str, bool] = _NO_FLAGS
+
+
+@dataclass(frozen=True, slots=True)
+class LocalHook:
+    fn: Callable[..., Awaitable[None] | None]
+    timeout: float | None = None
+    retries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A copy of the request state (and the published messages) taken by `lctx.snapshot()`."""
+
+    state: Mapping[str, Any]
+    published: tuple[tuple[str, Any], ...]
+
+
+class LocalContext:
+    """Per-request state, hooks registered at run time, request-scoped messages and the event log."""
+
+    __slots__ = (
+        "_after",
+        "_before",
+        "_catch",
+        "_compensations",
+        "_on_timeout",
+        "_state",
+        "_subscribers",
+        "events",
+        "meta",
+        "published",
+        "t0",
+    )
+
+    def __init__(self, meta: RequestMeta, t0: float | None = None) -> None:
+        self.meta = meta
+        self.t0 = time.perf_counter() if t0 is None else t0
+        self._state: dict[str, Any] = {}
+        self._before: list[LocalHook] | None = None
+        self._after: list[LocalHook] | None = None
+        self._catch: list[LocalHook] | None = None
+        self._compensations: list[Thunk] | None = None
+        self._on_timeout: list[Thunk] | None = None
+        self._subscribers: dict[str, list[Callable[[Any], None]]] | None = None
+        self.events: list[Event] = []
+        self.published: list[tuple[str, Any]] = []
+
+    # state
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._state.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def delete(self, key: str) -> None:
+        self._state.pop(key, None)
+
+    def clean(self) -> None:
+        """Drop every state entry."""
+        self._state.clear()
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(MappingProxyType(copy.deepcopy(self._state)), tuple(self.published))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self._state = copy.deepcopy(dict(snapshot.state))
+        self.published = list(snapshot.published)
+
+    # local hooks: run after the global and route hooks of the same kind
+    def before(self, fn: HookFunc, *, timeout: float | None = None, retries: int = 0) -> HookFunc:
+        if self._before is None:
+            self._before = []
+        self._before.append(LocalHook(fn, timeout, retries))
+        return fn
+
+    def after(self, fn: HookFunc, *, timeout: float | None = None, retries: int = 0) -> HookFunc:
+        if self._after is None:
+            self._after = []
+        self._after.append(LocalHook(fn, timeout, retries))
+        return fn
+
+    def catch(self, fn: CatchFunc, *, timeout: float | None = None, retries: int = 0) -> CatchFunc:
+        if self._catch is None:
+            self._catch = []
+        self._catch.append(LocalHook(fn, timeout, retries))
+        return fn
+
+    def compensate(self, fn: Thunk) -> Thunk:
+        """Register an action that undoes work if the request fails; they run in reverse order."""
+        if self._compensations is None:
+            self._compensations = []
+        self._compensations.append(fn)
+        return fn
+
+    def on_timeout(self, fn: Thunk) -> Thunk:
+        """Register a cleanup action that runs (in reverse order) if the request times out."""
+        if self._on_timeout is None:
+            self._on_timeout = []
+        self._on_timeout.append(fn)
+        return fn
+
+    # request-scoped messages
+    def publish(self, topic: str, message: Any) -> None:
+        """Deliver `message` to this request's subscribers of `topic`, synchronously."""
+        self.published.append((topic, message))
+        self.event("publish", topic=topic)
+        if self._subscribers is not None:
+            for callback in self._subscribers.get(topic, ()):
+                callback(message)
+
+    def subscribe(self, topic: str, callback: Callable[[Any], None]) -> None:
+        if self._subscribers is None:
+            self._subscribers = {}
+        self._subscribers.setdefault(topic, []).append(callback)
+
+    # logging and events
+    def log(self, message: str, level: str = "info", **fields: Any) -> None:
+        """Log with the request id attached, and record a `log` event."""
+        self.event("log", message=message, level=level, **fields)
+        lvl = logging.getLevelName(level.upper())
+        if isinstance(lvl, int) and _LOG.isEnabledFor(lvl):
+            _LOG.log(lvl, message, extra={"request_id": self.meta.request_id, "fields": fields})
+
+    def event(self, name: str, **detail: Any) -> None:
+        self.events.append((time.perf_counter() - self.t0, name, detail or None))
+
+    def events_json(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for t, name, detail in self.events:
+            item: dict[str, Any] = {"event": name, "ms": round(t * 1000, 3)}
+            if detail:
+                item.update(detail)
+            out.append(item)
+        return out
+
+
+class Modules:
+    """The modules a handler may use: `gctx.modules["db"]` or `gctx.modules.db`."""
+
+    __slots__ = ("_allowed", "_instances", "_owner")
+
+    def __init__(self, instances: Mapping[str, Any], allowed: frozenset[str] | None = None, owner: str = "") -> None:
+        self._instances = instances
+        self._allowed = allowed
+        self._owner = owner
+
+    def __getitem__(self, module_id: str) -> Any:
+        if self._allowed is not None and module_id not in self._allowed:
+            raise CapabilityError(module_id, self._owner)
+        try:
+            return self._instances[module_id]
+        except KeyError:
+            raise CapabilityError(module_id, self._owner) from None
+
+    def __getattr__(self, module_id: str) -> Any:
+        if module_id.startswith("__"):
+            raise AttributeError(module_id)
+        return self[module_id]
+
+    def __contains__(self, module_id: object) -> bool:
+        return module_id in self._instances and (self._allowed is None or module_id in self._allowed)
+
+    def __iter__(self) -> Iterator[str]:
+        return (m for m in self._instances if self._allowed is None or m in self._allowed)
+
+    def restrict(self, allowed: frozenset[str], owner: str) -> Modules:
+        return Modules(self._instances, allowed, owner)
+
+
+def freeze(value: Any) -> Any:
+    """Deep read-only copy: dicts become MappingProxyType, lists become tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+class GlobalContext:
+    """What every request shares: read-only `config`, `modules`, the message bus, app identity."""
+
+    __slots__ = ("_bus", "app", "config", "manifest_hash", "modules", "version", "versions")
+
+    def __init__(
+        self,
+        *,
+        config: Mapping[str, Any] | None = None,
+        modules: Modules | Mapping[str, Any] | None = None,
+        bus: Bus | None = None,
+        app: str = "app",
+        version: str | None = None,
+        versions: tuple[str, ...] = (),
+        manifest_hash: str | None = None,
+    ) -> None:
+        self.config: Mapping[str, Any] = freeze(config or {})
+        self.modules = modules if isinstance(modules, Modules) else Modules(modules or {})
+        self._bus = bus or Bus()
+        self.app = app
+        self.version = version
+        self.versions = versions
+        self.manifest_hash = manifest_hash
+
+    def with_modules(self, modules: Modules) -> GlobalContext:
+        return GlobalContext(
+            config=self.config,
+            modules=modules,
+            bus=self._bus,
+            app=self.app,
+            version=self.version,
+            versions=self.versions,
+            manifest_hash=self.manifest_hash,
+        )
+
+    async def publish(self, topic: str, message: Any, timeout: float | None = None) -> int:
+        return await self._bus.publish(topic, message, timeout)
+
+    def publish_nowait(self, topic: str, message: Any) -> int:
+        return self._bus.publish_nowait(topic, message)
+
+    def subscribe(self, topic: str, maxsize: int = 100) -> Subscription:
+        return self._bus.subscribe(topic, maxsize)

@@ -1,0 +1,110 @@
+"""Errors the runtime raises or answers with, and the stable GATI5xx codes of its error envelope.
+
+Every error response has one shape::
+
+    {"error": {"code": "GATI5xx", "message": "...", "path": "/users/1", "issues": [...], "requestId": "..."}}
+
+`issues` is present for validation failures only. A handler's own `HTTPError` uses the code it chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any, Final
+
+import orjson
+
+# code -> (HTTP status, meaning). Codes are API: never renumber, only add.
+CODES: Final[dict[str, tuple[int, str]]] = {
+    "GATI500": (500, "internal error: the handler or a hook crashed"),
+    "GATI501": (500, "the handler's response does not match its declared type"),
+    "GATI502": (500, "a hook failed after its retries"),
+    "GATI503": (503, "the app is not ready"),
+    "GATI504": (504, "the handler or a hook timed out"),
+    "GATI505": (500, "a module was used that the handler does not declare"),
+    "GATI510": (400, "malformed JSON body"),
+    "GATI511": (422, "the request body does not match the declared type"),
+    "GATI512": (422, "the query string does not match the declared type"),
+    "GATI513": (422, "the path parameters do not match the declared type"),
+    "GATI514": (415, "unsupported media type (JSON expected)"),
+    "GATI515": (413, "request body too large"),
+    "GATI516": (400, "unknown API version"),
+    "GATI520": (404, "no route matches the path"),
+    "GATI521": (405, "the path exists but not for this method"),
+    "GATI530": (401, "authentication required or credentials invalid"),
+    "GATI531": (403, "the caller lacks a required role"),
+    "GATI532": (429, "rate limit exceeded"),
+}
+
+
+class ManifestError(Exception):
+    """The build in `.gati/` is missing, corrupt or incompatible. Raised at start-up, naming the file."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message
+
+
+class HTTPError(Exception):
+    """Raise from a handler or hook to answer with `status` and the error envelope.
+
+    Parameters:
+        status: the HTTP status code (4xx or 5xx).
+        code: a stable machine-readable code of your choosing, such as `"user_not_found"`.
+        detail: a human-readable message; defaults to the status phrase.
+    """
+
+    def __init__(self, status: int, code: str, detail: str | None = None) -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers: dict[str, str] = {}
+
+
+class GatiError(HTTPError):
+    """An error the runtime itself answers, with one of the `CODES`."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        issues: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        status, meaning = CODES[code]
+        super().__init__(status, code, message or meaning)
+        self.issues = list(issues) if issues is not None else None
+        if headers:
+            self.headers.update(headers)
+
+
+class CapabilityError(GatiError):
+    """A handler reached for a module it does not declare (`modules=[...]` or a `gctx.modules` use)."""
+
+    def __init__(self, module_id: str, handler_id: str) -> None:
+        super().__init__("GATI505", f"handler {handler_id!r} does not declare module {module_id!r}")
+
+
+def phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def envelope(error: HTTPError, path: str, request_id: str) -> bytes:
+    """The JSON bytes of the error body for `error`."""
+    body: dict[str, Any] = {
+        "code": error.code,
+        "message": error.detail or phrase(error.status),
+        "path": path,
+        "requestId": request_id,
+    }
+    issues = getattr(error, "issues", None)
+    if issues is not None:
+        body["issues"] = issues
+    return orjson.dumps({"error": body})

@@ -1,0 +1,273 @@
+"""Read and check a `.gati/` build once, at start-up, and import what its manifests name.
+
+Everything wrong with the build raises `ManifestError` naming the file: a missing or corrupt JSON
+file, an artifact whose digest does not match, an incompatible `irVersion`, a handler or hook that
+cannot be imported, or generated validators without a codec for a handler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import itertools
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final
+
+import orjson
+
+from gati_runtime_min.errors import ManifestError
+
+SUPPORTED_IR_VERSIONS: Final = frozenset({1})
+_counter = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class HookSpec:
+    id: str
+    kind: str
+    fn: Callable[..., Any]
+    is_async: bool
+    timeout: float | None
+    retries: int
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    handler_id: str
+    method: str
+    path: str
+    fn: Callable[..., Any]
+    is_async: bool
+    status: int
+    codec: Any
+    has_request: bool
+    has_response: bool
+    roles: tuple[str, ...]
+    rate_limit: tuple[int, float] | None
+    timeout: float | None
+    modules: frozenset[str]
+    before: tuple[HookSpec, ...]
+    after: tuple[HookSpec, ...]
+    catch: tuple[HookSpec, ...]
+    manifest: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSpec:
+    module_id: str
+    cls: type[Any]
+    capabilities: tuple[str, ...]
+    egress: tuple[str, ...]
+    manifest: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    build_dir: Path
+    app: str
+    manifest: Mapping[str, Any]
+    manifest_hash: str
+    routes: tuple[RouteSpec, ...]
+    modules: tuple[ModuleSpec, ...]
+    global_hooks: tuple[HookSpec, ...]
+    settings: Mapping[str, Any]
+    gtypes: Mapping[str, Any]
+    validators: ModuleType
+    project_root: Path
+
+
+def read_json(build_dir: Path, rel: str) -> Any:
+    path = build_dir / rel
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(str(path), "missing; run `gatic build` first") from None
+    except OSError as exc:
+        raise ManifestError(str(path), f"cannot read: {exc}") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ManifestError(str(path), f"corrupt JSON ({exc}); rebuild with `gatic build`") from None
+
+
+def _need(obj: Any, key: str, kind: type | tuple[type, ...], file: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise ManifestError(file, f"missing key {key!r}; the build is incomplete or from another gati version")
+    value = obj[key]
+    if not isinstance(value, kind):
+        raise ManifestError(file, f"key {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _check_artifacts(build_dir: Path, manifest: Mapping[str, Any]) -> None:
+    artifacts = manifest.get("artifacts") or {}
+    for rel, digest in sorted(artifacts.items()):
+        path = build_dir / rel
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise ManifestError(str(path), "listed in manifest.json artifacts but missing") from None
+        if not isinstance(digest, str) or not digest.startswith("sha256:"):
+            continue
+        want = digest.removeprefix("sha256:")
+        if hashlib.sha256(data).hexdigest() == want:
+            continue
+        if rel.endswith(".json"):  # accept the compact (hashing) form of the same JSON too
+            try:
+                compact = orjson.dumps(orjson.loads(data), option=orjson.OPT_SORT_KEYS)
+            except orjson.JSONDecodeError:
+                compact = b""
+            if hashlib.sha256(compact).hexdigest() == want:
+                continue
+        raise ManifestError(str(path), "content does not match its digest in manifest.json; rebuild with `gatic build`")
+
+
+def _import(ref_module: str, function: str, file: str) -> Callable[..., Any]:
+    try:
+        mod = importlib.import_module(ref_module)
+    except Exception as exc:
+        raise ManifestError(file, f"cannot import module {ref_module!r}: {type(exc).__name__}: {exc}") from exc
+    obj = getattr(mod, function, None)
+    if obj is None:
+        raise ManifestError(file, f"module {ref_module!r} has no attribute {function!r}")
+    if not callable(obj):
+        raise ManifestError(file, f"{ref_module}:{function} is not callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def _hook(raw: Any, file: str) -> HookSpec:
+    mod = _need(raw, "module", str, file)
+    fn = _import(mod, _need(raw, "function", str, file), file)
+    return HookSpec(
+        id=str(raw.get("id") or f"{mod}:{raw['function']}"),
+        kind=_need(raw, "kind", str, file),
+        fn=fn,
+        is_async=inspect.iscoroutinefunction(fn),
+        timeout=raw.get("timeout"),
+        retries=int(raw.get("retries") or 0),
+        scope=str(raw.get("scope") or "route"),
+    )
+
+
+def load_validators(build_dir: Path) -> ModuleType:
+    """Import `.gati/validators/` by file location under a private module name."""
+    init = build_dir / "validators" / "__init__.py"
+    if not init.is_file():
+        raise ManifestError(str(init), "missing; run `gatic build` first")
+    digest = hashlib.sha256(str(build_dir.resolve()).encode()).hexdigest()[:12]
+    name = f"_gati_validators_{digest}_{next(_counter)}"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
+    if spec is None or spec.loader is None:  # pragma: no cover - only for non-file paths
+        raise ManifestError(str(init), "cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ManifestError(str(init), f"cannot be imported: {type(exc).__name__}: {exc}") from exc
+    for attr in ("HANDLERS", "DecodeError"):
+        if not hasattr(module, attr):
+            raise ManifestError(str(init), f"does not define {attr}; rebuild with `gatic build`")
+    return module
+
+
+def load_build(build_dir: str | Path) -> Build:
+    """Load and check the build in `build_dir` (the `.gati/` folder) and import its handlers."""
+    bdir = Path(build_dir).resolve()
+    mfile = str(bdir / "manifest.json")
+    manifest = read_json(bdir, "manifest.json")
+    if not isinstance(manifest, dict):
+        raise ManifestError(mfile, "not a JSON object")
+    ir_version = _need(manifest, "irVersion", int, mfile)
+    if ir_version not in SUPPORTED_IR_VERSIONS:
+        raise ManifestError(
+            mfile, f"irVersion {ir_version} is not supported by this runtime (supports {sorted(SUPPORTED_IR_VERSIONS)})"
+        )
+    app = _need(manifest, "app", str, mfile)
+    entries = _need(manifest, "handlers", list, mfile)
+    _check_artifacts(bdir, manifest)
+    project_root = (bdir / str(manifest.get("projectRoot", ".."))).resolve()
+    for root in reversed(manifest.get("sourceRoots") or ["."]):
+        p = str((project_root / root).resolve())
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    gtypes = read_json(bdir, "gtypes.json") if (bdir / "gtypes.json").exists() else {}
+    validators = load_validators(bdir)
+    codecs: Mapping[str, Any] = validators.HANDLERS
+    settings = manifest.get("settings") or {}
+    server = settings.get("server") or {}
+    global_hooks = tuple(_hook(h, mfile) for h in manifest.get("globalHooks") or ())
+    routes: list[RouteSpec] = []
+    for entry in entries:
+        rel = _need(entry, "file", str, mfile)
+        hfile = str(bdir / rel)
+        h = read_json(bdir, rel)
+        hid = _need(h, "handlerId", str, hfile)
+        fn = _import(_need(h, "module", str, hfile), _need(h, "function", str, hfile), hfile)
+        if hid not in codecs:
+            raise ManifestError(str(bdir / "validators" / "__init__.py"), f"no codec for handler {hid!r}; rebuild")
+        gt = h.get("gtypes") or {}
+        pol = h.get("policies") or {}
+        hooks = h.get("hooks") or {}
+        rl = pol.get("rateLimit")
+        timeout = pol.get("timeout") or server.get("requestTimeout") or 30.0
+        routes.append(
+            RouteSpec(
+                handler_id=hid,
+                method=_need(h, "method", str, hfile).upper(),
+                path=_need(h, "path", str, hfile),
+                fn=fn,
+                is_async=inspect.iscoroutinefunction(fn),
+                status=int(h.get("status") or 200),
+                codec=codecs[hid],
+                has_request=gt.get("request") is not None,
+                has_response=gt.get("response") is not None,
+                roles=tuple(pol.get("roles") or ()),
+                rate_limit=(int(rl["limit"]), float(rl["window"])) if rl else None,
+                timeout=float(timeout),
+                modules=frozenset((h.get("dependencies") or {}).get("modules") or ()),
+                before=tuple(_hook(x, hfile) for x in hooks.get("before") or ()),
+                after=tuple(_hook(x, hfile) for x in hooks.get("after") or ()),
+                catch=tuple(_hook(x, hfile) for x in hooks.get("catch") or ()),
+                manifest=h,
+            )
+        )
+    modules: list[ModuleSpec] = []
+    for entry in manifest.get("modules") or ():
+        rel = _need(entry, "file", str, mfile)
+        mf = str(bdir / rel)
+        m = read_json(bdir, rel)
+        cls = _import(_need(m, "module", str, mf), _need(m, "className", str, mf), mf)
+        if not isinstance(cls, type):
+            raise ManifestError(mf, f"{m['module']}:{m['className']} is not a class")
+        modules.append(
+            ModuleSpec(
+                module_id=_need(m, "moduleId", str, mf),
+                cls=cls,
+                capabilities=tuple(m.get("capabilities") or ()),
+                egress=tuple(m.get("egress") or ()),
+                manifest=m,
+            )
+        )
+    mhash = manifest.get("contentHash") or "sha256:" + hashlib.sha256((bdir / "manifest.json").read_bytes()).hexdigest()
+    return Build(
+        build_dir=bdir,
+        app=app,
+        manifest=manifest,
+        manifest_hash=str(mhash),
+        routes=tuple(routes),
+        modules=tuple(modules),
+        global_hooks=global_hooks,
+        settings=settings,
+        gtypes=gtypes,
+        validators=validators,
+        project_root=project_root,
+    )

@@ -1,0 +1,63 @@
+"""`serve()`: run a build on uvicorn. `gatic serve` calls this."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from gati_runtime_min.app import GatiApp
+
+ENV_BUILD_DIR: Final = "GATI_BUILD_DIR"
+
+
+def create_app() -> GatiApp:
+    """App factory for uvicorn workers and reload: reads the build folder from `GATI_BUILD_DIR`."""
+    return GatiApp(os.environ[ENV_BUILD_DIR])
+
+
+def serve(
+    build_dir: str | Path = ".gati",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    reload: bool = False,
+    log_level: str = "info",
+) -> None:
+    """Serve the build in `build_dir` on uvicorn until interrupted.
+
+    The build is loaded and checked here first, so a missing or corrupt build fails fast with a
+    `ManifestError` naming the file, before any worker starts.
+
+    Parameters:
+        build_dir: the `.gati/` folder.
+        host: the interface to bind.
+        port: the TCP port.
+        workers: worker processes (each loads the build itself).
+        reload: restart on changes to the build or the app's sources (development).
+        log_level: uvicorn's log level.
+
+    Raises:
+        ManifestError: the build cannot be served.
+    """
+    import uvicorn
+
+    bdir = Path(build_dir).resolve()
+    app = GatiApp(bdir)
+    if workers <= 1 and not reload:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+        return
+    os.environ[ENV_BUILD_DIR] = str(bdir)
+    roots = app.build.manifest.get("sourceRoots") or ["."]
+    reload_dirs = [str(bdir), *(str(app.build.project_root / s) for s in roots)]
+    uvicorn.run(
+        "gati_runtime_min.serving:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        reload_dirs=reload_dirs if reload else None,
+        log_level=log_level,
+        lifespan="on",
+    )
