@@ -84,15 +84,54 @@ def reachable(roots: list[GType], gtypes: Mapping[str, GType]) -> list[str]:
     return sorted(seen)
 
 
-def contract_fingerprint(method: str, path: str, parts: HandlerGTypes, gtypes: Mapping[str, GType]) -> str:
+class FingerprintIndex:
+    """Canonical forms and reference closures of named types, computed once per program."""
+
+    def __init__(self, gtypes: Mapping[str, GType]) -> None:
+        self._gtypes = gtypes
+        self._canon: dict[str, JsonValue] = {}
+        self._direct: dict[str, frozenset[str]] = {}
+
+    def canon(self, ref: str) -> JsonValue:
+        found = self._canon.get(ref)
+        if found is None:
+            found = self._canon[ref] = canonical_gtype(self._gtypes[ref])
+        return found
+
+    def _refs_of(self, ref: str) -> frozenset[str]:
+        found = self._direct.get(ref)
+        if found is None:
+            out: set[str] = set()
+            _refs(dump_gtype(self._gtypes[ref]), out)
+            found = self._direct[ref] = frozenset(out)
+        return found
+
+    def closure(self, roots: list[GType]) -> list[str]:
+        todo: set[str] = set()
+        for r in roots:
+            _refs(dump_gtype(r), todo)
+        seen: set[str] = set()
+        while todo:
+            ref = todo.pop()
+            if ref in seen or ref not in self._gtypes:
+                continue
+            seen.add(ref)
+            todo |= self._refs_of(ref) - seen
+        return sorted(seen)
+
+
+def contract_fingerprint(
+    method: str, path: str, parts: HandlerGTypes, gtypes: Mapping[str, GType], index: FingerprintIndex | None = None
+) -> str:
     """Hash of a handler's public contract: method, path, and the canonical request, response,
     params and query types together with every named type they reach."""
+    index = index or FingerprintIndex(gtypes)
     roots = {k: getattr(parts, k) for k in ("request", "response", "params", "query")}
     present = [g for g in roots.values() if g is not None]
     contract: dict[str, JsonValue] = {
         "method": method,
         "path": path,
         "types": {k: canonical_gtype(g) if g is not None else None for k, g in roots.items()},
-        "defs": {ref: canonical_gtype(gtypes[ref]) for ref in reachable(present, gtypes)},
+        "defs": {ref: index.canon(ref) for ref in index.closure(present)},
     }
     return sha256_digest(compact_json(contract).encode())
