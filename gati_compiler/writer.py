@@ -12,11 +12,14 @@ import json
 import os
 import secrets
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Final
 
 MANIFEST: Final = "manifest.json"
+_PARALLEL_WRITES: Final = 64
+_WRITE_THREADS: Final = 8
 
 
 @dataclass(frozen=True)
@@ -70,17 +73,30 @@ def write_artifacts(
         if rel in wanted_dirs and _remove(out_dir, rel):
             removed.append(rel)
 
-    written: list[str] = []
-    unchanged: list[str] = []
-    for rel in wanted:
+    def put(rel: str) -> bool:
+        """Write one artifact unless it is already there; True when written."""
         target = out_dir.joinpath(*rel.split("/"))
         data = artifacts[rel]
-        if target.is_file() and _same_bytes(target, data):
-            unchanged.append(rel)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if _same_bytes(target, data):
+            return False
         _atomic_write(target, data, fsync=fsync)
-        written.append(rel)
+        return True
+
+    # folders first (serially, cheap), then the files on a few threads: a build writes hundreds
+    # of small files and each write waits on the filesystem, not on Python
+    for folder in sorted({out_dir.joinpath(*rel.split("/")).parent for rel in wanted}):
+        folder.mkdir(parents=True, exist_ok=True)
+    body = [rel for rel in wanted if rel != MANIFEST]
+    if len(body) >= _PARALLEL_WRITES:
+        with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
+            done = list(pool.map(put, body))
+    else:
+        done = [put(rel) for rel in body]
+    if MANIFEST in artifacts:
+        body.append(MANIFEST)
+        done.append(put(MANIFEST))
+    written = [rel for rel, changed in zip(body, done, strict=True) if changed]
+    unchanged = [rel for rel, changed in zip(body, done, strict=True) if not changed]
 
     for rel in stale:
         if rel not in wanted_dirs and _remove(out_dir, rel):

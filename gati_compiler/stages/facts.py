@@ -1,15 +1,14 @@
 """Facts: what `parse` reads out of one source file, before any name is resolved.
 
-Input: nothing (data module). Output: small frozen dataclasses, cheap to build and to pickle
-across the worker pool. An `Anchor` is the attribute/index path from the libcst `Module` to a
-node; `locate` turns it into a `Span` only when a diagnostic needs one.
+Input: nothing (data module). Output: small named tuples: immutable, cheap to build and cheap
+to pickle across the worker pool (a frozen dataclass unpickles through a Python-level
+`__setstate__`, several times slower). An `Anchor` is the attribute/index path from the libcst
+`Module` to a node; `locate` turns it into a `Span` only when a diagnostic needs one.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias
 
 from pydantic import JsonValue
 
@@ -19,8 +18,7 @@ Anchor: TypeAlias = tuple[str | int, ...]
 ConstValue: TypeAlias = str | int | float | bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class ExName:
+class ExName(NamedTuple):
     """A dotted name as written: `str`, `t.Optional`, `models.User`."""
 
     name: str
@@ -28,37 +26,32 @@ class ExName:
     kind: Literal["name"] = "name"
 
 
-@dataclass(frozen=True, slots=True)
-class ExConst:
+class ExConst(NamedTuple):
     value: ConstValue
     anchor: Anchor
     kind: Literal["const"] = "const"
 
 
-@dataclass(frozen=True, slots=True)
-class ExSub:
+class ExSub(NamedTuple):
     base: Expr
     args: tuple[Expr, ...]
     anchor: Anchor
     kind: Literal["sub"] = "sub"
 
 
-@dataclass(frozen=True, slots=True)
-class ExOr:
+class ExOr(NamedTuple):
     items: tuple[Expr, ...]
     anchor: Anchor
     kind: Literal["or"] = "or"
 
 
-@dataclass(frozen=True, slots=True)
-class ExList:
+class ExList(NamedTuple):
     items: tuple[Expr, ...]
     anchor: Anchor
     kind: Literal["list"] = "list"
 
 
-@dataclass(frozen=True, slots=True)
-class ExCall:
+class ExCall(NamedTuple):
     func: Expr
     args: tuple[Expr, ...]
     kwargs: tuple[tuple[str, Expr], ...]
@@ -66,8 +59,7 @@ class ExCall:
     kind: Literal["call"] = "call"
 
 
-@dataclass(frozen=True, slots=True)
-class ExBad:
+class ExBad(NamedTuple):
     """An expression gati has no static meaning for; `text` is its source."""
 
     text: str
@@ -78,8 +70,7 @@ class ExBad:
 Expr: TypeAlias = ExName | ExConst | ExSub | ExOr | ExList | ExCall | ExBad
 
 
-@dataclass(frozen=True, slots=True)
-class ImportFact:
+class ImportFact(NamedTuple):
     """`import a.b as c` (name None) or `from .a import b as c` (level 1)."""
 
     module: str
@@ -97,8 +88,7 @@ class ImportFact:
         return self.module.split(".")[0]
 
 
-@dataclass(frozen=True, slots=True)
-class FieldFact:
+class FieldFact(NamedTuple):
     name: str
     annotation: Expr | None
     default: Expr | None
@@ -106,8 +96,7 @@ class FieldFact:
     anchor: Anchor
 
 
-@dataclass(frozen=True, slots=True)
-class ParamFact:
+class ParamFact(NamedTuple):
     name: str
     annotation: Expr | None
     kind: Literal["positional", "keyword", "star", "starstar"]
@@ -115,16 +104,14 @@ class ParamFact:
     anchor: Anchor
 
 
-@dataclass(frozen=True, slots=True)
-class Use:
+class Use(NamedTuple):
     """A static use inside a function body: `gctx.modules["db"]` or `req.params["id"]`."""
 
     name: str
     anchor: Anchor
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionFact:
+class FunctionFact(NamedTuple):
     name: str
     is_async: bool
     params: tuple[ParamFact, ...]
@@ -137,8 +124,7 @@ class FunctionFact:
     param_uses: tuple[Use, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ClassFact:
+class ClassFact(NamedTuple):
     name: str
     bases: tuple[Expr, ...]
     keywords: tuple[tuple[str, Expr], ...]
@@ -151,8 +137,7 @@ class ClassFact:
     anchor: Anchor
 
 
-@dataclass(frozen=True, slots=True)
-class AliasFact:
+class AliasFact(NamedTuple):
     """`X = <expr>`, `X: TypeAlias = <expr>` (explicit) or `type X[T] = <expr>` (explicit)."""
 
     name: str
@@ -162,8 +147,7 @@ class AliasFact:
     anchor: Anchor
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleFacts:
+class ModuleFacts(NamedTuple):
     rel_path: str
     module: str
     is_package: bool
@@ -183,8 +167,9 @@ def dump_facts(facts: ModuleFacts) -> dict[str, JsonValue]:
     """The canonical JSON form of one module's facts (`gatic build --dump=facts`)."""
 
     def conv(value: object) -> JsonValue:
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {f.name: conv(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = getattr(type(value), "_fields", None)
+        if isinstance(value, tuple) and fields is not None:
+            return {name: conv(getattr(value, name)) for name in fields}
         if isinstance(value, tuple | list):
             return [conv(v) for v in value]
         if isinstance(value, Diagnostic):

@@ -8,13 +8,14 @@ files; every user mistake becomes a diagnostic and the offending piece is left o
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from gati_compiler.canonical import compact_json
 from gati_compiler.diagnostics import codes
-from gati_compiler.ir.canonical import contract_fingerprint
+from gati_compiler.ir.canonical import FingerprintIndex, contract_fingerprint
 from gati_compiler.ir.gtype import GType, ObjectType, PrimitiveType, Property, RefType
 from gati_compiler.ir.models import (
     Dependencies,
@@ -46,7 +47,7 @@ from gati_compiler.stages.facts import (
 )
 from gati_compiler.stages.lower_types import Ctx, TypeLowerer, canonical_name, display_of, map_refs
 from gati_compiler.stages.report import Reporter
-from gati_compiler.stages.resolve import External, ProjectDef, ResolvedProject
+from gati_compiler.stages.resolve import External, Missing, ProjectDef, ResolvedProject
 
 RUNTIME: Final = "gati_runtime_min"
 _ROUTE_DECORATORS: Final = {
@@ -84,6 +85,8 @@ _CONVERTER_TYPES: Final[dict[str, PrimitiveType]] = {
     "date": PrimitiveType(type="string", format="date"),
 }
 _HOOK_ARITY: Final[dict[str, int]] = {"before": 4, "after": 4, "catch": 5}
+# dot-separated parts of letters, digits, `_` and `-`, each starting with a letter or `_`
+_HANDLER_ID: Final = re.compile(r"[^\W\d][\w-]*(?:\.[^\W\d][\w-]*)*")
 
 
 @dataclass(frozen=True)
@@ -144,12 +147,18 @@ class _Lowerer:
         )
         return None
 
-    def _strings(self, expr: Expr | None, facts: ModuleFacts, what: str) -> tuple[str, ...]:
+    def _strings(
+        self,
+        expr: Expr | None,
+        facts: ModuleFacts,
+        what: str,
+        code: codes.DiagnosticCode = codes.DECORATOR_ARGUMENT,
+    ) -> tuple[str, ...]:
         if expr is None:
             return ()
         if isinstance(expr, ExList) and all(isinstance(i, ExConst) and isinstance(i.value, str) for i in expr.items):
             return tuple(str(i.value) for i in expr.items if isinstance(i, ExConst))
-        self.error(codes.DECORATOR_ARGUMENT, f"`{what}` must be a literal list of strings", facts, expr.anchor)
+        self.error(code, f"`{what}` must be a literal list of strings", facts, expr.anchor)
         return ()
 
     # -- hooks --------------------------------------------------------------------------------
@@ -228,6 +237,8 @@ class _Lowerer:
                 self.error(codes.UNRESOLVED_HOOK, f"`{kind}` hooks must be named functions", facts, item.anchor)
                 continue
             target = self.project.resolve(facts.module, item.name)
+            if isinstance(target, Missing) and target.broken:
+                continue  # from a module that does not parse: its GATI101 is the report
             if not (isinstance(target, ProjectDef) and isinstance(target.fact, FunctionFact)):
                 self.error(
                     codes.UNRESOLVED_HOOK,
@@ -301,7 +312,7 @@ class _Lowerer:
             method_expr = args.pop(0)
         path_expr = kw.get("path") or (args.pop(0) if args else None)
         method = fixed or self._const(method_expr, facts, "method", (str,))
-        if method_expr is None and fixed is None:
+        if fixed is None and (method_expr is None or path_expr is None):
             self.error(codes.DECORATOR_ARGUMENT, "`@handler` needs an HTTP method and a path", facts, call.anchor)
             return None
         if isinstance(method, str):
@@ -328,8 +339,17 @@ class _Lowerer:
             self.error(code, parsed.message, facts, path_expr.anchor)
             return None
         path_params = parsed
-        handler_id = self._const(kw.get("id"), facts, "id", (str,)) or fn.name
-        assert isinstance(handler_id, str)
+        id_value = self._const(kw.get("id"), facts, "id", (str,))
+        handler_id = id_value if isinstance(id_value, str) else fn.name
+        if not _HANDLER_ID.fullmatch(handler_id):
+            self.error(
+                codes.HANDLER_ID_INVALID,
+                f"handler id `{handler_id}` is not a dotted identifier",
+                facts,
+                kw["id"].anchor if "id" in kw else (*fn.anchor, "name"),
+                help='the id names a manifest file and an SDK function; write it like `id="users.list"`',
+            )
+            return None
         sig = self._signature(facts, fn)
         if sig is None:
             return None
@@ -497,7 +517,7 @@ class _Lowerer:
                     help="declare it in the path as `{" + use.name + "}`",
                 )
         props = {p.name: Property(name=p.name, type=_CONVERTER_TYPES[p.converter], required=True) for p in path_params}
-        if expr is not None:
+        if expr is not None and not (isinstance(expr, ExConst) and expr.value is None):  # `None`: not declared
             declared = self._object_of(self._part(expr, ctx) or PrimitiveType(type="null"))
             if declared is None:
                 self.error(
@@ -594,8 +614,10 @@ class _Lowerer:
             moduleId=str(call.args[0].value),
             module=facts.module,
             className=cls.name,
-            capabilities=tuple(sorted(set(self._strings(kw.get("capabilities"), facts, "capabilities")))),
-            egress=tuple(sorted(set(self._strings(kw.get("egress"), facts, "egress")))),
+            capabilities=tuple(
+                sorted(set(self._strings(kw.get("capabilities"), facts, "capabilities", codes.MODULE_DECLARATION)))
+            ),
+            egress=tuple(sorted(set(self._strings(kw.get("egress"), facts, "egress", codes.MODULE_DECLARATION)))),
             description=cls.docstring,
             methods=tuple(methods),
             source=SourceRef(file=facts.rel_path, line=cls.line),
@@ -684,6 +706,7 @@ class _Lowerer:
 
         gtypes = {rename[k]: map_refs(v, rename.__getitem__) for k, v in self.types.named.items()}
         done: list[Handler] = []
+        index = FingerprintIndex(gtypes)
         for h in handlers:
             parts = HandlerGTypes(
                 request=fix(h.gtypes.request),
@@ -691,7 +714,7 @@ class _Lowerer:
                 params=fix(h.gtypes.params),
                 query=fix(h.gtypes.query),
             )
-            fingerprint = contract_fingerprint(h.method, h.path, parts, gtypes)
+            fingerprint = contract_fingerprint(h.method, h.path, parts, gtypes, index)
             done.append(h.model_copy(update={"gtypes": parts, "fingerprint": fingerprint}))
         done.sort(key=lambda h: routes.route_order(h.path, h.method))
         fixed_modules = [

@@ -55,6 +55,8 @@ class External:
 @dataclass(frozen=True, slots=True)
 class Missing:
     reason: str
+    # True when the name would come from a module that does not parse: its GATI101 says why
+    broken: bool = False
 
 
 Target = ProjectModule | ProjectDef | ClassMember | External | Missing
@@ -86,6 +88,10 @@ class ResolvedProject:
         self.modules: dict[str, ModuleFacts] = {m.module: m for m in modules}
         # every module that exists in the sources, parsed or not (imports of unparsed ones still resolve)
         self.known_modules = frozenset(known_modules) | frozenset(self.modules)
+        # every dotted prefix of a known module is a package, even without an `__init__.py`
+        self._packages = frozenset(
+            ".".join(parts[:i]) for parts in (m.split(".") for m in self.known_modules) for i in range(1, len(parts))
+        )
         self._ns: dict[str, _Namespace] = {}
         for facts in modules:
             ns = _Namespace(facts)
@@ -147,6 +153,8 @@ class ResolvedProject:
                 return External(f"{source}.{name}")
         if name in _BUILTIN_NAMES:
             return External(f"builtins.{name}")
+        if ns.facts.broken:
+            return Missing(f"`{module}` does not parse", broken=True)
         return Missing(f"`{name}` is not defined or imported in `{module}`")
 
     def _import_target(self, facts: ModuleFacts, imp: ImportFact, seen: set[tuple[str, str]]) -> Target:
@@ -164,8 +172,7 @@ class ResolvedProject:
         return External(f"{source}.{imp.name}")
 
     def _is_package_prefix(self, module: str) -> bool:
-        prefix = module + "."
-        return any(m.startswith(prefix) for m in self.known_modules)
+        return module in self._packages
 
     def _member(self, target: Target, name: str, seen: set[tuple[str, str]]) -> Target:
         match target:
@@ -188,6 +195,8 @@ class ResolvedProject:
                 return ClassMember(target, name)
             case External(qualname=q):
                 return External(f"{q}.{name}")
+            case Missing(broken=True):
+                return target
             case ClassMember() | Missing():
                 return Missing(f"cannot look up `{name}` here")
 
