@@ -11,6 +11,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
+from time import perf_counter
+from types import MappingProxyType
 from typing import Any, Final
 
 import orjson
@@ -19,8 +21,8 @@ from gati_runtime_min.bus import Bus
 from gati_runtime_min.context import GlobalContext, LocalContext, Modules, RequestMeta
 from gati_runtime_min.errors import GatiError, HTTPError, ManifestError, envelope
 from gati_runtime_min.ids import RequestIds
-from gati_runtime_min.ingress import ClientDisconnected, join_headers, parse_query, read_json_body
-from gati_runtime_min.lifecycle import Lifecycle
+from gati_runtime_min.ingress import ClientDisconnected, Headers, parse_query, raw_headers, read_json_body
+from gati_runtime_min.lifecycle import Lifecycle, RoutePlan
 from gati_runtime_min.loader import Build, RouteSpec, load_build
 from gati_runtime_min.messages import Request, Response
 from gati_runtime_min.policies import Authenticator, RateLimiter, check_roles
@@ -36,6 +38,11 @@ _AUDIT: Final = logging.getLogger("gati.audit")
 _LOG: Final = logging.getLogger("gati.runtime")
 _JSON: Final = (b"content-type", b"application/json")
 _NO_BODY_STATUS: Final = frozenset({204, 304})
+_INFO: Final = logging.INFO
+_request: Final = Request._new
+_tuple_new: Final[Any] = tuple.__new__  # RequestMeta without its Python-level __new__
+_GET_FLAGS: Final = MappingProxyType({"head": False})
+_HEAD_FLAGS: Final = MappingProxyType({"head": True})
 
 
 class GatiApp:
@@ -53,9 +60,9 @@ class GatiApp:
         self.build: Build = load_build(build_dir)
         server = self.build.settings.get("server") or {}
         self.max_body_bytes = int(max_body_bytes or server.get("maxBodyBytes") or 1_048_576)
-        self.router: Router[RouteSpec] = Router((r.method, r.path, r) for r in self.build.routes)
+        routes = self.build.routes
         if request_timeout is not None:
-            self.router = Router((r.method, r.path, _with_timeout(r, request_timeout)) for r in self.build.routes)
+            routes = tuple(_with_timeout(r, request_timeout) for r in routes)
         self.auth = Authenticator(self.build.settings.get("auth") or {}, self.build.project_root)
         self.limiter = RateLimiter()
         self.ids = RequestIds()
@@ -80,9 +87,14 @@ class GatiApp:
             manifest_hash=self.build.manifest_hash,
         )
         self._gctx_by_route = {
-            r.handler_id: self.gctx.with_modules(self.modules.restrict(r.modules, r.handler_id))
-            for r in self.build.routes
+            r.handler_id: self.gctx.with_modules(self.modules.restrict(r.modules, r.handler_id)) for r in routes
         }
+        # the router's targets are per-route plans: hooks, policies and decoders decided once
+        self.plans = {r.handler_id: self.lifecycle.plan(r, self._gctx_by_route[r.handler_id]) for r in routes}
+        self.router: Router[RoutePlan] = Router((r.method, r.path, self.plans[r.handler_id]) for r in routes)
+        self._new_id = self.ids.new
+        self._resolve = self.router.resolve
+        self._versioned = bool(self.versions.known)
         self.ready = False
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -142,8 +154,8 @@ class GatiApp:
 
     # requests
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        t0 = time.perf_counter()
-        rid = self.ids.new()
+        t0 = perf_counter()
+        rid = self._new_id()
         method: str = scope["method"]
         path: str = scope["path"]
         if not self._started:
@@ -151,64 +163,76 @@ class GatiApp:
         if path.startswith("/_gati/"):
             await self._internal(path, rid, send)
             return
-        found = self.router.match(method, path)
+        hit = self._resolve(method, path)
         head = False
-        if found.match is not Match.FULL and method == "HEAD":
-            head_found = self.router.match("GET", path)
-            if head_found.match is Match.FULL:
-                found, head = head_found, True
-        if found.match is not Match.FULL:
-            if found.match is Match.PARTIAL and method == "OPTIONS":
-                allow = ", ".join(found.allow).encode()
-                await _send(send, 204, [(b"allow", allow), (b"x-request-id", rid.encode())], None, head)
-            elif found.match is Match.PARTIAL:
-                err = GatiError(
-                    "GATI521", f"{method} is not allowed on {path}", headers={"allow": ", ".join(found.allow)}
-                )
-                await self._error(send, err, path, rid, head=False)
-            else:
-                await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, head=method == "HEAD")
-            self._audit(rid, None, method, path, 405 if found.match is Match.PARTIAL else 404, t0, None)
-            return
-        route = found.target
-        if route is None:  # pragma: no cover - a FULL match always carries its target
-            raise RuntimeError("router returned FULL without a target")
-        raw_headers = scope["headers"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
-        if len(headers) != len(raw_headers):  # repeated names: join their values, in order
-            headers = join_headers(raw_headers)
+        if hit is None:
+            if method == "HEAD":
+                hit = self._resolve("GET", path)
+                head = True
+            if hit is None:
+                found = self.router.match(method, path)
+                await self._unmatched(send, found.match, found.allow, method, path, rid, t0)
+                return
+        plan, params = hit
+        hdrs = raw_headers(scope["headers"])
+        headers = Headers(hdrs)
         client_addr = scope.get("client")
         client = client_addr[0] if client_addr else None
+        qs: bytes = scope.get("query_string", b"")
         lctx: LocalContext | None = None
         try:
             user = self.auth.authenticate(headers) if self.auth.enabled else None
-            check_roles(route.roles, user)
-            if route.rate_limit is not None:
+            if plan.roles:
+                check_roles(plan.roles, user)
+            if plan.rate_limit is not None:
                 who = (user.subject if user is not None else None) or client or "anonymous"
-                self.limiter.hit(who, route.handler_id, *route.rate_limit)
-            version = self.versions.resolve(headers, scope.get("query_string", b""))
-            raw_body = await read_json_body(headers, receive, self.max_body_bytes) if route.has_request else None
-            qs: bytes = scope.get("query_string", b"")
+                self.limiter.hit(who, plan.handler_id, *plan.rate_limit)
+            if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
+                version = self.versions.resolve(headers, qs)
+            else:
+                version = None  # no versions recorded and none asked for: the current one
+            raw_body = await read_json_body(hdrs, receive, self.max_body_bytes) if plan.has_request else None
             raw_query = parse_query(qs) if qs else {}
-            req: Request[Any, Any, Any] = Request(
-                body=raw_body, query=raw_query, params=found.params, headers=headers, method=method,
-                path=path, request_id=rid, client=client, user=user, raw_query=raw_query,
-            )  # fmt: skip
-            res: Response[Any] = Response(route.status)
-            lctx = LocalContext(RequestMeta(rid, path, version, {"head": head}), t0)
-            body = await self.lifecycle.run(route, req, res, lctx, self._gctx_by_route[route.handler_id], raw_body)
+            req = _request(raw_body, raw_query, params, headers, method, path, rid, client, user, raw_query)
+            res: Response[Any] = Response(plan.status)
+            lctx = LocalContext(_tuple_new(RequestMeta, (rid, path, version, _HEAD_FLAGS if head else _GET_FLAGS)), t0)
+            body = await self.lifecycle.run(plan, req, res, lctx, raw_body)
         except ClientDisconnected:
-            self._audit(rid, route.handler_id, method, path, 499, t0, lctx)
+            if _AUDIT.isEnabledFor(_INFO):
+                self._audit(rid, plan.handler_id, method, path, 499, t0, lctx)
             return
         except HTTPError as exc:
             await self._error(send, exc, path, rid, head)
-            self._audit(rid, route.handler_id, method, path, exc.status, t0, lctx)
+            if _AUDIT.isEnabledFor(_INFO):
+                self._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)
             return
-        out = [_JSON, (b"x-request-id", rid.encode())] if body is not None else [(b"x-request-id", rid.encode())]
-        if res.headers:
-            out.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in res.headers.items())
-        await _send(send, res.status_code, out, body, head)
-        self._audit(rid, route.handler_id, method, path, res.status_code, t0, lctx)
+        status = res._status
+        if body is None or status in _NO_BODY_STATUS:
+            out = [(b"x-request-id", rid.encode())]
+            body = b""
+        else:
+            out = [_JSON, (b"x-request-id", rid.encode())]
+        if res._headers:
+            out.extend([(k.encode("latin-1"), v.encode("latin-1")) for k, v in res._headers.items()])
+        out.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        if _AUDIT.isEnabledFor(_INFO):
+            self._audit(rid, plan.handler_id, method, path, status, t0, lctx)
+
+    async def _unmatched(
+        self, send: Send, match: Match, allow: tuple[str, ...], method: str, path: str, rid: str, t0: float
+    ) -> None:
+        """404, 405 with `Allow`, or 204 with `Allow` for OPTIONS on a known path."""
+        if match is Match.PARTIAL and method == "OPTIONS":
+            allow_header = [(b"allow", ", ".join(allow).encode()), (b"x-request-id", rid.encode())]
+            await _send(send, 204, allow_header, None, False)
+        elif match is Match.PARTIAL:
+            err = GatiError("GATI521", f"{method} is not allowed on {path}", headers={"allow": ", ".join(allow)})
+            await self._error(send, err, path, rid, head=False)
+        else:
+            await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, head=method == "HEAD")
+        self._audit(rid, None, method, path, 405 if match is Match.PARTIAL else 404, t0, None)
 
     async def _internal(self, path: str, rid: str, send: Send) -> None:
         if path == "/_gati/health":

@@ -50,49 +50,44 @@ class Snapshot:
 class LocalContext:
     """Per-request state, hooks registered at run time, request-scoped messages and the event log."""
 
-    __slots__ = (
-        "_after",
-        "_before",
-        "_catch",
-        "_compensations",
-        "_on_timeout",
-        "_state",
-        "_subscribers",
-        "events",
-        "meta",
-        "published",
-        "t0",
-    )
+    # Only what every request uses is set per request. The rest starts as the class attribute
+    # (None) and lands in the instance `__dict__` when a hook or handler first sets it.
+    __slots__ = ("__dict__", "events", "meta", "published", "t0")
+
+    _state: dict[str, Any] | None = None
+    _before: list[LocalHook] | None = None
+    _after: list[LocalHook] | None = None
+    _catch: list[LocalHook] | None = None
+    _compensations: list[Thunk] | None = None
+    _on_timeout: list[Thunk] | None = None
+    _subscribers: dict[str, list[Callable[[Any], None]]] | None = None
 
     def __init__(self, meta: RequestMeta, t0: float | None = None) -> None:
         self.meta = meta
         self.t0 = time.perf_counter() if t0 is None else t0
-        self._state: dict[str, Any] = {}
-        self._before: list[LocalHook] | None = None
-        self._after: list[LocalHook] | None = None
-        self._catch: list[LocalHook] | None = None
-        self._compensations: list[Thunk] | None = None
-        self._on_timeout: list[Thunk] | None = None
-        self._subscribers: dict[str, list[Callable[[Any], None]]] | None = None
         self.events: list[Event] = []
         self.published: list[tuple[str, Any]] = []
 
     # state
     def get(self, key: str, default: Any = None) -> Any:
-        return self._state.get(key, default)
+        return default if self._state is None else self._state.get(key, default)
 
     def set(self, key: str, value: Any) -> None:
+        if self._state is None:
+            self._state = {}
         self._state[key] = value
 
     def delete(self, key: str) -> None:
-        self._state.pop(key, None)
+        if self._state is not None:
+            self._state.pop(key, None)
 
     def clean(self) -> None:
         """Drop every state entry."""
-        self._state.clear()
+        if self._state is not None:
+            self._state.clear()
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(MappingProxyType(copy.deepcopy(self._state)), tuple(self.published))
+        return Snapshot(MappingProxyType(copy.deepcopy(self._state or {})), tuple(self.published))
 
     def restore(self, snapshot: Snapshot) -> None:
         self._state = copy.deepcopy(dict(snapshot.state))

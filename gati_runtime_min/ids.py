@@ -18,35 +18,45 @@ _PAIRS: Final = [a + b for a in _CROCKFORD.decode() for b in _CROCKFORD.decode()
 
 
 class RequestIds:
-    """A monotonic ULID generator (one per app; not shared across threads)."""
+    """A monotonic ULID generator (one per app; not shared across threads).
 
-    __slots__ = ("_last_ms", "_last_rand", "_prefix", "_random")
+    Within one millisecond the next id usually differs from the last only in its final two
+    characters (the low 10 bits of the random part), so `new()` keeps the first 24 characters
+    and appends two; the full encoding runs once per millisecond or when those bits wrap.
+    """
+
+    __slots__ = ("_last_ms", "_last_rand", "_prefix", "_random", "_stem")
 
     def __init__(self) -> None:
         self._random = random.Random()  # seeded from os.urandom
         self._last_ms = -1
         self._last_rand = 0
         self._prefix = ""
+        self._stem = ""  # the first 24 characters of the last id
 
     def new(self) -> str:
         ms = time.time_ns() // 1_000_000
         if ms <= self._last_ms:
-            ms = self._last_ms
             rand = self._last_rand + 1
-            if rand > _RAND_MAX:  # 2**80 ids in one millisecond: borrow the next one
-                ms += 1
-                rand = self._random.getrandbits(79)
-        else:
-            rand = self._random.getrandbits(79)  # leaves headroom for increments
+            low = rand & 1023
+            if low:  # the common case: only the last two characters change
+                self._last_rand = rand
+                return self._stem + _PAIRS[low]
+            return self._slow(self._last_ms, rand)
+        return self._slow(ms, self._random.getrandbits(79))  # 79 bits leave headroom for increments
+
+    def _slow(self, ms: int, rand: int) -> str:
+        if rand > _RAND_MAX:  # 2**80 ids in one millisecond: borrow the next one
+            ms += 1
+            rand = self._random.getrandbits(79)
+        p = _PAIRS
         if ms != self._last_ms:
-            p = _PAIRS
             self._prefix = (
                 p[ms >> 40] + p[(ms >> 30) & 1023] + p[(ms >> 20) & 1023] + p[(ms >> 10) & 1023] + p[ms & 1023]
             )
         self._last_ms = ms
         self._last_rand = rand
-        p = _PAIRS
-        return "".join(
+        self._stem = "".join(
             (
                 self._prefix,
                 p[rand >> 70],
@@ -56,9 +66,9 @@ class RequestIds:
                 p[(rand >> 30) & 1023],
                 p[(rand >> 20) & 1023],
                 p[(rand >> 10) & 1023],
-                p[rand & 1023],
             )
         )
+        return self._stem + p[rand & 1023]
 
 
 def ulid_time_ms(ulid: str) -> int:

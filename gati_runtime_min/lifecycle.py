@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
-from collections.abc import Callable, Iterable, Sequence
+from asyncio import current_task
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from time import perf_counter
+from types import MappingProxyType
 from typing import Any, Final
-
-import orjson
 
 from gati_runtime_min.context import GlobalContext, LocalContext, LocalHook, Thunk
 from gati_runtime_min.deadlines import Deadlines
 from gati_runtime_min.errors import GatiError, HTTPError
+from gati_runtime_min.ingress import dump_json
 from gati_runtime_min.loader import HookSpec, RouteSpec
-from gati_runtime_min.messages import Request, Response
+from gati_runtime_min.messages import _UNSET, Request, Response
 
 _LOG: Final = logging.getLogger("gati.runtime")
 CLEANUP_TIMEOUT: Final = 10.0
@@ -103,6 +104,55 @@ def validation_error(code: str, exc: Exception, prefix: str) -> GatiError:
     return GatiError(code, message, issues=issues)
 
 
+class RoutePlan:
+    """Everything the request path needs about one route, worked out once at start-up."""
+
+    __slots__ = (
+        "after",
+        "before",
+        "catch",
+        "codec",
+        "decode_params",
+        "decode_query",
+        "detail",
+        "encode",
+        "fn",
+        "gctx",
+        "handler_id",
+        "has_request",
+        "has_response",
+        "is_async",
+        "rate_limit",
+        "roles",
+        "route",
+        "status",
+        "timeout",
+    )
+
+    def __init__(self, route: RouteSpec, gctx: GlobalContext, lifecycle: Lifecycle) -> None:
+        gtypes = route.manifest.get("gtypes") or {}
+        self.route = route
+        self.handler_id = route.handler_id
+        self.fn = route.fn
+        self.is_async = route.is_async
+        self.status = route.status
+        self.codec = route.codec
+        self.gctx = gctx
+        self.before: tuple[HookTuple, ...] = (*lifecycle.g_before, *_specs(route.before))
+        self.after: tuple[HookTuple, ...] = (*_specs(route.after), *lifecycle.g_after)  # reverse of before's order
+        self.catch: tuple[HookTuple, ...] = (*_specs(route.catch), *lifecycle.g_catch)
+        self.has_request = route.has_request
+        self.has_response = route.has_response
+        # absent parts decode to None (build-format.md section 5), so their decoders need not run
+        self.decode_params = gtypes.get("params") is not None
+        self.decode_query = gtypes.get("query") is not None
+        self.encode: Callable[[Any], Any] | None = route.codec.encode_response if route.has_response else None
+        self.roles = route.roles
+        self.rate_limit = route.rate_limit
+        self.timeout = route.timeout
+        self.detail: Mapping[str, Any] = MappingProxyType({"handler": route.handler_id})
+
+
 class Lifecycle:
     """The per-route pipeline, with the global hooks split by kind once at start-up."""
 
@@ -112,108 +162,101 @@ class Lifecycle:
         self.g_catch = _specs(h for h in global_hooks if h.kind == "catch")
         self.decode_error = decode_error
         self.deadlines = Deadlines()
-        self._route_hooks: dict[str, tuple[list[HookTuple], list[HookTuple], list[HookTuple]]] = {}
 
-    def hooks_for(self, route: RouteSpec) -> tuple[list[HookTuple], list[HookTuple], list[HookTuple]]:
-        hooks = self._route_hooks.get(route.handler_id)
-        if hooks is None:
-            hooks = (
-                self.g_before + _specs(route.before),
-                _specs(route.after) + self.g_after,  # already the reverse of before's order, minus local
-                _specs(route.catch) + self.g_catch,
-            )
-            self._route_hooks[route.handler_id] = hooks
-        return hooks
+    def plan(self, route: RouteSpec, gctx: GlobalContext) -> RoutePlan:
+        return RoutePlan(route, gctx, self)
 
     async def run(
-        self, route: RouteSpec, req: Request[Any, Any, Any], res: Response[Any], lctx: LocalContext,
-        gctx: GlobalContext, raw_body: Any,
-    ) -> bytes | None:  # fmt: skip
+        self, plan: RoutePlan, req: Request[Any, Any, Any], res: Response[Any], lctx: LocalContext, raw_body: Any
+    ) -> bytes | None:
         """Run the pipeline; returns the encoded body (None for no body) or raises an `HTTPError`."""
-        before, after, catch = self.hooks_for(route)
-        args = (req, res, lctx, gctx)
-        task: Any = asyncio.current_task()
-        key = self.deadlines.arm(task, route.timeout) if route.timeout else None
+        args = (req, res, lctx, plan.gctx)
+        task: Any = current_task()
+        timeout = plan.timeout
+        deadlines = self.deadlines
+        key = deadlines.arm(task, timeout) if timeout else None
+        timed_out = False
         try:
             try:
-                for hook in before:
-                    await run_hook(hook, args, lctx)
+                if plan.before:
+                    for hook in plan.before:
+                        await run_hook(hook, args, lctx)
                 if lctx._before:
                     i = 0
                     while i < len(lctx._before):  # a local hook may register another
                         await run_hook(_local([lctx._before[i]])[0], args, lctx)
                         i += 1
-                self._decode(route, req, raw_body)
-                detail = {"handler": route.handler_id}
-                lctx.events.append((time.perf_counter() - lctx.t0, "handler.start", detail))
-                if route.is_async:
-                    await route.fn(*args)
+                codec = plan.codec
+                if plan.decode_params:
+                    try:
+                        params = codec.decode_params(req.params)
+                    except self.decode_error as exc:
+                        raise validation_error("GATI513", exc, "$.params") from None
+                    if params is not None:
+                        req.params = params
+                if plan.decode_query:
+                    try:
+                        query = codec.decode_query(req.raw_query)
+                    except self.decode_error as exc:
+                        raise validation_error("GATI512", exc, "$.query") from None
+                    if query is not None:
+                        req.query = query
+                if plan.has_request:
+                    try:
+                        req.body = codec.decode_body(raw_body)
+                    except self.decode_error as exc:
+                        raise validation_error("GATI511", exc, "$.body") from None
+                events = lctx.events
+                events.append((perf_counter() - lctx.t0, "handler.start", plan.detail))
+                if plan.is_async:
+                    await plan.fn(*args)
                 else:
-                    await invoke(route.fn, args, False)
-                lctx.events.append((time.perf_counter() - lctx.t0, "handler.end", detail))
-                body = self._encode(route, res)
-                if lctx._after or after:
-                    for hook in [*reversed(_local(lctx._after or ())), *after]:
+                    await invoke(plan.fn, args, False)
+                events.append((perf_counter() - lctx.t0, "handler.end", plan.detail))
+                body = self._encode(plan, res)
+                if lctx._after or plan.after:
+                    for hook in [*reversed(_local(lctx._after or ())), *plan.after]:
                         await run_hook(hook, args, lctx)
             finally:
-                timed_out = key is not None and self.deadlines.disarm(task, key)
+                if key is not None:
+                    timed_out = deadlines.disarm(task, key)
             if timed_out:  # the handler swallowed the cancellation: still a timeout
                 raise asyncio.CancelledError
             return body
         except BaseException as exc:
             if timed_out and isinstance(exc, asyncio.CancelledError | Exception):
                 task.uncancel()  # the cancellation was ours: it ends here as a 504
-                lctx.event("timeout", handler=route.handler_id, seconds=route.timeout)
-                error: HTTPError = GatiError("GATI504", f"{route.handler_id} timed out after {route.timeout:g}s")
+                lctx.event("timeout", handler=plan.handler_id, seconds=timeout)
+                error: HTTPError = GatiError("GATI504", f"{plan.handler_id} timed out after {timeout:g}s")
                 await self._cleanup(lctx, lctx._on_timeout, "cleanup")
             elif isinstance(exc, Exception):
-                error = self._as_http_error(exc, route, req)
+                error = self._as_http_error(exc, plan.route, req)
             else:
                 raise
-            error = await self._catch(exc, error, catch, args, lctx)
+            error = await self._catch(exc, error, list(plan.catch), args, lctx)
             await self._cleanup(lctx, lctx._compensations, "compensate")
             raise error from None
 
-    def _decode(self, route: RouteSpec, req: Request[Any, Any, Any], raw_body: Any) -> None:
-        codec = route.codec
-        try:
-            params = codec.decode_params(req.params)
-        except self.decode_error as exc:
-            raise validation_error("GATI513", exc, "$.params") from None
-        if params is not None:
-            req.params = params
-        try:
-            query = codec.decode_query(req.raw_query)
-        except self.decode_error as exc:
-            raise validation_error("GATI512", exc, "$.query") from None
-        if query is not None:
-            req.query = query
-        if route.has_request:
-            try:
-                req.body = codec.decode_body(raw_body)
-            except self.decode_error as exc:
-                raise validation_error("GATI511", exc, "$.body") from None
-
-    def _encode(self, route: RouteSpec, res: Response[Any]) -> bytes | None:
-        if res.is_empty:
+    def _encode(self, plan: RoutePlan, res: Response[Any]) -> bytes | None:
+        if res._empty:
             return None
-        if not res.has_body:
-            if route.has_response:
-                raise GatiError("GATI501", f"{route.handler_id} set no response body")
+        value = res._body
+        if value is _UNSET:
+            if plan.has_response:
+                raise GatiError("GATI501", f"{plan.handler_id} set no response body")
             res.empty()
             return None
-        value = res.body
-        if route.has_response and 200 <= res.status_code < 300:
+        if plan.encode is not None and 200 <= res._status < 300:
             try:
-                value = route.codec.encode_response(value)
+                value = plan.encode(value)
             except self.decode_error as exc:
                 err = validation_error("GATI501", exc, "$.response")
-                _LOG.error("invalid response from %s: %s", route.handler_id, err.detail)
+                _LOG.error("invalid response from %s: %s", plan.handler_id, err.detail)
                 raise GatiError("GATI501") from None
         try:
-            return orjson.dumps(value)
+            return dump_json(value)
         except TypeError as exc:
-            _LOG.error("response of %s is not JSON-serialisable: %s", route.handler_id, exc)
+            _LOG.error("response of %s is not JSON-serialisable: %s", plan.handler_id, exc)
             raise GatiError("GATI501") from None
 
     def _as_http_error(self, exc: Exception, route: RouteSpec, req: Request[Any, Any, Any]) -> HTTPError:

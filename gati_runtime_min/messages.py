@@ -69,11 +69,31 @@ class Request(Generic[Body, Query, Params]):
         self.user = user
         self.raw_query = raw_query if raw_query is not None else {}
 
+    @classmethod
+    def _new(
+        cls, body: Any, query: Any, params: Any, headers: Mapping[str, str], method: str, path: str,
+        request_id: str, client: str | None, user: Principal | None, raw_query: Mapping[str, str | list[str]],
+    ) -> Request[Any, Any, Any]:  # fmt: skip
+        """The runtime's constructor: positional, without the keyword handling of `__init__`."""
+        req: Request[Any, Any, Any] = _new_object(cls)
+        req.body = body
+        req.query = query
+        req.params = params
+        req.headers = headers
+        req.method = method
+        req.path = path
+        req.request_id = request_id
+        req.client = client
+        req.user = user
+        req.raw_query = raw_query
+        return req
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.path} id={self.request_id}>"
 
 
 _UNSET: Any = object()
+_new_object: Any = object.__new__
 
 
 class Response(Generic[Out]):

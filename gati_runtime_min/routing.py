@@ -77,32 +77,49 @@ class Router(Generic[T]):
     """Maps (method, path) to a target. Routes are tried in the order given (the manifest's order)."""
 
     def __init__(self, routes: Iterable[tuple[str, str, T]]) -> None:
-        self._static: dict[str, dict[str, T]] = {}
+        self._static: dict[str, dict[str, Found[T]]] = {}  # FULL results, built once
+        self._static_targets: dict[tuple[str, str], tuple[T, Mapping[str, str]]] = {}
         self._templates: list[_Template[T]] = []
         by_template: dict[str, _Template[T]] = {}
         for method, template, target in routes:
             regex, _ = compile_path(template)
             method = method.upper()
             if regex is None:
-                methods = self._static.setdefault(template, {})
-            else:
-                tpl = by_template.get(template)
-                if tpl is None:
-                    tpl = by_template[template] = _Template(regex)
-                    self._templates.append(tpl)
-                methods = tpl.methods
-            if method in methods:
+                static = self._static.setdefault(template, {})
+                if method in static:
+                    raise RouteError(f"two routes for {method} {template}")
+                static[method] = Found(Match.FULL, target, _EMPTY)
+                self._static_targets[method, template] = (target, _EMPTY)
+                continue
+            tpl = by_template.get(template)
+            if tpl is None:
+                tpl = by_template[template] = _Template(regex)
+                self._templates.append(tpl)
+            if method in tpl.methods:
                 raise RouteError(f"two routes for {method} {template}")
-            methods[method] = target
+            tpl.methods[method] = target
+
+    def resolve(self, method: str, path: str) -> tuple[T, Mapping[str, str]] | None:
+        """The target and raw parameters of a FULL match, else None (then `match` tells NONE from PARTIAL)."""
+        hit = self._static_targets.get((method, path))
+        if hit is not None:
+            return hit
+        for tpl in self._templates:
+            m = tpl.regex.match(path)
+            if m is not None:
+                target = tpl.methods.get(method)
+                if target is not None:
+                    return target, m.groupdict()
+        return None
 
     def match(self, method: str, path: str) -> Found[T]:
         """FULL with the target and raw parameters, PARTIAL with the allowed methods, or NONE."""
         allowed: set[str] = set()
         static = self._static.get(path)
         if static is not None:
-            target = static.get(method)
-            if target is not None:
-                return Found(Match.FULL, target, _EMPTY)
+            found = static.get(method)
+            if found is not None:
+                return found
             allowed.update(static)
         for tpl in self._templates:
             m = tpl.regex.match(path)

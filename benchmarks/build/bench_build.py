@@ -37,9 +37,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Final
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from make_corpus import DEFAULT_OUT, generate
+from benchmarks.build.make_corpus import DEFAULT_OUT, generate
 
 GOAL_RATIO: Final = 20.0
 GOAL_SECONDS: Final = 2.5

@@ -86,7 +86,13 @@ def main() -> int:
             order = client.place_order(
                 body={
                     "lines": [{"book_id": book["id"], "quantity": 2}],
-                    "ship_to": {"name": "Ada", "street": "1 Main St", "city": "Lyon", "postcode": "69001", "country": "FR"},
+                    "ship_to": {
+                        "name": "Ada",
+                        "street": "1 Main St",
+                        "city": "Lyon",
+                        "postcode": "69001",
+                        "country": "FR",
+                    },
                 }
             )
             show("placed order", order)

@@ -26,9 +26,7 @@ def test_wheel_ships_templates_and_builds_outside_the_checkout(tmp_path: Path) -
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         zf.extractall(tmp_path / "site")
-    templates = {
-        p.relative_to(ROOT / "templates").as_posix() for p in (ROOT / "templates").rglob("*.j2")
-    }
+    templates = {p.relative_to(ROOT / "templates").as_posix() for p in (ROOT / "templates").rglob("*.j2")}
     assert templates, "the repository has templates"
     assert {f"gati_compiler/_templates/{t}" for t in templates} <= names
     assert "gati_compiler/py.typed" in names and "gati_runtime_min/py.typed" in names

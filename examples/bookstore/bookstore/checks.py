@@ -27,6 +27,8 @@ def audit(req: Request[Any], res: Response[Any], lctx: LocalContext, gctx: Globa
 
 
 @catch(retries=0)
-def count_failures(error: Exception, req: Request[Any], res: Response[Any], lctx: LocalContext, gctx: GlobalContext) -> None:
+def count_failures(
+    error: Exception, req: Request[Any], res: Response[Any], lctx: LocalContext, gctx: GlobalContext
+) -> None:
     """Count failed order operations per error type."""
     lctx.set("failure", type(error).__name__)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from gati_runtime_min import GlobalContext, LocalContext, Request, Response, after, before
-from typing import Any
 
 
 @before

@@ -7,9 +7,8 @@ import itertools
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from gati_runtime_min import module
-
 from bookstore.models import Author, Book, BookPatch, Category, Money, NewAuthor, NewBook, NewOrder, Order, OrderStatus
+from gati_runtime_min import module
 
 _PRICES_CENTS = {"EUR": 1, "USD": 1, "GBP": 1}
 
@@ -29,9 +28,13 @@ class Store:
             "slug": "all",
             "name": "All books",
             "children": [
-                {"slug": "fiction", "name": "Fiction", "children": [
-                    {"slug": "crime", "name": "Crime", "children": []},
-                ]},
+                {
+                    "slug": "fiction",
+                    "name": "Fiction",
+                    "children": [
+                        {"slug": "crime", "name": "Crime", "children": []},
+                    ],
+                },
                 {"slug": "science", "name": "Science", "children": []},
             ],
         }

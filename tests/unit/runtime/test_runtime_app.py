@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from rt_fixture import make_build
+from rt_fixture import make_build  # type: ignore[import-not-found, unused-ignore]  # a sibling module
 
 from gati_runtime_min import GatiApp
 from gati_runtime_min.testing import AppClient
@@ -30,7 +30,8 @@ def run(fn: Callable[[AppClient], Awaitable[T]], build: Path, **app_kwargs: Any)
 
 @pytest.fixture
 def build(tmp_path: Path) -> Path:
-    return make_build(tmp_path)
+    built: Path = make_build(tmp_path)
+    return built
 
 
 def state(client: AppClient) -> dict[str, list[Any]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rt_fixture import make_build
+from rt_fixture import make_build  # type: ignore[import-not-found, unused-ignore]  # a sibling module
 
 from gati_runtime_min.ids import RequestIds, ulid_time_ms
 from gati_runtime_min.testing import AppClient

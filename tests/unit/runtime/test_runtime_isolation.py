@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rt_fixture import make_build
+from rt_fixture import make_build  # type: ignore[import-not-found, unused-ignore]  # a sibling module
 
 import gati_runtime_min
 from gati_runtime_min import get, handler

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from rt_fixture import make_build
+from rt_fixture import make_build  # type: ignore[import-not-found, unused-ignore]  # a sibling module
 
 from gati_runtime_min import GatiApp, ManifestError
 

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from rt_fixture import make_build
+from rt_fixture import make_build  # type: ignore[import-not-found, unused-ignore]  # a sibling module
 
 from gati_runtime_min.errors import GatiError
 from gati_runtime_min.policies import RateLimiter, parse_api_keys
@@ -37,7 +37,8 @@ def hs_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "jwt": {"algorithms": ["HS256"], "secretEnv": "RT_JWT_SECRET", "audience": "shop"},
         "apiKeys": {"keysEnv": "RT_API_KEYS"},
     }
-    return make_build(tmp_path, settings={"auth": auth})
+    built: Path = make_build(tmp_path, settings={"auth": auth})
+    return built
 
 
 def _token(claims: dict[str, Any], key: Any = SECRET, alg: str = "HS256") -> str:

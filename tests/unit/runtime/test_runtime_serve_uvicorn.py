@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rt_fixture import make_build
+from rt_fixture import make_build  # type: ignore[import-not-found, unused-ignore]  # a sibling module
 
 import gati_runtime_min
 

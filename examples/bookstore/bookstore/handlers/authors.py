@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get, post
-
 from bookstore.models import Author, NewAuthor
+from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get, post
 
 
 @get("/authors")
-async def list_authors(req: Request[None], res: Response[list[Author]], lctx: LocalContext, gctx: GlobalContext) -> None:
+async def list_authors(
+    req: Request[None], res: Response[list[Author]], lctx: LocalContext, gctx: GlobalContext
+) -> None:
     """Every author, by id."""
     res.json(await gctx.modules["store"].list_authors())
 
@@ -23,6 +24,8 @@ async def get_author(req: Request[None], res: Response[Author], lctx: LocalConte
 
 
 @post("/authors", roles=["editor"], status=201)
-async def create_author(req: Request[NewAuthor], res: Response[Author], lctx: LocalContext, gctx: GlobalContext) -> None:
+async def create_author(
+    req: Request[NewAuthor], res: Response[Author], lctx: LocalContext, gctx: GlobalContext
+) -> None:
     """Register an author."""
     res.status(201).json(await gctx.modules["store"].add_author(req.body))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, delete, get, handler, patch
-
 from bookstore.checks import audit, require_known_author
 from bookstore.models import Book, BookPatch, BookQuery, NewBook, Page
+from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, delete, get, handler, patch
 
 
 @get("/books")

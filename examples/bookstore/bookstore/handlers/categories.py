@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get
-
 from bookstore.models import Category
+from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get
 
 
 def _find(node: Category, slug: str) -> Category | None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import bookstore.models as m
-from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get, post
-
 from bookstore.checks import count_failures
+from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get, post
 
 _UNIT_PRICE_CENTS = 1250
 
 
 @post("/orders", rate_limit="10/second", catch=[count_failures], status=201, timeout=5)
-async def place_order(req: Request[m.NewOrder], res: Response[m.Order], lctx: LocalContext, gctx: GlobalContext) -> None:
+async def place_order(
+    req: Request[m.NewOrder], res: Response[m.Order], lctx: LocalContext, gctx: GlobalContext
+) -> None:
     """Place an order for one or more books."""
     store = gctx.modules["store"]
     amount = 0

@@ -1,0 +1,232 @@
+"""Requests per second and p99 latency over HTTP: Gati vs raw ASGI, Starlette+fastjsonschema, FastAPI+pydantic.
+
+Each app (the definitions of `bench_inprocess.py`: same two endpoints, same validation) is served by
+uvicorn (one worker, 127.0.0.1, a free port, access log off) in a child process started with this
+interpreter, loaded by `wrk` (Debian package `wrk`) for a few seconds per endpoint after a short
+warm-up, and stopped by its PID. All apps run in the same invocation, so the ratios compare like
+with like on the same machine.
+
+    .venv/bin/python benchmarks/runtime/bench_http.py [--duration 3] [--connections 32] [--threads 1]
+
+Without `wrk` on PATH the script prints a message and exits 0. `--http` / `--loop` choose uvicorn's
+parser and loop (default "auto": httptools and uvloop when installed, as with `uvicorn[standard]`;
+the project itself only requires plain `uvicorn`, i.e. h11 and asyncio). With h11 the pure-Python
+HTTP parser costs more per request than any of the apps, which compresses every ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_inprocess as peers  # type: ignore[import-not-found, unused-ignore]  # noqa: E402  (the shared app definitions)
+
+APPS = ("raw ASGI", "gati", "starlette+fastjsonschema", "fastapi+pydantic")
+CASES = (("GET /users/{id}", "GET", "/users/42"), ("POST /users", "POST", "/users"))
+
+
+# ---------------------------------------------------------------- the server side (child process)
+def _app(name: str, build: str | None) -> Any:
+    if name == "raw ASGI":
+        return peers.raw_app
+    if name == "gati":
+        from gati_runtime_min import GatiApp
+
+        assert build is not None
+        return GatiApp(build)
+    if name == "starlette+fastjsonschema":
+        return peers.starlette_app()
+    if name == "fastapi+pydantic":
+        return peers.fastapi_app()
+    raise SystemExit(f"unknown app {name!r}")
+
+
+def serve(name: str, port: int, build: str | None, http: str, loop: str) -> None:
+    import uvicorn
+
+    # lifespan "auto": the raw app has none (uvicorn carries on), the others start up as usual
+    uvicorn.run(
+        _app(name, build), host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="auto",
+        http=http, loop=loop,
+    )  # fmt: skip
+
+
+def _io_stack(http: str, loop: str) -> str:
+    """What uvicorn picks for `--http` / `--loop` "auto": httptools and uvloop when importable."""
+    import importlib.util
+
+    if http == "auto":
+        http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    if loop == "auto":
+        loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    return f"{http} parser, {loop} loop"
+
+
+# ---------------------------------------------------------------- the driver
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def _check(port: int, method: str, path: str) -> None:
+    import httpx
+
+    r = httpx.request(method, f"http://127.0.0.1:{port}{path}", content=peers.BODY if method == "POST" else None,
+                      headers={"content-type": "application/json"}, timeout=5.0)  # fmt: skip
+    if r.status_code not in (200, 201):
+        raise SystemExit(f"{method} {path}: {r.status_code} {r.text[:200]}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _wrk(wrk: str, url: str, script: Path | None, duration: float, connections: int, threads: int) -> dict[str, float]:
+    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "5s"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=duration + 30).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if rps is None or p99 is None:
+        raise SystemExit(f"cannot read wrk output:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {
+        "rps": float(rps.group(1)),
+        "p99_ms": float(p99.group(1)) * _UNITS[p99.group(2)],
+        "non2xx": float(bad.group(1)) if bad else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def main(
+    duration: float, warmup: float, connections: int, threads: int, only: list[str] | None, http: str, loop: str
+) -> int:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk is not installed (Debian: apt-get install -y wrk); skipping the HTTP benchmark")
+        return 0
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        build = peers._gati_build(Path(tmp))
+        post_lua = Path(tmp) / "post.lua"
+        body = peers.BODY.decode().replace("\\", "\\\\").replace('"', '\\"')
+        post_lua.write_text(
+            f'wrk.method = "POST"\nwrk.body = "{body}"\nwrk.headers["Content-Type"] = "application/json"\n'
+        )
+        for name in only or APPS:
+            port = _free_port()
+            cmd = [sys.executable, __file__, "--serve", name, "--port", str(port), "--build", str(build),
+                   "--http", http, "--loop", loop]  # fmt: skip
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            try:
+                _wait(port, proc)
+                results[name] = {}
+                for label, method, path in CASES:
+                    _check(port, method, path)
+                    url = f"http://127.0.0.1:{port}{path}"
+                    script = post_lua if method == "POST" else None
+                    _wrk(wrk, url, script, warmup, connections, threads)  # warm up
+                    results[name][label] = _wrk(wrk, url, script, duration, connections, threads)
+            finally:
+                _stop(proc)
+    _report(results, duration, connections, threads, _io_stack(http, loop))
+    return 0
+
+
+def _report(
+    results: dict[str, dict[str, dict[str, float]]], duration: float, connections: int, threads: int, stack: str
+) -> None:
+    labels = [c[0] for c in CASES]
+    print(
+        f"wrk over HTTP/1.1 on 127.0.0.1, uvicorn 1 worker ({stack}), {threads} wrk thread(s) x {connections} "
+        f"connections, {duration:g}s per run, Python {sys.version.split()[0]}"
+    )
+    print(f"{'app':<26}" + "".join(f"{lbl + ' req/s':>22}{'p99 ms':>9}{'x raw':>7}" for lbl in labels))
+    raw = results.get("raw ASGI")
+    for name, row in results.items():
+        cells = ""
+        for lbl in labels:
+            r = row[lbl]
+            ratio = r["rps"] / raw[lbl]["rps"] if raw else float("nan")
+            flag = "!" if r["non2xx"] or r["socket_errors"] else ""
+            cells += f"{r['rps']:>21.0f}{flag:1}{r['p99_ms']:>9.2f}{ratio:>7.2f}"
+        print(f"{name:<26}{cells}")
+    gati, fastapi, starlette = (
+        results.get("gati"),
+        results.get("fastapi+pydantic"),
+        results.get("starlette+fastjsonschema"),
+    )
+    for lbl in labels:
+        parts = []
+        if gati and fastapi:
+            parts.append(f"gati/fastapi {gati[lbl]['rps'] / fastapi[lbl]['rps']:.2f}x")
+        if gati and starlette:
+            parts.append(f"gati/starlette {gati[lbl]['rps'] / starlette[lbl]['rps']:.2f}x")
+        if gati and raw:
+            parts.append(f"gati/raw {gati[lbl]['rps'] / raw[lbl]['rps']:.2f}x")
+        print(f"{lbl}: " + ", ".join(parts))
+    if any(r["non2xx"] or r["socket_errors"] for row in results.values() for r in row.values()):
+        print("! non-2xx responses or socket errors during the run: the numbers of that cell are suspect")
+    if gati and fastapi:
+        goal = gati["POST /users"]["rps"] / fastapi["POST /users"]["rps"]
+        print(f"goal (validated POST >= 2.5x FastAPI req/s): {goal:.2f}x {'met' if goal >= 2.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up before each run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", action="append", choices=APPS, help="run only this app (repeatable)")
+    parser.add_argument("--http", default="auto", choices=("auto", "h11", "httptools"), help="uvicorn's parser")
+    parser.add_argument("--loop", default="auto", choices=("auto", "asyncio", "uvloop"), help="uvicorn's loop")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--build", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.build, args.http, args.loop)
+    else:
+        raise SystemExit(
+            main(args.duration, args.warmup, args.connections, args.threads, args.only, args.http, args.loop)
+        )
