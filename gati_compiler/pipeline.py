@@ -34,6 +34,7 @@ from gati_compiler.writer import MANIFEST, WriteReport, read_previous_artifacts,
 
 Dump = Literal["facts", "resolved", "ir"]
 PARALLEL_MIN_FILES: Final = 24
+CONFIG_FILES: Final = ("pyproject.toml", "gati.toml")
 T = TypeVar("T")
 
 
@@ -80,6 +81,13 @@ def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, 
     return [parsed[m] for m in sorted(parsed)]
 
 
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _guarded(sink: DiagnosticSink, what: str, fn: Callable[[], T]) -> T | None:
     """Run a stage; a crash of gati itself becomes a GATI900 diagnostic instead of a traceback."""
     try:
@@ -123,10 +131,13 @@ def build(
 
     cfg = load_config(root, sink)
     result.config = cfg
+    # the configuration files are sources too: their diagnostics render with a frame
+    config_texts = {name: _read_text(root / name) for name in CONFIG_FILES if (root / name).is_file()}
+    result.sources = {k: v for k, v in config_texts.items() if v is not None}
     if cfg is None:
         return finish()
     sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
-    result.sources = sources.texts()
+    result.sources.update(sources.texts())
     workers = jobs if jobs is not None else default_jobs()
 
     facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers))

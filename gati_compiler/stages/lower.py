@@ -202,9 +202,13 @@ class _Lowerer:
         arity = _HOOK_ARITY[kind]
         if len(positional) != arity or any(p.kind == "keyword" and not p.has_default for p in fn.params):
             expected = "(error, req, res, lctx, gctx)" if kind == "catch" else "(req, res, lctx, gctx)"
+            required_kw = [p.name for p in fn.params if p.kind == "keyword" and not p.has_default]
+            found = (
+                f"a required keyword argument `{required_kw[0]}`" if required_kw else f"{len(positional)} argument(s)"
+            )
             self.error(
                 codes.HOOK_SIGNATURE,
-                f"{kind} hook `{fn.name}` must take `{expected}`, it takes {len(positional)} argument(s)",
+                f"{kind} hook `{fn.name}` must take `{expected}`, it takes {found}",
                 facts,
                 (*fn.anchor, "name"),
             )
@@ -256,7 +260,7 @@ class _Lowerer:
             if hook.kind != kind:
                 self.error(
                     codes.UNRESOLVED_HOOK,
-                    f"`{item.name}` is a {hook.kind} hook, listed under `{kind}`",
+                    f"`{item.name}` is {'an' if hook.kind == 'after' else 'a'} {hook.kind} hook, listed under `{kind}`",
                     facts,
                     item.anchor,
                 )

@@ -50,7 +50,7 @@ from gati_compiler.stages.facts import (
     ExSub,
     FieldFact,
 )
-from gati_compiler.stages.parse import to_expr
+from gati_compiler.stages.parse import nested_too_deeply, to_expr
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import (
     ClassMember,
@@ -242,9 +242,11 @@ class TypeLowerer:
         )
 
     def _forward(self, text: str, anchor: Anchor, ctx: Ctx) -> GType:
+        if nested_too_deeply(text):  # libcst's native parser would overflow its stack
+            return self.error(codes.UNSUPPORTED_ANNOTATION, "forward reference is nested too deeply", ctx, anchor)
         try:
             node = cst.parse_expression(text)
-        except cst.ParserSyntaxError:
+        except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
             return self.error(codes.UNSUPPORTED_ANNOTATION, f"forward reference `{text}` does not parse", ctx, anchor)
         return self._lower(to_expr(node, anchor), ctx)
 
@@ -268,6 +270,8 @@ class TypeLowerer:
                     anchor,
                     help="an enum member as a type is written `Literal[Color.RED]`",
                 )
+            case Missing(broken=True):
+                return AnyType()  # from a module that does not parse: its GATI101 is the report
             case Missing(reason=reason):
                 return self.error(
                     codes.UNRESOLVED_NAME,
@@ -596,6 +600,16 @@ class TypeLowerer:
             body = self._lower(value, actx)
         finally:
             self._alias_stack.pop()
+        self_ref = RefType(ref=key)
+        if key in self._recursive and (body == self_ref or (isinstance(body, UnionType) and self_ref in body.options)):
+            # `Maybe = "Maybe | None"`: a union that contains itself directly names no new values
+            return self.error(
+                codes.ALIAS_CYCLE,
+                f"type alias `{alias.name}` is a union that contains itself directly",
+                actx,
+                alias.anchor,
+                help="recursion must go through a container or an object field, e.g. `list[...]`",
+            )
         if alias.explicit or key in self._recursive:
             named = body.model_copy(update={"description": body.description})
             self.named[key] = named
@@ -702,14 +716,7 @@ class TypeLowerer:
         return False
 
     def _enum_auto_kind(self, target: ProjectDef) -> str:
-        cls = target.fact
-        assert isinstance(cls, ClassFact)
-        for base in cls.bases:
-            if isinstance(base, ExName):
-                t = self.project.resolve(target.module, base.name)
-                if isinstance(t, External) and t.qualname in ("enum.StrEnum", "builtins.str"):
-                    return "str"
-        return "int"
+        return _auto_kind(self.project, target)
 
     def _enum(self, target: ProjectDef, cls: ClassFact) -> GType:
         ctx = Ctx(target.module, self.rel_path(target.module), {})
@@ -771,6 +778,7 @@ class TypeLowerer:
             if (
                 kind == "typeddict"
                 and previous is not None
+                and prop.name in owners  # a field written twice in one class: the last wins, as at run time
                 and compact_json(_wire(previous.type)) != compact_json(_wire(prop.type))
             ):
                 self.error(
@@ -906,7 +914,7 @@ def _static(expr: Expr, project: ResolvedProject, module: str) -> JsonValue:
         case ExName(name=name):
             target = project.resolve(module, name)
             if isinstance(target, ClassMember) and isinstance(target.owner.fact, ClassFact):
-                member = _enum_member(target.owner.fact, target.name, "int")
+                member = _enum_member(target.owner.fact, target.name, _auto_kind(project, target.owner))
                 return member.value if member is not None else None
             return None
         case _:
@@ -944,16 +952,37 @@ def _config_extra(f: FieldFact, current: str) -> str:
 
 def _enum_member(cls: ClassFact, name: str, auto_kind: str, index: int | None = None) -> EnumMember | None:
     members = [f for f in cls.fields if f.annotation is None and not f.name.startswith("_")]
-    for i, f in enumerate(members):
-        if f.name != name:
-            continue
+    last = 0  # `auto()` is the last integer value + 1, as `Enum._generate_next_value_`
+    for f in members:
         value = f.default
+        member: EnumMember | None = None
         if isinstance(value, ExConst) and isinstance(value.value, str | int | float | bool):
-            return EnumMember(name=name, value=value.value)
-        if isinstance(value, ExCall) and isinstance(value.func, ExName) and value.func.name.split(".")[-1] == "auto":
-            return EnumMember(name=name, value=name.lower() if auto_kind == "str" else i + 1)
-        return None
+            member = EnumMember(name=f.name, value=value.value)
+        elif isinstance(value, ExCall) and isinstance(value.func, ExName) and value.func.name.split(".")[-1] == "auto":
+            last = (1 << last.bit_length()) if auto_kind == "flag" else last + 1
+            auto: str | int = f.name.lower() if auto_kind == "str" else last
+            member = EnumMember(name=f.name, value=str(auto) if auto_kind == "str-mixin" else auto)
+        if member is not None and type(member.value) is int:
+            last = member.value
+        if f.name == name:
+            return member
     return None
+
+
+def _auto_kind(project: ResolvedProject, target: ProjectDef) -> str:
+    """What `auto()` gives in this enum: `str` (StrEnum: the lower-cased name), `str-mixin`, `flag` or `int`."""
+    cls = target.fact
+    assert isinstance(cls, ClassFact)
+    for base in cls.bases:
+        if isinstance(base, ExName):
+            t = project.resolve(target.module, base.name)
+            if isinstance(t, External) and t.qualname == "enum.StrEnum":
+                return "str"
+            if isinstance(t, External) and t.qualname == "builtins.str":
+                return "str-mixin"
+            if isinstance(t, External) and t.qualname in ("enum.Flag", "enum.IntFlag"):
+                return "flag"
+    return "int"
 
 
 def _valid_key(keys: GType, named: Mapping[str, GType]) -> bool:

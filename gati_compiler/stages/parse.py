@@ -8,12 +8,15 @@ are computed lazily by `locate`, and the line of a top-level definition by `_Top
 
 from __future__ import annotations
 
+import ast
 import bisect
 import dataclasses
 import inspect
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -512,24 +515,92 @@ def _target_names(node: cst.BaseExpression) -> Iterable[str]:
             yield from _target_names(el.value)
 
 
+# CPython refuses brackets nested deeper than 200; libcst's native parser overflows its stack (the
+# process dies, no exception) at a few thousand, so deeper text is checked with CPython first.
+_MAX_BRACKET_DEPTH: Final = 200
+_BRACKETS: Final = re.compile(r"[()\[\]{}]")
+_LINE_BREAK: Final = re.compile(r"\r\n|\r|\n")
+
+
+def nested_too_deeply(text: str, limit: int = _MAX_BRACKET_DEPTH) -> bool:
+    """Whether brackets in `text` (counted everywhere, strings included) nest deeper than `limit`."""
+    if len(text) <= limit:
+        return False
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "([{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif depth:
+            depth -= 1
+    return False
+
+
+def _python_syntax_error(text: str, rel_path: str) -> tuple[Span | None, str] | None:
+    """Where CPython's parser puts a syntax error, and its message; `None` if it accepts the text.
+
+    libcst's native parser reports positions that can be a line off and messages that list
+    tokens; CPython's are precise ("'(' was never closed"). The span is `None` when CPython gives
+    no position. `ast.parse` compiles to a tree in memory and never runs the code.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except SyntaxError as exc:
+        if not exc.lineno:
+            return None, exc.msg.rstrip(".")
+        lines = _LINE_BREAK.split(text)
+        line = min(max(exc.lineno, 1), len(lines))
+        width = len(lines[line - 1])
+        col = min(max(exc.offset or 1, 1), width + 1)
+        end_col = col + 1
+        if exc.end_lineno == exc.lineno and exc.end_offset is not None and exc.end_offset > col:
+            end_col = min(exc.end_offset, width + 1)
+        span = Span(path=rel_path, line=line, col=col, end_line=line, end_col=max(end_col, col + 1))
+        return span, exc.msg.rstrip(".")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return None, str(exc).rstrip(".") or type(exc).__name__
+    return None
+
+
+def _broken(src: SourceFile, span: Span, message: str) -> ModuleFacts:
+    sink = DiagnosticSink()
+    sink.emit(
+        codes.SYNTAX_ERROR,
+        f"cannot parse `{src.rel_path}`: {message}",
+        span,
+        help="fix the syntax; the other files are still analysed",
+    )
+    return ModuleFacts(src.rel_path, src.module, src.is_package, diagnostics=tuple(sink.diagnostics), broken=True)
+
+
 def parse_source(src: SourceFile) -> ModuleFacts:
     """Read one file into facts. Never raises: a syntax error becomes a GATI101 diagnostic."""
+    if nested_too_deeply(src.text):
+        problem = _python_syntax_error(src.text, src.rel_path)
+        if problem is not None:
+            return _broken(src, problem[0] or Span.point(src.rel_path), problem[1])
     try:
         module = cst.parse_module(src.text)
     except cst.ParserSyntaxError as exc:
-        sink = DiagnosticSink()
         line, col = exc.editor_line, exc.editor_column
-        sink.emit(
-            codes.SYNTAX_ERROR,
-            f"cannot parse `{src.rel_path}`: {exc.message.rstrip('.')}",
-            Span(path=src.rel_path, line=line, col=col, end_line=line, end_col=col + 1),
-            help="fix the syntax; the other files are still analysed",
-        )
-        return ModuleFacts(src.rel_path, src.module, src.is_package, diagnostics=tuple(sink.diagnostics), broken=True)
+        span = Span(path=src.rel_path, line=line, col=col, end_line=line, end_col=col + 1)
+        message = exc.message.rstrip(".")
+        precise = _python_syntax_error(src.text, src.rel_path)
+        if precise is not None and precise[0] is not None:
+            span, message = precise[0], precise[1]
+        return _broken(src, span, message)
+    except cst.CSTValidationError as exc:
+        # libcst's tokenizer accepted something its node checks reject, e.g. an identifier with
+        # a character Python does not allow in names; CPython says where
+        found = _python_syntax_error(src.text, src.rel_path)
+        if found is None:
+            return _broken(src, Span.point(src.rel_path), str(exc).rstrip("."))
+        return _broken(src, found[0] or Span.point(src.rel_path), found[1])
     except RecursionError:
-        sink = DiagnosticSink()
-        sink.emit(codes.SYNTAX_ERROR, f"`{src.rel_path}` is nested too deeply to parse", Span.point(src.rel_path))
-        return ModuleFacts(src.rel_path, src.module, src.is_package, diagnostics=tuple(sink.diagnostics), broken=True)
+        return _broken(src, Span.point(src.rel_path), "it is nested too deeply")
     return _ModuleReader(src, module).read()
 
 
@@ -554,7 +625,7 @@ def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
     """Turn an anchor into a `Span`: re-parses `text` with positions (only on the diagnostic path)."""
     try:
         module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError):
+    except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
         return Span.point(rel_path)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)

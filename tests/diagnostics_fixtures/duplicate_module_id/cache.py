@@ -1,0 +1,7 @@
+from gati_runtime_min import module
+
+
+@module("store", capabilities=["cache.read"])
+class CacheStore:
+    async def ping(self) -> bool:
+        return True

@@ -1,0 +1,3 @@
+"""A plain project module."""
+
+VERSION = "1"

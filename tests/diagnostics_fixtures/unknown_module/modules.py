@@ -1,0 +1,7 @@
+from gati_runtime_min import module
+
+
+@module("db")
+class Db:
+    async def ping(self) -> bool:
+        return True
