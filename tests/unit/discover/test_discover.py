@@ -173,4 +173,4 @@ def test_pipeline_uses_configured_sources_and_excludes(project: Callable[..., Bu
     assert result.program is not None
     assert [(h.module, h.handlerId) for h in result.program.handlers] == [("app.handlers", "x")]
     assert result.program.sourceRoots == ("src",)
-    assert set(result.sources) == {"src/app/handlers.py"}
+    assert set(result.sources) == {"src/app/handlers.py", "pyproject.toml"}  # the config file renders in frames too
