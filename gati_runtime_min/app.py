@@ -12,19 +12,28 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from time import perf_counter
-from types import MappingProxyType
 from typing import Any, Final
 
 import orjson
 
 from gati_runtime_min.bus import Bus
-from gati_runtime_min.context import GlobalContext, LocalContext, Modules, RequestMeta
+from gati_runtime_min.context import GlobalContext, LocalContext, Modules
+from gati_runtime_min.deadlines import running_loop as _running_loop
+from gati_runtime_min.deadlines import task_of as _task_of
 from gati_runtime_min.errors import GatiError, HTTPError, ManifestError, envelope
 from gati_runtime_min.ids import RequestIds
-from gati_runtime_min.ingress import ClientDisconnected, Headers, parse_query, raw_headers, read_json_body
-from gati_runtime_min.lifecycle import Lifecycle, RoutePlan
+from gati_runtime_min.ingress import (
+    ClientDisconnected,
+    Headers,
+    check_declared_length,
+    json_body_from,
+    parse_json_body,
+    parse_query,
+    raw_headers,
+)
+from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke, validation_error
 from gati_runtime_min.loader import Build, RouteSpec, load_build
-from gati_runtime_min.messages import Request, Response
+from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.policies import Authenticator, RateLimiter, check_roles
 from gati_runtime_min.routing import Match, Router
 from gati_runtime_min.versions import VersionResolver
@@ -39,10 +48,11 @@ _LOG: Final = logging.getLogger("gati.runtime")
 _JSON: Final = (b"content-type", b"application/json")
 _NO_BODY_STATUS: Final = frozenset({204, 304})
 _INFO: Final = logging.INFO
+_audit_on: Final = _AUDIT.isEnabledFor
 _request: Final = Request._new
-_tuple_new: Final[Any] = tuple.__new__  # RequestMeta without its Python-level __new__
-_GET_FLAGS: Final = MappingProxyType({"head": False})
-_HEAD_FLAGS: Final = MappingProxyType({"head": True})
+_loads: Final = orjson.loads
+_dumps: Final = orjson.dumps
+_lctx: Final = LocalContext._new
 
 
 class GatiApp:
@@ -94,16 +104,183 @@ class GatiApp:
         self.router: Router[RoutePlan] = Router((r.method, r.path, self.plans[r.handler_id]) for r in routes)
         self._new_id = self.ids.new
         self._resolve = self.router.resolve
+        self._deadlines = self.lifecycle.deadlines
+        self._live = self._deadlines.live
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the last request
+        self._auth = self.auth.enabled
+        self._decode_error = self.lifecycle.decode_error
         self._versioned = bool(self.versions.known)
+        self._max_digits = len(str(self.max_body_bytes))  # a shorter content-length is within the limit
         self.ready = False
         self._started = False
         self._start_lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._other(scope, receive, send)
+            return
+        # The request path, inline (no coroutine per step). The LCC's steps are `Lifecycle`'s:
+        # before hooks (if any) → decode → handler → encode → after hooks (if any), all under the
+        # route's deadline; on an error `Lifecycle.fail` runs the catch hooks and compensations.
+        t0 = perf_counter()
+        rid = self._new_id()
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if not self._started:
+            await self.startup()
+        if path.startswith("/_gati/"):
+            await self._internal(path, rid, send)
+            return
+        hit = self._resolve(method, path)
+        head = False
+        if hit is None:
+            if method == "HEAD":
+                hit = self._resolve("GET", path)
+                head = True
+            if hit is None:
+                found = self.router.match(method, path)
+                await self._unmatched(send, found.match, found.allow, method, path, rid, t0)
+                return
+        plan, params = hit
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+        hdrs = dict(raw)
+        if len(hdrs) != len(raw):  # a repeated name: join the values
+            hdrs = raw_headers(raw)
+        client_addr = scope.get("client")
+        client = client_addr[0] if client_addr else None
+        qs: bytes = scope.get("query_string", b"")
+        lctx: LocalContext | None = None
+        lifecycle = self.lifecycle
+        try:
+            user = self.auth.authenticate(Headers(hdrs)) if self._auth else None
+            if plan.roles:
+                check_roles(plan.roles, user)
+            if plan.rate_limit is not None:
+                who = (user.subject if user is not None else None) or client or "anonymous"
+                self.limiter.hit(who, plan.handler_id, *plan.rate_limit)
+            if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
+                version = self.versions.resolve(Headers(hdrs), qs)
+            else:
+                version = None  # no versions recorded and none asked for: the current one
+            start = t0
+            if plan.has_request:
+                declared = hdrs.get(b"content-length")
+                if declared is not None and len(declared) >= self._max_digits:
+                    check_declared_length(hdrs, self.max_body_bytes)
+                message = await receive()
+                data = message.get("body", b"")
+                if (
+                    message["type"] == "http.request"
+                    and not message.get("more_body", False)
+                    and data
+                    and hdrs.get(b"content-type") == b"application/json"
+                    and len(data) <= self.max_body_bytes
+                ):  # the common case, inline; anything else (and any error) the long way
+                    try:
+                        raw_body = _loads(data)
+                    except ValueError:
+                        raw_body = parse_json_body(hdrs, data, self.max_body_bytes)
+                else:
+                    raw_body = await json_body_from(message, hdrs, receive, self.max_body_bytes)
+                start = perf_counter()  # the handler's time starts once the body is in
+            else:
+                raw_body = None
+            raw_query = parse_query(qs) if qs else {}
+            req = _request(raw_body, raw_query, params, hdrs, method, path, rid, client, user, raw_query)
+            res: Response[Any] = Response(plan.status)
+            lctx = _lctx(rid, path, version, head, t0)
+            args = (req, res, lctx, plan.gctx)
+            timeout = plan.timeout
+            if timeout:  # `Deadlines.arm`, inline
+                # The task running this request: the current task of the loop of the last request,
+                # unless that loop is not running (None). `get_running_loop()` costs a getpid()
+                # system call on Python 3.11, so it only runs for the first request on a loop. One
+                # app serves on one event loop at a time (as `Deadlines` assumes).
+                loop = self._loop
+                task = _task_of(loop) if loop is not None else None
+                if task is None:
+                    loop = self._loop = _running_loop()
+                    task = _task_of(loop)
+                deadline = start + timeout
+                self._live[task] = deadline
+                if deadline < self._deadlines.horizon or self._deadlines.loop is not loop:
+                    self._deadlines.schedule(deadline)
+            else:
+                task = None
+            timed_out = False
+            try:
+                try:
+                    if plan.before:
+                        await lifecycle.before(plan, args, lctx)
+                    if plan.body_only:  # the usual POST: the body decoder alone, inline
+                        try:
+                            req.body = plan.dec_body(raw_body)  # type: ignore[misc]
+                        except self._decode_error as exc:
+                            raise validation_error("GATI511", exc, "$.body") from None
+                    elif plan.params_only:  # the usual GET by id: the params decoder alone, inline
+                        try:
+                            decoded = plan.dec_params(req.params)  # type: ignore[misc]
+                        except self._decode_error as exc:
+                            raise validation_error("GATI513", exc, "$.params") from None
+                        if decoded is not None:
+                            req.params = decoded
+                    elif plan.decodes:
+                        lifecycle.decode(plan, req, raw_body)
+                    events = lctx.events
+                    events.append((perf_counter() - t0, "handler.start", plan.detail))
+                    if plan.is_async:
+                        await plan.fn(*args)
+                    else:
+                        await invoke(plan.fn, args, False)
+                    events.append((perf_counter() - t0, "handler.end", plan.detail))
+                    value = res._body
+                    encode = plan.encode
+                    body: bytes | None
+                    if encode is not None and value is not _UNSET and 200 <= res._status < 300 and not res._empty:
+                        try:  # the usual answer, inline: the generated encoder, then orjson
+                            value = encode(value)
+                        except self._decode_error as exc:
+                            raise lifecycle.invalid_response(plan, exc) from None
+                        try:
+                            body = _dumps(value)
+                        except TypeError:
+                            body = lifecycle.dump(plan, value)
+                    else:
+                        body = lifecycle.encode(plan, res)
+                    if plan.after or lctx._after:
+                        await lifecycle.after(plan, args, lctx)
+                finally:
+                    if task is not None and self._live.pop(task, None) is None:  # `Deadlines.disarm`, inline
+                        timed_out = self._deadlines.disarm(task)
+                if timed_out:  # the handler swallowed the cancellation: still a timeout
+                    raise asyncio.CancelledError
+            except BaseException as exc:
+                error = await lifecycle.fail(plan, exc, timed_out, task, req, args, lctx)
+                if error is None:
+                    raise
+                raise error from None
+        except ClientDisconnected:
+            if _audit_on(_INFO):
+                self._audit(rid, plan.handler_id, method, path, 499, t0, lctx)
+            return
+        except HTTPError as exc:
+            await self._error(send, exc, path, rid, head)
+            if _audit_on(_INFO):
+                self._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)
+            return
+        status = res._status
+        if body is not None and res._headers is None and status not in _NO_BODY_STATUS:  # the usual answer
+            out = [_JSON, (b"x-request-id", rid.encode()), (b"content-length", str(len(body)).encode())]
+        else:
+            body, out = _answer_headers(body, status, rid, res._headers)
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        if _audit_on(_INFO):
+            self._audit(rid, plan.handler_id, method, path, status, t0, lctx)
+
+    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "lifespan":
+        if kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1000})
@@ -151,74 +328,6 @@ class GatiApp:
                     return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-    # requests
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        t0 = perf_counter()
-        rid = self._new_id()
-        method: str = scope["method"]
-        path: str = scope["path"]
-        if not self._started:
-            await self.startup()
-        if path.startswith("/_gati/"):
-            await self._internal(path, rid, send)
-            return
-        hit = self._resolve(method, path)
-        head = False
-        if hit is None:
-            if method == "HEAD":
-                hit = self._resolve("GET", path)
-                head = True
-            if hit is None:
-                found = self.router.match(method, path)
-                await self._unmatched(send, found.match, found.allow, method, path, rid, t0)
-                return
-        plan, params = hit
-        hdrs = raw_headers(scope["headers"])
-        headers = Headers(hdrs)
-        client_addr = scope.get("client")
-        client = client_addr[0] if client_addr else None
-        qs: bytes = scope.get("query_string", b"")
-        lctx: LocalContext | None = None
-        try:
-            user = self.auth.authenticate(headers) if self.auth.enabled else None
-            if plan.roles:
-                check_roles(plan.roles, user)
-            if plan.rate_limit is not None:
-                who = (user.subject if user is not None else None) or client or "anonymous"
-                self.limiter.hit(who, plan.handler_id, *plan.rate_limit)
-            if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
-                version = self.versions.resolve(headers, qs)
-            else:
-                version = None  # no versions recorded and none asked for: the current one
-            raw_body = await read_json_body(hdrs, receive, self.max_body_bytes) if plan.has_request else None
-            raw_query = parse_query(qs) if qs else {}
-            req = _request(raw_body, raw_query, params, headers, method, path, rid, client, user, raw_query)
-            res: Response[Any] = Response(plan.status)
-            lctx = LocalContext(_tuple_new(RequestMeta, (rid, path, version, _HEAD_FLAGS if head else _GET_FLAGS)), t0)
-            body = await self.lifecycle.run(plan, req, res, lctx, raw_body)
-        except ClientDisconnected:
-            if _AUDIT.isEnabledFor(_INFO):
-                self._audit(rid, plan.handler_id, method, path, 499, t0, lctx)
-            return
-        except HTTPError as exc:
-            await self._error(send, exc, path, rid, head)
-            if _AUDIT.isEnabledFor(_INFO):
-                self._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)
-            return
-        status = res._status
-        if body is None or status in _NO_BODY_STATUS:
-            out = [(b"x-request-id", rid.encode())]
-            body = b""
-        else:
-            out = [_JSON, (b"x-request-id", rid.encode())]
-        if res._headers:
-            out.extend([(k.encode("latin-1"), v.encode("latin-1")) for k, v in res._headers.items()])
-        out.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": b"" if head else body})
-        if _AUDIT.isEnabledFor(_INFO):
-            self._audit(rid, plan.handler_id, method, path, status, t0, lctx)
 
     async def _unmatched(
         self, send: Send, match: Match, allow: tuple[str, ...], method: str, path: str, rid: str, t0: float
@@ -279,6 +388,21 @@ class GatiApp:
             "events": lctx.events_json() if lctx else [],
         }
         _AUDIT.info(orjson.dumps(line).decode())
+
+
+def _answer_headers(
+    body: bytes | None, status: int, rid: str, extra: dict[str, str] | None
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The body to send and the header list, in general: no body for 204/304, the handler's headers."""
+    if body is None or status in _NO_BODY_STATUS:
+        out = [(b"x-request-id", rid.encode())]
+        body = b""
+    else:
+        out = [_JSON, (b"x-request-id", rid.encode())]
+    if extra:
+        out.extend([(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()])
+    out.append((b"content-length", str(len(body)).encode()))
+    return body, out
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes | None, head: bool) -> None:

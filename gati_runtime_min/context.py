@@ -23,6 +23,9 @@ Event = tuple[float, str, Mapping[str, Any] | None]
 
 
 _NO_FLAGS: Final[Mapping[str, bool]] = MappingProxyType({})
+_GET_FLAGS: Final[Mapping[str, bool]] = MappingProxyType({"head": False})
+_HEAD_FLAGS: Final[Mapping[str, bool]] = MappingProxyType({"head": True})
+_new_object: Final[Any] = object.__new__
 
 
 class RequestMeta(NamedTuple):
@@ -51,9 +54,16 @@ class LocalContext:
     """Per-request state, hooks registered at run time, request-scoped messages and the event log."""
 
     # Only what every request uses is set per request. The rest starts as the class attribute
-    # (None) and lands in the instance `__dict__` when a hook or handler first sets it.
-    __slots__ = ("__dict__", "events", "meta", "published", "t0")
+    # (None) and lands in the instance `__dict__` when a hook or handler first sets it; `meta` is
+    # built from the slots `_rid`, `_path`, `_version`, `_head` on first use (see `_new`).
+    __slots__ = ("__dict__", "_head", "_path", "_rid", "_version", "events", "t0")
 
+    _rid: str
+    _path: str
+    _version: str | None
+    _head: bool
+    _meta: RequestMeta | None = None
+    _published: list[tuple[str, Any]] | None = None
     _state: dict[str, Any] | None = None
     _before: list[LocalHook] | None = None
     _after: list[LocalHook] | None = None
@@ -63,10 +73,41 @@ class LocalContext:
     _subscribers: dict[str, list[Callable[[Any], None]]] | None = None
 
     def __init__(self, meta: RequestMeta, t0: float | None = None) -> None:
-        self.meta = meta
+        self._meta = meta
         self.t0 = time.perf_counter() if t0 is None else t0
         self.events: list[Event] = []
-        self.published: list[tuple[str, Any]] = []
+
+    @classmethod
+    def _new(cls, request_id: str, path: str, version: str | None, head: bool, t0: float) -> LocalContext:
+        """The runtime's constructor: `meta` is only built if someone reads it."""
+        lctx: LocalContext = _new_object(cls)
+        lctx._rid = request_id
+        lctx._path = path
+        lctx._version = version
+        lctx._head = head
+        lctx.t0 = t0
+        lctx.events = []
+        return lctx
+
+    @property
+    def meta(self) -> RequestMeta:
+        meta = self._meta
+        if meta is None:
+            flags = _HEAD_FLAGS if self._head else _GET_FLAGS
+            meta = self._meta = RequestMeta(self._rid, self._path, self._version, flags)
+        return meta
+
+    @property
+    def published(self) -> list[tuple[str, Any]]:
+        """The messages published in this request, in order."""
+        published = self._published
+        if published is None:
+            published = self._published = []
+        return published
+
+    @published.setter
+    def published(self, value: list[tuple[str, Any]]) -> None:
+        self._published = value
 
     # state
     def get(self, key: str, default: Any = None) -> Any:
@@ -87,7 +128,7 @@ class LocalContext:
             self._state.clear()
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(MappingProxyType(copy.deepcopy(self._state or {})), tuple(self.published))
+        return Snapshot(MappingProxyType(copy.deepcopy(self._state or {})), tuple(self._published or ()))
 
     def restore(self, snapshot: Snapshot) -> None:
         self._state = copy.deepcopy(dict(snapshot.state))

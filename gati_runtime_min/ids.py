@@ -25,25 +25,26 @@ class RequestIds:
     and appends two; the full encoding runs once per millisecond or when those bits wrap.
     """
 
-    __slots__ = ("_last_ms", "_last_rand", "_prefix", "_random", "_stem")
+    __slots__ = ("_last_ms", "_last_rand", "_next_ns", "_prefix", "_random", "_stem")
 
     def __init__(self) -> None:
         self._random = random.Random()  # seeded from os.urandom
         self._last_ms = -1
+        self._next_ns = 0  # where the millisecond of the last id ends, in time.time_ns()
         self._last_rand = 0
         self._prefix = ""
         self._stem = ""  # the first 24 characters of the last id
 
     def new(self) -> str:
-        ms = time.time_ns() // 1_000_000
-        if ms <= self._last_ms:
+        ns = time.time_ns()
+        if ns < self._next_ns:  # the same millisecond as the last id (or the clock went back)
             rand = self._last_rand + 1
             low = rand & 1023
             if low:  # the common case: only the last two characters change
                 self._last_rand = rand
                 return self._stem + _PAIRS[low]
             return self._slow(self._last_ms, rand)
-        return self._slow(ms, self._random.getrandbits(79))  # 79 bits leave headroom for increments
+        return self._slow(ns // 1_000_000, self._random.getrandbits(79))  # 79 bits leave headroom
 
     def _slow(self, ms: int, rand: int) -> str:
         if rand > _RAND_MAX:  # 2**80 ids in one millisecond: borrow the next one
@@ -55,6 +56,7 @@ class RequestIds:
                 p[ms >> 40] + p[(ms >> 30) & 1023] + p[(ms >> 20) & 1023] + p[(ms >> 10) & 1023] + p[ms & 1023]
             )
         self._last_ms = ms
+        self._next_ns = (ms + 1) * 1_000_000
         self._last_rand = rand
         self._stem = "".join(
             (

@@ -73,10 +73,21 @@ def raw_headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
 
 async def read_json_body(headers: Mapping[bytes, bytes], receive: Receive, max_bytes: int) -> Any:
     """The parsed JSON body (None when empty): 413 over `max_bytes`, 415 for non-JSON, 400 for bad JSON."""
+    check_declared_length(headers, max_bytes)
+    return await json_body_from(await receive(), headers, receive, max_bytes)
+
+
+def check_declared_length(headers: Mapping[bytes, bytes], max_bytes: int) -> None:
+    """413 if `content-length` says the body is over `max_bytes` (before reading any of it)."""
     declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise GatiError("GATI515", f"body larger than {max_bytes} bytes")
-    message = await receive()
+
+
+async def json_body_from(
+    message: MutableMapping[str, Any], headers: Mapping[bytes, bytes], receive: Receive, max_bytes: int
+) -> Any:
+    """`read_json_body` once the first message is in (`check_declared_length` already done)."""
     if message["type"] == "http.disconnect":
         raise ClientDisconnected
     data: bytes = message.get("body", b"")
@@ -95,6 +106,11 @@ async def read_json_body(headers: Mapping[bytes, bytes], receive: Receive, max_b
             chunks.append(chunk)
             more = message.get("more_body", False)
         data = b"".join(chunks)
+    return parse_json_body(headers, data, max_bytes)
+
+
+def parse_json_body(headers: Mapping[bytes, bytes], data: bytes, max_bytes: int) -> Any:
+    """The whole body as JSON: 413 over `max_bytes`, None when empty, 415 for non-JSON, 400 for bad JSON."""
     if len(data) > max_bytes:
         raise GatiError("GATI515", f"body larger than {max_bytes} bytes")
     if not data:

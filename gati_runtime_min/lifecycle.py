@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from asyncio import current_task
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from time import perf_counter
 from types import MappingProxyType
 from typing import Any, Final
+
+import orjson
 
 from gati_runtime_min.context import GlobalContext, LocalContext, LocalHook, Thunk
 from gati_runtime_min.deadlines import Deadlines
@@ -25,6 +25,7 @@ from gati_runtime_min.loader import HookSpec, RouteSpec
 from gati_runtime_min.messages import _UNSET, Request, Response
 
 _LOG: Final = logging.getLogger("gati.runtime")
+_dumps: Final = orjson.dumps
 CLEANUP_TIMEOUT: Final = 10.0
 
 
@@ -110,10 +111,13 @@ class RoutePlan:
     __slots__ = (
         "after",
         "before",
+        "body_only",
         "catch",
         "codec",
-        "decode_params",
-        "decode_query",
+        "dec_body",
+        "dec_params",
+        "dec_query",
+        "decodes",
         "detail",
         "encode",
         "fn",
@@ -122,6 +126,7 @@ class RoutePlan:
         "has_request",
         "has_response",
         "is_async",
+        "params_only",
         "rate_limit",
         "roles",
         "route",
@@ -131,22 +136,28 @@ class RoutePlan:
 
     def __init__(self, route: RouteSpec, gctx: GlobalContext, lifecycle: Lifecycle) -> None:
         gtypes = route.manifest.get("gtypes") or {}
+        codec = route.codec
         self.route = route
         self.handler_id = route.handler_id
         self.fn = route.fn
         self.is_async = route.is_async
         self.status = route.status
-        self.codec = route.codec
+        self.codec = codec
         self.gctx = gctx
         self.before: tuple[HookTuple, ...] = (*lifecycle.g_before, *_specs(route.before))
         self.after: tuple[HookTuple, ...] = (*_specs(route.after), *lifecycle.g_after)  # reverse of before's order
         self.catch: tuple[HookTuple, ...] = (*_specs(route.catch), *lifecycle.g_catch)
         self.has_request = route.has_request
         self.has_response = route.has_response
-        # absent parts decode to None (build-format.md section 5), so their decoders need not run
-        self.decode_params = gtypes.get("params") is not None
-        self.decode_query = gtypes.get("query") is not None
-        self.encode: Callable[[Any], Any] | None = route.codec.encode_response if route.has_response else None
+        # the generated decoders as bound methods; absent parts decode to None (build-format.md
+        # section 5), so their decoders need not run
+        self.dec_params: Callable[[Any], Any] | None = codec.decode_params if gtypes.get("params") is not None else None
+        self.dec_query: Callable[[Any], Any] | None = codec.decode_query if gtypes.get("query") is not None else None
+        self.dec_body: Callable[[Any], Any] | None = codec.decode_body if route.has_request else None
+        self.decodes = self.dec_params is not None or self.dec_query is not None or self.dec_body is not None
+        self.body_only = self.dec_body is not None and self.dec_params is None and self.dec_query is None
+        self.params_only = self.dec_params is not None and self.dec_body is None and self.dec_query is None
+        self.encode: Callable[[Any], Any] | None = codec.encode_response if route.has_response else None
         self.roles = route.roles
         self.rate_limit = route.rate_limit
         self.timeout = route.timeout
@@ -154,7 +165,13 @@ class RoutePlan:
 
 
 class Lifecycle:
-    """The per-route pipeline, with the global hooks split by kind once at start-up."""
+    """The steps of the LCC for one route plan, with the global hooks split by kind once at start-up.
+
+    `GatiApp` runs them in this order (inline, on its request path): `before` (only if the route
+    has before hooks), `decode`, the handler between the `handler.start`/`handler.end` events,
+    `encode`, `after` (only if there are after hooks), all under the route's deadline; on any
+    error, `fail` (timeout cleanups, catch hooks, compensations) gives the HTTP error to answer.
+    """
 
     def __init__(self, global_hooks: Sequence[HookSpec], decode_error: type[Exception]) -> None:
         self.g_before = _specs(h for h in global_hooks if h.kind == "before")
@@ -166,78 +183,69 @@ class Lifecycle:
     def plan(self, route: RouteSpec, gctx: GlobalContext) -> RoutePlan:
         return RoutePlan(route, gctx, self)
 
-    async def run(
-        self, plan: RoutePlan, req: Request[Any, Any, Any], res: Response[Any], lctx: LocalContext, raw_body: Any
-    ) -> bytes | None:
-        """Run the pipeline; returns the encoded body (None for no body) or raises an `HTTPError`."""
-        args = (req, res, lctx, plan.gctx)
-        task: Any = current_task()
-        timeout = plan.timeout
-        deadlines = self.deadlines
-        key = deadlines.arm(task, timeout) if timeout else None
-        timed_out = False
-        try:
-            try:
-                if plan.before:
-                    for hook in plan.before:
-                        await run_hook(hook, args, lctx)
-                if lctx._before:
-                    i = 0
-                    while i < len(lctx._before):  # a local hook may register another
-                        await run_hook(_local([lctx._before[i]])[0], args, lctx)
-                        i += 1
-                codec = plan.codec
-                if plan.decode_params:
-                    try:
-                        params = codec.decode_params(req.params)
-                    except self.decode_error as exc:
-                        raise validation_error("GATI513", exc, "$.params") from None
-                    if params is not None:
-                        req.params = params
-                if plan.decode_query:
-                    try:
-                        query = codec.decode_query(req.raw_query)
-                    except self.decode_error as exc:
-                        raise validation_error("GATI512", exc, "$.query") from None
-                    if query is not None:
-                        req.query = query
-                if plan.has_request:
-                    try:
-                        req.body = codec.decode_body(raw_body)
-                    except self.decode_error as exc:
-                        raise validation_error("GATI511", exc, "$.body") from None
-                events = lctx.events
-                events.append((perf_counter() - lctx.t0, "handler.start", plan.detail))
-                if plan.is_async:
-                    await plan.fn(*args)
-                else:
-                    await invoke(plan.fn, args, False)
-                events.append((perf_counter() - lctx.t0, "handler.end", plan.detail))
-                body = self._encode(plan, res)
-                if lctx._after or plan.after:
-                    for hook in [*reversed(_local(lctx._after or ())), *plan.after]:
-                        await run_hook(hook, args, lctx)
-            finally:
-                if key is not None:
-                    timed_out = deadlines.disarm(task, key)
-            if timed_out:  # the handler swallowed the cancellation: still a timeout
-                raise asyncio.CancelledError
-            return body
-        except BaseException as exc:
-            if timed_out and isinstance(exc, asyncio.CancelledError | Exception):
-                task.uncancel()  # the cancellation was ours: it ends here as a 504
-                lctx.event("timeout", handler=plan.handler_id, seconds=timeout)
-                error: HTTPError = GatiError("GATI504", f"{plan.handler_id} timed out after {timeout:g}s")
-                await self._cleanup(lctx, lctx._on_timeout, "cleanup")
-            elif isinstance(exc, Exception):
-                error = self._as_http_error(exc, plan.route, req)
-            else:
-                raise
-            error = await self._catch(exc, error, list(plan.catch), args, lctx)
-            await self._cleanup(lctx, lctx._compensations, "compensate")
-            raise error from None
+    async def before(self, plan: RoutePlan, args: tuple[Any, ...], lctx: LocalContext) -> None:
+        """The before hooks: global, route, then the local ones they registered (`lctx.before`)."""
+        for hook in plan.before:
+            await run_hook(hook, args, lctx)
+        if lctx._before:
+            i = 0
+            while i < len(lctx._before):  # a local hook may register another
+                await run_hook(_local([lctx._before[i]])[0], args, lctx)
+                i += 1
 
-    def _encode(self, plan: RoutePlan, res: Response[Any]) -> bytes | None:
+    def decode(self, plan: RoutePlan, req: Request[Any, Any, Any], raw_body: Any) -> None:
+        """Params, query and body through the generated decoders (422 with the issues)."""
+        if plan.dec_params is not None:
+            try:
+                params = plan.dec_params(req.params)
+            except self.decode_error as exc:
+                raise validation_error("GATI513", exc, "$.params") from None
+            if params is not None:
+                req.params = params
+        if plan.dec_query is not None:
+            try:
+                query = plan.dec_query(req.raw_query)
+            except self.decode_error as exc:
+                raise validation_error("GATI512", exc, "$.query") from None
+            if query is not None:
+                req.query = query
+        if plan.dec_body is not None:
+            try:
+                req.body = plan.dec_body(raw_body)
+            except self.decode_error as exc:
+                raise validation_error("GATI511", exc, "$.body") from None
+
+    async def after(self, plan: RoutePlan, args: tuple[Any, ...], lctx: LocalContext) -> None:
+        """The after hooks in reverse: local, route, global."""
+        for hook in [*reversed(_local(lctx._after or ())), *plan.after]:
+            await run_hook(hook, args, lctx)
+
+    async def fail(
+        self,
+        plan: RoutePlan,
+        exc: BaseException,
+        timed_out: bool,
+        task: Any,
+        req: Request[Any, Any, Any],
+        args: tuple[Any, ...],
+        lctx: LocalContext,
+    ) -> HTTPError | None:
+        """The error to answer with, after the cleanups, catch hooks and compensations; None: re-raise `exc`."""
+        if timed_out and isinstance(exc, asyncio.CancelledError | Exception):
+            task.uncancel()  # the cancellation was ours: it ends here as a 504
+            lctx.event("timeout", handler=plan.handler_id, seconds=plan.timeout)
+            error: HTTPError = GatiError("GATI504", f"{plan.handler_id} timed out after {plan.timeout:g}s")
+            await self._cleanup(lctx, lctx._on_timeout, "cleanup")
+        elif isinstance(exc, Exception):
+            error = self._as_http_error(exc, plan.route, req)
+        else:
+            return None
+        error = await self._catch(exc, error, list(plan.catch), args, lctx)
+        await self._cleanup(lctx, lctx._compensations, "compensate")
+        return error
+
+    def encode(self, plan: RoutePlan, res: Response[Any]) -> bytes | None:
+        """The response body: checked by the generated encoder (2xx only), then JSON; None for no body."""
         if res._empty:
             return None
         value = res._body
@@ -250,9 +258,20 @@ class Lifecycle:
             try:
                 value = plan.encode(value)
             except self.decode_error as exc:
-                err = validation_error("GATI501", exc, "$.response")
-                _LOG.error("invalid response from %s: %s", plan.handler_id, err.detail)
-                raise GatiError("GATI501") from None
+                raise self.invalid_response(plan, exc) from None
+        try:
+            return _dumps(value)
+        except TypeError:
+            return self.dump(plan, value)
+
+    def invalid_response(self, plan: RoutePlan, exc: Exception) -> GatiError:
+        """The response failed the generated encoder: logged, answered as a bare GATI501."""
+        err = validation_error("GATI501", exc, "$.response")
+        _LOG.error("invalid response from %s: %s", plan.handler_id, err.detail)
+        return GatiError("GATI501")
+
+    def dump(self, plan: RoutePlan, value: Any) -> bytes:
+        """JSON for what orjson alone refuses: integers beyond 64 bits; anything else is a GATI501."""
         try:
             return dump_json(value)
         except TypeError as exc:

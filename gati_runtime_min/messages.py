@@ -8,6 +8,8 @@ from typing import Any, Generic, Literal, Self
 
 from typing_extensions import TypeVar
 
+from gati_runtime_min.ingress import Headers
+
 Body = TypeVar("Body")
 Query = TypeVar("Query", default=dict[str, Any])
 Params = TypeVar("Params", default=dict[str, Any])
@@ -31,12 +33,17 @@ class Request(Generic[Body, Query, Params]):
     lower-case names.
     """
 
-    __slots__ = ("body", "client", "headers", "method", "params", "path", "query", "raw_query", "request_id", "user")
+    # `_hdrs` holds the runtime's raw header dict (bytes to bytes); the `Headers` view over it is
+    # only built when `headers` is read.
+    __slots__ = (
+        "_hdrs", "_headers", "body", "client", "method", "params", "path", "query", "raw_query", "request_id", "user",
+    )  # fmt: skip
 
     body: Body
     query: Query
     params: Params
-    headers: Mapping[str, str]
+    _hdrs: Mapping[bytes, bytes] | None
+    _headers: Mapping[str, str] | None
     method: str
     path: str
     request_id: str
@@ -61,7 +68,8 @@ class Request(Generic[Body, Query, Params]):
         self.body = body
         self.query = query
         self.params = params
-        self.headers = headers
+        self._headers = headers
+        self._hdrs = None
         self.method = method
         self.path = path
         self.request_id = request_id
@@ -69,17 +77,30 @@ class Request(Generic[Body, Query, Params]):
         self.user = user
         self.raw_query = raw_query if raw_query is not None else {}
 
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The request headers, lower-case names."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = Headers(self._hdrs or {})
+        return headers
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str]) -> None:
+        self._headers = value
+
     @classmethod
     def _new(
-        cls, body: Any, query: Any, params: Any, headers: Mapping[str, str], method: str, path: str,
+        cls, body: Any, query: Any, params: Any, raw_headers: Mapping[bytes, bytes], method: str, path: str,
         request_id: str, client: str | None, user: Principal | None, raw_query: Mapping[str, str | list[str]],
     ) -> Request[Any, Any, Any]:  # fmt: skip
-        """The runtime's constructor: positional, without the keyword handling of `__init__`."""
+        """The runtime's constructor: positional, over the raw headers, without `__init__`'s keywords."""
         req: Request[Any, Any, Any] = _new_object(cls)
         req.body = body
         req.query = query
         req.params = params
-        req.headers = headers
+        req._hdrs = raw_headers
+        req._headers = None
         req.method = method
         req.path = path
         req.request_id = request_id
@@ -103,14 +124,25 @@ class Response(Generic[Out]):
     (status 204 unless one was set).
     """
 
-    __slots__ = ("_body", "_empty", "_headers", "_status", "_status_set")
+    # `_status` and `_body` are set per response; the rest start as these class attributes and
+    # land in the instance `__dict__` only when a handler sets them.
+    __slots__ = ("__dict__", "_body", "_status")
+
+    _status_set: bool = False
+    _headers: dict[str, str] | None = None
+    _empty: bool = False
 
     def __init__(self, status: int = 200) -> None:
         self._status = status
-        self._status_set = False
-        self._headers: dict[str, str] | None = None
         self._body: Any = _UNSET
-        self._empty = False
+
+    @classmethod
+    def _new(cls, status: int) -> Response[Any]:
+        """The runtime's constructor, without the `__init__` call."""
+        res: Response[Any] = _new_object(cls)
+        res._status = status
+        res._body = _UNSET
+        return res
 
     def status(self, code: int) -> Self:
         """Set the status code and return the response, for chaining."""
@@ -128,7 +160,8 @@ class Response(Generic[Out]):
     def json(self, body: Out) -> None:
         """Set the body; the runtime encodes it with the handler's generated encoder."""
         self._body = body
-        self._empty = False
+        if self._empty:  # only then: the instance `__dict__` is not created for nothing
+            self._empty = False
 
     def empty(self) -> None:
         """Answer with no body; the status becomes 204 unless one was set."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Generic, NamedTuple, TypeVar
@@ -78,8 +78,10 @@ class Router(Generic[T]):
 
     def __init__(self, routes: Iterable[tuple[str, str, T]]) -> None:
         self._static: dict[str, dict[str, Found[T]]] = {}  # FULL results, built once
-        self._static_targets: dict[tuple[str, str], tuple[T, Mapping[str, str]]] = {}
+        self._static_targets: dict[str, dict[str, tuple[T, Mapping[str, str]]]] = {}  # path -> method -> hit
         self._templates: list[_Template[T]] = []
+        # per method, the templates that have a route for it, in order: `resolve` tries only those
+        self._by_method: dict[str, list[tuple[Callable[[str], re.Match[str] | None], T]]] = {}
         by_template: dict[str, _Template[T]] = {}
         for method, template, target in routes:
             regex, _ = compile_path(template)
@@ -89,7 +91,7 @@ class Router(Generic[T]):
                 if method in static:
                     raise RouteError(f"two routes for {method} {template}")
                 static[method] = Found(Match.FULL, target, _EMPTY)
-                self._static_targets[method, template] = (target, _EMPTY)
+                self._static_targets.setdefault(template, {})[method] = (target, _EMPTY)
                 continue
             tpl = by_template.get(template)
             if tpl is None:
@@ -98,18 +100,19 @@ class Router(Generic[T]):
             if method in tpl.methods:
                 raise RouteError(f"two routes for {method} {template}")
             tpl.methods[method] = target
+            self._by_method.setdefault(method, []).append((regex.match, target))
 
     def resolve(self, method: str, path: str) -> tuple[T, Mapping[str, str]] | None:
         """The target and raw parameters of a FULL match, else None (then `match` tells NONE from PARTIAL)."""
-        hit = self._static_targets.get((method, path))
-        if hit is not None:
-            return hit
-        for tpl in self._templates:
-            m = tpl.regex.match(path)
+        static = self._static_targets.get(path)
+        if static is not None:
+            hit = static.get(method)
+            if hit is not None:
+                return hit
+        for match, target in self._by_method.get(method, ()):
+            m = match(path)
             if m is not None:
-                target = tpl.methods.get(method)
-                if target is not None:
-                    return target, m.groupdict()
+                return target, m.groupdict()
         return None
 
     def match(self, method: str, path: str) -> Found[T]:
