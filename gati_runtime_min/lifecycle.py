@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
+from uuid import UUID
 
 import orjson
 
@@ -152,6 +154,8 @@ class RoutePlan:
         # the generated decoders as bound methods; absent parts decode to None (build-format.md
         # section 5), so their decoders need not run
         self.dec_params: Callable[[Any], Any] | None = codec.decode_params if gtypes.get("params") is not None else None
+        if self.dec_params is not None:
+            self.dec_params = _direct_params(route.path) or self.dec_params
         self.dec_query: Callable[[Any], Any] | None = codec.decode_query if gtypes.get("query") is not None else None
         self.dec_body: Callable[[Any], Any] | None = codec.decode_body if route.has_request else None
         self.decodes = self.dec_params is not None or self.dec_query is not None or self.dec_body is not None
@@ -162,6 +166,28 @@ class RoutePlan:
         self.rate_limit = route.rate_limit
         self.timeout = route.timeout
         self.detail: Mapping[str, Any] = MappingProxyType({"handler": route.handler_id})
+
+
+_DIRECT: Final[dict[str, Callable[[str], Any]]] = {"int": int, "str": str, "path": str, "uuid": UUID}
+_PLACEHOLDER: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}")
+
+
+def _direct_params(path: str) -> Callable[[Mapping[str, str]], dict[str, Any]] | None:
+    """A params decoder that converts directly, when the router's regexes already guarantee success.
+
+    The params type is built from the path converters alone (a declared params type must agree
+    with them), and for `int`, `str`, `path` and `uuid` a string the route matched always
+    converts; `float` and `date` keep the generated decoder for its range and calendar checks.
+    """
+    table = tuple((name, conv or "str") for name, conv in _PLACEHOLDER.findall(path))
+    if not table or any(conv not in _DIRECT for _, conv in table):
+        return None
+    pairs = tuple((name, _DIRECT[conv]) for name, conv in table)
+
+    def decode(params: Mapping[str, str]) -> dict[str, Any]:
+        return {name: convert(params[name]) for name, convert in pairs}
+
+    return decode
 
 
 class Lifecycle:
