@@ -170,7 +170,9 @@ def build(
     out_dir = root / cfg.out
     project_root = Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix()
     settings = settings_for_runtime(cfg)
-    artifacts = _guarded(sink, "emitting", lambda: emit_all(program, project_root=project_root, settings=settings))
+    artifacts = _guarded(
+        sink, "emitting", lambda: emit_all(program, project_root=project_root, settings=settings, jobs=workers)
+    )
     if artifacts is None:
         return finish()
     result.artifacts = artifacts

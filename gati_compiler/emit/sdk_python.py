@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter
 
 from gati_compiler.emit import _sdk_names as names
 from gati_compiler.emit._sdk_common import ERROR_CLASSES, Operation, first_line, operations
@@ -265,6 +265,37 @@ def _gtypes(program: Program) -> Mapping[str, GType]:
     return dict(sorted(program.gtypes.items()))
 
 
+_GTYPE: Final[TypeAdapter[GType]] = TypeAdapter(GType)
+
+
+def _without_origin(value: JsonValue) -> JsonValue:
+    if isinstance(value, dict):
+        return {k: _without_origin(v) for k, v in value.items() if k != "origin"}
+    if isinstance(value, list):
+        return [_without_origin(v) for v in value]
+    return value
+
+
+def client_gtype(gtype: GType) -> GType:
+    """`gtype` with every `origin` dropped, so SDK decoders never import the server's own modules.
+
+    Named types are mapped to the SDK's classes through the class map; anything else decodes to
+    plain data, which is what the SDK's annotations (`dict[str, Any]`, `Literal[...]`) promise.
+    """
+    return _GTYPE.validate_python(_without_origin(_GTYPE.dump_python(gtype, mode="json")))
+
+
+def _validator_inputs(program: Program) -> tuple[dict[str, GType], tuple[Handler, ...]]:
+    gtypes = {ref: client_gtype(g) for ref, g in _gtypes(program).items()}
+    handlers = tuple(
+        h.model_copy(
+            update={"gtypes": HandlerGTypes(request=client_gtype(h.gtypes.request) if h.gtypes.request else None)}
+        )
+        for h in _response_handlers(program)
+    )
+    return gtypes, handlers
+
+
 def emit_python_sdk(program: Program, *, header: str) -> dict[str, bytes]:
     """Render the SDK package; keys are POSIX paths under `sdk/python/`.
 
@@ -292,9 +323,8 @@ def emit_python_sdk(program: Program, *, header: str) -> dict[str, bytes]:
     render("sdk_python/_base.py.j2", f"{pkg}/_base.py", view=view)
     render("sdk_python/client.py.j2", f"{pkg}/client.py", view=view)
     out[f"{pkg}/py.typed"] = b""
-    validators = emit_validators(
-        _gtypes(program), _response_handlers(program), header=header, class_map=class_map(view.package, models)
-    )
+    gtypes, handlers = _validator_inputs(program)
+    validators = emit_validators(gtypes, handlers, header=header, class_map=class_map(view.package, models))
     for rel, data in validators.items():
         # the validators emitter writes `validators/...`; the SDK keeps them private as `_validators/...`
         out[f"{pkg}/{VALIDATORS_PACKAGE}/{rel.split('/', 1)[1]}"] = data

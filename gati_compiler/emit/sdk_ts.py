@@ -168,7 +168,6 @@ class ArgView(_Frozen):
     type: str
     wire: str  # wire name as a TS string literal
     access: str  # `args.id` / `args["name-prefix"]`
-    segment: str  # path: the encoding expression; query: ""
 
 
 class TsMethodView(_Frozen):
@@ -217,7 +216,11 @@ def _method(op: Operation, name: str, types: TsTypes) -> TsMethodView:
     for field in op.path_params:
         key = names.unique(field.name, taken)
         arg = ArgView(
-            key=key, optional=False, type=types.render(field.type), wire=ts_str(field.name), access="", segment=""
+            key=key,
+            optional=False,
+            type=types.render(field.type),
+            wire=ts_str(field.name),
+            access=ts_access("args", key),
         )
         by_param[field.name] = arg
         args.append(arg)
@@ -230,8 +233,7 @@ def _method(op: Operation, name: str, types: TsTypes) -> TsMethodView:
                 optional=not field.required,
                 type=types.render(field.type),
                 wire=ts_str(field.name),
-                access="",
-                segment="",
+                access=ts_access("args", key),
             )
         )
     args.extend(query)
@@ -242,7 +244,7 @@ def _method(op: Operation, name: str, types: TsTypes) -> TsMethodView:
             pieces.append(ts_str(part.text))
         else:
             keep = ", true" if part.converter == "path" else ""
-            pieces.append(f"segment({ts_access('args', by_param[part.param].key)}{keep})")
+            pieces.append(f"segment({by_param[part.param].access}{keep})")
     members = [f"{ts_key(a.key)}{'?' if a.optional else ''}: {a.type}" for a in args]
     if body_key is not None and op.body is not None:
         members.append(f"{ts_key(body_key)}: {types.render(op.body)}")
@@ -254,7 +256,7 @@ def _method(op: Operation, name: str, types: TsTypes) -> TsMethodView:
         args_type="{ " + "; ".join(members) + " }" if members else None,
         args_optional=all(a.optional for a in args) and body_key is None,
         path_expr=" + ".join(pieces) or '""',
-        query=tuple(q.model_copy(update={"access": ts_access("args", q.key)}) for q in query),
+        query=tuple(query),
         body_arg=f"{{ value: {ts_access('args', body_key)} }}" if body_key is not None else "undefined",
         returns=types.render(op.response) if op.response is not None else "void",
         returns_void=op.response is None,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from gati_compiler.emit._valgen import ClassTarget, ModuleState
+from gati_compiler.emit._valgen import ClassTarget, ModuleState, drain
 from gati_compiler.emit.render import make_environment, py_ident, py_str
 from gati_compiler.ir.gtype import (
     ArrayType,
@@ -100,7 +100,7 @@ def build_validators_view(
         ]
         body = "".join(f"        {arg},\n" for arg in args)
         entries.append(f"    {py_str(handler.handlerId)}: HandlerCodec(\n{body}    ),")
-    state.drain()
+    drain(state)
     formats = {**FORMAT_PATTERNS, **_EXTRA_PATTERNS}
     return ValidatorsView(
         header=header,

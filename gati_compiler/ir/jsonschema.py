@@ -55,7 +55,8 @@ FORMAT_PATTERNS: Final[Mapping[str, str]] = {
         "^[-+]?P(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?"
         "(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?)?$"
     ),
-    "decimal": "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \\t\\n\\r]*$",
+    # `Decimal` refuses exponents past 10**18 - 1: at most 18 significant exponent digits.
+    "decimal": "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?0*[0-9]{1,18})?[ \\t\\n\\r]*$",
 }
 """Anchored patterns for the string formats the decoders parse (`decimal`: its string form)."""
 
@@ -215,6 +216,8 @@ def _object(t: ObjectType) -> dict[str, JsonValue]:
             sub["default"] = prop.default
         if prop.readOnly:
             sub["readOnly"] = True
+        if prop.pyName is not None:
+            sub["x-gati-py-name"] = prop.pyName
         props[prop.name] = sub
     if props:
         schema["properties"] = props
@@ -223,6 +226,8 @@ def _object(t: ObjectType) -> dict[str, JsonValue]:
         schema["required"] = required
     if t.extra == "forbid":
         schema["additionalProperties"] = False
+    elif t.extra == "allow":
+        schema["x-gati-extra"] = "allow"
     if t.origin is not None:
         schema["x-gati-origin"] = t.origin.model_dump()
     return schema
