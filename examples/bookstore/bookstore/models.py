@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from typing import Annotated, Generic, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
+from typing import (
+    Annotated,
+    Generic,
+    Literal,
+    NotRequired,  # pydantic validates typing_extensions' TypedDict on 3.11
+    TypeAlias,
+    TypeVar,
+)
 from uuid import UUID
 
 from annotated_types import Ge, Le, MaxLen, MinLen
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 T = TypeVar("T")
 
