@@ -21,16 +21,13 @@ from gati_compiler.ir.gtype import (
     UnionType,
 )
 from gati_compiler.ir.models import (
-    Dependencies,
-    Handler,
     HandlerGTypes,
-    Hooks,
     PathParam,
     Policies,
     Program,
     RateLimit,
-    SourceRef,
 )
+from tests.ir_builders import make_handler
 
 STR = PrimitiveType(type="string")
 INT = PrimitiveType(type="integer")
@@ -40,23 +37,7 @@ SETTINGS: dict[str, object] = {
 }
 
 
-def handler(hid: str, method: str, path: str, **kw: Any) -> Handler:
-    base: dict[str, Any] = {
-        "handlerId": hid,
-        "method": method,
-        "path": path,
-        "module": "app.handlers",
-        "function": hid,
-        "isAsync": True,
-        "gtypes": HandlerGTypes(),
-        "hooks": Hooks(),
-        "policies": Policies(),
-        "dependencies": Dependencies(),
-        "fingerprint": "sha256:0",
-        "source": SourceRef(file="app/handlers.py", line=1),
-    }
-    base.update(kw)
-    return Handler(**base)
+handler = make_handler
 
 
 def program() -> Program:
