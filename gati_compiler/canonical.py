@@ -33,7 +33,10 @@ def canonical_json(obj: JsonValue) -> str:
 
 def compact_json(obj: JsonValue) -> str:
     """The hashing form: sorted keys, no whitespace."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode(ENCODING)
+    except TypeError:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def sha256_digest(data: bytes) -> str:

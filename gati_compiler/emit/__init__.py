@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 from collections.abc import Callable, Mapping
@@ -11,7 +12,7 @@ from typing import Final
 from pydantic import JsonValue
 
 from gati_compiler.canonical import canonical_bytes
-from gati_compiler.emit.manifest import build_index, emit_manifests
+from gati_compiler.emit.manifest import build_index, emit_manifests, program_content_hash
 from gati_compiler.ir.models import Program
 from gati_compiler.version import __version__
 
@@ -72,8 +73,22 @@ def emit_all(
     SDK) are rendered in forked worker processes while the rest renders here; the output is
     the same bytes either way.
     """
+    # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
+    # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    try:
+        return _emit_all(program, project_root=project_root, settings=settings, jobs=jobs)
+    finally:
+        if freeze:
+            gc.unfreeze()
+
+
+def _emit_all(program: Program, *, project_root: str, settings: Mapping[str, JsonValue], jobs: int) -> dict[str, bytes]:
     header = generated_header(f"the `{program.app}` sources")
     artifacts: dict[str, bytes] = {}
+    content_hash: str | None = None
     size = len(program.gtypes) + len(program.handlers)
     if jobs > 1 and size >= PARALLEL_MIN_ITEMS and sys.platform == "linux":
         _SHARED["job"] = (program, header, settings)
@@ -83,6 +98,8 @@ def emit_all(
                 remote: list[Future[dict[str, bytes]]] = [pool.submit(_run_shared, i) for i in (0, 1)]
                 for family in FAMILIES[2:]:
                     artifacts.update(family(program, header, settings))
+                # while the workers finish
+                content_hash = program_content_hash(program)
                 for future in remote:
                     artifacts.update(future.result())
         finally:
@@ -90,7 +107,9 @@ def emit_all(
     else:
         for family in FAMILIES:
             artifacts.update(family(program, header, settings))
-    artifacts["manifest.json"] = build_index(program, artifacts, project_root=project_root, settings=settings)
+    artifacts["manifest.json"] = build_index(
+        program, artifacts, project_root=project_root, settings=settings, content_hash=content_hash
+    )
     return dict(sorted(artifacts.items()))
 
 

@@ -123,11 +123,14 @@ def is_ts_identifier(name: str) -> bool:
     return bool(_TS_IDENT.match(name))
 
 
+_HUMP: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[0-9]+|[A-Z]+")
+
+
 def words(name: str) -> list[str]:
     """Split `name` into words at non-alphanumerics and camelCase humps (`getUserID2` -> get, User, ID2)."""
     out: list[str] = []
     for chunk in _WORD.findall(name):
-        out.extend(re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[0-9]+|[A-Z]+", chunk))
+        out.extend(_HUMP.findall(chunk))
     return out
 
 

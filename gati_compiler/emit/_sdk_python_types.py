@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Final, Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict
@@ -61,9 +62,13 @@ _CONTAINERS: Final[Mapping[str, str]] = {
 }
 
 
+@lru_cache(maxsize=65536)
 def py_str(text: str) -> str:
     """A Python string literal in the quote style `ruff format` keeps (double unless that needs more escapes)."""
     quote = "'" if text.count('"') > text.count("'") else '"'
+    if text.isprintable() and "\\" not in text:
+        # fast path: only the chosen quote needs escaping
+        return quote + (text.replace(quote, "\\" + quote) if quote in text else text) + quote
     out = []
     for ch in text:
         if ch in ("\\", quote):
@@ -96,13 +101,14 @@ def py_docstring(text: str | None) -> str | None:
 
 
 _IMPORTABLE: Final = ("datetime", "decimal", "enum", "typing", "uuid")
+_IMPORTED: Final = re.compile(r"\b(" + "|".join(_IMPORTABLE) + r")\.")
 
 
 def annotation_imports(annotations: list[str], *, always: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The stdlib modules the annotations name (`datetime.date` needs `datetime`), sorted."""
     found = set(always)
     for text in annotations:
-        found.update(m for m in _IMPORTABLE if re.search(rf"\b{m}\.", text))
+        found.update(_IMPORTED.findall(text))
     return tuple(sorted(found))
 
 

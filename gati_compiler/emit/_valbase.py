@@ -88,6 +88,10 @@ class ModuleState:
     _consts: dict[str, str] = field(default_factory=dict)
     _queue: list[Job] = field(default_factory=list)
     _recursive: dict[str, bool] = field(default_factory=dict)
+    # `GenBase.issue` output by its arguments and indentation level
+    issue_lines: dict[tuple[str, str, str, str, str | None, int], tuple[str, ...]] = field(default_factory=dict)
+    # `FunctionGen.gen` results by every input they depend on (the GType by identity, kept alive here)
+    gen_cache: dict[tuple[object, ...], tuple[GType, tuple[str, ...], str, int]] = field(default_factory=dict)
 
     def module_alias(self, module: str) -> str:
         if module not in self.imports:
@@ -176,6 +180,8 @@ class ModuleState:
 def merge_ranges(conditions: list[str]) -> list[str]:
     """Fold `x < a` and `x > b` (any strictness) into one `not a <= x <= b`: one `len()` call and
     one test on the hot path. Only fast-path conditions go through here; issue codes are unaffected."""
+    if len(conditions) < 2:
+        return list(conditions)
     lower: dict[str, tuple[int, str, str]] = {}
     upper: dict[str, tuple[int, str, str]] = {}
     for index, cond in enumerate(conditions):
@@ -349,7 +355,9 @@ class GenBase:
             return False
         if isinstance(target, EnumType | LiteralType | PrimitiveType):
             return True
-        if not isinstance(target, ObjectType) or len(target.properties) > INLINE_FIELDS:
+        # objects are expanded only on the fast path: the collecting path runs on invalid input
+        # only, where a call costs little, and expanding there would double the module's size
+        if not self.fast or not isinstance(target, ObjectType) or len(target.properties) > INLINE_FIELDS:
             return False
         return not self.state.is_recursive(ref)
 
@@ -368,6 +376,18 @@ class GenBase:
 
     def issue(self, path: str, code: str, expected: str, value: str, message: str | None = None) -> None:
         """`message` is a Python expression; by default the runtime derives it from code and expected."""
+        # the same few hundred issue calls recur tens of thousands of times: reuse their lines
+        lines = self.w.lines
+        key = (path, code, expected, value, message, self.w.level)
+        found = self.state.issue_lines.get(key)
+        if found is not None:
+            lines.extend(found)
+            return
+        mark = len(lines)
+        self._issue(path, code, expected, value, message)
+        self.state.issue_lines[key] = tuple(lines[mark:])
+
+    def _issue(self, path: str, code: str, expected: str, value: str, message: str | None) -> None:
         if code == "type" and message is None:
             self.w.call("_type(", ["issues", path, py_str(expected), value])
             return

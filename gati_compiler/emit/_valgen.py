@@ -8,7 +8,7 @@ named or anonymous type gets a fast function (raises `_Fail`, allocates no issue
 
 from __future__ import annotations
 
-from typing import assert_never
+from typing import Final, assert_never
 
 from gati_compiler.emit._valbase import ClassTarget, Direction, GenBase, ModuleState
 from gati_compiler.emit._valcontainer import ContainerGen
@@ -31,6 +31,9 @@ from gati_compiler.ir.jsonschema import merge_intersection
 
 __all__ = ["ClassTarget", "FunctionGen", "ModuleState", "drain"]
 
+# cheap to generate: recording them would cost more than replaying saves
+_UNCACHED: Final = frozenset({PrimitiveType, RefType, AnyType, LiteralType, EnumType})
+
 
 class FunctionGen(ScalarGen, ContainerGen):
     """Writes one function: dispatches each GType kind to its scalar or container code."""
@@ -38,6 +41,26 @@ class FunctionGen(ScalarGen, ContainerGen):
     # -- dispatch -------------------------------------------------------------------------
 
     def gen(self, t: GType, s: str, path: str, owner: str | None = None) -> str:
+        # Generation is a pure function of these inputs (module-level side effects such as
+        # constants and queued functions are idempotent), and the same inputs recur often
+        # (aliases, generic instances, shared anonymous types): replay the recorded lines.
+        if type(t) in _UNCACHED:
+            return self._gen(t, s, path, owner)
+        key = (id(t), s, path, owner, self.fast, self.direction, self.w.level, self._n, tuple(self._inlining))
+        cache = self.state.gen_cache
+        found = cache.get(key)
+        if found is not None and found[0] is t:
+            self.w.lines.extend(found[1])
+            self._n = found[3]
+            return found[2]
+        lines = self.w.lines
+        mark = len(lines)
+        result = self._gen(t, s, path, owner)
+        if self.w.lines is lines:
+            cache[key] = (t, tuple(lines[mark:]), result, self._n)
+        return result
+
+    def _gen(self, t: GType, s: str, path: str, owner: str | None) -> str:
         match t:
             case PrimitiveType():
                 return self.primitive(t, s, path)

@@ -6,8 +6,8 @@ line with a magic trailing comma, which `ruff format` keeps at every line length
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from types import TracebackType
 from typing import Final
 
 _SOFT_LIMIT: Final = 84
@@ -19,34 +19,28 @@ class CodeWriter:
     def __init__(self, level: int = 0) -> None:
         self.lines: list[str] = []
         self.level = level
+        self._pad = "    " * level
+        self._indent = _Indent(self)
 
     def line(self, text: str) -> None:
-        self.lines.append("    " * self.level + text if text else "")
+        self.lines.append(self._pad + text if text else "")
 
     def long_lines(self) -> list[str]:
         """Lines `ruff format` would rewrap at its default width (a generator bug if any)."""
         return [line for line in self.lines if len(line) > 88]
 
-    @contextmanager
-    def indent(self) -> Iterator[None]:
+    def indent(self) -> _Indent:
         """Indent a block; a block left empty gets `pass`, so callers never emit bad syntax."""
-        self.level += 1
-        mark = len(self.lines)
-        try:
-            yield
-            if len(self.lines) == mark:
-                self.line("pass")
-        finally:
-            self.level -= 1
+        return self._indent
 
     def fits(self, text: str) -> bool:
-        return len(text) + 4 * self.level <= _SOFT_LIMIT
+        return len(text) + len(self._pad) <= _SOFT_LIMIT
 
     def call(self, prefix: str, args: Sequence[str], suffix: str = ")") -> None:
         """`prefix` ends with `(`; one line when it fits, else one argument per line."""
         flat = prefix + ", ".join(args) + suffix
-        if self.fits(flat) or not args:
-            self.line(flat)
+        if len(flat) + len(self._pad) <= _SOFT_LIMIT or not args:
+            self.lines.append(self._pad + flat)
             return
         self.line(prefix)
         with self.indent():
@@ -74,3 +68,29 @@ class CodeWriter:
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
+
+
+class _Indent:
+    """The context manager behind `CodeWriter.indent` (a plain class: it is entered very often)."""
+
+    __slots__ = ("marks", "writer")
+
+    def __init__(self, writer: CodeWriter) -> None:
+        self.writer = writer
+        self.marks: list[int] = []
+
+    def __enter__(self) -> None:
+        writer = self.writer
+        writer.level += 1
+        writer._pad += "    "
+        self.marks.append(len(writer.lines))
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        writer = self.writer
+        mark = self.marks.pop()
+        if exc_type is None and len(writer.lines) == mark:
+            writer.line("pass")
+        writer.level -= 1
+        writer._pad = writer._pad[4:]

@@ -41,8 +41,11 @@ def build_index(
     *,
     project_root: str,
     settings: Mapping[str, JsonValue],
+    content_hash: str | None = None,
 ) -> bytes:
-    """`manifest.json`: the build index with a digest of every other artifact."""
+    """`manifest.json`: the build index with a digest of every other artifact.
+
+    `content_hash` is `program_content_hash(program)` when the caller computed it already."""
     index: dict[str, JsonValue] = {
         "app": program.app,
         "compilerVersion": __version__,
@@ -64,6 +67,11 @@ def build_index(
         "settings": dict(settings),
         "versions": [],
         "artifacts": {path: sha256_digest(data) for path, data in sorted(artifacts.items())},
-        "contentHash": sha256_digest(compact_json(dump_ir(program)).encode()),
+        "contentHash": content_hash if content_hash is not None else program_content_hash(program),
     }
     return canonical_bytes(index)
+
+
+def program_content_hash(program: Program) -> str:
+    """The `contentHash` of the build index: a digest of the canonical IR."""
+    return sha256_digest(compact_json(dump_ir(program)).encode())

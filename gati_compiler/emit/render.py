@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -29,9 +29,13 @@ def template_root() -> Path:
     return package / "_templates"
 
 
+@lru_cache(maxsize=65536)
 def py_str(value: str) -> str:
     """A Python string literal for `value`, quoted the way `ruff format` leaves it unchanged."""
     quote = "'" if value.count('"') > value.count("'") else '"'
+    if value.isprintable() and "\\" not in value:
+        # fast path: only the chosen quote needs escaping
+        return quote + (value.replace(quote, "\\" + quote) if quote in value else value) + quote
     out = [quote]
     for ch in value:
         if ch == quote or ch == "\\":

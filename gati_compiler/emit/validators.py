@@ -56,6 +56,7 @@ def emit_validators(
     *,
     header: str,
     class_map: Mapping[str, ClassTarget] | None = None,
+    encoders: bool = True,
 ) -> dict[str, bytes]:
     """Generate the validators package.
 
@@ -64,11 +65,13 @@ def emit_validators(
         handlers: the handlers whose request parts and responses get a `HANDLERS` codec.
         header: the one-line provenance text put in a comment at the top of each file.
         class_map: per ref, the class to build instead of the GType's `origin` (used by the SDK).
+        encoders: also generate encoders (`encode`, `HandlerCodec.encode_response`); a client that
+            only checks what it receives leaves them out and gets a module half the size.
 
     Returns:
         Relative paths (under `validators/`) to file contents.
     """
-    view = build_validators_view(gtypes, handlers, header=header, class_map=class_map)
+    view = build_validators_view(gtypes, handlers, header=header, class_map=class_map, encoders=encoders)
     text = make_environment().get_template(TEMPLATE).render(view=view, **view.__dict__)
     return {"validators/__init__.py": text.encode("utf-8")}
 
@@ -79,14 +82,16 @@ def build_validators_view(
     *,
     header: str,
     class_map: Mapping[str, ClassTarget] | None = None,
+    encoders: bool = True,
 ) -> ValidatorsView:
     """Generate every function and table; the template only lays them out."""
     state = ModuleState(gtypes=gtypes, class_map=class_map or {})
     decoders: list[str] = []
-    encoders: list[str] = []
+    encoder_entries: list[str] = []
     for ref in sorted(gtypes):
         decoders.append(_entry(ref, state.functions_for(RefType(ref=ref), "dec")))
-        encoders.append(_entry(ref, state.functions_for(RefType(ref=ref), "enc")))
+        if encoders:
+            encoder_entries.append(_entry(ref, state.functions_for(RefType(ref=ref), "enc")))
     entries: list[str] = []
     for handler in sorted(handlers, key=lambda h: h.handlerId):
         parts = handler.gtypes
@@ -94,7 +99,7 @@ def build_validators_view(
             "body=" + _codec(state, parts.request, "dec"),
             "query=" + _codec(state, parts.query, "dec"),
             "params=" + _codec(state, parts.params, "dec"),
-            "response=" + _codec(state, parts.response, "enc"),
+            "response=" + (_codec(state, parts.response, "enc") if encoders else "None"),
             "query_table=" + _coercions(state, parts.query),
             "params_table=" + _coercions(state, parts.params),
         ]
@@ -110,7 +115,7 @@ def build_validators_view(
         functions=tuple(state.functions),
         late=tuple(state.late),
         decoders=tuple(decoders),
-        encoders=tuple(encoders),
+        encoders=tuple(encoder_entries),
         handlers=tuple(entries),
     )
 

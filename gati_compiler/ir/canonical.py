@@ -38,15 +38,16 @@ def load_ir(data: Mapping[str, object]) -> Program:
 
 
 def _canon(value: JsonValue, key: str | None = None) -> JsonValue:
-    if isinstance(value, dict):
+    # JSON-mode dumps hold plain dicts and lists only; scalars are kept without a call
+    if type(value) is dict:
         out = {
-            k: _canon(v, k)
+            k: _canon(v, k) if type(v) is dict or type(v) is list else v
             for k, v in value.items()
             if k not in _DROP or (k == "name" and "type" in value and "required" in value)
         }
         return out
-    if isinstance(value, list):
-        items = [_canon(v) for v in value]
+    if type(value) is list:
+        items = [_canon(v) if type(v) is dict or type(v) is list else v for v in value]
         if key in ("properties", "options", "members", "values", "parts"):
             items.sort(key=compact_json)
         return items
@@ -59,14 +60,16 @@ def canonical_gtype(g: GType) -> JsonValue:
 
 
 def _refs(value: JsonValue, out: set[str]) -> None:
-    if isinstance(value, dict):
+    if type(value) is dict:
         if value.get("kind") == "ref" and isinstance(value.get("ref"), str):
             out.add(str(value["ref"]))
         for v in value.values():
-            _refs(v, out)
-    elif isinstance(value, list):
+            if type(v) is dict or type(v) is list:
+                _refs(v, out)
+    elif type(value) is list:
         for v in value:
-            _refs(v, out)
+            if type(v) is dict or type(v) is list:
+                _refs(v, out)
 
 
 def reachable(roots: list[GType], gtypes: Mapping[str, GType]) -> list[str]:

@@ -8,7 +8,7 @@ Never raises on user input: a construct without a GType is a diagnostic and lowe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -1033,23 +1033,41 @@ def _instance_display(name: str, args: list[GType], display: Mapping[str, str]) 
 
 
 def map_refs(g: GType, rename: Callable[[str], str]) -> GType:
-    """A copy of `g` with every ref renamed."""
+    """`g` with every ref renamed; models are frozen, so unchanged subtrees are shared, not copied."""
     match g:
         case RefType(ref=r):
-            return g.model_copy(update={"ref": rename(r)})
+            new = rename(r)
+            return g if new == r else g.model_copy(update={"ref": new})
         case ArrayType(items=items):
-            return g.model_copy(update={"items": map_refs(items, rename)})
+            mapped = map_refs(items, rename)
+            return g if mapped is items else g.model_copy(update={"items": mapped})
         case TupleType(items=items):
-            return g.model_copy(update={"items": tuple(map_refs(i, rename) for i in items)})
+            many = tuple(map_refs(i, rename) for i in items)
+            return g if _same(many, items) else g.model_copy(update={"items": many})
         case MapType(keys=k, values=v):
-            return g.model_copy(update={"keys": map_refs(k, rename), "values": map_refs(v, rename)})
+            mk, mv = map_refs(k, rename), map_refs(v, rename)
+            return g if mk is k and mv is v else g.model_copy(update={"keys": mk, "values": mv})
         case UnionType(options=options):
-            return g.model_copy(update={"options": tuple(map_refs(o, rename) for o in options)})
+            many = tuple(map_refs(o, rename) for o in options)
+            return g if _same(many, options) else g.model_copy(update={"options": many})
         case IntersectionType(parts=parts):
-            return g.model_copy(update={"parts": tuple(map_refs(p, rename) for p in parts)})
+            many = tuple(map_refs(p, rename) for p in parts)
+            return g if _same(many, parts) else g.model_copy(update={"parts": many})
         case ObjectType(properties=props):
+            types = [map_refs(p.type, rename) for p in props]
+            if all(t is p.type for t, p in zip(types, props, strict=True)):
+                return g
             return g.model_copy(
-                update={"properties": tuple(p.model_copy(update={"type": map_refs(p.type, rename)}) for p in props)}
+                update={
+                    "properties": tuple(
+                        p if t is p.type else p.model_copy(update={"type": t})
+                        for t, p in zip(types, props, strict=True)
+                    )
+                }
             )
         case _:
             return g
+
+
+def _same(new: tuple[GType, ...], old: Sequence[GType]) -> bool:
+    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))

@@ -93,6 +93,7 @@ class ResolvedProject:
             ".".join(parts[:i]) for parts in (m.split(".") for m in self.known_modules) for i in range(1, len(parts))
         )
         self._ns: dict[str, _Namespace] = {}
+        self._memo: dict[tuple[str, str], Target] = {}
         for facts in modules:
             ns = _Namespace(facts)
             for imp in facts.imports:
@@ -121,7 +122,14 @@ class ResolvedProject:
         return self.modules.get(module)
 
     def resolve(self, module: str, dotted: str) -> Target:
-        """What `dotted`, written in `module`, refers to."""
+        """What `dotted`, written in `module`, refers to (memoised: the project does not change)."""
+        key = (module, dotted)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._resolve(module, dotted)
+        return found
+
+    def _resolve(self, module: str, dotted: str) -> Target:
         head, *rest = dotted.split(".")
         target = self._local(module, head, set())
         for part in rest:

@@ -1043,100 +1043,48 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            o14: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p15 = path + ".price"
-                k16 = len(issues)
-                a17 = a7.get("amount", _MISSING)
-                a18 = a7.get("currency", _MISSING)
-                if a17 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n19: Any = a17
-                    if type(n19) is float and n19.is_integer():
-                        n19 = int(n19)
-                    if type(n19) is not int:
-                        _type(issues, p15 + ".amount", "`int`", n19)
-                    else:
-                        if n19 < 0:
-                            _bad(
-                                issues,
-                                p15 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n19,
-                                "Expected `int` >= 0",
-                            )
-                if a18 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a18 == "EUR" or a18 == "USD" or a18 == "GBP"):
-                        _add(
-                            issues,
-                            p15 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a18,
-                        )
-                if len(issues) == k16:
-                    o14 = {"amount": n19, "currency": a18}
+            r14 = _dec_Money_c(a7, path + ".price", issues)
         if a8 is not _MISSING:
-            x20: Any = None
+            x15: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x20 = _parse_date(a8)
-                if x20 is None:
+                x15 = _parse_date(a8)
+                if x15 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l21: Any = None
+            l16: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p22 = path + ".tags"
-                k23 = len(issues)
+                p17 = path + ".tags"
+                k18 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p22,
+                        p17,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc26: list[Any] = []
-                for j25, i24 in enumerate(a9):
-                    if type(i24) is not str:
-                        _type(issues, f"{p22}[{j25}]", "`str`", i24)
+                acc21: list[Any] = []
+                for j20, i19 in enumerate(a9):
+                    if type(i19) is not str:
+                        _type(issues, f"{p17}[{j20}]", "`str`", i19)
                     else:
-                        if len(i24) > 30:
+                        if len(i19) > 30:
                             _bad(
                                 issues,
-                                f"{p22}[{j25}]",
+                                f"{p17}[{j20}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i24,
+                                i19,
                                 "Expected `str` of length <= 30",
                             )
-                    acc26.append(i24)
-                if len(issues) == k23:
-                    l21 = acc26
+                    acc21.append(i19)
+                if len(issues) == k18:
+                    l16 = acc21
         if a10 is _MISSING:
             _bad(
                 issues,
@@ -1147,11 +1095,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `id`",
             )
         else:
-            n27: Any = a10
-            if type(n27) is float and n27.is_integer():
-                n27 = int(n27)
-            if type(n27) is not int:
-                _type(issues, path + ".id", "`int`", n27)
+            n22: Any = a10
+            if type(n22) is float and n22.is_integer():
+                n22 = int(n22)
+            if type(n22) is not int:
+                _type(issues, path + ".id", "`int`", n22)
             else:
                 pass
         if a11 is _MISSING:
@@ -1164,11 +1112,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `in_stock`",
             )
         else:
-            n28: Any = a11
-            if type(n28) is float and n28.is_integer():
-                n28 = int(n28)
-            if type(n28) is not int:
-                _type(issues, path + ".in_stock", "`int`", n28)
+            n23: Any = a11
+            if type(n23) is float and n23.is_integer():
+                n23 = int(n23)
+            if type(n23) is not int:
+                _type(issues, path + ".in_stock", "`int`", n23)
             else:
                 pass
         if len(issues) == k2:
@@ -1177,14 +1125,14 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "isbn": a4,
                 "author_id": n12,
                 "genre": e13,
-                "price": o14,
-                "id": n27,
-                "in_stock": n28,
+                "price": r14,
+                "id": n22,
+                "in_stock": n23,
             }
             if a8 is not _MISSING:
-                o1["published"] = x20
+                o1["published"] = x15
             if a9 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l16
     return o1
 
 
@@ -1371,97 +1319,47 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            o16: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p17 = path + ".price"
-                k18 = len(issues)
-                a19 = a7.get("amount", _MISSING)
-                a20 = a7.get("currency", _MISSING)
-                if a19 is _MISSING:
-                    _bad(
-                        issues,
-                        p17 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n21: Any = _enc_int(a19)
-                    if type(n21) is not int:
-                        _type(issues, p17 + ".amount", "`int`", n21)
-                    else:
-                        if n21 < 0:
-                            _bad(
-                                issues,
-                                p17 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n21,
-                                "Expected `int` >= 0",
-                            )
-                if a20 is _MISSING:
-                    _bad(
-                        issues,
-                        p17 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a20 == "EUR" or a20 == "USD" or a20 == "GBP"):
-                        _add(
-                            issues,
-                            p17 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a20,
-                        )
-                if len(issues) == k18:
-                    o16 = {"amount": n21, "currency": a20}
+            r16 = _enc_Money_c(a7, path + ".price", issues)
         if a8 is not _MISSING:
-            x22: Any = None
+            x17: Any = None
             if not isinstance(a8, _date) or isinstance(a8, _datetime):
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x22 = a8.isoformat()
+                x17 = a8.isoformat()
         if a9 is not _MISSING:
-            l23: Any = None
+            l18: Any = None
             if not isinstance(a9, (list, tuple, set, frozenset)):
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p24 = path + ".tags"
-                k25 = len(issues)
+                p19 = path + ".tags"
+                k20 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p24,
+                        p19,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc29: list[Any] = []
-                for j27, i26 in enumerate(a9):
-                    s28: Any = _enc_str(i26)
-                    if type(s28) is not str:
-                        _type(issues, f"{p24}[{j27}]", "`str`", s28)
+                acc24: list[Any] = []
+                for j22, i21 in enumerate(a9):
+                    s23: Any = _enc_str(i21)
+                    if type(s23) is not str:
+                        _type(issues, f"{p19}[{j22}]", "`str`", s23)
                     else:
-                        if len(s28) > 30:
+                        if len(s23) > 30:
                             _bad(
                                 issues,
-                                f"{p24}[{j27}]",
+                                f"{p19}[{j22}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                s28,
+                                s23,
                                 "Expected `str` of length <= 30",
                             )
-                    acc29.append(s28)
-                if len(issues) == k25:
-                    l23 = acc29
+                    acc24.append(s23)
+                if len(issues) == k20:
+                    l18 = acc24
         if a10 is _MISSING:
             _bad(
                 issues,
@@ -1472,9 +1370,9 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `id`",
             )
         else:
-            n30: Any = _enc_int(a10)
-            if type(n30) is not int:
-                _type(issues, path + ".id", "`int`", n30)
+            n25: Any = _enc_int(a10)
+            if type(n25) is not int:
+                _type(issues, path + ".id", "`int`", n25)
             else:
                 pass
         if a11 is _MISSING:
@@ -1487,9 +1385,9 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `in_stock`",
             )
         else:
-            n31: Any = _enc_int(a11)
-            if type(n31) is not int:
-                _type(issues, path + ".in_stock", "`int`", n31)
+            n26: Any = _enc_int(a11)
+            if type(n26) is not int:
+                _type(issues, path + ".in_stock", "`int`", n26)
             else:
                 pass
         if len(issues) == k2:
@@ -1498,14 +1396,14 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "isbn": s13,
                 "author_id": n14,
                 "genre": e15,
-                "price": o16,
-                "id": n30,
-                "in_stock": n31,
+                "price": r16,
+                "id": n25,
+                "in_stock": n26,
             }
             if a8 is not _MISSING:
-                o1["published"] = x22
+                o1["published"] = x17
             if a9 is not _MISSING:
-                o1["tags"] = l23
+                o1["tags"] = l18
     return o1
 
 
@@ -1589,77 +1487,25 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `str` of length <= 200",
                     )
         if a4 is not _MISSING:
-            o7: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                p8 = path + ".price"
-                k9 = len(issues)
-                a10 = a4.get("amount", _MISSING)
-                a11 = a4.get("currency", _MISSING)
-                if a10 is _MISSING:
-                    _bad(
-                        issues,
-                        p8 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n12: Any = a10
-                    if type(n12) is float and n12.is_integer():
-                        n12 = int(n12)
-                    if type(n12) is not int:
-                        _type(issues, p8 + ".amount", "`int`", n12)
-                    else:
-                        if n12 < 0:
-                            _bad(
-                                issues,
-                                p8 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n12,
-                                "Expected `int` >= 0",
-                            )
-                if a11 is _MISSING:
-                    _bad(
-                        issues,
-                        p8 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
-                        _add(
-                            issues,
-                            p8 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a11,
-                        )
-                if len(issues) == k9:
-                    o7 = {"amount": n12, "currency": a11}
+            r7 = _dec_Money_c(a4, path + ".price", issues)
         if a5 is not _MISSING:
-            e13: Any = _EN4.get(a5) if type(a5) is str else None
-            if e13 is None:
+            e8: Any = _EN4.get(a5) if type(a5) is str else None
+            if e8 is None:
                 _add(issues, path + ".genre", "enum", "`Genre`", a5)
         if a6 is not _MISSING:
-            n14: Any = a6
-            if type(n14) is float and n14.is_integer():
-                n14 = int(n14)
-            if type(n14) is not int:
-                _type(issues, path + ".in_stock", "`int`", n14)
+            n9: Any = a6
+            if type(n9) is float and n9.is_integer():
+                n9 = int(n9)
+            if type(n9) is not int:
+                _type(issues, path + ".in_stock", "`int`", n9)
             else:
-                if n14 < 0:
+                if n9 < 0:
                     _bad(
                         issues,
                         path + ".in_stock",
                         "minimum",
                         "`int` >= 0",
-                        n14,
+                        n9,
                         "Expected `int` >= 0",
                     )
         if len(issues) == k2:
@@ -1667,11 +1513,11 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["title"] = a3
             if a4 is not _MISSING:
-                o1["price"] = o7
+                o1["price"] = r7
             if a5 is not _MISSING:
-                o1["genre"] = e13
+                o1["genre"] = e8
             if a6 is not _MISSING:
-                o1["in_stock"] = n14
+                o1["in_stock"] = n9
     return o1
 
 
@@ -1751,73 +1597,23 @@ def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `str` of length <= 200",
                     )
         if a4 is not _MISSING:
-            o8: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                p9 = path + ".price"
-                k10 = len(issues)
-                a11 = a4.get("amount", _MISSING)
-                a12 = a4.get("currency", _MISSING)
-                if a11 is _MISSING:
-                    _bad(
-                        issues,
-                        p9 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n13: Any = _enc_int(a11)
-                    if type(n13) is not int:
-                        _type(issues, p9 + ".amount", "`int`", n13)
-                    else:
-                        if n13 < 0:
-                            _bad(
-                                issues,
-                                p9 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n13,
-                                "Expected `int` >= 0",
-                            )
-                if a12 is _MISSING:
-                    _bad(
-                        issues,
-                        p9 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-                        _add(
-                            issues,
-                            p9 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a12,
-                        )
-                if len(issues) == k10:
-                    o8 = {"amount": n13, "currency": a12}
+            r8 = _enc_Money_c(a4, path + ".price", issues)
         if a5 is not _MISSING:
-            e14 = a5.value if isinstance(a5, _m0.Genre) else a5
-            if not (type(e14) is str and e14 in _S5):
-                _add(issues, path + ".genre", "enum", "`Genre`", e14)
+            e9 = a5.value if isinstance(a5, _m0.Genre) else a5
+            if not (type(e9) is str and e9 in _S5):
+                _add(issues, path + ".genre", "enum", "`Genre`", e9)
         if a6 is not _MISSING:
-            n15: Any = _enc_int(a6)
-            if type(n15) is not int:
-                _type(issues, path + ".in_stock", "`int`", n15)
+            n10: Any = _enc_int(a6)
+            if type(n10) is not int:
+                _type(issues, path + ".in_stock", "`int`", n10)
             else:
-                if n15 < 0:
+                if n10 < 0:
                     _bad(
                         issues,
                         path + ".in_stock",
                         "minimum",
                         "`int` >= 0",
-                        n15,
+                        n10,
                         "Expected `int` >= 0",
                     )
         if len(issues) == k2:
@@ -1825,11 +1621,11 @@ def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["title"] = s7
             if a4 is not _MISSING:
-                o1["price"] = o8
+                o1["price"] = r8
             if a5 is not _MISSING:
-                o1["genre"] = e14
+                o1["genre"] = e9
             if a6 is not _MISSING:
-                o1["in_stock"] = n15
+                o1["in_stock"] = n10
     return o1
 
 
@@ -2911,112 +2707,60 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            o12: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p13 = path + ".price"
-                k14 = len(issues)
-                a15 = a7.get("amount", _MISSING)
-                a16 = a7.get("currency", _MISSING)
-                if a15 is _MISSING:
-                    _bad(
-                        issues,
-                        p13 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n17: Any = a15
-                    if type(n17) is float and n17.is_integer():
-                        n17 = int(n17)
-                    if type(n17) is not int:
-                        _type(issues, p13 + ".amount", "`int`", n17)
-                    else:
-                        if n17 < 0:
-                            _bad(
-                                issues,
-                                p13 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n17,
-                                "Expected `int` >= 0",
-                            )
-                if a16 is _MISSING:
-                    _bad(
-                        issues,
-                        p13 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
-                        _add(
-                            issues,
-                            p13 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a16,
-                        )
-                if len(issues) == k14:
-                    o12 = {"amount": n17, "currency": a16}
+            r12 = _dec_Money_c(a7, path + ".price", issues)
         if a8 is not _MISSING:
-            x18: Any = None
+            x13: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x18 = _parse_date(a8)
-                if x18 is None:
+                x13 = _parse_date(a8)
+                if x13 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l19: Any = None
+            l14: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p20 = path + ".tags"
-                k21 = len(issues)
+                p15 = path + ".tags"
+                k16 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p20,
+                        p15,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc24: list[Any] = []
-                for j23, i22 in enumerate(a9):
-                    if type(i22) is not str:
-                        _type(issues, f"{p20}[{j23}]", "`str`", i22)
+                acc19: list[Any] = []
+                for j18, i17 in enumerate(a9):
+                    if type(i17) is not str:
+                        _type(issues, f"{p15}[{j18}]", "`str`", i17)
                     else:
-                        if len(i22) > 30:
+                        if len(i17) > 30:
                             _bad(
                                 issues,
-                                f"{p20}[{j23}]",
+                                f"{p15}[{j18}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i22,
+                                i17,
                                 "Expected `str` of length <= 30",
                             )
-                    acc24.append(i22)
-                if len(issues) == k21:
-                    l19 = acc24
+                    acc19.append(i17)
+                if len(issues) == k16:
+                    l14 = acc19
         if len(issues) == k2:
             o1 = {
                 "title": a3,
                 "isbn": a4,
                 "author_id": n10,
                 "genre": e11,
-                "price": o12,
+                "price": r12,
             }
             if a8 is not _MISSING:
-                o1["published"] = x18
+                o1["published"] = x13
             if a9 is not _MISSING:
-                o1["tags"] = l19
+                o1["tags"] = l14
     return o1
 
 
@@ -3193,109 +2937,59 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            o14: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p15 = path + ".price"
-                k16 = len(issues)
-                a17 = a7.get("amount", _MISSING)
-                a18 = a7.get("currency", _MISSING)
-                if a17 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n19: Any = _enc_int(a17)
-                    if type(n19) is not int:
-                        _type(issues, p15 + ".amount", "`int`", n19)
-                    else:
-                        if n19 < 0:
-                            _bad(
-                                issues,
-                                p15 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n19,
-                                "Expected `int` >= 0",
-                            )
-                if a18 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a18 == "EUR" or a18 == "USD" or a18 == "GBP"):
-                        _add(
-                            issues,
-                            p15 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a18,
-                        )
-                if len(issues) == k16:
-                    o14 = {"amount": n19, "currency": a18}
+            r14 = _enc_Money_c(a7, path + ".price", issues)
         if a8 is not _MISSING:
-            x20: Any = None
+            x15: Any = None
             if not isinstance(a8, _date) or isinstance(a8, _datetime):
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x20 = a8.isoformat()
+                x15 = a8.isoformat()
         if a9 is not _MISSING:
-            l21: Any = None
+            l16: Any = None
             if not isinstance(a9, (list, tuple, set, frozenset)):
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p22 = path + ".tags"
-                k23 = len(issues)
+                p17 = path + ".tags"
+                k18 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p22,
+                        p17,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc27: list[Any] = []
-                for j25, i24 in enumerate(a9):
-                    s26: Any = _enc_str(i24)
-                    if type(s26) is not str:
-                        _type(issues, f"{p22}[{j25}]", "`str`", s26)
+                acc22: list[Any] = []
+                for j20, i19 in enumerate(a9):
+                    s21: Any = _enc_str(i19)
+                    if type(s21) is not str:
+                        _type(issues, f"{p17}[{j20}]", "`str`", s21)
                     else:
-                        if len(s26) > 30:
+                        if len(s21) > 30:
                             _bad(
                                 issues,
-                                f"{p22}[{j25}]",
+                                f"{p17}[{j20}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                s26,
+                                s21,
                                 "Expected `str` of length <= 30",
                             )
-                    acc27.append(s26)
-                if len(issues) == k23:
-                    l21 = acc27
+                    acc22.append(s21)
+                if len(issues) == k18:
+                    l16 = acc22
         if len(issues) == k2:
             o1 = {
                 "title": s10,
                 "isbn": s11,
                 "author_id": n12,
                 "genre": e13,
-                "price": o14,
+                "price": r14,
             }
             if a8 is not _MISSING:
-                o1["published"] = x20
+                o1["published"] = x15
             if a9 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l16
     return o1
 
 
@@ -3426,80 +3120,12 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a3,
                         "Expected `array` of length <= 20",
                     )
-                acc19: list[Any] = []
+                acc13: list[Any] = []
                 for j11, i10 in enumerate(a3):
-                    o12: Any = None
-                    if type(i10) is not dict:
-                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
-                    else:
-                        p13 = f"{p8}[{j11}]"
-                        k14 = len(issues)
-                        a15 = i10.get("book_id", _MISSING)
-                        a16 = i10.get("quantity", _MISSING)
-                        if a15 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n17: Any = a15
-                            if type(n17) is float and n17.is_integer():
-                                n17 = int(n17)
-                            if type(n17) is not int:
-                                _type(issues, p13 + ".book_id", "`int`", n17)
-                            else:
-                                if n17 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n17,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a16 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n18: Any = a16
-                            if type(n18) is float and n18.is_integer():
-                                n18 = int(n18)
-                            if type(n18) is not int:
-                                _type(issues, p13 + ".quantity", "`int`", n18)
-                            else:
-                                if n18 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n18,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n18 > 50:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n18,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k14:
-                            o12 = {"book_id": n17, "quantity": n18}
-                    acc19.append(o12)
+                    r12 = _dec_OrderLine_c(i10, f"{p8}[{j11}]", issues)
+                    acc13.append(r12)
                 if len(issues) == k9:
-                    l7 = acc19
+                    l7 = acc13
         if a4 is _MISSING:
             _bad(
                 issues,
@@ -3510,158 +3136,28 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            o20: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a4)
-            else:
-                p21 = path + ".ship_to"
-                k22 = len(issues)
-                a23 = a4.get("name", _MISSING)
-                a24 = a4.get("street", _MISSING)
-                a25 = a4.get("city", _MISSING)
-                a26 = a4.get("postcode", _MISSING)
-                a27 = a4.get("country", _MISSING)
-                if a23 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    if type(a23) is not str:
-                        _type(issues, p21 + ".name", "`str`", a23)
-                    else:
-                        if len(a23) < 1:
-                            _bad(
-                                issues,
-                                p21 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                a23,
-                                "Expected `str` of length >= 1",
-                            )
-                if a24 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    if type(a24) is not str:
-                        _type(issues, p21 + ".street", "`str`", a24)
-                    else:
-                        pass
-                if a25 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    if type(a25) is not str:
-                        _type(issues, p21 + ".city", "`str`", a25)
-                    else:
-                        pass
-                if a26 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    if type(a26) is not str:
-                        _type(issues, p21 + ".postcode", "`str`", a26)
-                    else:
-                        if len(a26) < 3:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                a26,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(a26) > 10:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                a26,
-                                "Expected `str` of length <= 10",
-                            )
-                if a27 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    if type(a27) is not str:
-                        _type(issues, p21 + ".country", "`str`", a27)
-                    else:
-                        if len(a27) < 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                a27,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(a27) > 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                a27,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k22:
-                    o20 = {
-                        "name": a23,
-                        "street": a24,
-                        "city": a25,
-                        "postcode": a26,
-                        "country": a27,
-                    }
+            r14 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
-            n28: Any = a5
-            if type(n28) is float and n28.is_integer():
-                n28 = int(n28)
-            e29: Any = _EN10.get(n28) if type(n28) is int else None
-            if e29 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n28)
+            n15: Any = a5
+            if type(n15) is float and n15.is_integer():
+                n15 = int(n15)
+            e16: Any = _EN10.get(n15) if type(n15) is int else None
+            if e16 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n15)
         if a6 is not _MISSING:
-            o30: Any = None
+            o17: Any = None
             if a6 is not None:
                 if type(a6) is not str:
                     _type(issues, path + ".gift_note", "`str`", a6)
                 else:
                     pass
-                o30 = a6
+                o17 = a6
         if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": o20}
+            o1 = {"lines": l7, "ship_to": r14}
             if a5 is not _MISSING:
-                o1["priority"] = e29
+                o1["priority"] = e16
             if a6 is not _MISSING:
-                o1["gift_note"] = o30
+                o1["gift_note"] = o17
     return o1
 
 
@@ -3782,76 +3278,12 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a3,
                         "Expected `array` of length <= 20",
                     )
-                acc19: list[Any] = []
+                acc13: list[Any] = []
                 for j11, i10 in enumerate(a3):
-                    o12: Any = None
-                    if type(i10) is not dict:
-                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
-                    else:
-                        p13 = f"{p8}[{j11}]"
-                        k14 = len(issues)
-                        a15 = i10.get("book_id", _MISSING)
-                        a16 = i10.get("quantity", _MISSING)
-                        if a15 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n17: Any = _enc_int(a15)
-                            if type(n17) is not int:
-                                _type(issues, p13 + ".book_id", "`int`", n17)
-                            else:
-                                if n17 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n17,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a16 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n18: Any = _enc_int(a16)
-                            if type(n18) is not int:
-                                _type(issues, p13 + ".quantity", "`int`", n18)
-                            else:
-                                if n18 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n18,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n18 > 50:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n18,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k14:
-                            o12 = {"book_id": n17, "quantity": n18}
-                    acc19.append(o12)
+                    r12 = _enc_OrderLine_c(i10, f"{p8}[{j11}]", issues)
+                    acc13.append(r12)
                 if len(issues) == k9:
-                    l7 = acc19
+                    l7 = acc13
         if a4 is _MISSING:
             _bad(
                 issues,
@@ -3862,161 +3294,26 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            o20: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a4)
-            else:
-                p21 = path + ".ship_to"
-                k22 = len(issues)
-                a23 = a4.get("name", _MISSING)
-                a24 = a4.get("street", _MISSING)
-                a25 = a4.get("city", _MISSING)
-                a26 = a4.get("postcode", _MISSING)
-                a27 = a4.get("country", _MISSING)
-                if a23 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    s28: Any = _enc_str(a23)
-                    if type(s28) is not str:
-                        _type(issues, p21 + ".name", "`str`", s28)
-                    else:
-                        if len(s28) < 1:
-                            _bad(
-                                issues,
-                                p21 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                s28,
-                                "Expected `str` of length >= 1",
-                            )
-                if a24 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    s29: Any = _enc_str(a24)
-                    if type(s29) is not str:
-                        _type(issues, p21 + ".street", "`str`", s29)
-                    else:
-                        pass
-                if a25 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    s30: Any = _enc_str(a25)
-                    if type(s30) is not str:
-                        _type(issues, p21 + ".city", "`str`", s30)
-                    else:
-                        pass
-                if a26 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    s31: Any = _enc_str(a26)
-                    if type(s31) is not str:
-                        _type(issues, p21 + ".postcode", "`str`", s31)
-                    else:
-                        if len(s31) < 3:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                s31,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(s31) > 10:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                s31,
-                                "Expected `str` of length <= 10",
-                            )
-                if a27 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    s32: Any = _enc_str(a27)
-                    if type(s32) is not str:
-                        _type(issues, p21 + ".country", "`str`", s32)
-                    else:
-                        if len(s32) < 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                s32,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(s32) > 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                s32,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k22:
-                    o20 = {
-                        "name": s28,
-                        "street": s29,
-                        "city": s30,
-                        "postcode": s31,
-                        "country": s32,
-                    }
+            r14 = _enc_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
-            e33 = a5.value if isinstance(a5, _m0.Priority) else a5
-            if not (type(e33) is int and e33 in _N11):
-                _add(issues, path + ".priority", "enum", "`Priority`", e33)
+            e15 = a5.value if isinstance(a5, _m0.Priority) else a5
+            if not (type(e15) is int and e15 in _N11):
+                _add(issues, path + ".priority", "enum", "`Priority`", e15)
         if a6 is not _MISSING:
-            o34: Any = None
+            o16: Any = None
             if a6 is not None:
-                s35: Any = _enc_str(a6)
-                if type(s35) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s35)
+                s17: Any = _enc_str(a6)
+                if type(s17) is not str:
+                    _type(issues, path + ".gift_note", "`str`", s17)
                 else:
                     pass
-                o34 = s35
+                o16 = s17
         if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": o20}
+            o1 = {"lines": l7, "ship_to": r14}
             if a5 is not _MISSING:
-                o1["priority"] = e33
+                o1["priority"] = e15
             if a6 is not _MISSING:
-                o1["gift_note"] = o34
+                o1["gift_note"] = o16
     return o1
 
 
@@ -4209,80 +3506,12 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 p13 = path + ".lines"
                 k14 = len(issues)
-                acc24: list[Any] = []
+                acc18: list[Any] = []
                 for j16, i15 in enumerate(a5):
-                    o17: Any = None
-                    if type(i15) is not dict:
-                        _type(issues, f"{p13}[{j16}]", "`object`", i15)
-                    else:
-                        p18 = f"{p13}[{j16}]"
-                        k19 = len(issues)
-                        a20 = i15.get("book_id", _MISSING)
-                        a21 = i15.get("quantity", _MISSING)
-                        if a20 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n22: Any = a20
-                            if type(n22) is float and n22.is_integer():
-                                n22 = int(n22)
-                            if type(n22) is not int:
-                                _type(issues, p18 + ".book_id", "`int`", n22)
-                            else:
-                                if n22 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n22,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a21 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n23: Any = a21
-                            if type(n23) is float and n23.is_integer():
-                                n23 = int(n23)
-                            if type(n23) is not int:
-                                _type(issues, p18 + ".quantity", "`int`", n23)
-                            else:
-                                if n23 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n23,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n23 > 50:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n23,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k19:
-                            o17 = {"book_id": n22, "quantity": n23}
-                    acc24.append(o17)
+                    r17 = _dec_OrderLine_c(i15, f"{p13}[{j16}]", issues)
+                    acc18.append(r17)
                 if len(issues) == k14:
-                    l12 = acc24
+                    l12 = acc18
         if a6 is _MISSING:
             _bad(
                 issues,
@@ -4293,137 +3522,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            o25: Any = None
-            if type(a6) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a6)
-            else:
-                p26 = path + ".ship_to"
-                k27 = len(issues)
-                a28 = a6.get("name", _MISSING)
-                a29 = a6.get("street", _MISSING)
-                a30 = a6.get("city", _MISSING)
-                a31 = a6.get("postcode", _MISSING)
-                a32 = a6.get("country", _MISSING)
-                if a28 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    if type(a28) is not str:
-                        _type(issues, p26 + ".name", "`str`", a28)
-                    else:
-                        if len(a28) < 1:
-                            _bad(
-                                issues,
-                                p26 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                a28,
-                                "Expected `str` of length >= 1",
-                            )
-                if a29 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    if type(a29) is not str:
-                        _type(issues, p26 + ".street", "`str`", a29)
-                    else:
-                        pass
-                if a30 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    if type(a30) is not str:
-                        _type(issues, p26 + ".city", "`str`", a30)
-                    else:
-                        pass
-                if a31 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    if type(a31) is not str:
-                        _type(issues, p26 + ".postcode", "`str`", a31)
-                    else:
-                        if len(a31) < 3:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                a31,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(a31) > 10:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                a31,
-                                "Expected `str` of length <= 10",
-                            )
-                if a32 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    if type(a32) is not str:
-                        _type(issues, p26 + ".country", "`str`", a32)
-                    else:
-                        if len(a32) < 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                a32,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(a32) > 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                a32,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k27:
-                    o25 = {
-                        "name": a28,
-                        "street": a29,
-                        "city": a30,
-                        "postcode": a31,
-                        "country": a32,
-                    }
+            r19 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
             _bad(
                 issues,
@@ -4434,59 +3533,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `total`",
             )
         else:
-            o33: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".total", "`object`", a7)
-            else:
-                p34 = path + ".total"
-                k35 = len(issues)
-                a36 = a7.get("amount", _MISSING)
-                a37 = a7.get("currency", _MISSING)
-                if a36 is _MISSING:
-                    _bad(
-                        issues,
-                        p34 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n38: Any = a36
-                    if type(n38) is float and n38.is_integer():
-                        n38 = int(n38)
-                    if type(n38) is not int:
-                        _type(issues, p34 + ".amount", "`int`", n38)
-                    else:
-                        if n38 < 0:
-                            _bad(
-                                issues,
-                                p34 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n38,
-                                "Expected `int` >= 0",
-                            )
-                if a37 is _MISSING:
-                    _bad(
-                        issues,
-                        p34 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a37 == "EUR" or a37 == "USD" or a37 == "GBP"):
-                        _add(
-                            issues,
-                            p34 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a37,
-                        )
-                if len(issues) == k35:
-                    o33 = {"amount": n38, "currency": a37}
+            r20 = _dec_Money_c(a7, path + ".total", issues)
         if a8 is _MISSING:
             _bad(
                 issues,
@@ -4497,42 +3544,42 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `created_at`",
             )
         else:
-            x39: Any = None
+            x21: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".created_at", "`datetime`", a8)
             else:
-                x39 = _parse_date_time(a8)
-                if x39 is None:
+                x21 = _parse_date_time(a8)
+                if x21 is None:
                     _add(issues, path + ".created_at", "format", "`datetime`", a8)
         if a9 is not _MISSING:
-            n40: Any = a9
-            if type(n40) is float and n40.is_integer():
-                n40 = int(n40)
-            e41: Any = _EN10.get(n40) if type(n40) is int else None
-            if e41 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n40)
+            n22: Any = a9
+            if type(n22) is float and n22.is_integer():
+                n22 = int(n22)
+            e23: Any = _EN10.get(n22) if type(n22) is int else None
+            if e23 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n22)
         if a10 is not _MISSING:
-            o42: Any = None
+            o24: Any = None
             if a10 is not None:
                 if type(a10) is not str:
                     _type(issues, path + ".gift_note", "`str`", a10)
                 else:
                     pass
-                o42 = a10
+                o24 = a10
         if len(issues) == k2:
-            kw43: dict[str, Any] = {
+            kw25: dict[str, Any] = {
                 "id": x11,
                 "status": a4,
                 "lines": l12,
-                "ship_to": o25,
-                "total": o33,
-                "created_at": x39,
+                "ship_to": r19,
+                "total": r20,
+                "created_at": x21,
             }
             if a9 is not _MISSING:
-                kw43["priority"] = e41
+                kw25["priority"] = e23
             if a10 is not _MISSING:
-                kw43["gift_note"] = o42
-            o1 = _m0.Order(**kw43)
+                kw25["gift_note"] = o24
+            o1 = _m0.Order(**kw25)
     return o1
 
 
@@ -4705,76 +3752,12 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 p13 = path + ".lines"
                 k14 = len(issues)
-                acc24: list[Any] = []
+                acc18: list[Any] = []
                 for j16, i15 in enumerate(a5):
-                    o17: Any = None
-                    if type(i15) is not dict:
-                        _type(issues, f"{p13}[{j16}]", "`object`", i15)
-                    else:
-                        p18 = f"{p13}[{j16}]"
-                        k19 = len(issues)
-                        a20 = i15.get("book_id", _MISSING)
-                        a21 = i15.get("quantity", _MISSING)
-                        if a20 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n22: Any = _enc_int(a20)
-                            if type(n22) is not int:
-                                _type(issues, p18 + ".book_id", "`int`", n22)
-                            else:
-                                if n22 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n22,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a21 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n23: Any = _enc_int(a21)
-                            if type(n23) is not int:
-                                _type(issues, p18 + ".quantity", "`int`", n23)
-                            else:
-                                if n23 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n23,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n23 > 50:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n23,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k19:
-                            o17 = {"book_id": n22, "quantity": n23}
-                    acc24.append(o17)
+                    r17 = _enc_OrderLine_c(i15, f"{p13}[{j16}]", issues)
+                    acc18.append(r17)
                 if len(issues) == k14:
-                    l12 = acc24
+                    l12 = acc18
         if a6 is _MISSING:
             _bad(
                 issues,
@@ -4785,142 +3768,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            o25: Any = None
-            if type(a6) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a6)
-            else:
-                p26 = path + ".ship_to"
-                k27 = len(issues)
-                a28 = a6.get("name", _MISSING)
-                a29 = a6.get("street", _MISSING)
-                a30 = a6.get("city", _MISSING)
-                a31 = a6.get("postcode", _MISSING)
-                a32 = a6.get("country", _MISSING)
-                if a28 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    s33: Any = _enc_str(a28)
-                    if type(s33) is not str:
-                        _type(issues, p26 + ".name", "`str`", s33)
-                    else:
-                        if len(s33) < 1:
-                            _bad(
-                                issues,
-                                p26 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                s33,
-                                "Expected `str` of length >= 1",
-                            )
-                if a29 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    s34: Any = _enc_str(a29)
-                    if type(s34) is not str:
-                        _type(issues, p26 + ".street", "`str`", s34)
-                    else:
-                        pass
-                if a30 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    s35: Any = _enc_str(a30)
-                    if type(s35) is not str:
-                        _type(issues, p26 + ".city", "`str`", s35)
-                    else:
-                        pass
-                if a31 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    s36: Any = _enc_str(a31)
-                    if type(s36) is not str:
-                        _type(issues, p26 + ".postcode", "`str`", s36)
-                    else:
-                        if len(s36) < 3:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                s36,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(s36) > 10:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                s36,
-                                "Expected `str` of length <= 10",
-                            )
-                if a32 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    s37: Any = _enc_str(a32)
-                    if type(s37) is not str:
-                        _type(issues, p26 + ".country", "`str`", s37)
-                    else:
-                        if len(s37) < 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                s37,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(s37) > 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                s37,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k27:
-                    o25 = {
-                        "name": s33,
-                        "street": s34,
-                        "city": s35,
-                        "postcode": s36,
-                        "country": s37,
-                    }
+            r19 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
             _bad(
                 issues,
@@ -4931,57 +3779,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `total`",
             )
         else:
-            o38: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".total", "`object`", a7)
-            else:
-                p39 = path + ".total"
-                k40 = len(issues)
-                a41 = a7.get("amount", _MISSING)
-                a42 = a7.get("currency", _MISSING)
-                if a41 is _MISSING:
-                    _bad(
-                        issues,
-                        p39 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n43: Any = _enc_int(a41)
-                    if type(n43) is not int:
-                        _type(issues, p39 + ".amount", "`int`", n43)
-                    else:
-                        if n43 < 0:
-                            _bad(
-                                issues,
-                                p39 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n43,
-                                "Expected `int` >= 0",
-                            )
-                if a42 is _MISSING:
-                    _bad(
-                        issues,
-                        p39 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a42 == "EUR" or a42 == "USD" or a42 == "GBP"):
-                        _add(
-                            issues,
-                            p39 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a42,
-                        )
-                if len(issues) == k40:
-                    o38 = {"amount": n43, "currency": a42}
+            r20 = _enc_Money_c(a7, path + ".total", issues)
         if a8 is _MISSING:
             _bad(
                 issues,
@@ -4992,37 +3790,37 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `created_at`",
             )
         else:
-            x44: Any = None
+            x21: Any = None
             if not isinstance(a8, _datetime):
                 _type(issues, path + ".created_at", "`datetime`", a8)
             else:
-                x44 = a8.isoformat()
+                x21 = a8.isoformat()
         if a9 is not _MISSING:
-            e45 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e45) is int and e45 in _N11):
-                _add(issues, path + ".priority", "enum", "`Priority`", e45)
+            e22 = a9.value if isinstance(a9, _m0.Priority) else a9
+            if not (type(e22) is int and e22 in _N11):
+                _add(issues, path + ".priority", "enum", "`Priority`", e22)
         if a10 is not _MISSING:
-            o46: Any = None
+            o23: Any = None
             if a10 is not None:
-                s47: Any = _enc_str(a10)
-                if type(s47) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s47)
+                s24: Any = _enc_str(a10)
+                if type(s24) is not str:
+                    _type(issues, path + ".gift_note", "`str`", s24)
                 else:
                     pass
-                o46 = s47
+                o23 = s24
         if len(issues) == k2:
             o1 = {
                 "id": x11,
                 "status": a4,
                 "lines": l12,
-                "ship_to": o25,
-                "total": o38,
-                "created_at": x44,
+                "ship_to": r19,
+                "total": r20,
+                "created_at": x21,
             }
             if a9 is not _MISSING:
-                o1["priority"] = e45
+                o1["priority"] = e22
             if a10 is not _MISSING:
-                o1["gift_note"] = o46
+                o1["gift_note"] = o23
     return o1
 
 
@@ -6394,111 +5192,12 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         k2 = len(issues)
-        acc19: list[Any] = []
+        acc6: list[Any] = []
         for j4, i3 in enumerate(v):
-            o5: Any = None
-            if type(i3) is not dict and not isinstance(i3, _m0.Author):
-                _type(issues, f"{path}[{j4}]", "`object`", i3)
-            else:
-                i3 = i3 if type(i3) is dict else _attrs(i3, _F2)
-                p6 = f"{path}[{j4}]"
-                k7 = len(issues)
-                a8 = i3.get("id", _MISSING)
-                a9 = i3.get("name", _MISSING)
-                a10 = i3.get("born", _MISSING)
-                a11 = i3.get("website", _MISSING)
-                if a8 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".id",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `id`",
-                    )
-                else:
-                    n12: Any = _enc_int(a8)
-                    if type(n12) is not int:
-                        _type(issues, p6 + ".id", "`int`", n12)
-                    else:
-                        pass
-                if a9 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    s13: Any = _enc_str(a9)
-                    if type(s13) is not str:
-                        _type(issues, p6 + ".name", "`str`", s13)
-                    else:
-                        if len(s13) < 1:
-                            _bad(
-                                issues,
-                                p6 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                s13,
-                                "Expected `str` of length >= 1",
-                            )
-                        if len(s13) > 120:
-                            _bad(
-                                issues,
-                                p6 + ".name",
-                                "max_length",
-                                "`str` of length <= 120",
-                                s13,
-                                "Expected `str` of length <= 120",
-                            )
-                if a10 is not _MISSING:
-                    o14: Any = None
-                    if a10 is not None:
-                        x15: Any = None
-                        if not isinstance(a10, _date) or isinstance(a10, _datetime):
-                            _type(issues, p6 + ".born", "`date`", a10)
-                        else:
-                            x15 = a10.isoformat()
-                        o14 = x15
-                if a11 is not _MISSING:
-                    o16: Any = None
-                    if a11 is not None:
-                        s17: Any = _enc_str(a11)
-                        if type(s17) is not str:
-                            _type(issues, p6 + ".website", "`str`", s17)
-                        else:
-                            if _RE0.search(s17) is None:
-                                _bad(
-                                    issues,
-                                    p6 + ".website",
-                                    "pattern",
-                                    "`str` matching regex '^https?://'",
-                                    s17,
-                                    "Expected `str` matching regex '^https?://'",
-                                )
-                        o16 = s17
-                for key18 in i3:
-                    if key18 not in _K1:
-                        _bad(
-                            issues,
-                            _kp(p6, key18),
-                            "extra_forbidden",
-                            "no such field",
-                            i3[key18],
-                            "Object contains unknown field `" + key18 + "`",
-                        )
-                if len(issues) == k7:
-                    o5 = {"id": n12, "name": s13}
-                    if a10 is not _MISSING:
-                        o5["born"] = o14
-                    if a11 is not _MISSING:
-                        o5["website"] = o16
-            acc19.append(o5)
+            r5 = _enc_Author_c(i3, f"{path}[{j4}]", issues)
+            acc6.append(r5)
         if len(issues) == k2:
-            l1 = acc19
+            l1 = acc6
     return l1
 
 
@@ -6619,329 +5318,12 @@ def _enc_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         k2 = len(issues)
-        acc47: list[Any] = []
+        acc6: list[Any] = []
         for j4, i3 in enumerate(v):
-            o5: Any = None
-            if type(i3) is not dict and not isinstance(i3, _m0.Order):
-                _type(issues, f"{path}[{j4}]", "`object`", i3)
-            else:
-                i3 = i3 if type(i3) is dict else _attrs(i3, _F13)
-                p6 = f"{path}[{j4}]"
-                k7 = len(issues)
-                a8 = i3.get("id", _MISSING)
-                a9 = i3.get("status", _MISSING)
-                a10 = i3.get("lines", _MISSING)
-                a11 = i3.get("ship_to", _MISSING)
-                a12 = i3.get("total", _MISSING)
-                a13 = i3.get("created_at", _MISSING)
-                a14 = i3.get("priority", _MISSING)
-                a15 = i3.get("gift_note", _MISSING)
-                if a8 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".id",
-                        "missing",
-                        "`uuid`",
-                        _MISSING,
-                        "Object missing required field `id`",
-                    )
-                else:
-                    x16: Any = None
-                    if not isinstance(a8, _UUID):
-                        _type(issues, p6 + ".id", "`uuid`", a8)
-                    else:
-                        x16 = str(a8)
-                if a9 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".status",
-                        "missing",
-                        '`"pending" | "paid" | "shipped" | "cancelled"`',
-                        _MISSING,
-                        "Object missing required field `status`",
-                    )
-                else:
-                    if not (type(a9) is str and a9 in _S12):
-                        _add(
-                            issues,
-                            p6 + ".status",
-                            "literal",
-                            '`"pending" | "paid" | "shipped" | "cancelled"`',
-                            a9,
-                        )
-                if a10 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".lines",
-                        "missing",
-                        "`array`",
-                        _MISSING,
-                        "Object missing required field `lines`",
-                    )
-                else:
-                    l17: Any = None
-                    if not isinstance(a10, (list, tuple, set, frozenset)):
-                        _type(issues, p6 + ".lines", "`array`", a10)
-                    else:
-                        p18 = p6 + ".lines"
-                        k19 = len(issues)
-                        acc23: list[Any] = []
-                        for j21, i20 in enumerate(a10):
-                            r22 = _enc_OrderLine_c(i20, f"{p18}[{j21}]", issues)
-                            acc23.append(r22)
-                        if len(issues) == k19:
-                            l17 = acc23
-                if a11 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".ship_to",
-                        "missing",
-                        "`object`",
-                        _MISSING,
-                        "Object missing required field `ship_to`",
-                    )
-                else:
-                    o24: Any = None
-                    if type(a11) is not dict:
-                        _type(issues, p6 + ".ship_to", "`object`", a11)
-                    else:
-                        p25 = p6 + ".ship_to"
-                        k26 = len(issues)
-                        a27 = a11.get("name", _MISSING)
-                        a28 = a11.get("street", _MISSING)
-                        a29 = a11.get("city", _MISSING)
-                        a30 = a11.get("postcode", _MISSING)
-                        a31 = a11.get("country", _MISSING)
-                        if a27 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".name",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `name`",
-                            )
-                        else:
-                            s32: Any = _enc_str(a27)
-                            if type(s32) is not str:
-                                _type(issues, p25 + ".name", "`str`", s32)
-                            else:
-                                if len(s32) < 1:
-                                    _bad(
-                                        issues,
-                                        p25 + ".name",
-                                        "min_length",
-                                        "`str` of length >= 1",
-                                        s32,
-                                        "Expected `str` of length >= 1",
-                                    )
-                        if a28 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".street",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `street`",
-                            )
-                        else:
-                            s33: Any = _enc_str(a28)
-                            if type(s33) is not str:
-                                _type(issues, p25 + ".street", "`str`", s33)
-                            else:
-                                pass
-                        if a29 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".city",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `city`",
-                            )
-                        else:
-                            s34: Any = _enc_str(a29)
-                            if type(s34) is not str:
-                                _type(issues, p25 + ".city", "`str`", s34)
-                            else:
-                                pass
-                        if a30 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".postcode",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `postcode`",
-                            )
-                        else:
-                            s35: Any = _enc_str(a30)
-                            if type(s35) is not str:
-                                _type(issues, p25 + ".postcode", "`str`", s35)
-                            else:
-                                if len(s35) < 3:
-                                    _bad(
-                                        issues,
-                                        p25 + ".postcode",
-                                        "min_length",
-                                        "`str` of length >= 3",
-                                        s35,
-                                        "Expected `str` of length >= 3",
-                                    )
-                                if len(s35) > 10:
-                                    _bad(
-                                        issues,
-                                        p25 + ".postcode",
-                                        "max_length",
-                                        "`str` of length <= 10",
-                                        s35,
-                                        "Expected `str` of length <= 10",
-                                    )
-                        if a31 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".country",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `country`",
-                            )
-                        else:
-                            s36: Any = _enc_str(a31)
-                            if type(s36) is not str:
-                                _type(issues, p25 + ".country", "`str`", s36)
-                            else:
-                                if len(s36) < 2:
-                                    _bad(
-                                        issues,
-                                        p25 + ".country",
-                                        "min_length",
-                                        "`str` of length >= 2",
-                                        s36,
-                                        "Expected `str` of length >= 2",
-                                    )
-                                if len(s36) > 2:
-                                    _bad(
-                                        issues,
-                                        p25 + ".country",
-                                        "max_length",
-                                        "`str` of length <= 2",
-                                        s36,
-                                        "Expected `str` of length <= 2",
-                                    )
-                        if len(issues) == k26:
-                            o24 = {
-                                "name": s32,
-                                "street": s33,
-                                "city": s34,
-                                "postcode": s35,
-                                "country": s36,
-                            }
-                if a12 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".total",
-                        "missing",
-                        "`object`",
-                        _MISSING,
-                        "Object missing required field `total`",
-                    )
-                else:
-                    o37: Any = None
-                    if type(a12) is not dict:
-                        _type(issues, p6 + ".total", "`object`", a12)
-                    else:
-                        p38 = p6 + ".total"
-                        k39 = len(issues)
-                        a40 = a12.get("amount", _MISSING)
-                        a41 = a12.get("currency", _MISSING)
-                        if a40 is _MISSING:
-                            _bad(
-                                issues,
-                                p38 + ".amount",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `amount`",
-                            )
-                        else:
-                            n42: Any = _enc_int(a40)
-                            if type(n42) is not int:
-                                _type(issues, p38 + ".amount", "`int`", n42)
-                            else:
-                                if n42 < 0:
-                                    _bad(
-                                        issues,
-                                        p38 + ".amount",
-                                        "minimum",
-                                        "`int` >= 0",
-                                        n42,
-                                        "Expected `int` >= 0",
-                                    )
-                        if a41 is _MISSING:
-                            _bad(
-                                issues,
-                                p38 + ".currency",
-                                "missing",
-                                '`"EUR" | "USD" | "GBP"`',
-                                _MISSING,
-                                "Object missing required field `currency`",
-                            )
-                        else:
-                            if not (a41 == "EUR" or a41 == "USD" or a41 == "GBP"):
-                                _add(
-                                    issues,
-                                    p38 + ".currency",
-                                    "literal",
-                                    '`"EUR" | "USD" | "GBP"`',
-                                    a41,
-                                )
-                        if len(issues) == k39:
-                            o37 = {"amount": n42, "currency": a41}
-                if a13 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".created_at",
-                        "missing",
-                        "`datetime`",
-                        _MISSING,
-                        "Object missing required field `created_at`",
-                    )
-                else:
-                    x43: Any = None
-                    if not isinstance(a13, _datetime):
-                        _type(issues, p6 + ".created_at", "`datetime`", a13)
-                    else:
-                        x43 = a13.isoformat()
-                if a14 is not _MISSING:
-                    e44 = a14.value if isinstance(a14, _m0.Priority) else a14
-                    if not (type(e44) is int and e44 in _N11):
-                        _add(issues, p6 + ".priority", "enum", "`Priority`", e44)
-                if a15 is not _MISSING:
-                    o45: Any = None
-                    if a15 is not None:
-                        s46: Any = _enc_str(a15)
-                        if type(s46) is not str:
-                            _type(issues, p6 + ".gift_note", "`str`", s46)
-                        else:
-                            pass
-                        o45 = s46
-                if len(issues) == k7:
-                    o5 = {
-                        "id": x16,
-                        "status": a9,
-                        "lines": l17,
-                        "ship_to": o24,
-                        "total": o37,
-                        "created_at": x43,
-                    }
-                    if a14 is not _MISSING:
-                        o5["priority"] = e44
-                    if a15 is not _MISSING:
-                        o5["gift_note"] = o45
-            acc47.append(o5)
+            r5 = _enc_Order_c(i3, f"{path}[{j4}]", issues)
+            acc6.append(r5)
         if len(issues) == k2:
-            l1 = acc47
+            l1 = acc6
     return l1
 
 

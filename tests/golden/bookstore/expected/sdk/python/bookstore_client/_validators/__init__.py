@@ -525,15 +525,13 @@ _EN3: Final = {
     "history": _m0.Genre["HISTORY"],
     "children": _m0.Genre["CHILDREN"],
 }
-_S4: Final = frozenset({"children", "fiction", "history", "science"})
-_RE5: Final = re.compile("^[a-z0-9-]+\\Z")
-_K6: Final = frozenset({"name", "born", "website"})
-_EN7: Final = {
+_RE4: Final = re.compile("^[a-z0-9-]+\\Z")
+_K5: Final = frozenset({"name", "born", "website"})
+_EN6: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_N8: Final = frozenset({0, 1})
-_S9: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_S7: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
 
 
 def _dec_Author(v: Any) -> Any:
@@ -685,146 +683,6 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o1["website"] = o10
             else:
                 o1["website"] = None
-    return o1
-
-
-def _enc_Author(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["id"]
-        a3 = v["name"]
-    except KeyError:
-        raise _Fail from None
-    a4 = v.get("born", _MISSING)
-    a5 = v.get("website", _MISSING)
-    if type(a2) is not int:
-        raise _Fail
-    if type(a3) is not str or not 1 <= len(a3) <= 120:
-        raise _Fail
-    if a4 is not _MISSING:
-        o6: Any = None
-        if a4 is not None:
-            if not isinstance(a4, _date) or isinstance(a4, _datetime):
-                raise _Fail
-            x7 = a4.isoformat()
-            o6 = x7
-    if a5 is not _MISSING:
-        o8: Any = None
-        if a5 is not None:
-            if type(a5) is not str or _RE0.search(a5) is None:
-                raise _Fail
-            o8 = a5
-    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c9:
-        raise _Fail
-    o1: dict[str, Any] = {"id": a2, "name": a3}
-    if a4 is not _MISSING:
-        o1["born"] = o6
-    if a5 is not _MISSING:
-        o1["website"] = o8
-    return o1
-
-
-def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("born", _MISSING)
-        a6 = v.get("website", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
-        else:
-            n7: Any = _enc_int(a3)
-            if type(n7) is not int:
-                _type(issues, path + ".id", "`int`", n7)
-            else:
-                pass
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
-        else:
-            s8: Any = _enc_str(a4)
-            if type(s8) is not str:
-                _type(issues, path + ".name", "`str`", s8)
-            else:
-                if len(s8) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s8,
-                        "Expected `str` of length >= 1",
-                    )
-                if len(s8) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        s8,
-                        "Expected `str` of length <= 120",
-                    )
-        if a5 is not _MISSING:
-            o9: Any = None
-            if a5 is not None:
-                x10: Any = None
-                if not isinstance(a5, _date) or isinstance(a5, _datetime):
-                    _type(issues, path + ".born", "`date`", a5)
-                else:
-                    x10 = a5.isoformat()
-                o9 = x10
-        if a6 is not _MISSING:
-            o11: Any = None
-            if a6 is not None:
-                s12: Any = _enc_str(a6)
-                if type(s12) is not str:
-                    _type(issues, path + ".website", "`str`", s12)
-                else:
-                    if _RE0.search(s12) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            s12,
-                            "Expected `str` matching regex '^https?://'",
-                        )
-                o11 = s12
-        for key13 in v:
-            if key13 not in _K1:
-                _bad(
-                    issues,
-                    _kp(path, key13),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key13],
-                    "Object contains unknown field `" + key13 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n7, "name": s8}
-            if a5 is not _MISSING:
-                o1["born"] = o9
-            if a6 is not _MISSING:
-                o1["website"] = o11
     return o1
 
 
@@ -1018,100 +876,48 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            o14: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p15 = path + ".price"
-                k16 = len(issues)
-                a17 = a7.get("amount", _MISSING)
-                a18 = a7.get("currency", _MISSING)
-                if a17 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n19: Any = a17
-                    if type(n19) is float and n19.is_integer():
-                        n19 = int(n19)
-                    if type(n19) is not int:
-                        _type(issues, p15 + ".amount", "`int`", n19)
-                    else:
-                        if n19 < 0:
-                            _bad(
-                                issues,
-                                p15 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n19,
-                                "Expected `int` >= 0",
-                            )
-                if a18 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a18 == "EUR" or a18 == "USD" or a18 == "GBP"):
-                        _add(
-                            issues,
-                            p15 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a18,
-                        )
-                if len(issues) == k16:
-                    o14 = {"amount": n19, "currency": a18}
+            r14 = _dec_Money_c(a7, path + ".price", issues)
         if a8 is not _MISSING:
-            x20: Any = None
+            x15: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x20 = _parse_date(a8)
-                if x20 is None:
+                x15 = _parse_date(a8)
+                if x15 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l21: Any = None
+            l16: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p22 = path + ".tags"
-                k23 = len(issues)
+                p17 = path + ".tags"
+                k18 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p22,
+                        p17,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc26: list[Any] = []
-                for j25, i24 in enumerate(a9):
-                    if type(i24) is not str:
-                        _type(issues, f"{p22}[{j25}]", "`str`", i24)
+                acc21: list[Any] = []
+                for j20, i19 in enumerate(a9):
+                    if type(i19) is not str:
+                        _type(issues, f"{p17}[{j20}]", "`str`", i19)
                     else:
-                        if len(i24) > 30:
+                        if len(i19) > 30:
                             _bad(
                                 issues,
-                                f"{p22}[{j25}]",
+                                f"{p17}[{j20}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i24,
+                                i19,
                                 "Expected `str` of length <= 30",
                             )
-                    acc26.append(i24)
-                if len(issues) == k23:
-                    l21 = acc26
+                    acc21.append(i19)
+                if len(issues) == k18:
+                    l16 = acc21
         if a10 is _MISSING:
             _bad(
                 issues,
@@ -1122,11 +928,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `id`",
             )
         else:
-            n27: Any = a10
-            if type(n27) is float and n27.is_integer():
-                n27 = int(n27)
-            if type(n27) is not int:
-                _type(issues, path + ".id", "`int`", n27)
+            n22: Any = a10
+            if type(n22) is float and n22.is_integer():
+                n22 = int(n22)
+            if type(n22) is not int:
+                _type(issues, path + ".id", "`int`", n22)
             else:
                 pass
         if a11 is _MISSING:
@@ -1139,11 +945,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `in_stock`",
             )
         else:
-            n28: Any = a11
-            if type(n28) is float and n28.is_integer():
-                n28 = int(n28)
-            if type(n28) is not int:
-                _type(issues, path + ".in_stock", "`int`", n28)
+            n23: Any = a11
+            if type(n23) is float and n23.is_integer():
+                n23 = int(n23)
+            if type(n23) is not int:
+                _type(issues, path + ".in_stock", "`int`", n23)
             else:
                 pass
         if len(issues) == k2:
@@ -1152,335 +958,14 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "isbn": a4,
                 "author_id": n12,
                 "genre": e13,
-                "price": o14,
-                "id": n27,
-                "in_stock": n28,
+                "price": r14,
+                "id": n22,
+                "in_stock": n23,
             }
             if a8 is not _MISSING:
-                o1["published"] = x20
+                o1["published"] = x15
             if a9 is not _MISSING:
-                o1["tags"] = l21
-    return o1
-
-
-def _enc_Book(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["title"]
-        a3 = v["isbn"]
-        a4 = v["author_id"]
-        a5 = v["genre"]
-        a6 = v["price"]
-        a9 = v["id"]
-        a10 = v["in_stock"]
-    except KeyError:
-        raise _Fail from None
-    a7 = v.get("published", _MISSING)
-    a8 = v.get("tags", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 200:
-        raise _Fail
-    if type(a3) is not str or _RE2.search(a3) is None:
-        raise _Fail
-    if type(a4) is not int or a4 < 1:
-        raise _Fail
-    e11 = a5.value if isinstance(a5, _m0.Genre) else a5
-    if not (type(e11) is str and e11 in _S4):
-        raise _Fail
-    if type(a6) is not dict:
-        raise _Fail
-    try:
-        a13 = a6["amount"]
-        a14 = a6["currency"]
-    except KeyError:
-        raise _Fail from None
-    if type(a13) is not int or a13 < 0:
-        raise _Fail
-    if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
-        raise _Fail
-    o12: dict[str, Any] = {"amount": a13, "currency": a14}
-    if a7 is not _MISSING:
-        if not isinstance(a7, _date) or isinstance(a7, _datetime):
-            raise _Fail
-        x15 = a7.isoformat()
-    if a8 is not _MISSING:
-        if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
-            raise _Fail
-        for i17 in a8:
-            if type(i17) is not str or len(i17) > 30:
-                raise _Fail
-        l16 = a8 if type(a8) is list else list(a8)
-    if type(a9) is not int:
-        raise _Fail
-    if type(a10) is not int:
-        raise _Fail
-    o1: dict[str, Any] = {
-        "title": a2,
-        "isbn": a3,
-        "author_id": a4,
-        "genre": e11,
-        "price": o12,
-        "id": a9,
-        "in_stock": a10,
-    }
-    if a7 is not _MISSING:
-        o1["published"] = x15
-    if a8 is not _MISSING:
-        o1["tags"] = l16
-    return o1
-
-
-def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        a10 = v.get("id", _MISSING)
-        a11 = v.get("in_stock", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
-        else:
-            s12: Any = _enc_str(a3)
-            if type(s12) is not str:
-                _type(issues, path + ".title", "`str`", s12)
-            else:
-                if len(s12) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s12,
-                        "Expected `str` of length >= 1",
-                    )
-                if len(s12) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        s12,
-                        "Expected `str` of length <= 200",
-                    )
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
-        else:
-            s13: Any = _enc_str(a4)
-            if type(s13) is not str:
-                _type(issues, path + ".isbn", "`str`", s13)
-            else:
-                if _RE2.search(s13) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        s13,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
-        if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
-        else:
-            n14: Any = _enc_int(a5)
-            if type(n14) is not int:
-                _type(issues, path + ".author_id", "`int`", n14)
-            else:
-                if n14 < 1:
-                    _bad(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n14,
-                        "Expected `int` >= 1",
-                    )
-        if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
-        else:
-            e15 = a6.value if isinstance(a6, _m0.Genre) else a6
-            if not (type(e15) is str and e15 in _S4):
-                _add(issues, path + ".genre", "enum", "`Genre`", e15)
-        if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
-        else:
-            o16: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p17 = path + ".price"
-                k18 = len(issues)
-                a19 = a7.get("amount", _MISSING)
-                a20 = a7.get("currency", _MISSING)
-                if a19 is _MISSING:
-                    _bad(
-                        issues,
-                        p17 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n21: Any = _enc_int(a19)
-                    if type(n21) is not int:
-                        _type(issues, p17 + ".amount", "`int`", n21)
-                    else:
-                        if n21 < 0:
-                            _bad(
-                                issues,
-                                p17 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n21,
-                                "Expected `int` >= 0",
-                            )
-                if a20 is _MISSING:
-                    _bad(
-                        issues,
-                        p17 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a20 == "EUR" or a20 == "USD" or a20 == "GBP"):
-                        _add(
-                            issues,
-                            p17 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a20,
-                        )
-                if len(issues) == k18:
-                    o16 = {"amount": n21, "currency": a20}
-        if a8 is not _MISSING:
-            x22: Any = None
-            if not isinstance(a8, _date) or isinstance(a8, _datetime):
-                _type(issues, path + ".published", "`date`", a8)
-            else:
-                x22 = a8.isoformat()
-        if a9 is not _MISSING:
-            l23: Any = None
-            if not isinstance(a9, (list, tuple, set, frozenset)):
-                _type(issues, path + ".tags", "`array`", a9)
-            else:
-                p24 = path + ".tags"
-                k25 = len(issues)
-                if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p24,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
-                acc29: list[Any] = []
-                for j27, i26 in enumerate(a9):
-                    s28: Any = _enc_str(i26)
-                    if type(s28) is not str:
-                        _type(issues, f"{p24}[{j27}]", "`str`", s28)
-                    else:
-                        if len(s28) > 30:
-                            _bad(
-                                issues,
-                                f"{p24}[{j27}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                s28,
-                                "Expected `str` of length <= 30",
-                            )
-                    acc29.append(s28)
-                if len(issues) == k25:
-                    l23 = acc29
-        if a10 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
-        else:
-            n30: Any = _enc_int(a10)
-            if type(n30) is not int:
-                _type(issues, path + ".id", "`int`", n30)
-            else:
-                pass
-        if a11 is _MISSING:
-            _bad(
-                issues,
-                path + ".in_stock",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `in_stock`",
-            )
-        else:
-            n31: Any = _enc_int(a11)
-            if type(n31) is not int:
-                _type(issues, path + ".in_stock", "`int`", n31)
-            else:
-                pass
-        if len(issues) == k2:
-            o1 = {
-                "title": s12,
-                "isbn": s13,
-                "author_id": n14,
-                "genre": e15,
-                "price": o16,
-                "id": n30,
-                "in_stock": n31,
-            }
-            if a8 is not _MISSING:
-                o1["published"] = x22
-            if a9 is not _MISSING:
-                o1["tags"] = l23
+                o1["tags"] = l16
     return o1
 
 
@@ -1564,77 +1049,25 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `str` of length <= 200",
                     )
         if a4 is not _MISSING:
-            o7: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                p8 = path + ".price"
-                k9 = len(issues)
-                a10 = a4.get("amount", _MISSING)
-                a11 = a4.get("currency", _MISSING)
-                if a10 is _MISSING:
-                    _bad(
-                        issues,
-                        p8 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n12: Any = a10
-                    if type(n12) is float and n12.is_integer():
-                        n12 = int(n12)
-                    if type(n12) is not int:
-                        _type(issues, p8 + ".amount", "`int`", n12)
-                    else:
-                        if n12 < 0:
-                            _bad(
-                                issues,
-                                p8 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n12,
-                                "Expected `int` >= 0",
-                            )
-                if a11 is _MISSING:
-                    _bad(
-                        issues,
-                        p8 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
-                        _add(
-                            issues,
-                            p8 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a11,
-                        )
-                if len(issues) == k9:
-                    o7 = {"amount": n12, "currency": a11}
+            r7 = _dec_Money_c(a4, path + ".price", issues)
         if a5 is not _MISSING:
-            e13: Any = _EN3.get(a5) if type(a5) is str else None
-            if e13 is None:
+            e8: Any = _EN3.get(a5) if type(a5) is str else None
+            if e8 is None:
                 _add(issues, path + ".genre", "enum", "`Genre`", a5)
         if a6 is not _MISSING:
-            n14: Any = a6
-            if type(n14) is float and n14.is_integer():
-                n14 = int(n14)
-            if type(n14) is not int:
-                _type(issues, path + ".in_stock", "`int`", n14)
+            n9: Any = a6
+            if type(n9) is float and n9.is_integer():
+                n9 = int(n9)
+            if type(n9) is not int:
+                _type(issues, path + ".in_stock", "`int`", n9)
             else:
-                if n14 < 0:
+                if n9 < 0:
                     _bad(
                         issues,
                         path + ".in_stock",
                         "minimum",
                         "`int` >= 0",
-                        n14,
+                        n9,
                         "Expected `int` >= 0",
                     )
         if len(issues) == k2:
@@ -1642,169 +1075,11 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["title"] = a3
             if a4 is not _MISSING:
-                o1["price"] = o7
+                o1["price"] = r7
             if a5 is not _MISSING:
-                o1["genre"] = e13
+                o1["genre"] = e8
             if a6 is not _MISSING:
-                o1["in_stock"] = n14
-    return o1
-
-
-def _enc_BookPatch(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    a2 = v.get("title", _MISSING)
-    a3 = v.get("price", _MISSING)
-    a4 = v.get("genre", _MISSING)
-    a5 = v.get("in_stock", _MISSING)
-    if a2 is not _MISSING:
-        if type(a2) is not str or not 1 <= len(a2) <= 200:
-            raise _Fail
-    if a3 is not _MISSING:
-        if type(a3) is not dict:
-            raise _Fail
-        try:
-            a7 = a3["amount"]
-            a8 = a3["currency"]
-        except KeyError:
-            raise _Fail from None
-        if type(a7) is not int or a7 < 0:
-            raise _Fail
-        if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
-            raise _Fail
-        o6: dict[str, Any] = {"amount": a7, "currency": a8}
-    if a4 is not _MISSING:
-        e9 = a4.value if isinstance(a4, _m0.Genre) else a4
-        if not (type(e9) is str and e9 in _S4):
-            raise _Fail
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            raise _Fail
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["title"] = a2
-    if a3 is not _MISSING:
-        o1["price"] = o6
-    if a4 is not _MISSING:
-        o1["genre"] = e9
-    if a5 is not _MISSING:
-        o1["in_stock"] = a5
-    return o1
-
-
-def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("price", _MISSING)
-        a5 = v.get("genre", _MISSING)
-        a6 = v.get("in_stock", _MISSING)
-        if a3 is not _MISSING:
-            s7: Any = _enc_str(a3)
-            if type(s7) is not str:
-                _type(issues, path + ".title", "`str`", s7)
-            else:
-                if len(s7) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s7,
-                        "Expected `str` of length >= 1",
-                    )
-                if len(s7) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        s7,
-                        "Expected `str` of length <= 200",
-                    )
-        if a4 is not _MISSING:
-            o8: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                p9 = path + ".price"
-                k10 = len(issues)
-                a11 = a4.get("amount", _MISSING)
-                a12 = a4.get("currency", _MISSING)
-                if a11 is _MISSING:
-                    _bad(
-                        issues,
-                        p9 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n13: Any = _enc_int(a11)
-                    if type(n13) is not int:
-                        _type(issues, p9 + ".amount", "`int`", n13)
-                    else:
-                        if n13 < 0:
-                            _bad(
-                                issues,
-                                p9 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n13,
-                                "Expected `int` >= 0",
-                            )
-                if a12 is _MISSING:
-                    _bad(
-                        issues,
-                        p9 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-                        _add(
-                            issues,
-                            p9 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a12,
-                        )
-                if len(issues) == k10:
-                    o8 = {"amount": n13, "currency": a12}
-        if a5 is not _MISSING:
-            e14 = a5.value if isinstance(a5, _m0.Genre) else a5
-            if not (type(e14) is str and e14 in _S4):
-                _add(issues, path + ".genre", "enum", "`Genre`", e14)
-        if a6 is not _MISSING:
-            n15: Any = _enc_int(a6)
-            if type(n15) is not int:
-                _type(issues, path + ".in_stock", "`int`", n15)
-            else:
-                if n15 < 0:
-                    _bad(
-                        issues,
-                        path + ".in_stock",
-                        "minimum",
-                        "`int` >= 0",
-                        n15,
-                        "Expected `int` >= 0",
-                    )
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["title"] = s7
-            if a4 is not _MISSING:
-                o1["price"] = o8
-            if a5 is not _MISSING:
-                o1["genre"] = e14
-            if a6 is not _MISSING:
-                o1["in_stock"] = n15
+                o1["in_stock"] = n9
     return o1
 
 
@@ -1944,120 +1219,6 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_BookQuery(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    a2 = v.get("genre", _MISSING)
-    a3 = v.get("author_id", _MISSING)
-    a4 = v.get("limit", _MISSING)
-    a5 = v.get("offset", _MISSING)
-    if a2 is not _MISSING:
-        o6: Any = None
-        if a2 is not None:
-            e7 = a2.value if isinstance(a2, _m0.Genre) else a2
-            if not (type(e7) is str and e7 in _S4):
-                raise _Fail
-            o6 = e7
-    if a3 is not _MISSING:
-        o8: Any = None
-        if a3 is not None:
-            if type(a3) is not int:
-                raise _Fail
-            o8 = a3
-    if a4 is not _MISSING:
-        if type(a4) is not int or not 1 <= a4 <= 100:
-            raise _Fail
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            raise _Fail
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["genre"] = o6
-    if a3 is not _MISSING:
-        o1["author_id"] = o8
-    if a4 is not _MISSING:
-        o1["limit"] = a4
-    if a5 is not _MISSING:
-        o1["offset"] = a5
-    return o1
-
-
-def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("genre", _MISSING)
-        a4 = v.get("author_id", _MISSING)
-        a5 = v.get("limit", _MISSING)
-        a6 = v.get("offset", _MISSING)
-        if a3 is not _MISSING:
-            o7: Any = None
-            if a3 is not None:
-                e8 = a3.value if isinstance(a3, _m0.Genre) else a3
-                if not (type(e8) is str and e8 in _S4):
-                    _add(issues, path + ".genre", "enum", "`Genre`", e8)
-                o7 = e8
-        if a4 is not _MISSING:
-            o9: Any = None
-            if a4 is not None:
-                n10: Any = _enc_int(a4)
-                if type(n10) is not int:
-                    _type(issues, path + ".author_id", "`int`", n10)
-                else:
-                    pass
-                o9 = n10
-        if a5 is not _MISSING:
-            n11: Any = _enc_int(a5)
-            if type(n11) is not int:
-                _type(issues, path + ".limit", "`int`", n11)
-            else:
-                if n11 < 1:
-                    _bad(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n11,
-                        "Expected `int` >= 1",
-                    )
-                if n11 > 100:
-                    _bad(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n11,
-                        "Expected `int` <= 100",
-                    )
-        if a6 is not _MISSING:
-            n12: Any = _enc_int(a6)
-            if type(n12) is not int:
-                _type(issues, path + ".offset", "`int`", n12)
-            else:
-                if n12 < 0:
-                    _bad(
-                        issues,
-                        path + ".offset",
-                        "minimum",
-                        "`int` >= 0",
-                        n12,
-                        "Expected `int` >= 0",
-                    )
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["genre"] = o7
-            if a4 is not _MISSING:
-                o1["author_id"] = o9
-            if a5 is not _MISSING:
-                o1["limit"] = n11
-            if a6 is not _MISSING:
-                o1["offset"] = n12
-    return o1
-
-
 def _dec_Category(v: Any) -> Any:
     if type(v) is not dict:
         raise _Fail
@@ -2067,7 +1228,7 @@ def _dec_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         raise _Fail from None
-    if type(a2) is not str or _RE5.search(a2) is None:
+    if type(a2) is not str or _RE4.search(a2) is None:
         raise _Fail
     if type(a3) is not str:
         raise _Fail
@@ -2106,7 +1267,7 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
-                if _RE5.search(a3) is None:
+                if _RE4.search(a3) is None:
                     _bad(
                         issues,
                         path + ".slug",
@@ -2156,100 +1317,6 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_Category(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["slug"]
-        a3 = v["name"]
-        a4 = v["children"]
-    except KeyError:
-        raise _Fail from None
-    if type(a2) is not str or _RE5.search(a2) is None:
-        raise _Fail
-    if type(a3) is not str:
-        raise _Fail
-    if not isinstance(a4, (list, tuple, set, frozenset)):
-        raise _Fail
-    l5 = [_enc_Category(i6) for i6 in a4]
-    o1: dict[str, Any] = {"slug": a2, "name": a3, "children": l5}
-    return o1
-
-
-def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("slug", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("children", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".slug",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `slug`",
-            )
-        else:
-            s6: Any = _enc_str(a3)
-            if type(s6) is not str:
-                _type(issues, path + ".slug", "`str`", s6)
-            else:
-                if _RE5.search(s6) is None:
-                    _bad(
-                        issues,
-                        path + ".slug",
-                        "pattern",
-                        "`str` matching regex '^[a-z0-9-]+$'",
-                        s6,
-                        "Expected `str` matching regex '^[a-z0-9-]+$'",
-                    )
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
-        else:
-            s7: Any = _enc_str(a4)
-            if type(s7) is not str:
-                _type(issues, path + ".name", "`str`", s7)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".children",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `children`",
-            )
-        else:
-            l8: Any = None
-            if not isinstance(a5, (list, tuple, set, frozenset)):
-                _type(issues, path + ".children", "`array`", a5)
-            else:
-                p9 = path + ".children"
-                k10 = len(issues)
-                acc14: list[Any] = []
-                for j12, i11 in enumerate(a5):
-                    r13 = _enc_Category_c(i11, f"{p9}[{j12}]", issues)
-                    acc14.append(r13)
-                if len(issues) == k10:
-                    l8 = acc14
-        if len(issues) == k2:
-            o1 = {"slug": s6, "name": s7, "children": l8}
-    return o1
-
-
 def _dec_Genre(v: Any) -> Any:
     e1: Any = _EN3.get(v) if type(v) is str else None
     if e1 is None:
@@ -2261,20 +1328,6 @@ def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
     e1: Any = _EN3.get(v) if type(v) is str else None
     if e1 is None:
         _add(issues, path, "enum", "`Genre`", v)
-    return e1
-
-
-def _enc_Genre(v: Any) -> Any:
-    e1 = v.value if isinstance(v, _m0.Genre) else v
-    if not (type(e1) is str and e1 in _S4):
-        raise _Fail
-    return e1
-
-
-def _enc_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1 = v.value if isinstance(v, _m0.Genre) else v
-    if not (type(e1) is str and e1 in _S4):
-        _add(issues, path, "enum", "`Genre`", e1)
     return e1
 
 
@@ -2298,29 +1351,6 @@ def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
             )
     return v
-
-
-def _enc_Isbn(v: Any) -> Any:
-    if type(v) is not str or _RE2.search(v) is None:
-        raise _Fail
-    return v
-
-
-def _enc_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    s1: Any = _enc_str(v)
-    if type(s1) is not str:
-        _type(issues, path, "`str`", s1)
-    else:
-        if _RE2.search(s1) is None:
-            _bad(
-                issues,
-                path,
-                "pattern",
-                "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                s1,
-                "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-            )
-    return s1
 
 
 def _dec_Money(v: Any) -> Any:
@@ -2365,76 +1395,6 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
                 n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".amount", "`int`", n5)
-            else:
-                if n5 < 0:
-                    _bad(
-                        issues,
-                        path + ".amount",
-                        "minimum",
-                        "`int` >= 0",
-                        n5,
-                        "Expected `int` >= 0",
-                    )
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".currency",
-                "missing",
-                '`"EUR" | "USD" | "GBP"`',
-                _MISSING,
-                "Object missing required field `currency`",
-            )
-        else:
-            if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _add(
-                    issues,
-                    path + ".currency",
-                    "literal",
-                    '`"EUR" | "USD" | "GBP"`',
-                    a4,
-                )
-        if len(issues) == k2:
-            o1 = {"amount": n5, "currency": a4}
-    return o1
-
-
-def _enc_Money(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["amount"]
-        a3 = v["currency"]
-    except KeyError:
-        raise _Fail from None
-    if type(a2) is not int or a2 < 0:
-        raise _Fail
-    if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
-        raise _Fail
-    o1: dict[str, Any] = {"amount": a2, "currency": a3}
-    return o1
-
-
-def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("amount", _MISSING)
-        a4 = v.get("currency", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".amount",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `amount`",
-            )
-        else:
-            n5: Any = _enc_int(a3)
             if type(n5) is not int:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
@@ -2579,7 +1539,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         )
                 o8 = a5
         for key9 in v:
-            if key9 not in _K6:
+            if key9 not in _K5:
                 _bad(
                     issues,
                     _kp(path, key9),
@@ -2598,127 +1558,6 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o1["website"] = o8
             else:
                 o1["website"] = None
-    return o1
-
-
-def _enc_NewAuthor(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["name"]
-    except KeyError:
-        raise _Fail from None
-    a3 = v.get("born", _MISSING)
-    a4 = v.get("website", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 120:
-        raise _Fail
-    if a3 is not _MISSING:
-        o5: Any = None
-        if a3 is not None:
-            if not isinstance(a3, _date) or isinstance(a3, _datetime):
-                raise _Fail
-            x6 = a3.isoformat()
-            o5 = x6
-    if a4 is not _MISSING:
-        o7: Any = None
-        if a4 is not None:
-            if type(a4) is not str or _RE0.search(a4) is None:
-                raise _Fail
-            o7 = a4
-    c8 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
-    if len(v) != c8:
-        raise _Fail
-    o1: dict[str, Any] = {"name": a2}
-    if a3 is not _MISSING:
-        o1["born"] = o5
-    if a4 is not _MISSING:
-        o1["website"] = o7
-    return o1
-
-
-def _enc_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("born", _MISSING)
-        a5 = v.get("website", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
-        else:
-            s6: Any = _enc_str(a3)
-            if type(s6) is not str:
-                _type(issues, path + ".name", "`str`", s6)
-            else:
-                if len(s6) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s6,
-                        "Expected `str` of length >= 1",
-                    )
-                if len(s6) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        s6,
-                        "Expected `str` of length <= 120",
-                    )
-        if a4 is not _MISSING:
-            o7: Any = None
-            if a4 is not None:
-                x8: Any = None
-                if not isinstance(a4, _date) or isinstance(a4, _datetime):
-                    _type(issues, path + ".born", "`date`", a4)
-                else:
-                    x8 = a4.isoformat()
-                o7 = x8
-        if a5 is not _MISSING:
-            o9: Any = None
-            if a5 is not None:
-                s10: Any = _enc_str(a5)
-                if type(s10) is not str:
-                    _type(issues, path + ".website", "`str`", s10)
-                else:
-                    if _RE0.search(s10) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            s10,
-                            "Expected `str` matching regex '^https?://'",
-                        )
-                o9 = s10
-        for key11 in v:
-            if key11 not in _K6:
-                _bad(
-                    issues,
-                    _kp(path, key11),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key11],
-                    "Object contains unknown field `" + key11 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"name": s6}
-            if a4 is not _MISSING:
-                o1["born"] = o7
-            if a5 is not _MISSING:
-                o1["website"] = o9
     return o1
 
 
@@ -2902,391 +1741,60 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            o12: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p13 = path + ".price"
-                k14 = len(issues)
-                a15 = a7.get("amount", _MISSING)
-                a16 = a7.get("currency", _MISSING)
-                if a15 is _MISSING:
-                    _bad(
-                        issues,
-                        p13 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n17: Any = a15
-                    if type(n17) is float and n17.is_integer():
-                        n17 = int(n17)
-                    if type(n17) is not int:
-                        _type(issues, p13 + ".amount", "`int`", n17)
-                    else:
-                        if n17 < 0:
-                            _bad(
-                                issues,
-                                p13 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n17,
-                                "Expected `int` >= 0",
-                            )
-                if a16 is _MISSING:
-                    _bad(
-                        issues,
-                        p13 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
-                        _add(
-                            issues,
-                            p13 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a16,
-                        )
-                if len(issues) == k14:
-                    o12 = {"amount": n17, "currency": a16}
+            r12 = _dec_Money_c(a7, path + ".price", issues)
         if a8 is not _MISSING:
-            x18: Any = None
+            x13: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x18 = _parse_date(a8)
-                if x18 is None:
+                x13 = _parse_date(a8)
+                if x13 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l19: Any = None
+            l14: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p20 = path + ".tags"
-                k21 = len(issues)
+                p15 = path + ".tags"
+                k16 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p20,
+                        p15,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc24: list[Any] = []
-                for j23, i22 in enumerate(a9):
-                    if type(i22) is not str:
-                        _type(issues, f"{p20}[{j23}]", "`str`", i22)
+                acc19: list[Any] = []
+                for j18, i17 in enumerate(a9):
+                    if type(i17) is not str:
+                        _type(issues, f"{p15}[{j18}]", "`str`", i17)
                     else:
-                        if len(i22) > 30:
+                        if len(i17) > 30:
                             _bad(
                                 issues,
-                                f"{p20}[{j23}]",
+                                f"{p15}[{j18}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i22,
+                                i17,
                                 "Expected `str` of length <= 30",
                             )
-                    acc24.append(i22)
-                if len(issues) == k21:
-                    l19 = acc24
+                    acc19.append(i17)
+                if len(issues) == k16:
+                    l14 = acc19
         if len(issues) == k2:
             o1 = {
                 "title": a3,
                 "isbn": a4,
                 "author_id": n10,
                 "genre": e11,
-                "price": o12,
+                "price": r12,
             }
             if a8 is not _MISSING:
-                o1["published"] = x18
+                o1["published"] = x13
             if a9 is not _MISSING:
-                o1["tags"] = l19
-    return o1
-
-
-def _enc_NewBook(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["title"]
-        a3 = v["isbn"]
-        a4 = v["author_id"]
-        a5 = v["genre"]
-        a6 = v["price"]
-    except KeyError:
-        raise _Fail from None
-    a7 = v.get("published", _MISSING)
-    a8 = v.get("tags", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 200:
-        raise _Fail
-    if type(a3) is not str or _RE2.search(a3) is None:
-        raise _Fail
-    if type(a4) is not int or a4 < 1:
-        raise _Fail
-    e9 = a5.value if isinstance(a5, _m0.Genre) else a5
-    if not (type(e9) is str and e9 in _S4):
-        raise _Fail
-    if type(a6) is not dict:
-        raise _Fail
-    try:
-        a11 = a6["amount"]
-        a12 = a6["currency"]
-    except KeyError:
-        raise _Fail from None
-    if type(a11) is not int or a11 < 0:
-        raise _Fail
-    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-        raise _Fail
-    o10: dict[str, Any] = {"amount": a11, "currency": a12}
-    if a7 is not _MISSING:
-        if not isinstance(a7, _date) or isinstance(a7, _datetime):
-            raise _Fail
-        x13 = a7.isoformat()
-    if a8 is not _MISSING:
-        if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
-            raise _Fail
-        for i15 in a8:
-            if type(i15) is not str or len(i15) > 30:
-                raise _Fail
-        l14 = a8 if type(a8) is list else list(a8)
-    o1: dict[str, Any] = {
-        "title": a2,
-        "isbn": a3,
-        "author_id": a4,
-        "genre": e9,
-        "price": o10,
-    }
-    if a7 is not _MISSING:
-        o1["published"] = x13
-    if a8 is not _MISSING:
-        o1["tags"] = l14
-    return o1
-
-
-def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
-        else:
-            s10: Any = _enc_str(a3)
-            if type(s10) is not str:
-                _type(issues, path + ".title", "`str`", s10)
-            else:
-                if len(s10) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s10,
-                        "Expected `str` of length >= 1",
-                    )
-                if len(s10) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        s10,
-                        "Expected `str` of length <= 200",
-                    )
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
-        else:
-            s11: Any = _enc_str(a4)
-            if type(s11) is not str:
-                _type(issues, path + ".isbn", "`str`", s11)
-            else:
-                if _RE2.search(s11) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        s11,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
-        if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
-        else:
-            n12: Any = _enc_int(a5)
-            if type(n12) is not int:
-                _type(issues, path + ".author_id", "`int`", n12)
-            else:
-                if n12 < 1:
-                    _bad(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n12,
-                        "Expected `int` >= 1",
-                    )
-        if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
-        else:
-            e13 = a6.value if isinstance(a6, _m0.Genre) else a6
-            if not (type(e13) is str and e13 in _S4):
-                _add(issues, path + ".genre", "enum", "`Genre`", e13)
-        if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
-        else:
-            o14: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                p15 = path + ".price"
-                k16 = len(issues)
-                a17 = a7.get("amount", _MISSING)
-                a18 = a7.get("currency", _MISSING)
-                if a17 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n19: Any = _enc_int(a17)
-                    if type(n19) is not int:
-                        _type(issues, p15 + ".amount", "`int`", n19)
-                    else:
-                        if n19 < 0:
-                            _bad(
-                                issues,
-                                p15 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n19,
-                                "Expected `int` >= 0",
-                            )
-                if a18 is _MISSING:
-                    _bad(
-                        issues,
-                        p15 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a18 == "EUR" or a18 == "USD" or a18 == "GBP"):
-                        _add(
-                            issues,
-                            p15 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a18,
-                        )
-                if len(issues) == k16:
-                    o14 = {"amount": n19, "currency": a18}
-        if a8 is not _MISSING:
-            x20: Any = None
-            if not isinstance(a8, _date) or isinstance(a8, _datetime):
-                _type(issues, path + ".published", "`date`", a8)
-            else:
-                x20 = a8.isoformat()
-        if a9 is not _MISSING:
-            l21: Any = None
-            if not isinstance(a9, (list, tuple, set, frozenset)):
-                _type(issues, path + ".tags", "`array`", a9)
-            else:
-                p22 = path + ".tags"
-                k23 = len(issues)
-                if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p22,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
-                acc27: list[Any] = []
-                for j25, i24 in enumerate(a9):
-                    s26: Any = _enc_str(i24)
-                    if type(s26) is not str:
-                        _type(issues, f"{p22}[{j25}]", "`str`", s26)
-                    else:
-                        if len(s26) > 30:
-                            _bad(
-                                issues,
-                                f"{p22}[{j25}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                s26,
-                                "Expected `str` of length <= 30",
-                            )
-                    acc27.append(s26)
-                if len(issues) == k23:
-                    l21 = acc27
-        if len(issues) == k2:
-            o1 = {
-                "title": s10,
-                "isbn": s11,
-                "author_id": n12,
-                "genre": e13,
-                "price": o14,
-            }
-            if a8 is not _MISSING:
-                o1["published"] = x20
-            if a9 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l14
     return o1
 
 
@@ -3356,7 +1864,7 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN7.get(a4) if type(a4) is int else None
+        e20: Any = _EN6.get(a4) if type(a4) is int else None
         if e20 is None:
             raise _Fail
     if a5 is not _MISSING:
@@ -3417,80 +1925,12 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a3,
                         "Expected `array` of length <= 20",
                     )
-                acc19: list[Any] = []
+                acc13: list[Any] = []
                 for j11, i10 in enumerate(a3):
-                    o12: Any = None
-                    if type(i10) is not dict:
-                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
-                    else:
-                        p13 = f"{p8}[{j11}]"
-                        k14 = len(issues)
-                        a15 = i10.get("book_id", _MISSING)
-                        a16 = i10.get("quantity", _MISSING)
-                        if a15 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n17: Any = a15
-                            if type(n17) is float and n17.is_integer():
-                                n17 = int(n17)
-                            if type(n17) is not int:
-                                _type(issues, p13 + ".book_id", "`int`", n17)
-                            else:
-                                if n17 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n17,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a16 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n18: Any = a16
-                            if type(n18) is float and n18.is_integer():
-                                n18 = int(n18)
-                            if type(n18) is not int:
-                                _type(issues, p13 + ".quantity", "`int`", n18)
-                            else:
-                                if n18 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n18,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n18 > 50:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n18,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k14:
-                            o12 = {"book_id": n17, "quantity": n18}
-                    acc19.append(o12)
+                    r12 = _dec_OrderLine_c(i10, f"{p8}[{j11}]", issues)
+                    acc13.append(r12)
                 if len(issues) == k9:
-                    l7 = acc19
+                    l7 = acc13
         if a4 is _MISSING:
             _bad(
                 issues,
@@ -3501,513 +1941,28 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            o20: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a4)
-            else:
-                p21 = path + ".ship_to"
-                k22 = len(issues)
-                a23 = a4.get("name", _MISSING)
-                a24 = a4.get("street", _MISSING)
-                a25 = a4.get("city", _MISSING)
-                a26 = a4.get("postcode", _MISSING)
-                a27 = a4.get("country", _MISSING)
-                if a23 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    if type(a23) is not str:
-                        _type(issues, p21 + ".name", "`str`", a23)
-                    else:
-                        if len(a23) < 1:
-                            _bad(
-                                issues,
-                                p21 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                a23,
-                                "Expected `str` of length >= 1",
-                            )
-                if a24 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    if type(a24) is not str:
-                        _type(issues, p21 + ".street", "`str`", a24)
-                    else:
-                        pass
-                if a25 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    if type(a25) is not str:
-                        _type(issues, p21 + ".city", "`str`", a25)
-                    else:
-                        pass
-                if a26 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    if type(a26) is not str:
-                        _type(issues, p21 + ".postcode", "`str`", a26)
-                    else:
-                        if len(a26) < 3:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                a26,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(a26) > 10:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                a26,
-                                "Expected `str` of length <= 10",
-                            )
-                if a27 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    if type(a27) is not str:
-                        _type(issues, p21 + ".country", "`str`", a27)
-                    else:
-                        if len(a27) < 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                a27,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(a27) > 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                a27,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k22:
-                    o20 = {
-                        "name": a23,
-                        "street": a24,
-                        "city": a25,
-                        "postcode": a26,
-                        "country": a27,
-                    }
+            r14 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
-            n28: Any = a5
-            if type(n28) is float and n28.is_integer():
-                n28 = int(n28)
-            e29: Any = _EN7.get(n28) if type(n28) is int else None
-            if e29 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n28)
+            n15: Any = a5
+            if type(n15) is float and n15.is_integer():
+                n15 = int(n15)
+            e16: Any = _EN6.get(n15) if type(n15) is int else None
+            if e16 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n15)
         if a6 is not _MISSING:
-            o30: Any = None
+            o17: Any = None
             if a6 is not None:
                 if type(a6) is not str:
                     _type(issues, path + ".gift_note", "`str`", a6)
                 else:
                     pass
-                o30 = a6
+                o17 = a6
         if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": o20}
+            o1 = {"lines": l7, "ship_to": r14}
             if a5 is not _MISSING:
-                o1["priority"] = e29
+                o1["priority"] = e16
             if a6 is not _MISSING:
-                o1["gift_note"] = o30
-    return o1
-
-
-def _enc_NewOrder(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["lines"]
-        a3 = v["ship_to"]
-    except KeyError:
-        raise _Fail from None
-    a4 = v.get("priority", _MISSING)
-    a5 = v.get("gift_note", _MISSING)
-    if not isinstance(a2, (list, tuple, set, frozenset)) or not 1 <= len(a2) <= 20:
-        raise _Fail
-    acc11: list[Any] = []
-    for i7 in a2:
-        if type(i7) is not dict:
-            raise _Fail
-        try:
-            a9 = i7["book_id"]
-            a10 = i7["quantity"]
-        except KeyError:
-            raise _Fail from None
-        if type(a9) is not int or a9 < 1:
-            raise _Fail
-        if type(a10) is not int or not 1 <= a10 <= 50:
-            raise _Fail
-        o8: dict[str, Any] = {"book_id": a9, "quantity": a10}
-        acc11.append(o8)
-    l6 = acc11
-    if type(a3) is not dict:
-        raise _Fail
-    try:
-        a13 = a3["name"]
-        a14 = a3["street"]
-        a15 = a3["city"]
-        a16 = a3["postcode"]
-        a17 = a3["country"]
-    except KeyError:
-        raise _Fail from None
-    if type(a13) is not str or len(a13) < 1:
-        raise _Fail
-    if type(a14) is not str:
-        raise _Fail
-    if type(a15) is not str:
-        raise _Fail
-    if type(a16) is not str or not 3 <= len(a16) <= 10:
-        raise _Fail
-    if type(a17) is not str or not 2 <= len(a17) <= 2:
-        raise _Fail
-    o12: dict[str, Any] = {
-        "name": a13,
-        "street": a14,
-        "city": a15,
-        "postcode": a16,
-        "country": a17,
-    }
-    if a4 is not _MISSING:
-        e18 = a4.value if isinstance(a4, _m0.Priority) else a4
-        if not (type(e18) is int and e18 in _N8):
-            raise _Fail
-    if a5 is not _MISSING:
-        o19: Any = None
-        if a5 is not None:
-            if type(a5) is not str:
-                raise _Fail
-            o19 = a5
-    o1: dict[str, Any] = {"lines": l6, "ship_to": o12}
-    if a4 is not _MISSING:
-        o1["priority"] = e18
-    if a5 is not _MISSING:
-        o1["gift_note"] = o19
-    return o1
-
-
-def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("lines", _MISSING)
-        a4 = v.get("ship_to", _MISSING)
-        a5 = v.get("priority", _MISSING)
-        a6 = v.get("gift_note", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
-        else:
-            l7: Any = None
-            if not isinstance(a3, (list, tuple, set, frozenset)):
-                _type(issues, path + ".lines", "`array`", a3)
-            else:
-                p8 = path + ".lines"
-                k9 = len(issues)
-                if len(a3) < 1:
-                    _bad(
-                        issues,
-                        p8,
-                        "min_items",
-                        "`array` of length >= 1",
-                        a3,
-                        "Expected `array` of length >= 1",
-                    )
-                if len(a3) > 20:
-                    _bad(
-                        issues,
-                        p8,
-                        "max_items",
-                        "`array` of length <= 20",
-                        a3,
-                        "Expected `array` of length <= 20",
-                    )
-                acc19: list[Any] = []
-                for j11, i10 in enumerate(a3):
-                    o12: Any = None
-                    if type(i10) is not dict:
-                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
-                    else:
-                        p13 = f"{p8}[{j11}]"
-                        k14 = len(issues)
-                        a15 = i10.get("book_id", _MISSING)
-                        a16 = i10.get("quantity", _MISSING)
-                        if a15 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n17: Any = _enc_int(a15)
-                            if type(n17) is not int:
-                                _type(issues, p13 + ".book_id", "`int`", n17)
-                            else:
-                                if n17 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n17,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a16 is _MISSING:
-                            _bad(
-                                issues,
-                                p13 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n18: Any = _enc_int(a16)
-                            if type(n18) is not int:
-                                _type(issues, p13 + ".quantity", "`int`", n18)
-                            else:
-                                if n18 < 1:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n18,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n18 > 50:
-                                    _bad(
-                                        issues,
-                                        p13 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n18,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k14:
-                            o12 = {"book_id": n17, "quantity": n18}
-                    acc19.append(o12)
-                if len(issues) == k9:
-                    l7 = acc19
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
-        else:
-            o20: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a4)
-            else:
-                p21 = path + ".ship_to"
-                k22 = len(issues)
-                a23 = a4.get("name", _MISSING)
-                a24 = a4.get("street", _MISSING)
-                a25 = a4.get("city", _MISSING)
-                a26 = a4.get("postcode", _MISSING)
-                a27 = a4.get("country", _MISSING)
-                if a23 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    s28: Any = _enc_str(a23)
-                    if type(s28) is not str:
-                        _type(issues, p21 + ".name", "`str`", s28)
-                    else:
-                        if len(s28) < 1:
-                            _bad(
-                                issues,
-                                p21 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                s28,
-                                "Expected `str` of length >= 1",
-                            )
-                if a24 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    s29: Any = _enc_str(a24)
-                    if type(s29) is not str:
-                        _type(issues, p21 + ".street", "`str`", s29)
-                    else:
-                        pass
-                if a25 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    s30: Any = _enc_str(a25)
-                    if type(s30) is not str:
-                        _type(issues, p21 + ".city", "`str`", s30)
-                    else:
-                        pass
-                if a26 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    s31: Any = _enc_str(a26)
-                    if type(s31) is not str:
-                        _type(issues, p21 + ".postcode", "`str`", s31)
-                    else:
-                        if len(s31) < 3:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                s31,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(s31) > 10:
-                            _bad(
-                                issues,
-                                p21 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                s31,
-                                "Expected `str` of length <= 10",
-                            )
-                if a27 is _MISSING:
-                    _bad(
-                        issues,
-                        p21 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    s32: Any = _enc_str(a27)
-                    if type(s32) is not str:
-                        _type(issues, p21 + ".country", "`str`", s32)
-                    else:
-                        if len(s32) < 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                s32,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(s32) > 2:
-                            _bad(
-                                issues,
-                                p21 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                s32,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k22:
-                    o20 = {
-                        "name": s28,
-                        "street": s29,
-                        "city": s30,
-                        "postcode": s31,
-                        "country": s32,
-                    }
-        if a5 is not _MISSING:
-            e33 = a5.value if isinstance(a5, _m0.Priority) else a5
-            if not (type(e33) is int and e33 in _N8):
-                _add(issues, path + ".priority", "enum", "`Priority`", e33)
-        if a6 is not _MISSING:
-            o34: Any = None
-            if a6 is not None:
-                s35: Any = _enc_str(a6)
-                if type(s35) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s35)
-                else:
-                    pass
-                o34 = s35
-        if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": o20}
-            if a5 is not _MISSING:
-                o1["priority"] = e33
-            if a6 is not _MISSING:
-                o1["gift_note"] = o34
+                o1["gift_note"] = o17
     return o1
 
 
@@ -4030,7 +1985,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         raise _Fail
-    if not (type(a3) is str and a3 in _S9):
+    if not (type(a3) is str and a3 in _S7):
         raise _Fail
     if type(a4) is not list:
         raise _Fail
@@ -4110,7 +2065,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         raise _Fail
     if a8 is not _MISSING:
-        e30: Any = _EN7.get(a8) if type(a8) is int else None
+        e30: Any = _EN6.get(a8) if type(a8) is int else None
         if e30 is None:
             raise _Fail
     if a9 is not _MISSING:
@@ -4179,7 +2134,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `status`",
             )
         else:
-            if not (type(a4) is str and a4 in _S9):
+            if not (type(a4) is str and a4 in _S7):
                 _add(
                     issues,
                     path + ".status",
@@ -4203,80 +2158,12 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 p13 = path + ".lines"
                 k14 = len(issues)
-                acc24: list[Any] = []
+                acc18: list[Any] = []
                 for j16, i15 in enumerate(a5):
-                    o17: Any = None
-                    if type(i15) is not dict:
-                        _type(issues, f"{p13}[{j16}]", "`object`", i15)
-                    else:
-                        p18 = f"{p13}[{j16}]"
-                        k19 = len(issues)
-                        a20 = i15.get("book_id", _MISSING)
-                        a21 = i15.get("quantity", _MISSING)
-                        if a20 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n22: Any = a20
-                            if type(n22) is float and n22.is_integer():
-                                n22 = int(n22)
-                            if type(n22) is not int:
-                                _type(issues, p18 + ".book_id", "`int`", n22)
-                            else:
-                                if n22 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n22,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a21 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n23: Any = a21
-                            if type(n23) is float and n23.is_integer():
-                                n23 = int(n23)
-                            if type(n23) is not int:
-                                _type(issues, p18 + ".quantity", "`int`", n23)
-                            else:
-                                if n23 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n23,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n23 > 50:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n23,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k19:
-                            o17 = {"book_id": n22, "quantity": n23}
-                    acc24.append(o17)
+                    r17 = _dec_OrderLine_c(i15, f"{p13}[{j16}]", issues)
+                    acc18.append(r17)
                 if len(issues) == k14:
-                    l12 = acc24
+                    l12 = acc18
         if a6 is _MISSING:
             _bad(
                 issues,
@@ -4287,137 +2174,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            o25: Any = None
-            if type(a6) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a6)
-            else:
-                p26 = path + ".ship_to"
-                k27 = len(issues)
-                a28 = a6.get("name", _MISSING)
-                a29 = a6.get("street", _MISSING)
-                a30 = a6.get("city", _MISSING)
-                a31 = a6.get("postcode", _MISSING)
-                a32 = a6.get("country", _MISSING)
-                if a28 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    if type(a28) is not str:
-                        _type(issues, p26 + ".name", "`str`", a28)
-                    else:
-                        if len(a28) < 1:
-                            _bad(
-                                issues,
-                                p26 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                a28,
-                                "Expected `str` of length >= 1",
-                            )
-                if a29 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    if type(a29) is not str:
-                        _type(issues, p26 + ".street", "`str`", a29)
-                    else:
-                        pass
-                if a30 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    if type(a30) is not str:
-                        _type(issues, p26 + ".city", "`str`", a30)
-                    else:
-                        pass
-                if a31 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    if type(a31) is not str:
-                        _type(issues, p26 + ".postcode", "`str`", a31)
-                    else:
-                        if len(a31) < 3:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                a31,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(a31) > 10:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                a31,
-                                "Expected `str` of length <= 10",
-                            )
-                if a32 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    if type(a32) is not str:
-                        _type(issues, p26 + ".country", "`str`", a32)
-                    else:
-                        if len(a32) < 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                a32,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(a32) > 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                a32,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k27:
-                    o25 = {
-                        "name": a28,
-                        "street": a29,
-                        "city": a30,
-                        "postcode": a31,
-                        "country": a32,
-                    }
+            r19 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
             _bad(
                 issues,
@@ -4428,59 +2185,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `total`",
             )
         else:
-            o33: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".total", "`object`", a7)
-            else:
-                p34 = path + ".total"
-                k35 = len(issues)
-                a36 = a7.get("amount", _MISSING)
-                a37 = a7.get("currency", _MISSING)
-                if a36 is _MISSING:
-                    _bad(
-                        issues,
-                        p34 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n38: Any = a36
-                    if type(n38) is float and n38.is_integer():
-                        n38 = int(n38)
-                    if type(n38) is not int:
-                        _type(issues, p34 + ".amount", "`int`", n38)
-                    else:
-                        if n38 < 0:
-                            _bad(
-                                issues,
-                                p34 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n38,
-                                "Expected `int` >= 0",
-                            )
-                if a37 is _MISSING:
-                    _bad(
-                        issues,
-                        p34 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a37 == "EUR" or a37 == "USD" or a37 == "GBP"):
-                        _add(
-                            issues,
-                            p34 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a37,
-                        )
-                if len(issues) == k35:
-                    o33 = {"amount": n38, "currency": a37}
+            r20 = _dec_Money_c(a7, path + ".total", issues)
         if a8 is _MISSING:
             _bad(
                 issues,
@@ -4491,533 +2196,45 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `created_at`",
             )
         else:
-            x39: Any = None
+            x21: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".created_at", "`datetime`", a8)
             else:
-                x39 = _parse_date_time(a8)
-                if x39 is None:
+                x21 = _parse_date_time(a8)
+                if x21 is None:
                     _add(issues, path + ".created_at", "format", "`datetime`", a8)
         if a9 is not _MISSING:
-            n40: Any = a9
-            if type(n40) is float and n40.is_integer():
-                n40 = int(n40)
-            e41: Any = _EN7.get(n40) if type(n40) is int else None
-            if e41 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n40)
+            n22: Any = a9
+            if type(n22) is float and n22.is_integer():
+                n22 = int(n22)
+            e23: Any = _EN6.get(n22) if type(n22) is int else None
+            if e23 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n22)
         if a10 is not _MISSING:
-            o42: Any = None
+            o24: Any = None
             if a10 is not None:
                 if type(a10) is not str:
                     _type(issues, path + ".gift_note", "`str`", a10)
                 else:
                     pass
-                o42 = a10
+                o24 = a10
         if len(issues) == k2:
             o1 = {
                 "id": x11,
                 "status": a4,
                 "lines": l12,
-                "ship_to": o25,
-                "total": o33,
-                "created_at": x39,
+                "ship_to": r19,
+                "total": r20,
+                "created_at": x21,
             }
             if a9 is not _MISSING:
-                o1["priority"] = e41
+                o1["priority"] = e23
             else:
                 o1["priority"] = 0
             if a10 is not _MISSING:
-                o1["gift_note"] = o42
+                o1["gift_note"] = o24
             else:
                 o1["gift_note"] = None
-    return o1
-
-
-def _enc_Order(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["id"]
-        a3 = v["status"]
-        a4 = v["lines"]
-        a5 = v["ship_to"]
-        a6 = v["total"]
-        a7 = v["created_at"]
-    except KeyError:
-        raise _Fail from None
-    a8 = v.get("priority", _MISSING)
-    a9 = v.get("gift_note", _MISSING)
-    if not isinstance(a2, _UUID):
-        raise _Fail
-    x10 = str(a2)
-    if not (type(a3) is str and a3 in _S9):
-        raise _Fail
-    if not isinstance(a4, (list, tuple, set, frozenset)):
-        raise _Fail
-    acc16: list[Any] = []
-    for i12 in a4:
-        if type(i12) is not dict:
-            raise _Fail
-        try:
-            a14 = i12["book_id"]
-            a15 = i12["quantity"]
-        except KeyError:
-            raise _Fail from None
-        if type(a14) is not int or a14 < 1:
-            raise _Fail
-        if type(a15) is not int or not 1 <= a15 <= 50:
-            raise _Fail
-        o13: dict[str, Any] = {"book_id": a14, "quantity": a15}
-        acc16.append(o13)
-    l11 = acc16
-    if type(a5) is not dict:
-        raise _Fail
-    try:
-        a18 = a5["name"]
-        a19 = a5["street"]
-        a20 = a5["city"]
-        a21 = a5["postcode"]
-        a22 = a5["country"]
-    except KeyError:
-        raise _Fail from None
-    if type(a18) is not str or len(a18) < 1:
-        raise _Fail
-    if type(a19) is not str:
-        raise _Fail
-    if type(a20) is not str:
-        raise _Fail
-    if type(a21) is not str or not 3 <= len(a21) <= 10:
-        raise _Fail
-    if type(a22) is not str or not 2 <= len(a22) <= 2:
-        raise _Fail
-    o17: dict[str, Any] = {
-        "name": a18,
-        "street": a19,
-        "city": a20,
-        "postcode": a21,
-        "country": a22,
-    }
-    if type(a6) is not dict:
-        raise _Fail
-    try:
-        a24 = a6["amount"]
-        a25 = a6["currency"]
-    except KeyError:
-        raise _Fail from None
-    if type(a24) is not int or a24 < 0:
-        raise _Fail
-    if not (a25 == "EUR" or a25 == "USD" or a25 == "GBP"):
-        raise _Fail
-    o23: dict[str, Any] = {"amount": a24, "currency": a25}
-    if not isinstance(a7, _datetime):
-        raise _Fail
-    x26 = a7.isoformat()
-    if a8 is not _MISSING:
-        e27 = a8.value if isinstance(a8, _m0.Priority) else a8
-        if not (type(e27) is int and e27 in _N8):
-            raise _Fail
-    if a9 is not _MISSING:
-        o28: Any = None
-        if a9 is not None:
-            if type(a9) is not str:
-                raise _Fail
-            o28 = a9
-    o1: dict[str, Any] = {
-        "id": x10,
-        "status": a3,
-        "lines": l11,
-        "ship_to": o17,
-        "total": o23,
-        "created_at": x26,
-    }
-    if a8 is not _MISSING:
-        o1["priority"] = e27
-    if a9 is not _MISSING:
-        o1["gift_note"] = o28
-    return o1
-
-
-def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("status", _MISSING)
-        a5 = v.get("lines", _MISSING)
-        a6 = v.get("ship_to", _MISSING)
-        a7 = v.get("total", _MISSING)
-        a8 = v.get("created_at", _MISSING)
-        a9 = v.get("priority", _MISSING)
-        a10 = v.get("gift_note", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`uuid`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
-        else:
-            x11: Any = None
-            if not isinstance(a3, _UUID):
-                _type(issues, path + ".id", "`uuid`", a3)
-            else:
-                x11 = str(a3)
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".status",
-                "missing",
-                '`"pending" | "paid" | "shipped" | "cancelled"`',
-                _MISSING,
-                "Object missing required field `status`",
-            )
-        else:
-            if not (type(a4) is str and a4 in _S9):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a4,
-                )
-        if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
-        else:
-            l12: Any = None
-            if not isinstance(a5, (list, tuple, set, frozenset)):
-                _type(issues, path + ".lines", "`array`", a5)
-            else:
-                p13 = path + ".lines"
-                k14 = len(issues)
-                acc24: list[Any] = []
-                for j16, i15 in enumerate(a5):
-                    o17: Any = None
-                    if type(i15) is not dict:
-                        _type(issues, f"{p13}[{j16}]", "`object`", i15)
-                    else:
-                        p18 = f"{p13}[{j16}]"
-                        k19 = len(issues)
-                        a20 = i15.get("book_id", _MISSING)
-                        a21 = i15.get("quantity", _MISSING)
-                        if a20 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
-                        else:
-                            n22: Any = _enc_int(a20)
-                            if type(n22) is not int:
-                                _type(issues, p18 + ".book_id", "`int`", n22)
-                            else:
-                                if n22 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".book_id",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n22,
-                                        "Expected `int` >= 1",
-                                    )
-                        if a21 is _MISSING:
-                            _bad(
-                                issues,
-                                p18 + ".quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
-                        else:
-                            n23: Any = _enc_int(a21)
-                            if type(n23) is not int:
-                                _type(issues, p18 + ".quantity", "`int`", n23)
-                            else:
-                                if n23 < 1:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "minimum",
-                                        "`int` >= 1",
-                                        n23,
-                                        "Expected `int` >= 1",
-                                    )
-                                if n23 > 50:
-                                    _bad(
-                                        issues,
-                                        p18 + ".quantity",
-                                        "maximum",
-                                        "`int` <= 50",
-                                        n23,
-                                        "Expected `int` <= 50",
-                                    )
-                        if len(issues) == k19:
-                            o17 = {"book_id": n22, "quantity": n23}
-                    acc24.append(o17)
-                if len(issues) == k14:
-                    l12 = acc24
-        if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
-        else:
-            o25: Any = None
-            if type(a6) is not dict:
-                _type(issues, path + ".ship_to", "`object`", a6)
-            else:
-                p26 = path + ".ship_to"
-                k27 = len(issues)
-                a28 = a6.get("name", _MISSING)
-                a29 = a6.get("street", _MISSING)
-                a30 = a6.get("city", _MISSING)
-                a31 = a6.get("postcode", _MISSING)
-                a32 = a6.get("country", _MISSING)
-                if a28 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    s33: Any = _enc_str(a28)
-                    if type(s33) is not str:
-                        _type(issues, p26 + ".name", "`str`", s33)
-                    else:
-                        if len(s33) < 1:
-                            _bad(
-                                issues,
-                                p26 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                s33,
-                                "Expected `str` of length >= 1",
-                            )
-                if a29 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".street",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `street`",
-                    )
-                else:
-                    s34: Any = _enc_str(a29)
-                    if type(s34) is not str:
-                        _type(issues, p26 + ".street", "`str`", s34)
-                    else:
-                        pass
-                if a30 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".city",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `city`",
-                    )
-                else:
-                    s35: Any = _enc_str(a30)
-                    if type(s35) is not str:
-                        _type(issues, p26 + ".city", "`str`", s35)
-                    else:
-                        pass
-                if a31 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".postcode",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `postcode`",
-                    )
-                else:
-                    s36: Any = _enc_str(a31)
-                    if type(s36) is not str:
-                        _type(issues, p26 + ".postcode", "`str`", s36)
-                    else:
-                        if len(s36) < 3:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "min_length",
-                                "`str` of length >= 3",
-                                s36,
-                                "Expected `str` of length >= 3",
-                            )
-                        if len(s36) > 10:
-                            _bad(
-                                issues,
-                                p26 + ".postcode",
-                                "max_length",
-                                "`str` of length <= 10",
-                                s36,
-                                "Expected `str` of length <= 10",
-                            )
-                if a32 is _MISSING:
-                    _bad(
-                        issues,
-                        p26 + ".country",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `country`",
-                    )
-                else:
-                    s37: Any = _enc_str(a32)
-                    if type(s37) is not str:
-                        _type(issues, p26 + ".country", "`str`", s37)
-                    else:
-                        if len(s37) < 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "min_length",
-                                "`str` of length >= 2",
-                                s37,
-                                "Expected `str` of length >= 2",
-                            )
-                        if len(s37) > 2:
-                            _bad(
-                                issues,
-                                p26 + ".country",
-                                "max_length",
-                                "`str` of length <= 2",
-                                s37,
-                                "Expected `str` of length <= 2",
-                            )
-                if len(issues) == k27:
-                    o25 = {
-                        "name": s33,
-                        "street": s34,
-                        "city": s35,
-                        "postcode": s36,
-                        "country": s37,
-                    }
-        if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
-        else:
-            o38: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".total", "`object`", a7)
-            else:
-                p39 = path + ".total"
-                k40 = len(issues)
-                a41 = a7.get("amount", _MISSING)
-                a42 = a7.get("currency", _MISSING)
-                if a41 is _MISSING:
-                    _bad(
-                        issues,
-                        p39 + ".amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
-                else:
-                    n43: Any = _enc_int(a41)
-                    if type(n43) is not int:
-                        _type(issues, p39 + ".amount", "`int`", n43)
-                    else:
-                        if n43 < 0:
-                            _bad(
-                                issues,
-                                p39 + ".amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n43,
-                                "Expected `int` >= 0",
-                            )
-                if a42 is _MISSING:
-                    _bad(
-                        issues,
-                        p39 + ".currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
-                else:
-                    if not (a42 == "EUR" or a42 == "USD" or a42 == "GBP"):
-                        _add(
-                            issues,
-                            p39 + ".currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a42,
-                        )
-                if len(issues) == k40:
-                    o38 = {"amount": n43, "currency": a42}
-        if a8 is _MISSING:
-            _bad(
-                issues,
-                path + ".created_at",
-                "missing",
-                "`datetime`",
-                _MISSING,
-                "Object missing required field `created_at`",
-            )
-        else:
-            x44: Any = None
-            if not isinstance(a8, _datetime):
-                _type(issues, path + ".created_at", "`datetime`", a8)
-            else:
-                x44 = a8.isoformat()
-        if a9 is not _MISSING:
-            e45 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e45) is int and e45 in _N8):
-                _add(issues, path + ".priority", "enum", "`Priority`", e45)
-        if a10 is not _MISSING:
-            o46: Any = None
-            if a10 is not None:
-                s47: Any = _enc_str(a10)
-                if type(s47) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s47)
-                else:
-                    pass
-                o46 = s47
-        if len(issues) == k2:
-            o1 = {
-                "id": x11,
-                "status": a4,
-                "lines": l12,
-                "ship_to": o25,
-                "total": o38,
-                "created_at": x44,
-            }
-            if a9 is not _MISSING:
-                o1["priority"] = e45
-            if a10 is not _MISSING:
-                o1["gift_note"] = o46
     return o1
 
 
@@ -5027,7 +2244,7 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S9):
+        if not (type(a2) is str and a2 in _S7):
             raise _Fail
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -5054,7 +2271,7 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S9):
+            if not (type(a3) is str and a3 in _S7):
                 _add(
                     issues,
                     path + ".status",
@@ -5066,74 +2283,6 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
                 n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".limit", "`int`", n5)
-            else:
-                if n5 < 1:
-                    _bad(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
-                if n5 > 100:
-                    _bad(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n5,
-                        "Expected `int` <= 100",
-                    )
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["status"] = a3
-            if a4 is not _MISSING:
-                o1["limit"] = n5
-    return o1
-
-
-def _enc_OrderFilter(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    a2 = v.get("status", _MISSING)
-    a3 = v.get("limit", _MISSING)
-    if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S9):
-            raise _Fail
-    if a3 is not _MISSING:
-        if type(a3) is not int or not 1 <= a3 <= 100:
-            raise _Fail
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["status"] = a2
-    if a3 is not _MISSING:
-        o1["limit"] = a3
-    return o1
-
-
-def _enc_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
-        if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S9):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a3,
-                )
-        if a4 is not _MISSING:
-            n5: Any = _enc_int(a4)
             if type(n5) is not int:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
@@ -5231,90 +2380,6 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
                 n6 = int(n6)
-            if type(n6) is not int:
-                _type(issues, path + ".quantity", "`int`", n6)
-            else:
-                if n6 < 1:
-                    _bad(
-                        issues,
-                        path + ".quantity",
-                        "minimum",
-                        "`int` >= 1",
-                        n6,
-                        "Expected `int` >= 1",
-                    )
-                if n6 > 50:
-                    _bad(
-                        issues,
-                        path + ".quantity",
-                        "maximum",
-                        "`int` <= 50",
-                        n6,
-                        "Expected `int` <= 50",
-                    )
-        if len(issues) == k2:
-            o1 = {"book_id": n5, "quantity": n6}
-    return o1
-
-
-def _enc_OrderLine(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["book_id"]
-        a3 = v["quantity"]
-    except KeyError:
-        raise _Fail from None
-    if type(a2) is not int or a2 < 1:
-        raise _Fail
-    if type(a3) is not int or not 1 <= a3 <= 50:
-        raise _Fail
-    o1: dict[str, Any] = {"book_id": a2, "quantity": a3}
-    return o1
-
-
-def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("book_id", _MISSING)
-        a4 = v.get("quantity", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".book_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `book_id`",
-            )
-        else:
-            n5: Any = _enc_int(a3)
-            if type(n5) is not int:
-                _type(issues, path + ".book_id", "`int`", n5)
-            else:
-                if n5 < 1:
-                    _bad(
-                        issues,
-                        path + ".book_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".quantity",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `quantity`",
-            )
-        else:
-            n6: Any = _enc_int(a4)
             if type(n6) is not int:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
@@ -5444,100 +2509,8 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_Page_Book(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["items"]
-        a3 = v["total"]
-        a4 = v["next_offset"]
-    except KeyError:
-        raise _Fail from None
-    if not isinstance(a2, (list, tuple, set, frozenset)):
-        raise _Fail
-    l5 = [_enc_Book(i6) for i6 in a2]
-    if type(a3) is not int:
-        raise _Fail
-    o7: Any = None
-    if a4 is not None:
-        if type(a4) is not int:
-            raise _Fail
-        o7 = a4
-    o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": o7}
-    return o1
-
-
-def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("items", _MISSING)
-        a4 = v.get("total", _MISSING)
-        a5 = v.get("next_offset", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".items",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `items`",
-            )
-        else:
-            l6: Any = None
-            if not isinstance(a3, (list, tuple, set, frozenset)):
-                _type(issues, path + ".items", "`array`", a3)
-            else:
-                p7 = path + ".items"
-                k8 = len(issues)
-                acc12: list[Any] = []
-                for j10, i9 in enumerate(a3):
-                    r11 = _enc_Book_c(i9, f"{p7}[{j10}]", issues)
-                    acc12.append(r11)
-                if len(issues) == k8:
-                    l6 = acc12
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
-        else:
-            n13: Any = _enc_int(a4)
-            if type(n13) is not int:
-                _type(issues, path + ".total", "`int`", n13)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".next_offset",
-                "missing",
-                "`int | null`",
-                _MISSING,
-                "Object missing required field `next_offset`",
-            )
-        else:
-            o14: Any = None
-            if a5 is not None:
-                n15: Any = _enc_int(a5)
-                if type(n15) is not int:
-                    _type(issues, path + ".next_offset", "`int`", n15)
-                else:
-                    pass
-                o14 = n15
-        if len(issues) == k2:
-            o1 = {"items": l6, "total": n13, "next_offset": o14}
-    return o1
-
-
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN7.get(v) if type(v) is int else None
+    e1: Any = _EN6.get(v) if type(v) is int else None
     if e1 is None:
         raise _Fail
     return e1
@@ -5547,24 +2520,10 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN7.get(n1) if type(n1) is int else None
+    e2: Any = _EN6.get(n1) if type(n1) is int else None
     if e2 is None:
         _add(issues, path, "enum", "`Priority`", n1)
     return e2
-
-
-def _enc_Priority(v: Any) -> Any:
-    e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N8):
-        raise _Fail
-    return e1
-
-
-def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N8):
-        _add(issues, path, "enum", "`Priority`", e1)
-    return e1
 
 
 def _dec_ShippingAddress(v: Any) -> Any:
@@ -5731,176 +2690,6 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_ShippingAddress(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["name"]
-        a3 = v["street"]
-        a4 = v["city"]
-        a5 = v["postcode"]
-        a6 = v["country"]
-    except KeyError:
-        raise _Fail from None
-    if type(a2) is not str or len(a2) < 1:
-        raise _Fail
-    if type(a3) is not str:
-        raise _Fail
-    if type(a4) is not str:
-        raise _Fail
-    if type(a5) is not str or not 3 <= len(a5) <= 10:
-        raise _Fail
-    if type(a6) is not str or not 2 <= len(a6) <= 2:
-        raise _Fail
-    o1: dict[str, Any] = {
-        "name": a2,
-        "street": a3,
-        "city": a4,
-        "postcode": a5,
-        "country": a6,
-    }
-    return o1
-
-
-def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("street", _MISSING)
-        a5 = v.get("city", _MISSING)
-        a6 = v.get("postcode", _MISSING)
-        a7 = v.get("country", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
-        else:
-            s8: Any = _enc_str(a3)
-            if type(s8) is not str:
-                _type(issues, path + ".name", "`str`", s8)
-            else:
-                if len(s8) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s8,
-                        "Expected `str` of length >= 1",
-                    )
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".street",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `street`",
-            )
-        else:
-            s9: Any = _enc_str(a4)
-            if type(s9) is not str:
-                _type(issues, path + ".street", "`str`", s9)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".city",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `city`",
-            )
-        else:
-            s10: Any = _enc_str(a5)
-            if type(s10) is not str:
-                _type(issues, path + ".city", "`str`", s10)
-            else:
-                pass
-        if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".postcode",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `postcode`",
-            )
-        else:
-            s11: Any = _enc_str(a6)
-            if type(s11) is not str:
-                _type(issues, path + ".postcode", "`str`", s11)
-            else:
-                if len(s11) < 3:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "min_length",
-                        "`str` of length >= 3",
-                        s11,
-                        "Expected `str` of length >= 3",
-                    )
-                if len(s11) > 10:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "max_length",
-                        "`str` of length <= 10",
-                        s11,
-                        "Expected `str` of length <= 10",
-                    )
-        if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".country",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `country`",
-            )
-        else:
-            s12: Any = _enc_str(a7)
-            if type(s12) is not str:
-                _type(issues, path + ".country", "`str`", s12)
-            else:
-                if len(s12) < 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "min_length",
-                        "`str` of length >= 2",
-                        s12,
-                        "Expected `str` of length >= 2",
-                    )
-                if len(s12) > 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "max_length",
-                        "`str` of length <= 2",
-                        s12,
-                        "Expected `str` of length <= 2",
-                    )
-        if len(issues) == k2:
-            o1 = {
-                "name": s8,
-                "street": s9,
-                "city": s10,
-                "postcode": s11,
-                "country": s12,
-            }
-    return o1
-
-
 def _dec_Stats(v: Any) -> Any:
     if type(v) is not dict:
         raise _Fail
@@ -6031,138 +2820,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_Stats(v: Any) -> Any:
-    if type(v) is not dict:
-        raise _Fail
-    try:
-        a2 = v["books"]
-        a3 = v["authors"]
-        a4 = v["orders_by_status"]
-        a5 = v["revenue"]
-    except KeyError:
-        raise _Fail from None
-    if type(a2) is not int:
-        raise _Fail
-    if type(a3) is not int:
-        raise _Fail
-    if type(a4) is not dict:
-        raise _Fail
-    m6 = {}
-    for key7, i8 in a4.items():
-        if type(key7) is not str:
-            raise _Fail
-        if type(i8) is not int:
-            raise _Fail
-        m6[key7] = i8
-    if isinstance(a5, (_Decimal, int, float)) and type(a5) is not bool:
-        d9 = str(a5) if isinstance(a5, _Decimal) else a5
-    else:
-        raise _Fail
-    o1: dict[str, Any] = {
-        "books": a2,
-        "authors": a3,
-        "orders_by_status": m6,
-        "revenue": d9,
-    }
-    return o1
-
-
-def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("books", _MISSING)
-        a4 = v.get("authors", _MISSING)
-        a5 = v.get("orders_by_status", _MISSING)
-        a6 = v.get("revenue", _MISSING)
-        if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".books",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `books`",
-            )
-        else:
-            n7: Any = _enc_int(a3)
-            if type(n7) is not int:
-                _type(issues, path + ".books", "`int`", n7)
-            else:
-                pass
-        if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".authors",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `authors`",
-            )
-        else:
-            n8: Any = _enc_int(a4)
-            if type(n8) is not int:
-                _type(issues, path + ".authors", "`int`", n8)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".orders_by_status",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `orders_by_status`",
-            )
-        else:
-            m9: Any = None
-            if type(a5) is not dict:
-                _type(issues, path + ".orders_by_status", "`object`", a5)
-            else:
-                p12 = path + ".orders_by_status"
-                k13 = len(issues)
-                acc14: dict[Any, Any] = {}
-                for key10, i11 in a5.items():
-                    s15: Any = _enc_str(key10)
-                    if type(s15) is not str:
-                        _type(issues, _kp(p12, key10), "`str`", s15)
-                    else:
-                        pass
-                    n16: Any = _enc_int(i11)
-                    if type(n16) is not int:
-                        _type(issues, _kp(p12, key10), "`int`", n16)
-                    else:
-                        pass
-                    acc14[s15] = n16
-                if len(issues) == k13:
-                    m9 = acc14
-        if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".revenue",
-                "missing",
-                "`decimal`",
-                _MISSING,
-                "Object missing required field `revenue`",
-            )
-        else:
-            d17: Any = None
-            if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
-                d17 = str(a6) if isinstance(a6, _Decimal) else a6
-            else:
-                _type(issues, path + ".revenue", "`decimal`", a6)
-        if len(issues) == k2:
-            o1 = {
-                "books": n7,
-                "authors": n8,
-                "orders_by_status": m9,
-                "revenue": d17,
-            }
-    return o1
-
-
 def _dec_anon(v: Any) -> Any:
     if type(v) is not list:
         raise _Fail
@@ -6219,116 +2876,12 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         k2 = len(issues)
-        acc17: list[Any] = []
+        acc6: list[Any] = []
         for j4, i3 in enumerate(v):
-            o5: Any = None
-            if type(i3) is not dict:
-                _type(issues, f"{path}[{j4}]", "`object`", i3)
-            else:
-                p6 = f"{path}[{j4}]"
-                k7 = len(issues)
-                a8 = i3.get("id", _MISSING)
-                a9 = i3.get("name", _MISSING)
-                a10 = i3.get("born", _MISSING)
-                a11 = i3.get("website", _MISSING)
-                if a8 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".id",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `id`",
-                    )
-                else:
-                    n12: Any = a8
-                    if type(n12) is float and n12.is_integer():
-                        n12 = int(n12)
-                    if type(n12) is not int:
-                        _type(issues, p6 + ".id", "`int`", n12)
-                    else:
-                        pass
-                if a9 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
-                else:
-                    if type(a9) is not str:
-                        _type(issues, p6 + ".name", "`str`", a9)
-                    else:
-                        if len(a9) < 1:
-                            _bad(
-                                issues,
-                                p6 + ".name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                a9,
-                                "Expected `str` of length >= 1",
-                            )
-                        if len(a9) > 120:
-                            _bad(
-                                issues,
-                                p6 + ".name",
-                                "max_length",
-                                "`str` of length <= 120",
-                                a9,
-                                "Expected `str` of length <= 120",
-                            )
-                if a10 is not _MISSING:
-                    o13: Any = None
-                    if a10 is not None:
-                        x14: Any = None
-                        if type(a10) is not str:
-                            _type(issues, p6 + ".born", "`date`", a10)
-                        else:
-                            x14 = _parse_date(a10)
-                            if x14 is None:
-                                _add(issues, p6 + ".born", "format", "`date`", a10)
-                        o13 = x14
-                if a11 is not _MISSING:
-                    o15: Any = None
-                    if a11 is not None:
-                        if type(a11) is not str:
-                            _type(issues, p6 + ".website", "`str`", a11)
-                        else:
-                            if _RE0.search(a11) is None:
-                                _bad(
-                                    issues,
-                                    p6 + ".website",
-                                    "pattern",
-                                    "`str` matching regex '^https?://'",
-                                    a11,
-                                    "Expected `str` matching regex '^https?://'",
-                                )
-                        o15 = a11
-                for key16 in i3:
-                    if key16 not in _K1:
-                        _bad(
-                            issues,
-                            _kp(p6, key16),
-                            "extra_forbidden",
-                            "no such field",
-                            i3[key16],
-                            "Object contains unknown field `" + key16 + "`",
-                        )
-                if len(issues) == k7:
-                    o5 = {"id": n12, "name": a9}
-                    if a10 is not _MISSING:
-                        o5["born"] = o13
-                    else:
-                        o5["born"] = None
-                    if a11 is not _MISSING:
-                        o5["website"] = o15
-                    else:
-                        o5["website"] = None
-            acc17.append(o5)
+            r5 = _dec_Author_c(i3, f"{path}[{j4}]", issues)
+            acc6.append(r5)
         if len(issues) == k2:
-            l1 = acc17
+            l1 = acc6
     return l1
 
 
@@ -6355,7 +2908,7 @@ def _dec_anon_2(v: Any) -> Any:
         x12 = _parse_uuid(a4)
         if x12 is None:
             raise _Fail
-        if not (type(a5) is str and a5 in _S9):
+        if not (type(a5) is str and a5 in _S7):
             raise _Fail
         if type(a6) is not list:
             raise _Fail
@@ -6435,7 +2988,7 @@ def _dec_anon_2(v: Any) -> Any:
         if x31 is None:
             raise _Fail
         if a10 is not _MISSING:
-            e32: Any = _EN7.get(a10) if type(a10) is int else None
+            e32: Any = _EN6.get(a10) if type(a10) is int else None
             if e32 is None:
                 raise _Fail
         if a11 is not _MISSING:
@@ -6471,341 +3024,12 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         k2 = len(issues)
-        acc42: list[Any] = []
+        acc6: list[Any] = []
         for j4, i3 in enumerate(v):
-            o5: Any = None
-            if type(i3) is not dict:
-                _type(issues, f"{path}[{j4}]", "`object`", i3)
-            else:
-                p6 = f"{path}[{j4}]"
-                k7 = len(issues)
-                a8 = i3.get("id", _MISSING)
-                a9 = i3.get("status", _MISSING)
-                a10 = i3.get("lines", _MISSING)
-                a11 = i3.get("ship_to", _MISSING)
-                a12 = i3.get("total", _MISSING)
-                a13 = i3.get("created_at", _MISSING)
-                a14 = i3.get("priority", _MISSING)
-                a15 = i3.get("gift_note", _MISSING)
-                if a8 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".id",
-                        "missing",
-                        "`uuid`",
-                        _MISSING,
-                        "Object missing required field `id`",
-                    )
-                else:
-                    x16: Any = None
-                    if type(a8) is not str:
-                        _type(issues, p6 + ".id", "`uuid`", a8)
-                    else:
-                        x16 = _parse_uuid(a8)
-                        if x16 is None:
-                            _add(issues, p6 + ".id", "format", "`uuid`", a8)
-                if a9 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".status",
-                        "missing",
-                        '`"pending" | "paid" | "shipped" | "cancelled"`',
-                        _MISSING,
-                        "Object missing required field `status`",
-                    )
-                else:
-                    if not (type(a9) is str and a9 in _S9):
-                        _add(
-                            issues,
-                            p6 + ".status",
-                            "literal",
-                            '`"pending" | "paid" | "shipped" | "cancelled"`',
-                            a9,
-                        )
-                if a10 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".lines",
-                        "missing",
-                        "`array`",
-                        _MISSING,
-                        "Object missing required field `lines`",
-                    )
-                else:
-                    l17: Any = None
-                    if type(a10) is not list:
-                        _type(issues, p6 + ".lines", "`array`", a10)
-                    else:
-                        p18 = p6 + ".lines"
-                        k19 = len(issues)
-                        acc23: list[Any] = []
-                        for j21, i20 in enumerate(a10):
-                            r22 = _dec_OrderLine_c(i20, f"{p18}[{j21}]", issues)
-                            acc23.append(r22)
-                        if len(issues) == k19:
-                            l17 = acc23
-                if a11 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".ship_to",
-                        "missing",
-                        "`object`",
-                        _MISSING,
-                        "Object missing required field `ship_to`",
-                    )
-                else:
-                    o24: Any = None
-                    if type(a11) is not dict:
-                        _type(issues, p6 + ".ship_to", "`object`", a11)
-                    else:
-                        p25 = p6 + ".ship_to"
-                        k26 = len(issues)
-                        a27 = a11.get("name", _MISSING)
-                        a28 = a11.get("street", _MISSING)
-                        a29 = a11.get("city", _MISSING)
-                        a30 = a11.get("postcode", _MISSING)
-                        a31 = a11.get("country", _MISSING)
-                        if a27 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".name",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `name`",
-                            )
-                        else:
-                            if type(a27) is not str:
-                                _type(issues, p25 + ".name", "`str`", a27)
-                            else:
-                                if len(a27) < 1:
-                                    _bad(
-                                        issues,
-                                        p25 + ".name",
-                                        "min_length",
-                                        "`str` of length >= 1",
-                                        a27,
-                                        "Expected `str` of length >= 1",
-                                    )
-                        if a28 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".street",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `street`",
-                            )
-                        else:
-                            if type(a28) is not str:
-                                _type(issues, p25 + ".street", "`str`", a28)
-                            else:
-                                pass
-                        if a29 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".city",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `city`",
-                            )
-                        else:
-                            if type(a29) is not str:
-                                _type(issues, p25 + ".city", "`str`", a29)
-                            else:
-                                pass
-                        if a30 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".postcode",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `postcode`",
-                            )
-                        else:
-                            if type(a30) is not str:
-                                _type(issues, p25 + ".postcode", "`str`", a30)
-                            else:
-                                if len(a30) < 3:
-                                    _bad(
-                                        issues,
-                                        p25 + ".postcode",
-                                        "min_length",
-                                        "`str` of length >= 3",
-                                        a30,
-                                        "Expected `str` of length >= 3",
-                                    )
-                                if len(a30) > 10:
-                                    _bad(
-                                        issues,
-                                        p25 + ".postcode",
-                                        "max_length",
-                                        "`str` of length <= 10",
-                                        a30,
-                                        "Expected `str` of length <= 10",
-                                    )
-                        if a31 is _MISSING:
-                            _bad(
-                                issues,
-                                p25 + ".country",
-                                "missing",
-                                "`str`",
-                                _MISSING,
-                                "Object missing required field `country`",
-                            )
-                        else:
-                            if type(a31) is not str:
-                                _type(issues, p25 + ".country", "`str`", a31)
-                            else:
-                                if len(a31) < 2:
-                                    _bad(
-                                        issues,
-                                        p25 + ".country",
-                                        "min_length",
-                                        "`str` of length >= 2",
-                                        a31,
-                                        "Expected `str` of length >= 2",
-                                    )
-                                if len(a31) > 2:
-                                    _bad(
-                                        issues,
-                                        p25 + ".country",
-                                        "max_length",
-                                        "`str` of length <= 2",
-                                        a31,
-                                        "Expected `str` of length <= 2",
-                                    )
-                        if len(issues) == k26:
-                            o24 = {
-                                "name": a27,
-                                "street": a28,
-                                "city": a29,
-                                "postcode": a30,
-                                "country": a31,
-                            }
-                if a12 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".total",
-                        "missing",
-                        "`object`",
-                        _MISSING,
-                        "Object missing required field `total`",
-                    )
-                else:
-                    o32: Any = None
-                    if type(a12) is not dict:
-                        _type(issues, p6 + ".total", "`object`", a12)
-                    else:
-                        p33 = p6 + ".total"
-                        k34 = len(issues)
-                        a35 = a12.get("amount", _MISSING)
-                        a36 = a12.get("currency", _MISSING)
-                        if a35 is _MISSING:
-                            _bad(
-                                issues,
-                                p33 + ".amount",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `amount`",
-                            )
-                        else:
-                            n37: Any = a35
-                            if type(n37) is float and n37.is_integer():
-                                n37 = int(n37)
-                            if type(n37) is not int:
-                                _type(issues, p33 + ".amount", "`int`", n37)
-                            else:
-                                if n37 < 0:
-                                    _bad(
-                                        issues,
-                                        p33 + ".amount",
-                                        "minimum",
-                                        "`int` >= 0",
-                                        n37,
-                                        "Expected `int` >= 0",
-                                    )
-                        if a36 is _MISSING:
-                            _bad(
-                                issues,
-                                p33 + ".currency",
-                                "missing",
-                                '`"EUR" | "USD" | "GBP"`',
-                                _MISSING,
-                                "Object missing required field `currency`",
-                            )
-                        else:
-                            if not (a36 == "EUR" or a36 == "USD" or a36 == "GBP"):
-                                _add(
-                                    issues,
-                                    p33 + ".currency",
-                                    "literal",
-                                    '`"EUR" | "USD" | "GBP"`',
-                                    a36,
-                                )
-                        if len(issues) == k34:
-                            o32 = {"amount": n37, "currency": a36}
-                if a13 is _MISSING:
-                    _bad(
-                        issues,
-                        p6 + ".created_at",
-                        "missing",
-                        "`datetime`",
-                        _MISSING,
-                        "Object missing required field `created_at`",
-                    )
-                else:
-                    x38: Any = None
-                    if type(a13) is not str:
-                        _type(issues, p6 + ".created_at", "`datetime`", a13)
-                    else:
-                        x38 = _parse_date_time(a13)
-                        if x38 is None:
-                            _add(
-                                issues,
-                                p6 + ".created_at",
-                                "format",
-                                "`datetime`",
-                                a13,
-                            )
-                if a14 is not _MISSING:
-                    n39: Any = a14
-                    if type(n39) is float and n39.is_integer():
-                        n39 = int(n39)
-                    e40: Any = _EN7.get(n39) if type(n39) is int else None
-                    if e40 is None:
-                        _add(issues, p6 + ".priority", "enum", "`Priority`", n39)
-                if a15 is not _MISSING:
-                    o41: Any = None
-                    if a15 is not None:
-                        if type(a15) is not str:
-                            _type(issues, p6 + ".gift_note", "`str`", a15)
-                        else:
-                            pass
-                        o41 = a15
-                if len(issues) == k7:
-                    o5 = {
-                        "id": x16,
-                        "status": a9,
-                        "lines": l17,
-                        "ship_to": o24,
-                        "total": o32,
-                        "created_at": x38,
-                    }
-                    if a14 is not _MISSING:
-                        o5["priority"] = e40
-                    else:
-                        o5["priority"] = 0
-                    if a15 is not _MISSING:
-                        o5["gift_note"] = o41
-                    else:
-                        o5["gift_note"] = None
-            acc42.append(o5)
+            r5 = _dec_Order_c(i3, f"{path}[{j4}]", issues)
+            acc6.append(r5)
         if len(issues) == k2:
-            l1 = acc42
+            l1 = acc6
     return l1
 
 
@@ -6829,26 +3053,7 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "ShippingAddress": (_dec_ShippingAddress, _dec_ShippingAddress_c),
     "Stats": (_dec_Stats, _dec_Stats_c),
 }
-_ENCODERS: Final[dict[str, _Codec]] = {
-    "Author": (_enc_Author, _enc_Author_c),
-    "Book": (_enc_Book, _enc_Book_c),
-    "BookPatch": (_enc_BookPatch, _enc_BookPatch_c),
-    "BookQuery": (_enc_BookQuery, _enc_BookQuery_c),
-    "Category": (_enc_Category, _enc_Category_c),
-    "Genre": (_enc_Genre, _enc_Genre_c),
-    "Isbn": (_enc_Isbn, _enc_Isbn_c),
-    "Money": (_enc_Money, _enc_Money_c),
-    "NewAuthor": (_enc_NewAuthor, _enc_NewAuthor_c),
-    "NewBook": (_enc_NewBook, _enc_NewBook_c),
-    "NewOrder": (_enc_NewOrder, _enc_NewOrder_c),
-    "Order": (_enc_Order, _enc_Order_c),
-    "OrderFilter": (_enc_OrderFilter, _enc_OrderFilter_c),
-    "OrderLine": (_enc_OrderLine, _enc_OrderLine_c),
-    "Page_Book": (_enc_Page_Book, _enc_Page_Book_c),
-    "Priority": (_enc_Priority, _enc_Priority_c),
-    "ShippingAddress": (_enc_ShippingAddress, _enc_ShippingAddress_c),
-    "Stats": (_enc_Stats, _enc_Stats_c),
-}
+_ENCODERS: Final[dict[str, _Codec]] = {}
 HANDLERS: Final[dict[str, HandlerCodec]] = {
     "cancel_order": HandlerCodec(
         body=(_dec_Order, _dec_Order_c),
