@@ -9,13 +9,13 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Final, Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict
 
 from gati_compiler.emit import _sdk_names as names
 from gati_compiler.emit._sdk_common import resolve
+from gati_compiler.emit.render import py_str
 from gati_compiler.ir.gtype import (
     AnyType,
     ArrayType,
@@ -60,30 +60,6 @@ _CONTAINERS: Final[Mapping[str, str]] = {
     "frozenset": "frozenset[{}]",
     "tuple": "tuple[{}, ...]",
 }
-
-
-@lru_cache(maxsize=65536)
-def py_str(text: str) -> str:
-    """A Python string literal in the quote style `ruff format` keeps (double unless that needs more escapes)."""
-    quote = "'" if text.count('"') > text.count("'") else '"'
-    if text.isprintable() and "\\" not in text:
-        # fast path: only the chosen quote needs escaping
-        return quote + (text.replace(quote, "\\" + quote) if quote in text else text) + quote
-    out = []
-    for ch in text:
-        if ch in ("\\", quote):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif not ch.isprintable():
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-        else:
-            out.append(ch)
-    return quote + "".join(out) + quote
 
 
 def py_scalar(value: Scalar) -> str:

@@ -21,9 +21,8 @@ from gati_compiler.emit._sdk_python_types import (
     build_models_view,
     class_names,
     py_docstring,
-    py_str,
 )
-from gati_compiler.emit.render import make_environment
+from gati_compiler.emit.render import make_environment, py_str
 from gati_compiler.emit.validators import ClassTarget, emit_validators
 from gati_compiler.ir.gtype import (
     AnyType,

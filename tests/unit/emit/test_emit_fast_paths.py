@@ -7,7 +7,7 @@ import random
 import pytest
 from pydantic import JsonValue
 
-from gati_compiler.emit import _sdk_python_types, render
+from gati_compiler.emit import render
 from gati_compiler.emit._valwriter import CodeWriter
 from gati_compiler.emit.sdk_python import _GTYPE, _without_origin, client_gtype
 from gati_compiler.ir.gtype import (
@@ -41,25 +41,6 @@ def _slow_py_str(value: str) -> str:
     return "".join(out)
 
 
-def _slow_sdk_py_str(text: str) -> str:
-    quote = "'" if text.count('"') > text.count("'") else '"'
-    out = []
-    for ch in text:
-        if ch in ("\\", quote):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif not ch.isprintable():
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-        else:
-            out.append(ch)
-    return quote + "".join(out) + quote
-
-
 def test_py_str_fast_path_matches_char_by_char() -> None:
     rng = random.Random(7)
     alphabet = "ab \"'\\\n\t\r\x00\x7f\u00a0\u2028é\U0001f600"
@@ -67,7 +48,6 @@ def test_py_str_fast_path_matches_char_by_char() -> None:
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(3000)]
     for value in samples:
         assert render.py_str(value) == _slow_py_str(value), value
-        assert _sdk_python_types.py_str(value) == _slow_sdk_py_str(value), value
 
 
 def _round_trip(g: GType) -> GType:

@@ -20,7 +20,8 @@ import pytest
 import uvicorn
 
 from gati_compiler.emit import _sdk_names as names
-from gati_compiler.emit._sdk_python_types import build_models_view, py_str
+from gati_compiler.emit._sdk_python_types import build_models_view
+from gati_compiler.emit.render import py_str
 from gati_compiler.emit.sdk_python import build_client_view, emit_python_sdk
 from gati_compiler.ir.gtype import (
     ArrayType,
