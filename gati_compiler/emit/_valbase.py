@@ -33,6 +33,7 @@ ClassKind = Literal["typeddict", "dataclass", "model", "enum"]
 
 FAIL: Final = "raise _Fail"
 INLINE_DEPTH: Final = 2
+INLINE_FIELDS_COLLECTING: Final = 4
 INLINE_FIELDS: Final = 8
 FORMAT_NAMES: Final = {
     "date-time": "datetime",
@@ -355,9 +356,10 @@ class GenBase:
             return False
         if isinstance(target, EnumType | LiteralType | PrimitiveType):
             return True
-        # objects are expanded only on the fast path: the collecting path runs on invalid input
-        # only, where a call costs little, and expanding there would double the module's size
-        if not self.fast or not isinstance(target, ObjectType) or len(target.properties) > INLINE_FIELDS:
+        # the collecting path runs on invalid input only: it expands just the smallest objects,
+        # which keeps error reporting fast without doubling the module's size
+        limit = INLINE_FIELDS if self.fast else INLINE_FIELDS_COLLECTING
+        if not isinstance(target, ObjectType) or len(target.properties) > limit:
             return False
         return not self.state.is_recursive(ref)
 

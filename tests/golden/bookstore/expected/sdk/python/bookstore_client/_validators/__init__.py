@@ -31,42 +31,59 @@ __all__ = [
 ]
 
 
-class Issue:
-    """One problem in a value: JSON path, stable code, what was expected, what came."""
+class Issue(tuple[str, str, str, str, str]):
+    """One problem in a value: JSON path, stable code, what was expected, what came.
 
-    __slots__ = ("actual", "code", "expected", "message", "path")
+    A tuple underneath, because invalid input can yield many of them and a tuple is the
+    cheapest immutable record to build; the fields are read by name.
+    """
 
-    def __init__(
-        self,
+    __slots__ = ()
+
+    def __new__(
+        cls,
         path: str,
         code: str,
         expected: str,
         actual: str,
         message: str,
-    ) -> None:
-        self.path = path
-        self.code = code
-        self.expected = expected
-        self.actual = actual
-        self.message = message
+    ) -> Issue:
+        return tuple.__new__(cls, (path, code, expected, actual, message))
+
+    @property
+    def path(self) -> str:
+        return self[0]
+
+    @property
+    def code(self) -> str:
+        return self[1]
+
+    @property
+    def expected(self) -> str:
+        return self[2]
+
+    @property
+    def actual(self) -> str:
+        return self[3]
+
+    @property
+    def message(self) -> str:
+        return self[4]
 
     def to_json(self) -> dict[str, str]:
         return {
-            "path": self.path,
-            "code": self.code,
-            "expected": self.expected,
-            "actual": self.actual,
-            "message": self.message,
+            "path": self[0],
+            "code": self[1],
+            "expected": self[2],
+            "actual": self[3],
+            "message": self[4],
         }
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Issue) and self.to_json() == other.to_json()
-
-    def __hash__(self) -> int:
-        return hash((self.path, self.code))
-
     def __repr__(self) -> str:
-        return f"Issue({self.message} - at `{self.path}`)"
+        return f"Issue({self[4]} - at `{self[0]}`)"
+
+
+_new_issue: Final = tuple.__new__
 
 
 class DecodeError(Exception):
@@ -133,7 +150,7 @@ def _add(
             message = "Expected " + expected + ", got " + actual
         else:
             message = "Expected " + expected
-    issues.append(Issue(path, code, expected, actual, message))
+    issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
 
 
 def _type(issues: list[Issue], path: str, expected: str, value: object) -> None:
@@ -146,7 +163,7 @@ def _type(issues: list[Issue], path: str, expected: str, value: object) -> None:
         actual = _actual(value)
         name = actual.partition(" ")[0]
     message = "Expected " + expected + ", got `" + name + "`"
-    issues.append(Issue(path, "type", expected, actual, message))
+    issues.append(_new_issue(Issue, (path, "type", expected, actual, message)))
 
 
 def _bad(
@@ -163,7 +180,7 @@ def _bad(
         actual = "str" if len(text) > 40 else "str " + text
     else:
         actual = _actual(value)
-    issues.append(Issue(path, code, expected, actual, message))
+    issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
 
 
 _SHOW_ACTUAL: Final = frozenset(("enum", "literal", "union_tag", "format"))
@@ -876,48 +893,100 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            r14 = _dec_Money_c(a7, path + ".price", issues)
+            o14: Any = None
+            if type(a7) is not dict:
+                _type(issues, path + ".price", "`object`", a7)
+            else:
+                p15 = path + ".price"
+                k16 = len(issues)
+                a17 = a7.get("amount", _MISSING)
+                a18 = a7.get("currency", _MISSING)
+                if a17 is _MISSING:
+                    _bad(
+                        issues,
+                        p15 + ".amount",
+                        "missing",
+                        "`int`",
+                        _MISSING,
+                        "Object missing required field `amount`",
+                    )
+                else:
+                    n19: Any = a17
+                    if type(n19) is float and n19.is_integer():
+                        n19 = int(n19)
+                    if type(n19) is not int:
+                        _type(issues, p15 + ".amount", "`int`", n19)
+                    else:
+                        if n19 < 0:
+                            _bad(
+                                issues,
+                                p15 + ".amount",
+                                "minimum",
+                                "`int` >= 0",
+                                n19,
+                                "Expected `int` >= 0",
+                            )
+                if a18 is _MISSING:
+                    _bad(
+                        issues,
+                        p15 + ".currency",
+                        "missing",
+                        '`"EUR" | "USD" | "GBP"`',
+                        _MISSING,
+                        "Object missing required field `currency`",
+                    )
+                else:
+                    if not (a18 == "EUR" or a18 == "USD" or a18 == "GBP"):
+                        _add(
+                            issues,
+                            p15 + ".currency",
+                            "literal",
+                            '`"EUR" | "USD" | "GBP"`',
+                            a18,
+                        )
+                if len(issues) == k16:
+                    o14 = {"amount": n19, "currency": a18}
         if a8 is not _MISSING:
-            x15: Any = None
+            x20: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x15 = _parse_date(a8)
-                if x15 is None:
+                x20 = _parse_date(a8)
+                if x20 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l16: Any = None
+            l21: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p17 = path + ".tags"
-                k18 = len(issues)
+                p22 = path + ".tags"
+                k23 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p17,
+                        p22,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc21: list[Any] = []
-                for j20, i19 in enumerate(a9):
-                    if type(i19) is not str:
-                        _type(issues, f"{p17}[{j20}]", "`str`", i19)
+                acc26: list[Any] = []
+                for j25, i24 in enumerate(a9):
+                    if type(i24) is not str:
+                        _type(issues, f"{p22}[{j25}]", "`str`", i24)
                     else:
-                        if len(i19) > 30:
+                        if len(i24) > 30:
                             _bad(
                                 issues,
-                                f"{p17}[{j20}]",
+                                f"{p22}[{j25}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i19,
+                                i24,
                                 "Expected `str` of length <= 30",
                             )
-                    acc21.append(i19)
-                if len(issues) == k18:
-                    l16 = acc21
+                    acc26.append(i24)
+                if len(issues) == k23:
+                    l21 = acc26
         if a10 is _MISSING:
             _bad(
                 issues,
@@ -928,11 +997,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `id`",
             )
         else:
-            n22: Any = a10
-            if type(n22) is float and n22.is_integer():
-                n22 = int(n22)
-            if type(n22) is not int:
-                _type(issues, path + ".id", "`int`", n22)
+            n27: Any = a10
+            if type(n27) is float and n27.is_integer():
+                n27 = int(n27)
+            if type(n27) is not int:
+                _type(issues, path + ".id", "`int`", n27)
             else:
                 pass
         if a11 is _MISSING:
@@ -945,11 +1014,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `in_stock`",
             )
         else:
-            n23: Any = a11
-            if type(n23) is float and n23.is_integer():
-                n23 = int(n23)
-            if type(n23) is not int:
-                _type(issues, path + ".in_stock", "`int`", n23)
+            n28: Any = a11
+            if type(n28) is float and n28.is_integer():
+                n28 = int(n28)
+            if type(n28) is not int:
+                _type(issues, path + ".in_stock", "`int`", n28)
             else:
                 pass
         if len(issues) == k2:
@@ -958,14 +1027,14 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "isbn": a4,
                 "author_id": n12,
                 "genre": e13,
-                "price": r14,
-                "id": n22,
-                "in_stock": n23,
+                "price": o14,
+                "id": n27,
+                "in_stock": n28,
             }
             if a8 is not _MISSING:
-                o1["published"] = x15
+                o1["published"] = x20
             if a9 is not _MISSING:
-                o1["tags"] = l16
+                o1["tags"] = l21
     return o1
 
 
@@ -1049,25 +1118,77 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `str` of length <= 200",
                     )
         if a4 is not _MISSING:
-            r7 = _dec_Money_c(a4, path + ".price", issues)
+            o7: Any = None
+            if type(a4) is not dict:
+                _type(issues, path + ".price", "`object`", a4)
+            else:
+                p8 = path + ".price"
+                k9 = len(issues)
+                a10 = a4.get("amount", _MISSING)
+                a11 = a4.get("currency", _MISSING)
+                if a10 is _MISSING:
+                    _bad(
+                        issues,
+                        p8 + ".amount",
+                        "missing",
+                        "`int`",
+                        _MISSING,
+                        "Object missing required field `amount`",
+                    )
+                else:
+                    n12: Any = a10
+                    if type(n12) is float and n12.is_integer():
+                        n12 = int(n12)
+                    if type(n12) is not int:
+                        _type(issues, p8 + ".amount", "`int`", n12)
+                    else:
+                        if n12 < 0:
+                            _bad(
+                                issues,
+                                p8 + ".amount",
+                                "minimum",
+                                "`int` >= 0",
+                                n12,
+                                "Expected `int` >= 0",
+                            )
+                if a11 is _MISSING:
+                    _bad(
+                        issues,
+                        p8 + ".currency",
+                        "missing",
+                        '`"EUR" | "USD" | "GBP"`',
+                        _MISSING,
+                        "Object missing required field `currency`",
+                    )
+                else:
+                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
+                        _add(
+                            issues,
+                            p8 + ".currency",
+                            "literal",
+                            '`"EUR" | "USD" | "GBP"`',
+                            a11,
+                        )
+                if len(issues) == k9:
+                    o7 = {"amount": n12, "currency": a11}
         if a5 is not _MISSING:
-            e8: Any = _EN3.get(a5) if type(a5) is str else None
-            if e8 is None:
+            e13: Any = _EN3.get(a5) if type(a5) is str else None
+            if e13 is None:
                 _add(issues, path + ".genre", "enum", "`Genre`", a5)
         if a6 is not _MISSING:
-            n9: Any = a6
-            if type(n9) is float and n9.is_integer():
-                n9 = int(n9)
-            if type(n9) is not int:
-                _type(issues, path + ".in_stock", "`int`", n9)
+            n14: Any = a6
+            if type(n14) is float and n14.is_integer():
+                n14 = int(n14)
+            if type(n14) is not int:
+                _type(issues, path + ".in_stock", "`int`", n14)
             else:
-                if n9 < 0:
+                if n14 < 0:
                     _bad(
                         issues,
                         path + ".in_stock",
                         "minimum",
                         "`int` >= 0",
-                        n9,
+                        n14,
                         "Expected `int` >= 0",
                     )
         if len(issues) == k2:
@@ -1075,11 +1196,11 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["title"] = a3
             if a4 is not _MISSING:
-                o1["price"] = r7
+                o1["price"] = o7
             if a5 is not _MISSING:
-                o1["genre"] = e8
+                o1["genre"] = e13
             if a6 is not _MISSING:
-                o1["in_stock"] = n9
+                o1["in_stock"] = n14
     return o1
 
 
@@ -1741,60 +1862,112 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `price`",
             )
         else:
-            r12 = _dec_Money_c(a7, path + ".price", issues)
+            o12: Any = None
+            if type(a7) is not dict:
+                _type(issues, path + ".price", "`object`", a7)
+            else:
+                p13 = path + ".price"
+                k14 = len(issues)
+                a15 = a7.get("amount", _MISSING)
+                a16 = a7.get("currency", _MISSING)
+                if a15 is _MISSING:
+                    _bad(
+                        issues,
+                        p13 + ".amount",
+                        "missing",
+                        "`int`",
+                        _MISSING,
+                        "Object missing required field `amount`",
+                    )
+                else:
+                    n17: Any = a15
+                    if type(n17) is float and n17.is_integer():
+                        n17 = int(n17)
+                    if type(n17) is not int:
+                        _type(issues, p13 + ".amount", "`int`", n17)
+                    else:
+                        if n17 < 0:
+                            _bad(
+                                issues,
+                                p13 + ".amount",
+                                "minimum",
+                                "`int` >= 0",
+                                n17,
+                                "Expected `int` >= 0",
+                            )
+                if a16 is _MISSING:
+                    _bad(
+                        issues,
+                        p13 + ".currency",
+                        "missing",
+                        '`"EUR" | "USD" | "GBP"`',
+                        _MISSING,
+                        "Object missing required field `currency`",
+                    )
+                else:
+                    if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
+                        _add(
+                            issues,
+                            p13 + ".currency",
+                            "literal",
+                            '`"EUR" | "USD" | "GBP"`',
+                            a16,
+                        )
+                if len(issues) == k14:
+                    o12 = {"amount": n17, "currency": a16}
         if a8 is not _MISSING:
-            x13: Any = None
+            x18: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x13 = _parse_date(a8)
-                if x13 is None:
+                x18 = _parse_date(a8)
+                if x18 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l14: Any = None
+            l19: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p15 = path + ".tags"
-                k16 = len(issues)
+                p20 = path + ".tags"
+                k21 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p15,
+                        p20,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc19: list[Any] = []
-                for j18, i17 in enumerate(a9):
-                    if type(i17) is not str:
-                        _type(issues, f"{p15}[{j18}]", "`str`", i17)
+                acc24: list[Any] = []
+                for j23, i22 in enumerate(a9):
+                    if type(i22) is not str:
+                        _type(issues, f"{p20}[{j23}]", "`str`", i22)
                     else:
-                        if len(i17) > 30:
+                        if len(i22) > 30:
                             _bad(
                                 issues,
-                                f"{p15}[{j18}]",
+                                f"{p20}[{j23}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i17,
+                                i22,
                                 "Expected `str` of length <= 30",
                             )
-                    acc19.append(i17)
-                if len(issues) == k16:
-                    l14 = acc19
+                    acc24.append(i22)
+                if len(issues) == k21:
+                    l19 = acc24
         if len(issues) == k2:
             o1 = {
                 "title": a3,
                 "isbn": a4,
                 "author_id": n10,
                 "genre": e11,
-                "price": r12,
+                "price": o12,
             }
             if a8 is not _MISSING:
-                o1["published"] = x13
+                o1["published"] = x18
             if a9 is not _MISSING:
-                o1["tags"] = l14
+                o1["tags"] = l19
     return o1
 
 
@@ -1925,12 +2098,80 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a3,
                         "Expected `array` of length <= 20",
                     )
-                acc13: list[Any] = []
+                acc19: list[Any] = []
                 for j11, i10 in enumerate(a3):
-                    r12 = _dec_OrderLine_c(i10, f"{p8}[{j11}]", issues)
-                    acc13.append(r12)
+                    o12: Any = None
+                    if type(i10) is not dict:
+                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
+                    else:
+                        p13 = f"{p8}[{j11}]"
+                        k14 = len(issues)
+                        a15 = i10.get("book_id", _MISSING)
+                        a16 = i10.get("quantity", _MISSING)
+                        if a15 is _MISSING:
+                            _bad(
+                                issues,
+                                p13 + ".book_id",
+                                "missing",
+                                "`int`",
+                                _MISSING,
+                                "Object missing required field `book_id`",
+                            )
+                        else:
+                            n17: Any = a15
+                            if type(n17) is float and n17.is_integer():
+                                n17 = int(n17)
+                            if type(n17) is not int:
+                                _type(issues, p13 + ".book_id", "`int`", n17)
+                            else:
+                                if n17 < 1:
+                                    _bad(
+                                        issues,
+                                        p13 + ".book_id",
+                                        "minimum",
+                                        "`int` >= 1",
+                                        n17,
+                                        "Expected `int` >= 1",
+                                    )
+                        if a16 is _MISSING:
+                            _bad(
+                                issues,
+                                p13 + ".quantity",
+                                "missing",
+                                "`int`",
+                                _MISSING,
+                                "Object missing required field `quantity`",
+                            )
+                        else:
+                            n18: Any = a16
+                            if type(n18) is float and n18.is_integer():
+                                n18 = int(n18)
+                            if type(n18) is not int:
+                                _type(issues, p13 + ".quantity", "`int`", n18)
+                            else:
+                                if n18 < 1:
+                                    _bad(
+                                        issues,
+                                        p13 + ".quantity",
+                                        "minimum",
+                                        "`int` >= 1",
+                                        n18,
+                                        "Expected `int` >= 1",
+                                    )
+                                if n18 > 50:
+                                    _bad(
+                                        issues,
+                                        p13 + ".quantity",
+                                        "maximum",
+                                        "`int` <= 50",
+                                        n18,
+                                        "Expected `int` <= 50",
+                                    )
+                        if len(issues) == k14:
+                            o12 = {"book_id": n17, "quantity": n18}
+                    acc19.append(o12)
                 if len(issues) == k9:
-                    l7 = acc13
+                    l7 = acc19
         if a4 is _MISSING:
             _bad(
                 issues,
@@ -1941,28 +2182,28 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            r14 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
+            r20 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
-            n15: Any = a5
-            if type(n15) is float and n15.is_integer():
-                n15 = int(n15)
-            e16: Any = _EN6.get(n15) if type(n15) is int else None
-            if e16 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n15)
+            n21: Any = a5
+            if type(n21) is float and n21.is_integer():
+                n21 = int(n21)
+            e22: Any = _EN6.get(n21) if type(n21) is int else None
+            if e22 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n21)
         if a6 is not _MISSING:
-            o17: Any = None
+            o23: Any = None
             if a6 is not None:
                 if type(a6) is not str:
                     _type(issues, path + ".gift_note", "`str`", a6)
                 else:
                     pass
-                o17 = a6
+                o23 = a6
         if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": r14}
+            o1 = {"lines": l7, "ship_to": r20}
             if a5 is not _MISSING:
-                o1["priority"] = e16
+                o1["priority"] = e22
             if a6 is not _MISSING:
-                o1["gift_note"] = o17
+                o1["gift_note"] = o23
     return o1
 
 
@@ -2158,12 +2399,80 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 p13 = path + ".lines"
                 k14 = len(issues)
-                acc18: list[Any] = []
+                acc24: list[Any] = []
                 for j16, i15 in enumerate(a5):
-                    r17 = _dec_OrderLine_c(i15, f"{p13}[{j16}]", issues)
-                    acc18.append(r17)
+                    o17: Any = None
+                    if type(i15) is not dict:
+                        _type(issues, f"{p13}[{j16}]", "`object`", i15)
+                    else:
+                        p18 = f"{p13}[{j16}]"
+                        k19 = len(issues)
+                        a20 = i15.get("book_id", _MISSING)
+                        a21 = i15.get("quantity", _MISSING)
+                        if a20 is _MISSING:
+                            _bad(
+                                issues,
+                                p18 + ".book_id",
+                                "missing",
+                                "`int`",
+                                _MISSING,
+                                "Object missing required field `book_id`",
+                            )
+                        else:
+                            n22: Any = a20
+                            if type(n22) is float and n22.is_integer():
+                                n22 = int(n22)
+                            if type(n22) is not int:
+                                _type(issues, p18 + ".book_id", "`int`", n22)
+                            else:
+                                if n22 < 1:
+                                    _bad(
+                                        issues,
+                                        p18 + ".book_id",
+                                        "minimum",
+                                        "`int` >= 1",
+                                        n22,
+                                        "Expected `int` >= 1",
+                                    )
+                        if a21 is _MISSING:
+                            _bad(
+                                issues,
+                                p18 + ".quantity",
+                                "missing",
+                                "`int`",
+                                _MISSING,
+                                "Object missing required field `quantity`",
+                            )
+                        else:
+                            n23: Any = a21
+                            if type(n23) is float and n23.is_integer():
+                                n23 = int(n23)
+                            if type(n23) is not int:
+                                _type(issues, p18 + ".quantity", "`int`", n23)
+                            else:
+                                if n23 < 1:
+                                    _bad(
+                                        issues,
+                                        p18 + ".quantity",
+                                        "minimum",
+                                        "`int` >= 1",
+                                        n23,
+                                        "Expected `int` >= 1",
+                                    )
+                                if n23 > 50:
+                                    _bad(
+                                        issues,
+                                        p18 + ".quantity",
+                                        "maximum",
+                                        "`int` <= 50",
+                                        n23,
+                                        "Expected `int` <= 50",
+                                    )
+                        if len(issues) == k19:
+                            o17 = {"book_id": n22, "quantity": n23}
+                    acc24.append(o17)
                 if len(issues) == k14:
-                    l12 = acc18
+                    l12 = acc24
         if a6 is _MISSING:
             _bad(
                 issues,
@@ -2174,7 +2483,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            r19 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
+            r25 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
             _bad(
                 issues,
@@ -2185,7 +2494,59 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `total`",
             )
         else:
-            r20 = _dec_Money_c(a7, path + ".total", issues)
+            o26: Any = None
+            if type(a7) is not dict:
+                _type(issues, path + ".total", "`object`", a7)
+            else:
+                p27 = path + ".total"
+                k28 = len(issues)
+                a29 = a7.get("amount", _MISSING)
+                a30 = a7.get("currency", _MISSING)
+                if a29 is _MISSING:
+                    _bad(
+                        issues,
+                        p27 + ".amount",
+                        "missing",
+                        "`int`",
+                        _MISSING,
+                        "Object missing required field `amount`",
+                    )
+                else:
+                    n31: Any = a29
+                    if type(n31) is float and n31.is_integer():
+                        n31 = int(n31)
+                    if type(n31) is not int:
+                        _type(issues, p27 + ".amount", "`int`", n31)
+                    else:
+                        if n31 < 0:
+                            _bad(
+                                issues,
+                                p27 + ".amount",
+                                "minimum",
+                                "`int` >= 0",
+                                n31,
+                                "Expected `int` >= 0",
+                            )
+                if a30 is _MISSING:
+                    _bad(
+                        issues,
+                        p27 + ".currency",
+                        "missing",
+                        '`"EUR" | "USD" | "GBP"`',
+                        _MISSING,
+                        "Object missing required field `currency`",
+                    )
+                else:
+                    if not (a30 == "EUR" or a30 == "USD" or a30 == "GBP"):
+                        _add(
+                            issues,
+                            p27 + ".currency",
+                            "literal",
+                            '`"EUR" | "USD" | "GBP"`',
+                            a30,
+                        )
+                if len(issues) == k28:
+                    o26 = {"amount": n31, "currency": a30}
         if a8 is _MISSING:
             _bad(
                 issues,
@@ -2196,43 +2557,43 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `created_at`",
             )
         else:
-            x21: Any = None
+            x32: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".created_at", "`datetime`", a8)
             else:
-                x21 = _parse_date_time(a8)
-                if x21 is None:
+                x32 = _parse_date_time(a8)
+                if x32 is None:
                     _add(issues, path + ".created_at", "format", "`datetime`", a8)
         if a9 is not _MISSING:
-            n22: Any = a9
-            if type(n22) is float and n22.is_integer():
-                n22 = int(n22)
-            e23: Any = _EN6.get(n22) if type(n22) is int else None
-            if e23 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n22)
+            n33: Any = a9
+            if type(n33) is float and n33.is_integer():
+                n33 = int(n33)
+            e34: Any = _EN6.get(n33) if type(n33) is int else None
+            if e34 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n33)
         if a10 is not _MISSING:
-            o24: Any = None
+            o35: Any = None
             if a10 is not None:
                 if type(a10) is not str:
                     _type(issues, path + ".gift_note", "`str`", a10)
                 else:
                     pass
-                o24 = a10
+                o35 = a10
         if len(issues) == k2:
             o1 = {
                 "id": x11,
                 "status": a4,
                 "lines": l12,
-                "ship_to": r19,
-                "total": r20,
-                "created_at": x21,
+                "ship_to": r25,
+                "total": o26,
+                "created_at": x32,
             }
             if a9 is not _MISSING:
-                o1["priority"] = e23
+                o1["priority"] = e34
             else:
                 o1["priority"] = 0
             if a10 is not _MISSING:
-                o1["gift_note"] = o24
+                o1["gift_note"] = o35
             else:
                 o1["gift_note"] = None
     return o1
@@ -2876,12 +3237,116 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         k2 = len(issues)
-        acc6: list[Any] = []
+        acc17: list[Any] = []
         for j4, i3 in enumerate(v):
-            r5 = _dec_Author_c(i3, f"{path}[{j4}]", issues)
-            acc6.append(r5)
+            o5: Any = None
+            if type(i3) is not dict:
+                _type(issues, f"{path}[{j4}]", "`object`", i3)
+            else:
+                p6 = f"{path}[{j4}]"
+                k7 = len(issues)
+                a8 = i3.get("id", _MISSING)
+                a9 = i3.get("name", _MISSING)
+                a10 = i3.get("born", _MISSING)
+                a11 = i3.get("website", _MISSING)
+                if a8 is _MISSING:
+                    _bad(
+                        issues,
+                        p6 + ".id",
+                        "missing",
+                        "`int`",
+                        _MISSING,
+                        "Object missing required field `id`",
+                    )
+                else:
+                    n12: Any = a8
+                    if type(n12) is float and n12.is_integer():
+                        n12 = int(n12)
+                    if type(n12) is not int:
+                        _type(issues, p6 + ".id", "`int`", n12)
+                    else:
+                        pass
+                if a9 is _MISSING:
+                    _bad(
+                        issues,
+                        p6 + ".name",
+                        "missing",
+                        "`str`",
+                        _MISSING,
+                        "Object missing required field `name`",
+                    )
+                else:
+                    if type(a9) is not str:
+                        _type(issues, p6 + ".name", "`str`", a9)
+                    else:
+                        if len(a9) < 1:
+                            _bad(
+                                issues,
+                                p6 + ".name",
+                                "min_length",
+                                "`str` of length >= 1",
+                                a9,
+                                "Expected `str` of length >= 1",
+                            )
+                        if len(a9) > 120:
+                            _bad(
+                                issues,
+                                p6 + ".name",
+                                "max_length",
+                                "`str` of length <= 120",
+                                a9,
+                                "Expected `str` of length <= 120",
+                            )
+                if a10 is not _MISSING:
+                    o13: Any = None
+                    if a10 is not None:
+                        x14: Any = None
+                        if type(a10) is not str:
+                            _type(issues, p6 + ".born", "`date`", a10)
+                        else:
+                            x14 = _parse_date(a10)
+                            if x14 is None:
+                                _add(issues, p6 + ".born", "format", "`date`", a10)
+                        o13 = x14
+                if a11 is not _MISSING:
+                    o15: Any = None
+                    if a11 is not None:
+                        if type(a11) is not str:
+                            _type(issues, p6 + ".website", "`str`", a11)
+                        else:
+                            if _RE0.search(a11) is None:
+                                _bad(
+                                    issues,
+                                    p6 + ".website",
+                                    "pattern",
+                                    "`str` matching regex '^https?://'",
+                                    a11,
+                                    "Expected `str` matching regex '^https?://'",
+                                )
+                        o15 = a11
+                for key16 in i3:
+                    if key16 not in _K1:
+                        _bad(
+                            issues,
+                            _kp(p6, key16),
+                            "extra_forbidden",
+                            "no such field",
+                            i3[key16],
+                            "Object contains unknown field `" + key16 + "`",
+                        )
+                if len(issues) == k7:
+                    o5 = {"id": n12, "name": a9}
+                    if a10 is not _MISSING:
+                        o5["born"] = o13
+                    else:
+                        o5["born"] = None
+                    if a11 is not _MISSING:
+                        o5["website"] = o15
+                    else:
+                        o5["website"] = None
+            acc17.append(o5)
         if len(issues) == k2:
-            l1 = acc6
+            l1 = acc17
     return l1
 
 
