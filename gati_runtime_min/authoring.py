@@ -116,40 +116,9 @@ def handler(
 
 
 def _method(name: str) -> Any:
-    def route(
-        path: str,
-        *,
-        id: str | None = None,
-        roles: Sequence[str] = (),
-        rate_limit: str | None = None,
-        timeout: float | None = None,
-        modules: Sequence[str] = (),
-        plugins: Sequence[str] = (),
-        before: Sequence[HookFunc] = (),
-        after: Sequence[HookFunc] = (),
-        catch: Sequence[CatchFunc] = (),
-        tags: Sequence[str] = (),
-        status: int = 200,
-        summary: str | None = None,
-        description: str | None = None,
-    ) -> Callable[[_H], _H]:
-        return handler(
-            name,
-            path,
-            id=id,
-            roles=roles,
-            rate_limit=rate_limit,
-            timeout=timeout,
-            modules=modules,
-            plugins=plugins,
-            before=before,
-            after=after,
-            catch=catch,
-            tags=tags,
-            status=status,
-            summary=summary,
-            description=description,
-        )
+    # the keyword list is stated once for users, by `_Route`; this only forwards it
+    def route(path: str, **options: Any) -> Callable[[Any], Any]:
+        return handler(name, path, **options)
 
     route.__name__ = name.lower()
     route.__doc__ = f"`@handler({name!r}, path, ...)`."
