@@ -7,6 +7,7 @@ Input: GTypes, the named-type table and an optional class map. Output: nothing b
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, assert_never
@@ -31,7 +32,7 @@ from gati_compiler.ir.gtype import (
 Direction = Literal["dec", "enc"]
 ClassKind = Literal["typeddict", "dataclass", "model", "enum"]
 
-FAIL: Final = "raise _Fail"
+FAIL: Final = "return _FAIL"
 INLINE_DEPTH: Final = 2
 INLINE_FIELDS_COLLECTING: Final = 4
 INLINE_FIELDS: Final = 8
@@ -52,6 +53,7 @@ ENCODE_FORMAT: Final = {
     "uuid": ("_UUID", "str({s})"),
     "bytes": ("bytes", "{s}.decode()"),
 }
+_PLAIN_LITERAL: Final = re.compile(r'"[^"\\{}]*"')  # a double-quoted literal without escapes
 JSON_TYPE: Final = {"null": "null", "boolean": "bool", "integer": "int", "number": "float", "string": "str"}
 
 
@@ -90,7 +92,7 @@ class ModuleState:
     _queue: list[Job] = field(default_factory=list)
     _recursive: dict[str, bool] = field(default_factory=dict)
     # `GenBase.issue` output by its arguments and indentation level
-    issue_lines: dict[tuple[str, str, str, str, str | None, int], tuple[str, ...]] = field(default_factory=dict)
+    issue_lines: dict[tuple[str, str, str, str, str | None, int, bool], tuple[str, ...]] = field(default_factory=dict)
     # `FunctionGen.gen` results by every input they depend on (the GType by identity, kept alive here)
     gen_cache: dict[tuple[object, ...], tuple[GType, tuple[str, ...], str, int]] = field(default_factory=dict)
 
@@ -376,20 +378,23 @@ class GenBase:
         self._n += 1
         return f"{prefix}{self._n}"
 
-    def issue(self, path: str, code: str, expected: str, value: str, message: str | None = None) -> None:
-        """`message` is a Python expression; by default the runtime derives it from code and expected."""
+    def issue(
+        self, path: str, code: str, expected: str, value: str, message: str | None = None, number: bool = False
+    ) -> None:
+        """`message` is a Python expression; by default the runtime derives it from code and expected.
+        `number`: the value is known to be an `int` or a `float` (a bound check), a cheaper report."""
         # the same few hundred issue calls recur tens of thousands of times: reuse their lines
         lines = self.w.lines
-        key = (path, code, expected, value, message, self.w.level)
+        key = (path, code, expected, value, message, self.w.level, number)
         found = self.state.issue_lines.get(key)
         if found is not None:
             lines.extend(found)
             return
         mark = len(lines)
-        self._issue(path, code, expected, value, message)
+        self._issue(path, code, expected, value, message, number)
         self.state.issue_lines[key] = tuple(lines[mark:])
 
-    def _issue(self, path: str, code: str, expected: str, value: str, message: str | None) -> None:
+    def _issue(self, path: str, code: str, expected: str, value: str, message: str | None, number: bool) -> None:
         if code == "type" and message is None:
             self.w.call("_type(", ["issues", path, py_str(expected), value])
             return
@@ -398,16 +403,16 @@ class GenBase:
         args = ["issues", path, py_str(code), py_str(expected), value]
         if message is not None:
             args.append(message)
-        self.w.call("_bad(" if message is not None else "_add(", args)
+        self.w.call("_add(" if message is None else "_bad_num(" if number else "_bad(", args)
 
-    def check(self, bad: str, path: str, code: str, expected: str, value: str) -> None:
+    def check(self, bad: str, path: str, code: str, expected: str, value: str, number: bool = False) -> None:
         """Fast: fail on `bad`. Slow: record an issue on `bad` and carry on."""
         if self.fast:
             self.w.fail_if([bad], FAIL)
             return
         self.w.line(f"if {bad}:")
         with self.w.indent():
-            self.issue(path, code, expected, value)
+            self.issue(path, code, expected, value, number=number)
 
     def type_guard(self, bad: str, path: str, expected: str, value: str) -> bool:
         """Emit the type check. Returns True when the caller must write its body under `else:`."""
@@ -435,8 +440,16 @@ class GenBase:
 
     @staticmethod
     def child(path: str, key: str) -> str:
+        """The expression of `path`'s member `key`; a literal suffix of `path` is extended in place."""
         suffix = "." + key if key.isidentifier() else "[" + json.dumps(key, ensure_ascii=False) + "]"
-        return f"{path} + {py_str(suffix)}"
+        literal = py_str(suffix)
+        if _PLAIN_LITERAL.fullmatch(literal):
+            head, plus, last = path.rpartition(" + ")
+            if plus and _PLAIN_LITERAL.fullmatch(last):
+                return f"{head} + {last[:-1]}{literal[1:]}"
+            if path.startswith('f"') and path.endswith('"') and '"' not in path[2:-1]:  # an item's f-string
+                return path[:-1] + literal[1:]
+        return f"{path} + {literal}"
 
     def items_code(self, items: GType, x: str, path: str) -> tuple[list[str], str]:
         """Generate item code into a side writer: (lines, result expression)."""

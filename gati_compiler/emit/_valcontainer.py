@@ -72,7 +72,7 @@ class ContainerGen(GenBase):
             fields = [f"    ({py_str(p.name)}, {py_str(p.pyName or p.name)})," for p in t.properties]
             table = self.state.const("F", ["(", *fields, ")"])
             self.w.line(f"{s} = {s} if type({s}) is dict else _attrs({s}, {table})")
-        path = self.path_var(path)
+        # `path` stays an expression: field paths are only built when an issue is recorded
         start = ""
         if not self.fast:
             start = self.tmp("k")
@@ -86,7 +86,7 @@ class ContainerGen(GenBase):
                     self.w.line(f"{raw[p.name]} = {s}[{py_str(p.name)}]")
             self.w.line("except KeyError:")
             with self.w.indent():
-                self.w.line("raise _Fail from None")
+                self.w.line(FAIL)
         for p in t.properties:
             if not (self.fast and p.required):
                 self.w.line(f"{raw[p.name]} = {s}.get({py_str(p.name)}, _MISSING)")
@@ -463,6 +463,7 @@ class ContainerGen(GenBase):
                 self.w.line(f"{out} = _union_fast({s}, ({fns}))")
             else:
                 self.w.call(f"{out} = _union_fast({s}, (", [fast for fast, _ in names], "))")
+            self.w.fail_if([f"{out} is _FAIL"], FAIL)
             return out
         entries = []
         for option, (fast, slow) in zip(options, names, strict=True):
@@ -509,6 +510,7 @@ class ContainerGen(GenBase):
             self.w.line(f"{fn} = {name}.get({tag}) if type({tag}) is str else None")
             self.w.fail_if([f"{fn} is None"], FAIL)
             self.w.line(f"{out} = {fn}({s})")
+            self.w.fail_if([f"{out} is _FAIL"], FAIL)
             return out
         self.w.line(f"{out}: Any = None")
         if self.type_guard(f"type({s}) is not dict", path, "object", s):

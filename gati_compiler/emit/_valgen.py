@@ -2,7 +2,7 @@
 
 Input: GTypes, the named-type table and an optional class map (through `ModuleState`). Output:
 Python source for module-level functions and constants (the module skeleton is a template). Every
-named or anonymous type gets a fast function (raises `_Fail`, allocates no issue) and a slow one
+named or anonymous type gets a fast function (returns `_FAIL`, allocates no issue) and a slow one
 (collects every issue); both come from the same walk, switched by `fast`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, assert_never
 
-from gati_compiler.emit._valbase import ClassTarget, Direction, GenBase, ModuleState
+from gati_compiler.emit._valbase import FAIL, ClassTarget, Direction, GenBase, ModuleState
 from gati_compiler.emit._valcontainer import ContainerGen
 from gati_compiler.emit._valscalar import ScalarGen
 from gati_compiler.ir.gtype import (
@@ -96,9 +96,11 @@ class FunctionGen(ScalarGen, ContainerGen):
                     finally:
                         self._inlining.pop()
                 fast, slow = self.state.functions_for(t, self.direction)
-                if self.fast:
-                    return f"{fast}({s})"
                 out = self.tmp("r")
+                if self.fast:
+                    self.w.line(f"{out} = {fast}({s})")
+                    self.w.fail_if([f"{out} is _FAIL"], FAIL)
+                    return out
                 self.w.line(f"{out} = {slow}({s}, {path}, issues)")
                 return out
             case AnyType():

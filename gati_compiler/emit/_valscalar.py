@@ -1,8 +1,8 @@
 """Code for scalar GTypes: primitives (with formats and bounds), literals and enums.
 
 Input: one GType and the local holding its value. Output: lines written to the function being
-generated, and the expression of the converted value. Fast mode fails with `_Fail`; slow mode
-records an issue and carries on.
+generated, and the expression of the converted value. Fast mode fails by returning `_FAIL`; slow
+mode records an issue and carries on.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class ScalarGen(GenBase):
 
     def bound_checks(self, t: PrimitiveType, v: str, path: str, name: str) -> None:
         for bad, code, expected in self.bounds(t, v, name):
-            self.check(bad, path, code, expected, v)
+            self.check(bad, path, code, expected, v, number=name != "decimal")
 
     def string_checks(self, t: PrimitiveType, s: str) -> list[tuple[str, str, str]]:
         out: list[tuple[str, str, str]] = []

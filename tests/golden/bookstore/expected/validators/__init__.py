@@ -89,16 +89,19 @@ _new_issue: Final = tuple.__new__
 class DecodeError(Exception):
     """Raised by `decode`/`encode` and the handler codecs; carries every issue found."""
 
-    def __init__(self, issues: list[Issue]) -> None:
-        super().__init__(issues)
-        self.issues = issues
+    # `DecodeError(issues)`: no `__init__` of its own, so raising one costs no Python call
+    @property
+    def issues(self) -> list[Issue]:
+        issues: list[Issue] = self.args[0]
+        return issues
 
     def __str__(self) -> str:
         return "; ".join(f"{i.message} - at `{i.path}`" for i in self.issues)
 
 
-class _Fail(Exception):
-    """The fast path gave up; the slow path will say why."""
+# What a fast function returns when it gives up (a return is cheaper than an exception); the
+# slow function then says why. Never a decoded value.
+_FAIL: Final[Any] = object()
 
 
 _MISSING: Final[Any] = object()
@@ -180,6 +183,21 @@ def _bad(
         actual = "str" if len(text) > 40 else "str " + text
     else:
         actual = _actual(value)
+    issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
+
+
+def _bad_num(
+    issues: list[Issue],
+    path: str,
+    code: str,
+    expected: str,
+    value: float,
+    message: str,
+) -> None:
+    """`_bad` for a bound broken by a number already known to be an `int` or a `float`."""
+    text = repr(value)
+    name = "int" if type(value) is int else "float"
+    actual = name if len(text) > 40 else name + " " + text
     issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
 
 
@@ -372,11 +390,10 @@ _Slow = Callable[[Any, str, list[Issue]], Any]
 
 def _union_fast(value: object, options: tuple[_Fast, ...]) -> Any:
     for option in options:
-        try:
-            return option(value)
-        except _Fail:
-            pass
-    raise _Fail
+        out = option(value)
+        if out is not _FAIL:
+            return out
+    return _FAIL
 
 
 def _union_slow(
@@ -477,10 +494,9 @@ _Codec = tuple[_Fast, _Slow]
 
 
 def _run(codec: _Codec, value: object) -> Any:
-    try:
-        return codec[0](value)
-    except _Fail:
-        pass
+    out = codec[0](value)
+    if out is not _FAIL:
+        return out
     issues: list[Issue] = []
     out = codec[1](value, "$", issues)
     if issues:
@@ -584,36 +600,36 @@ _K15: Final = frozenset({"slug"})
 
 def _dec_Author(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["id"]
         a3 = v["name"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a4 = v.get("born", _MISSING)
     a5 = v.get("website", _MISSING)
     if type(a2) is not int:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str or not 1 <= len(a3) <= 120:
-        raise _Fail
+        return _FAIL
     if a4 is not _MISSING:
         o6: Any = None
         if a4 is not None:
             if type(a4) is not str:
-                raise _Fail
+                return _FAIL
             x7 = _parse_date(a4)
             if x7 is None:
-                raise _Fail
+                return _FAIL
             o6 = x7
     if a5 is not _MISSING:
         o8: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE0.search(a5) is None:
-                raise _Fail
+                return _FAIL
             o8 = a5
     c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
     if len(v) != c9:
-        raise _Fail
+        return _FAIL
     kw10: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
         kw10["born"] = o6
@@ -730,35 +746,35 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_Author(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Author):
-        raise _Fail
+        return _FAIL
     v = v if type(v) is dict else _attrs(v, _F2)
     try:
         a2 = v["id"]
         a3 = v["name"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a4 = v.get("born", _MISSING)
     a5 = v.get("website", _MISSING)
     if type(a2) is not int:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str or not 1 <= len(a3) <= 120:
-        raise _Fail
+        return _FAIL
     if a4 is not _MISSING:
         o6: Any = None
         if a4 is not None:
             if not isinstance(a4, _date) or isinstance(a4, _datetime):
-                raise _Fail
+                return _FAIL
             x7 = a4.isoformat()
             o6 = x7
     if a5 is not _MISSING:
         o8: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE0.search(a5) is None:
-                raise _Fail
+                return _FAIL
             o8 = a5
     c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
     if len(v) != c9:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
         o1["born"] = o6
@@ -872,7 +888,7 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_Book(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["title"]
         a3 = v["isbn"]
@@ -882,29 +898,29 @@ def _dec_Book(v: Any) -> Any:
         a9 = v["id"]
         a10 = v["in_stock"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a7 = v.get("published", _MISSING)
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str or _RE3.search(a3) is None:
-        raise _Fail
+        return _FAIL
     if type(a4) is not int or a4 < 1:
-        raise _Fail
+        return _FAIL
     e11: Any = _EN4.get(a5) if type(a5) is str else None
     if e11 is None:
-        raise _Fail
+        return _FAIL
     if type(a6) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a13 = a6["amount"]
         a14 = a6["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a13) is not int or a13 < 0:
-        raise _Fail
+        return _FAIL
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
-        raise _Fail
+        return _FAIL
     o12: dict[str, Any]
     same15 = len(a6) == 2
     if same15:
@@ -913,21 +929,21 @@ def _dec_Book(v: Any) -> Any:
         o12 = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
-            raise _Fail
+            return _FAIL
         x16 = _parse_date(a7)
         if x16 is None:
-            raise _Fail
+            return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
-            raise _Fail
+            return _FAIL
         for i18 in a8:
             if type(i18) is not str or len(i18) > 30:
-                raise _Fail
+                return _FAIL
         l17 = a8
     if type(a9) is not int:
-        raise _Fail
+        return _FAIL
     if type(a10) is not int:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {
         "title": a2,
         "isbn": a3,
@@ -1029,7 +1045,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n12)
             else:
                 if n12 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".author_id",
                         "minimum",
@@ -1064,96 +1080,95 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(a7) is not dict:
                 _type(issues, path + ".price", "`object`", a7)
             else:
-                p15 = path + ".price"
-                k16 = len(issues)
-                a17 = a7.get("amount", _MISSING)
-                a18 = a7.get("currency", _MISSING)
-                if a17 is _MISSING:
+                k15 = len(issues)
+                a16 = a7.get("amount", _MISSING)
+                a17 = a7.get("currency", _MISSING)
+                if a16 is _MISSING:
                     _bad(
                         issues,
-                        p15 + ".amount",
+                        path + ".price.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n19: Any = a17
-                    if type(n19) is float and n19.is_integer():
-                        n19 = int(n19)
-                    if type(n19) is not int:
-                        _type(issues, p15 + ".amount", "`int`", n19)
+                    n18: Any = a16
+                    if type(n18) is float and n18.is_integer():
+                        n18 = int(n18)
+                    if type(n18) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n18)
                     else:
-                        if n19 < 0:
-                            _bad(
+                        if n18 < 0:
+                            _bad_num(
                                 issues,
-                                p15 + ".amount",
+                                path + ".price.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n19,
+                                n18,
                                 "Expected `int` >= 0",
                             )
-                if a18 is _MISSING:
+                if a17 is _MISSING:
                     _bad(
                         issues,
-                        p15 + ".currency",
+                        path + ".price.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a18 == "EUR" or a18 == "USD" or a18 == "GBP"):
+                    if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
                         _add(
                             issues,
-                            p15 + ".currency",
+                            path + ".price.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a18,
+                            a17,
                         )
-                if len(issues) == k16:
-                    o14 = {"amount": n19, "currency": a18}
+                if len(issues) == k15:
+                    o14 = {"amount": n18, "currency": a17}
         if a8 is not _MISSING:
-            x20: Any = None
+            x19: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x20 = _parse_date(a8)
-                if x20 is None:
+                x19 = _parse_date(a8)
+                if x19 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l21: Any = None
+            l20: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p22 = path + ".tags"
-                k23 = len(issues)
+                p21 = path + ".tags"
+                k22 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p22,
+                        p21,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc26: list[Any] = []
-                for j25, i24 in enumerate(a9):
-                    if type(i24) is not str:
-                        _type(issues, f"{p22}[{j25}]", "`str`", i24)
+                acc25: list[Any] = []
+                for j24, i23 in enumerate(a9):
+                    if type(i23) is not str:
+                        _type(issues, f"{p21}[{j24}]", "`str`", i23)
                     else:
-                        if len(i24) > 30:
+                        if len(i23) > 30:
                             _bad(
                                 issues,
-                                f"{p22}[{j25}]",
+                                f"{p21}[{j24}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i24,
+                                i23,
                                 "Expected `str` of length <= 30",
                             )
-                    acc26.append(i24)
-                if len(issues) == k23:
-                    l21 = acc26
+                    acc25.append(i23)
+                if len(issues) == k22:
+                    l20 = acc25
         if a10 is _MISSING:
             _bad(
                 issues,
@@ -1164,11 +1179,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `id`",
             )
         else:
-            n27: Any = a10
-            if type(n27) is float and n27.is_integer():
-                n27 = int(n27)
-            if type(n27) is not int:
-                _type(issues, path + ".id", "`int`", n27)
+            n26: Any = a10
+            if type(n26) is float and n26.is_integer():
+                n26 = int(n26)
+            if type(n26) is not int:
+                _type(issues, path + ".id", "`int`", n26)
             else:
                 pass
         if a11 is _MISSING:
@@ -1181,11 +1196,11 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `in_stock`",
             )
         else:
-            n28: Any = a11
-            if type(n28) is float and n28.is_integer():
-                n28 = int(n28)
-            if type(n28) is not int:
-                _type(issues, path + ".in_stock", "`int`", n28)
+            n27: Any = a11
+            if type(n27) is float and n27.is_integer():
+                n27 = int(n27)
+            if type(n27) is not int:
+                _type(issues, path + ".in_stock", "`int`", n27)
             else:
                 pass
         if len(issues) == k2:
@@ -1195,19 +1210,19 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "author_id": n12,
                 "genre": e13,
                 "price": o14,
-                "id": n27,
-                "in_stock": n28,
+                "id": n26,
+                "in_stock": n27,
             }
             if a8 is not _MISSING:
-                o1["published"] = x20
+                o1["published"] = x19
             if a9 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
     return o1
 
 
 def _enc_Book(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["title"]
         a3 = v["isbn"]
@@ -1217,45 +1232,45 @@ def _enc_Book(v: Any) -> Any:
         a9 = v["id"]
         a10 = v["in_stock"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a7 = v.get("published", _MISSING)
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str or _RE3.search(a3) is None:
-        raise _Fail
+        return _FAIL
     if type(a4) is not int or a4 < 1:
-        raise _Fail
+        return _FAIL
     e11 = a5.value if isinstance(a5, _m0.Genre) else a5
     if not (type(e11) is str and e11 in _S5):
-        raise _Fail
+        return _FAIL
     if type(a6) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a13 = a6["amount"]
         a14 = a6["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a13) is not int or a13 < 0:
-        raise _Fail
+        return _FAIL
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
-        raise _Fail
+        return _FAIL
     o12: dict[str, Any] = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if not isinstance(a7, _date) or isinstance(a7, _datetime):
-            raise _Fail
+            return _FAIL
         x15 = a7.isoformat()
     if a8 is not _MISSING:
         if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
-            raise _Fail
+            return _FAIL
         for i17 in a8:
             if type(i17) is not str or len(i17) > 30:
-                raise _Fail
+                return _FAIL
         l16 = a8 if type(a8) is list else list(a8)
     if type(a9) is not int:
-        raise _Fail
+        return _FAIL
     if type(a10) is not int:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {
         "title": a2,
         "isbn": a3,
@@ -1357,7 +1372,7 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n14)
             else:
                 if n14 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".author_id",
                         "minimum",
@@ -1392,93 +1407,92 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(a7) is not dict:
                 _type(issues, path + ".price", "`object`", a7)
             else:
-                p17 = path + ".price"
-                k18 = len(issues)
-                a19 = a7.get("amount", _MISSING)
-                a20 = a7.get("currency", _MISSING)
-                if a19 is _MISSING:
+                k17 = len(issues)
+                a18 = a7.get("amount", _MISSING)
+                a19 = a7.get("currency", _MISSING)
+                if a18 is _MISSING:
                     _bad(
                         issues,
-                        p17 + ".amount",
+                        path + ".price.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n21: Any = _enc_int(a19)
-                    if type(n21) is not int:
-                        _type(issues, p17 + ".amount", "`int`", n21)
+                    n20: Any = _enc_int(a18)
+                    if type(n20) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n20)
                     else:
-                        if n21 < 0:
-                            _bad(
+                        if n20 < 0:
+                            _bad_num(
                                 issues,
-                                p17 + ".amount",
+                                path + ".price.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n21,
+                                n20,
                                 "Expected `int` >= 0",
                             )
-                if a20 is _MISSING:
+                if a19 is _MISSING:
                     _bad(
                         issues,
-                        p17 + ".currency",
+                        path + ".price.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a20 == "EUR" or a20 == "USD" or a20 == "GBP"):
+                    if not (a19 == "EUR" or a19 == "USD" or a19 == "GBP"):
                         _add(
                             issues,
-                            p17 + ".currency",
+                            path + ".price.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a20,
+                            a19,
                         )
-                if len(issues) == k18:
-                    o16 = {"amount": n21, "currency": a20}
+                if len(issues) == k17:
+                    o16 = {"amount": n20, "currency": a19}
         if a8 is not _MISSING:
-            x22: Any = None
+            x21: Any = None
             if not isinstance(a8, _date) or isinstance(a8, _datetime):
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x22 = a8.isoformat()
+                x21 = a8.isoformat()
         if a9 is not _MISSING:
-            l23: Any = None
+            l22: Any = None
             if not isinstance(a9, (list, tuple, set, frozenset)):
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p24 = path + ".tags"
-                k25 = len(issues)
+                p23 = path + ".tags"
+                k24 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p24,
+                        p23,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc29: list[Any] = []
-                for j27, i26 in enumerate(a9):
-                    s28: Any = _enc_str(i26)
-                    if type(s28) is not str:
-                        _type(issues, f"{p24}[{j27}]", "`str`", s28)
+                acc28: list[Any] = []
+                for j26, i25 in enumerate(a9):
+                    s27: Any = _enc_str(i25)
+                    if type(s27) is not str:
+                        _type(issues, f"{p23}[{j26}]", "`str`", s27)
                     else:
-                        if len(s28) > 30:
+                        if len(s27) > 30:
                             _bad(
                                 issues,
-                                f"{p24}[{j27}]",
+                                f"{p23}[{j26}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                s28,
+                                s27,
                                 "Expected `str` of length <= 30",
                             )
-                    acc29.append(s28)
-                if len(issues) == k25:
-                    l23 = acc29
+                    acc28.append(s27)
+                if len(issues) == k24:
+                    l22 = acc28
         if a10 is _MISSING:
             _bad(
                 issues,
@@ -1489,9 +1503,9 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `id`",
             )
         else:
-            n30: Any = _enc_int(a10)
-            if type(n30) is not int:
-                _type(issues, path + ".id", "`int`", n30)
+            n29: Any = _enc_int(a10)
+            if type(n29) is not int:
+                _type(issues, path + ".id", "`int`", n29)
             else:
                 pass
         if a11 is _MISSING:
@@ -1504,9 +1518,9 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `in_stock`",
             )
         else:
-            n31: Any = _enc_int(a11)
-            if type(n31) is not int:
-                _type(issues, path + ".in_stock", "`int`", n31)
+            n30: Any = _enc_int(a11)
+            if type(n30) is not int:
+                _type(issues, path + ".in_stock", "`int`", n30)
             else:
                 pass
         if len(issues) == k2:
@@ -1516,38 +1530,38 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "author_id": n14,
                 "genre": e15,
                 "price": o16,
-                "id": n30,
-                "in_stock": n31,
+                "id": n29,
+                "in_stock": n30,
             }
             if a8 is not _MISSING:
-                o1["published"] = x22
+                o1["published"] = x21
             if a9 is not _MISSING:
-                o1["tags"] = l23
+                o1["tags"] = l22
     return o1
 
 
 def _dec_BookPatch(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     a2 = v.get("title", _MISSING)
     a3 = v.get("price", _MISSING)
     a4 = v.get("genre", _MISSING)
     a5 = v.get("in_stock", _MISSING)
     if a2 is not _MISSING:
         if type(a2) is not str or not 1 <= len(a2) <= 200:
-            raise _Fail
+            return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a7 = a3["amount"]
             a8 = a3["currency"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a7) is not int or a7 < 0:
-            raise _Fail
+            return _FAIL
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
-            raise _Fail
+            return _FAIL
         o6: dict[str, Any]
         same9 = len(a3) == 2
         if same9:
@@ -1557,10 +1571,10 @@ def _dec_BookPatch(v: Any) -> Any:
     if a4 is not _MISSING:
         e10: Any = _EN4.get(a4) if type(a4) is str else None
         if e10 is None:
-            raise _Fail
+            return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
-            raise _Fail
+            return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
         o1["title"] = a2
@@ -1610,73 +1624,72 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(a4) is not dict:
                 _type(issues, path + ".price", "`object`", a4)
             else:
-                p8 = path + ".price"
-                k9 = len(issues)
-                a10 = a4.get("amount", _MISSING)
-                a11 = a4.get("currency", _MISSING)
-                if a10 is _MISSING:
+                k8 = len(issues)
+                a9 = a4.get("amount", _MISSING)
+                a10 = a4.get("currency", _MISSING)
+                if a9 is _MISSING:
                     _bad(
                         issues,
-                        p8 + ".amount",
+                        path + ".price.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n12: Any = a10
-                    if type(n12) is float and n12.is_integer():
-                        n12 = int(n12)
-                    if type(n12) is not int:
-                        _type(issues, p8 + ".amount", "`int`", n12)
+                    n11: Any = a9
+                    if type(n11) is float and n11.is_integer():
+                        n11 = int(n11)
+                    if type(n11) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n11)
                     else:
-                        if n12 < 0:
-                            _bad(
+                        if n11 < 0:
+                            _bad_num(
                                 issues,
-                                p8 + ".amount",
+                                path + ".price.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n12,
+                                n11,
                                 "Expected `int` >= 0",
                             )
-                if a11 is _MISSING:
+                if a10 is _MISSING:
                     _bad(
                         issues,
-                        p8 + ".currency",
+                        path + ".price.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
+                    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
                         _add(
                             issues,
-                            p8 + ".currency",
+                            path + ".price.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a11,
+                            a10,
                         )
-                if len(issues) == k9:
-                    o7 = {"amount": n12, "currency": a11}
+                if len(issues) == k8:
+                    o7 = {"amount": n11, "currency": a10}
         if a5 is not _MISSING:
-            e13: Any = _EN4.get(a5) if type(a5) is str else None
-            if e13 is None:
+            e12: Any = _EN4.get(a5) if type(a5) is str else None
+            if e12 is None:
                 _add(issues, path + ".genre", "enum", "`Genre`", a5)
         if a6 is not _MISSING:
-            n14: Any = a6
-            if type(n14) is float and n14.is_integer():
-                n14 = int(n14)
-            if type(n14) is not int:
-                _type(issues, path + ".in_stock", "`int`", n14)
+            n13: Any = a6
+            if type(n13) is float and n13.is_integer():
+                n13 = int(n13)
+            if type(n13) is not int:
+                _type(issues, path + ".in_stock", "`int`", n13)
             else:
-                if n14 < 0:
-                    _bad(
+                if n13 < 0:
+                    _bad_num(
                         issues,
                         path + ".in_stock",
                         "minimum",
                         "`int` >= 0",
-                        n14,
+                        n13,
                         "Expected `int` >= 0",
                     )
         if len(issues) == k2:
@@ -1686,42 +1699,42 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a4 is not _MISSING:
                 o1["price"] = o7
             if a5 is not _MISSING:
-                o1["genre"] = e13
+                o1["genre"] = e12
             if a6 is not _MISSING:
-                o1["in_stock"] = n14
+                o1["in_stock"] = n13
     return o1
 
 
 def _enc_BookPatch(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     a2 = v.get("title", _MISSING)
     a3 = v.get("price", _MISSING)
     a4 = v.get("genre", _MISSING)
     a5 = v.get("in_stock", _MISSING)
     if a2 is not _MISSING:
         if type(a2) is not str or not 1 <= len(a2) <= 200:
-            raise _Fail
+            return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a7 = a3["amount"]
             a8 = a3["currency"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a7) is not int or a7 < 0:
-            raise _Fail
+            return _FAIL
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
-            raise _Fail
+            return _FAIL
         o6: dict[str, Any] = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
         e9 = a4.value if isinstance(a4, _m0.Genre) else a4
         if not (type(e9) is str and e9 in _S5):
-            raise _Fail
+            return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
-            raise _Fail
+            return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
         o1["title"] = a2
@@ -1772,69 +1785,68 @@ def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(a4) is not dict:
                 _type(issues, path + ".price", "`object`", a4)
             else:
-                p9 = path + ".price"
-                k10 = len(issues)
-                a11 = a4.get("amount", _MISSING)
-                a12 = a4.get("currency", _MISSING)
-                if a11 is _MISSING:
+                k9 = len(issues)
+                a10 = a4.get("amount", _MISSING)
+                a11 = a4.get("currency", _MISSING)
+                if a10 is _MISSING:
                     _bad(
                         issues,
-                        p9 + ".amount",
+                        path + ".price.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n13: Any = _enc_int(a11)
-                    if type(n13) is not int:
-                        _type(issues, p9 + ".amount", "`int`", n13)
+                    n12: Any = _enc_int(a10)
+                    if type(n12) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n12)
                     else:
-                        if n13 < 0:
-                            _bad(
+                        if n12 < 0:
+                            _bad_num(
                                 issues,
-                                p9 + ".amount",
+                                path + ".price.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n13,
+                                n12,
                                 "Expected `int` >= 0",
                             )
-                if a12 is _MISSING:
+                if a11 is _MISSING:
                     _bad(
                         issues,
-                        p9 + ".currency",
+                        path + ".price.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
+                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
                         _add(
                             issues,
-                            p9 + ".currency",
+                            path + ".price.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a12,
+                            a11,
                         )
-                if len(issues) == k10:
-                    o8 = {"amount": n13, "currency": a12}
+                if len(issues) == k9:
+                    o8 = {"amount": n12, "currency": a11}
         if a5 is not _MISSING:
-            e14 = a5.value if isinstance(a5, _m0.Genre) else a5
-            if not (type(e14) is str and e14 in _S5):
-                _add(issues, path + ".genre", "enum", "`Genre`", e14)
+            e13 = a5.value if isinstance(a5, _m0.Genre) else a5
+            if not (type(e13) is str and e13 in _S5):
+                _add(issues, path + ".genre", "enum", "`Genre`", e13)
         if a6 is not _MISSING:
-            n15: Any = _enc_int(a6)
-            if type(n15) is not int:
-                _type(issues, path + ".in_stock", "`int`", n15)
+            n14: Any = _enc_int(a6)
+            if type(n14) is not int:
+                _type(issues, path + ".in_stock", "`int`", n14)
             else:
-                if n15 < 0:
-                    _bad(
+                if n14 < 0:
+                    _bad_num(
                         issues,
                         path + ".in_stock",
                         "minimum",
                         "`int` >= 0",
-                        n15,
+                        n14,
                         "Expected `int` >= 0",
                     )
         if len(issues) == k2:
@@ -1844,15 +1856,15 @@ def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a4 is not _MISSING:
                 o1["price"] = o8
             if a5 is not _MISSING:
-                o1["genre"] = e14
+                o1["genre"] = e13
             if a6 is not _MISSING:
-                o1["in_stock"] = n15
+                o1["in_stock"] = n14
     return o1
 
 
 def _dec_BookQuery(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     a2 = v.get("genre", _MISSING)
     a3 = v.get("author_id", _MISSING)
     a4 = v.get("limit", _MISSING)
@@ -1862,20 +1874,20 @@ def _dec_BookQuery(v: Any) -> Any:
         if a2 is not None:
             e7: Any = _EN4.get(a2) if type(a2) is str else None
             if e7 is None:
-                raise _Fail
+                return _FAIL
             o6 = e7
     if a3 is not _MISSING:
         o8: Any = None
         if a3 is not None:
             if type(a3) is not int:
-                raise _Fail
+                return _FAIL
             o8 = a3
     if a4 is not _MISSING:
         if type(a4) is not int or not 1 <= a4 <= 100:
-            raise _Fail
+            return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
-            raise _Fail
+            return _FAIL
     kw9: dict[str, Any] = {}
     if a2 is not _MISSING:
         kw9["genre"] = o6
@@ -1925,7 +1937,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n11)
             else:
                 if n11 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "minimum",
@@ -1934,7 +1946,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `int` >= 1",
                     )
                 if n11 > 100:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "maximum",
@@ -1950,7 +1962,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".offset", "`int`", n12)
             else:
                 if n12 < 0:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".offset",
                         "minimum",
@@ -1974,7 +1986,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_BookQuery(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.BookQuery):
-        raise _Fail
+        return _FAIL
     v = v if type(v) is dict else _attrs(v, _F6)
     a2 = v.get("genre", _MISSING)
     a3 = v.get("author_id", _MISSING)
@@ -1985,20 +1997,20 @@ def _enc_BookQuery(v: Any) -> Any:
         if a2 is not None:
             e7 = a2.value if isinstance(a2, _m0.Genre) else a2
             if not (type(e7) is str and e7 in _S5):
-                raise _Fail
+                return _FAIL
             o6 = e7
     if a3 is not _MISSING:
         o8: Any = None
         if a3 is not None:
             if type(a3) is not int:
-                raise _Fail
+                return _FAIL
             o8 = a3
     if a4 is not _MISSING:
         if type(a4) is not int or not 1 <= a4 <= 100:
-            raise _Fail
+            return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
-            raise _Fail
+            return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
         o1["genre"] = o6
@@ -2044,7 +2056,7 @@ def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n11)
             else:
                 if n11 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "minimum",
@@ -2053,7 +2065,7 @@ def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `int` >= 1",
                     )
                 if n11 > 100:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "maximum",
@@ -2067,7 +2079,7 @@ def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".offset", "`int`", n12)
             else:
                 if n12 < 0:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".offset",
                         "minimum",
@@ -2090,24 +2102,30 @@ def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_Category(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["slug"]
         a3 = v["name"]
         a4 = v["children"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not str or _RE7.search(a2) is None:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str:
-        raise _Fail
+        return _FAIL
     if type(a4) is not list:
-        raise _Fail
-    l5 = [_dec_Category(i6) for i6 in a4]
+        return _FAIL
+    acc8: list[Any] = []
+    for i6 in a4:
+        r7 = _dec_Category(i6)
+        if r7 is _FAIL:
+            return _FAIL
+        acc8.append(r7)
+    l5 = a4 if all(map(_is, acc8, a4)) else acc8
     o1: dict[str, Any]
-    same7 = len(v) == 3
-    same7 = same7 and l5 is a4
-    if same7:
+    same9 = len(v) == 3
+    same9 = same9 and l5 is a4
+    if same9:
         o1 = v
     else:
         o1 = {"slug": a2, "name": a3, "children": l5}
@@ -2188,20 +2206,26 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_Category(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["slug"]
         a3 = v["name"]
         a4 = v["children"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not str or _RE7.search(a2) is None:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str:
-        raise _Fail
+        return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
-        raise _Fail
-    l5 = [_enc_Category(i6) for i6 in a4]
+        return _FAIL
+    acc8: list[Any] = []
+    for i6 in a4:
+        r7 = _enc_Category(i6)
+        if r7 is _FAIL:
+            return _FAIL
+        acc8.append(r7)
+    l5 = acc8
     o1: dict[str, Any] = {"slug": a2, "name": a3, "children": l5}
     return o1
 
@@ -2283,7 +2307,7 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _dec_Genre(v: Any) -> Any:
     e1: Any = _EN4.get(v) if type(v) is str else None
     if e1 is None:
-        raise _Fail
+        return _FAIL
     return e1
 
 
@@ -2297,7 +2321,7 @@ def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_Genre(v: Any) -> Any:
     e1 = v.value if isinstance(v, _m0.Genre) else v
     if not (type(e1) is str and e1 in _S5):
-        raise _Fail
+        return _FAIL
     return e1
 
 
@@ -2310,7 +2334,7 @@ def _enc_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_Isbn(v: Any) -> Any:
     if type(v) is not str or _RE3.search(v) is None:
-        raise _Fail
+        return _FAIL
     return v
 
 
@@ -2332,7 +2356,7 @@ def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_Isbn(v: Any) -> Any:
     if type(v) is not str or _RE3.search(v) is None:
-        raise _Fail
+        return _FAIL
     return v
 
 
@@ -2355,16 +2379,16 @@ def _enc_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_Money(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["amount"]
         a3 = v["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not int or a2 < 0:
-        raise _Fail
+        return _FAIL
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any]
     same4 = len(v) == 2
     if same4:
@@ -2399,7 +2423,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
                 if n5 < 0:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".amount",
                         "minimum",
@@ -2432,16 +2456,16 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_Money(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["amount"]
         a3 = v["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not int or a2 < 0:
-        raise _Fail
+        return _FAIL
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {"amount": a2, "currency": a3}
     return o1
 
@@ -2469,7 +2493,7 @@ def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
                 if n5 < 0:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".amount",
                         "minimum",
@@ -2502,33 +2526,33 @@ def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_NewAuthor(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["name"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a3 = v.get("born", _MISSING)
     a4 = v.get("website", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 120:
-        raise _Fail
+        return _FAIL
     if a3 is not _MISSING:
         o5: Any = None
         if a3 is not None:
             if type(a3) is not str:
-                raise _Fail
+                return _FAIL
             x6 = _parse_date(a3)
             if x6 is None:
-                raise _Fail
+                return _FAIL
             o5 = x6
     if a4 is not _MISSING:
         o7: Any = None
         if a4 is not None:
             if type(a4) is not str or _RE0.search(a4) is None:
-                raise _Fail
+                return _FAIL
             o7 = a4
     c8 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
     if len(v) != c8:
-        raise _Fail
+        return _FAIL
     kw9: dict[str, Any] = {"name": a2}
     if a3 is not _MISSING:
         kw9["born"] = o5
@@ -2627,32 +2651,32 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_NewAuthor(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.NewAuthor):
-        raise _Fail
+        return _FAIL
     v = v if type(v) is dict else _attrs(v, _F9)
     try:
         a2 = v["name"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a3 = v.get("born", _MISSING)
     a4 = v.get("website", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 120:
-        raise _Fail
+        return _FAIL
     if a3 is not _MISSING:
         o5: Any = None
         if a3 is not None:
             if not isinstance(a3, _date) or isinstance(a3, _datetime):
-                raise _Fail
+                return _FAIL
             x6 = a3.isoformat()
             o5 = x6
     if a4 is not _MISSING:
         o7: Any = None
         if a4 is not None:
             if type(a4) is not str or _RE0.search(a4) is None:
-                raise _Fail
+                return _FAIL
             o7 = a4
     c8 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
     if len(v) != c8:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {"name": a2}
     if a3 is not _MISSING:
         o1["born"] = o5
@@ -2750,7 +2774,7 @@ def _enc_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_NewBook(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["title"]
         a3 = v["isbn"]
@@ -2758,29 +2782,29 @@ def _dec_NewBook(v: Any) -> Any:
         a5 = v["genre"]
         a6 = v["price"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a7 = v.get("published", _MISSING)
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str or _RE3.search(a3) is None:
-        raise _Fail
+        return _FAIL
     if type(a4) is not int or a4 < 1:
-        raise _Fail
+        return _FAIL
     e9: Any = _EN4.get(a5) if type(a5) is str else None
     if e9 is None:
-        raise _Fail
+        return _FAIL
     if type(a6) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a11 = a6["amount"]
         a12 = a6["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a11) is not int or a11 < 0:
-        raise _Fail
+        return _FAIL
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-        raise _Fail
+        return _FAIL
     o10: dict[str, Any]
     same13 = len(a6) == 2
     if same13:
@@ -2789,16 +2813,16 @@ def _dec_NewBook(v: Any) -> Any:
         o10 = {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if type(a7) is not str:
-            raise _Fail
+            return _FAIL
         x14 = _parse_date(a7)
         if x14 is None:
-            raise _Fail
+            return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
-            raise _Fail
+            return _FAIL
         for i16 in a8:
             if type(i16) is not str or len(i16) > 30:
-                raise _Fail
+                return _FAIL
         l15 = a8
     o1: dict[str, Any] = {
         "title": a2,
@@ -2897,7 +2921,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n10)
             else:
                 if n10 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".author_id",
                         "minimum",
@@ -2932,96 +2956,95 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(a7) is not dict:
                 _type(issues, path + ".price", "`object`", a7)
             else:
-                p13 = path + ".price"
-                k14 = len(issues)
-                a15 = a7.get("amount", _MISSING)
-                a16 = a7.get("currency", _MISSING)
-                if a15 is _MISSING:
+                k13 = len(issues)
+                a14 = a7.get("amount", _MISSING)
+                a15 = a7.get("currency", _MISSING)
+                if a14 is _MISSING:
                     _bad(
                         issues,
-                        p13 + ".amount",
+                        path + ".price.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n17: Any = a15
-                    if type(n17) is float and n17.is_integer():
-                        n17 = int(n17)
-                    if type(n17) is not int:
-                        _type(issues, p13 + ".amount", "`int`", n17)
+                    n16: Any = a14
+                    if type(n16) is float and n16.is_integer():
+                        n16 = int(n16)
+                    if type(n16) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n16)
                     else:
-                        if n17 < 0:
-                            _bad(
+                        if n16 < 0:
+                            _bad_num(
                                 issues,
-                                p13 + ".amount",
+                                path + ".price.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n17,
+                                n16,
                                 "Expected `int` >= 0",
                             )
-                if a16 is _MISSING:
+                if a15 is _MISSING:
                     _bad(
                         issues,
-                        p13 + ".currency",
+                        path + ".price.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
+                    if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
                         _add(
                             issues,
-                            p13 + ".currency",
+                            path + ".price.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a16,
+                            a15,
                         )
-                if len(issues) == k14:
-                    o12 = {"amount": n17, "currency": a16}
+                if len(issues) == k13:
+                    o12 = {"amount": n16, "currency": a15}
         if a8 is not _MISSING:
-            x18: Any = None
+            x17: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x18 = _parse_date(a8)
-                if x18 is None:
+                x17 = _parse_date(a8)
+                if x17 is None:
                     _add(issues, path + ".published", "format", "`date`", a8)
         if a9 is not _MISSING:
-            l19: Any = None
+            l18: Any = None
             if type(a9) is not list:
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p20 = path + ".tags"
-                k21 = len(issues)
+                p19 = path + ".tags"
+                k20 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p20,
+                        p19,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc24: list[Any] = []
-                for j23, i22 in enumerate(a9):
-                    if type(i22) is not str:
-                        _type(issues, f"{p20}[{j23}]", "`str`", i22)
+                acc23: list[Any] = []
+                for j22, i21 in enumerate(a9):
+                    if type(i21) is not str:
+                        _type(issues, f"{p19}[{j22}]", "`str`", i21)
                     else:
-                        if len(i22) > 30:
+                        if len(i21) > 30:
                             _bad(
                                 issues,
-                                f"{p20}[{j23}]",
+                                f"{p19}[{j22}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                i22,
+                                i21,
                                 "Expected `str` of length <= 30",
                             )
-                    acc24.append(i22)
-                if len(issues) == k21:
-                    l19 = acc24
+                    acc23.append(i21)
+                if len(issues) == k20:
+                    l18 = acc23
         if len(issues) == k2:
             o1 = {
                 "title": a3,
@@ -3031,15 +3054,15 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o12,
             }
             if a8 is not _MISSING:
-                o1["published"] = x18
+                o1["published"] = x17
             if a9 is not _MISSING:
-                o1["tags"] = l19
+                o1["tags"] = l18
     return o1
 
 
 def _enc_NewBook(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["title"]
         a3 = v["isbn"]
@@ -3047,40 +3070,40 @@ def _enc_NewBook(v: Any) -> Any:
         a5 = v["genre"]
         a6 = v["price"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a7 = v.get("published", _MISSING)
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str or _RE3.search(a3) is None:
-        raise _Fail
+        return _FAIL
     if type(a4) is not int or a4 < 1:
-        raise _Fail
+        return _FAIL
     e9 = a5.value if isinstance(a5, _m0.Genre) else a5
     if not (type(e9) is str and e9 in _S5):
-        raise _Fail
+        return _FAIL
     if type(a6) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a11 = a6["amount"]
         a12 = a6["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a11) is not int or a11 < 0:
-        raise _Fail
+        return _FAIL
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-        raise _Fail
+        return _FAIL
     o10: dict[str, Any] = {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if not isinstance(a7, _date) or isinstance(a7, _datetime):
-            raise _Fail
+            return _FAIL
         x13 = a7.isoformat()
     if a8 is not _MISSING:
         if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
-            raise _Fail
+            return _FAIL
         for i15 in a8:
             if type(i15) is not str or len(i15) > 30:
-                raise _Fail
+                return _FAIL
         l14 = a8 if type(a8) is list else list(a8)
     o1: dict[str, Any] = {
         "title": a2,
@@ -3179,7 +3202,7 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n12)
             else:
                 if n12 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".author_id",
                         "minimum",
@@ -3214,93 +3237,92 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(a7) is not dict:
                 _type(issues, path + ".price", "`object`", a7)
             else:
-                p15 = path + ".price"
-                k16 = len(issues)
-                a17 = a7.get("amount", _MISSING)
-                a18 = a7.get("currency", _MISSING)
-                if a17 is _MISSING:
+                k15 = len(issues)
+                a16 = a7.get("amount", _MISSING)
+                a17 = a7.get("currency", _MISSING)
+                if a16 is _MISSING:
                     _bad(
                         issues,
-                        p15 + ".amount",
+                        path + ".price.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n19: Any = _enc_int(a17)
-                    if type(n19) is not int:
-                        _type(issues, p15 + ".amount", "`int`", n19)
+                    n18: Any = _enc_int(a16)
+                    if type(n18) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n18)
                     else:
-                        if n19 < 0:
-                            _bad(
+                        if n18 < 0:
+                            _bad_num(
                                 issues,
-                                p15 + ".amount",
+                                path + ".price.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n19,
+                                n18,
                                 "Expected `int` >= 0",
                             )
-                if a18 is _MISSING:
+                if a17 is _MISSING:
                     _bad(
                         issues,
-                        p15 + ".currency",
+                        path + ".price.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a18 == "EUR" or a18 == "USD" or a18 == "GBP"):
+                    if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
                         _add(
                             issues,
-                            p15 + ".currency",
+                            path + ".price.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a18,
+                            a17,
                         )
-                if len(issues) == k16:
-                    o14 = {"amount": n19, "currency": a18}
+                if len(issues) == k15:
+                    o14 = {"amount": n18, "currency": a17}
         if a8 is not _MISSING:
-            x20: Any = None
+            x19: Any = None
             if not isinstance(a8, _date) or isinstance(a8, _datetime):
                 _type(issues, path + ".published", "`date`", a8)
             else:
-                x20 = a8.isoformat()
+                x19 = a8.isoformat()
         if a9 is not _MISSING:
-            l21: Any = None
+            l20: Any = None
             if not isinstance(a9, (list, tuple, set, frozenset)):
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p22 = path + ".tags"
-                k23 = len(issues)
+                p21 = path + ".tags"
+                k22 = len(issues)
                 if len(a9) > 10:
                     _bad(
                         issues,
-                        p22,
+                        p21,
                         "max_items",
                         "`array` of length <= 10",
                         a9,
                         "Expected `array` of length <= 10",
                     )
-                acc27: list[Any] = []
-                for j25, i24 in enumerate(a9):
-                    s26: Any = _enc_str(i24)
-                    if type(s26) is not str:
-                        _type(issues, f"{p22}[{j25}]", "`str`", s26)
+                acc26: list[Any] = []
+                for j24, i23 in enumerate(a9):
+                    s25: Any = _enc_str(i23)
+                    if type(s25) is not str:
+                        _type(issues, f"{p21}[{j24}]", "`str`", s25)
                     else:
-                        if len(s26) > 30:
+                        if len(s25) > 30:
                             _bad(
                                 issues,
-                                f"{p22}[{j25}]",
+                                f"{p21}[{j24}]",
                                 "max_length",
                                 "`str` of length <= 30",
-                                s26,
+                                s25,
                                 "Expected `str` of length <= 30",
                             )
-                    acc27.append(s26)
-                if len(issues) == k23:
-                    l21 = acc27
+                    acc26.append(s25)
+                if len(issues) == k22:
+                    l20 = acc26
         if len(issues) == k2:
             o1 = {
                 "title": s10,
@@ -3310,37 +3332,37 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o14,
             }
             if a8 is not _MISSING:
-                o1["published"] = x20
+                o1["published"] = x19
             if a9 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
     return o1
 
 
 def _dec_NewOrder(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["lines"]
         a3 = v["ship_to"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a4 = v.get("priority", _MISSING)
     a5 = v.get("gift_note", _MISSING)
     if type(a2) is not list or not 1 <= len(a2) <= 20:
-        raise _Fail
+        return _FAIL
     acc12: list[Any] = []
     for i7 in a2:
         if type(i7) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a9 = i7["book_id"]
             a10 = i7["quantity"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a9) is not int or a9 < 1:
-            raise _Fail
+            return _FAIL
         if type(a10) is not int or not 1 <= a10 <= 50:
-            raise _Fail
+            return _FAIL
         o8: dict[str, Any]
         same11 = len(i7) == 2
         if same11:
@@ -3350,7 +3372,7 @@ def _dec_NewOrder(v: Any) -> Any:
         acc12.append(o8)
     l6 = a2 if all(map(_is, acc12, a2)) else acc12
     if type(a3) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a14 = a3["name"]
         a15 = a3["street"]
@@ -3358,17 +3380,17 @@ def _dec_NewOrder(v: Any) -> Any:
         a17 = a3["postcode"]
         a18 = a3["country"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a14) is not str or len(a14) < 1:
-        raise _Fail
+        return _FAIL
     if type(a15) is not str:
-        raise _Fail
+        return _FAIL
     if type(a16) is not str:
-        raise _Fail
+        return _FAIL
     if type(a17) is not str or not 3 <= len(a17) <= 10:
-        raise _Fail
+        return _FAIL
     if type(a18) is not str or not 2 <= len(a18) <= 2:
-        raise _Fail
+        return _FAIL
     o13: dict[str, Any]
     same19 = len(a3) == 5
     if same19:
@@ -3384,12 +3406,12 @@ def _dec_NewOrder(v: Any) -> Any:
     if a4 is not _MISSING:
         e20: Any = _EN10.get(a4) if type(a4) is int else None
         if e20 is None:
-            raise _Fail
+            return _FAIL
     if a5 is not _MISSING:
         o21: Any = None
         if a5 is not None:
             if type(a5) is not str:
-                raise _Fail
+                return _FAIL
             o21 = a5
     o1: dict[str, Any] = {"lines": l6, "ship_to": o13}
     if a4 is not _MISSING:
@@ -3443,80 +3465,79 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a3,
                         "Expected `array` of length <= 20",
                     )
-                acc19: list[Any] = []
+                acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
                     if type(i10) is not dict:
                         _type(issues, f"{p8}[{j11}]", "`object`", i10)
                     else:
-                        p13 = f"{p8}[{j11}]"
-                        k14 = len(issues)
-                        a15 = i10.get("book_id", _MISSING)
-                        a16 = i10.get("quantity", _MISSING)
-                        if a15 is _MISSING:
+                        k13 = len(issues)
+                        a14 = i10.get("book_id", _MISSING)
+                        a15 = i10.get("quantity", _MISSING)
+                        if a14 is _MISSING:
                             _bad(
                                 issues,
-                                p13 + ".book_id",
+                                f"{p8}[{j11}].book_id",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `book_id`",
                             )
                         else:
-                            n17: Any = a15
-                            if type(n17) is float and n17.is_integer():
-                                n17 = int(n17)
-                            if type(n17) is not int:
-                                _type(issues, p13 + ".book_id", "`int`", n17)
+                            n16: Any = a14
+                            if type(n16) is float and n16.is_integer():
+                                n16 = int(n16)
+                            if type(n16) is not int:
+                                _type(issues, f"{p8}[{j11}].book_id", "`int`", n16)
                             else:
-                                if n17 < 1:
-                                    _bad(
+                                if n16 < 1:
+                                    _bad_num(
                                         issues,
-                                        p13 + ".book_id",
+                                        f"{p8}[{j11}].book_id",
                                         "minimum",
                                         "`int` >= 1",
-                                        n17,
+                                        n16,
                                         "Expected `int` >= 1",
                                     )
-                        if a16 is _MISSING:
+                        if a15 is _MISSING:
                             _bad(
                                 issues,
-                                p13 + ".quantity",
+                                f"{p8}[{j11}].quantity",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `quantity`",
                             )
                         else:
-                            n18: Any = a16
-                            if type(n18) is float and n18.is_integer():
-                                n18 = int(n18)
-                            if type(n18) is not int:
-                                _type(issues, p13 + ".quantity", "`int`", n18)
+                            n17: Any = a15
+                            if type(n17) is float and n17.is_integer():
+                                n17 = int(n17)
+                            if type(n17) is not int:
+                                _type(issues, f"{p8}[{j11}].quantity", "`int`", n17)
                             else:
-                                if n18 < 1:
-                                    _bad(
+                                if n17 < 1:
+                                    _bad_num(
                                         issues,
-                                        p13 + ".quantity",
+                                        f"{p8}[{j11}].quantity",
                                         "minimum",
                                         "`int` >= 1",
-                                        n18,
+                                        n17,
                                         "Expected `int` >= 1",
                                     )
-                                if n18 > 50:
-                                    _bad(
+                                if n17 > 50:
+                                    _bad_num(
                                         issues,
-                                        p13 + ".quantity",
+                                        f"{p8}[{j11}].quantity",
                                         "maximum",
                                         "`int` <= 50",
-                                        n18,
+                                        n17,
                                         "Expected `int` <= 50",
                                     )
-                        if len(issues) == k14:
-                            o12 = {"book_id": n17, "quantity": n18}
-                    acc19.append(o12)
+                        if len(issues) == k13:
+                            o12 = {"book_id": n16, "quantity": n17}
+                    acc18.append(o12)
                 if len(issues) == k9:
-                    l7 = acc19
+                    l7 = acc18
         if a4 is _MISSING:
             _bad(
                 issues,
@@ -3527,61 +3548,61 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            r20 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
+            r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
-            n21: Any = a5
-            if type(n21) is float and n21.is_integer():
-                n21 = int(n21)
-            e22: Any = _EN10.get(n21) if type(n21) is int else None
-            if e22 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n21)
+            n20: Any = a5
+            if type(n20) is float and n20.is_integer():
+                n20 = int(n20)
+            e21: Any = _EN10.get(n20) if type(n20) is int else None
+            if e21 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n20)
         if a6 is not _MISSING:
-            o23: Any = None
+            o22: Any = None
             if a6 is not None:
                 if type(a6) is not str:
                     _type(issues, path + ".gift_note", "`str`", a6)
                 else:
                     pass
-                o23 = a6
+                o22 = a6
         if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": r20}
+            o1 = {"lines": l7, "ship_to": r19}
             if a5 is not _MISSING:
-                o1["priority"] = e22
+                o1["priority"] = e21
             if a6 is not _MISSING:
-                o1["gift_note"] = o23
+                o1["gift_note"] = o22
     return o1
 
 
 def _enc_NewOrder(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["lines"]
         a3 = v["ship_to"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a4 = v.get("priority", _MISSING)
     a5 = v.get("gift_note", _MISSING)
     if not isinstance(a2, (list, tuple, set, frozenset)) or not 1 <= len(a2) <= 20:
-        raise _Fail
+        return _FAIL
     acc11: list[Any] = []
     for i7 in a2:
         if type(i7) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a9 = i7["book_id"]
             a10 = i7["quantity"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a9) is not int or a9 < 1:
-            raise _Fail
+            return _FAIL
         if type(a10) is not int or not 1 <= a10 <= 50:
-            raise _Fail
+            return _FAIL
         o8: dict[str, Any] = {"book_id": a9, "quantity": a10}
         acc11.append(o8)
     l6 = acc11
     if type(a3) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a13 = a3["name"]
         a14 = a3["street"]
@@ -3589,17 +3610,17 @@ def _enc_NewOrder(v: Any) -> Any:
         a16 = a3["postcode"]
         a17 = a3["country"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a13) is not str or len(a13) < 1:
-        raise _Fail
+        return _FAIL
     if type(a14) is not str:
-        raise _Fail
+        return _FAIL
     if type(a15) is not str:
-        raise _Fail
+        return _FAIL
     if type(a16) is not str or not 3 <= len(a16) <= 10:
-        raise _Fail
+        return _FAIL
     if type(a17) is not str or not 2 <= len(a17) <= 2:
-        raise _Fail
+        return _FAIL
     o12: dict[str, Any] = {
         "name": a13,
         "street": a14,
@@ -3610,12 +3631,12 @@ def _enc_NewOrder(v: Any) -> Any:
     if a4 is not _MISSING:
         e18 = a4.value if isinstance(a4, _m0.Priority) else a4
         if not (type(e18) is int and e18 in _N11):
-            raise _Fail
+            return _FAIL
     if a5 is not _MISSING:
         o19: Any = None
         if a5 is not None:
             if type(a5) is not str:
-                raise _Fail
+                return _FAIL
             o19 = a5
     o1: dict[str, Any] = {"lines": l6, "ship_to": o12}
     if a4 is not _MISSING:
@@ -3669,76 +3690,75 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a3,
                         "Expected `array` of length <= 20",
                     )
-                acc19: list[Any] = []
+                acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
                     if type(i10) is not dict:
                         _type(issues, f"{p8}[{j11}]", "`object`", i10)
                     else:
-                        p13 = f"{p8}[{j11}]"
-                        k14 = len(issues)
-                        a15 = i10.get("book_id", _MISSING)
-                        a16 = i10.get("quantity", _MISSING)
-                        if a15 is _MISSING:
+                        k13 = len(issues)
+                        a14 = i10.get("book_id", _MISSING)
+                        a15 = i10.get("quantity", _MISSING)
+                        if a14 is _MISSING:
                             _bad(
                                 issues,
-                                p13 + ".book_id",
+                                f"{p8}[{j11}].book_id",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `book_id`",
                             )
                         else:
-                            n17: Any = _enc_int(a15)
-                            if type(n17) is not int:
-                                _type(issues, p13 + ".book_id", "`int`", n17)
+                            n16: Any = _enc_int(a14)
+                            if type(n16) is not int:
+                                _type(issues, f"{p8}[{j11}].book_id", "`int`", n16)
                             else:
-                                if n17 < 1:
-                                    _bad(
+                                if n16 < 1:
+                                    _bad_num(
                                         issues,
-                                        p13 + ".book_id",
+                                        f"{p8}[{j11}].book_id",
                                         "minimum",
                                         "`int` >= 1",
-                                        n17,
+                                        n16,
                                         "Expected `int` >= 1",
                                     )
-                        if a16 is _MISSING:
+                        if a15 is _MISSING:
                             _bad(
                                 issues,
-                                p13 + ".quantity",
+                                f"{p8}[{j11}].quantity",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `quantity`",
                             )
                         else:
-                            n18: Any = _enc_int(a16)
-                            if type(n18) is not int:
-                                _type(issues, p13 + ".quantity", "`int`", n18)
+                            n17: Any = _enc_int(a15)
+                            if type(n17) is not int:
+                                _type(issues, f"{p8}[{j11}].quantity", "`int`", n17)
                             else:
-                                if n18 < 1:
-                                    _bad(
+                                if n17 < 1:
+                                    _bad_num(
                                         issues,
-                                        p13 + ".quantity",
+                                        f"{p8}[{j11}].quantity",
                                         "minimum",
                                         "`int` >= 1",
-                                        n18,
+                                        n17,
                                         "Expected `int` >= 1",
                                     )
-                                if n18 > 50:
-                                    _bad(
+                                if n17 > 50:
+                                    _bad_num(
                                         issues,
-                                        p13 + ".quantity",
+                                        f"{p8}[{j11}].quantity",
                                         "maximum",
                                         "`int` <= 50",
-                                        n18,
+                                        n17,
                                         "Expected `int` <= 50",
                                     )
-                        if len(issues) == k14:
-                            o12 = {"book_id": n17, "quantity": n18}
-                    acc19.append(o12)
+                        if len(issues) == k13:
+                            o12 = {"book_id": n16, "quantity": n17}
+                    acc18.append(o12)
                 if len(issues) == k9:
-                    l7 = acc19
+                    l7 = acc18
         if a4 is _MISSING:
             _bad(
                 issues,
@@ -3749,32 +3769,32 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            r20 = _enc_ShippingAddress_c(a4, path + ".ship_to", issues)
+            r19 = _enc_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
-            e21 = a5.value if isinstance(a5, _m0.Priority) else a5
-            if not (type(e21) is int and e21 in _N11):
-                _add(issues, path + ".priority", "enum", "`Priority`", e21)
+            e20 = a5.value if isinstance(a5, _m0.Priority) else a5
+            if not (type(e20) is int and e20 in _N11):
+                _add(issues, path + ".priority", "enum", "`Priority`", e20)
         if a6 is not _MISSING:
-            o22: Any = None
+            o21: Any = None
             if a6 is not None:
-                s23: Any = _enc_str(a6)
-                if type(s23) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s23)
+                s22: Any = _enc_str(a6)
+                if type(s22) is not str:
+                    _type(issues, path + ".gift_note", "`str`", s22)
                 else:
                     pass
-                o22 = s23
+                o21 = s22
         if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": r20}
+            o1 = {"lines": l7, "ship_to": r19}
             if a5 is not _MISSING:
-                o1["priority"] = e21
+                o1["priority"] = e20
             if a6 is not _MISSING:
-                o1["gift_note"] = o22
+                o1["gift_note"] = o21
     return o1
 
 
 def _dec_Order(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["id"]
         a3 = v["status"]
@@ -3783,31 +3803,31 @@ def _dec_Order(v: Any) -> Any:
         a6 = v["total"]
         a7 = v["created_at"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a8 = v.get("priority", _MISSING)
     a9 = v.get("gift_note", _MISSING)
     if type(a2) is not str:
-        raise _Fail
+        return _FAIL
     x10 = _parse_uuid(a2)
     if x10 is None:
-        raise _Fail
+        return _FAIL
     if not (type(a3) is str and a3 in _S12):
-        raise _Fail
+        return _FAIL
     if type(a4) is not list:
-        raise _Fail
+        return _FAIL
     acc17: list[Any] = []
     for i12 in a4:
         if type(i12) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a14 = i12["book_id"]
             a15 = i12["quantity"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a14) is not int or a14 < 1:
-            raise _Fail
+            return _FAIL
         if type(a15) is not int or not 1 <= a15 <= 50:
-            raise _Fail
+            return _FAIL
         o13: dict[str, Any]
         same16 = len(i12) == 2
         if same16:
@@ -3817,7 +3837,7 @@ def _dec_Order(v: Any) -> Any:
         acc17.append(o13)
     l11 = a4 if all(map(_is, acc17, a4)) else acc17
     if type(a5) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a19 = a5["name"]
         a20 = a5["street"]
@@ -3825,17 +3845,17 @@ def _dec_Order(v: Any) -> Any:
         a22 = a5["postcode"]
         a23 = a5["country"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a19) is not str or len(a19) < 1:
-        raise _Fail
+        return _FAIL
     if type(a20) is not str:
-        raise _Fail
+        return _FAIL
     if type(a21) is not str:
-        raise _Fail
+        return _FAIL
     if type(a22) is not str or not 3 <= len(a22) <= 10:
-        raise _Fail
+        return _FAIL
     if type(a23) is not str or not 2 <= len(a23) <= 2:
-        raise _Fail
+        return _FAIL
     o18: dict[str, Any]
     same24 = len(a5) == 5
     if same24:
@@ -3849,16 +3869,16 @@ def _dec_Order(v: Any) -> Any:
             "country": a23,
         }
     if type(a6) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a26 = a6["amount"]
         a27 = a6["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a26) is not int or a26 < 0:
-        raise _Fail
+        return _FAIL
     if not (a27 == "EUR" or a27 == "USD" or a27 == "GBP"):
-        raise _Fail
+        return _FAIL
     o25: dict[str, Any]
     same28 = len(a6) == 2
     if same28:
@@ -3866,19 +3886,19 @@ def _dec_Order(v: Any) -> Any:
     else:
         o25 = {"amount": a26, "currency": a27}
     if type(a7) is not str:
-        raise _Fail
+        return _FAIL
     x29 = _parse_date_time(a7)
     if x29 is None:
-        raise _Fail
+        return _FAIL
     if a8 is not _MISSING:
         e30: Any = _EN10.get(a8) if type(a8) is int else None
         if e30 is None:
-            raise _Fail
+            return _FAIL
     if a9 is not _MISSING:
         o31: Any = None
         if a9 is not None:
             if type(a9) is not str:
-                raise _Fail
+                return _FAIL
             o31 = a9
     kw32: dict[str, Any] = {
         "id": x10,
@@ -3961,80 +3981,84 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 p13 = path + ".lines"
                 k14 = len(issues)
-                acc24: list[Any] = []
+                acc23: list[Any] = []
                 for j16, i15 in enumerate(a5):
                     o17: Any = None
                     if type(i15) is not dict:
                         _type(issues, f"{p13}[{j16}]", "`object`", i15)
                     else:
-                        p18 = f"{p13}[{j16}]"
-                        k19 = len(issues)
-                        a20 = i15.get("book_id", _MISSING)
-                        a21 = i15.get("quantity", _MISSING)
-                        if a20 is _MISSING:
+                        k18 = len(issues)
+                        a19 = i15.get("book_id", _MISSING)
+                        a20 = i15.get("quantity", _MISSING)
+                        if a19 is _MISSING:
                             _bad(
                                 issues,
-                                p18 + ".book_id",
+                                f"{p13}[{j16}].book_id",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `book_id`",
                             )
                         else:
-                            n22: Any = a20
-                            if type(n22) is float and n22.is_integer():
-                                n22 = int(n22)
-                            if type(n22) is not int:
-                                _type(issues, p18 + ".book_id", "`int`", n22)
+                            n21: Any = a19
+                            if type(n21) is float and n21.is_integer():
+                                n21 = int(n21)
+                            if type(n21) is not int:
+                                _type(issues, f"{p13}[{j16}].book_id", "`int`", n21)
                             else:
-                                if n22 < 1:
-                                    _bad(
+                                if n21 < 1:
+                                    _bad_num(
                                         issues,
-                                        p18 + ".book_id",
+                                        f"{p13}[{j16}].book_id",
                                         "minimum",
                                         "`int` >= 1",
-                                        n22,
+                                        n21,
                                         "Expected `int` >= 1",
                                     )
-                        if a21 is _MISSING:
+                        if a20 is _MISSING:
                             _bad(
                                 issues,
-                                p18 + ".quantity",
+                                f"{p13}[{j16}].quantity",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `quantity`",
                             )
                         else:
-                            n23: Any = a21
-                            if type(n23) is float and n23.is_integer():
-                                n23 = int(n23)
-                            if type(n23) is not int:
-                                _type(issues, p18 + ".quantity", "`int`", n23)
+                            n22: Any = a20
+                            if type(n22) is float and n22.is_integer():
+                                n22 = int(n22)
+                            if type(n22) is not int:
+                                _type(
+                                    issues,
+                                    f"{p13}[{j16}].quantity",
+                                    "`int`",
+                                    n22,
+                                )
                             else:
-                                if n23 < 1:
-                                    _bad(
+                                if n22 < 1:
+                                    _bad_num(
                                         issues,
-                                        p18 + ".quantity",
+                                        f"{p13}[{j16}].quantity",
                                         "minimum",
                                         "`int` >= 1",
-                                        n23,
+                                        n22,
                                         "Expected `int` >= 1",
                                     )
-                                if n23 > 50:
-                                    _bad(
+                                if n22 > 50:
+                                    _bad_num(
                                         issues,
-                                        p18 + ".quantity",
+                                        f"{p13}[{j16}].quantity",
                                         "maximum",
                                         "`int` <= 50",
-                                        n23,
+                                        n22,
                                         "Expected `int` <= 50",
                                     )
-                        if len(issues) == k19:
-                            o17 = {"book_id": n22, "quantity": n23}
-                    acc24.append(o17)
+                        if len(issues) == k18:
+                            o17 = {"book_id": n21, "quantity": n22}
+                    acc23.append(o17)
                 if len(issues) == k14:
-                    l12 = acc24
+                    l12 = acc23
         if a6 is _MISSING:
             _bad(
                 issues,
@@ -4045,7 +4069,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            r25 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
+            r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
             _bad(
                 issues,
@@ -4056,59 +4080,58 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `total`",
             )
         else:
-            o26: Any = None
+            o25: Any = None
             if type(a7) is not dict:
                 _type(issues, path + ".total", "`object`", a7)
             else:
-                p27 = path + ".total"
-                k28 = len(issues)
-                a29 = a7.get("amount", _MISSING)
-                a30 = a7.get("currency", _MISSING)
-                if a29 is _MISSING:
+                k26 = len(issues)
+                a27 = a7.get("amount", _MISSING)
+                a28 = a7.get("currency", _MISSING)
+                if a27 is _MISSING:
                     _bad(
                         issues,
-                        p27 + ".amount",
+                        path + ".total.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n31: Any = a29
-                    if type(n31) is float and n31.is_integer():
-                        n31 = int(n31)
-                    if type(n31) is not int:
-                        _type(issues, p27 + ".amount", "`int`", n31)
+                    n29: Any = a27
+                    if type(n29) is float and n29.is_integer():
+                        n29 = int(n29)
+                    if type(n29) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n29)
                     else:
-                        if n31 < 0:
-                            _bad(
+                        if n29 < 0:
+                            _bad_num(
                                 issues,
-                                p27 + ".amount",
+                                path + ".total.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n31,
+                                n29,
                                 "Expected `int` >= 0",
                             )
-                if a30 is _MISSING:
+                if a28 is _MISSING:
                     _bad(
                         issues,
-                        p27 + ".currency",
+                        path + ".total.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a30 == "EUR" or a30 == "USD" or a30 == "GBP"):
+                    if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
                         _add(
                             issues,
-                            p27 + ".currency",
+                            path + ".total.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a30,
+                            a28,
                         )
-                if len(issues) == k28:
-                    o26 = {"amount": n31, "currency": a30}
+                if len(issues) == k26:
+                    o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
             _bad(
                 issues,
@@ -4119,48 +4142,48 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `created_at`",
             )
         else:
-            x32: Any = None
+            x30: Any = None
             if type(a8) is not str:
                 _type(issues, path + ".created_at", "`datetime`", a8)
             else:
-                x32 = _parse_date_time(a8)
-                if x32 is None:
+                x30 = _parse_date_time(a8)
+                if x30 is None:
                     _add(issues, path + ".created_at", "format", "`datetime`", a8)
         if a9 is not _MISSING:
-            n33: Any = a9
-            if type(n33) is float and n33.is_integer():
-                n33 = int(n33)
-            e34: Any = _EN10.get(n33) if type(n33) is int else None
-            if e34 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n33)
+            n31: Any = a9
+            if type(n31) is float and n31.is_integer():
+                n31 = int(n31)
+            e32: Any = _EN10.get(n31) if type(n31) is int else None
+            if e32 is None:
+                _add(issues, path + ".priority", "enum", "`Priority`", n31)
         if a10 is not _MISSING:
-            o35: Any = None
+            o33: Any = None
             if a10 is not None:
                 if type(a10) is not str:
                     _type(issues, path + ".gift_note", "`str`", a10)
                 else:
                     pass
-                o35 = a10
+                o33 = a10
         if len(issues) == k2:
-            kw36: dict[str, Any] = {
+            kw34: dict[str, Any] = {
                 "id": x11,
                 "status": a4,
                 "lines": l12,
-                "ship_to": r25,
-                "total": o26,
-                "created_at": x32,
+                "ship_to": r24,
+                "total": o25,
+                "created_at": x30,
             }
             if a9 is not _MISSING:
-                kw36["priority"] = e34
+                kw34["priority"] = e32
             if a10 is not _MISSING:
-                kw36["gift_note"] = o35
-            o1 = _m0.Order(**kw36)
+                kw34["gift_note"] = o33
+            o1 = _m0.Order(**kw34)
     return o1
 
 
 def _enc_Order(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Order):
-        raise _Fail
+        return _FAIL
     v = v if type(v) is dict else _attrs(v, _F13)
     try:
         a2 = v["id"]
@@ -4170,34 +4193,34 @@ def _enc_Order(v: Any) -> Any:
         a6 = v["total"]
         a7 = v["created_at"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     a8 = v.get("priority", _MISSING)
     a9 = v.get("gift_note", _MISSING)
     if not isinstance(a2, _UUID):
-        raise _Fail
+        return _FAIL
     x10 = str(a2)
     if not (type(a3) is str and a3 in _S12):
-        raise _Fail
+        return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
-        raise _Fail
+        return _FAIL
     acc16: list[Any] = []
     for i12 in a4:
         if type(i12) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a14 = i12["book_id"]
             a15 = i12["quantity"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a14) is not int or a14 < 1:
-            raise _Fail
+            return _FAIL
         if type(a15) is not int or not 1 <= a15 <= 50:
-            raise _Fail
+            return _FAIL
         o13: dict[str, Any] = {"book_id": a14, "quantity": a15}
         acc16.append(o13)
     l11 = acc16
     if type(a5) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a18 = a5["name"]
         a19 = a5["street"]
@@ -4205,17 +4228,17 @@ def _enc_Order(v: Any) -> Any:
         a21 = a5["postcode"]
         a22 = a5["country"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a18) is not str or len(a18) < 1:
-        raise _Fail
+        return _FAIL
     if type(a19) is not str:
-        raise _Fail
+        return _FAIL
     if type(a20) is not str:
-        raise _Fail
+        return _FAIL
     if type(a21) is not str or not 3 <= len(a21) <= 10:
-        raise _Fail
+        return _FAIL
     if type(a22) is not str or not 2 <= len(a22) <= 2:
-        raise _Fail
+        return _FAIL
     o17: dict[str, Any] = {
         "name": a18,
         "street": a19,
@@ -4224,29 +4247,29 @@ def _enc_Order(v: Any) -> Any:
         "country": a22,
     }
     if type(a6) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a24 = a6["amount"]
         a25 = a6["currency"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a24) is not int or a24 < 0:
-        raise _Fail
+        return _FAIL
     if not (a25 == "EUR" or a25 == "USD" or a25 == "GBP"):
-        raise _Fail
+        return _FAIL
     o23: dict[str, Any] = {"amount": a24, "currency": a25}
     if not isinstance(a7, _datetime):
-        raise _Fail
+        return _FAIL
     x26 = a7.isoformat()
     if a8 is not _MISSING:
         e27 = a8.value if isinstance(a8, _m0.Priority) else a8
         if not (type(e27) is int and e27 in _N11):
-            raise _Fail
+            return _FAIL
     if a9 is not _MISSING:
         o28: Any = None
         if a9 is not None:
             if type(a9) is not str:
-                raise _Fail
+                return _FAIL
             o28 = a9
     o1: dict[str, Any] = {
         "id": x10,
@@ -4327,76 +4350,80 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 p13 = path + ".lines"
                 k14 = len(issues)
-                acc24: list[Any] = []
+                acc23: list[Any] = []
                 for j16, i15 in enumerate(a5):
                     o17: Any = None
                     if type(i15) is not dict:
                         _type(issues, f"{p13}[{j16}]", "`object`", i15)
                     else:
-                        p18 = f"{p13}[{j16}]"
-                        k19 = len(issues)
-                        a20 = i15.get("book_id", _MISSING)
-                        a21 = i15.get("quantity", _MISSING)
-                        if a20 is _MISSING:
+                        k18 = len(issues)
+                        a19 = i15.get("book_id", _MISSING)
+                        a20 = i15.get("quantity", _MISSING)
+                        if a19 is _MISSING:
                             _bad(
                                 issues,
-                                p18 + ".book_id",
+                                f"{p13}[{j16}].book_id",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `book_id`",
                             )
                         else:
-                            n22: Any = _enc_int(a20)
-                            if type(n22) is not int:
-                                _type(issues, p18 + ".book_id", "`int`", n22)
+                            n21: Any = _enc_int(a19)
+                            if type(n21) is not int:
+                                _type(issues, f"{p13}[{j16}].book_id", "`int`", n21)
                             else:
-                                if n22 < 1:
-                                    _bad(
+                                if n21 < 1:
+                                    _bad_num(
                                         issues,
-                                        p18 + ".book_id",
+                                        f"{p13}[{j16}].book_id",
                                         "minimum",
                                         "`int` >= 1",
-                                        n22,
+                                        n21,
                                         "Expected `int` >= 1",
                                     )
-                        if a21 is _MISSING:
+                        if a20 is _MISSING:
                             _bad(
                                 issues,
-                                p18 + ".quantity",
+                                f"{p13}[{j16}].quantity",
                                 "missing",
                                 "`int`",
                                 _MISSING,
                                 "Object missing required field `quantity`",
                             )
                         else:
-                            n23: Any = _enc_int(a21)
-                            if type(n23) is not int:
-                                _type(issues, p18 + ".quantity", "`int`", n23)
+                            n22: Any = _enc_int(a20)
+                            if type(n22) is not int:
+                                _type(
+                                    issues,
+                                    f"{p13}[{j16}].quantity",
+                                    "`int`",
+                                    n22,
+                                )
                             else:
-                                if n23 < 1:
-                                    _bad(
+                                if n22 < 1:
+                                    _bad_num(
                                         issues,
-                                        p18 + ".quantity",
+                                        f"{p13}[{j16}].quantity",
                                         "minimum",
                                         "`int` >= 1",
-                                        n23,
+                                        n22,
                                         "Expected `int` >= 1",
                                     )
-                                if n23 > 50:
-                                    _bad(
+                                if n22 > 50:
+                                    _bad_num(
                                         issues,
-                                        p18 + ".quantity",
+                                        f"{p13}[{j16}].quantity",
                                         "maximum",
                                         "`int` <= 50",
-                                        n23,
+                                        n22,
                                         "Expected `int` <= 50",
                                     )
-                        if len(issues) == k19:
-                            o17 = {"book_id": n22, "quantity": n23}
-                    acc24.append(o17)
+                        if len(issues) == k18:
+                            o17 = {"book_id": n21, "quantity": n22}
+                    acc23.append(o17)
                 if len(issues) == k14:
-                    l12 = acc24
+                    l12 = acc23
         if a6 is _MISSING:
             _bad(
                 issues,
@@ -4407,7 +4434,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `ship_to`",
             )
         else:
-            r25 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
+            r24 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
             _bad(
                 issues,
@@ -4418,57 +4445,56 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `total`",
             )
         else:
-            o26: Any = None
+            o25: Any = None
             if type(a7) is not dict:
                 _type(issues, path + ".total", "`object`", a7)
             else:
-                p27 = path + ".total"
-                k28 = len(issues)
-                a29 = a7.get("amount", _MISSING)
-                a30 = a7.get("currency", _MISSING)
-                if a29 is _MISSING:
+                k26 = len(issues)
+                a27 = a7.get("amount", _MISSING)
+                a28 = a7.get("currency", _MISSING)
+                if a27 is _MISSING:
                     _bad(
                         issues,
-                        p27 + ".amount",
+                        path + ".total.amount",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `amount`",
                     )
                 else:
-                    n31: Any = _enc_int(a29)
-                    if type(n31) is not int:
-                        _type(issues, p27 + ".amount", "`int`", n31)
+                    n29: Any = _enc_int(a27)
+                    if type(n29) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n29)
                     else:
-                        if n31 < 0:
-                            _bad(
+                        if n29 < 0:
+                            _bad_num(
                                 issues,
-                                p27 + ".amount",
+                                path + ".total.amount",
                                 "minimum",
                                 "`int` >= 0",
-                                n31,
+                                n29,
                                 "Expected `int` >= 0",
                             )
-                if a30 is _MISSING:
+                if a28 is _MISSING:
                     _bad(
                         issues,
-                        p27 + ".currency",
+                        path + ".total.currency",
                         "missing",
                         '`"EUR" | "USD" | "GBP"`',
                         _MISSING,
                         "Object missing required field `currency`",
                     )
                 else:
-                    if not (a30 == "EUR" or a30 == "USD" or a30 == "GBP"):
+                    if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
                         _add(
                             issues,
-                            p27 + ".currency",
+                            path + ".total.currency",
                             "literal",
                             '`"EUR" | "USD" | "GBP"`',
-                            a30,
+                            a28,
                         )
-                if len(issues) == k28:
-                    o26 = {"amount": n31, "currency": a30}
+                if len(issues) == k26:
+                    o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
             _bad(
                 issues,
@@ -4479,51 +4505,51 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "Object missing required field `created_at`",
             )
         else:
-            x32: Any = None
+            x30: Any = None
             if not isinstance(a8, _datetime):
                 _type(issues, path + ".created_at", "`datetime`", a8)
             else:
-                x32 = a8.isoformat()
+                x30 = a8.isoformat()
         if a9 is not _MISSING:
-            e33 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e33) is int and e33 in _N11):
-                _add(issues, path + ".priority", "enum", "`Priority`", e33)
+            e31 = a9.value if isinstance(a9, _m0.Priority) else a9
+            if not (type(e31) is int and e31 in _N11):
+                _add(issues, path + ".priority", "enum", "`Priority`", e31)
         if a10 is not _MISSING:
-            o34: Any = None
+            o32: Any = None
             if a10 is not None:
-                s35: Any = _enc_str(a10)
-                if type(s35) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s35)
+                s33: Any = _enc_str(a10)
+                if type(s33) is not str:
+                    _type(issues, path + ".gift_note", "`str`", s33)
                 else:
                     pass
-                o34 = s35
+                o32 = s33
         if len(issues) == k2:
             o1 = {
                 "id": x11,
                 "status": a4,
                 "lines": l12,
-                "ship_to": r25,
-                "total": o26,
-                "created_at": x32,
+                "ship_to": r24,
+                "total": o25,
+                "created_at": x30,
             }
             if a9 is not _MISSING:
-                o1["priority"] = e33
+                o1["priority"] = e31
             if a10 is not _MISSING:
-                o1["gift_note"] = o34
+                o1["gift_note"] = o32
     return o1
 
 
 def _dec_OrderFilter(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
         if not (type(a2) is str and a2 in _S12):
-            raise _Fail
+            return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
-            raise _Fail
+            return _FAIL
     o1: dict[str, Any]
     same4 = len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING)
     if same4:
@@ -4562,7 +4588,7 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "minimum",
@@ -4571,7 +4597,7 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `int` >= 1",
                     )
                 if n5 > 100:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "maximum",
@@ -4590,15 +4616,15 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_OrderFilter(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
         if not (type(a2) is str and a2 in _S12):
-            raise _Fail
+            return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
-            raise _Fail
+            return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
         o1["status"] = a2
@@ -4630,7 +4656,7 @@ def _enc_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "minimum",
@@ -4639,7 +4665,7 @@ def _enc_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `int` >= 1",
                     )
                 if n5 > 100:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".limit",
                         "maximum",
@@ -4658,16 +4684,16 @@ def _enc_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_OrderLine(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["book_id"]
         a3 = v["quantity"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not int or a2 < 1:
-        raise _Fail
+        return _FAIL
     if type(a3) is not int or not 1 <= a3 <= 50:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any]
     same4 = len(v) == 2
     if same4:
@@ -4702,7 +4728,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".book_id", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".book_id",
                         "minimum",
@@ -4727,7 +4753,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
                 if n6 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".quantity",
                         "minimum",
@@ -4736,7 +4762,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `int` >= 1",
                     )
                 if n6 > 50:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".quantity",
                         "maximum",
@@ -4751,16 +4777,16 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_OrderLine(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["book_id"]
         a3 = v["quantity"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not int or a2 < 1:
-        raise _Fail
+        return _FAIL
     if type(a3) is not int or not 1 <= a3 <= 50:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {"book_id": a2, "quantity": a3}
     return o1
 
@@ -4788,7 +4814,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".book_id", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".book_id",
                         "minimum",
@@ -4811,7 +4837,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
                 if n6 < 1:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".quantity",
                         "minimum",
@@ -4820,7 +4846,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "Expected `int` >= 1",
                     )
                 if n6 > 50:
-                    _bad(
+                    _bad_num(
                         issues,
                         path + ".quantity",
                         "maximum",
@@ -4835,31 +4861,37 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_Page_Book(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["items"]
         a3 = v["total"]
         a4 = v["next_offset"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not list:
-        raise _Fail
-    l5 = [_dec_Book(i6) for i6 in a2]
+        return _FAIL
+    acc8: list[Any] = []
+    for i6 in a2:
+        r7 = _dec_Book(i6)
+        if r7 is _FAIL:
+            return _FAIL
+        acc8.append(r7)
+    l5 = a2 if all(map(_is, acc8, a2)) else acc8
     if type(a3) is not int:
-        raise _Fail
-    o7: Any = None
+        return _FAIL
+    o9: Any = None
     if a4 is not None:
         if type(a4) is not int:
-            raise _Fail
-        o7 = a4
+            return _FAIL
+        o9 = a4
     o1: dict[str, Any]
-    same8 = len(v) == 3
-    same8 = same8 and l5 is a2
-    same8 = same8 and o7 is a4
-    if same8:
+    same10 = len(v) == 3
+    same10 = same10 and l5 is a2
+    same10 = same10 and o9 is a4
+    if same10:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o7}
+        o1 = {"items": l5, "total": a3, "next_offset": o9}
     return o1
 
 
@@ -4938,24 +4970,30 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_Page_Book(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["items"]
         a3 = v["total"]
         a4 = v["next_offset"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if not isinstance(a2, (list, tuple, set, frozenset)):
-        raise _Fail
-    l5 = [_enc_Book(i6) for i6 in a2]
+        return _FAIL
+    acc8: list[Any] = []
+    for i6 in a2:
+        r7 = _enc_Book(i6)
+        if r7 is _FAIL:
+            return _FAIL
+        acc8.append(r7)
+    l5 = acc8
     if type(a3) is not int:
-        raise _Fail
-    o7: Any = None
+        return _FAIL
+    o9: Any = None
     if a4 is not None:
         if type(a4) is not int:
-            raise _Fail
-        o7 = a4
-    o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": o7}
+            return _FAIL
+        o9 = a4
+    o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": o9}
     return o1
 
 
@@ -5031,7 +5069,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _dec_Priority(v: Any) -> Any:
     e1: Any = _EN10.get(v) if type(v) is int else None
     if e1 is None:
-        raise _Fail
+        return _FAIL
     return e1
 
 
@@ -5048,7 +5086,7 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_Priority(v: Any) -> Any:
     e1 = v.value if isinstance(v, _m0.Priority) else v
     if not (type(e1) is int and e1 in _N11):
-        raise _Fail
+        return _FAIL
     return e1
 
 
@@ -5061,7 +5099,7 @@ def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_ShippingAddress(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["name"]
         a3 = v["street"]
@@ -5069,17 +5107,17 @@ def _dec_ShippingAddress(v: Any) -> Any:
         a5 = v["postcode"]
         a6 = v["country"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not str or len(a2) < 1:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str:
-        raise _Fail
+        return _FAIL
     if type(a4) is not str:
-        raise _Fail
+        return _FAIL
     if type(a5) is not str or not 3 <= len(a5) <= 10:
-        raise _Fail
+        return _FAIL
     if type(a6) is not str or not 2 <= len(a6) <= 2:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any]
     same7 = len(v) == 5
     if same7:
@@ -5225,7 +5263,7 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_ShippingAddress(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["name"]
         a3 = v["street"]
@@ -5233,17 +5271,17 @@ def _enc_ShippingAddress(v: Any) -> Any:
         a5 = v["postcode"]
         a6 = v["country"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not str or len(a2) < 1:
-        raise _Fail
+        return _FAIL
     if type(a3) is not str:
-        raise _Fail
+        return _FAIL
     if type(a4) is not str:
-        raise _Fail
+        return _FAIL
     if type(a5) is not str or not 3 <= len(a5) <= 10:
-        raise _Fail
+        return _FAIL
     if type(a6) is not str or not 2 <= len(a6) <= 2:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {
         "name": a2,
         "street": a3,
@@ -5395,27 +5433,27 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_Stats(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["books"]
         a3 = v["authors"]
         a4 = v["orders_by_status"]
         a5 = v["revenue"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not int:
-        raise _Fail
+        return _FAIL
     if type(a3) is not int:
-        raise _Fail
+        return _FAIL
     if type(a4) is not dict:
-        raise _Fail
+        return _FAIL
     for i8 in a4.values():
         if type(i8) is not int:
-            raise _Fail
+            return _FAIL
     m6 = a4
     d9 = _parse_decimal(a5)
     if d9 is None:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {
         "books": a2,
         "authors": a3,
@@ -5525,31 +5563,31 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_Stats(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["books"]
         a3 = v["authors"]
         a4 = v["orders_by_status"]
         a5 = v["revenue"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not int:
-        raise _Fail
+        return _FAIL
     if type(a3) is not int:
-        raise _Fail
+        return _FAIL
     if type(a4) is not dict:
-        raise _Fail
+        return _FAIL
     m6 = {}
     for key7, i8 in a4.items():
         if type(key7) is not str:
-            raise _Fail
+            return _FAIL
         if type(i8) is not int:
-            raise _Fail
+            return _FAIL
         m6[key7] = i8
     if isinstance(a5, (_Decimal, int, float)) and type(a5) is not bool:
         d9 = str(a5) if isinstance(a5, _Decimal) else a5
     else:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {
         "books": a2,
         "authors": a3,
@@ -5657,19 +5695,19 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_anon(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["id"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not str:
-        raise _Fail
+        return _FAIL
     x3 = _parse_uuid(a2)
     if x3 is None:
-        raise _Fail
+        return _FAIL
     c4 = 1
     if len(v) != c4:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any] = {"id": x3}
     return o1
 
@@ -5715,16 +5753,16 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_anon_2(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["id"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not int:
-        raise _Fail
+        return _FAIL
     c3 = 1
     if len(v) != c3:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any]
     same4 = True
     if same4:
@@ -5775,16 +5813,16 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _dec_anon_3(v: Any) -> Any:
     if type(v) is not dict:
-        raise _Fail
+        return _FAIL
     try:
         a2 = v["slug"]
     except KeyError:
-        raise _Fail from None
+        return _FAIL
     if type(a2) is not str:
-        raise _Fail
+        return _FAIL
     c3 = 1
     if len(v) != c3:
-        raise _Fail
+        return _FAIL
     o1: dict[str, Any]
     same4 = True
     if same4:
@@ -5832,39 +5870,39 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 def _enc_anon(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
-        raise _Fail
+        return _FAIL
     acc12: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Author):
-            raise _Fail
+            return _FAIL
         i2 = i2 if type(i2) is dict else _attrs(i2, _F2)
         try:
             a4 = i2["id"]
             a5 = i2["name"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         a6 = i2.get("born", _MISSING)
         a7 = i2.get("website", _MISSING)
         if type(a4) is not int:
-            raise _Fail
+            return _FAIL
         if type(a5) is not str or not 1 <= len(a5) <= 120:
-            raise _Fail
+            return _FAIL
         if a6 is not _MISSING:
             o8: Any = None
             if a6 is not None:
                 if not isinstance(a6, _date) or isinstance(a6, _datetime):
-                    raise _Fail
+                    return _FAIL
                 x9 = a6.isoformat()
                 o8 = x9
         if a7 is not _MISSING:
             o10: Any = None
             if a7 is not None:
                 if type(a7) is not str or _RE0.search(a7) is None:
-                    raise _Fail
+                    return _FAIL
                 o10 = a7
         c11 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
         if len(i2) != c11:
-            raise _Fail
+            return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
         if a6 is not _MISSING:
             o3["born"] = o8
@@ -5881,121 +5919,120 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         k2 = len(issues)
-        acc19: list[Any] = []
+        acc18: list[Any] = []
         for j4, i3 in enumerate(v):
             o5: Any = None
             if type(i3) is not dict and not isinstance(i3, _m0.Author):
                 _type(issues, f"{path}[{j4}]", "`object`", i3)
             else:
                 i3 = i3 if type(i3) is dict else _attrs(i3, _F2)
-                p6 = f"{path}[{j4}]"
-                k7 = len(issues)
-                a8 = i3.get("id", _MISSING)
-                a9 = i3.get("name", _MISSING)
-                a10 = i3.get("born", _MISSING)
-                a11 = i3.get("website", _MISSING)
-                if a8 is _MISSING:
+                k6 = len(issues)
+                a7 = i3.get("id", _MISSING)
+                a8 = i3.get("name", _MISSING)
+                a9 = i3.get("born", _MISSING)
+                a10 = i3.get("website", _MISSING)
+                if a7 is _MISSING:
                     _bad(
                         issues,
-                        p6 + ".id",
+                        f"{path}[{j4}].id",
                         "missing",
                         "`int`",
                         _MISSING,
                         "Object missing required field `id`",
                     )
                 else:
-                    n12: Any = _enc_int(a8)
-                    if type(n12) is not int:
-                        _type(issues, p6 + ".id", "`int`", n12)
+                    n11: Any = _enc_int(a7)
+                    if type(n11) is not int:
+                        _type(issues, f"{path}[{j4}].id", "`int`", n11)
                     else:
                         pass
-                if a9 is _MISSING:
+                if a8 is _MISSING:
                     _bad(
                         issues,
-                        p6 + ".name",
+                        f"{path}[{j4}].name",
                         "missing",
                         "`str`",
                         _MISSING,
                         "Object missing required field `name`",
                     )
                 else:
-                    s13: Any = _enc_str(a9)
-                    if type(s13) is not str:
-                        _type(issues, p6 + ".name", "`str`", s13)
+                    s12: Any = _enc_str(a8)
+                    if type(s12) is not str:
+                        _type(issues, f"{path}[{j4}].name", "`str`", s12)
                     else:
-                        if len(s13) < 1:
+                        if len(s12) < 1:
                             _bad(
                                 issues,
-                                p6 + ".name",
+                                f"{path}[{j4}].name",
                                 "min_length",
                                 "`str` of length >= 1",
-                                s13,
+                                s12,
                                 "Expected `str` of length >= 1",
                             )
-                        if len(s13) > 120:
+                        if len(s12) > 120:
                             _bad(
                                 issues,
-                                p6 + ".name",
+                                f"{path}[{j4}].name",
                                 "max_length",
                                 "`str` of length <= 120",
-                                s13,
+                                s12,
                                 "Expected `str` of length <= 120",
                             )
+                if a9 is not _MISSING:
+                    o13: Any = None
+                    if a9 is not None:
+                        x14: Any = None
+                        if not isinstance(a9, _date) or isinstance(a9, _datetime):
+                            _type(issues, f"{path}[{j4}].born", "`date`", a9)
+                        else:
+                            x14 = a9.isoformat()
+                        o13 = x14
                 if a10 is not _MISSING:
-                    o14: Any = None
+                    o15: Any = None
                     if a10 is not None:
-                        x15: Any = None
-                        if not isinstance(a10, _date) or isinstance(a10, _datetime):
-                            _type(issues, p6 + ".born", "`date`", a10)
+                        s16: Any = _enc_str(a10)
+                        if type(s16) is not str:
+                            _type(issues, f"{path}[{j4}].website", "`str`", s16)
                         else:
-                            x15 = a10.isoformat()
-                        o14 = x15
-                if a11 is not _MISSING:
-                    o16: Any = None
-                    if a11 is not None:
-                        s17: Any = _enc_str(a11)
-                        if type(s17) is not str:
-                            _type(issues, p6 + ".website", "`str`", s17)
-                        else:
-                            if _RE0.search(s17) is None:
+                            if _RE0.search(s16) is None:
                                 _bad(
                                     issues,
-                                    p6 + ".website",
+                                    f"{path}[{j4}].website",
                                     "pattern",
                                     "`str` matching regex '^https?://'",
-                                    s17,
+                                    s16,
                                     "Expected `str` matching regex '^https?://'",
                                 )
-                        o16 = s17
-                for key18 in i3:
-                    if key18 not in _K1:
+                        o15 = s16
+                for key17 in i3:
+                    if key17 not in _K1:
                         _bad(
                             issues,
-                            _kp(p6, key18),
+                            _kp(f"{path}[{j4}]", key17),
                             "extra_forbidden",
                             "no such field",
-                            i3[key18],
-                            "Object contains unknown field `" + key18 + "`",
+                            i3[key17],
+                            "Object contains unknown field `" + key17 + "`",
                         )
-                if len(issues) == k7:
-                    o5 = {"id": n12, "name": s13}
+                if len(issues) == k6:
+                    o5 = {"id": n11, "name": s12}
+                    if a9 is not _MISSING:
+                        o5["born"] = o13
                     if a10 is not _MISSING:
-                        o5["born"] = o14
-                    if a11 is not _MISSING:
-                        o5["website"] = o16
-            acc19.append(o5)
+                        o5["website"] = o15
+            acc18.append(o5)
         if len(issues) == k2:
-            l1 = acc19
+            l1 = acc18
     return l1
 
 
 def _enc_anon_2(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
-        raise _Fail
+        return _FAIL
     acc31: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Order):
-            raise _Fail
+            return _FAIL
         i2 = i2 if type(i2) is dict else _attrs(i2, _F13)
         try:
             a4 = i2["id"]
@@ -6005,34 +6042,34 @@ def _enc_anon_2(v: Any) -> Any:
             a8 = i2["total"]
             a9 = i2["created_at"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         a10 = i2.get("priority", _MISSING)
         a11 = i2.get("gift_note", _MISSING)
         if not isinstance(a4, _UUID):
-            raise _Fail
+            return _FAIL
         x12 = str(a4)
         if not (type(a5) is str and a5 in _S12):
-            raise _Fail
+            return _FAIL
         if not isinstance(a6, (list, tuple, set, frozenset)):
-            raise _Fail
+            return _FAIL
         acc18: list[Any] = []
         for i14 in a6:
             if type(i14) is not dict:
-                raise _Fail
+                return _FAIL
             try:
                 a16 = i14["book_id"]
                 a17 = i14["quantity"]
             except KeyError:
-                raise _Fail from None
+                return _FAIL
             if type(a16) is not int or a16 < 1:
-                raise _Fail
+                return _FAIL
             if type(a17) is not int or not 1 <= a17 <= 50:
-                raise _Fail
+                return _FAIL
             o15: dict[str, Any] = {"book_id": a16, "quantity": a17}
             acc18.append(o15)
         l13 = acc18
         if type(a7) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a20 = a7["name"]
             a21 = a7["street"]
@@ -6040,17 +6077,17 @@ def _enc_anon_2(v: Any) -> Any:
             a23 = a7["postcode"]
             a24 = a7["country"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a20) is not str or len(a20) < 1:
-            raise _Fail
+            return _FAIL
         if type(a21) is not str:
-            raise _Fail
+            return _FAIL
         if type(a22) is not str:
-            raise _Fail
+            return _FAIL
         if type(a23) is not str or not 3 <= len(a23) <= 10:
-            raise _Fail
+            return _FAIL
         if type(a24) is not str or not 2 <= len(a24) <= 2:
-            raise _Fail
+            return _FAIL
         o19: dict[str, Any] = {
             "name": a20,
             "street": a21,
@@ -6059,29 +6096,29 @@ def _enc_anon_2(v: Any) -> Any:
             "country": a24,
         }
         if type(a8) is not dict:
-            raise _Fail
+            return _FAIL
         try:
             a26 = a8["amount"]
             a27 = a8["currency"]
         except KeyError:
-            raise _Fail from None
+            return _FAIL
         if type(a26) is not int or a26 < 0:
-            raise _Fail
+            return _FAIL
         if not (a27 == "EUR" or a27 == "USD" or a27 == "GBP"):
-            raise _Fail
+            return _FAIL
         o25: dict[str, Any] = {"amount": a26, "currency": a27}
         if not isinstance(a9, _datetime):
-            raise _Fail
+            return _FAIL
         x28 = a9.isoformat()
         if a10 is not _MISSING:
             e29 = a10.value if isinstance(a10, _m0.Priority) else a10
             if not (type(e29) is int and e29 in _N11):
-                raise _Fail
+                return _FAIL
         if a11 is not _MISSING:
             o30: Any = None
             if a11 is not None:
                 if type(a11) is not str:
-                    raise _Fail
+                    return _FAIL
                 o30 = a11
         o3: dict[str, Any] = {
             "id": x12,
@@ -6304,10 +6341,9 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
     fast, slow = _DECODERS[ref]
-    try:
-        return fast(value)
-    except _Fail:
-        pass
+    out = fast(value)
+    if out is not _FAIL:
+        return out
     issues: list[Issue] = []
     out = slow(value, "$", issues)
     if issues:
@@ -6322,10 +6358,9 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    try:
-        _DECODERS[ref][0](value)
-    except _Fail:
-        issues: list[Issue] = []
-        _DECODERS[ref][1](value, "$", issues)
-        return issues
-    return []
+    fast, slow = _DECODERS[ref]
+    if fast(value) is not _FAIL:
+        return []
+    issues: list[Issue] = []
+    slow(value, "$", issues)
+    return issues
