@@ -576,6 +576,29 @@ def _broken(src: SourceFile, span: Span, message: str) -> ModuleFacts:
     return ModuleFacts(src.rel_path, src.module, src.is_package, diagnostics=tuple(sink.diagnostics), broken=True)
 
 
+# libcst checks every node it builds (`CSTNode.__post_init__` runs `_validate`), a sixth of a
+# parse. On parser output the one check that can fail is a name the tokenizer let through that
+# Python rejects, which takes a non-ASCII character; ASCII sources skip the checks. Private API,
+# so it is looked up defensively: without it every source is checked, as before.
+_NODE_CHECKS: Final = getattr(getattr(cst, "CSTNode", None), "__post_init__", None)
+
+
+def _no_checks(node: object) -> None:
+    return None
+
+
+def _parse_module(text: str) -> cst.Module:
+    """`cst.parse_module`, without libcst's per-node checks when they cannot fail (ASCII text)."""
+    node_class = cst.CSTNode
+    if _NODE_CHECKS is None or "__post_init__" not in node_class.__dict__ or not text.isascii():
+        return cst.parse_module(text)
+    node_class.__post_init__ = _no_checks  # type: ignore[method-assign, assignment]
+    try:
+        return cst.parse_module(text)
+    finally:
+        node_class.__post_init__ = _NODE_CHECKS  # type: ignore[method-assign]
+
+
 def parse_source(src: SourceFile) -> ModuleFacts:
     """Read one file into facts. Never raises: a syntax error becomes a GATI101 diagnostic."""
     if nested_too_deeply(src.text):
@@ -583,7 +606,7 @@ def parse_source(src: SourceFile) -> ModuleFacts:
         if problem is not None:
             return _broken(src, problem[0] or Span.point(src.rel_path), problem[1])
     try:
-        module = cst.parse_module(src.text)
+        module = _parse_module(src.text)
     except cst.ParserSyntaxError as exc:
         line, col = exc.editor_line, exc.editor_column
         span = Span(path=src.rel_path, line=line, col=col, end_line=line, end_col=col + 1)
