@@ -32,7 +32,7 @@ from gati_compiler.stages.lower import LowerOptions, lower_program
 from gati_compiler.stages.parse import parse_sources
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import imported_modules, resolve_project
-from gati_compiler.writer import MANIFEST, WriteReport, read_previous_artifacts, write_artifacts
+from gati_compiler.writer import MANIFEST, ArtifactWriter, WriteReport, read_previous_artifacts
 
 Dump = Literal["facts", "resolved", "ir"]
 PARALLEL_MIN_FILES: Final = 24
@@ -189,12 +189,7 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     out_dir = root / cfg.out
     project_root = Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix()
     settings = settings_for_runtime(cfg)
-    artifacts = _guarded(
-        sink, "emitting", lambda: emit_all(program, project_root=project_root, settings=settings, jobs=workers)
-    )
-    if artifacts is None:
-        return finish()
-    result.artifacts = artifacts
+    writer: ArtifactWriter | None = None
     if write:
         previous, problem = read_previous_artifacts(out_dir)
         if problem is not None:
@@ -206,7 +201,19 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
             )
         if previous:
             previous.append(MANIFEST)
-        result.written = write_artifacts(result.artifacts, out_dir, previous=previous)
+        writer = ArtifactWriter(out_dir, previous=previous)
+    # the writer takes each artifact family as soon as it is rendered; the manifest comes last
+    on_ready = writer.put if writer is not None else None
+    artifacts = _guarded(
+        sink,
+        "emitting",
+        lambda: emit_all(program, project_root=project_root, settings=settings, jobs=workers, on_ready=on_ready),
+    )
+    if artifacts is None:
+        return finish()
+    result.artifacts = artifacts
+    if writer is not None:
+        result.written = writer.finish(artifacts[MANIFEST])
     return finish()
 
 

@@ -8,6 +8,7 @@ one does not are removed. It never writes or removes outside the build folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -43,6 +44,83 @@ def _check_relative(rel: str) -> None:
         raise ValueError(f"artifact path {rel!r} is not a normalised relative POSIX path inside the build folder")
 
 
+class ArtifactWriter:
+    """Writes one build's artifacts in batches, as the emitters produce them; `finish` commits.
+
+    `put` writes each file of a batch unless its bytes are already there (atomically, on a few
+    threads for a large batch). `finish` writes `manifest.json` last, so an interrupted build
+    leaves the old manifest describing files that are all still there, then removes the stale
+    files (in `previous`, not in the final artifact set) and prunes the folders they leave empty.
+
+    Raises:
+        ValueError: an artifact or previous path is absolute, contains `..`, or is not
+            normalised; that is a bug in gati, not a user error.
+    """
+
+    def __init__(self, out_dir: Path, *, previous: Iterable[str] = (), fsync: bool = False) -> None:
+        self.out_dir = out_dir
+        self.fsync = fsync
+        self.previous = sorted(set(previous))
+        for rel in self.previous:
+            _check_relative(rel)
+        self.written: list[str] = []
+        self.unchanged: list[str] = []
+        self.removed: list[str] = []
+        self._done: set[str] = set()
+        self._folders: set[str] = set()
+
+    def put(self, artifacts: Mapping[str, bytes]) -> None:
+        """Write a batch (never `manifest.json`, which `finish` writes)."""
+        body = sorted(rel for rel in artifacts if rel != MANIFEST)
+        for rel in body:
+            _check_relative(rel)
+        out_dir = self.out_dir
+        folders = sorted({rel.rpartition("/")[0] for rel in body} - self._folders)
+        # a stale file where a new artifact needs a folder must go first
+        needed = {parent for folder in folders if folder for parent in _ancestors(folder)}
+        for rel in self.previous:
+            if rel in needed and rel not in self.removed and _remove(out_dir, rel):
+                self.removed.append(rel)
+        for folder in folders:
+            os.makedirs(os.path.join(out_dir, *folder.split("/")) if folder else out_dir, exist_ok=True)
+        self._folders.update(folders)
+
+        def put_one(rel: str) -> bool:
+            """Write one artifact unless it is already there; True when written."""
+            target = os.path.join(out_dir, *rel.split("/"))
+            data = artifacts[rel]
+            if _same_bytes(target, data):
+                return False
+            _atomic_write(target, data, fsync=self.fsync)
+            return True
+
+        # a build writes hundreds of small files and each write waits on the filesystem, not on Python
+        if len(body) >= _PARALLEL_WRITES:
+            with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
+                done = list(pool.map(put_one, body))
+        else:
+            done = [put_one(rel) for rel in body]
+        for rel, changed in zip(body, done, strict=True):
+            (self.written if changed else self.unchanged).append(rel)
+        self._done.update(body)
+
+    def finish(self, manifest: bytes | None) -> WriteReport:
+        """Write `manifest.json` (if given), then remove what the previous build had and this one has not."""
+        if manifest is not None:
+            os.makedirs(self.out_dir, exist_ok=True)
+            target = os.path.join(self.out_dir, MANIFEST)
+            if _same_bytes(target, manifest):
+                self.unchanged.append(MANIFEST)
+            else:
+                _atomic_write(target, manifest, fsync=self.fsync)
+                self.written.append(MANIFEST)
+            self._done.add(MANIFEST)
+        for rel in self.previous:
+            if rel not in self._done and rel not in self.removed and _remove(self.out_dir, rel):
+                self.removed.append(rel)
+        return WriteReport(written=sorted(self.written), unchanged=sorted(self.unchanged), removed=sorted(self.removed))
+
+
 def write_artifacts(
     artifacts: Mapping[str, bytes],
     out_dir: Path,
@@ -50,58 +128,22 @@ def write_artifacts(
     previous: Iterable[str] = (),
     fsync: bool = False,
 ) -> WriteReport:
-    """Write `artifacts` under `out_dir`, touching only what changed.
-
-    `manifest.json` (when present) is written last, so an interrupted build leaves the old
-    manifest describing files that are all still there. Stale files (in `previous`, not in
-    `artifacts`) are removed afterwards, and folders they leave empty are pruned.
+    """Write `artifacts` under `out_dir` in one batch, touching only what changed (see `ArtifactWriter`).
 
     Raises:
-        ValueError: an artifact or previous path is absolute, contains `..`, or is not
-            normalised; that is a bug in gati, not a user error.
+        ValueError: an artifact or previous path is not a normalised relative POSIX path.
     """
-    wanted = sorted(artifacts, key=lambda p: (p == MANIFEST, p))
-    previous_list = sorted(set(previous))
-    for rel in [*wanted, *previous_list]:
+    for rel in artifacts:
         _check_relative(rel)
-    stale = [rel for rel in previous_list if rel not in artifacts]
+    writer = ArtifactWriter(out_dir, previous=previous, fsync=fsync)
+    writer.put(artifacts)
+    return writer.finish(artifacts.get(MANIFEST))
 
-    removed: list[str] = []
-    # a stale file where a new artifact needs a folder must go first
-    wanted_dirs = {parent.as_posix() for rel in wanted for parent in PurePosixPath(rel).parents}
-    for rel in stale:
-        if rel in wanted_dirs and _remove(out_dir, rel):
-            removed.append(rel)
 
-    def put(rel: str) -> bool:
-        """Write one artifact unless it is already there; True when written."""
-        target = out_dir.joinpath(*rel.split("/"))
-        data = artifacts[rel]
-        if _same_bytes(target, data):
-            return False
-        _atomic_write(target, data, fsync=fsync)
-        return True
-
-    # folders first (serially, cheap), then the files on a few threads: a build writes hundreds
-    # of small files and each write waits on the filesystem, not on Python
-    for folder in sorted({out_dir.joinpath(*rel.split("/")).parent for rel in wanted}):
-        folder.mkdir(parents=True, exist_ok=True)
-    body = [rel for rel in wanted if rel != MANIFEST]
-    if len(body) >= _PARALLEL_WRITES:
-        with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
-            done = list(pool.map(put, body))
-    else:
-        done = [put(rel) for rel in body]
-    if MANIFEST in artifacts:
-        body.append(MANIFEST)
-        done.append(put(MANIFEST))
-    written = [rel for rel, changed in zip(body, done, strict=True) if changed]
-    unchanged = [rel for rel, changed in zip(body, done, strict=True) if not changed]
-
-    for rel in stale:
-        if rel not in wanted_dirs and _remove(out_dir, rel):
-            removed.append(rel)
-    return WriteReport(written=sorted(written), unchanged=sorted(unchanged), removed=sorted(removed))
+def _ancestors(folder: str) -> list[str]:
+    """`a/b/c` -> `a`, `a/b`, `a/b/c`."""
+    parts = folder.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def read_previous_artifacts(out_dir: Path) -> tuple[list[str], str | None]:
@@ -131,15 +173,19 @@ def read_previous_artifacts(out_dir: Path) -> tuple[list[str], str | None]:
     return sorted(paths), None
 
 
-def _same_bytes(target: Path, data: bytes) -> bool:
+def _same_bytes(target: str, data: bytes) -> bool:
     try:
-        return target.stat().st_size == len(data) and target.read_bytes() == data
+        if os.stat(target).st_size != len(data):
+            return False
+        with open(target, "rb") as fh:
+            return fh.read() == data
     except OSError:
         return False
 
 
-def _atomic_write(target: Path, data: bytes, *, fsync: bool) -> None:
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+def _atomic_write(target: str, data: bytes, *, fsync: bool) -> None:
+    folder, name = os.path.split(target)
+    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
     # os.open with 0o666 lets the umask decide permissions, as a plain open() would
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -148,9 +194,10 @@ def _atomic_write(target: Path, data: bytes, *, fsync: bool) -> None:
             if fsync:
                 fh.flush()
                 os.fsync(fh.fileno())
-        tmp.replace(target)  # os.replace: atomic on POSIX and Windows
+        os.replace(tmp, target)  # atomic on POSIX and Windows
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 

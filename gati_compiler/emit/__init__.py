@@ -6,7 +6,7 @@ import gc
 import multiprocessing
 import sys
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Final
 
 from pydantic import JsonValue
@@ -65,13 +65,20 @@ def _run_shared(index: int) -> dict[str, bytes]:
 
 
 def emit_all(
-    program: Program, *, project_root: str, settings: Mapping[str, JsonValue], jobs: int = 1
+    program: Program,
+    *,
+    project_root: str,
+    settings: Mapping[str, JsonValue],
+    jobs: int = 1,
+    on_ready: Callable[[dict[str, bytes]], None] | None = None,
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
     With `jobs > 1` on a large program the two heaviest families (validators and the Python
     SDK) are rendered in forked worker processes while the rest renders here; the output is
-    the same bytes either way.
+    the same bytes either way. `on_ready` (the pipeline's writer) gets each family's artifacts
+    as soon as they are rendered, so writing overlaps rendering; `manifest.json` is only in the
+    returned set.
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
@@ -79,16 +86,29 @@ def emit_all(
     if freeze:
         gc.freeze()
     try:
-        return _emit_all(program, project_root=project_root, settings=settings, jobs=jobs)
+        return _emit_all(program, project_root=project_root, settings=settings, jobs=jobs, on_ready=on_ready)
     finally:
         if freeze:
             gc.unfreeze()
 
 
-def _emit_all(program: Program, *, project_root: str, settings: Mapping[str, JsonValue], jobs: int) -> dict[str, bytes]:
+def _emit_all(
+    program: Program,
+    *,
+    project_root: str,
+    settings: Mapping[str, JsonValue],
+    jobs: int,
+    on_ready: Callable[[dict[str, bytes]], None] | None,
+) -> dict[str, bytes]:
     header = generated_header(f"the `{program.app}` sources")
     artifacts: dict[str, bytes] = {}
     content_hash: str | None = None
+
+    def ready(batch: dict[str, bytes]) -> None:
+        artifacts.update(batch)
+        if on_ready is not None:
+            on_ready(batch)
+
     size = len(program.gtypes) + len(program.handlers)
     if jobs > 1 and size >= PARALLEL_MIN_ITEMS and sys.platform == "linux":
         _SHARED["job"] = (program, header, settings)
@@ -97,16 +117,16 @@ def _emit_all(program: Program, *, project_root: str, settings: Mapping[str, Jso
             with ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
                 remote: list[Future[dict[str, bytes]]] = [pool.submit(_run_shared, i) for i in (0, 1)]
                 for family in FAMILIES[2:]:
-                    artifacts.update(family(program, header, settings))
+                    ready(family(program, header, settings))
                 # while the workers finish
                 content_hash = program_content_hash(program)
-                for future in remote:
-                    artifacts.update(future.result())
+                for future in as_completed(remote):
+                    ready(future.result())
         finally:
             _SHARED.clear()
     else:
         for family in FAMILIES:
-            artifacts.update(family(program, header, settings))
+            ready(family(program, header, settings))
     artifacts["manifest.json"] = build_index(
         program, artifacts, project_root=project_root, settings=settings, content_hash=content_hash
     )

@@ -54,6 +54,8 @@ ENCODE_FORMAT: Final = {
     "bytes": ("bytes", "{s}.decode()"),
 }
 _PLAIN_LITERAL: Final = re.compile(r'"[^"\\{}]*"')  # a double-quoted literal without escapes
+_QUOTED_LITERAL: Final = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')  # any one-line literal
+SHOW_ACTUAL: Final = frozenset({"enum", "literal", "union_tag", "format", "union"})
 JSON_TYPE: Final = {"null": "null", "boolean": "bool", "integer": "int", "number": "float", "string": "str"}
 
 
@@ -121,6 +123,13 @@ class ModuleState:
         if len(flat) + len(prefix) + 14 <= 84:
             return self.const(prefix, [flat])
         return self.const(prefix, ["frozenset(", "    {", *[f"        {item}," for item in items], "    }", ")"])
+
+    def record(self, items: list[str]) -> str:
+        """A tuple constant of literal items (an issue's code, expected and message), deduplicated."""
+        flat = "(" + ", ".join(items) + ")"
+        if len(flat) + 16 <= 88:
+            return self.const("E", [flat])
+        return self.const("E", ["(", *[f"    {item}," for item in items], ")"])
 
     def regex(self, pattern: str) -> str:
         literal = py_str(ecma_anchors(pattern))
@@ -398,12 +407,16 @@ class GenBase:
         if code == "type" and message is None:
             self.w.call("_type(", ["issues", path, py_str(expected), value])
             return
-        if message is None and code not in ("enum", "literal", "union_tag", "format", "union"):
+        if message is None and code not in SHOW_ACTUAL:
             message = py_str("Expected " + expected)
-        args = ["issues", path, py_str(code), py_str(expected), value]
-        if message is not None:
-            args.append(message)
-        self.w.call("_add(" if message is None else "_bad_num(" if number else "_bad(", args)
+        if message is None:  # the message quotes the value: the runtime writes it
+            what = self.state.record([py_str(code), py_str(expected)])
+            self.w.call("_show(", ["issues", path, what, value])
+        elif _QUOTED_LITERAL.fullmatch(message):
+            what = self.state.record([py_str(code), py_str(expected), message])
+            self.w.call("_bad_num(" if number else "_bad(", ["issues", path, what, value])
+        else:  # a message built at run time
+            self.w.call("_add(", ["issues", path, py_str(code), py_str(expected), value, message])
 
     def check(self, bad: str, path: str, code: str, expected: str, value: str, number: bool = False) -> None:
         """Fast: fail on `bad`. Slow: record an issue on `bad` and carry on."""

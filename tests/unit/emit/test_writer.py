@@ -95,8 +95,8 @@ def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     order: list[str] = []
     real = writer._atomic_write
 
-    def spy(target: Path, data: bytes, *, fsync: bool) -> None:
-        order.append(target.name)
+    def spy(target: str, data: bytes, *, fsync: bool) -> None:
+        order.append(Path(target).name)
         real(target, data, fsync=fsync)
 
     monkeypatch.setattr(writer, "_atomic_write", spy)
@@ -127,3 +127,30 @@ def test_corrupt_previous_manifest_is_reported_not_trusted(tmp_path: Path, conte
     assert paths == []
     assert error is not None
     assert fragment in error
+
+
+def test_batches_written_as_they_come_then_the_manifest_and_stale_removal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    write_artifacts({"manifest.json": b"old", "a.json": b"1", "gone/x.json": b"x", "b.json": b"2"}, out)
+    order: list[str] = []
+    real = writer._atomic_write
+
+    def spy(target: str, data: bytes, *, fsync: bool) -> None:
+        order.append(Path(target).name)
+        real(target, data, fsync=fsync)
+
+    monkeypatch.setattr(writer, "_atomic_write", spy)
+    incremental = writer.ArtifactWriter(out, previous=["manifest.json", "a.json", "gone/x.json", "b.json"])
+    incremental.put({"c/d.json": b"new", "a.json": b"1"})
+    assert tree(out)["c/d.json"] == b"new"  # on disk before the next batch is even rendered
+    assert (out / "gone" / "x.json").exists()  # stale files wait for the commit
+    incremental.put({"b.json": b"changed", "manifest.json": b"ignored here"})
+    assert tree(out)["manifest.json"] == b"old"
+    report = incremental.finish(b"new manifest")
+    assert order == ["d.json", "b.json", "manifest.json"]
+    assert report == WriteReport(
+        written=["b.json", "c/d.json", "manifest.json"], unchanged=["a.json"], removed=["gone/x.json"]
+    )
+    assert tree(out) == {"a.json": b"1", "b.json": b"changed", "c/d.json": b"new", "manifest.json": b"new manifest"}

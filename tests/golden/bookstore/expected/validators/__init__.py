@@ -169,36 +169,32 @@ def _type(issues: list[Issue], path: str, expected: str, value: object) -> None:
     issues.append(_new_issue(Issue, (path, "type", expected, actual, message)))
 
 
-def _bad(
-    issues: list[Issue],
-    path: str,
-    code: str,
-    expected: str,
-    value: object,
-    message: str,
-) -> None:
-    """`_add` with the message decided at generation time."""
+# What a check reports, decided at generation time: (code, expected, message). Each generated
+# check names one module-level record (`_E<n>`), which keeps the call on one line.
+_What = tuple[str, str, str]
+
+
+def _bad(issues: list[Issue], path: str, what: _What, value: object) -> None:
+    """Record the issue `what` for `value` at `path`."""
     if isinstance(value, str):
         text = _quote(value)
         actual = "str" if len(text) > 40 else "str " + text
     else:
         actual = _actual(value)
-    issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
+    issues.append(_new_issue(Issue, (path, what[0], what[1], actual, what[2])))
 
 
-def _bad_num(
-    issues: list[Issue],
-    path: str,
-    code: str,
-    expected: str,
-    value: float,
-    message: str,
-) -> None:
+def _bad_num(issues: list[Issue], path: str, what: _What, value: float) -> None:
     """`_bad` for a bound broken by a number already known to be an `int` or a `float`."""
     text = repr(value)
     name = "int" if type(value) is int else "float"
     actual = name if len(text) > 40 else name + " " + text
-    issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
+    issues.append(_new_issue(Issue, (path, what[0], what[1], actual, what[2])))
+
+
+def _show(issues: list[Issue], path: str, what: tuple[str, str], value: object) -> None:
+    """`_add` for a record (code, expected) whose message quotes the value it got."""
+    _add(issues, path, what[0], what[1], value)
 
 
 _SHOW_ACTUAL: Final = frozenset(("enum", "literal", "union_tag", "format"))
@@ -550,41 +546,126 @@ class HandlerCodec:
 
 
 _RE0: Final = re.compile("^https?://")
-_K1: Final = frozenset({"id", "name", "born", "website"})
-_F2: Final = (
+_E1: Final = ("missing", "`int`", "Object missing required field `id`")
+_E2: Final = ("missing", "`str`", "Object missing required field `name`")
+_E3: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
+_E4: Final = (
+    "max_length",
+    "`str` of length <= 120",
+    "Expected `str` of length <= 120",
+)
+_E5: Final = ("format", "`date`")
+_E6: Final = (
+    "pattern",
+    "`str` matching regex '^https?://'",
+    "Expected `str` matching regex '^https?://'",
+)
+_K7: Final = frozenset({"id", "name", "born", "website"})
+_F8: Final = (
     ("id", "id"),
     ("name", "name"),
     ("born", "born"),
     ("website", "website"),
 )
-_RE3: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
-_EN4: Final = {
+_RE9: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
+_EN10: Final = {
     "fiction": _m0.Genre["FICTION"],
     "science": _m0.Genre["SCIENCE"],
     "history": _m0.Genre["HISTORY"],
     "children": _m0.Genre["CHILDREN"],
 }
-_S5: Final = frozenset({"children", "fiction", "history", "science"})
-_F6: Final = (
+_E11: Final = ("missing", "`str`", "Object missing required field `title`")
+_E12: Final = (
+    "max_length",
+    "`str` of length <= 200",
+    "Expected `str` of length <= 200",
+)
+_E13: Final = ("missing", "`str`", "Object missing required field `isbn`")
+_E14: Final = (
+    "pattern",
+    "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
+    "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
+)
+_E15: Final = ("missing", "`int`", "Object missing required field `author_id`")
+_E16: Final = ("minimum", "`int` >= 1", "Expected `int` >= 1")
+_E17: Final = ("missing", "`Genre`", "Object missing required field `genre`")
+_E18: Final = ("enum", "`Genre`")
+_E19: Final = ("missing", "`object`", "Object missing required field `price`")
+_E20: Final = ("missing", "`int`", "Object missing required field `amount`")
+_E21: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
+_E22: Final = (
+    "missing",
+    '`"EUR" | "USD" | "GBP"`',
+    "Object missing required field `currency`",
+)
+_E23: Final = ("literal", '`"EUR" | "USD" | "GBP"`')
+_E24: Final = (
+    "max_items",
+    "`array` of length <= 10",
+    "Expected `array` of length <= 10",
+)
+_E25: Final = (
+    "max_length",
+    "`str` of length <= 30",
+    "Expected `str` of length <= 30",
+)
+_E26: Final = ("missing", "`int`", "Object missing required field `in_stock`")
+_S27: Final = frozenset({"children", "fiction", "history", "science"})
+_E28: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
+_F29: Final = (
     ("genre", "genre"),
     ("author_id", "author_id"),
     ("limit", "limit"),
     ("offset", "offset"),
 )
-_RE7: Final = re.compile("^[a-z0-9-]+\\Z")
-_K8: Final = frozenset({"name", "born", "website"})
-_F9: Final = (
+_RE30: Final = re.compile("^[a-z0-9-]+\\Z")
+_E31: Final = ("missing", "`str`", "Object missing required field `slug`")
+_E32: Final = (
+    "pattern",
+    "`str` matching regex '^[a-z0-9-]+$'",
+    "Expected `str` matching regex '^[a-z0-9-]+$'",
+)
+_E33: Final = ("missing", "`array`", "Object missing required field `children`")
+_K34: Final = frozenset({"name", "born", "website"})
+_F35: Final = (
     ("name", "name"),
     ("born", "born"),
     ("website", "website"),
 )
-_EN10: Final = {
+_EN36: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_N11: Final = frozenset({0, 1})
-_S12: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_F13: Final = (
+_E37: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E38: Final = (
+    "min_items",
+    "`array` of length >= 1",
+    "Expected `array` of length >= 1",
+)
+_E39: Final = (
+    "max_items",
+    "`array` of length <= 20",
+    "Expected `array` of length <= 20",
+)
+_E40: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E41: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E42: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E43: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E44: Final = ("enum", "`Priority`")
+_N45: Final = frozenset({0, 1})
+_S46: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E47: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E48: Final = ("format", "`uuid`")
+_E49: Final = (
+    "missing",
+    '`"pending" | "paid" | "shipped" | "cancelled"`',
+    "Object missing required field `status`",
+)
+_E50: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E51: Final = ("missing", "`object`", "Object missing required field `total`")
+_E52: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E53: Final = ("format", "`datetime`")
+_F54: Final = (
     ("id", "id"),
     ("status", "status"),
     ("lines", "lines"),
@@ -594,8 +675,35 @@ _F13: Final = (
     ("priority", "priority"),
     ("gift_note", "gift_note"),
 )
-_K14: Final = frozenset({"id"})
-_K15: Final = frozenset({"slug"})
+_E55: Final = ("missing", "`array`", "Object missing required field `items`")
+_E56: Final = ("missing", "`int`", "Object missing required field `total`")
+_E57: Final = (
+    "missing",
+    "`int | null`",
+    "Object missing required field `next_offset`",
+)
+_E58: Final = ("missing", "`str`", "Object missing required field `street`")
+_E59: Final = ("missing", "`str`", "Object missing required field `city`")
+_E60: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E61: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E62: Final = (
+    "max_length",
+    "`str` of length <= 10",
+    "Expected `str` of length <= 10",
+)
+_E63: Final = ("missing", "`str`", "Object missing required field `country`")
+_E64: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E65: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E66: Final = ("missing", "`int`", "Object missing required field `books`")
+_E67: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E68: Final = (
+    "missing",
+    "`object`",
+    "Object missing required field `orders_by_status`",
+)
+_E69: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K70: Final = frozenset({"id"})
+_K71: Final = frozenset({"slug"})
 
 
 def _dec_Author(v: Any) -> Any:
@@ -650,14 +758,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("born", _MISSING)
         a6 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E1, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -667,36 +768,15 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".name", "`str`", a4)
             else:
                 if len(a4) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a4,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, a4)
                 if len(a4) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        a4,
-                        "Expected `str` of length <= 120",
-                    )
+                    _bad(issues, path + ".name", _E4, a4)
         if a5 is not _MISSING:
             o8: Any = None
             if a5 is not None:
@@ -706,7 +786,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     x9 = _parse_date(a5)
                     if x9 is None:
-                        _add(issues, path + ".born", "format", "`date`", a5)
+                        _show(issues, path + ".born", _E5, a5)
                 o8 = x9
         if a6 is not _MISSING:
             o10: Any = None
@@ -715,18 +795,11 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", a6)
                 else:
                     if _RE0.search(a6) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            a6,
-                            "Expected `str` matching regex '^https?://'",
-                        )
+                        _bad(issues, path + ".website", _E6, a6)
                 o10 = a6
         for key11 in v:
-            if key11 not in _K1:
-                _bad(
+            if key11 not in _K7:
+                _add(
                     issues,
                     _kp(path, key11),
                     "extra_forbidden",
@@ -747,7 +820,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_Author(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Author):
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F2)
+    v = v if type(v) is dict else _attrs(v, _F8)
     try:
         a2 = v["id"]
         a3 = v["name"]
@@ -788,21 +861,14 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Author):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F2)
+        v = v if type(v) is dict else _attrs(v, _F8)
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         a4 = v.get("name", _MISSING)
         a5 = v.get("born", _MISSING)
         a6 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E1, _MISSING)
         else:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
@@ -810,37 +876,16 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             s8: Any = _enc_str(a4)
             if type(s8) is not str:
                 _type(issues, path + ".name", "`str`", s8)
             else:
                 if len(s8) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s8,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, s8)
                 if len(s8) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        s8,
-                        "Expected `str` of length <= 120",
-                    )
+                    _bad(issues, path + ".name", _E4, s8)
         if a5 is not _MISSING:
             o9: Any = None
             if a5 is not None:
@@ -858,18 +903,11 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", s12)
                 else:
                     if _RE0.search(s12) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            s12,
-                            "Expected `str` matching regex '^https?://'",
-                        )
+                        _bad(issues, path + ".website", _E6, s12)
                 o11 = s12
         for key13 in v:
-            if key13 not in _K1:
-                _bad(
+            if key13 not in _K7:
+                _add(
                     issues,
                     _kp(path, key13),
                     "extra_forbidden",
@@ -903,11 +941,11 @@ def _dec_Book(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE3.search(a3) is None:
+    if type(a3) is not str or _RE9.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e11: Any = _EN4.get(a5) if type(a5) is str else None
+    e11: Any = _EN10.get(a5) if type(a5) is str else None
     if e11 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -976,67 +1014,25 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a10 = v.get("id", _MISSING)
         a11 = v.get("in_stock", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
+            _bad(issues, path + ".title", _E11, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        a3,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E12, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
+            _bad(issues, path + ".isbn", _E13, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE3.search(a4) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        a4,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
+                if _RE9.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E14, a4)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
+            _bad(issues, path + ".author_id", _E15, _MISSING)
         else:
             n12: Any = a5
             if type(n12) is float and n12.is_integer():
@@ -1045,36 +1041,15 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n12)
             else:
                 if n12 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n12,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".author_id", _E16, n12)
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
+            _bad(issues, path + ".genre", _E17, _MISSING)
         else:
-            e13: Any = _EN4.get(a6) if type(a6) is str else None
+            e13: Any = _EN10.get(a6) if type(a6) is str else None
             if e13 is None:
-                _add(issues, path + ".genre", "enum", "`Genre`", a6)
+                _show(issues, path + ".genre", _E18, a6)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
+            _bad(issues, path + ".price", _E19, _MISSING)
         else:
             o14: Any = None
             if type(a7) is not dict:
@@ -1084,14 +1059,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a16 = a7.get("amount", _MISSING)
                 a17 = a7.get("currency", _MISSING)
                 if a16 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n18: Any = a16
                     if type(n18) is float and n18.is_integer():
@@ -1100,32 +1068,12 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n18)
                     else:
                         if n18 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n18,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E21, n18)
                 if a17 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a17,
-                        )
+                        _show(issues, path + ".price.currency", _E23, a17)
                 if len(issues) == k15:
                     o14 = {"amount": n18, "currency": a17}
         if a8 is not _MISSING:
@@ -1135,7 +1083,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x19 = _parse_date(a8)
                 if x19 is None:
-                    _add(issues, path + ".published", "format", "`date`", a8)
+                    _show(issues, path + ".published", _E5, a8)
         if a9 is not _MISSING:
             l20: Any = None
             if type(a9) is not list:
@@ -1144,40 +1092,19 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p21 = path + ".tags"
                 k22 = len(issues)
                 if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p21,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
+                    _bad(issues, p21, _E24, a9)
                 acc25: list[Any] = []
                 for j24, i23 in enumerate(a9):
                     if type(i23) is not str:
                         _type(issues, f"{p21}[{j24}]", "`str`", i23)
                     else:
                         if len(i23) > 30:
-                            _bad(
-                                issues,
-                                f"{p21}[{j24}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                i23,
-                                "Expected `str` of length <= 30",
-                            )
+                            _bad(issues, f"{p21}[{j24}]", _E25, i23)
                     acc25.append(i23)
                 if len(issues) == k22:
                     l20 = acc25
         if a10 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E1, _MISSING)
         else:
             n26: Any = a10
             if type(n26) is float and n26.is_integer():
@@ -1187,14 +1114,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a11 is _MISSING:
-            _bad(
-                issues,
-                path + ".in_stock",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `in_stock`",
-            )
+            _bad(issues, path + ".in_stock", _E26, _MISSING)
         else:
             n27: Any = a11
             if type(n27) is float and n27.is_integer():
@@ -1237,12 +1157,12 @@ def _enc_Book(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE3.search(a3) is None:
+    if type(a3) is not str or _RE9.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
     e11 = a5.value if isinstance(a5, _m0.Genre) else a5
-    if not (type(e11) is str and e11 in _S5):
+    if not (type(e11) is str and e11 in _S27):
         return _FAIL
     if type(a6) is not dict:
         return _FAIL
@@ -1303,105 +1223,42 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a10 = v.get("id", _MISSING)
         a11 = v.get("in_stock", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
+            _bad(issues, path + ".title", _E11, _MISSING)
         else:
             s12: Any = _enc_str(a3)
             if type(s12) is not str:
                 _type(issues, path + ".title", "`str`", s12)
             else:
                 if len(s12) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s12,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, s12)
                 if len(s12) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        s12,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E12, s12)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
+            _bad(issues, path + ".isbn", _E13, _MISSING)
         else:
             s13: Any = _enc_str(a4)
             if type(s13) is not str:
                 _type(issues, path + ".isbn", "`str`", s13)
             else:
-                if _RE3.search(s13) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        s13,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
+                if _RE9.search(s13) is None:
+                    _bad(issues, path + ".isbn", _E14, s13)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
+            _bad(issues, path + ".author_id", _E15, _MISSING)
         else:
             n14: Any = _enc_int(a5)
             if type(n14) is not int:
                 _type(issues, path + ".author_id", "`int`", n14)
             else:
                 if n14 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n14,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".author_id", _E16, n14)
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
+            _bad(issues, path + ".genre", _E17, _MISSING)
         else:
             e15 = a6.value if isinstance(a6, _m0.Genre) else a6
-            if not (type(e15) is str and e15 in _S5):
-                _add(issues, path + ".genre", "enum", "`Genre`", e15)
+            if not (type(e15) is str and e15 in _S27):
+                _show(issues, path + ".genre", _E18, e15)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
+            _bad(issues, path + ".price", _E19, _MISSING)
         else:
             o16: Any = None
             if type(a7) is not dict:
@@ -1411,46 +1268,19 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a18 = a7.get("amount", _MISSING)
                 a19 = a7.get("currency", _MISSING)
                 if a18 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n20: Any = _enc_int(a18)
                     if type(n20) is not int:
                         _type(issues, path + ".price.amount", "`int`", n20)
                     else:
                         if n20 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n20,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E21, n20)
                 if a19 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a19 == "EUR" or a19 == "USD" or a19 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a19,
-                        )
+                        _show(issues, path + ".price.currency", _E23, a19)
                 if len(issues) == k17:
                     o16 = {"amount": n20, "currency": a19}
         if a8 is not _MISSING:
@@ -1467,14 +1297,7 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p23 = path + ".tags"
                 k24 = len(issues)
                 if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p23,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
+                    _bad(issues, p23, _E24, a9)
                 acc28: list[Any] = []
                 for j26, i25 in enumerate(a9):
                     s27: Any = _enc_str(i25)
@@ -1482,26 +1305,12 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, f"{p23}[{j26}]", "`str`", s27)
                     else:
                         if len(s27) > 30:
-                            _bad(
-                                issues,
-                                f"{p23}[{j26}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                s27,
-                                "Expected `str` of length <= 30",
-                            )
+                            _bad(issues, f"{p23}[{j26}]", _E25, s27)
                     acc28.append(s27)
                 if len(issues) == k24:
                     l22 = acc28
         if a10 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E1, _MISSING)
         else:
             n29: Any = _enc_int(a10)
             if type(n29) is not int:
@@ -1509,14 +1318,7 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a11 is _MISSING:
-            _bad(
-                issues,
-                path + ".in_stock",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `in_stock`",
-            )
+            _bad(issues, path + ".in_stock", _E26, _MISSING)
         else:
             n30: Any = _enc_int(a11)
             if type(n30) is not int:
@@ -1569,7 +1371,7 @@ def _dec_BookPatch(v: Any) -> Any:
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN4.get(a4) if type(a4) is str else None
+        e10: Any = _EN10.get(a4) if type(a4) is str else None
         if e10 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -1602,23 +1404,9 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        a3,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E12, a3)
         if a4 is not _MISSING:
             o7: Any = None
             if type(a4) is not dict:
@@ -1628,14 +1416,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a9 = a4.get("amount", _MISSING)
                 a10 = a4.get("currency", _MISSING)
                 if a9 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n11: Any = a9
                     if type(n11) is float and n11.is_integer():
@@ -1644,38 +1425,18 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n11)
                     else:
                         if n11 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n11,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E21, n11)
                 if a10 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a10,
-                        )
+                        _show(issues, path + ".price.currency", _E23, a10)
                 if len(issues) == k8:
                     o7 = {"amount": n11, "currency": a10}
         if a5 is not _MISSING:
-            e12: Any = _EN4.get(a5) if type(a5) is str else None
+            e12: Any = _EN10.get(a5) if type(a5) is str else None
             if e12 is None:
-                _add(issues, path + ".genre", "enum", "`Genre`", a5)
+                _show(issues, path + ".genre", _E18, a5)
         if a6 is not _MISSING:
             n13: Any = a6
             if type(n13) is float and n13.is_integer():
@@ -1684,14 +1445,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".in_stock", "`int`", n13)
             else:
                 if n13 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".in_stock",
-                        "minimum",
-                        "`int` >= 0",
-                        n13,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".in_stock", _E21, n13)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -1730,7 +1484,7 @@ def _enc_BookPatch(v: Any) -> Any:
         o6: dict[str, Any] = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
         e9 = a4.value if isinstance(a4, _m0.Genre) else a4
-        if not (type(e9) is str and e9 in _S5):
+        if not (type(e9) is str and e9 in _S27):
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
@@ -1763,23 +1517,9 @@ def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".title", "`str`", s7)
             else:
                 if len(s7) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s7,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, s7)
                 if len(s7) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        s7,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E12, s7)
         if a4 is not _MISSING:
             o8: Any = None
             if type(a4) is not dict:
@@ -1789,66 +1529,32 @@ def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a10 = a4.get("amount", _MISSING)
                 a11 = a4.get("currency", _MISSING)
                 if a10 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n12: Any = _enc_int(a10)
                     if type(n12) is not int:
                         _type(issues, path + ".price.amount", "`int`", n12)
                     else:
                         if n12 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n12,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E21, n12)
                 if a11 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a11,
-                        )
+                        _show(issues, path + ".price.currency", _E23, a11)
                 if len(issues) == k9:
                     o8 = {"amount": n12, "currency": a11}
         if a5 is not _MISSING:
             e13 = a5.value if isinstance(a5, _m0.Genre) else a5
-            if not (type(e13) is str and e13 in _S5):
-                _add(issues, path + ".genre", "enum", "`Genre`", e13)
+            if not (type(e13) is str and e13 in _S27):
+                _show(issues, path + ".genre", _E18, e13)
         if a6 is not _MISSING:
             n14: Any = _enc_int(a6)
             if type(n14) is not int:
                 _type(issues, path + ".in_stock", "`int`", n14)
             else:
                 if n14 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".in_stock",
-                        "minimum",
-                        "`int` >= 0",
-                        n14,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".in_stock", _E21, n14)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -1872,7 +1578,7 @@ def _dec_BookQuery(v: Any) -> Any:
     if a2 is not _MISSING:
         o6: Any = None
         if a2 is not None:
-            e7: Any = _EN4.get(a2) if type(a2) is str else None
+            e7: Any = _EN10.get(a2) if type(a2) is str else None
             if e7 is None:
                 return _FAIL
             o6 = e7
@@ -1914,9 +1620,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a3 is not _MISSING:
             o7: Any = None
             if a3 is not None:
-                e8: Any = _EN4.get(a3) if type(a3) is str else None
+                e8: Any = _EN10.get(a3) if type(a3) is str else None
                 if e8 is None:
-                    _add(issues, path + ".genre", "enum", "`Genre`", a3)
+                    _show(issues, path + ".genre", _E18, a3)
                 o7 = e8
         if a4 is not _MISSING:
             o9: Any = None
@@ -1937,23 +1643,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n11)
             else:
                 if n11 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n11,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".limit", _E16, n11)
                 if n11 > 100:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n11,
-                        "Expected `int` <= 100",
-                    )
+                    _bad_num(issues, path + ".limit", _E28, n11)
         if a6 is not _MISSING:
             n12: Any = a6
             if type(n12) is float and n12.is_integer():
@@ -1962,14 +1654,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".offset", "`int`", n12)
             else:
                 if n12 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".offset",
-                        "minimum",
-                        "`int` >= 0",
-                        n12,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".offset", _E21, n12)
         if len(issues) == k2:
             kw13: dict[str, Any] = {}
             if a3 is not _MISSING:
@@ -1987,7 +1672,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_BookQuery(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.BookQuery):
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F6)
+    v = v if type(v) is dict else _attrs(v, _F29)
     a2 = v.get("genre", _MISSING)
     a3 = v.get("author_id", _MISSING)
     a4 = v.get("limit", _MISSING)
@@ -1996,7 +1681,7 @@ def _enc_BookQuery(v: Any) -> Any:
         o6: Any = None
         if a2 is not None:
             e7 = a2.value if isinstance(a2, _m0.Genre) else a2
-            if not (type(e7) is str and e7 in _S5):
+            if not (type(e7) is str and e7 in _S27):
                 return _FAIL
             o6 = e7
     if a3 is not _MISSING:
@@ -2028,7 +1713,7 @@ def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.BookQuery):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F6)
+        v = v if type(v) is dict else _attrs(v, _F29)
         k2 = len(issues)
         a3 = v.get("genre", _MISSING)
         a4 = v.get("author_id", _MISSING)
@@ -2038,8 +1723,8 @@ def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
             o7: Any = None
             if a3 is not None:
                 e8 = a3.value if isinstance(a3, _m0.Genre) else a3
-                if not (type(e8) is str and e8 in _S5):
-                    _add(issues, path + ".genre", "enum", "`Genre`", e8)
+                if not (type(e8) is str and e8 in _S27):
+                    _show(issues, path + ".genre", _E18, e8)
                 o7 = e8
         if a4 is not _MISSING:
             o9: Any = None
@@ -2056,37 +1741,16 @@ def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n11)
             else:
                 if n11 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n11,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".limit", _E16, n11)
                 if n11 > 100:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n11,
-                        "Expected `int` <= 100",
-                    )
+                    _bad_num(issues, path + ".limit", _E28, n11)
         if a6 is not _MISSING:
             n12: Any = _enc_int(a6)
             if type(n12) is not int:
                 _type(issues, path + ".offset", "`int`", n12)
             else:
                 if n12 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".offset",
-                        "minimum",
-                        "`int` >= 0",
-                        n12,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".offset", _E21, n12)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -2109,7 +1773,7 @@ def _dec_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE7.search(a2) is None:
+    if type(a2) is not str or _RE30.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -2142,50 +1806,22 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".slug",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `slug`",
-            )
+            _bad(issues, path + ".slug", _E31, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
-                if _RE7.search(a3) is None:
-                    _bad(
-                        issues,
-                        path + ".slug",
-                        "pattern",
-                        "`str` matching regex '^[a-z0-9-]+$'",
-                        a3,
-                        "Expected `str` matching regex '^[a-z0-9-]+$'",
-                    )
+                if _RE30.search(a3) is None:
+                    _bad(issues, path + ".slug", _E32, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".name", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".children",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `children`",
-            )
+            _bad(issues, path + ".children", _E33, _MISSING)
         else:
             l6: Any = None
             if type(a5) is not list:
@@ -2213,7 +1849,7 @@ def _enc_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE7.search(a2) is None:
+    if type(a2) is not str or _RE30.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -2240,37 +1876,16 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".slug",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `slug`",
-            )
+            _bad(issues, path + ".slug", _E31, _MISSING)
         else:
             s6: Any = _enc_str(a3)
             if type(s6) is not str:
                 _type(issues, path + ".slug", "`str`", s6)
             else:
-                if _RE7.search(s6) is None:
-                    _bad(
-                        issues,
-                        path + ".slug",
-                        "pattern",
-                        "`str` matching regex '^[a-z0-9-]+$'",
-                        s6,
-                        "Expected `str` matching regex '^[a-z0-9-]+$'",
-                    )
+                if _RE30.search(s6) is None:
+                    _bad(issues, path + ".slug", _E32, s6)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             s7: Any = _enc_str(a4)
             if type(s7) is not str:
@@ -2278,14 +1893,7 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".children",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `children`",
-            )
+            _bad(issues, path + ".children", _E33, _MISSING)
         else:
             l8: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
@@ -2305,35 +1913,35 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Genre(v: Any) -> Any:
-    e1: Any = _EN4.get(v) if type(v) is str else None
+    e1: Any = _EN10.get(v) if type(v) is str else None
     if e1 is None:
         return _FAIL
     return e1
 
 
 def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN4.get(v) if type(v) is str else None
+    e1: Any = _EN10.get(v) if type(v) is str else None
     if e1 is None:
-        _add(issues, path, "enum", "`Genre`", v)
+        _show(issues, path, _E18, v)
     return e1
 
 
 def _enc_Genre(v: Any) -> Any:
     e1 = v.value if isinstance(v, _m0.Genre) else v
-    if not (type(e1) is str and e1 in _S5):
+    if not (type(e1) is str and e1 in _S27):
         return _FAIL
     return e1
 
 
 def _enc_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
     e1 = v.value if isinstance(v, _m0.Genre) else v
-    if not (type(e1) is str and e1 in _S5):
-        _add(issues, path, "enum", "`Genre`", e1)
+    if not (type(e1) is str and e1 in _S27):
+        _show(issues, path, _E18, e1)
     return e1
 
 
 def _dec_Isbn(v: Any) -> Any:
-    if type(v) is not str or _RE3.search(v) is None:
+    if type(v) is not str or _RE9.search(v) is None:
         return _FAIL
     return v
 
@@ -2342,20 +1950,13 @@ def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not str:
         _type(issues, path, "`str`", v)
     else:
-        if _RE3.search(v) is None:
-            _bad(
-                issues,
-                path,
-                "pattern",
-                "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                v,
-                "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-            )
+        if _RE9.search(v) is None:
+            _bad(issues, path, _E14, v)
     return v
 
 
 def _enc_Isbn(v: Any) -> Any:
-    if type(v) is not str or _RE3.search(v) is None:
+    if type(v) is not str or _RE9.search(v) is None:
         return _FAIL
     return v
 
@@ -2365,15 +1966,8 @@ def _enc_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(s1) is not str:
         _type(issues, path, "`str`", s1)
     else:
-        if _RE3.search(s1) is None:
-            _bad(
-                issues,
-                path,
-                "pattern",
-                "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                s1,
-                "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-            )
+        if _RE9.search(s1) is None:
+            _bad(issues, path, _E14, s1)
     return s1
 
 
@@ -2407,14 +2001,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("amount", _MISSING)
         a4 = v.get("currency", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".amount",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `amount`",
-            )
+            _bad(issues, path + ".amount", _E20, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -2423,32 +2010,12 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
                 if n5 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".amount",
-                        "minimum",
-                        "`int` >= 0",
-                        n5,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".amount", _E21, n5)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".currency",
-                "missing",
-                '`"EUR" | "USD" | "GBP"`',
-                _MISSING,
-                "Object missing required field `currency`",
-            )
+            _bad(issues, path + ".currency", _E22, _MISSING)
         else:
             if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _add(
-                    issues,
-                    path + ".currency",
-                    "literal",
-                    '`"EUR" | "USD" | "GBP"`',
-                    a4,
-                )
+                _show(issues, path + ".currency", _E23, a4)
         if len(issues) == k2:
             o1 = {"amount": n5, "currency": a4}
     return o1
@@ -2479,46 +2046,19 @@ def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("amount", _MISSING)
         a4 = v.get("currency", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".amount",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `amount`",
-            )
+            _bad(issues, path + ".amount", _E20, _MISSING)
         else:
             n5: Any = _enc_int(a3)
             if type(n5) is not int:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
                 if n5 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".amount",
-                        "minimum",
-                        "`int` >= 0",
-                        n5,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".amount", _E21, n5)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".currency",
-                "missing",
-                '`"EUR" | "USD" | "GBP"`',
-                _MISSING,
-                "Object missing required field `currency`",
-            )
+            _bad(issues, path + ".currency", _E22, _MISSING)
         else:
             if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _add(
-                    issues,
-                    path + ".currency",
-                    "literal",
-                    '`"EUR" | "USD" | "GBP"`',
-                    a4,
-                )
+                _show(issues, path + ".currency", _E23, a4)
         if len(issues) == k2:
             o1 = {"amount": n5, "currency": a4}
     return o1
@@ -2572,36 +2112,15 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("born", _MISSING)
         a5 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".name", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, a3)
                 if len(a3) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        a3,
-                        "Expected `str` of length <= 120",
-                    )
+                    _bad(issues, path + ".name", _E4, a3)
         if a4 is not _MISSING:
             o6: Any = None
             if a4 is not None:
@@ -2611,7 +2130,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     x7 = _parse_date(a4)
                     if x7 is None:
-                        _add(issues, path + ".born", "format", "`date`", a4)
+                        _show(issues, path + ".born", _E5, a4)
                 o6 = x7
         if a5 is not _MISSING:
             o8: Any = None
@@ -2620,18 +2139,11 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", a5)
                 else:
                     if _RE0.search(a5) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            a5,
-                            "Expected `str` matching regex '^https?://'",
-                        )
+                        _bad(issues, path + ".website", _E6, a5)
                 o8 = a5
         for key9 in v:
-            if key9 not in _K8:
-                _bad(
+            if key9 not in _K34:
+                _add(
                     issues,
                     _kp(path, key9),
                     "extra_forbidden",
@@ -2652,7 +2164,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_NewAuthor(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.NewAuthor):
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F9)
+    v = v if type(v) is dict else _attrs(v, _F35)
     try:
         a2 = v["name"]
     except KeyError:
@@ -2690,43 +2202,22 @@ def _enc_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.NewAuthor):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F9)
+        v = v if type(v) is dict else _attrs(v, _F35)
         k2 = len(issues)
         a3 = v.get("name", _MISSING)
         a4 = v.get("born", _MISSING)
         a5 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             s6: Any = _enc_str(a3)
             if type(s6) is not str:
                 _type(issues, path + ".name", "`str`", s6)
             else:
                 if len(s6) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s6,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, s6)
                 if len(s6) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        s6,
-                        "Expected `str` of length <= 120",
-                    )
+                    _bad(issues, path + ".name", _E4, s6)
         if a4 is not _MISSING:
             o7: Any = None
             if a4 is not None:
@@ -2744,18 +2235,11 @@ def _enc_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", s10)
                 else:
                     if _RE0.search(s10) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            s10,
-                            "Expected `str` matching regex '^https?://'",
-                        )
+                        _bad(issues, path + ".website", _E6, s10)
                 o9 = s10
         for key11 in v:
-            if key11 not in _K8:
-                _bad(
+            if key11 not in _K34:
+                _add(
                     issues,
                     _kp(path, key11),
                     "extra_forbidden",
@@ -2787,11 +2271,11 @@ def _dec_NewBook(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE3.search(a3) is None:
+    if type(a3) is not str or _RE9.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e9: Any = _EN4.get(a5) if type(a5) is str else None
+    e9: Any = _EN10.get(a5) if type(a5) is str else None
     if e9 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -2852,67 +2336,25 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a8 = v.get("published", _MISSING)
         a9 = v.get("tags", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
+            _bad(issues, path + ".title", _E11, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        a3,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E12, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
+            _bad(issues, path + ".isbn", _E13, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE3.search(a4) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        a4,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
+                if _RE9.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E14, a4)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
+            _bad(issues, path + ".author_id", _E15, _MISSING)
         else:
             n10: Any = a5
             if type(n10) is float and n10.is_integer():
@@ -2921,36 +2363,15 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n10)
             else:
                 if n10 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n10,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".author_id", _E16, n10)
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
+            _bad(issues, path + ".genre", _E17, _MISSING)
         else:
-            e11: Any = _EN4.get(a6) if type(a6) is str else None
+            e11: Any = _EN10.get(a6) if type(a6) is str else None
             if e11 is None:
-                _add(issues, path + ".genre", "enum", "`Genre`", a6)
+                _show(issues, path + ".genre", _E18, a6)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
+            _bad(issues, path + ".price", _E19, _MISSING)
         else:
             o12: Any = None
             if type(a7) is not dict:
@@ -2960,14 +2381,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a14 = a7.get("amount", _MISSING)
                 a15 = a7.get("currency", _MISSING)
                 if a14 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n16: Any = a14
                     if type(n16) is float and n16.is_integer():
@@ -2976,32 +2390,12 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n16)
                     else:
                         if n16 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n16,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E21, n16)
                 if a15 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a15,
-                        )
+                        _show(issues, path + ".price.currency", _E23, a15)
                 if len(issues) == k13:
                     o12 = {"amount": n16, "currency": a15}
         if a8 is not _MISSING:
@@ -3011,7 +2405,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x17 = _parse_date(a8)
                 if x17 is None:
-                    _add(issues, path + ".published", "format", "`date`", a8)
+                    _show(issues, path + ".published", _E5, a8)
         if a9 is not _MISSING:
             l18: Any = None
             if type(a9) is not list:
@@ -3020,28 +2414,14 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p19 = path + ".tags"
                 k20 = len(issues)
                 if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p19,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
+                    _bad(issues, p19, _E24, a9)
                 acc23: list[Any] = []
                 for j22, i21 in enumerate(a9):
                     if type(i21) is not str:
                         _type(issues, f"{p19}[{j22}]", "`str`", i21)
                     else:
                         if len(i21) > 30:
-                            _bad(
-                                issues,
-                                f"{p19}[{j22}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                i21,
-                                "Expected `str` of length <= 30",
-                            )
+                            _bad(issues, f"{p19}[{j22}]", _E25, i21)
                     acc23.append(i21)
                 if len(issues) == k20:
                     l18 = acc23
@@ -3075,12 +2455,12 @@ def _enc_NewBook(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE3.search(a3) is None:
+    if type(a3) is not str or _RE9.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
     e9 = a5.value if isinstance(a5, _m0.Genre) else a5
-    if not (type(e9) is str and e9 in _S5):
+    if not (type(e9) is str and e9 in _S27):
         return _FAIL
     if type(a6) is not dict:
         return _FAIL
@@ -3133,105 +2513,42 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a8 = v.get("published", _MISSING)
         a9 = v.get("tags", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
+            _bad(issues, path + ".title", _E11, _MISSING)
         else:
             s10: Any = _enc_str(a3)
             if type(s10) is not str:
                 _type(issues, path + ".title", "`str`", s10)
             else:
                 if len(s10) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s10,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, s10)
                 if len(s10) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        s10,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E12, s10)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
+            _bad(issues, path + ".isbn", _E13, _MISSING)
         else:
             s11: Any = _enc_str(a4)
             if type(s11) is not str:
                 _type(issues, path + ".isbn", "`str`", s11)
             else:
-                if _RE3.search(s11) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        s11,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
+                if _RE9.search(s11) is None:
+                    _bad(issues, path + ".isbn", _E14, s11)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
+            _bad(issues, path + ".author_id", _E15, _MISSING)
         else:
             n12: Any = _enc_int(a5)
             if type(n12) is not int:
                 _type(issues, path + ".author_id", "`int`", n12)
             else:
                 if n12 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n12,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".author_id", _E16, n12)
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
+            _bad(issues, path + ".genre", _E17, _MISSING)
         else:
             e13 = a6.value if isinstance(a6, _m0.Genre) else a6
-            if not (type(e13) is str and e13 in _S5):
-                _add(issues, path + ".genre", "enum", "`Genre`", e13)
+            if not (type(e13) is str and e13 in _S27):
+                _show(issues, path + ".genre", _E18, e13)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
+            _bad(issues, path + ".price", _E19, _MISSING)
         else:
             o14: Any = None
             if type(a7) is not dict:
@@ -3241,46 +2558,19 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a16 = a7.get("amount", _MISSING)
                 a17 = a7.get("currency", _MISSING)
                 if a16 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n18: Any = _enc_int(a16)
                     if type(n18) is not int:
                         _type(issues, path + ".price.amount", "`int`", n18)
                     else:
                         if n18 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n18,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E21, n18)
                 if a17 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a17,
-                        )
+                        _show(issues, path + ".price.currency", _E23, a17)
                 if len(issues) == k15:
                     o14 = {"amount": n18, "currency": a17}
         if a8 is not _MISSING:
@@ -3297,14 +2587,7 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p21 = path + ".tags"
                 k22 = len(issues)
                 if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p21,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
+                    _bad(issues, p21, _E24, a9)
                 acc26: list[Any] = []
                 for j24, i23 in enumerate(a9):
                     s25: Any = _enc_str(i23)
@@ -3312,14 +2595,7 @@ def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, f"{p21}[{j24}]", "`str`", s25)
                     else:
                         if len(s25) > 30:
-                            _bad(
-                                issues,
-                                f"{p21}[{j24}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                s25,
-                                "Expected `str` of length <= 30",
-                            )
+                            _bad(issues, f"{p21}[{j24}]", _E25, s25)
                     acc26.append(s25)
                 if len(issues) == k22:
                     l20 = acc26
@@ -3404,7 +2680,7 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN10.get(a4) if type(a4) is int else None
+        e20: Any = _EN36.get(a4) if type(a4) is int else None
         if e20 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -3432,14 +2708,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("priority", _MISSING)
         a6 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
+            _bad(issues, path + ".lines", _E37, _MISSING)
         else:
             l7: Any = None
             if type(a3) is not list:
@@ -3448,23 +2717,9 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p8 = path + ".lines"
                 k9 = len(issues)
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        p8,
-                        "min_items",
-                        "`array` of length >= 1",
-                        a3,
-                        "Expected `array` of length >= 1",
-                    )
+                    _bad(issues, p8, _E38, a3)
                 if len(a3) > 20:
-                    _bad(
-                        issues,
-                        p8,
-                        "max_items",
-                        "`array` of length <= 20",
-                        a3,
-                        "Expected `array` of length <= 20",
-                    )
+                    _bad(issues, p8, _E39, a3)
                 acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
@@ -3475,14 +2730,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a14 = i10.get("book_id", _MISSING)
                         a15 = i10.get("quantity", _MISSING)
                         if a14 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p8}[{j11}].book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
+                            _bad(issues, f"{p8}[{j11}].book_id", _E40, _MISSING)
                         else:
                             n16: Any = a14
                             if type(n16) is float and n16.is_integer():
@@ -3494,20 +2742,11 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].book_id",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n16,
-                                        "Expected `int` >= 1",
                                     )
                         if a15 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p8}[{j11}].quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
+                            _bad(issues, f"{p8}[{j11}].quantity", _E41, _MISSING)
                         else:
                             n17: Any = a15
                             if type(n17) is float and n17.is_integer():
@@ -3519,19 +2758,15 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n17,
-                                        "Expected `int` >= 1",
                                     )
                                 if n17 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        "maximum",
-                                        "`int` <= 50",
+                                        _E42,
                                         n17,
-                                        "Expected `int` <= 50",
                                     )
                         if len(issues) == k13:
                             o12 = {"book_id": n16, "quantity": n17}
@@ -3539,23 +2774,16 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     l7 = acc18
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
+            _bad(issues, path + ".ship_to", _E43, _MISSING)
         else:
             r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
             n20: Any = a5
             if type(n20) is float and n20.is_integer():
                 n20 = int(n20)
-            e21: Any = _EN10.get(n20) if type(n20) is int else None
+            e21: Any = _EN36.get(n20) if type(n20) is int else None
             if e21 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n20)
+                _show(issues, path + ".priority", _E44, n20)
         if a6 is not _MISSING:
             o22: Any = None
             if a6 is not None:
@@ -3630,7 +2858,7 @@ def _enc_NewOrder(v: Any) -> Any:
     }
     if a4 is not _MISSING:
         e18 = a4.value if isinstance(a4, _m0.Priority) else a4
-        if not (type(e18) is int and e18 in _N11):
+        if not (type(e18) is int and e18 in _N45):
             return _FAIL
     if a5 is not _MISSING:
         o19: Any = None
@@ -3657,14 +2885,7 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("priority", _MISSING)
         a6 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
+            _bad(issues, path + ".lines", _E37, _MISSING)
         else:
             l7: Any = None
             if not isinstance(a3, (list, tuple, set, frozenset)):
@@ -3673,23 +2894,9 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p8 = path + ".lines"
                 k9 = len(issues)
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        p8,
-                        "min_items",
-                        "`array` of length >= 1",
-                        a3,
-                        "Expected `array` of length >= 1",
-                    )
+                    _bad(issues, p8, _E38, a3)
                 if len(a3) > 20:
-                    _bad(
-                        issues,
-                        p8,
-                        "max_items",
-                        "`array` of length <= 20",
-                        a3,
-                        "Expected `array` of length <= 20",
-                    )
+                    _bad(issues, p8, _E39, a3)
                 acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
@@ -3700,14 +2907,7 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a14 = i10.get("book_id", _MISSING)
                         a15 = i10.get("quantity", _MISSING)
                         if a14 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p8}[{j11}].book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
+                            _bad(issues, f"{p8}[{j11}].book_id", _E40, _MISSING)
                         else:
                             n16: Any = _enc_int(a14)
                             if type(n16) is not int:
@@ -3717,20 +2917,11 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].book_id",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n16,
-                                        "Expected `int` >= 1",
                                     )
                         if a15 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p8}[{j11}].quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
+                            _bad(issues, f"{p8}[{j11}].quantity", _E41, _MISSING)
                         else:
                             n17: Any = _enc_int(a15)
                             if type(n17) is not int:
@@ -3740,19 +2931,15 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n17,
-                                        "Expected `int` >= 1",
                                     )
                                 if n17 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        "maximum",
-                                        "`int` <= 50",
+                                        _E42,
                                         n17,
-                                        "Expected `int` <= 50",
                                     )
                         if len(issues) == k13:
                             o12 = {"book_id": n16, "quantity": n17}
@@ -3760,20 +2947,13 @@ def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     l7 = acc18
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
+            _bad(issues, path + ".ship_to", _E43, _MISSING)
         else:
             r19 = _enc_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
             e20 = a5.value if isinstance(a5, _m0.Priority) else a5
-            if not (type(e20) is int and e20 in _N11):
-                _add(issues, path + ".priority", "enum", "`Priority`", e20)
+            if not (type(e20) is int and e20 in _N45):
+                _show(issues, path + ".priority", _E44, e20)
         if a6 is not _MISSING:
             o21: Any = None
             if a6 is not None:
@@ -3811,7 +2991,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S12):
+    if not (type(a3) is str and a3 in _S46):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -3891,7 +3071,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN10.get(a8) if type(a8) is int else None
+        e30: Any = _EN36.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -3931,14 +3111,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`uuid`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E47, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -3946,34 +3119,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _add(issues, path + ".id", "format", "`uuid`", a3)
+                    _show(issues, path + ".id", _E48, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".status",
-                "missing",
-                '`"pending" | "paid" | "shipped" | "cancelled"`',
-                _MISSING,
-                "Object missing required field `status`",
-            )
+            _bad(issues, path + ".status", _E49, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S12):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a4,
-                )
+            if not (type(a4) is str and a4 in _S46):
+                _show(issues, path + ".status", _E50, a4)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
+            _bad(issues, path + ".lines", _E37, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -3991,14 +3144,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p13}[{j16}].book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
+                            _bad(issues, f"{p13}[{j16}].book_id", _E40, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -4010,20 +3156,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].book_id",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n21,
-                                        "Expected `int` >= 1",
                                     )
                         if a20 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p13}[{j16}].quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
+                            _bad(issues, f"{p13}[{j16}].quantity", _E41, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -4040,19 +3177,15 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n22,
-                                        "Expected `int` >= 1",
                                     )
                                 if n22 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        "maximum",
-                                        "`int` <= 50",
+                                        _E42,
                                         n22,
-                                        "Expected `int` <= 50",
                                     )
                         if len(issues) == k18:
                             o17 = {"book_id": n21, "quantity": n22}
@@ -4060,25 +3193,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
+            _bad(issues, path + ".ship_to", _E43, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
+            _bad(issues, path + ".total", _E51, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -4088,14 +3207,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a27 = a7.get("amount", _MISSING)
                 a28 = a7.get("currency", _MISSING)
                 if a27 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".total.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".total.amount", _E20, _MISSING)
                 else:
                     n29: Any = a27
                     if type(n29) is float and n29.is_integer():
@@ -4104,43 +3216,16 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".total.amount", "`int`", n29)
                     else:
                         if n29 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".total.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n29,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".total.amount", _E21, n29)
                 if a28 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".total.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".total.currency", _E22, _MISSING)
                 else:
                     if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".total.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a28,
-                        )
+                        _show(issues, path + ".total.currency", _E23, a28)
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(
-                issues,
-                path + ".created_at",
-                "missing",
-                "`datetime`",
-                _MISSING,
-                "Object missing required field `created_at`",
-            )
+            _bad(issues, path + ".created_at", _E52, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -4148,14 +3233,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _add(issues, path + ".created_at", "format", "`datetime`", a8)
+                    _show(issues, path + ".created_at", _E53, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN10.get(n31) if type(n31) is int else None
+            e32: Any = _EN36.get(n31) if type(n31) is int else None
             if e32 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n31)
+                _show(issues, path + ".priority", _E44, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -4184,7 +3269,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_Order(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Order):
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F13)
+    v = v if type(v) is dict else _attrs(v, _F54)
     try:
         a2 = v["id"]
         a3 = v["status"]
@@ -4199,7 +3284,7 @@ def _enc_Order(v: Any) -> Any:
     if not isinstance(a2, _UUID):
         return _FAIL
     x10 = str(a2)
-    if not (type(a3) is str and a3 in _S12):
+    if not (type(a3) is str and a3 in _S46):
         return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
         return _FAIL
@@ -4263,7 +3348,7 @@ def _enc_Order(v: Any) -> Any:
     x26 = a7.isoformat()
     if a8 is not _MISSING:
         e27 = a8.value if isinstance(a8, _m0.Priority) else a8
-        if not (type(e27) is int and e27 in _N11):
+        if not (type(e27) is int and e27 in _N45):
             return _FAIL
     if a9 is not _MISSING:
         o28: Any = None
@@ -4291,7 +3376,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Order):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F13)
+        v = v if type(v) is dict else _attrs(v, _F54)
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         a4 = v.get("status", _MISSING)
@@ -4302,14 +3387,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`uuid`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E47, _MISSING)
         else:
             x11: Any = None
             if not isinstance(a3, _UUID):
@@ -4317,32 +3395,12 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = str(a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".status",
-                "missing",
-                '`"pending" | "paid" | "shipped" | "cancelled"`',
-                _MISSING,
-                "Object missing required field `status`",
-            )
+            _bad(issues, path + ".status", _E49, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S12):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a4,
-                )
+            if not (type(a4) is str and a4 in _S46):
+                _show(issues, path + ".status", _E50, a4)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
+            _bad(issues, path + ".lines", _E37, _MISSING)
         else:
             l12: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
@@ -4360,14 +3418,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p13}[{j16}].book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
+                            _bad(issues, f"{p13}[{j16}].book_id", _E40, _MISSING)
                         else:
                             n21: Any = _enc_int(a19)
                             if type(n21) is not int:
@@ -4377,20 +3428,11 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].book_id",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n21,
-                                        "Expected `int` >= 1",
                                     )
                         if a20 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p13}[{j16}].quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
+                            _bad(issues, f"{p13}[{j16}].quantity", _E41, _MISSING)
                         else:
                             n22: Any = _enc_int(a20)
                             if type(n22) is not int:
@@ -4405,19 +3447,15 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E16,
                                         n22,
-                                        "Expected `int` >= 1",
                                     )
                                 if n22 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        "maximum",
-                                        "`int` <= 50",
+                                        _E42,
                                         n22,
-                                        "Expected `int` <= 50",
                                     )
                         if len(issues) == k18:
                             o17 = {"book_id": n21, "quantity": n22}
@@ -4425,25 +3463,11 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
+            _bad(issues, path + ".ship_to", _E43, _MISSING)
         else:
             r24 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
+            _bad(issues, path + ".total", _E51, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -4453,57 +3477,23 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a27 = a7.get("amount", _MISSING)
                 a28 = a7.get("currency", _MISSING)
                 if a27 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".total.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".total.amount", _E20, _MISSING)
                 else:
                     n29: Any = _enc_int(a27)
                     if type(n29) is not int:
                         _type(issues, path + ".total.amount", "`int`", n29)
                     else:
                         if n29 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".total.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n29,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".total.amount", _E21, n29)
                 if a28 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".total.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".total.currency", _E22, _MISSING)
                 else:
                     if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".total.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a28,
-                        )
+                        _show(issues, path + ".total.currency", _E23, a28)
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(
-                issues,
-                path + ".created_at",
-                "missing",
-                "`datetime`",
-                _MISSING,
-                "Object missing required field `created_at`",
-            )
+            _bad(issues, path + ".created_at", _E52, _MISSING)
         else:
             x30: Any = None
             if not isinstance(a8, _datetime):
@@ -4512,8 +3502,8 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 x30 = a8.isoformat()
         if a9 is not _MISSING:
             e31 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e31) is int and e31 in _N11):
-                _add(issues, path + ".priority", "enum", "`Priority`", e31)
+            if not (type(e31) is int and e31 in _N45):
+                _show(issues, path + ".priority", _E44, e31)
         if a10 is not _MISSING:
             o32: Any = None
             if a10 is not None:
@@ -4545,7 +3535,7 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S12):
+        if not (type(a2) is str and a2 in _S46):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -4572,14 +3562,8 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S12):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a3,
-                )
+            if not (type(a3) is str and a3 in _S46):
+                _show(issues, path + ".status", _E50, a3)
         if a4 is not _MISSING:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
@@ -4588,23 +3572,9 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".limit", _E16, n5)
                 if n5 > 100:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n5,
-                        "Expected `int` <= 100",
-                    )
+                    _bad_num(issues, path + ".limit", _E28, n5)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -4620,7 +3590,7 @@ def _enc_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S12):
+        if not (type(a2) is str and a2 in _S46):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -4642,37 +3612,17 @@ def _enc_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S12):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a3,
-                )
+            if not (type(a3) is str and a3 in _S46):
+                _show(issues, path + ".status", _E50, a3)
         if a4 is not _MISSING:
             n5: Any = _enc_int(a4)
             if type(n5) is not int:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".limit", _E16, n5)
                 if n5 > 100:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n5,
-                        "Expected `int` <= 100",
-                    )
+                    _bad_num(issues, path + ".limit", _E28, n5)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -4712,14 +3662,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".book_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `book_id`",
-            )
+            _bad(issues, path + ".book_id", _E40, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -4728,23 +3671,9 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".book_id", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".book_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".book_id", _E16, n5)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".quantity",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `quantity`",
-            )
+            _bad(issues, path + ".quantity", _E41, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -4753,23 +3682,9 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
                 if n6 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".quantity",
-                        "minimum",
-                        "`int` >= 1",
-                        n6,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".quantity", _E16, n6)
                 if n6 > 50:
-                    _bad_num(
-                        issues,
-                        path + ".quantity",
-                        "maximum",
-                        "`int` <= 50",
-                        n6,
-                        "Expected `int` <= 50",
-                    )
+                    _bad_num(issues, path + ".quantity", _E42, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -4800,60 +3715,25 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".book_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `book_id`",
-            )
+            _bad(issues, path + ".book_id", _E40, _MISSING)
         else:
             n5: Any = _enc_int(a3)
             if type(n5) is not int:
                 _type(issues, path + ".book_id", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".book_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".book_id", _E16, n5)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".quantity",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `quantity`",
-            )
+            _bad(issues, path + ".quantity", _E41, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
                 if n6 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".quantity",
-                        "minimum",
-                        "`int` >= 1",
-                        n6,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".quantity", _E16, n6)
                 if n6 > 50:
-                    _bad_num(
-                        issues,
-                        path + ".quantity",
-                        "maximum",
-                        "`int` <= 50",
-                        n6,
-                        "Expected `int` <= 50",
-                    )
+                    _bad_num(issues, path + ".quantity", _E42, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -4905,14 +3785,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".items",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `items`",
-            )
+            _bad(issues, path + ".items", _E55, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -4927,14 +3800,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
+            _bad(issues, path + ".total", _E56, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -4944,14 +3810,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".next_offset",
-                "missing",
-                "`int | null`",
-                _MISSING,
-                "Object missing required field `next_offset`",
-            )
+            _bad(issues, path + ".next_offset", _E57, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -5007,14 +3866,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".items",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `items`",
-            )
+            _bad(issues, path + ".items", _E55, _MISSING)
         else:
             l6: Any = None
             if not isinstance(a3, (list, tuple, set, frozenset)):
@@ -5029,14 +3881,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
+            _bad(issues, path + ".total", _E56, _MISSING)
         else:
             n13: Any = _enc_int(a4)
             if type(n13) is not int:
@@ -5044,14 +3889,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".next_offset",
-                "missing",
-                "`int | null`",
-                _MISSING,
-                "Object missing required field `next_offset`",
-            )
+            _bad(issues, path + ".next_offset", _E57, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -5067,7 +3905,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN10.get(v) if type(v) is int else None
+    e1: Any = _EN36.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -5077,23 +3915,23 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN10.get(n1) if type(n1) is int else None
+    e2: Any = _EN36.get(n1) if type(n1) is int else None
     if e2 is None:
-        _add(issues, path, "enum", "`Priority`", n1)
+        _show(issues, path, _E44, n1)
     return e2
 
 
 def _enc_Priority(v: Any) -> Any:
     e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N11):
+    if not (type(e1) is int and e1 in _N45):
         return _FAIL
     return e1
 
 
 def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N11):
-        _add(issues, path, "enum", "`Priority`", e1)
+    if not (type(e1) is int and e1 in _N45):
+        _show(issues, path, _E44, e1)
     return e1
 
 
@@ -5139,117 +3977,47 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("postcode", _MISSING)
         a7 = v.get("country", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".name", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".street",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `street`",
-            )
+            _bad(issues, path + ".street", _E58, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".city",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `city`",
-            )
+            _bad(issues, path + ".city", _E59, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".postcode",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `postcode`",
-            )
+            _bad(issues, path + ".postcode", _E60, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "min_length",
-                        "`str` of length >= 3",
-                        a6,
-                        "Expected `str` of length >= 3",
-                    )
+                    _bad(issues, path + ".postcode", _E61, a6)
                 if len(a6) > 10:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "max_length",
-                        "`str` of length <= 10",
-                        a6,
-                        "Expected `str` of length <= 10",
-                    )
+                    _bad(issues, path + ".postcode", _E62, a6)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".country",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `country`",
-            )
+            _bad(issues, path + ".country", _E63, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "min_length",
-                        "`str` of length >= 2",
-                        a7,
-                        "Expected `str` of length >= 2",
-                    )
+                    _bad(issues, path + ".country", _E64, a7)
                 if len(a7) > 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "max_length",
-                        "`str` of length <= 2",
-                        a7,
-                        "Expected `str` of length <= 2",
-                    )
+                    _bad(issues, path + ".country", _E65, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -5304,37 +4072,16 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("postcode", _MISSING)
         a7 = v.get("country", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             s8: Any = _enc_str(a3)
             if type(s8) is not str:
                 _type(issues, path + ".name", "`str`", s8)
             else:
                 if len(s8) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        s8,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, s8)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".street",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `street`",
-            )
+            _bad(issues, path + ".street", _E58, _MISSING)
         else:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
@@ -5342,14 +4089,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".city",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `city`",
-            )
+            _bad(issues, path + ".city", _E59, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
@@ -5357,69 +4097,27 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".postcode",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `postcode`",
-            )
+            _bad(issues, path + ".postcode", _E60, _MISSING)
         else:
             s11: Any = _enc_str(a6)
             if type(s11) is not str:
                 _type(issues, path + ".postcode", "`str`", s11)
             else:
                 if len(s11) < 3:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "min_length",
-                        "`str` of length >= 3",
-                        s11,
-                        "Expected `str` of length >= 3",
-                    )
+                    _bad(issues, path + ".postcode", _E61, s11)
                 if len(s11) > 10:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "max_length",
-                        "`str` of length <= 10",
-                        s11,
-                        "Expected `str` of length <= 10",
-                    )
+                    _bad(issues, path + ".postcode", _E62, s11)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".country",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `country`",
-            )
+            _bad(issues, path + ".country", _E63, _MISSING)
         else:
             s12: Any = _enc_str(a7)
             if type(s12) is not str:
                 _type(issues, path + ".country", "`str`", s12)
             else:
                 if len(s12) < 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "min_length",
-                        "`str` of length >= 2",
-                        s12,
-                        "Expected `str` of length >= 2",
-                    )
+                    _bad(issues, path + ".country", _E64, s12)
                 if len(s12) > 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "max_length",
-                        "`str` of length <= 2",
-                        s12,
-                        "Expected `str` of length <= 2",
-                    )
+                    _bad(issues, path + ".country", _E65, s12)
         if len(issues) == k2:
             o1 = {
                 "name": s8,
@@ -5474,14 +4172,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".books",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `books`",
-            )
+            _bad(issues, path + ".books", _E66, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -5491,14 +4182,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".authors",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `authors`",
-            )
+            _bad(issues, path + ".authors", _E67, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -5508,14 +4192,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".orders_by_status",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `orders_by_status`",
-            )
+            _bad(issues, path + ".orders_by_status", _E68, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -5536,14 +4213,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".revenue",
-                "missing",
-                "`decimal`",
-                _MISSING,
-                "Object missing required field `revenue`",
-            )
+            _bad(issues, path + ".revenue", _E69, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -5608,14 +4278,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".books",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `books`",
-            )
+            _bad(issues, path + ".books", _E66, _MISSING)
         else:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
@@ -5623,14 +4286,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".authors",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `authors`",
-            )
+            _bad(issues, path + ".authors", _E67, _MISSING)
         else:
             n8: Any = _enc_int(a4)
             if type(n8) is not int:
@@ -5638,14 +4294,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".orders_by_status",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `orders_by_status`",
-            )
+            _bad(issues, path + ".orders_by_status", _E68, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -5669,14 +4318,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".revenue",
-                "missing",
-                "`decimal`",
-                _MISSING,
-                "Object missing required field `revenue`",
-            )
+            _bad(issues, path + ".revenue", _E69, _MISSING)
         else:
             d17: Any = None
             if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
@@ -5720,14 +4362,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`uuid`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E47, _MISSING)
         else:
             x4: Any = None
             if type(a3) is not str:
@@ -5735,10 +4370,10 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x4 = _parse_uuid(a3)
                 if x4 is None:
-                    _add(issues, path + ".id", "format", "`uuid`", a3)
+                    _show(issues, path + ".id", _E48, a3)
         for key5 in v:
-            if key5 not in _K14:
-                _bad(
+            if key5 not in _K70:
+                _add(
                     issues,
                     _kp(path, key5),
                     "extra_forbidden",
@@ -5780,14 +4415,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E1, _MISSING)
         else:
             n4: Any = a3
             if type(n4) is float and n4.is_integer():
@@ -5797,8 +4425,8 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key5 in v:
-            if key5 not in _K14:
-                _bad(
+            if key5 not in _K70:
+                _add(
                     issues,
                     _kp(path, key5),
                     "extra_forbidden",
@@ -5840,22 +4468,15 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("slug", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".slug",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `slug`",
-            )
+            _bad(issues, path + ".slug", _E31, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
                 pass
         for key4 in v:
-            if key4 not in _K15:
-                _bad(
+            if key4 not in _K71:
+                _add(
                     issues,
                     _kp(path, key4),
                     "extra_forbidden",
@@ -5875,7 +4496,7 @@ def _enc_anon(v: Any) -> Any:
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Author):
             return _FAIL
-        i2 = i2 if type(i2) is dict else _attrs(i2, _F2)
+        i2 = i2 if type(i2) is dict else _attrs(i2, _F8)
         try:
             a4 = i2["id"]
             a5 = i2["name"]
@@ -5925,21 +4546,14 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(i3) is not dict and not isinstance(i3, _m0.Author):
                 _type(issues, f"{path}[{j4}]", "`object`", i3)
             else:
-                i3 = i3 if type(i3) is dict else _attrs(i3, _F2)
+                i3 = i3 if type(i3) is dict else _attrs(i3, _F8)
                 k6 = len(issues)
                 a7 = i3.get("id", _MISSING)
                 a8 = i3.get("name", _MISSING)
                 a9 = i3.get("born", _MISSING)
                 a10 = i3.get("website", _MISSING)
                 if a7 is _MISSING:
-                    _bad(
-                        issues,
-                        f"{path}[{j4}].id",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `id`",
-                    )
+                    _bad(issues, f"{path}[{j4}].id", _E1, _MISSING)
                 else:
                     n11: Any = _enc_int(a7)
                     if type(n11) is not int:
@@ -5947,37 +4561,16 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         pass
                 if a8 is _MISSING:
-                    _bad(
-                        issues,
-                        f"{path}[{j4}].name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
+                    _bad(issues, f"{path}[{j4}].name", _E2, _MISSING)
                 else:
                     s12: Any = _enc_str(a8)
                     if type(s12) is not str:
                         _type(issues, f"{path}[{j4}].name", "`str`", s12)
                     else:
                         if len(s12) < 1:
-                            _bad(
-                                issues,
-                                f"{path}[{j4}].name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                s12,
-                                "Expected `str` of length >= 1",
-                            )
+                            _bad(issues, f"{path}[{j4}].name", _E3, s12)
                         if len(s12) > 120:
-                            _bad(
-                                issues,
-                                f"{path}[{j4}].name",
-                                "max_length",
-                                "`str` of length <= 120",
-                                s12,
-                                "Expected `str` of length <= 120",
-                            )
+                            _bad(issues, f"{path}[{j4}].name", _E4, s12)
                 if a9 is not _MISSING:
                     o13: Any = None
                     if a9 is not None:
@@ -5995,18 +4588,11 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             _type(issues, f"{path}[{j4}].website", "`str`", s16)
                         else:
                             if _RE0.search(s16) is None:
-                                _bad(
-                                    issues,
-                                    f"{path}[{j4}].website",
-                                    "pattern",
-                                    "`str` matching regex '^https?://'",
-                                    s16,
-                                    "Expected `str` matching regex '^https?://'",
-                                )
+                                _bad(issues, f"{path}[{j4}].website", _E6, s16)
                         o15 = s16
                 for key17 in i3:
-                    if key17 not in _K1:
-                        _bad(
+                    if key17 not in _K7:
+                        _add(
                             issues,
                             _kp(f"{path}[{j4}]", key17),
                             "extra_forbidden",
@@ -6033,7 +4619,7 @@ def _enc_anon_2(v: Any) -> Any:
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Order):
             return _FAIL
-        i2 = i2 if type(i2) is dict else _attrs(i2, _F13)
+        i2 = i2 if type(i2) is dict else _attrs(i2, _F54)
         try:
             a4 = i2["id"]
             a5 = i2["status"]
@@ -6048,7 +4634,7 @@ def _enc_anon_2(v: Any) -> Any:
         if not isinstance(a4, _UUID):
             return _FAIL
         x12 = str(a4)
-        if not (type(a5) is str and a5 in _S12):
+        if not (type(a5) is str and a5 in _S46):
             return _FAIL
         if not isinstance(a6, (list, tuple, set, frozenset)):
             return _FAIL
@@ -6112,7 +4698,7 @@ def _enc_anon_2(v: Any) -> Any:
         x28 = a9.isoformat()
         if a10 is not _MISSING:
             e29 = a10.value if isinstance(a10, _m0.Priority) else a10
-            if not (type(e29) is int and e29 in _N11):
+            if not (type(e29) is int and e29 in _N45):
                 return _FAIL
         if a11 is not _MISSING:
             o30: Any = None

@@ -169,36 +169,32 @@ def _type(issues: list[Issue], path: str, expected: str, value: object) -> None:
     issues.append(_new_issue(Issue, (path, "type", expected, actual, message)))
 
 
-def _bad(
-    issues: list[Issue],
-    path: str,
-    code: str,
-    expected: str,
-    value: object,
-    message: str,
-) -> None:
-    """`_add` with the message decided at generation time."""
+# What a check reports, decided at generation time: (code, expected, message). Each generated
+# check names one module-level record (`_E<n>`), which keeps the call on one line.
+_What = tuple[str, str, str]
+
+
+def _bad(issues: list[Issue], path: str, what: _What, value: object) -> None:
+    """Record the issue `what` for `value` at `path`."""
     if isinstance(value, str):
         text = _quote(value)
         actual = "str" if len(text) > 40 else "str " + text
     else:
         actual = _actual(value)
-    issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
+    issues.append(_new_issue(Issue, (path, what[0], what[1], actual, what[2])))
 
 
-def _bad_num(
-    issues: list[Issue],
-    path: str,
-    code: str,
-    expected: str,
-    value: float,
-    message: str,
-) -> None:
+def _bad_num(issues: list[Issue], path: str, what: _What, value: float) -> None:
     """`_bad` for a bound broken by a number already known to be an `int` or a `float`."""
     text = repr(value)
     name = "int" if type(value) is int else "float"
     actual = name if len(text) > 40 else name + " " + text
-    issues.append(_new_issue(Issue, (path, code, expected, actual, message)))
+    issues.append(_new_issue(Issue, (path, what[0], what[1], actual, what[2])))
+
+
+def _show(issues: list[Issue], path: str, what: tuple[str, str], value: object) -> None:
+    """`_add` for a record (code, expected) whose message quotes the value it got."""
+    _add(issues, path, what[0], what[1], value)
 
 
 _SHOW_ACTUAL: Final = frozenset(("enum", "literal", "union_tag", "format"))
@@ -550,21 +546,133 @@ class HandlerCodec:
 
 
 _RE0: Final = re.compile("^https?://")
-_K1: Final = frozenset({"id", "name", "born", "website"})
-_RE2: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
-_EN3: Final = {
+_E1: Final = ("missing", "`int`", "Object missing required field `id`")
+_E2: Final = ("missing", "`str`", "Object missing required field `name`")
+_E3: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
+_E4: Final = (
+    "max_length",
+    "`str` of length <= 120",
+    "Expected `str` of length <= 120",
+)
+_E5: Final = ("format", "`date`")
+_E6: Final = (
+    "pattern",
+    "`str` matching regex '^https?://'",
+    "Expected `str` matching regex '^https?://'",
+)
+_K7: Final = frozenset({"id", "name", "born", "website"})
+_RE8: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
+_EN9: Final = {
     "fiction": _m0.Genre["FICTION"],
     "science": _m0.Genre["SCIENCE"],
     "history": _m0.Genre["HISTORY"],
     "children": _m0.Genre["CHILDREN"],
 }
-_RE4: Final = re.compile("^[a-z0-9-]+\\Z")
-_K5: Final = frozenset({"name", "born", "website"})
-_EN6: Final = {
+_E10: Final = ("missing", "`str`", "Object missing required field `title`")
+_E11: Final = (
+    "max_length",
+    "`str` of length <= 200",
+    "Expected `str` of length <= 200",
+)
+_E12: Final = ("missing", "`str`", "Object missing required field `isbn`")
+_E13: Final = (
+    "pattern",
+    "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
+    "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
+)
+_E14: Final = ("missing", "`int`", "Object missing required field `author_id`")
+_E15: Final = ("minimum", "`int` >= 1", "Expected `int` >= 1")
+_E16: Final = ("missing", "`Genre`", "Object missing required field `genre`")
+_E17: Final = ("enum", "`Genre`")
+_E18: Final = ("missing", "`object`", "Object missing required field `price`")
+_E19: Final = ("missing", "`int`", "Object missing required field `amount`")
+_E20: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
+_E21: Final = (
+    "missing",
+    '`"EUR" | "USD" | "GBP"`',
+    "Object missing required field `currency`",
+)
+_E22: Final = ("literal", '`"EUR" | "USD" | "GBP"`')
+_E23: Final = (
+    "max_items",
+    "`array` of length <= 10",
+    "Expected `array` of length <= 10",
+)
+_E24: Final = (
+    "max_length",
+    "`str` of length <= 30",
+    "Expected `str` of length <= 30",
+)
+_E25: Final = ("missing", "`int`", "Object missing required field `in_stock`")
+_E26: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
+_RE27: Final = re.compile("^[a-z0-9-]+\\Z")
+_E28: Final = ("missing", "`str`", "Object missing required field `slug`")
+_E29: Final = (
+    "pattern",
+    "`str` matching regex '^[a-z0-9-]+$'",
+    "Expected `str` matching regex '^[a-z0-9-]+$'",
+)
+_E30: Final = ("missing", "`array`", "Object missing required field `children`")
+_K31: Final = frozenset({"name", "born", "website"})
+_EN32: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_S7: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E33: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E34: Final = (
+    "min_items",
+    "`array` of length >= 1",
+    "Expected `array` of length >= 1",
+)
+_E35: Final = (
+    "max_items",
+    "`array` of length <= 20",
+    "Expected `array` of length <= 20",
+)
+_E36: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E37: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E38: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E39: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E40: Final = ("enum", "`Priority`")
+_S41: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E42: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E43: Final = ("format", "`uuid`")
+_E44: Final = (
+    "missing",
+    '`"pending" | "paid" | "shipped" | "cancelled"`',
+    "Object missing required field `status`",
+)
+_E45: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E46: Final = ("missing", "`object`", "Object missing required field `total`")
+_E47: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E48: Final = ("format", "`datetime`")
+_E49: Final = ("missing", "`array`", "Object missing required field `items`")
+_E50: Final = ("missing", "`int`", "Object missing required field `total`")
+_E51: Final = (
+    "missing",
+    "`int | null`",
+    "Object missing required field `next_offset`",
+)
+_E52: Final = ("missing", "`str`", "Object missing required field `street`")
+_E53: Final = ("missing", "`str`", "Object missing required field `city`")
+_E54: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E55: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E56: Final = (
+    "max_length",
+    "`str` of length <= 10",
+    "Expected `str` of length <= 10",
+)
+_E57: Final = ("missing", "`str`", "Object missing required field `country`")
+_E58: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E59: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E60: Final = ("missing", "`int`", "Object missing required field `books`")
+_E61: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E62: Final = (
+    "missing",
+    "`object`",
+    "Object missing required field `orders_by_status`",
+)
+_E63: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
 
 
 def _dec_Author(v: Any) -> Any:
@@ -622,14 +730,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("born", _MISSING)
         a6 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E1, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -639,36 +740,15 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".name", "`str`", a4)
             else:
                 if len(a4) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a4,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, a4)
                 if len(a4) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        a4,
-                        "Expected `str` of length <= 120",
-                    )
+                    _bad(issues, path + ".name", _E4, a4)
         if a5 is not _MISSING:
             o8: Any = None
             if a5 is not None:
@@ -678,7 +758,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     x9 = _parse_date(a5)
                     if x9 is None:
-                        _add(issues, path + ".born", "format", "`date`", a5)
+                        _show(issues, path + ".born", _E5, a5)
                 o8 = x9
         if a6 is not _MISSING:
             o10: Any = None
@@ -687,18 +767,11 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", a6)
                 else:
                     if _RE0.search(a6) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            a6,
-                            "Expected `str` matching regex '^https?://'",
-                        )
+                        _bad(issues, path + ".website", _E6, a6)
                 o10 = a6
         for key11 in v:
-            if key11 not in _K1:
-                _bad(
+            if key11 not in _K7:
+                _add(
                     issues,
                     _kp(path, key11),
                     "extra_forbidden",
@@ -736,11 +809,11 @@ def _dec_Book(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE2.search(a3) is None:
+    if type(a3) is not str or _RE8.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e11: Any = _EN3.get(a5) if type(a5) is str else None
+    e11: Any = _EN9.get(a5) if type(a5) is str else None
     if e11 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -809,67 +882,25 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a10 = v.get("id", _MISSING)
         a11 = v.get("in_stock", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
+            _bad(issues, path + ".title", _E10, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        a3,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E11, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
+            _bad(issues, path + ".isbn", _E12, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE2.search(a4) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        a4,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
+                if _RE8.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E13, a4)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
+            _bad(issues, path + ".author_id", _E14, _MISSING)
         else:
             n12: Any = a5
             if type(n12) is float and n12.is_integer():
@@ -878,36 +909,15 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n12)
             else:
                 if n12 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n12,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".author_id", _E15, n12)
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
+            _bad(issues, path + ".genre", _E16, _MISSING)
         else:
-            e13: Any = _EN3.get(a6) if type(a6) is str else None
+            e13: Any = _EN9.get(a6) if type(a6) is str else None
             if e13 is None:
-                _add(issues, path + ".genre", "enum", "`Genre`", a6)
+                _show(issues, path + ".genre", _E17, a6)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
+            _bad(issues, path + ".price", _E18, _MISSING)
         else:
             o14: Any = None
             if type(a7) is not dict:
@@ -917,14 +927,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a16 = a7.get("amount", _MISSING)
                 a17 = a7.get("currency", _MISSING)
                 if a16 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E19, _MISSING)
                 else:
                     n18: Any = a16
                     if type(n18) is float and n18.is_integer():
@@ -933,32 +936,12 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n18)
                     else:
                         if n18 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n18,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E20, n18)
                 if a17 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E21, _MISSING)
                 else:
                     if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a17,
-                        )
+                        _show(issues, path + ".price.currency", _E22, a17)
                 if len(issues) == k15:
                     o14 = {"amount": n18, "currency": a17}
         if a8 is not _MISSING:
@@ -968,7 +951,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x19 = _parse_date(a8)
                 if x19 is None:
-                    _add(issues, path + ".published", "format", "`date`", a8)
+                    _show(issues, path + ".published", _E5, a8)
         if a9 is not _MISSING:
             l20: Any = None
             if type(a9) is not list:
@@ -977,40 +960,19 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p21 = path + ".tags"
                 k22 = len(issues)
                 if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p21,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
+                    _bad(issues, p21, _E23, a9)
                 acc25: list[Any] = []
                 for j24, i23 in enumerate(a9):
                     if type(i23) is not str:
                         _type(issues, f"{p21}[{j24}]", "`str`", i23)
                     else:
                         if len(i23) > 30:
-                            _bad(
-                                issues,
-                                f"{p21}[{j24}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                i23,
-                                "Expected `str` of length <= 30",
-                            )
+                            _bad(issues, f"{p21}[{j24}]", _E24, i23)
                     acc25.append(i23)
                 if len(issues) == k22:
                     l20 = acc25
         if a10 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E1, _MISSING)
         else:
             n26: Any = a10
             if type(n26) is float and n26.is_integer():
@@ -1020,14 +982,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a11 is _MISSING:
-            _bad(
-                issues,
-                path + ".in_stock",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `in_stock`",
-            )
+            _bad(issues, path + ".in_stock", _E25, _MISSING)
         else:
             n27: Any = a11
             if type(n27) is float and n27.is_integer():
@@ -1082,7 +1037,7 @@ def _dec_BookPatch(v: Any) -> Any:
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN3.get(a4) if type(a4) is str else None
+        e10: Any = _EN9.get(a4) if type(a4) is str else None
         if e10 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -1115,23 +1070,9 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        a3,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E11, a3)
         if a4 is not _MISSING:
             o7: Any = None
             if type(a4) is not dict:
@@ -1141,14 +1082,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a9 = a4.get("amount", _MISSING)
                 a10 = a4.get("currency", _MISSING)
                 if a9 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E19, _MISSING)
                 else:
                     n11: Any = a9
                     if type(n11) is float and n11.is_integer():
@@ -1157,38 +1091,18 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n11)
                     else:
                         if n11 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n11,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E20, n11)
                 if a10 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E21, _MISSING)
                 else:
                     if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a10,
-                        )
+                        _show(issues, path + ".price.currency", _E22, a10)
                 if len(issues) == k8:
                     o7 = {"amount": n11, "currency": a10}
         if a5 is not _MISSING:
-            e12: Any = _EN3.get(a5) if type(a5) is str else None
+            e12: Any = _EN9.get(a5) if type(a5) is str else None
             if e12 is None:
-                _add(issues, path + ".genre", "enum", "`Genre`", a5)
+                _show(issues, path + ".genre", _E17, a5)
         if a6 is not _MISSING:
             n13: Any = a6
             if type(n13) is float and n13.is_integer():
@@ -1197,14 +1111,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".in_stock", "`int`", n13)
             else:
                 if n13 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".in_stock",
-                        "minimum",
-                        "`int` >= 0",
-                        n13,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".in_stock", _E20, n13)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -1228,7 +1135,7 @@ def _dec_BookQuery(v: Any) -> Any:
     if a2 is not _MISSING:
         o6: Any = None
         if a2 is not None:
-            e7: Any = _EN3.get(a2) if type(a2) is str else None
+            e7: Any = _EN9.get(a2) if type(a2) is str else None
             if e7 is None:
                 return _FAIL
             o6 = e7
@@ -1277,9 +1184,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a3 is not _MISSING:
             o7: Any = None
             if a3 is not None:
-                e8: Any = _EN3.get(a3) if type(a3) is str else None
+                e8: Any = _EN9.get(a3) if type(a3) is str else None
                 if e8 is None:
-                    _add(issues, path + ".genre", "enum", "`Genre`", a3)
+                    _show(issues, path + ".genre", _E17, a3)
                 o7 = e8
         if a4 is not _MISSING:
             o9: Any = None
@@ -1300,23 +1207,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n11)
             else:
                 if n11 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n11,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".limit", _E15, n11)
                 if n11 > 100:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n11,
-                        "Expected `int` <= 100",
-                    )
+                    _bad_num(issues, path + ".limit", _E26, n11)
         if a6 is not _MISSING:
             n12: Any = a6
             if type(n12) is float and n12.is_integer():
@@ -1325,14 +1218,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".offset", "`int`", n12)
             else:
                 if n12 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".offset",
-                        "minimum",
-                        "`int` >= 0",
-                        n12,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".offset", _E20, n12)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -1363,7 +1249,7 @@ def _dec_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE4.search(a2) is None:
+    if type(a2) is not str or _RE27.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -1396,50 +1282,22 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".slug",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `slug`",
-            )
+            _bad(issues, path + ".slug", _E28, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
-                if _RE4.search(a3) is None:
-                    _bad(
-                        issues,
-                        path + ".slug",
-                        "pattern",
-                        "`str` matching regex '^[a-z0-9-]+$'",
-                        a3,
-                        "Expected `str` matching regex '^[a-z0-9-]+$'",
-                    )
+                if _RE27.search(a3) is None:
+                    _bad(issues, path + ".slug", _E29, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".name", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".children",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `children`",
-            )
+            _bad(issues, path + ".children", _E30, _MISSING)
         else:
             l6: Any = None
             if type(a5) is not list:
@@ -1459,21 +1317,21 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Genre(v: Any) -> Any:
-    e1: Any = _EN3.get(v) if type(v) is str else None
+    e1: Any = _EN9.get(v) if type(v) is str else None
     if e1 is None:
         return _FAIL
     return e1
 
 
 def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN3.get(v) if type(v) is str else None
+    e1: Any = _EN9.get(v) if type(v) is str else None
     if e1 is None:
-        _add(issues, path, "enum", "`Genre`", v)
+        _show(issues, path, _E17, v)
     return e1
 
 
 def _dec_Isbn(v: Any) -> Any:
-    if type(v) is not str or _RE2.search(v) is None:
+    if type(v) is not str or _RE8.search(v) is None:
         return _FAIL
     return v
 
@@ -1482,15 +1340,8 @@ def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not str:
         _type(issues, path, "`str`", v)
     else:
-        if _RE2.search(v) is None:
-            _bad(
-                issues,
-                path,
-                "pattern",
-                "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                v,
-                "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-            )
+        if _RE8.search(v) is None:
+            _bad(issues, path, _E13, v)
     return v
 
 
@@ -1524,14 +1375,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("amount", _MISSING)
         a4 = v.get("currency", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".amount",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `amount`",
-            )
+            _bad(issues, path + ".amount", _E19, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -1540,32 +1384,12 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
                 if n5 < 0:
-                    _bad_num(
-                        issues,
-                        path + ".amount",
-                        "minimum",
-                        "`int` >= 0",
-                        n5,
-                        "Expected `int` >= 0",
-                    )
+                    _bad_num(issues, path + ".amount", _E20, n5)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".currency",
-                "missing",
-                '`"EUR" | "USD" | "GBP"`',
-                _MISSING,
-                "Object missing required field `currency`",
-            )
+            _bad(issues, path + ".currency", _E21, _MISSING)
         else:
             if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _add(
-                    issues,
-                    path + ".currency",
-                    "literal",
-                    '`"EUR" | "USD" | "GBP"`',
-                    a4,
-                )
+                _show(issues, path + ".currency", _E22, a4)
         if len(issues) == k2:
             o1 = {"amount": n5, "currency": a4}
     return o1
@@ -1622,36 +1446,15 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("born", _MISSING)
         a5 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".name", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, a3)
                 if len(a3) > 120:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "max_length",
-                        "`str` of length <= 120",
-                        a3,
-                        "Expected `str` of length <= 120",
-                    )
+                    _bad(issues, path + ".name", _E4, a3)
         if a4 is not _MISSING:
             o6: Any = None
             if a4 is not None:
@@ -1661,7 +1464,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     x7 = _parse_date(a4)
                     if x7 is None:
-                        _add(issues, path + ".born", "format", "`date`", a4)
+                        _show(issues, path + ".born", _E5, a4)
                 o6 = x7
         if a5 is not _MISSING:
             o8: Any = None
@@ -1670,18 +1473,11 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", a5)
                 else:
                     if _RE0.search(a5) is None:
-                        _bad(
-                            issues,
-                            path + ".website",
-                            "pattern",
-                            "`str` matching regex '^https?://'",
-                            a5,
-                            "Expected `str` matching regex '^https?://'",
-                        )
+                        _bad(issues, path + ".website", _E6, a5)
                 o8 = a5
         for key9 in v:
-            if key9 not in _K5:
-                _bad(
+            if key9 not in _K31:
+                _add(
                     issues,
                     _kp(path, key9),
                     "extra_forbidden",
@@ -1717,11 +1513,11 @@ def _dec_NewBook(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE2.search(a3) is None:
+    if type(a3) is not str or _RE8.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e9: Any = _EN3.get(a5) if type(a5) is str else None
+    e9: Any = _EN9.get(a5) if type(a5) is str else None
     if e9 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -1782,67 +1578,25 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a8 = v.get("published", _MISSING)
         a9 = v.get("tags", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".title",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `title`",
-            )
+            _bad(issues, path + ".title", _E10, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(
-                        issues,
-                        path + ".title",
-                        "max_length",
-                        "`str` of length <= 200",
-                        a3,
-                        "Expected `str` of length <= 200",
-                    )
+                    _bad(issues, path + ".title", _E11, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".isbn",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `isbn`",
-            )
+            _bad(issues, path + ".isbn", _E12, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE2.search(a4) is None:
-                    _bad(
-                        issues,
-                        path + ".isbn",
-                        "pattern",
-                        "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                        a4,
-                        "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
-                    )
+                if _RE8.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E13, a4)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".author_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `author_id`",
-            )
+            _bad(issues, path + ".author_id", _E14, _MISSING)
         else:
             n10: Any = a5
             if type(n10) is float and n10.is_integer():
@@ -1851,36 +1605,15 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n10)
             else:
                 if n10 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".author_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n10,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".author_id", _E15, n10)
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".genre",
-                "missing",
-                "`Genre`",
-                _MISSING,
-                "Object missing required field `genre`",
-            )
+            _bad(issues, path + ".genre", _E16, _MISSING)
         else:
-            e11: Any = _EN3.get(a6) if type(a6) is str else None
+            e11: Any = _EN9.get(a6) if type(a6) is str else None
             if e11 is None:
-                _add(issues, path + ".genre", "enum", "`Genre`", a6)
+                _show(issues, path + ".genre", _E17, a6)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".price",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `price`",
-            )
+            _bad(issues, path + ".price", _E18, _MISSING)
         else:
             o12: Any = None
             if type(a7) is not dict:
@@ -1890,14 +1623,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a14 = a7.get("amount", _MISSING)
                 a15 = a7.get("currency", _MISSING)
                 if a14 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".price.amount", _E19, _MISSING)
                 else:
                     n16: Any = a14
                     if type(n16) is float and n16.is_integer():
@@ -1906,32 +1632,12 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n16)
                     else:
                         if n16 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".price.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n16,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".price.amount", _E20, n16)
                 if a15 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".price.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".price.currency", _E21, _MISSING)
                 else:
                     if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".price.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a15,
-                        )
+                        _show(issues, path + ".price.currency", _E22, a15)
                 if len(issues) == k13:
                     o12 = {"amount": n16, "currency": a15}
         if a8 is not _MISSING:
@@ -1941,7 +1647,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x17 = _parse_date(a8)
                 if x17 is None:
-                    _add(issues, path + ".published", "format", "`date`", a8)
+                    _show(issues, path + ".published", _E5, a8)
         if a9 is not _MISSING:
             l18: Any = None
             if type(a9) is not list:
@@ -1950,28 +1656,14 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p19 = path + ".tags"
                 k20 = len(issues)
                 if len(a9) > 10:
-                    _bad(
-                        issues,
-                        p19,
-                        "max_items",
-                        "`array` of length <= 10",
-                        a9,
-                        "Expected `array` of length <= 10",
-                    )
+                    _bad(issues, p19, _E23, a9)
                 acc23: list[Any] = []
                 for j22, i21 in enumerate(a9):
                     if type(i21) is not str:
                         _type(issues, f"{p19}[{j22}]", "`str`", i21)
                     else:
                         if len(i21) > 30:
-                            _bad(
-                                issues,
-                                f"{p19}[{j22}]",
-                                "max_length",
-                                "`str` of length <= 30",
-                                i21,
-                                "Expected `str` of length <= 30",
-                            )
+                            _bad(issues, f"{p19}[{j22}]", _E24, i21)
                     acc23.append(i21)
                 if len(issues) == k20:
                     l18 = acc23
@@ -2056,7 +1748,7 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN6.get(a4) if type(a4) is int else None
+        e20: Any = _EN32.get(a4) if type(a4) is int else None
         if e20 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -2084,14 +1776,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("priority", _MISSING)
         a6 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
+            _bad(issues, path + ".lines", _E33, _MISSING)
         else:
             l7: Any = None
             if type(a3) is not list:
@@ -2100,23 +1785,9 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p8 = path + ".lines"
                 k9 = len(issues)
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        p8,
-                        "min_items",
-                        "`array` of length >= 1",
-                        a3,
-                        "Expected `array` of length >= 1",
-                    )
+                    _bad(issues, p8, _E34, a3)
                 if len(a3) > 20:
-                    _bad(
-                        issues,
-                        p8,
-                        "max_items",
-                        "`array` of length <= 20",
-                        a3,
-                        "Expected `array` of length <= 20",
-                    )
+                    _bad(issues, p8, _E35, a3)
                 acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
@@ -2127,14 +1798,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a14 = i10.get("book_id", _MISSING)
                         a15 = i10.get("quantity", _MISSING)
                         if a14 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p8}[{j11}].book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
+                            _bad(issues, f"{p8}[{j11}].book_id", _E36, _MISSING)
                         else:
                             n16: Any = a14
                             if type(n16) is float and n16.is_integer():
@@ -2146,20 +1810,11 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].book_id",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E15,
                                         n16,
-                                        "Expected `int` >= 1",
                                     )
                         if a15 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p8}[{j11}].quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
+                            _bad(issues, f"{p8}[{j11}].quantity", _E37, _MISSING)
                         else:
                             n17: Any = a15
                             if type(n17) is float and n17.is_integer():
@@ -2171,19 +1826,15 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E15,
                                         n17,
-                                        "Expected `int` >= 1",
                                     )
                                 if n17 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        "maximum",
-                                        "`int` <= 50",
+                                        _E38,
                                         n17,
-                                        "Expected `int` <= 50",
                                     )
                         if len(issues) == k13:
                             o12 = {"book_id": n16, "quantity": n17}
@@ -2191,23 +1842,16 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     l7 = acc18
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
+            _bad(issues, path + ".ship_to", _E39, _MISSING)
         else:
             r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
             n20: Any = a5
             if type(n20) is float and n20.is_integer():
                 n20 = int(n20)
-            e21: Any = _EN6.get(n20) if type(n20) is int else None
+            e21: Any = _EN32.get(n20) if type(n20) is int else None
             if e21 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n20)
+                _show(issues, path + ".priority", _E40, n20)
         if a6 is not _MISSING:
             o22: Any = None
             if a6 is not None:
@@ -2244,7 +1888,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S7):
+    if not (type(a3) is str and a3 in _S41):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -2324,7 +1968,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN6.get(a8) if type(a8) is int else None
+        e30: Any = _EN32.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -2367,14 +2011,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".id",
-                "missing",
-                "`uuid`",
-                _MISSING,
-                "Object missing required field `id`",
-            )
+            _bad(issues, path + ".id", _E42, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -2382,34 +2019,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _add(issues, path + ".id", "format", "`uuid`", a3)
+                    _show(issues, path + ".id", _E43, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".status",
-                "missing",
-                '`"pending" | "paid" | "shipped" | "cancelled"`',
-                _MISSING,
-                "Object missing required field `status`",
-            )
+            _bad(issues, path + ".status", _E44, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S7):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a4,
-                )
+            if not (type(a4) is str and a4 in _S41):
+                _show(issues, path + ".status", _E45, a4)
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".lines",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `lines`",
-            )
+            _bad(issues, path + ".lines", _E33, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -2427,14 +2044,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p13}[{j16}].book_id",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `book_id`",
-                            )
+                            _bad(issues, f"{p13}[{j16}].book_id", _E36, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -2446,20 +2056,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].book_id",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E15,
                                         n21,
-                                        "Expected `int` >= 1",
                                     )
                         if a20 is _MISSING:
-                            _bad(
-                                issues,
-                                f"{p13}[{j16}].quantity",
-                                "missing",
-                                "`int`",
-                                _MISSING,
-                                "Object missing required field `quantity`",
-                            )
+                            _bad(issues, f"{p13}[{j16}].quantity", _E37, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -2476,19 +2077,15 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        "minimum",
-                                        "`int` >= 1",
+                                        _E15,
                                         n22,
-                                        "Expected `int` >= 1",
                                     )
                                 if n22 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        "maximum",
-                                        "`int` <= 50",
+                                        _E38,
                                         n22,
-                                        "Expected `int` <= 50",
                                     )
                         if len(issues) == k18:
                             o17 = {"book_id": n21, "quantity": n22}
@@ -2496,25 +2093,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".ship_to",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `ship_to`",
-            )
+            _bad(issues, path + ".ship_to", _E39, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
+            _bad(issues, path + ".total", _E46, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -2524,14 +2107,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a27 = a7.get("amount", _MISSING)
                 a28 = a7.get("currency", _MISSING)
                 if a27 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".total.amount",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `amount`",
-                    )
+                    _bad(issues, path + ".total.amount", _E19, _MISSING)
                 else:
                     n29: Any = a27
                     if type(n29) is float and n29.is_integer():
@@ -2540,43 +2116,16 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".total.amount", "`int`", n29)
                     else:
                         if n29 < 0:
-                            _bad_num(
-                                issues,
-                                path + ".total.amount",
-                                "minimum",
-                                "`int` >= 0",
-                                n29,
-                                "Expected `int` >= 0",
-                            )
+                            _bad_num(issues, path + ".total.amount", _E20, n29)
                 if a28 is _MISSING:
-                    _bad(
-                        issues,
-                        path + ".total.currency",
-                        "missing",
-                        '`"EUR" | "USD" | "GBP"`',
-                        _MISSING,
-                        "Object missing required field `currency`",
-                    )
+                    _bad(issues, path + ".total.currency", _E21, _MISSING)
                 else:
                     if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _add(
-                            issues,
-                            path + ".total.currency",
-                            "literal",
-                            '`"EUR" | "USD" | "GBP"`',
-                            a28,
-                        )
+                        _show(issues, path + ".total.currency", _E22, a28)
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(
-                issues,
-                path + ".created_at",
-                "missing",
-                "`datetime`",
-                _MISSING,
-                "Object missing required field `created_at`",
-            )
+            _bad(issues, path + ".created_at", _E47, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -2584,14 +2133,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _add(issues, path + ".created_at", "format", "`datetime`", a8)
+                    _show(issues, path + ".created_at", _E48, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN6.get(n31) if type(n31) is int else None
+            e32: Any = _EN32.get(n31) if type(n31) is int else None
             if e32 is None:
-                _add(issues, path + ".priority", "enum", "`Priority`", n31)
+                _show(issues, path + ".priority", _E40, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -2626,7 +2175,7 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S7):
+        if not (type(a2) is str and a2 in _S41):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -2653,14 +2202,8 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S7):
-                _add(
-                    issues,
-                    path + ".status",
-                    "literal",
-                    '`"pending" | "paid" | "shipped" | "cancelled"`',
-                    a3,
-                )
+            if not (type(a3) is str and a3 in _S41):
+                _show(issues, path + ".status", _E45, a3)
         if a4 is not _MISSING:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
@@ -2669,23 +2212,9 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".limit", _E15, n5)
                 if n5 > 100:
-                    _bad_num(
-                        issues,
-                        path + ".limit",
-                        "maximum",
-                        "`int` <= 100",
-                        n5,
-                        "Expected `int` <= 100",
-                    )
+                    _bad_num(issues, path + ".limit", _E26, n5)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -2725,14 +2254,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".book_id",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `book_id`",
-            )
+            _bad(issues, path + ".book_id", _E36, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -2741,23 +2263,9 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".book_id", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".book_id",
-                        "minimum",
-                        "`int` >= 1",
-                        n5,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".book_id", _E15, n5)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".quantity",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `quantity`",
-            )
+            _bad(issues, path + ".quantity", _E37, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -2766,23 +2274,9 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
                 if n6 < 1:
-                    _bad_num(
-                        issues,
-                        path + ".quantity",
-                        "minimum",
-                        "`int` >= 1",
-                        n6,
-                        "Expected `int` >= 1",
-                    )
+                    _bad_num(issues, path + ".quantity", _E15, n6)
                 if n6 > 50:
-                    _bad_num(
-                        issues,
-                        path + ".quantity",
-                        "maximum",
-                        "`int` <= 50",
-                        n6,
-                        "Expected `int` <= 50",
-                    )
+                    _bad_num(issues, path + ".quantity", _E38, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -2834,14 +2328,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".items",
-                "missing",
-                "`array`",
-                _MISSING,
-                "Object missing required field `items`",
-            )
+            _bad(issues, path + ".items", _E49, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -2856,14 +2343,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".total",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `total`",
-            )
+            _bad(issues, path + ".total", _E50, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -2873,14 +2353,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".next_offset",
-                "missing",
-                "`int | null`",
-                _MISSING,
-                "Object missing required field `next_offset`",
-            )
+            _bad(issues, path + ".next_offset", _E51, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -2898,7 +2371,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN6.get(v) if type(v) is int else None
+    e1: Any = _EN32.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -2908,9 +2381,9 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN6.get(n1) if type(n1) is int else None
+    e2: Any = _EN32.get(n1) if type(n1) is int else None
     if e2 is None:
-        _add(issues, path, "enum", "`Priority`", n1)
+        _show(issues, path, _E40, n1)
     return e2
 
 
@@ -2956,117 +2429,47 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("postcode", _MISSING)
         a7 = v.get("country", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".name",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `name`",
-            )
+            _bad(issues, path + ".name", _E2, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".name", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(
-                        issues,
-                        path + ".name",
-                        "min_length",
-                        "`str` of length >= 1",
-                        a3,
-                        "Expected `str` of length >= 1",
-                    )
+                    _bad(issues, path + ".name", _E3, a3)
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".street",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `street`",
-            )
+            _bad(issues, path + ".street", _E52, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".city",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `city`",
-            )
+            _bad(issues, path + ".city", _E53, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".postcode",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `postcode`",
-            )
+            _bad(issues, path + ".postcode", _E54, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "min_length",
-                        "`str` of length >= 3",
-                        a6,
-                        "Expected `str` of length >= 3",
-                    )
+                    _bad(issues, path + ".postcode", _E55, a6)
                 if len(a6) > 10:
-                    _bad(
-                        issues,
-                        path + ".postcode",
-                        "max_length",
-                        "`str` of length <= 10",
-                        a6,
-                        "Expected `str` of length <= 10",
-                    )
+                    _bad(issues, path + ".postcode", _E56, a6)
         if a7 is _MISSING:
-            _bad(
-                issues,
-                path + ".country",
-                "missing",
-                "`str`",
-                _MISSING,
-                "Object missing required field `country`",
-            )
+            _bad(issues, path + ".country", _E57, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "min_length",
-                        "`str` of length >= 2",
-                        a7,
-                        "Expected `str` of length >= 2",
-                    )
+                    _bad(issues, path + ".country", _E58, a7)
                 if len(a7) > 2:
-                    _bad(
-                        issues,
-                        path + ".country",
-                        "max_length",
-                        "`str` of length <= 2",
-                        a7,
-                        "Expected `str` of length <= 2",
-                    )
+                    _bad(issues, path + ".country", _E59, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -3121,14 +2524,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(
-                issues,
-                path + ".books",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `books`",
-            )
+            _bad(issues, path + ".books", _E60, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -3138,14 +2534,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(
-                issues,
-                path + ".authors",
-                "missing",
-                "`int`",
-                _MISSING,
-                "Object missing required field `authors`",
-            )
+            _bad(issues, path + ".authors", _E61, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -3155,14 +2544,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(
-                issues,
-                path + ".orders_by_status",
-                "missing",
-                "`object`",
-                _MISSING,
-                "Object missing required field `orders_by_status`",
-            )
+            _bad(issues, path + ".orders_by_status", _E62, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -3183,14 +2565,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(
-                issues,
-                path + ".revenue",
-                "missing",
-                "`decimal`",
-                _MISSING,
-                "Object missing required field `revenue`",
-            )
+            _bad(issues, path + ".revenue", _E63, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -3276,14 +2651,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a9 = i3.get("born", _MISSING)
                 a10 = i3.get("website", _MISSING)
                 if a7 is _MISSING:
-                    _bad(
-                        issues,
-                        f"{path}[{j4}].id",
-                        "missing",
-                        "`int`",
-                        _MISSING,
-                        "Object missing required field `id`",
-                    )
+                    _bad(issues, f"{path}[{j4}].id", _E1, _MISSING)
                 else:
                     n11: Any = a7
                     if type(n11) is float and n11.is_integer():
@@ -3293,36 +2661,15 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         pass
                 if a8 is _MISSING:
-                    _bad(
-                        issues,
-                        f"{path}[{j4}].name",
-                        "missing",
-                        "`str`",
-                        _MISSING,
-                        "Object missing required field `name`",
-                    )
+                    _bad(issues, f"{path}[{j4}].name", _E2, _MISSING)
                 else:
                     if type(a8) is not str:
                         _type(issues, f"{path}[{j4}].name", "`str`", a8)
                     else:
                         if len(a8) < 1:
-                            _bad(
-                                issues,
-                                f"{path}[{j4}].name",
-                                "min_length",
-                                "`str` of length >= 1",
-                                a8,
-                                "Expected `str` of length >= 1",
-                            )
+                            _bad(issues, f"{path}[{j4}].name", _E3, a8)
                         if len(a8) > 120:
-                            _bad(
-                                issues,
-                                f"{path}[{j4}].name",
-                                "max_length",
-                                "`str` of length <= 120",
-                                a8,
-                                "Expected `str` of length <= 120",
-                            )
+                            _bad(issues, f"{path}[{j4}].name", _E4, a8)
                 if a9 is not _MISSING:
                     o12: Any = None
                     if a9 is not None:
@@ -3332,13 +2679,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         else:
                             x13 = _parse_date(a9)
                             if x13 is None:
-                                _add(
-                                    issues,
-                                    f"{path}[{j4}].born",
-                                    "format",
-                                    "`date`",
-                                    a9,
-                                )
+                                _show(issues, f"{path}[{j4}].born", _E5, a9)
                         o12 = x13
                 if a10 is not _MISSING:
                     o14: Any = None
@@ -3347,18 +2688,11 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             _type(issues, f"{path}[{j4}].website", "`str`", a10)
                         else:
                             if _RE0.search(a10) is None:
-                                _bad(
-                                    issues,
-                                    f"{path}[{j4}].website",
-                                    "pattern",
-                                    "`str` matching regex '^https?://'",
-                                    a10,
-                                    "Expected `str` matching regex '^https?://'",
-                                )
+                                _bad(issues, f"{path}[{j4}].website", _E6, a10)
                         o14 = a10
                 for key15 in i3:
-                    if key15 not in _K1:
-                        _bad(
+                    if key15 not in _K7:
+                        _add(
                             issues,
                             _kp(f"{path}[{j4}]", key15),
                             "extra_forbidden",
@@ -3405,7 +2739,7 @@ def _dec_anon_2(v: Any) -> Any:
         x12 = _parse_uuid(a4)
         if x12 is None:
             return _FAIL
-        if not (type(a5) is str and a5 in _S7):
+        if not (type(a5) is str and a5 in _S41):
             return _FAIL
         if type(a6) is not list:
             return _FAIL
@@ -3485,7 +2819,7 @@ def _dec_anon_2(v: Any) -> Any:
         if x31 is None:
             return _FAIL
         if a10 is not _MISSING:
-            e32: Any = _EN6.get(a10) if type(a10) is int else None
+            e32: Any = _EN32.get(a10) if type(a10) is int else None
             if e32 is None:
                 return _FAIL
         if a11 is not _MISSING:
