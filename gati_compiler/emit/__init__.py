@@ -52,8 +52,10 @@ def _typescript_sdk(program: Program, header: str, settings: Mapping[str, JsonVa
     return emit_typescript_sdk(program, header=header)
 
 
-# the two heaviest families first: they go to worker processes when the build is large
-FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _typescript_sdk)
+# When the build is large, the families before `_LOCAL` go to two worker processes (the heaviest
+# first) while this process renders and writes the manifests, which are many small files.
+FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _typescript_sdk, _manifests)
+_LOCAL: Final = 3
 
 # what a forked worker inherits instead of receiving a pickled copy of the program
 _SHARED: dict[str, tuple[Program, str, Mapping[str, JsonValue]]] = {}
@@ -74,9 +76,9 @@ def emit_all(
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
-    With `jobs > 1` on a large program the two heaviest families (validators and the Python
-    SDK) are rendered in forked worker processes while the rest renders here; the output is
-    the same bytes either way. `on_ready` (the pipeline's writer) gets each family's artifacts
+    With `jobs > 1` on a large program the code families (validators, the Python and the
+    TypeScript SDK) are rendered in two forked worker processes while the manifests render
+    here; the output is the same bytes either way. `on_ready` (the pipeline's writer) gets each family's artifacts
     as soon as they are rendered, so writing overlaps rendering; `manifest.json` is only in the
     returned set.
     """
@@ -115,8 +117,8 @@ def _emit_all(
         try:
             ctx = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
-                remote: list[Future[dict[str, bytes]]] = [pool.submit(_run_shared, i) for i in (0, 1)]
-                for family in FAMILIES[2:]:
+                remote: list[Future[dict[str, bytes]]] = [pool.submit(_run_shared, i) for i in range(_LOCAL)]
+                for family in FAMILIES[_LOCAL:]:
                     ready(family(program, header, settings))
                 # while the workers finish
                 content_hash = program_content_hash(program)
