@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 from pydantic import JsonValue
 
@@ -22,17 +22,28 @@ from gati_compiler.canonical import canonical_json
 from gati_compiler.config import GatiConfig, load_config, settings_for_runtime
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity, Span
-from gati_compiler.emit import emit_all
-from gati_compiler.ir.canonical import dump_ir
-from gati_compiler.ir.models import Program
 from gati_compiler.stages._pool import default_jobs
 from gati_compiler.stages.discover import SourceSet, discover_sources, is_entry
 from gati_compiler.stages.facts import ModuleFacts, dump_facts
-from gati_compiler.stages.lower import LowerOptions, lower_program
 from gati_compiler.stages.parse import parse_sources
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import imported_modules, resolve_project
 from gati_compiler.writer import MANIFEST, ArtifactWriter, WriteReport, read_previous_artifacts
+
+if TYPE_CHECKING:
+    from gati_compiler.ir.models import Program
+
+
+def _later_stages() -> None:
+    """Import lower and emit (with jinja2 and the IR models): a fifth of start-up. The pipeline
+    does it while the parse workers run, when this process would only wait; forked emit workers
+    then inherit the modules too."""
+    import gati_compiler.emit.openapi
+    import gati_compiler.emit.sdk_python
+    import gati_compiler.emit.sdk_ts
+    import gati_compiler.emit.validators
+    import gati_compiler.stages.lower  # noqa: F401
+
 
 Dump = Literal["facts", "resolved", "ir"]
 PARALLEL_MIN_FILES: Final = 24
@@ -74,7 +85,7 @@ def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, 
     parsed: dict[str, ModuleFacts] = {}
     while todo:
         batch_jobs = jobs if len(todo) >= PARALLEL_MIN_FILES else 1
-        for facts in parse_sources(todo, sink, jobs=batch_jobs):
+        for facts in parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages):
             parsed[facts.module] = facts
         wanted: set[str] = set()
         for facts in parsed.values():
@@ -177,6 +188,9 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
             resolved[m.module] = {"imports": imports, "defines": defines}
         result.dump = canonical_json(resolved)
         return finish()
+    _later_stages()  # a no-op unless parsing ran in this process only
+    from gati_compiler.stages.lower import LowerOptions, lower_program
+
     reporter = Reporter(sink, result.sources)
     options = LowerOptions(app=cfg.name, source_roots=cfg.sources, global_hooks=cfg.global_hooks)
     program = _guarded(sink, "lowering", lambda: lower_program(project, options, reporter))
@@ -184,6 +198,8 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
         return finish()
     result.program = program
     if dump == "ir":
+        from gati_compiler.ir.canonical import dump_ir
+
         result.dump = canonical_json(dump_ir(program))
         return finish()
     out_dir = root / cfg.out
@@ -202,6 +218,8 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
         if previous:
             previous.append(MANIFEST)
         writer = ArtifactWriter(out_dir, previous=previous)
+    from gati_compiler.emit import emit_all
+
     # the writer takes each artifact family as soon as it is rendered; the manifest comes last
     on_ready = writer.put if writer is not None else None
     artifacts = _guarded(

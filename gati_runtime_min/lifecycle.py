@@ -183,6 +183,13 @@ def _direct_params(path: str) -> Callable[[Mapping[str, str]], dict[str, Any]] |
     if not table or any(conv not in _DIRECT for _, conv in table):
         return None
     pairs = tuple((name, _DIRECT[conv]) for name, conv in table)
+    if len(pairs) == 1:  # the usual `/things/{id}`: no loop
+        ((only, convert_only),) = pairs
+
+        def decode_one(params: Mapping[str, str]) -> dict[str, Any]:
+            return {only: convert_only(params[only])}
+
+        return decode_one
 
     def decode(params: Mapping[str, str]) -> dict[str, Any]:
         return {name: convert(params[name]) for name, convert in pairs}

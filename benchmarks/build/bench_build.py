@@ -105,8 +105,8 @@ STAGES: Final = (
     ("gati_compiler.pipeline", "discover_sources", "discover"),
     ("gati_compiler.pipeline", "_parse_reachable", "parse (reachable files)"),
     ("gati_compiler.pipeline", "resolve_project", "resolve"),
-    ("gati_compiler.pipeline", "lower_program", "lower"),
-    ("gati_compiler.pipeline", "emit_all", "emit (all)"),
+    ("gati_compiler.stages.lower", "lower_program", "lower"),
+    ("gati_compiler.emit", "emit_all", "emit (all, with the writes that overlap it)"),
     ("gati_compiler.emit", "emit_manifests", "  emit manifests"),
     ("gati_compiler.emit.validators", "emit_validators", "  emit validators (all calls, incl. the SDK's)"),
     ("gati_compiler.emit.openapi", "build_openapi", "  emit openapi"),
@@ -114,7 +114,8 @@ STAGES: Final = (
     ("gati_compiler.emit.sdk_ts", "emit_typescript_sdk", "  emit typescript sdk"),
     ("gati_compiler.emit", "build_index", "  emit manifest index"),
     ("gati_compiler.pipeline", "read_previous_artifacts", "read previous"),
-    ("gati_compiler.pipeline", "write_artifacts", "write"),
+    ("gati_compiler.writer", "ArtifactWriter.put", "  write (each family as it is ready)"),
+    ("gati_compiler.writer", "ArtifactWriter.finish", "write the manifest, remove stale files"),
 )
 
 
@@ -124,8 +125,11 @@ def instrument_stages() -> dict[str, float]:
 
     spent: dict[str, float] = {}
     for module_name, attr, label in STAGES:
-        module = importlib.import_module(module_name)
-        original = getattr(module, attr, None)
+        owner: object = importlib.import_module(module_name)
+        *path, attr = attr.split(".")
+        for name in path:  # `Class.method`
+            owner = getattr(owner, name, None)
+        original = getattr(owner, attr, None)
         if not callable(original) or getattr(original, "__bench_wrapped__", False):
             continue
 
@@ -137,7 +141,7 @@ def instrument_stages() -> dict[str, float]:
                 spent[__label] = spent.get(__label, 0.0) + (time.perf_counter() - start) * 1000
 
         wrapper.__bench_wrapped__ = True  # type: ignore[attr-defined]
-        setattr(module, attr, wrapper)
+        setattr(owner, attr, wrapper)
     return spent
 
 

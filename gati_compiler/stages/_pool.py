@@ -39,14 +39,23 @@ def _batches(items: Sequence[T], count: int) -> list[list[tuple[int, T]]]:
     return [b for b in batches if b]
 
 
-def run_batches(fn: Callable[[list[T]], list[R]], items: Sequence[T], jobs: int) -> list[R]:
-    """Run `fn` over `items` in `jobs` worker processes and return the results in input order."""
+def run_batches(
+    fn: Callable[[list[T]], list[R]],
+    items: Sequence[T],
+    jobs: int,
+    *,
+    while_waiting: Callable[[], None] | None = None,
+) -> list[R]:
+    """Run `fn` over `items` in `jobs` worker processes and return the results in input order.
+    `while_waiting` runs here once every batch is handed out (the workers exist by then)."""
     method = "fork" if sys.platform == "linux" else "spawn"
     ctx = multiprocessing.get_context(method)
     batches = _batches(items, jobs * 2)
     results: list[R | None] = [None] * len(items)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = [(b, pool.submit(fn, [item for _, item in b])) for b in batches]
+        if while_waiting is not None:
+            while_waiting()
         for batch, future in futures:
             for (i, _), result in zip(batch, future.result(), strict=True):
                 results[i] = result

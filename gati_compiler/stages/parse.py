@@ -14,7 +14,7 @@ import dataclasses
 import inspect
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -631,12 +631,19 @@ def _parse_batch(batch: list[SourceFile]) -> list[ModuleFacts]:
     return [parse_source(src) for src in batch]
 
 
-def parse_sources(sources: Sequence[SourceFile], sink: DiagnosticSink, *, jobs: int = 1) -> list[ModuleFacts]:
-    """Parse many files, in a process pool when `jobs > 1`; results keep the input order."""
+def parse_sources(
+    sources: Sequence[SourceFile],
+    sink: DiagnosticSink,
+    *,
+    jobs: int = 1,
+    while_waiting: Callable[[], None] | None = None,
+) -> list[ModuleFacts]:
+    """Parse many files, in a process pool when `jobs > 1`; results keep the input order.
+    `while_waiting` runs in this process while the pool's workers parse."""
     if jobs > 1 and len(sources) >= 8:
         from gati_compiler.stages._pool import run_batches
 
-        results = run_batches(_parse_batch, list(sources), jobs)
+        results = run_batches(_parse_batch, list(sources), jobs, while_waiting=while_waiting)
     else:
         results = [parse_source(src) for src in sources]
     for facts in results:

@@ -143,12 +143,12 @@ def test_usage_error_exits_two(args: tuple[str, ...], tmp_path: Path) -> None:
 
 
 def test_internal_error_exits_three(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gati_compiler.pipeline as pipeline
+    import gati_compiler.stages.lower as lower
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pipeline, "lower_program", explode)
+    monkeypatch.setattr(lower, "lower_program", explode)
     project = copy_fixture("unknown_module", tmp_path)
     result = run("build", str(project))
     assert result.exit_code == 3, result.output
