@@ -68,16 +68,16 @@ def _string_value(node: cst.BaseExpression) -> str | None:
         # the common case: a plain quoted string with no prefix and no escapes
         if raw[0] in "\"'" and "\\" not in raw and raw[:3] not in ('"""', "'''"):
             return raw[1:-1]
-    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+    if type(node) is cst.SimpleString or type(node) is cst.ConcatenatedString:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
 
 
 def _dotted(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         head = _dotted(node.value)
         return None if head is None else f"{head}.{node.attr.value}"
     return None
@@ -85,44 +85,44 @@ def _dotted(node: cst.BaseExpression) -> str | None:
 
 def to_expr(node: cst.BaseExpression, anchor: Anchor) -> Expr:
     """Convert an expression to a static `Expr`; anything without static meaning becomes `ExBad`."""
-    if isinstance(node, cst.Ellipsis):
+    if type(node) is cst.Ellipsis:
         return ExName("...", anchor)
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         if node.value in ("None", "True", "False"):
             return ExConst({"None": None, "True": True, "False": False}[node.value], anchor)
         return ExName(node.value, anchor)
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         dotted = _dotted(node)
         return ExName(dotted, anchor) if dotted is not None else ExBad(_code(node), anchor)
-    if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
+    if type(node) is cst.SimpleString or type(node) is cst.ConcatenatedString:
         text = _string_value(node)
         return ExConst(text, anchor) if text is not None else ExBad(_code(node), anchor)
-    if isinstance(node, cst.Integer | cst.Float):
+    if type(node) is cst.Integer or type(node) is cst.Float:
         return ExConst(node.evaluated_value, anchor)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus | cst.Plus):
+    if type(node) is cst.UnaryOperation and (type(node.operator) is cst.Minus or type(node.operator) is cst.Plus):
         inner = node.expression
-        if isinstance(inner, cst.Integer | cst.Float):
+        if type(inner) is cst.Integer or type(inner) is cst.Float:
             number = inner.evaluated_value
-            return ExConst(-number if isinstance(node.operator, cst.Minus) else number, anchor)
+            return ExConst(-number if type(node.operator) is cst.Minus else number, anchor)
         return ExBad(_code(node), anchor)
-    if isinstance(node, cst.Subscript):
+    if type(node) is cst.Subscript:
         args: list[Expr] = []
         for i, element in enumerate(node.slice):
-            if not isinstance(element.slice, cst.Index):
+            if type(element.slice) is not cst.Index:
                 return ExBad(_code(node), anchor)
             args.append(to_expr(element.slice.value, (*anchor, "slice", i, "slice", "value")))
         return ExSub(to_expr(node.value, (*anchor, "value")), tuple(args), anchor)
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+    if type(node) is cst.BinaryOperation and type(node.operator) is cst.BitOr:
         left = to_expr(node.left, (*anchor, "left"))
         right = to_expr(node.right, (*anchor, "right"))
         items = (*(left.items if isinstance(left, ExOr) else (left,)), right)
         return ExOr(items, anchor)
-    if isinstance(node, cst.List | cst.Tuple | cst.Set):
+    if type(node) is cst.List or type(node) is cst.Tuple or type(node) is cst.Set:
         return ExList(
             tuple(to_expr(el.value, (*anchor, "elements", i, "value")) for i, el in enumerate(node.elements)),
             anchor,
         )
-    if isinstance(node, cst.Call):
+    if type(node) is cst.Call:
         pos: list[Expr] = []
         kws: list[tuple[str, Expr]] = []
         for i, arg in enumerate(node.args):
@@ -141,7 +141,7 @@ def _docstring(body: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> st
     if not body:
         return None
     first = body[0]
-    if isinstance(first, cst.SimpleStatementLine) and first.body and isinstance(first.body[0], cst.Expr):
+    if type(first) is cst.SimpleStatementLine and first.body and type(first.body[0]) is cst.Expr:
         value = _string_value(first.body[0].value)
         if value is not None:
             return inspect.cleandoc(value)
@@ -168,7 +168,9 @@ class _TopLevelLines:
 
     def _compute(self) -> dict[int, int]:
         body = self._module.body
-        wanted = [(i, s.name.value) for i, s in enumerate(body) if isinstance(s, cst.FunctionDef | cst.ClassDef)]
+        wanted = [
+            (i, s.name.value) for i, s in enumerate(body) if (type(s) is cst.FunctionDef or type(s) is cst.ClassDef)
+        ]
         hits = list(_TOP_DEF.finditer(self._text))
         if [m.group(1) or m.group(2) for m in hits] == [name for _, name in wanted]:
             starts = [i for i, ch in enumerate(self._text) if ch == "\n"]
@@ -179,7 +181,7 @@ class _TopLevelLines:
         line = 1 + sum(_code(e).count("\n") for e in self._module.header)
         out: dict[int, int] = {}
         for i, stmt in enumerate(body):
-            if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            if type(stmt) is cst.FunctionDef or type(stmt) is cst.ClassDef:
                 before = len(stmt.leading_lines) + len(stmt.lines_after_decorators)
                 before += sum(self._module.code_for_node(d).count("\n") for d in stmt.decorators)
                 out[i] = line + before
@@ -224,7 +226,7 @@ class _UseCollector:
         self.params: list[tuple[str, cst.CSTNode]] = []
 
     def _owner(self, node: cst.BaseExpression, attr: str) -> str | None:
-        if isinstance(node, cst.Attribute) and node.attr.value == attr and isinstance(node.value, cst.Name):
+        if type(node) is cst.Attribute and node.attr.value == attr and type(node.value) is cst.Name:
             return node.value.value
         return None
 
@@ -232,9 +234,9 @@ class _UseCollector:
         stack: list[cst.CSTNode] = [root]
         while stack:
             node = stack.pop()
-            if isinstance(node, cst.Subscript):
+            if type(node) is cst.Subscript:
                 self._subscript(node)
-            elif isinstance(node, cst.Attribute):
+            elif type(node) is cst.Attribute:
                 self._attribute(node)
             children: list[cst.CSTNode] = []
             for name in _child_fields(type(node)):
@@ -247,7 +249,7 @@ class _UseCollector:
             stack.extend(reversed(children))
 
     def _subscript(self, node: cst.Subscript) -> None:
-        if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        if len(node.slice) != 1 or type(node.slice[0].slice) is not cst.Index:
             return
         key = _string_value(node.slice[0].slice.value)
         if key is None:
@@ -313,33 +315,33 @@ class _ModuleReader:
     def _statements(self, body: Sequence[cst.BaseStatement], at: Anchor, *, top: bool) -> None:
         for i, stmt in enumerate(body):
             anchor = (*at, i)
-            if isinstance(stmt, cst.SimpleStatementLine):
+            if type(stmt) is cst.SimpleStatementLine:
                 for j, small in enumerate(stmt.body):
                     self._small(small, (*anchor, "body", j))
-            elif isinstance(stmt, cst.FunctionDef):
+            elif type(stmt) is cst.FunctionDef:
                 self.functions.append(self._function(stmt, anchor, self.lines.line_of(i) if top else 0))
-            elif isinstance(stmt, cst.ClassDef):
+            elif type(stmt) is cst.ClassDef:
                 self.classes.append(self._class(stmt, anchor, self.lines.line_of(i) if top else 0))
-            elif isinstance(stmt, cst.If):
+            elif type(stmt) is cst.If:
                 # `if TYPE_CHECKING:` imports and version switches: both branches define names
                 self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
                 orelse = stmt.orelse
                 path: Anchor = (*anchor, "orelse")
-                while isinstance(orelse, cst.If):
+                while type(orelse) is cst.If:
                     self._statements(_block(orelse.body), (*path, "body", "body"), top=False)
                     orelse, path = orelse.orelse, (*path, "orelse")
-                if isinstance(orelse, cst.Else):
+                if type(orelse) is cst.Else:
                     self._statements(_block(orelse.body), (*path, "body", "body"), top=False)
-            elif isinstance(stmt, cst.Try):
+            elif type(stmt) is cst.Try:
                 self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
 
     def _small(self, small: cst.BaseSmallStatement, anchor: Anchor) -> None:
-        if isinstance(small, cst.Import):
+        if type(small) is cst.Import:
             for k, alias in enumerate(small.names):
                 name = _dotted(alias.name) or ""
-                asname = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else None
+                asname = alias.asname.name.value if alias.asname and type(alias.asname.name) is cst.Name else None
                 self.imports.append(ImportFact(name, None, asname, 0, (*anchor, "names", k)))
-        elif isinstance(small, cst.ImportFrom):
+        elif type(small) is cst.ImportFrom:
             module = _dotted(small.module) if small.module is not None else ""
             level = len(small.relative)
             if isinstance(small.names, cst.ImportStar):
@@ -347,10 +349,10 @@ class _ModuleReader:
                 return
             for k, alias in enumerate(small.names):
                 name = _dotted(alias.name) or ""
-                asname = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else None
+                asname = alias.asname.name.value if alias.asname and type(alias.asname.name) is cst.Name else None
                 self.imports.append(ImportFact(module or "", name, asname, level, (*anchor, "names", k)))
-        elif isinstance(small, cst.Assign):
-            if len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+        elif type(small) is cst.Assign:
+            if len(small.targets) == 1 and type(small.targets[0].target) is cst.Name:
                 name = small.targets[0].target.value
                 if name == "__all__":
                     self.exports = _string_list(small.value)
@@ -359,14 +361,14 @@ class _ModuleReader:
             else:
                 for target in small.targets:
                     self.other.extend(_target_names(target.target))
-        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+        elif type(small) is cst.AnnAssign and type(small.target) is cst.Name:
             name = small.target.value
             ann = _code(small.annotation.annotation)
             if small.value is not None and ann.split(".")[-1] == "TypeAlias":
                 self.aliases.append(AliasFact(name, to_expr(small.value, (*anchor, "value")), True, (), anchor))
             else:
                 self.other.append(name)
-        elif isinstance(small, cst.TypeAlias):
+        elif type(small) is cst.TypeAlias:
             params = _type_params(small.type_parameters)
             self.aliases.append(
                 AliasFact(small.name.value, to_expr(small.value, (*anchor, "value")), True, params, anchor)
@@ -382,7 +384,7 @@ class _ModuleReader:
         for field, group, kind in groups:
             for k, p in enumerate(group):
                 params.append(self._param(p, (*anchor, "params", field, k), kind))
-        if isinstance(fn.params.star_arg, cst.Param):
+        if type(fn.params.star_arg) is cst.Param:
             params.append(self._param(fn.params.star_arg, (*anchor, "params", "star_arg"), "star"))
         if fn.params.star_kwarg is not None:
             params.append(self._param(fn.params.star_kwarg, (*anchor, "params", "star_kwarg"), "starstar"))
@@ -390,7 +392,7 @@ class _ModuleReader:
         decorators = tuple(
             to_expr(d.decorator, (*anchor, "decorators", k, "decorator")) for k, d in enumerate(fn.decorators)
         )
-        body = fn.body.body if isinstance(fn.body, cst.IndentedBlock) else ()
+        body = fn.body.body if type(fn.body) is cst.IndentedBlock else ()
         module_uses: tuple[Use, ...] = ()
         param_uses: tuple[Use, ...] = ()
         if decorators:
@@ -422,17 +424,17 @@ class _ModuleReader:
         for k, arg in enumerate(node.keywords):
             if arg.keyword is not None:
                 keywords.append((arg.keyword.value, to_expr(arg.value, (*anchor, "keywords", k, "value"))))
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        body = node.body.body if type(node.body) is cst.IndentedBlock else ()
         fields: list[FieldFact] = []
         methods: list[FunctionFact] = []
         for i, stmt in enumerate(body):
             at: Anchor = (*anchor, "body", "body", i)
-            if isinstance(stmt, cst.FunctionDef):
+            if type(stmt) is cst.FunctionDef:
                 methods.append(self._function(stmt, at, 0))
-            elif isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            elif type(stmt) is cst.SimpleStatementLine and len(stmt.body) == 1:
                 small = stmt.body[0]
                 description = _attribute_doc(body, i)
-                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
                     fields.append(
                         FieldFact(
                             small.target.value,
@@ -443,9 +445,7 @@ class _ModuleReader:
                         )
                     )
                 elif (
-                    isinstance(small, cst.Assign)
-                    and len(small.targets) == 1
-                    and isinstance(small.targets[0].target, cst.Name)
+                    type(small) is cst.Assign and len(small.targets) == 1 and type(small.targets[0].target) is cst.Name
                 ):
                     fields.append(
                         FieldFact(
@@ -473,14 +473,14 @@ class _ModuleReader:
 
 
 def _block(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
-    return body.body if isinstance(body, cst.IndentedBlock) else ()
+    return body.body if type(body) is cst.IndentedBlock else ()
 
 
 def _attribute_doc(body: Sequence[cst.BaseStatement], i: int) -> str | None:
     """The string statement right after a field, by the attribute-docstring convention."""
     if i + 1 < len(body):
         nxt = body[i + 1]
-        if isinstance(nxt, cst.SimpleStatementLine) and len(nxt.body) == 1 and isinstance(nxt.body[0], cst.Expr):
+        if type(nxt) is cst.SimpleStatementLine and len(nxt.body) == 1 and type(nxt.body[0]) is cst.Expr:
             value = _string_value(nxt.body[0].value)
             if value is not None:
                 return inspect.cleandoc(value)
@@ -494,13 +494,13 @@ def _type_params(params: cst.TypeParameters | None) -> tuple[str, ...]:
     for tp in params.params:
         inner = tp.param
         name = getattr(inner, "name", None)
-        if isinstance(name, cst.Name):
+        if type(name) is cst.Name:
             out.append(name.value)
     return tuple(out)
 
 
 def _string_list(node: cst.BaseExpression) -> tuple[str, ...] | None:
-    if isinstance(node, cst.List | cst.Tuple):
+    if type(node) is cst.List or type(node) is cst.Tuple:
         values = [_string_value(el.value) for el in node.elements]
         if all(v is not None for v in values):
             return tuple(v for v in values if v is not None)
@@ -508,9 +508,9 @@ def _string_list(node: cst.BaseExpression) -> tuple[str, ...] | None:
 
 
 def _target_names(node: cst.BaseExpression) -> Iterable[str]:
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         yield node.value
-    elif isinstance(node, cst.Tuple | cst.List):
+    elif type(node) is cst.Tuple or type(node) is cst.List:
         for el in node.elements:
             yield from _target_names(el.value)
 
@@ -663,7 +663,7 @@ def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
     for step in _expand(anchor):
         if isinstance(step, tuple):
             kind, k = step
-            assert isinstance(node, cst.FunctionDef)
+            assert type(node) is cst.FunctionDef
             found = _collect_uses(node)
             pairs = found.modules if kind == "#module_use" else found.params
             if k >= len(pairs):
