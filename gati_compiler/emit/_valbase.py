@@ -169,7 +169,7 @@ class ModuleState:
         """Whether the named type can reach itself through refs."""
         if ref not in self._recursive:
             seen: set[str] = set()
-            stack = list(_refs_in(self.gtypes[ref]))
+            stack = list(refs_in(self.gtypes[ref]))
             while stack:
                 name = stack.pop()
                 if name == ref:
@@ -177,7 +177,7 @@ class ModuleState:
                     return True
                 if name not in seen and name in self.gtypes:
                     seen.add(name)
-                    stack.extend(_refs_in(self.gtypes[name]))
+                    stack.extend(refs_in(self.gtypes[name]))
             self._recursive[ref] = False
         return self._recursive[ref]
 
@@ -236,22 +236,23 @@ def ecma_anchors(pattern: str) -> str:
     return "".join(out)
 
 
-def _refs_in(gtype: GType) -> list[str]:
+def refs_in(gtype: GType) -> list[str]:
+    """The refs that appear in `gtype` itself (not through other named types)."""
     match gtype:
         case RefType():
             return [gtype.ref]
         case ObjectType():
-            return [r for p in gtype.properties for r in _refs_in(p.type)]
+            return [r for p in gtype.properties for r in refs_in(p.type)]
         case ArrayType():
-            return _refs_in(gtype.items)
+            return refs_in(gtype.items)
         case MapType():
-            return _refs_in(gtype.keys) + _refs_in(gtype.values)
+            return refs_in(gtype.keys) + refs_in(gtype.values)
         case TupleType():
-            return [r for item in gtype.items for r in _refs_in(item)]
+            return [r for item in gtype.items for r in refs_in(item)]
         case UnionType():
-            return [r for option in gtype.options for r in _refs_in(option)]
+            return [r for option in gtype.options for r in refs_in(option)]
         case IntersectionType():
-            return [r for part in gtype.parts for r in _refs_in(part)]
+            return [r for part in gtype.parts for r in refs_in(part)]
         case PrimitiveType() | LiteralType() | EnumType() | AnyType():
             return []
         case _:

@@ -23,7 +23,7 @@ from gati_compiler.emit._sdk_python_types import (
     py_docstring,
 )
 from gati_compiler.emit.render import make_environment, py_str
-from gati_compiler.emit.validators import ClassTarget, emit_validators
+from gati_compiler.emit.validators import ClassTarget, emit_validators, reachable_refs
 from gati_compiler.ir.gtype import (
     AnyType,
     ArrayType,
@@ -408,9 +408,10 @@ def emit_python_sdk(program: Program, *, header: str) -> dict[str, bytes]:
     render("sdk_python/client.py.j2", f"{pkg}/client.py", view=view)
     out[f"{pkg}/py.typed"] = b""
     gtypes, handlers = _validator_inputs(program)
-    # the client only checks what it receives: decoders, no encoders
+    # the client only checks what it receives: decoders, no encoders, for the response types only
+    received = reachable_refs(gtypes, (h.gtypes.request for h in handlers if h.gtypes.request is not None))
     validators = emit_validators(
-        gtypes, handlers, header=header, class_map=class_map(view.package, models), encoders=False
+        gtypes, handlers, header=header, class_map=class_map(view.package, models), encoders=False, refs=received
     )
     for rel, data in validators.items():
         # the validators emitter writes `validators/...`; the SDK keeps them private as `_validators/...`

@@ -7,10 +7,11 @@ under `validators/`. Code is generated per type by `_valgen`, the module skeleto
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from gati_compiler.emit._valbase import refs_in
 from gati_compiler.emit._valgen import ClassTarget, ModuleState, drain
 from gati_compiler.emit.render import make_environment, py_ident, py_str
 from gati_compiler.ir.gtype import (
@@ -26,7 +27,7 @@ from gati_compiler.ir.gtype import (
 from gati_compiler.ir.jsonschema import FORMAT_PATTERNS
 from gati_compiler.ir.models import Handler
 
-__all__ = ["ClassTarget", "ValidatorsView", "build_validators_view", "emit_validators"]
+__all__ = ["ClassTarget", "ValidatorsView", "build_validators_view", "emit_validators", "reachable_refs"]
 
 TEMPLATE: Final = "validators/__init__.py.j2"
 _EXTRA_PATTERNS: Final = {
@@ -57,6 +58,7 @@ def emit_validators(
     header: str,
     class_map: Mapping[str, ClassTarget] | None = None,
     encoders: bool = True,
+    refs: Collection[str] | None = None,
 ) -> dict[str, bytes]:
     """Generate the validators package.
 
@@ -67,11 +69,13 @@ def emit_validators(
         class_map: per ref, the class to build instead of the GType's `origin` (used by the SDK).
         encoders: also generate encoders (`encode`, `HandlerCodec.encode_response`); a client that
             only checks what it receives leaves them out and gets a module half the size.
+        refs: the named types `decode`/`encode` offer (default: all); the handlers' codecs and
+            what they reach are generated either way.
 
     Returns:
         Relative paths (under `validators/`) to file contents.
     """
-    view = build_validators_view(gtypes, handlers, header=header, class_map=class_map, encoders=encoders)
+    view = build_validators_view(gtypes, handlers, header=header, class_map=class_map, encoders=encoders, refs=refs)
     text = make_environment().get_template(TEMPLATE).render(view=view, **view.__dict__)
     return {"validators/__init__.py": text.encode("utf-8")}
 
@@ -83,12 +87,13 @@ def build_validators_view(
     header: str,
     class_map: Mapping[str, ClassTarget] | None = None,
     encoders: bool = True,
+    refs: Collection[str] | None = None,
 ) -> ValidatorsView:
     """Generate every function and table; the template only lays them out."""
     state = ModuleState(gtypes=gtypes, class_map=class_map or {})
     decoders: list[str] = []
     encoder_entries: list[str] = []
-    for ref in sorted(gtypes):
+    for ref in sorted(gtypes if refs is None else set(refs) & set(gtypes)):
         decoders.append(_entry(ref, state.functions_for(RefType(ref=ref), "dec")))
         if encoders:
             encoder_entries.append(_entry(ref, state.functions_for(RefType(ref=ref), "enc")))
@@ -118,6 +123,18 @@ def build_validators_view(
         encoders=tuple(encoder_entries),
         handlers=tuple(entries),
     )
+
+
+def reachable_refs(gtypes: Mapping[str, GType], roots: Iterable[GType]) -> frozenset[str]:
+    """The named types `roots` refer to, directly or through other named types."""
+    seen: set[str] = set()
+    stack = [ref for root in roots for ref in refs_in(root)]
+    while stack:
+        ref = stack.pop()
+        if ref not in seen and ref in gtypes:
+            seen.add(ref)
+            stack.extend(refs_in(gtypes[ref]))
+    return frozenset(seen)
 
 
 def _entry(ref: str, names: tuple[str, str]) -> str:

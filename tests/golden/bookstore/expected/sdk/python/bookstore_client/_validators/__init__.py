@@ -604,75 +604,63 @@ _E24: Final = (
     "Expected `str` of length <= 30",
 )
 _E25: Final = ("missing", "`int`", "Object missing required field `in_stock`")
-_E26: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
-_RE27: Final = re.compile("^[a-z0-9-]+\\Z")
-_E28: Final = ("missing", "`str`", "Object missing required field `slug`")
-_E29: Final = (
+_RE26: Final = re.compile("^[a-z0-9-]+\\Z")
+_E27: Final = ("missing", "`str`", "Object missing required field `slug`")
+_E28: Final = (
     "pattern",
     "`str` matching regex '^[a-z0-9-]+$'",
     "Expected `str` matching regex '^[a-z0-9-]+$'",
 )
-_E30: Final = ("missing", "`array`", "Object missing required field `children`")
-_K31: Final = frozenset({"name", "born", "website"})
-_EN32: Final = {
+_E29: Final = ("missing", "`array`", "Object missing required field `children`")
+_S30: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_EN31: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_E33: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E32: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E33: Final = ("format", "`uuid`")
 _E34: Final = (
-    "min_items",
-    "`array` of length >= 1",
-    "Expected `array` of length >= 1",
-)
-_E35: Final = (
-    "max_items",
-    "`array` of length <= 20",
-    "Expected `array` of length <= 20",
-)
-_E36: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E37: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E38: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E39: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E40: Final = ("enum", "`Priority`")
-_S41: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_E42: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E43: Final = ("format", "`uuid`")
-_E44: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E45: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E46: Final = ("missing", "`object`", "Object missing required field `total`")
-_E47: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E48: Final = ("format", "`datetime`")
-_E49: Final = ("missing", "`array`", "Object missing required field `items`")
-_E50: Final = ("missing", "`int`", "Object missing required field `total`")
-_E51: Final = (
+_E35: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E36: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E37: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E38: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E39: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E40: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E41: Final = ("missing", "`object`", "Object missing required field `total`")
+_E42: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E43: Final = ("format", "`datetime`")
+_E44: Final = ("enum", "`Priority`")
+_E45: Final = ("missing", "`array`", "Object missing required field `items`")
+_E46: Final = ("missing", "`int`", "Object missing required field `total`")
+_E47: Final = (
     "missing",
     "`int | null`",
     "Object missing required field `next_offset`",
 )
-_E52: Final = ("missing", "`str`", "Object missing required field `street`")
-_E53: Final = ("missing", "`str`", "Object missing required field `city`")
-_E54: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E55: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E56: Final = (
+_E48: Final = ("missing", "`str`", "Object missing required field `street`")
+_E49: Final = ("missing", "`str`", "Object missing required field `city`")
+_E50: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E51: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E52: Final = (
     "max_length",
     "`str` of length <= 10",
     "Expected `str` of length <= 10",
 )
-_E57: Final = ("missing", "`str`", "Object missing required field `country`")
-_E58: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E59: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E60: Final = ("missing", "`int`", "Object missing required field `books`")
-_E61: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E62: Final = (
+_E53: Final = ("missing", "`str`", "Object missing required field `country`")
+_E54: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E55: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E56: Final = ("missing", "`int`", "Object missing required field `books`")
+_E57: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E58: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E63: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_E59: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
 
 
 def _dec_Author(v: Any) -> Any:
@@ -1008,238 +996,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _dec_BookPatch(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    a2 = v.get("title", _MISSING)
-    a3 = v.get("price", _MISSING)
-    a4 = v.get("genre", _MISSING)
-    a5 = v.get("in_stock", _MISSING)
-    if a2 is not _MISSING:
-        if type(a2) is not str or not 1 <= len(a2) <= 200:
-            return _FAIL
-    if a3 is not _MISSING:
-        if type(a3) is not dict:
-            return _FAIL
-        try:
-            a7 = a3["amount"]
-            a8 = a3["currency"]
-        except KeyError:
-            return _FAIL
-        if type(a7) is not int or a7 < 0:
-            return _FAIL
-        if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
-            return _FAIL
-        o6: dict[str, Any]
-        same9 = len(a3) == 2
-        if same9:
-            o6 = a3
-        else:
-            o6 = {"amount": a7, "currency": a8}
-    if a4 is not _MISSING:
-        e10: Any = _EN9.get(a4) if type(a4) is str else None
-        if e10 is None:
-            return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["title"] = a2
-    if a3 is not _MISSING:
-        o1["price"] = o6
-    if a4 is not _MISSING:
-        o1["genre"] = e10
-    if a5 is not _MISSING:
-        o1["in_stock"] = a5
-    return o1
-
-
-def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("price", _MISSING)
-        a5 = v.get("genre", _MISSING)
-        a6 = v.get("in_stock", _MISSING)
-        if a3 is not _MISSING:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
-            else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E11, a3)
-        if a4 is not _MISSING:
-            o7: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                k8 = len(issues)
-                a9 = a4.get("amount", _MISSING)
-                a10 = a4.get("currency", _MISSING)
-                if a9 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E19, _MISSING)
-                else:
-                    n11: Any = a9
-                    if type(n11) is float and n11.is_integer():
-                        n11 = int(n11)
-                    if type(n11) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n11)
-                    else:
-                        if n11 < 0:
-                            _bad_num(issues, path + ".price.amount", _E20, n11)
-                if a10 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E21, _MISSING)
-                else:
-                    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _show(issues, path + ".price.currency", _E22, a10)
-                if len(issues) == k8:
-                    o7 = {"amount": n11, "currency": a10}
-        if a5 is not _MISSING:
-            e12: Any = _EN9.get(a5) if type(a5) is str else None
-            if e12 is None:
-                _show(issues, path + ".genre", _E17, a5)
-        if a6 is not _MISSING:
-            n13: Any = a6
-            if type(n13) is float and n13.is_integer():
-                n13 = int(n13)
-            if type(n13) is not int:
-                _type(issues, path + ".in_stock", "`int`", n13)
-            else:
-                if n13 < 0:
-                    _bad_num(issues, path + ".in_stock", _E20, n13)
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["title"] = a3
-            if a4 is not _MISSING:
-                o1["price"] = o7
-            if a5 is not _MISSING:
-                o1["genre"] = e12
-            if a6 is not _MISSING:
-                o1["in_stock"] = n13
-    return o1
-
-
-def _dec_BookQuery(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    a2 = v.get("genre", _MISSING)
-    a3 = v.get("author_id", _MISSING)
-    a4 = v.get("limit", _MISSING)
-    a5 = v.get("offset", _MISSING)
-    if a2 is not _MISSING:
-        o6: Any = None
-        if a2 is not None:
-            e7: Any = _EN9.get(a2) if type(a2) is str else None
-            if e7 is None:
-                return _FAIL
-            o6 = e7
-    if a3 is not _MISSING:
-        o8: Any = None
-        if a3 is not None:
-            if type(a3) is not int:
-                return _FAIL
-            o8 = a3
-    if a4 is not _MISSING:
-        if type(a4) is not int or not 1 <= a4 <= 100:
-            return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["genre"] = o6
-    else:
-        o1["genre"] = None
-    if a3 is not _MISSING:
-        o1["author_id"] = o8
-    else:
-        o1["author_id"] = None
-    if a4 is not _MISSING:
-        o1["limit"] = a4
-    else:
-        o1["limit"] = 20
-    if a5 is not _MISSING:
-        o1["offset"] = a5
-    else:
-        o1["offset"] = 0
-    return o1
-
-
-def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("genre", _MISSING)
-        a4 = v.get("author_id", _MISSING)
-        a5 = v.get("limit", _MISSING)
-        a6 = v.get("offset", _MISSING)
-        if a3 is not _MISSING:
-            o7: Any = None
-            if a3 is not None:
-                e8: Any = _EN9.get(a3) if type(a3) is str else None
-                if e8 is None:
-                    _show(issues, path + ".genre", _E17, a3)
-                o7 = e8
-        if a4 is not _MISSING:
-            o9: Any = None
-            if a4 is not None:
-                n10: Any = a4
-                if type(n10) is float and n10.is_integer():
-                    n10 = int(n10)
-                if type(n10) is not int:
-                    _type(issues, path + ".author_id", "`int`", n10)
-                else:
-                    pass
-                o9 = n10
-        if a5 is not _MISSING:
-            n11: Any = a5
-            if type(n11) is float and n11.is_integer():
-                n11 = int(n11)
-            if type(n11) is not int:
-                _type(issues, path + ".limit", "`int`", n11)
-            else:
-                if n11 < 1:
-                    _bad_num(issues, path + ".limit", _E15, n11)
-                if n11 > 100:
-                    _bad_num(issues, path + ".limit", _E26, n11)
-        if a6 is not _MISSING:
-            n12: Any = a6
-            if type(n12) is float and n12.is_integer():
-                n12 = int(n12)
-            if type(n12) is not int:
-                _type(issues, path + ".offset", "`int`", n12)
-            else:
-                if n12 < 0:
-                    _bad_num(issues, path + ".offset", _E20, n12)
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["genre"] = o7
-            else:
-                o1["genre"] = None
-            if a4 is not _MISSING:
-                o1["author_id"] = o9
-            else:
-                o1["author_id"] = None
-            if a5 is not _MISSING:
-                o1["limit"] = n11
-            else:
-                o1["limit"] = 20
-            if a6 is not _MISSING:
-                o1["offset"] = n12
-            else:
-                o1["offset"] = 0
-    return o1
-
-
 def _dec_Category(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -1249,7 +1005,7 @@ def _dec_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE27.search(a2) is None:
+    if type(a2) is not str or _RE26.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -1282,13 +1038,13 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E28, _MISSING)
+            _bad(issues, path + ".slug", _E27, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
-                if _RE27.search(a3) is None:
-                    _bad(issues, path + ".slug", _E29, a3)
+                if _RE26.search(a3) is None:
+                    _bad(issues, path + ".slug", _E28, a3)
         if a4 is _MISSING:
             _bad(issues, path + ".name", _E2, _MISSING)
         else:
@@ -1297,7 +1053,7 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".children", _E30, _MISSING)
+            _bad(issues, path + ".children", _E29, _MISSING)
         else:
             l6: Any = None
             if type(a5) is not list:
@@ -1395,480 +1151,6 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _dec_NewAuthor(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["name"]
-    except KeyError:
-        return _FAIL
-    a3 = v.get("born", _MISSING)
-    a4 = v.get("website", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 120:
-        return _FAIL
-    if a3 is not _MISSING:
-        o5: Any = None
-        if a3 is not None:
-            if type(a3) is not str:
-                return _FAIL
-            x6 = _parse_date(a3)
-            if x6 is None:
-                return _FAIL
-            o5 = x6
-    if a4 is not _MISSING:
-        o7: Any = None
-        if a4 is not None:
-            if type(a4) is not str or _RE0.search(a4) is None:
-                return _FAIL
-            o7 = a4
-    c8 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
-    if len(v) != c8:
-        return _FAIL
-    o1: dict[str, Any] = {"name": a2}
-    if a3 is not _MISSING:
-        o1["born"] = o5
-    else:
-        o1["born"] = None
-    if a4 is not _MISSING:
-        o1["website"] = o7
-    else:
-        o1["website"] = None
-    return o1
-
-
-def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("born", _MISSING)
-        a5 = v.get("website", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".name", "`str`", a3)
-            else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".name", _E3, a3)
-                if len(a3) > 120:
-                    _bad(issues, path + ".name", _E4, a3)
-        if a4 is not _MISSING:
-            o6: Any = None
-            if a4 is not None:
-                x7: Any = None
-                if type(a4) is not str:
-                    _type(issues, path + ".born", "`date`", a4)
-                else:
-                    x7 = _parse_date(a4)
-                    if x7 is None:
-                        _show(issues, path + ".born", _E5, a4)
-                o6 = x7
-        if a5 is not _MISSING:
-            o8: Any = None
-            if a5 is not None:
-                if type(a5) is not str:
-                    _type(issues, path + ".website", "`str`", a5)
-                else:
-                    if _RE0.search(a5) is None:
-                        _bad(issues, path + ".website", _E6, a5)
-                o8 = a5
-        for key9 in v:
-            if key9 not in _K31:
-                _add(
-                    issues,
-                    _kp(path, key9),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key9],
-                    "Object contains unknown field `" + key9 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"name": a3}
-            if a4 is not _MISSING:
-                o1["born"] = o6
-            else:
-                o1["born"] = None
-            if a5 is not _MISSING:
-                o1["website"] = o8
-            else:
-                o1["website"] = None
-    return o1
-
-
-def _dec_NewBook(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["title"]
-        a3 = v["isbn"]
-        a4 = v["author_id"]
-        a5 = v["genre"]
-        a6 = v["price"]
-    except KeyError:
-        return _FAIL
-    a7 = v.get("published", _MISSING)
-    a8 = v.get("tags", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 200:
-        return _FAIL
-    if type(a3) is not str or _RE8.search(a3) is None:
-        return _FAIL
-    if type(a4) is not int or a4 < 1:
-        return _FAIL
-    e9: Any = _EN9.get(a5) if type(a5) is str else None
-    if e9 is None:
-        return _FAIL
-    if type(a6) is not dict:
-        return _FAIL
-    try:
-        a11 = a6["amount"]
-        a12 = a6["currency"]
-    except KeyError:
-        return _FAIL
-    if type(a11) is not int or a11 < 0:
-        return _FAIL
-    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-        return _FAIL
-    o10: dict[str, Any]
-    same13 = len(a6) == 2
-    if same13:
-        o10 = a6
-    else:
-        o10 = {"amount": a11, "currency": a12}
-    if a7 is not _MISSING:
-        if type(a7) is not str:
-            return _FAIL
-        x14 = _parse_date(a7)
-        if x14 is None:
-            return _FAIL
-    if a8 is not _MISSING:
-        if type(a8) is not list or len(a8) > 10:
-            return _FAIL
-        for i16 in a8:
-            if type(i16) is not str or len(i16) > 30:
-                return _FAIL
-        l15 = a8
-    o1: dict[str, Any] = {
-        "title": a2,
-        "isbn": a3,
-        "author_id": a4,
-        "genre": e9,
-        "price": o10,
-    }
-    if a7 is not _MISSING:
-        o1["published"] = x14
-    if a8 is not _MISSING:
-        o1["tags"] = l15
-    return o1
-
-
-def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".title", _E10, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
-            else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E11, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E12, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".isbn", "`str`", a4)
-            else:
-                if _RE8.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E13, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E14, _MISSING)
-        else:
-            n10: Any = a5
-            if type(n10) is float and n10.is_integer():
-                n10 = int(n10)
-            if type(n10) is not int:
-                _type(issues, path + ".author_id", "`int`", n10)
-            else:
-                if n10 < 1:
-                    _bad_num(issues, path + ".author_id", _E15, n10)
-        if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E16, _MISSING)
-        else:
-            e11: Any = _EN9.get(a6) if type(a6) is str else None
-            if e11 is None:
-                _show(issues, path + ".genre", _E17, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".price", _E18, _MISSING)
-        else:
-            o12: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                k13 = len(issues)
-                a14 = a7.get("amount", _MISSING)
-                a15 = a7.get("currency", _MISSING)
-                if a14 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E19, _MISSING)
-                else:
-                    n16: Any = a14
-                    if type(n16) is float and n16.is_integer():
-                        n16 = int(n16)
-                    if type(n16) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n16)
-                    else:
-                        if n16 < 0:
-                            _bad_num(issues, path + ".price.amount", _E20, n16)
-                if a15 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E21, _MISSING)
-                else:
-                    if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
-                        _show(issues, path + ".price.currency", _E22, a15)
-                if len(issues) == k13:
-                    o12 = {"amount": n16, "currency": a15}
-        if a8 is not _MISSING:
-            x17: Any = None
-            if type(a8) is not str:
-                _type(issues, path + ".published", "`date`", a8)
-            else:
-                x17 = _parse_date(a8)
-                if x17 is None:
-                    _show(issues, path + ".published", _E5, a8)
-        if a9 is not _MISSING:
-            l18: Any = None
-            if type(a9) is not list:
-                _type(issues, path + ".tags", "`array`", a9)
-            else:
-                p19 = path + ".tags"
-                k20 = len(issues)
-                if len(a9) > 10:
-                    _bad(issues, p19, _E23, a9)
-                acc23: list[Any] = []
-                for j22, i21 in enumerate(a9):
-                    if type(i21) is not str:
-                        _type(issues, f"{p19}[{j22}]", "`str`", i21)
-                    else:
-                        if len(i21) > 30:
-                            _bad(issues, f"{p19}[{j22}]", _E24, i21)
-                    acc23.append(i21)
-                if len(issues) == k20:
-                    l18 = acc23
-        if len(issues) == k2:
-            o1 = {
-                "title": a3,
-                "isbn": a4,
-                "author_id": n10,
-                "genre": e11,
-                "price": o12,
-            }
-            if a8 is not _MISSING:
-                o1["published"] = x17
-            if a9 is not _MISSING:
-                o1["tags"] = l18
-    return o1
-
-
-def _dec_NewOrder(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["lines"]
-        a3 = v["ship_to"]
-    except KeyError:
-        return _FAIL
-    a4 = v.get("priority", _MISSING)
-    a5 = v.get("gift_note", _MISSING)
-    if type(a2) is not list or not 1 <= len(a2) <= 20:
-        return _FAIL
-    acc12: list[Any] = []
-    for i7 in a2:
-        if type(i7) is not dict:
-            return _FAIL
-        try:
-            a9 = i7["book_id"]
-            a10 = i7["quantity"]
-        except KeyError:
-            return _FAIL
-        if type(a9) is not int or a9 < 1:
-            return _FAIL
-        if type(a10) is not int or not 1 <= a10 <= 50:
-            return _FAIL
-        o8: dict[str, Any]
-        same11 = len(i7) == 2
-        if same11:
-            o8 = i7
-        else:
-            o8 = {"book_id": a9, "quantity": a10}
-        acc12.append(o8)
-    l6 = a2 if all(map(_is, acc12, a2)) else acc12
-    if type(a3) is not dict:
-        return _FAIL
-    try:
-        a14 = a3["name"]
-        a15 = a3["street"]
-        a16 = a3["city"]
-        a17 = a3["postcode"]
-        a18 = a3["country"]
-    except KeyError:
-        return _FAIL
-    if type(a14) is not str or len(a14) < 1:
-        return _FAIL
-    if type(a15) is not str:
-        return _FAIL
-    if type(a16) is not str:
-        return _FAIL
-    if type(a17) is not str or not 3 <= len(a17) <= 10:
-        return _FAIL
-    if type(a18) is not str or not 2 <= len(a18) <= 2:
-        return _FAIL
-    o13: dict[str, Any]
-    same19 = len(a3) == 5
-    if same19:
-        o13 = a3
-    else:
-        o13 = {
-            "name": a14,
-            "street": a15,
-            "city": a16,
-            "postcode": a17,
-            "country": a18,
-        }
-    if a4 is not _MISSING:
-        e20: Any = _EN32.get(a4) if type(a4) is int else None
-        if e20 is None:
-            return _FAIL
-    if a5 is not _MISSING:
-        o21: Any = None
-        if a5 is not None:
-            if type(a5) is not str:
-                return _FAIL
-            o21 = a5
-    o1: dict[str, Any] = {"lines": l6, "ship_to": o13}
-    if a4 is not _MISSING:
-        o1["priority"] = e20
-    if a5 is not _MISSING:
-        o1["gift_note"] = o21
-    return o1
-
-
-def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("lines", _MISSING)
-        a4 = v.get("ship_to", _MISSING)
-        a5 = v.get("priority", _MISSING)
-        a6 = v.get("gift_note", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".lines", _E33, _MISSING)
-        else:
-            l7: Any = None
-            if type(a3) is not list:
-                _type(issues, path + ".lines", "`array`", a3)
-            else:
-                p8 = path + ".lines"
-                k9 = len(issues)
-                if len(a3) < 1:
-                    _bad(issues, p8, _E34, a3)
-                if len(a3) > 20:
-                    _bad(issues, p8, _E35, a3)
-                acc18: list[Any] = []
-                for j11, i10 in enumerate(a3):
-                    o12: Any = None
-                    if type(i10) is not dict:
-                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
-                    else:
-                        k13 = len(issues)
-                        a14 = i10.get("book_id", _MISSING)
-                        a15 = i10.get("quantity", _MISSING)
-                        if a14 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].book_id", _E36, _MISSING)
-                        else:
-                            n16: Any = a14
-                            if type(n16) is float and n16.is_integer():
-                                n16 = int(n16)
-                            if type(n16) is not int:
-                                _type(issues, f"{p8}[{j11}].book_id", "`int`", n16)
-                            else:
-                                if n16 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].book_id",
-                                        _E15,
-                                        n16,
-                                    )
-                        if a15 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].quantity", _E37, _MISSING)
-                        else:
-                            n17: Any = a15
-                            if type(n17) is float and n17.is_integer():
-                                n17 = int(n17)
-                            if type(n17) is not int:
-                                _type(issues, f"{p8}[{j11}].quantity", "`int`", n17)
-                            else:
-                                if n17 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].quantity",
-                                        _E15,
-                                        n17,
-                                    )
-                                if n17 > 50:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].quantity",
-                                        _E38,
-                                        n17,
-                                    )
-                        if len(issues) == k13:
-                            o12 = {"book_id": n16, "quantity": n17}
-                    acc18.append(o12)
-                if len(issues) == k9:
-                    l7 = acc18
-        if a4 is _MISSING:
-            _bad(issues, path + ".ship_to", _E39, _MISSING)
-        else:
-            r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
-        if a5 is not _MISSING:
-            n20: Any = a5
-            if type(n20) is float and n20.is_integer():
-                n20 = int(n20)
-            e21: Any = _EN32.get(n20) if type(n20) is int else None
-            if e21 is None:
-                _show(issues, path + ".priority", _E40, n20)
-        if a6 is not _MISSING:
-            o22: Any = None
-            if a6 is not None:
-                if type(a6) is not str:
-                    _type(issues, path + ".gift_note", "`str`", a6)
-                else:
-                    pass
-                o22 = a6
-        if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": r19}
-            if a5 is not _MISSING:
-                o1["priority"] = e21
-            if a6 is not _MISSING:
-                o1["gift_note"] = o22
-    return o1
-
-
 def _dec_Order(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -1888,7 +1170,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S41):
+    if not (type(a3) is str and a3 in _S30):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -1968,7 +1250,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN32.get(a8) if type(a8) is int else None
+        e30: Any = _EN31.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -2011,7 +1293,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E42, _MISSING)
+            _bad(issues, path + ".id", _E32, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -2019,14 +1301,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _show(issues, path + ".id", _E43, a3)
+                    _show(issues, path + ".id", _E33, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E44, _MISSING)
+            _bad(issues, path + ".status", _E34, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S41):
-                _show(issues, path + ".status", _E45, a4)
+            if not (type(a4) is str and a4 in _S30):
+                _show(issues, path + ".status", _E35, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E33, _MISSING)
+            _bad(issues, path + ".lines", _E36, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -2044,7 +1326,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E36, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E37, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -2060,7 +1342,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E37, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E38, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -2084,7 +1366,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E38,
+                                        _E39,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -2093,11 +1375,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E39, _MISSING)
+            _bad(issues, path + ".ship_to", _E40, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E46, _MISSING)
+            _bad(issues, path + ".total", _E41, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -2125,7 +1407,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E47, _MISSING)
+            _bad(issues, path + ".created_at", _E42, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -2133,14 +1415,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _show(issues, path + ".created_at", _E48, a8)
+                    _show(issues, path + ".created_at", _E43, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN32.get(n31) if type(n31) is int else None
+            e32: Any = _EN31.get(n31) if type(n31) is int else None
             if e32 is None:
-                _show(issues, path + ".priority", _E40, n31)
+                _show(issues, path + ".priority", _E44, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -2166,61 +1448,6 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o1["gift_note"] = o33
             else:
                 o1["gift_note"] = None
-    return o1
-
-
-def _dec_OrderFilter(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    a2 = v.get("status", _MISSING)
-    a3 = v.get("limit", _MISSING)
-    if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S41):
-            return _FAIL
-    if a3 is not _MISSING:
-        if type(a3) is not int or not 1 <= a3 <= 100:
-            return _FAIL
-    o1: dict[str, Any]
-    same4 = len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING)
-    if same4:
-        o1 = v
-    else:
-        o1 = {}
-        if a2 is not _MISSING:
-            o1["status"] = a2
-        if a3 is not _MISSING:
-            o1["limit"] = a3
-    return o1
-
-
-def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
-        if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S41):
-                _show(issues, path + ".status", _E45, a3)
-        if a4 is not _MISSING:
-            n5: Any = a4
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".limit", "`int`", n5)
-            else:
-                if n5 < 1:
-                    _bad_num(issues, path + ".limit", _E15, n5)
-                if n5 > 100:
-                    _bad_num(issues, path + ".limit", _E26, n5)
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["status"] = a3
-            if a4 is not _MISSING:
-                o1["limit"] = n5
     return o1
 
 
@@ -2254,7 +1481,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E36, _MISSING)
+            _bad(issues, path + ".book_id", _E37, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -2265,7 +1492,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E15, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E37, _MISSING)
+            _bad(issues, path + ".quantity", _E38, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -2276,7 +1503,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E15, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E38, n6)
+                    _bad_num(issues, path + ".quantity", _E39, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -2328,7 +1555,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E49, _MISSING)
+            _bad(issues, path + ".items", _E45, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -2343,7 +1570,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E50, _MISSING)
+            _bad(issues, path + ".total", _E46, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -2353,7 +1580,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E51, _MISSING)
+            _bad(issues, path + ".next_offset", _E47, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -2371,7 +1598,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN32.get(v) if type(v) is int else None
+    e1: Any = _EN31.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -2381,9 +1608,9 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN32.get(n1) if type(n1) is int else None
+    e2: Any = _EN31.get(n1) if type(n1) is int else None
     if e2 is None:
-        _show(issues, path, _E40, n1)
+        _show(issues, path, _E44, n1)
     return e2
 
 
@@ -2437,39 +1664,39 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E3, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E52, _MISSING)
+            _bad(issues, path + ".street", _E48, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E53, _MISSING)
+            _bad(issues, path + ".city", _E49, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E54, _MISSING)
+            _bad(issues, path + ".postcode", _E50, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E55, a6)
+                    _bad(issues, path + ".postcode", _E51, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E56, a6)
+                    _bad(issues, path + ".postcode", _E52, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E57, _MISSING)
+            _bad(issues, path + ".country", _E53, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E58, a7)
+                    _bad(issues, path + ".country", _E54, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E59, a7)
+                    _bad(issues, path + ".country", _E55, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -2524,7 +1751,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E60, _MISSING)
+            _bad(issues, path + ".books", _E56, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -2534,7 +1761,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E61, _MISSING)
+            _bad(issues, path + ".authors", _E57, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -2544,7 +1771,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E62, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E58, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -2565,7 +1792,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E63, _MISSING)
+            _bad(issues, path + ".revenue", _E59, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -2739,7 +1966,7 @@ def _dec_anon_2(v: Any) -> Any:
         x12 = _parse_uuid(a4)
         if x12 is None:
             return _FAIL
-        if not (type(a5) is str and a5 in _S41):
+        if not (type(a5) is str and a5 in _S30):
             return _FAIL
         if type(a6) is not list:
             return _FAIL
@@ -2819,7 +2046,7 @@ def _dec_anon_2(v: Any) -> Any:
         if x31 is None:
             return _FAIL
         if a10 is not _MISSING:
-            e32: Any = _EN32.get(a10) if type(a10) is int else None
+            e32: Any = _EN31.get(a10) if type(a10) is int else None
             if e32 is None:
                 return _FAIL
         if a11 is not _MISSING:
@@ -2867,17 +2094,11 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
 _DECODERS: Final[dict[str, _Codec]] = {
     "Author": (_dec_Author, _dec_Author_c),
     "Book": (_dec_Book, _dec_Book_c),
-    "BookPatch": (_dec_BookPatch, _dec_BookPatch_c),
-    "BookQuery": (_dec_BookQuery, _dec_BookQuery_c),
     "Category": (_dec_Category, _dec_Category_c),
     "Genre": (_dec_Genre, _dec_Genre_c),
     "Isbn": (_dec_Isbn, _dec_Isbn_c),
     "Money": (_dec_Money, _dec_Money_c),
-    "NewAuthor": (_dec_NewAuthor, _dec_NewAuthor_c),
-    "NewBook": (_dec_NewBook, _dec_NewBook_c),
-    "NewOrder": (_dec_NewOrder, _dec_NewOrder_c),
     "Order": (_dec_Order, _dec_Order_c),
-    "OrderFilter": (_dec_OrderFilter, _dec_OrderFilter_c),
     "OrderLine": (_dec_OrderLine, _dec_OrderLine_c),
     "Page_Book": (_dec_Page_Book, _dec_Page_Book_c),
     "Priority": (_dec_Priority, _dec_Priority_c),
