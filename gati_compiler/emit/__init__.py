@@ -35,9 +35,11 @@ def _manifests(program: Program, header: str, settings: Mapping[str, JsonValue])
 
 
 def _validators(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
-    from gati_compiler.emit.validators import emit_validators
+    from gati_compiler.emit.validators import emit_validators, reachable_refs
 
-    return emit_validators(program.gtypes, program.handlers, header=header)
+    # a decoder for every named type; encoders for what handlers answer with
+    answered = reachable_refs(program.gtypes, (h.gtypes.response for h in program.handlers if h.gtypes.response))
+    return emit_validators(program.gtypes, program.handlers, header=header, encoder_refs=answered)
 
 
 def _python_sdk(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:

@@ -59,6 +59,7 @@ def emit_validators(
     class_map: Mapping[str, ClassTarget] | None = None,
     encoders: bool = True,
     refs: Collection[str] | None = None,
+    encoder_refs: Collection[str] | None = None,
 ) -> dict[str, bytes]:
     """Generate the validators package.
 
@@ -69,13 +70,22 @@ def emit_validators(
         class_map: per ref, the class to build instead of the GType's `origin` (used by the SDK).
         encoders: also generate encoders (`encode`, `HandlerCodec.encode_response`); a client that
             only checks what it receives leaves them out and gets a module half the size.
-        refs: the named types `decode`/`encode` offer (default: all); the handlers' codecs and
-            what they reach are generated either way.
+        refs: the named types `decode` offers (default: all); the handlers' codecs and what
+            they reach are generated either way.
+        encoder_refs: the named types `encode` offers (default: the same as `refs`).
 
     Returns:
         Relative paths (under `validators/`) to file contents.
     """
-    view = build_validators_view(gtypes, handlers, header=header, class_map=class_map, encoders=encoders, refs=refs)
+    view = build_validators_view(
+        gtypes,
+        handlers,
+        header=header,
+        class_map=class_map,
+        encoders=encoders,
+        refs=refs,
+        encoder_refs=encoder_refs,
+    )
     text = make_environment().get_template(TEMPLATE).render(view=view, **view.__dict__)
     return {"validators/__init__.py": text.encode("utf-8")}
 
@@ -88,6 +98,7 @@ def build_validators_view(
     class_map: Mapping[str, ClassTarget] | None = None,
     encoders: bool = True,
     refs: Collection[str] | None = None,
+    encoder_refs: Collection[str] | None = None,
 ) -> ValidatorsView:
     """Generate every function and table; the template only lays them out."""
     state = ModuleState(gtypes=gtypes, class_map=class_map or {})
@@ -95,7 +106,7 @@ def build_validators_view(
     encoder_entries: list[str] = []
     for ref in sorted(gtypes if refs is None else set(refs) & set(gtypes)):
         decoders.append(_entry(ref, state.functions_for(RefType(ref=ref), "dec")))
-        if encoders:
+        if encoders and (encoder_refs is None or ref in encoder_refs):
             encoder_entries.append(_entry(ref, state.functions_for(RefType(ref=ref), "enc")))
     entries: list[str] = []
     for handler in sorted(handlers, key=lambda h: h.handlerId):

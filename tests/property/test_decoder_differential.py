@@ -233,8 +233,9 @@ def _check(case: Case, module: ModuleType, validator: Any, adapter: TypeAdapter[
         return
     if ours_ok:
         assert _comparable(ours) == _comparable(theirs), f"decoded {ours!r} != pydantic {theirs!r} for {doc!r}"
-        encoded = module.encode(case.ref, ours)
-        assert module.decode(case.ref, json.loads(json.dumps(encoded))) == ours
+        if case.ref in module._ENCODERS:  # a build has encoders for what handlers answer with
+            encoded = module.encode(case.ref, ours)
+            assert module.decode(case.ref, json.loads(json.dumps(encoded))) == ours
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.ref for c in CASES])

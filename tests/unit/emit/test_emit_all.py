@@ -25,3 +25,27 @@ def test_every_artifact_but_the_manifest_reaches_on_ready_once(jobs: int, monkey
     assert all(artifacts[rel] == data for batch in batches for rel, data in batch.items())
     assert len(batches) == len(emit.FAMILIES)
     assert artifacts == emit.emit_all(result.program, project_root="..", settings={}, jobs=1)
+
+
+def test_the_build_encodes_what_handlers_answer_with_and_decodes_every_named_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from gati_compiler.emit.validators import reachable_refs
+
+    result = build(BOOKSTORE, write=False, jobs=1)
+    assert result.program is not None
+    program = result.program
+    target = tmp_path / "validators" / "__init__.py"
+    target.parent.mkdir()
+    target.write_bytes(result.artifacts["validators/__init__.py"])
+    spec = importlib.util.spec_from_file_location("_bookstore_validators_under_test", target)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.syspath_prepend(str(BOOKSTORE))  # the decoders build the example's own classes
+    spec.loader.exec_module(module)
+    answered = reachable_refs(program.gtypes, (h.gtypes.response for h in program.handlers if h.gtypes.response))
+    assert answered and answered != set(program.gtypes)  # the example has request-only types too
+    assert set(module._ENCODERS) == answered
+    assert set(module._DECODERS) == set(program.gtypes)

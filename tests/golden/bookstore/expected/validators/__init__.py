@@ -612,60 +612,48 @@ _E25: Final = (
 _E26: Final = ("missing", "`int`", "Object missing required field `in_stock`")
 _S27: Final = frozenset({"children", "fiction", "history", "science"})
 _E28: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
-_F29: Final = (
-    ("genre", "genre"),
-    ("author_id", "author_id"),
-    ("limit", "limit"),
-    ("offset", "offset"),
-)
-_RE30: Final = re.compile("^[a-z0-9-]+\\Z")
-_E31: Final = ("missing", "`str`", "Object missing required field `slug`")
-_E32: Final = (
+_RE29: Final = re.compile("^[a-z0-9-]+\\Z")
+_E30: Final = ("missing", "`str`", "Object missing required field `slug`")
+_E31: Final = (
     "pattern",
     "`str` matching regex '^[a-z0-9-]+$'",
     "Expected `str` matching regex '^[a-z0-9-]+$'",
 )
-_E33: Final = ("missing", "`array`", "Object missing required field `children`")
-_K34: Final = frozenset({"name", "born", "website"})
-_F35: Final = (
-    ("name", "name"),
-    ("born", "born"),
-    ("website", "website"),
-)
-_EN36: Final = {
+_E32: Final = ("missing", "`array`", "Object missing required field `children`")
+_K33: Final = frozenset({"name", "born", "website"})
+_EN34: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_E37: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E38: Final = (
+_E35: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E36: Final = (
     "min_items",
     "`array` of length >= 1",
     "Expected `array` of length >= 1",
 )
-_E39: Final = (
+_E37: Final = (
     "max_items",
     "`array` of length <= 20",
     "Expected `array` of length <= 20",
 )
-_E40: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E41: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E42: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E43: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E44: Final = ("enum", "`Priority`")
-_N45: Final = frozenset({0, 1})
-_S46: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_E47: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E48: Final = ("format", "`uuid`")
-_E49: Final = (
+_E38: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E39: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E40: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E41: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E42: Final = ("enum", "`Priority`")
+_S43: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E44: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E45: Final = ("format", "`uuid`")
+_E46: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E50: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E51: Final = ("missing", "`object`", "Object missing required field `total`")
-_E52: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E53: Final = ("format", "`datetime`")
-_F54: Final = (
+_E47: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E48: Final = ("missing", "`object`", "Object missing required field `total`")
+_E49: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E50: Final = ("format", "`datetime`")
+_F51: Final = (
     ("id", "id"),
     ("status", "status"),
     ("lines", "lines"),
@@ -675,35 +663,36 @@ _F54: Final = (
     ("priority", "priority"),
     ("gift_note", "gift_note"),
 )
-_E55: Final = ("missing", "`array`", "Object missing required field `items`")
-_E56: Final = ("missing", "`int`", "Object missing required field `total`")
-_E57: Final = (
+_N52: Final = frozenset({0, 1})
+_E53: Final = ("missing", "`array`", "Object missing required field `items`")
+_E54: Final = ("missing", "`int`", "Object missing required field `total`")
+_E55: Final = (
     "missing",
     "`int | null`",
     "Object missing required field `next_offset`",
 )
-_E58: Final = ("missing", "`str`", "Object missing required field `street`")
-_E59: Final = ("missing", "`str`", "Object missing required field `city`")
-_E60: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E61: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E62: Final = (
+_E56: Final = ("missing", "`str`", "Object missing required field `street`")
+_E57: Final = ("missing", "`str`", "Object missing required field `city`")
+_E58: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E59: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E60: Final = (
     "max_length",
     "`str` of length <= 10",
     "Expected `str` of length <= 10",
 )
-_E63: Final = ("missing", "`str`", "Object missing required field `country`")
-_E64: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E65: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E66: Final = ("missing", "`int`", "Object missing required field `books`")
-_E67: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E68: Final = (
+_E61: Final = ("missing", "`str`", "Object missing required field `country`")
+_E62: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E63: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E64: Final = ("missing", "`int`", "Object missing required field `books`")
+_E65: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E66: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E69: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K70: Final = frozenset({"id"})
-_K71: Final = frozenset({"slug"})
+_E67: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K68: Final = frozenset({"id"})
+_K69: Final = frozenset({"slug"})
 
 
 def _dec_Author(v: Any) -> Any:
@@ -1459,115 +1448,6 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_BookPatch(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    a2 = v.get("title", _MISSING)
-    a3 = v.get("price", _MISSING)
-    a4 = v.get("genre", _MISSING)
-    a5 = v.get("in_stock", _MISSING)
-    if a2 is not _MISSING:
-        if type(a2) is not str or not 1 <= len(a2) <= 200:
-            return _FAIL
-    if a3 is not _MISSING:
-        if type(a3) is not dict:
-            return _FAIL
-        try:
-            a7 = a3["amount"]
-            a8 = a3["currency"]
-        except KeyError:
-            return _FAIL
-        if type(a7) is not int or a7 < 0:
-            return _FAIL
-        if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
-            return _FAIL
-        o6: dict[str, Any] = {"amount": a7, "currency": a8}
-    if a4 is not _MISSING:
-        e9 = a4.value if isinstance(a4, _m0.Genre) else a4
-        if not (type(e9) is str and e9 in _S27):
-            return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["title"] = a2
-    if a3 is not _MISSING:
-        o1["price"] = o6
-    if a4 is not _MISSING:
-        o1["genre"] = e9
-    if a5 is not _MISSING:
-        o1["in_stock"] = a5
-    return o1
-
-
-def _enc_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("price", _MISSING)
-        a5 = v.get("genre", _MISSING)
-        a6 = v.get("in_stock", _MISSING)
-        if a3 is not _MISSING:
-            s7: Any = _enc_str(a3)
-            if type(s7) is not str:
-                _type(issues, path + ".title", "`str`", s7)
-            else:
-                if len(s7) < 1:
-                    _bad(issues, path + ".title", _E3, s7)
-                if len(s7) > 200:
-                    _bad(issues, path + ".title", _E12, s7)
-        if a4 is not _MISSING:
-            o8: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                k9 = len(issues)
-                a10 = a4.get("amount", _MISSING)
-                a11 = a4.get("currency", _MISSING)
-                if a10 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E20, _MISSING)
-                else:
-                    n12: Any = _enc_int(a10)
-                    if type(n12) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n12)
-                    else:
-                        if n12 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n12)
-                if a11 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E22, _MISSING)
-                else:
-                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a11)
-                if len(issues) == k9:
-                    o8 = {"amount": n12, "currency": a11}
-        if a5 is not _MISSING:
-            e13 = a5.value if isinstance(a5, _m0.Genre) else a5
-            if not (type(e13) is str and e13 in _S27):
-                _show(issues, path + ".genre", _E18, e13)
-        if a6 is not _MISSING:
-            n14: Any = _enc_int(a6)
-            if type(n14) is not int:
-                _type(issues, path + ".in_stock", "`int`", n14)
-            else:
-                if n14 < 0:
-                    _bad_num(issues, path + ".in_stock", _E21, n14)
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["title"] = s7
-            if a4 is not _MISSING:
-                o1["price"] = o8
-            if a5 is not _MISSING:
-                o1["genre"] = e13
-            if a6 is not _MISSING:
-                o1["in_stock"] = n14
-    return o1
-
-
 def _dec_BookQuery(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -1669,101 +1549,6 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_BookQuery(v: Any) -> Any:
-    if type(v) is not dict and not isinstance(v, _m0.BookQuery):
-        return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F29)
-    a2 = v.get("genre", _MISSING)
-    a3 = v.get("author_id", _MISSING)
-    a4 = v.get("limit", _MISSING)
-    a5 = v.get("offset", _MISSING)
-    if a2 is not _MISSING:
-        o6: Any = None
-        if a2 is not None:
-            e7 = a2.value if isinstance(a2, _m0.Genre) else a2
-            if not (type(e7) is str and e7 in _S27):
-                return _FAIL
-            o6 = e7
-    if a3 is not _MISSING:
-        o8: Any = None
-        if a3 is not None:
-            if type(a3) is not int:
-                return _FAIL
-            o8 = a3
-    if a4 is not _MISSING:
-        if type(a4) is not int or not 1 <= a4 <= 100:
-            return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["genre"] = o6
-    if a3 is not _MISSING:
-        o1["author_id"] = o8
-    if a4 is not _MISSING:
-        o1["limit"] = a4
-    if a5 is not _MISSING:
-        o1["offset"] = a5
-    return o1
-
-
-def _enc_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict and not isinstance(v, _m0.BookQuery):
-        _type(issues, path, "`object`", v)
-    else:
-        v = v if type(v) is dict else _attrs(v, _F29)
-        k2 = len(issues)
-        a3 = v.get("genre", _MISSING)
-        a4 = v.get("author_id", _MISSING)
-        a5 = v.get("limit", _MISSING)
-        a6 = v.get("offset", _MISSING)
-        if a3 is not _MISSING:
-            o7: Any = None
-            if a3 is not None:
-                e8 = a3.value if isinstance(a3, _m0.Genre) else a3
-                if not (type(e8) is str and e8 in _S27):
-                    _show(issues, path + ".genre", _E18, e8)
-                o7 = e8
-        if a4 is not _MISSING:
-            o9: Any = None
-            if a4 is not None:
-                n10: Any = _enc_int(a4)
-                if type(n10) is not int:
-                    _type(issues, path + ".author_id", "`int`", n10)
-                else:
-                    pass
-                o9 = n10
-        if a5 is not _MISSING:
-            n11: Any = _enc_int(a5)
-            if type(n11) is not int:
-                _type(issues, path + ".limit", "`int`", n11)
-            else:
-                if n11 < 1:
-                    _bad_num(issues, path + ".limit", _E16, n11)
-                if n11 > 100:
-                    _bad_num(issues, path + ".limit", _E28, n11)
-        if a6 is not _MISSING:
-            n12: Any = _enc_int(a6)
-            if type(n12) is not int:
-                _type(issues, path + ".offset", "`int`", n12)
-            else:
-                if n12 < 0:
-                    _bad_num(issues, path + ".offset", _E21, n12)
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["genre"] = o7
-            if a4 is not _MISSING:
-                o1["author_id"] = o9
-            if a5 is not _MISSING:
-                o1["limit"] = n11
-            if a6 is not _MISSING:
-                o1["offset"] = n12
-    return o1
-
-
 def _dec_Category(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -1773,7 +1558,7 @@ def _dec_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE30.search(a2) is None:
+    if type(a2) is not str or _RE29.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -1806,13 +1591,13 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E31, _MISSING)
+            _bad(issues, path + ".slug", _E30, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
-                if _RE30.search(a3) is None:
-                    _bad(issues, path + ".slug", _E32, a3)
+                if _RE29.search(a3) is None:
+                    _bad(issues, path + ".slug", _E31, a3)
         if a4 is _MISSING:
             _bad(issues, path + ".name", _E2, _MISSING)
         else:
@@ -1821,7 +1606,7 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".children", _E33, _MISSING)
+            _bad(issues, path + ".children", _E32, _MISSING)
         else:
             l6: Any = None
             if type(a5) is not list:
@@ -1849,7 +1634,7 @@ def _enc_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE30.search(a2) is None:
+    if type(a2) is not str or _RE29.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -1876,14 +1661,14 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E31, _MISSING)
+            _bad(issues, path + ".slug", _E30, _MISSING)
         else:
             s6: Any = _enc_str(a3)
             if type(s6) is not str:
                 _type(issues, path + ".slug", "`str`", s6)
             else:
-                if _RE30.search(s6) is None:
-                    _bad(issues, path + ".slug", _E32, s6)
+                if _RE29.search(s6) is None:
+                    _bad(issues, path + ".slug", _E31, s6)
         if a4 is _MISSING:
             _bad(issues, path + ".name", _E2, _MISSING)
         else:
@@ -1893,7 +1678,7 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".children", _E33, _MISSING)
+            _bad(issues, path + ".children", _E32, _MISSING)
         else:
             l8: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
@@ -2142,7 +1927,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".website", _E6, a5)
                 o8 = a5
         for key9 in v:
-            if key9 not in _K34:
+            if key9 not in _K33:
                 _add(
                     issues,
                     _kp(path, key9),
@@ -2158,101 +1943,6 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a5 is not _MISSING:
                 kw10["website"] = o8
             o1 = _m0.NewAuthor.model_construct(**kw10)
-    return o1
-
-
-def _enc_NewAuthor(v: Any) -> Any:
-    if type(v) is not dict and not isinstance(v, _m0.NewAuthor):
-        return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F35)
-    try:
-        a2 = v["name"]
-    except KeyError:
-        return _FAIL
-    a3 = v.get("born", _MISSING)
-    a4 = v.get("website", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 120:
-        return _FAIL
-    if a3 is not _MISSING:
-        o5: Any = None
-        if a3 is not None:
-            if not isinstance(a3, _date) or isinstance(a3, _datetime):
-                return _FAIL
-            x6 = a3.isoformat()
-            o5 = x6
-    if a4 is not _MISSING:
-        o7: Any = None
-        if a4 is not None:
-            if type(a4) is not str or _RE0.search(a4) is None:
-                return _FAIL
-            o7 = a4
-    c8 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
-    if len(v) != c8:
-        return _FAIL
-    o1: dict[str, Any] = {"name": a2}
-    if a3 is not _MISSING:
-        o1["born"] = o5
-    if a4 is not _MISSING:
-        o1["website"] = o7
-    return o1
-
-
-def _enc_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict and not isinstance(v, _m0.NewAuthor):
-        _type(issues, path, "`object`", v)
-    else:
-        v = v if type(v) is dict else _attrs(v, _F35)
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("born", _MISSING)
-        a5 = v.get("website", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
-        else:
-            s6: Any = _enc_str(a3)
-            if type(s6) is not str:
-                _type(issues, path + ".name", "`str`", s6)
-            else:
-                if len(s6) < 1:
-                    _bad(issues, path + ".name", _E3, s6)
-                if len(s6) > 120:
-                    _bad(issues, path + ".name", _E4, s6)
-        if a4 is not _MISSING:
-            o7: Any = None
-            if a4 is not None:
-                x8: Any = None
-                if not isinstance(a4, _date) or isinstance(a4, _datetime):
-                    _type(issues, path + ".born", "`date`", a4)
-                else:
-                    x8 = a4.isoformat()
-                o7 = x8
-        if a5 is not _MISSING:
-            o9: Any = None
-            if a5 is not None:
-                s10: Any = _enc_str(a5)
-                if type(s10) is not str:
-                    _type(issues, path + ".website", "`str`", s10)
-                else:
-                    if _RE0.search(s10) is None:
-                        _bad(issues, path + ".website", _E6, s10)
-                o9 = s10
-        for key11 in v:
-            if key11 not in _K34:
-                _add(
-                    issues,
-                    _kp(path, key11),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key11],
-                    "Object contains unknown field `" + key11 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"name": s6}
-            if a4 is not _MISSING:
-                o1["born"] = o7
-            if a5 is not _MISSING:
-                o1["website"] = o9
     return o1
 
 
@@ -2440,180 +2130,6 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_NewBook(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["title"]
-        a3 = v["isbn"]
-        a4 = v["author_id"]
-        a5 = v["genre"]
-        a6 = v["price"]
-    except KeyError:
-        return _FAIL
-    a7 = v.get("published", _MISSING)
-    a8 = v.get("tags", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 200:
-        return _FAIL
-    if type(a3) is not str or _RE9.search(a3) is None:
-        return _FAIL
-    if type(a4) is not int or a4 < 1:
-        return _FAIL
-    e9 = a5.value if isinstance(a5, _m0.Genre) else a5
-    if not (type(e9) is str and e9 in _S27):
-        return _FAIL
-    if type(a6) is not dict:
-        return _FAIL
-    try:
-        a11 = a6["amount"]
-        a12 = a6["currency"]
-    except KeyError:
-        return _FAIL
-    if type(a11) is not int or a11 < 0:
-        return _FAIL
-    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-        return _FAIL
-    o10: dict[str, Any] = {"amount": a11, "currency": a12}
-    if a7 is not _MISSING:
-        if not isinstance(a7, _date) or isinstance(a7, _datetime):
-            return _FAIL
-        x13 = a7.isoformat()
-    if a8 is not _MISSING:
-        if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
-            return _FAIL
-        for i15 in a8:
-            if type(i15) is not str or len(i15) > 30:
-                return _FAIL
-        l14 = a8 if type(a8) is list else list(a8)
-    o1: dict[str, Any] = {
-        "title": a2,
-        "isbn": a3,
-        "author_id": a4,
-        "genre": e9,
-        "price": o10,
-    }
-    if a7 is not _MISSING:
-        o1["published"] = x13
-    if a8 is not _MISSING:
-        o1["tags"] = l14
-    return o1
-
-
-def _enc_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".title", _E11, _MISSING)
-        else:
-            s10: Any = _enc_str(a3)
-            if type(s10) is not str:
-                _type(issues, path + ".title", "`str`", s10)
-            else:
-                if len(s10) < 1:
-                    _bad(issues, path + ".title", _E3, s10)
-                if len(s10) > 200:
-                    _bad(issues, path + ".title", _E12, s10)
-        if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E13, _MISSING)
-        else:
-            s11: Any = _enc_str(a4)
-            if type(s11) is not str:
-                _type(issues, path + ".isbn", "`str`", s11)
-            else:
-                if _RE9.search(s11) is None:
-                    _bad(issues, path + ".isbn", _E14, s11)
-        if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E15, _MISSING)
-        else:
-            n12: Any = _enc_int(a5)
-            if type(n12) is not int:
-                _type(issues, path + ".author_id", "`int`", n12)
-            else:
-                if n12 < 1:
-                    _bad_num(issues, path + ".author_id", _E16, n12)
-        if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E17, _MISSING)
-        else:
-            e13 = a6.value if isinstance(a6, _m0.Genre) else a6
-            if not (type(e13) is str and e13 in _S27):
-                _show(issues, path + ".genre", _E18, e13)
-        if a7 is _MISSING:
-            _bad(issues, path + ".price", _E19, _MISSING)
-        else:
-            o14: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                k15 = len(issues)
-                a16 = a7.get("amount", _MISSING)
-                a17 = a7.get("currency", _MISSING)
-                if a16 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E20, _MISSING)
-                else:
-                    n18: Any = _enc_int(a16)
-                    if type(n18) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n18)
-                    else:
-                        if n18 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n18)
-                if a17 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E22, _MISSING)
-                else:
-                    if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a17)
-                if len(issues) == k15:
-                    o14 = {"amount": n18, "currency": a17}
-        if a8 is not _MISSING:
-            x19: Any = None
-            if not isinstance(a8, _date) or isinstance(a8, _datetime):
-                _type(issues, path + ".published", "`date`", a8)
-            else:
-                x19 = a8.isoformat()
-        if a9 is not _MISSING:
-            l20: Any = None
-            if not isinstance(a9, (list, tuple, set, frozenset)):
-                _type(issues, path + ".tags", "`array`", a9)
-            else:
-                p21 = path + ".tags"
-                k22 = len(issues)
-                if len(a9) > 10:
-                    _bad(issues, p21, _E24, a9)
-                acc26: list[Any] = []
-                for j24, i23 in enumerate(a9):
-                    s25: Any = _enc_str(i23)
-                    if type(s25) is not str:
-                        _type(issues, f"{p21}[{j24}]", "`str`", s25)
-                    else:
-                        if len(s25) > 30:
-                            _bad(issues, f"{p21}[{j24}]", _E25, s25)
-                    acc26.append(s25)
-                if len(issues) == k22:
-                    l20 = acc26
-        if len(issues) == k2:
-            o1 = {
-                "title": s10,
-                "isbn": s11,
-                "author_id": n12,
-                "genre": e13,
-                "price": o14,
-            }
-            if a8 is not _MISSING:
-                o1["published"] = x19
-            if a9 is not _MISSING:
-                o1["tags"] = l20
-    return o1
-
-
 def _dec_NewOrder(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -2680,7 +2196,7 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN36.get(a4) if type(a4) is int else None
+        e20: Any = _EN34.get(a4) if type(a4) is int else None
         if e20 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -2708,7 +2224,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("priority", _MISSING)
         a6 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".lines", _E37, _MISSING)
+            _bad(issues, path + ".lines", _E35, _MISSING)
         else:
             l7: Any = None
             if type(a3) is not list:
@@ -2717,9 +2233,9 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p8 = path + ".lines"
                 k9 = len(issues)
                 if len(a3) < 1:
-                    _bad(issues, p8, _E38, a3)
+                    _bad(issues, p8, _E36, a3)
                 if len(a3) > 20:
-                    _bad(issues, p8, _E39, a3)
+                    _bad(issues, p8, _E37, a3)
                 acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
@@ -2730,7 +2246,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a14 = i10.get("book_id", _MISSING)
                         a15 = i10.get("quantity", _MISSING)
                         if a14 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].book_id", _E40, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].book_id", _E38, _MISSING)
                         else:
                             n16: Any = a14
                             if type(n16) is float and n16.is_integer():
@@ -2746,7 +2262,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n16,
                                     )
                         if a15 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].quantity", _E41, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].quantity", _E39, _MISSING)
                         else:
                             n17: Any = a15
                             if type(n17) is float and n17.is_integer():
@@ -2765,7 +2281,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        _E42,
+                                        _E40,
                                         n17,
                                     )
                         if len(issues) == k13:
@@ -2774,16 +2290,16 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     l7 = acc18
         if a4 is _MISSING:
-            _bad(issues, path + ".ship_to", _E43, _MISSING)
+            _bad(issues, path + ".ship_to", _E41, _MISSING)
         else:
             r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
             n20: Any = a5
             if type(n20) is float and n20.is_integer():
                 n20 = int(n20)
-            e21: Any = _EN36.get(n20) if type(n20) is int else None
+            e21: Any = _EN34.get(n20) if type(n20) is int else None
             if e21 is None:
-                _show(issues, path + ".priority", _E44, n20)
+                _show(issues, path + ".priority", _E42, n20)
         if a6 is not _MISSING:
             o22: Any = None
             if a6 is not None:
@@ -2798,177 +2314,6 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o1["priority"] = e21
             if a6 is not _MISSING:
                 o1["gift_note"] = o22
-    return o1
-
-
-def _enc_NewOrder(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["lines"]
-        a3 = v["ship_to"]
-    except KeyError:
-        return _FAIL
-    a4 = v.get("priority", _MISSING)
-    a5 = v.get("gift_note", _MISSING)
-    if not isinstance(a2, (list, tuple, set, frozenset)) or not 1 <= len(a2) <= 20:
-        return _FAIL
-    acc11: list[Any] = []
-    for i7 in a2:
-        if type(i7) is not dict:
-            return _FAIL
-        try:
-            a9 = i7["book_id"]
-            a10 = i7["quantity"]
-        except KeyError:
-            return _FAIL
-        if type(a9) is not int or a9 < 1:
-            return _FAIL
-        if type(a10) is not int or not 1 <= a10 <= 50:
-            return _FAIL
-        o8: dict[str, Any] = {"book_id": a9, "quantity": a10}
-        acc11.append(o8)
-    l6 = acc11
-    if type(a3) is not dict:
-        return _FAIL
-    try:
-        a13 = a3["name"]
-        a14 = a3["street"]
-        a15 = a3["city"]
-        a16 = a3["postcode"]
-        a17 = a3["country"]
-    except KeyError:
-        return _FAIL
-    if type(a13) is not str or len(a13) < 1:
-        return _FAIL
-    if type(a14) is not str:
-        return _FAIL
-    if type(a15) is not str:
-        return _FAIL
-    if type(a16) is not str or not 3 <= len(a16) <= 10:
-        return _FAIL
-    if type(a17) is not str or not 2 <= len(a17) <= 2:
-        return _FAIL
-    o12: dict[str, Any] = {
-        "name": a13,
-        "street": a14,
-        "city": a15,
-        "postcode": a16,
-        "country": a17,
-    }
-    if a4 is not _MISSING:
-        e18 = a4.value if isinstance(a4, _m0.Priority) else a4
-        if not (type(e18) is int and e18 in _N45):
-            return _FAIL
-    if a5 is not _MISSING:
-        o19: Any = None
-        if a5 is not None:
-            if type(a5) is not str:
-                return _FAIL
-            o19 = a5
-    o1: dict[str, Any] = {"lines": l6, "ship_to": o12}
-    if a4 is not _MISSING:
-        o1["priority"] = e18
-    if a5 is not _MISSING:
-        o1["gift_note"] = o19
-    return o1
-
-
-def _enc_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("lines", _MISSING)
-        a4 = v.get("ship_to", _MISSING)
-        a5 = v.get("priority", _MISSING)
-        a6 = v.get("gift_note", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".lines", _E37, _MISSING)
-        else:
-            l7: Any = None
-            if not isinstance(a3, (list, tuple, set, frozenset)):
-                _type(issues, path + ".lines", "`array`", a3)
-            else:
-                p8 = path + ".lines"
-                k9 = len(issues)
-                if len(a3) < 1:
-                    _bad(issues, p8, _E38, a3)
-                if len(a3) > 20:
-                    _bad(issues, p8, _E39, a3)
-                acc18: list[Any] = []
-                for j11, i10 in enumerate(a3):
-                    o12: Any = None
-                    if type(i10) is not dict:
-                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
-                    else:
-                        k13 = len(issues)
-                        a14 = i10.get("book_id", _MISSING)
-                        a15 = i10.get("quantity", _MISSING)
-                        if a14 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].book_id", _E40, _MISSING)
-                        else:
-                            n16: Any = _enc_int(a14)
-                            if type(n16) is not int:
-                                _type(issues, f"{p8}[{j11}].book_id", "`int`", n16)
-                            else:
-                                if n16 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].book_id",
-                                        _E16,
-                                        n16,
-                                    )
-                        if a15 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].quantity", _E41, _MISSING)
-                        else:
-                            n17: Any = _enc_int(a15)
-                            if type(n17) is not int:
-                                _type(issues, f"{p8}[{j11}].quantity", "`int`", n17)
-                            else:
-                                if n17 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].quantity",
-                                        _E16,
-                                        n17,
-                                    )
-                                if n17 > 50:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].quantity",
-                                        _E42,
-                                        n17,
-                                    )
-                        if len(issues) == k13:
-                            o12 = {"book_id": n16, "quantity": n17}
-                    acc18.append(o12)
-                if len(issues) == k9:
-                    l7 = acc18
-        if a4 is _MISSING:
-            _bad(issues, path + ".ship_to", _E43, _MISSING)
-        else:
-            r19 = _enc_ShippingAddress_c(a4, path + ".ship_to", issues)
-        if a5 is not _MISSING:
-            e20 = a5.value if isinstance(a5, _m0.Priority) else a5
-            if not (type(e20) is int and e20 in _N45):
-                _show(issues, path + ".priority", _E44, e20)
-        if a6 is not _MISSING:
-            o21: Any = None
-            if a6 is not None:
-                s22: Any = _enc_str(a6)
-                if type(s22) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s22)
-                else:
-                    pass
-                o21 = s22
-        if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": r19}
-            if a5 is not _MISSING:
-                o1["priority"] = e20
-            if a6 is not _MISSING:
-                o1["gift_note"] = o21
     return o1
 
 
@@ -2991,7 +2336,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S46):
+    if not (type(a3) is str and a3 in _S43):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -3071,7 +2416,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN36.get(a8) if type(a8) is int else None
+        e30: Any = _EN34.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -3111,7 +2456,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E47, _MISSING)
+            _bad(issues, path + ".id", _E44, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -3119,14 +2464,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _show(issues, path + ".id", _E48, a3)
+                    _show(issues, path + ".id", _E45, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E49, _MISSING)
+            _bad(issues, path + ".status", _E46, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S46):
-                _show(issues, path + ".status", _E50, a4)
+            if not (type(a4) is str and a4 in _S43):
+                _show(issues, path + ".status", _E47, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E37, _MISSING)
+            _bad(issues, path + ".lines", _E35, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -3144,7 +2489,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E40, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E38, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -3160,7 +2505,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E41, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E39, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -3184,7 +2529,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E42,
+                                        _E40,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -3193,11 +2538,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E43, _MISSING)
+            _bad(issues, path + ".ship_to", _E41, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E51, _MISSING)
+            _bad(issues, path + ".total", _E48, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -3225,7 +2570,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E52, _MISSING)
+            _bad(issues, path + ".created_at", _E49, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -3233,14 +2578,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _show(issues, path + ".created_at", _E53, a8)
+                    _show(issues, path + ".created_at", _E50, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN36.get(n31) if type(n31) is int else None
+            e32: Any = _EN34.get(n31) if type(n31) is int else None
             if e32 is None:
-                _show(issues, path + ".priority", _E44, n31)
+                _show(issues, path + ".priority", _E42, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -3269,7 +2614,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_Order(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Order):
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F54)
+    v = v if type(v) is dict else _attrs(v, _F51)
     try:
         a2 = v["id"]
         a3 = v["status"]
@@ -3284,7 +2629,7 @@ def _enc_Order(v: Any) -> Any:
     if not isinstance(a2, _UUID):
         return _FAIL
     x10 = str(a2)
-    if not (type(a3) is str and a3 in _S46):
+    if not (type(a3) is str and a3 in _S43):
         return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
         return _FAIL
@@ -3348,7 +2693,7 @@ def _enc_Order(v: Any) -> Any:
     x26 = a7.isoformat()
     if a8 is not _MISSING:
         e27 = a8.value if isinstance(a8, _m0.Priority) else a8
-        if not (type(e27) is int and e27 in _N45):
+        if not (type(e27) is int and e27 in _N52):
             return _FAIL
     if a9 is not _MISSING:
         o28: Any = None
@@ -3376,7 +2721,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Order):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F54)
+        v = v if type(v) is dict else _attrs(v, _F51)
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         a4 = v.get("status", _MISSING)
@@ -3387,7 +2732,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E47, _MISSING)
+            _bad(issues, path + ".id", _E44, _MISSING)
         else:
             x11: Any = None
             if not isinstance(a3, _UUID):
@@ -3395,12 +2740,12 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = str(a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E49, _MISSING)
+            _bad(issues, path + ".status", _E46, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S46):
-                _show(issues, path + ".status", _E50, a4)
+            if not (type(a4) is str and a4 in _S43):
+                _show(issues, path + ".status", _E47, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E37, _MISSING)
+            _bad(issues, path + ".lines", _E35, _MISSING)
         else:
             l12: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
@@ -3418,7 +2763,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E40, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E38, _MISSING)
                         else:
                             n21: Any = _enc_int(a19)
                             if type(n21) is not int:
@@ -3432,7 +2777,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E41, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E39, _MISSING)
                         else:
                             n22: Any = _enc_int(a20)
                             if type(n22) is not int:
@@ -3454,7 +2799,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E42,
+                                        _E40,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -3463,11 +2808,11 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E43, _MISSING)
+            _bad(issues, path + ".ship_to", _E41, _MISSING)
         else:
             r24 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E51, _MISSING)
+            _bad(issues, path + ".total", _E48, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -3493,7 +2838,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E52, _MISSING)
+            _bad(issues, path + ".created_at", _E49, _MISSING)
         else:
             x30: Any = None
             if not isinstance(a8, _datetime):
@@ -3502,8 +2847,8 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 x30 = a8.isoformat()
         if a9 is not _MISSING:
             e31 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e31) is int and e31 in _N45):
-                _show(issues, path + ".priority", _E44, e31)
+            if not (type(e31) is int and e31 in _N52):
+                _show(issues, path + ".priority", _E42, e31)
         if a10 is not _MISSING:
             o32: Any = None
             if a10 is not None:
@@ -3535,7 +2880,7 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S46):
+        if not (type(a2) is str and a2 in _S43):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -3562,60 +2907,12 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S46):
-                _show(issues, path + ".status", _E50, a3)
+            if not (type(a3) is str and a3 in _S43):
+                _show(issues, path + ".status", _E47, a3)
         if a4 is not _MISSING:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
                 n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".limit", "`int`", n5)
-            else:
-                if n5 < 1:
-                    _bad_num(issues, path + ".limit", _E16, n5)
-                if n5 > 100:
-                    _bad_num(issues, path + ".limit", _E28, n5)
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["status"] = a3
-            if a4 is not _MISSING:
-                o1["limit"] = n5
-    return o1
-
-
-def _enc_OrderFilter(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    a2 = v.get("status", _MISSING)
-    a3 = v.get("limit", _MISSING)
-    if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S46):
-            return _FAIL
-    if a3 is not _MISSING:
-        if type(a3) is not int or not 1 <= a3 <= 100:
-            return _FAIL
-    o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["status"] = a2
-    if a3 is not _MISSING:
-        o1["limit"] = a3
-    return o1
-
-
-def _enc_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
-        if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S46):
-                _show(issues, path + ".status", _E50, a3)
-        if a4 is not _MISSING:
-            n5: Any = _enc_int(a4)
             if type(n5) is not int:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
@@ -3662,7 +2959,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E40, _MISSING)
+            _bad(issues, path + ".book_id", _E38, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -3673,7 +2970,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E16, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E41, _MISSING)
+            _bad(issues, path + ".quantity", _E39, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -3684,7 +2981,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E16, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E42, n6)
+                    _bad_num(issues, path + ".quantity", _E40, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -3715,7 +3012,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E40, _MISSING)
+            _bad(issues, path + ".book_id", _E38, _MISSING)
         else:
             n5: Any = _enc_int(a3)
             if type(n5) is not int:
@@ -3724,7 +3021,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E16, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E41, _MISSING)
+            _bad(issues, path + ".quantity", _E39, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
@@ -3733,7 +3030,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E16, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E42, n6)
+                    _bad_num(issues, path + ".quantity", _E40, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -3785,7 +3082,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E55, _MISSING)
+            _bad(issues, path + ".items", _E53, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -3800,7 +3097,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E56, _MISSING)
+            _bad(issues, path + ".total", _E54, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -3810,7 +3107,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E57, _MISSING)
+            _bad(issues, path + ".next_offset", _E55, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -3866,7 +3163,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E55, _MISSING)
+            _bad(issues, path + ".items", _E53, _MISSING)
         else:
             l6: Any = None
             if not isinstance(a3, (list, tuple, set, frozenset)):
@@ -3881,7 +3178,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E56, _MISSING)
+            _bad(issues, path + ".total", _E54, _MISSING)
         else:
             n13: Any = _enc_int(a4)
             if type(n13) is not int:
@@ -3889,7 +3186,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E57, _MISSING)
+            _bad(issues, path + ".next_offset", _E55, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -3905,7 +3202,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN36.get(v) if type(v) is int else None
+    e1: Any = _EN34.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -3915,23 +3212,23 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN36.get(n1) if type(n1) is int else None
+    e2: Any = _EN34.get(n1) if type(n1) is int else None
     if e2 is None:
-        _show(issues, path, _E44, n1)
+        _show(issues, path, _E42, n1)
     return e2
 
 
 def _enc_Priority(v: Any) -> Any:
     e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N45):
+    if not (type(e1) is int and e1 in _N52):
         return _FAIL
     return e1
 
 
 def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N45):
-        _show(issues, path, _E44, e1)
+    if not (type(e1) is int and e1 in _N52):
+        _show(issues, path, _E42, e1)
     return e1
 
 
@@ -3985,39 +3282,39 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E3, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E58, _MISSING)
+            _bad(issues, path + ".street", _E56, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E59, _MISSING)
+            _bad(issues, path + ".city", _E57, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E60, _MISSING)
+            _bad(issues, path + ".postcode", _E58, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E61, a6)
+                    _bad(issues, path + ".postcode", _E59, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E62, a6)
+                    _bad(issues, path + ".postcode", _E60, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E63, _MISSING)
+            _bad(issues, path + ".country", _E61, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E64, a7)
+                    _bad(issues, path + ".country", _E62, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E65, a7)
+                    _bad(issues, path + ".country", _E63, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -4081,7 +3378,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(s8) < 1:
                     _bad(issues, path + ".name", _E3, s8)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E58, _MISSING)
+            _bad(issues, path + ".street", _E56, _MISSING)
         else:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
@@ -4089,7 +3386,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E59, _MISSING)
+            _bad(issues, path + ".city", _E57, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
@@ -4097,27 +3394,27 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E60, _MISSING)
+            _bad(issues, path + ".postcode", _E58, _MISSING)
         else:
             s11: Any = _enc_str(a6)
             if type(s11) is not str:
                 _type(issues, path + ".postcode", "`str`", s11)
             else:
                 if len(s11) < 3:
-                    _bad(issues, path + ".postcode", _E61, s11)
+                    _bad(issues, path + ".postcode", _E59, s11)
                 if len(s11) > 10:
-                    _bad(issues, path + ".postcode", _E62, s11)
+                    _bad(issues, path + ".postcode", _E60, s11)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E63, _MISSING)
+            _bad(issues, path + ".country", _E61, _MISSING)
         else:
             s12: Any = _enc_str(a7)
             if type(s12) is not str:
                 _type(issues, path + ".country", "`str`", s12)
             else:
                 if len(s12) < 2:
-                    _bad(issues, path + ".country", _E64, s12)
+                    _bad(issues, path + ".country", _E62, s12)
                 if len(s12) > 2:
-                    _bad(issues, path + ".country", _E65, s12)
+                    _bad(issues, path + ".country", _E63, s12)
         if len(issues) == k2:
             o1 = {
                 "name": s8,
@@ -4172,7 +3469,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E66, _MISSING)
+            _bad(issues, path + ".books", _E64, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -4182,7 +3479,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E67, _MISSING)
+            _bad(issues, path + ".authors", _E65, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -4192,7 +3489,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E68, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E66, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -4213,7 +3510,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E69, _MISSING)
+            _bad(issues, path + ".revenue", _E67, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -4278,7 +3575,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E66, _MISSING)
+            _bad(issues, path + ".books", _E64, _MISSING)
         else:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
@@ -4286,7 +3583,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E67, _MISSING)
+            _bad(issues, path + ".authors", _E65, _MISSING)
         else:
             n8: Any = _enc_int(a4)
             if type(n8) is not int:
@@ -4294,7 +3591,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E68, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E66, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -4318,7 +3615,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E69, _MISSING)
+            _bad(issues, path + ".revenue", _E67, _MISSING)
         else:
             d17: Any = None
             if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
@@ -4362,7 +3659,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E47, _MISSING)
+            _bad(issues, path + ".id", _E44, _MISSING)
         else:
             x4: Any = None
             if type(a3) is not str:
@@ -4370,9 +3667,9 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x4 = _parse_uuid(a3)
                 if x4 is None:
-                    _show(issues, path + ".id", _E48, a3)
+                    _show(issues, path + ".id", _E45, a3)
         for key5 in v:
-            if key5 not in _K70:
+            if key5 not in _K68:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -4425,7 +3722,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key5 in v:
-            if key5 not in _K70:
+            if key5 not in _K68:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -4468,14 +3765,14 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("slug", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E31, _MISSING)
+            _bad(issues, path + ".slug", _E30, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
                 pass
         for key4 in v:
-            if key4 not in _K71:
+            if key4 not in _K69:
                 _add(
                     issues,
                     _kp(path, key4),
@@ -4619,7 +3916,7 @@ def _enc_anon_2(v: Any) -> Any:
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Order):
             return _FAIL
-        i2 = i2 if type(i2) is dict else _attrs(i2, _F54)
+        i2 = i2 if type(i2) is dict else _attrs(i2, _F51)
         try:
             a4 = i2["id"]
             a5 = i2["status"]
@@ -4634,7 +3931,7 @@ def _enc_anon_2(v: Any) -> Any:
         if not isinstance(a4, _UUID):
             return _FAIL
         x12 = str(a4)
-        if not (type(a5) is str and a5 in _S46):
+        if not (type(a5) is str and a5 in _S43):
             return _FAIL
         if not isinstance(a6, (list, tuple, set, frozenset)):
             return _FAIL
@@ -4698,7 +3995,7 @@ def _enc_anon_2(v: Any) -> Any:
         x28 = a9.isoformat()
         if a10 is not _MISSING:
             e29 = a10.value if isinstance(a10, _m0.Priority) else a10
-            if not (type(e29) is int and e29 in _N45):
+            if not (type(e29) is int and e29 in _N52):
                 return _FAIL
         if a11 is not _MISSING:
             o30: Any = None
@@ -4761,17 +4058,11 @@ _DECODERS: Final[dict[str, _Codec]] = {
 _ENCODERS: Final[dict[str, _Codec]] = {
     "Author": (_enc_Author, _enc_Author_c),
     "Book": (_enc_Book, _enc_Book_c),
-    "BookPatch": (_enc_BookPatch, _enc_BookPatch_c),
-    "BookQuery": (_enc_BookQuery, _enc_BookQuery_c),
     "Category": (_enc_Category, _enc_Category_c),
     "Genre": (_enc_Genre, _enc_Genre_c),
     "Isbn": (_enc_Isbn, _enc_Isbn_c),
     "Money": (_enc_Money, _enc_Money_c),
-    "NewAuthor": (_enc_NewAuthor, _enc_NewAuthor_c),
-    "NewBook": (_enc_NewBook, _enc_NewBook_c),
-    "NewOrder": (_enc_NewOrder, _enc_NewOrder_c),
     "Order": (_enc_Order, _enc_Order_c),
-    "OrderFilter": (_enc_OrderFilter, _enc_OrderFilter_c),
     "OrderLine": (_enc_OrderLine, _enc_OrderLine_c),
     "Page_Book": (_enc_Page_Book, _enc_Page_Book_c),
     "Priority": (_enc_Priority, _enc_Priority_c),
