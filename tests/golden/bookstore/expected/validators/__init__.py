@@ -528,8 +528,13 @@ class HandlerCodec:
         self._query_table = query_table
         self._params_table = params_table
 
+    # the request path calls these once per request: the fast function is called inline
     def decode_body(self, value: object) -> object:
-        return None if self._body is None else _run(self._body, value)
+        codec = self._body
+        if codec is None:
+            return None
+        out = codec[0](value)
+        return out if out is not _FAIL else _run(codec, value)
 
     def decode_query(self, value: Mapping[str, str | list[str]]) -> object:
         if self._query is None:
@@ -542,7 +547,11 @@ class HandlerCodec:
         return _run(self._params, _coerce(value, self._params_table))
 
     def encode_response(self, value: object) -> object:
-        return value if self._response is None else _run(self._response, value)
+        codec = self._response
+        if codec is None:
+            return value
+        out = codec[0](value)
+        return out if out is not _FAIL else _run(codec, value)
 
 
 _RE0: Final = re.compile("^https?://")
