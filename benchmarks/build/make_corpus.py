@@ -1,7 +1,10 @@
 """Generate the build-benchmark corpus: a realistic Gati app of 200 handler modules.
 
 The output is a pure function of the seed and the module count, so two runs give the same bytes.
-Layout of the generated project (default `benchmarks/_corpus/app`, git-ignored):
+Layout of the generated project (default `<system temp folder>/gati-bench-corpus/app`: a cold
+build creates about 750 files, and a checkout may sit on a filesystem that is slow to create files,
+such as a watched or network folder, which the build benchmark would then measure instead of the
+compiler; `--out` / `--corpus` put it anywhere):
 
     pyproject.toml              [tool.gati] with global hooks, auth, server, deploy and config
     corpusapp/__init__.py
@@ -25,13 +28,14 @@ import random
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 REPO: Final = Path(__file__).resolve().parents[2]
-DEFAULT_OUT: Final = REPO / "benchmarks" / "_corpus" / "app"
+DEFAULT_OUT: Final = Path(tempfile.gettempdir()) / "gati-bench-corpus" / "app"
 DEFAULT_MODULES: Final = 200
 DEFAULT_SEED: Final = 20240611
 PACKAGE: Final = "corpusapp"
