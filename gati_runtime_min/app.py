@@ -1,14 +1,14 @@
 """`GatiApp`: the ASGI 3 application built from a `.gati/` folder.
 
 Per request: request id → match → authenticate, roles, rate limit → read body → contexts → the
-lifecycle (hooks, decoding, handler, encoding) → send → one audit line.
+lifecycle (hooks, decoding, handler, encoding) → send → one audit line. What is off that path
+(lifespan, `/_gati/` endpoints, 404/405, error answers, the audit line) is `edges.AppEdges`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from time import perf_counter
@@ -20,7 +20,8 @@ from gati_runtime_min.bus import Bus
 from gati_runtime_min.context import GlobalContext, LocalContext, Modules
 from gati_runtime_min.deadlines import running_loop as _running_loop
 from gati_runtime_min.deadlines import task_of as _task_of
-from gati_runtime_min.errors import GatiError, HTTPError, ManifestError, envelope
+from gati_runtime_min.edges import AUDIT, JSON_HEADER, NO_BODY_STATUS, AppEdges, answer_headers
+from gati_runtime_min.errors import HTTPError, ManifestError
 from gati_runtime_min.ids import RequestIds
 from gati_runtime_min.ingress import (
     ClientDisconnected,
@@ -35,7 +36,7 @@ from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke, validation_
 from gati_runtime_min.loader import Build, RouteSpec, load_build
 from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.policies import Authenticator, RateLimiter, check_roles
-from gati_runtime_min.routing import Match, Router
+from gati_runtime_min.routing import Router
 from gati_runtime_min.versions import VersionResolver
 
 Scope = MutableMapping[str, Any]
@@ -43,19 +44,16 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_AUDIT: Final = logging.getLogger("gati.audit")
-_LOG: Final = logging.getLogger("gati.runtime")
-_JSON: Final = (b"content-type", b"application/json")
-_NO_BODY_STATUS: Final = frozenset({204, 304})
+_JSON: Final = JSON_HEADER
 _INFO: Final = logging.INFO
-_audit_on: Final = _AUDIT.isEnabledFor
+_audit_on: Final = AUDIT.isEnabledFor
 _request: Final = Request._new
 _loads: Final = orjson.loads
 _dumps: Final = orjson.dumps
 _lctx: Final = LocalContext._new
 
 
-class GatiApp:
+class GatiApp(AppEdges):
     """Serve the build in `build_dir` (the `.gati/` folder). Raises `ManifestError` if it is unusable.
 
     Parameters:
@@ -269,148 +267,14 @@ class GatiApp:
                 self._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)
             return
         status = res._status
-        if body is not None and res._headers is None and status not in _NO_BODY_STATUS:  # the usual answer
+        if body is not None and res._headers is None and status not in NO_BODY_STATUS:  # the usual answer
             out = [_JSON, (b"x-request-id", rid.encode()), (b"content-length", str(len(body)).encode())]
         else:
-            body, out = _answer_headers(body, status, rid, res._headers)
+            body, out = answer_headers(body, status, rid, res._headers)
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": b"" if head else body})
         if _audit_on(_INFO):
             self._audit(rid, plan.handler_id, method, path, status, t0, lctx)
-
-    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "lifespan":
-            await self._lifespan(receive, send)
-        elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1000})
-
-    # lifespan
-    async def startup(self) -> None:
-        """Enter the modules that are async context managers; then the app is ready."""
-        async with self._start_lock:
-            if self._started:
-                return
-            for module_id, inst in self.instances.items():
-                enter = getattr(inst, "__aenter__", None)
-                if enter is not None:
-                    _LOG.info("starting module %s", module_id)
-                    await enter()
-            self._started = True
-            self.ready = True
-
-    async def shutdown(self) -> None:
-        self.ready = False
-        if not self._started:
-            return
-        for inst in reversed(list(self.instances.values())):
-            leave = getattr(inst, "__aexit__", None)
-            if leave is not None:
-                await leave(None, None, None)
-        self._started = False
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    _LOG.exception("start-up failed")
-                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.shutdown()
-                except Exception as exc:
-                    await send({"type": "lifespan.shutdown.failed", "message": f"{type(exc).__name__}: {exc}"})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    async def _unmatched(
-        self, send: Send, match: Match, allow: tuple[str, ...], method: str, path: str, rid: str, t0: float
-    ) -> None:
-        """404, 405 with `Allow`, or 204 with `Allow` for OPTIONS on a known path."""
-        if match is Match.PARTIAL and method == "OPTIONS":
-            allow_header = [(b"allow", ", ".join(allow).encode()), (b"x-request-id", rid.encode())]
-            await _send(send, 204, allow_header, None, False)
-        elif match is Match.PARTIAL:
-            err = GatiError("GATI521", f"{method} is not allowed on {path}", headers={"allow": ", ".join(allow)})
-            await self._error(send, err, path, rid, head=False)
-        else:
-            await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, head=method == "HEAD")
-        self._audit(rid, None, method, path, 405 if match is Match.PARTIAL else 404, t0, None)
-
-    async def _internal(self, path: str, rid: str, send: Send) -> None:
-        if path == "/_gati/health":
-            body: dict[str, Any] = {"status": "ok", "app": self.build.app, "manifestHash": self.build.manifest_hash}
-            await _send(send, 200, [_JSON, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
-        elif path == "/_gati/ready" and self.ready:
-            ready: dict[str, Any] = {
-                "status": "ready",
-                "handlers": len(self.build.routes),
-                "modules": sorted(self.instances),
-            }
-            await _send(send, 200, [_JSON, (b"x-request-id", rid.encode())], orjson.dumps(ready), False)
-        elif path == "/_gati/ready":
-            await self._error(send, GatiError("GATI503"), path, rid, False)
-        else:
-            await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, False)
-
-    async def _error(self, send: Send, exc: HTTPError, path: str, rid: str, head: bool) -> None:
-        headers = [_JSON, (b"x-request-id", rid.encode())]
-        headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items())
-        await _send(send, exc.status, headers, envelope(exc, path, rid), head)
-
-    def _audit(
-        self,
-        rid: str,
-        handler_id: str | None,
-        method: str,
-        path: str,
-        status: int,
-        t0: float,
-        lctx: LocalContext | None,
-    ) -> None:
-        if not _AUDIT.isEnabledFor(logging.INFO):
-            return
-        line = {
-            "requestId": rid,
-            "handlerId": handler_id,
-            "method": method,
-            "path": path,
-            "status": status,
-            "durationMs": round((time.perf_counter() - t0) * 1000, 3),
-            "version": lctx.meta.version if lctx else self.versions.current,
-            "manifestHash": self.build.manifest_hash,
-            "events": lctx.events_json() if lctx else [],
-        }
-        _AUDIT.info(orjson.dumps(line).decode())
-
-
-def _answer_headers(
-    body: bytes | None, status: int, rid: str, extra: dict[str, str] | None
-) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """The body to send and the header list, in general: no body for 204/304, the handler's headers."""
-    if body is None or status in _NO_BODY_STATUS:
-        out = [(b"x-request-id", rid.encode())]
-        body = b""
-    else:
-        out = [_JSON, (b"x-request-id", rid.encode())]
-    if extra:
-        out.extend([(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()])
-    out.append((b"content-length", str(len(body)).encode()))
-    return body, out
-
-
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes | None, head: bool) -> None:
-    if body is None or status in _NO_BODY_STATUS:
-        body = b""
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 def _with_timeout(route: RouteSpec, timeout: float) -> RouteSpec:

@@ -1,0 +1,176 @@
+"""The edges of `GatiApp`: lifespan, the `/_gati/` endpoints, unmatched routes, error answers, the audit line.
+
+`GatiApp` (in `app.py`) keeps the request path; what is not on it lives here, as the base class
+`AppEdges`, which reads the state `GatiApp.__init__` sets up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+import orjson
+
+from gati_runtime_min.context import LocalContext
+from gati_runtime_min.errors import GatiError, HTTPError, envelope
+from gati_runtime_min.loader import Build
+from gati_runtime_min.routing import Match
+from gati_runtime_min.versions import VersionResolver
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+AUDIT: Final = logging.getLogger("gati.audit")
+_LOG: Final = logging.getLogger("gati.runtime")
+JSON_HEADER: Final = (b"content-type", b"application/json")
+NO_BODY_STATUS: Final = frozenset({204, 304})
+
+
+class AppEdges:
+    """Everything of the app off the request path. State comes from `GatiApp.__init__`."""
+
+    build: Build
+    instances: dict[str, Any]
+    versions: VersionResolver
+    ready: bool
+    _started: bool
+    _start_lock: asyncio.Lock
+
+    async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    # lifespan
+    async def startup(self) -> None:
+        """Enter the modules that are async context managers; then the app is ready."""
+        async with self._start_lock:
+            if self._started:
+                return
+            for module_id, inst in self.instances.items():
+                enter = getattr(inst, "__aenter__", None)
+                if enter is not None:
+                    _LOG.info("starting module %s", module_id)
+                    await enter()
+            self._started = True
+            self.ready = True
+
+    async def shutdown(self) -> None:
+        self.ready = False
+        if not self._started:
+            return
+        for inst in reversed(list(self.instances.values())):
+            leave = getattr(inst, "__aexit__", None)
+            if leave is not None:
+                await leave(None, None, None)
+        self._started = False
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    _LOG.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                except Exception as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": f"{type(exc).__name__}: {exc}"})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _unmatched(
+        self, send: Send, match: Match, allow: tuple[str, ...], method: str, path: str, rid: str, t0: float
+    ) -> None:
+        """404, 405 with `Allow`, or 204 with `Allow` for OPTIONS on a known path."""
+        if match is Match.PARTIAL and method == "OPTIONS":
+            allow_header = [(b"allow", ", ".join(allow).encode()), (b"x-request-id", rid.encode())]
+            await _send(send, 204, allow_header, None, False)
+        elif match is Match.PARTIAL:
+            err = GatiError("GATI521", f"{method} is not allowed on {path}", headers={"allow": ", ".join(allow)})
+            await self._error(send, err, path, rid, head=False)
+        else:
+            await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, head=method == "HEAD")
+        self._audit(rid, None, method, path, 405 if match is Match.PARTIAL else 404, t0, None)
+
+    async def _internal(self, path: str, rid: str, send: Send) -> None:
+        if path == "/_gati/health":
+            body: dict[str, Any] = {"status": "ok", "app": self.build.app, "manifestHash": self.build.manifest_hash}
+            await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
+        elif path == "/_gati/ready" and self.ready:
+            ready: dict[str, Any] = {
+                "status": "ready",
+                "handlers": len(self.build.routes),
+                "modules": sorted(self.instances),
+            }
+            await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(ready), False)
+        elif path == "/_gati/ready":
+            await self._error(send, GatiError("GATI503"), path, rid, False)
+        else:
+            await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, False)
+
+    async def _error(self, send: Send, exc: HTTPError, path: str, rid: str, head: bool) -> None:
+        headers = [JSON_HEADER, (b"x-request-id", rid.encode())]
+        headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items())
+        await _send(send, exc.status, headers, envelope(exc, path, rid), head)
+
+    def _audit(
+        self,
+        rid: str,
+        handler_id: str | None,
+        method: str,
+        path: str,
+        status: int,
+        t0: float,
+        lctx: LocalContext | None,
+    ) -> None:
+        if not AUDIT.isEnabledFor(logging.INFO):
+            return
+        line = {
+            "requestId": rid,
+            "handlerId": handler_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "durationMs": round((time.perf_counter() - t0) * 1000, 3),
+            "version": lctx.meta.version if lctx else self.versions.current,
+            "manifestHash": self.build.manifest_hash,
+            "events": lctx.events_json() if lctx else [],
+        }
+        AUDIT.info(orjson.dumps(line).decode())
+
+
+def answer_headers(
+    body: bytes | None, status: int, rid: str, extra: dict[str, str] | None
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """The body to send and the header list, in general: no body for 204/304, the handler's headers."""
+    if body is None or status in NO_BODY_STATUS:
+        out = [(b"x-request-id", rid.encode())]
+        body = b""
+    else:
+        out = [JSON_HEADER, (b"x-request-id", rid.encode())]
+    if extra:
+        out.extend([(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()])
+    out.append((b"content-length", str(len(body)).encode()))
+    return body, out
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes | None, head: bool) -> None:
+    if body is None or status in NO_BODY_STATUS:
+        body = b""
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
