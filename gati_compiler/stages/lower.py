@@ -45,7 +45,8 @@ from gati_compiler.stages.facts import (
     FunctionFact,
     ModuleFacts,
 )
-from gati_compiler.stages.lower_types import Ctx, TypeLowerer, canonical_name, display_of, map_refs
+from gati_compiler.stages.lower_common import Ctx, canonical_name, display_of
+from gati_compiler.stages.lower_types import TypeLowerer, map_refs
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import External, Missing, ProjectDef, ResolvedProject
 

@@ -1,0 +1,216 @@
+"""What both halves of annotation lowering share: names, the lowering context, field info and
+the lowerer's state (`LowererBase`). `lower_types` lowers expressions, `lower_classes` the
+classes and aliases they name; `TypeLowerer` joins them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from pydantic import JsonValue
+
+from gati_compiler.canonical import compact_json
+from gati_compiler.diagnostics import codes
+from gati_compiler.ir.gtype import AnyType, ArrayType, GType, MapType, PrimitiveType, RefType, UnionType
+from gati_compiler.stages.facts import Anchor, Expr
+from gati_compiler.stages.report import Reporter
+from gati_compiler.stages.resolve import ResolvedProject
+
+_ALIASES: Final[dict[str, str]] = {
+    "typing.List": "builtins.list",
+    "typing.Dict": "builtins.dict",
+    "typing.Set": "builtins.set",
+    "typing.FrozenSet": "builtins.frozenset",
+    "typing.Tuple": "builtins.tuple",
+    "typing.Text": "builtins.str",
+    "typing.AbstractSet": "typing.Set",
+    "typing.MutableSequence": "typing.Sequence",
+    "typing.MutableMapping": "typing.Mapping",
+    "typing.MutableSet": "builtins.set",
+    "typing.LiteralString": "builtins.str",
+    "typing.Collection": "typing.Sequence",
+    "typing.Iterable": "typing.Sequence",
+}
+
+SCALARS: Final[dict[str, PrimitiveType | AnyType]] = {
+    "builtins.str": PrimitiveType(type="string"),
+    "builtins.int": PrimitiveType(type="integer"),
+    "builtins.float": PrimitiveType(type="number"),
+    "builtins.bool": PrimitiveType(type="boolean"),
+    "builtins.bytes": PrimitiveType(type="string", format="bytes"),
+    "builtins.object": AnyType(),
+    "typing.Any": AnyType(),
+    "datetime.datetime": PrimitiveType(type="string", format="date-time"),
+    "datetime.date": PrimitiveType(type="string", format="date"),
+    "datetime.time": PrimitiveType(type="string", format="time"),
+    "datetime.timedelta": PrimitiveType(type="string", format="duration"),
+    "uuid.UUID": PrimitiveType(type="string", format="uuid"),
+    "decimal.Decimal": PrimitiveType(type="number", format="decimal"),
+    "pydantic.EmailStr": PrimitiveType(type="string", format="email"),
+    "pydantic.AnyUrl": PrimitiveType(type="string", format="uri"),
+    "pydantic.HttpUrl": PrimitiveType(type="string", format="uri"),
+}
+
+SEQUENCES: Final[dict[str, str]] = {
+    "builtins.list": "list",
+    "typing.Sequence": "sequence",
+    "builtins.set": "set",
+    "typing.Set": "set",
+    "builtins.frozenset": "frozenset",
+}
+MAPPINGS: Final = frozenset({"builtins.dict", "typing.Mapping"})
+FIELD_WRAPPERS: Final = frozenset({"typing.Required", "typing.NotRequired", "typing.ReadOnly"})
+ENUM_BASES: Final = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "enum.IntFlag"})
+STDLIB_ROOTS: Final = frozenset(
+    {"builtins", "typing", "collections", "datetime", "uuid", "decimal", "enum", "dataclasses", "pathlib", "ipaddress"}
+)
+KNOWN_FRAMEWORKS: Final = frozenset({"pydantic", "annotated_types", "gati_runtime_min", "typing_extensions"})
+CONSTRAINT_KEYS: Final[dict[str, str]] = {
+    "gt": "exclusiveMinimum",
+    "ge": "minimum",
+    "lt": "exclusiveMaximum",
+    "le": "maximum",
+    "multiple_of": "multipleOf",
+    "min_length": "min",
+    "max_length": "max",
+    "pattern": "pattern",
+}
+ANNOTATED_TYPES: Final[dict[str, tuple[str, ...]]] = {
+    "Gt": ("gt",),
+    "Ge": ("ge",),
+    "Lt": ("lt",),
+    "Le": ("le",),
+    "MultipleOf": ("multiple_of",),
+    "MinLen": ("min_length",),
+    "MaxLen": ("max_length",),
+    "Len": ("min_length", "max_length"),
+}
+THIRD_PARTY_HELP: Final = (
+    "describe the wire shape with a TypedDict, dataclass or pydantic model in this project, or annotate it as `Any`"
+)
+
+
+def canonical_name(qualname: str) -> str:
+    """Normalise spellings of the same external name (`typing_extensions.X`, `collections.abc.X`)."""
+    if qualname.startswith("typing_extensions."):
+        qualname = "typing." + qualname.removeprefix("typing_extensions.")
+    elif qualname.startswith("collections.abc."):
+        qualname = "typing." + qualname.removeprefix("collections.abc.")
+    elif qualname.startswith("annotated_types."):
+        return qualname
+    elif qualname.startswith("gati_runtime_min."):
+        return "gati_runtime_min." + qualname.rsplit(".", 1)[-1]
+    return _ALIASES.get(qualname, qualname)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    module: str
+    rel_path: str
+    env: Mapping[str, GType]
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """What an annotation says about a field beyond its type."""
+
+    gtype: GType
+    required: bool | None  # None: not said by Required/NotRequired
+    read_only: bool
+    description: str | None
+    default: Expr | None
+    alias: str | None
+    class_var: bool
+
+
+class LowererBase:
+    """The state of one project's lowering and the steps both halves call."""
+
+    def __init__(self, project: ResolvedProject, reporter: Reporter) -> None:
+        self.project = project
+        self.reporter = reporter
+        self.named: dict[str, GType] = {}
+        self.display: dict[str, str] = {}
+        self._in_progress: set[str] = set()
+        self._alias_stack: list[tuple[str, int]] = []
+        self._depth = 0
+        self._recursive: set[str] = set()
+        self._kind_cache: dict[str, str] = {}
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def lower(self, expr: Expr, ctx: Ctx) -> GType:
+        return self._lower(expr, ctx)
+
+    def rel_path(self, module: str) -> str:
+        facts = self.project.facts(module)
+        return facts.rel_path if facts else module.replace(".", "/") + ".py"
+
+    def error(
+        self, code: codes.DiagnosticCode, message: str, ctx: Ctx, anchor: Anchor, help: str | None = None
+    ) -> AnyType:
+        self.reporter.report(code, message, ctx.rel_path, anchor, help=help)
+        return AnyType()
+
+    # implemented by `TypeLowerer` (lower_types.py)
+    def _lower(self, expr: Expr, ctx: Ctx) -> GType:
+        raise NotImplementedError
+
+    def field_info(self, expr: Expr, ctx: Ctx) -> FieldInfo:
+        raise NotImplementedError
+
+    def _constrain(self, gtype: GType, key: str, value: Expr, ctx: Ctx) -> GType:
+        raise NotImplementedError
+
+
+def union_of(options: list[GType]) -> GType:
+    flat: list[GType] = []
+    seen: set[str] = set()
+    for option in options:
+        for o in option.options if isinstance(option, UnionType) and option.discriminator is None else (option,):
+            key = compact_json(o.model_dump(mode="json", exclude_none=True))
+            if key not in seen:
+                seen.add(key)
+                flat.append(o)
+    if len(flat) == 1:
+        return flat[0]
+    return UnionType(options=tuple(flat))
+
+
+def _arg_key(g: GType) -> str:
+    return compact_json(g.model_dump(mode="json", exclude_none=True))
+
+
+def instance_key(base: str, args: list[GType]) -> str:
+    return f"{base}[{','.join(_arg_key(a) for a in args)}]"
+
+
+def instance_display(name: str, args: list[GType], display: Mapping[str, str]) -> str:
+    return "_".join([name, *(display_of(a, display) for a in args)])
+
+
+def wire(g: GType) -> JsonValue:
+    return g.model_dump(mode="json", exclude_none=True, exclude={"description"})
+
+
+def display_of(g: GType, display: Mapping[str, str]) -> str:
+    """A short readable name for a type argument (`User`, `str`, `list_User`)."""
+    match g:
+        case RefType(ref=r):
+            return display.get(r, r.rsplit(".", 1)[-1])
+        case PrimitiveType(type=t, format=fmt):
+            return (
+                {"string": "str", "integer": "int", "number": "float", "boolean": "bool", "null": "None"}[t]
+                if fmt is None
+                else fmt.replace("-", "_")
+            )
+        case ArrayType(items=items):
+            return "list_" + display_of(items, display)
+        case MapType(values=values):
+            return "dict_" + display_of(values, display)
+        case UnionType(options=options):
+            return "_or_".join(display_of(o, display) for o in options)
+        case _:
+            return g.kind
