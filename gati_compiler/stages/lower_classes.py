@@ -4,7 +4,7 @@ enums, explicit and PEP 695 aliases, generic instances. A mixin of `TypeLowerer`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from pydantic import JsonValue
@@ -52,11 +52,19 @@ from gati_compiler.stages.resolve import (
     External,
     ProjectDef,
     ResolvedProject,
+    Target,
 )
 
 
 class ClassLowering(LowererBase):
     """Named definitions: classes become object, enum or ref GTypes; aliases are expanded or kept."""
+
+    def _bases(self, target: ProjectDef, cls: ClassFact) -> Iterator[tuple[Expr, Target]]:
+        """Each base class written as a name (`Base` or `Base[...]`) with what that name means."""
+        for base in cls.bases:
+            name = base.base if isinstance(base, ExSub) else base
+            if isinstance(name, ExName):
+                yield base, self.project.resolve(target.module, name.name)
 
     def _alias(self, target: ProjectDef, alias: AliasFact, args: tuple[Expr, ...], ctx: Ctx, anchor: Anchor) -> GType:
         actx = Ctx(target.module, self.rel_path(target.module), {})
@@ -152,11 +160,7 @@ class ClassLowering(LowererBase):
                     "pydantic.dataclasses.dataclass",
                 ):
                     kind = "dataclass"
-        for base in cls.bases:
-            name = base.base if isinstance(base, ExSub) else base
-            if not isinstance(name, ExName):
-                continue
-            t = self.project.resolve(target.module, name.name)
+        for _, t in self._bases(target, cls):
             if isinstance(t, External):
                 q = canonical_name(t.qualname)
                 if q == "typing.TypedDict":
@@ -256,11 +260,7 @@ class ClassLowering(LowererBase):
         props: dict[str, Property] = {}
         owners: dict[str, str] = {}
         extra = "ignore"
-        for base in cls.bases:
-            base_name = base.base if isinstance(base, ExSub) else base
-            if not isinstance(base_name, ExName):
-                continue
-            t = self.project.resolve(target.module, base_name.name)
+        for base, t in self._bases(target, cls):
             if isinstance(t, ProjectDef) and isinstance(t.fact, ClassFact) and self.class_kind(t) == kind:
                 ref = self._lower(base, ctx)
                 parent = self.named.get(ref.ref) if isinstance(ref, RefType) else None
