@@ -24,7 +24,7 @@ from gati_compiler.ir.gtype import (
     RefType,
     UnionType,
 )
-from gati_compiler.ir.jsonschema import FORMAT_PATTERNS
+from gati_compiler.ir.jsonschema import FORMAT_PATTERNS, ISO_PATTERNS
 from gati_compiler.ir.models import Handler
 
 __all__ = ["ClassTarget", "ValidatorsView", "build_validators_view", "emit_validators", "reachable_refs"]
@@ -33,6 +33,7 @@ TEMPLATE: Final = "validators/__init__.py.j2"
 _EXTRA_PATTERNS: Final = {
     "int-key": "^-?(?:0|[1-9][0-9]*)$",
     "query-int": "^[+-]?[0-9]+$",
+    **ISO_PATTERNS,  # the decoders parse the ISO forms of the date-time and duration formats themselves
 }
 
 

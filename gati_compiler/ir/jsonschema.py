@@ -46,19 +46,86 @@ _TIME: Final = "(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?"
 _TZ: Final = "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])"
 _HEX_UUID: Final = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
+
+def at_most(limit: int, *, min_digits: int = 1) -> str:
+    """A pattern (no anchors, no leading zeros) for the decimal integers from 0 to `limit`
+    written with at least `min_digits` digits (1 or 2; `limit` has at least that many)."""
+    digits = str(limit)
+    if len(digits) < min_digits or min_digits not in (1, 2):
+        raise ValueError(f"no {min_digits}-digit numbers up to {limit}")
+    options = []
+    if len(digits) > min_digits:  # fewer digits than `limit`
+        options.append("[0-9]" if min_digits == 1 else "[1-9][0-9]")
+        if len(digits) - 1 > min_digits:
+            options[-1] += f"[0-9]{{0,{len(digits) - 1 - min_digits}}}"
+    for i, ch in enumerate(digits):
+        low, rest = (1 if i == 0 and len(digits) > 1 else 0), len(digits) - i - 1
+        if int(ch) > low:
+            top = int(ch) - 1
+            span = str(low) if top == low else f"[{low}-{top}]"
+            options.append(digits[:i] + span + (f"[0-9]{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
+def fraction_below(bound: str, *, or_equal: bool = False) -> str:
+    """A pattern for the digit strings after a point whose value is below (or equal to) `0.<bound>`."""
+    options = [bound[:i] for i in range(len(bound))]  # a shorter stem, then nothing
+    if or_equal:
+        options.append(bound + "0*")
+    for i, ch in enumerate(bound):
+        if ch != "0":
+            top = int(ch) - 1
+            options.append(bound[:i] + (str(top) if top == 0 else f"[0-{top}]") + "[0-9]*")
+    return "(?:" + "|".join(sorted(set(options), key=lambda o: (len(o), o))) + ")"
+
+
+# A numeric string is a unix timestamp (seconds, or milliseconds above 2e10 in magnitude), read
+# as pydantic reads it, through a float: within the years 1 to 9999 that leaves every number
+# but those past the last millisecond of 9999 or before 0001-01-01, where the float's precision
+# (1/32 and 1/128 of a millisecond there) decides how much of a fraction still fits.
+_LAST_MS: Final = 253402300799999  # 9999-12-31T23:59:59.999: a fraction below 0.984375 still fits
+_FIRST_MS: Final = 62135596800000  # minus this: 0001-01-01T00:00:00: a fraction up to 0.00390625 fits
+_TIMESTAMP: Final = (
+    f"\\+?(?:0*{at_most(_LAST_MS - 1)}(?:\\.[0-9]*)?"
+    f"|0*{_LAST_MS}(?:\\.{fraction_below('984375')})?|\\.[0-9]+)"
+    f"|-(?:0*{at_most(_FIRST_MS - 1)}(?:\\.[0-9]*)?"
+    f"|0*{_FIRST_MS}(?:\\.{fraction_below('00390625', or_equal=True)})?|\\.[0-9]+)"
+)
+# ISO 8601 durations with at least one part, and at least one after a `T`
+_ISO_SECONDS: Final = "[0-9]+(?:[.,][0-9]+)?S"
+_ISO_TIME: Final = f"T(?:[0-9]+H(?:[0-9]+M)?(?:{_ISO_SECONDS})?|[0-9]+M(?:{_ISO_SECONDS})?|{_ISO_SECONDS})"
+_ISO_DATE: Final = (
+    "(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)"
+)
+_DURATION_ISO: Final = f"[-+]?P(?:{_ISO_DATE}(?:{_ISO_TIME})?|{_ISO_TIME})"
+# `[-+]D day[s][,] HH:MM[:SS[.f]]` (a time of day after the days) and `[-+]HH:MM[:SS[.f]]` (any
+# number of hours), within timedelta's 999,999,999 days
+_SECONDS: Final = ":[0-5][0-9](?:[.,][0-9]+)?"
+_HOURS: Final = f"0*{at_most(2_400_000_000)}"  # pydantic takes up to 2,400,000,000 hours
+_HOURS_2: Final = f"(?:0+{at_most(2_400_000_000)}|{at_most(2_400_000_000, min_digits=2)})"  # `HH:MM`: 2+ digits
+_DURATION_TEXT: Final = (
+    f"[-+]?(?:0*{at_most(999_999_999)} ?[dD](?:ays?|AYS?)?,? ?"
+    f"(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?:{_SECONDS})?|0*[0-9]:[0-5][0-9]{_SECONDS})?"
+    f"|{_HOURS_2}:[0-5][0-9](?:{_SECONDS})?|{_HOURS}:[0-5][0-9]{_SECONDS})"
+)
 FORMAT_PATTERNS: Final[Mapping[str, str]] = {
-    "date-time": f"^{_DATE}[Tt _]{_TIME}{_TZ}?$",
+    "date-time": f"^(?:{_DATE}[Tt _]{_TIME}{_TZ}?|{_TIMESTAMP})$",
+    # the decoders also take an integer timestamp that falls on a midnight; "a multiple of 86400"
+    # has no pattern, so the schema keeps to ISO dates (accepting less, never more)
     "date": f"^{_DATE}$",
     "time": f"^{_TIME}{_TZ}?$",
     "uuid": f"^(?:[0-9a-fA-F]{{32}}|{_HEX_UUID}|\\{{{_HEX_UUID}\\}}|urn:uuid:{_HEX_UUID})$",
-    "duration": (
-        "^[-+]?P(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?"
-        "(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?)?$"
-    ),
+    "duration": f"^(?:{_DURATION_ISO}|{_DURATION_TEXT})$",
     # `Decimal` refuses exponents past 10**18 - 1: at most 18 significant exponent digits.
     "decimal": "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?0*[0-9]{1,18})?[ \\t\\n\\r]*$",
 }
 """Anchored patterns for the string formats the decoders parse (`decimal`: its string form)."""
+ISO_PATTERNS: Final[Mapping[str, str]] = {
+    "date-time-iso": f"^{_DATE}[Tt _]{_TIME}{_TZ}?$",
+    "duration-iso": f"^{_DURATION_ISO}$",
+}
+"""The ISO 8601 parts of the `date-time` and `duration` patterns alone."""
 
 _NUMERIC_KEYS: Final = ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf")
 

@@ -211,13 +211,19 @@ _RE_DATE: Final = re.compile(
     "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)$",
 )
 _RE_DATE_TIME: Final = re.compile(
+    "^(?:(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?|\\+?(?:0*(?:[0-9][0-9]{0,13}|1[0-9]{14}|2[0-4][0-9]{13}|25[0-2][0-9]{12}|253[0-3][0-9]{11}|25340[0-1][0-9]{9}|253402[0-2][0-9]{8}|253402300[0-6][0-9]{5}|2534023007[0-8][0-9]{4}|25340230079[0-8][0-9]{3}|253402300799[0-8][0-9]{2}|2534023007999[0-8][0-9]{1}|25340230079999[0-7]|253402300799998)(?:\\.[0-9]*)?|0*253402300799999(?:\\.(?:|9|98|984|9843|98437|[0-8][0-9]*|9[0-7][0-9]*|98[0-3][0-9]*|984[0-2][0-9]*|9843[0-6][0-9]*|98437[0-4][0-9]*))?|\\.[0-9]+)|-(?:0*(?:[0-9][0-9]{0,12}|[1-5][0-9]{13}|6[0-1][0-9]{12}|620[0-9]{11}|621[0-2][0-9]{10}|6213[0-4][0-9]{9}|62135[0-4][0-9]{8}|621355[0-8][0-9]{7}|6213559[0-5][0-9]{6}|62135596[0-6][0-9]{5}|621355967[0-8][0-9]{4}|6213559679[0-8][0-9]{3}|62135596799[0-8][0-9]{2}|621355967999[0-8][0-9]{1}|6213559679999[0-8]|62135596799999)(?:\\.[0-9]*)?|0*62135596800000(?:\\.(?:|0|00|003|0039|00390|003906|0039062|003906250*|00[0-2][0-9]*|003[0-8][0-9]*|00390[0-5][0-9]*|003906[0-1][0-9]*|0039062[0-4][0-9]*))?|\\.[0-9]+))$",
+)
+_RE_DATE_TIME_ISO: Final = re.compile(
     "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$",
 )
 _RE_DECIMAL: Final = re.compile(
     "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?0*[0-9]{1,18})?[ \\t\\n\\r]*$",
 )
 _RE_DURATION: Final = re.compile(
-    "^[-+]?P(?:[0-9]+Y)?(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?)?$",
+    "^(?:[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))|[-+]?(?:0*(?:[0-9][0-9]{0,7}|[1-8][0-9]{8}|9[0-8][0-9]{7}|99[0-8][0-9]{6}|999[0-8][0-9]{5}|9999[0-8][0-9]{4}|99999[0-8][0-9]{3}|999999[0-8][0-9]{2}|9999999[0-8][0-9]{1}|99999999[0-8]|999999999) ?[dD](?:ays?|AYS?)?,? ?(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*[0-9]:[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?)?|(?:0+(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)|(?:[1-9][0-9][0-9]{0,7}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?))$",
+)
+_RE_DURATION_ISO: Final = re.compile(
+    "^[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))$",
 )
 _RE_INT_KEY: Final = re.compile(
     "^-?(?:0|[1-9][0-9]*)$",
@@ -261,9 +267,42 @@ def _clock(text: str) -> tuple[int, int, int, int, str]:
     return int(text[0:2]), int(text[3:5]), second, micro, rest
 
 
-def _parse_date_time(text: str) -> _datetime | None:
-    if _RE_DATE_TIME.fullmatch(text) is None:
+# A numeric string is also a unix timestamp, read as pydantic reads one: a float of seconds, or
+# of milliseconds when larger than 2e10 in magnitude, rounded half up to the microsecond; years
+# 1 to 9999 only.
+_RE_NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_RE_INTEGER: Final = re.compile(r"[+-]?[0-9]+")
+_MS_ABOVE: Final = 20_000_000_000
+_EPOCH: Final = _datetime(1970, 1, 1, tzinfo=_UTC)
+_EPOCH_DAY: Final = _date(1970, 1, 1)
+
+
+def _too_long(number: str) -> bool:
+    """More than 25 digits before the point: far outside the years a timestamp may reach."""
+    whole = number.lstrip("+-").partition(".")[0].lstrip("0")
+    return len(whole) > 25
+
+
+def _timestamp(text: str) -> _datetime | None:
+    value = float(text)
+    if abs(value) > _MS_ABOVE:
+        millis = math.floor(value)
+        seconds, rest = divmod(millis, 1000)
+        micros = rest * 1000 + math.floor((value - millis) * 1000 + 0.5)
+    else:
+        seconds = math.floor(value)
+        micros = math.floor((value - seconds) * 1_000_000 + 0.5)
+    try:
+        return _EPOCH + _timedelta(seconds=seconds, microseconds=micros)
+    except OverflowError:
         return None
+
+
+def _parse_date_time(text: str) -> _datetime | None:
+    if _RE_DATE_TIME_ISO.fullmatch(text) is None:
+        if _RE_NUMBER.fullmatch(text) is None or _too_long(text):
+            return None
+        return _timestamp(text)
     hour, minute, second, micro, tz = _clock(text[11:])
     day = int(text[8:10])
     year, month = int(text[0:4]), int(text[5:7])
@@ -272,7 +311,17 @@ def _parse_date_time(text: str) -> _datetime | None:
 
 def _parse_date(text: str) -> _date | None:
     if _RE_DATE.fullmatch(text) is None:
-        return None
+        # an integer timestamp that falls on a midnight
+        if _RE_INTEGER.fullmatch(text) is None or _too_long(text):
+            return None
+        number = int(text)
+        days, rest = divmod(number, 86_400_000 if abs(number) > _MS_ABOVE else 86_400)
+        if rest:
+            return None
+        try:
+            return _EPOCH_DAY + _timedelta(days=days)
+        except OverflowError:
+            return None
     return _date(int(text[0:4]), int(text[5:7]), int(text[8:10]))
 
 
@@ -293,16 +342,46 @@ _DURATION_PART: Final = re.compile(r"([0-9]+(?:[.,][0-9]+)?)([YMWDHS])")
 _DURATION_SECONDS: Final = {"Y": 31536000, "W": 604800, "D": 86400, "H": 3600, "S": 1}
 
 
+# `[-+]D day[s][,] [HH:MM[:SS[.f]]]` and `[-+]HH:MM[:SS[.f]]`, as pydantic also reads durations
+_RE_DURATION_TEXT: Final = re.compile(
+    r"([+-]?)(?:([0-9]+) ?[dD](?:ays?|AYS?)?,? ?)?"
+    r"(?:([0-9]+):([0-5][0-9])(?::([0-5][0-9])(?:[.,]([0-9]+))?)?)?"
+)
+_MAX_HOURS: Final = 2_400_000_000
+
+
 def _parse_duration(text: str) -> _timedelta | None:
-    if _RE_DURATION.fullmatch(text) is None or text.endswith(("P", "T")):
-        return None
+    if _RE_DURATION_ISO.fullmatch(text) is None:
+        found = _RE_DURATION_TEXT.fullmatch(text)
+        if found is None:
+            return None
+        sign, days, hours, minutes, seconds, fraction = found.groups()
+        if hours is None:
+            if days is None:
+                return None
+            hours = minutes = "0"
+        elif seconds is None and len(hours) < 2:
+            return None  # `H:MM` needs two hour digits
+        elif int(hours) > (_MAX_HOURS if days is None else 23):
+            return None  # after days comes a time of day
+        micro = int((fraction + "000000")[:6]) if fraction else 0
+        parts = (int(hours), int(minutes), int(seconds or 0), micro)
+        try:
+            value = _timedelta(int(days or 0), hours=parts[0], minutes=parts[1])
+            value += _timedelta(seconds=parts[2], microseconds=parts[3])
+            return -value if sign == "-" else value
+        except OverflowError:
+            return None
     date_part, _, time_part = text.lstrip("+-")[1:].partition("T")
     seconds = 0.0
     for part, month_unit in ((date_part, 2592000), (time_part, 60)):
         for number, unit in _DURATION_PART.findall(part):
             scale = month_unit if unit == "M" else _DURATION_SECONDS[unit]
             seconds += float(number.replace(",", ".")) * scale
-    return _timedelta(seconds=-seconds if text[0] == "-" else seconds)
+    try:
+        return _timedelta(seconds=-seconds if text[0] == "-" else seconds)
+    except OverflowError:
+        return None
 
 
 def _iso_duration(value: _timedelta) -> str:
