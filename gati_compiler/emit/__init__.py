@@ -13,6 +13,7 @@ from pydantic import JsonValue
 
 from gati_compiler.canonical import canonical_bytes
 from gati_compiler.emit.manifest import build_index, emit_manifests, program_content_hash
+from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.models import Program
 from gati_compiler.version import __version__
 
@@ -35,10 +36,10 @@ def _manifests(program: Program, header: str, settings: Mapping[str, JsonValue])
 
 
 def _validators(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
-    from gati_compiler.emit.validators import emit_validators, reachable_refs
+    from gati_compiler.emit.validators import emit_validators
 
     # a decoder for every named type; encoders for what handlers answer with
-    answered = reachable_refs(program.gtypes, (h.gtypes.response for h in program.handlers if h.gtypes.response))
+    answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
     return emit_validators(program.gtypes, program.handlers, header=header, encoder_refs=answered)
 
 
@@ -80,9 +81,9 @@ def emit_all(
 
     With `jobs > 1` on a large program the code families (validators, the Python and the
     TypeScript SDK) are rendered in two forked worker processes while the manifests render
-    here; the output is the same bytes either way. `on_ready` (the pipeline's writer) gets each family's artifacts
-    as soon as they are rendered, so writing overlaps rendering; `manifest.json` is only in the
-    returned set.
+    here; the output is the same bytes either way. `on_ready` (the pipeline's writer) gets
+    each family's artifacts as soon as they are rendered, so writing overlaps rendering;
+    `manifest.json` is only in the returned set.
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.

@@ -14,6 +14,7 @@ from typing import Final, Literal, assert_never
 
 from gati_compiler.emit._valwriter import CodeWriter
 from gati_compiler.emit.render import py_ident, py_str
+from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.gtype import (
     AnyType,
     ArrayType,
@@ -168,17 +169,7 @@ class ModuleState:
     def is_recursive(self, ref: str) -> bool:
         """Whether the named type can reach itself through refs."""
         if ref not in self._recursive:
-            seen: set[str] = set()
-            stack = list(refs_in(self.gtypes[ref]))
-            while stack:
-                name = stack.pop()
-                if name == ref:
-                    self._recursive[ref] = True
-                    return True
-                if name not in seen and name in self.gtypes:
-                    seen.add(name)
-                    stack.extend(refs_in(self.gtypes[name]))
-            self._recursive[ref] = False
+            self._recursive[ref] = ref in reachable([self.gtypes[ref]], self.gtypes)
         return self._recursive[ref]
 
     def deref(self, gtype: GType) -> GType:
@@ -234,29 +225,6 @@ def ecma_anchors(pattern: str) -> str:
             continue
         out.append(ch)
     return "".join(out)
-
-
-def refs_in(gtype: GType) -> list[str]:
-    """The refs that appear in `gtype` itself (not through other named types)."""
-    match gtype:
-        case RefType():
-            return [gtype.ref]
-        case ObjectType():
-            return [r for p in gtype.properties for r in refs_in(p.type)]
-        case ArrayType():
-            return refs_in(gtype.items)
-        case MapType():
-            return refs_in(gtype.keys) + refs_in(gtype.values)
-        case TupleType():
-            return [r for item in gtype.items for r in refs_in(item)]
-        case UnionType():
-            return [r for option in gtype.options for r in refs_in(option)]
-        case IntersectionType():
-            return [r for part in gtype.parts for r in refs_in(part)]
-        case PrimitiveType() | LiteralType() | EnumType() | AnyType():
-            return []
-        case _:
-            assert_never(gtype)
 
 
 def describe(gtype: GType, gtypes: Mapping[str, GType]) -> str:

@@ -23,7 +23,8 @@ from gati_compiler.emit._sdk_python_types import (
     py_docstring,
 )
 from gati_compiler.emit.render import make_environment, py_str
-from gati_compiler.emit.validators import ClassTarget, emit_validators, reachable_refs
+from gati_compiler.emit.validators import ClassTarget, emit_validators
+from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.gtype import (
     AnyType,
     ArrayType,
@@ -409,7 +410,7 @@ def emit_python_sdk(program: Program, *, header: str) -> dict[str, bytes]:
     out[f"{pkg}/py.typed"] = b""
     gtypes, handlers = _validator_inputs(program)
     # the client only checks what it receives: decoders, no encoders, for the response types only
-    received = reachable_refs(gtypes, (h.gtypes.request for h in handlers if h.gtypes.request is not None))
+    received = reachable((h.gtypes.request for h in handlers if h.gtypes.request is not None), gtypes)
     validators = emit_validators(
         gtypes, handlers, header=header, class_map=class_map(view.package, models), encoders=False, refs=received
     )

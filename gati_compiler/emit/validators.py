@@ -7,11 +7,10 @@ under `validators/`. Code is generated per type by `_valgen`, the module skeleto
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from gati_compiler.emit._valbase import refs_in
 from gati_compiler.emit._valgen import ClassTarget, ModuleState, drain
 from gati_compiler.emit.render import make_environment, py_ident, py_str
 from gati_compiler.ir.gtype import (
@@ -27,7 +26,7 @@ from gati_compiler.ir.gtype import (
 from gati_compiler.ir.jsonschema import FORMAT_PATTERNS, ISO_PATTERNS
 from gati_compiler.ir.models import Handler
 
-__all__ = ["ClassTarget", "ValidatorsView", "build_validators_view", "emit_validators", "reachable_refs"]
+__all__ = ["ClassTarget", "ValidatorsView", "build_validators_view", "emit_validators"]
 
 TEMPLATE: Final = "validators/__init__.py.j2"
 _EXTRA_PATTERNS: Final = {
@@ -135,18 +134,6 @@ def build_validators_view(
         encoders=tuple(encoder_entries),
         handlers=tuple(entries),
     )
-
-
-def reachable_refs(gtypes: Mapping[str, GType], roots: Iterable[GType]) -> frozenset[str]:
-    """The named types `roots` refer to, directly or through other named types."""
-    seen: set[str] = set()
-    stack = [ref for root in roots for ref in refs_in(root)]
-    while stack:
-        ref = stack.pop()
-        if ref not in seen and ref in gtypes:
-            seen.add(ref)
-            stack.extend(refs_in(gtypes[ref]))
-    return frozenset(seen)
 
 
 def _entry(ref: str, names: tuple[str, str]) -> str:

@@ -7,12 +7,26 @@ values, enum members), so fingerprints change exactly when the contract does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import assert_never
 
 from pydantic import JsonValue, TypeAdapter
 
 from gati_compiler.canonical import compact_json, sha256_digest
-from gati_compiler.ir.gtype import GType
+from gati_compiler.ir.gtype import (
+    AnyType,
+    ArrayType,
+    EnumType,
+    GType,
+    IntersectionType,
+    LiteralType,
+    MapType,
+    ObjectType,
+    PrimitiveType,
+    RefType,
+    TupleType,
+    UnionType,
+)
 from gati_compiler.ir.models import HandlerGTypes, Program
 
 _GTYPE: TypeAdapter[GType] = TypeAdapter(GType)
@@ -59,32 +73,43 @@ def canonical_gtype(g: GType) -> JsonValue:
     return _canon(dump_gtype(g))
 
 
-def _refs(value: JsonValue, out: set[str]) -> None:
-    if type(value) is dict:
-        if value.get("kind") == "ref" and isinstance(value.get("ref"), str):
-            out.add(str(value["ref"]))
-        for v in value.values():
-            if type(v) is dict or type(v) is list:
-                _refs(v, out)
-    elif type(value) is list:
-        for v in value:
-            if type(v) is dict or type(v) is list:
-                _refs(v, out)
+def refs_in(gtype: GType) -> list[str]:
+    """The refs that appear in `gtype` itself (not through other named types)."""
+    match gtype:
+        case RefType():
+            return [gtype.ref]
+        case ObjectType():
+            return [r for p in gtype.properties for r in refs_in(p.type)]
+        case ArrayType():
+            return refs_in(gtype.items)
+        case MapType():
+            return refs_in(gtype.keys) + refs_in(gtype.values)
+        case TupleType():
+            return [r for item in gtype.items for r in refs_in(item)]
+        case UnionType():
+            return [r for option in gtype.options for r in refs_in(option)]
+        case IntersectionType():
+            return [r for part in gtype.parts for r in refs_in(part)]
+        case PrimitiveType() | LiteralType() | EnumType() | AnyType():
+            return []
+        case _:
+            assert_never(gtype)
 
 
-def reachable(roots: list[GType], gtypes: Mapping[str, GType]) -> list[str]:
-    """Every named type reachable from `roots`, sorted."""
+def reachable(
+    roots: Iterable[GType], gtypes: Mapping[str, GType], refs_of: Callable[[str], Iterable[str]] | None = None
+) -> frozenset[str]:
+    """Every named type `roots` refer to, directly or through other named types. `refs_of`
+    (the refs of a named type's own definition) lets a caller reuse what it already found."""
+    direct = refs_of or (lambda ref: refs_in(gtypes[ref]))
     seen: set[str] = set()
-    todo: set[str] = set()
-    for r in roots:
-        _refs(dump_gtype(r), todo)
-    while todo:
-        ref = todo.pop()
-        if ref in seen or ref not in gtypes:
-            continue
-        seen.add(ref)
-        _refs(dump_gtype(gtypes[ref]), todo)
-    return sorted(seen)
+    stack = [ref for root in roots for ref in refs_in(root)]
+    while stack:
+        ref = stack.pop()
+        if ref not in seen and ref in gtypes:
+            seen.add(ref)
+            stack.extend(direct(ref))
+    return frozenset(seen)
 
 
 class FingerprintIndex:
@@ -104,23 +129,11 @@ class FingerprintIndex:
     def _refs_of(self, ref: str) -> frozenset[str]:
         found = self._direct.get(ref)
         if found is None:
-            out: set[str] = set()
-            _refs(dump_gtype(self._gtypes[ref]), out)
-            found = self._direct[ref] = frozenset(out)
+            found = self._direct[ref] = frozenset(refs_in(self._gtypes[ref]))
         return found
 
     def closure(self, roots: list[GType]) -> list[str]:
-        todo: set[str] = set()
-        for r in roots:
-            _refs(dump_gtype(r), todo)
-        seen: set[str] = set()
-        while todo:
-            ref = todo.pop()
-            if ref in seen or ref not in self._gtypes:
-                continue
-            seen.add(ref)
-            todo |= self._refs_of(ref) - seen
-        return sorted(seen)
+        return sorted(reachable(roots, self._gtypes, self._refs_of))
 
 
 def contract_fingerprint(

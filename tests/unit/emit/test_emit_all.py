@@ -32,7 +32,7 @@ def test_the_build_encodes_what_handlers_answer_with_and_decodes_every_named_typ
 ) -> None:
     import importlib.util
 
-    from gati_compiler.emit.validators import reachable_refs
+    from gati_compiler.ir.canonical import reachable
 
     result = build(BOOKSTORE, write=False, jobs=1)
     assert result.program is not None
@@ -45,7 +45,7 @@ def test_the_build_encodes_what_handlers_answer_with_and_decodes_every_named_typ
     module = importlib.util.module_from_spec(spec)
     monkeypatch.syspath_prepend(str(BOOKSTORE))  # the decoders build the example's own classes
     spec.loader.exec_module(module)
-    answered = reachable_refs(program.gtypes, (h.gtypes.response for h in program.handlers if h.gtypes.response))
+    answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
     assert answered and answered != set(program.gtypes)  # the example has request-only types too
     assert set(module._ENCODERS) == answered
     assert set(module._DECODERS) == set(program.gtypes)
