@@ -133,8 +133,6 @@ def write_artifacts(
     Raises:
         ValueError: an artifact or previous path is not a normalised relative POSIX path.
     """
-    for rel in artifacts:
-        _check_relative(rel)
     writer = ArtifactWriter(out_dir, previous=previous, fsync=fsync)
     writer.put(artifacts)
     return writer.finish(artifacts.get(MANIFEST))

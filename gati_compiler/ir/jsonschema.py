@@ -55,9 +55,8 @@ def at_most(limit: int, *, min_digits: int = 1) -> str:
         raise ValueError(f"no {min_digits}-digit numbers up to {limit}")
     options = []
     if len(digits) > min_digits:  # fewer digits than `limit`
-        options.append("[0-9]" if min_digits == 1 else "[1-9][0-9]")
-        if len(digits) - 1 > min_digits:
-            options[-1] += f"[0-9]{{0,{len(digits) - 1 - min_digits}}}"
+        more = len(digits) - 1 - min_digits
+        options.append(("[0-9]" if min_digits == 1 else "[1-9][0-9]") + (f"[0-9]{{0,{more}}}" if more else ""))
     for i, ch in enumerate(digits):
         low, rest = (1 if i == 0 and len(digits) > 1 else 0), len(digits) - i - 1
         if int(ch) > low:
@@ -92,6 +91,7 @@ _TIMESTAMP: Final = (
     f"|-(?:0*{at_most(_FIRST_MS - 1)}(?:\\.[0-9]*)?"
     f"|0*{_FIRST_MS}(?:\\.{fraction_below('00390625', or_equal=True)})?|\\.[0-9]+)"
 )
+_DATE_TIME_ISO: Final = f"{_DATE}[Tt _]{_TIME}{_TZ}?"
 # ISO 8601 durations with at least one part, and at least one after a `T`
 _ISO_SECONDS: Final = "[0-9]+(?:[.,][0-9]+)?S"
 _ISO_TIME: Final = f"T(?:[0-9]+H(?:[0-9]+M)?(?:{_ISO_SECONDS})?|[0-9]+M(?:{_ISO_SECONDS})?|{_ISO_SECONDS})"
@@ -110,7 +110,7 @@ _DURATION_TEXT: Final = (
     f"|{_HOURS_2}:[0-5][0-9](?:{_SECONDS})?|{_HOURS}:[0-5][0-9]{_SECONDS})"
 )
 FORMAT_PATTERNS: Final[Mapping[str, str]] = {
-    "date-time": f"^(?:{_DATE}[Tt _]{_TIME}{_TZ}?|{_TIMESTAMP})$",
+    "date-time": f"^(?:{_DATE_TIME_ISO}|{_TIMESTAMP})$",
     # the decoders also take an integer timestamp that falls on a midnight; "a multiple of 86400"
     # has no pattern, so the schema keeps to ISO dates (accepting less, never more)
     "date": f"^{_DATE}$",
@@ -122,7 +122,7 @@ FORMAT_PATTERNS: Final[Mapping[str, str]] = {
 }
 """Anchored patterns for the string formats the decoders parse (`decimal`: its string form)."""
 ISO_PATTERNS: Final[Mapping[str, str]] = {
-    "date-time-iso": f"^{_DATE}[Tt _]{_TIME}{_TZ}?$",
+    "date-time-iso": f"^{_DATE_TIME_ISO}$",
     "duration-iso": f"^{_DURATION_ISO}$",
 }
 """The ISO 8601 parts of the `date-time` and `duration` patterns alone."""
