@@ -91,7 +91,9 @@ def test_failed_replace_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch:
     assert tree(out) == {"a.json": b"old"}
 
 
-def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def write_order(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files `_atomic_write` writes, in order, from now on."""
     order: list[str] = []
     real = writer._atomic_write
 
@@ -100,8 +102,12 @@ def test_manifest_is_written_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         real(target, data, fsync=fsync)
 
     monkeypatch.setattr(writer, "_atomic_write", spy)
+    return order
+
+
+def test_manifest_is_written_last(tmp_path: Path, write_order: list[str]) -> None:
     write_artifacts({"manifest.json": b"m", "z.json": b"z", "a.json": b"a"}, tmp_path, fsync=True)
-    assert order == ["a.json", "z.json", "manifest.json"]
+    assert write_order == ["a.json", "z.json", "manifest.json"]
 
 
 def test_read_previous_artifacts(tmp_path: Path) -> None:
@@ -130,18 +136,11 @@ def test_corrupt_previous_manifest_is_reported_not_trusted(tmp_path: Path, conte
 
 
 def test_batches_written_as_they_come_then_the_manifest_and_stale_removal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, write_order: list[str]
 ) -> None:
     out = tmp_path / "out"
     write_artifacts({"manifest.json": b"old", "a.json": b"1", "gone/x.json": b"x", "b.json": b"2"}, out)
-    order: list[str] = []
-    real = writer._atomic_write
-
-    def spy(target: str, data: bytes, *, fsync: bool) -> None:
-        order.append(Path(target).name)
-        real(target, data, fsync=fsync)
-
-    monkeypatch.setattr(writer, "_atomic_write", spy)
+    write_order.clear()  # only the incremental writes below count
     incremental = writer.ArtifactWriter(out, previous=["manifest.json", "a.json", "gone/x.json", "b.json"])
     incremental.put({"c/d.json": b"new", "a.json": b"1"})
     assert tree(out)["c/d.json"] == b"new"  # on disk before the next batch is even rendered
@@ -149,7 +148,7 @@ def test_batches_written_as_they_come_then_the_manifest_and_stale_removal(
     incremental.put({"b.json": b"changed", "manifest.json": b"ignored here"})
     assert tree(out)["manifest.json"] == b"old"
     report = incremental.finish(b"new manifest")
-    assert order == ["d.json", "b.json", "manifest.json"]
+    assert write_order == ["d.json", "b.json", "manifest.json"]
     assert report == WriteReport(
         written=["b.json", "c/d.json", "manifest.json"], unchanged=["a.json"], removed=["gone/x.json"]
     )
