@@ -13,14 +13,11 @@ import json
 import os
 import secrets
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Final
 
 MANIFEST: Final = "manifest.json"
-_PARALLEL_WRITES: Final = 64
-_WRITE_THREADS: Final = 8
 
 
 @dataclass(frozen=True)
@@ -47,10 +44,12 @@ def _check_relative(rel: str) -> None:
 class ArtifactWriter:
     """Writes one build's artifacts in batches, as the emitters produce them; `finish` commits.
 
-    `put` writes each file of a batch unless its bytes are already there (atomically, on a few
-    threads for a large batch). `finish` writes `manifest.json` last, so an interrupted build
-    leaves the old manifest describing files that are all still there, then removes the stale
-    files (in `previous`, not in the final artifact set) and prunes the folders they leave empty.
+    `put` writes each file of a batch unless its bytes are already there, atomically and one
+    after the other: on a local disk each write is kernel CPU time, and writer threads only add
+    lock contention (measured: twice the system time, no gain in wall time). `finish` writes
+    `manifest.json` last, so an interrupted build leaves the old manifest describing files that
+    are all still there, then removes the stale files (in `previous`, not in the final artifact
+    set) and prunes the folders they leave empty.
 
     Raises:
         ValueError: an artifact or previous path is absolute, contains `..`, or is not
@@ -94,12 +93,7 @@ class ArtifactWriter:
             _atomic_write(target, data, fsync=self.fsync)
             return True
 
-        # a build writes hundreds of small files and each write waits on the filesystem, not on Python
-        if len(body) >= _PARALLEL_WRITES:
-            with ThreadPoolExecutor(max_workers=_WRITE_THREADS) as pool:
-                done = list(pool.map(put_one, body))
-        else:
-            done = [put_one(rel) for rel in body]
+        done = [put_one(rel) for rel in body]
         for rel, changed in zip(body, done, strict=True):
             (self.written if changed else self.unchanged).append(rel)
         self._done.update(body)

@@ -55,10 +55,11 @@ def _typescript_sdk(program: Program, header: str, settings: Mapping[str, JsonVa
     return emit_typescript_sdk(program, header=header)
 
 
-# When the build is large, the families before `_LOCAL` go to two worker processes (the heaviest
-# first) while this process renders and writes the manifests, which are many small files.
-FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _typescript_sdk, _manifests)
-_LOCAL: Final = 3
+# When the build is large, the families before `_LOCAL` go to two worker processes (the two
+# heaviest, one each) while this process renders and writes the manifests, which are many small
+# files, and then the TypeScript SDK.
+FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _typescript_sdk)
+_LOCAL: Final = 2
 
 # what a forked worker inherits instead of receiving a pickled copy of the program
 _SHARED: dict[str, tuple[Program, str, Mapping[str, JsonValue]]] = {}

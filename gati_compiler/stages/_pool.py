@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Final, Protocol, TypeVar
 
 
 class _Sized(Protocol):
@@ -17,6 +17,12 @@ class _Sized(Protocol):
 
 T = TypeVar("T", bound=_Sized)
 R = TypeVar("R")
+
+
+# Workers take the next batch when they finish one: with several small batches each, a worker
+# slowed by the machine (or by this process importing the later stages meanwhile) takes fewer
+# of them, and the last batch, which nothing else overlaps, is short.
+_BATCHES_PER_WORKER: Final = 6
 
 
 def default_jobs() -> int:
@@ -50,7 +56,7 @@ def run_batches(
     `while_waiting` runs here once every batch is handed out (the workers exist by then)."""
     method = "fork" if sys.platform == "linux" else "spawn"
     ctx = multiprocessing.get_context(method)
-    batches = _batches(items, jobs * 2)
+    batches = _batches(items, jobs * _BATCHES_PER_WORKER)
     results: list[R | None] = [None] * len(items)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = [(b, pool.submit(fn, [item for _, item in b])) for b in batches]

@@ -9,7 +9,6 @@ are computed lazily by `locate`, and the line of a top-level definition by `_Top
 from __future__ import annotations
 
 import ast
-import bisect
 import dataclasses
 import inspect
 import re
@@ -173,8 +172,14 @@ class _TopLevelLines:
         ]
         hits = list(_TOP_DEF.finditer(self._text))
         if [m.group(1) or m.group(2) for m in hits] == [name for _, name in wanted]:
-            starts = [i for i, ch in enumerate(self._text) if ch == "\n"]
-            return {i: bisect.bisect_left(starts, m.start()) + 1 for (i, _), m in zip(wanted, hits, strict=True)}
+            text = self._text
+            lines: dict[int, int] = {}
+            line, pos = 1, 0
+            for (i, _), m in zip(wanted, hits, strict=True):
+                line += text.count("\n", pos, m.start())
+                pos = m.start()
+                lines[i] = line
+            return lines
         return self._recount(body)
 
     def _recount(self, body: Sequence[cst.BaseStatement]) -> dict[int, int]:
