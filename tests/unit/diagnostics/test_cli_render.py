@@ -192,3 +192,22 @@ def test_installed_entry_point_builds_the_example(tmp_path: Path) -> None:
     )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "error[GATI302]" in failed.stdout
+
+
+def test_installed_entry_point_flushes_everything_before_its_fast_exit(tmp_path: Path) -> None:
+    """The script ends with `os._exit`: every byte printed must still arrive, with each exit code."""
+    env = {"PATH": str(Path(sys.executable).parent), "NO_COLOR": "1"}
+
+    def gatic(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(_gatic_script()), *args], capture_output=True, text=True, timeout=120, env=env, check=False
+        )
+
+    usage = gatic("build", "--nope", str(tmp_path))
+    assert usage.returncode == 2 and "No such option '--nope'" in usage.stderr
+    version = gatic("--version")
+    assert version.returncode == 0 and version.stdout.strip().startswith("gatic, version ")
+    project = copy_fixture("route_conflict", tmp_path)
+    report = gatic("build", str(project), "--format", "json")
+    assert report.returncode == 1
+    assert json.loads(report.stdout)["diagnostics"][0]["code"] == "GATI302"
