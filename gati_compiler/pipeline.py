@@ -83,14 +83,13 @@ def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, 
     known = frozenset(by_module)
     todo = [s for s in sources.files if is_entry(s, cfg.global_hooks)]
     parsed: dict[str, ModuleFacts] = {}
+    wanted: set[str] = set()
     while todo:
         batch_jobs = jobs if len(todo) >= PARALLEL_MIN_FILES else 1
         for facts in parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages):
             parsed[facts.module] = facts
-        wanted: set[str] = set()
-        for facts in parsed.values():
             wanted |= imported_modules(facts, known)
-        todo = [by_module[m] for m in sorted(wanted - set(parsed))]
+        todo = [by_module[m] for m in sorted(wanted - parsed.keys())]
     return [parsed[m] for m in sorted(parsed)]
 
 
