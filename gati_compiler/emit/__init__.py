@@ -6,8 +6,8 @@ import gc
 import multiprocessing
 import sys
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from typing import Final
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Final, cast
 
 from pydantic import JsonValue
 
@@ -15,6 +15,11 @@ from gati_compiler.canonical import canonical_bytes
 from gati_compiler.emit.manifest import build_index, emit_manifests, program_content_hash
 from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.models import Program
+from gati_compiler.stages._pool import responsive_results
+
+if TYPE_CHECKING:
+    from gati_compiler.emit._valbase import Direction
+    from gati_compiler.emit.validators import ValidatorsPart
 from gati_compiler.version import __version__
 
 # below this many named types plus handlers, starting worker processes costs more than it saves
@@ -36,11 +41,26 @@ def _manifests(program: Program, header: str, settings: Mapping[str, JsonValue])
 
 
 def _validators(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
-    from gati_compiler.emit.validators import emit_validators
+    from gati_compiler.emit.validators import render_validators
 
-    # a decoder for every named type; encoders for what handlers answer with
+    return render_validators(
+        program.gtypes,
+        program.handlers,
+        header=header,
+        decoders=_validators_part(program, "dec"),
+        encoders=_validators_part(program, "enc"),
+    )
+
+
+def _validators_part(program: Program, direction: Direction) -> ValidatorsPart:
+    """A decoder for every named type; encoders for what handlers answer with."""
+    from gati_compiler.emit.validators import build_validators_part, module_aliases
+
+    aliases = module_aliases(program.gtypes)
+    if direction == "dec":
+        return build_validators_part(program.gtypes, program.handlers, "dec", aliases=aliases)
     answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
-    return emit_validators(program.gtypes, program.handlers, header=header, encoder_refs=answered)
+    return build_validators_part(program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered)
 
 
 def _python_sdk(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
@@ -55,19 +75,18 @@ def _typescript_sdk(program: Program, header: str, settings: Mapping[str, JsonVa
     return emit_typescript_sdk(program, header=header)
 
 
-# When the build is large, the families before `_LOCAL` go to two worker processes (the two
-# heaviest, one each) while this process renders and writes the manifests, which are many small
-# files, and then the TypeScript SDK.
 FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _typescript_sdk)
-_LOCAL: Final = 2
 
 # what a forked worker inherits instead of receiving a pickled copy of the program
 _SHARED: dict[str, tuple[Program, str, Mapping[str, JsonValue]]] = {}
 
 
-def _run_shared(index: int) -> dict[str, bytes]:
+def _remote(job: str) -> dict[str, bytes] | ValidatorsPart:
+    """A worker's job: the decoders of the validators module, the Python SDK or the TypeScript SDK."""
     program, header, settings = _SHARED["job"]
-    return FAMILIES[index](program, header, settings)
+    if job == "decoders":
+        return _validators_part(program, "dec")
+    return (_python_sdk if job == "python_sdk" else _typescript_sdk)(program, header, settings)
 
 
 def emit_all(
@@ -80,9 +99,9 @@ def emit_all(
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
-    With `jobs > 1` on a large program the code families (validators, the Python and the
-    TypeScript SDK) are rendered in two forked worker processes while the manifests render
-    here; the output is the same bytes either way. `on_ready` (the pipeline's writer) gets
+    With `jobs > 1` on a large program the decoders and the two SDKs are rendered in two forked
+    worker processes while the manifests and the encoders render here; the output is the same
+    bytes either way. `on_ready` (the pipeline's writer) gets
     each family's artifacts as soon as they are rendered, so writing overlaps rendering;
     `manifest.json` is only in the returned set.
     """
@@ -117,17 +136,26 @@ def _emit_all(
 
     size = len(program.gtypes) + len(program.handlers)
     if jobs > 1 and size >= PARALLEL_MIN_ITEMS and sys.platform == "linux":
+        # Two workers take the decoders (the largest piece), the Python SDK and then the
+        # TypeScript SDK; this process renders and writes the manifests (many small files),
+        # generates the encoders and joins them with the decoders into the validators module.
         _SHARED["job"] = (program, header, settings)
         try:
             ctx = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
-                remote: list[Future[dict[str, bytes]]] = [pool.submit(_run_shared, i) for i in range(_LOCAL)]
-                for family in FAMILIES[_LOCAL:]:
-                    ready(family(program, header, settings))
-                # while the workers finish
+            with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
+                decoders = pool.submit(_remote, "decoders")
+                sdks = [pool.submit(_remote, job) for job in ("python_sdk", "typescript_sdk")]
+                ready(_manifests(program, header, settings))
+                encoders = _validators_part(program, "enc")
                 content_hash = program_content_hash(program)
-                for future in as_completed(remote):
-                    ready(future.result())
+                from gati_compiler.emit.validators import render_validators
+
+                part = cast("ValidatorsPart", decoders.result())
+                ready(
+                    render_validators(program.gtypes, program.handlers, header=header, decoders=part, encoders=encoders)
+                )
+                for future in as_completed(sdks):
+                    ready(cast("dict[str, bytes]", future.result()))
         finally:
             _SHARED.clear()
     else:

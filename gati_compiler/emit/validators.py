@@ -11,22 +11,35 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from gati_compiler.emit._valbase import Direction
 from gati_compiler.emit._valgen import ClassTarget, ModuleState, drain
 from gati_compiler.emit.render import make_environment, py_ident, py_str
 from gati_compiler.ir.gtype import (
     ArrayType,
     EnumType,
     GType,
+    IntersectionType,
     LiteralType,
+    MapType,
     ObjectType,
     PrimitiveType,
     RefType,
+    TupleType,
     UnionType,
 )
 from gati_compiler.ir.jsonschema import FORMAT_PATTERNS, ISO_PATTERNS
 from gati_compiler.ir.models import Handler
 
-__all__ = ["ClassTarget", "ValidatorsView", "build_validators_view", "emit_validators"]
+__all__ = [
+    "ClassTarget",
+    "ValidatorsPart",
+    "ValidatorsView",
+    "build_validators_part",
+    "build_validators_view",
+    "emit_validators",
+    "module_aliases",
+    "render_validators",
+]
 
 TEMPLATE: Final = "validators/__init__.py.j2"
 _EXTRA_PATTERNS: Final = {
@@ -77,15 +90,81 @@ def emit_validators(
     Returns:
         Relative paths (under `validators/`) to file contents.
     """
-    view = build_validators_view(
-        gtypes,
-        handlers,
-        header=header,
-        class_map=class_map,
-        encoders=encoders,
-        refs=refs,
-        encoder_refs=encoder_refs,
+    aliases = module_aliases(gtypes, class_map)
+    decoders = build_validators_part(gtypes, handlers, "dec", class_map=class_map, refs=refs, aliases=aliases)
+    encoding = None
+    if encoders:
+        wanted = refs if encoder_refs is None else encoder_refs
+        encoding = build_validators_part(gtypes, handlers, "enc", class_map=class_map, refs=wanted, aliases=aliases)
+    return render_validators(gtypes, handlers, header=header, decoders=decoders, encoders=encoding)
+
+
+@dataclass(frozen=True)
+class ValidatorsPart:
+    """One direction's share of the module (all decoders, or all encoders), generated on its own.
+
+    The two parts share nothing but the module aliases (fixed in advance by `module_aliases`);
+    encoder constants carry a suffix, so a build can generate them in two processes and join them.
+    """
+
+    direction: Direction
+    imports: tuple[tuple[str, str], ...]
+    early: tuple[str, ...]
+    functions: tuple[str, ...]
+    late: tuple[str, ...]
+    # `_DECODERS` or `_ENCODERS` entries
+    entries: tuple[str, ...]
+    # per handler, sorted by id: its codecs in this direction (body, query, params; or response)
+    codecs: tuple[tuple[str, ...], ...]
+
+
+def build_validators_part(
+    gtypes: Mapping[str, GType],
+    handlers: Sequence[Handler],
+    direction: Direction,
+    *,
+    aliases: Mapping[str, str],
+    class_map: Mapping[str, ClassTarget] | None = None,
+    refs: Collection[str] | None = None,
+) -> ValidatorsPart:
+    """Generate every function of one direction, for the named types in `refs` (default: all)
+    and for the handlers' request parts (decoders) or responses (encoders)."""
+    state = ModuleState(
+        gtypes=gtypes, class_map=class_map or {}, aliases=aliases, tag="" if direction == "dec" else "e"
     )
+    entries = [
+        _entry(ref, state.functions_for(RefType(ref=ref), direction))
+        for ref in sorted(gtypes if refs is None else set(refs) & set(gtypes))
+    ]
+    codecs: list[tuple[str, ...]] = []
+    for handler in sorted(handlers, key=lambda h: h.handlerId):
+        parts = handler.gtypes
+        if direction == "dec":
+            codecs.append(tuple(_codec(state, g, "dec") for g in (parts.request, parts.query, parts.params)))
+        else:
+            codecs.append((_codec(state, parts.response, "enc"),))
+    drain(state)
+    return ValidatorsPart(
+        direction=direction,
+        imports=tuple(sorted(state.imports.items())),
+        early=tuple(state.early),
+        functions=tuple(state.functions),
+        late=tuple(state.late),
+        entries=tuple(entries),
+        codecs=tuple(codecs),
+    )
+
+
+def render_validators(
+    gtypes: Mapping[str, GType],
+    handlers: Sequence[Handler],
+    *,
+    header: str,
+    decoders: ValidatorsPart,
+    encoders: ValidatorsPart | None,
+) -> dict[str, bytes]:
+    """Join the parts into `validators/__init__.py` (the `validators/__init__.py.j2` template)."""
+    view = build_validators_view(gtypes, handlers, header=header, decoders=decoders, encoders=encoders)
     text = make_environment().get_template(TEMPLATE).render(view=view, **view.__dict__)
     return {"validators/__init__.py": text.encode("utf-8")}
 
@@ -95,45 +174,69 @@ def build_validators_view(
     handlers: Sequence[Handler],
     *,
     header: str,
-    class_map: Mapping[str, ClassTarget] | None = None,
-    encoders: bool = True,
-    refs: Collection[str] | None = None,
-    encoder_refs: Collection[str] | None = None,
+    decoders: ValidatorsPart,
+    encoders: ValidatorsPart | None,
 ) -> ValidatorsView:
-    """Generate every function and table; the template only lays them out."""
-    state = ModuleState(gtypes=gtypes, class_map=class_map or {})
-    decoders: list[str] = []
-    encoder_entries: list[str] = []
-    for ref in sorted(gtypes if refs is None else set(refs) & set(gtypes)):
-        decoders.append(_entry(ref, state.functions_for(RefType(ref=ref), "dec")))
-        if encoders and (encoder_refs is None or ref in encoder_refs):
-            encoder_entries.append(_entry(ref, state.functions_for(RefType(ref=ref), "enc")))
+    """Lay the parts out for the template: decoders first, then encoders, then the tables."""
+    parts = [decoders] if encoders is None else [decoders, encoders]
+    lookup = ModuleState(gtypes=gtypes, class_map={})  # only `deref`, for the query coercions
     entries: list[str] = []
-    for handler in sorted(handlers, key=lambda h: h.handlerId):
-        parts = handler.gtypes
+    for i, handler in enumerate(sorted(handlers, key=lambda h: h.handlerId)):
+        body, query, params = decoders.codecs[i]
+        response = encoders.codecs[i][0] if encoders is not None else "None"
         args = [
-            "body=" + _codec(state, parts.request, "dec"),
-            "query=" + _codec(state, parts.query, "dec"),
-            "params=" + _codec(state, parts.params, "dec"),
-            "response=" + (_codec(state, parts.response, "enc") if encoders else "None"),
-            "query_table=" + _coercions(state, parts.query),
-            "params_table=" + _coercions(state, parts.params),
+            "body=" + body,
+            "query=" + query,
+            "params=" + params,
+            "response=" + response,
+            "query_table=" + _coercions(lookup, handler.gtypes.query),
+            "params_table=" + _coercions(lookup, handler.gtypes.params),
         ]
-        body = "".join(f"        {arg},\n" for arg in args)
-        entries.append(f"    {py_str(handler.handlerId)}: HandlerCodec(\n{body}    ),")
-    drain(state)
+        text = "".join(f"        {arg},\n" for arg in args)
+        entries.append(f"    {py_str(handler.handlerId)}: HandlerCodec(\n{text}    ),")
     formats = {**FORMAT_PATTERNS, **_EXTRA_PATTERNS}
     return ValidatorsView(
         header=header,
         formats=tuple(("_RE_" + py_ident(name).upper(), formats[name]) for name in sorted(formats)),
-        imports=tuple(sorted(state.imports.items())),
-        early=tuple(state.early),
-        functions=tuple(state.functions),
-        late=tuple(state.late),
-        decoders=tuple(decoders),
-        encoders=tuple(encoder_entries),
+        imports=tuple(sorted({pair for part in parts for pair in part.imports})),
+        early=tuple(line for part in parts for line in part.early),
+        functions=tuple(fn for part in parts for fn in part.functions),
+        late=tuple(line for part in parts for line in part.late),
+        decoders=decoders.entries,
+        encoders=encoders.entries if encoders is not None else (),
         handlers=tuple(entries),
     )
+
+
+def module_aliases(gtypes: Mapping[str, GType], class_map: Mapping[str, ClassTarget] | None = None) -> dict[str, str]:
+    """`_m<n>` for every module a generated function may name a class from (the origins of the
+    types, the class map's targets), numbered in sorted order: the same in every process."""
+    modules = {target.module for target in (class_map or {}).values()}
+    stack: list[GType] = list(gtypes.values())
+    while stack:
+        g = stack.pop()
+        if isinstance(g, ObjectType | EnumType) and g.origin is not None:
+            modules.add(g.origin.module)
+        stack.extend(_children(g))
+    return {module: f"_m{i}" for i, module in enumerate(sorted(modules))}
+
+
+def _children(g: GType) -> list[GType]:
+    match g:
+        case ObjectType():
+            return [p.type for p in g.properties]
+        case ArrayType():
+            return [g.items]
+        case MapType():
+            return [g.keys, g.values]
+        case TupleType():
+            return list(g.items)
+        case UnionType():
+            return list(g.options)
+        case IntersectionType():
+            return list(g.parts)
+        case _:
+            return []
 
 
 def _entry(ref: str, names: tuple[str, str]) -> str:

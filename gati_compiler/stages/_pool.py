@@ -5,8 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Final, Protocol, TypeVar
 
 
@@ -23,6 +24,23 @@ R = TypeVar("R")
 # slowed by the machine (or by this process importing the later stages meanwhile) takes fewer
 # of them, and the last batch, which nothing else overlaps, is short.
 _BATCHES_PER_WORKER: Final = 6
+
+
+@contextmanager
+def responsive_results() -> Iterator[None]:
+    """A short GIL switch interval while worker processes send results back.
+
+    A result (megabytes of facts or source) arrives through a pipe in 64 KiB reads by the pool's
+    reader thread, and each read must take the GIL from this process's main thread, which is
+    busy meanwhile. With the default 5 ms interval a worker sits blocked on a full pipe for a
+    large part of a second; measured on a 200-module build, 150 ms for one worker's result.
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.0002))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def default_jobs() -> int:
@@ -58,7 +76,7 @@ def run_batches(
     ctx = multiprocessing.get_context(method)
     batches = _batches(items, jobs * _BATCHES_PER_WORKER)
     results: list[R | None] = [None] * len(items)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with responsive_results(), ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         futures = [(b, pool.submit(fn, [item for _, item in b])) for b in batches]
         if while_waiting is not None:
             while_waiting()

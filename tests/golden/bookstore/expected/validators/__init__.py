@@ -639,15 +639,12 @@ class HandlerCodec:
         return out if out is not _FAIL else _collect(codec, value)
 
 
+# Constants the functions below share; a name ending in `e` belongs to the encoders.
 _RE0: Final = re.compile("^https?://")
 _E1: Final = ("missing", "`int`", "Object missing required field `id`")
 _E2: Final = ("missing", "`str`", "Object missing required field `name`")
 _E3: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
-_E4: Final = (
-    "max_length",
-    "`str` of length <= 120",
-    "Expected `str` of length <= 120",
-)
+_E4: Final = ("max_length", "`str` of length <= 120", "Expected `str` of length <= 120")
 _E5: Final = ("format", "`date`")
 _E6: Final = (
     "pattern",
@@ -655,99 +652,168 @@ _E6: Final = (
     "Expected `str` matching regex '^https?://'",
 )
 _K7: Final = frozenset({"id", "name", "born", "website"})
-_F8: Final = (
-    ("id", "id"),
-    ("name", "name"),
-    ("born", "born"),
-    ("website", "website"),
-)
-_RE9: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
-_EN10: Final = {
+_RE8: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
+_EN9: Final = {
     "fiction": _m0.Genre["FICTION"],
     "science": _m0.Genre["SCIENCE"],
     "history": _m0.Genre["HISTORY"],
     "children": _m0.Genre["CHILDREN"],
 }
-_E11: Final = ("missing", "`str`", "Object missing required field `title`")
-_E12: Final = (
+_E10: Final = ("missing", "`str`", "Object missing required field `title`")
+_E11: Final = (
     "max_length",
     "`str` of length <= 200",
     "Expected `str` of length <= 200",
 )
-_E13: Final = ("missing", "`str`", "Object missing required field `isbn`")
-_E14: Final = (
+_E12: Final = ("missing", "`str`", "Object missing required field `isbn`")
+_E13: Final = (
     "pattern",
     "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
     "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
 )
-_E15: Final = ("missing", "`int`", "Object missing required field `author_id`")
-_E16: Final = ("minimum", "`int` >= 1", "Expected `int` >= 1")
-_E17: Final = ("missing", "`Genre`", "Object missing required field `genre`")
-_E18: Final = ("enum", "`Genre`")
-_E19: Final = ("missing", "`object`", "Object missing required field `price`")
-_E20: Final = ("missing", "`int`", "Object missing required field `amount`")
-_E21: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
-_E22: Final = (
+_E14: Final = ("missing", "`int`", "Object missing required field `author_id`")
+_E15: Final = ("minimum", "`int` >= 1", "Expected `int` >= 1")
+_E16: Final = ("missing", "`Genre`", "Object missing required field `genre`")
+_E17: Final = ("enum", "`Genre`")
+_E18: Final = ("missing", "`object`", "Object missing required field `price`")
+_E19: Final = ("missing", "`int`", "Object missing required field `amount`")
+_E20: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
+_E21: Final = (
     "missing",
     '`"EUR" | "USD" | "GBP"`',
     "Object missing required field `currency`",
 )
-_E23: Final = ("literal", '`"EUR" | "USD" | "GBP"`')
-_E24: Final = (
+_E22: Final = ("literal", '`"EUR" | "USD" | "GBP"`')
+_E23: Final = (
     "max_items",
     "`array` of length <= 10",
     "Expected `array` of length <= 10",
 )
-_E25: Final = (
-    "max_length",
-    "`str` of length <= 30",
-    "Expected `str` of length <= 30",
-)
-_E26: Final = ("missing", "`int`", "Object missing required field `in_stock`")
-_S27: Final = frozenset({"children", "fiction", "history", "science"})
-_E28: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
-_RE29: Final = re.compile("^[a-z0-9-]+\\Z")
-_E30: Final = ("missing", "`str`", "Object missing required field `slug`")
-_E31: Final = (
+_E24: Final = ("max_length", "`str` of length <= 30", "Expected `str` of length <= 30")
+_E25: Final = ("missing", "`int`", "Object missing required field `in_stock`")
+_E26: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
+_RE27: Final = re.compile("^[a-z0-9-]+\\Z")
+_E28: Final = ("missing", "`str`", "Object missing required field `slug`")
+_E29: Final = (
     "pattern",
     "`str` matching regex '^[a-z0-9-]+$'",
     "Expected `str` matching regex '^[a-z0-9-]+$'",
 )
-_E32: Final = ("missing", "`array`", "Object missing required field `children`")
-_K33: Final = frozenset({"name", "born", "website"})
-_EN34: Final = {
+_E30: Final = ("missing", "`array`", "Object missing required field `children`")
+_K31: Final = frozenset({"name", "born", "website"})
+_EN32: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_E35: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E36: Final = (
-    "min_items",
-    "`array` of length >= 1",
-    "Expected `array` of length >= 1",
-)
-_E37: Final = (
+_E33: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E34: Final = ("min_items", "`array` of length >= 1", "Expected `array` of length >= 1")
+_E35: Final = (
     "max_items",
     "`array` of length <= 20",
     "Expected `array` of length <= 20",
 )
-_E38: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E39: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E40: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E41: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E42: Final = ("enum", "`Priority`")
-_S43: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_E44: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E45: Final = ("format", "`uuid`")
-_E46: Final = (
+_E36: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E37: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E38: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E39: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E40: Final = ("enum", "`Priority`")
+_S41: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E42: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E43: Final = ("format", "`uuid`")
+_E44: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E47: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E48: Final = ("missing", "`object`", "Object missing required field `total`")
-_E49: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E50: Final = ("format", "`datetime`")
-_F51: Final = (
+_E45: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E46: Final = ("missing", "`object`", "Object missing required field `total`")
+_E47: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E48: Final = ("format", "`datetime`")
+_E49: Final = ("missing", "`array`", "Object missing required field `items`")
+_E50: Final = ("missing", "`int`", "Object missing required field `total`")
+_E51: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
+_E52: Final = ("missing", "`str`", "Object missing required field `street`")
+_E53: Final = ("missing", "`str`", "Object missing required field `city`")
+_E54: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E55: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E56: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E57: Final = ("missing", "`str`", "Object missing required field `country`")
+_E58: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E59: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E60: Final = ("missing", "`int`", "Object missing required field `books`")
+_E61: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E62: Final = (
+    "missing",
+    "`object`",
+    "Object missing required field `orders_by_status`",
+)
+_E63: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K64: Final = frozenset({"id"})
+_K65: Final = frozenset({"slug"})
+_F0e: Final = (
+    ("id", "id"),
+    ("name", "name"),
+    ("born", "born"),
+    ("website", "website"),
+)
+_RE1e: Final = re.compile("^https?://")
+_E2e: Final = ("missing", "`int`", "Object missing required field `id`")
+_E3e: Final = ("missing", "`str`", "Object missing required field `name`")
+_E4e: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
+_E5e: Final = (
+    "max_length",
+    "`str` of length <= 120",
+    "Expected `str` of length <= 120",
+)
+_E6e: Final = (
+    "pattern",
+    "`str` matching regex '^https?://'",
+    "Expected `str` matching regex '^https?://'",
+)
+_K7e: Final = frozenset({"id", "name", "born", "website"})
+_RE8e: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
+_S9e: Final = frozenset({"children", "fiction", "history", "science"})
+_E10e: Final = ("missing", "`str`", "Object missing required field `title`")
+_E11e: Final = (
+    "max_length",
+    "`str` of length <= 200",
+    "Expected `str` of length <= 200",
+)
+_E12e: Final = ("missing", "`str`", "Object missing required field `isbn`")
+_E13e: Final = (
+    "pattern",
+    "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
+    "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
+)
+_E14e: Final = ("missing", "`int`", "Object missing required field `author_id`")
+_E15e: Final = ("minimum", "`int` >= 1", "Expected `int` >= 1")
+_E16e: Final = ("missing", "`Genre`", "Object missing required field `genre`")
+_E17e: Final = ("enum", "`Genre`")
+_E18e: Final = ("missing", "`object`", "Object missing required field `price`")
+_E19e: Final = ("missing", "`int`", "Object missing required field `amount`")
+_E20e: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
+_E21e: Final = (
+    "missing",
+    '`"EUR" | "USD" | "GBP"`',
+    "Object missing required field `currency`",
+)
+_E22e: Final = ("literal", '`"EUR" | "USD" | "GBP"`')
+_E23e: Final = (
+    "max_items",
+    "`array` of length <= 10",
+    "Expected `array` of length <= 10",
+)
+_E24e: Final = ("max_length", "`str` of length <= 30", "Expected `str` of length <= 30")
+_E25e: Final = ("missing", "`int`", "Object missing required field `in_stock`")
+_RE26e: Final = re.compile("^[a-z0-9-]+\\Z")
+_E27e: Final = ("missing", "`str`", "Object missing required field `slug`")
+_E28e: Final = (
+    "pattern",
+    "`str` matching regex '^[a-z0-9-]+$'",
+    "Expected `str` matching regex '^[a-z0-9-]+$'",
+)
+_E29e: Final = ("missing", "`array`", "Object missing required field `children`")
+_F30e: Final = (
     ("id", "id"),
     ("status", "status"),
     ("lines", "lines"),
@@ -757,36 +823,46 @@ _F51: Final = (
     ("priority", "priority"),
     ("gift_note", "gift_note"),
 )
-_N52: Final = frozenset({0, 1})
-_E53: Final = ("missing", "`array`", "Object missing required field `items`")
-_E54: Final = ("missing", "`int`", "Object missing required field `total`")
-_E55: Final = (
+_S31e: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_N32e: Final = frozenset({0, 1})
+_E33e: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E34e: Final = (
+    "missing",
+    '`"pending" | "paid" | "shipped" | "cancelled"`',
+    "Object missing required field `status`",
+)
+_E35e: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E36e: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E37e: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E38e: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E39e: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E40e: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E41e: Final = ("missing", "`object`", "Object missing required field `total`")
+_E42e: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E43e: Final = ("enum", "`Priority`")
+_E44e: Final = ("missing", "`array`", "Object missing required field `items`")
+_E45e: Final = ("missing", "`int`", "Object missing required field `total`")
+_E46e: Final = (
     "missing",
     "`int | null`",
     "Object missing required field `next_offset`",
 )
-_E56: Final = ("missing", "`str`", "Object missing required field `street`")
-_E57: Final = ("missing", "`str`", "Object missing required field `city`")
-_E58: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E59: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E60: Final = (
-    "max_length",
-    "`str` of length <= 10",
-    "Expected `str` of length <= 10",
-)
-_E61: Final = ("missing", "`str`", "Object missing required field `country`")
-_E62: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E63: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E64: Final = ("missing", "`int`", "Object missing required field `books`")
-_E65: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E66: Final = (
+_E47e: Final = ("missing", "`str`", "Object missing required field `street`")
+_E48e: Final = ("missing", "`str`", "Object missing required field `city`")
+_E49e: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E50e: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E51e: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E52e: Final = ("missing", "`str`", "Object missing required field `country`")
+_E53e: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E54e: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E55e: Final = ("missing", "`int`", "Object missing required field `books`")
+_E56e: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E57e: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E67: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K68: Final = frozenset({"id"})
-_K69: Final = frozenset({"slug"})
+_E58e: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
 
 
 def _dec_Author(v: Any) -> Any:
@@ -900,113 +976,6 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_Author(v: Any) -> Any:
-    if type(v) is not dict and not isinstance(v, _m0.Author):
-        return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F8)
-    try:
-        a2 = v["id"]
-        a3 = v["name"]
-    except KeyError:
-        return _FAIL
-    a4 = v.get("born", _MISSING)
-    a5 = v.get("website", _MISSING)
-    if type(a2) is not int:
-        return _FAIL
-    if type(a3) is not str or not 1 <= len(a3) <= 120:
-        return _FAIL
-    if a4 is not _MISSING:
-        o6: Any = None
-        if a4 is not None:
-            if not isinstance(a4, _date) or isinstance(a4, _datetime):
-                return _FAIL
-            x7 = a4.isoformat()
-            o6 = x7
-    if a5 is not _MISSING:
-        o8: Any = None
-        if a5 is not None:
-            if type(a5) is not str or _RE0.search(a5) is None:
-                return _FAIL
-            o8 = a5
-    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c9:
-        return _FAIL
-    o1: dict[str, Any] = {"id": a2, "name": a3}
-    if a4 is not _MISSING:
-        o1["born"] = o6
-    if a5 is not _MISSING:
-        o1["website"] = o8
-    return o1
-
-
-def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict and not isinstance(v, _m0.Author):
-        _type(issues, path, "`object`", v)
-    else:
-        v = v if type(v) is dict else _attrs(v, _F8)
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("born", _MISSING)
-        a6 = v.get("website", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E1, _MISSING)
-        else:
-            n7: Any = _enc_int(a3)
-            if type(n7) is not int:
-                _type(issues, path + ".id", "`int`", n7)
-            else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
-        else:
-            s8: Any = _enc_str(a4)
-            if type(s8) is not str:
-                _type(issues, path + ".name", "`str`", s8)
-            else:
-                if len(s8) < 1:
-                    _bad(issues, path + ".name", _E3, s8)
-                if len(s8) > 120:
-                    _bad(issues, path + ".name", _E4, s8)
-        if a5 is not _MISSING:
-            o9: Any = None
-            if a5 is not None:
-                x10: Any = None
-                if not isinstance(a5, _date) or isinstance(a5, _datetime):
-                    _type(issues, path + ".born", "`date`", a5)
-                else:
-                    x10 = a5.isoformat()
-                o9 = x10
-        if a6 is not _MISSING:
-            o11: Any = None
-            if a6 is not None:
-                s12: Any = _enc_str(a6)
-                if type(s12) is not str:
-                    _type(issues, path + ".website", "`str`", s12)
-                else:
-                    if _RE0.search(s12) is None:
-                        _bad(issues, path + ".website", _E6, s12)
-                o11 = s12
-        for key13 in v:
-            if key13 not in _K7:
-                _add(
-                    issues,
-                    _kp(path, key13),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key13],
-                    "Object contains unknown field `" + key13 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n7, "name": s8}
-            if a5 is not _MISSING:
-                o1["born"] = o9
-            if a6 is not _MISSING:
-                o1["website"] = o11
-    return o1
-
-
 def _dec_Book(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -1024,11 +993,11 @@ def _dec_Book(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE9.search(a3) is None:
+    if type(a3) is not str or _RE8.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e11: Any = _EN10.get(a5) if type(a5) is str else None
+    e11: Any = _EN9.get(a5) if type(a5) is str else None
     if e11 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -1097,7 +1066,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a10 = v.get("id", _MISSING)
         a11 = v.get("in_stock", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".title", _E11, _MISSING)
+            _bad(issues, path + ".title", _E10, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
@@ -1105,17 +1074,17 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(issues, path + ".title", _E12, a3)
+                    _bad(issues, path + ".title", _E11, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E13, _MISSING)
+            _bad(issues, path + ".isbn", _E12, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE9.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E14, a4)
+                if _RE8.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E13, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E15, _MISSING)
+            _bad(issues, path + ".author_id", _E14, _MISSING)
         else:
             n12: Any = a5
             if type(n12) is float and n12.is_integer():
@@ -1124,15 +1093,15 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n12)
             else:
                 if n12 < 1:
-                    _bad_num(issues, path + ".author_id", _E16, n12)
+                    _bad_num(issues, path + ".author_id", _E15, n12)
         if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E17, _MISSING)
+            _bad(issues, path + ".genre", _E16, _MISSING)
         else:
-            e13: Any = _EN10.get(a6) if type(a6) is str else None
+            e13: Any = _EN9.get(a6) if type(a6) is str else None
             if e13 is None:
-                _show(issues, path + ".genre", _E18, a6)
+                _show(issues, path + ".genre", _E17, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".price", _E19, _MISSING)
+            _bad(issues, path + ".price", _E18, _MISSING)
         else:
             o14: Any = None
             if type(a7) is not dict:
@@ -1142,7 +1111,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a16 = a7.get("amount", _MISSING)
                 a17 = a7.get("currency", _MISSING)
                 if a16 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E20, _MISSING)
+                    _bad(issues, path + ".price.amount", _E19, _MISSING)
                 else:
                     n18: Any = a16
                     if type(n18) is float and n18.is_integer():
@@ -1151,12 +1120,12 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n18)
                     else:
                         if n18 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n18)
+                            _bad_num(issues, path + ".price.amount", _E20, n18)
                 if a17 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E22, _MISSING)
+                    _bad(issues, path + ".price.currency", _E21, _MISSING)
                 else:
                     if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a17)
+                        _show(issues, path + ".price.currency", _E22, a17)
                 if len(issues) == k15:
                     o14 = {"amount": n18, "currency": a17}
         if a8 is not _MISSING:
@@ -1175,14 +1144,14 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p21 = path + ".tags"
                 k22 = len(issues)
                 if len(a9) > 10:
-                    _bad(issues, p21, _E24, a9)
+                    _bad(issues, p21, _E23, a9)
                 acc25: list[Any] = []
                 for j24, i23 in enumerate(a9):
                     if type(i23) is not str:
                         _type(issues, f"{p21}[{j24}]", "`str`", i23)
                     else:
                         if len(i23) > 30:
-                            _bad(issues, f"{p21}[{j24}]", _E25, i23)
+                            _bad(issues, f"{p21}[{j24}]", _E24, i23)
                     acc25.append(i23)
                 if len(issues) == k22:
                     l20 = acc25
@@ -1197,7 +1166,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a11 is _MISSING:
-            _bad(issues, path + ".in_stock", _E26, _MISSING)
+            _bad(issues, path + ".in_stock", _E25, _MISSING)
         else:
             n27: Any = a11
             if type(n27) is float and n27.is_integer():
@@ -1220,208 +1189,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o1["published"] = x19
             if a9 is not _MISSING:
                 o1["tags"] = l20
-    return o1
-
-
-def _enc_Book(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["title"]
-        a3 = v["isbn"]
-        a4 = v["author_id"]
-        a5 = v["genre"]
-        a6 = v["price"]
-        a9 = v["id"]
-        a10 = v["in_stock"]
-    except KeyError:
-        return _FAIL
-    a7 = v.get("published", _MISSING)
-    a8 = v.get("tags", _MISSING)
-    if type(a2) is not str or not 1 <= len(a2) <= 200:
-        return _FAIL
-    if type(a3) is not str or _RE9.search(a3) is None:
-        return _FAIL
-    if type(a4) is not int or a4 < 1:
-        return _FAIL
-    e11 = a5.value if isinstance(a5, _m0.Genre) else a5
-    if not (type(e11) is str and e11 in _S27):
-        return _FAIL
-    if type(a6) is not dict:
-        return _FAIL
-    try:
-        a13 = a6["amount"]
-        a14 = a6["currency"]
-    except KeyError:
-        return _FAIL
-    if type(a13) is not int or a13 < 0:
-        return _FAIL
-    if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
-        return _FAIL
-    o12: dict[str, Any] = {"amount": a13, "currency": a14}
-    if a7 is not _MISSING:
-        if not isinstance(a7, _date) or isinstance(a7, _datetime):
-            return _FAIL
-        x15 = a7.isoformat()
-    if a8 is not _MISSING:
-        if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
-            return _FAIL
-        for i17 in a8:
-            if type(i17) is not str or len(i17) > 30:
-                return _FAIL
-        l16 = a8 if type(a8) is list else list(a8)
-    if type(a9) is not int:
-        return _FAIL
-    if type(a10) is not int:
-        return _FAIL
-    o1: dict[str, Any] = {
-        "title": a2,
-        "isbn": a3,
-        "author_id": a4,
-        "genre": e11,
-        "price": o12,
-        "id": a9,
-        "in_stock": a10,
-    }
-    if a7 is not _MISSING:
-        o1["published"] = x15
-    if a8 is not _MISSING:
-        o1["tags"] = l16
-    return o1
-
-
-def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        a10 = v.get("id", _MISSING)
-        a11 = v.get("in_stock", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".title", _E11, _MISSING)
-        else:
-            s12: Any = _enc_str(a3)
-            if type(s12) is not str:
-                _type(issues, path + ".title", "`str`", s12)
-            else:
-                if len(s12) < 1:
-                    _bad(issues, path + ".title", _E3, s12)
-                if len(s12) > 200:
-                    _bad(issues, path + ".title", _E12, s12)
-        if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E13, _MISSING)
-        else:
-            s13: Any = _enc_str(a4)
-            if type(s13) is not str:
-                _type(issues, path + ".isbn", "`str`", s13)
-            else:
-                if _RE9.search(s13) is None:
-                    _bad(issues, path + ".isbn", _E14, s13)
-        if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E15, _MISSING)
-        else:
-            n14: Any = _enc_int(a5)
-            if type(n14) is not int:
-                _type(issues, path + ".author_id", "`int`", n14)
-            else:
-                if n14 < 1:
-                    _bad_num(issues, path + ".author_id", _E16, n14)
-        if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E17, _MISSING)
-        else:
-            e15 = a6.value if isinstance(a6, _m0.Genre) else a6
-            if not (type(e15) is str and e15 in _S27):
-                _show(issues, path + ".genre", _E18, e15)
-        if a7 is _MISSING:
-            _bad(issues, path + ".price", _E19, _MISSING)
-        else:
-            o16: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
-            else:
-                k17 = len(issues)
-                a18 = a7.get("amount", _MISSING)
-                a19 = a7.get("currency", _MISSING)
-                if a18 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E20, _MISSING)
-                else:
-                    n20: Any = _enc_int(a18)
-                    if type(n20) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n20)
-                    else:
-                        if n20 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n20)
-                if a19 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E22, _MISSING)
-                else:
-                    if not (a19 == "EUR" or a19 == "USD" or a19 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a19)
-                if len(issues) == k17:
-                    o16 = {"amount": n20, "currency": a19}
-        if a8 is not _MISSING:
-            x21: Any = None
-            if not isinstance(a8, _date) or isinstance(a8, _datetime):
-                _type(issues, path + ".published", "`date`", a8)
-            else:
-                x21 = a8.isoformat()
-        if a9 is not _MISSING:
-            l22: Any = None
-            if not isinstance(a9, (list, tuple, set, frozenset)):
-                _type(issues, path + ".tags", "`array`", a9)
-            else:
-                p23 = path + ".tags"
-                k24 = len(issues)
-                if len(a9) > 10:
-                    _bad(issues, p23, _E24, a9)
-                acc28: list[Any] = []
-                for j26, i25 in enumerate(a9):
-                    s27: Any = _enc_str(i25)
-                    if type(s27) is not str:
-                        _type(issues, f"{p23}[{j26}]", "`str`", s27)
-                    else:
-                        if len(s27) > 30:
-                            _bad(issues, f"{p23}[{j26}]", _E25, s27)
-                    acc28.append(s27)
-                if len(issues) == k24:
-                    l22 = acc28
-        if a10 is _MISSING:
-            _bad(issues, path + ".id", _E1, _MISSING)
-        else:
-            n29: Any = _enc_int(a10)
-            if type(n29) is not int:
-                _type(issues, path + ".id", "`int`", n29)
-            else:
-                pass
-        if a11 is _MISSING:
-            _bad(issues, path + ".in_stock", _E26, _MISSING)
-        else:
-            n30: Any = _enc_int(a11)
-            if type(n30) is not int:
-                _type(issues, path + ".in_stock", "`int`", n30)
-            else:
-                pass
-        if len(issues) == k2:
-            o1 = {
-                "title": s12,
-                "isbn": s13,
-                "author_id": n14,
-                "genre": e15,
-                "price": o16,
-                "id": n29,
-                "in_stock": n30,
-            }
-            if a8 is not _MISSING:
-                o1["published"] = x21
-            if a9 is not _MISSING:
-                o1["tags"] = l22
     return o1
 
 
@@ -1454,7 +1221,7 @@ def _dec_BookPatch(v: Any) -> Any:
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN10.get(a4) if type(a4) is str else None
+        e10: Any = _EN9.get(a4) if type(a4) is str else None
         if e10 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -1489,7 +1256,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(issues, path + ".title", _E12, a3)
+                    _bad(issues, path + ".title", _E11, a3)
         if a4 is not _MISSING:
             o7: Any = None
             if type(a4) is not dict:
@@ -1499,7 +1266,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a9 = a4.get("amount", _MISSING)
                 a10 = a4.get("currency", _MISSING)
                 if a9 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E20, _MISSING)
+                    _bad(issues, path + ".price.amount", _E19, _MISSING)
                 else:
                     n11: Any = a9
                     if type(n11) is float and n11.is_integer():
@@ -1508,18 +1275,18 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n11)
                     else:
                         if n11 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n11)
+                            _bad_num(issues, path + ".price.amount", _E20, n11)
                 if a10 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E22, _MISSING)
+                    _bad(issues, path + ".price.currency", _E21, _MISSING)
                 else:
                     if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a10)
+                        _show(issues, path + ".price.currency", _E22, a10)
                 if len(issues) == k8:
                     o7 = {"amount": n11, "currency": a10}
         if a5 is not _MISSING:
-            e12: Any = _EN10.get(a5) if type(a5) is str else None
+            e12: Any = _EN9.get(a5) if type(a5) is str else None
             if e12 is None:
-                _show(issues, path + ".genre", _E18, a5)
+                _show(issues, path + ".genre", _E17, a5)
         if a6 is not _MISSING:
             n13: Any = a6
             if type(n13) is float and n13.is_integer():
@@ -1528,7 +1295,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".in_stock", "`int`", n13)
             else:
                 if n13 < 0:
-                    _bad_num(issues, path + ".in_stock", _E21, n13)
+                    _bad_num(issues, path + ".in_stock", _E20, n13)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -1552,7 +1319,7 @@ def _dec_BookQuery(v: Any) -> Any:
     if a2 is not _MISSING:
         o6: Any = None
         if a2 is not None:
-            e7: Any = _EN10.get(a2) if type(a2) is str else None
+            e7: Any = _EN9.get(a2) if type(a2) is str else None
             if e7 is None:
                 return _FAIL
             o6 = e7
@@ -1594,9 +1361,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a3 is not _MISSING:
             o7: Any = None
             if a3 is not None:
-                e8: Any = _EN10.get(a3) if type(a3) is str else None
+                e8: Any = _EN9.get(a3) if type(a3) is str else None
                 if e8 is None:
-                    _show(issues, path + ".genre", _E18, a3)
+                    _show(issues, path + ".genre", _E17, a3)
                 o7 = e8
         if a4 is not _MISSING:
             o9: Any = None
@@ -1617,9 +1384,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n11)
             else:
                 if n11 < 1:
-                    _bad_num(issues, path + ".limit", _E16, n11)
+                    _bad_num(issues, path + ".limit", _E15, n11)
                 if n11 > 100:
-                    _bad_num(issues, path + ".limit", _E28, n11)
+                    _bad_num(issues, path + ".limit", _E26, n11)
         if a6 is not _MISSING:
             n12: Any = a6
             if type(n12) is float and n12.is_integer():
@@ -1628,7 +1395,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".offset", "`int`", n12)
             else:
                 if n12 < 0:
-                    _bad_num(issues, path + ".offset", _E21, n12)
+                    _bad_num(issues, path + ".offset", _E20, n12)
         if len(issues) == k2:
             kw13: dict[str, Any] = {}
             if a3 is not _MISSING:
@@ -1652,7 +1419,7 @@ def _dec_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE29.search(a2) is None:
+    if type(a2) is not str or _RE27.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -1685,13 +1452,13 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E30, _MISSING)
+            _bad(issues, path + ".slug", _E28, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
-                if _RE29.search(a3) is None:
-                    _bad(issues, path + ".slug", _E31, a3)
+                if _RE27.search(a3) is None:
+                    _bad(issues, path + ".slug", _E29, a3)
         if a4 is _MISSING:
             _bad(issues, path + ".name", _E2, _MISSING)
         else:
@@ -1700,7 +1467,7 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".children", _E32, _MISSING)
+            _bad(issues, path + ".children", _E30, _MISSING)
         else:
             l6: Any = None
             if type(a5) is not list:
@@ -1719,108 +1486,22 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_Category(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["slug"]
-        a3 = v["name"]
-        a4 = v["children"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not str or _RE29.search(a2) is None:
-        return _FAIL
-    if type(a3) is not str:
-        return _FAIL
-    if not isinstance(a4, (list, tuple, set, frozenset)):
-        return _FAIL
-    acc8: list[Any] = []
-    for i6 in a4:
-        r7 = _enc_Category(i6)
-        if r7 is _FAIL:
-            return _FAIL
-        acc8.append(r7)
-    l5 = acc8
-    o1: dict[str, Any] = {"slug": a2, "name": a3, "children": l5}
-    return o1
-
-
-def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("slug", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("children", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E30, _MISSING)
-        else:
-            s6: Any = _enc_str(a3)
-            if type(s6) is not str:
-                _type(issues, path + ".slug", "`str`", s6)
-            else:
-                if _RE29.search(s6) is None:
-                    _bad(issues, path + ".slug", _E31, s6)
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
-        else:
-            s7: Any = _enc_str(a4)
-            if type(s7) is not str:
-                _type(issues, path + ".name", "`str`", s7)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".children", _E32, _MISSING)
-        else:
-            l8: Any = None
-            if not isinstance(a5, (list, tuple, set, frozenset)):
-                _type(issues, path + ".children", "`array`", a5)
-            else:
-                p9 = path + ".children"
-                k10 = len(issues)
-                acc14: list[Any] = []
-                for j12, i11 in enumerate(a5):
-                    r13 = _enc_Category_c(i11, f"{p9}[{j12}]", issues)
-                    acc14.append(r13)
-                if len(issues) == k10:
-                    l8 = acc14
-        if len(issues) == k2:
-            o1 = {"slug": s6, "name": s7, "children": l8}
-    return o1
-
-
 def _dec_Genre(v: Any) -> Any:
-    e1: Any = _EN10.get(v) if type(v) is str else None
+    e1: Any = _EN9.get(v) if type(v) is str else None
     if e1 is None:
         return _FAIL
     return e1
 
 
 def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN10.get(v) if type(v) is str else None
+    e1: Any = _EN9.get(v) if type(v) is str else None
     if e1 is None:
-        _show(issues, path, _E18, v)
-    return e1
-
-
-def _enc_Genre(v: Any) -> Any:
-    e1 = v.value if isinstance(v, _m0.Genre) else v
-    if not (type(e1) is str and e1 in _S27):
-        return _FAIL
-    return e1
-
-
-def _enc_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1 = v.value if isinstance(v, _m0.Genre) else v
-    if not (type(e1) is str and e1 in _S27):
-        _show(issues, path, _E18, e1)
+        _show(issues, path, _E17, v)
     return e1
 
 
 def _dec_Isbn(v: Any) -> Any:
-    if type(v) is not str or _RE9.search(v) is None:
+    if type(v) is not str or _RE8.search(v) is None:
         return _FAIL
     return v
 
@@ -1829,25 +1510,9 @@ def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not str:
         _type(issues, path, "`str`", v)
     else:
-        if _RE9.search(v) is None:
-            _bad(issues, path, _E14, v)
+        if _RE8.search(v) is None:
+            _bad(issues, path, _E13, v)
     return v
-
-
-def _enc_Isbn(v: Any) -> Any:
-    if type(v) is not str or _RE9.search(v) is None:
-        return _FAIL
-    return v
-
-
-def _enc_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    s1: Any = _enc_str(v)
-    if type(s1) is not str:
-        _type(issues, path, "`str`", s1)
-    else:
-        if _RE9.search(s1) is None:
-            _bad(issues, path, _E14, s1)
-    return s1
 
 
 def _dec_Money(v: Any) -> Any:
@@ -1880,7 +1545,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("amount", _MISSING)
         a4 = v.get("currency", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".amount", _E20, _MISSING)
+            _bad(issues, path + ".amount", _E19, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -1889,55 +1554,12 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
                 if n5 < 0:
-                    _bad_num(issues, path + ".amount", _E21, n5)
+                    _bad_num(issues, path + ".amount", _E20, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".currency", _E22, _MISSING)
+            _bad(issues, path + ".currency", _E21, _MISSING)
         else:
             if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _show(issues, path + ".currency", _E23, a4)
-        if len(issues) == k2:
-            o1 = {"amount": n5, "currency": a4}
-    return o1
-
-
-def _enc_Money(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["amount"]
-        a3 = v["currency"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not int or a2 < 0:
-        return _FAIL
-    if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
-        return _FAIL
-    o1: dict[str, Any] = {"amount": a2, "currency": a3}
-    return o1
-
-
-def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("amount", _MISSING)
-        a4 = v.get("currency", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".amount", _E20, _MISSING)
-        else:
-            n5: Any = _enc_int(a3)
-            if type(n5) is not int:
-                _type(issues, path + ".amount", "`int`", n5)
-            else:
-                if n5 < 0:
-                    _bad_num(issues, path + ".amount", _E21, n5)
-        if a4 is _MISSING:
-            _bad(issues, path + ".currency", _E22, _MISSING)
-        else:
-            if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _show(issues, path + ".currency", _E23, a4)
+                _show(issues, path + ".currency", _E22, a4)
         if len(issues) == k2:
             o1 = {"amount": n5, "currency": a4}
     return o1
@@ -2021,7 +1643,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".website", _E6, a5)
                 o8 = a5
         for key9 in v:
-            if key9 not in _K33:
+            if key9 not in _K31:
                 _add(
                     issues,
                     _kp(path, key9),
@@ -2055,11 +1677,11 @@ def _dec_NewBook(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE9.search(a3) is None:
+    if type(a3) is not str or _RE8.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e9: Any = _EN10.get(a5) if type(a5) is str else None
+    e9: Any = _EN9.get(a5) if type(a5) is str else None
     if e9 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -2120,7 +1742,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a8 = v.get("published", _MISSING)
         a9 = v.get("tags", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".title", _E11, _MISSING)
+            _bad(issues, path + ".title", _E10, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
@@ -2128,17 +1750,17 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".title", _E3, a3)
                 if len(a3) > 200:
-                    _bad(issues, path + ".title", _E12, a3)
+                    _bad(issues, path + ".title", _E11, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E13, _MISSING)
+            _bad(issues, path + ".isbn", _E12, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE9.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E14, a4)
+                if _RE8.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E13, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E15, _MISSING)
+            _bad(issues, path + ".author_id", _E14, _MISSING)
         else:
             n10: Any = a5
             if type(n10) is float and n10.is_integer():
@@ -2147,15 +1769,15 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n10)
             else:
                 if n10 < 1:
-                    _bad_num(issues, path + ".author_id", _E16, n10)
+                    _bad_num(issues, path + ".author_id", _E15, n10)
         if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E17, _MISSING)
+            _bad(issues, path + ".genre", _E16, _MISSING)
         else:
-            e11: Any = _EN10.get(a6) if type(a6) is str else None
+            e11: Any = _EN9.get(a6) if type(a6) is str else None
             if e11 is None:
-                _show(issues, path + ".genre", _E18, a6)
+                _show(issues, path + ".genre", _E17, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".price", _E19, _MISSING)
+            _bad(issues, path + ".price", _E18, _MISSING)
         else:
             o12: Any = None
             if type(a7) is not dict:
@@ -2165,7 +1787,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a14 = a7.get("amount", _MISSING)
                 a15 = a7.get("currency", _MISSING)
                 if a14 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E20, _MISSING)
+                    _bad(issues, path + ".price.amount", _E19, _MISSING)
                 else:
                     n16: Any = a14
                     if type(n16) is float and n16.is_integer():
@@ -2174,12 +1796,12 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n16)
                     else:
                         if n16 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n16)
+                            _bad_num(issues, path + ".price.amount", _E20, n16)
                 if a15 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E22, _MISSING)
+                    _bad(issues, path + ".price.currency", _E21, _MISSING)
                 else:
                     if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a15)
+                        _show(issues, path + ".price.currency", _E22, a15)
                 if len(issues) == k13:
                     o12 = {"amount": n16, "currency": a15}
         if a8 is not _MISSING:
@@ -2198,14 +1820,14 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p19 = path + ".tags"
                 k20 = len(issues)
                 if len(a9) > 10:
-                    _bad(issues, p19, _E24, a9)
+                    _bad(issues, p19, _E23, a9)
                 acc23: list[Any] = []
                 for j22, i21 in enumerate(a9):
                     if type(i21) is not str:
                         _type(issues, f"{p19}[{j22}]", "`str`", i21)
                     else:
                         if len(i21) > 30:
-                            _bad(issues, f"{p19}[{j22}]", _E25, i21)
+                            _bad(issues, f"{p19}[{j22}]", _E24, i21)
                     acc23.append(i21)
                 if len(issues) == k20:
                     l18 = acc23
@@ -2290,7 +1912,7 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN34.get(a4) if type(a4) is int else None
+        e20: Any = _EN32.get(a4) if type(a4) is int else None
         if e20 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -2318,7 +1940,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("priority", _MISSING)
         a6 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".lines", _E35, _MISSING)
+            _bad(issues, path + ".lines", _E33, _MISSING)
         else:
             l7: Any = None
             if type(a3) is not list:
@@ -2327,9 +1949,9 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p8 = path + ".lines"
                 k9 = len(issues)
                 if len(a3) < 1:
-                    _bad(issues, p8, _E36, a3)
+                    _bad(issues, p8, _E34, a3)
                 if len(a3) > 20:
-                    _bad(issues, p8, _E37, a3)
+                    _bad(issues, p8, _E35, a3)
                 acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
@@ -2340,7 +1962,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a14 = i10.get("book_id", _MISSING)
                         a15 = i10.get("quantity", _MISSING)
                         if a14 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].book_id", _E38, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].book_id", _E36, _MISSING)
                         else:
                             n16: Any = a14
                             if type(n16) is float and n16.is_integer():
@@ -2352,11 +1974,11 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].book_id",
-                                        _E16,
+                                        _E15,
                                         n16,
                                     )
                         if a15 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].quantity", _E39, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].quantity", _E37, _MISSING)
                         else:
                             n17: Any = a15
                             if type(n17) is float and n17.is_integer():
@@ -2368,14 +1990,14 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        _E16,
+                                        _E15,
                                         n17,
                                     )
                                 if n17 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        _E40,
+                                        _E38,
                                         n17,
                                     )
                         if len(issues) == k13:
@@ -2384,16 +2006,16 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     l7 = acc18
         if a4 is _MISSING:
-            _bad(issues, path + ".ship_to", _E41, _MISSING)
+            _bad(issues, path + ".ship_to", _E39, _MISSING)
         else:
             r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
             n20: Any = a5
             if type(n20) is float and n20.is_integer():
                 n20 = int(n20)
-            e21: Any = _EN34.get(n20) if type(n20) is int else None
+            e21: Any = _EN32.get(n20) if type(n20) is int else None
             if e21 is None:
-                _show(issues, path + ".priority", _E42, n20)
+                _show(issues, path + ".priority", _E40, n20)
         if a6 is not _MISSING:
             o22: Any = None
             if a6 is not None:
@@ -2430,7 +2052,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S43):
+    if not (type(a3) is str and a3 in _S41):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -2510,7 +2132,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN34.get(a8) if type(a8) is int else None
+        e30: Any = _EN32.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -2550,7 +2172,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E44, _MISSING)
+            _bad(issues, path + ".id", _E42, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -2558,14 +2180,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _show(issues, path + ".id", _E45, a3)
+                    _show(issues, path + ".id", _E43, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E46, _MISSING)
+            _bad(issues, path + ".status", _E44, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S43):
-                _show(issues, path + ".status", _E47, a4)
+            if not (type(a4) is str and a4 in _S41):
+                _show(issues, path + ".status", _E45, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E35, _MISSING)
+            _bad(issues, path + ".lines", _E33, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -2583,7 +2205,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E38, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E36, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -2595,11 +2217,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].book_id",
-                                        _E16,
+                                        _E15,
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E39, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E37, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -2616,14 +2238,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E16,
+                                        _E15,
                                         n22,
                                     )
                                 if n22 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E40,
+                                        _E38,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -2632,11 +2254,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E41, _MISSING)
+            _bad(issues, path + ".ship_to", _E39, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E48, _MISSING)
+            _bad(issues, path + ".total", _E46, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -2646,7 +2268,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a27 = a7.get("amount", _MISSING)
                 a28 = a7.get("currency", _MISSING)
                 if a27 is _MISSING:
-                    _bad(issues, path + ".total.amount", _E20, _MISSING)
+                    _bad(issues, path + ".total.amount", _E19, _MISSING)
                 else:
                     n29: Any = a27
                     if type(n29) is float and n29.is_integer():
@@ -2655,16 +2277,16 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".total.amount", "`int`", n29)
                     else:
                         if n29 < 0:
-                            _bad_num(issues, path + ".total.amount", _E21, n29)
+                            _bad_num(issues, path + ".total.amount", _E20, n29)
                 if a28 is _MISSING:
-                    _bad(issues, path + ".total.currency", _E22, _MISSING)
+                    _bad(issues, path + ".total.currency", _E21, _MISSING)
                 else:
                     if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _show(issues, path + ".total.currency", _E23, a28)
+                        _show(issues, path + ".total.currency", _E22, a28)
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E49, _MISSING)
+            _bad(issues, path + ".created_at", _E47, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -2672,14 +2294,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _show(issues, path + ".created_at", _E50, a8)
+                    _show(issues, path + ".created_at", _E48, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN34.get(n31) if type(n31) is int else None
+            e32: Any = _EN32.get(n31) if type(n31) is int else None
             if e32 is None:
-                _show(issues, path + ".priority", _E42, n31)
+                _show(issues, path + ".priority", _E40, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -2705,10 +2327,1032 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
+def _dec_OrderFilter(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    a2 = v.get("status", _MISSING)
+    a3 = v.get("limit", _MISSING)
+    if a2 is not _MISSING:
+        if not (type(a2) is str and a2 in _S41):
+            return _FAIL
+    if a3 is not _MISSING:
+        if type(a3) is not int or not 1 <= a3 <= 100:
+            return _FAIL
+    o1: dict[str, Any]
+    same4 = len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING)
+    if same4:
+        o1 = v
+    else:
+        o1 = {}
+        if a2 is not _MISSING:
+            o1["status"] = a2
+        if a3 is not _MISSING:
+            o1["limit"] = a3
+    return o1
+
+
+def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("status", _MISSING)
+        a4 = v.get("limit", _MISSING)
+        if a3 is not _MISSING:
+            if not (type(a3) is str and a3 in _S41):
+                _show(issues, path + ".status", _E45, a3)
+        if a4 is not _MISSING:
+            n5: Any = a4
+            if type(n5) is float and n5.is_integer():
+                n5 = int(n5)
+            if type(n5) is not int:
+                _type(issues, path + ".limit", "`int`", n5)
+            else:
+                if n5 < 1:
+                    _bad_num(issues, path + ".limit", _E15, n5)
+                if n5 > 100:
+                    _bad_num(issues, path + ".limit", _E26, n5)
+        if len(issues) == k2:
+            o1 = {}
+            if a3 is not _MISSING:
+                o1["status"] = a3
+            if a4 is not _MISSING:
+                o1["limit"] = n5
+    return o1
+
+
+def _dec_OrderLine(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["book_id"]
+        a3 = v["quantity"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not int or a2 < 1:
+        return _FAIL
+    if type(a3) is not int or not 1 <= a3 <= 50:
+        return _FAIL
+    o1: dict[str, Any]
+    same4 = len(v) == 2
+    if same4:
+        o1 = v
+    else:
+        o1 = {"book_id": a2, "quantity": a3}
+    return o1
+
+
+def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("book_id", _MISSING)
+        a4 = v.get("quantity", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".book_id", _E36, _MISSING)
+        else:
+            n5: Any = a3
+            if type(n5) is float and n5.is_integer():
+                n5 = int(n5)
+            if type(n5) is not int:
+                _type(issues, path + ".book_id", "`int`", n5)
+            else:
+                if n5 < 1:
+                    _bad_num(issues, path + ".book_id", _E15, n5)
+        if a4 is _MISSING:
+            _bad(issues, path + ".quantity", _E37, _MISSING)
+        else:
+            n6: Any = a4
+            if type(n6) is float and n6.is_integer():
+                n6 = int(n6)
+            if type(n6) is not int:
+                _type(issues, path + ".quantity", "`int`", n6)
+            else:
+                if n6 < 1:
+                    _bad_num(issues, path + ".quantity", _E15, n6)
+                if n6 > 50:
+                    _bad_num(issues, path + ".quantity", _E38, n6)
+        if len(issues) == k2:
+            o1 = {"book_id": n5, "quantity": n6}
+    return o1
+
+
+def _dec_Page_Book(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["items"]
+        a3 = v["total"]
+        a4 = v["next_offset"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not list:
+        return _FAIL
+    acc8: list[Any] = []
+    for i6 in a2:
+        r7 = _dec_Book(i6)
+        if r7 is _FAIL:
+            return _FAIL
+        acc8.append(r7)
+    l5 = a2 if all(map(_is, acc8, a2)) else acc8
+    if type(a3) is not int:
+        return _FAIL
+    o9: Any = None
+    if a4 is not None:
+        if type(a4) is not int:
+            return _FAIL
+        o9 = a4
+    o1: dict[str, Any]
+    same10 = len(v) == 3
+    same10 = same10 and l5 is a2
+    same10 = same10 and o9 is a4
+    if same10:
+        o1 = v
+    else:
+        o1 = {"items": l5, "total": a3, "next_offset": o9}
+    return o1
+
+
+def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("items", _MISSING)
+        a4 = v.get("total", _MISSING)
+        a5 = v.get("next_offset", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".items", _E49, _MISSING)
+        else:
+            l6: Any = None
+            if type(a3) is not list:
+                _type(issues, path + ".items", "`array`", a3)
+            else:
+                p7 = path + ".items"
+                k8 = len(issues)
+                acc12: list[Any] = []
+                for j10, i9 in enumerate(a3):
+                    r11 = _dec_Book_c(i9, f"{p7}[{j10}]", issues)
+                    acc12.append(r11)
+                if len(issues) == k8:
+                    l6 = acc12
+        if a4 is _MISSING:
+            _bad(issues, path + ".total", _E50, _MISSING)
+        else:
+            n13: Any = a4
+            if type(n13) is float and n13.is_integer():
+                n13 = int(n13)
+            if type(n13) is not int:
+                _type(issues, path + ".total", "`int`", n13)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".next_offset", _E51, _MISSING)
+        else:
+            o14: Any = None
+            if a5 is not None:
+                n15: Any = a5
+                if type(n15) is float and n15.is_integer():
+                    n15 = int(n15)
+                if type(n15) is not int:
+                    _type(issues, path + ".next_offset", "`int`", n15)
+                else:
+                    pass
+                o14 = n15
+        if len(issues) == k2:
+            o1 = {"items": l6, "total": n13, "next_offset": o14}
+    return o1
+
+
+def _dec_Priority(v: Any) -> Any:
+    e1: Any = _EN32.get(v) if type(v) is int else None
+    if e1 is None:
+        return _FAIL
+    return e1
+
+
+def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    n1: Any = v
+    if type(n1) is float and n1.is_integer():
+        n1 = int(n1)
+    e2: Any = _EN32.get(n1) if type(n1) is int else None
+    if e2 is None:
+        _show(issues, path, _E40, n1)
+    return e2
+
+
+def _dec_ShippingAddress(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["name"]
+        a3 = v["street"]
+        a4 = v["city"]
+        a5 = v["postcode"]
+        a6 = v["country"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or len(a2) < 1:
+        return _FAIL
+    if type(a3) is not str:
+        return _FAIL
+    if type(a4) is not str:
+        return _FAIL
+    if type(a5) is not str or not 3 <= len(a5) <= 10:
+        return _FAIL
+    if type(a6) is not str or not 2 <= len(a6) <= 2:
+        return _FAIL
+    o1: dict[str, Any]
+    same7 = len(v) == 5
+    if same7:
+        o1 = v
+    else:
+        o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
+    return o1
+
+
+def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("name", _MISSING)
+        a4 = v.get("street", _MISSING)
+        a5 = v.get("city", _MISSING)
+        a6 = v.get("postcode", _MISSING)
+        a7 = v.get("country", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".name", _E2, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".name", "`str`", a3)
+            else:
+                if len(a3) < 1:
+                    _bad(issues, path + ".name", _E3, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".street", _E52, _MISSING)
+        else:
+            if type(a4) is not str:
+                _type(issues, path + ".street", "`str`", a4)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".city", _E53, _MISSING)
+        else:
+            if type(a5) is not str:
+                _type(issues, path + ".city", "`str`", a5)
+            else:
+                pass
+        if a6 is _MISSING:
+            _bad(issues, path + ".postcode", _E54, _MISSING)
+        else:
+            if type(a6) is not str:
+                _type(issues, path + ".postcode", "`str`", a6)
+            else:
+                if len(a6) < 3:
+                    _bad(issues, path + ".postcode", _E55, a6)
+                if len(a6) > 10:
+                    _bad(issues, path + ".postcode", _E56, a6)
+        if a7 is _MISSING:
+            _bad(issues, path + ".country", _E57, _MISSING)
+        else:
+            if type(a7) is not str:
+                _type(issues, path + ".country", "`str`", a7)
+            else:
+                if len(a7) < 2:
+                    _bad(issues, path + ".country", _E58, a7)
+                if len(a7) > 2:
+                    _bad(issues, path + ".country", _E59, a7)
+        if len(issues) == k2:
+            o1 = {
+                "name": a3,
+                "street": a4,
+                "city": a5,
+                "postcode": a6,
+                "country": a7,
+            }
+    return o1
+
+
+def _dec_Stats(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["books"]
+        a3 = v["authors"]
+        a4 = v["orders_by_status"]
+        a5 = v["revenue"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not int:
+        return _FAIL
+    if type(a3) is not int:
+        return _FAIL
+    if type(a4) is not dict:
+        return _FAIL
+    for i8 in a4.values():
+        if type(i8) is not int:
+            return _FAIL
+    m6 = a4
+    d9 = _parse_decimal(a5)
+    if d9 is None:
+        return _FAIL
+    o1: dict[str, Any] = {
+        "books": a2,
+        "authors": a3,
+        "orders_by_status": m6,
+        "revenue": d9,
+    }
+    return o1
+
+
+def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("books", _MISSING)
+        a4 = v.get("authors", _MISSING)
+        a5 = v.get("orders_by_status", _MISSING)
+        a6 = v.get("revenue", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".books", _E60, _MISSING)
+        else:
+            n7: Any = a3
+            if type(n7) is float and n7.is_integer():
+                n7 = int(n7)
+            if type(n7) is not int:
+                _type(issues, path + ".books", "`int`", n7)
+            else:
+                pass
+        if a4 is _MISSING:
+            _bad(issues, path + ".authors", _E61, _MISSING)
+        else:
+            n8: Any = a4
+            if type(n8) is float and n8.is_integer():
+                n8 = int(n8)
+            if type(n8) is not int:
+                _type(issues, path + ".authors", "`int`", n8)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".orders_by_status", _E62, _MISSING)
+        else:
+            m9: Any = None
+            if type(a5) is not dict:
+                _type(issues, path + ".orders_by_status", "`object`", a5)
+            else:
+                p12 = path + ".orders_by_status"
+                k13 = len(issues)
+                acc14: dict[Any, Any] = {}
+                for key10, i11 in a5.items():
+                    n15: Any = i11
+                    if type(n15) is float and n15.is_integer():
+                        n15 = int(n15)
+                    if type(n15) is not int:
+                        _type(issues, _kp(p12, key10), "`int`", n15)
+                    else:
+                        pass
+                    acc14[key10] = n15
+                if len(issues) == k13:
+                    m9 = acc14
+        if a6 is _MISSING:
+            _bad(issues, path + ".revenue", _E63, _MISSING)
+        else:
+            d16: Any = None
+            d16 = _parse_decimal(a6)
+            if d16 is None:
+                _type(issues, path + ".revenue", "`decimal`", a6)
+            else:
+                pass
+        if len(issues) == k2:
+            o1 = {
+                "books": n7,
+                "authors": n8,
+                "orders_by_status": m9,
+                "revenue": d16,
+            }
+    return o1
+
+
+def _dec_anon(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["id"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    x3 = _parse_uuid(a2)
+    if x3 is None:
+        return _FAIL
+    c4 = 1
+    if len(v) != c4:
+        return _FAIL
+    o1: dict[str, Any] = {"id": x3}
+    return o1
+
+
+def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("id", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".id", _E42, _MISSING)
+        else:
+            x4: Any = None
+            if type(a3) is not str:
+                _type(issues, path + ".id", "`uuid`", a3)
+            else:
+                x4 = _parse_uuid(a3)
+                if x4 is None:
+                    _show(issues, path + ".id", _E43, a3)
+        for key5 in v:
+            if key5 not in _K64:
+                _add(
+                    issues,
+                    _kp(path, key5),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key5],
+                    "Object contains unknown field `" + key5 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"id": x4}
+    return o1
+
+
+def _dec_anon_2(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["id"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not int:
+        return _FAIL
+    c3 = 1
+    if len(v) != c3:
+        return _FAIL
+    o1: dict[str, Any]
+    same4 = True
+    if same4:
+        o1 = v
+    else:
+        o1 = {"id": a2}
+    return o1
+
+
+def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("id", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".id", _E1, _MISSING)
+        else:
+            n4: Any = a3
+            if type(n4) is float and n4.is_integer():
+                n4 = int(n4)
+            if type(n4) is not int:
+                _type(issues, path + ".id", "`int`", n4)
+            else:
+                pass
+        for key5 in v:
+            if key5 not in _K64:
+                _add(
+                    issues,
+                    _kp(path, key5),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key5],
+                    "Object contains unknown field `" + key5 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"id": n4}
+    return o1
+
+
+def _dec_anon_3(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["slug"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    c3 = 1
+    if len(v) != c3:
+        return _FAIL
+    o1: dict[str, Any]
+    same4 = True
+    if same4:
+        o1 = v
+    else:
+        o1 = {"slug": a2}
+    return o1
+
+
+def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("slug", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".slug", _E28, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".slug", "`str`", a3)
+            else:
+                pass
+        for key4 in v:
+            if key4 not in _K65:
+                _add(
+                    issues,
+                    _kp(path, key4),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key4],
+                    "Object contains unknown field `" + key4 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"slug": a3}
+    return o1
+
+
+def _enc_Author(v: Any) -> Any:
+    if type(v) is not dict and not isinstance(v, _m0.Author):
+        return _FAIL
+    v = v if type(v) is dict else _attrs(v, _F0e)
+    try:
+        a2 = v["id"]
+        a3 = v["name"]
+    except KeyError:
+        return _FAIL
+    a4 = v.get("born", _MISSING)
+    a5 = v.get("website", _MISSING)
+    if type(a2) is not int:
+        return _FAIL
+    if type(a3) is not str or not 1 <= len(a3) <= 120:
+        return _FAIL
+    if a4 is not _MISSING:
+        o6: Any = None
+        if a4 is not None:
+            if not isinstance(a4, _date) or isinstance(a4, _datetime):
+                return _FAIL
+            x7 = a4.isoformat()
+            o6 = x7
+    if a5 is not _MISSING:
+        o8: Any = None
+        if a5 is not None:
+            if type(a5) is not str or _RE1e.search(a5) is None:
+                return _FAIL
+            o8 = a5
+    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+    if len(v) != c9:
+        return _FAIL
+    o1: dict[str, Any] = {"id": a2, "name": a3}
+    if a4 is not _MISSING:
+        o1["born"] = o6
+    if a5 is not _MISSING:
+        o1["website"] = o8
+    return o1
+
+
+def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict and not isinstance(v, _m0.Author):
+        _type(issues, path, "`object`", v)
+    else:
+        v = v if type(v) is dict else _attrs(v, _F0e)
+        k2 = len(issues)
+        a3 = v.get("id", _MISSING)
+        a4 = v.get("name", _MISSING)
+        a5 = v.get("born", _MISSING)
+        a6 = v.get("website", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".id", _E2e, _MISSING)
+        else:
+            n7: Any = _enc_int(a3)
+            if type(n7) is not int:
+                _type(issues, path + ".id", "`int`", n7)
+            else:
+                pass
+        if a4 is _MISSING:
+            _bad(issues, path + ".name", _E3e, _MISSING)
+        else:
+            s8: Any = _enc_str(a4)
+            if type(s8) is not str:
+                _type(issues, path + ".name", "`str`", s8)
+            else:
+                if len(s8) < 1:
+                    _bad(issues, path + ".name", _E4e, s8)
+                if len(s8) > 120:
+                    _bad(issues, path + ".name", _E5e, s8)
+        if a5 is not _MISSING:
+            o9: Any = None
+            if a5 is not None:
+                x10: Any = None
+                if not isinstance(a5, _date) or isinstance(a5, _datetime):
+                    _type(issues, path + ".born", "`date`", a5)
+                else:
+                    x10 = a5.isoformat()
+                o9 = x10
+        if a6 is not _MISSING:
+            o11: Any = None
+            if a6 is not None:
+                s12: Any = _enc_str(a6)
+                if type(s12) is not str:
+                    _type(issues, path + ".website", "`str`", s12)
+                else:
+                    if _RE1e.search(s12) is None:
+                        _bad(issues, path + ".website", _E6e, s12)
+                o11 = s12
+        for key13 in v:
+            if key13 not in _K7e:
+                _add(
+                    issues,
+                    _kp(path, key13),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key13],
+                    "Object contains unknown field `" + key13 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"id": n7, "name": s8}
+            if a5 is not _MISSING:
+                o1["born"] = o9
+            if a6 is not _MISSING:
+                o1["website"] = o11
+    return o1
+
+
+def _enc_Book(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["title"]
+        a3 = v["isbn"]
+        a4 = v["author_id"]
+        a5 = v["genre"]
+        a6 = v["price"]
+        a9 = v["id"]
+        a10 = v["in_stock"]
+    except KeyError:
+        return _FAIL
+    a7 = v.get("published", _MISSING)
+    a8 = v.get("tags", _MISSING)
+    if type(a2) is not str or not 1 <= len(a2) <= 200:
+        return _FAIL
+    if type(a3) is not str or _RE8e.search(a3) is None:
+        return _FAIL
+    if type(a4) is not int or a4 < 1:
+        return _FAIL
+    e11 = a5.value if isinstance(a5, _m0.Genre) else a5
+    if not (type(e11) is str and e11 in _S9e):
+        return _FAIL
+    if type(a6) is not dict:
+        return _FAIL
+    try:
+        a13 = a6["amount"]
+        a14 = a6["currency"]
+    except KeyError:
+        return _FAIL
+    if type(a13) is not int or a13 < 0:
+        return _FAIL
+    if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
+        return _FAIL
+    o12: dict[str, Any] = {"amount": a13, "currency": a14}
+    if a7 is not _MISSING:
+        if not isinstance(a7, _date) or isinstance(a7, _datetime):
+            return _FAIL
+        x15 = a7.isoformat()
+    if a8 is not _MISSING:
+        if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
+            return _FAIL
+        for i17 in a8:
+            if type(i17) is not str or len(i17) > 30:
+                return _FAIL
+        l16 = a8 if type(a8) is list else list(a8)
+    if type(a9) is not int:
+        return _FAIL
+    if type(a10) is not int:
+        return _FAIL
+    o1: dict[str, Any] = {
+        "title": a2,
+        "isbn": a3,
+        "author_id": a4,
+        "genre": e11,
+        "price": o12,
+        "id": a9,
+        "in_stock": a10,
+    }
+    if a7 is not _MISSING:
+        o1["published"] = x15
+    if a8 is not _MISSING:
+        o1["tags"] = l16
+    return o1
+
+
+def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("title", _MISSING)
+        a4 = v.get("isbn", _MISSING)
+        a5 = v.get("author_id", _MISSING)
+        a6 = v.get("genre", _MISSING)
+        a7 = v.get("price", _MISSING)
+        a8 = v.get("published", _MISSING)
+        a9 = v.get("tags", _MISSING)
+        a10 = v.get("id", _MISSING)
+        a11 = v.get("in_stock", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".title", _E10e, _MISSING)
+        else:
+            s12: Any = _enc_str(a3)
+            if type(s12) is not str:
+                _type(issues, path + ".title", "`str`", s12)
+            else:
+                if len(s12) < 1:
+                    _bad(issues, path + ".title", _E4e, s12)
+                if len(s12) > 200:
+                    _bad(issues, path + ".title", _E11e, s12)
+        if a4 is _MISSING:
+            _bad(issues, path + ".isbn", _E12e, _MISSING)
+        else:
+            s13: Any = _enc_str(a4)
+            if type(s13) is not str:
+                _type(issues, path + ".isbn", "`str`", s13)
+            else:
+                if _RE8e.search(s13) is None:
+                    _bad(issues, path + ".isbn", _E13e, s13)
+        if a5 is _MISSING:
+            _bad(issues, path + ".author_id", _E14e, _MISSING)
+        else:
+            n14: Any = _enc_int(a5)
+            if type(n14) is not int:
+                _type(issues, path + ".author_id", "`int`", n14)
+            else:
+                if n14 < 1:
+                    _bad_num(issues, path + ".author_id", _E15e, n14)
+        if a6 is _MISSING:
+            _bad(issues, path + ".genre", _E16e, _MISSING)
+        else:
+            e15 = a6.value if isinstance(a6, _m0.Genre) else a6
+            if not (type(e15) is str and e15 in _S9e):
+                _show(issues, path + ".genre", _E17e, e15)
+        if a7 is _MISSING:
+            _bad(issues, path + ".price", _E18e, _MISSING)
+        else:
+            o16: Any = None
+            if type(a7) is not dict:
+                _type(issues, path + ".price", "`object`", a7)
+            else:
+                k17 = len(issues)
+                a18 = a7.get("amount", _MISSING)
+                a19 = a7.get("currency", _MISSING)
+                if a18 is _MISSING:
+                    _bad(issues, path + ".price.amount", _E19e, _MISSING)
+                else:
+                    n20: Any = _enc_int(a18)
+                    if type(n20) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n20)
+                    else:
+                        if n20 < 0:
+                            _bad_num(issues, path + ".price.amount", _E20e, n20)
+                if a19 is _MISSING:
+                    _bad(issues, path + ".price.currency", _E21e, _MISSING)
+                else:
+                    if not (a19 == "EUR" or a19 == "USD" or a19 == "GBP"):
+                        _show(issues, path + ".price.currency", _E22e, a19)
+                if len(issues) == k17:
+                    o16 = {"amount": n20, "currency": a19}
+        if a8 is not _MISSING:
+            x21: Any = None
+            if not isinstance(a8, _date) or isinstance(a8, _datetime):
+                _type(issues, path + ".published", "`date`", a8)
+            else:
+                x21 = a8.isoformat()
+        if a9 is not _MISSING:
+            l22: Any = None
+            if not isinstance(a9, (list, tuple, set, frozenset)):
+                _type(issues, path + ".tags", "`array`", a9)
+            else:
+                p23 = path + ".tags"
+                k24 = len(issues)
+                if len(a9) > 10:
+                    _bad(issues, p23, _E23e, a9)
+                acc28: list[Any] = []
+                for j26, i25 in enumerate(a9):
+                    s27: Any = _enc_str(i25)
+                    if type(s27) is not str:
+                        _type(issues, f"{p23}[{j26}]", "`str`", s27)
+                    else:
+                        if len(s27) > 30:
+                            _bad(issues, f"{p23}[{j26}]", _E24e, s27)
+                    acc28.append(s27)
+                if len(issues) == k24:
+                    l22 = acc28
+        if a10 is _MISSING:
+            _bad(issues, path + ".id", _E2e, _MISSING)
+        else:
+            n29: Any = _enc_int(a10)
+            if type(n29) is not int:
+                _type(issues, path + ".id", "`int`", n29)
+            else:
+                pass
+        if a11 is _MISSING:
+            _bad(issues, path + ".in_stock", _E25e, _MISSING)
+        else:
+            n30: Any = _enc_int(a11)
+            if type(n30) is not int:
+                _type(issues, path + ".in_stock", "`int`", n30)
+            else:
+                pass
+        if len(issues) == k2:
+            o1 = {
+                "title": s12,
+                "isbn": s13,
+                "author_id": n14,
+                "genre": e15,
+                "price": o16,
+                "id": n29,
+                "in_stock": n30,
+            }
+            if a8 is not _MISSING:
+                o1["published"] = x21
+            if a9 is not _MISSING:
+                o1["tags"] = l22
+    return o1
+
+
+def _enc_Category(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["slug"]
+        a3 = v["name"]
+        a4 = v["children"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or _RE26e.search(a2) is None:
+        return _FAIL
+    if type(a3) is not str:
+        return _FAIL
+    if not isinstance(a4, (list, tuple, set, frozenset)):
+        return _FAIL
+    acc8: list[Any] = []
+    for i6 in a4:
+        r7 = _enc_Category(i6)
+        if r7 is _FAIL:
+            return _FAIL
+        acc8.append(r7)
+    l5 = acc8
+    o1: dict[str, Any] = {"slug": a2, "name": a3, "children": l5}
+    return o1
+
+
+def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("slug", _MISSING)
+        a4 = v.get("name", _MISSING)
+        a5 = v.get("children", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".slug", _E27e, _MISSING)
+        else:
+            s6: Any = _enc_str(a3)
+            if type(s6) is not str:
+                _type(issues, path + ".slug", "`str`", s6)
+            else:
+                if _RE26e.search(s6) is None:
+                    _bad(issues, path + ".slug", _E28e, s6)
+        if a4 is _MISSING:
+            _bad(issues, path + ".name", _E3e, _MISSING)
+        else:
+            s7: Any = _enc_str(a4)
+            if type(s7) is not str:
+                _type(issues, path + ".name", "`str`", s7)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".children", _E29e, _MISSING)
+        else:
+            l8: Any = None
+            if not isinstance(a5, (list, tuple, set, frozenset)):
+                _type(issues, path + ".children", "`array`", a5)
+            else:
+                p9 = path + ".children"
+                k10 = len(issues)
+                acc14: list[Any] = []
+                for j12, i11 in enumerate(a5):
+                    r13 = _enc_Category_c(i11, f"{p9}[{j12}]", issues)
+                    acc14.append(r13)
+                if len(issues) == k10:
+                    l8 = acc14
+        if len(issues) == k2:
+            o1 = {"slug": s6, "name": s7, "children": l8}
+    return o1
+
+
+def _enc_Genre(v: Any) -> Any:
+    e1 = v.value if isinstance(v, _m0.Genre) else v
+    if not (type(e1) is str and e1 in _S9e):
+        return _FAIL
+    return e1
+
+
+def _enc_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    e1 = v.value if isinstance(v, _m0.Genre) else v
+    if not (type(e1) is str and e1 in _S9e):
+        _show(issues, path, _E17e, e1)
+    return e1
+
+
+def _enc_Isbn(v: Any) -> Any:
+    if type(v) is not str or _RE8e.search(v) is None:
+        return _FAIL
+    return v
+
+
+def _enc_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    s1: Any = _enc_str(v)
+    if type(s1) is not str:
+        _type(issues, path, "`str`", s1)
+    else:
+        if _RE8e.search(s1) is None:
+            _bad(issues, path, _E13e, s1)
+    return s1
+
+
+def _enc_Money(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["amount"]
+        a3 = v["currency"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not int or a2 < 0:
+        return _FAIL
+    if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
+        return _FAIL
+    o1: dict[str, Any] = {"amount": a2, "currency": a3}
+    return o1
+
+
+def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("amount", _MISSING)
+        a4 = v.get("currency", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".amount", _E19e, _MISSING)
+        else:
+            n5: Any = _enc_int(a3)
+            if type(n5) is not int:
+                _type(issues, path + ".amount", "`int`", n5)
+            else:
+                if n5 < 0:
+                    _bad_num(issues, path + ".amount", _E20e, n5)
+        if a4 is _MISSING:
+            _bad(issues, path + ".currency", _E21e, _MISSING)
+        else:
+            if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
+                _show(issues, path + ".currency", _E22e, a4)
+        if len(issues) == k2:
+            o1 = {"amount": n5, "currency": a4}
+    return o1
+
+
 def _enc_Order(v: Any) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Order):
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F51)
+    v = v if type(v) is dict else _attrs(v, _F30e)
     try:
         a2 = v["id"]
         a3 = v["status"]
@@ -2723,7 +3367,7 @@ def _enc_Order(v: Any) -> Any:
     if not isinstance(a2, _UUID):
         return _FAIL
     x10 = str(a2)
-    if not (type(a3) is str and a3 in _S43):
+    if not (type(a3) is str and a3 in _S31e):
         return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
         return _FAIL
@@ -2787,7 +3431,7 @@ def _enc_Order(v: Any) -> Any:
     x26 = a7.isoformat()
     if a8 is not _MISSING:
         e27 = a8.value if isinstance(a8, _m0.Priority) else a8
-        if not (type(e27) is int and e27 in _N52):
+        if not (type(e27) is int and e27 in _N32e):
             return _FAIL
     if a9 is not _MISSING:
         o28: Any = None
@@ -2815,7 +3459,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not dict and not isinstance(v, _m0.Order):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F51)
+        v = v if type(v) is dict else _attrs(v, _F30e)
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         a4 = v.get("status", _MISSING)
@@ -2826,7 +3470,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E44, _MISSING)
+            _bad(issues, path + ".id", _E33e, _MISSING)
         else:
             x11: Any = None
             if not isinstance(a3, _UUID):
@@ -2834,12 +3478,12 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = str(a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E46, _MISSING)
+            _bad(issues, path + ".status", _E34e, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S43):
-                _show(issues, path + ".status", _E47, a4)
+            if not (type(a4) is str and a4 in _S31e):
+                _show(issues, path + ".status", _E35e, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E35, _MISSING)
+            _bad(issues, path + ".lines", _E36e, _MISSING)
         else:
             l12: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
@@ -2857,7 +3501,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E38, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E37e, _MISSING)
                         else:
                             n21: Any = _enc_int(a19)
                             if type(n21) is not int:
@@ -2867,11 +3511,11 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].book_id",
-                                        _E16,
+                                        _E15e,
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E39, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E38e, _MISSING)
                         else:
                             n22: Any = _enc_int(a20)
                             if type(n22) is not int:
@@ -2886,14 +3530,14 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E16,
+                                        _E15e,
                                         n22,
                                     )
                                 if n22 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E40,
+                                        _E39e,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -2902,11 +3546,11 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E41, _MISSING)
+            _bad(issues, path + ".ship_to", _E40e, _MISSING)
         else:
             r24 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E48, _MISSING)
+            _bad(issues, path + ".total", _E41e, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -2916,23 +3560,23 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a27 = a7.get("amount", _MISSING)
                 a28 = a7.get("currency", _MISSING)
                 if a27 is _MISSING:
-                    _bad(issues, path + ".total.amount", _E20, _MISSING)
+                    _bad(issues, path + ".total.amount", _E19e, _MISSING)
                 else:
                     n29: Any = _enc_int(a27)
                     if type(n29) is not int:
                         _type(issues, path + ".total.amount", "`int`", n29)
                     else:
                         if n29 < 0:
-                            _bad_num(issues, path + ".total.amount", _E21, n29)
+                            _bad_num(issues, path + ".total.amount", _E20e, n29)
                 if a28 is _MISSING:
-                    _bad(issues, path + ".total.currency", _E22, _MISSING)
+                    _bad(issues, path + ".total.currency", _E21e, _MISSING)
                 else:
                     if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _show(issues, path + ".total.currency", _E23, a28)
+                        _show(issues, path + ".total.currency", _E22e, a28)
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E49, _MISSING)
+            _bad(issues, path + ".created_at", _E42e, _MISSING)
         else:
             x30: Any = None
             if not isinstance(a8, _datetime):
@@ -2941,8 +3585,8 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 x30 = a8.isoformat()
         if a9 is not _MISSING:
             e31 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e31) is int and e31 in _N52):
-                _show(issues, path + ".priority", _E42, e31)
+            if not (type(e31) is int and e31 in _N32e):
+                _show(issues, path + ".priority", _E43e, e31)
         if a10 is not _MISSING:
             o32: Any = None
             if a10 is not None:
@@ -2965,119 +3609,6 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o1["priority"] = e31
             if a10 is not _MISSING:
                 o1["gift_note"] = o32
-    return o1
-
-
-def _dec_OrderFilter(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    a2 = v.get("status", _MISSING)
-    a3 = v.get("limit", _MISSING)
-    if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S43):
-            return _FAIL
-    if a3 is not _MISSING:
-        if type(a3) is not int or not 1 <= a3 <= 100:
-            return _FAIL
-    o1: dict[str, Any]
-    same4 = len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING)
-    if same4:
-        o1 = v
-    else:
-        o1 = {}
-        if a2 is not _MISSING:
-            o1["status"] = a2
-        if a3 is not _MISSING:
-            o1["limit"] = a3
-    return o1
-
-
-def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
-        if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S43):
-                _show(issues, path + ".status", _E47, a3)
-        if a4 is not _MISSING:
-            n5: Any = a4
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".limit", "`int`", n5)
-            else:
-                if n5 < 1:
-                    _bad_num(issues, path + ".limit", _E16, n5)
-                if n5 > 100:
-                    _bad_num(issues, path + ".limit", _E28, n5)
-        if len(issues) == k2:
-            o1 = {}
-            if a3 is not _MISSING:
-                o1["status"] = a3
-            if a4 is not _MISSING:
-                o1["limit"] = n5
-    return o1
-
-
-def _dec_OrderLine(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["book_id"]
-        a3 = v["quantity"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not int or a2 < 1:
-        return _FAIL
-    if type(a3) is not int or not 1 <= a3 <= 50:
-        return _FAIL
-    o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
-        o1 = v
-    else:
-        o1 = {"book_id": a2, "quantity": a3}
-    return o1
-
-
-def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("book_id", _MISSING)
-        a4 = v.get("quantity", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E38, _MISSING)
-        else:
-            n5: Any = a3
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".book_id", "`int`", n5)
-            else:
-                if n5 < 1:
-                    _bad_num(issues, path + ".book_id", _E16, n5)
-        if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E39, _MISSING)
-        else:
-            n6: Any = a4
-            if type(n6) is float and n6.is_integer():
-                n6 = int(n6)
-            if type(n6) is not int:
-                _type(issues, path + ".quantity", "`int`", n6)
-            else:
-                if n6 < 1:
-                    _bad_num(issues, path + ".quantity", _E16, n6)
-                if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E40, n6)
-        if len(issues) == k2:
-            o1 = {"book_id": n5, "quantity": n6}
     return o1
 
 
@@ -3106,115 +3637,27 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E38, _MISSING)
+            _bad(issues, path + ".book_id", _E37e, _MISSING)
         else:
             n5: Any = _enc_int(a3)
             if type(n5) is not int:
                 _type(issues, path + ".book_id", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(issues, path + ".book_id", _E16, n5)
+                    _bad_num(issues, path + ".book_id", _E15e, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E39, _MISSING)
+            _bad(issues, path + ".quantity", _E38e, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
                 if n6 < 1:
-                    _bad_num(issues, path + ".quantity", _E16, n6)
+                    _bad_num(issues, path + ".quantity", _E15e, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E40, n6)
+                    _bad_num(issues, path + ".quantity", _E39e, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
-    return o1
-
-
-def _dec_Page_Book(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["items"]
-        a3 = v["total"]
-        a4 = v["next_offset"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not list:
-        return _FAIL
-    acc8: list[Any] = []
-    for i6 in a2:
-        r7 = _dec_Book(i6)
-        if r7 is _FAIL:
-            return _FAIL
-        acc8.append(r7)
-    l5 = a2 if all(map(_is, acc8, a2)) else acc8
-    if type(a3) is not int:
-        return _FAIL
-    o9: Any = None
-    if a4 is not None:
-        if type(a4) is not int:
-            return _FAIL
-        o9 = a4
-    o1: dict[str, Any]
-    same10 = len(v) == 3
-    same10 = same10 and l5 is a2
-    same10 = same10 and o9 is a4
-    if same10:
-        o1 = v
-    else:
-        o1 = {"items": l5, "total": a3, "next_offset": o9}
-    return o1
-
-
-def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("items", _MISSING)
-        a4 = v.get("total", _MISSING)
-        a5 = v.get("next_offset", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".items", _E53, _MISSING)
-        else:
-            l6: Any = None
-            if type(a3) is not list:
-                _type(issues, path + ".items", "`array`", a3)
-            else:
-                p7 = path + ".items"
-                k8 = len(issues)
-                acc12: list[Any] = []
-                for j10, i9 in enumerate(a3):
-                    r11 = _dec_Book_c(i9, f"{p7}[{j10}]", issues)
-                    acc12.append(r11)
-                if len(issues) == k8:
-                    l6 = acc12
-        if a4 is _MISSING:
-            _bad(issues, path + ".total", _E54, _MISSING)
-        else:
-            n13: Any = a4
-            if type(n13) is float and n13.is_integer():
-                n13 = int(n13)
-            if type(n13) is not int:
-                _type(issues, path + ".total", "`int`", n13)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E55, _MISSING)
-        else:
-            o14: Any = None
-            if a5 is not None:
-                n15: Any = a5
-                if type(n15) is float and n15.is_integer():
-                    n15 = int(n15)
-                if type(n15) is not int:
-                    _type(issues, path + ".next_offset", "`int`", n15)
-                else:
-                    pass
-                o14 = n15
-        if len(issues) == k2:
-            o1 = {"items": l6, "total": n13, "next_offset": o14}
     return o1
 
 
@@ -3257,7 +3700,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E53, _MISSING)
+            _bad(issues, path + ".items", _E44e, _MISSING)
         else:
             l6: Any = None
             if not isinstance(a3, (list, tuple, set, frozenset)):
@@ -3272,7 +3715,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E54, _MISSING)
+            _bad(issues, path + ".total", _E45e, _MISSING)
         else:
             n13: Any = _enc_int(a4)
             if type(n13) is not int:
@@ -3280,7 +3723,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E55, _MISSING)
+            _bad(issues, path + ".next_offset", _E46e, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -3295,129 +3738,18 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN34.get(v) if type(v) is int else None
-    if e1 is None:
-        return _FAIL
-    return e1
-
-
-def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    n1: Any = v
-    if type(n1) is float and n1.is_integer():
-        n1 = int(n1)
-    e2: Any = _EN34.get(n1) if type(n1) is int else None
-    if e2 is None:
-        _show(issues, path, _E42, n1)
-    return e2
-
-
 def _enc_Priority(v: Any) -> Any:
     e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N52):
+    if not (type(e1) is int and e1 in _N32e):
         return _FAIL
     return e1
 
 
 def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N52):
-        _show(issues, path, _E42, e1)
+    if not (type(e1) is int and e1 in _N32e):
+        _show(issues, path, _E43e, e1)
     return e1
-
-
-def _dec_ShippingAddress(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["name"]
-        a3 = v["street"]
-        a4 = v["city"]
-        a5 = v["postcode"]
-        a6 = v["country"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not str or len(a2) < 1:
-        return _FAIL
-    if type(a3) is not str:
-        return _FAIL
-    if type(a4) is not str:
-        return _FAIL
-    if type(a5) is not str or not 3 <= len(a5) <= 10:
-        return _FAIL
-    if type(a6) is not str or not 2 <= len(a6) <= 2:
-        return _FAIL
-    o1: dict[str, Any]
-    same7 = len(v) == 5
-    if same7:
-        o1 = v
-    else:
-        o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
-    return o1
-
-
-def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("street", _MISSING)
-        a5 = v.get("city", _MISSING)
-        a6 = v.get("postcode", _MISSING)
-        a7 = v.get("country", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".name", "`str`", a3)
-            else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".name", _E3, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".street", _E56, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".street", "`str`", a4)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".city", _E57, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".city", "`str`", a5)
-            else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E58, _MISSING)
-        else:
-            if type(a6) is not str:
-                _type(issues, path + ".postcode", "`str`", a6)
-            else:
-                if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E59, a6)
-                if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E60, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".country", _E61, _MISSING)
-        else:
-            if type(a7) is not str:
-                _type(issues, path + ".country", "`str`", a7)
-            else:
-                if len(a7) < 2:
-                    _bad(issues, path + ".country", _E62, a7)
-                if len(a7) > 2:
-                    _bad(issues, path + ".country", _E63, a7)
-        if len(issues) == k2:
-            o1 = {
-                "name": a3,
-                "street": a4,
-                "city": a5,
-                "postcode": a6,
-                "country": a7,
-            }
-    return o1
 
 
 def _enc_ShippingAddress(v: Any) -> Any:
@@ -3463,16 +3795,16 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("postcode", _MISSING)
         a7 = v.get("country", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
+            _bad(issues, path + ".name", _E3e, _MISSING)
         else:
             s8: Any = _enc_str(a3)
             if type(s8) is not str:
                 _type(issues, path + ".name", "`str`", s8)
             else:
                 if len(s8) < 1:
-                    _bad(issues, path + ".name", _E3, s8)
+                    _bad(issues, path + ".name", _E4e, s8)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E56, _MISSING)
+            _bad(issues, path + ".street", _E47e, _MISSING)
         else:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
@@ -3480,7 +3812,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E57, _MISSING)
+            _bad(issues, path + ".city", _E48e, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
@@ -3488,27 +3820,27 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E58, _MISSING)
+            _bad(issues, path + ".postcode", _E49e, _MISSING)
         else:
             s11: Any = _enc_str(a6)
             if type(s11) is not str:
                 _type(issues, path + ".postcode", "`str`", s11)
             else:
                 if len(s11) < 3:
-                    _bad(issues, path + ".postcode", _E59, s11)
+                    _bad(issues, path + ".postcode", _E50e, s11)
                 if len(s11) > 10:
-                    _bad(issues, path + ".postcode", _E60, s11)
+                    _bad(issues, path + ".postcode", _E51e, s11)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E61, _MISSING)
+            _bad(issues, path + ".country", _E52e, _MISSING)
         else:
             s12: Any = _enc_str(a7)
             if type(s12) is not str:
                 _type(issues, path + ".country", "`str`", s12)
             else:
                 if len(s12) < 2:
-                    _bad(issues, path + ".country", _E62, s12)
+                    _bad(issues, path + ".country", _E53e, s12)
                 if len(s12) > 2:
-                    _bad(issues, path + ".country", _E63, s12)
+                    _bad(issues, path + ".country", _E54e, s12)
         if len(issues) == k2:
             o1 = {
                 "name": s8,
@@ -3516,108 +3848,6 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "city": s10,
                 "postcode": s11,
                 "country": s12,
-            }
-    return o1
-
-
-def _dec_Stats(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["books"]
-        a3 = v["authors"]
-        a4 = v["orders_by_status"]
-        a5 = v["revenue"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not int:
-        return _FAIL
-    if type(a3) is not int:
-        return _FAIL
-    if type(a4) is not dict:
-        return _FAIL
-    for i8 in a4.values():
-        if type(i8) is not int:
-            return _FAIL
-    m6 = a4
-    d9 = _parse_decimal(a5)
-    if d9 is None:
-        return _FAIL
-    o1: dict[str, Any] = {
-        "books": a2,
-        "authors": a3,
-        "orders_by_status": m6,
-        "revenue": d9,
-    }
-    return o1
-
-
-def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("books", _MISSING)
-        a4 = v.get("authors", _MISSING)
-        a5 = v.get("orders_by_status", _MISSING)
-        a6 = v.get("revenue", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".books", _E64, _MISSING)
-        else:
-            n7: Any = a3
-            if type(n7) is float and n7.is_integer():
-                n7 = int(n7)
-            if type(n7) is not int:
-                _type(issues, path + ".books", "`int`", n7)
-            else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E65, _MISSING)
-        else:
-            n8: Any = a4
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".authors", "`int`", n8)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E66, _MISSING)
-        else:
-            m9: Any = None
-            if type(a5) is not dict:
-                _type(issues, path + ".orders_by_status", "`object`", a5)
-            else:
-                p12 = path + ".orders_by_status"
-                k13 = len(issues)
-                acc14: dict[Any, Any] = {}
-                for key10, i11 in a5.items():
-                    n15: Any = i11
-                    if type(n15) is float and n15.is_integer():
-                        n15 = int(n15)
-                    if type(n15) is not int:
-                        _type(issues, _kp(p12, key10), "`int`", n15)
-                    else:
-                        pass
-                    acc14[key10] = n15
-                if len(issues) == k13:
-                    m9 = acc14
-        if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E67, _MISSING)
-        else:
-            d16: Any = None
-            d16 = _parse_decimal(a6)
-            if d16 is None:
-                _type(issues, path + ".revenue", "`decimal`", a6)
-            else:
-                pass
-        if len(issues) == k2:
-            o1 = {
-                "books": n7,
-                "authors": n8,
-                "orders_by_status": m9,
-                "revenue": d16,
             }
     return o1
 
@@ -3669,7 +3899,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E64, _MISSING)
+            _bad(issues, path + ".books", _E55e, _MISSING)
         else:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
@@ -3677,7 +3907,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E65, _MISSING)
+            _bad(issues, path + ".authors", _E56e, _MISSING)
         else:
             n8: Any = _enc_int(a4)
             if type(n8) is not int:
@@ -3685,7 +3915,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E66, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E57e, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -3709,7 +3939,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E67, _MISSING)
+            _bad(issues, path + ".revenue", _E58e, _MISSING)
         else:
             d17: Any = None
             if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
@@ -3726,160 +3956,6 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _dec_anon(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["id"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not str:
-        return _FAIL
-    x3 = _parse_uuid(a2)
-    if x3 is None:
-        return _FAIL
-    c4 = 1
-    if len(v) != c4:
-        return _FAIL
-    o1: dict[str, Any] = {"id": x3}
-    return o1
-
-
-def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E44, _MISSING)
-        else:
-            x4: Any = None
-            if type(a3) is not str:
-                _type(issues, path + ".id", "`uuid`", a3)
-            else:
-                x4 = _parse_uuid(a3)
-                if x4 is None:
-                    _show(issues, path + ".id", _E45, a3)
-        for key5 in v:
-            if key5 not in _K68:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": x4}
-    return o1
-
-
-def _dec_anon_2(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["id"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not int:
-        return _FAIL
-    c3 = 1
-    if len(v) != c3:
-        return _FAIL
-    o1: dict[str, Any]
-    same4 = True
-    if same4:
-        o1 = v
-    else:
-        o1 = {"id": a2}
-    return o1
-
-
-def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E1, _MISSING)
-        else:
-            n4: Any = a3
-            if type(n4) is float and n4.is_integer():
-                n4 = int(n4)
-            if type(n4) is not int:
-                _type(issues, path + ".id", "`int`", n4)
-            else:
-                pass
-        for key5 in v:
-            if key5 not in _K68:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n4}
-    return o1
-
-
-def _dec_anon_3(v: Any) -> Any:
-    if type(v) is not dict:
-        return _FAIL
-    try:
-        a2 = v["slug"]
-    except KeyError:
-        return _FAIL
-    if type(a2) is not str:
-        return _FAIL
-    c3 = 1
-    if len(v) != c3:
-        return _FAIL
-    o1: dict[str, Any]
-    same4 = True
-    if same4:
-        o1 = v
-    else:
-        o1 = {"slug": a2}
-    return o1
-
-
-def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    o1: Any = None
-    if type(v) is not dict:
-        _type(issues, path, "`object`", v)
-    else:
-        k2 = len(issues)
-        a3 = v.get("slug", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E30, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".slug", "`str`", a3)
-            else:
-                pass
-        for key4 in v:
-            if key4 not in _K69:
-                _add(
-                    issues,
-                    _kp(path, key4),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key4],
-                    "Object contains unknown field `" + key4 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"slug": a3}
-    return o1
-
-
 def _enc_anon(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
         return _FAIL
@@ -3887,7 +3963,7 @@ def _enc_anon(v: Any) -> Any:
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Author):
             return _FAIL
-        i2 = i2 if type(i2) is dict else _attrs(i2, _F8)
+        i2 = i2 if type(i2) is dict else _attrs(i2, _F0e)
         try:
             a4 = i2["id"]
             a5 = i2["name"]
@@ -3909,7 +3985,7 @@ def _enc_anon(v: Any) -> Any:
         if a7 is not _MISSING:
             o10: Any = None
             if a7 is not None:
-                if type(a7) is not str or _RE0.search(a7) is None:
+                if type(a7) is not str or _RE1e.search(a7) is None:
                     return _FAIL
                 o10 = a7
         c11 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
@@ -3937,14 +4013,14 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if type(i3) is not dict and not isinstance(i3, _m0.Author):
                 _type(issues, f"{path}[{j4}]", "`object`", i3)
             else:
-                i3 = i3 if type(i3) is dict else _attrs(i3, _F8)
+                i3 = i3 if type(i3) is dict else _attrs(i3, _F0e)
                 k6 = len(issues)
                 a7 = i3.get("id", _MISSING)
                 a8 = i3.get("name", _MISSING)
                 a9 = i3.get("born", _MISSING)
                 a10 = i3.get("website", _MISSING)
                 if a7 is _MISSING:
-                    _bad(issues, f"{path}[{j4}].id", _E1, _MISSING)
+                    _bad(issues, f"{path}[{j4}].id", _E2e, _MISSING)
                 else:
                     n11: Any = _enc_int(a7)
                     if type(n11) is not int:
@@ -3952,16 +4028,16 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         pass
                 if a8 is _MISSING:
-                    _bad(issues, f"{path}[{j4}].name", _E2, _MISSING)
+                    _bad(issues, f"{path}[{j4}].name", _E3e, _MISSING)
                 else:
                     s12: Any = _enc_str(a8)
                     if type(s12) is not str:
                         _type(issues, f"{path}[{j4}].name", "`str`", s12)
                     else:
                         if len(s12) < 1:
-                            _bad(issues, f"{path}[{j4}].name", _E3, s12)
+                            _bad(issues, f"{path}[{j4}].name", _E4e, s12)
                         if len(s12) > 120:
-                            _bad(issues, f"{path}[{j4}].name", _E4, s12)
+                            _bad(issues, f"{path}[{j4}].name", _E5e, s12)
                 if a9 is not _MISSING:
                     o13: Any = None
                     if a9 is not None:
@@ -3978,11 +4054,11 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if type(s16) is not str:
                             _type(issues, f"{path}[{j4}].website", "`str`", s16)
                         else:
-                            if _RE0.search(s16) is None:
-                                _bad(issues, f"{path}[{j4}].website", _E6, s16)
+                            if _RE1e.search(s16) is None:
+                                _bad(issues, f"{path}[{j4}].website", _E6e, s16)
                         o15 = s16
                 for key17 in i3:
-                    if key17 not in _K7:
+                    if key17 not in _K7e:
                         _add(
                             issues,
                             _kp(f"{path}[{j4}]", key17),
@@ -4010,7 +4086,7 @@ def _enc_anon_2(v: Any) -> Any:
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Order):
             return _FAIL
-        i2 = i2 if type(i2) is dict else _attrs(i2, _F51)
+        i2 = i2 if type(i2) is dict else _attrs(i2, _F30e)
         try:
             a4 = i2["id"]
             a5 = i2["status"]
@@ -4025,7 +4101,7 @@ def _enc_anon_2(v: Any) -> Any:
         if not isinstance(a4, _UUID):
             return _FAIL
         x12 = str(a4)
-        if not (type(a5) is str and a5 in _S43):
+        if not (type(a5) is str and a5 in _S31e):
             return _FAIL
         if not isinstance(a6, (list, tuple, set, frozenset)):
             return _FAIL
@@ -4089,7 +4165,7 @@ def _enc_anon_2(v: Any) -> Any:
         x28 = a9.isoformat()
         if a10 is not _MISSING:
             e29 = a10.value if isinstance(a10, _m0.Priority) else a10
-            if not (type(e29) is int and e29 in _N52):
+            if not (type(e29) is int and e29 in _N32e):
                 return _FAIL
         if a11 is not _MISSING:
             o30: Any = None

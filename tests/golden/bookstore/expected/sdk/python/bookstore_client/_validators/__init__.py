@@ -639,15 +639,12 @@ class HandlerCodec:
         return out if out is not _FAIL else _collect(codec, value)
 
 
+# Constants the functions below share; a name ending in `e` belongs to the encoders.
 _RE0: Final = re.compile("^https?://")
 _E1: Final = ("missing", "`int`", "Object missing required field `id`")
 _E2: Final = ("missing", "`str`", "Object missing required field `name`")
 _E3: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
-_E4: Final = (
-    "max_length",
-    "`str` of length <= 120",
-    "Expected `str` of length <= 120",
-)
+_E4: Final = ("max_length", "`str` of length <= 120", "Expected `str` of length <= 120")
 _E5: Final = ("format", "`date`")
 _E6: Final = (
     "pattern",
@@ -692,11 +689,7 @@ _E23: Final = (
     "`array` of length <= 10",
     "Expected `array` of length <= 10",
 )
-_E24: Final = (
-    "max_length",
-    "`str` of length <= 30",
-    "Expected `str` of length <= 30",
-)
+_E24: Final = ("max_length", "`str` of length <= 30", "Expected `str` of length <= 30")
 _E25: Final = ("missing", "`int`", "Object missing required field `in_stock`")
 _RE26: Final = re.compile("^[a-z0-9-]+\\Z")
 _E27: Final = ("missing", "`str`", "Object missing required field `slug`")
@@ -730,20 +723,12 @@ _E43: Final = ("format", "`datetime`")
 _E44: Final = ("enum", "`Priority`")
 _E45: Final = ("missing", "`array`", "Object missing required field `items`")
 _E46: Final = ("missing", "`int`", "Object missing required field `total`")
-_E47: Final = (
-    "missing",
-    "`int | null`",
-    "Object missing required field `next_offset`",
-)
+_E47: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
 _E48: Final = ("missing", "`str`", "Object missing required field `street`")
 _E49: Final = ("missing", "`str`", "Object missing required field `city`")
 _E50: Final = ("missing", "`str`", "Object missing required field `postcode`")
 _E51: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E52: Final = (
-    "max_length",
-    "`str` of length <= 10",
-    "Expected `str` of length <= 10",
-)
+_E52: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
 _E53: Final = ("missing", "`str`", "Object missing required field `country`")
 _E54: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
 _E55: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
