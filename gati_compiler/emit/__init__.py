@@ -16,11 +16,11 @@ from gati_compiler.emit.manifest import build_index, emit_manifests, program_con
 from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.models import Program
 from gati_compiler.stages._pool import responsive_results
+from gati_compiler.version import __version__
 
 if TYPE_CHECKING:
     from gati_compiler.emit._valbase import Direction
     from gati_compiler.emit.validators import ValidatorsPart
-from gati_compiler.version import __version__
 
 # below this many named types plus handlers, starting worker processes costs more than it saves
 PARALLEL_MIN_ITEMS: Final = 150
@@ -101,9 +101,9 @@ def emit_all(
 
     With `jobs > 1` on a large program the decoders and the two SDKs are rendered in two forked
     worker processes while the manifests and the encoders render here; the output is the same
-    bytes either way. `on_ready` (the pipeline's writer) gets
-    each family's artifacts as soon as they are rendered, so writing overlaps rendering;
-    `manifest.json` is only in the returned set.
+    bytes either way. `on_ready` (the pipeline's writer) gets each family's artifacts as soon
+    as they are rendered, so writing overlaps rendering; `manifest.json` is only in the
+    returned set.
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
