@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -73,6 +74,7 @@ class ArtifactWriter:
         body = sorted(rel for rel in artifacts if rel != MANIFEST)
         for rel in body:
             _check_relative(rel)
+        body = self._put_new_folders(body, artifacts)
         out_dir = self.out_dir
         folders = sorted({rel.rpartition("/")[0] for rel in body} - self._folders)
         # a stale file where a new artifact needs a folder must go first
@@ -97,6 +99,47 @@ class ArtifactWriter:
         for rel, changed in zip(body, done, strict=True):
             (self.written if changed else self.unchanged).append(rel)
         self._done.update(body)
+
+    def _put_new_folders(self, body: list[str], artifacts: Mapping[str, bytes]) -> list[str]:
+        """Write the files under top-level folders that do not exist yet (a cold build's
+        `handlers/`, `sdk/`, ...) and return the rest of `body`.
+
+        Such a folder is filled under a temporary name and renamed into place once complete:
+        as atomic as a rename per file, with one rename instead of hundreds, and no check for
+        bytes already there. A file-system rename is the costly part of a small atomic write.
+        """
+        groups: dict[str, list[str]] = {}
+        rest: list[str] = []
+        for rel in body:
+            top, sep, _ = rel.partition("/")
+            if sep and top not in self._folders:
+                groups.setdefault(top, []).append(rel)
+            else:
+                rest.append(rel)
+        for top, rels in groups.items():
+            target = os.path.join(self.out_dir, top)
+            if os.path.lexists(target):
+                rest.extend(rels)
+                continue
+            os.makedirs(self.out_dir, exist_ok=True)
+            staging = os.path.join(self.out_dir, f".{top}.{secrets.token_hex(6)}.tmp")
+            try:
+                made: set[str] = set()
+                for rel in rels:
+                    inner = rel.split("/")[1:]
+                    folder = os.path.join(staging, *inner[:-1])
+                    if folder not in made:
+                        os.makedirs(folder, exist_ok=True)
+                        made.add(folder)
+                    _write_new(os.path.join(folder, inner[-1]), artifacts[rel], fsync=self.fsync)
+                os.rename(staging, target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            self._folders.update(folder for rel in rels for folder in _ancestors(rel.rpartition("/")[0]))
+            self.written.extend(rels)
+            self._done.update(rels)
+        return sorted(rest)
 
     def finish(self, manifest: bytes | None) -> WriteReport:
         """Write `manifest.json` (if given), then remove what the previous build had and this one has not."""
@@ -173,6 +216,16 @@ def _same_bytes(target: str, data: bytes) -> bool:
             return fh.read() == data
     except OSError:
         return False
+
+
+def _write_new(path: str, data: bytes, *, fsync: bool) -> None:
+    """Create `path` (which must not exist) with `data`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def _atomic_write(target: str, data: bytes, *, fsync: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,15 +94,16 @@ def test_failed_replace_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch:
 
 @pytest.fixture
 def write_order(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the files `_atomic_write` writes, in order, from now on."""
+    """The names of the files the writer writes (replacing one, or filling a new folder), in order."""
     order: list[str] = []
-    real = writer._atomic_write
+    for name in ("_atomic_write", "_write_new"):
+        real = getattr(writer, name)
 
-    def spy(target: str, data: bytes, *, fsync: bool) -> None:
-        order.append(Path(target).name)
-        real(target, data, fsync=fsync)
+        def spy(target: str, data: bytes, *, fsync: bool, real: Callable[..., None] = real) -> None:
+            order.append(Path(target).name)
+            real(target, data, fsync=fsync)
 
-    monkeypatch.setattr(writer, "_atomic_write", spy)
+        monkeypatch.setattr(writer, name, spy)
     return order
 
 
@@ -153,3 +155,44 @@ def test_batches_written_as_they_come_then_the_manifest_and_stale_removal(
         written=["b.json", "c/d.json", "manifest.json"], unchanged=["a.json"], removed=["gone/x.json"]
     )
     assert tree(out) == {"a.json": b"1", "b.json": b"changed", "c/d.json": b"new", "manifest.json": b"new manifest"}
+
+
+def test_a_new_folder_is_filled_aside_and_appears_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    files = {f"handlers/h{i}.json": f"{i}".encode() for i in range(5)} | {"sdk/ts/src/a.ts": b"a", "top.json": b"t"}
+    renamed: list[tuple[str, str]] = []
+    real_rename = os.rename
+
+    def spy(src: str, dst: str) -> None:
+        assert not Path(dst).exists()  # the folder appears only once it is complete
+        renamed.append((Path(src).name, Path(dst).name))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", spy)
+    report = write_artifacts({**files, "manifest.json": b"m"}, out)
+    # one rename per new top-level folder, from a hidden temporary name
+    assert sorted(dst for _, dst in renamed) == ["handlers", "sdk"]
+    assert all(src.startswith(".") and src.endswith(".tmp") for src, _ in renamed)
+    assert tree(out) == {**files, "manifest.json": b"m"}
+    assert report.written == sorted([*files, "manifest.json"])
+    # a second build into the existing folders replaces file by file and skips what is unchanged
+    again = write_artifacts({**files, "handlers/h0.json": b"changed", "manifest.json": b"m"}, out)
+    assert again.written == ["handlers/h0.json"]
+
+
+def test_a_failed_new_folder_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    calls = 0
+    real = writer._write_new
+
+    def fail_third(path: str, data: bytes, *, fsync: bool) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError("disk full")
+        real(path, data, fsync=fsync)
+
+    monkeypatch.setattr(writer, "_write_new", fail_third)
+    with pytest.raises(OSError, match="disk full"):
+        writer.ArtifactWriter(out).put({f"handlers/h{i}.json": b"x" for i in range(5)})
+    assert list(out.iterdir()) == []  # neither the folder nor its temporary copy
