@@ -116,7 +116,7 @@ def _guarded(sink: DiagnosticSink, what: str, fn: Callable[[], T]) -> T | None:
 
 
 @contextmanager
-def _batch_gc() -> Iterator[None]:
+def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a build runs. A build allocates hundreds of thousands of
     long-lived objects (facts, IR, generated lines) and makes almost no reference cycles (peak
     memory is the same either way), so every collection pass would scan live objects for nothing:
@@ -149,7 +149,7 @@ def build(
     Returns:
         A `BuildResult`; `ok` is False when any error diagnostic was reported.
     """
-    with _batch_gc():
+    with _gc_paused():
         return _build(Path(project_dir), write=write, jobs=jobs, dump=dump)
 
 

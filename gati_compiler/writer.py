@@ -220,6 +220,7 @@ def _same_bytes(target: str, data: bytes) -> bool:
 
 def _write_new(path: str, data: bytes, *, fsync: bool) -> None:
     """Create `path` (which must not exist) with `data`."""
+    # os.open with 0o666 lets the umask decide permissions, as a plain open() would
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
@@ -231,14 +232,8 @@ def _write_new(path: str, data: bytes, *, fsync: bool) -> None:
 def _atomic_write(target: str, data: bytes, *, fsync: bool) -> None:
     folder, name = os.path.split(target)
     tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-    # os.open with 0o666 lets the umask decide permissions, as a plain open() would
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
+        _write_new(tmp, data, fsync=fsync)
         os.replace(tmp, target)  # atomic on POSIX and Windows
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

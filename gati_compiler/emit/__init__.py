@@ -41,22 +41,27 @@ def _manifests(program: Program, header: str, settings: Mapping[str, JsonValue])
 
 
 def _validators(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
-    from gati_compiler.emit.validators import render_validators
+    from gati_compiler.emit.validators import module_aliases, render_validators
 
+    aliases = module_aliases(program.gtypes)
     return render_validators(
         program.gtypes,
         program.handlers,
         header=header,
-        decoders=_validators_part(program, "dec"),
-        encoders=_validators_part(program, "enc"),
+        decoders=_validators_part(program, "dec", aliases),
+        encoders=_validators_part(program, "enc", aliases),
     )
 
 
-def _validators_part(program: Program, direction: Direction) -> ValidatorsPart:
-    """A decoder for every named type; encoders for what handlers answer with."""
+def _validators_part(
+    program: Program, direction: Direction, aliases: Mapping[str, str] | None = None
+) -> ValidatorsPart:
+    """A decoder for every named type; encoders for what handlers answer with. `aliases`: the
+    module aliases when the caller has them (each process of a parallel build computes its own)."""
     from gati_compiler.emit.validators import build_validators_part, module_aliases
 
-    aliases = module_aliases(program.gtypes)
+    if aliases is None:
+        aliases = module_aliases(program.gtypes)
     if direction == "dec":
         return build_validators_part(program.gtypes, program.handlers, "dec", aliases=aliases)
     answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)

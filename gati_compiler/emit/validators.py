@@ -14,17 +14,15 @@ from typing import Final
 from gati_compiler.emit._valbase import Direction
 from gati_compiler.emit._valgen import ClassTarget, ModuleState, drain
 from gati_compiler.emit.render import make_environment, py_ident, py_str
+from gati_compiler.ir.canonical import children
 from gati_compiler.ir.gtype import (
     ArrayType,
     EnumType,
     GType,
-    IntersectionType,
     LiteralType,
-    MapType,
     ObjectType,
     PrimitiveType,
     RefType,
-    TupleType,
     UnionType,
 )
 from gati_compiler.ir.jsonschema import FORMAT_PATTERNS, ISO_PATTERNS
@@ -217,26 +215,8 @@ def module_aliases(gtypes: Mapping[str, GType], class_map: Mapping[str, ClassTar
         g = stack.pop()
         if isinstance(g, ObjectType | EnumType) and g.origin is not None:
             modules.add(g.origin.module)
-        stack.extend(_children(g))
+        stack.extend(children(g))
     return {module: f"_m{i}" for i, module in enumerate(sorted(modules))}
-
-
-def _children(g: GType) -> list[GType]:
-    match g:
-        case ObjectType():
-            return [p.type for p in g.properties]
-        case ArrayType():
-            return [g.items]
-        case MapType():
-            return [g.keys, g.values]
-        case TupleType():
-            return list(g.items)
-        case UnionType():
-            return list(g.options)
-        case IntersectionType():
-            return list(g.parts)
-        case _:
-            return []
 
 
 def _entry(ref: str, names: tuple[str, str]) -> str:

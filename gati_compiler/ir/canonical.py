@@ -73,27 +73,32 @@ def canonical_gtype(g: GType) -> JsonValue:
     return _canon(dump_gtype(g))
 
 
-def refs_in(gtype: GType) -> list[str]:
-    """The refs that appear in `gtype` itself (not through other named types)."""
+def children(gtype: GType) -> list[GType]:
+    """The GTypes written directly inside `gtype` (a ref's target is not one of them)."""
     match gtype:
-        case RefType():
-            return [gtype.ref]
         case ObjectType():
-            return [r for p in gtype.properties for r in refs_in(p.type)]
+            return [p.type for p in gtype.properties]
         case ArrayType():
-            return refs_in(gtype.items)
+            return [gtype.items]
         case MapType():
-            return refs_in(gtype.keys) + refs_in(gtype.values)
+            return [gtype.keys, gtype.values]
         case TupleType():
-            return [r for item in gtype.items for r in refs_in(item)]
+            return list(gtype.items)
         case UnionType():
-            return [r for option in gtype.options for r in refs_in(option)]
+            return list(gtype.options)
         case IntersectionType():
-            return [r for part in gtype.parts for r in refs_in(part)]
-        case PrimitiveType() | LiteralType() | EnumType() | AnyType():
+            return list(gtype.parts)
+        case RefType() | PrimitiveType() | LiteralType() | EnumType() | AnyType():
             return []
         case _:
             assert_never(gtype)
+
+
+def refs_in(gtype: GType) -> list[str]:
+    """The refs that appear in `gtype` itself (not through other named types)."""
+    if isinstance(gtype, RefType):
+        return [gtype.ref]
+    return [r for child in children(gtype) for r in refs_in(child)]
 
 
 def reachable(

@@ -100,7 +100,9 @@ def write_order(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         real = getattr(writer, name)
 
         def spy(target: str, data: bytes, *, fsync: bool, real: Callable[..., None] = real) -> None:
-            order.append(Path(target).name)
+            name = Path(target).name
+            if not (name.startswith(".") and name.endswith(".tmp")):  # `_atomic_write`'s own temporary file
+                order.append(name)
             real(target, data, fsync=fsync)
 
         monkeypatch.setattr(writer, name, spy)
