@@ -31,3 +31,14 @@ def test_every_authoring_name_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "build-format.md").read_text(encoding="utf-8")
     for name in RUNTIME_AUTHORING:
         assert name in doc, name
+
+
+def test_importing_the_compiler_leaves_garbage_collection_as_it_found_it() -> None:
+    # the package pauses collection while it imports; a fresh interpreter shows both states
+    import subprocess
+    import sys
+
+    for before, expected in (("", "True"), ("gc.disable();", "False")):
+        code = f"import gc; {before} import gati_compiler; print(gc.isenabled())"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected
