@@ -31,7 +31,9 @@ EXIT_ERRORS: Final = 1
 EXIT_INTERNAL: Final = 3
 Format = Literal["text", "json", "github", "sarif", "junit"]
 
-_project_arg = click.argument("project", default=".", type=click.Path(file_okay=False, dir_okay=True, path_type=Path))
+_project_arg = click.argument(
+    "project", default=".", type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
+)
 
 
 def _use_color() -> bool:

@@ -211,3 +211,12 @@ def test_installed_entry_point_flushes_everything_before_its_fast_exit(tmp_path:
     report = gatic("build", str(project), "--format", "json")
     assert report.returncode == 1
     assert json.loads(report.stdout)["diagnostics"][0]["code"] == "GATI302"
+
+
+@pytest.mark.parametrize("command", ["build", "check", "watch", "serve"])
+def test_a_missing_project_folder_is_a_usage_error_that_names_it(command: str, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-app"
+    result = run(command, str(missing))
+    assert result.exit_code == 2, result.output
+    assert "no-such-app" in result.output and "does not exist" in result.output
+    assert not missing.exists()
