@@ -86,11 +86,17 @@ FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _ty
 _SHARED: dict[str, tuple[Program, str, Mapping[str, JsonValue]]] = {}
 
 
-def _remote(job: str) -> dict[str, bytes] | ValidatorsPart:
-    """A worker's job: the decoders of the validators module, the Python SDK or the TypeScript SDK."""
+# a parallel build's worker jobs, largest first: two workers take them in this order as they free up
+_REMOTE_JOBS: Final = ("decoders", "python_sdk", "typescript_sdk", "content_hash")
+
+
+def _remote(job: str) -> dict[str, bytes] | ValidatorsPart | str:
+    """A worker's job: the decoders of the validators module, an SDK or the build index's content hash."""
     program, header, settings = _SHARED["job"]
     if job == "decoders":
         return _validators_part(program, "dec")
+    if job == "content_hash":
+        return program_content_hash(program)
     return (_python_sdk if job == "python_sdk" else _typescript_sdk)(program, header, settings)
 
 
@@ -104,8 +110,9 @@ def emit_all(
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
-    With `jobs > 1` on a large program the decoders and the two SDKs are rendered in two forked
-    worker processes while the manifests and the encoders render here; the output is the same
+    With `jobs > 1` on a large program two forked worker processes render the decoders and the
+    two SDKs and compute the content hash, while the manifests, OpenAPI and the encoders render
+    here (and the writer writes); the output is the same
     bytes either way. `on_ready` (the pipeline's writer) gets each family's artifacts as soon
     as they are rendered, so writing overlaps rendering; `manifest.json` is only in the
     returned set.
@@ -141,25 +148,24 @@ def _emit_all(
 
     size = len(program.gtypes) + len(program.handlers)
     if jobs > 1 and size >= PARALLEL_MIN_ITEMS and sys.platform == "linux":
-        # Two workers take the decoders (the largest piece), the Python SDK and then the
-        # TypeScript SDK; this process renders and writes the manifests (many small files),
-        # generates the encoders and joins them with the decoders into the validators module.
+        # This process also writes what is rendered, so it keeps the lighter share: the many
+        # small manifests, OpenAPI, the encoders, and joining encoders and decoders into one module.
         _SHARED["job"] = (program, header, settings)
         try:
             ctx = multiprocessing.get_context("fork")
             with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
-                decoders = pool.submit(_remote, "decoders")
-                sdks = [pool.submit(_remote, job) for job in ("python_sdk", "typescript_sdk")]
+                remote = {job: pool.submit(_remote, job) for job in _REMOTE_JOBS}
                 ready(_manifests(program, header, settings))
                 encoders = _validators_part(program, "enc")
-                content_hash = program_content_hash(program)
                 from gati_compiler.emit.validators import render_validators
 
-                part = cast("ValidatorsPart", decoders.result())
+                part = cast("ValidatorsPart", remote["decoders"].result())
                 ready(
                     render_validators(program.gtypes, program.handlers, header=header, decoders=part, encoders=encoders)
                 )
-                for future in as_completed(sdks):
+                content_hash = cast(str, remote["content_hash"].result())
+                families = [remote[job] for job in _REMOTE_JOBS if job not in ("decoders", "content_hash")]
+                for future in as_completed(families):
                     ready(cast("dict[str, bytes]", future.result()))
         finally:
             _SHARED.clear()
