@@ -25,9 +25,11 @@ again: about 80 ms, which a regular install never pays.
 Previous outputs: before each cold build the previous build folder is moved aside into a folder
 next to the corpus, and all of them are deleted when the benchmark ends. Deleting ~1,000 files
 right before a build is not part of the build, and on some file systems it makes the build's own
-file creation slower for a while: ext4 without a journal (this VM's root) skips inodes freed in the
-last 30 seconds, checking each one, so every new file pays for the files just deleted. The row
-"right after deleting the output" shows that cost separately.
+file creation slower for a while: ext4 without a journal (this VM's root) does not reuse an inode
+freed in the last minute (longer while the freed inode is not yet written back) and checks each
+such inode whenever it creates a file, so every new file pays for the files just deleted. The row
+"right after deleting the output" shows that cost separately. The deletions at the end of a run
+count too: a second run started within a few minutes of the first can come out slower.
 
 Usage:
     python benchmarks/build/bench_build.py [--corpus DIR] [--regen] [--json] [--profile [N]]
