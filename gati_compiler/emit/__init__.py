@@ -112,10 +112,9 @@ def emit_all(
 
     With `jobs > 1` on a large program two forked worker processes render the decoders and the
     two SDKs and compute the content hash, while the manifests, OpenAPI and the encoders render
-    here (and the writer writes); the output is the same
-    bytes either way. `on_ready` (the pipeline's writer) gets each family's artifacts as soon
-    as they are rendered, so writing overlaps rendering; `manifest.json` is only in the
-    returned set.
+    here; the output is the same bytes either way. `on_ready` (the pipeline's writer) gets each
+    family's artifacts as soon as they are rendered, so writing overlaps rendering;
+    `manifest.json` is only in the returned set.
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
