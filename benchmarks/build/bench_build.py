@@ -29,7 +29,9 @@ file creation slower for a while: ext4 without a journal (this VM's root) does n
 freed in the last minute (longer while the freed inode is not yet written back) and checks each
 such inode whenever it creates a file, so every new file pays for the files just deleted. The row
 "right after deleting the output" shows that cost separately. The deletions at the end of a run
-count too: a second run started within a few minutes of the first can come out slower.
+count too: a second run started within a few minutes of the first can come out slower. The row
+"creating a small file next to the corpus" probes this before the timed rounds (30-60 us when the
+file system is quiet) and a WARNING says when it is slow.
 
 Usage:
     python benchmarks/build/bench_build.py [--corpus DIR] [--regen] [--json] [--profile [N]]
@@ -66,6 +68,9 @@ from benchmarks.build.make_corpus import DEFAULT_OUT, generate
 
 GOAL_RATIO: Final = 20.0
 GOAL_SECONDS: Final = 2.5
+# a quiet file system takes 30-60 us per small file here; a file system still paying for many
+# recent deletions (journal-less ext4) takes ten times that
+SLOW_CREATE_US: Final = 200.0
 BUILD_DIR: Final = ".gati"
 CLI: Final = "from gati_compiler.cli import run; run()"  # what the `gatic` console script runs
 
@@ -99,6 +104,7 @@ class Results:
     stages_ms: dict[str, float]
     build_inprocess_all_ms: list[float]
     load_average: tuple[float, float]
+    file_create_us: float
     artifacts: int
 
 
@@ -205,6 +211,15 @@ def _profile(corpus: Path, top: int) -> str:
     return out.getvalue()
 
 
+def _file_create_us(folder: Path, count: int = 300) -> float:
+    """Microseconds to create and write one small file in a new folder (the build writes ~750)."""
+    folder.mkdir(parents=True)
+    start = time.perf_counter()
+    for i in range(count):
+        (folder / f"{i}.json").write_bytes(b"{}\n" * 32)
+    return (time.perf_counter() - start) / count * 1e6
+
+
 def _compile_own_packages() -> None:
     """Byte-compile gati's packages where they are installed (see "Bytecode" in the module docstring)."""
     for name in ("gati_compiler", "gati_runtime_min"):
@@ -240,6 +255,7 @@ def _measure(
     lines = sum(t.count("\n") for _, t in texts)
     size = sum(len(t.encode()) for _, t in texts)
     cst_ms = _best_ms(lambda: _parse_all_libcst(texts), args.libcst_repeat)
+    create_us = _file_create_us(trash / "probe")
     moved = 0
 
     def clean() -> None:
@@ -310,6 +326,7 @@ def _measure(
         stages_ms=stages,
         build_inprocess_all_ms=[round(t, 1) for t in timings],
         load_average=(load_before, round(os.getloadavg()[0], 2)),
+        file_create_us=round(create_us, 1),
         artifacts=artifacts,
     )
 
@@ -320,6 +337,7 @@ def table(r: Results) -> str:
         ("files / lines / KiB", f"{r.files} / {r.lines} / {r.bytes / 1024:.0f}"),
         ("python, usable cores", f"{r.python}, {r.cores}"),
         ("1-min load average before / after", f"{r.load_average[0]} / {r.load_average[1]}"),
+        ("creating a small file next to the corpus", f"{r.file_create_us:9.1f} us"),
         ("handlers, artifacts, diagnostics", f"{r.handlers}, {r.artifacts}, {r.diagnostics}"),
         ("ast.parse total", f"{r.ast_parse_ms:9.1f} ms"),
         ("libcst parse_module total", f"{r.libcst_parse_ms:9.1f} ms   ({r.ratio_libcst_ast}x ast)"),
@@ -348,6 +366,14 @@ def table(r: Results) -> str:
     ]
     rows.append(("in-process stages (best run):", ""))
     rows += [(f"  {label}", f"{ms:9.1f} ms") for label, ms in r.stages_ms.items()]
+    if r.file_create_us > SLOW_CREATE_US:
+        rows.append(
+            (
+                "WARNING",
+                "creating files is slow here right now; on ext4 without a journal that lasts a minute or two"
+                " after many files were deleted (see the docstring): wait, then run again",
+            )
+        )
     if max(r.load_average) > r.cores / 2:
         rows.append(("WARNING", "the machine was busy during the run; absolute times are inflated"))
     width = max(len(k) for k, _ in rows)
