@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 import click
 
@@ -72,14 +72,21 @@ def _report(result: BuildResult, fmt: Format, *, quiet_when_clean: bool = False)
     click.echo(out, nl=not out.endswith("\n"))
 
 
+# set by `run`: the process may end without tearing the interpreter down
+_fast_exit = False
+
+
 def run() -> None:
     """The `gatic` console script: `main`, then an exit that skips tearing the interpreter down.
 
     A build leaves a large heap behind (facts, the IR, generated text). Freeing it object by
     object at shutdown takes about a tenth of a second of a cold build and serves nothing, so
-    once everything printed is flushed the process ends at once, with `main`'s exit code. Code
-    that calls `main` itself (tests, `python -m`) gets the ordinary exit.
+    once everything printed is flushed the process ends at once, with `main`'s exit code;
+    `build` and `check` end that way themselves, before even their result is freed. Code that
+    calls `main` itself (tests, `python -m`) gets the ordinary exit.
     """
+    global _fast_exit
+    _fast_exit = True
     try:
         main()
         code: int = EXIT_OK
@@ -89,12 +96,25 @@ def run() -> None:
         else:  # `sys.exit("message")`: print it, as the interpreter would
             print(exc.code, file=sys.stderr)
             code = EXIT_ERRORS
+    _flush_and_exit(code)
+
+
+def _flush_and_exit(code: int) -> NoReturn:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError:  # a closed pipe: nothing left to say
         pass
     os._exit(code)
+
+
+def _finish(result: BuildResult) -> NoReturn:
+    """End a `build` or `check` with its exit code; under `run`, while `result` is still alive
+    (freeing it takes 15 ms of a cold build of 200 modules)."""
+    code = _exit_code(result)
+    if _fast_exit:
+        _flush_and_exit(code)
+    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,7 +163,7 @@ def build(project: Path, fmt: Format, jobs: int | None, dump: Literal["facts", "
             f"({written} files written) in {time.perf_counter() - started:.2f}s",
             err=True,
         )
-    sys.exit(_exit_code(result))
+    _finish(result)
 
 
 @main.command()
@@ -163,7 +183,7 @@ def check(project: Path, fmt: Format, jobs: int | None) -> None:
 
     result = run_check(project, jobs=jobs)
     _report(result, fmt)
-    sys.exit(_exit_code(result))
+    _finish(result)
 
 
 @main.command()

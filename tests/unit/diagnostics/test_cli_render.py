@@ -211,6 +211,15 @@ def test_installed_entry_point_flushes_everything_before_its_fast_exit(tmp_path:
     report = gatic("build", str(project), "--format", "json")
     assert report.returncode == 1
     assert json.loads(report.stdout)["diagnostics"][0]["code"] == "GATI302"
+    # `build` and `check` end from inside the command: a large dump and a clean check arrive whole
+    app = copy_bookstore(tmp_path)
+    dump = gatic("build", str(app), "--dump", "ir")
+    assert dump.returncode == 0, dump.stderr
+    assert len(json.loads(dump.stdout)["handlers"]) >= 10
+    assert gatic("build", str(app)).returncode == 0
+    clean = gatic("check", str(app), "--format", "json")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert json.loads(clean.stdout)["diagnostics"] == []
 
 
 @pytest.mark.parametrize("command", ["build", "check", "watch", "serve"])
