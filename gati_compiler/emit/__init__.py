@@ -7,7 +7,8 @@ import multiprocessing
 import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Final, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 
 from pydantic import JsonValue
 
@@ -33,11 +34,13 @@ def generated_header(source: str) -> str:
 
 
 def _manifests(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
+    return {**emit_manifests(program), **_openapi(program, header, settings)}
+
+
+def _openapi(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
     from gati_compiler.emit.openapi import build_openapi
 
-    out = emit_manifests(program)
-    out["openapi.json"] = canonical_bytes(build_openapi(program, settings))
-    return out
+    return {"openapi.json": canonical_bytes(build_openapi(program, settings))}
 
 
 def _validators(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
@@ -82,22 +85,52 @@ def _typescript_sdk(program: Program, header: str, settings: Mapping[str, JsonVa
 
 FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _typescript_sdk)
 
-# what a forked worker inherits instead of receiving a pickled copy of the program
-_SHARED: dict[str, tuple[Program, str, Mapping[str, JsonValue]]] = {}
+
+@dataclass(frozen=True)
+class _Shared:
+    """What a forked worker inherits instead of receiving a pickled copy of the program."""
+
+    program: Program
+    header: str
+    settings: Mapping[str, JsonValue]
+    # one flag per shared job, set by whichever process starts it (a `multiprocessing.Array`)
+    claims: Any
 
 
-# a parallel build's worker jobs, largest first: two workers take them in this order as they free up
-_REMOTE_JOBS: Final = ("decoders", "python_sdk", "typescript_sdk", "content_hash")
+_SHARED: dict[str, _Shared] = {}
+
+# A parallel build's shared jobs, largest first. The two workers take them in this order as they
+# free up; this process, once its own share is done, runs the ones no worker has started yet,
+# from the smallest. Which side does how much is up to the machine's speed in the moment.
+_SHARED_JOBS: Final = ("decoders", "python_sdk", "typescript_sdk", "openapi", "content_hash")
+SharedResult: TypeAlias = "dict[str, bytes] | ValidatorsPart | str"
 
 
-def _remote(job: str) -> dict[str, bytes] | ValidatorsPart | str:
-    """A worker's job: the decoders of the validators module, an SDK or the build index's content hash."""
-    program, header, settings = _SHARED["job"]
+def _claim(index: int) -> bool:
+    """Take shared job `index` unless another process has: True when this one runs it."""
+    claims = _SHARED["job"].claims
+    with claims.get_lock():
+        if claims[index]:
+            return False
+        claims[index] = 1
+        return True
+
+
+def _shared_job(index: int) -> SharedResult | None:
+    """A worker's task: shared job `index`, or None when this process took it first."""
+    return _run_shared(_SHARED_JOBS[index]) if _claim(index) else None
+
+
+def _run_shared(job: str) -> SharedResult:
+    """The decoders of the validators module, an SDK, OpenAPI or the content hash."""
+    shared = _SHARED["job"]
+    program = shared.program
     if job == "decoders":
         return _validators_part(program, "dec")
     if job == "content_hash":
         return program_content_hash(program)
-    return (_python_sdk if job == "python_sdk" else _typescript_sdk)(program, header, settings)
+    family = {"python_sdk": _python_sdk, "typescript_sdk": _typescript_sdk, "openapi": _openapi}[job]
+    return family(program, shared.header, shared.settings)
 
 
 def emit_all(
@@ -110,9 +143,10 @@ def emit_all(
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
-    With `jobs > 1` on a large program two forked worker processes render the decoders and the
-    two SDKs and compute the content hash, while the manifests, OpenAPI and the encoders render
-    here; the output is the same bytes either way. `on_ready` (the pipeline's writer) gets each
+    With `jobs > 1` on a large program two forked worker processes render the decoders, the two
+    SDKs and OpenAPI and compute the content hash, while the manifests and the encoders render
+    here, and this process then runs any of those shared jobs no worker has started yet; the
+    output is the same bytes either way. `on_ready` (the pipeline's writer) gets each
     family's artifacts as soon as they are rendered, so writing overlaps rendering;
     `manifest.json` is only in the returned set.
     """
@@ -147,24 +181,37 @@ def _emit_all(
 
     size = len(program.gtypes) + len(program.handlers)
     if jobs > 1 and size >= PARALLEL_MIN_ITEMS and sys.platform == "linux":
-        # This process also writes what is rendered, so it keeps the lighter share: the many
-        # small manifests, OpenAPI, the encoders, and joining encoders and decoders into one module.
-        _SHARED["job"] = (program, header, settings)
+        # This process also writes what is rendered. Its own share is the many small manifests,
+        # the encoders and joining encoders and decoders into one module; then it helps with the
+        # shared jobs no worker has started.
+        ctx = multiprocessing.get_context("fork")
+        _SHARED["job"] = _Shared(program, header, settings, ctx.Array("b", len(_SHARED_JOBS)))
         try:
-            ctx = multiprocessing.get_context("fork")
             with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
-                remote = {job: pool.submit(_remote, job) for job in _REMOTE_JOBS}
-                ready(_manifests(program, header, settings))
+                futures = {job: pool.submit(_shared_job, i) for i, job in enumerate(_SHARED_JOBS)}
+                ready(emit_manifests(program))
                 encoders = _validators_part(program, "enc")
+                # the shared jobs no worker has started yet, smallest first; a worker's future
+                # then holds None for them
+                here = {job: _run_shared(job) for i, job in reversed(list(enumerate(_SHARED_JOBS))) if _claim(i)}
+
+                def outcome(job: str) -> SharedResult:
+                    return here[job] if job in here else cast(SharedResult, futures[job].result())
+
                 from gati_compiler.emit.validators import render_validators
 
-                part = cast("ValidatorsPart", remote["decoders"].result())
+                decoders = cast("ValidatorsPart", outcome("decoders"))
                 ready(
-                    render_validators(program.gtypes, program.handlers, header=header, decoders=part, encoders=encoders)
+                    render_validators(
+                        program.gtypes, program.handlers, header=header, decoders=decoders, encoders=encoders
+                    )
                 )
-                content_hash = cast(str, remote["content_hash"].result())
-                families = [remote[job] for job in _REMOTE_JOBS if job not in ("decoders", "content_hash")]
-                for future in as_completed(families):
+                content_hash = cast(str, outcome("content_hash"))
+                families = ("python_sdk", "typescript_sdk", "openapi")
+                for job in families:
+                    if job in here:
+                        ready(cast("dict[str, bytes]", here[job]))
+                for future in as_completed(futures[job] for job in families if job not in here):
                     ready(cast("dict[str, bytes]", future.result()))
         finally:
             _SHARED.clear()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import gati_compiler.emit as emit
+from gati_compiler.ir.models import Program
 from gati_compiler.pipeline import build
 
 BOOKSTORE = Path(__file__).resolve().parents[3] / "examples" / "bookstore"
@@ -23,7 +24,8 @@ def test_every_artifact_but_the_manifest_reaches_on_ready_once(jobs: int, monkey
     assert len(seen) == len(set(seen))  # no artifact is handed over twice
     assert sorted(seen) == sorted(rel for rel in artifacts if rel != "manifest.json")
     assert all(artifacts[rel] == data for batch in batches for rel, data in batch.items())
-    assert len(batches) == len(emit.FAMILIES)
+    # one batch per family; a parallel build renders OpenAPI apart from the other manifests
+    assert len(batches) == len(emit.FAMILIES) + (jobs > 1)
     assert artifacts == emit.emit_all(result.program, project_root="..", settings={}, jobs=1)
 
 
@@ -64,3 +66,42 @@ def test_validators_parts_share_module_aliases_and_keep_constants_apart() -> Non
     constants = re.findall(r"^(_[A-Z]+\d+e?): Final", text, re.MULTILINE)
     assert len(constants) == len(set(constants))
     assert any(c.endswith("e") for c in constants) and any(not c.endswith("e") for c in constants)
+
+
+@pytest.mark.parametrize("slow", ["workers", "this process"])
+def test_a_parallel_build_runs_here_the_shared_jobs_no_worker_has_started(
+    slow: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever side is slower, the other takes up the shared jobs, and the bytes are the same."""
+    import os
+    import time
+
+    from gati_compiler.emit.manifest import emit_manifests
+
+    result = build(BOOKSTORE, write=False, jobs=1)
+    assert result.program is not None
+    serial = emit.emit_all(result.program, project_root="..", settings={}, jobs=1)
+    parent = os.getpid()
+    ran_here: list[str] = []
+    run_shared = emit._run_shared
+
+    def tracked(job: str) -> object:
+        if os.getpid() == parent:
+            ran_here.append(job)
+        elif slow == "workers":
+            time.sleep(1.0)  # each worker holds on to its first job
+        return run_shared(job)
+
+    def manifests(program: Program) -> dict[str, bytes]:
+        time.sleep(0.3 if slow == "workers" else 1.5)  # long enough for forked workers to start
+        return emit_manifests(program)
+
+    monkeypatch.setattr(emit, "PARALLEL_MIN_ITEMS", 0)
+    monkeypatch.setattr(emit, "_run_shared", tracked)
+    monkeypatch.setattr(emit, "emit_manifests", manifests)
+    assert emit.emit_all(result.program, project_root="..", settings={}, jobs=2) == serial
+    if slow == "workers":
+        # both workers are still on the two largest jobs: this process ran the rest, smallest first
+        assert ran_here == ["content_hash", "openapi", "typescript_sdk"]
+    else:
+        assert ran_here == []
