@@ -103,7 +103,7 @@ _SHARED: dict[str, _Shared] = {}
 # free up; this process, once its own share is done, runs the ones no worker has started yet,
 # from the smallest. Which side does how much is up to the machine's speed in the moment.
 _SHARED_JOBS: Final = ("decoders", "python_sdk", "typescript_sdk", "openapi", "content_hash")
-SharedResult: TypeAlias = "dict[str, bytes] | ValidatorsPart | str"
+_SharedResult: TypeAlias = "dict[str, bytes] | ValidatorsPart | str"
 
 
 def _claim(index: int) -> bool:
@@ -116,12 +116,12 @@ def _claim(index: int) -> bool:
         return True
 
 
-def _shared_job(index: int) -> SharedResult | None:
+def _shared_job(index: int) -> _SharedResult | None:
     """A worker's task: shared job `index`, or None when this process took it first."""
     return _run_shared(_SHARED_JOBS[index]) if _claim(index) else None
 
 
-def _run_shared(job: str) -> SharedResult:
+def _run_shared(job: str) -> _SharedResult:
     """The decoders of the validators module, an SDK, OpenAPI or the content hash."""
     shared = _SHARED["job"]
     program = shared.program
@@ -195,8 +195,8 @@ def _emit_all(
                 # then holds None for them
                 here = {job: _run_shared(job) for i, job in reversed(list(enumerate(_SHARED_JOBS))) if _claim(i)}
 
-                def outcome(job: str) -> SharedResult:
-                    return here[job] if job in here else cast(SharedResult, futures[job].result())
+                def outcome(job: str) -> _SharedResult:
+                    return here[job] if job in here else cast(_SharedResult, futures[job].result())
 
                 from gati_compiler.emit.validators import render_validators
 
