@@ -1,0 +1,1 @@
+"""Timescape: recorded API versions, the breaking-change engine and the lock that holds them."""
