@@ -72,6 +72,25 @@ class DeployConfig(_Frozen):
     port: Annotated[int, Ge(1), Le(65535)] = 8000
 
 
+class AcceptedBreak(_Frozen):
+    """One `[[tool.gati.timescape.accept]]` entry: a known break that CI lets through."""
+
+    rule: Annotated[str, MinLen(1)]  # a catalogue rule id (`request-property-removed`) or `*`
+    handler: Annotated[str, MinLen(1)] = "*"  # a handler id, or `*` for every handler
+    reason: Annotated[str, MinLen(1)]
+    expires: date | None = None  # after this day the acceptance is an error
+
+
+class TimescapeConfig(_Frozen):
+    """`[tool.gati.timescape]`: how versions are recorded and which breaks CI accepts."""
+
+    lock: Annotated[str, MinLen(1)] = "timescape.lock"  # relative to the project root
+    auto_record: bool = False  # record a version on every successful build (development only)
+    fail_on: Literal["ERR", "WARN"] = "ERR"
+    categories: tuple[Literal["WIRE", "SDK", "POLICY"], ...] = ("WIRE", "POLICY")
+    accept: tuple[AcceptedBreak, ...] = ()
+
+
 class GatiConfig(_Frozen):
     """The validated configuration of one project.
 
@@ -89,6 +108,7 @@ class GatiConfig(_Frozen):
     auth: AuthConfig = AuthConfig()
     server: ServerConfig = ServerConfig()
     deploy: DeployConfig = DeployConfig()
+    timescape: TimescapeConfig = TimescapeConfig()
     config: dict[str, JsonValue] = Field(default_factory=dict)
 
     @property
@@ -300,7 +320,10 @@ def _describe(tp: Any) -> str:
         if get_origin(item) is Literal:
             return f"a list of strings, each one of {_literal_text(get_args(item))}"
         return "a list of " + {str: "strings", int: "integers", float: "numbers"}.get(item, "values")
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}.get(tp, "a table")
+    if get_origin(tp) is tuple and isinstance(get_args(tp)[0], type) and issubclass(get_args(tp)[0], BaseModel):
+        return "an array of tables"
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean", date: "a date (`2027-01-31`)"}
+    return names.get(tp, "a table")
 
 
 def _matches(value: object, tp: Any) -> bool:
@@ -314,6 +337,8 @@ def _matches(value: object, tp: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if tp is str:
         return isinstance(value, str)
+    if tp is date:
+        return isinstance(value, date) and not isinstance(value, datetime)
     return False
 
 
@@ -399,6 +424,12 @@ class _Checker:
                 return
             item_tp, item_meta = _split_annotated(get_args(tp)[0])
             for index, item in enumerate(value):
+                if isinstance(item_tp, type) and issubclass(item_tp, BaseModel):
+                    if isinstance(item, dict):
+                        self.check_model(item, item_tp, (*where, f"[{index}]"))
+                    else:
+                        self.error_type((*where, f"[{index}]"), "a table", item)
+                    continue
                 self.check_leaf(item, item_tp, item_meta, (*where, f"[{index}]"))
             tp = list  # only length constraints remain
         elif not _matches(value, tp):
