@@ -72,6 +72,18 @@ class DeployConfig(_Frozen):
     port: Annotated[int, Ge(1), Le(65535)] = 8000
 
 
+class StateConfig(_Frozen):
+    """`[tool.gati.state]`: where the state shared by workers and replicas lives.
+
+    `GATI_STATE_URL` in the environment wins over `url` at run time."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    url: Annotated[str, MinLen(1)] | None = None  # redis:// or rediss://
+    url_secret: Annotated[str, MinLen(1)] | None = None  # a secret (env var / file) holding the URL
+    namespace: Annotated[str, MinLen(1)] | None = None  # key prefix; defaults to "<app>:<environment>"
+    allow_per_worker_state: bool = False  # opt in to several workers on the memory backend
+
+
 class AcceptedBreak(_Frozen):
     """One `[[tool.gati.timescape.accept]]` entry: a known break that CI lets through."""
 
@@ -109,6 +121,7 @@ class GatiConfig(_Frozen):
     server: ServerConfig = ServerConfig()
     deploy: DeployConfig = DeployConfig()
     timescape: TimescapeConfig = TimescapeConfig()
+    state: StateConfig = StateConfig()
     config: dict[str, JsonValue] = Field(default_factory=dict)
 
     @property
