@@ -1,13 +1,26 @@
-"""Hypothesis profiles for the property tests: `ci` (quick, default) and `fuzz` (long).
+"""Hypothesis profiles for the property tests: `ci` (quick, default) and `fuzz` (long), and the
+`served` fixture: the property app of `propapp.py`, built by the compiler and served in-process.
 
-Select with the environment variable GATI_HYPOTHESIS_PROFILE.
+Select the profile with the environment variable GATI_HYPOTHESIS_PROFILE.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from gati_runtime_min import GatiApp
+from gati_runtime_min.testing import AppClient
+from tests.property.propapp import API_KEYS_ENV, JWT_SECRET_ENV, BuiltApp, api_keys_spec, build_app
+
+T = TypeVar("T")
+JWT_SECRET = "property-tests-secret-0123456789abcdef"
 
 settings.register_profile(
     "ci",
@@ -23,3 +36,40 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("GATI_HYPOTHESIS_PROFILE", "ci"))
+
+
+@dataclass(frozen=True)
+class Served:
+    """A built property app and the `GatiApp` serving it in-process."""
+
+    built: BuiltApp
+    app: GatiApp
+    api_keys: Mapping[str, frozenset[str]]
+
+    def run(self, fn: Callable[[AppClient], Awaitable[T]]) -> T:
+        """Run `fn` with an in-process client of the app, on a fresh event loop."""
+
+        async def main() -> T:
+            async with AppClient(self.app) as client:
+                return await fn(client)
+
+        return asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The property app (tests/property/propapp.py), built by the compiler and loaded by `GatiApp`.
+
+    Authentication is configured from the environment at load time: an API key for every subset of
+    the roles (`api_keys_spec`) and an HS256 secret.
+    """
+    built = build_app(tmp_path_factory.mktemp("propapp") / "app")
+    spec, keys = api_keys_spec()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(API_KEYS_ENV, spec)
+        mp.setenv(JWT_SECRET_ENV, JWT_SECRET)
+        app = GatiApp(built.build_dir)
+    try:
+        yield Served(built, app, keys)
+    finally:
+        built.forget()
