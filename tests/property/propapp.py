@@ -11,11 +11,10 @@ from __future__ import annotations
 import importlib
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-
-from collections.abc import Mapping
 
 from gati_compiler.diagnostics.render import render_text
 from gati_compiler.ir.gtype import GType
@@ -27,7 +26,7 @@ ALL_ROLES: Final = ("admin", "ops", "reader")
 JWT_SECRET_ENV: Final = "GATI_PROP_JWT_SECRET"
 API_KEYS_ENV: Final = "GATI_PROP_API_KEYS"
 
-MODELS: Final = '''
+MODELS: Final = """
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -75,9 +74,9 @@ class Publish(TypedDict):
 class Grant(TypedDict):
     subject: str | None
     roles: list[str]
-'''
+"""
 
-HANDLERS: Final = '''
+HANDLERS: Final = """
 from __future__ import annotations
 
 import asyncio
@@ -167,7 +166,7 @@ async def admin(req: Request[None], res: Response[Grant], lctx: LocalContext, gc
     user = req.user
     assert user is not None
     res.json({{"subject": user.subject, "roles": sorted(user.roles)}})
-'''
+"""
 
 HOOKS: Final = '''
 from __future__ import annotations
@@ -234,11 +233,13 @@ async def r_after(req: Request[Any], res: Response[Any], lctx: LocalContext, gct
 
 
 @catch
-async def r_catch(error: Exception, req: Request[Any], res: Response[Any], lctx: LocalContext, gctx: GlobalContext) -> None:
+async def r_catch(
+    error: Exception, req: Request[Any], res: Response[Any], lctx: LocalContext, gctx: GlobalContext
+) -> None:
     _note(req, "r_catch")
 '''
 
-GLOBAL_HOOKS: Final = '''
+GLOBAL_HOOKS: Final = """
 from __future__ import annotations
 
 from typing import Any
@@ -268,7 +269,7 @@ def g_catch(error: Exception, req: Request[Any], res: Response[Any], lctx: Local
 
     if req.path == "/hooks":
         note(req, "g_catch")
-'''
+"""
 
 CONFIG: Final = f"""
 sources = ["."]
