@@ -42,7 +42,7 @@ WRONG: Final[dict[str, list[Any]]] = {
 @st.composite
 def broken_items(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
     """A valid item with some fields broken; and the paths the issues must name."""
-    doc = dict(draw(VALID_ITEM))
+    doc: dict[str, Any] = dict(draw(VALID_ITEM))
     paths: set[str] = set()
     for field in draw(st.sets(st.sampled_from(sorted(WRONG)), min_size=0, max_size=len(WRONG))):
         if draw(st.booleans()) and field != "note":  # a missing required field
