@@ -139,7 +139,9 @@ async def slow(req: Request[None], res: Response[Done], lctx: LocalContext, gctx
 @get("/meta/{{key}}")
 async def meta(req: Request[None], res: Response[Meta], lctx: LocalContext, gctx: GlobalContext) -> None:
     m = lctx.meta
-    res.json({{"request_id": m.request_id, "path": m.path, "version": m.version, "head": m.flags["head"]}})
+    seen: Meta = {{"request_id": m.request_id, "path": m.path, "version": m.version, "head": m.flags["head"]}}
+    note(req, seen)
+    res.json(seen)
 
 
 @post("/publish")
