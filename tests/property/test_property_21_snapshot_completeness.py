@@ -62,4 +62,4 @@ def test_property_21_snapshot_completeness(steps: list[tuple[Any, ...]]) -> None
         assert dict(snapshot.state) == state_then
         assert list(snapshot.published) == published_then
         with pytest.raises(TypeError):
-            snapshot.state["new"] = 1  # type: ignore[index]
+            snapshot.state["new"] = 1
