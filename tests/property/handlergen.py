@@ -182,11 +182,12 @@ class AppSpec:
             body = "Body" if h.body else "None"
             response = "Out" if h.response else "None"
             self.lines[h.name] = len(out) + 1
+            answer = 'res.json({"id": 0, "name": lctx.meta.path})' if h.response else "res.empty()"
             out += [
                 f"{prefix} {h.name}(",
                 f"    req: Request[{body}], res: Response[{response}], lctx: LocalContext, gctx: GlobalContext",
                 ") -> None:",
-                "    res.empty()",
+                f"    {answer}",
                 "",
             ]
         return "\n".join(out) + "\n"
@@ -226,7 +227,7 @@ class Mail:
         return None
 """
 
-IDENTS = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=6).filter(lambda s: s.isidentifier())
+IDENTS = st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)
 
 
 @st.composite
