@@ -124,7 +124,7 @@ async def work(req: Request[Work], res: Response[Done], lctx: LocalContext, gctx
     res.json({{"n": lctx.get("n"), "seen": seen}})
 
 
-@get("/slow/{{n:int}}", timeout=0.05)
+@get("/slow/{{n:int}}", timeout=0.2)
 async def slow(req: Request[None], res: Response[Done], lctx: LocalContext, gctx: GlobalContext) -> None:
     n = req.params["n"]
     for i in range(n % 4):

@@ -17,7 +17,7 @@ from tests.property.conftest import Served
 
 def expected_record(n: int) -> list[Any]:
     """What `/slow/{n}` leaves in RECORD (see propapp.py): n % 4 cleanups, n // 4 % 4 compensations,
-    and it sleeps past its 0.05 s timeout when n is even."""
+    and it sleeps past its 0.2 s timeout when n is even."""
     if n % 2:
         return []
     cleanups = [["cleanup", i] for i in reversed(range(n % 4))]
