@@ -6,21 +6,14 @@ Select the profile with the environment variable GATI_HYPOTHESIS_PROFILE.
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from gati_runtime_min import GatiApp
-from gati_runtime_min.testing import AppClient
-from tests.property.propapp import API_KEYS_ENV, JWT_SECRET_ENV, BuiltApp, api_keys_spec, build_app
-
-T = TypeVar("T")
-JWT_SECRET = "property-tests-secret-0123456789abcdef"
+from tests.property.propapp import API_KEYS_ENV, JWT_SECRET, JWT_SECRET_ENV, Served, api_keys_spec, build_app
 
 settings.register_profile(
     "ci",
@@ -36,24 +29,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("GATI_HYPOTHESIS_PROFILE", "ci"))
-
-
-@dataclass(frozen=True)
-class Served:
-    """A built property app and the `GatiApp` serving it in-process."""
-
-    built: BuiltApp
-    app: GatiApp
-    api_keys: Mapping[str, frozenset[str]]
-
-    def run(self, fn: Callable[[AppClient], Awaitable[T]]) -> T:
-        """Run `fn` with an in-process client of the app, on a fresh event loop."""
-
-        async def main() -> T:
-            async with AppClient(self.app) as client:
-                return await fn(client)
-
-        return asyncio.run(main())
 
 
 @pytest.fixture(scope="module")

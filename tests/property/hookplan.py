@@ -18,7 +18,7 @@ import httpx
 from hypothesis import strategies as st
 
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 
 Plan = list[tuple[str, bool, int, int]]
 

@@ -4,27 +4,33 @@
 can be imported in one process), runs the whole pipeline with `gati_compiler.pipeline.build` and
 returns the `.gati/` folder and the package name. The handlers and hooks record what ran in the
 module-level `RECORD` dict, keyed by request id, so a test can read the order afterwards.
+`Served` (the `served` fixture of conftest.py) is the built app with the `GatiApp` serving it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from gati_compiler.diagnostics.render import render_text
 from gati_compiler.ir.gtype import GType
 from gati_compiler.pipeline import build
+from gati_runtime_min import GatiApp
+from gati_runtime_min.testing import AppClient
 from tests.unit.conftest import write_project
 
 ADMIN_ROLES: Final = ("admin", "ops")
 ALL_ROLES: Final = ("admin", "ops", "reader")
 JWT_SECRET_ENV: Final = "GATI_PROP_JWT_SECRET"
 API_KEYS_ENV: Final = "GATI_PROP_API_KEYS"
+JWT_SECRET: Final = "property-tests-secret-0123456789abcdef"
+T = TypeVar("T")
 
 MODELS: Final = """
 from __future__ import annotations
@@ -333,3 +339,21 @@ def api_keys_spec() -> tuple[str, dict[str, frozenset[str]]]:
         keys[f"key-{mask}"] = roles
     spec = ";".join(f"{k}={','.join(sorted(v))}" for k, v in keys.items())
     return spec, keys
+
+
+@dataclass(frozen=True)
+class Served:
+    """A built property app and the `GatiApp` serving it in-process."""
+
+    built: BuiltApp
+    app: GatiApp
+    api_keys: Mapping[str, frozenset[str]]
+
+    def run(self, fn: Callable[[AppClient], Awaitable[T]]) -> T:
+        """Run `fn` with an in-process client of the app, on a fresh event loop."""
+
+        async def main() -> T:
+            async with AppClient(self.app) as client:
+                return await fn(client)
+
+        return asyncio.run(main())

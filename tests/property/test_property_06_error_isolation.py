@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 
 WORK = st.fixed_dictionaries(
     {"mode": st.sampled_from(["ok", "raise", "http", "invalid"]), "n": st.integers(-(2**31), 2**31)},

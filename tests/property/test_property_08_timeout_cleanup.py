@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 
 
 def expected_record(n: int) -> list[Any]:

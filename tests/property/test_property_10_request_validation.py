@@ -19,7 +19,7 @@ from hypothesis_jsonschema import from_schema
 from gati_compiler.ir.gtype import RefType
 from gati_compiler.ir.jsonschema import gtypes_json_schema
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 from tests.property.test_decoder_differential import _draft7, _ints, _mutate
 
 ITEM_KEYS: Final = ("name", "qty", "kind", "tags", "note")

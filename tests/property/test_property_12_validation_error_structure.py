@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 
 CODES: Final = frozenset({"missing", "type", "min_length", "max_length", "minimum", "maximum", "literal"})
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from gati_runtime_min.context import LocalContext, RequestMeta
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 
 KEYS = st.sampled_from(["a", "b", "c", "", "é", "key with spaces"])
 VALUES = st.recursive(

@@ -10,8 +10,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.property.conftest import Served
 from tests.property.hookplan import PLANS, Plan, model, run_plan
+from tests.property.propapp import Served
 
 
 @given(plan=PLANS, handler_fails=st.booleans())

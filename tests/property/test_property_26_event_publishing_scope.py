@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 
 TOPICS = st.sampled_from(["orders", "mail", "audit", "x"])
 REQUEST = st.fixed_dictionaries(

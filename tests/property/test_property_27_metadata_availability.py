@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import Served
+from tests.property.propapp import Served
 
 SEGMENT = st.text(st.characters(codec="utf-8", exclude_characters="/"), min_size=1, max_size=12)
 

@@ -15,8 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import JWT_SECRET, Served
-from tests.property.propapp import ADMIN_ROLES, ALL_ROLES
+from tests.property.propapp import ADMIN_ROLES, ALL_ROLES, JWT_SECRET, Served
 
 ROLE_SETS = st.sets(st.sampled_from([*ALL_ROLES, "guest"]))
 JWT_FLAWS: Final = ("expired", "wrong_secret", "no_exp")

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from gati_runtime_min import GatiApp, ManifestError
 from gati_runtime_min.testing import AppClient
-from tests.property.conftest import JWT_SECRET, Served
-from tests.property.propapp import API_KEYS_ENV, JWT_SECRET_ENV, api_keys_spec
+from tests.property.propapp import API_KEYS_ENV, JWT_SECRET, JWT_SECRET_ENV, Served, api_keys_spec
 
 ITEM = {"name": "pen", "qty": 3, "kind": "a", "tags": ["x"]}
 
