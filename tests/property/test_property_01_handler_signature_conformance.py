@@ -1,6 +1,6 @@
 """Property 1, handler signature conformance: the compiler accepts a handler exactly when it takes
 `(req: Request[...], res: Response[...], lctx: LocalContext, gctx: GlobalContext)` positionally
-(sync or async, names free, the types imported under any alias, extra keyword-only parameters only
+(sync or async, names free, the types imported under any alias or through the module, extra keyword-only parameters only
 with defaults) and returns `None`; anything else is a GATI103 diagnostic on the handler's lines.
 The runtime then calls an accepted handler with the four objects of those types.
 """
@@ -35,7 +35,7 @@ class Signature:
     params: tuple[Param, ...]
     returns: str | None  # "None", "int" or no annotation
     is_async: bool
-    aliases: dict[str, str]  # runtime name -> local name
+    aliases: dict[str, str]  # runtime name -> how the source spells it
 
     @property
     def valid(self) -> bool:
@@ -48,7 +48,9 @@ class Signature:
         )
 
     def source(self) -> str:
-        imports = ", ".join(f"{n} as {a}" if a != n else n for n, a in sorted(self.aliases.items()))
+        imports = "".join(
+            f", {n} as {a}" if a != n else f", {n}" for n, a in sorted(self.aliases.items()) if "." not in a
+        )
         params = []
         star = False
         for p in self.params:
@@ -67,7 +69,8 @@ class Signature:
         prefix = "async def" if self.is_async else "def"
         return (
             "from __future__ import annotations\n\n"
-            f"from gati_runtime_min import get, {imports}\n\n\n"
+            "import gati_runtime_min as grt\n"
+            f"from gati_runtime_min import get{imports}\n\n\n"
             '@get("/x")\n'
             f"{prefix} x({', '.join(params)}){returns}:\n"
             "    pass\n"
@@ -98,7 +101,7 @@ def signatures(draw: st.DrawFn) -> Signature:
     # defaults on positional parameters must come last; keep positional ones without defaults
     for i in range(draw(st.integers(0, 2))):
         params.append(Param(f"k{i}", draw(st.sampled_from(["int", None])), True, draw(st.booleans())))
-    aliases = {n: draw(st.sampled_from([n, f"{n}_alias"])) for n in WANTED}
+    aliases = {n: draw(st.sampled_from([n, f"{n}_alias", f"grt.{n}"])) for n in WANTED}
     return Signature(tuple(params), draw(st.sampled_from([None, "None", "int"])), draw(st.booleans()), aliases)
 
 
