@@ -59,6 +59,7 @@ def call_of(h: HandlerSpec) -> tuple[dict[str, Any], str]:
 @contextmanager
 def served_sdk(root: Path) -> Iterator[tuple[GatiApp, ModuleType]]:
     """The app built in `root`, loaded by `GatiApp`, and its generated Python SDK imported."""
+    forget("app", "app_client")  # another test's `app` must not stand in for this one
     app = GatiApp(root / ".gati")
     sdk_root = str(root / ".gati" / "sdk" / "python")
     sys.path.insert(0, sdk_root)
@@ -68,8 +69,12 @@ def served_sdk(root: Path) -> Iterator[tuple[GatiApp, ModuleType]]:
         sys.path.remove(sdk_root)
         while str(root) in sys.path:
             sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m.split(".")[0] in ("app", "app_client")]:
-            del sys.modules[name]
+        forget("app", "app_client")
+
+
+def forget(*packages: str) -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] in packages]:
+        del sys.modules[name]
 
 
 @settings(max_examples=15)

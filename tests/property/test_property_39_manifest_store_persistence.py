@@ -21,6 +21,7 @@ from gati_compiler.ir.models import HookDef
 from gati_compiler.pipeline import build
 from gati_runtime_min.loader import HookSpec, load_build
 from tests.property.handlergen import CONFIG, AppSpec, apps
+from tests.property.test_property_38_sdk_client_stub_generation import forget
 from tests.unit.conftest import write_project
 
 
@@ -46,6 +47,7 @@ def test_property_39_manifest_store_persistence(tmp_path_factory: Any, spec: App
     stored = files(root / ".gati")
     assert build(root, jobs=1).ok
     assert files(root / ".gati") == stored
+    forget("app")
     try:
         loaded = load_build(root / ".gati")
         assert loaded.app == program.app
@@ -68,5 +70,4 @@ def test_property_39_manifest_store_persistence(tmp_path_factory: Any, spec: App
     finally:
         while str(root) in sys.path:
             sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m.split(".")[0] == "app"]:
-            del sys.modules[name]
+        forget("app")
