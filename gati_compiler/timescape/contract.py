@@ -8,13 +8,13 @@ contracts); neither reads the other's storage format.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from gati_compiler.ir.canonical import FingerprintIndex
 from gati_compiler.ir.gtype import GType
-from gati_compiler.ir.models import Handler, PathParam, Program, SourceRef
+from gati_compiler.ir.models import Handler, PathParam, Program, ResponseHeader, SourceRef
 
 Stability = Literal["alpha", "beta", "stable"]
 
@@ -47,6 +47,9 @@ class HandlerContract(_Frozen):
     sunset: str | None = None  # ISO date
     stability: Stability | None = None
     streaming: bool = False
+    responseHeaders: tuple[ResponseHeader, ...] = ()
+    requestMediaTypes: tuple[str, ...] = ()  # empty when there is no request body
+    responseMediaTypes: tuple[str, ...] = ()  # empty when there is no response body
     fingerprint: str
     source: SourceRef
 
@@ -65,7 +68,13 @@ class ApiContract(_Frozen):
         return None
 
 
+JSON: Final = ("application/json",)
+
+
 def handler_contract(h: Handler) -> HandlerContract:
+    life, wire = h.lifecycle, h.wire
+    consumes = wire.consumes if wire is not None and wire.consumes is not None else JSON
+    produces = wire.produces if wire is not None and wire.produces is not None else JSON
     return HandlerContract(
         handlerId=h.handlerId,
         method=h.method,
@@ -81,6 +90,13 @@ def handler_contract(h: Handler) -> HandlerContract:
         successStatuses=(h.status,),
         roles=h.policies.roles,
         authRequired=bool(h.policies.roles),
+        deprecated=life is not None and life.deprecated,
+        sunset=life.sunset if life is not None else None,
+        stability=life.stability if life is not None else None,
+        streaming=wire is not None and wire.streaming,
+        responseHeaders=wire.responseHeaders if wire is not None else (),
+        requestMediaTypes=tuple(sorted(consumes)) if h.gtypes.request is not None else (),
+        responseMediaTypes=tuple(sorted(produces)) if h.gtypes.response is not None else (),
         fingerprint=h.fingerprint,
         source=h.source,
     )

@@ -1,0 +1,57 @@
+"""The response of a paired handler: body, success statuses, media types, headers (rules
+27-38, 39-43 on the response side).
+
+Input: the old and new `HandlerContract` and both contracts' named types. Output: findings.
+Every response the new encoder produces must be valid for an old client.
+"""
+
+from __future__ import annotations
+
+from gati_compiler.timescape.contract import ApiContract, HandlerContract
+from gati_compiler.timescape.diff.model import Finding
+from gati_compiler.timescape.diff.request import swapped
+from gati_compiler.timescape.diff.schema import Compare
+
+
+def compare_response(o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract) -> list[Finding]:
+    out: list[Finding] = []
+    cmp = Compare(old.gtypes, new.gtypes, n.handlerId, "response", n.source, out)
+    path = "response.body"
+    if o.response is not None and n.response is None:
+        cmp.emit("response-property-type-changed", path, cmp.describe(o.response), None, "is empty now")
+    elif o.response is not None and n.response is not None:
+        pair = swapped(cmp, o.response, n.response)
+        if pair is not None:
+            cmp.emit(
+                "response-type-swapped", path, pair[0], pair[1], f"the model `{pair[0]}` was replaced by `{pair[1]}`"
+            )
+        else:
+            cmp.compare(o.response, n.response, path)
+    for status in o.successStatuses:
+        if status not in n.successStatuses:
+            cmp.emit(
+                "response-success-status-removed",
+                "response.status",
+                status,
+                list(n.successStatuses),
+                f"{status} is no longer answered",
+            )
+    for status in n.successStatuses:
+        if status not in o.successStatuses:
+            cmp.emit("response-success-status-added", "response.status", None, status, f"{status} may be answered now")
+    for mt in o.responseMediaTypes:
+        if n.responseMediaTypes and mt not in n.responseMediaTypes:
+            cmp.emit("response-media-type-removed", "response.content", mt, None, f"`{mt}` is no longer produced")
+    for mt in n.responseMediaTypes:
+        if o.responseMediaTypes and mt not in o.responseMediaTypes:
+            cmp.emit("response-media-type-added", "response.content", None, mt, f"`{mt}` may be produced now")
+    new_headers = {h.name.lower(): h for h in n.responseHeaders}
+    for h in o.responseHeaders:
+        where = f"response.header.{h.name}"
+        nh = new_headers.get(h.name.lower())
+        if nh is None:
+            rid = "required-response-header-removed" if h.required else "optional-response-header-removed"
+            cmp.emit(rid, where, h.name, None, "is no longer sent")
+        elif h.required and not nh.required:
+            cmp.emit("response-header-became-optional", where, True, False, "may be missing now")
+    return out
