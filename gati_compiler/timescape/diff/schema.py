@@ -157,14 +157,6 @@ class Compare:
     def compare(self, o: GType, n: GType, path: str) -> None:
         if self.same(o, n):
             return
-        o, oref = self.resolve(o, True)
-        n, nref = self.resolve(n, False)
-        if oref is not None and nref is not None:
-            if (oref, nref) in self.seen:
-                return
-            self.seen.add((oref, nref))
-            if oref != nref:
-                self.emit("sdk-type-renamed", path, oref, nref, f"type `{oref}` is now `{nref}`")
         o_null, oc = self.split_null(o, True)
         n_null, nc = self.split_null(n, False)
         if self.side == "request" and o_null and not n_null:
@@ -178,40 +170,39 @@ class Compare:
         self.compare_core(oc, nc, path)
 
     def split_null(self, g: GType, old: bool) -> tuple[bool, GType | None]:
-        """(accepts null, the type without null); `None` when the type is only null."""
-        if isinstance(g, PrimitiveType) and g.type == "null":
+        """(accepts null, the type without null; refs kept); `None` when the type is only null."""
+        r, _ = self.resolve(g, old)
+        if isinstance(r, PrimitiveType) and r.type == "null":
             return True, None
-        if isinstance(g, LiteralType) and None in g.values:
-            rest = tuple(v for v in g.values if v is not None)
-            return True, (g.model_copy(update={"values": rest}) if rest else None)
-        if not isinstance(g, UnionType):
+        if isinstance(r, LiteralType) and None in r.values:
+            rest = tuple(v for v in r.values if v is not None)
+            return True, (r.model_copy(update={"values": rest}) if rest else None)
+        if not isinstance(r, UnionType):
             return False, g
         nullable = False
         options: list[GType] = []
-        for opt in g.options:
-            resolved, _ = self.resolve(opt, old)  # refs are kept: only looked through for null
-            is_null, core = self.split_null(resolved, old)
-            if is_null:
-                nullable = True
-                if core is None:
-                    continue
-                if isinstance(opt, RefType):
-                    options.append(opt)
-                    continue
+        for opt in r.options:
+            is_null, core = self.split_null(opt, old)
+            nullable = nullable or is_null
+            if core is not None:
                 options.append(core)
-            else:
-                options.append(opt)
         if not nullable:
             return False, g
         if not options:
             return True, None
         if len(options) == 1:
             return True, options[0]
-        return True, g.model_copy(update={"options": tuple(options)})
+        return True, r.model_copy(update={"options": tuple(options)})
 
     def compare_core(self, o: GType, n: GType, path: str) -> None:
-        o, _ = self.resolve(o, True)
-        n, _ = self.resolve(n, False)
+        o, oref = self.resolve(o, True)
+        n, nref = self.resolve(n, False)
+        if oref is not None and nref is not None:
+            if (oref, nref) in self.seen:  # a cycle, or a pair already compared elsewhere
+                return
+            self.seen.add((oref, nref))
+            if oref != nref:
+                self.emit("sdk-type-renamed", path, oref, nref, f"type `{oref}` is now `{nref}`")
         request = self.side == "request"
         if isinstance(o, AnyType) or isinstance(n, AnyType):
             if isinstance(o, AnyType) and isinstance(n, AnyType):
