@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from gati_compiler.config import GatiConfig, load_config, settings_for_runtime
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity, Span
 from gati_compiler.stages._pool import default_jobs
-from gati_compiler.stages.discover import SourceSet, discover_sources, is_entry
+from gati_compiler.stages.discover import SourceSet, discover_in_files, discover_sources, is_entry
 from gati_compiler.stages.facts import ModuleFacts, dump_facts
 from gati_compiler.stages.parse import parse_sources
 from gati_compiler.stages.report import Reporter
@@ -77,16 +77,34 @@ class BuildResult:
         return any(d.code == codes.INTERNAL_ERROR.id for d in self.diagnostics)
 
 
-def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int) -> list[ModuleFacts]:
-    """Parse the entry files, then, round by round, the project modules they import."""
+ParseCache = dict[tuple[str, str, str], ModuleFacts]
+"""Facts of files already parsed in this process, by (path, module, content hash)."""
+
+
+def _parse_reachable(
+    sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int, cache: ParseCache | None = None
+) -> list[ModuleFacts]:
+    """Parse the entry files, then, round by round, the project modules they import. A file
+    found in `cache` with the same content is not parsed again."""
     by_module = sources.by_module()
     known = frozenset(by_module)
     todo = [s for s in sources.files if is_entry(s, cfg.global_hooks)]
     parsed: dict[str, ModuleFacts] = {}
     wanted: set[str] = set()
     while todo:
+        found: list[ModuleFacts] = []
+        if cache is not None:
+            hits = [cache[k] for s in todo if (k := (s.rel_path, s.module, s.sha256)) in cache]
+            for facts in hits:
+                sink.extend(facts.diagnostics)
+            found.extend(hits)
+            todo = [s for s in todo if (s.rel_path, s.module, s.sha256) not in cache]
         batch_jobs = jobs if len(todo) >= PARALLEL_MIN_FILES else 1
-        for facts in parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages):
+        fresh = parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages) if todo else []
+        if cache is not None:
+            for src, facts in zip(todo, fresh, strict=True):
+                cache[(src.rel_path, src.module, src.sha256)] = facts
+        for facts in (*found, *fresh):
             parsed[facts.module] = facts
             wanted |= imported_modules(facts, known)
         todo = [by_module[m] for m in sorted(wanted - parsed.keys())]
@@ -153,7 +171,31 @@ def build(
         return _build(Path(project_dir), write=write, jobs=jobs, dump=dump)
 
 
-def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> BuildResult:
+def analyse(
+    project_dir: Path | str,
+    *,
+    files: Mapping[str, bytes] | None = None,
+    jobs: int | None = None,
+    parse_cache: ParseCache | None = None,
+) -> BuildResult:
+    """Config → discover → parse → resolve → lower, and nothing written or emitted: the program
+    of the project in `project_dir`, or of `files` (POSIX relative path → bytes) standing for
+    that folder, such as a git tree read without a checkout. `parse_cache` shares parsed files
+    between analyses of two trees in one process."""
+    with _gc_paused():
+        return _build(Path(project_dir), write=False, jobs=jobs, dump=None, files=files, cache=parse_cache, lower=True)
+
+
+def _build(
+    root: Path,
+    *,
+    write: bool,
+    jobs: int | None,
+    dump: Dump | None,
+    files: Mapping[str, bytes] | None = None,
+    cache: ParseCache | None = None,
+    lower: bool = False,
+) -> BuildResult:
     result = BuildResult(project_dir=root)
     sink = DiagnosticSink()
 
@@ -161,18 +203,25 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
         result.diagnostics = sink.diagnostics
         return result
 
-    cfg = load_config(root, sink)
+    cfg = load_config(root, sink, files)
     result.config = cfg
     # the configuration files are sources too: their diagnostics render with a frame
-    config_texts = {name: _read_text(root / name) for name in CONFIG_FILES if (root / name).is_file()}
-    result.sources = {k: v for k, v in config_texts.items() if v is not None}
+    if files is not None:
+        config_texts = {n: files[n].decode("utf-8", "replace") for n in CONFIG_FILES if n in files}
+        result.sources = dict(config_texts)
+    else:
+        config_read = {name: _read_text(root / name) for name in CONFIG_FILES if (root / name).is_file()}
+        result.sources = {k: v for k, v in config_read.items() if v is not None}
     if cfg is None:
         return finish()
-    sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
+    if files is not None:
+        sources = discover_in_files(files, cfg.sources, cfg.exclude, cfg.out, sink)
+    else:
+        sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
     result.sources.update(sources.texts())
     workers = jobs if jobs is not None else default_jobs()
 
-    facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers))
+    facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers, cache))
     if facts is None:
         return finish()
     if dump == "facts":
@@ -199,6 +248,8 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     if program is None or sink.has_errors:
         return finish()
     result.program = program
+    if lower:
+        return finish()
     if dump == "ir":
         from gati_compiler.ir.canonical import dump_ir
 

@@ -1,7 +1,7 @@
 """The registry of diagnostic codes; codes are API and are never reused or renumbered.
 
 Ranges: GATI0xx config/CLI, 1xx discover and parse, 2xx resolve, 3xx IR semantics,
-4xx emit, 5xx runtime, 9xx internal. Each code registers itself in `REGISTRY` on construction.
+4xx emit, 5xx runtime, 720-749 Timescape, 9xx internal. Each code registers itself in `REGISTRY` on construction.
 """
 
 from __future__ import annotations
@@ -118,6 +118,31 @@ PREVIOUS_BUILD_CORRUPT: Final = DiagnosticCode(
 )
 ARTIFACT_STALE: Final = DiagnosticCode(
     "GATI402", "artifact-stale", "a build artifact on disk differs from what the sources produce"
+)
+
+# 720-749: Timescape (versions, breaking changes, `gatic diff` / `check --against`)
+TS_NOT_A_REPO: Final = DiagnosticCode(
+    "GATI720", "timescape-not-a-repo", "`--against`/`--from`/`--to` names a git ref outside a git repository"
+)
+TS_BAD_REF: Final = DiagnosticCode("GATI721", "timescape-bad-ref", "a git ref does not name a commit")
+TS_GIT_FAILED: Final = DiagnosticCode("GATI722", "timescape-git-failed", "git could not be run or failed")
+TS_ACCEPT_EXPIRED: Final = DiagnosticCode(
+    "GATI723", "timescape-accept-expired", "an accepted break in `[[tool.gati.timescape.accept]]` has expired"
+)
+TS_ACCEPT_UNKNOWN_RULE: Final = DiagnosticCode(
+    "GATI724", "timescape-accept-unknown-rule", "an accepted break names a rule the diff engine does not know"
+)
+TS_ACCEPT_UNUSED: Final = DiagnosticCode(
+    "GATI725",
+    "timescape-accept-unused",
+    "an accepted break matches no finding; it can be removed",
+    Severity.WARNING,
+)
+TS_BASE_BROKEN: Final = DiagnosticCode(
+    "GATI726", "timescape-base-broken", "the sources at the ref compared against do not analyse cleanly"
+)
+TS_BREAKING_CHANGE: Final = DiagnosticCode(
+    "GATI727", "timescape-breaking-change", "the contract changed in a way existing clients notice"
 )
 
 # 9xx: internal

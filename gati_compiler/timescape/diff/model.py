@@ -224,6 +224,7 @@ class Finding:
     source: SourceRef  # in the new tree; the old one for removals
     message: str
     accepted: str | None = None  # the reason of the acceptance that covers it
+    in_old: bool = False  # `source` is in the old tree (the change removed what it points at)
 
     @property
     def sort_key(self) -> tuple[str, int, str, str]:
@@ -243,6 +244,7 @@ class Finding:
             "line": self.source.line,
             "message": self.message,
             "accepted": self.accepted,
+            "tree": "old" if self.in_old else "new",
         }
 
 

@@ -12,6 +12,7 @@ level here, then side by side (`parameters`, `request`, `response`).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from typing import Final
 
@@ -78,6 +79,10 @@ def diff_contracts(old: ApiContract, new: ApiContract, *, today: date) -> list[F
 
 
 def _removal(h: HandlerContract, path_still_served: bool, today: date) -> Finding:
+    return replace(_removal_rule(h, path_still_served, today), in_old=True)
+
+
+def _removal_rule(h: HandlerContract, path_still_served: bool, today: date) -> Finding:
     what = f"{h.method} {h.path}"
     if h.sunset is not None:
         if date.fromisoformat(h.sunset) <= today:
