@@ -94,7 +94,8 @@ class Handler(_Frozen):
     policies: Policies
     dependencies: Dependencies
     fingerprint: str
-    timescapeVersion: str | None = None
+    timescapeVersion: str | None = None  # the recorded version its current contract was introduced in
+    timescapeVersions: tuple[str, ...] | None = None  # the recorded versions it exists in (None: no lock)
     source: SourceRef
 
 
