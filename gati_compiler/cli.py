@@ -24,6 +24,7 @@ from gati_compiler.diagnostics.render import (
     summary_line,
 )
 from gati_compiler.pipeline import BuildResult
+from gati_compiler.timescape.cli_versions import version_group
 from gati_compiler.version import __version__
 
 EXIT_OK: Final = 0
@@ -121,6 +122,9 @@ def _finish(result: BuildResult) -> NoReturn:
 @click.version_option(__version__, prog_name="gatic")
 def main() -> None:
     """Gati compiler: reads typed handler modules statically and generates what the app needs."""
+
+
+main.add_command(version_group)
 
 
 _format_opt = click.option(

@@ -32,6 +32,8 @@ from gati_compiler.writer import MANIFEST, ArtifactWriter, WriteReport, read_pre
 
 if TYPE_CHECKING:
     from gati_compiler.ir.models import Program
+    from gati_compiler.timescape.lock import Lock, Version
+    from gati_compiler.timescape.record import RecordRequest
 
 
 def _later_stages() -> None:
@@ -67,6 +69,9 @@ class BuildResult:
     artifacts: dict[str, bytes] = field(default_factory=dict)
     written: WriteReport | None = None
     dump: str | None = None
+    lock: Lock | None = None  # the Timescape lock the build used (after recording, if it did)
+    recorded: Version | None = None  # the version this build recorded and saved
+    record_error: str | None = None  # why `gatic version record` was refused
 
     @property
     def ok(self) -> bool:
@@ -155,6 +160,7 @@ def build(
     write: bool = True,
     jobs: int | None = None,
     dump: Dump | None = None,
+    record: RecordRequest | None = None,
 ) -> BuildResult:
     """Run the whole pipeline on the project in `project_dir`.
 
@@ -163,12 +169,14 @@ def build(
         write: write the artifacts into the build folder (False for `gatic check`).
         jobs: worker processes for parsing; default: the usable cores.
         dump: stop after that stage and return its canonical JSON in `BuildResult.dump`.
+        record: record a Timescape version (saved to the lock only when the build succeeds);
+            without it, a build with `auto_record` on records one when the contract changed.
 
     Returns:
         A `BuildResult`; `ok` is False when any error diagnostic was reported.
     """
     with _gc_paused():
-        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump)
+        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump, record=record)
 
 
 def analyse(
@@ -195,6 +203,7 @@ def _build(
     files: Mapping[str, bytes] | None = None,
     cache: ParseCache | None = None,
     lower: bool = False,
+    record: RecordRequest | None = None,
 ) -> BuildResult:
     result = BuildResult(project_dir=root)
     sink = DiagnosticSink()
@@ -247,9 +256,23 @@ def _build(
     program = _guarded(sink, "lowering", lambda: lower_program(project, options, reporter))
     if program is None or sink.has_errors:
         return finish()
-    result.program = program
-    if lower:
+    if lower:  # `analyse`: the lowered program as the sources say, without the lock's versions
+        result.program = program
         return finish()
+    from gati_compiler.timescape.record import RecordRequest
+    from gati_compiler.timescape.stage import clock_tsv, timescape_step
+
+    if record is None and cfg.timescape.auto_record and write and dump is None:
+        record = RecordRequest(at=clock_tsv(), auto=True)
+    lowered = program
+    step = _guarded(sink, "reading the Timescape lock", lambda: timescape_step(cfg, lowered, sink, record))
+    if step is None or sink.has_errors or step.record_error is not None:
+        if step is not None:
+            result.record_error = step.record_error
+        return finish()
+    program = step.program
+    result.lock = step.lock
+    result.program = program
     if dump == "ir":
         from gati_compiler.ir.canonical import dump_ir
 
@@ -278,11 +301,23 @@ def _build(
     artifacts = _guarded(
         sink,
         "emitting",
-        lambda: emit_all(program, project_root=project_root, settings=settings, jobs=workers, on_ready=on_ready),
+        lambda: emit_all(
+            program,
+            project_root=project_root,
+            settings=settings,
+            jobs=workers,
+            on_ready=on_ready,
+            versions=step.versions,
+        ),
     )
     if artifacts is None:
         return finish()
     result.artifacts = artifacts
+    if step.recorded is not None and step.lock is not None:
+        from gati_compiler.timescape.lock import save_lock
+
+        save_lock(step.lock, root / cfg.timescape.lock)  # only once the build has succeeded
+        result.recorded = step.recorded
     if writer is not None:
         result.written = writer.finish(artifacts[MANIFEST])
     return finish()

@@ -119,7 +119,8 @@ class Handler(_Frozen):
     policies: Policies
     dependencies: Dependencies
     fingerprint: str
-    timescapeVersion: str | None = None
+    timescapeVersion: str | None = None  # the recorded version its current contract was introduced in
+    timescapeVersions: tuple[str, ...] | None = None  # the recorded versions it exists in (None: no lock)
     source: SourceRef
     # only set when the decorator declares them, so manifests of other handlers do not change
     lifecycle: Lifecycle | None = None
