@@ -174,6 +174,9 @@ TS_BASE_BROKEN: Final = DiagnosticCode(
 TS_BREAKING_CHANGE: Final = DiagnosticCode(
     "GATI727", "timescape-breaking-change", "the contract changed in a way existing clients notice"
 )
+TS_NO_VERSION: Final = DiagnosticCode(
+    "GATI728", "timescape-no-version", "`gatic diff` has no recorded version to start from"
+)
 
 # 9xx: internal
 INTERNAL_ERROR: Final = DiagnosticCode("GATI900", "internal-error", "gati itself failed; this is a gati bug")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from gati_compiler.config import AcceptedBreak, GatiConfig
+from gati_compiler.config import AcceptedBreak, GatiConfig, load_config
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity, Span
 from gati_compiler.pipeline import BuildResult, ParseCache, analyse
@@ -25,6 +25,8 @@ from gati_compiler.timescape.contract import ApiContract, contract_from_program
 from gati_compiler.timescape.diff import RULES, Finding, diff_contracts
 from gati_compiler.timescape.diff.model import LEVEL_RANK, Category, Level
 from gati_compiler.timescape.gitsrc import GitSourceError, read_tree
+from gati_compiler.timescape.lock import Lock, Version
+from gati_compiler.timescape.lock_read import load_lock
 
 _GIT_CODES = {"not-a-repo": codes.TS_NOT_A_REPO, "bad-ref": codes.TS_BAD_REF, "git-failed": codes.TS_GIT_FAILED}
 
@@ -68,7 +70,34 @@ class CheckOutcome:
         return side.result.sources if side.result is not None else {}
 
 
-def analyse_side(project: Path, ref: str | None, sink: DiagnosticSink, cache: ParseCache, jobs: int | None) -> Side:
+def version_label(v: Version) -> str:
+    return f"version {v.tsv}" + (f" ({', '.join(v.tags)})" if v.tags else "")
+
+
+def open_lock(project: Path, sink: DiagnosticSink) -> tuple[GatiConfig | None, Lock | None]:
+    """The working tree's config and lock; problems in either go to `sink`."""
+    cfg = load_config(project, sink)
+    if cfg is None:
+        return None, None
+    rel = cfg.timescape.lock.replace("\\", "/")
+    lock, diagnostics = load_lock(project / rel, rel, app=cfg.name)
+    sink.extend(diagnostics)
+    return cfg, lock
+
+
+def analyse_side(
+    project: Path,
+    ref: str | None,
+    sink: DiagnosticSink,
+    cache: ParseCache,
+    jobs: int | None,
+    lock: Lock | None = None,
+) -> Side:
+    """The working tree (`ref` None), a recorded version of `lock` (when `lock` is given and
+    knows the name), or the sources at a git ref."""
+    version = lock.resolve(ref) if lock is not None and ref is not None else None
+    if version is not None and lock is not None:
+        return Side(label=version_label(version), contract=lock.contract(version))
     side = Side(label=ref or "working tree")
     if ref is None:
         result = analyse(project, jobs=jobs, parse_cache=cache)
@@ -93,15 +122,18 @@ def compare_sides(
     today: date,
     gate: Gate | None = None,
     jobs: int | None = None,
+    lock: Lock | None = None,
 ) -> CheckOutcome:
-    """Analyse both sides and diff their contracts; acceptances come from the new side's config."""
+    """Analyse both sides and diff their contracts; acceptances come from the new side's config
+    (the working tree's when the new side is a recorded version). With `lock`, a side named
+    by a version of it is that recorded contract; otherwise every name is a git ref."""
     sink = DiagnosticSink()
     cache: ParseCache = {}
-    new = analyse_side(project, new_ref, sink, cache, jobs)
+    new = analyse_side(project, new_ref, sink, cache, jobs, lock)
     old = Side(old_ref or "working tree")
     if new.contract is not None:
-        old = analyse_side(project, old_ref, sink, cache, jobs)
-    cfg = new.result.config if new.result is not None else None
+        old = analyse_side(project, old_ref, sink, cache, jobs, lock)
+    cfg = new.result.config if new.result is not None else load_config(project, DiagnosticSink())
     if gate is None:
         gate = gate_from_config(cfg)
     outcome = CheckOutcome(old=old, new=new, gate=gate)

@@ -93,8 +93,8 @@ def _removal_rule(h: HandlerContract, path_still_served: bool, today: date) -> F
     if h.deprecated:
         return finding("api-deprecated-removed", h, "op", what, None, f"deprecated {what} removed")
     rid = "api-removed-without-deprecation" if path_still_served else "api-path-removed-without-deprecation"
-    detail = f"{what} was removed" + ("" if path_still_served else f"; nothing serves {h.path} any more")
-    return finding(rid, h, "op", what, None, detail + " without being deprecated first")
+    detail = f"{what} was removed without being deprecated first"
+    return finding(rid, h, "op", what, None, detail + ("" if path_still_served else f"; nothing serves {h.path} now"))
 
 
 def compare_handler(o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract) -> list[Finding]:
