@@ -21,7 +21,10 @@ CREATE = (
     '@post("/orders", status=201)\n'
     "def create(req: Request[Order], res: Response[Order], lctx: LocalContext, gctx: GlobalContext) -> None: ...\n"
 )
-PING = '@get("/ping")\ndef ping(req: Request[None], res: Response[str], lctx: LocalContext, gctx: GlobalContext) -> None: ...\n'
+PING = (
+    '@get("/ping")\n'
+    "def ping(req: Request[None], res: Response[str], lctx: LocalContext, gctx: GlobalContext) -> None: ...\n"
+)
 
 
 def git(repo: Path, *args: str) -> str:
