@@ -152,7 +152,7 @@ VERSION_RECORDED: Final = DiagnosticCode(
 
 # 720-749: Timescape (versions, breaking changes, `gatic diff` / `check --against`)
 TS_NOT_A_REPO: Final = DiagnosticCode(
-    "GATI720", "timescape-not-a-repo", "`--against`/`--from`/`--to` names a git ref outside a git repository"
+    "GATI720", "timescape-not-a-repo", "a git ref was named (`--against`, `--from`, `--to`) outside a git repository"
 )
 TS_BAD_REF: Final = DiagnosticCode("GATI721", "timescape-bad-ref", "a git ref does not name a commit")
 TS_GIT_FAILED: Final = DiagnosticCode("GATI722", "timescape-git-failed", "git could not be run or failed")
@@ -175,7 +175,7 @@ TS_BREAKING_CHANGE: Final = DiagnosticCode(
     "GATI727", "timescape-breaking-change", "the contract changed in a way existing clients notice"
 )
 TS_NO_VERSION: Final = DiagnosticCode(
-    "GATI728", "timescape-no-version", "`gatic diff` has no recorded version to start from"
+    "GATI728", "timescape-no-version", "there is no recorded version for `gatic diff` to start from"
 )
 
 # 9xx: internal

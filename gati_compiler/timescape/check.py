@@ -85,6 +85,19 @@ def open_lock(project: Path, sink: DiagnosticSink) -> tuple[GatiConfig | None, L
     return cfg, lock
 
 
+def latest_version(cfg: GatiConfig | None, lock: Lock | None, sink: DiagnosticSink) -> str | None:
+    """The TSV `gatic diff` starts from by default, or GATI728 when nothing was recorded."""
+    if lock is not None and lock.latest is not None:
+        return lock.latest.tsv
+    sink.emit(
+        codes.TS_NO_VERSION,
+        "there is no recorded version to compare with",
+        Span.point(cfg.timescape.lock if cfg is not None else "timescape.lock"),
+        help="record one with `gatic version record`, or name a git ref with `--from`",
+    )
+    return None
+
+
 def analyse_side(
     project: Path,
     ref: str | None,

@@ -16,12 +16,18 @@ from typing import Literal
 import click
 
 from gati_compiler.config import load_config
-from gati_compiler.diagnostics import codes
-from gati_compiler.diagnostics.model import DiagnosticSink, Severity, Span
+from gati_compiler.diagnostics.model import DiagnosticSink, Severity
 from gati_compiler.diagnostics.render import render_text
 from gati_compiler.pipeline import analyse
 from gati_compiler.timescape.changelog import build_changelog, render_json, render_markdown
-from gati_compiler.timescape.check import CheckOutcome, Gate, compare_sides, gate_from_config, open_lock
+from gati_compiler.timescape.check import (
+    CheckOutcome,
+    Gate,
+    compare_sides,
+    gate_from_config,
+    latest_version,
+    open_lock,
+)
 from gati_compiler.timescape.contract import contract_from_program
 from gati_compiler.timescape.diff.model import Category, Level
 from gati_compiler.timescape.report import FORMATS, ReportFormat, render_outcome
@@ -105,15 +111,7 @@ def diff_cmd(
     sink = DiagnosticSink()
     cfg, lock = open_lock(project, sink)
     if from_ is None and not sink.has_errors:
-        if lock is None or lock.latest is None:
-            sink.emit(
-                codes.TS_NO_VERSION,
-                "there is no recorded version to compare with",
-                Span.point(cfg.timescape.lock if cfg is not None else "timescape.lock"),
-                help="record one with `gatic version record`, or name a git ref with `--from`",
-            )
-        else:
-            from_ = lock.latest.tsv
+        from_ = latest_version(cfg, lock, sink)
     if sink.has_errors or from_ is None:
         _fail(project, sink)
     gate = make_gate(project, fail_on, categories)
