@@ -12,6 +12,7 @@ only an SDK finding (`sdk-type-renamed`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -513,11 +514,30 @@ def _values(g: GType) -> list[Scalar]:
 
 
 def _values_fit(values: list[Scalar], g: GType) -> bool:
-    """Every value is an instance of the plain type `g`."""
-    if not isinstance(g, PrimitiveType) or g.format is not None:
-        return isinstance(g, AnyType)
+    """Every value is an instance of the plain type `g`, within its limits and pattern."""
+    if isinstance(g, AnyType):
+        return True
+    if not isinstance(g, PrimitiveType) or g.format is not None or g.multipleOf is not None:
+        return False
     kinds = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}.get(g.type, ())
-    return all(isinstance(v, kinds) and (g.type == "boolean" or not isinstance(v, bool)) for v in values)
+    return all(_fits(v, g, kinds) for v in values)
+
+
+def _fits(v: Scalar, g: PrimitiveType, kinds: tuple[type, ...]) -> bool:
+    if not isinstance(v, kinds) or (isinstance(v, bool) and g.type != "boolean"):
+        return False
+    if isinstance(v, str):
+        if (g.minLength is not None and len(v) < g.minLength) or (g.maxLength is not None and len(v) > g.maxLength):
+            return False
+        try:
+            return g.pattern is None or re.search(g.pattern, v) is not None
+        except re.error:  # an ECMA pattern Python cannot read: assume it may reject the value
+            return False
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        low = (g.minimum is None or v >= g.minimum) and (g.exclusiveMinimum is None or v > g.exclusiveMinimum)
+        high = (g.maximum is None or v <= g.maximum) and (g.exclusiveMaximum is None or v < g.exclusiveMaximum)
+        return low and high
+    return True
 
 
 def _family(g: GType) -> str:
