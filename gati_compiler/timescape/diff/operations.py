@@ -22,6 +22,7 @@ from gati_compiler.timescape.diff.model import RULES, Finding
 from gati_compiler.timescape.diff.parameters import compare_parameters
 from gati_compiler.timescape.diff.request import compare_request
 from gati_compiler.timescape.diff.response import compare_response
+from gati_compiler.timescape.diff.schema import TypeMemo
 
 _PARAM: Final = re.compile(r"\{[^}]*\}")
 _STABILITY_RANK: Final = {"alpha": 0, "beta": 1, "stable": 2, None: 2}
@@ -72,8 +73,9 @@ def diff_contracts(old: ApiContract, new: ApiContract, *, today: date) -> list[F
         out.append(_removal(h, route_key("", h.path)[1] in new_paths, today))
     for h in fresh.values():
         out.append(finding("endpoint-added", h, "op", None, f"{h.method} {h.path}", f"{h.method} {h.path} is new"))
+    memo = TypeMemo(old.gtypes, new.gtypes)
     for o, n in pairs:
-        out.extend(compare_handler(o, n, old, new))
+        out.extend(compare_handler(o, n, old, new, memo))
     out.sort(key=lambda f: f.sort_key)
     return out
 
@@ -97,12 +99,15 @@ def _removal_rule(h: HandlerContract, path_still_served: bool, today: date) -> F
     return finding(rid, h, "op", what, None, detail + ("" if path_still_served else f"; nothing serves {h.path} now"))
 
 
-def compare_handler(o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract) -> list[Finding]:
+def compare_handler(
+    o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract, memo: TypeMemo | None = None
+) -> list[Finding]:
+    memo = memo or TypeMemo(old.gtypes, new.gtypes)
     out: list[Finding] = []
     out.extend(_operation(o, n))
-    out.extend(compare_parameters(o, n, old, new))
-    out.extend(compare_request(o, n, old, new))
-    out.extend(compare_response(o, n, old, new))
+    out.extend(compare_parameters(o, n, old, new, memo))
+    out.extend(compare_request(o, n, old, new, memo))
+    out.extend(compare_response(o, n, old, new, memo))
     return out
 
 

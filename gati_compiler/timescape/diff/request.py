@@ -9,7 +9,7 @@ from __future__ import annotations
 from gati_compiler.ir.gtype import GType, ObjectType
 from gati_compiler.timescape.contract import ApiContract, HandlerContract
 from gati_compiler.timescape.diff.model import Finding
-from gati_compiler.timescape.diff.schema import Compare
+from gati_compiler.timescape.diff.schema import Compare, TypeMemo
 
 
 def swapped(cmp: Compare, og: GType, ng: GType) -> tuple[str, str] | None:
@@ -26,9 +26,11 @@ def swapped(cmp: Compare, og: GType, ng: GType) -> tuple[str, str] | None:
     return oref, nref
 
 
-def compare_request(o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract) -> list[Finding]:
+def compare_request(
+    o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract, memo: TypeMemo | None = None
+) -> list[Finding]:
     out: list[Finding] = []
-    cmp = Compare(old.gtypes, new.gtypes, n.handlerId, "request", n.source, out)
+    cmp = Compare(old.gtypes, new.gtypes, n.handlerId, "request", n.source, out, memo=memo)
     path = "request.body"
     if o.request is None and n.request is not None:
         nullable, _ = cmp.split_null(cmp.resolve(n.request, False)[0], False)

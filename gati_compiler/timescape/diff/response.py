@@ -10,12 +10,14 @@ from __future__ import annotations
 from gati_compiler.timescape.contract import ApiContract, HandlerContract
 from gati_compiler.timescape.diff.model import Finding
 from gati_compiler.timescape.diff.request import swapped
-from gati_compiler.timescape.diff.schema import Compare
+from gati_compiler.timescape.diff.schema import Compare, TypeMemo
 
 
-def compare_response(o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract) -> list[Finding]:
+def compare_response(
+    o: HandlerContract, n: HandlerContract, old: ApiContract, new: ApiContract, memo: TypeMemo | None = None
+) -> list[Finding]:
     out: list[Finding] = []
-    cmp = Compare(old.gtypes, new.gtypes, n.handlerId, "response", n.source, out)
+    cmp = Compare(old.gtypes, new.gtypes, n.handlerId, "response", n.source, out, memo=memo)
     path = "response.body"
     if o.response is not None and n.response is None:
         cmp.emit("response-property-type-changed", path, cmp.describe(o.response), None, "is empty now")

@@ -45,6 +45,48 @@ _MAX_ATTRS: Final = ("maximum", "exclusiveMaximum", "maxLength")
 _MIN_ATTRS: Final = ("minimum", "exclusiveMinimum", "minLength")
 
 
+class TypeMemo:
+    """Which named types are the same in both tables, including every type they reach; computed
+    once per diff and shared by all its comparisons."""
+
+    def __init__(self, old_types: Mapping[str, GType], new_types: Mapping[str, GType]) -> None:
+        self.old_types = old_types
+        self.new_types = new_types
+        self._deep: dict[str, bool] = {}
+        self._refs: dict[str, list[str]] = {}
+
+    def _shallow(self, name: str) -> bool:
+        o, n = self.old_types.get(name), self.new_types.get(name)
+        if o is None or n is None:
+            return False
+        return o is n or o == n
+
+    def same_ref(self, name: str) -> bool:
+        known = self._deep.get(name)
+        if known is not None:
+            return known
+        visited: set[str] = set()
+        stack = [name]
+        while stack:  # every type reachable from `name` must be equal on both sides
+            ref = stack.pop()
+            if ref in visited:
+                continue
+            if self._deep.get(ref) is True:
+                continue
+            if self._deep.get(ref) is False or not self._shallow(ref):
+                self._deep[ref] = False
+                self._deep[name] = False
+                return False
+            visited.add(ref)
+            refs = self._refs.get(ref)
+            if refs is None:
+                refs = self._refs[ref] = refs_in(self.old_types[ref])
+            stack.extend(refs)
+        for ref in visited:
+            self._deep[ref] = True
+        return True
+
+
 @dataclass
 class Compare:
     """The state of one comparison: both type tables, where findings go, the ref pairs seen."""
@@ -57,7 +99,11 @@ class Compare:
     out: list[Finding]
     flavor: Flavor = "body"
     seen: set[tuple[str, str]] = field(default_factory=set)
-    _same_memo: dict[str, bool] = field(default_factory=dict)
+    memo: TypeMemo | None = None
+
+    def __post_init__(self) -> None:
+        if self.memo is None:
+            self.memo = TypeMemo(self.old_types, self.new_types)
 
     # -- findings ---------------------------------------------------------------------------
 
@@ -107,27 +153,9 @@ class Compare:
 
     def same(self, o: GType, n: GType) -> bool:
         """`o` and `n` are equal including every named type they reach (a fast path only)."""
-        if o != n:
-            return False
-        stack = refs_in(o)
-        visiting: set[str] = set()
-        while stack:
-            ref = stack.pop()
-            if ref in visiting:
-                continue
-            visiting.add(ref)
-            known = self._same_memo.get(ref)
-            if known is False:
-                return False
-            if known is None:
-                og, ng = self.old_types.get(ref), self.new_types.get(ref)
-                if og is None or ng is None or og != ng:
-                    self._same_memo[ref] = False
-                    return False
-                stack.extend(refs_in(og))
-        for ref in visiting:
-            self._same_memo.setdefault(ref, True)
-        return True
+        memo = self.memo
+        assert memo is not None
+        return o == n and all(memo.same_ref(r) for r in refs_in(o))
 
     def describe(self, g: GType, depth: int = 0) -> str:
         if depth > 3:
