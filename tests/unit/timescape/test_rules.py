@@ -250,3 +250,11 @@ def test_every_catalogue_row_has_a_fixture() -> None:
     rows_with_fixture = {RULES[c[0]].row for c in CASES}
     # row 25's allOf half and header parameters (7) have no Python source form: contract-level tests
     assert rows_with_fixture == set(range(1, 48))
+
+
+def test_every_rule_is_documented_in_breaking_changes_md() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "breaking-changes.md").read_text(encoding="utf-8")
+    missing = [rid for rid in RULES if f"`{rid}`" not in docs]
+    assert not missing, f"add these rules to docs/breaking-changes.md: {missing}"
