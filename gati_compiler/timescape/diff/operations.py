@@ -22,7 +22,7 @@ from gati_compiler.timescape.diff.model import RULES, Finding
 from gati_compiler.timescape.diff.parameters import compare_parameters
 from gati_compiler.timescape.diff.request import compare_request
 from gati_compiler.timescape.diff.response import compare_response
-from gati_compiler.timescape.diff.schema import TypeMemo
+from gati_compiler.timescape.diff.shapes import TypeMemo
 
 _PARAM: Final = re.compile(r"\{[^}]*\}")
 _STABILITY_RANK: Final = {"alpha": 0, "beta": 1, "stable": 2, None: 2}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from gati_compiler.ir.gtype import GType, ObjectType
 from gati_compiler.timescape.contract import ApiContract, HandlerContract
 from gati_compiler.timescape.diff.model import Finding
-from gati_compiler.timescape.diff.schema import Compare, Flavor, TypeMemo
+from gati_compiler.timescape.diff.schema import Compare, Flavor
+from gati_compiler.timescape.diff.shapes import TypeMemo
 
 _EMPTY: GType = ObjectType()
 

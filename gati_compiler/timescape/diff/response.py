@@ -10,7 +10,8 @@ from __future__ import annotations
 from gati_compiler.timescape.contract import ApiContract, HandlerContract
 from gati_compiler.timescape.diff.model import Finding
 from gati_compiler.timescape.diff.request import swapped
-from gati_compiler.timescape.diff.schema import Compare, TypeMemo
+from gati_compiler.timescape.diff.schema import Compare
+from gati_compiler.timescape.diff.shapes import TypeMemo
 
 
 def compare_response(

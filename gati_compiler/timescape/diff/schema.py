@@ -12,7 +12,6 @@ only an SDK finding (`sdk-type-renamed`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -32,59 +31,17 @@ from gati_compiler.ir.gtype import (
     PrimitiveType,
     Property,
     RefType,
-    Scalar,
     TupleType,
     UnionType,
 )
 from gati_compiler.ir.models import SourceRef
 from gati_compiler.timescape.diff.model import RULES, Finding
+from gati_compiler.timescape.diff.shapes import TypeMemo, enum_like, family, tag, values_fit, values_of
 
 Flavor = Literal["body", "path", "query", "header"]
 _TRIVIAL_PATTERNS: Final = frozenset({".*", "^.*$", "^.*", ".*$", "(?s).*", "^(.*)$"})
 _MAX_ATTRS: Final = ("maximum", "exclusiveMaximum", "maxLength")
 _MIN_ATTRS: Final = ("minimum", "exclusiveMinimum", "minLength")
-
-
-class TypeMemo:
-    """Which named types are the same in both tables, including every type they reach; computed
-    once per diff and shared by all its comparisons."""
-
-    def __init__(self, old_types: Mapping[str, GType], new_types: Mapping[str, GType]) -> None:
-        self.old_types = old_types
-        self.new_types = new_types
-        self._deep: dict[str, bool] = {}
-        self._refs: dict[str, list[str]] = {}
-
-    def _shallow(self, name: str) -> bool:
-        o, n = self.old_types.get(name), self.new_types.get(name)
-        if o is None or n is None:
-            return False
-        return o is n or o == n
-
-    def same_ref(self, name: str) -> bool:
-        known = self._deep.get(name)
-        if known is not None:
-            return known
-        visited: set[str] = set()
-        stack = [name]
-        while stack:  # every type reachable from `name` must be equal on both sides
-            ref = stack.pop()
-            if ref in visited:
-                continue
-            if self._deep.get(ref) is True:
-                continue
-            if self._deep.get(ref) is False or not self._shallow(ref):
-                self._deep[ref] = False
-                self._deep[name] = False
-                return False
-            visited.add(ref)
-            refs = self._refs.get(ref)
-            if refs is None:
-                refs = self._refs[ref] = refs_in(self.old_types[ref])
-            stack.extend(refs)
-        for ref in visited:
-            self._deep[ref] = True
-        return True
 
 
 @dataclass
@@ -165,7 +122,7 @@ class Compare:
         if isinstance(g, PrimitiveType):
             return g.type + (f"({g.format})" if g.format else "")
         if isinstance(g, LiteralType | EnumType):
-            vals = _values(g)
+            vals = values_of(g)
             return ("enum " + g.name + " " if isinstance(g, EnumType) else "") + "{" + ", ".join(map(repr, vals)) + "}"
         if isinstance(g, ObjectType):
             return f"object {g.name}" if g.name else "object {" + ", ".join(p.name for p in g.properties) + "}"
@@ -247,7 +204,7 @@ class Compare:
             od, nd = self.describe(o), self.describe(n)
             self.emit("property-cardinality-changed", path, od, nd, f"was {od}, is now {nd}")
             return
-        if _enum_like(o) or _enum_like(n):
+        if enum_like(o) or enum_like(n):
             self.compare_enums(o, n, path)
             return
         if isinstance(o, PrimitiveType) and isinstance(n, PrimitiveType):
@@ -335,12 +292,12 @@ class Compare:
         best_score = -1.0
         for t in targets:
             tr, tname = self.resolve(t, not source_old)
-            if _family(sr) != _family(tr):
+            if family(sr) != family(tr):
                 continue
             score = 0.0
             if isinstance(sr, ObjectType) and isinstance(tr, ObjectType):
                 if disc is not None:
-                    sv, tv = _tag(sr, disc, self, source_old), _tag(tr, disc, self, not source_old)
+                    sv, tv = tag(sr, disc, self.resolve, source_old), tag(tr, disc, self.resolve, not source_old)
                     if sv is not None and tv is not None:
                         if sv != tv:
                             continue
@@ -360,23 +317,23 @@ class Compare:
     def compare_enums(self, o: GType, n: GType, path: str) -> None:
         request = self.side == "request"
         param = self._param()
-        if not _enum_like(o):  # became an enum
+        if not enum_like(o):  # became an enum
             if request:
                 rid = "request-parameter-became-enum" if param else "request-property-became-enum"
                 nd = self.describe(n)
                 self.emit(rid, path, self.describe(o), nd, f"only accepts {nd} now")
-            elif not _values_fit(_values(n), o):
+            elif not values_fit(values_of(n), o):
                 self.type_changed(path, o, n)
             return
-        if not _enum_like(n):  # an enum became a plain type
-            if request and _values_fit(_values(o), n):
+        if not enum_like(n):  # an enum became a plain type
+            if request and values_fit(values_of(o), n):
                 self.emit(
                     "request-property-type-widened", path, self.describe(o), self.describe(n), "accepts any value now"
                 )
             else:
                 self.type_changed(path, o, n)
             return
-        ov, nv = _values(o), _values(n)
+        ov, nv = values_of(o), values_of(n)
         removed = [v for v in ov if v not in nv]
         added = [v for v in nv if v not in ov]
         if request:
@@ -527,60 +484,3 @@ class Compare:
 
     def _sub(self, path: str, name: str) -> str:
         return f"{path}.{name}" if name.isidentifier() else f'{path}["{name}"]'
-
-
-def _enum_like(g: GType) -> bool:
-    return isinstance(g, EnumType | LiteralType)
-
-
-def _values(g: GType) -> list[Scalar]:
-    if isinstance(g, EnumType):
-        return [m.value for m in g.members]
-    if isinstance(g, LiteralType):
-        return list(g.values)
-    return []
-
-
-def _values_fit(values: list[Scalar], g: GType) -> bool:
-    """Every value is an instance of the plain type `g`, within its limits and pattern."""
-    if isinstance(g, AnyType):
-        return True
-    if not isinstance(g, PrimitiveType) or g.format is not None or g.multipleOf is not None:
-        return False
-    kinds = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,)}.get(g.type, ())
-    return all(_fits(v, g, kinds) for v in values)
-
-
-def _fits(v: Scalar, g: PrimitiveType, kinds: tuple[type, ...]) -> bool:
-    if not isinstance(v, kinds) or (isinstance(v, bool) and g.type != "boolean"):
-        return False
-    if isinstance(v, str):
-        if (g.minLength is not None and len(v) < g.minLength) or (g.maxLength is not None and len(v) > g.maxLength):
-            return False
-        try:
-            return g.pattern is None or re.search(g.pattern, v) is not None
-        except re.error:  # an ECMA pattern Python cannot read: assume it may reject the value
-            return False
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        low = (g.minimum is None or v >= g.minimum) and (g.exclusiveMinimum is None or v > g.exclusiveMinimum)
-        high = (g.maximum is None or v <= g.maximum) and (g.exclusiveMaximum is None or v < g.exclusiveMaximum)
-        return low and high
-    return True
-
-
-def _family(g: GType) -> str:
-    if isinstance(g, PrimitiveType):
-        return "number" if g.type in ("integer", "number") else g.type
-    if isinstance(g, EnumType | LiteralType):
-        vals = _values(g)
-        return "string" if all(isinstance(v, str) for v in vals) else "number"
-    return g.kind
-
-
-def _tag(g: ObjectType, disc: str, cmp: Compare, old: bool) -> Scalar | None:
-    for p in g.properties:
-        if p.name == disc:
-            t, _ = cmp.resolve(p.type, old)
-            vals = _values(t)
-            return vals[0] if len(vals) == 1 else None
-    return None
