@@ -147,7 +147,7 @@ LOCK_APP_MISMATCH: Final = DiagnosticCode(
     "GATI709", "lock-app-mismatch", "the Timescape lock was recorded for another app", Severity.WARNING
 )
 VERSION_RECORDED: Final = DiagnosticCode(
-    "GATI710", "version-recorded", "`auto_record` recorded a new version during the build", Severity.INFO
+    "GATI710", "version-recorded", "a build recorded a new version because `auto_record` is on", Severity.INFO
 )
 
 # 9xx: internal
