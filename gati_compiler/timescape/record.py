@@ -123,9 +123,9 @@ def tag(lock: Lock, version: str, name: str) -> Lock:
     target = _find(lock, version)
     if name in target.tags:
         return lock
-    _check_new_names(lock, (name,), ())
     if any(name in v.labels for v in lock.versions):
         raise LockOpError(f"`{name}` is a label; a tag cannot take its name")
+    _check_new_names(lock, (name,), ())
     return _swap(lock, target, replace(target, tags=tuple(sorted((*target.tags, name)))))
 
 
