@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 from pydantic import JsonValue
 
@@ -261,9 +261,10 @@ class Lock:
         return canonical_bytes(self.to_json())
 
 
-def store_contract(
-    contract: ApiContract,
-) -> tuple[dict[str, str], dict[str, StoredContract], dict[str, dict[str, JsonValue]]]:
+StoredApi: TypeAlias = tuple[dict[str, str], dict[str, StoredContract], dict[str, dict[str, JsonValue]]]
+
+
+def store_contract(contract: ApiContract) -> StoredApi:
     """Content-address an `ApiContract`: handler id → contract hash, and the new objects by hash."""
     from gati_compiler.ir.canonical import FingerprintIndex, dump_gtype
 

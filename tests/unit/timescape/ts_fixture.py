@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from functools import cache
 from pathlib import Path
 
-from gati_compiler.ir.gtype import ObjectType, PrimitiveType, Property, RefType
+from gati_compiler.ir.gtype import GType, ObjectType, PrimitiveType, Property, RefType
 from gati_compiler.ir.models import SourceRef
 from gati_compiler.timescape.contract import ApiContract, HandlerContract
 
@@ -13,38 +14,41 @@ STRING = PrimitiveType(type="string")
 INTEGER = PrimitiveType(type="integer")
 
 
+@cache
+def _item(i: int, revision: int) -> tuple[str, ObjectType, HandlerContract]:
+    name = f"app.models.Item{i:04d}"
+    props = [
+        Property(name="id", type=INTEGER, required=True),
+        Property(name="title", type=STRING, required=True),
+        Property(name="meta", type=RefType(ref="app.models.Meta"), required=False),
+    ]
+    props += [Property(name=f"extra{r}", type=STRING, required=False) for r in range(revision)]
+    contract = HandlerContract(
+        handlerId=f"h{i:04d}",
+        method="GET",
+        path=f"/items{i:04d}/{{id}}",
+        module="app.handlers",
+        function=f"h{i:04d}",
+        response=RefType(ref=name),
+        fingerprint=f"sha256:{i:064x}",
+        source=SourceRef(file="app/handlers.py", line=10 + 5 * i),
+    )
+    return name, ObjectType(name=f"Item{i:04d}", properties=tuple(props)), contract
+
+
+META = ObjectType(name="Meta", properties=(Property(name="created", type=STRING, required=True),))
+
+
 def synthetic_contract(handlers: int, revisions: dict[int, int] | None = None, app: str = "app") -> ApiContract:
     """An app of `handlers` handlers, each answering its own named object type that embeds a shared
     one. `revisions[i] = r` gives handler `i`'s type `r` extra fields (a changed contract)."""
     revisions = revisions or {}
-    gtypes = {
-        "app.models.Meta": ObjectType(
-            name="Meta",
-            properties=(Property(name="created", type=STRING, required=True),),
-        )
-    }
+    gtypes: dict[str, GType] = {"app.models.Meta": META}
     contracts = []
     for i in range(handlers):
-        name = f"app.models.Item{i:04d}"
-        props = [
-            Property(name="id", type=INTEGER, required=True),
-            Property(name="title", type=STRING, required=True),
-            Property(name="meta", type=RefType(ref="app.models.Meta"), required=False),
-        ]
-        props += [Property(name=f"extra{r}", type=STRING, required=False) for r in range(revisions.get(i, 0))]
-        gtypes[name] = ObjectType(name=f"Item{i:04d}", properties=tuple(props))
-        contracts.append(
-            HandlerContract(
-                handlerId=f"h{i:04d}",
-                method="GET",
-                path=f"/items{i:04d}/{{id}}",
-                module="app.handlers",
-                function=f"h{i:04d}",
-                response=RefType(ref=name),
-                fingerprint=f"sha256:{i:064x}",
-                source=SourceRef(file="app/handlers.py", line=10 + 5 * i),
-            )
-        )
+        name, gtype, contract = _item(i, revisions.get(i, 0))
+        gtypes[name] = gtype
+        contracts.append(contract)
     return ApiContract(app=app, handlers=tuple(contracts), gtypes=dict(sorted(gtypes.items())))
 
 
