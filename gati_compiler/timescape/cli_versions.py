@@ -116,11 +116,11 @@ def record_cmd(
     assert result.recorded is not None and result.lock is not None
     v = result.recorded
     names = ", ".join((*v.tags, *v.labels))
+    changed, removed = result.lock.public_changes(v.tsv)
     click.echo(
         f"recorded version {v.tsv}"
         + (f" ({names})" if names else "")
-        + f": {len(result.lock.handler_maps[-1])} handlers, {sum(1 for r in v.handlers.values() if r)} changed, "
-        f"{sum(1 for r in v.handlers.values() if r is None)} removed",
+        + f": {len(result.lock.handler_maps[-1])} handlers, {len(changed)} changed, {len(removed)} removed",
         err=True,
     )
 

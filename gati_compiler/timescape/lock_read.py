@@ -136,7 +136,7 @@ def load_lock(
 
 
 def _read(r: _Reader) -> Lock | None:
-    markers = [n for n, line in enumerate(r.text.splitlines(), 1) if line.startswith(_MARKERS)]
+    markers = [n for n, line in enumerate(r.text.splitlines(), 1) if line.lstrip().startswith(_MARKERS)]
     if markers:
         r.emit(
             codes.LOCK_CONFLICT,
