@@ -30,21 +30,21 @@ def histories(draw: st.DrawFn) -> list[tuple[datetime, list[str], list[str]]]:
     pool = draw(st.lists(names, unique=True, max_size=12))
     out: list[tuple[datetime, list[str], list[str]]] = [(m, [], []) for m in moments]
     for name in pool:  # each name goes to one version, as a tag or as a label
-        index = draw(st.integers(0, len(moments) - 1))
-        out[index][1 if draw(st.booleans()) else 2].append(name)
+        _, tags, labels = out[draw(st.integers(0, len(moments) - 1))]
+        (tags if draw(st.booleans()) else labels).append(name)
     return out
 
 
-def _forms(moment: datetime, draw: st.DrawFn) -> str:
+def _forms(moment: datetime, data: st.DataObject) -> str:
     """`moment` written the ways a client may write it."""
-    form = draw(st.sampled_from(["Z", "offset", "naive", "micro"]))
+    form = data.draw(st.sampled_from(["Z", "offset", "naive", "micro"]))
     if form == "Z":
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     if form == "naive":
         return moment.strftime("%Y-%m-%dT%H:%M:%S")
     if form == "micro":
         return moment.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-    zone = timezone(timedelta(hours=draw(st.integers(-11, 12))))
+    zone = timezone(timedelta(hours=data.draw(st.integers(-11, 12))))
     return moment.astimezone(zone).isoformat()
 
 
@@ -69,7 +69,7 @@ def test_property_33_version_resolution(
         asked, expected = data.draw(st.sampled_from(named))
     elif kind == "timestamp":
         moment = START + timedelta(seconds=data.draw(st.integers(-(10**6), 10**8 + 10**6)))
-        asked = _forms(moment, data.draw)
+        asked = _forms(moment, data)
         older = [v.tsv for m, v in zip((h[0] for h in history), versions, strict=True) if m <= moment]
         expected = older[-1] if older else None
     else:
