@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date
+from datetime import UTC
+
+from pydantic import JsonValue
 
 from gati_compiler.timescape.contract import ApiContract
 from gati_compiler.timescape.lock import (
@@ -107,8 +109,8 @@ def record(
     versions = [replace(v, labels=tuple(n for n in v.labels if n not in labels)) for v in base.versions]
     versions.append(Version(tsv=at, tags=tuple(sorted(tags)), labels=tuple(sorted(labels)), handlers=delta))
     contracts: dict[str, StoredContract] = {**base.contracts, **new_contracts}
-    gtypes: dict[str, Mapping[str, object]] = {**base.gtypes, **new_gtypes}
-    return Lock(app=contract.app, versions=tuple(versions), contracts=contracts, gtypes=gtypes)  # type: ignore[arg-type]
+    gtypes: dict[str, Mapping[str, JsonValue]] = {**base.gtypes, **new_gtypes}
+    return Lock(app=contract.app, versions=tuple(versions), contracts=contracts, gtypes=gtypes)
 
 
 def _find(lock: Lock, name: str) -> Version:
@@ -180,12 +182,6 @@ def retire(lock: Lock, version: str, *, at: str) -> Lock:
     if target.status == "retired":
         return lock
     return _swap(lock, target, replace(target, status="retired", retiredAt=at))
-
-
-def today(at: str) -> date:
-    moment = parse_tsv(at)
-    assert moment is not None
-    return moment.date()
 
 
 @dataclass(frozen=True)
