@@ -266,6 +266,11 @@ def _build(
         record = RecordRequest(at=clock_tsv(), auto=True)
     lowered = program
     step = _guarded(sink, "reading the Timescape lock", lambda: timescape_step(cfg, lowered, sink, record))
+    lock_file = cfg.timescape.lock.replace("\\", "/")
+    if any(d.span.path == lock_file for d in sink.diagnostics):  # render the lock's lines in frames
+        lock_text = _read_text(root / lock_file)
+        if lock_text is not None:
+            result.sources[lock_file] = lock_text
     if step is None or sink.has_errors or step.record_error is not None:
         if step is not None:
             result.record_error = step.record_error

@@ -121,33 +121,33 @@ ARTIFACT_STALE: Final = DiagnosticCode(
 )
 
 # 7xx: Timescape (versions and the lock)
-LOCK_SYNTAX: Final = DiagnosticCode("GATI701", "lock-syntax", "`timescape.lock` is not valid JSON")
+LOCK_SYNTAX: Final = DiagnosticCode("GATI701", "lock-syntax", "the Timescape lock (`timescape.lock`) is not valid JSON")
 LOCK_CONFLICT: Final = DiagnosticCode(
-    "GATI702", "lock-conflict", "`timescape.lock` holds unresolved git conflict markers"
+    "GATI702", "lock-conflict", "the Timescape lock holds unresolved git conflict markers"
 )
 LOCK_FORMAT: Final = DiagnosticCode(
-    "GATI703", "lock-format", "`timescape.lock` is not a gati lock, or its format version is not supported"
+    "GATI703", "lock-format", "the Timescape lock is not a gati lock, or its format version is not supported"
 )
 LOCK_SCHEMA: Final = DiagnosticCode(
-    "GATI704", "lock-schema", "a value in `timescape.lock` is missing or has the wrong type or form"
+    "GATI704", "lock-schema", "a value in the Timescape lock is missing or has the wrong type or form"
 )
 LOCK_HASH_MISMATCH: Final = DiagnosticCode(
-    "GATI705", "lock-hash-mismatch", "a stored object in `timescape.lock` does not match its content hash"
+    "GATI705", "lock-hash-mismatch", "a stored object in the Timescape lock does not match its content hash"
 )
 LOCK_DANGLING_REF: Final = DiagnosticCode(
-    "GATI706", "lock-dangling-ref", "`timescape.lock` refers to a contract or type it does not store"
+    "GATI706", "lock-dangling-ref", "the Timescape lock refers to a contract or type it does not store"
 )
 LOCK_VERSIONS_INVALID: Final = DiagnosticCode(
     "GATI707",
     "lock-versions-invalid",
-    "the versions in `timescape.lock` are out of order, duplicated, or have inconsistent tags, labels or status",
+    "the lock's versions are out of order, duplicated, or have inconsistent tags, labels or status",
 )
-LOCK_UNREADABLE: Final = DiagnosticCode("GATI708", "lock-unreadable", "`timescape.lock` cannot be read as UTF-8 text")
+LOCK_UNREADABLE: Final = DiagnosticCode("GATI708", "lock-unreadable", "the Timescape lock cannot be read as UTF-8 text")
 LOCK_APP_MISMATCH: Final = DiagnosticCode(
-    "GATI709", "lock-app-mismatch", "`timescape.lock` was recorded for another app", Severity.WARNING
+    "GATI709", "lock-app-mismatch", "the Timescape lock was recorded for another app", Severity.WARNING
 )
 VERSION_RECORDED: Final = DiagnosticCode(
-    "GATI710", "version-recorded", "`auto_record` recorded a new version during the build", Severity.INFO
+    "GATI710", "version-recorded", "a build recorded a new version because `auto_record` is on", Severity.INFO
 )
 
 # 720-749: Timescape (versions, breaking changes, `gatic diff` / `check --against`)

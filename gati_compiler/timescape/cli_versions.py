@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, NoReturn
 
@@ -17,7 +18,7 @@ import orjson
 
 from gati_compiler.config import GatiConfig, load_config
 from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink
-from gati_compiler.timescape.lock import Lock, format_tsv, parse_tsv, save_lock, versions_table
+from gati_compiler.timescape.lock import Lock, parse_tsv, save_lock, versions_table
 from gati_compiler.timescape.lock_read import load_lock
 from gati_compiler.timescape.record import LockOpError, RecordRequest, deprecate, label, retire, tag
 from gati_compiler.timescape.stage import AT_ENV, clock_tsv, lock_rel
@@ -116,11 +117,11 @@ def record_cmd(
     assert result.recorded is not None and result.lock is not None
     v = result.recorded
     names = ", ".join((*v.tags, *v.labels))
+    changed, removed = result.lock.public_changes(v.tsv)
     click.echo(
         f"recorded version {v.tsv}"
         + (f" ({names})" if names else "")
-        + f": {len(result.lock.handler_maps[-1])} handlers, {sum(1 for r in v.handlers.values() if r)} changed, "
-        f"{sum(1 for r in v.handlers.values() if r is None)} removed",
+        + f": {len(result.lock.handler_maps[-1])} handlers, {len(changed)} changed, {len(removed)} removed",
         err=True,
     )
 
@@ -170,11 +171,11 @@ def list_cmd(project: Path, fmt: Format) -> None:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
 
 
-def _apply(project: Path, op: str, fn: object) -> None:
+def _apply(project: Path, op: str, fn: Callable[[Lock], Lock]) -> None:
     cfg, lock = _open(project)
     found = _need_lock(lock)
     try:
-        new = fn(found)  # type: ignore[operator]
+        new = fn(found)
     except LockOpError as exc:
         _fail(str(exc))
     if new is found:
@@ -226,4 +227,4 @@ def retire_cmd(version: str, project: Path, at: str | None) -> None:
     _apply(project, f"retired {version}", lambda lock: retire(lock, version, at=when))
 
 
-__all__ = ["format_tsv", "version_group"]
+__all__ = ["version_group"]

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
 
 from pydantic import JsonValue
 
@@ -231,12 +231,23 @@ class Lock:
         return {hid: self.contracts[ref].shape for hid, ref in self.handlers_of(tsv).items()}
 
     def successor(self, tsv: str) -> str | None:
-        """The nearest newer version that is not retired: where a client of `tsv` should move."""
+        """Where a client of `tsv` should move: the nearest newer active version, else the nearest
+        newer one that is not retired; None for the latest."""
         later = self.versions[self.index_of(tsv) + 1 :]
-        for v in later:
-            if v.status != "retired":
-                return v.tsv
+        for wanted in (("active",), ("active", "deprecated")):
+            for v in later:
+                if v.status in wanted:
+                    return v.tsv
         return None
+
+    def public_changes(self, tsv: str) -> tuple[list[str], list[str]]:
+        """The handlers whose public contract version `tsv` added or changed, and those it removed
+        (a handler whose source line alone moved is in neither)."""
+        i = self.index_of(tsv)
+        before = self.shapes_of(self.versions[i - 1].tsv) if i > 0 else {}
+        after = self.shapes_of(tsv)
+        changed = sorted(h for h, shape in after.items() if before.get(h) != shape)
+        return changed, sorted(h for h in before if h not in after)
 
     # writing
     def to_json(self) -> dict[str, JsonValue]:
@@ -261,9 +272,10 @@ class Lock:
         return canonical_bytes(self.to_json())
 
 
-def store_contract(
-    contract: ApiContract,
-) -> tuple[dict[str, str], dict[str, StoredContract], dict[str, dict[str, JsonValue]]]:
+StoredApi: TypeAlias = tuple[dict[str, str], dict[str, StoredContract], dict[str, dict[str, JsonValue]]]
+
+
+def store_contract(contract: ApiContract) -> StoredApi:
     """Content-address an `ApiContract`: handler id → contract hash, and the new objects by hash."""
     from gati_compiler.ir.canonical import FingerprintIndex, dump_gtype
 
@@ -303,10 +315,10 @@ def versions_table(lock: Lock) -> list[dict[str, JsonValue]]:
     for i, v in enumerate(lock.versions):
         row = v.to_json()
         row.pop("handlers")
-        delta = v.handlers
+        changed, removed = lock.public_changes(v.tsv)
         row["handlerCount"] = len(lock.handler_maps[i])
-        row["changed"] = list[JsonValue](sorted(h for h, ref in delta.items() if ref is not None))
-        row["removed"] = list[JsonValue](sorted(h for h, ref in delta.items() if ref is None))
+        row["changed"] = list[JsonValue](changed)
+        row["removed"] = list[JsonValue](removed)
         successor = lock.successor(v.tsv)
         if successor is not None and v.status != "active":
             row["successor"] = successor

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.codes import DiagnosticCode
-from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity, Span
+from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Span
 from gati_compiler.ir.canonical import load_gtype
 from gati_compiler.timescape.contract import HandlerContract
 from gati_compiler.timescape.lock import (
@@ -136,7 +136,7 @@ def load_lock(
 
 
 def _read(r: _Reader) -> Lock | None:
-    markers = [n for n, line in enumerate(r.text.splitlines(), 1) if line.startswith(_MARKERS)]
+    markers = [n for n, line in enumerate(r.text.splitlines(), 1) if line.lstrip().startswith(_MARKERS)]
     if markers:
         r.emit(
             codes.LOCK_CONFLICT,
@@ -316,7 +316,3 @@ def _first(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
     return f"{where}: {err['msg'].lower()}" if where else str(err["msg"]).lower()
-
-
-def severity_errors(diagnostics: list[Diagnostic]) -> bool:
-    return any(d.severity is Severity.ERROR for d in diagnostics)

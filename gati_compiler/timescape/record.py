@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date
+from datetime import UTC
+
+from pydantic import JsonValue
 
 from gati_compiler.timescape.contract import ApiContract
 from gati_compiler.timescape.lock import (
     Lock,
+    StoredApi,
     StoredContract,
     Version,
     all_names,
@@ -52,10 +55,13 @@ def _check_new_names(lock: Lock | None, tags: tuple[str, ...], labels: tuple[str
             raise LockOpError(f"`{name}` already names version `{taken[name]}`; a tag never moves (use a label)")
 
 
-def changed_handlers(lock: Lock | None, contract: ApiContract) -> tuple[dict[str, str | None], bool]:
+def changed_handlers(
+    lock: Lock | None, contract: ApiContract, stored: StoredApi | None = None
+) -> tuple[dict[str, str | None], bool]:
     """The delta a new version of `contract` would record, and whether the public contract
-    changed at all (a moved source line alone is stored but is not a change)."""
-    refs, contracts, _ = store_contract(contract)
+    changed at all (a moved source line alone is stored but is not a change). `stored`:
+    `store_contract(contract)` when the caller has it."""
+    refs, contracts, _ = stored or store_contract(contract)
     previous = lock.handler_maps[-1] if lock is not None and lock.versions else {}
     delta: dict[str, str | None] = {hid: ref for hid, ref in refs.items() if previous.get(hid) != ref}
     delta.update({hid: None for hid in previous if hid not in refs})
@@ -89,7 +95,8 @@ def record(
         moved = {n for v in lock.versions for n in v.tags if n in labels}
         if moved:
             raise LockOpError(f"`{sorted(moved)[0]}` is a tag; a label cannot take its name")
-    delta, changed = changed_handlers(lock, contract)
+    stored = store_contract(contract)
+    delta, changed = changed_handlers(lock, contract, stored)
     if not changed and not allow_empty:
         assert latest is not None
         raise LockOpError(
@@ -97,13 +104,13 @@ def record(
             + (f" ({', '.join(latest.tags)})" if latest.tags else "")
             + "; pass --allow-empty to record anyway"
         )
-    _, new_contracts, new_gtypes = store_contract(contract)
+    _, new_contracts, new_gtypes = stored
     base = lock if lock is not None else Lock(app=contract.app)
     versions = [replace(v, labels=tuple(n for n in v.labels if n not in labels)) for v in base.versions]
     versions.append(Version(tsv=at, tags=tuple(sorted(tags)), labels=tuple(sorted(labels)), handlers=delta))
     contracts: dict[str, StoredContract] = {**base.contracts, **new_contracts}
-    gtypes: dict[str, Mapping[str, object]] = {**base.gtypes, **new_gtypes}
-    return Lock(app=contract.app, versions=tuple(versions), contracts=contracts, gtypes=gtypes)  # type: ignore[arg-type]
+    gtypes: dict[str, Mapping[str, JsonValue]] = {**base.gtypes, **new_gtypes}
+    return Lock(app=contract.app, versions=tuple(versions), contracts=contracts, gtypes=gtypes)
 
 
 def _find(lock: Lock, name: str) -> Version:
@@ -123,9 +130,9 @@ def tag(lock: Lock, version: str, name: str) -> Lock:
     target = _find(lock, version)
     if name in target.tags:
         return lock
-    _check_new_names(lock, (name,), ())
     if any(name in v.labels for v in lock.versions):
         raise LockOpError(f"`{name}` is a label; a tag cannot take its name")
+    _check_new_names(lock, (name,), ())
     return _swap(lock, target, replace(target, tags=tuple(sorted((*target.tags, name)))))
 
 
@@ -175,12 +182,6 @@ def retire(lock: Lock, version: str, *, at: str) -> Lock:
     if target.status == "retired":
         return lock
     return _swap(lock, target, replace(target, status="retired", retiredAt=at))
-
-
-def today(at: str) -> date:
-    moment = parse_tsv(at)
-    assert moment is not None
-    return moment.date()
 
 
 @dataclass(frozen=True)
