@@ -17,6 +17,7 @@ from gati_compiler.ir.gtype import GType
 from gati_compiler.ir.models import Handler, PathParam, Program, ResponseHeader, SourceRef
 
 Stability = Literal["alpha", "beta", "stable"]
+JSON: Final = ("application/json",)
 
 
 class _Frozen(BaseModel):
@@ -47,9 +48,21 @@ class HandlerContract(_Frozen):
     sunset: str | None = None  # ISO date
     stability: Stability | None = None
     streaming: bool = False
-    responseHeaders: tuple[ResponseHeader, ...] = ()
-    requestMediaTypes: tuple[str, ...] = ()  # empty when there is no request body
-    responseMediaTypes: tuple[str, ...] = ()  # empty when there is no response body
+    # None when the decorator declares nothing (so contracts recorded before these fields
+    # existed hash the same): no response headers, JSON bodies
+    responseHeaders: tuple[ResponseHeader, ...] | None = None
+    requestMediaTypes: tuple[str, ...] | None = None
+    responseMediaTypes: tuple[str, ...] | None = None
+
+    def media_types(self, side: Literal["request", "response"]) -> tuple[str, ...]:
+        """The body's media types: as declared, else JSON; none without a body."""
+        body, declared = (
+            (self.request, self.requestMediaTypes) if side == "request" else (self.response, self.responseMediaTypes)
+        )
+        if body is None:
+            return ()
+        return declared if declared is not None else JSON
+
     fingerprint: str
     source: SourceRef
 
@@ -68,13 +81,10 @@ class ApiContract(_Frozen):
         return None
 
 
-JSON: Final = ("application/json",)
-
-
 def handler_contract(h: Handler) -> HandlerContract:
     life, wire = h.lifecycle, h.wire
-    consumes = wire.consumes if wire is not None and wire.consumes is not None else JSON
-    produces = wire.produces if wire is not None and wire.produces is not None else JSON
+    consumes = tuple(sorted(wire.consumes)) if wire is not None and wire.consumes is not None else None
+    produces = tuple(sorted(wire.produces)) if wire is not None and wire.produces is not None else None
     return HandlerContract(
         handlerId=h.handlerId,
         method=h.method,
@@ -94,9 +104,9 @@ def handler_contract(h: Handler) -> HandlerContract:
         sunset=life.sunset if life is not None else None,
         stability=life.stability if life is not None else None,
         streaming=wire is not None and wire.streaming,
-        responseHeaders=wire.responseHeaders if wire is not None else (),
-        requestMediaTypes=tuple(sorted(consumes)) if h.gtypes.request is not None else (),
-        responseMediaTypes=tuple(sorted(produces)) if h.gtypes.response is not None else (),
+        responseHeaders=wire.responseHeaders if wire is not None and wire.responseHeaders else None,
+        requestMediaTypes=consumes,
+        responseMediaTypes=produces,
         fingerprint=h.fingerprint,
         source=h.source,
     )

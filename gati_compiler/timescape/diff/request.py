@@ -55,11 +55,12 @@ def compare_request(
             cmp.compare(_strip(cmp, o.request, True), n.request, path)
         else:
             cmp.compare(o.request, n.request, path)
-    for mt in o.requestMediaTypes:
-        if n.requestMediaTypes and mt not in n.requestMediaTypes:
+    o_types, n_types = o.media_types("request"), n.media_types("request")
+    for mt in o_types:
+        if n_types and mt not in n_types:
             cmp.emit("request-body-media-type-removed", "request.content", mt, None, f"`{mt}` is no longer accepted")
-    for mt in n.requestMediaTypes:
-        if o.requestMediaTypes and mt not in o.requestMediaTypes:
+    for mt in n_types:
+        if o_types and mt not in o_types:
             cmp.emit("request-media-type-added", "request.content", None, mt, f"`{mt}` is also accepted now")
     return out
 

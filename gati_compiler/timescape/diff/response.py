@@ -42,14 +42,15 @@ def compare_response(
     for status in n.successStatuses:
         if status not in o.successStatuses:
             cmp.emit("response-success-status-added", "response.status", None, status, f"{status} may be answered now")
-    for mt in o.responseMediaTypes:
-        if n.responseMediaTypes and mt not in n.responseMediaTypes:
+    o_types, n_types = o.media_types("response"), n.media_types("response")
+    for mt in o_types:
+        if n_types and mt not in n_types:
             cmp.emit("response-media-type-removed", "response.content", mt, None, f"`{mt}` is no longer produced")
-    for mt in n.responseMediaTypes:
-        if o.responseMediaTypes and mt not in o.responseMediaTypes:
+    for mt in n_types:
+        if o_types and mt not in o_types:
             cmp.emit("response-media-type-added", "response.content", None, mt, f"`{mt}` may be produced now")
-    new_headers = {h.name.lower(): h for h in n.responseHeaders}
-    for h in o.responseHeaders:
+    new_headers = {h.name.lower(): h for h in n.responseHeaders or ()}
+    for h in o.responseHeaders or ():
         where = f"response.header.{h.name}"
         nh = new_headers.get(h.name.lower())
         if nh is None:
