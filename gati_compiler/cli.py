@@ -24,6 +24,9 @@ from gati_compiler.diagnostics.render import (
     summary_line,
 )
 from gati_compiler.pipeline import BuildResult
+from gati_compiler.timescape.cli_diff import changelog_cmd, diff_cmd, gate_options, run_check_against
+from gati_compiler.timescape.cli_versions import version_group
+from gati_compiler.timescape.report import ReportFormat
 from gati_compiler.version import __version__
 
 EXIT_OK: Final = 0
@@ -44,7 +47,7 @@ def _use_color() -> bool:
     return sys.stdout.isatty()
 
 
-def render(diags: list[Diagnostic], sources: dict[str, str], fmt: Format) -> str:
+def render(diags: list[Diagnostic], sources: dict[str, str], fmt: Format | ReportFormat) -> str:
     """Render diagnostics in the chosen format (a pure function of its inputs)."""
     if fmt == "json":
         return render_json(diags)
@@ -63,7 +66,7 @@ def _exit_code(result: BuildResult) -> int:
     return EXIT_OK if result.ok else EXIT_ERRORS
 
 
-def _report(result: BuildResult, fmt: Format, *, quiet_when_clean: bool = False) -> None:
+def _report(result: BuildResult, fmt: Format | ReportFormat, *, quiet_when_clean: bool = False) -> None:
     if fmt == "text" and not result.diagnostics:
         if not quiet_when_clean:
             click.echo(summary_line([]), err=True)
@@ -123,6 +126,11 @@ def main() -> None:
     """Gati compiler: reads typed handler modules statically and generates what the app needs."""
 
 
+main.add_command(version_group)
+main.add_command(diff_cmd)
+main.add_command(changelog_cmd)
+
+
 _format_opt = click.option(
     "--format",
     "fmt",
@@ -171,14 +179,28 @@ def build(project: Path, fmt: Format, jobs: int | None, dump: Literal["facts", "
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github", "sarif", "junit"]),
+    type=click.Choice(["text", "json", "github", "sarif", "junit", "markdown"]),
     default="text",
     show_default=True,
-    help="How to print the report.",
+    help="How to print the report (markdown: with --against only).",
 )
 @_jobs_opt
-def check(project: Path, fmt: Format, jobs: int | None) -> None:
-    """The CI gate: fail on errors and on build artifacts that are out of date."""
+@click.option("--against", default=None, metavar="REF", help="Compare the contract with the sources at a git ref.")
+@gate_options
+def check(
+    project: Path,
+    fmt: ReportFormat,
+    jobs: int | None,
+    against: str | None,
+    fail_on: str | None,
+    categories: tuple[str, ...],
+) -> None:
+    """The CI gate: fail on errors and on build artifacts that are out of date; with --against,
+    fail on breaking changes of the contract since a git ref (Timescape)."""
+    if against is not None:
+        run_check_against(project, against, fmt, fail_on, categories, jobs)
+    if fmt == "markdown":
+        raise click.UsageError("--format markdown needs --against")
     from gati_compiler.pipeline import check as run_check
 
     result = run_check(project, jobs=jobs)

@@ -13,9 +13,10 @@ import math
 import re
 import tomllib
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import NoneType, UnionType
 from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
@@ -136,18 +137,21 @@ class GatiConfig(_Frozen):
 _INTERNAL_FIELDS: Final = frozenset({"project_dir", "config_file"})
 
 
-def load_config(project_dir: Path, sink: DiagnosticSink) -> GatiConfig | None:
+def load_config(project_dir: Path, sink: DiagnosticSink, files: Mapping[str, bytes] | None = None) -> GatiConfig | None:
     """Read and validate the configuration of the project in `project_dir`.
 
     Settings come from `gati.toml` (the whole file) or `[tool.gati]` in `pyproject.toml`;
     giving settings in both is an error (GATI005) rather than a silent precedence rule.
     Neither file present means all defaults.
 
+    `files` (POSIX relative path → bytes) stands for the project folder when given: the sources
+    at a git ref that `gatic check --against` analyses without a checkout.
+
     Returns:
         The config, or `None` when an error diagnostic was reported to `sink`.
     """
-    pyproject = _read_toml(project_dir, PYPROJECT, sink)
-    gati_toml = _read_toml(project_dir, GATI_TOML, sink)
+    pyproject = _read_toml(project_dir, PYPROJECT, sink, files)
+    gati_toml = _read_toml(project_dir, GATI_TOML, sink, files)
     if (pyproject is not None and pyproject.failed) or (gati_toml is not None and gati_toml.failed):
         return None
 
@@ -203,7 +207,7 @@ def load_config(project_dir: Path, sink: DiagnosticSink) -> GatiConfig | None:
 
     ok = True
     for index, src in enumerate(cfg.sources):
-        if not (project_dir / src).is_dir():
+        if not _is_dir(project_dir, src, files):
             ok = False
             span = checker.value_span(("sources", f"[{index}]")) if source else Span.point(".")
             sink.emit(
@@ -259,12 +263,27 @@ class _TomlFile:
 _TOML_POS: Final = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
-def _read_toml(project_dir: Path, name: str, sink: DiagnosticSink) -> _TomlFile | None:
+def _is_dir(project_dir: Path, rel: str, files: Mapping[str, bytes] | None) -> bool:
+    if files is None:
+        return (project_dir / rel).is_dir()
+    prefix = PurePosixPath(rel).as_posix().strip("/")
+    return prefix in ("", ".") or any(k.startswith(prefix + "/") for k in files)
+
+
+def _read_toml(
+    project_dir: Path, name: str, sink: DiagnosticSink, files: Mapping[str, bytes] | None = None
+) -> _TomlFile | None:
     path = project_dir / name
-    if not path.is_file():
+    if files is not None:
+        raw = files.get(name)
+    elif path.is_file():
+        raw = None
+    else:
+        return None
+    if files is not None and raw is None:
         return None
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = (raw if raw is not None else path.read_bytes()).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         sink.emit(codes.CONFIG_SYNTAX, f"`{name}` cannot be read as UTF-8: {exc}", Span.point(name))
         return _TomlFile(name, "", {}, _Locator("", name), failed=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from gati_compiler.config import GatiConfig, load_config, settings_for_runtime
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity, Span
 from gati_compiler.stages._pool import default_jobs
-from gati_compiler.stages.discover import SourceSet, discover_sources, is_entry
+from gati_compiler.stages.discover import SourceSet, discover_in_files, discover_sources, is_entry
 from gati_compiler.stages.facts import ModuleFacts, dump_facts
 from gati_compiler.stages.parse import parse_sources
 from gati_compiler.stages.report import Reporter
@@ -32,6 +32,8 @@ from gati_compiler.writer import MANIFEST, ArtifactWriter, WriteReport, read_pre
 
 if TYPE_CHECKING:
     from gati_compiler.ir.models import Program
+    from gati_compiler.timescape.lock import Lock, Version
+    from gati_compiler.timescape.record import RecordRequest
 
 
 def _later_stages() -> None:
@@ -67,6 +69,9 @@ class BuildResult:
     artifacts: dict[str, bytes] = field(default_factory=dict)
     written: WriteReport | None = None
     dump: str | None = None
+    lock: Lock | None = None  # the Timescape lock the build used (after recording, if it did)
+    recorded: Version | None = None  # the version this build recorded and saved
+    record_error: str | None = None  # why `gatic version record` was refused
 
     @property
     def ok(self) -> bool:
@@ -77,16 +82,34 @@ class BuildResult:
         return any(d.code == codes.INTERNAL_ERROR.id for d in self.diagnostics)
 
 
-def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int) -> list[ModuleFacts]:
-    """Parse the entry files, then, round by round, the project modules they import."""
+ParseCache = dict[tuple[str, str, str], ModuleFacts]
+"""Facts of files already parsed in this process, by (path, module, content hash)."""
+
+
+def _parse_reachable(
+    sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int, cache: ParseCache | None = None
+) -> list[ModuleFacts]:
+    """Parse the entry files, then, round by round, the project modules they import. A file
+    found in `cache` with the same content is not parsed again."""
     by_module = sources.by_module()
     known = frozenset(by_module)
     todo = [s for s in sources.files if is_entry(s, cfg.global_hooks)]
     parsed: dict[str, ModuleFacts] = {}
     wanted: set[str] = set()
     while todo:
+        found: list[ModuleFacts] = []
+        if cache is not None:
+            hits = [cache[k] for s in todo if (k := (s.rel_path, s.module, s.sha256)) in cache]
+            for facts in hits:
+                sink.extend(facts.diagnostics)
+            found.extend(hits)
+            todo = [s for s in todo if (s.rel_path, s.module, s.sha256) not in cache]
         batch_jobs = jobs if len(todo) >= PARALLEL_MIN_FILES else 1
-        for facts in parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages):
+        fresh = parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages) if todo else []
+        if cache is not None:
+            for src, facts in zip(todo, fresh, strict=True):
+                cache[(src.rel_path, src.module, src.sha256)] = facts
+        for facts in (*found, *fresh):
             parsed[facts.module] = facts
             wanted |= imported_modules(facts, known)
         todo = [by_module[m] for m in sorted(wanted - parsed.keys())]
@@ -137,6 +160,7 @@ def build(
     write: bool = True,
     jobs: int | None = None,
     dump: Dump | None = None,
+    record: RecordRequest | None = None,
 ) -> BuildResult:
     """Run the whole pipeline on the project in `project_dir`.
 
@@ -145,15 +169,42 @@ def build(
         write: write the artifacts into the build folder (False for `gatic check`).
         jobs: worker processes for parsing; default: the usable cores.
         dump: stop after that stage and return its canonical JSON in `BuildResult.dump`.
+        record: record a Timescape version (saved to the lock only when the build succeeds);
+            without it, a build with `auto_record` on records one when the contract changed.
 
     Returns:
         A `BuildResult`; `ok` is False when any error diagnostic was reported.
     """
     with _gc_paused():
-        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump)
+        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump, record=record)
 
 
-def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> BuildResult:
+def analyse(
+    project_dir: Path | str,
+    *,
+    files: Mapping[str, bytes] | None = None,
+    jobs: int | None = None,
+    parse_cache: ParseCache | None = None,
+) -> BuildResult:
+    """Config → discover → parse → resolve → lower, and nothing written or emitted: the program
+    of the project in `project_dir`, or of `files` (POSIX relative path → bytes) standing for
+    that folder, such as a git tree read without a checkout. `parse_cache` shares parsed files
+    between analyses of two trees in one process."""
+    with _gc_paused():
+        return _build(Path(project_dir), write=False, jobs=jobs, dump=None, files=files, cache=parse_cache, lower=True)
+
+
+def _build(
+    root: Path,
+    *,
+    write: bool,
+    jobs: int | None,
+    dump: Dump | None,
+    files: Mapping[str, bytes] | None = None,
+    cache: ParseCache | None = None,
+    lower: bool = False,
+    record: RecordRequest | None = None,
+) -> BuildResult:
     result = BuildResult(project_dir=root)
     sink = DiagnosticSink()
 
@@ -161,18 +212,25 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
         result.diagnostics = sink.diagnostics
         return result
 
-    cfg = load_config(root, sink)
+    cfg = load_config(root, sink, files)
     result.config = cfg
     # the configuration files are sources too: their diagnostics render with a frame
-    config_texts = {name: _read_text(root / name) for name in CONFIG_FILES if (root / name).is_file()}
-    result.sources = {k: v for k, v in config_texts.items() if v is not None}
+    if files is not None:
+        config_texts = {n: files[n].decode("utf-8", "replace") for n in CONFIG_FILES if n in files}
+        result.sources = dict(config_texts)
+    else:
+        config_read = {name: _read_text(root / name) for name in CONFIG_FILES if (root / name).is_file()}
+        result.sources = {k: v for k, v in config_read.items() if v is not None}
     if cfg is None:
         return finish()
-    sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
+    if files is not None:
+        sources = discover_in_files(files, cfg.sources, cfg.exclude, cfg.out, sink)
+    else:
+        sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
     result.sources.update(sources.texts())
     workers = jobs if jobs is not None else default_jobs()
 
-    facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers))
+    facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers, cache))
     if facts is None:
         return finish()
     if dump == "facts":
@@ -198,6 +256,27 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     program = _guarded(sink, "lowering", lambda: lower_program(project, options, reporter))
     if program is None or sink.has_errors:
         return finish()
+    if lower:  # `analyse`: the lowered program as the sources say, without the lock's versions
+        result.program = program
+        return finish()
+    from gati_compiler.timescape.record import RecordRequest
+    from gati_compiler.timescape.stage import clock_tsv, timescape_step
+
+    if record is None and cfg.timescape.auto_record and write and dump is None:
+        record = RecordRequest(at=clock_tsv(), auto=True)
+    lowered = program
+    step = _guarded(sink, "reading the Timescape lock", lambda: timescape_step(cfg, lowered, sink, record))
+    lock_file = cfg.timescape.lock.replace("\\", "/")
+    if any(d.span.path == lock_file for d in sink.diagnostics):  # render the lock's lines in frames
+        lock_text = _read_text(root / lock_file)
+        if lock_text is not None:
+            result.sources[lock_file] = lock_text
+    if step is None or sink.has_errors or step.record_error is not None:
+        if step is not None:
+            result.record_error = step.record_error
+        return finish()
+    program = step.program
+    result.lock = step.lock
     result.program = program
     if dump == "ir":
         from gati_compiler.ir.canonical import dump_ir
@@ -227,11 +306,23 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     artifacts = _guarded(
         sink,
         "emitting",
-        lambda: emit_all(program, project_root=project_root, settings=settings, jobs=workers, on_ready=on_ready),
+        lambda: emit_all(
+            program,
+            project_root=project_root,
+            settings=settings,
+            jobs=workers,
+            on_ready=on_ready,
+            versions=step.versions,
+        ),
     )
     if artifacts is None:
         return finish()
     result.artifacts = artifacts
+    if step.recorded is not None and step.lock is not None:
+        from gati_compiler.timescape.lock import save_lock
+
+        save_lock(step.lock, root / cfg.timescape.lock)  # only once the build has succeeded
+        result.recorded = step.recorded
     if writer is not None:
         result.written = writer.finish(artifacts[MANIFEST])
     return finish()

@@ -74,7 +74,10 @@ class GatiApp(AppEdges):
         self.auth = Authenticator(self.build.settings.get("auth") or {}, self.build.project_root)
         self.limiter = RateLimiter()
         self.ids = RequestIds()
-        self.versions = VersionResolver(self.build.manifest.get("versions") or ())
+        self.versions = VersionResolver(
+            self.build.manifest.get("versions") or (),
+            {r.handler_id: r.manifest["timescapeVersions"] for r in routes if r.manifest.get("timescapeVersions")},
+        )
         self.lifecycle = Lifecycle(self.build.global_hooks, self.build.validators.DecodeError)
         self.instances: dict[str, Any] = {}
         for spec in self.build.modules:
@@ -108,6 +111,7 @@ class GatiApp(AppEdges):
         self._auth = self.auth.enabled
         self._decode_error = self.lifecycle.decode_error
         self._versioned = bool(self.versions.known)
+        self._gated = self.versions.gated
         self._max_digits = len(str(self.max_body_bytes))  # a shorter content-length is within the limit
         self.ready = False
         self._started = False
@@ -156,8 +160,11 @@ class GatiApp(AppEdges):
             if plan.rate_limit is not None:
                 who = (user.subject if user is not None else None) or client or "anonymous"
                 self.limiter.hit(who, plan.handler_id, *plan.rate_limit)
+            extra = None
             if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
                 version = self.versions.resolve(Headers(hdrs), qs)
+                if version in self._gated:  # deprecated, retired, or an older version
+                    extra = self.versions.gate(version, plan.handler_id)
             else:
                 version = None  # no versions recorded and none asked for: the current one
             start = t0
@@ -271,6 +278,8 @@ class GatiApp(AppEdges):
             out = [_JSON, (b"x-request-id", rid.encode()), (b"content-length", str(len(body)).encode())]
         else:
             body, out = answer_headers(body, status, rid, res._headers)
+        if extra:
+            out.extend(extra)
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": b"" if head else body})
         if _audit_on(_INFO):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeAlias, TypeVar, overload
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar, overload
 
 from gati_runtime_min.context import GlobalContext, LocalContext
 from gati_runtime_min.messages import Request, Response
@@ -50,6 +50,13 @@ class _Route(Protocol):
         status: int = 200,
         summary: str | None = None,
         description: str | None = None,
+        deprecated: bool = False,
+        sunset: str | None = None,
+        stability: Literal["alpha", "beta", "stable"] | None = None,
+        response_headers: Sequence[str] = (),
+        consumes: Sequence[str] = (),
+        produces: Sequence[str] = (),
+        streaming: bool = False,
     ) -> Callable[[_H], _H]: ...
 
 
@@ -75,6 +82,13 @@ def handler(
     status: int = 200,
     summary: str | None = None,
     description: str | None = None,
+    deprecated: bool = False,
+    sunset: str | None = None,
+    stability: Literal["alpha", "beta", "stable"] | None = None,
+    response_headers: Sequence[str] = (),
+    consumes: Sequence[str] = (),
+    produces: Sequence[str] = (),
+    streaming: bool = False,
 ) -> Callable[[_H], _H]:
     """Declare a handler for `method` on `path` (`{name}`, `{name:int}`, ... converters).
 
@@ -85,6 +99,11 @@ def handler(
         roles: the caller needs one of these roles (401 without credentials, 403 without the role).
         rate_limit: `"N/unit"` or `"N/K unit"` per client, such as `"100/minute"`.
         timeout: seconds before the runtime answers 504.
+        deprecated, sunset, stability: the endpoint's lifecycle (sunset is an ISO date), which
+            Timescape's diff engine holds removals and changes against.
+        response_headers: headers every response carries; a trailing `?` marks an optional one.
+        consumes, produces: request and response media types (default: JSON).
+        streaming: the response is a stream (SSE / NDJSON) rather than one document.
 
     Returns:
         A decorator that returns the function unchanged.
@@ -106,6 +125,13 @@ def handler(
         "status": status,
         "summary": summary,
         "description": description,
+        "deprecated": deprecated,
+        "sunset": sunset,
+        "stability": stability,
+        "response_headers": tuple(response_headers),
+        "consumes": tuple(consumes),
+        "produces": tuple(produces),
+        "streaming": streaming,
     }
 
     def decorate(fn: _H) -> _H:

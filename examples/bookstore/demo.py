@@ -102,6 +102,12 @@ def main() -> int:
             except errors.APIStatusError as exc:
                 show(f"rejected a bad book: {exc.status_code} {exc.code} (request {exc.request_id})", exc.issues)
             show("stats", client.stats())
+        # Timescape: the committed timescape.lock deprecates v1.0.0; its clients are told so
+        old = httpx.get(f"{base}/books", headers={"x-api-key": API_KEY, "x-gati-version": "v1.0.0"})
+        show(
+            f"GET /books as v1.0.0: {old.status_code}",
+            {h: old.headers.get(h) for h in ("deprecation", "sunset", "link")},
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

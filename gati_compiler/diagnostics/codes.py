@@ -1,7 +1,7 @@
 """The registry of diagnostic codes; codes are API and are never reused or renumbered.
 
 Ranges: GATI0xx config/CLI, 1xx discover and parse, 2xx resolve, 3xx IR semantics,
-4xx emit, 5xx runtime, 9xx internal. Each code registers itself in `REGISTRY` on construction.
+4xx emit, 5xx runtime, 7xx Timescape, 9xx internal. Each code registers itself in `REGISTRY` on construction.
 """
 
 from __future__ import annotations
@@ -118,6 +118,64 @@ PREVIOUS_BUILD_CORRUPT: Final = DiagnosticCode(
 )
 ARTIFACT_STALE: Final = DiagnosticCode(
     "GATI402", "artifact-stale", "a build artifact on disk differs from what the sources produce"
+)
+
+# 7xx: Timescape (versions and the lock)
+LOCK_SYNTAX: Final = DiagnosticCode("GATI701", "lock-syntax", "the Timescape lock (`timescape.lock`) is not valid JSON")
+LOCK_CONFLICT: Final = DiagnosticCode(
+    "GATI702", "lock-conflict", "the Timescape lock holds unresolved git conflict markers"
+)
+LOCK_FORMAT: Final = DiagnosticCode(
+    "GATI703", "lock-format", "the Timescape lock is not a gati lock, or its format version is not supported"
+)
+LOCK_SCHEMA: Final = DiagnosticCode(
+    "GATI704", "lock-schema", "a value in the Timescape lock is missing or has the wrong type or form"
+)
+LOCK_HASH_MISMATCH: Final = DiagnosticCode(
+    "GATI705", "lock-hash-mismatch", "a stored object in the Timescape lock does not match its content hash"
+)
+LOCK_DANGLING_REF: Final = DiagnosticCode(
+    "GATI706", "lock-dangling-ref", "the Timescape lock refers to a contract or type it does not store"
+)
+LOCK_VERSIONS_INVALID: Final = DiagnosticCode(
+    "GATI707",
+    "lock-versions-invalid",
+    "the lock's versions are out of order, duplicated, or have inconsistent tags, labels or status",
+)
+LOCK_UNREADABLE: Final = DiagnosticCode("GATI708", "lock-unreadable", "the Timescape lock cannot be read as UTF-8 text")
+LOCK_APP_MISMATCH: Final = DiagnosticCode(
+    "GATI709", "lock-app-mismatch", "the Timescape lock was recorded for another app", Severity.WARNING
+)
+VERSION_RECORDED: Final = DiagnosticCode(
+    "GATI710", "version-recorded", "a build recorded a new version because `auto_record` is on", Severity.INFO
+)
+
+# 720-749: Timescape (versions, breaking changes, `gatic diff` / `check --against`)
+TS_NOT_A_REPO: Final = DiagnosticCode(
+    "GATI720", "timescape-not-a-repo", "a git ref was named (`--against`, `--from`, `--to`) outside a git repository"
+)
+TS_BAD_REF: Final = DiagnosticCode("GATI721", "timescape-bad-ref", "a git ref does not name a commit")
+TS_GIT_FAILED: Final = DiagnosticCode("GATI722", "timescape-git-failed", "git could not be run or failed")
+TS_ACCEPT_EXPIRED: Final = DiagnosticCode(
+    "GATI723", "timescape-accept-expired", "an accepted break in `[[tool.gati.timescape.accept]]` has expired"
+)
+TS_ACCEPT_UNKNOWN_RULE: Final = DiagnosticCode(
+    "GATI724", "timescape-accept-unknown-rule", "an accepted break names a rule the diff engine does not know"
+)
+TS_ACCEPT_UNUSED: Final = DiagnosticCode(
+    "GATI725",
+    "timescape-accept-unused",
+    "an accepted break matches no finding; it can be removed",
+    Severity.WARNING,
+)
+TS_BASE_BROKEN: Final = DiagnosticCode(
+    "GATI726", "timescape-base-broken", "the sources at the ref compared against do not analyse cleanly"
+)
+TS_BREAKING_CHANGE: Final = DiagnosticCode(
+    "GATI727", "timescape-breaking-change", "the contract changed in a way existing clients notice"
+)
+TS_NO_VERSION: Final = DiagnosticCode(
+    "GATI728", "timescape-no-version", "there is no recorded version for `gatic diff` to start from"
 )
 
 # 9xx: internal

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
@@ -140,6 +140,7 @@ def emit_all(
     settings: Mapping[str, JsonValue],
     jobs: int = 1,
     on_ready: Callable[[dict[str, bytes]], None] | None = None,
+    versions: Sequence[JsonValue] = (),
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
@@ -148,7 +149,8 @@ def emit_all(
     here, and this process then runs any of those shared jobs no worker has started yet; the
     output is the same bytes either way. `on_ready` (the pipeline's writer) gets each
     family's artifacts as soon as they are rendered, so writing overlaps rendering;
-    `manifest.json` is only in the returned set.
+    `manifest.json` is only in the returned set. `versions` are the recorded Timescape versions
+    `manifest.json` lists (`timescape.apply.manifest_versions`).
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
@@ -156,7 +158,9 @@ def emit_all(
     if freeze:
         gc.freeze()
     try:
-        return _emit_all(program, project_root=project_root, settings=settings, jobs=jobs, on_ready=on_ready)
+        return _emit_all(
+            program, project_root=project_root, settings=settings, jobs=jobs, on_ready=on_ready, versions=versions
+        )
     finally:
         if freeze:
             gc.unfreeze()
@@ -169,6 +173,7 @@ def _emit_all(
     settings: Mapping[str, JsonValue],
     jobs: int,
     on_ready: Callable[[dict[str, bytes]], None] | None,
+    versions: Sequence[JsonValue],
 ) -> dict[str, bytes]:
     header = generated_header(f"the `{program.app}` sources")
     artifacts: dict[str, bytes] = {}
@@ -219,7 +224,7 @@ def _emit_all(
         for family in FAMILIES:
             ready(family(program, header, settings))
     artifacts["manifest.json"] = build_index(
-        program, artifacts, project_root=project_root, settings=settings, content_hash=content_hash
+        program, artifacts, project_root=project_root, settings=settings, content_hash=content_hash, versions=versions
     )
     return dict(sorted(artifacts.items()))
 

@@ -5,7 +5,7 @@ Input: a `Program`. Output: relative path → bytes, built as dicts and serializ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pydantic import JsonValue
 
@@ -42,6 +42,7 @@ def build_index(
     project_root: str,
     settings: Mapping[str, JsonValue],
     content_hash: str | None = None,
+    versions: Sequence[JsonValue] = (),
 ) -> bytes:
     """`manifest.json`: the build index with a digest of every other artifact.
 
@@ -65,7 +66,7 @@ def build_index(
         "modules": [{"moduleId": m.moduleId, "file": module_path(m)} for m in program.modules],
         "globalHooks": [hk.model_dump(mode="json", exclude_none=True) for hk in program.globalHooks],
         "settings": dict(settings),
-        "versions": [],
+        "versions": list(versions),
         "artifacts": {path: sha256_digest(data) for path, data in sorted(artifacts.items())},
         "contentHash": content_hash if content_hash is not None else program_content_hash(program),
     }

@@ -77,6 +77,31 @@ class Dependencies(_Frozen):
     plugins: tuple[str, ...] = ()
 
 
+class ResponseHeader(_Frozen):
+    """A response header the handler declares (`response_headers=("ETag", "X-Trace?")`)."""
+
+    name: str
+    required: bool = True
+
+
+class Lifecycle(_Frozen):
+    """Deprecation, sunset (ISO date) and stability, as declared on the handler decorator."""
+
+    deprecated: bool = False
+    sunset: str | None = None
+    stability: Literal["alpha", "beta", "stable"] | None = None
+
+
+class WireDecl(_Frozen):
+    """What the decorator declares about the wire beyond the types: response headers, media
+    types of the request and response bodies (None: JSON), streaming responses."""
+
+    responseHeaders: tuple[ResponseHeader, ...] = ()
+    consumes: tuple[str, ...] | None = None
+    produces: tuple[str, ...] | None = None
+    streaming: bool = False
+
+
 class Handler(_Frozen):
     handlerId: str
     method: str
@@ -94,8 +119,12 @@ class Handler(_Frozen):
     policies: Policies
     dependencies: Dependencies
     fingerprint: str
-    timescapeVersion: str | None = None
+    timescapeVersion: str | None = None  # the recorded version its current contract was introduced in
+    timescapeVersions: tuple[str, ...] | None = None  # the recorded versions it exists in (None: no lock)
     source: SourceRef
+    # only set when the decorator declares them, so manifests of other handlers do not change
+    lifecycle: Lifecycle | None = None
+    wire: WireDecl | None = None
 
 
 class ModuleMethod(_Frozen):

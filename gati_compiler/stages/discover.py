@@ -10,9 +10,9 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Final
 
 from gati_compiler.diagnostics import codes
@@ -75,19 +75,51 @@ def discover_sources(
                 named = _module_name(path.relative_to(base))
                 if named is None:
                     continue
-                data = path.read_bytes()
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    sink.emit(
-                        codes.FILE_UNREADABLE,
-                        f"`{rel}` is not valid UTF-8 (byte {exc.start})",
-                        Span.point(rel),
-                        help="save the file as UTF-8",
-                    )
-                    continue
-                text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-                found[rel] = SourceFile(rel, named[0], named[1], text, hashlib.sha256(data).hexdigest())
+                src = _source_file(rel, named, path.read_bytes(), sink)
+                if src is not None:
+                    found[rel] = src
+    return SourceSet(tuple(found[k] for k in sorted(found)))
+
+
+def _source_file(rel: str, named: tuple[str, bool], data: bytes, sink: DiagnosticSink) -> SourceFile | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        sink.emit(
+            codes.FILE_UNREADABLE,
+            f"`{rel}` is not valid UTF-8 (byte {exc.start})",
+            Span.point(rel),
+            help="save the file as UTF-8",
+        )
+        return None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    return SourceFile(rel, named[0], named[1], text, hashlib.sha256(data).hexdigest())
+
+
+def discover_in_files(
+    files: Mapping[str, bytes], roots: Sequence[str], exclude: Sequence[str], out: str, sink: DiagnosticSink
+) -> SourceSet:
+    """`discover_sources` over a project held in memory (POSIX relative path → bytes), such as
+    the tree of a git commit: the same roots, skipped folders, excludes and module names."""
+    found: dict[str, SourceFile] = {}
+    out_prefix = PurePosixPath(out).as_posix().strip("/") + "/"
+    for root in roots:
+        base = PurePosixPath(root).as_posix().strip("/")
+        base = "" if base in ("", ".") else base + "/"
+        for rel in sorted(files):
+            if not rel.endswith(".py") or not rel.startswith(base) or rel.startswith(out_prefix) or rel in found:
+                continue
+            inner = PurePosixPath(rel[len(base) :])
+            if any(d in SKIP_DIRS or d.startswith(".") for d in inner.parts[:-1]):
+                continue
+            if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
+                continue
+            named = _module_name(Path(inner))
+            if named is None:
+                continue
+            src = _source_file(rel, named, files[rel], sink)
+            if src is not None:
+                found[rel] = src
     return SourceSet(tuple(found[k] for k in sorted(found)))
 
 

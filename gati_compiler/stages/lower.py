@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 from gati_compiler.canonical import compact_json
@@ -24,13 +25,16 @@ from gati_compiler.ir.models import (
     HookDef,
     HookKind,
     Hooks,
+    Lifecycle,
     ModuleDecl,
     ModuleMethod,
     PathParam,
     Policies,
     Program,
     RateLimit,
+    ResponseHeader,
     SourceRef,
+    WireDecl,
 )
 from gati_compiler.stages import routes
 from gati_compiler.stages.facts import (
@@ -59,6 +63,17 @@ _ROUTE_DECORATORS: Final = {
     "patch": "PATCH",
     "delete": "DELETE",
 }
+# lifecycle and wire declarations read by Timescape (`_contract_decl`)
+_CONTRACT_KEYWORDS: Final = (
+    "deprecated",
+    "sunset",
+    "stability",
+    "response_headers",
+    "consumes",
+    "produces",
+    "streaming",
+)
+_STABILITY: Final = ("alpha", "beta", "stable")
 _HANDLER_KEYWORDS: Final = frozenset(
     {
         "method",
@@ -75,6 +90,7 @@ _HANDLER_KEYWORDS: Final = frozenset(
         "tags",
         "status",
         "summary",
+        *_CONTRACT_KEYWORDS,
     }
 )
 _CONVERTER_TYPES: Final[dict[str, PrimitiveType]] = {
@@ -401,7 +417,8 @@ class _Lowerer:
             after=self.route_hooks(facts, kw.get("after"), "after"),
             catch=self.route_hooks(facts, kw.get("catch"), "catch"),
         )
-        if not ok:
+        lifecycle, wire, decl_ok = self._contract_decl(kw, facts)
+        if not ok or not decl_ok:
             return None
         return Handler(
             handlerId=handler_id,
@@ -428,7 +445,61 @@ class _Lowerer:
             ),
             fingerprint="",
             source=SourceRef(file=facts.rel_path, line=fn.line),
+            lifecycle=lifecycle,
+            wire=wire,
         )
+
+    def _contract_decl(
+        self, kw: Mapping[str, Expr], facts: ModuleFacts
+    ) -> tuple[Lifecycle | None, WireDecl | None, bool]:
+        """The lifecycle (`deprecated`, `sunset`, `stability`) and wire declarations
+        (`response_headers`, `consumes`, `produces`, `streaming`) of a handler decorator."""
+        ok = True
+        deprecated = self._const(kw.get("deprecated"), facts, "deprecated", (bool,))
+        sunset = self._const(kw.get("sunset"), facts, "sunset", (str,))
+        if isinstance(sunset, str):
+            try:
+                sunset = date.fromisoformat(sunset).isoformat()
+            except ValueError:
+                self.error(
+                    codes.DECORATOR_ARGUMENT,
+                    f"`sunset` must be an ISO date like `2027-06-30`, got `{sunset}`",
+                    facts,
+                    kw["sunset"].anchor,
+                )
+                ok, sunset = False, None
+        stability = self._const(kw.get("stability"), facts, "stability", (str,))
+        if stability is not None and stability not in _STABILITY:
+            self.error(
+                codes.DECORATOR_ARGUMENT,
+                f"`stability` must be one of {', '.join(_STABILITY)}, got `{stability}`",
+                facts,
+                kw["stability"].anchor,
+            )
+            ok, stability = False, None
+        lifecycle = None
+        if deprecated is True or sunset is not None or stability is not None:
+            lifecycle = Lifecycle(
+                deprecated=deprecated is True or sunset is not None,
+                sunset=sunset if isinstance(sunset, str) else None,
+                stability=stability if stability in _STABILITY else None,
+            )
+        headers = tuple(
+            ResponseHeader(name=h.rstrip("?"), required=not h.endswith("?"))
+            for h in self._strings(kw.get("response_headers"), facts, "response_headers")
+        )
+        consumes = self._strings(kw.get("consumes"), facts, "consumes") if "consumes" in kw else None
+        produces = self._strings(kw.get("produces"), facts, "produces") if "produces" in kw else None
+        streaming = self._const(kw.get("streaming"), facts, "streaming", (bool,)) is True
+        wire = None
+        if headers or consumes is not None or produces is not None or streaming:
+            wire = WireDecl(
+                responseHeaders=tuple(sorted(headers, key=lambda h: h.name.lower())),
+                consumes=consumes,
+                produces=produces,
+                streaming=streaming,
+            )
+        return lifecycle, wire, ok
 
     def _signature(
         self, facts: ModuleFacts, fn: FunctionFact

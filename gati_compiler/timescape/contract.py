@@ -8,15 +8,16 @@ contracts); neither reads the other's storage format.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from gati_compiler.ir.canonical import FingerprintIndex
 from gati_compiler.ir.gtype import GType
-from gati_compiler.ir.models import Handler, PathParam, Program, SourceRef
+from gati_compiler.ir.models import Handler, PathParam, Program, ResponseHeader, SourceRef
 
 Stability = Literal["alpha", "beta", "stable"]
+JSON: Final = ("application/json",)
 
 
 class _Frozen(BaseModel):
@@ -47,6 +48,21 @@ class HandlerContract(_Frozen):
     sunset: str | None = None  # ISO date
     stability: Stability | None = None
     streaming: bool = False
+    # None when the decorator declares nothing (so contracts recorded before these fields
+    # existed hash the same): no response headers, JSON bodies
+    responseHeaders: tuple[ResponseHeader, ...] | None = None
+    requestMediaTypes: tuple[str, ...] | None = None
+    responseMediaTypes: tuple[str, ...] | None = None
+
+    def media_types(self, side: Literal["request", "response"]) -> tuple[str, ...]:
+        """The body's media types: as declared, else JSON; none without a body."""
+        body, declared = (
+            (self.request, self.requestMediaTypes) if side == "request" else (self.response, self.responseMediaTypes)
+        )
+        if body is None:
+            return ()
+        return declared if declared is not None else JSON
+
     fingerprint: str
     source: SourceRef
 
@@ -66,6 +82,9 @@ class ApiContract(_Frozen):
 
 
 def handler_contract(h: Handler) -> HandlerContract:
+    life, wire = h.lifecycle, h.wire
+    consumes = tuple(sorted(wire.consumes)) if wire is not None and wire.consumes is not None else None
+    produces = tuple(sorted(wire.produces)) if wire is not None and wire.produces is not None else None
     return HandlerContract(
         handlerId=h.handlerId,
         method=h.method,
@@ -81,6 +100,13 @@ def handler_contract(h: Handler) -> HandlerContract:
         successStatuses=(h.status,),
         roles=h.policies.roles,
         authRequired=bool(h.policies.roles),
+        deprecated=life is not None and life.deprecated,
+        sunset=life.sunset if life is not None else None,
+        stability=life.stability if life is not None else None,
+        streaming=wire is not None and wire.streaming,
+        responseHeaders=wire.responseHeaders if wire is not None and wire.responseHeaders else None,
+        requestMediaTypes=consumes,
+        responseMediaTypes=produces,
         fingerprint=h.fingerprint,
         source=h.source,
     )

@@ -359,6 +359,18 @@ def scenario_bookstore(ctx: Ctx) -> None:
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "GATI510"
     assert "line 1" in malformed.json()["error"]["message"]
 
+    # Timescape over real uvicorn: the committed lock's deprecated v1.0.0 answers with RFC 9745 /
+    # RFC 8594 headers, /stats did not exist in it (404), the `stable` label is served plainly
+    base, key = ctx.served.base_url, {"x-api-key": ALL_ROLES_KEY}
+    old = httpx.get(f"{base}/books", headers={**key, "x-gati-version": "v1.0.0"}, timeout=5.0)
+    assert old.status_code == 200, old.text
+    assert old.headers["deprecation"].startswith("@") and old.headers["sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+    assert "successor-version" in old.headers["link"]
+    missing = httpx.get(f"{base}/stats", headers={**key, "x-gati-version": "v1.0.0"}, timeout=5.0)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "GATI522"
+    stable = httpx.get(f"{base}/stats?version=stable", headers=key, timeout=5.0)
+    assert stable.status_code == 200 and "deprecation" not in stable.headers
+
     # 401 without credentials or with a wrong key, 403 without the role
     with ctx.client(key=None) as anon, ctx.client(key=NO_ROLES_KEY) as nobody, ctx.client(key="wrong") as wrong:
         expect_error(ctx, "AuthenticationError", 401, lambda: anon.create_author(body={"name": "A"}), "GATI530")

@@ -11,6 +11,11 @@ lines instead (the severity is the code's default; `path:line: W: CODE` says it 
 - `mode: check`: build (writing artifacts), then run `check` and compare its diagnostics;
 - `tamper: <path>`: between that build and the check, change the artifact at `<path>`;
 - `corrupt: <path>`: before building, write text that is not JSON to `<path>`.
+- `mode: against`: Timescape's `check --against`: the case's `_base/` folder is committed to a
+  fresh git repository, the case's own files replace it uncommitted, and the working tree is
+  compared with `against: <ref>` (default `HEAD`; `@latest` asks for the latest recorded
+  version instead); `git: none` skips the repository, `git: broken` deletes the committed
+  tree object so git itself fails.
 
 The runner compares the multiset of `(path, line, severity, code)` in the style of mypy's `.test`
 files, so message wording can change without churn (STYLE 2.8). `test_every_code_has_a_fixture`
@@ -19,10 +24,13 @@ is the inventory test: every registered code is triggered by some fixture.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -30,7 +38,7 @@ import pytest
 
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.codes import REGISTRY
-from gati_compiler.diagnostics.model import Diagnostic, Severity
+from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity
 from gati_compiler.pipeline import BuildResult, build, check
 
 FIXTURES = Path(__file__).resolve().parents[2] / "diagnostics_fixtures"
@@ -46,7 +54,7 @@ _LETTER = {"E": Severity.ERROR, "W": Severity.WARNING, "I": Severity.INFO}
 _SHORT = {v: k for k, v in _LETTER.items()}
 _INLINE = re.compile(r"#\s*([EWI]):\s*((?:GATI\d{3}[ \t]*)+)")
 _LISTED = re.compile(r"^(?P<path>[^:\s][^:]*):(?P<line>\d+):\s*(?:(?P<sev>[EWI]):\s*)?(?P<codes>(?:GATI\d{3}\s*)+)$")
-_DIRECTIVE = re.compile(r"^(?P<key>mode|tamper|corrupt):\s*(?P<value>\S+)\s*$")
+_DIRECTIVE = re.compile(r"^(?P<key>mode|tamper|corrupt|against|git):\s*(?P<value>\S+)\s*$")
 
 Expectation = tuple[str, int, str, str]  # (path, line, severity letter, code)
 
@@ -58,12 +66,16 @@ class Case:
     mode: str = "build"
     tamper: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
+    against: list[str] = field(default_factory=list)
+    git: list[str] = field(default_factory=list)
 
 
 def _inline_expectations(root: Path) -> Counter[Expectation]:
     found: Counter[Expectation] = Counter()
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.suffix not in (".py", ".toml") or "__pycache__" in path.parts:
+            continue
+        if path.relative_to(root).parts[0] == "_base":  # the committed side of `mode: against`
             continue
         rel = path.relative_to(root).as_posix()
         text = path.read_bytes().decode("utf-8", errors="replace")
@@ -88,7 +100,7 @@ def load_case(name: str) -> Case:
             if directive is not None:
                 key, value = directive.group("key"), directive.group("value")
                 if key == "mode":
-                    assert value in ("build", "check"), f"{name}/{EXPECTED_FILE}: unknown mode `{value}`"
+                    assert value in ("build", "check", "against"), f"{name}/{EXPECTED_FILE}: unknown mode `{value}`"
                     case.mode = value
                 else:
                     getattr(case, key).append(value)
@@ -112,6 +124,8 @@ def run_case(case: Case, tmp_path: Path) -> BuildResult:
         target = project / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("{ this is not json\n", encoding="utf-8")
+    if case.mode == "against":
+        return _run_against(case, project)
     if case.mode == "check":
         first = build(project, jobs=1)
         assert first.ok, _describe(first.diagnostics)
@@ -121,6 +135,47 @@ def run_case(case: Case, tmp_path: Path) -> BuildResult:
             target.write_bytes(target.read_bytes() + b"\n")
         return check(project, jobs=1)
     return build(project, jobs=1)
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t"}
+    env["GIT_COMMITTER_EMAIL"] = "t@e"
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def _run_against(case: Case, project: Path) -> BuildResult:
+    """Commit `_base/` as the only commit, put the case's files back uncommitted, compare."""
+    from gati_compiler.timescape.check import compare_sides, latest_version, open_lock
+
+    base = project / "_base"
+    work = project.parent / f"{case.name}-work"
+    shutil.move(project, work)
+    project.mkdir()
+    if base.name in {p.name for p in work.iterdir()}:
+        shutil.copytree(work / base.name, project, dirs_exist_ok=True)
+        shutil.rmtree(work / base.name)
+    git_mode = case.git[0] if case.git else "commit"
+    if git_mode != "none":
+        _git(project, "init", "-q", "-b", "main")
+        _git(project, "add", "-A")
+        _git(project, "commit", "-q", "--allow-empty", "-m", "base")
+        if git_mode == "broken":
+            tree = _git(project, "rev-parse", "HEAD^{tree}").strip()
+            (project / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
+    for item in project.iterdir():
+        if item.name != ".git":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    shutil.copytree(work, project, dirs_exist_ok=True)
+    ref = case.against[0] if case.against else "HEAD"
+    today = date(2026, 12, 3)
+    if ref == "@latest":
+        sink = DiagnosticSink()
+        cfg, lock = open_lock(project, sink)
+        if latest_version(cfg, lock, sink) is None:
+            return BuildResult(project_dir=project, diagnostics=sink.diagnostics)
+        raise AssertionError(f"{case.name}: expected no recorded version")
+    outcome = compare_sides(project, old_ref=ref, today=today, jobs=1)
+    return BuildResult(project_dir=project, diagnostics=outcome.diagnostics)
 
 
 def actual_of(diagnostics: list[Diagnostic]) -> Counter[Expectation]:

@@ -4,7 +4,7 @@ import type * as types from "./types.js";
 
 export const VERSION_HEADER = "X-Gati-Version";
 export const REQUEST_ID_HEADER = "X-Request-Id";
-export const DEFAULT_API_VERSION: string | undefined = undefined;
+export const DEFAULT_API_VERSION: string | undefined = "2026-11-02T09:00:00Z";
 const RETRY_STATUS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 /** One validation problem: JSON path (`$.items[2].name`), stable code, expected, actual, message. */
