@@ -110,10 +110,16 @@ class RedisState:
         try:
             await self.client.ping()
         except (RedisError, OSError) as exc:
+            await self.client.aclose()
+            self._client = None
             raise StateError(f"cannot reach the state store at {redact(self.url)}: {exc}") from None
         self._rate = self.client.register_script(RATE_LIMIT)
+        try:
+            await self.bus.start()  # writes the first key: a user without rights fails here
+        except (RedisError, OSError) as exc:
+            await self.close()
+            raise StateError(f"cannot use the state store at {redact(self.url)} under {self.ns}: {exc}") from None
         self._healthy = True
-        await self.bus.start()
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="gati-state-usage"))
 
     async def close(self) -> None:

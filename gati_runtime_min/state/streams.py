@@ -79,7 +79,17 @@ class StreamSubscription:
             self._unacked = None
 
     def close(self) -> None:
+        """Acknowledge the message in hand; hand what is still queued here back to the group (marked
+        long idle, so the next claim of another member takes it at once)."""
         self.ack()
+        held = self.held()
+        if held and self.group is not None:
+            idle = int(self._bus.state.settings.claim_idle * 1000) * 10
+            self._bus.spawn(
+                self._bus.state.client.xclaim(
+                    self._stream, self._group_name, self._consumer, 0, held, idle=idle, justid=True
+                )
+            )
         self._closed = True
         if self._task is not None:
             self._task.cancel()
@@ -93,8 +103,8 @@ class StreamSubscription:
     async def __anext__(self) -> Any:
         return await self.get()
 
-    def held(self) -> list[str]:
-        ids = [msg_id for msg_id, _ in list(self.queue._queue)]  # type: ignore[attr-defined]
+    def held(self) -> list[Any]:
+        ids: list[Any] = [msg_id for msg_id, _ in list(self.queue._queue)]  # type: ignore[attr-defined]
         if self._unacked is not None:
             ids.append(self._unacked)
         return ids
@@ -221,10 +231,15 @@ class StreamBus:
         self._alive = asyncio.create_task(self._keep_alive(), name="gati-bus-alive")
 
     async def close(self) -> None:
+        readers = [sub._task for sub in self._subs if sub._task is not None]
         for sub in list(self._subs):
             sub.close()
         if self._alive is not None:
             self._alive.cancel()
+            readers.append(self._alive)
+        for task in readers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self._background:
             await asyncio.wait(list(self._background), timeout=2)
         if self._blocking is not None:
