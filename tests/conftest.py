@@ -121,3 +121,14 @@ def redis_persistent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for a whole module (hypothesis examples use a namespace each)."""
+    server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"), appendonly=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
