@@ -19,6 +19,7 @@ import orjson
 
 from gati_runtime_min.errors import GatiError
 from gati_runtime_min.state.base import StateError, StateSettings, redact, usage_table
+from gati_runtime_min.state.pipe import ScriptPipe
 from gati_runtime_min.state.scripts import RATE_LIMIT
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class RedisState:
         self._healthy = False
         self._fail_open = settings.rate_limit_failure == "open"
         self._client: Redis | None = None
-        self._rate: Any = None
+        self._rate: ScriptPipe | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnecting: asyncio.Task[None] | None = None
         self._closing = False
@@ -113,7 +114,8 @@ class RedisState:
             await self.client.aclose()
             self._client = None
             raise StateError(f"cannot reach the state store at {redact(self.url)}: {exc}") from None
-        self._rate = self.client.register_script(RATE_LIMIT)
+        self._rate = ScriptPipe(self.client, RATE_LIMIT)
+        await self.client.script_load(RATE_LIMIT)
         try:
             await self.bus.start()  # writes the first key: a user without rights fails here
         except (RedisError, OSError) as exc:
@@ -131,6 +133,8 @@ class RedisState:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._rate is not None:
+            await self._rate.close()
         with contextlib.suppress(Exception):
             await self.flush()
         if self._client is not None:
@@ -193,7 +197,8 @@ class RedisState:
                 return
             raise self.unavailable()
         try:
-            wait_ms = await self._rate(keys=(f"{self.ns}:rl:{handler_id}:{client}",), args=(limit, int(window * 1000)))
+            assert self._rate is not None
+            wait_ms = await self._rate.call(f"{self.ns}:rl:{handler_id}:{client}", limit, int(window * 1000))
         except connection_errors() as exc:
             self.lost(exc)
             if self._fail_open:

@@ -123,7 +123,7 @@ def test_three_workers_share_rate_limit_pubsub_and_usage(redis_server: Any, app_
 
 def test_several_workers_on_the_memory_backend_are_refused_unless_opted_in(tmp_path: Path) -> None:
     app = tmp_path / "scaleout"
-    build_copy(APP, app, edit=lambda d: _memory_backend(d / "pyproject.toml"))
+    build_copy(APP, app)  # no [tool.gati.state]: the memory backend
     cmd = [GATIC, "serve", str(app), "--no-build", "--workers", "2"]
     cmd += ["--port", str(free_port())]
     refused = subprocess.run(cmd, env=_env(None), capture_output=True, text=True, timeout=60)
@@ -133,11 +133,6 @@ def test_several_workers_on_the_memory_backend_are_refused_unless_opted_in(tmp_p
     assert 'backend = "redis"' in refused.stderr and "--allow-per-worker-state" in refused.stderr
     with gatic_serve(app, 2, _env(None), "--allow-per-worker-state") as base:
         assert httpx.get(f"{base}/_gati/ready", timeout=5).json()["state"] == "memory"
-
-
-def _memory_backend(pyproject: Path) -> None:
-    text = pyproject.read_text(encoding="utf-8")
-    pyproject.write_text(text.replace('backend = "redis"', 'backend = "memory"'), encoding="utf-8")
 
 
 def test_redis_down_at_start_up_is_a_clear_error(app_copy: Path) -> None:

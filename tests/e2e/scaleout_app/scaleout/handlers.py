@@ -49,6 +49,14 @@ async def create_item(req: Request[NewItem], res: Response[Item], lctx: LocalCon
     res.status(201).json({"name": req.body["name"], "qty": req.body["qty"], "pid": os.getpid()})
 
 
+@post("/limited-items", rate_limit="1000000000/hour", status=201)
+async def create_limited_item(
+    req: Request[NewItem], res: Response[Item], lctx: LocalContext, gctx: GlobalContext
+) -> None:
+    """Rate limited with a limit no benchmark reaches: the cost of counting, every request."""
+    res.status(201).json({"name": req.body["name"], "qty": req.body["qty"], "pid": os.getpid()})
+
+
 @post("/fast-items", status=201)
 async def create_fast_item(req: Request[NewItem], res: Response[Item], lctx: LocalContext, gctx: GlobalContext) -> None:
     """Not rate limited."""
