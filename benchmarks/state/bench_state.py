@@ -51,7 +51,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode} (see {proc.args})")
+            raise SystemExit(f"server exited with {proc.returncode} (see {proc.args!r})")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
