@@ -214,11 +214,17 @@ def check(
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--build/--no-build", "rebuild", default=True, show_default=True, help="Build before serving.")
-def serve(project: Path, host: str, port: int, workers: int, rebuild: bool) -> None:
+@click.option(
+    "--allow-per-worker-state",
+    is_flag=True,
+    help="Run several workers on the memory state backend (each keeps its own rate limits, pub/sub, usage).",
+)
+def serve(project: Path, host: str, port: int, workers: int, rebuild: bool, allow_per_worker_state: bool) -> None:
     """Serve PROJECT's build with the minimal runtime on uvicorn."""
     from gati_compiler.pipeline import build as run_build
     from gati_runtime_min import ManifestError
     from gati_runtime_min.serving import serve as run_serve
+    from gati_runtime_min.state import StateError
 
     out = ".gati"
     if rebuild:
@@ -229,8 +235,8 @@ def serve(project: Path, host: str, port: int, workers: int, rebuild: bool) -> N
         assert result.config is not None
         out = result.config.out
     try:
-        run_serve(project / out, host=host, port=port, workers=workers)
-    except ManifestError as exc:
+        run_serve(project / out, host=host, port=port, workers=workers, allow_per_worker_state=allow_per_worker_state)
+    except (ManifestError, StateError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERRORS)
 

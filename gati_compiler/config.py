@@ -81,8 +81,11 @@ class StateConfig(_Frozen):
     backend: Literal["memory", "redis"] = "memory"
     url: Annotated[str, MinLen(1)] | None = None  # redis:// or rediss://
     url_secret: Annotated[str, MinLen(1)] | None = None  # a secret (env var / file) holding the URL
-    namespace: Annotated[str, MinLen(1)] | None = None  # key prefix; defaults to "<app>:<environment>"
+    namespace: Annotated[str, MinLen(1)] | None = None  # key prefix; defaults to "gati:<app>:<environment>"
     allow_per_worker_state: bool = False  # opt in to several workers on the memory backend
+    rate_limit_failure: Literal["closed", "open"] = "closed"  # while Redis is lost: 503, or admit
+    stream_maxlen: Annotated[int, Ge(1)] = 10_000  # undelivered messages per topic before publishers wait
+    claim_idle: Annotated[float, Gt(0)] = 30.0  # seconds before a crashed consumer's messages are redelivered
 
 
 class AcceptedBreak(_Frozen):
@@ -220,7 +223,7 @@ def load_config(project_dir: Path, sink: DiagnosticSink, files: Mapping[str, byt
 
 
 def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
-    """The `settings` object of `manifest.json`: auth, server and the free `config` table.
+    """The `settings` object of `manifest.json`: auth, server, state and the free `config` table.
 
     Keys are camelCase like the rest of the manifest. Secrets are never copied: only the names
     of the environment variables (and the key file path) that hold them. A disabled auth scheme
@@ -244,7 +247,23 @@ def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
     return {
         "auth": {"jwt": jwt_settings, "apiKeys": keys_settings},
         "server": {"maxBodyBytes": cfg.server.max_body_bytes, "requestTimeout": cfg.server.request_timeout},
+        "state": _state_settings(cfg.state),
         "config": dict(cfg.config),
+    }
+
+
+def _state_settings(state: StateConfig) -> dict[str, JsonValue]:
+    """`settings.state`: the backend and its options. A URL is copied as written (prefer
+    `url_secret`, the name of an environment variable, for URLs that carry a password)."""
+    return {
+        "backend": state.backend,
+        "url": state.url,
+        "urlSecret": state.url_secret,
+        "namespace": state.namespace,
+        "allowPerWorkerState": state.allow_per_worker_state,
+        "rateLimitFailure": state.rate_limit_failure,
+        "streamMaxlen": state.stream_maxlen,
+        "claimIdle": state.claim_idle,
     }
 
 

@@ -16,7 +16,6 @@ from typing import Any, Final
 
 import orjson
 
-from gati_runtime_min.bus import Bus
 from gati_runtime_min.context import GlobalContext, LocalContext, Modules
 from gati_runtime_min.deadlines import running_loop as _running_loop
 from gati_runtime_min.deadlines import task_of as _task_of
@@ -35,8 +34,9 @@ from gati_runtime_min.ingress import (
 from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke, validation_error
 from gati_runtime_min.loader import Build, RouteSpec, load_build
 from gati_runtime_min.messages import _UNSET, Request, Response
-from gati_runtime_min.policies import Authenticator, RateLimiter, check_roles
+from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
+from gati_runtime_min.state import MemoryState, StateBackend, StateSettings, open_backend
 from gati_runtime_min.versions import VersionResolver
 
 Scope = MutableMapping[str, Any]
@@ -72,12 +72,17 @@ class GatiApp(AppEdges):
         if request_timeout is not None:
             routes = tuple(_with_timeout(r, request_timeout) for r in routes)
         self.auth = Authenticator(self.build.settings.get("auth") or {}, self.build.project_root)
-        self.limiter = RateLimiter()
         self.ids = RequestIds()
         self.versions = VersionResolver(
             self.build.manifest.get("versions") or (),
             {r.handler_id: r.manifest["timescapeVersions"] for r in routes if r.manifest.get("timescapeVersions")},
         )
+        self.state_settings = StateSettings.resolve(self.build.settings.get("state"), self.build.app)
+        backend = open_backend(self.state_settings, self.versions.current)
+        self.state: StateBackend = backend
+        # the memory backend's limiter is called inline (no await); others through `state.hit`
+        self.limiter = backend.limiter if isinstance(backend, MemoryState) else None
+        self._usage = self.state.counts
         self.lifecycle = Lifecycle(self.build.global_hooks, self.build.validators.DecodeError)
         self.instances: dict[str, Any] = {}
         for spec in self.build.modules:
@@ -91,7 +96,8 @@ class GatiApp(AppEdges):
         self.gctx = GlobalContext(
             config=self.build.settings.get("config") or {},
             modules=self.modules,
-            bus=Bus(),
+            bus=self.state.bus,
+            store=self.state,
             app=self.build.app,
             version=self.versions.current,
             versions=self.versions.known,
@@ -159,7 +165,10 @@ class GatiApp(AppEdges):
                 check_roles(plan.roles, user)
             if plan.rate_limit is not None:
                 who = (user.subject if user is not None else None) or client or "anonymous"
-                self.limiter.hit(who, plan.handler_id, *plan.rate_limit)
+                if self.limiter is not None:
+                    self.limiter.hit(who, plan.handler_id, *plan.rate_limit)
+                else:
+                    await self.state.hit(who, plan.handler_id, *plan.rate_limit)
             extra = None
             if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
                 version = self.versions.resolve(Headers(hdrs), qs)
@@ -167,6 +176,9 @@ class GatiApp(AppEdges):
                     extra = self.versions.gate(version, plan.handler_id)
             else:
                 version = None  # no versions recorded and none asked for: the current one
+            usage = self._usage  # Timescape usage per (handler, version); the backend shares it
+            key = (plan.handler_id, version)
+            usage[key] = usage.get(key, 0) + 1
             start = t0
             if plan.has_request:
                 declared = hdrs.get(b"content-length")

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from gati_runtime_min.bus import Bus, Subscription
+from gati_runtime_min.bus import Bus, MessageBus, Subscription
 from gati_runtime_min.errors import CapabilityError
 
 if TYPE_CHECKING:
     from gati_runtime_min.authoring import CatchFunc, HookFunc
+    from gati_runtime_min.state.base import StateBackend
 
 _LOG: Final = logging.getLogger("gati.request")
 Thunk = Callable[[], Awaitable[None] | None]
@@ -245,16 +246,18 @@ def freeze(value: Any) -> Any:
 
 
 class GlobalContext:
-    """What every request shares: read-only `config`, `modules`, the message bus, app identity."""
+    """What every request shares: read-only `config`, `modules`, the message bus, the shared
+    `store` (a key-value store every worker and replica sees with the Redis backend), app identity."""
 
-    __slots__ = ("_bus", "app", "config", "manifest_hash", "modules", "version", "versions")
+    __slots__ = ("_bus", "app", "config", "manifest_hash", "modules", "store", "version", "versions")
 
     def __init__(
         self,
         *,
         config: Mapping[str, Any] | None = None,
         modules: Modules | Mapping[str, Any] | None = None,
-        bus: Bus | None = None,
+        bus: MessageBus | None = None,
+        store: StateBackend | None = None,
         app: str = "app",
         version: str | None = None,
         versions: tuple[str, ...] = (),
@@ -262,7 +265,13 @@ class GlobalContext:
     ) -> None:
         self.config: Mapping[str, Any] = freeze(config or {})
         self.modules = modules if isinstance(modules, Modules) else Modules(modules or {})
-        self._bus = bus or Bus()
+        self._bus: MessageBus = bus or Bus()
+        if store is None:
+            from gati_runtime_min.state.memory import MemoryState
+
+            self.store: StateBackend = MemoryState(version)
+        else:
+            self.store = store
         self.app = app
         self.version = version
         self.versions = versions
@@ -273,6 +282,7 @@ class GlobalContext:
             config=self.config,
             modules=modules,
             bus=self._bus,
+            store=self.store,
             app=self.app,
             version=self.version,
             versions=self.versions,
@@ -285,5 +295,6 @@ class GlobalContext:
     def publish_nowait(self, topic: str, message: Any) -> int:
         return self._bus.publish_nowait(topic, message)
 
-    def subscribe(self, topic: str, maxsize: int = 100) -> Subscription:
-        return self._bus.subscribe(topic, maxsize)
+    def subscribe(self, topic: str, maxsize: int = 100, group: str | None = None) -> Subscription:
+        """Messages of `topic` from now on: all of them, or with `group`, a share of the group's."""
+        return self._bus.subscribe(topic, maxsize, group)

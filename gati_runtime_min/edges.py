@@ -18,6 +18,7 @@ from gati_runtime_min.context import LocalContext
 from gati_runtime_min.errors import GatiError, HTTPError, envelope
 from gati_runtime_min.loader import Build
 from gati_runtime_min.routing import Match
+from gati_runtime_min.state import StateBackend, StateError
 from gati_runtime_min.versions import VersionResolver
 
 Scope = MutableMapping[str, Any]
@@ -37,6 +38,7 @@ class AppEdges:
     build: Build
     instances: dict[str, Any]
     versions: VersionResolver
+    state: StateBackend
     ready: bool
     _started: bool
     _start_lock: asyncio.Lock
@@ -50,10 +52,12 @@ class AppEdges:
 
     # lifespan
     async def startup(self) -> None:
-        """Enter the modules that are async context managers; then the app is ready."""
+        """Connect the state backend (a `StateError` if it is not there), enter the modules that are
+        async context managers; then the app is ready."""
         async with self._start_lock:
             if self._started:
                 return
+            await self.state.start()
             for module_id, inst in self.instances.items():
                 enter = getattr(inst, "__aenter__", None)
                 if enter is not None:
@@ -70,6 +74,7 @@ class AppEdges:
             leave = getattr(inst, "__aexit__", None)
             if leave is not None:
                 await leave(None, None, None)
+        await self.state.close()
         self._started = False
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -78,6 +83,10 @@ class AppEdges:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except StateError as exc:  # a clear message is enough: no traceback
+                    _LOG.error("start-up failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 except Exception as exc:
                     _LOG.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
@@ -110,17 +119,31 @@ class AppEdges:
         if path == "/_gati/health":
             body: dict[str, Any] = {"status": "ok", "app": self.build.app, "manifestHash": self.build.manifest_hash}
             await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
-        elif path == "/_gati/ready" and self.ready:
+        elif path == "/_gati/ready" and self.ready and await self.state.check():
             ready: dict[str, Any] = {
                 "status": "ready",
                 "handlers": len(self.build.routes),
                 "modules": sorted(self.instances),
+                "state": self.state.kind,
             }
             await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(ready), False)
         elif path == "/_gati/ready":
-            await self._error(send, GatiError("GATI503"), path, rid, False)
+            message = None if self.state.healthy else f"the {self.state.kind} state store is unavailable"
+            await self._error(send, GatiError("GATI503", message), path, rid, False)
+        elif path == "/_gati/usage":
+            await self._usage_answer(path, rid, send)
         else:
             await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, False)
+
+    async def _usage_answer(self, path: str, rid: str, send: Send) -> None:
+        """Requests per handler and version: across workers and replicas with a shared backend."""
+        try:
+            usage = await self.state.usage()
+        except Exception as exc:
+            await self._error(send, GatiError("GATI506", f"usage counters unavailable: {exc}"), path, rid, False)
+            return
+        body = {"state": self.state.kind, "shared": self.state.shared, "usage": usage}
+        await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
 
     async def _error(self, send: Send, exc: HTTPError, path: str, rid: str, head: bool) -> None:
         headers = [JSON_HEADER, (b"x-request-id", rid.encode())]

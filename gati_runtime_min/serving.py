@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Final
 
 from gati_runtime_min.app import GatiApp
+from gati_runtime_min.state import StateError, per_worker_refusal
 
 ENV_BUILD_DIR: Final = "GATI_BUILD_DIR"
 
@@ -23,6 +24,7 @@ def serve(
     workers: int = 1,
     reload: bool = False,
     log_level: str = "info",
+    allow_per_worker_state: bool = False,
 ) -> None:
     """Serve the build in `build_dir` on uvicorn until interrupted.
 
@@ -36,14 +38,18 @@ def serve(
         workers: worker processes (each loads the build itself).
         reload: restart on changes to the build or the app's sources (development).
         log_level: uvicorn's log level.
+        allow_per_worker_state: start several workers on the memory state backend anyway.
 
     Raises:
         ManifestError: the build cannot be served.
+        StateError: several workers on the memory backend without the opt-in, or the Redis
+            backend is not reachable.
     """
     import uvicorn
 
     bdir = Path(build_dir).resolve()
     app = GatiApp(bdir)
+    check_state(app, workers, allow_per_worker_state)
     if workers <= 1 and not reload:
         uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
         return
@@ -61,3 +67,15 @@ def serve(
         log_level=log_level,
         lifespan="on",
     )
+
+
+def check_state(app: GatiApp, workers: int, allow_per_worker_state: bool = False) -> None:
+    """Refuse what would silently split the app's state; reach Redis once before any worker starts."""
+    settings = app.state_settings
+    if settings.backend == "memory":
+        if workers > 1 and not (allow_per_worker_state or settings.allow_per_worker_state):
+            raise StateError(per_worker_refusal(workers))
+        return
+    from gati_runtime_min.state.redis_state import check_reachable
+
+    check_reachable(settings)

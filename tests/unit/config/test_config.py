@@ -78,6 +78,13 @@ request_timeout = 5   # an int is a fine number of seconds
 image = "registry.example/books:1"
 replicas = 0
 
+[tool.gati.state]
+backend = "redis"
+url_secret = "STATE_URL"
+namespace = "books:prod"
+rate_limit_failure = "open"
+stream_maxlen = 500
+
 [tool.gati.config]
 greeting = "hi"
 limits = { max = 3, tags = ["a", "b"] }
@@ -108,8 +115,39 @@ def test_full_pyproject(tmp_path: Path) -> None:
             "apiKeys": {"header": "x-api-key", "keysEnv": "API_KEYS"},
         },
         "server": {"maxBodyBytes": 2048, "requestTimeout": 5.0},
+        "state": {
+            "backend": "redis",
+            "url": None,
+            "urlSecret": "STATE_URL",
+            "namespace": "books:prod",
+            "allowPerWorkerState": False,
+            "rateLimitFailure": "open",
+            "streamMaxlen": 500,
+            "claimIdle": 30.0,
+        },
         "config": {"greeting": "hi", "limits": {"max": 3, "tags": ["a", "b"]}},
     }
+
+
+def test_state_defaults_to_memory_and_bad_state_values_point_at_the_key(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    cfg, _ = load(make_project(tmp_path / "a", {}))
+    assert cfg is not None
+    assert settings_for_runtime(cfg)["state"] == {
+        "backend": "memory",
+        "url": None,
+        "urlSecret": None,
+        "namespace": None,
+        "allowPerWorkerState": False,
+        "rateLimitFailure": "closed",
+        "streamMaxlen": 10000,
+        "claimIdle": 30.0,
+    }
+    text = '[tool.gati.state]\nbackend = "redis"\nrate_limit_failure = "maybe"\n'
+    cfg, diags = load(make_project(tmp_path / "b", {"pyproject.toml": text}))
+    assert cfg is None
+    assert [(d.span.line, "rate_limit_failure" in d.message) for d in diags] == [(3, True)]
 
 
 def test_settings_without_auth_are_null(tmp_path: Path) -> None:

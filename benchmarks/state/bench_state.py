@@ -1,0 +1,148 @@
+"""Throughput of a rate-limited validated POST over HTTP with 2 workers: Redis vs memory state.
+
+The app is the scale-out test app (`tests/e2e/scaleout_app`): `POST /limited-items` decodes and
+validates a JSON body and counts every request in a rate limit it never reaches. It is built
+once, then served twice by `gatic serve --workers 2` (uvicorn, 127.0.0.1, free ports):
+
+- memory: `--allow-per-worker-state` (each worker counts alone: the limit is not exact);
+- redis: `GATI_STATE_URL` pointing at a redis-server this script starts (temporary folder,
+  no persistence) and stops by PID; the limit is exact across the workers.
+
+Both servers run at once and are loaded by `wrk` (Debian package `wrk`) in interleaved rounds,
+keeping the best round of each; the goal is redis >= 80% of memory. Run on a quiet machine if
+you can; the 2 workers, Redis and wrk share its cores.
+
+    .venv/bin/python benchmarks/state/bench_state.py [--duration 3] [--rounds 3] [--connections 32]
+
+Without `wrk` or `redis-server` on PATH the script says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "tests" / "e2e" / "scaleout_app"
+PATH = "/limited-items"
+BODY = '{"name": "a widget with a reasonably long name", "qty": 12}'
+GOAL = 0.80
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode} (see {proc.args!r})")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} not ready after {timeout}s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _wrk(wrk: str, url: str, script: Path, duration: float, connections: int) -> tuple[float, int]:
+    cmd = [wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "5s", "-s", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 30).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if rps is None:
+        raise SystemExit(f"cannot read wrk output:\n{out}")
+    return float(rps.group(1)), int(bad.group(1)) if bad else 0
+
+
+def main(duration: float, rounds: int, connections: int) -> None:
+    wrk, redis_server = shutil.which("wrk"), shutil.which("redis-server")
+    if wrk is None or redis_server is None:
+        print("needs wrk and redis-server (Debian: apt-get install -y wrk redis-server); skipping")
+        return
+    gatic = str(Path(sys.executable).parent / "gatic")
+    procs: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        app = work / "app"
+        shutil.copytree(APP, app, ignore=shutil.ignore_patterns(".gati", "__pycache__"))
+        subprocess.run([gatic, "build", str(app)], check=True, capture_output=True)
+        script = work / "post.lua"
+        lua = f'wrk.method = "POST"\nwrk.body = \'{BODY}\'\nwrk.headers["Content-Type"] = "application/json"\n'
+        script.write_text(lua, encoding="utf-8")
+        rport = _free_port()
+        rdir = work / "redis"
+        rdir.mkdir()
+        redis_cmd = [redis_server, "--port", str(rport), "--bind", "127.0.0.1", "--dir", str(rdir), "--save", ""]
+        try:
+            procs.append(subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("GATI_")}
+            urls: dict[str, str] = {}
+            for name in ("memory", "redis"):
+                port = _free_port()
+                cmd = [gatic, "serve", str(app), "--no-build", "--workers", "2", "--port", str(port)]
+                run_env = dict(env)
+                if name == "memory":
+                    cmd.append("--allow-per-worker-state")
+                else:
+                    run_env["GATI_STATE_URL"] = f"redis://127.0.0.1:{rport}/0"
+                log = (work / f"{name}.log").open("wb")
+                procs.append(subprocess.Popen([*cmd], env=run_env, stdout=log, stderr=log))
+                urls[name] = f"http://127.0.0.1:{port}"
+            for (name, base), proc in zip(urls.items(), procs[1:], strict=True):
+                try:
+                    _wait(f"{base}/_gati/ready", proc)
+                except SystemExit:
+                    print((work / f"{name}.log").read_text(errors="replace")[-3000:])
+                    raise
+                _wrk(wrk, base + PATH, script, 1.0, connections)  # warm-up
+            best = dict.fromkeys(urls, 0.0)
+            for r in range(rounds):
+                for name, base in urls.items():
+                    rps, bad = _wrk(wrk, base + PATH, script, duration, connections)
+                    if bad:
+                        raise SystemExit(f"{name}: {bad} answers were not 2xx")
+                    best[name] = max(best[name], rps)
+                    print(f"round {r + 1} {name:7s} {rps:10.0f} req/s", flush=True)
+        finally:
+            for proc in reversed(procs):
+                _stop(proc)
+    ratio = best["redis"] / best["memory"]
+    print(f"\nPOST {PATH} (validated, rate limited), 2 workers, {connections} connections, best of {rounds}:")
+    print(f"  memory backend {best['memory']:10.0f} req/s")
+    print(f"  redis backend  {best['redis']:10.0f} req/s  ({ratio:.0%} of memory; goal {GOAL:.0%})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    main(args.duration, args.rounds, args.connections)

@@ -1,0 +1,65 @@
+"""`MemoryState`: the default backend. Everything lives in this process; nothing to install."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gati_runtime_min.bus import Bus
+from gati_runtime_min.policies import RateLimiter
+from gati_runtime_min.state.base import usage_table
+
+
+class MemoryState:
+    """State of one process: exact for one worker, per-worker with several (see `PER_WORKER`)."""
+
+    kind = "memory"
+    shared = False
+
+    def __init__(self, current_version: str | None = None) -> None:
+        self.limiter = RateLimiter()  # the request path calls `limiter.hit` directly (no await)
+        self.bus = Bus()
+        self.counts: dict[tuple[str, str | None], int] = {}
+        self._current = current_version
+        self._store: dict[str, tuple[Any, float | None]] = {}
+
+    @property
+    def healthy(self) -> bool:
+        return True
+
+    async def check(self) -> bool:
+        return True
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def hit(self, client: str, handler_id: str, limit: int, window: float) -> None:
+        self.limiter.hit(client, handler_id, limit, window)
+
+    async def usage(self) -> dict[str, dict[str, int]]:
+        return usage_table(self.counts, self._current)
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        item = self._store.get(key)
+        if item is None:
+            return default
+        value, expires = item
+        if expires is not None and expires <= time.monotonic():
+            del self._store[key]
+            return default
+        return value
+
+    async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        self._store[key] = (value, None if ttl is None else time.monotonic() + ttl)
+
+    async def incr(self, key: str, amount: int = 1) -> int:
+        value = int(await self.get(key, 0)) + amount
+        expires = self._store.get(key, (None, None))[1]
+        self._store[key] = (value, expires)
+        return value
+
+    async def delete(self, key: str) -> None:
+        self._store.pop(key, None)

@@ -1,0 +1,79 @@
+"""The Lua scripts the Redis backend runs: each is atomic on the server, one round trip each."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Fixed window per key, started by the first hit (as `RateLimiter` does in memory). INCR and the
+# expiry happen in one script, so N workers together admit exactly `limit` per window.
+# KEYS[1] the window key; ARGV[1] limit; ARGV[2] window in ms.
+# Returns 0 when admitted, else the milliseconds until the window ends.
+RATE_LIMIT: Final = """
+local n = redis.call('INCR', KEYS[1])
+local ttl = -1
+if n == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+else
+  ttl = redis.call('PTTL', KEYS[1])
+  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+end
+if n > tonumber(ARGV[1]) then return ttl end
+return 0
+"""
+
+# Publish on a stream unless a consumer group already has `maxlen` messages it has not
+# acknowledged (read and pending): then answer -1 and the publisher waits (backpressure).
+# Groups named `~<worker>:<n>` belong to one worker's fan-out subscription; when that worker's
+# liveness key is gone (it crashed), the group is destroyed so it no longer holds publishers back.
+# Entries every live group has acknowledged are trimmed (MINID), never one still pending.
+# KEYS[1] the stream; ARGV[1] maxlen; ARGV[2] payload; ARGV[3] liveness key prefix.
+# Returns the number of receiving groups, or -1.
+PUBLISH: Final = """
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function less(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am < bm or (am == bm and as < bs)
+end
+local maxlen = tonumber(ARGV[1])
+local receivers = 0
+local floor = nil
+local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', KEYS[1])
+if ok then
+  for _, g in ipairs(groups) do
+    local info = {}
+    for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+    local name = info['name']
+    local alive = true
+    local wid = string.match(name, '^~([^:]+):')
+    if wid and redis.call('EXISTS', ARGV[3] .. wid) == 0 then
+      redis.call('XGROUP', 'DESTROY', KEYS[1], name)
+      alive = false
+    end
+    if alive then
+      receivers = receivers + 1
+      local last = info['last-delivered-id']
+      local lag = info['lag']
+      if type(lag) ~= 'number' then
+        lag = #redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', maxlen)
+      end
+      local pending = tonumber(info['pending'])
+      if lag + pending >= maxlen then return -1 end
+      local oldest = last
+      if pending > 0 then
+        oldest = redis.call('XPENDING', KEYS[1], name)[2]
+      end
+      if floor == nil or less(oldest, floor) then floor = oldest end
+    end
+  end
+end
+if floor ~= nil then
+  redis.call('XADD', KEYS[1], 'MINID', floor, '*', 'm', ARGV[2])
+else
+  redis.call('XADD', KEYS[1], 'MAXLEN', maxlen, '*', 'm', ARGV[2])
+end
+return receivers
+"""
