@@ -220,6 +220,7 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
         if previous:
             previous.append(MANIFEST)
         writer = ArtifactWriter(out_dir, previous=previous)
+    from gati_compiler.deploy import emit_bundle
     from gati_compiler.emit import emit_all
 
     # the writer takes each artifact family as soon as it is rendered; the manifest comes last
@@ -227,7 +228,14 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     artifacts = _guarded(
         sink,
         "emitting",
-        lambda: emit_all(program, project_root=project_root, settings=settings, jobs=workers, on_ready=on_ready),
+        lambda: emit_all(
+            program,
+            project_root=project_root,
+            settings=settings,
+            jobs=workers,
+            on_ready=on_ready,
+            late=lambda done: emit_bundle(program, cfg, done),
+        ),
     )
     if artifacts is None:
         return finish()

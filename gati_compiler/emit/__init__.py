@@ -140,6 +140,7 @@ def emit_all(
     settings: Mapping[str, JsonValue],
     jobs: int = 1,
     on_ready: Callable[[dict[str, bytes]], None] | None = None,
+    late: Callable[[Mapping[str, bytes]], dict[str, bytes]] | None = None,
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
@@ -148,7 +149,8 @@ def emit_all(
     here, and this process then runs any of those shared jobs no worker has started yet; the
     output is the same bytes either way. `on_ready` (the pipeline's writer) gets each
     family's artifacts as soon as they are rendered, so writing overlaps rendering;
-    `manifest.json` is only in the returned set.
+    `manifest.json` is only in the returned set. `late` renders artifacts made from the others
+    (the deploy bundle) just before the manifest lists every digest.
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
@@ -156,7 +158,7 @@ def emit_all(
     if freeze:
         gc.freeze()
     try:
-        return _emit_all(program, project_root=project_root, settings=settings, jobs=jobs, on_ready=on_ready)
+        return _emit_all(program, project_root=project_root, settings=settings, jobs=jobs, on_ready=on_ready, late=late)
     finally:
         if freeze:
             gc.unfreeze()
@@ -169,6 +171,7 @@ def _emit_all(
     settings: Mapping[str, JsonValue],
     jobs: int,
     on_ready: Callable[[dict[str, bytes]], None] | None,
+    late: Callable[[Mapping[str, bytes]], dict[str, bytes]] | None = None,
 ) -> dict[str, bytes]:
     header = generated_header(f"the `{program.app}` sources")
     artifacts: dict[str, bytes] = {}
@@ -218,6 +221,8 @@ def _emit_all(
     else:
         for family in FAMILIES:
             ready(family(program, header, settings))
+    if late is not None:
+        ready(late(artifacts))
     artifacts["manifest.json"] = build_index(
         program, artifacts, project_root=project_root, settings=settings, content_hash=content_hash
     )
