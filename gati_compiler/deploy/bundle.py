@@ -18,7 +18,7 @@ from gati_compiler.config import DeployOverlay, GatiConfig
 from gati_compiler.deploy import objects as k8s
 from gati_compiler.deploy.model import LiveVersion, VersionGroup, version_groups
 from gati_compiler.deploy.objects import Obj
-from gati_compiler.deploy.yamlio import dump_yaml
+from gati_compiler.deploy.yamlio import dump_string_map_last, dump_yaml
 from gati_compiler.ir.models import Program
 from gati_compiler.version import __version__
 
@@ -36,15 +36,16 @@ def build_objects(
 ) -> dict[str, Obj]:
     """Every Kubernetes object of the base bundle, keyed by its file name in `bundle/`."""
     t = k8s.base_target(cfg)
-    cm = k8s.config_map(t, manifests)
-    build_digest = sha256_digest(canonical_bytes(cm["data"]))
+    maps = k8s.config_maps(t, manifests)
+    build_digest = sha256_digest(b"".join(canonical_bytes(cm["data"]) for cm in maps))
     objs: dict[str, Obj] = {
         "serviceaccount.yaml": k8s.service_account(t),
-        "configmap.yaml": cm,
         "service.yaml": k8s.service(t, None),
         "networkpolicy.yaml": k8s.network_policy(program, cfg, t),
         "httproute.yaml": k8s.http_route(cfg, t, groups),
     }
+    for index, cm in enumerate(maps, start=1):
+        objs["configmap.yaml" if index == 1 else f"configmap-{index}.yaml"] = cm
     for ing in k8s.ingresses(cfg, t, groups):
         suffix = "" if ing["metadata"]["name"] == t.app else "-" + ing["metadata"]["name"].removeprefix(t.app + "-")
         objs[f"ingress{suffix}.yaml"] = ing
@@ -196,7 +197,10 @@ def emit_bundle(
     groups = version_groups(program, versions)
     manifests = {p: b for p, b in artifacts.items() if p.startswith(_MANIFEST_PREFIXES) or p == "gtypes.json"}
     objs = build_objects(program, cfg, groups, manifests)
-    files: dict[str, bytes] = {name: dump_yaml(obj).encode() for name, obj in objs.items()}
+    files: dict[str, bytes] = {
+        name: (dump_string_map_last(obj, "data") if obj["kind"] == "ConfigMap" else dump_yaml(obj)).encode()
+        for name, obj in objs.items()
+    }
     files[KUSTOMIZATION] = dump_yaml(_kustomization(list(objs), cfg.deploy.namespace)).encode()
     for env, overlay in sorted(cfg.deploy.environments.items()):
         files[f"overlays/{env}/{KUSTOMIZATION}"] = dump_yaml(overlay_kustomization(cfg, groups, overlay)).encode()

@@ -32,6 +32,7 @@ L_MANAGED: Final = "app.kubernetes.io/managed-by"
 L_VERSION: Final = "gati.dev/version"
 L_HANDLERS: Final = "gati.dev/handler-set"
 _NOT_DNS: Final = re.compile(r"[^a-z0-9-]+")
+_LAYOUT: Final = re.compile(rb"\n *")  # the indentation of canonical JSON
 
 
 def dns_name(value: str, limit: int = 63) -> str:
@@ -257,10 +258,29 @@ def pdb(t: Target, group: VersionGroup) -> Obj:
     }
 
 
-def config_map(t: Target, manifests: Mapping[str, bytes]) -> Obj:
-    """The manifests and GTypes; keys are paths with `/` spelled `__` (ConfigMap keys are flat)."""
-    data = {path.replace("/", "__"): body.decode() for path, body in sorted(manifests.items())}
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(f"{t.app}-build", t), "data": data}
+CONFIGMAP_BUDGET: Final = 900_000  # bytes of data per ConfigMap, under the 1 MiB object limit
+
+
+def config_maps(t: Target, manifests: Mapping[str, bytes]) -> list[Obj]:
+    """The manifests and GTypes, as compact JSON; keys are paths with `/` spelled `__` (ConfigMap
+    keys are flat). A large app's build spreads over `<app>-build`, `<app>-build-2`, ... in key
+    order, each under `CONFIGMAP_BUDGET`."""
+    chunks: list[dict[str, str]] = [{}]
+    size = 0
+    for path, body in sorted(manifests.items()):
+        value = _LAYOUT.sub(b"", body).decode()  # raw newlines only occur between tokens
+        key = path.replace("/", "__")
+        cost = len(key) + len(value.encode())
+        if size and size + cost > CONFIGMAP_BUDGET:
+            chunks.append({})
+            size = 0
+        chunks[-1][key] = value
+        size += cost
+    out = []
+    for index, data in enumerate(chunks, start=1):
+        name = f"{t.app}-build" if index == 1 else f"{t.app}-build-{index}"
+        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(name, t), "data": data})
+    return out
 
 
 def service_account(t: Target) -> Obj:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gati_compiler.canonical import sha256_digest
-from gati_compiler.deploy import LiveVersion, version_groups
+from gati_compiler.deploy import LiveVersion, emit_bundle, version_groups
 from gati_compiler.deploy.objects import parse_egress
 from gati_compiler.deploy.overlay import bundle_objects
 from gati_compiler.deploy.yamlio import dump_yaml, load_documents
@@ -97,7 +97,29 @@ def test_configmap_holds_every_manifest_and_the_gtypes() -> None:
     cm = by_kind(bundle_objects(bundle_files(artifacts)), "ConfigMap")[0]
     wanted = {k for k in artifacts if k.startswith(("handlers/", "modules/")) or k == "gtypes.json"}
     assert {k.replace("__", "/") for k in cm["data"]} == wanted
-    assert all(cm["data"][k.replace("/", "__")] == artifacts[k].decode() for k in wanted)
+    assert all(json.loads(cm["data"][k.replace("/", "__")]) == json.loads(artifacts[k]) for k in wanted)
+
+
+def test_a_large_build_spreads_over_several_configmaps_each_under_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gati_compiler.deploy import objects
+    from gati_compiler.deploy.checks import check_objects
+
+    program, cfg, artifacts = built(BOOKSTORE)
+    monkeypatch.setattr(objects, "CONFIGMAP_BUDGET", 4000)
+    files = bundle_files(emit_bundle(program, cfg, artifacts))
+    objs = bundle_objects(files)
+
+    def number(name: str) -> int:
+        tail = name.rsplit("-", 1)[-1]
+        return int(tail) if tail.isdigit() else 1
+
+    maps = sorted(by_kind(objs, "ConfigMap"), key=lambda m: number(m["metadata"]["name"]))
+    assert len(maps) > 2
+    assert [m["metadata"]["name"] for m in maps][:2] == ["bookstore-build", "bookstore-build-2"]
+    keys = [k for m in maps for k in m["data"]]
+    assert keys == sorted(keys) and len(keys) == len(set(keys))
+    assert all(sum(len(k) + len(v) for k, v in m["data"].items()) <= 4000 or len(m["data"]) == 1 for m in maps)
+    assert check_objects(objs.values()) == []
 
 
 def test_dockerfile_is_multi_stage_pinned_non_root_and_checks_the_runtime_health_endpoint() -> None:
