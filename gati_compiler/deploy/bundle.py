@@ -138,22 +138,25 @@ def overlay_kustomization(cfg: GatiConfig, groups: tuple[VersionGroup, ...], ove
 
 
 def _copies(program: Program, cfg: GatiConfig) -> list[dict[str, str]]:
-    """What the image copies of the app's sources: the top-level package (or module) of every
-    handler, module and hook file, and the loose `*.py` of a source root holding one of them."""
+    """What the image copies of the app's sources, at the same place under `/app` as in the
+    project (the runtime finds them through `manifest.json`'s `projectRoot` and `sourceRoots`):
+    the top-level package (or module) of every handler, module and hook file, and the loose
+    `*.py` of a source root holding one of them."""
     files = {h.source.file for h in program.handlers}
     files |= {m.source.file for m in program.modules}
     files |= {hk.source.file for hk in program.globalHooks}
     roots = sorted((posixpath.normpath(r) for r in cfg.sources), key=len, reverse=True)
     copies: dict[str, str] = {}
     for f in sorted(files):
-        root = next((r for r in roots if r == "." or f == r or f.startswith(r + "/")), ".")
+        root = next((r for r in roots if r == "." or f.startswith(r + "/")), ".")
         rel = f if root == "." else f[len(root) + 1 :]
         top = rel.split("/", 1)[0]
+        base = "" if root == "." else root + "/"
         if "/" in rel:
-            copies[posixpath.join(root, top) + "/"] = f"/app/{top}/"
+            copies[f"{base}{top}/"] = f"/app/{base}{top}/"
         else:
-            copies[posixpath.join(root, "*.py")] = "/app/"
-    return [{"source": s.removeprefix("./"), "target": t} for s, t in sorted(copies.items())]
+            copies[f"{base}*.py"] = f"/app/{base}"
+    return [{"source": s, "target": t} for s, t in sorted(copies.items())]
 
 
 def dockerfile(program: Program, cfg: GatiConfig) -> bytes:

@@ -153,7 +153,7 @@ def deployment(program: Program, cfg: GatiConfig, t: Target, group: VersionGroup
         "image": t.image,
         "imagePullPolicy": "IfNotPresent",
         "args": [
-            "/app/.gati",
+            f"/app/{cfg.out.strip('/')}",
             "--host",
             "0.0.0.0",
             "--port",
