@@ -14,6 +14,7 @@ from typing import Final, Literal, NoReturn
 
 import click
 
+from gati_compiler.cli_deploy import deploy
 from gati_compiler.diagnostics.model import Diagnostic
 from gati_compiler.diagnostics.render import (
     render_github,
@@ -275,3 +276,6 @@ def init(name: str, directory: Path | None) -> None:
     files = scaffold_files(name)
     write_artifacts(files, target)
     click.echo(f"created {len(files)} files in {target}/; next: gatic build {target}", err=True)
+
+
+main.add_command(deploy)  # `gatic deploy --dry-run`: gati_compiler/cli_deploy.py

@@ -21,7 +21,7 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MinLen
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, ValidationError, model_validator
 
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import DiagnosticSink, Span
@@ -67,10 +67,59 @@ class ServerConfig(_Frozen):
     request_timeout: Annotated[float, Gt(0)] = 30.0
 
 
+_QUANTITY: Final = r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$"
+Quantity = Annotated[str, StringConstraints(pattern=_QUANTITY)]
+DNS_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class DeployOverlay(_Frozen):
+    """`[tool.gati.deploy.<env>]`: what one environment changes of `[tool.gati.deploy]`."""
+
+    image: Annotated[str, MinLen(1)] | None = None
+    replicas: Annotated[int, Ge(0)] | None = None
+    max_replicas: Annotated[int, Ge(1)] | None = None
+    namespace: Annotated[str, MinLen(1)] | None = None
+    host: Annotated[str, MinLen(1)] | None = None
+    cpu_request: Quantity | None = None
+    cpu_limit: Quantity | None = None
+    memory_request: Quantity | None = None
+    memory_limit: Quantity | None = None
+
+
 class DeployConfig(_Frozen):
+    """`[tool.gati.deploy]`: the Kubernetes bundle. Sub-tables are environments (overlays)."""
+
     image: Annotated[str, MinLen(1)] | None = None  # `load_config` fills in "<name>:latest"
-    replicas: Annotated[int, Ge(0)] = 2
+    replicas: Annotated[int, Ge(0)] = 1
+    max_replicas: Annotated[int, Ge(1)] | None = None  # HPA ceiling; default 3 x replicas
+    cpu_target: Annotated[int, Ge(1), Le(100)] = 70  # HPA average CPU utilisation, percent
     port: Annotated[int, Ge(1), Le(65535)] = 8000
+    workers: Annotated[int, Ge(1)] = 1  # uvicorn workers per pod
+    namespace: Annotated[str, MinLen(1)] | None = None
+    cpu_request: Quantity = "100m"
+    cpu_limit: Quantity = "1"
+    memory_request: Quantity = "128Mi"
+    memory_limit: Quantity = "512Mi"
+    base_image: Annotated[str, MinLen(1)] = "python:3.12.8-slim-bookworm"  # exact tag or @sha256 digest
+    ingress_class: Annotated[str, MinLen(1)] = "nginx"
+    host: Annotated[str, MinLen(1)] | None = None
+    gateway: Annotated[str, MinLen(1)] = "gati-gateway"  # the Gateway an HTTPRoute attaches to
+    protected_labels: tuple[str, ...] = ("stable",)  # versions with these labels are never drained
+    environments: dict[str, DeployOverlay] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_environments(cls, data: Any) -> Any:
+        """Sub-tables that are not keys of their own are environments: `[tool.gati.deploy.prod]`."""
+        if not isinstance(data, dict):
+            return data
+        out = {k: v for k, v in data.items() if k in cls.model_fields}
+        envs = dict(out.get("environments") or {})
+        envs.update({k: v for k, v in data.items() if k not in cls.model_fields and isinstance(v, dict)})
+        out.update({k: v for k, v in data.items() if k not in cls.model_fields and not isinstance(v, dict)})
+        if envs:
+            out["environments"] = envs
+        return out
 
 
 class StateConfig(_Frozen):
@@ -204,6 +253,7 @@ def load_config(project_dir: Path, sink: DiagnosticSink, files: Mapping[str, byt
             where = tuple(str(p) for p in err["loc"])
             checker.error(where, f"`{'.'.join(where)}`: {err['msg'][:1].lower()}{err['msg'][1:]}")
         return None
+    _warn_memory_state(cfg, checker, sink)
     if cfg.deploy.image is None:
         deploy = cfg.deploy.model_copy(update={"image": f"{cfg.name.lower()}:latest"})
         cfg = cfg.model_copy(update={"deploy": deploy})
@@ -220,6 +270,27 @@ def load_config(project_dir: Path, sink: DiagnosticSink, files: Mapping[str, byt
                 help="`sources` lists folders relative to the project folder",
             )
     return cfg if ok else None
+
+
+def _warn_memory_state(cfg: GatiConfig, checker: _Checker, sink: DiagnosticSink) -> None:
+    """Several replicas on the memory state backend each keep their own state: say so (GATI006)."""
+    if cfg.state.backend != "memory":
+        return
+    scaled: list[tuple[tuple[str, ...], int, str]] = [(("deploy", "replicas"), cfg.deploy.replicas, "")]
+    scaled += [
+        (("deploy", env, "replicas"), o.replicas, f" in environment `{env}`")
+        for env, o in sorted(cfg.deploy.environments.items())
+        if o.replicas is not None
+    ]
+    for where, replicas, context in scaled:
+        if replicas > 1:
+            sink.emit(
+                codes.DEPLOY_MEMORY_STATE,
+                f"{replicas} replicas{context} with the memory state backend: each replica keeps its own"
+                " sessions, rate limits and counters",
+                checker.value_span(where),
+                help='set `[tool.gati.state] backend = "redis"` with `url_secret`, or one replica',
+            )
 
 
 def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
@@ -449,8 +520,14 @@ class _Checker:
         for key, value in data.items():
             here = (*where, key)
             info = fields.get(key)
-            if info is None:
-                self.unknown_key(here, sorted(fields))
+            if info is None and model is DeployConfig and isinstance(value, dict):
+                if DNS_LABEL.match(key) is None:
+                    self.error(here, f"environment `{key}` must be a DNS-1123 label (lower case, digits, `-`)")
+                else:
+                    self.check_model(value, DeployOverlay, here)
+                continue
+            if info is None or (model is DeployConfig and key == "environments"):
+                self.unknown_key(here, sorted(f for f in fields if not (model is DeployConfig and f == "environments")))
                 continue
             tp = _strip_optional(info.annotation)
             if isinstance(tp, type) and issubclass(tp, BaseModel):

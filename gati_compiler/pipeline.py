@@ -299,6 +299,7 @@ def _build(
         if previous:
             previous.append(MANIFEST)
         writer = ArtifactWriter(out_dir, previous=previous)
+    from gati_compiler.deploy import emit_bundle, live_versions
     from gati_compiler.emit import emit_all
 
     # the writer takes each artifact family as soon as it is rendered; the manifest comes last
@@ -313,6 +314,7 @@ def _build(
             jobs=workers,
             on_ready=on_ready,
             versions=step.versions,
+            late=lambda done: emit_bundle(program, cfg, done, live_versions(step.lock)),
         ),
     )
     if artifacts is None:

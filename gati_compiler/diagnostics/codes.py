@@ -43,6 +43,12 @@ SOURCES_MISSING: Final = DiagnosticCode("GATI004", "sources-missing", "a configu
 CONFIG_DUPLICATE: Final = DiagnosticCode(
     "GATI005", "config-duplicate", "settings are given in both `gati.toml` and `[tool.gati]` of `pyproject.toml`"
 )
+DEPLOY_MEMORY_STATE: Final = DiagnosticCode(
+    "GATI006",
+    "deploy-memory-state",
+    "the deploy bundle runs several replicas on the memory state backend",
+    Severity.WARNING,
+)
 
 # 1xx: discover and parse
 SYNTAX_ERROR: Final = DiagnosticCode("GATI101", "syntax-error", "a source file does not parse")

@@ -141,6 +141,7 @@ def emit_all(
     jobs: int = 1,
     on_ready: Callable[[dict[str, bytes]], None] | None = None,
     versions: Sequence[JsonValue] = (),
+    late: Callable[[Mapping[str, bytes]], dict[str, bytes]] | None = None,
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
@@ -150,7 +151,8 @@ def emit_all(
     output is the same bytes either way. `on_ready` (the pipeline's writer) gets each
     family's artifacts as soon as they are rendered, so writing overlaps rendering;
     `manifest.json` is only in the returned set. `versions` are the recorded Timescape versions
-    `manifest.json` lists (`timescape.apply.manifest_versions`).
+    `manifest.json` lists (`timescape.apply.manifest_versions`). `late` renders artifacts made
+    from the others (the deploy bundle) just before the manifest lists every digest.
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
@@ -159,7 +161,13 @@ def emit_all(
         gc.freeze()
     try:
         return _emit_all(
-            program, project_root=project_root, settings=settings, jobs=jobs, on_ready=on_ready, versions=versions
+            program,
+            project_root=project_root,
+            settings=settings,
+            jobs=jobs,
+            on_ready=on_ready,
+            versions=versions,
+            late=late,
         )
     finally:
         if freeze:
@@ -174,6 +182,7 @@ def _emit_all(
     jobs: int,
     on_ready: Callable[[dict[str, bytes]], None] | None,
     versions: Sequence[JsonValue],
+    late: Callable[[Mapping[str, bytes]], dict[str, bytes]] | None = None,
 ) -> dict[str, bytes]:
     header = generated_header(f"the `{program.app}` sources")
     artifacts: dict[str, bytes] = {}
@@ -223,6 +232,8 @@ def _emit_all(
     else:
         for family in FAMILIES:
             ready(family(program, header, settings))
+    if late is not None:
+        ready(late(artifacts))
     artifacts["manifest.json"] = build_index(
         program, artifacts, project_root=project_root, settings=settings, content_hash=content_hash, versions=versions
     )

@@ -46,7 +46,7 @@ def test_no_config_files_means_defaults(tmp_path: Path) -> None:
     assert cfg.auth.api_keys.header == "x-api-key"
     assert cfg.server.max_body_bytes == 1_048_576
     assert cfg.server.request_timeout == 30.0
-    assert (cfg.deploy.image, cfg.deploy.replicas, cfg.deploy.port) == ("my-app:latest", 2, 8000)
+    assert (cfg.deploy.image, cfg.deploy.replicas, cfg.deploy.port) == ("my-app:latest", 1, 8000)
     assert cfg.config == {}
 
 
