@@ -112,6 +112,7 @@ class GatiConfig(_Frozen):
 
     project_dir: Path
     config_file: str | None = None
+    app_version: str | None = None  # `[project].version` of `pyproject.toml` (OpenAPI `info.version`)
     name: Annotated[str, MinLen(1)]
     sources: tuple[str, ...] = (".",)
     out: Annotated[str, MinLen(1)] = ".gati"
@@ -133,7 +134,7 @@ class GatiConfig(_Frozen):
         return self.project_dir / self.out
 
 
-_INTERNAL_FIELDS: Final = frozenset({"project_dir", "config_file"})
+_INTERNAL_FIELDS: Final = frozenset({"project_dir", "config_file", "app_version"})
 
 
 def load_config(project_dir: Path, sink: DiagnosticSink) -> GatiConfig | None:
@@ -152,11 +153,14 @@ def load_config(project_dir: Path, sink: DiagnosticSink) -> GatiConfig | None:
         return None
 
     project_name: str | None = None
+    app_version: str | None = None
     tool_table: dict[str, Any] | None = None
     if pyproject is not None:
         project = pyproject.data.get("project")
         if isinstance(project, dict) and isinstance(project.get("name"), str):
             project_name = project["name"]
+        if isinstance(project, dict) and isinstance(project.get("version"), str):
+            app_version = project["version"]
         tool = pyproject.data.get("tool")
         if isinstance(tool, dict) and "gati" in tool:
             tool_table = tool["gati"]
@@ -190,6 +194,7 @@ def load_config(project_dir: Path, sink: DiagnosticSink) -> GatiConfig | None:
     values.setdefault("name", project_name or project_dir.resolve().name)
     values["project_dir"] = project_dir
     values["config_file"] = source.name if source is not None else None
+    values["app_version"] = app_version
     try:
         cfg = GatiConfig.model_validate(values)
     except ValidationError as exc:  # the checker should have caught it; report, never crash
@@ -240,6 +245,7 @@ def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
     return {
         "auth": {"jwt": jwt_settings, "apiKeys": keys_settings},
         "server": {"maxBodyBytes": cfg.server.max_body_bytes, "requestTimeout": cfg.server.request_timeout},
+        "appVersion": cfg.app_version,
         "config": dict(cfg.config),
     }
 

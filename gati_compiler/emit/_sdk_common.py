@@ -84,6 +84,7 @@ class Operation(_Frozen):
     body: GType | None
     response: GType | None
     status: int
+    other_statuses: tuple[int, ...] = ()
     summary: str | None
     description: str | None
     tags: tuple[str, ...]
@@ -149,6 +150,7 @@ def operation(handler: Handler, gtypes: Mapping[str, GType]) -> Operation:
         body=handler.gtypes.request,
         response=None if handler.status == 204 else handler.gtypes.response,
         status=handler.status,
+        other_statuses=handler.otherStatuses,
         summary=handler.summary,
         description=handler.description,
         tags=handler.tags,
@@ -168,3 +170,56 @@ def first_line(text: str | None) -> str | None:
         return None
     line = text.strip().splitlines()[0].strip()
     return line or None
+
+
+def _refs_of(gtype: GType) -> set[str]:
+    found: set[str] = set()
+    stack: list[object] = [gtype.model_dump(mode="python")]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("kind") == "ref" and isinstance(item.get("ref"), str):
+                found.add(item["ref"])
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
+
+
+def _reachable(roots: list[GType], gtypes: Mapping[str, GType]) -> set[str]:
+    seen: set[str] = set()
+    todo = [ref for root in roots for ref in _refs_of(root)]
+    while todo:
+        ref = todo.pop()
+        if ref in seen or ref not in gtypes:
+            continue
+        seen.add(ref)
+        todo.extend(_refs_of(gtypes[ref]))
+    return seen
+
+
+def with_output_fields_required(program: Program) -> dict[str, GType]:
+    """`program.gtypes` (sorted) where a dataclass or model that only responses use has every
+    field required: it always sends them, defaults included, so the SDKs type them as present.
+    A class that requests use too keeps its input shape (its defaulted fields may be left out)."""
+    inputs: list[GType] = []
+    outputs: list[GType] = []
+    for h in program.handlers:
+        g = h.gtypes
+        inputs += [t for t in (g.request, g.params, g.query, g.headers) if t is not None]
+        if g.response is not None:
+            outputs.append(g.response)
+    output_only = _reachable(outputs, program.gtypes) - _reachable(inputs, program.gtypes)
+    out: dict[str, GType] = {}
+    for ref, gtype in sorted(program.gtypes.items()):
+        if (
+            ref in output_only
+            and isinstance(gtype, ObjectType)
+            and gtype.origin is not None
+            and gtype.origin.kind in ("dataclass", "model")
+            and not all(p.required for p in gtype.properties)
+        ):
+            props = tuple(p.model_copy(update={"required": True}) for p in gtype.properties)
+            gtype = gtype.model_copy(update={"properties": props})
+        out[ref] = gtype
+    return out

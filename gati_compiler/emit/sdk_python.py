@@ -13,7 +13,13 @@ from typing import Final, assert_never, cast
 from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter
 
 from gati_compiler.emit import _sdk_names as names
-from gati_compiler.emit._sdk_common import ERROR_CLASSES, Operation, first_line, operations
+from gati_compiler.emit._sdk_common import (
+    ERROR_CLASSES,
+    Operation,
+    first_line,
+    operations,
+    with_output_fields_required,
+)
 from gati_compiler.emit._sdk_python_types import (
     ModelsView,
     PyTypes,
@@ -392,7 +398,7 @@ def emit_python_sdk(program: Program, *, header: str) -> dict[str, bytes]:
         `{path: bytes}`, UTF-8 with LF endings.
     """
     env = make_environment()
-    models = build_models_view(_gtypes(program), header=header)
+    models = build_models_view(with_output_fields_required(program), header=header)
     view = build_client_view(program, header=header)
     pkg = f"{ROOT}/{view.package}"
     out: dict[str, bytes] = {}

@@ -13,7 +13,13 @@ from typing import Final, assert_never
 from pydantic import BaseModel, ConfigDict
 
 from gati_compiler.emit import _sdk_names as names
-from gati_compiler.emit._sdk_common import ERROR_CLASSES, Operation, first_line, operations
+from gati_compiler.emit._sdk_common import (
+    ERROR_CLASSES,
+    Operation,
+    first_line,
+    operations,
+    with_output_fields_required,
+)
 from gati_compiler.emit.render import make_environment
 from gati_compiler.ir.gtype import (
     AnyType,
@@ -271,7 +277,7 @@ def build_ts_view(program: Program, *, header: str) -> TsView:
     interfaces: list[InterfaceView] = []
     aliases: list[AliasView] = []
     consts: list[EnumConstView] = []
-    for ref, gtype in sorted(program.gtypes.items()):
+    for ref, gtype in with_output_fields_required(program).items():
         name = type_names[ref]
         if isinstance(gtype, ObjectType):
             props = tuple(

@@ -416,6 +416,7 @@ class _Lowerer:
             description=description,
             tags=self._strings(kw.get("tags"), facts, "tags") or (facts.module.rsplit(".", 1)[-1],),
             status=status,
+            otherStatuses=tuple(s for s in fn.statuses if s != status),
             gtypes=HandlerGTypes(request=request, response=response, params=params_type, query=query),
             hooks=hooks,
             policies=Policies(
