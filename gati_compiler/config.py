@@ -84,6 +84,40 @@ class StateConfig(_Frozen):
     allow_per_worker_state: bool = False  # opt in to several workers on the memory backend
 
 
+class DocsConfig(_Frozen):
+    """`[tool.gati.docs]`: `GET /openapi.json` and the interactive page (`/docs`), served offline.
+
+    On by default (development); set `enabled = false` for production, or `GATI_DOCS=0` in the
+    server's environment, which wins over this file."""
+
+    enabled: bool = True
+    path: Annotated[str, MinLen(2)] = "/docs"
+    openapi_path: Annotated[str, MinLen(2)] = "/openapi.json"
+
+
+class CorsConfig(_Frozen):
+    """`[tool.gati.cors]`: cross-origin requests from browsers, answered per the Fetch standard.
+
+    Off until `allow_origins` lists an origin (`"*"` for any)."""
+
+    allow_origins: tuple[Annotated[str, MinLen(1)], ...] = ()
+    allow_methods: tuple[Annotated[str, MinLen(1)], ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    allow_headers: tuple[Annotated[str, MinLen(1)], ...] = ()  # `"*"`: whatever the browser asks for
+    expose_headers: tuple[Annotated[str, MinLen(1)], ...] = ("x-request-id",)
+    allow_credentials: bool = False
+    max_age: Annotated[int, Ge(0)] = 600
+
+
+class MiddlewareEntry(_Frozen):
+    """One `[[tool.gati.middleware]]`: an ASGI middleware class (or factory) wrapped around the app.
+
+    `factory` is `"package.module:Name"`, called as `Name(app, **options)` (Starlette's and most
+    ASGI middleware take this form). The first entry is the outermost."""
+
+    factory: Annotated[str, MinLen(3)]
+    options: dict[str, JsonValue] = Field(default_factory=dict)
+
+
 class AcceptedBreak(_Frozen):
     """One `[[tool.gati.timescape.accept]]` entry: a known break that CI lets through."""
 
@@ -123,6 +157,9 @@ class GatiConfig(_Frozen):
     deploy: DeployConfig = DeployConfig()
     timescape: TimescapeConfig = TimescapeConfig()
     state: StateConfig = StateConfig()
+    docs: DocsConfig = DocsConfig()
+    cors: CorsConfig = CorsConfig()
+    middleware: tuple[MiddlewareEntry, ...] = ()
     config: dict[str, JsonValue] = Field(default_factory=dict)
 
     @property
@@ -246,8 +283,30 @@ def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
         "auth": {"jwt": jwt_settings, "apiKeys": keys_settings},
         "server": {"maxBodyBytes": cfg.server.max_body_bytes, "requestTimeout": cfg.server.request_timeout},
         "appVersion": cfg.app_version,
+        **_http_settings(cfg),
         "config": dict(cfg.config),
     }
+
+
+def _http_settings(cfg: GatiConfig) -> dict[str, JsonValue]:
+    """`docs`, and `cors` / `middleware` only when configured (what wraps the app at run time)."""
+    docs = cfg.docs
+    out: dict[str, JsonValue] = {
+        "docs": {"enabled": docs.enabled, "path": docs.path, "openapiPath": docs.openapi_path},
+    }
+    cors = cfg.cors
+    if cors.allow_origins:
+        out["cors"] = {
+            "allowOrigins": list(cors.allow_origins),
+            "allowMethods": [m.upper() for m in cors.allow_methods],
+            "allowHeaders": [h.lower() for h in cors.allow_headers],
+            "exposeHeaders": [h.lower() for h in cors.expose_headers],
+            "allowCredentials": cors.allow_credentials,
+            "maxAge": cors.max_age,
+        }
+    if cfg.middleware:
+        out["middleware"] = [{"factory": m.factory, "options": dict(m.options)} for m in cfg.middleware]
+    return out
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -426,7 +485,7 @@ class _Checker:
                     self.check_model(value, tp, here)
                 else:
                     self.error_type(here, "a table", value)
-            elif key == "config" and model is GatiConfig:
+            elif (key == "config" and model is GatiConfig) or (key == "options" and model is MiddlewareEntry):
                 if isinstance(value, dict):
                     self.check_json(value, here)
                 else:

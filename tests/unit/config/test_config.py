@@ -111,6 +111,7 @@ def test_full_pyproject(tmp_path: Path) -> None:
         },
         "server": {"maxBodyBytes": 2048, "requestTimeout": 5.0},
         "appVersion": "1.4.0",
+        "docs": {"enabled": True, "path": "/docs", "openapiPath": "/openapi.json"},
         "config": {"greeting": "hi", "limits": {"max": 3, "tags": ["a", "b"]}},
     }
 
