@@ -279,9 +279,16 @@ def watch(project: Path, serve_too: bool, port: int) -> None:
     default=None,
     help="Where to create the app (default: ./NAME).",
 )
-def init(name: str, directory: Path | None) -> None:
+@click.option(
+    "--gati",
+    "gati_source",
+    default=None,
+    help="Where the app installs gati from: a folder, a wheel or a URL "
+    "(default: where this gati was installed from, if that was a local checkout or wheel).",
+)
+def init(name: str, directory: Path | None, gati_source: str | None) -> None:
     """Scaffold a new app called NAME."""
-    from gati_compiler.scaffold import project_name_problem, scaffold_files
+    from gati_compiler.scaffold import local_gati_requirement, project_name_problem, scaffold_files
     from gati_compiler.writer import write_artifacts
 
     problem = project_name_problem(name)
@@ -290,6 +297,18 @@ def init(name: str, directory: Path | None) -> None:
     target = directory or Path(name)
     if target.exists() and any(target.iterdir()):
         raise click.UsageError(f"`{target}` exists and is not empty")
-    files = scaffold_files(name)
+    if gati_source is None:
+        requirement = local_gati_requirement()
+    elif "://" in gati_source:
+        requirement = f"gati @ {gati_source}"
+    else:
+        requirement = f"gati @ {Path(gati_source).resolve().as_uri()}"
+    files = scaffold_files(name, requirement)
     write_artifacts(files, target)
-    click.echo(f"created {len(files)} files in {target}/; next: gatic build {target}", err=True)
+    click.echo(f"created {len(files)} files in {target}/; next: see {target}/README.md", err=True)
+    if requirement is None:
+        click.echo(
+            "note: gati was not installed from a local checkout or wheel, so the app does not list it; "
+            "install gati into the app's environment yourself, or pass --gati PATH",
+            err=True,
+        )
