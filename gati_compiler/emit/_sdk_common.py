@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from gati_compiler.ir.gtype import GType, ObjectType, PrimitiveType, RefType
+from gati_compiler.ir.gtype import ArrayType, GType, ObjectType, PrimitiveType, RefType, UnionType
 from gati_compiler.ir.models import Handler, PathParam, Program
 
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -223,3 +223,75 @@ def with_output_fields_required(program: Program) -> dict[str, GType]:
             gtype = gtype.model_copy(update={"properties": props})
         out[ref] = gtype
     return out
+
+
+# -- pagination, recognised structurally --------------------------------------------------------
+
+_ITEMS_KEYS: Final = ("items", "data", "results", "entries", "records")
+# the field naming the next page -> query parameters that take it, in order of preference
+_NEXT_TO_PARAM: Final[Mapping[str, tuple[str, ...]]] = {
+    "next_offset": ("offset",),
+    "nextOffset": ("offset",),
+    "next_cursor": ("cursor", "after", "page_token"),
+    "nextCursor": ("cursor", "after", "pageToken"),
+    "next_page_token": ("page_token", "cursor"),
+    "nextPageToken": ("pageToken", "cursor"),
+    "next_token": ("token", "next_token", "cursor"),
+    "nextToken": ("token", "nextToken", "cursor"),
+    "next_page": ("page",),
+    "nextPage": ("page",),
+    "cursor": ("cursor",),
+}
+
+
+class PageShape(_Frozen):
+    """A GET whose response is a page: `items_key` holds the items, `next_key` what to send as
+    query parameter `param` for the next page (`null` or absent: the last page)."""
+
+    items_key: str
+    item: GType
+    next_key: str
+    param: str
+
+
+def _scalar_kind(gtype: GType, gtypes: Mapping[str, GType]) -> str | None:
+    target = resolve(gtype, gtypes)
+    if isinstance(target, UnionType):
+        kinds = {_scalar_kind(o, gtypes) for o in target.options} - {"null"}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(target, PrimitiveType) and target.type in ("integer", "string", "null"):
+        return target.type
+    return None
+
+
+def page_shape(op: Operation, gtypes: Mapping[str, GType]) -> PageShape | None:
+    """The page structure of `op`'s response, or `None`. Recognised by shape, never by type name:
+    a GET answering an object with a list (`items`, `data`, `results` ...) and a next-page field
+    (`next_cursor`, `next_offset`, `next_page_token` ...) whose value an optional query parameter
+    of the same kind takes (`cursor`, `offset`, `page_token` ...)."""
+    if op.method != "GET" or op.response is None:
+        return None
+    target = resolve(op.response, gtypes)
+    if not isinstance(target, ObjectType):
+        return None
+    props = {p.name: p for p in target.properties}
+    items = next((k for k in _ITEMS_KEYS if k in props and isinstance(resolve(props[k].type, gtypes), ArrayType)), None)
+    if items is None:
+        return None
+    array = resolve(props[items].type, gtypes)
+    assert isinstance(array, ArrayType)
+    query = {f.name: f for f in op.query}
+    for next_key, params in _NEXT_TO_PARAM.items():
+        if next_key not in props:
+            continue
+        kind = _scalar_kind(props[next_key].type, gtypes)
+        for param in params:
+            field = query.get(param)
+            if (
+                field is not None
+                and not field.required
+                and kind in ("integer", "string")
+                and _scalar_kind(field.type, gtypes) == kind
+            ):
+                return PageShape(items_key=items, item=array.items, next_key=next_key, param=param)
+    return None
