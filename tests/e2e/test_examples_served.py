@@ -329,10 +329,10 @@ def scenario_bookstore(ctx: Ctx) -> None:
         # 422 with structured issues: the body, the query
         bad = expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.create_book(body={"title": "", "isbn": "x"}))
         assert bad.code == "GATI511" and bad.issues
-        assert all(i["path"].startswith("$.body") and i["code"] and i["message"] for i in bad.issues)
-        assert {"$.body.title", "$.body.isbn"} <= {i["path"] for i in bad.issues}
+        assert all(i.path.startswith("$.body") and i.code and i.message for i in bad.issues)
+        assert {"$.body.title", "$.body.isbn"} <= {i.path for i in bad.issues}
         badq = expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.list_books(limit=1000), "GATI512")
-        assert [i["path"] for i in badq.issues] == ["$.query.limit"]
+        assert [i.path for i in badq.issues] == ["$.query.limit"]
         unknown = expect_error(
             ctx, "UnprocessableEntityError", 422, lambda: c.create_book(body={**new_book, "author_id": 4242})
         )
