@@ -6,6 +6,7 @@ It parses options, runs the pipeline, renders diagnostics and returns an exit co
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Final, Literal, NoReturn
 
 import click
+from pydantic import JsonValue
 
+from gati_compiler.canonical import canonical_json
 from gati_compiler.cli_deploy import deploy
 from gati_compiler.diagnostics.model import Diagnostic
 from gati_compiler.diagnostics.render import (
@@ -121,10 +124,23 @@ def _finish(result: BuildResult) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="gatic")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Gati compiler: reads typed handler modules statically and generates what the app needs."""
+    if ctx.invoked_subcommand is None:  # bare `gatic`: the help, on stdout, and success
+        click.echo(ctx.get_help())
+        ctx.exit(EXIT_OK)
+
+
+def _require_project(project: Path) -> None:
+    """A usage error unless `project` is a Gati project (so `gatic build` in `~` scans nothing)."""
+    from gati_compiler.project import find_project_problem
+
+    problem = find_project_problem(project)
+    if problem is not None:
+        raise click.UsageError(problem)
 
 
 main.add_command(version_group)
@@ -159,20 +175,47 @@ def build(project: Path, fmt: Format, jobs: int | None, dump: Literal["facts", "
     """Analyse PROJECT and write its build folder (default `.gati/`)."""
     from gati_compiler.pipeline import build as run_build
 
+    _require_project(project)
     started = time.perf_counter()
     result = run_build(project, jobs=jobs, dump=dump)
     if dump is not None and result.dump is not None:
         click.echo(result.dump, nl=False)
+    summary = build_summary(result, time.perf_counter() - started) if dump is None else None
+    if fmt == "json":
+        click.echo(render_build_json(result, summary))
+        _finish(result)
     _report(result, fmt, quiet_when_clean=True)
-    if fmt == "text" and result.ok and dump is None and result.config is not None and result.program is not None:
-        written = len(result.written.written) if result.written else 0
+    if fmt == "text" and summary is not None:
         click.echo(
-            f"built {len(result.program.handlers)} handlers, {len(result.program.modules)} modules, "
-            f"{len(result.program.gtypes)} types into {result.config.out}/ "
-            f"({written} files written) in {time.perf_counter() - started:.2f}s",
+            f"built {summary['handlers']} handlers, {summary['modules']} modules, {summary['types']} types "
+            f"into {summary['out']} ({summary['filesWritten']} files written) in {summary['seconds']:.2f}s",
             err=True,
         )
     _finish(result)
+
+
+def build_summary(result: BuildResult, seconds: float) -> dict[str, JsonValue] | None:
+    """What a successful build made: counts, the output folder, files written and the time taken."""
+    if not result.ok or result.config is None or result.program is None:
+        return None
+    written = result.written
+    return {
+        "handlers": len(result.program.handlers),
+        "modules": len(result.program.modules),
+        "types": len(result.program.gtypes),
+        "artifacts": len(result.artifacts),
+        "filesWritten": len(written.written) if written else 0,
+        "out": f"{result.config.out}/",
+        "outDir": str(result.config.out_dir.resolve()),
+        "seconds": round(seconds, 3),
+    }
+
+
+def render_build_json(result: BuildResult, summary: dict[str, JsonValue] | None) -> str:
+    """`--format json` of `gatic build`: the diagnostics document plus `build` (null unless it succeeded)."""
+    doc = json.loads(render_json(result.diagnostics))
+    doc["build"] = summary
+    return canonical_json(doc)
 
 
 @main.command()
@@ -204,6 +247,7 @@ def check(
         raise click.UsageError("--format markdown needs --against")
     from gati_compiler.pipeline import check as run_check
 
+    _require_project(project)
     result = run_check(project, jobs=jobs)
     _report(result, fmt)
     _finish(result)
@@ -227,6 +271,7 @@ def serve(project: Path, host: str, port: int, workers: int, rebuild: bool, allo
     from gati_runtime_min.serving import serve as run_serve
     from gati_runtime_min.state import StateError
 
+    _require_project(project)
     out = ".gati"
     if rebuild:
         result = run_build(project)
@@ -250,6 +295,7 @@ def watch(project: Path, serve_too: bool, port: int) -> None:
     """Rebuild PROJECT on every change; a broken edit reports diagnostics and keeps watching."""
     from gati_compiler.watch import watch_project
 
+    _require_project(project)
     watch_project(project, serve=serve_too, port=port, echo=click.echo)
 
 
@@ -262,9 +308,16 @@ def watch(project: Path, serve_too: bool, port: int) -> None:
     default=None,
     help="Where to create the app (default: ./NAME).",
 )
-def init(name: str, directory: Path | None) -> None:
+@click.option(
+    "--gati",
+    "gati_source",
+    default=None,
+    help="Where the app installs gati from: a folder, a wheel or a URL "
+    "(default: where this gati was installed from, if that was a local checkout or wheel).",
+)
+def init(name: str, directory: Path | None, gati_source: str | None) -> None:
     """Scaffold a new app called NAME."""
-    from gati_compiler.scaffold import project_name_problem, scaffold_files
+    from gati_compiler.scaffold import local_gati_requirement, project_name_problem, scaffold_files
     from gati_compiler.writer import write_artifacts
 
     problem = project_name_problem(name)
@@ -273,9 +326,21 @@ def init(name: str, directory: Path | None) -> None:
     target = directory or Path(name)
     if target.exists() and any(target.iterdir()):
         raise click.UsageError(f"`{target}` exists and is not empty")
-    files = scaffold_files(name)
+    if gati_source is None:
+        requirement = local_gati_requirement()
+    elif "://" in gati_source:
+        requirement = f"gati @ {gati_source}"
+    else:
+        requirement = f"gati @ {Path(gati_source).resolve().as_uri()}"
+    files = scaffold_files(name, requirement)
     write_artifacts(files, target)
-    click.echo(f"created {len(files)} files in {target}/; next: gatic build {target}", err=True)
+    click.echo(f"created {len(files)} files in {target}/; next: see {target}/README.md", err=True)
+    if requirement is None:
+        click.echo(
+            "note: gati was not installed from a local checkout or wheel, so the app does not list it; "
+            "install gati into the app's environment yourself, or pass --gati PATH",
+            err=True,
+        )
 
 
 main.add_command(deploy)  # `gatic deploy --dry-run`: gati_compiler/cli_deploy.py

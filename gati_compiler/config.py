@@ -137,6 +137,40 @@ class StateConfig(_Frozen):
     claim_idle: Annotated[float, Gt(0)] = 30.0  # seconds before a crashed consumer's messages are redelivered
 
 
+class DocsConfig(_Frozen):
+    """`[tool.gati.docs]`: `GET /openapi.json` and the interactive page (`/docs`), served offline.
+
+    On by default (development); set `enabled = false` for production, or `GATI_DOCS=0` in the
+    server's environment, which wins over this file."""
+
+    enabled: bool = True
+    path: Annotated[str, MinLen(2)] = "/docs"
+    openapi_path: Annotated[str, MinLen(2)] = "/openapi.json"
+
+
+class CorsConfig(_Frozen):
+    """`[tool.gati.cors]`: cross-origin requests from browsers, answered per the Fetch standard.
+
+    Off until `allow_origins` lists an origin (`"*"` for any)."""
+
+    allow_origins: tuple[Annotated[str, MinLen(1)], ...] = ()
+    allow_methods: tuple[Annotated[str, MinLen(1)], ...] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    allow_headers: tuple[Annotated[str, MinLen(1)], ...] = ()  # `"*"`: whatever the browser asks for
+    expose_headers: tuple[Annotated[str, MinLen(1)], ...] = ("x-request-id",)
+    allow_credentials: bool = False
+    max_age: Annotated[int, Ge(0)] = 600
+
+
+class MiddlewareEntry(_Frozen):
+    """One `[[tool.gati.middleware]]`: an ASGI middleware class (or factory) wrapped around the app.
+
+    `factory` is `"package.module:Name"`, called as `Name(app, **options)` (Starlette's and most
+    ASGI middleware take this form). The first entry is the outermost."""
+
+    factory: Annotated[str, MinLen(3)]
+    options: dict[str, JsonValue] = Field(default_factory=dict)
+
+
 class AcceptedBreak(_Frozen):
     """One `[[tool.gati.timescape.accept]]` entry: a known break that CI lets through."""
 
@@ -165,6 +199,7 @@ class GatiConfig(_Frozen):
 
     project_dir: Path
     config_file: str | None = None
+    app_version: str | None = None  # `[project].version` of `pyproject.toml` (OpenAPI `info.version`)
     name: Annotated[str, MinLen(1)]
     sources: tuple[str, ...] = (".",)
     out: Annotated[str, MinLen(1)] = ".gati"
@@ -175,6 +210,9 @@ class GatiConfig(_Frozen):
     deploy: DeployConfig = DeployConfig()
     timescape: TimescapeConfig = TimescapeConfig()
     state: StateConfig = StateConfig()
+    docs: DocsConfig = DocsConfig()
+    cors: CorsConfig = CorsConfig()
+    middleware: tuple[MiddlewareEntry, ...] = ()
     config: dict[str, JsonValue] = Field(default_factory=dict)
 
     @property
@@ -186,7 +224,7 @@ class GatiConfig(_Frozen):
         return self.project_dir / self.out
 
 
-_INTERNAL_FIELDS: Final = frozenset({"project_dir", "config_file"})
+_INTERNAL_FIELDS: Final = frozenset({"project_dir", "config_file", "app_version"})
 
 
 def load_config(project_dir: Path, sink: DiagnosticSink, files: Mapping[str, bytes] | None = None) -> GatiConfig | None:
@@ -208,11 +246,14 @@ def load_config(project_dir: Path, sink: DiagnosticSink, files: Mapping[str, byt
         return None
 
     project_name: str | None = None
+    app_version: str | None = None
     tool_table: dict[str, Any] | None = None
     if pyproject is not None:
         project = pyproject.data.get("project")
         if isinstance(project, dict) and isinstance(project.get("name"), str):
             project_name = project["name"]
+        if isinstance(project, dict) and isinstance(project.get("version"), str):
+            app_version = project["version"]
         tool = pyproject.data.get("tool")
         if isinstance(tool, dict) and "gati" in tool:
             tool_table = tool["gati"]
@@ -246,6 +287,7 @@ def load_config(project_dir: Path, sink: DiagnosticSink, files: Mapping[str, byt
     values.setdefault("name", project_name or project_dir.resolve().name)
     values["project_dir"] = project_dir
     values["config_file"] = source.name if source is not None else None
+    values["app_version"] = app_version
     try:
         cfg = GatiConfig.model_validate(values)
     except ValidationError as exc:  # the checker should have caught it; report, never crash
@@ -319,6 +361,8 @@ def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
         "auth": {"jwt": jwt_settings, "apiKeys": keys_settings},
         "server": {"maxBodyBytes": cfg.server.max_body_bytes, "requestTimeout": cfg.server.request_timeout},
         "state": _state_settings(cfg.state),
+        "appVersion": cfg.app_version,
+        **_http_settings(cfg),
         "config": dict(cfg.config),
     }
 
@@ -336,6 +380,27 @@ def _state_settings(state: StateConfig) -> dict[str, JsonValue]:
         "streamMaxlen": state.stream_maxlen,
         "claimIdle": state.claim_idle,
     }
+
+
+def _http_settings(cfg: GatiConfig) -> dict[str, JsonValue]:
+    """`docs`, and `cors` / `middleware` only when configured (what wraps the app at run time)."""
+    docs = cfg.docs
+    out: dict[str, JsonValue] = {
+        "docs": {"enabled": docs.enabled, "path": docs.path, "openapiPath": docs.openapi_path},
+    }
+    cors = cfg.cors
+    if cors.allow_origins:
+        out["cors"] = {
+            "allowOrigins": list(cors.allow_origins),
+            "allowMethods": [m.upper() for m in cors.allow_methods],
+            "allowHeaders": [h.lower() for h in cors.allow_headers],
+            "exposeHeaders": [h.lower() for h in cors.expose_headers],
+            "allowCredentials": cors.allow_credentials,
+            "maxAge": cors.max_age,
+        }
+    if cfg.middleware:
+        out["middleware"] = [{"factory": m.factory, "options": dict(m.options)} for m in cfg.middleware]
+    return out
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -535,7 +600,7 @@ class _Checker:
                     self.check_model(value, tp, here)
                 else:
                     self.error_type(here, "a table", value)
-            elif key == "config" and model is GatiConfig:
+            elif (key == "config" and model is GatiConfig) or (key == "options" and model is MiddlewareEntry):
                 if isinstance(value, dict):
                     self.check_json(value, here)
                 else:

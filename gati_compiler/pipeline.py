@@ -336,6 +336,10 @@ def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
     if not result.ok or result.config is None:
         return result
     out_dir = Path(project_dir) / result.config.out
+    if not out_dir.is_dir():
+        # `.gati/` is generated and not committed (the `.gitignore` of `gatic init` lists it): on
+        # a fresh clone there is no build to be stale, and the gate is the sources' diagnostics
+        return result
     extra = DiagnosticSink()
     stale = []
     for rel, data in result.artifacts.items():
@@ -347,7 +351,7 @@ def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
             codes.ARTIFACT_STALE,
             f"`{result.config.out}/{rel}` is out of date",
             Span.point(f"{result.config.out}/{rel}"),
-            help="run `gatic build` and commit the result",
+            help="run `gatic build` to regenerate it (the build folder is generated output, never edited by hand)",
         )
     result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: (d.sort_key, d.message))
     return result

@@ -32,8 +32,37 @@ def project_name_problem(name: str) -> str | None:
     )
 
 
-def scaffold_files(name: str) -> dict[str, bytes]:
+def local_gati_requirement() -> str | None:
+    """How the new app should depend on this gati: `gati @ file:///...` when this gati was installed
+    from a local checkout or wheel (PEP 610's `direct_url.json`), else `None`.
+
+    The name `gati` alone would resolve on PyPI to an unrelated project, so the app never names it
+    without a location. Reads the installed distribution's metadata (the CLI's I/O, not a stage).
+    """
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("gati")
+        direct = dist.read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    if not direct:  # installed from an index: no location to give
+        return None
+    try:
+        url = json.loads(direct).get("url")
+    except ValueError:
+        return None
+    if not isinstance(url, str) or not url.startswith("file://"):
+        return None
+    return f"gati @ {url}"
+
+
+def scaffold_files(name: str, gati_requirement: str | None = None) -> dict[str, bytes]:
     """Render every template under `templates/init/` for the project `name`.
+
+    `gati_requirement` is the app's dependency on gati (`gati @ file:///path/to/gati`, a wheel's
+    path, a VCS URL); without one the app lists no gati dependency and its README says to install
+    gati first.
 
     Returns:
         Relative POSIX output path (the template name without `init/` and `.j2`) -> UTF-8 bytes.
@@ -51,7 +80,8 @@ def scaffold_files(name: str) -> dict[str, bytes]:
         # a JSON string is a valid TOML basic string
         "name_toml": json.dumps(name, ensure_ascii=False),
         "description_toml": json.dumps(f"The {name} app, built with Gati", ensure_ascii=False),
-        "gati_requirement_toml": json.dumps(f"gati>={__version__}"),
+        "gati_requirement_toml": json.dumps(gati_requirement) if gati_requirement else None,
+        "gati_version": __version__,
     }
     prefix = f"{TEMPLATE_DIR}/"
     names = sorted(env.list_templates(filter_func=lambda n: n.startswith(prefix) and n.endswith(".j2")))

@@ -19,6 +19,7 @@ import orjson
 from gati_runtime_min.context import GlobalContext, LocalContext, Modules
 from gati_runtime_min.deadlines import running_loop as _running_loop
 from gati_runtime_min.deadlines import task_of as _task_of
+from gati_runtime_min.docs_page import DocsEndpoints, docs_enabled
 from gati_runtime_min.edges import AUDIT, JSON_HEADER, NO_BODY_STATUS, AppEdges, answer_headers
 from gati_runtime_min.errors import HTTPError, ManifestError
 from gati_runtime_min.ids import RequestIds
@@ -119,6 +120,9 @@ class GatiApp(AppEdges):
         self._versioned = bool(self.versions.known)
         self._gated = self.versions.gated
         self._max_digits = len(str(self.max_body_bytes))  # a shorter content-length is within the limit
+        # `/openapi.json` and `/docs` (on unless `[tool.gati.docs]` or `GATI_DOCS` turn them off)
+        settings = self.build.settings
+        self.docs = DocsEndpoints(self.build.build_dir, settings, self.build.app) if docs_enabled(settings) else None
         self.ready = False
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -146,6 +150,9 @@ class GatiApp(AppEdges):
                 hit = self._resolve("GET", path)
                 head = True
             if hit is None:
+                if self.docs is not None and self.docs.serves(path) and method in ("GET", "HEAD"):
+                    await self._serve_docs(scope, path, rid, send, t0)
+                    return
                 found = self.router.match(method, path)
                 await self._unmatched(send, found.match, found.allow, method, path, rid, t0)
                 return

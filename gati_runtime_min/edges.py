@@ -15,6 +15,7 @@ from typing import Any, Final
 import orjson
 
 from gati_runtime_min.context import LocalContext
+from gati_runtime_min.docs_page import DocsEndpoints
 from gati_runtime_min.errors import GatiError, HTTPError, envelope
 from gati_runtime_min.loader import Build
 from gati_runtime_min.routing import Match
@@ -36,6 +37,7 @@ class AppEdges:
     """Everything of the app off the request path. State comes from `GatiApp.__init__`."""
 
     build: Build
+    docs: DocsEndpoints | None
     instances: dict[str, Any]
     versions: VersionResolver
     state: StateBackend
@@ -114,6 +116,20 @@ class AppEdges:
         else:
             await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, head=method == "HEAD")
         self._audit(rid, None, method, path, 405 if match is Match.PARTIAL else 404, t0, None)
+
+    async def _serve_docs(self, scope: Scope, path: str, rid: str, send: Send, t0: float) -> None:
+        """`/openapi.json`, `/docs` and its assets (`docs_page.DocsEndpoints`)."""
+        assert self.docs is not None
+        head = scope["method"] == "HEAD"
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        try:
+            status, body, extra = await self.docs.answer(path, headers, scope.get("query_string", b""), self.versions)
+        except HTTPError as exc:
+            await self._error(send, exc, path, rid, head)
+            self._audit(rid, None, scope["method"], path, exc.status, t0, None)
+            return
+        await _send(send, status, [*extra, (b"x-request-id", rid.encode())], body, head)
+        self._audit(rid, None, scope["method"], path, status, t0, None)
 
     async def _internal(self, path: str, rid: str, send: Send) -> None:
         if path == "/_gati/health":

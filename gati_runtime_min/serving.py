@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Final
 
 from gati_runtime_min.app import GatiApp
+from gati_runtime_min.middleware import ASGIApp, build_asgi
 from gati_runtime_min.state import StateError, per_worker_refusal
 
 ENV_BUILD_DIR: Final = "GATI_BUILD_DIR"
 
 
-def create_app() -> GatiApp:
-    """App factory for uvicorn workers and reload: reads the build folder from `GATI_BUILD_DIR`."""
-    return GatiApp(os.environ[ENV_BUILD_DIR])
+def create_app() -> ASGIApp:
+    """App factory for uvicorn workers and reload: reads the build folder from `GATI_BUILD_DIR`;
+    the app comes wrapped in the middleware of its build settings (`cors`, `middleware`)."""
+    return build_asgi(GatiApp(os.environ[ENV_BUILD_DIR]))
 
 
 def serve(
@@ -50,8 +52,9 @@ def serve(
     bdir = Path(build_dir).resolve()
     app = GatiApp(bdir)
     check_state(app, workers, allow_per_worker_state)
+    asgi = build_asgi(app)  # fails fast, too, on a middleware that cannot be imported
     if workers <= 1 and not reload:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+        uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on")
         return
     os.environ[ENV_BUILD_DIR] = str(bdir)
     roots = app.build.manifest.get("sourceRoots") or ["."]

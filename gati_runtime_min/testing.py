@@ -28,6 +28,7 @@ from gati_runtime_min.errors import HTTPError
 from gati_runtime_min.ids import RequestIds
 from gati_runtime_min.lifecycle import invoke
 from gati_runtime_min.messages import Principal, Request, Response
+from gati_runtime_min.middleware import build_asgi
 
 __all__ = ["AppClient", "Call", "HandlerResult", "MockModule", "run_handler", "run_handler_sync"]
 
@@ -37,7 +38,8 @@ class AppClient(httpx.AsyncClient):
 
     def __init__(self, app: GatiApp | str | Path, *, base_url: str = "http://testserver", **kwargs: Any) -> None:
         self.app = app if isinstance(app, GatiApp) else GatiApp(app)
-        transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 50000))
+        # the app as served: wrapped in the middleware of its build settings (`cors`, `middleware`)
+        transport = httpx.ASGITransport(app=build_asgi(self.app), client=("127.0.0.1", 50000))
         super().__init__(transport=transport, base_url=base_url, **kwargs)
 
     async def __aenter__(self) -> AppClient:

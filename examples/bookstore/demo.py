@@ -6,6 +6,7 @@ with this interpreter and stopped by its PID when the demo ends.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -100,7 +101,8 @@ def main() -> int:
             try:
                 client.create_book(body={"title": "", "isbn": "nope"})  # type: ignore[typeddict-item]
             except errors.APIStatusError as exc:
-                show(f"rejected a bad book: {exc.status_code} {exc.code} (request {exc.request_id})", exc.issues)
+                issues = [dataclasses.asdict(issue) for issue in exc.issues]  # each an `errors.Issue`
+                show(f"rejected a bad book: {exc.status_code} {exc.code} (request {exc.request_id})", issues)
             show("stats", client.stats())
         # Timescape: the committed timescape.lock deprecates v1.0.0; its clients are told so
         old = httpx.get(f"{base}/books", headers={"x-api-key": API_KEY, "x-gati-version": "v1.0.0"})

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from gati_compiler.diagnostics.model import Severity
+from gati_compiler.version import DOCS_BASE_URL
 
 REGISTRY: Final[dict[str, DiagnosticCode]] = {}
-DOCS_URL: Final = "docs/diagnostics.md#"
+# absolute, so SARIF viewers and editors can open it (`helpUri`); the anchor is the code in lower case
+DOCS_URL: Final = f"{DOCS_BASE_URL}diagnostics.md#"
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,7 @@ def _json_item(diag: Diagnostic) -> dict[str, JsonValue]:
         "notes": list(diag.notes),
         "help": diag.help,
         "url": diag.url,
+        "helpUri": diag.url,
     }
 
 
@@ -218,8 +219,7 @@ def render_sarif(diags: Iterable[Diagnostic], tool_version: str) -> str:
             "defaultConfiguration": {"level": _SARIF_LEVEL[code.default_severity]},
             "properties": {"retired": code.retired, "docs": code.url},
         }
-        if code.url.startswith(("https://", "http://")):  # SARIF wants an absolute URI here
-            rule["helpUri"] = code.url
+        rule["helpUri"] = code.url  # absolute (`codes.DOCS_URL`), as SARIF requires
         rules.append(rule)
     results: list[JsonValue] = []
     for diag in _sorted(diags):

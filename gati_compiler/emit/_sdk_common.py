@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from gati_compiler.ir.gtype import GType, ObjectType, PrimitiveType, RefType
+from gati_compiler.ir.gtype import ArrayType, GType, ObjectType, PrimitiveType, RefType, UnionType
 from gati_compiler.ir.models import Handler, PathParam, Program
 
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -84,6 +84,7 @@ class Operation(_Frozen):
     body: GType | None
     response: GType | None
     status: int
+    other_statuses: tuple[int, ...] = ()
     summary: str | None
     description: str | None
     tags: tuple[str, ...]
@@ -149,6 +150,7 @@ def operation(handler: Handler, gtypes: Mapping[str, GType]) -> Operation:
         body=handler.gtypes.request,
         response=None if handler.status == 204 else handler.gtypes.response,
         status=handler.status,
+        other_statuses=handler.otherStatuses,
         summary=handler.summary,
         description=handler.description,
         tags=handler.tags,
@@ -168,3 +170,128 @@ def first_line(text: str | None) -> str | None:
         return None
     line = text.strip().splitlines()[0].strip()
     return line or None
+
+
+def _refs_of(gtype: GType) -> set[str]:
+    found: set[str] = set()
+    stack: list[object] = [gtype.model_dump(mode="python")]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("kind") == "ref" and isinstance(item.get("ref"), str):
+                found.add(item["ref"])
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return found
+
+
+def _reachable(roots: list[GType], gtypes: Mapping[str, GType]) -> set[str]:
+    seen: set[str] = set()
+    todo = [ref for root in roots for ref in _refs_of(root)]
+    while todo:
+        ref = todo.pop()
+        if ref in seen or ref not in gtypes:
+            continue
+        seen.add(ref)
+        todo.extend(_refs_of(gtypes[ref]))
+    return seen
+
+
+def with_output_fields_required(program: Program) -> dict[str, GType]:
+    """`program.gtypes` (sorted) where a dataclass or model that only responses use has every
+    field required: it always sends them, defaults included, so the SDKs type them as present.
+    A class that requests use too keeps its input shape (its defaulted fields may be left out)."""
+    inputs: list[GType] = []
+    outputs: list[GType] = []
+    for h in program.handlers:
+        g = h.gtypes
+        inputs += [t for t in (g.request, g.params, g.query, g.headers) if t is not None]
+        if g.response is not None:
+            outputs.append(g.response)
+    output_only = _reachable(outputs, program.gtypes) - _reachable(inputs, program.gtypes)
+    out: dict[str, GType] = {}
+    for ref, gtype in sorted(program.gtypes.items()):
+        if (
+            ref in output_only
+            and isinstance(gtype, ObjectType)
+            and gtype.origin is not None
+            and gtype.origin.kind in ("dataclass", "model")
+            and not all(p.required for p in gtype.properties)
+        ):
+            props = tuple(p.model_copy(update={"required": True}) for p in gtype.properties)
+            gtype = gtype.model_copy(update={"properties": props})
+        out[ref] = gtype
+    return out
+
+
+# -- pagination, recognised structurally --------------------------------------------------------
+
+_ITEMS_KEYS: Final = ("items", "data", "results", "entries", "records")
+# the field naming the next page -> query parameters that take it, in order of preference
+_NEXT_TO_PARAM: Final[Mapping[str, tuple[str, ...]]] = {
+    "next_offset": ("offset",),
+    "nextOffset": ("offset",),
+    "next_cursor": ("cursor", "after", "page_token"),
+    "nextCursor": ("cursor", "after", "pageToken"),
+    "next_page_token": ("page_token", "cursor"),
+    "nextPageToken": ("pageToken", "cursor"),
+    "next_token": ("token", "next_token", "cursor"),
+    "nextToken": ("token", "nextToken", "cursor"),
+    "next_page": ("page",),
+    "nextPage": ("page",),
+    "cursor": ("cursor",),
+}
+
+
+class PageShape(_Frozen):
+    """A GET whose response is a page: `items_key` holds the items, `next_key` what to send as
+    query parameter `param` for the next page (`null` or absent: the last page)."""
+
+    items_key: str
+    item: GType
+    next_key: str
+    param: str
+
+
+def _scalar_kind(gtype: GType, gtypes: Mapping[str, GType]) -> str | None:
+    target = resolve(gtype, gtypes)
+    if isinstance(target, UnionType):
+        kinds = {_scalar_kind(o, gtypes) for o in target.options} - {"null"}
+        return kinds.pop() if len(kinds) == 1 else None
+    if isinstance(target, PrimitiveType) and target.type in ("integer", "string", "null"):
+        return target.type
+    return None
+
+
+def page_shape(op: Operation, gtypes: Mapping[str, GType]) -> PageShape | None:
+    """The page structure of `op`'s response, or `None`. Recognised by shape, never by type name:
+    a GET answering an object with a list (`items`, `data`, `results` ...) and a next-page field
+    (`next_cursor`, `next_offset`, `next_page_token` ...) whose value an optional query parameter
+    of the same kind takes (`cursor`, `offset`, `page_token` ...)."""
+    if op.method != "GET" or op.response is None:
+        return None
+    target = resolve(op.response, gtypes)
+    if not isinstance(target, ObjectType):
+        return None
+    props = {p.name: p for p in target.properties}
+    items = next((k for k in _ITEMS_KEYS if k in props and isinstance(resolve(props[k].type, gtypes), ArrayType)), None)
+    if items is None:
+        return None
+    array = resolve(props[items].type, gtypes)
+    assert isinstance(array, ArrayType)
+    query = {f.name: f for f in op.query}
+    for next_key, params in _NEXT_TO_PARAM.items():
+        if next_key not in props:
+            continue
+        kind = _scalar_kind(props[next_key].type, gtypes)
+        for param in params:
+            field = query.get(param)
+            if (
+                field is not None
+                and not field.required
+                and kind in ("integer", "string")
+                and _scalar_kind(field.type, gtypes) == kind
+            ):
+                return PageShape(items_key=items, item=array.items, next_key=next_key, param=param)
+    return None

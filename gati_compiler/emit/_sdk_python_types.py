@@ -157,6 +157,7 @@ class FieldView(_Frozen):
     name: str  # the wire name as an identifier (class form only)
     annotation: str
     annotation_literal: str  # the annotation as a string literal, for the functional form
+    doc: str | None = None  # the field's description: an attribute docstring (a comment in functional form)
 
 
 class TypedDictView(_Frozen):
@@ -234,7 +235,11 @@ def _typed_dict_view(name: str, ref: str, gtype: ObjectType, types: PyTypes) -> 
             annotation = f"typing.NotRequired[{annotation}]"
         fields.append(
             FieldView(
-                key=py_str(prop.name), name=prop.name, annotation=annotation, annotation_literal=py_str(annotation)
+                key=py_str(prop.name),
+                name=prop.name,
+                annotation=annotation,
+                annotation_literal=py_str(annotation),
+                doc=py_docstring(prop.description),
             )
         )
     functional = any(not names.is_py_identifier(p.name) for p in gtype.properties)

@@ -13,7 +13,14 @@ from typing import Final, assert_never, cast
 from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter
 
 from gati_compiler.emit import _sdk_names as names
-from gati_compiler.emit._sdk_common import ERROR_CLASSES, Operation, first_line, operations
+from gati_compiler.emit._sdk_common import (
+    ERROR_CLASSES,
+    Operation,
+    first_line,
+    operations,
+    page_shape,
+    with_output_fields_required,
+)
 from gati_compiler.emit._sdk_python_types import (
     ModelsView,
     PyTypes,
@@ -79,6 +86,16 @@ class ParamView(_Frozen):
     required: bool
 
 
+class PageView(_Frozen):
+    """`iter_<method>`: every item of a paginated GET, page after page (`_sdk_common.page_shape`)."""
+
+    items_key: str  # Python string literals
+    next_key: str
+    param: str  # the query parameter's identifier
+    item: str  # the item annotation
+    name: str = ""  # `iter_<method>`, made unique among the client's names
+
+
 class MethodView(_Frozen):
     name: str
     handler_id: str  # as a Python string literal
@@ -93,6 +110,7 @@ class MethodView(_Frozen):
     path_expr: str
     idempotent: bool
     parser: str  # module-level function that decodes the response
+    page: PageView | None = None
 
 
 class ErrorView(_Frozen):
@@ -173,7 +191,7 @@ def _param_ident(wire: str, taken: set[str]) -> str:
     return names.unique(ident, taken)
 
 
-def _method_view(op: Operation, name: str, types: PyTypes) -> MethodView:
+def _method_view(op: Operation, name: str, types: PyTypes, gtypes: Mapping[str, GType]) -> MethodView:
     taken: set[str] = set(_PARAM_RESERVED)
     path_params = tuple(
         ParamView(ident=_param_ident(f.name, taken), key=py_str(f.name), annotation=types.render(f.type), required=True)
@@ -196,6 +214,16 @@ def _method_view(op: Operation, name: str, types: PyTypes) -> MethodView:
             ParamView(ident=_param_ident(f.name, taken), key=py_str(f.name), annotation=annotation, required=f.required)
         )
     returns = types.render(op.response) if op.response is not None else "None"
+    shape = page_shape(op, gtypes)
+    page = None
+    if shape is not None:
+        ident = next(q.ident for q in query if q.key == py_str(shape.param))
+        page = PageView(
+            items_key=py_str(shape.items_key),
+            next_key=py_str(shape.next_key),
+            param=ident,
+            item=types.render(shape.item),
+        )
     return MethodView(
         name=name,
         handler_id=py_str(op.handler_id),
@@ -210,6 +238,7 @@ def _method_view(op: Operation, name: str, types: PyTypes) -> MethodView:
         path_expr=" + ".join(pieces) or '""',
         idempotent=op.idempotent,
         parser="_base.parse_none" if returns == "None" else "_parse_" + name,
+        page=page,
     )
 
 
@@ -222,7 +251,11 @@ def build_client_view(program: Program, *, header: str) -> ClientView:
         base = names.py_identifier(names.snake(op.handler_id))
         if base in _CLIENT_RESERVED or base.startswith("_"):
             base = "call_" + base.lstrip("_")
-        methods.append(_method_view(op, names.unique(base, taken), types))
+        methods.append(_method_view(op, names.unique(base, taken), types, program.gtypes))
+    for i, m in enumerate(methods):
+        if m.page is not None:
+            page = m.page.model_copy(update={"name": names.unique(f"iter_{m.name}", taken)})
+            methods[i] = m.model_copy(update={"page": page})
     versions = sorted({h.timescapeVersion for h in program.handlers if h.timescapeVersion})
     errors = tuple(ErrorView(name=n, base=b, status=s, doc=d, retry_after=s == 429) for s, n, b, d in ERROR_CLASSES)
     return ClientView(
@@ -235,7 +268,8 @@ def build_client_view(program: Program, *, header: str) -> ClientView:
         imports=annotation_imports(
             [m.returns for m in methods]
             + [m.body for m in methods if m.body]
-            + [p.annotation for m in methods for p in (*m.path_params, *m.query)],
+            + [p.annotation for m in methods for p in (*m.path_params, *m.query)]
+            + [m.page.item for m in methods if m.page],
             always=("typing",),
         ),
         flavours=FLAVOURS,
@@ -392,7 +426,7 @@ def emit_python_sdk(program: Program, *, header: str) -> dict[str, bytes]:
         `{path: bytes}`, UTF-8 with LF endings.
     """
     env = make_environment()
-    models = build_models_view(_gtypes(program), header=header)
+    models = build_models_view(with_output_fields_required(program), header=header)
     view = build_client_view(program, header=header)
     pkg = f"{ROOT}/{view.package}"
     out: dict[str, bytes] = {}

@@ -13,7 +13,14 @@ from typing import Final, assert_never
 from pydantic import BaseModel, ConfigDict
 
 from gati_compiler.emit import _sdk_names as names
-from gati_compiler.emit._sdk_common import ERROR_CLASSES, Operation, first_line, operations
+from gati_compiler.emit._sdk_common import (
+    ERROR_CLASSES,
+    Operation,
+    first_line,
+    operations,
+    page_shape,
+    with_output_fields_required,
+)
 from gati_compiler.emit.render import make_environment
 from gati_compiler.ir.gtype import (
     AnyType,
@@ -170,6 +177,16 @@ class ArgView(_Frozen):
     access: str  # `args.id` / `args["name-prefix"]`
 
 
+class TsPageView(_Frozen):
+    """`iterate<Method>`: every item of a paginated GET, page after page (`_sdk_common.page_shape`)."""
+
+    name: str
+    items: str  # `page["items"]`
+    next: str  # `page["next_offset"]`
+    param_key: str  # the args key of the query parameter, as a TS property key
+    item: str
+
+
 class TsMethodView(_Frozen):
     name: str
     doc: str | None
@@ -183,6 +200,7 @@ class TsMethodView(_Frozen):
     returns: str
     returns_void: bool
     idempotent_literal: str
+    page: TsPageView | None = None
 
 
 class TsErrorView(_Frozen):
@@ -192,12 +210,18 @@ class TsErrorView(_Frozen):
     doc: str
 
 
+# the compiler `npm install && npm run build` uses in the generated package (a devDependency); the
+# version gati's own tests compile the SDK with (`package.json` at the repository root)
+TYPESCRIPT_VERSION: Final = "^5.9.3"
+
+
 class TsView(_Frozen):
     header: str
     app: str
     package: str
     package_json: str  # `package` as a JSON string
     description_json: str  # the package description as a JSON string
+    typescript_version: str = TYPESCRIPT_VERSION
     version: str
     default_api_version: str  # a TS literal: a string or `undefined`
     interfaces: tuple[InterfaceView, ...]
@@ -271,7 +295,7 @@ def build_ts_view(program: Program, *, header: str) -> TsView:
     interfaces: list[InterfaceView] = []
     aliases: list[AliasView] = []
     consts: list[EnumConstView] = []
-    for ref, gtype in sorted(program.gtypes.items()):
+    for ref, gtype in with_output_fields_required(program).items():
         name = type_names[ref]
         if isinstance(gtype, ObjectType):
             props = tuple(
@@ -295,11 +319,25 @@ def build_ts_view(program: Program, *, header: str) -> TsView:
             consts.append(EnumConstView(name=name, members=tuple(members)))
     taken_methods: set[str] = set(_METHOD_RESERVED)
     methods = []
-    for op in operations(program):
+    ops = operations(program)
+    for op in ops:
         # client.ts names types through the `types` namespace import
         methods.append(
             _method(op, names.unique(names.ts_identifier(names.camel(op.handler_id)), taken_methods), qualified)
         )
+    for i, (op, method) in enumerate(zip(ops, methods, strict=True)):
+        shape = page_shape(op, program.gtypes)
+        arg = next((a for a in method.query if shape is not None and a.wire == ts_str(shape.param)), None)
+        if shape is None or arg is None:
+            continue
+        page = TsPageView(
+            name=names.unique("iterate" + method.name[:1].upper() + method.name[1:], taken_methods),
+            items=f"page[{ts_str(shape.items_key)}]",
+            next=f"page[{ts_str(shape.next_key)}]",
+            param_key=ts_key(arg.key),
+            item=qualified.render(shape.item),
+        )
+        methods[i] = method.model_copy(update={"page": page})
     versions = sorted({h.timescapeVersion for h in program.handlers if h.timescapeVersion})
     package = names.snake(program.app).replace("_", "-") + "-client"
     return TsView(

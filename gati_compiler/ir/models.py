@@ -114,6 +114,8 @@ class Handler(_Frozen):
     description: str | None = None
     tags: tuple[str, ...] = ()
     status: int = 200
+    # other codes the handler sets with `res.status(<literal>)`, sorted; documented in OpenAPI
+    otherStatuses: tuple[int, ...] = ()
     gtypes: HandlerGTypes
     hooks: Hooks
     policies: Policies

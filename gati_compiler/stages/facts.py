@@ -122,6 +122,8 @@ class FunctionFact(NamedTuple):
     anchor: Anchor
     module_uses: tuple[Use, ...] = ()
     param_uses: tuple[Use, ...] = ()
+    # the literal codes of `res.status(201)` calls in the body, sorted and unique
+    statuses: tuple[int, ...] = ()
 
 
 class ClassFact(NamedTuple):

@@ -49,6 +49,7 @@ from gati_compiler.stages.facts import (
     FunctionFact,
     ModuleFacts,
 )
+from gati_compiler.stages.lower_classes import describe
 from gati_compiler.stages.lower_common import Ctx, canonical_name, display_of
 from gati_compiler.stages.lower_types import TypeLowerer, map_refs
 from gati_compiler.stages.report import Reporter
@@ -432,6 +433,7 @@ class _Lowerer:
             description=description,
             tags=self._strings(kw.get("tags"), facts, "tags") or (facts.module.rsplit(".", 1)[-1],),
             status=status,
+            otherStatuses=tuple(s for s in fn.statuses if s != status),
             gtypes=HandlerGTypes(request=request, response=response, params=params_type, query=query),
             hooks=hooks,
             policies=Policies(
@@ -501,6 +503,30 @@ class _Lowerer:
             )
         return lifecycle, wire, ok
 
+    def _fastapi_form(self, facts: ModuleFacts, fn: FunctionFact) -> str | None:
+        """For a FastAPI-shaped handler (`def get(id: int) -> Order`), the same handler in Gati's form.
+
+        FastAPI-shaped: no parameter is annotated with the runtime's `Request`/`Response`."""
+        for param in fn.params:
+            ann = param.annotation
+            base = ann.base if isinstance(ann, ExSub) else ann
+            target = self.project.resolve(facts.module, base.name) if isinstance(base, ExName) else None
+            if isinstance(target, External) and canonical_name(target.qualname) in (
+                f"{RUNTIME}.Request",
+                f"{RUNTIME}.Response",
+            ):
+                return None
+        has_return = fn.returns is not None and not (isinstance(fn.returns, ExConst) and fn.returns.value is None)
+        out = describe(fn.returns) if has_return and fn.returns is not None else "None"
+        inputs = [p for p in fn.params if p.kind in ("positional", "keyword")]
+        reads = ", ".join(f"`{p.name}` as `req.params[{p.name!r}]` or `req.query[{p.name!r}]`" for p in inputs[:3])
+        prefix = "async " if fn.is_async else ""
+        return (
+            f"this looks like a FastAPI handler; the Gati form is `{prefix}def {fn.name}(req: Request[None], "
+            f"res: Response[{out}], lctx: LocalContext, gctx: GlobalContext) -> None` ending in "
+            f"`res.json(...)`" + (f"; read {reads} (typed by `Request[Body, Query, Params]`)" if reads else "")
+        )
+
     def _signature(
         self, facts: ModuleFacts, fn: FunctionFact
     ) -> tuple[Expr | None, Expr | None, Expr | None, Expr | None] | None:
@@ -508,12 +534,14 @@ class _Lowerer:
         positional = [p for p in fn.params if p.kind == "positional"]
         expected = "`(req: Request[Body], res: Response[Out], lctx: LocalContext, gctx: GlobalContext) -> None`"
         extra = [p for p in fn.params if p.kind != "positional" and not p.has_default]
+        fastapi_help = self._fastapi_form(facts, fn)
         if len(positional) != 4 or extra:
             self.error(
                 codes.HANDLER_SIGNATURE,
                 f"handler `{fn.name}` must take {expected}, it takes {len(positional)} positional argument(s)",
                 facts,
                 (*fn.anchor, "name"),
+                help=fastapi_help,
             )
             return None
         if fn.returns is not None and not (isinstance(fn.returns, ExConst) and fn.returns.value is None):
@@ -522,6 +550,7 @@ class _Lowerer:
                 f"handler `{fn.name}` must return `None`; send the body with `res.json(...)`",
                 facts,
                 fn.returns.anchor,
+                help=fastapi_help,
             )
             return None
         wanted = ("Request", "Response", "LocalContext", "GlobalContext")

@@ -150,12 +150,13 @@ class TypeLowerer(ClassLowering):
             case Missing(broken=True):
                 return AnyType()  # from a module that does not parse: its GATI101 is the report
             case Missing(reason=reason):
+                close = self.project.suggest(ctx.module, written)
                 return self.error(
                     codes.UNRESOLVED_NAME,
                     f"cannot resolve `{written}`: {reason}",
                     ctx,
                     anchor,
-                    help="import the name from a module of this project or from `typing`",
+                    help=did_you_mean(close),
                 )
 
     # -- external (typing, stdlib, annotated-types, pydantic) ------------------------------------
@@ -476,3 +477,13 @@ def map_refs(g: GType, rename: Callable[[str], str]) -> GType:
 
 def _same(new: tuple[GType, ...], old: Sequence[GType]) -> bool:
     return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
+
+
+def did_you_mean(close: tuple[str, str | None] | None) -> str:
+    """The help line of an unresolved name, from `ResolvedProject.suggest`."""
+    if close is None:
+        return "import the name from a module of this project or from `typing`"
+    name, module = close
+    if module is None:
+        return f"did you mean `{name}`?"
+    return f"did you mean `{name}`? it is defined in `{module}`: `from {module} import {name}`"

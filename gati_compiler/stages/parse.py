@@ -224,11 +224,13 @@ class _UseCollector:
     A hand-rolled walk over node fields: libcst's visitor machinery costs as much as parsing.
     """
 
-    def __init__(self, gctx: str | None, req: str | None) -> None:
+    def __init__(self, gctx: str | None, req: str | None, res: str | None = None) -> None:
         self.gctx = gctx
         self.req = req
+        self.res = res
         self.modules: list[tuple[str, cst.CSTNode]] = []
         self.params: list[tuple[str, cst.CSTNode]] = []
+        self.statuses: set[int] = set()
 
     def _owner(self, node: cst.BaseExpression, attr: str) -> str | None:
         if type(node) is cst.Attribute and node.attr.value == attr and type(node.value) is cst.Name:
@@ -243,6 +245,8 @@ class _UseCollector:
                 self._subscript(node)
             elif type(node) is cst.Attribute:
                 self._attribute(node)
+            elif type(node) is cst.Call and self.res is not None:
+                self._status(node)
             children: list[cst.CSTNode] = []
             for name in _child_fields(type(node)):
                 value = getattr(node, name)
@@ -264,26 +268,43 @@ class _UseCollector:
         elif self.req is not None and self._owner(node.value, "params") == self.req:
             self.params.append((key, node))
 
+    def _status(self, node: cst.Call) -> None:
+        """`res.status(201)` with a literal code (`res.status(201).json(...)` too)."""
+        func = node.func
+        if (
+            type(func) is cst.Attribute
+            and func.attr.value == "status"
+            and type(func.value) is cst.Name
+            and func.value.value == self.res
+            and len(node.args) == 1
+            and node.args[0].keyword is None
+            and type(node.args[0].value) is cst.Integer
+        ):
+            code = int(node.args[0].value.value, 0)
+            if 100 <= code <= 599:
+                self.statuses.add(code)
+
     def _attribute(self, node: cst.Attribute) -> None:
         if self.gctx is not None and self._owner(node.value, "modules") == self.gctx:
             self.modules.append((node.attr.value, node))
 
 
-def _param_names(fn: cst.FunctionDef) -> tuple[str | None, str | None]:
+def _param_names(fn: cst.FunctionDef) -> tuple[str | None, str | None, str | None]:
     params = [*fn.params.posonly_params, *fn.params.params]
     req = params[0].name.value if params else None
+    res = params[1].name.value if len(params) >= 2 else None
     gctx = params[3].name.value if len(params) >= 4 else None
     for p in params:
         if p.annotation is not None:
             ann = _dotted(p.annotation.annotation) or ""
             if ann.endswith("GlobalContext"):
                 gctx = p.name.value
-    return req, gctx
+    return req, res, gctx
 
 
 def _collect_uses(fn: cst.FunctionDef) -> _UseCollector:
-    req, gctx = _param_names(fn)
-    collector = _UseCollector(gctx, req)
+    req, res, gctx = _param_names(fn)
+    collector = _UseCollector(gctx, req, res)
     collector.walk(fn.body)
     return collector
 
@@ -400,10 +421,12 @@ class _ModuleReader:
         body = fn.body.body if type(fn.body) is cst.IndentedBlock else ()
         module_uses: tuple[Use, ...] = ()
         param_uses: tuple[Use, ...] = ()
+        statuses: tuple[int, ...] = ()
         if decorators:
             uses = _collect_uses(fn)
             module_uses = tuple(Use(name, (*anchor, "#module_use", k)) for k, (name, _) in enumerate(uses.modules))
             param_uses = tuple(Use(name, (*anchor, "#param_use", k)) for k, (name, _) in enumerate(uses.params))
+            statuses = tuple(sorted(uses.statuses))
         return FunctionFact(
             name=fn.name.value,
             is_async=fn.asynchronous is not None,
@@ -415,6 +438,7 @@ class _ModuleReader:
             anchor=anchor,
             module_uses=module_uses,
             param_uses=param_uses,
+            statuses=statuses,
         )
 
     def _param(self, p: cst.Param, anchor: Anchor, kind: str) -> ParamFact:

@@ -9,8 +9,10 @@ GTypes; `lower` does that with the answers given here.
 from __future__ import annotations
 
 import builtins
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from gati_compiler.stages.facts import AliasFact, ClassFact, FunctionFact, ImportFact, ModuleFacts
 
@@ -81,6 +83,10 @@ def absolute_module(current: str, is_package: bool, imp: ImportFact) -> str:
     return ".".join([*base, imp.module] if imp.module else base)
 
 
+# builtins and typing names that annotations use without importing (builtins) or often misspell
+_COMMON_TYPE_NAMES: Final = ("int", "float", "str", "bool", "bytes", "list", "dict", "set", "tuple", "frozenset")
+
+
 class ResolvedProject:
     """Name resolution over every parsed module of the project."""
 
@@ -114,6 +120,40 @@ class ResolvedProject:
                 ns.defs[fn.name] = fn
                 ns.imports.pop(fn.name, None)
             self._ns[facts.module] = ns
+
+    def suggest(self, module: str, dotted: str) -> tuple[str, str | None] | None:
+        """The known name closest to an unresolved `dotted` written in `module` ("did you mean"), or `None`.
+
+        A plain name is compared with the names `module` defines or imports, plus the builtins
+        and `typing` names a type is usually spelled with; `pkg.Name` with the names of `pkg`.
+        Returns the name to write and, for a name defined in another module that `module` does
+        not import, that module."""
+        head, _, last = dotted.rpartition(".")
+        if head:
+            found = self.resolve(module, head)
+            if not isinstance(found, ProjectModule) or found.module not in self._ns:
+                return None
+            ns = self._ns[found.module]
+            candidates = [*ns.defs, *ns.imports]
+        else:
+            ns_here = self._ns.get(module)
+            if ns_here is None:
+                return None
+            candidates = [*ns_here.defs, *ns_here.imports]
+            close = difflib.get_close_matches(last, sorted(set(candidates) - {last}), n=1, cutoff=0.6)
+            if close:
+                return close[0], None
+            # defined elsewhere in the project (exactly or nearly): say where to import it from
+            elsewhere = sorted((name, mod) for mod, ns in self._ns.items() if mod != module for name in ns.defs)
+            names = [name for name, _ in elsewhere]
+            close = difflib.get_close_matches(last, names, n=1, cutoff=0.6)
+            if close:
+                return close[0], next(mod for name, mod in elsewhere if name == close[0])
+            candidates = list(_COMMON_TYPE_NAMES)
+        close = difflib.get_close_matches(last, sorted(set(candidates) - {last}), n=1, cutoff=0.6)
+        if not close:
+            return None
+        return (f"{head}.{close[0]}" if head else close[0]), None
 
     def is_project_module(self, module: str) -> bool:
         return module in self.known_modules

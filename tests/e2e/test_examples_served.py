@@ -329,10 +329,10 @@ def scenario_bookstore(ctx: Ctx) -> None:
         # 422 with structured issues: the body, the query
         bad = expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.create_book(body={"title": "", "isbn": "x"}))
         assert bad.code == "GATI511" and bad.issues
-        assert all(i["path"].startswith("$.body") and i["code"] and i["message"] for i in bad.issues)
-        assert {"$.body.title", "$.body.isbn"} <= {i["path"] for i in bad.issues}
+        assert all(i.path.startswith("$.body") and i.code and i.message for i in bad.issues)
+        assert {"$.body.title", "$.body.isbn"} <= {i.path for i in bad.issues}
         badq = expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.list_books(limit=1000), "GATI512")
-        assert [i["path"] for i in badq.issues] == ["$.query.limit"]
+        assert [i.path for i in badq.issues] == ["$.query.limit"]
         unknown = expect_error(
             ctx, "UnprocessableEntityError", 422, lambda: c.create_book(body={**new_book, "author_id": 4242})
         )
@@ -393,7 +393,10 @@ def scenario_bookstore(ctx: Ctx) -> None:
             got = await asyncio.gather(ac.get_book(book2["id"]), ac.get_author(author2["id"]), ac.list_books())
             assert got[0] == book2 and got[1] == author2 and got[2]["total"] == 1
             await expect_error_async(ctx, "NotFoundError", 404, lambda: ac.get_book(987_654))
-            # 429 on the rate-limited route (POST /orders, 10/second), hammered a bounded number of times
+            # 429 on the rate-limited route (POST /orders, 10/hour), hammered a bounded number of times.
+            # The window is far longer than the test, so no window rolls over while the requests are
+            # in flight however slow the machine is: at most 10 are placed (fewer, counting the
+            # orders above), and every other one is refused.
             line = {"lines": [{"book_id": book2["id"], "quantity": 1}], "ship_to": ship_to}
             outcomes = await asyncio.gather(
                 *(ac.place_order(body=line, request_options={"max_retries": 0}) for _ in range(25)),
@@ -402,7 +405,7 @@ def scenario_bookstore(ctx: Ctx) -> None:
             limited = [o for o in outcomes if isinstance(o, ctx.sdk.errors.RateLimitError)]
             placed = [o for o in outcomes if isinstance(o, dict)]
             assert limited and placed and len(limited) + len(placed) == len(outcomes), outcomes
-            assert len(placed) <= 10
+            assert len(placed) <= 10 and len(limited) >= 15
             assert all(e.status_code == 429 and e.code == "GATI532" for e in limited)
             assert all(e.retry_after is not None and e.retry_after >= 1 for e in limited)
 

@@ -16,7 +16,7 @@ Two deviations from the stock configuration, both deliberate:
    runtime's validation (GATI51x) on schema-valid data still fails the check, which is the bug
    class this check is for.
 2. The copy's `rate_limit="..."` values are raised to 100000/second before the build. Otherwise
-   POST /books (30/minute) and POST /orders (10/second) answer 429 to nearly every generated
+   POST /books (30/minute) and POST /orders (10/hour) answer 429 to nearly every generated
    request and schemathesis warns that their logic went untested. 429 itself (status, envelope,
    `Retry-After`, its place in the OpenAPI responses) is covered by `test_examples_served.py`,
    which serves the examples unchanged.

@@ -62,6 +62,7 @@ def test_pyproject_without_tool_gati_takes_project_name(tmp_path: Path) -> None:
 PYPROJECT = """\
 [project]
 name = "bookstore"
+version = "1.4.0"
 
 [tool.gati]
 sources = ["src"]
@@ -102,6 +103,7 @@ def test_full_pyproject(tmp_path: Path) -> None:
     assert cfg.auth.jwt.public_key_file == "keys/pub.pem"
     assert cfg.server.request_timeout == 5.0
     assert cfg.deploy.image == "registry.example/books:1"
+    assert cfg.app_version == "1.4.0"  # `[project].version`: OpenAPI's `info.version`
     assert settings_for_runtime(cfg) == {
         "auth": {
             "jwt": {
@@ -125,6 +127,8 @@ def test_full_pyproject(tmp_path: Path) -> None:
             "streamMaxlen": 500,
             "claimIdle": 30.0,
         },
+        "appVersion": "1.4.0",
+        "docs": {"enabled": True, "path": "/docs", "openapiPath": "/openapi.json"},
         "config": {"greeting": "hi", "limits": {"max": 3, "tags": ["a", "b"]}},
     }
 

@@ -143,6 +143,7 @@ JSON = (
     '        "line": 1\n'
     "      },\n"
     '      "help": null,\n'
+    '      "helpUri": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati101",\n'
     '      "message": "invalid syntax: expected a parameter name",\n'
     '      "name": "syntax-error",\n'
     '      "notes": [],\n'
@@ -152,7 +153,7 @@ JSON = (
     '        "col": 7,\n'
     '        "line": 1\n'
     "      },\n"
-    '      "url": "docs/diagnostics.md#gati101"\n'
+    '      "url": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati101"\n'
     "    },\n"
     "    {\n"
     '      "code": "GATI106",\n'
@@ -161,6 +162,7 @@ JSON = (
     '        "line": 3\n'
     "      },\n"
     '      "help": "did you mean `uuid`?",\n'
+    '      "helpUri": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati106",\n'
     '      "message": "unknown converter `uuid4` in path `/users/{id:uuid4}`",\n'
     '      "name": "unknown-converter",\n'
     '      "notes": [\n'
@@ -172,7 +174,7 @@ JSON = (
     '        "col": 23,\n'
     '        "line": 3\n'
     "      },\n"
-    '      "url": "docs/diagnostics.md#gati106"\n'
+    '      "url": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati106"\n'
     "    },\n"
     "    {\n"
     '      "code": "GATI103",\n'
@@ -181,6 +183,7 @@ JSON = (
     '        "line": 4\n'
     "      },\n"
     '      "help": "add the missing parameters `lctx: LocalContext, gctx: GlobalContext`",\n'
+    '      "helpUri": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati103",\n'
     '      "message": "handler `get_user` must take `(req, res, lctx, gctx)`",\n'
     '      "name": "handler-signature",\n'
     '      "notes": [],\n'
@@ -190,7 +193,7 @@ JSON = (
     '        "col": 5,\n'
     '        "line": 4\n'
     "      },\n"
-    '      "url": "docs/diagnostics.md#gati103"\n'
+    '      "url": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati103"\n'
     "    },\n"
     "    {\n"
     '      "code": "GATI201",\n'
@@ -199,6 +202,7 @@ JSON = (
     '        "line": 6\n'
     "      },\n"
     '      "help": null,\n'
+    '      "helpUri": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati201",\n'
     '      "message": "name `naïve_用户` cannot be found",\n'
     '      "name": "unresolved-name",\n'
     '      "notes": [],\n'
@@ -208,7 +212,7 @@ JSON = (
     '        "col": 10,\n'
     '        "line": 6\n'
     "      },\n"
-    '      "url": "docs/diagnostics.md#gati201"\n'
+    '      "url": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati201"\n'
     "    },\n"
     "    {\n"
     '      "code": "GATI307",\n'
@@ -217,6 +221,7 @@ JSON = (
     '        "line": 8\n'
     "      },\n"
     '      "help": null,\n'
+    '      "helpUri": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati307",\n'
     '      "message": "module `db` is used but no class declares it",\n'
     '      "name": "unknown-module",\n'
     '      "notes": [],\n'
@@ -226,7 +231,7 @@ JSON = (
     '        "col": 1,\n'
     '        "line": 8\n'
     "      },\n"
-    '      "url": "docs/diagnostics.md#gati307"\n'
+    '      "url": "https://github.com/gati-dev/gati-python/blob/v0.1.0/docs/diagnostics.md#gati307"\n'
     "    }\n"
     "  ],\n"
     '  "version": 1\n'

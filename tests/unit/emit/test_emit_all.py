@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,10 @@ def test_validators_parts_share_module_aliases_and_keep_constants_apart() -> Non
 def test_a_parallel_build_runs_here_the_shared_jobs_no_worker_has_started(
     slow: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Whichever side is slower, the other takes up the shared jobs, and the bytes are the same."""
+    """Whichever side is slower, the other takes up the shared jobs, and the bytes are the same.
+
+    "Slower" is made certain, not timed: the slow side waits on the job claims themselves (the
+    shared `multiprocessing.Array`), so the test holds however loaded the machine is."""
     import os
     import time
 
@@ -85,15 +89,28 @@ def test_a_parallel_build_runs_here_the_shared_jobs_no_worker_has_started(
     ran_here: list[str] = []
     run_shared = emit._run_shared
 
+    def claimed(*indexes: int) -> bool:
+        claims = emit._SHARED["job"].claims
+        return all(claims[i] for i in (indexes or range(len(emit._SHARED_JOBS))))
+
+    def wait_until(done: Callable[[], bool]) -> None:
+        limit = time.monotonic() + 120  # a safety net only: the condition is what the test waits for
+        while not done():
+            assert time.monotonic() < limit, "the other side never claimed its jobs"
+            time.sleep(0.005)
+
     def tracked(job: str) -> object:
         if os.getpid() == parent:
             ran_here.append(job)
         elif slow == "workers":
-            time.sleep(1.0)  # each worker holds on to its first job
+            wait_until(claimed)  # each worker holds on to its first job until every job is taken
         return run_shared(job)
 
     def manifests(program: Program) -> dict[str, bytes]:
-        time.sleep(0.3 if slow == "workers" else 1.5)  # long enough for forked workers to start
+        if slow == "workers":
+            wait_until(lambda: claimed(0, 1))  # both workers are on their first job
+        else:
+            wait_until(claimed)  # the workers have taken every shared job
         return emit_manifests(program)
 
     monkeypatch.setattr(emit, "PARALLEL_MIN_ITEMS", 0)

@@ -119,6 +119,7 @@ def test_handler_manifest_has_the_spec_field_names(built: BuildResult) -> None:
         "description",
         "tags",
         "status",
+        "otherStatuses",  # codes set with `res.status(<literal>)` (documented in OpenAPI)
     }
     assert (m["handlerId"], m["method"], m["path"]) == ("update_user", "POST", "/users/{id:int}")
     assert set(m["gtypes"]) == {"request", "response", "params", "query"}

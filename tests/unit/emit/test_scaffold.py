@@ -17,7 +17,7 @@ from gati_compiler.emit.render import template_root
 from gati_compiler.scaffold import project_name_problem, scaffold_files
 from gati_compiler.writer import write_artifacts
 
-EXPECTED = ["README.md", "app/__init__.py", "app/handlers.py", "pyproject.toml", "tests/test_app.py"]
+EXPECTED = [".gitignore", "README.md", "app/__init__.py", "app/handlers.py", "pyproject.toml", "tests/test_app.py"]
 
 
 @pytest.mark.parametrize("name", ["bookstore", "my-app", "Shop_2", "a", "svc.v2"])
@@ -92,6 +92,16 @@ def test_scaffolded_tests_pass(tmp_path: Path) -> None:
     # the runtime may be importable only from this checkout (not installed): pass its folder on
     runtime_root = Path(importlib.import_module("gati_runtime_min").__file__ or "").resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(runtime_root), os.environ.get("PYTHONPATH")]))}
+    # the tests serve the build in-process (`AppClient`): build first, as the README says
+    built = subprocess.run(
+        [sys.executable, "-c", "from gati_compiler.cli import run; run()", "build", "."],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
         cwd=tmp_path,
@@ -101,3 +111,20 @@ def test_scaffolded_tests_pass(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout
+
+
+def test_dependency_on_gati_names_its_location_never_the_bare_name() -> None:
+    pinned = tomllib.loads(scaffold_files("a", "gati @ file:///src/gati")["pyproject.toml"].decode())
+    assert pinned["project"]["dependencies"] == ["gati @ file:///src/gati"]
+    assert pinned["tool"]["hatch"]["metadata"]["allow-direct-references"] is True
+    bare = scaffold_files("a")
+    assert tomllib.loads(bare["pyproject.toml"].decode())["project"]["dependencies"] == []
+    assert "install gati" in bare["README.md"].decode()
+
+
+def test_gitignore_and_readme_agree_that_the_build_is_not_committed() -> None:
+    files = scaffold_files("a")
+    assert ".gati/" in files[".gitignore"].decode().splitlines()
+    assert "**not committed**" in files["README.md"].decode()
+    assert "gati_runtime_min.testing" in files["README.md"].decode()

@@ -86,7 +86,7 @@ def test_sdk_against_the_runtime(build_dir: Path, sdk: Any) -> None:
 
             with pytest.raises(sdk.UnprocessableEntityError) as invalid:
                 await client.list_books(limit=500)
-            assert invalid.value.issues and invalid.value.issues[0]["path"].endswith("limit")
+            assert invalid.value.issues and invalid.value.issues[0].path.endswith("limit")
             assert invalid.value.request_id
 
             raw = await client.with_raw_response.category_tree()

@@ -11,7 +11,7 @@ from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Re
 _UNIT_PRICE_CENTS = 1250
 
 
-@post("/orders", rate_limit="10/second", catch=[count_failures], status=201, timeout=5)
+@post("/orders", rate_limit="10/hour", catch=[count_failures], status=201, timeout=5)
 async def place_order(
     req: Request[m.NewOrder], res: Response[m.Order], lctx: LocalContext, gctx: GlobalContext
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 import httpx
 
@@ -419,6 +419,31 @@ class Client:
             request_options=request_options,
         )
         return raw.parse()
+
+    def iter_list_books(
+        self,
+        *,
+        genre: models.Genre | None = None,
+        author_id: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> Iterator[models.Book]:
+        """Every item of `list_books`, page after page: sends each page's `next_offset` back as `offset`."""
+        while True:
+            page = self.list_books(
+                genre=genre,
+                author_id=author_id,
+                limit=limit,
+                offset=offset,
+                request_options=request_options,
+            )
+            for item in page["items"]:
+                yield item
+            following = page.get("next_offset")
+            if following is None:
+                return
+            offset = following
 
     def create_book(
         self,
@@ -912,6 +937,31 @@ class AsyncClient:
             request_options=request_options,
         )
         return raw.parse()
+
+    async def iter_list_books(
+        self,
+        *,
+        genre: models.Genre | None = None,
+        author_id: int | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> AsyncIterator[models.Book]:
+        """Every item of `list_books`, page after page: sends each page's `next_offset` back as `offset`."""
+        while True:
+            page = await self.list_books(
+                genre=genre,
+                author_id=author_id,
+                limit=limit,
+                offset=offset,
+                request_options=request_options,
+            )
+            for item in page["items"]:
+                yield item
+            following = page.get("next_offset")
+            if following is None:
+                return
+            offset = following
 
     async def create_book(
         self,

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 
 import httpx
 
 
-class Issue(typing.TypedDict):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Issue:
     """One validation problem: JSON path (`$.items[2].name`), stable code, expected, actual, message."""
 
     path: str

@@ -50,8 +50,9 @@ class Author(typing.TypedDict):
 
     id: int
     name: str
-    born: typing.NotRequired[datetime.date | None]
-    website: typing.NotRequired[str | None]
+    """Full name as printed on covers"""
+    born: datetime.date | None
+    website: str | None
 
 
 class Book(typing.TypedDict):
@@ -133,8 +134,8 @@ class Order(typing.TypedDict):
     ship_to: ShippingAddress
     total: Money
     created_at: datetime.datetime
-    priority: typing.NotRequired[Priority]
-    gift_note: typing.NotRequired[str | None]
+    priority: Priority
+    gift_note: str | None
 
 
 class OrderFilter(typing.TypedDict):

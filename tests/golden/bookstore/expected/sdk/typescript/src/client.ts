@@ -555,6 +555,22 @@ export class Client {
     return (await this.withRawResponse.listBooks(args, options)).data;
   }
 
+  /** Every item of `listBooks`, page after page: sends each page's next-page value back as `offset`. */
+  async *iterateListBooks(args: { genre?: types.Genre | null; author_id?: number | null; limit?: number; offset?: number } = {}, options?: RequestOptions): AsyncGenerator<types.Book, void, undefined> {
+    let current = { ...args };
+    for (;;) {
+      const page = await this.listBooks(current, options);
+      for (const item of page["items"]) {
+        yield item;
+      }
+      const following = page["next_offset"];
+      if (following === null || following === undefined) {
+        return;
+      }
+      current = { ...current, offset: following };
+    }
+  }
+
   /** Add a book to the catalogue. */
   async createBook(args: { body: types.NewBook }, options?: RequestOptions): Promise<types.Book> {
     return (await this.withRawResponse.createBook(args, options)).data;

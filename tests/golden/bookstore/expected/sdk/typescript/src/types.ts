@@ -6,8 +6,8 @@ export interface Author {
   id: number;
   /** Full name as printed on covers */
   name: string;
-  born?: string | null;
-  website?: string | null;
+  born: string | null;
+  website: string | null;
 }
 
 /** A book in the catalogue. */
@@ -83,8 +83,8 @@ export interface Order {
   ship_to: ShippingAddress;
   total: Money;
   created_at: string;
-  priority?: Priority;
-  gift_note?: string | null;
+  priority: Priority;
+  gift_note: string | null;
 }
 
 export interface OrderFilter {
