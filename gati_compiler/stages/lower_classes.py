@@ -59,6 +59,10 @@ from gati_compiler.stages.resolve import (
 class ClassLowering(LowererBase):
     """Named definitions: classes become object, enum or ref GTypes; aliases are expanded or kept."""
 
+    # implemented by `TypeLowerer` (lower_types.py)
+    def _named_target(self, target: Target, written: str, args: tuple[Expr, ...], ctx: Ctx, anchor: Anchor) -> GType:
+        raise NotImplementedError
+
     def _bases(self, target: ProjectDef, cls: ClassFact) -> Iterator[tuple[Expr, Target]]:
         """Each base class written as a name (`Base` or `Base[...]`) with what that name means."""
         for base in cls.bases:
@@ -88,6 +92,12 @@ class ClassLowering(LowererBase):
             return self.error(codes.NOT_A_TYPE, f"`{alias.name}` is a value, not a type", ctx, anchor)
         key = target.key
         params = alias.type_params
+        if args and not params and isinstance(value, ExName):
+            # `SequenceNotStr = Sequence`, then `SequenceNotStr[str]`: the alias stands for the
+            # generic itself, so the arguments go to what it names (written in the caller's module)
+            aliased = self.project.resolve(target.module, value.name)
+            if not (isinstance(aliased, ProjectDef) and aliased.key == target.key):
+                return self._named_target(aliased, alias.name, args, ctx, anchor)
         if args and len(args) != len(params):
             return self.error(
                 codes.GENERIC_ARITY,

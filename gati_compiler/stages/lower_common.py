@@ -51,6 +51,20 @@ SCALARS: Final[dict[str, PrimitiveType | AnyType]] = {
     "pydantic.EmailStr": PrimitiveType(type="string", format="email"),
     "pydantic.AnyUrl": PrimitiveType(type="string", format="uri"),
     "pydantic.HttpUrl": PrimitiveType(type="string", format="uri"),
+    # gati's decoders are strict already: pydantic's strict scalars are the plain ones
+    "pydantic.StrictStr": PrimitiveType(type="string"),
+    "pydantic.StrictInt": PrimitiveType(type="integer"),
+    "pydantic.StrictFloat": PrimitiveType(type="number"),
+    "pydantic.StrictBool": PrimitiveType(type="boolean"),
+    "pydantic.StrictBytes": PrimitiveType(type="string", format="bytes"),
+    "pydantic.PositiveInt": PrimitiveType(type="integer", exclusiveMinimum=0),
+    "pydantic.NegativeInt": PrimitiveType(type="integer", exclusiveMaximum=0),
+    "pydantic.NonNegativeInt": PrimitiveType(type="integer", minimum=0),
+    "pydantic.NonPositiveInt": PrimitiveType(type="integer", maximum=0),
+    "pydantic.PositiveFloat": PrimitiveType(type="number", exclusiveMinimum=0),
+    "pydantic.NegativeFloat": PrimitiveType(type="number", exclusiveMaximum=0),
+    "pydantic.NonNegativeFloat": PrimitiveType(type="number", minimum=0),
+    "pydantic.NonPositiveFloat": PrimitiveType(type="number", maximum=0),
 }
 
 SEQUENCES: Final[dict[str, str]] = {
@@ -100,6 +114,8 @@ def canonical_name(qualname: str) -> str:
         qualname = "typing." + qualname.removeprefix("collections.abc.")
     elif qualname.startswith("annotated_types."):
         return qualname
+    elif qualname.startswith("pydantic.types."):
+        qualname = "pydantic." + qualname.removeprefix("pydantic.types.")
     elif qualname.startswith("gati_runtime_min."):
         return "gati_runtime_min." + qualname.rsplit(".", 1)[-1]
     return _ALIASES.get(qualname, qualname)

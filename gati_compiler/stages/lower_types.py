@@ -283,6 +283,9 @@ class TypeLowerer(ClassLowering):
         for meta in args[1:]:
             if isinstance(meta, ExConst):
                 continue  # plain metadata strings are documentation for humans
+            marker = meta.func if isinstance(meta, ExCall) else meta
+            if isinstance(marker, ExName) and self._inert_project_marker(marker, ctx):
+                continue  # pydantic ignores metadata it does not know, and so do we
             if not isinstance(meta, ExCall) or not isinstance(meta.func, ExName):
                 self._unsupported(meta, ctx)
                 continue
@@ -342,6 +345,47 @@ class TypeLowerer(ClassLowering):
             else:
                 self._unsupported(meta, ctx)
         return FieldInfo(gtype, info.required, info.read_only, description, default, alias, info.class_var)
+
+    def _inert_project_marker(self, marker: ExName, ctx: Ctx) -> bool:
+        """A project class (or instance of one) used as `Annotated` metadata that pydantic ignores.
+
+        pydantic reads metadata through `__get_pydantic_core_schema__` (and annotated-types'
+        protocol); a project class without that hook is a marker for other tools, such as an
+        SDK's `PropertyInfo(alias=...)`. One with the hook changes validation: reported.
+        """
+        target = self.project.resolve(ctx.module, marker.name)
+        if not isinstance(target, ProjectDef) or not isinstance(target.fact, ClassFact):
+            return False
+        hooks = ("__get_pydantic_core_schema__", "__get_pydantic_json_schema__", "__get_validators__")
+        for owner in self._class_chain(target):
+            cls = owner.fact
+            assert isinstance(cls, ClassFact)
+            found = next((m.name for m in cls.methods if m.name in hooks), None)
+            if found is not None:
+                self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    f"`{marker.name}` changes validation through `{found}`, which gati cannot read statically",
+                    ctx,
+                    marker.anchor,
+                    help="express the rule with constraints (`Ge`, `MaxLen`, `pattern=`) or drop the marker",
+                )
+                return True
+        return True
+
+    def _class_chain(self, target: ProjectDef) -> list[ProjectDef]:
+        """`target` and its project base classes, each once."""
+        out: list[ProjectDef] = []
+        todo = [target]
+        while todo:
+            t = todo.pop()
+            if any(o.key == t.key for o in out):
+                continue
+            out.append(t)
+            assert isinstance(t.fact, ClassFact)
+            for _, base in self._bases(t, t.fact):
+                if isinstance(base, ProjectDef) and isinstance(base.fact, ClassFact):
+                    todo.append(base)
+        return out
 
     def field_info(self, expr: Expr, ctx: Ctx) -> FieldInfo:
         """Unwrap `Required`/`NotRequired`/`ReadOnly`/`ClassVar`/`Annotated` around a field type."""

@@ -362,6 +362,10 @@ class _ModuleReader:
                 if name == "__all__":
                     self.exports = _string_list(small.value)
                     return
+                functional = _functional_typeddict(name, small.value, anchor)
+                if functional is not None:
+                    self.classes.append(functional)
+                    return
                 self.aliases.append(AliasFact(name, to_expr(small.value, (*anchor, "value")), False, (), anchor))
             else:
                 for target in small.targets:
@@ -475,6 +479,51 @@ class _ModuleReader:
             line=line,
             anchor=anchor,
         )
+
+
+def _functional_typeddict(name: str, value: cst.BaseExpression, anchor: Anchor) -> ClassFact | None:
+    """`X = TypedDict("X", {"async": bool}, total=False)` as the class it declares.
+
+    The functional form is how keys that are Python keywords are declared. The call's function
+    becomes the base, so it means a TypedDict only when it resolves to `typing.TypedDict`.
+    """
+    if type(value) is not cst.Call or len(value.args) < 2:
+        return None
+    func = _dotted(value.func)
+    if func is None or func.rsplit(".", 1)[-1] != "TypedDict":
+        return None
+    first, second = value.args[0], value.args[1]
+    if first.keyword is not None or second.keyword is not None or first.star or second.star:
+        return None
+    if type(second.value) is not cst.Dict or _string_value(first.value) is None:
+        return None
+    at: Anchor = (*anchor, "value")
+    fields: list[FieldFact] = []
+    for k, element in enumerate(second.value.elements):
+        if type(element) is not cst.DictElement:
+            return None
+        key = _string_value(element.key)
+        if key is None:
+            return None
+        where: Anchor = (*at, "args", 1, "value", "elements", k)
+        fields.append(FieldFact(key, to_expr(element.value, (*where, "value")), None, None, where))
+    keywords = tuple(
+        (arg.keyword.value, to_expr(arg.value, (*at, "args", i, "value")))
+        for i, arg in enumerate(value.args)
+        if arg.keyword is not None
+    )
+    return ClassFact(
+        name=name,
+        bases=(to_expr(value.func, (*at, "func")),),
+        keywords=keywords,
+        decorators=(),
+        type_params=(),
+        fields=tuple(fields),
+        methods=(),
+        docstring=None,
+        line=0,
+        anchor=anchor,
+    )
 
 
 def _block(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
