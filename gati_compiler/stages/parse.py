@@ -13,12 +13,12 @@ import dataclasses
 import inspect
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import DiagnosticSink, Span
@@ -705,21 +705,40 @@ def parse_sources(
     return results
 
 
-def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
-    """Turn an anchor into a `Span`: re-parses `text` with positions (only on the diagnostic path)."""
+class Positions(NamedTuple):
+    """One file parsed with positions: computed once per file that has a diagnostic."""
+
+    module: cst.Module
+    ranges: Mapping[cst.CSTNode, CodeRange]
+
+
+def positions(text: str) -> Positions | None:
+    """Parse `text` with node positions (only on the diagnostic path); None when it does not parse."""
     try:
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
-        return Span.point(rel_path)
+        return None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
+    return Positions(module, wrapper.resolve(PositionProvider))
+
+
+def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
+    """Turn an anchor into a `Span`, parsing `text` once for it (`Reporter` keeps the parse per file)."""
+    return span_at(positions(text), rel_path, anchor)
+
+
+def span_at(found: Positions | None, rel_path: str, anchor: Anchor) -> Span:
+    """The span of the node `anchor` points at, in a file parsed by `positions`."""
+    if found is None:
+        return Span.point(rel_path)
+    module, ranges = found
     node: object = module
     for step in _expand(anchor):
         if isinstance(step, tuple):
             kind, k = step
             assert type(node) is cst.FunctionDef
-            found = _collect_uses(node)
-            pairs = found.modules if kind == "#module_use" else found.params
+            uses = _collect_uses(node)
+            pairs = uses.modules if kind == "#module_use" else uses.params
             if k >= len(pairs):
                 break
             node = pairs[k][1]
@@ -728,9 +747,9 @@ def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
         if not isinstance(nxt, cst.CSTNode | Sequence) or isinstance(nxt, str):
             break  # the anchor points inside a string (a forward reference): keep the string's node
         node = nxt
-    if not isinstance(node, cst.CSTNode) or node not in positions:
+    if not isinstance(node, cst.CSTNode) or node not in ranges:
         return Span.point(rel_path)
-    rng = positions[node]
+    rng = ranges[node]
     return Span(
         path=rel_path,
         line=rng.start.line,
