@@ -194,7 +194,7 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     from gati_compiler.stages.lower import LowerOptions, lower_program
 
     reporter = Reporter(sink, result.sources)
-    options = LowerOptions(app=cfg.name, source_roots=cfg.sources, global_hooks=cfg.global_hooks)
+    options = LowerOptions(app=cfg.name, source_roots=sources.import_roots, global_hooks=cfg.global_hooks)
     program = _guarded(sink, "lowering", lambda: lower_program(project, options, reporter))
     if program is None or sink.has_errors:
         return finish()

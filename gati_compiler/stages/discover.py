@@ -28,6 +28,9 @@ RUNTIME_MARKER: Final = "gati_runtime_min"
 @dataclass(frozen=True)
 class SourceSet:
     files: tuple[SourceFile, ...]
+    # the folders module names are relative to (POSIX, relative to the project when inside it),
+    # in the order of the configured sources: what the runtime puts on `sys.path`
+    import_roots: tuple[str, ...] = (".",)
 
     def by_module(self) -> dict[str, SourceFile]:
         return {f.module: f for f in self.files}
@@ -46,16 +49,37 @@ def _module_name(rel_to_root: Path) -> tuple[str, bool] | None:
     return ".".join(parts), is_package
 
 
+def _import_root(folder: Path) -> Path:
+    """The folder module names are relative to, by mypy's rule: a source folder that is itself a
+    package (it has `__init__.py`) is named after itself, so the import root is the nearest
+    ancestor that is not a package; a plain folder (`src/`) is an import root."""
+    root = folder
+    while (root / "__init__.py").is_file() and root.parent != root:
+        root = root.parent
+    return root
+
+
+def _relative(folder: Path, project: Path) -> str:
+    if folder.is_relative_to(project):
+        return folder.relative_to(project).as_posix() or "."
+    return os.path.relpath(folder, project).replace(os.sep, "/")
+
+
 def discover_sources(
     project: Path, roots: Sequence[str], exclude: Sequence[str], out: str, sink: DiagnosticSink
 ) -> SourceSet:
     """Every `.py` file under the source roots, sorted, with module names relative to its root."""
     found: dict[str, SourceFile] = {}
+    import_roots: list[str] = []
     out_dir = (project / out).resolve()
     for root in roots:
         base = (project / root).resolve()
         if not base.is_dir():
             continue  # the config stage reports missing roots
+        import_root = _import_root(base)
+        shown = _relative(import_root, project.resolve())
+        if shown not in import_roots:
+            import_roots.append(shown)
         for dirpath, dirnames, filenames in os.walk(base):
             here = Path(dirpath)
             dirnames[:] = sorted(
@@ -72,7 +96,7 @@ def discover_sources(
                 )
                 if any(fnmatch.fnmatch(rel, pattern) for pattern in exclude) or rel in found:
                     continue
-                named = _module_name(path.relative_to(base))
+                named = _module_name(path.relative_to(import_root))
                 if named is None:
                     continue
                 data = path.read_bytes()
@@ -88,7 +112,7 @@ def discover_sources(
                     continue
                 text = text.removeprefix("\ufeff").replace("\r\n", "\n")
                 found[rel] = SourceFile(rel, named[0], named[1], text, hashlib.sha256(data).hexdigest())
-    return SourceSet(tuple(found[k] for k in sorted(found)))
+    return SourceSet(tuple(found[k] for k in sorted(found)), tuple(import_roots) or (".",))
 
 
 def is_entry(src: SourceFile, global_hooks: Sequence[str]) -> bool:
