@@ -37,6 +37,9 @@ from gati_compiler.stages.facts import (
     FieldFact,
 )
 from gati_compiler.stages.lower_common import (
+    ALIAS_GENERATORS,
+    CONFIG_DEFAULTS,
+    CONFIG_INERT,
     CONSTRAINT_KEYS,
     ENUM_BASES,
     Ctx,
@@ -287,14 +290,25 @@ class ClassLowering(LowererBase):
                 extra = "forbid"
             elif key == "extra" and isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
                 extra = str(value.value)
+        generator = self._alias_generators.get(target.key)
+        if kind == "model":
+            for _, t in self._bases(target, cls):
+                if isinstance(t, ProjectDef) and t.key in self._alias_generators:
+                    generator = self._alias_generators[t.key]
+            for key, value in cls.keywords:
+                if key not in ("total", "closed", "extra", "metaclass"):
+                    self._config_key(key, value, ctx)
         for f in cls.fields:
+            if kind == "model" and f.name == "model_config":
+                config = self._model_config(f, ctx)
+                extra = config.get("extra", extra)
+                generator = config.get("alias_generator", generator)
+                continue
             if f.annotation is None:
-                if kind == "model" and f.name == "model_config":
-                    extra = _config_extra(f, extra)
                 continue
             if f.name.startswith("_") and kind != "typeddict":
                 continue
-            prop = self._property(f, kind, total, ctx)
+            prop = self._property(f, kind, total, ctx, generator)
             if prop is None:
                 continue
             previous = props.get(prop.name)
@@ -314,6 +328,8 @@ class ClassLowering(LowererBase):
                 continue
             props.pop(prop.name, None)
             props[prop.name] = prop
+        if generator is not None:
+            self._alias_generators[target.key] = generator
         origin_kind = {"typeddict": "typeddict", "dataclass": "dataclass", "model": "model"}[kind]
         return ObjectType(
             name=cls.name,
@@ -323,7 +339,79 @@ class ClassLowering(LowererBase):
             description=cls.docstring,
         )
 
-    def _property(self, f: FieldFact, kind: str, total: bool, ctx: Ctx) -> Property | None:
+    def _model_config(self, f: FieldFact, ctx: Ctx) -> dict[str, str]:
+        """`model_config = ConfigDict(...)` (or a dict, or `ClassVar[ConfigDict]`): the settings gati
+        honours (`extra`, `alias_generator`); every other key is checked by `_config_key`."""
+        value = f.default
+        if not isinstance(value, ExCall) or not isinstance(value.func, ExName) or value.args:
+            self.error(
+                codes.UNSUPPORTED_ANNOTATION,
+                "`model_config` must be a `ConfigDict(...)` call or a dict literal gati can read",
+                ctx,
+                (value or f).anchor,
+                help='write `model_config = ConfigDict(extra="forbid")` with literal values',
+            )
+            return {}
+        func = value.func.name
+        if func != "builtins.dict":
+            t = self.project.resolve(ctx.module, func)
+            q = canonical_name(t.qualname) if isinstance(t, External) else ""
+            if q not in ("pydantic.ConfigDict", "pydantic.config.ConfigDict", "builtins.dict"):
+                self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    f"`model_config = {func}(...)` is not a `ConfigDict` gati can read",
+                    ctx,
+                    value.anchor,
+                    help="write `model_config = ConfigDict(...)` with literal values",
+                )
+                return {}
+        out: dict[str, str] = {}
+        for key, v in value.kwargs:
+            found = self._config_key(key, v, ctx)
+            if found is not None:
+                out[key] = found
+        return out
+
+    def _config_key(self, key: str, value: Expr, ctx: Ctx) -> str | None:
+        """One `ConfigDict` key: its honoured value, None when it does not change the wire
+        format; a key that changes what pydantic accepts and gati cannot honour is reported."""
+        if key == "extra":
+            if isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
+                return str(value.value)
+            self._config_error(key, ctx, value, '`extra` takes "ignore", "forbid" or "allow"')
+            return None
+        if key == "alias_generator":
+            if isinstance(value, ExName):
+                t = self.project.resolve(ctx.module, value.name)
+                q = canonical_name(t.qualname) if isinstance(t, External) else ""
+                short = q.rsplit(".", 1)[-1]
+                if q.startswith("pydantic.") and short in ALIAS_GENERATORS:
+                    return short
+            self._config_error(
+                key, ctx, value, "use `to_camel`, `to_pascal` or `to_snake` from `pydantic.alias_generators`"
+            )
+            return None
+        if key in CONFIG_INERT:
+            return None
+        if key in CONFIG_DEFAULTS and isinstance(value, ExConst) and value.value == CONFIG_DEFAULTS[key]:
+            return None
+        self._config_error(
+            key, ctx, value, "see docs/pydantic.md for the `ConfigDict` settings gati honours, and remove this one"
+        )
+        return None
+
+    def _config_error(self, key: str, ctx: Ctx, value: Expr, help: str) -> None:
+        self.error(
+            codes.UNSUPPORTED_ANNOTATION,
+            f"`ConfigDict({key}=...)` changes what pydantic accepts or produces, and gati does not honour it",
+            ctx,
+            value.anchor,
+            help=help,
+        )
+
+    def _property(
+        self, f: FieldFact, kind: str, total: bool, ctx: Ctx, generator: str | None = None
+    ) -> Property | None:
         assert f.annotation is not None
         info = self.field_info(f.annotation, ctx)
         if info.class_var:
@@ -342,6 +430,8 @@ class ClassLowering(LowererBase):
             for key, value in found.constraints:
                 gtype = self._constrain(gtype, key, value, ctx)
             info = FieldInfo(gtype, info.required, info.read_only, info.description, info.default, info.alias, False)
+        if alias is None and generator is not None:
+            alias = ALIAS_GENERATORS[generator](f.name)
         required = (total if info.required is None else info.required) if kind == "typeddict" else not has_default
         return Property(
             name=alias or f.name,
@@ -445,14 +535,6 @@ def _is_json(value: object) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
     return False
-
-
-def _config_extra(f: FieldFact, current: str) -> str:
-    if isinstance(f.default, ExCall):
-        for key, value in f.default.kwargs:
-            if key == "extra" and isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
-                return str(value.value)
-    return current
 
 
 def enum_member(cls: ClassFact, name: str, auto_kind: str, index: int | None = None) -> EnumMember | None:

@@ -5,11 +5,11 @@ classes and aliases they name; `TypeLowerer` joins them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from pydantic import JsonValue
+from pydantic import JsonValue, alias_generators
 
 from gati_compiler.canonical import compact_json
 from gati_compiler.diagnostics import codes
@@ -101,6 +101,55 @@ ANNOTATED_TYPES: Final[dict[str, tuple[str, ...]]] = {
     "MaxLen": ("max_length",),
     "Len": ("min_length", "max_length"),
 }
+# pydantic's standard alias generators, applied at build time (the compiler runs the same functions)
+ALIAS_GENERATORS: Final[dict[str, Callable[[str], str]]] = {
+    "to_camel": alias_generators.to_camel,
+    "to_pascal": alias_generators.to_pascal,
+    "to_snake": alias_generators.to_snake,
+}
+# `ConfigDict` keys that change neither what a request may hold nor what a handler receives
+CONFIG_INERT: Final = frozenset(
+    {
+        "title",
+        "json_schema_extra",
+        "json_schema_mode_override",
+        "frozen",
+        "strict",  # gati's decoders are strict JSON already; a lax model is still checked strictly
+        "arbitrary_types_allowed",
+        "from_attributes",
+        "validate_assignment",
+        "revalidate_instances",
+        "protected_namespaces",
+        "defer_build",
+        "hide_input_in_errors",
+        "use_attribute_docstrings",
+        "cache_strings",
+        "loc_by_alias",
+        "plugin_settings",
+        "regex_engine",
+        "coerce_numbers_to_str",  # lax mode only
+        "validation_error_cause",
+        "ignored_types",
+        "experimental_warnings",
+    }
+)
+# keys that are harmless at their default value only
+CONFIG_DEFAULTS: Final[dict[str, object]] = {
+    "populate_by_name": False,
+    "validate_by_name": False,
+    "validate_by_alias": True,
+    "str_strip_whitespace": False,
+    "str_to_lower": False,
+    "str_to_upper": False,
+    "use_enum_values": False,
+    "validate_default": False,
+    "serialize_by_alias": False,
+    "allow_inf_nan": True,
+    "val_json_bytes": "utf8",
+    "ser_json_bytes": "utf8",
+    "ser_json_timedelta": "iso8601",
+    "ser_json_inf_nan": "null",
+}
 THIRD_PARTY_HELP: Final = (
     "describe the wire shape with a TypedDict, dataclass or pydantic model in this project, or annotate it as `Any`"
 )
@@ -154,6 +203,7 @@ class LowererBase:
         self._depth = 0
         self._recursive: set[str] = set()
         self._kind_cache: dict[str, str] = {}
+        self._alias_generators: dict[str, str] = {}  # model key → its (possibly inherited) alias generator
 
     # -- entry points -----------------------------------------------------------------------
 

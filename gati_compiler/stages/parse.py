@@ -448,7 +448,7 @@ class _ModuleReader:
                         FieldFact(
                             small.target.value,
                             to_expr(small.annotation.annotation, (*at, "body", 0, "annotation", "annotation")),
-                            to_expr(small.value, (*at, "body", 0, "value")) if small.value is not None else None,
+                            _config_expr(small.value, (*at, "body", 0, "value")) if small.value is not None else None,
                             description,
                             (*at, "body", 0),
                         )
@@ -460,7 +460,7 @@ class _ModuleReader:
                         FieldFact(
                             small.targets[0].target.value,
                             None,
-                            to_expr(small.value, (*at, "body", 0, "value")),
+                            _config_expr(small.value, (*at, "body", 0, "value")),
                             description,
                             (*at, "body", 0),
                         )
@@ -479,6 +479,20 @@ class _ModuleReader:
             line=line,
             anchor=anchor,
         )
+
+
+def _config_expr(value: cst.BaseExpression, anchor: Anchor) -> Expr:
+    """A class attribute's value; a dict literal with string keys (`model_config = {"extra": "forbid"}`)
+    reads as the equivalent `dict(extra="forbid")` call, so configuration has one static form."""
+    if type(value) is not cst.Dict:
+        return to_expr(value, anchor)
+    kwargs: list[tuple[str, Expr]] = []
+    for k, element in enumerate(value.elements):
+        key = _string_value(element.key) if type(element) is cst.DictElement else None
+        if key is None or type(element) is not cst.DictElement:
+            return to_expr(value, anchor)
+        kwargs.append((key, to_expr(element.value, (*anchor, "elements", k, "value"))))
+    return ExCall(ExName("builtins.dict", anchor), (), tuple(kwargs), anchor)
 
 
 def _functional_typeddict(name: str, value: cst.BaseExpression, anchor: Anchor) -> ClassFact | None:
