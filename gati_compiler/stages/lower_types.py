@@ -193,7 +193,8 @@ class TypeLowerer(ClassLowering):
                 return self.error(codes.GENERIC_ARITY, f"`{written}` takes one type argument", ctx, anchor)
             items = self._lower(args[0], ctx) if args else AnyType()
             container = SEQUENCES[q]
-            return ArrayType(items=items, container=container, uniqueItems=container in ("set", "frozenset"))
+            # pydantic accepts duplicates in a set and drops them: so do the decoder and the schema
+            return ArrayType(items=items, container=container)
         if q == "builtins.tuple":
             if len(args) == 2 and isinstance(args[1], ExName) and args[1].name == "...":
                 return ArrayType(items=self._lower(args[0], ctx), container="tuple")
@@ -435,6 +436,14 @@ class TypeLowerer(ClassLowering):
             )
         if isinstance(gtype, RefType) and gtype.ref in self.named:
             gtype = self.named[gtype.ref]
+        if isinstance(gtype, ArrayType) and gtype.container in ("set", "frozenset") and attr in ("min", "max"):
+            return self.error(
+                codes.UNSUPPORTED_ANNOTATION,
+                f"`{key}` on a set counts distinct items, which JSON Schema cannot state",
+                ctx,
+                value.anchor,
+                help="pydantic drops duplicates before it counts; use `list[...]` for a length bound, or drop it",
+            )
         applied = self._apply(gtype, attr, v)
         if applied is None:
             return self.error(

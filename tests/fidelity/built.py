@@ -19,8 +19,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 from pydantic import TypeAdapter, ValidationError
 
+from gati_compiler.ir.gtype import RefType
+from gati_compiler.ir.jsonschema import gtypes_json_schema
 from gati_compiler.pipeline import BuildResult, build
 
 _serial = count()
@@ -48,6 +51,13 @@ class Built:
             return True, self.validators.decode(self.ref(name), value)
         except self.validators.DecodeError as exc:
             return False, exc.issues
+
+    def schema_ok(self, name: str, doc: Any) -> bool:
+        """The verdict of the emitted JSON Schema (format assertions on, as schemathesis checks)."""
+        assert self.result.program is not None
+        schema = gtypes_json_schema(self.result.program.gtypes, RefType(ref=self.ref(name)))
+        validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+        return bool(validator.is_valid(doc))
 
     def theirs(self, name: str, doc: Any) -> tuple[bool, Any]:
         adapter: TypeAdapter[Any] = TypeAdapter(getattr(self.models, name))

@@ -53,8 +53,7 @@ def prim(type_: str, **kw: Any) -> dict[str, Any]:
 
 
 def arr(items: dict[str, Any], container: str = "list", **kw: Any) -> dict[str, Any]:
-    unique = container in ("set", "frozenset")
-    return {"kind": "array", "items": items, "container": container, **kw, "uniqueItems": unique}
+    return {"kind": "array", "items": items, "container": container, **kw, "uniqueItems": False}
 
 
 def union(*options: dict[str, Any]) -> dict[str, Any]:
