@@ -5,8 +5,10 @@ classes and aliases they name; `TypeLowerer` joins them.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 from pydantic import JsonValue, alias_generators
@@ -66,6 +68,19 @@ SCALARS: Final[dict[str, PrimitiveType | AnyType]] = {
     "pydantic.NonNegativeFloat": PrimitiveType(type="number", minimum=0),
     "pydantic.NonPositiveFloat": PrimitiveType(type="number", maximum=0),
 }
+
+# scalars pydantic builds only with an optional package: qualname → (import name, distribution)
+NEEDS_PACKAGE: Final[dict[str, tuple[str, str]]] = {
+    "pydantic.EmailStr": ("email_validator", "email-validator"),
+    "pydantic.NameEmail": ("email_validator", "email-validator"),
+}
+
+
+@cache
+def package_installed(name: str) -> bool:
+    """Whether `name` can be imported where gati runs (looked up, never imported)."""
+    return importlib.util.find_spec(name) is not None
+
 
 SEQUENCES: Final[dict[str, str]] = {
     "builtins.list": "list",

@@ -52,6 +52,7 @@ from gati_compiler.stages.lower_common import (
     FIELD_WRAPPERS,
     KNOWN_FRAMEWORKS,
     MAPPINGS,
+    NEEDS_PACKAGE,
     SCALARS,
     SEQUENCES,
     STDLIB_ROOTS,
@@ -59,6 +60,7 @@ from gati_compiler.stages.lower_common import (
     Ctx,
     FieldInfo,
     canonical_name,
+    package_installed,
     union_of,
 )
 from gati_compiler.stages.parse import nested_too_deeply, to_expr
@@ -161,6 +163,16 @@ class TypeLowerer(ClassLowering):
     # -- external (typing, stdlib, annotated-types, pydantic) ------------------------------------
 
     def _external(self, q: str, written: str, args: tuple[Expr, ...], ctx: Ctx, anchor: Anchor) -> GType:
+        if q in NEEDS_PACKAGE and not package_installed(NEEDS_PACKAGE[q][0]):
+            module, dist = NEEDS_PACKAGE[q]
+            self.reporter.report(
+                codes.RUNTIME_DEPENDENCY,
+                f"`{written}` needs `{dist}` at run time (pydantic refuses to build it without), "
+                "and it is not installed here",
+                ctx.rel_path,
+                anchor,
+                help=f"add `{dist}` to the app's dependencies and install it where gatic runs",
+            )
         if q in SCALARS:
             if args:
                 return self.error(codes.GENERIC_ARITY, f"`{written}` takes no type arguments", ctx, anchor)
