@@ -164,7 +164,7 @@ class TypeLowerer(ClassLowering):
 
     def _external(self, q: str, written: str, args: tuple[Expr, ...], ctx: Ctx, anchor: Anchor) -> GType:
         if q in NEEDS_PACKAGE and not package_installed(NEEDS_PACKAGE[q][0]):
-            module, dist = NEEDS_PACKAGE[q]
+            dist = NEEDS_PACKAGE[q][1]
             self.reporter.report(
                 codes.RUNTIME_DEPENDENCY,
                 f"`{written}` needs `{dist}` at run time (pydantic refuses to build it without), "
