@@ -38,6 +38,7 @@ from gati_compiler.stages.facts import (
 )
 from gati_compiler.stages.lower_common import (
     ALIAS_GENERATORS,
+    PYDANTIC_HOOKS,
     CONFIG_DEFAULTS,
     CONFIG_INERT,
     CONSTRAINT_KEYS,
@@ -290,6 +291,8 @@ class ClassLowering(LowererBase):
                 extra = "forbid"
             elif key == "extra" and isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
                 extra = str(value.value)
+        if kind in ("model", "dataclass"):
+            self._refuse_hooks(cls, ctx)
         generator = self._alias_generators.get(target.key)
         if kind == "model":
             for _, t in self._bases(target, cls):
@@ -338,6 +341,28 @@ class ClassLowering(LowererBase):
             origin=Origin(module=target.module, qualname=cls.name, kind=origin_kind),
             description=cls.docstring,
         )
+
+    def _refuse_hooks(self, cls: ClassFact, ctx: Ctx) -> None:
+        """pydantic validators, serializers and computed fields run code gati's decoders and
+        encoders would skip: each is a diagnostic, never silently dropped."""
+        for method in cls.methods:
+            for dec in method.decorators:
+                func = dec.func if isinstance(dec, ExCall) else dec
+                if not isinstance(func, ExName):
+                    continue
+                t = self.project.resolve(ctx.module, func.name)
+                q = canonical_name(t.qualname) if isinstance(t, External) else ""
+                short = q.rsplit(".", 1)[-1]
+                if q.startswith("pydantic.") and short in PYDANTIC_HOOKS:
+                    self.error(
+                        codes.UNSUPPORTED_ANNOTATION,
+                        f"`@{short}` on `{cls.name}.{method.name}` runs code that gati's generated "
+                        f"{PYDANTIC_HOOKS[short]} would not run",
+                        ctx,
+                        dec.anchor,
+                        help="state the rule with constraints (`Field(pattern=...)`, `Ge`, `MaxLen`, `Literal`) "
+                        "or apply it in the handler; see docs/pydantic.md",
+                    )
 
     def _model_config(self, f: FieldFact, ctx: Ctx) -> dict[str, str]:
         """`model_config = ConfigDict(...)` (or a dict, or `ClassVar[ConfigDict]`): the settings gati

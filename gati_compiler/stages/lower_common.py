@@ -122,6 +122,16 @@ ALIAS_GENERATORS: Final[dict[str, Callable[[str], str]]] = {
     "to_pascal": alias_generators.to_pascal,
     "to_snake": alias_generators.to_snake,
 }
+# pydantic decorators that run user code on validation or serialisation → what would skip it
+PYDANTIC_HOOKS: Final[dict[str, str]] = {
+    "field_validator": "decoders",
+    "model_validator": "decoders",
+    "validator": "decoders",
+    "root_validator": "decoders",
+    "field_serializer": "encoders",
+    "model_serializer": "encoders",
+    "computed_field": "encoders",
+}
 # `ConfigDict` keys that change neither what a request may hold nor what a handler receives
 CONFIG_INERT: Final = frozenset(
     {
