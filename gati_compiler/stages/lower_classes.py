@@ -38,11 +38,11 @@ from gati_compiler.stages.facts import (
 )
 from gati_compiler.stages.lower_common import (
     ALIAS_GENERATORS,
-    PYDANTIC_HOOKS,
     CONFIG_DEFAULTS,
     CONFIG_INERT,
     CONSTRAINT_KEYS,
     ENUM_BASES,
+    PYDANTIC_HOOKS,
     Ctx,
     FieldInfo,
     LowererBase,
