@@ -64,6 +64,8 @@ class BuildResult:
     sources: dict[str, str] = field(default_factory=dict)
     config: GatiConfig | None = None
     program: Program | None = None
+    # the program as lowered even when it has errors (for tools that attribute diagnostics to types)
+    lowered: Program | None = None
     artifacts: dict[str, bytes] = field(default_factory=dict)
     written: WriteReport | None = None
     dump: str | None = None
@@ -196,6 +198,7 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     reporter = Reporter(sink, result.sources)
     options = LowerOptions(app=cfg.name, source_roots=sources.import_roots, global_hooks=cfg.global_hooks)
     program = _guarded(sink, "lowering", lambda: lower_program(project, options, reporter))
+    result.lowered = program
     if program is None or sink.has_errors:
         return finish()
     result.program = program

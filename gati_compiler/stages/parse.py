@@ -327,6 +327,17 @@ class _ModuleReader:
                 self.functions.append(self._function(stmt, anchor, self.lines.line_of(i) if top else 0))
             elif type(stmt) is cst.ClassDef:
                 self.classes.append(self._class(stmt, anchor, self.lines.line_of(i) if top else 0))
+            elif type(stmt) is cst.If and _is_type_checking(stmt.test) and type(stmt.orelse) is cst.Else:
+                # `if TYPE_CHECKING: class X(Protocol) ... else: X = Sequence`: pydantic sees the
+                # run-time branch, so its definitions win; the checker-only ones are dropped
+                self._statements(_block(stmt.orelse.body), (*anchor, "orelse", "body", "body"), top=False)
+                runtime = {c.name for c in self.classes} | {a.name for a in self.aliases}
+                runtime |= {f.name for f in self.functions} | set(self.other)
+                marks = (len(self.classes), len(self.aliases), len(self.functions))
+                self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
+                self.classes[marks[0] :] = [c for c in self.classes[marks[0] :] if c.name not in runtime]
+                self.aliases[marks[1] :] = [a for a in self.aliases[marks[1] :] if a.name not in runtime]
+                self.functions[marks[2] :] = [f for f in self.functions[marks[2] :] if f.name not in runtime]
             elif type(stmt) is cst.If:
                 # `if TYPE_CHECKING:` imports and version switches: both branches define names
                 self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
@@ -479,6 +490,11 @@ class _ModuleReader:
             line=line,
             anchor=anchor,
         )
+
+
+def _is_type_checking(test: cst.BaseExpression) -> bool:
+    name = _dotted(test)
+    return name is not None and name.rsplit(".", 1)[-1] == "TYPE_CHECKING"
 
 
 def _config_expr(value: cst.BaseExpression, anchor: Anchor) -> Expr:

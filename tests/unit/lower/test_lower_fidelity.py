@@ -153,3 +153,22 @@ class T(TypedDict):
         {**NUM, "minimum": 0},
         STR,
     ]
+
+
+def test_the_run_time_branch_of_type_checking_wins_as_pydantic_sees_it(project: Project) -> None:
+    models = """
+from typing import TYPE_CHECKING, Protocol, Sequence, TypeVar, TypedDict
+
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    class SequenceNotStr(Protocol[_T]):
+        def __len__(self) -> int: ...
+else:
+    SequenceNotStr = Sequence
+
+class T(TypedDict):
+    tags: SequenceNotStr[str]
+"""
+    found = props(clean(build(project, models, "T")), "T")
+    assert found["tags"]["type"] == {"kind": "array", "items": STR, "container": "sequence", "uniqueItems": False}
