@@ -64,13 +64,8 @@ CORPORA: dict[str, Corpus] = {
             "mypy_boto3_ec2",
             ("botocore==1.44.5", "jmespath==1.1.0", "python-dateutil==4.0.0", "six==1.17.0"),
         ),
-        Corpus("openai", "3.51.0", "openai", ("distro==1.9.0", "jiter==0.19.0", "tqdm==4.70.1")),
-        Corpus(
-            "anthropic",
-            "2.10.0",
-            "anthropic",
-            ("distro==1.9.0", "jiter==0.19.0", "docstring-parser==0.18.0", "tqdm==4.70.1"),
-        ),
+        Corpus("openai", "3.51.0", "openai", ("httpx2==2.16.2", "jiter==0.19.0")),
+        Corpus("anthropic", "2.10.0", "anthropic", ("httpx2==2.16.2", "jiter==0.19.0", "docstring-parser==0.18.0")),
     )
 }
 
@@ -104,7 +99,8 @@ def runtime_deps(corpus: Corpus, cache: Path = DEFAULT_CACHE) -> Path:
     """A folder holding the corpus's pinned runtime dependencies (installed once, for the differential)."""
     target = cache / f"{corpus.dist}-{corpus.version}-deps"
     done = target / ".installed"
-    if not done.is_file():
+    pins = "\n".join(corpus.runtime)
+    if not done.is_file() or done.read_text(encoding="utf-8") != pins:
         shutil.rmtree(target, ignore_errors=True)
         if corpus.runtime:
             subprocess.run(
@@ -112,7 +108,7 @@ def runtime_deps(corpus: Corpus, cache: Path = DEFAULT_CACHE) -> Path:
                 check=True,
             )
         target.mkdir(parents=True, exist_ok=True)
-        done.write_text("\n".join(corpus.runtime), encoding="utf-8")
+        done.write_text(pins, encoding="utf-8")
     return target
 
 
