@@ -64,8 +64,13 @@ CORPORA: dict[str, Corpus] = {
             "mypy_boto3_ec2",
             ("botocore==1.44.5", "jmespath==1.1.0", "python-dateutil==4.0.0", "six==1.17.0"),
         ),
-        Corpus("openai", "3.51.0", "openai", ("httpx2==2.16.2", "jiter==0.19.0")),
-        Corpus("anthropic", "2.10.0", "anthropic", ("httpx2==2.16.2", "jiter==0.19.0", "docstring-parser==0.18.0")),
+        Corpus("openai", "3.51.0", "openai", ("httpx2==2.16.2", "jiter==0.19.0", "sniffio==1.3.1")),
+        Corpus(
+            "anthropic",
+            "2.10.0",
+            "anthropic",
+            ("httpx2==2.16.2", "jiter==0.19.0", "docstring-parser==0.18.0", "sniffio==1.3.1"),
+        ),
     )
 }
 
