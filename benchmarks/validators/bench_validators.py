@@ -256,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     deep = measure({name: partial(bad, DEEP) for name, (_, bad) in funcs.items()}, args.rounds)
     results = {name: (valid[name], invalid[name], deep[name]) for name in funcs}
     base_valid, base_invalid, base_deep = results["gati (generated)"]
-    print(f"{'validator':<18} {'valid us':>9} {'x gati':>7} {'6 errors us':>11} {'x gati':>7} {'1 deep us':>10} {'x gati':>7}")
+    ratio = f"{'x gati':>7}"
+    print(f"{'validator':<18} {'valid us':>9} {ratio} {'6 errors us':>11} {ratio} {'1 deep us':>10} {ratio}")
     for name, (us_valid, us_invalid, us_deep) in results.items():
         print(
             f"{name:<18} {us_valid:>9.2f} {us_valid / base_valid:>7.2f} {us_invalid:>11.2f}"

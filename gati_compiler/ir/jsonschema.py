@@ -109,8 +109,10 @@ _DURATION_TEXT: Final = (
     f"(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?:{_SECONDS})?|0*[0-9]:[0-5][0-9]{_SECONDS})?"
     f"|{_HOURS_2}:[0-5][0-9](?:{_SECONDS})?|{_HOURS}:[0-5][0-9]{_SECONDS})"
 )
-ANNOTATED_FORMATS: Final = frozenset({"date-time", "date", "time", "duration", "uuid", "email", "uri"})
-"""Formats whose standard JSON Schema meaning differs from what the decoders accept."""
+ANNOTATED_FORMATS: Final = frozenset({"date-time", "time", "duration", "uuid", "email", "uri"})
+"""Formats whose standard JSON Schema meaning is stricter than what the decoders accept. `date`
+keeps its standard format: RFC 3339's full-date is exactly the ISO pattern below, and the one
+thing the decoders take beyond it (an integer timestamp on a midnight) no pattern states."""
 FORMAT_PATTERNS: Final[Mapping[str, str]] = {
     "date-time": f"^(?:{_DATE_TIME_ISO}|{_TIMESTAMP})$",
     # the decoders also take an integer timestamp that falls on a midnight; "a multiple of 86400"
