@@ -66,6 +66,8 @@ class BuildResult:
     sources: dict[str, str] = field(default_factory=dict)
     config: GatiConfig | None = None
     program: Program | None = None
+    # the program as lowered even when it has errors (for tools that attribute diagnostics to types)
+    lowered: Program | None = None
     artifacts: dict[str, bytes] = field(default_factory=dict)
     written: WriteReport | None = None
     dump: str | None = None
@@ -252,8 +254,9 @@ def _build(
     from gati_compiler.stages.lower import LowerOptions, lower_program
 
     reporter = Reporter(sink, result.sources)
-    options = LowerOptions(app=cfg.name, source_roots=cfg.sources, global_hooks=cfg.global_hooks)
+    options = LowerOptions(app=cfg.name, source_roots=sources.import_roots, global_hooks=cfg.global_hooks)
     program = _guarded(sink, "lowering", lambda: lower_program(project, options, reporter))
+    result.lowered = program
     if program is None or sink.has_errors:
         return finish()
     if lower:  # `analyse`: the lowered program as the sources say, without the lock's versions

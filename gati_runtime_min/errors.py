@@ -24,6 +24,7 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "GATI504": (504, "the handler or a hook timed out"),
     "GATI505": (500, "a module was used that the handler does not declare"),
     "GATI506": (503, "the shared state store (Redis) is unavailable"),
+    "GATI507": (500, "the handler's response holds a value that has no JSON form"),
     "GATI510": (400, "malformed JSON body"),
     "GATI511": (422, "the request body does not match the declared type"),
     "GATI512": (422, "the query string does not match the declared type"),

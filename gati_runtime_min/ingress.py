@@ -155,6 +155,32 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
+def unjsonable(value: Any, path: str = "$") -> tuple[str, str] | None:
+    """The JSON path and type name of the first value in `value` that has no JSON form (what
+    `dump_json` refuses), or None. Walks only on the error path, so it may be slow."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return None
+    if type(value) is dict:
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path}[{key!r}]", f"key of type {type(key).__name__}"
+            found = unjsonable(item, f"{path}.{key}" if key.isidentifier() else f"{path}[{key!r}]")
+            if found is not None:
+                return found
+        return None
+    if type(value) is list or type(value) is tuple:
+        for i, item in enumerate(value):
+            found = unjsonable(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    try:
+        dump_json(value)
+    except TypeError:
+        return path, type(value).__name__
+    return None
+
+
 def parse_query(qs: bytes) -> dict[str, str | list[str]]:
     out: dict[str, str | list[str]] = {}
     for key, value in parse_qsl(qs.decode("utf-8", "replace"), keep_blank_values=True):

@@ -22,7 +22,7 @@ import orjson
 from gati_runtime_min.context import GlobalContext, LocalContext, LocalHook, Thunk
 from gati_runtime_min.deadlines import Deadlines
 from gati_runtime_min.errors import GatiError, HTTPError
-from gati_runtime_min.ingress import dump_json
+from gati_runtime_min.ingress import dump_json, unjsonable
 from gati_runtime_min.loader import HookSpec, RouteSpec
 from gati_runtime_min.messages import _UNSET, Request, Response
 
@@ -308,8 +308,11 @@ class Lifecycle:
         try:
             return dump_json(value)
         except TypeError as exc:
-            _LOG.error("response of %s is not JSON-serialisable: %s", plan.handler_id, exc)
-            raise GatiError("GATI501") from None
+            found = unjsonable(value)
+            where = f"`{found[0]}` holds a `{found[1]}`" if found else str(exc)
+            message = f"the response of {plan.handler_id} cannot be written as JSON: {where}"
+            _LOG.error("%s", message)
+            raise GatiError("GATI507", f"{message}, which has no JSON form") from None
 
     def _as_http_error(self, exc: Exception, route: RouteSpec, req: Request[Any, Any, Any]) -> HTTPError:
         if isinstance(exc, HTTPError):

@@ -81,6 +81,12 @@ TIMEOUT_INVALID: Final = DiagnosticCode("GATI112", "timeout-invalid", "a timeout
 MODULE_DECLARATION: Final = DiagnosticCode(
     "GATI113", "module-declaration", "a module class is declared without an id or with bad capabilities"
 )
+RUNTIME_DEPENDENCY: Final = DiagnosticCode(
+    "GATI120",
+    "runtime-dependency",
+    "a type needs a package at run time that is not installed where gati runs",
+    Severity.WARNING,
+)
 
 # 2xx: resolve
 UNRESOLVED_NAME: Final = DiagnosticCode("GATI201", "unresolved-name", "a name used in a type cannot be found")

@@ -95,6 +95,11 @@ class ScalarGen(GenBase):
             self.w.line(f"if {ok}:")
             with self.w.indent():
                 self.w.line(f"{v} = str({s}) if isinstance({s}, _Decimal) else {s}")
+            parsed = self.tmp("j")
+            # the JSON form the decoder accepts (`"10.50"`), as for every other type
+            self.w.line(f"elif type({s}) is str and ({parsed} := _parse_decimal({s})) is not None:")
+            with self.w.indent():
+                self.w.line(f"{v} = str({parsed})")
             self.w.line("else:")
             with self.w.indent():
                 if self.fast:
@@ -167,15 +172,29 @@ class ScalarGen(GenBase):
         name = FORMAT_NAMES[fmt]
         v = self.out_var("x")
         if self.enc:
+            # one rule for every type: the annotated Python type, or the JSON form its decoder accepts
             cls, expr = ENCODE_FORMAT[fmt]
-            bad = f"not isinstance({s}, {cls})"
+            good = f"isinstance({s}, {cls})"
             if fmt == "date":
-                bad += f" or isinstance({s}, _datetime)"
-            if self.type_guard(bad, path, name, s):
-                with self.w.indent():
-                    self.w.line(f"{v} = " + expr.format(s=s))
-            else:
+                good += f" and not isinstance({s}, _datetime)"
+            self.w.line(f"if {good}:")
+            with self.w.indent():
                 self.w.line(f"{v} = " + expr.format(s=s))
+            if fmt == "bytes":
+                self.w.line(f"elif type({s}) is str:")
+                with self.w.indent():
+                    self.w.line(f"{v} = {s}")
+            else:
+                parsed = self.tmp("j")
+                self.w.line(f"elif type({s}) is str and ({parsed} := _parse_{py_ident(fmt)}({s})) is not None:")
+                with self.w.indent():
+                    self.w.line(f"{v} = " + expr.format(s=parsed))
+            self.w.line("else:")
+            with self.w.indent():
+                if self.fast:
+                    self.w.line(FAIL)
+                else:
+                    self.issue(path, "type", f"`{name}`", s)
             return v
         checks = self.string_checks(t, s)
         parse = f"{s}.encode()" if fmt == "bytes" else f"_parse_{py_ident(fmt)}({s})"

@@ -109,6 +109,10 @@ _DURATION_TEXT: Final = (
     f"(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?:{_SECONDS})?|0*[0-9]:[0-5][0-9]{_SECONDS})?"
     f"|{_HOURS_2}:[0-5][0-9](?:{_SECONDS})?|{_HOURS}:[0-5][0-9]{_SECONDS})"
 )
+ANNOTATED_FORMATS: Final = frozenset({"date-time", "time", "duration", "uuid", "email", "uri"})
+"""Formats whose standard JSON Schema meaning is stricter than what the decoders accept. `date`
+keeps its standard format: RFC 3339's full-date is exactly the ISO pattern below, and the one
+thing the decoders take beyond it (an integer timestamp on a midnight) no pattern states."""
 FORMAT_PATTERNS: Final[Mapping[str, str]] = {
     "date-time": f"^(?:{_DATE_TIME_ISO}|{_TIMESTAMP})$",
     # the decoders also take an integer timestamp that falls on a midnight; "a multiple of 86400"
@@ -236,7 +240,11 @@ def _primitive(t: PrimitiveType) -> dict[str, JsonValue]:
         return {"anyOf": [number, string], "format": "decimal"}
     schema: dict[str, JsonValue] = {"type": t.type}
     if t.format is not None:
-        schema["format"] = t.format
+        # A standard `format` is an assertion to validators such as schemathesis (RFC 3339 for
+        # `date-time`), stricter than what the decoders take ("0001-01-01T00:00", a UUID without
+        # hyphens, "1 day, 10:00"); the decoders' exact language is the pattern below, and the
+        # format's name stays as an annotation no validator asserts.
+        schema["x-gati-format" if t.format in ANNOTATED_FORMATS else "format"] = t.format
     if t.type == "string":
         if t.minLength is not None:
             schema["minLength"] = t.minLength

@@ -37,16 +37,17 @@ from gati_compiler.stages.facts import (
     FieldFact,
 )
 from gati_compiler.stages.lower_common import (
+    ALIAS_GENERATORS,
     CONSTRAINT_KEYS,
     ENUM_BASES,
     Ctx,
     FieldInfo,
-    LowererBase,
     canonical_name,
     instance_display,
     instance_key,
     wire,
 )
+from gati_compiler.stages.lower_pydantic import PydanticLowering
 from gati_compiler.stages.resolve import (
     ClassMember,
     External,
@@ -56,8 +57,12 @@ from gati_compiler.stages.resolve import (
 )
 
 
-class ClassLowering(LowererBase):
+class ClassLowering(PydanticLowering):
     """Named definitions: classes become object, enum or ref GTypes; aliases are expanded or kept."""
+
+    # implemented by `TypeLowerer` (lower_types.py)
+    def _named_target(self, target: Target, written: str, args: tuple[Expr, ...], ctx: Ctx, anchor: Anchor) -> GType:
+        raise NotImplementedError
 
     def _bases(self, target: ProjectDef, cls: ClassFact) -> Iterator[tuple[Expr, Target]]:
         """Each base class written as a name (`Base` or `Base[...]`) with what that name means."""
@@ -88,6 +93,12 @@ class ClassLowering(LowererBase):
             return self.error(codes.NOT_A_TYPE, f"`{alias.name}` is a value, not a type", ctx, anchor)
         key = target.key
         params = alias.type_params
+        if args and not params and isinstance(value, ExName):
+            # `SequenceNotStr = Sequence`, then `SequenceNotStr[str]`: the alias stands for the
+            # generic itself, so the arguments go to what it names (written in the caller's module)
+            aliased = self.project.resolve(target.module, value.name)
+            if not (isinstance(aliased, ProjectDef) and aliased.key == target.key):
+                return self._named_target(aliased, alias.name, args, ctx, anchor)
         if args and len(args) != len(params):
             return self.error(
                 codes.GENERIC_ARITY,
@@ -277,14 +288,27 @@ class ClassLowering(LowererBase):
                 extra = "forbid"
             elif key == "extra" and isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
                 extra = str(value.value)
+        if kind in ("model", "dataclass"):
+            self._refuse_hooks(cls, ctx)
+        generator = self._alias_generators.get(target.key)
+        if kind == "model":
+            for _, t in self._bases(target, cls):
+                if isinstance(t, ProjectDef) and t.key in self._alias_generators:
+                    generator = self._alias_generators[t.key]
+            for key, value in cls.keywords:
+                if key not in ("total", "closed", "extra", "metaclass"):
+                    self._config_key(key, value, ctx)
         for f in cls.fields:
+            if kind == "model" and f.name == "model_config":
+                config = self._model_config(f, ctx)
+                extra = config.get("extra", extra)
+                generator = config.get("alias_generator", generator)
+                continue
             if f.annotation is None:
-                if kind == "model" and f.name == "model_config":
-                    extra = _config_extra(f, extra)
                 continue
             if f.name.startswith("_") and kind != "typeddict":
                 continue
-            prop = self._property(f, kind, total, ctx)
+            prop = self._property(f, kind, total, ctx, generator)
             if prop is None:
                 continue
             previous = props.get(prop.name)
@@ -304,6 +328,8 @@ class ClassLowering(LowererBase):
                 continue
             props.pop(prop.name, None)
             props[prop.name] = prop
+        if generator is not None:
+            self._alias_generators[target.key] = generator
         origin_kind = {"typeddict": "typeddict", "dataclass": "dataclass", "model": "model"}[kind]
         return ObjectType(
             name=cls.name,
@@ -313,7 +339,9 @@ class ClassLowering(LowererBase):
             description=cls.docstring,
         )
 
-    def _property(self, f: FieldFact, kind: str, total: bool, ctx: Ctx) -> Property | None:
+    def _property(
+        self, f: FieldFact, kind: str, total: bool, ctx: Ctx, generator: str | None = None
+    ) -> Property | None:
         assert f.annotation is not None
         info = self.field_info(f.annotation, ctx)
         if info.class_var:
@@ -332,6 +360,8 @@ class ClassLowering(LowererBase):
             for key, value in found.constraints:
                 gtype = self._constrain(gtype, key, value, ctx)
             info = FieldInfo(gtype, info.required, info.read_only, info.description, info.default, info.alias, False)
+        if alias is None and generator is not None:
+            alias = ALIAS_GENERATORS[generator](f.name)
         required = (total if info.required is None else info.required) if kind == "typeddict" else not has_default
         return Property(
             name=alias or f.name,
@@ -435,14 +465,6 @@ def _is_json(value: object) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
     return False
-
-
-def _config_extra(f: FieldFact, current: str) -> str:
-    if isinstance(f.default, ExCall):
-        for key, value in f.default.kwargs:
-            if key == "extra" and isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
-                return str(value.value)
-    return current
 
 
 def enum_member(cls: ClassFact, name: str, auto_kind: str, index: int | None = None) -> EnumMember | None:

@@ -5,11 +5,13 @@ classes and aliases they name; `TypeLowerer` joins them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib.util
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
-from pydantic import JsonValue
+from pydantic import JsonValue, alias_generators
 
 from gati_compiler.canonical import compact_json
 from gati_compiler.diagnostics import codes
@@ -51,7 +53,34 @@ SCALARS: Final[dict[str, PrimitiveType | AnyType]] = {
     "pydantic.EmailStr": PrimitiveType(type="string", format="email"),
     "pydantic.AnyUrl": PrimitiveType(type="string", format="uri"),
     "pydantic.HttpUrl": PrimitiveType(type="string", format="uri"),
+    # gati's decoders are strict already: pydantic's strict scalars are the plain ones
+    "pydantic.StrictStr": PrimitiveType(type="string"),
+    "pydantic.StrictInt": PrimitiveType(type="integer"),
+    "pydantic.StrictFloat": PrimitiveType(type="number"),
+    "pydantic.StrictBool": PrimitiveType(type="boolean"),
+    "pydantic.StrictBytes": PrimitiveType(type="string", format="bytes"),
+    "pydantic.PositiveInt": PrimitiveType(type="integer", exclusiveMinimum=0),
+    "pydantic.NegativeInt": PrimitiveType(type="integer", exclusiveMaximum=0),
+    "pydantic.NonNegativeInt": PrimitiveType(type="integer", minimum=0),
+    "pydantic.NonPositiveInt": PrimitiveType(type="integer", maximum=0),
+    "pydantic.PositiveFloat": PrimitiveType(type="number", exclusiveMinimum=0),
+    "pydantic.NegativeFloat": PrimitiveType(type="number", exclusiveMaximum=0),
+    "pydantic.NonNegativeFloat": PrimitiveType(type="number", minimum=0),
+    "pydantic.NonPositiveFloat": PrimitiveType(type="number", maximum=0),
 }
+
+# scalars pydantic builds only with an optional package: qualname → (import name, distribution)
+NEEDS_PACKAGE: Final[dict[str, tuple[str, str]]] = {
+    "pydantic.EmailStr": ("email_validator", "email-validator"),
+    "pydantic.NameEmail": ("email_validator", "email-validator"),
+}
+
+
+@cache
+def package_installed(name: str) -> bool:
+    """Whether `name` can be imported where gati runs (looked up, never imported)."""
+    return importlib.util.find_spec(name) is not None
+
 
 SEQUENCES: Final[dict[str, str]] = {
     "builtins.list": "list",
@@ -87,6 +116,65 @@ ANNOTATED_TYPES: Final[dict[str, tuple[str, ...]]] = {
     "MaxLen": ("max_length",),
     "Len": ("min_length", "max_length"),
 }
+# pydantic's standard alias generators, applied at build time (the compiler runs the same functions)
+ALIAS_GENERATORS: Final[dict[str, Callable[[str], str]]] = {
+    "to_camel": alias_generators.to_camel,
+    "to_pascal": alias_generators.to_pascal,
+    "to_snake": alias_generators.to_snake,
+}
+# pydantic decorators that run user code on validation or serialisation → what would skip it
+PYDANTIC_HOOKS: Final[dict[str, str]] = {
+    "field_validator": "decoders",
+    "model_validator": "decoders",
+    "validator": "decoders",
+    "root_validator": "decoders",
+    "field_serializer": "encoders",
+    "model_serializer": "encoders",
+    "computed_field": "encoders",
+}
+# `ConfigDict` keys that change neither what a request may hold nor what a handler receives
+CONFIG_INERT: Final = frozenset(
+    {
+        "title",
+        "json_schema_extra",
+        "json_schema_mode_override",
+        "frozen",
+        "strict",  # gati's decoders are strict JSON already; a lax model is still checked strictly
+        "arbitrary_types_allowed",
+        "from_attributes",
+        "validate_assignment",
+        "revalidate_instances",
+        "protected_namespaces",
+        "defer_build",
+        "hide_input_in_errors",
+        "use_attribute_docstrings",
+        "cache_strings",
+        "loc_by_alias",
+        "plugin_settings",
+        "regex_engine",
+        "coerce_numbers_to_str",  # lax mode only
+        "validation_error_cause",
+        "ignored_types",
+        "experimental_warnings",
+    }
+)
+# keys that are harmless at their default value only
+CONFIG_DEFAULTS: Final[dict[str, object]] = {
+    "populate_by_name": False,
+    "validate_by_name": False,
+    "validate_by_alias": True,
+    "str_strip_whitespace": False,
+    "str_to_lower": False,
+    "str_to_upper": False,
+    "use_enum_values": False,
+    "validate_default": False,
+    "serialize_by_alias": False,
+    "allow_inf_nan": True,
+    "val_json_bytes": "utf8",
+    "ser_json_bytes": "utf8",
+    "ser_json_timedelta": "iso8601",
+    "ser_json_inf_nan": "null",
+}
 THIRD_PARTY_HELP: Final = (
     "describe the wire shape with a TypedDict, dataclass or pydantic model in this project, or annotate it as `Any`"
 )
@@ -100,6 +188,8 @@ def canonical_name(qualname: str) -> str:
         qualname = "typing." + qualname.removeprefix("collections.abc.")
     elif qualname.startswith("annotated_types."):
         return qualname
+    elif qualname.startswith("pydantic.types."):
+        qualname = "pydantic." + qualname.removeprefix("pydantic.types.")
     elif qualname.startswith("gati_runtime_min."):
         return "gati_runtime_min." + qualname.rsplit(".", 1)[-1]
     return _ALIASES.get(qualname, qualname)
@@ -138,6 +228,7 @@ class LowererBase:
         self._depth = 0
         self._recursive: set[str] = set()
         self._kind_cache: dict[str, str] = {}
+        self._alias_generators: dict[str, str] = {}  # model key → its (possibly inherited) alias generator
 
     # -- entry points -----------------------------------------------------------------------
 

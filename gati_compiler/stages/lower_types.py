@@ -52,6 +52,7 @@ from gati_compiler.stages.lower_common import (
     FIELD_WRAPPERS,
     KNOWN_FRAMEWORKS,
     MAPPINGS,
+    NEEDS_PACKAGE,
     SCALARS,
     SEQUENCES,
     STDLIB_ROOTS,
@@ -59,6 +60,7 @@ from gati_compiler.stages.lower_common import (
     Ctx,
     FieldInfo,
     canonical_name,
+    package_installed,
     union_of,
 )
 from gati_compiler.stages.parse import nested_too_deeply, to_expr
@@ -162,6 +164,16 @@ class TypeLowerer(ClassLowering):
     # -- external (typing, stdlib, annotated-types, pydantic) ------------------------------------
 
     def _external(self, q: str, written: str, args: tuple[Expr, ...], ctx: Ctx, anchor: Anchor) -> GType:
+        if q in NEEDS_PACKAGE and not package_installed(NEEDS_PACKAGE[q][0]):
+            dist = NEEDS_PACKAGE[q][1]
+            self.reporter.report(
+                codes.RUNTIME_DEPENDENCY,
+                f"`{written}` needs `{dist}` at run time (pydantic refuses to build it without), "
+                "and it is not installed here",
+                ctx.rel_path,
+                anchor,
+                help=f"add `{dist}` to the app's dependencies and install it where gatic runs",
+            )
         if q in SCALARS:
             if args:
                 return self.error(codes.GENERIC_ARITY, f"`{written}` takes no type arguments", ctx, anchor)
@@ -194,7 +206,8 @@ class TypeLowerer(ClassLowering):
                 return self.error(codes.GENERIC_ARITY, f"`{written}` takes one type argument", ctx, anchor)
             items = self._lower(args[0], ctx) if args else AnyType()
             container = SEQUENCES[q]
-            return ArrayType(items=items, container=container, uniqueItems=container in ("set", "frozenset"))
+            # pydantic accepts duplicates in a set and drops them: so do the decoder and the schema
+            return ArrayType(items=items, container=container)
         if q == "builtins.tuple":
             if len(args) == 2 and isinstance(args[1], ExName) and args[1].name == "...":
                 return ArrayType(items=self._lower(args[0], ctx), container="tuple")
@@ -284,6 +297,9 @@ class TypeLowerer(ClassLowering):
         for meta in args[1:]:
             if isinstance(meta, ExConst):
                 continue  # plain metadata strings are documentation for humans
+            marker = meta.func if isinstance(meta, ExCall) else meta
+            if isinstance(marker, ExName) and self._inert_project_marker(marker, ctx):
+                continue  # pydantic ignores metadata it does not know, and so do we
             if not isinstance(meta, ExCall) or not isinstance(meta.func, ExName):
                 self._unsupported(meta, ctx)
                 continue
@@ -344,6 +360,47 @@ class TypeLowerer(ClassLowering):
                 self._unsupported(meta, ctx)
         return FieldInfo(gtype, info.required, info.read_only, description, default, alias, info.class_var)
 
+    def _inert_project_marker(self, marker: ExName, ctx: Ctx) -> bool:
+        """A project class (or instance of one) used as `Annotated` metadata that pydantic ignores.
+
+        pydantic reads metadata through `__get_pydantic_core_schema__` (and annotated-types'
+        protocol); a project class without that hook is a marker for other tools, such as an
+        SDK's `PropertyInfo(alias=...)`. One with the hook changes validation: reported.
+        """
+        target = self.project.resolve(ctx.module, marker.name)
+        if not isinstance(target, ProjectDef) or not isinstance(target.fact, ClassFact):
+            return False
+        hooks = ("__get_pydantic_core_schema__", "__get_pydantic_json_schema__", "__get_validators__")
+        for owner in self._class_chain(target):
+            cls = owner.fact
+            assert isinstance(cls, ClassFact)
+            found = next((m.name for m in cls.methods if m.name in hooks), None)
+            if found is not None:
+                self.error(
+                    codes.UNSUPPORTED_ANNOTATION,
+                    f"`{marker.name}` changes validation through `{found}`, which gati cannot read statically",
+                    ctx,
+                    marker.anchor,
+                    help="express the rule with constraints (`Ge`, `MaxLen`, `pattern=`) or drop the marker",
+                )
+                return True
+        return True
+
+    def _class_chain(self, target: ProjectDef) -> list[ProjectDef]:
+        """`target` and its project base classes, each once."""
+        out: list[ProjectDef] = []
+        todo = [target]
+        while todo:
+            t = todo.pop()
+            if any(o.key == t.key for o in out):
+                continue
+            out.append(t)
+            assert isinstance(t.fact, ClassFact)
+            for _, base in self._bases(t, t.fact):
+                if isinstance(base, ProjectDef) and isinstance(base.fact, ClassFact):
+                    todo.append(base)
+        return out
+
     def field_info(self, expr: Expr, ctx: Ctx) -> FieldInfo:
         """Unwrap `Required`/`NotRequired`/`ReadOnly`/`ClassVar`/`Annotated` around a field type."""
         if isinstance(expr, ExSub) and isinstance(expr.base, ExName) and expr.base.name not in ctx.env:
@@ -392,6 +449,14 @@ class TypeLowerer(ClassLowering):
             )
         if isinstance(gtype, RefType) and gtype.ref in self.named:
             gtype = self.named[gtype.ref]
+        if isinstance(gtype, ArrayType) and gtype.container in ("set", "frozenset") and attr in ("min", "max"):
+            return self.error(
+                codes.UNSUPPORTED_ANNOTATION,
+                f"`{key}` on a set counts distinct items, which JSON Schema cannot state",
+                ctx,
+                value.anchor,
+                help="pydantic drops duplicates before it counts; use `list[...]` for a length bound, or drop it",
+            )
         applied = self._apply(gtype, attr, v)
         if applied is None:
             return self.error(

@@ -13,12 +13,12 @@ import dataclasses
 import inspect
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import DiagnosticSink, Span
@@ -348,6 +348,17 @@ class _ModuleReader:
                 self.functions.append(self._function(stmt, anchor, self.lines.line_of(i) if top else 0))
             elif type(stmt) is cst.ClassDef:
                 self.classes.append(self._class(stmt, anchor, self.lines.line_of(i) if top else 0))
+            elif type(stmt) is cst.If and _is_type_checking(stmt.test) and type(stmt.orelse) is cst.Else:
+                # `if TYPE_CHECKING: class X(Protocol) ... else: X = Sequence`: pydantic sees the
+                # run-time branch, so its definitions win; the checker-only ones are dropped
+                self._statements(_block(stmt.orelse.body), (*anchor, "orelse", "body", "body"), top=False)
+                runtime = {c.name for c in self.classes} | {a.name for a in self.aliases}
+                runtime |= {f.name for f in self.functions} | set(self.other)
+                marks = (len(self.classes), len(self.aliases), len(self.functions))
+                self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
+                self.classes[marks[0] :] = [c for c in self.classes[marks[0] :] if c.name not in runtime]
+                self.aliases[marks[1] :] = [a for a in self.aliases[marks[1] :] if a.name not in runtime]
+                self.functions[marks[2] :] = [f for f in self.functions[marks[2] :] if f.name not in runtime]
             elif type(stmt) is cst.If:
                 # `if TYPE_CHECKING:` imports and version switches: both branches define names
                 self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
@@ -382,6 +393,10 @@ class _ModuleReader:
                 name = small.targets[0].target.value
                 if name == "__all__":
                     self.exports = _string_list(small.value)
+                    return
+                functional = _functional_typeddict(name, small.value, anchor)
+                if functional is not None:
+                    self.classes.append(functional)
                     return
                 self.aliases.append(AliasFact(name, to_expr(small.value, (*anchor, "value")), False, (), anchor))
             else:
@@ -468,7 +483,7 @@ class _ModuleReader:
                         FieldFact(
                             small.target.value,
                             to_expr(small.annotation.annotation, (*at, "body", 0, "annotation", "annotation")),
-                            to_expr(small.value, (*at, "body", 0, "value")) if small.value is not None else None,
+                            _config_expr(small.value, (*at, "body", 0, "value")) if small.value is not None else None,
                             description,
                             (*at, "body", 0),
                         )
@@ -480,7 +495,7 @@ class _ModuleReader:
                         FieldFact(
                             small.targets[0].target.value,
                             None,
-                            to_expr(small.value, (*at, "body", 0, "value")),
+                            _config_expr(small.value, (*at, "body", 0, "value")),
                             description,
                             (*at, "body", 0),
                         )
@@ -499,6 +514,70 @@ class _ModuleReader:
             line=line,
             anchor=anchor,
         )
+
+
+def _is_type_checking(test: cst.BaseExpression) -> bool:
+    name = _dotted(test)
+    return name is not None and name.rsplit(".", 1)[-1] == "TYPE_CHECKING"
+
+
+def _config_expr(value: cst.BaseExpression, anchor: Anchor) -> Expr:
+    """A class attribute's value; a dict literal with string keys (`model_config = {"extra": "forbid"}`)
+    reads as the equivalent `dict(extra="forbid")` call, so configuration has one static form."""
+    if type(value) is not cst.Dict:
+        return to_expr(value, anchor)
+    kwargs: list[tuple[str, Expr]] = []
+    for k, element in enumerate(value.elements):
+        key = _string_value(element.key) if type(element) is cst.DictElement else None
+        if key is None or type(element) is not cst.DictElement:
+            return to_expr(value, anchor)
+        kwargs.append((key, to_expr(element.value, (*anchor, "elements", k, "value"))))
+    return ExCall(ExName("builtins.dict", anchor), (), tuple(kwargs), anchor)
+
+
+def _functional_typeddict(name: str, value: cst.BaseExpression, anchor: Anchor) -> ClassFact | None:
+    """`X = TypedDict("X", {"async": bool}, total=False)` as the class it declares.
+
+    The functional form is how keys that are Python keywords are declared. The call's function
+    becomes the base, so it means a TypedDict only when it resolves to `typing.TypedDict`.
+    """
+    if type(value) is not cst.Call or len(value.args) < 2:
+        return None
+    func = _dotted(value.func)
+    if func is None or func.rsplit(".", 1)[-1] != "TypedDict":
+        return None
+    first, second = value.args[0], value.args[1]
+    if first.keyword is not None or second.keyword is not None or first.star or second.star:
+        return None
+    if type(second.value) is not cst.Dict or _string_value(first.value) is None:
+        return None
+    at: Anchor = (*anchor, "value")
+    fields: list[FieldFact] = []
+    for k, element in enumerate(second.value.elements):
+        if type(element) is not cst.DictElement:
+            return None
+        key = _string_value(element.key)
+        if key is None:
+            return None
+        where: Anchor = (*at, "args", 1, "value", "elements", k)
+        fields.append(FieldFact(key, to_expr(element.value, (*where, "value")), None, None, where))
+    keywords = tuple(
+        (arg.keyword.value, to_expr(arg.value, (*at, "args", i, "value")))
+        for i, arg in enumerate(value.args)
+        if arg.keyword is not None
+    )
+    return ClassFact(
+        name=name,
+        bases=(to_expr(value.func, (*at, "func")),),
+        keywords=keywords,
+        decorators=(),
+        type_params=(),
+        fields=tuple(fields),
+        methods=(),
+        docstring=None,
+        line=0,
+        anchor=anchor,
+    )
 
 
 def _block(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
@@ -680,21 +759,40 @@ def parse_sources(
     return results
 
 
-def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
-    """Turn an anchor into a `Span`: re-parses `text` with positions (only on the diagnostic path)."""
+class Positions(NamedTuple):
+    """One file parsed with positions: computed once per file that has a diagnostic."""
+
+    module: cst.Module
+    ranges: Mapping[cst.CSTNode, CodeRange]
+
+
+def positions(text: str) -> Positions | None:
+    """Parse `text` with node positions (only on the diagnostic path); None when it does not parse."""
     try:
         module = cst.parse_module(text)
     except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
-        return Span.point(rel_path)
+        return None
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
+    return Positions(module, wrapper.resolve(PositionProvider))
+
+
+def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
+    """Turn an anchor into a `Span`, parsing `text` once for it (`Reporter` keeps the parse per file)."""
+    return span_at(positions(text), rel_path, anchor)
+
+
+def span_at(found: Positions | None, rel_path: str, anchor: Anchor) -> Span:
+    """The span of the node `anchor` points at, in a file parsed by `positions`."""
+    if found is None:
+        return Span.point(rel_path)
+    module, ranges = found
     node: object = module
     for step in _expand(anchor):
         if isinstance(step, tuple):
             kind, k = step
             assert type(node) is cst.FunctionDef
-            found = _collect_uses(node)
-            pairs = found.modules if kind == "#module_use" else found.params
+            uses = _collect_uses(node)
+            pairs = uses.modules if kind == "#module_use" else uses.params
             if k >= len(pairs):
                 break
             node = pairs[k][1]
@@ -703,9 +801,9 @@ def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
         if not isinstance(nxt, cst.CSTNode | Sequence) or isinstance(nxt, str):
             break  # the anchor points inside a string (a forward reference): keep the string's node
         node = nxt
-    if not isinstance(node, cst.CSTNode) or node not in positions:
+    if not isinstance(node, cst.CSTNode) or node not in ranges:
         return Span.point(rel_path)
-    rng = positions[node]
+    rng = ranges[node]
     return Span(
         path=rel_path,
         line=rng.start.line,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from gati_compiler.diagnostics.codes import DiagnosticCode
 from gati_compiler.diagnostics.model import DiagnosticSink, Severity, Span
 from gati_compiler.stages.facts import Anchor
-from gati_compiler.stages.parse import locate
+from gati_compiler.stages.parse import Positions, positions, span_at
 
 
 class Reporter:
@@ -20,12 +20,16 @@ class Reporter:
         self.sink = sink
         self._texts = texts
         self._seen: set[tuple[str, str, Anchor]] = set()
+        # each file is parsed with positions once, however many diagnostics it has
+        self._positions: dict[str, Positions | None] = {}
 
     def span(self, rel_path: str, anchor: Anchor) -> Span:
         text = self._texts.get(rel_path)
         if text is None or not anchor:
             return Span.point(rel_path)
-        return locate(text, rel_path, anchor)
+        if rel_path not in self._positions:
+            self._positions[rel_path] = positions(text)
+        return span_at(self._positions[rel_path], rel_path, anchor)
 
     def report(
         self,

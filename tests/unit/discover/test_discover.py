@@ -174,3 +174,48 @@ def test_pipeline_uses_configured_sources_and_excludes(project: Callable[..., Bu
     assert [(h.module, h.handlerId) for h in result.program.handlers] == [("app.handlers", "x")]
     assert result.program.sourceRoots == ("src",)
     assert set(result.sources) == {"src/app/handlers.py", "pyproject.toml"}  # the config file renders in frames too
+
+
+def test_a_source_folder_that_is_a_package_is_named_after_itself(project_dir: ProjectDir) -> None:
+    # mypy's rule: `sources = ["clinic"]` with `clinic/__init__.py` means the package `clinic`
+    root = project_dir({"clinic/__init__.py": "", "clinic/models.py": "", "clinic/api/__init__.py": "", "lib/u.py": ""})
+    found, sink = discover(root, roots=["clinic", "lib"])
+    assert modules(found) == {
+        "clinic/__init__.py": ("clinic", True),
+        "clinic/api/__init__.py": ("clinic.api", True),
+        "clinic/models.py": ("clinic.models", False),
+        "lib/u.py": ("u", False),
+    }
+    assert found.import_roots == (".", "lib")
+    assert sink.diagnostics == []
+
+
+def test_a_nested_package_source_climbs_to_the_first_plain_folder(project_dir: ProjectDir) -> None:
+    root = project_dir({"src/shop/__init__.py": "", "src/shop/orders/__init__.py": "", "src/shop/orders/m.py": ""})
+    found, _ = discover(root, roots=["src/shop/orders"])
+    assert modules(found) == {
+        "src/shop/orders/__init__.py": ("shop.orders", True),
+        "src/shop/orders/m.py": ("shop.orders.m", False),
+    }
+    assert found.import_roots == ("src",)
+
+
+def test_package_source_builds_and_the_manifest_names_its_import_root(project: Callable[..., BuildResult]) -> None:
+    result = project(
+        {
+            "clinic/__init__.py": "",
+            "clinic/models.py": "from typing import TypedDict\nclass Booking(TypedDict):\n    id: int\n",
+            "clinic/handlers.py": (
+                "from gati_runtime_min import GlobalContext, LocalContext, Request, Response, post\n"
+                "from clinic.models import Booking\n"
+                '@post("/bookings")\n'
+                "def book(req: Request[Booking], res: Response[Booking], lctx: LocalContext, gctx: GlobalContext)"
+                " -> None: ...\n"
+            ),
+        },
+        config='sources = ["clinic"]\n',
+    )
+    assert result.ok, [(d.code, d.message) for d in result.diagnostics]
+    assert result.program is not None
+    assert [(h.module, h.handlerId) for h in result.program.handlers] == [("clinic.handlers", "book")]
+    assert result.program.sourceRoots == (".",)  # the runtime imports `clinic.handlers` from the project folder

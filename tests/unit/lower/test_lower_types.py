@@ -53,8 +53,7 @@ def prim(type_: str, **kw: Any) -> dict[str, Any]:
 
 
 def arr(items: dict[str, Any], container: str = "list", **kw: Any) -> dict[str, Any]:
-    unique = container in ("set", "frozenset")
-    return {"kind": "array", "items": items, "container": container, **kw, "uniqueItems": unique}
+    return {"kind": "array", "items": items, "container": container, **kw, "uniqueItems": False}
 
 
 def union(*options: dict[str, Any]) -> dict[str, Any]:
@@ -296,8 +295,8 @@ def test_alias_cycle_naming_no_type_is_gati203(project: Project) -> None:
 @pytest.mark.parametrize(
     ("definition", "code"),
     [
-        # functional TypedDict syntax is not read: its name is a plain value
-        ('X = TypedDict("X", {"a": int})', "GATI206"),
+        # a functional TypedDict whose fields are not a literal dict is a plain value
+        ('X = TypedDict("X", dict(a=int))', "GATI206"),
         ("class X(t.NamedTuple):\n    a: int", "GATI110"),
         ("from pydantic import RootModel\nclass X(RootModel[list[int]]):\n    pass", "GATI110"),
         ("X = t.Deque[int]", "GATI110"),

@@ -2913,24 +2913,27 @@ def _enc_Author(v: Any) -> Any:
     if a4 is not _MISSING:
         o6: Any = None
         if a4 is not None:
-            if not isinstance(a4, _date) or isinstance(a4, _datetime):
+            if isinstance(a4, _date) and not isinstance(a4, _datetime):
+                x7 = a4.isoformat()
+            elif type(a4) is str and (j8 := _parse_date(a4)) is not None:
+                x7 = j8.isoformat()
+            else:
                 return _FAIL
-            x7 = a4.isoformat()
             o6 = x7
     if a5 is not _MISSING:
-        o8: Any = None
+        o9: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE1e.search(a5) is None:
                 return _FAIL
-            o8 = a5
-    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c9:
+            o9 = a5
+    c10 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+    if len(v) != c10:
         return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
         o1["born"] = o6
     if a5 is not _MISSING:
-        o1["website"] = o8
+        o1["website"] = o9
     return o1
 
 
@@ -2968,37 +2971,39 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
             o9: Any = None
             if a5 is not None:
                 x10: Any = None
-                if not isinstance(a5, _date) or isinstance(a5, _datetime):
-                    _type(issues, path + ".born", "`date`", a5)
-                else:
+                if isinstance(a5, _date) and not isinstance(a5, _datetime):
                     x10 = a5.isoformat()
+                elif type(a5) is str and (j11 := _parse_date(a5)) is not None:
+                    x10 = j11.isoformat()
+                else:
+                    _type(issues, path + ".born", "`date`", a5)
                 o9 = x10
         if a6 is not _MISSING:
-            o11: Any = None
+            o12: Any = None
             if a6 is not None:
-                s12: Any = _enc_str(a6)
-                if type(s12) is not str:
-                    _type(issues, path + ".website", "`str`", s12)
+                s13: Any = _enc_str(a6)
+                if type(s13) is not str:
+                    _type(issues, path + ".website", "`str`", s13)
                 else:
-                    if _RE1e.search(s12) is None:
-                        _bad(issues, path + ".website", _E6e, s12)
-                o11 = s12
-        for key13 in v:
-            if key13 not in _K7e:
+                    if _RE1e.search(s13) is None:
+                        _bad(issues, path + ".website", _E6e, s13)
+                o12 = s13
+        for key14 in v:
+            if key14 not in _K7e:
                 _add(
                     issues,
-                    _kp(path, key13),
+                    _kp(path, key14),
                     "extra_forbidden",
                     "no such field",
-                    v[key13],
-                    "Object contains unknown field `" + key13 + "`",
+                    v[key14],
+                    "Object contains unknown field `" + key14 + "`",
                 )
         if len(issues) == k2:
             o1 = {"id": n7, "name": s8}
             if a5 is not _MISSING:
                 o1["born"] = o9
             if a6 is not _MISSING:
-                o1["website"] = o11
+                o1["website"] = o12
     return o1
 
 
@@ -3039,16 +3044,19 @@ def _enc_Book(v: Any) -> Any:
         return _FAIL
     o12: dict[str, Any] = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
-        if not isinstance(a7, _date) or isinstance(a7, _datetime):
+        if isinstance(a7, _date) and not isinstance(a7, _datetime):
+            x15 = a7.isoformat()
+        elif type(a7) is str and (j16 := _parse_date(a7)) is not None:
+            x15 = j16.isoformat()
+        else:
             return _FAIL
-        x15 = a7.isoformat()
     if a8 is not _MISSING:
         if not isinstance(a8, (list, tuple, set, frozenset)) or len(a8) > 10:
             return _FAIL
-        for i17 in a8:
-            if type(i17) is not str or len(i17) > 30:
+        for i18 in a8:
+            if type(i18) is not str or len(i18) > 30:
                 return _FAIL
-        l16 = a8 if type(a8) is list else list(a8)
+        l17 = a8 if type(a8) is list else list(a8)
     if type(a9) is not int:
         return _FAIL
     if type(a10) is not int:
@@ -3065,7 +3073,7 @@ def _enc_Book(v: Any) -> Any:
     if a7 is not _MISSING:
         o1["published"] = x15
     if a8 is not _MISSING:
-        o1["tags"] = l16
+        o1["tags"] = l17
     return o1
 
 
@@ -3147,44 +3155,46 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o16 = {"amount": n20, "currency": a19}
         if a8 is not _MISSING:
             x21: Any = None
-            if not isinstance(a8, _date) or isinstance(a8, _datetime):
-                _type(issues, path + ".published", "`date`", a8)
-            else:
+            if isinstance(a8, _date) and not isinstance(a8, _datetime):
                 x21 = a8.isoformat()
+            elif type(a8) is str and (j22 := _parse_date(a8)) is not None:
+                x21 = j22.isoformat()
+            else:
+                _type(issues, path + ".published", "`date`", a8)
         if a9 is not _MISSING:
-            l22: Any = None
+            l23: Any = None
             if not isinstance(a9, (list, tuple, set, frozenset)):
                 _type(issues, path + ".tags", "`array`", a9)
             else:
-                p23 = path + ".tags"
-                k24 = len(issues)
+                p24 = path + ".tags"
+                k25 = len(issues)
                 if len(a9) > 10:
-                    _bad(issues, p23, _E23e, a9)
-                acc28: list[Any] = []
-                for j26, i25 in enumerate(a9):
-                    s27: Any = _enc_str(i25)
-                    if type(s27) is not str:
-                        _type(issues, f"{p23}[{j26}]", "`str`", s27)
+                    _bad(issues, p24, _E23e, a9)
+                acc29: list[Any] = []
+                for j27, i26 in enumerate(a9):
+                    s28: Any = _enc_str(i26)
+                    if type(s28) is not str:
+                        _type(issues, f"{p24}[{j27}]", "`str`", s28)
                     else:
-                        if len(s27) > 30:
-                            _bad(issues, f"{p23}[{j26}]", _E24e, s27)
-                    acc28.append(s27)
-                if len(issues) == k24:
-                    l22 = acc28
+                        if len(s28) > 30:
+                            _bad(issues, f"{p24}[{j27}]", _E24e, s28)
+                    acc29.append(s28)
+                if len(issues) == k25:
+                    l23 = acc29
         if a10 is _MISSING:
             _bad(issues, path + ".id", _E2e, _MISSING)
         else:
-            n29: Any = _enc_int(a10)
-            if type(n29) is not int:
-                _type(issues, path + ".id", "`int`", n29)
+            n30: Any = _enc_int(a10)
+            if type(n30) is not int:
+                _type(issues, path + ".id", "`int`", n30)
             else:
                 pass
         if a11 is _MISSING:
             _bad(issues, path + ".in_stock", _E25e, _MISSING)
         else:
-            n30: Any = _enc_int(a11)
-            if type(n30) is not int:
-                _type(issues, path + ".in_stock", "`int`", n30)
+            n31: Any = _enc_int(a11)
+            if type(n31) is not int:
+                _type(issues, path + ".in_stock", "`int`", n31)
             else:
                 pass
         if len(issues) == k2:
@@ -3194,13 +3204,13 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "author_id": n14,
                 "genre": e15,
                 "price": o16,
-                "id": n29,
-                "in_stock": n30,
+                "id": n30,
+                "in_stock": n31,
             }
             if a8 is not _MISSING:
                 o1["published"] = x21
             if a9 is not _MISSING:
-                o1["tags"] = l22
+                o1["tags"] = l23
     return o1
 
 
@@ -3364,93 +3374,99 @@ def _enc_Order(v: Any) -> Any:
         return _FAIL
     a8 = v.get("priority", _MISSING)
     a9 = v.get("gift_note", _MISSING)
-    if not isinstance(a2, _UUID):
+    if isinstance(a2, _UUID):
+        x10 = str(a2)
+    elif type(a2) is str and (j11 := _parse_uuid(a2)) is not None:
+        x10 = str(j11)
+    else:
         return _FAIL
-    x10 = str(a2)
     if not (type(a3) is str and a3 in _S31e):
         return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
         return _FAIL
-    acc16: list[Any] = []
-    for i12 in a4:
-        if type(i12) is not dict:
+    acc17: list[Any] = []
+    for i13 in a4:
+        if type(i13) is not dict:
             return _FAIL
         try:
-            a14 = i12["book_id"]
-            a15 = i12["quantity"]
+            a15 = i13["book_id"]
+            a16 = i13["quantity"]
         except KeyError:
             return _FAIL
-        if type(a14) is not int or a14 < 1:
+        if type(a15) is not int or a15 < 1:
             return _FAIL
-        if type(a15) is not int or not 1 <= a15 <= 50:
+        if type(a16) is not int or not 1 <= a16 <= 50:
             return _FAIL
-        o13: dict[str, Any] = {"book_id": a14, "quantity": a15}
-        acc16.append(o13)
-    l11 = acc16
+        o14: dict[str, Any] = {"book_id": a15, "quantity": a16}
+        acc17.append(o14)
+    l12 = acc17
     if type(a5) is not dict:
         return _FAIL
     try:
-        a18 = a5["name"]
-        a19 = a5["street"]
-        a20 = a5["city"]
-        a21 = a5["postcode"]
-        a22 = a5["country"]
+        a19 = a5["name"]
+        a20 = a5["street"]
+        a21 = a5["city"]
+        a22 = a5["postcode"]
+        a23 = a5["country"]
     except KeyError:
         return _FAIL
-    if type(a18) is not str or len(a18) < 1:
-        return _FAIL
-    if type(a19) is not str:
+    if type(a19) is not str or len(a19) < 1:
         return _FAIL
     if type(a20) is not str:
         return _FAIL
-    if type(a21) is not str or not 3 <= len(a21) <= 10:
+    if type(a21) is not str:
         return _FAIL
-    if type(a22) is not str or not 2 <= len(a22) <= 2:
+    if type(a22) is not str or not 3 <= len(a22) <= 10:
         return _FAIL
-    o17: dict[str, Any] = {
-        "name": a18,
-        "street": a19,
-        "city": a20,
-        "postcode": a21,
-        "country": a22,
+    if type(a23) is not str or not 2 <= len(a23) <= 2:
+        return _FAIL
+    o18: dict[str, Any] = {
+        "name": a19,
+        "street": a20,
+        "city": a21,
+        "postcode": a22,
+        "country": a23,
     }
     if type(a6) is not dict:
         return _FAIL
     try:
-        a24 = a6["amount"]
-        a25 = a6["currency"]
+        a25 = a6["amount"]
+        a26 = a6["currency"]
     except KeyError:
         return _FAIL
-    if type(a24) is not int or a24 < 0:
+    if type(a25) is not int or a25 < 0:
         return _FAIL
-    if not (a25 == "EUR" or a25 == "USD" or a25 == "GBP"):
+    if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
-    o23: dict[str, Any] = {"amount": a24, "currency": a25}
-    if not isinstance(a7, _datetime):
+    o24: dict[str, Any] = {"amount": a25, "currency": a26}
+    if isinstance(a7, _datetime):
+        x27 = a7.isoformat()
+    elif type(a7) is str and (j28 := _parse_date_time(a7)) is not None:
+        x27 = j28.isoformat()
+    else:
         return _FAIL
-    x26 = a7.isoformat()
     if a8 is not _MISSING:
-        e27 = a8.value if isinstance(a8, _m0.Priority) else a8
-        if not (type(e27) is int and e27 in _N32e):
+        e29 = a8.value if isinstance(a8, _m0.Priority) else a8
+        if not (type(e29) is int and e29 in _N32e):
             return _FAIL
     if a9 is not _MISSING:
-        o28: Any = None
+        o30: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o28 = a9
+            o30 = a9
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
-        "lines": l11,
-        "ship_to": o17,
-        "total": o23,
-        "created_at": x26,
+        "lines": l12,
+        "ship_to": o18,
+        "total": o24,
+        "created_at": x27,
     }
     if a8 is not _MISSING:
-        o1["priority"] = e27
+        o1["priority"] = e29
     if a9 is not _MISSING:
-        o1["gift_note"] = o28
+        o1["gift_note"] = o30
     return o1
 
 
@@ -3473,10 +3489,12 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             _bad(issues, path + ".id", _E33e, _MISSING)
         else:
             x11: Any = None
-            if not isinstance(a3, _UUID):
-                _type(issues, path + ".id", "`uuid`", a3)
-            else:
+            if isinstance(a3, _UUID):
                 x11 = str(a3)
+            elif type(a3) is str and (j12 := _parse_uuid(a3)) is not None:
+                x11 = str(j12)
+            else:
+                _type(issues, path + ".id", "`uuid`", a3)
         if a4 is _MISSING:
             _bad(issues, path + ".status", _E34e, _MISSING)
         else:
@@ -3485,130 +3503,132 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a5 is _MISSING:
             _bad(issues, path + ".lines", _E36e, _MISSING)
         else:
-            l12: Any = None
+            l13: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
                 _type(issues, path + ".lines", "`array`", a5)
             else:
-                p13 = path + ".lines"
-                k14 = len(issues)
-                acc23: list[Any] = []
-                for j16, i15 in enumerate(a5):
-                    o17: Any = None
-                    if type(i15) is not dict:
-                        _type(issues, f"{p13}[{j16}]", "`object`", i15)
+                p14 = path + ".lines"
+                k15 = len(issues)
+                acc24: list[Any] = []
+                for j17, i16 in enumerate(a5):
+                    o18: Any = None
+                    if type(i16) is not dict:
+                        _type(issues, f"{p14}[{j17}]", "`object`", i16)
                     else:
-                        k18 = len(issues)
-                        a19 = i15.get("book_id", _MISSING)
-                        a20 = i15.get("quantity", _MISSING)
-                        if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E37e, _MISSING)
-                        else:
-                            n21: Any = _enc_int(a19)
-                            if type(n21) is not int:
-                                _type(issues, f"{p13}[{j16}].book_id", "`int`", n21)
-                            else:
-                                if n21 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p13}[{j16}].book_id",
-                                        _E15e,
-                                        n21,
-                                    )
+                        k19 = len(issues)
+                        a20 = i16.get("book_id", _MISSING)
+                        a21 = i16.get("quantity", _MISSING)
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E38e, _MISSING)
+                            _bad(issues, f"{p14}[{j17}].book_id", _E37e, _MISSING)
                         else:
                             n22: Any = _enc_int(a20)
                             if type(n22) is not int:
-                                _type(
-                                    issues,
-                                    f"{p13}[{j16}].quantity",
-                                    "`int`",
-                                    n22,
-                                )
+                                _type(issues, f"{p14}[{j17}].book_id", "`int`", n22)
                             else:
                                 if n22 < 1:
                                     _bad_num(
                                         issues,
-                                        f"{p13}[{j16}].quantity",
+                                        f"{p14}[{j17}].book_id",
                                         _E15e,
                                         n22,
                                     )
-                                if n22 > 50:
+                        if a21 is _MISSING:
+                            _bad(issues, f"{p14}[{j17}].quantity", _E38e, _MISSING)
+                        else:
+                            n23: Any = _enc_int(a21)
+                            if type(n23) is not int:
+                                _type(
+                                    issues,
+                                    f"{p14}[{j17}].quantity",
+                                    "`int`",
+                                    n23,
+                                )
+                            else:
+                                if n23 < 1:
                                     _bad_num(
                                         issues,
-                                        f"{p13}[{j16}].quantity",
-                                        _E39e,
-                                        n22,
+                                        f"{p14}[{j17}].quantity",
+                                        _E15e,
+                                        n23,
                                     )
-                        if len(issues) == k18:
-                            o17 = {"book_id": n21, "quantity": n22}
-                    acc23.append(o17)
-                if len(issues) == k14:
-                    l12 = acc23
+                                if n23 > 50:
+                                    _bad_num(
+                                        issues,
+                                        f"{p14}[{j17}].quantity",
+                                        _E39e,
+                                        n23,
+                                    )
+                        if len(issues) == k19:
+                            o18 = {"book_id": n22, "quantity": n23}
+                    acc24.append(o18)
+                if len(issues) == k15:
+                    l13 = acc24
         if a6 is _MISSING:
             _bad(issues, path + ".ship_to", _E40e, _MISSING)
         else:
-            r24 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
+            r25 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
             _bad(issues, path + ".total", _E41e, _MISSING)
         else:
-            o25: Any = None
+            o26: Any = None
             if type(a7) is not dict:
                 _type(issues, path + ".total", "`object`", a7)
             else:
-                k26 = len(issues)
-                a27 = a7.get("amount", _MISSING)
-                a28 = a7.get("currency", _MISSING)
-                if a27 is _MISSING:
+                k27 = len(issues)
+                a28 = a7.get("amount", _MISSING)
+                a29 = a7.get("currency", _MISSING)
+                if a28 is _MISSING:
                     _bad(issues, path + ".total.amount", _E19e, _MISSING)
                 else:
-                    n29: Any = _enc_int(a27)
-                    if type(n29) is not int:
-                        _type(issues, path + ".total.amount", "`int`", n29)
+                    n30: Any = _enc_int(a28)
+                    if type(n30) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n30)
                     else:
-                        if n29 < 0:
-                            _bad_num(issues, path + ".total.amount", _E20e, n29)
-                if a28 is _MISSING:
+                        if n30 < 0:
+                            _bad_num(issues, path + ".total.amount", _E20e, n30)
+                if a29 is _MISSING:
                     _bad(issues, path + ".total.currency", _E21e, _MISSING)
                 else:
-                    if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _show(issues, path + ".total.currency", _E22e, a28)
-                if len(issues) == k26:
-                    o25 = {"amount": n29, "currency": a28}
+                    if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
+                        _show(issues, path + ".total.currency", _E22e, a29)
+                if len(issues) == k27:
+                    o26 = {"amount": n30, "currency": a29}
         if a8 is _MISSING:
             _bad(issues, path + ".created_at", _E42e, _MISSING)
         else:
-            x30: Any = None
-            if not isinstance(a8, _datetime):
-                _type(issues, path + ".created_at", "`datetime`", a8)
+            x31: Any = None
+            if isinstance(a8, _datetime):
+                x31 = a8.isoformat()
+            elif type(a8) is str and (j32 := _parse_date_time(a8)) is not None:
+                x31 = j32.isoformat()
             else:
-                x30 = a8.isoformat()
+                _type(issues, path + ".created_at", "`datetime`", a8)
         if a9 is not _MISSING:
-            e31 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e31) is int and e31 in _N32e):
-                _show(issues, path + ".priority", _E43e, e31)
+            e33 = a9.value if isinstance(a9, _m0.Priority) else a9
+            if not (type(e33) is int and e33 in _N32e):
+                _show(issues, path + ".priority", _E43e, e33)
         if a10 is not _MISSING:
-            o32: Any = None
+            o34: Any = None
             if a10 is not None:
-                s33: Any = _enc_str(a10)
-                if type(s33) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s33)
+                s35: Any = _enc_str(a10)
+                if type(s35) is not str:
+                    _type(issues, path + ".gift_note", "`str`", s35)
                 else:
                     pass
-                o32 = s33
+                o34 = s35
         if len(issues) == k2:
             o1 = {
                 "id": x11,
                 "status": a4,
-                "lines": l12,
-                "ship_to": r24,
-                "total": o25,
-                "created_at": x30,
+                "lines": l13,
+                "ship_to": r25,
+                "total": o26,
+                "created_at": x31,
             }
             if a9 is not _MISSING:
-                o1["priority"] = e31
+                o1["priority"] = e33
             if a10 is not _MISSING:
-                o1["gift_note"] = o32
+                o1["gift_note"] = o34
     return o1
 
 
@@ -3877,6 +3897,8 @@ def _enc_Stats(v: Any) -> Any:
         m6[key7] = i8
     if isinstance(a5, (_Decimal, int, float)) and type(a5) is not bool:
         d9 = str(a5) if isinstance(a5, _Decimal) else a5
+    elif type(a5) is str and (j10 := _parse_decimal(a5)) is not None:
+        d9 = str(j10)
     else:
         return _FAIL
     o1: dict[str, Any] = {
@@ -3944,6 +3966,8 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             d17: Any = None
             if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
                 d17 = str(a6) if isinstance(a6, _Decimal) else a6
+            elif type(a6) is str and (j18 := _parse_decimal(a6)) is not None:
+                d17 = str(j18)
             else:
                 _type(issues, path + ".revenue", "`decimal`", a6)
         if len(issues) == k2:
@@ -3959,7 +3983,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_anon(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
         return _FAIL
-    acc12: list[Any] = []
+    acc13: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Author):
             return _FAIL
@@ -3978,26 +4002,29 @@ def _enc_anon(v: Any) -> Any:
         if a6 is not _MISSING:
             o8: Any = None
             if a6 is not None:
-                if not isinstance(a6, _date) or isinstance(a6, _datetime):
+                if isinstance(a6, _date) and not isinstance(a6, _datetime):
+                    x9 = a6.isoformat()
+                elif type(a6) is str and (j10 := _parse_date(a6)) is not None:
+                    x9 = j10.isoformat()
+                else:
                     return _FAIL
-                x9 = a6.isoformat()
                 o8 = x9
         if a7 is not _MISSING:
-            o10: Any = None
+            o11: Any = None
             if a7 is not None:
                 if type(a7) is not str or _RE1e.search(a7) is None:
                     return _FAIL
-                o10 = a7
-        c11 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
-        if len(i2) != c11:
+                o11 = a7
+        c12 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
+        if len(i2) != c12:
             return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
         if a6 is not _MISSING:
             o3["born"] = o8
         if a7 is not _MISSING:
-            o3["website"] = o10
-        acc12.append(o3)
-    l1 = acc12
+            o3["website"] = o11
+        acc13.append(o3)
+    l1 = acc13
     return l1
 
 
@@ -4007,7 +4034,7 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         k2 = len(issues)
-        acc18: list[Any] = []
+        acc19: list[Any] = []
         for j4, i3 in enumerate(v):
             o5: Any = None
             if type(i3) is not dict and not isinstance(i3, _m0.Author):
@@ -4042,47 +4069,49 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13: Any = None
                     if a9 is not None:
                         x14: Any = None
-                        if not isinstance(a9, _date) or isinstance(a9, _datetime):
-                            _type(issues, f"{path}[{j4}].born", "`date`", a9)
-                        else:
+                        if isinstance(a9, _date) and not isinstance(a9, _datetime):
                             x14 = a9.isoformat()
+                        elif type(a9) is str and (j15 := _parse_date(a9)) is not None:
+                            x14 = j15.isoformat()
+                        else:
+                            _type(issues, f"{path}[{j4}].born", "`date`", a9)
                         o13 = x14
                 if a10 is not _MISSING:
-                    o15: Any = None
+                    o16: Any = None
                     if a10 is not None:
-                        s16: Any = _enc_str(a10)
-                        if type(s16) is not str:
-                            _type(issues, f"{path}[{j4}].website", "`str`", s16)
+                        s17: Any = _enc_str(a10)
+                        if type(s17) is not str:
+                            _type(issues, f"{path}[{j4}].website", "`str`", s17)
                         else:
-                            if _RE1e.search(s16) is None:
-                                _bad(issues, f"{path}[{j4}].website", _E6e, s16)
-                        o15 = s16
-                for key17 in i3:
-                    if key17 not in _K7e:
+                            if _RE1e.search(s17) is None:
+                                _bad(issues, f"{path}[{j4}].website", _E6e, s17)
+                        o16 = s17
+                for key18 in i3:
+                    if key18 not in _K7e:
                         _add(
                             issues,
-                            _kp(f"{path}[{j4}]", key17),
+                            _kp(f"{path}[{j4}]", key18),
                             "extra_forbidden",
                             "no such field",
-                            i3[key17],
-                            "Object contains unknown field `" + key17 + "`",
+                            i3[key18],
+                            "Object contains unknown field `" + key18 + "`",
                         )
                 if len(issues) == k6:
                     o5 = {"id": n11, "name": s12}
                     if a9 is not _MISSING:
                         o5["born"] = o13
                     if a10 is not _MISSING:
-                        o5["website"] = o15
-            acc18.append(o5)
+                        o5["website"] = o16
+            acc19.append(o5)
         if len(issues) == k2:
-            l1 = acc18
+            l1 = acc19
     return l1
 
 
 def _enc_anon_2(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
         return _FAIL
-    acc31: list[Any] = []
+    acc33: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m0.Order):
             return _FAIL
@@ -4098,95 +4127,101 @@ def _enc_anon_2(v: Any) -> Any:
             return _FAIL
         a10 = i2.get("priority", _MISSING)
         a11 = i2.get("gift_note", _MISSING)
-        if not isinstance(a4, _UUID):
+        if isinstance(a4, _UUID):
+            x12 = str(a4)
+        elif type(a4) is str and (j13 := _parse_uuid(a4)) is not None:
+            x12 = str(j13)
+        else:
             return _FAIL
-        x12 = str(a4)
         if not (type(a5) is str and a5 in _S31e):
             return _FAIL
         if not isinstance(a6, (list, tuple, set, frozenset)):
             return _FAIL
-        acc18: list[Any] = []
-        for i14 in a6:
-            if type(i14) is not dict:
+        acc19: list[Any] = []
+        for i15 in a6:
+            if type(i15) is not dict:
                 return _FAIL
             try:
-                a16 = i14["book_id"]
-                a17 = i14["quantity"]
+                a17 = i15["book_id"]
+                a18 = i15["quantity"]
             except KeyError:
                 return _FAIL
-            if type(a16) is not int or a16 < 1:
+            if type(a17) is not int or a17 < 1:
                 return _FAIL
-            if type(a17) is not int or not 1 <= a17 <= 50:
+            if type(a18) is not int or not 1 <= a18 <= 50:
                 return _FAIL
-            o15: dict[str, Any] = {"book_id": a16, "quantity": a17}
-            acc18.append(o15)
-        l13 = acc18
+            o16: dict[str, Any] = {"book_id": a17, "quantity": a18}
+            acc19.append(o16)
+        l14 = acc19
         if type(a7) is not dict:
             return _FAIL
         try:
-            a20 = a7["name"]
-            a21 = a7["street"]
-            a22 = a7["city"]
-            a23 = a7["postcode"]
-            a24 = a7["country"]
+            a21 = a7["name"]
+            a22 = a7["street"]
+            a23 = a7["city"]
+            a24 = a7["postcode"]
+            a25 = a7["country"]
         except KeyError:
             return _FAIL
-        if type(a20) is not str or len(a20) < 1:
-            return _FAIL
-        if type(a21) is not str:
+        if type(a21) is not str or len(a21) < 1:
             return _FAIL
         if type(a22) is not str:
             return _FAIL
-        if type(a23) is not str or not 3 <= len(a23) <= 10:
+        if type(a23) is not str:
             return _FAIL
-        if type(a24) is not str or not 2 <= len(a24) <= 2:
+        if type(a24) is not str or not 3 <= len(a24) <= 10:
             return _FAIL
-        o19: dict[str, Any] = {
-            "name": a20,
-            "street": a21,
-            "city": a22,
-            "postcode": a23,
-            "country": a24,
+        if type(a25) is not str or not 2 <= len(a25) <= 2:
+            return _FAIL
+        o20: dict[str, Any] = {
+            "name": a21,
+            "street": a22,
+            "city": a23,
+            "postcode": a24,
+            "country": a25,
         }
         if type(a8) is not dict:
             return _FAIL
         try:
-            a26 = a8["amount"]
-            a27 = a8["currency"]
+            a27 = a8["amount"]
+            a28 = a8["currency"]
         except KeyError:
             return _FAIL
-        if type(a26) is not int or a26 < 0:
+        if type(a27) is not int or a27 < 0:
             return _FAIL
-        if not (a27 == "EUR" or a27 == "USD" or a27 == "GBP"):
+        if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
             return _FAIL
-        o25: dict[str, Any] = {"amount": a26, "currency": a27}
-        if not isinstance(a9, _datetime):
+        o26: dict[str, Any] = {"amount": a27, "currency": a28}
+        if isinstance(a9, _datetime):
+            x29 = a9.isoformat()
+        elif type(a9) is str and (j30 := _parse_date_time(a9)) is not None:
+            x29 = j30.isoformat()
+        else:
             return _FAIL
-        x28 = a9.isoformat()
         if a10 is not _MISSING:
-            e29 = a10.value if isinstance(a10, _m0.Priority) else a10
-            if not (type(e29) is int and e29 in _N32e):
+            e31 = a10.value if isinstance(a10, _m0.Priority) else a10
+            if not (type(e31) is int and e31 in _N32e):
                 return _FAIL
         if a11 is not _MISSING:
-            o30: Any = None
+            o32: Any = None
             if a11 is not None:
                 if type(a11) is not str:
                     return _FAIL
-                o30 = a11
+                o32 = a11
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
-            "lines": l13,
-            "ship_to": o19,
-            "total": o25,
-            "created_at": x28,
+            "lines": l14,
+            "ship_to": o20,
+            "total": o26,
+            "created_at": x29,
         }
         if a10 is not _MISSING:
-            o3["priority"] = e29
+            o3["priority"] = e31
         if a11 is not _MISSING:
-            o3["gift_note"] = o30
-        acc31.append(o3)
-    l1 = acc31
+            o3["gift_note"] = o32
+        acc33.append(o3)
+    l1 = acc33
     return l1
 
 

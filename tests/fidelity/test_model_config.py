@@ -1,0 +1,118 @@
+"""`model_config` is honoured or refused, never ignored (issue 11, item 8; alias generators: item 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.fidelity.built import built
+
+MODELS = """
+from typing import ClassVar
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+class Forbid(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    x: int
+
+class ForbidClassVar(BaseModel):
+    model_config: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+    x: int
+
+class ForbidDict(BaseModel):
+    model_config = {"extra": "forbid"}
+    x: int
+
+class ForbidChild(Forbid):
+    y: int = 0
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
+    first_name: str
+    last_seen_at: int | None = None
+
+class CamelChild(Camel):
+    zip_code: str = ""
+"""
+
+DOCS: list[tuple[str, Any]] = [
+    ("Forbid", {"x": 1}),
+    ("Forbid", {"x": 1, "y": 2}),
+    ("ForbidClassVar", {"x": 1, "y": 2}),
+    ("ForbidDict", {"x": 1, "y": 2}),
+    ("ForbidChild", {"x": 1, "y": 2}),
+    ("ForbidChild", {"x": 1, "z": 2}),
+    ("Camel", {"firstName": "a"}),
+    ("Camel", {"firstName": "a", "lastSeenAt": 3}),
+    ("Camel", {"first_name": "a"}),
+    ("Camel", {"firstName": "a", "last_seen_at": 3}),
+    ("CamelChild", {"firstName": "a", "zipCode": "x"}),
+    ("CamelChild", {"firstName": "a", "zip_code": "x"}),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    names = sorted({name for name, _ in DOCS})
+    with built(tmp_path_factory.mktemp("cfg"), MODELS, names) as b:
+        yield b
+
+
+@pytest.mark.parametrize(("name", "doc"), DOCS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(DOCS)])
+def test_config_dict_decoders_agree_with_pydantic_strict(app: Any, name: str, doc: Any) -> None:
+    ours_ok, ours = app.ours(name, doc)
+    theirs_ok, theirs = app.theirs(name, doc)
+    assert ours_ok == theirs_ok, (ours, theirs)
+    if ours_ok:
+        assert ours == theirs
+
+
+def test_forbid_is_in_the_gtype_and_the_schema(app: Any) -> None:
+    program = app.result.program
+    for name in ("Forbid", "ForbidClassVar", "ForbidDict", "ForbidChild"):
+        assert program.gtypes[app.ref(name)].extra == "forbid", name
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ("ConfigDict(str_strip_whitespace=True)", "str_strip_whitespace"),
+        ("ConfigDict(populate_by_name=True)", "populate_by_name"),
+        ("ConfigDict(alias_generator=lambda s: s.upper())", "alias_generator"),
+        ("ConfigDict(use_enum_values=True)", "use_enum_values"),
+        ("ConfigDict(val_json_bytes='base64')", "val_json_bytes"),
+        ("ConfigDict(some_future_key=1)", "some_future_key"),
+    ],
+)
+def test_config_keys_gati_cannot_honour_are_diagnostics(project: Any, config: str, key: str) -> None:
+    models = (
+        f"from pydantic import BaseModel, ConfigDict\nclass M(BaseModel):\n    model_config = {config}\n    x: int\n"
+    )
+    handlers = (
+        "from gati_runtime_min import GlobalContext, LocalContext, Request, Response, handler\n"
+        "from app.models import M\n"
+        '@handler("POST", "/x")\n'
+        "def h(req: Request[M], res: Response[None], lctx: LocalContext, gctx: GlobalContext) -> None: ...\n"
+    )
+    result = project({"app/__init__.py": "", "app/models.py": models, "app/handlers.py": handlers})
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("GATI110", 3)]
+    assert f"ConfigDict({key}=...)" in result.diagnostics[0].message
+
+
+def test_inert_config_keys_build_clean(project: Any) -> None:
+    models = (
+        "from pydantic import BaseModel, ConfigDict\n"
+        "class M(BaseModel):\n"
+        "    model_config = ConfigDict(frozen=True, title='M', strict=True, populate_by_name=False)\n"
+        "    x: int\n"
+    )
+    handlers = (
+        "from gati_runtime_min import GlobalContext, LocalContext, Request, Response, handler\n"
+        "from app.models import M\n"
+        '@handler("POST", "/x")\n'
+        "def h(req: Request[M], res: Response[None], lctx: LocalContext, gctx: GlobalContext) -> None: ...\n"
+    )
+    result = project({"app/__init__.py": "", "app/models.py": models, "app/handlers.py": handlers})
+    assert result.diagnostics == []

@@ -1,0 +1,174 @@
+"""lower: constructs real type libraries use, honoured exactly or refused with a diagnostic (issue 11).
+
+Each test failed before its fix: the construct was refused (GATI110/GATI205) or silently not honoured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gati_compiler.ir.canonical import dump_gtype
+from gati_compiler.ir.models import Program
+from gati_compiler.pipeline import BuildResult
+
+Project = Callable[..., BuildResult]
+
+STR: dict[str, Any] = {"kind": "primitive", "type": "string"}
+INT: dict[str, Any] = {"kind": "primitive", "type": "integer"}
+NUM: dict[str, Any] = {"kind": "primitive", "type": "number"}
+BOOL: dict[str, Any] = {"kind": "primitive", "type": "boolean"}
+
+
+def handlers_for(body: str) -> str:
+    return (
+        "from gati_runtime_min import GlobalContext, LocalContext, Request, Response, handler\n"
+        "from app.models import *\n\n"
+        '@handler("POST", "/x")\n'
+        f"def h(req: Request[{body}], res: Response[None], lctx: LocalContext, gctx: GlobalContext) -> None: ...\n"
+    )
+
+
+def build(project: Project, models: str, body: str) -> BuildResult:
+    return project({"app/__init__.py": "", "app/models.py": models, "app/handlers.py": handlers_for(body)})
+
+
+def clean(result: BuildResult) -> Program:
+    assert result.diagnostics == [], [(d.code, d.span.line, d.message) for d in result.diagnostics]
+    assert result.program is not None
+    return result.program
+
+
+def props(program: Program, ref: str) -> dict[str, dict[str, Any]]:
+    dumped: Any = dump_gtype(program.gtypes[ref])
+    return {p["name"]: p for p in dumped["properties"]}
+
+
+# -- item 9: constructs of generated SDK type libraries -------------------------------------------
+
+
+def test_project_class_as_annotated_metadata_is_ignored_like_pydantic(project: Project) -> None:
+    models = """
+from typing import Annotated, TypedDict, Union, Literal
+
+class PropertyInfo:
+    def __init__(self, *, alias: str | None = None, discriminator: str | None = None) -> None: ...
+
+class Cat(TypedDict):
+    type: Literal["cat"]
+
+class Dog(TypedDict):
+    type: Literal["dog"]
+
+class T(TypedDict):
+    pet: Annotated[Union[Cat, Dog], PropertyInfo(discriminator="type")]
+    n: Annotated[int, PropertyInfo]
+"""
+    program = clean(build(project, models, "T"))
+    assert props(program, "T")["n"]["type"] == INT
+    assert props(program, "T")["pet"]["type"]["kind"] == "union"
+
+
+def test_project_metadata_with_a_pydantic_hook_is_reported(project: Project) -> None:
+    models = """
+from typing import Annotated, Any, TypedDict
+
+class Upper:
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any: ...
+
+class T(TypedDict):
+    s: Annotated[str, Upper()]
+"""
+    result = build(project, models, "T")
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("GATI110", 9)]
+    assert "__get_pydantic_core_schema__" in result.diagnostics[0].message
+
+
+def test_bare_generic_alias_then_subscripted(project: Project) -> None:
+    models = """
+from typing import Sequence, TypedDict, Dict
+SequenceNotStr = Sequence
+Table = Dict
+
+class T(TypedDict):
+    tags: SequenceNotStr[str]
+    counts: Table[str, int]
+"""
+    program = clean(build(project, models, "T"))
+    found = props(program, "T")
+    assert found["tags"]["type"] == {"kind": "array", "items": STR, "container": "sequence", "uniqueItems": False}
+    assert found["counts"]["type"] == {"kind": "map", "keys": STR, "values": INT}
+
+
+def test_functional_typeddict_with_keyword_keys_also_as_base(project: Project) -> None:
+    models = """
+from typing import TypedDict
+from typing_extensions import Required
+
+_Params = TypedDict("_Params", {"async": bool, "from": "str"}, total=False)
+
+class Params(_Params):
+    name: Required[str]
+"""
+    program = clean(build(project, models, "Params"))
+    found = props(program, "Params")
+    assert list(found) == ["async", "from", "name"]
+    assert (found["async"]["type"], found["async"]["required"]) == (BOOL, False)
+    assert (found["from"]["type"], found["from"]["required"]) == (STR, False)
+    assert found["name"]["required"] is True
+
+
+def test_functional_call_of_something_else_named_typeddict_is_not_trusted(project: Project) -> None:
+    models = """
+from mylib import TypedDict
+X = TypedDict("X", {"a": int})
+"""
+    result = build(project, models, "X")
+    assert [d.code for d in result.diagnostics] == ["GATI110"]
+
+
+def test_pydantic_strict_and_constrained_scalars(project: Project) -> None:
+    models = """
+from typing import TypedDict
+from pydantic import StrictStr, StrictInt, StrictBool, StrictFloat, PositiveInt, NonNegativeFloat
+from pydantic.types import StrictStr as S2
+
+class T(TypedDict):
+    a: StrictStr
+    b: StrictInt
+    c: StrictBool
+    d: StrictFloat
+    e: PositiveInt
+    f: NonNegativeFloat
+    g: S2
+"""
+    found = props(clean(build(project, models, "T")), "T")
+    assert [found[k]["type"] for k in "abcdefg"] == [
+        STR,
+        INT,
+        BOOL,
+        NUM,
+        {**INT, "exclusiveMinimum": 0},
+        {**NUM, "minimum": 0},
+        STR,
+    ]
+
+
+def test_the_run_time_branch_of_type_checking_wins_as_pydantic_sees_it(project: Project) -> None:
+    models = """
+from typing import TYPE_CHECKING, Protocol, Sequence, TypeVar, TypedDict
+
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+    class SequenceNotStr(Protocol[_T]):
+        def __len__(self) -> int: ...
+else:
+    SequenceNotStr = Sequence
+
+class T(TypedDict):
+    tags: SequenceNotStr[str]
+"""
+    found = props(clean(build(project, models, "T")), "T")
+    assert found["tags"]["type"] == {"kind": "array", "items": STR, "container": "sequence", "uniqueItems": False}
