@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +25,13 @@ from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity
 from gati_compiler.stages._pool import default_jobs
 from gati_compiler.stages.discover import SourceSet, discover_sources, is_entry
 from gati_compiler.stages.facts import ModuleFacts, dump_facts
-from gati_compiler.stages.parse import parse_sources
+from gati_compiler.stages.parse import SourceFile, parse_sources
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import imported_modules, resolve_project
 from gati_compiler.writer import MANIFEST, ArtifactWriter, WriteReport, read_previous_artifacts
 
 if TYPE_CHECKING:
+    from gati_compiler.cache.store import BuildCache, Incremental
     from gati_compiler.ir.models import Program
 
 
@@ -67,6 +68,8 @@ class BuildResult:
     artifacts: dict[str, bytes] = field(default_factory=dict)
     written: WriteReport | None = None
     dump: str | None = None
+    # what the build cache saved this build (None when the build stopped before parsing)
+    incremental: Incremental | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,16 +80,23 @@ class BuildResult:
         return any(d.code == codes.INTERNAL_ERROR.id for d in self.diagnostics)
 
 
-def _parse_reachable(sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int) -> list[ModuleFacts]:
-    """Parse the entry files, then, round by round, the project modules they import."""
+def _parse_reachable(
+    sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int, cache: BuildCache | None = None
+) -> list[ModuleFacts]:
+    """Parse the entry files, then, round by round, the project modules they import; with a
+    `cache`, only the files whose facts it does not hold."""
     by_module = sources.by_module()
     known = frozenset(by_module)
     todo = [s for s in sources.files if is_entry(s, cfg.global_hooks)]
     parsed: dict[str, ModuleFacts] = {}
     wanted: set[str] = set()
     while todo:
-        batch_jobs = jobs if len(todo) >= PARALLEL_MIN_FILES else 1
-        for facts in parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages):
+
+        def parse(batch: Sequence[SourceFile]) -> list[ModuleFacts]:
+            batch_jobs = jobs if len(batch) >= PARALLEL_MIN_FILES else 1
+            return parse_sources(batch, sink, jobs=batch_jobs, while_waiting=_later_stages)
+
+        for facts in parse(todo) if cache is None else cache.parse(todo, sink, parse):
             parsed[facts.module] = facts
             wanted |= imported_modules(facts, known)
         todo = [by_module[m] for m in sorted(wanted - parsed.keys())]
@@ -137,6 +147,7 @@ def build(
     write: bool = True,
     jobs: int | None = None,
     dump: Dump | None = None,
+    cache: BuildCache | None = None,
 ) -> BuildResult:
     """Run the whole pipeline on the project in `project_dir`.
 
@@ -145,15 +156,19 @@ def build(
         write: write the artifacts into the build folder (False for `gatic check`).
         jobs: worker processes for parsing; default: the usable cores.
         dump: stop after that stage and return its canonical JSON in `BuildResult.dump`.
+        cache: a build cache kept in memory between builds (`gatic watch`); by default the one
+            in the build folder is read (see `gati_compiler.cache`).
 
     Returns:
         A `BuildResult`; `ok` is False when any error diagnostic was reported.
     """
     with _gc_paused():
-        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump)
+        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump, given_cache=cache)
 
 
-def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> BuildResult:
+def _build(
+    root: Path, *, write: bool, jobs: int | None, dump: Dump | None, given_cache: BuildCache | None = None
+) -> BuildResult:
     result = BuildResult(project_dir=root)
     sink = DiagnosticSink()
 
@@ -168,13 +183,19 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     result.sources = {k: v for k, v in config_texts.items() if v is not None}
     if cfg is None:
         return finish()
+    # incremental builds (gati_compiler/cache): the cache is opened before discovery
+    from gati_compiler.cache import incremental
+
+    cache = incremental.open_cache(root, cfg, sink, given_cache)
+    result.incremental = cache.report
     sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
     result.sources.update(sources.texts())
     workers = jobs if jobs is not None else default_jobs()
 
-    facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers))
+    facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers, cache))
     if facts is None:
         return finish()
+    graph = incremental.note_sources(cache, sources, facts)
     if dump == "facts":
         result.dump = canonical_json([dump_facts(f) for f in facts])
         return finish()
@@ -208,6 +229,15 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     project_root = Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix()
     settings = settings_for_runtime(cfg)
     writer: ArtifactWriter | None = None
+    from gati_compiler.emit.manifest import program_content_hash
+
+    emit_key, reused = incremental.reusable(cache, program_content_hash(program), project_root, settings)
+    if write and reused is not None:  # the artifacts on disk are this build's, byte for byte
+        cache.report.emitted = False
+        result.artifacts = reused
+        result.written = WriteReport(unchanged=sorted(reused))
+        incremental.record(cache, root, cfg, sources, graph, reused, emit_key, _summary(program), not sink.diagnostics)
+        return finish()
     if write:
         previous, problem = read_previous_artifacts(out_dir)
         if problem is not None:
@@ -234,7 +264,14 @@ def _build(root: Path, *, write: bool, jobs: int | None, dump: Dump | None) -> B
     result.artifacts = artifacts
     if writer is not None:
         result.written = writer.finish(artifacts[MANIFEST])
+        incremental.record(
+            cache, root, cfg, sources, graph, artifacts, emit_key, _summary(program), not sink.diagnostics
+        )
     return finish()
+
+
+def _summary(program: Program) -> str:
+    return f"{len(program.handlers)} handlers, {len(program.modules)} modules, {len(program.gtypes)} types"
 
 
 def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:

@@ -119,6 +119,12 @@ PREVIOUS_BUILD_CORRUPT: Final = DiagnosticCode(
 ARTIFACT_STALE: Final = DiagnosticCode(
     "GATI402", "artifact-stale", "a build artifact on disk differs from what the sources produce"
 )
+BUILD_CACHE_CORRUPT: Final = DiagnosticCode(
+    "GATI403",
+    "build-cache-corrupt",
+    "the build cache is unreadable, truncated, corrupt or from another gati; the build ran in full",
+    Severity.WARNING,
+)
 
 # 9xx: internal
 INTERNAL_ERROR: Final = DiagnosticCode("GATI900", "internal-error", "gati itself failed; this is a gati bug")
