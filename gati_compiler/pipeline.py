@@ -186,7 +186,7 @@ def _build(
     # incremental builds (gati_compiler/cache): the cache is opened before discovery
     from gati_compiler.cache import incremental
 
-    cache = incremental.open_cache(root, cfg, sink, given_cache)
+    cache = incremental.open_cache(root, cfg, sink, given_cache, write=write)
     result.incremental = cache.report
     sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
     result.sources.update(sources.texts())

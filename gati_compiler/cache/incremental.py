@@ -20,10 +20,16 @@ from gati_compiler.stages.facts import ModuleFacts
 from gati_compiler.stages.resolve import imported_modules
 
 
-def open_cache(root: Path, cfg: GatiConfig, sink: DiagnosticSink, given: BuildCache | None) -> BuildCache:
+def open_cache(
+    root: Path, cfg: GatiConfig, sink: DiagnosticSink, given: BuildCache | None, *, write: bool
+) -> BuildCache:
     """`given` (the watch loop's, kept in memory) when it belongs to this build folder, else the
-    cache on disk. A cache that cannot be trusted is reported once, as a warning, and dropped."""
+    cache on disk. A cache that cannot be trusted is reported once, as a warning, and dropped.
+    A writing build creates the build folder first: that changes its parent's mtime, which the
+    index must record as it will be."""
     out_dir = root / cfg.out
+    if write:
+        out_dir.mkdir(parents=True, exist_ok=True)
     cache = given if given is not None and given.out_dir == out_dir else BuildCache.load(out_dir)
     # taken before discovery reads anything: a file added while this build runs is seen next time
     cache.dirs_before = walked_dirs(root, list(cfg.sources), cfg.out)
