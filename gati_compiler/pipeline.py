@@ -279,19 +279,9 @@ def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
     result = build(project_dir, write=False, jobs=jobs)
     if not result.ok or result.config is None:
         return result
-    out_dir = Path(project_dir) / result.config.out
+    from gati_compiler.cache.stale import report_stale
+
     extra = DiagnosticSink()
-    stale = []
-    for rel, data in result.artifacts.items():
-        path = out_dir / rel
-        if not path.is_file() or path.read_bytes() != data:
-            stale.append(rel)
-    for rel in stale:
-        extra.emit(
-            codes.ARTIFACT_STALE,
-            f"`{result.config.out}/{rel}` is out of date",
-            Span.point(f"{result.config.out}/{rel}"),
-            help="run `gatic build` and commit the result",
-        )
+    report_stale(Path(project_dir), result.config.out, result.artifacts, result.sources, extra)
     result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: (d.sort_key, d.message))
     return result

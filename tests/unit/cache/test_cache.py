@@ -212,3 +212,35 @@ def test_noop_build_with_warnings_runs_the_pipeline_to_show_them(tmp_path: Path)
     result = build(root, jobs=1)
     assert [d.code for d in result.diagnostics] == ["GATI403"]
     assert noop_verdict(root) is None
+
+
+def test_check_without_a_build_says_so_in_one_line(app: Path) -> None:
+    from gati_compiler.pipeline import check
+
+    result = check(app, jobs=1)
+    assert [(d.code, d.span.path) for d in result.diagnostics] == [("GATI402", ".gati/manifest.json")]
+    assert "no build" in result.diagnostics[0].message
+
+
+def test_check_names_the_source_change_behind_stale_artifacts_in_one_line(app: Path) -> None:
+    from gati_compiler.pipeline import check
+
+    assert build(app, jobs=1).ok
+    (app / "app" / "models.py").write_text(model_source(extra_fields=1))
+    (app / "app" / "handlers" / "h7.py").write_text(handler_source(7))
+    (app / "app" / "handlers" / "h2.py").unlink()
+    result = check(app, jobs=1)
+    assert len(result.diagnostics) == 1, result.diagnostics
+    diag = result.diagnostics[0]
+    assert diag.code == "GATI402"
+    assert diag.span.path == "app/models.py"
+    assert "`app/models.py`" in diag.message
+    assert "new `app/handlers/h7.py`" in diag.message
+    assert "removal of `app/handlers/h2.py`" in diag.message
+
+
+def test_check_after_a_build_is_clean(app: Path) -> None:
+    from gati_compiler.pipeline import check
+
+    assert build(app, jobs=1).ok
+    assert check(app, jobs=1).diagnostics == []
