@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Final
@@ -60,10 +60,17 @@ class GatiApp(AppEdges):
         build_dir: the build folder written by `gatic build`.
         max_body_bytes: overrides `server.maxBodyBytes` of the build settings.
         request_timeout: overrides `server.requestTimeout` for handlers without their own timeout.
+        instances: module instances to keep (hot swap, `hotswap.py`): one is reused for a module
+            whose class is the very same object, so its state survives; others are created.
     """
 
     def __init__(
-        self, build_dir: str | Path, *, max_body_bytes: int | None = None, request_timeout: float | None = None
+        self,
+        build_dir: str | Path,
+        *,
+        max_body_bytes: int | None = None,
+        request_timeout: float | None = None,
+        instances: Mapping[str, Any] | None = None,
     ) -> None:
         self.build: Build = load_build(build_dir)
         server = self.build.settings.get("server") or {}
@@ -78,6 +85,10 @@ class GatiApp(AppEdges):
         self.lifecycle = Lifecycle(self.build.global_hooks, self.build.validators.DecodeError)
         self.instances: dict[str, Any] = {}
         for spec in self.build.modules:
+            kept = (instances or {}).get(spec.module_id)
+            if kept is not None and type(kept) is spec.cls:
+                self.instances[spec.module_id] = kept
+                continue
             try:
                 self.instances[spec.module_id] = spec.cls()
             except Exception as exc:
