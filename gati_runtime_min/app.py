@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from time import perf_counter
+from types import ModuleType
 from typing import Any, Final
 
 import orjson
@@ -62,6 +63,8 @@ class GatiApp(AppEdges):
         request_timeout: overrides `server.requestTimeout` for handlers without their own timeout.
         instances: module instances to keep (hot swap, `hotswap.py`): one is reused for a module
             whose class is the very same object, so its state survives; others are created.
+        validators: the generated validators module, already imported from this build's unchanged
+            `validators/__init__.py` (hot swap); by default it is imported.
     """
 
     def __init__(
@@ -71,8 +74,9 @@ class GatiApp(AppEdges):
         max_body_bytes: int | None = None,
         request_timeout: float | None = None,
         instances: Mapping[str, Any] | None = None,
+        validators: ModuleType | None = None,
     ) -> None:
-        self.build: Build = load_build(build_dir)
+        self.build: Build = load_build(build_dir, validators=validators)
         server = self.build.settings.get("server") or {}
         self.max_body_bytes = int(max_body_bytes or server.get("maxBodyBytes") or 1_048_576)
         routes = self.build.routes

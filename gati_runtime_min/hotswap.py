@@ -91,6 +91,7 @@ class HotSwapApp:
     def __init__(self, build_dir: str | Path) -> None:
         self.build_dir = Path(build_dir).resolve()
         self._lock = threading.Lock()
+        self._validators_digest = _file_digest(str(self.build_dir / "validators" / "__init__.py"))
         self._current = _Generation(GatiApp(self.build_dir), 1)
         self._roots = self._source_roots(self._current.app)
         self._digests: dict[str, tuple[str, str | None]] = {}  # module -> (file, sha256 at import)
@@ -142,13 +143,22 @@ class HotSwapApp:
         started = time.perf_counter()
         with self._lock:
             old = self._current
+            # digests taken before anything is imported: a file saved again meanwhile is seen as
+            # changed by the next swap (an extra reload), never as current when it is not
+            before = {name: (file, _file_digest(file)) for name, (file, _) in self._digests.items()}
+            validators_digest = _file_digest(str(self.build_dir / "validators" / "__init__.py"))
+            same_validators = validators_digest is not None and validators_digest == self._validators_digest
             stale = self._stale_modules()
             removed = {name: sys.modules.pop(name) for name in sorted(stale) if name in sys.modules}
             for module in removed.values():
                 _drop_bytecode(module)
             importlib.invalidate_caches()
             try:
-                new_app = GatiApp(self.build_dir, instances=old.app.instances)
+                new_app = GatiApp(
+                    self.build_dir,
+                    instances=old.app.instances,
+                    validators=old.app.build.validators if same_validators else None,
+                )
             except Exception as exc:
                 # the old modules come back: the last good app and later swaps see what they saw
                 half_loaded = [
@@ -171,7 +181,8 @@ class HotSwapApp:
                 future.result(timeout)
             else:
                 self._current = new
-            self._record_modules()
+            self._validators_digest = validators_digest
+            self._record_modules(before)
         return SwapReport(
             True,
             new.number,
@@ -217,9 +228,10 @@ class HotSwapApp:
             return False
         return any(path.is_relative_to(root) for root in self._roots)
 
-    def _record_modules(self) -> None:
+    def _record_modules(self, before: dict[str, tuple[str, str | None]] | None = None) -> None:
+        known = before or {}
         self._digests = {
-            name: (str(module.__file__), _file_digest(str(module.__file__)))
+            name: known[name] if name in known else (str(module.__file__), _file_digest(str(module.__file__)))
             for name, module in list(sys.modules.items())
             if self._is_project_module(name, module)
         }
