@@ -17,7 +17,9 @@ said; times in milliseconds, p50/p95 over --rounds edits):
                       manifest appearing in the build folder (the model edit likewise, to the
                       new field appearing in gtypes.json)
   watch --serve: save-to-answer   in a warm `gatic watch --serve`, from writing the leaf edit
-                      (a new route answering a new string) to that route answering over HTTP
+                      (a new route answering a new string) to that route answering over HTTP;
+                      and for a body-only edit (the same route answering another string: no
+                      artifact changes, one module is imported again)
 
 Usage: python benchmarks/incremental/bench_incremental.py [--rounds N] [--corpus DIR] [--json]
 """
@@ -117,7 +119,7 @@ def free_port() -> int:
 
 def http_text(url: str) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 (a local URL)
+        with urllib.request.urlopen(url, timeout=5) as r:
             return str(r.read().decode())
     except (urllib.error.URLError, OSError):
         return None
@@ -199,16 +201,22 @@ def main() -> None:
     proc, log = start_watch(root, "--serve", "--port", str(port))
     try:
         wait_until(lambda: http_text(f"http://127.0.0.1:{port}/_gati/health") is not None, timeout=60)
-        answer = []
+        answer, body = [], []
         for i in range(n):
             corpus.leaf_edit(100 + i)
             url = f"http://127.0.0.1:{port}/bench/edit{100 + i}"
             answer.append(wait_until(lambda u=url, want=f'"v{100 + i}"': http_text(u) == want))  # type: ignore[misc]
+        # the same route answering something else: only its module's code changes, no artifact
+        url = f"http://127.0.0.1:{port}/bench/edit{100 + n - 1}"
+        for i in range(n):
+            corpus.leaf.write_text(corpus.leaf_text + leaf_block(100 + n - 1).replace(f'"v{100 + n - 1}"', f'"b{i}"'))
+            body.append(wait_until(lambda u=url, want=f'"b{i}"': http_text(u) == want))  # type: ignore[misc]
         corpus.reset()
         time.sleep(2)
     finally:
         r["serve exit line"] = stop_watch(proc, log)
-    r["watch --serve: leaf edit save-to-new-code-answering"] = summary(answer)
+    r["watch --serve: new-route edit save-to-new-code-answering"] = summary(answer)
+    r["watch --serve: body-only edit save-to-new-code-answering"] = summary(body)
 
     if args.json:
         print(json.dumps(r, indent=2))
@@ -218,9 +226,7 @@ def main() -> None:
     for key, value in r.items():
         if isinstance(value, dict):
             ratio = value["p50"] / base
-            print(
-                f"  {key:<52} p50 {value['p50']:8.1f} ms  p95 {value['p95']:8.1f} ms  ({ratio:6.3f}x the cold build)"
-            )
+            print(f"  {key:<52} p50 {value['p50']:8.1f} ms  p95 {value['p95']:8.1f} ms  ({ratio:6.3f}x the cold build)")
     print(f"  {r['watch exit line']}")
     print(f"  {r['serve exit line']}")
 
