@@ -94,12 +94,19 @@ def read(path: Path, kind: str) -> bytes | None:
 
 
 def write(path: Path, kind: str, payload: bytes) -> None:
-    """Write a cache file atomically (temporary file in the same folder, then `os.replace`)."""
+    """Write a cache file atomically (temporary file in the same folder, then `os.replace`),
+    unless it already holds exactly these bytes (a rebuild that changed nothing touches nothing)."""
+    data = encode(kind, payload)
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         with tmp.open("xb") as fh:
-            fh.write(encode(kind, payload))
+            fh.write(data)
         tmp.replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
