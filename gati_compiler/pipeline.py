@@ -229,15 +229,18 @@ def _build(
     project_root = Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix()
     settings = settings_for_runtime(cfg)
     writer: ArtifactWriter | None = None
-    from gati_compiler.emit.manifest import program_content_hash
+    emit_key = ""
+    if write:
+        from gati_compiler.emit.manifest import program_content_hash
 
-    emit_key, reused = incremental.reusable(cache, program_content_hash(program), project_root, settings)
-    if write and reused is not None:  # the artifacts on disk are this build's, byte for byte
-        cache.report.emitted = False
-        result.artifacts = reused
-        result.written = WriteReport(unchanged=sorted(reused))
-        incremental.record(cache, root, cfg, sources, graph, reused, emit_key, _summary(program), not sink.diagnostics)
-        return finish()
+        emit_key, reused = incremental.reusable(cache, program_content_hash(program), project_root, settings)
+        if reused is not None:  # the artifacts on disk are this build's, byte for byte
+            cache.report.emitted = False
+            result.artifacts = reused
+            result.written = WriteReport(unchanged=sorted(reused))
+            summary = _summary(program)
+            incremental.record(cache, root, cfg, sources, graph, reused, emit_key, summary, not sink.diagnostics)
+            return finish()
     if write:
         previous, problem = read_previous_artifacts(out_dir)
         if problem is not None:
