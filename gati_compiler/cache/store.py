@@ -193,15 +193,19 @@ class BuildCache:
         return dict(sorted(out.items()))
 
     def save_facts(self) -> None:
-        """Write the facts this build parsed; remove those no build needs any more."""
+        """Write the facts this build parsed; remove every other file of the facts folder (those no
+        build needs any more, and any left over from a cache that was dropped as untrusted)."""
         folder = self.folder / FACTS_DIR
+        try:
+            present = {p.name for p in folder.iterdir()}
+        except FileNotFoundError:
+            present = set()
         for k, facts in self._used.items():
-            if k not in self.on_disk:
+            if k not in self.on_disk or f"{k}.bin" not in present:
                 blob.write(folder / f"{k}.bin", FACTS_KIND, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
-                self.on_disk.add(k)
-        for k in sorted(self.on_disk - self._used.keys()):
-            (folder / f"{k}.bin").unlink(missing_ok=True)
-            self.on_disk.discard(k)
+        for name in sorted(present - {f"{k}.bin" for k in self._used}):
+            (folder / name).unlink(missing_ok=True)
+        self.on_disk = set(self._used)
         self.facts = dict(self._used)
 
     def save_index(
