@@ -4,8 +4,10 @@ record the build that was written."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
@@ -18,6 +20,9 @@ from gati_compiler.diagnostics.model import DiagnosticSink, Span
 from gati_compiler.stages.discover import SourceSet
 from gati_compiler.stages.facts import ModuleFacts
 from gati_compiler.stages.resolve import imported_modules
+
+if TYPE_CHECKING:
+    from gati_compiler.ir.models import Program
 
 
 def open_cache(
@@ -35,14 +40,18 @@ def open_cache(
     cache.dirs_before = walked_dirs(root, list(cfg.sources), cfg.out)
     report = cache.begin()
     if report.problem is not None:
-        where = f"{cfg.out}/{cache.problem_file}"
-        sink.emit(
-            codes.BUILD_CACHE_CORRUPT,
-            f"the build cache `{where}` cannot be trusted: {report.problem}; building everything",
-            Span.point(where),
-            help="nothing to do: this build replaces the cache (delete the folder to silence this for good)",
-        )
+        _report(cache, cfg, sink, report.problem)
     return cache
+
+
+def _report(cache: BuildCache, cfg: GatiConfig, sink: DiagnosticSink, problem: str) -> None:
+    where = f"{cfg.out}/{cache.problem_file}"
+    sink.emit(
+        codes.BUILD_CACHE_CORRUPT,
+        f"the build cache `{where}` cannot be trusted: {problem}; building everything",
+        Span.point(where),
+        help="nothing to do: this build replaces the cache (delete the folder to silence this for good)",
+    )
 
 
 def module_graph(facts: Sequence[ModuleFacts], sources: SourceSet) -> ModuleGraph:
@@ -56,6 +65,49 @@ def note_sources(cache: BuildCache, sources: SourceSet, facts: Sequence[ModuleFa
         {s.rel_path: s.sha256 for s in sources.files}, graph, {s.rel_path: s.module for s in sources.files}
     )
     return graph
+
+
+def lower_key(cache: BuildCache, root: Path, cfg: GatiConfig, sources: SourceSet, facts: Sequence[ModuleFacts]) -> str:
+    """The digest of everything resolve, lower and emit read ('' when it cannot be computed)."""
+    from gati_compiler.config import settings_for_runtime
+
+    out_dir = root / cfg.out
+    options = {
+        "app": cfg.name,
+        "sources": list(cfg.sources),
+        "global_hooks": list(cfg.global_hooks),
+        "settings": settings_for_runtime(cfg),
+        "project_root": Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix(),
+    }
+    return cache.lower_key(facts, sources.files, options) or ""
+
+
+def reuse_everything(
+    cache: BuildCache,
+    root: Path,
+    cfg: GatiConfig,
+    sources: SourceSet,
+    graph: ModuleGraph,
+    key: str,
+    sink: DiagnosticSink,
+) -> tuple[Program, dict[str, bytes]] | None:
+    """The last build's program and artifacts when this build would read exactly what it read
+    (same facts, modules, options and settings), it was clean and its artifacts are intact; the
+    build is then recorded as done."""
+    program = cache.previous_program(key)
+    if cache.problem is not None:
+        _report(cache, cfg, sink, cache.problem)
+        cache.problem = None
+    if program is None or cache.index is None:
+        return None
+    emit_key = cache.index.emit_key
+    artifacts = cache.reusable_artifacts(emit_key)
+    if artifacts is None:
+        return None
+    cache.report.lowered = False
+    cache.report.emitted = False
+    record(cache, root, cfg, sources, graph, artifacts, emit_key, (key, program), True)
+    return program, artifacts
 
 
 def reusable(
@@ -74,11 +126,15 @@ def record(
     graph: ModuleGraph,
     artifacts: Mapping[str, bytes],
     emit_key: str,
-    summary: str,
+    lower: tuple[str, Program],
     clean: bool,
 ) -> None:
-    """Save the facts this build parsed and the index of what it wrote."""
+    """Save the facts this build parsed, its program (when clean) and the index of what it wrote."""
     cache.save_facts()
+    key, program = lower
+    if clean and key:
+        cache.save_program(program)
+    summary = f"{len(program.handlers)} handlers, {len(program.modules)} modules, {len(program.gtypes)} types"
     cache.save_index(
         root,
         out=cfg.out,
@@ -89,6 +145,7 @@ def record(
         graph=graph,
         artifacts=artifacts,
         emit_key=emit_key,
+        lower_key=key if clean else "",
         summary=summary,
         clean=clean,
     )

@@ -115,6 +115,7 @@ class Index:
     emit_key: str
     summary: str
     clean: bool
+    lower_key: str = ""  # digest of everything resolve, lower and emit read (see `store.lower_key`)
     modules: dict[str, str] = field(default_factory=dict)  # rel path -> module
     graph: dict[str, list[str]] = field(default_factory=dict)  # module -> project modules it imports
 

@@ -37,11 +37,14 @@ from gati_compiler.cache.index import (
 
 if TYPE_CHECKING:
     from gati_compiler.diagnostics.model import DiagnosticSink
+    from gati_compiler.ir.models import Program
     from gati_compiler.stages.facts import ModuleFacts
     from gati_compiler.stages.parse import SourceFile
 
 FACTS_DIR = "facts"
 FACTS_KIND = "facts"
+PROGRAM_FILE = "program.bin"
+PROGRAM_KIND = "program"
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Incremental:
     changed: list[str] = field(default_factory=list)  # sources added, edited or removed since the last build
     affected: list[str] = field(default_factory=list)  # modules whose resolved types may differ
     emitted: bool = True  # False when the artifacts on disk were current and reused
+    lowered: bool = True  # False when the facts were those of the last build: nothing resolved or lowered
     problem: str | None = None  # why the cache on disk was not trusted
 
 
@@ -70,6 +74,9 @@ class BuildCache:
         self.problem_file: str | None = None
         self.report = Incremental()
         self.dirs_before: dict[str, int] = {}
+        self.digests: dict[str, str] = {}  # facts key -> SHA-256 of its pickled facts
+        self._payloads: dict[str, bytes] = {}  # pickled facts parsed by this process, not yet saved
+        self.program: Program | None = None  # the lowered program of the build in `index`
         self._used: dict[str, ModuleFacts] = {}
 
     @property
@@ -103,6 +110,7 @@ class BuildCache:
                 if payload is None:  # removed meanwhile by another build
                     continue
                 facts = pickle.loads(payload)
+                cache.digests[key] = hashlib.sha256(payload).hexdigest()
             except blob.CacheProblem as exc:
                 cache._drop(rel, str(exc))
                 return cache
@@ -118,6 +126,7 @@ class BuildCache:
         self.problem_file = rel
         self.facts.clear()
         self.on_disk.clear()
+        self.digests.clear()
         self.index = None
 
     def begin(self) -> Incremental:
@@ -150,6 +159,9 @@ class BuildCache:
             if cached is None:
                 cached = next(fresh)
                 self.facts[k] = cached
+                payload = pickle.dumps(cached, protocol=pickle.HIGHEST_PROTOCOL)
+                self._payloads[k] = payload
+                self.digests[k] = hashlib.sha256(payload).hexdigest()
                 self.report.reanalysed.append(src.rel_path)
             else:
                 sink.extend(cached.diagnostics)
@@ -169,6 +181,52 @@ class BuildCache:
         old_modules = self.index.modules if self.index is not None else {}
         touched = {modules.get(rel) or old_modules.get(rel) for rel in changed} - {None}
         self.report.affected = sorted(graph.affected(m for m in touched if m is not None))
+
+    def lower_key(self, facts: Sequence[ModuleFacts], sources: Sequence[SourceFile], options: object) -> str | None:
+        """A digest of everything resolve, lower and emit read: the facts used (by the digest of
+        their pickled bytes: equal bytes are equal facts; unequal bytes of equal facts only cost a
+        lowering), every discovered module, and the options and settings. None when a fact of
+        this build has no digest."""
+        h = hashlib.sha256()
+        h.update(self.fingerprint.encode())
+        h.update(json.dumps(options, sort_keys=True, separators=(",", ":"), default=str).encode())
+        for src in sources:
+            h.update(f"\0{src.rel_path}\0{src.module}\0{int(src.is_package)}".encode())
+        by_rel = {k_facts.rel_path: k for k, k_facts in self._used.items()}
+        for f in facts:
+            k = by_rel.get(f.rel_path)
+            digest = self.digests.get(k) if k is not None else None
+            if digest is None:
+                return None
+            h.update(f"\0{f.rel_path}\0{digest}".encode())
+        return h.hexdigest()
+
+    def previous_program(self, lower_key: str) -> Program | None:
+        """The lowered program of the last build when its lower key was `lower_key` and it was clean."""
+        index = self.index
+        if index is None or not index.clean or not lower_key or index.lower_key != lower_key:
+            return None
+        if self.program is not None:
+            return self.program
+        try:
+            payload = blob.read(self.folder / PROGRAM_FILE, PROGRAM_KIND)
+            program = pickle.loads(payload) if payload is not None else None
+        except blob.CacheProblem as exc:  # reported; this build lowers again and replaces it
+            self.problem, self.problem_file = str(exc), f"{CACHE_DIR}/{PROGRAM_FILE}"
+            return None
+        except Exception as exc:
+            self.problem = f"its content cannot be loaded ({type(exc).__name__})"
+            self.problem_file = f"{CACHE_DIR}/{PROGRAM_FILE}"
+            return None
+        self.program = program
+        return program
+
+    def save_program(self, program: Program) -> None:
+        if self.program is not program:
+            blob.write(
+                self.folder / PROGRAM_FILE, PROGRAM_KIND, pickle.dumps(program, protocol=pickle.HIGHEST_PROTOCOL)
+            )
+            self.program = program
 
     def emit_key(self, content_hash: str, project_root: str, settings: object) -> str:
         h = hashlib.sha256()
@@ -202,11 +260,14 @@ class BuildCache:
             present = set()
         for k, facts in self._used.items():
             if k not in self.on_disk or f"{k}.bin" not in present:
-                blob.write(folder / f"{k}.bin", FACTS_KIND, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+                payload = self._payloads.get(k) or pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+                blob.write(folder / f"{k}.bin", FACTS_KIND, payload)
         for name in sorted(present - {f"{k}.bin" for k in self._used}):
             (folder / name).unlink(missing_ok=True)
         self.on_disk = set(self._used)
         self.facts = dict(self._used)
+        self.digests = {k: d for k, d in self.digests.items() if k in self._used}
+        self._payloads.clear()
 
     def save_index(
         self,
@@ -220,6 +281,7 @@ class BuildCache:
         graph: ModuleGraph,
         artifacts: Mapping[str, bytes],
         emit_key: str,
+        lower_key: str,
         summary: str,
         clean: bool,
     ) -> None:
@@ -234,6 +296,7 @@ class BuildCache:
             files=dict(files),
             artifacts=records,
             emit_key=emit_key,
+            lower_key=lower_key,
             summary=summary,
             clean=clean,
             modules=dict(modules),

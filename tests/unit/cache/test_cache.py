@@ -244,3 +244,27 @@ def test_check_after_a_build_is_clean(app: Path) -> None:
 
     assert build(app, jobs=1).ok
     assert check(app, jobs=1).diagnostics == []
+
+
+def test_an_edit_that_leaves_the_facts_equal_reuses_program_and_artifacts(app: Path) -> None:
+    assert build(app, jobs=1).ok
+    before = read_artifacts(app / ".gati")
+    (app / "app" / "handlers" / "h0.py").write_text(handler_source(0, "pang"))  # same length, same lines
+    result = build(app, jobs=1)
+    inc = result.incremental
+    assert inc is not None and inc.reanalysed == ["app/handlers/h0.py"]
+    assert not inc.lowered and not inc.emitted
+    assert result.program is not None and len(result.program.handlers) == 7
+    assert read_artifacts(app / ".gati") == before
+
+
+def test_a_corrupt_program_cache_is_reported_and_the_program_lowered_again(app: Path, tmp_path: Path) -> None:
+    assert build(app, jobs=1).ok
+    program = app / ".gati" / ".cache" / "program.bin"
+    program.write_bytes(program.read_bytes()[:100])
+    (app / "app" / "handlers" / "h0.py").write_text(handler_source(0, "pang"))
+    result = build(app, jobs=1)
+    assert [d.code for d in result.diagnostics] == ["GATI403"]
+    assert result.incremental is not None and result.incremental.lowered
+    assert read_artifacts(app / ".gati") == _clean_artifacts(app, tmp_path)
+    assert not build(app, jobs=1).diagnostics
