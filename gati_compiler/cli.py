@@ -289,14 +289,15 @@ def serve(project: Path, host: str, port: int, workers: int, rebuild: bool, allo
 
 @main.command()
 @_project_arg
-@click.option("--serve", "serve_too", is_flag=True, help="Also serve the app and reload it after each good build.")
+@click.option("--serve", "serve_too", is_flag=True, help="Also serve the app; each good build is swapped in live.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on (with --serve).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-def watch(project: Path, serve_too: bool, port: int) -> None:
+def watch(project: Path, serve_too: bool, host: str, port: int) -> None:
     """Rebuild PROJECT on every change; a broken edit reports diagnostics and keeps watching."""
     from gati_compiler.watch import watch_project
 
     _require_project(project)
-    watch_project(project, serve=serve_too, port=port, echo=click.echo)
+    watch_project(project, serve=serve_too, host=host, port=port, echo=click.echo, color=_use_color())
 
 
 @main.command()

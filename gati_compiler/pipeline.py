@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +25,13 @@ from gati_compiler.diagnostics.model import Diagnostic, DiagnosticSink, Severity
 from gati_compiler.stages._pool import default_jobs
 from gati_compiler.stages.discover import SourceSet, discover_in_files, discover_sources, is_entry
 from gati_compiler.stages.facts import ModuleFacts, dump_facts
-from gati_compiler.stages.parse import parse_sources
+from gati_compiler.stages.parse import SourceFile, parse_sources
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import imported_modules, resolve_project
 from gati_compiler.writer import MANIFEST, ArtifactWriter, WriteReport, read_previous_artifacts
 
 if TYPE_CHECKING:
+    from gati_compiler.cache.store import BuildCache, Incremental
     from gati_compiler.ir.models import Program
     from gati_compiler.timescape.lock import Lock, Version
     from gati_compiler.timescape.record import RecordRequest
@@ -74,6 +75,9 @@ class BuildResult:
     lock: Lock | None = None  # the Timescape lock the build used (after recording, if it did)
     recorded: Version | None = None  # the version this build recorded and saved
     record_error: str | None = None  # why `gatic version record` was refused
+    # what the build cache saved this build (None when the build stopped before parsing, or
+    # analysed a tree that is not the working folder)
+    incremental: Incremental | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,29 +93,39 @@ ParseCache = dict[tuple[str, str, str], ModuleFacts]
 
 
 def _parse_reachable(
-    sources: SourceSet, cfg: GatiConfig, sink: DiagnosticSink, jobs: int, cache: ParseCache | None = None
+    sources: SourceSet,
+    cfg: GatiConfig,
+    sink: DiagnosticSink,
+    jobs: int,
+    cache: BuildCache | None = None,
+    memo: ParseCache | None = None,
 ) -> list[ModuleFacts]:
-    """Parse the entry files, then, round by round, the project modules they import. A file
-    found in `cache` with the same content is not parsed again."""
+    """Parse the entry files, then, round by round, the project modules they import; with a
+    build `cache`, only the files whose facts it does not hold. A file found in `memo` (facts
+    parsed earlier in this process) with the same content is not parsed again either."""
     by_module = sources.by_module()
     known = frozenset(by_module)
     todo = [s for s in sources.files if is_entry(s, cfg.global_hooks)]
     parsed: dict[str, ModuleFacts] = {}
     wanted: set[str] = set()
     while todo:
-        found: list[ModuleFacts] = []
-        if cache is not None:
-            hits = [cache[k] for s in todo if (k := (s.rel_path, s.module, s.sha256)) in cache]
-            for facts in hits:
-                sink.extend(facts.diagnostics)
-            found.extend(hits)
-            todo = [s for s in todo if (s.rel_path, s.module, s.sha256) not in cache]
-        batch_jobs = jobs if len(todo) >= PARALLEL_MIN_FILES else 1
-        fresh = parse_sources(todo, sink, jobs=batch_jobs, while_waiting=_later_stages) if todo else []
-        if cache is not None:
-            for src, facts in zip(todo, fresh, strict=True):
-                cache[(src.rel_path, src.module, src.sha256)] = facts
-        for facts in (*found, *fresh):
+
+        def parse(batch: Sequence[SourceFile]) -> list[ModuleFacts]:
+            found: list[ModuleFacts] = []
+            if memo is not None:
+                hits = [memo[k] for s in batch if (k := (s.rel_path, s.module, s.sha256)) in memo]
+                for facts in hits:
+                    sink.extend(facts.diagnostics)
+                found.extend(hits)
+                batch = [s for s in batch if (s.rel_path, s.module, s.sha256) not in memo]
+            batch_jobs = jobs if len(batch) >= PARALLEL_MIN_FILES else 1
+            fresh = parse_sources(batch, sink, jobs=batch_jobs, while_waiting=_later_stages) if batch else []
+            if memo is not None:
+                for src, facts in zip(batch, fresh, strict=True):
+                    memo[(src.rel_path, src.module, src.sha256)] = facts
+            return [*found, *fresh]
+
+        for facts in parse(todo) if cache is None else cache.parse(todo, sink, parse):
             parsed[facts.module] = facts
             wanted |= imported_modules(facts, known)
         todo = [by_module[m] for m in sorted(wanted - parsed.keys())]
@@ -163,6 +177,7 @@ def build(
     jobs: int | None = None,
     dump: Dump | None = None,
     record: RecordRequest | None = None,
+    cache: BuildCache | None = None,
 ) -> BuildResult:
     """Run the whole pipeline on the project in `project_dir`.
 
@@ -173,12 +188,14 @@ def build(
         dump: stop after that stage and return its canonical JSON in `BuildResult.dump`.
         record: record a Timescape version (saved to the lock only when the build succeeds);
             without it, a build with `auto_record` on records one when the contract changed.
+        cache: a build cache kept in memory between builds (`gatic watch`); by default the one
+            in the build folder is read (see `gati_compiler.cache`).
 
     Returns:
         A `BuildResult`; `ok` is False when any error diagnostic was reported.
     """
     with _gc_paused():
-        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump, record=record)
+        return _build(Path(project_dir), write=write, jobs=jobs, dump=dump, record=record, given_cache=cache)
 
 
 def analyse(
@@ -193,7 +210,7 @@ def analyse(
     that folder, such as a git tree read without a checkout. `parse_cache` shares parsed files
     between analyses of two trees in one process."""
     with _gc_paused():
-        return _build(Path(project_dir), write=False, jobs=jobs, dump=None, files=files, cache=parse_cache, lower=True)
+        return _build(Path(project_dir), write=False, jobs=jobs, dump=None, files=files, memo=parse_cache, lower=True)
 
 
 def _build(
@@ -203,9 +220,10 @@ def _build(
     jobs: int | None,
     dump: Dump | None,
     files: Mapping[str, bytes] | None = None,
-    cache: ParseCache | None = None,
+    memo: ParseCache | None = None,
     lower: bool = False,
     record: RecordRequest | None = None,
+    given_cache: BuildCache | None = None,
 ) -> BuildResult:
     result = BuildResult(project_dir=root)
     sink = DiagnosticSink()
@@ -225,9 +243,20 @@ def _build(
         result.sources = {k: v for k, v in config_read.items() if v is not None}
     if cfg is None:
         return finish()
-    if files is not None:
-        sources = discover_in_files(files, cfg.sources, cfg.exclude, cfg.out, sink)
+    from gati_compiler.cache import incremental
+
+    if files is not None or lower:
+        # a tree that is not the working folder (a git ref), or `analyse`: no build cache
+        cache = None
+        sources = (
+            discover_in_files(files, cfg.sources, cfg.exclude, cfg.out, sink)
+            if files is not None
+            else discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
+        )
     else:
+        # incremental builds (gati_compiler/cache): the cache is opened before discovery
+        cache = incremental.open_cache(root, cfg, sink, given_cache, write=write)
+        result.incremental = cache.report
         sources = discover_sources(root, cfg.sources, cfg.exclude, cfg.out, sink)
     result.sources.update(sources.texts())
     workers = jobs if jobs is not None else default_jobs()
@@ -235,6 +264,16 @@ def _build(
     facts = _guarded(sink, "parsing", lambda: _parse_reachable(sources, cfg, sink, workers, cache))
     if facts is None:
         return finish()
+    graph = incremental.note_sources(cache, sources, facts) if cache is not None else None
+    # a build that records a version must run the Timescape stage, so it never reuses a program
+    reuse = cache is not None and write and dump is None and record is None
+    lower_key = incremental.lower_key(cache, root, cfg, sources, facts) if cache is not None and reuse else ""
+    if cache is not None and graph is not None and lower_key and not sink.diagnostics:
+        again = incremental.reuse_everything(cache, root, cfg, sources, graph, lower_key, sink)
+        if again is not None:  # the same inputs as the last clean build, whose output is intact
+            result.program, result.artifacts = again
+            result.written = WriteReport(unchanged=sorted(again[1]))
+            return finish()
     if dump == "facts":
         result.dump = canonical_json([dump_facts(f) for f in facts])
         return finish()
@@ -290,6 +329,27 @@ def _build(
     project_root = Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix()
     settings = settings_for_runtime(cfg)
     writer: ArtifactWriter | None = None
+    emit_key = ""
+    if write and cache is not None and graph is not None and step.recorded is None:
+        from gati_compiler.emit.manifest import program_content_hash
+
+        # what emission reads besides the program: the lock's versions (manifest rows, the
+        # bundle's Deployments) and the whole configuration (the bundle reads `[tool.gati.deploy]`)
+        content = canonical_json(
+            {
+                "program": program_content_hash(program),
+                "versions": step.versions,
+                "config": incremental.input_digests(root, cfg),
+            }
+        )
+        emit_key, reused = incremental.reusable(cache, content, project_root, settings)
+        if reused is not None:  # the artifacts on disk are this build's, byte for byte
+            cache.report.emitted = False
+            result.artifacts = reused
+            result.written = WriteReport(unchanged=sorted(reused))
+            pair = (lower_key, program)
+            incremental.record(cache, root, cfg, sources, graph, reused, emit_key, pair, not sink.diagnostics)
+            return finish()
     if write:
         previous, problem = read_previous_artifacts(out_dir)
         if problem is not None:
@@ -330,6 +390,9 @@ def _build(
         result.recorded = step.recorded
     if writer is not None:
         result.written = writer.finish(artifacts[MANIFEST])
+        if cache is not None and graph is not None:
+            pair = (lower_key, program)
+            incremental.record(cache, root, cfg, sources, graph, artifacts, emit_key, pair, not sink.diagnostics)
     return finish()
 
 
@@ -338,23 +401,9 @@ def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
     result = build(project_dir, write=False, jobs=jobs)
     if not result.ok or result.config is None:
         return result
-    out_dir = Path(project_dir) / result.config.out
-    if not out_dir.is_dir():
-        # `.gati/` is generated and not committed (the `.gitignore` of `gatic init` lists it): on
-        # a fresh clone there is no build to be stale, and the gate is the sources' diagnostics
-        return result
+    from gati_compiler.cache.stale import report_stale
+
     extra = DiagnosticSink()
-    stale = []
-    for rel, data in result.artifacts.items():
-        path = out_dir / rel
-        if not path.is_file() or path.read_bytes() != data:
-            stale.append(rel)
-    for rel in stale:
-        extra.emit(
-            codes.ARTIFACT_STALE,
-            f"`{result.config.out}/{rel}` is out of date",
-            Span.point(f"{result.config.out}/{rel}"),
-            help="run `gatic build` to regenerate it (the build folder is generated output, never edited by hand)",
-        )
+    report_stale(Path(project_dir), result.config.out, result.artifacts, result.sources, extra)
     result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: (d.sort_key, d.message))
     return result

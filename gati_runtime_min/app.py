@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from time import perf_counter
+from types import ModuleType
 from typing import Any, Final
 
 import orjson
@@ -61,12 +62,22 @@ class GatiApp(AppEdges):
         build_dir: the build folder written by `gatic build`.
         max_body_bytes: overrides `server.maxBodyBytes` of the build settings.
         request_timeout: overrides `server.requestTimeout` for handlers without their own timeout.
+        instances: module instances to keep (hot swap, `hotswap.py`): one is reused for a module
+            whose class is the very same object, so its state survives; others are created.
+        validators: the generated validators module, already imported from this build's unchanged
+            `validators/__init__.py` (hot swap); by default it is imported.
     """
 
     def __init__(
-        self, build_dir: str | Path, *, max_body_bytes: int | None = None, request_timeout: float | None = None
+        self,
+        build_dir: str | Path,
+        *,
+        max_body_bytes: int | None = None,
+        request_timeout: float | None = None,
+        instances: Mapping[str, Any] | None = None,
+        validators: ModuleType | None = None,
     ) -> None:
-        self.build: Build = load_build(build_dir)
+        self.build: Build = load_build(build_dir, validators=validators)
         server = self.build.settings.get("server") or {}
         self.max_body_bytes = int(max_body_bytes or server.get("maxBodyBytes") or 1_048_576)
         routes = self.build.routes
@@ -87,6 +98,10 @@ class GatiApp(AppEdges):
         self.lifecycle = Lifecycle(self.build.global_hooks, self.build.validators.DecodeError)
         self.instances: dict[str, Any] = {}
         for spec in self.build.modules:
+            kept = (instances or {}).get(spec.module_id)
+            if kept is not None and type(kept) is spec.cls:
+                self.instances[spec.module_id] = kept
+                continue
             try:
                 self.instances[spec.module_id] = spec.cls()
             except Exception as exc:

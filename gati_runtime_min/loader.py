@@ -179,8 +179,10 @@ def load_validators(build_dir: Path) -> ModuleType:
     return module
 
 
-def load_build(build_dir: str | Path) -> Build:
-    """Load and check the build in `build_dir` (the `.gati/` folder) and import its handlers."""
+def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -> Build:
+    """Load and check the build in `build_dir` (the `.gati/` folder) and import its handlers.
+    `validators`: the generated validators module already imported from this very file (hot
+    swap passes it when `validators/__init__.py` did not change; compiling it is most of a load)."""
     bdir = Path(build_dir).resolve()
     mfile = str(bdir / "manifest.json")
     manifest = read_json(bdir, "manifest.json")
@@ -200,7 +202,8 @@ def load_build(build_dir: str | Path) -> Build:
         if p not in sys.path:
             sys.path.insert(0, p)
     gtypes = read_json(bdir, "gtypes.json") if (bdir / "gtypes.json").exists() else {}
-    validators = load_validators(bdir)
+    if validators is None:
+        validators = load_validators(bdir)
     codecs: Mapping[str, Any] = validators.HANDLERS
     settings = manifest.get("settings") or {}
     server = settings.get("server") or {}

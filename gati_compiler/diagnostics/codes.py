@@ -133,6 +133,12 @@ PREVIOUS_BUILD_CORRUPT: Final = DiagnosticCode(
 ARTIFACT_STALE: Final = DiagnosticCode(
     "GATI402", "artifact-stale", "a build artifact on disk differs from what the sources produce"
 )
+BUILD_CACHE_CORRUPT: Final = DiagnosticCode(
+    "GATI403",
+    "build-cache-corrupt",
+    "the build cache is unreadable, truncated, corrupt or from another gati; the build ran in full",
+    Severity.WARNING,
+)
 
 # 7xx: Timescape (versions and the lock)
 LOCK_SYNTAX: Final = DiagnosticCode("GATI701", "lock-syntax", "the Timescape lock (`timescape.lock`) is not valid JSON")

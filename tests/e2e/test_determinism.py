@@ -22,7 +22,12 @@ EXAMPLE = ROOT / "examples" / "bookstore"
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The artifacts; not the build cache (`.cache/`), which records this machine's mtimes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).parts[0] != ".cache"
+    }
 
 
 def _copy(dest: Path) -> Path:

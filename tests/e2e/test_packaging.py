@@ -31,7 +31,7 @@ def test_wheel_ships_templates_and_builds_outside_the_checkout(tmp_path: Path) -
     assert {f"gati_compiler/_templates/{t}" for t in templates} <= names
     assert "gati_compiler/py.typed" in names and "gati_runtime_min/py.typed" in names
     entry = [n for n in names if n.endswith("entry_points.txt")]
-    assert entry and b"gatic = gati_compiler.cli:run" in zipfile.ZipFile(wheel).read(entry[0])
+    assert entry and b"gatic = gati_compiler.entry:run" in zipfile.ZipFile(wheel).read(entry[0])
 
     app = tmp_path / "app"
     shutil.copytree(ROOT / "examples" / "bookstore", app, ignore=shutil.ignore_patterns(".gati", "__pycache__"))

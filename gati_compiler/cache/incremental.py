@@ -1,0 +1,162 @@
+"""The pipeline's use of the build cache, kept here so `pipeline.py` only calls in at four points:
+open (and report an untrusted cache), parse through it, decide whether emit can be skipped, and
+record the build that was written."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import JsonValue
+
+from gati_compiler.cache.graph import ModuleGraph
+from gati_compiler.cache.index import config_digests, file_sha256, walked_dirs
+from gati_compiler.cache.store import BuildCache
+from gati_compiler.config import GatiConfig
+from gati_compiler.diagnostics import codes
+from gati_compiler.diagnostics.model import DiagnosticSink, Span
+from gati_compiler.stages.discover import SourceSet
+from gati_compiler.stages.facts import ModuleFacts
+from gati_compiler.stages.resolve import imported_modules
+
+if TYPE_CHECKING:
+    from gati_compiler.ir.models import Program
+
+
+def open_cache(
+    root: Path, cfg: GatiConfig, sink: DiagnosticSink, given: BuildCache | None, *, write: bool
+) -> BuildCache:
+    """`given` (the watch loop's, kept in memory) when it belongs to this build folder, else the
+    cache on disk. A cache that cannot be trusted is reported once, as a warning, and dropped.
+    A writing build creates the build folder first: that changes its parent's mtime, which the
+    index must record as it will be."""
+    out_dir = root / cfg.out
+    if write:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    cache = given if given is not None and given.out_dir == out_dir else BuildCache.load(out_dir)
+    # taken before discovery reads anything: a file added while this build runs is seen next time
+    cache.dirs_before = walked_dirs(root, list(cfg.sources), cfg.out)
+    report = cache.begin()
+    if report.problem is not None:
+        _report(cache, cfg, sink, report.problem)
+    return cache
+
+
+def _report(cache: BuildCache, cfg: GatiConfig, sink: DiagnosticSink, problem: str) -> None:
+    where = f"{cfg.out}/{cache.problem_file}"
+    sink.emit(
+        codes.BUILD_CACHE_CORRUPT,
+        f"the build cache `{where}` cannot be trusted: {problem}; building everything",
+        Span.point(where),
+        help="nothing to do: this build replaces the cache (delete the folder to silence this for good)",
+    )
+
+
+def module_graph(facts: Sequence[ModuleFacts], sources: SourceSet) -> ModuleGraph:
+    known = frozenset(sources.by_module())
+    return ModuleGraph.from_edges({f.module: imported_modules(f, known) for f in facts})
+
+
+def note_sources(cache: BuildCache, sources: SourceSet, facts: Sequence[ModuleFacts]) -> ModuleGraph:
+    graph = module_graph(facts, sources)
+    cache.note_sources(
+        {s.rel_path: s.sha256 for s in sources.files}, graph, {s.rel_path: s.module for s in sources.files}
+    )
+    return graph
+
+
+def lower_key(cache: BuildCache, root: Path, cfg: GatiConfig, sources: SourceSet, facts: Sequence[ModuleFacts]) -> str:
+    """The digest of everything resolve, lower and emit read ('' when it cannot be computed)."""
+    from gati_compiler.config import settings_for_runtime
+
+    out_dir = root / cfg.out
+    options = {
+        "app": cfg.name,
+        "sources": list(cfg.sources),
+        "global_hooks": list(cfg.global_hooks),
+        "settings": settings_for_runtime(cfg),
+        "project_root": Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix(),
+        "inputs": input_digests(root, cfg),
+    }
+    return cache.lower_key(facts, sources.files, options) or ""
+
+
+def input_digests(root: Path, cfg: GatiConfig) -> dict[str, str | None]:
+    """The digests of the configuration files and of the Timescape lock: a build whose program is
+    unchanged still emits other bytes when these change (manifest versions, the deploy bundle)."""
+    digests = config_digests(root)
+    lock = cfg.timescape.lock.replace("\\", "/")
+    if lock not in digests:
+        digests[lock] = file_sha256(root / lock)
+    return digests
+
+
+def reuse_everything(
+    cache: BuildCache,
+    root: Path,
+    cfg: GatiConfig,
+    sources: SourceSet,
+    graph: ModuleGraph,
+    key: str,
+    sink: DiagnosticSink,
+) -> tuple[Program, dict[str, bytes]] | None:
+    """The last build's program and artifacts when this build would read exactly what it read
+    (same facts, modules, options and settings), it was clean and its artifacts are intact; the
+    build is then recorded as done."""
+    program = cache.previous_program(key)
+    if cache.problem is not None:
+        _report(cache, cfg, sink, cache.problem)
+        cache.problem = None
+    if program is None or cache.index is None:
+        return None
+    emit_key = cache.index.emit_key
+    artifacts = cache.reusable_artifacts(emit_key)
+    if artifacts is None:
+        return None
+    cache.report.lowered = False
+    cache.report.emitted = False
+    record(cache, root, cfg, sources, graph, artifacts, emit_key, (key, program), True)
+    return program, artifacts
+
+
+def reusable(
+    cache: BuildCache, content_hash: str, project_root: str, settings: Mapping[str, JsonValue]
+) -> tuple[str, dict[str, bytes] | None]:
+    """The emit key of this build, and the artifacts on disk if they are exactly what it would emit."""
+    key = cache.emit_key(content_hash, project_root, settings)
+    return key, cache.reusable_artifacts(key)
+
+
+def record(
+    cache: BuildCache,
+    root: Path,
+    cfg: GatiConfig,
+    sources: SourceSet,
+    graph: ModuleGraph,
+    artifacts: Mapping[str, bytes],
+    emit_key: str,
+    lower: tuple[str, Program],
+    clean: bool,
+) -> None:
+    """Save the facts this build parsed, its program (when clean) and the index of what it wrote."""
+    cache.save_facts()
+    key, program = lower
+    if clean and key:
+        cache.save_program(program)
+    summary = f"{len(program.handlers)} handlers, {len(program.modules)} modules, {len(program.gtypes)} types"
+    cache.save_index(
+        root,
+        out=cfg.out,
+        sources=list(cfg.sources),
+        dirs=cache.dirs_before,
+        files={s.rel_path: s.sha256 for s in sources.files},
+        modules={s.rel_path: s.module for s in sources.files},
+        graph=graph,
+        artifacts=artifacts,
+        emit_key=emit_key,
+        lower_key=key if clean else "",
+        summary=summary,
+        clean=clean,
+    )
