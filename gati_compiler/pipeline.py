@@ -339,7 +339,7 @@ def _build(
             {
                 "program": program_content_hash(program),
                 "versions": step.versions,
-                "config": incremental.input_digests(root, cfg),
+                "config": dict[str, JsonValue](incremental.input_digests(root, cfg)),
             }
         )
         emit_key, reused = incremental.reusable(cache, content, project_root, settings)
