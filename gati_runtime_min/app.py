@@ -95,6 +95,8 @@ class GatiApp(AppEdges):
         # the memory backend's limiter is called inline (no await); others through `state.hit`
         self.limiter = backend.limiter if isinstance(backend, MemoryState) else None
         self._usage = self.state.counts
+        self._errors = self.state.tally.errors
+        self._seen = self.state.tally.seen
         self.lifecycle = Lifecycle(self.build.global_hooks, self.build.validators.DecodeError)
         self.instances: dict[str, Any] = {}
         for spec in self.build.modules:
@@ -181,6 +183,7 @@ class GatiApp(AppEdges):
         qs: bytes = scope.get("query_string", b"")
         lctx: LocalContext | None = None
         lifecycle = self.lifecycle
+        version: str | None = None
         try:
             user = self.auth.authenticate(Headers(hdrs)) if self._auth else None
             if plan.roles:
@@ -201,6 +204,7 @@ class GatiApp(AppEdges):
             usage = self._usage  # Timescape usage per (handler, version); the backend shares it
             key = (plan.handler_id, version)
             usage[key] = usage.get(key, 0) + 1
+            self._seen[version] = t0
             start = t0
             if plan.has_request:
                 declared = hdrs.get(b"content-length")
@@ -303,6 +307,9 @@ class GatiApp(AppEdges):
                 self._audit(rid, plan.handler_id, method, path, 499, t0, lctx)
             return
         except HTTPError as exc:
+            if exc.status >= 500:  # per version, for the operator's rollback on a rising error rate
+                errors = self._errors
+                errors[version] = errors.get(version, 0) + 1
             await self._error(send, exc, path, rid, head)
             if _audit_on(_INFO):
                 self._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)

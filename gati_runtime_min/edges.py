@@ -152,13 +152,15 @@ class AppEdges:
             await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, False)
 
     async def _usage_answer(self, path: str, rid: str, send: Send) -> None:
-        """Requests per handler and version: across workers and replicas with a shared backend."""
+        """Requests per handler and version, and per version requests, 5xx answers and the last
+        request (what the operator reads): across workers and replicas with a shared backend."""
         try:
             usage = await self.state.usage()
+            versions = await self.state.versions()
         except Exception as exc:
             await self._error(send, GatiError("GATI506", f"usage counters unavailable: {exc}"), path, rid, False)
             return
-        body = {"state": self.state.kind, "shared": self.state.shared, "usage": usage}
+        body = {"state": self.state.kind, "shared": self.state.shared, "usage": usage, "versions": versions}
         await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
 
     async def _error(self, send: Send, exc: HTTPError, path: str, rid: str, head: bool) -> None:

@@ -2,9 +2,13 @@
 
 Two rewrites of the JSON Schemas `ir.jsonschema` produces, which are written for validators:
 
-- Date and time formats (`date-time`, `date`, `time`, `duration`, `uuid`) carry the decoders'
-  anchored patterns there, some of them kilobytes long. In the public document the `format` says
-  it; the pattern goes (a user's own `pattern` on such a string stays).
+- Date and time formats carry the decoders' anchored patterns, some of them kilobytes long. In
+  the public document a `date` keeps only its standard `format` (RFC 3339 full-date is exactly
+  what the decoders take). `date-time`, `time`, `duration` and `uuid` strings are looser in the
+  decoders (pydantic's rules) than their standard formats, so the exact pattern must stay for
+  validators and fuzzers to agree with the server: it is written once, in a named component
+  (`GatiDateTime`, `GatiTime`, `GatiDuration`, `GatiUuid`) with a description and an example,
+  and every such field is a `$ref` to it. A user's own constraints stay beside the `$ref`.
 - A dataclass or pydantic model always sends every field, defaults included, while its input
   schema marks the defaulted fields optional. Response schemas list them in `required`, so a
   client generated from the document does not make them optional. A component used both ways
@@ -25,22 +29,85 @@ _PUBLIC_FORMATS: Final = frozenset({"date-time", "date", "time", "duration", "uu
 _ALWAYS_SENT: Final = frozenset({"dataclass", "model"})
 
 
-def drop_format_patterns(value: JsonValue) -> JsonValue:
-    """`value` without the generated pattern of a date, time, duration or uuid format."""
+_SHARED_FORMATS: Final[Mapping[str, tuple[str, str, str]]] = {
+    # format -> (component, description, example)
+    "date-time": (
+        "GatiDateTime",
+        "A date and time. The server reads what pydantic reads (RFC 3339 date-times, also without "
+        "seconds or zone, with a space for `T`, or a Unix timestamp in seconds or milliseconds): "
+        "exactly the strings `pattern` matches. Answers are always RFC 3339.",
+        "2026-01-02T03:04:05Z",
+    ),
+    "time": (
+        "GatiTime",
+        "A time of day, `HH:MM[:SS[.ffffff]]` with an optional zone: exactly the strings `pattern` matches.",
+        "03:04:05",
+    ),
+    "duration": (
+        "GatiDuration",
+        "A duration, ISO 8601 (`P1DT2H`) or `[-][D day[s], ]HH:MM[:SS[.ffffff]]`: exactly the strings "
+        "`pattern` matches. Answers are ISO 8601.",
+        "P1DT2H",
+    ),
+    "uuid": (
+        "GatiUuid",
+        "A UUID, as pydantic reads it (with or without hyphens, braces or a `urn:uuid:` prefix): "
+        "exactly the strings `pattern` matches. Answers use the hyphenated form.",
+        "12345678-1234-5678-1234-567812345678",
+    ),
+}
+
+
+def public_formats(doc: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """`doc` with the format patterns rewritten as the module docstring says."""
+    components = doc.get("components")
+    schemas = components.get("schemas") if isinstance(components, dict) else None
+    taken = set(schemas) if isinstance(schemas, dict) else set()
+    names: dict[str, str] = {}
+    for fmt, (name, _, _) in _SHARED_FORMATS.items():
+        while name in taken:  # a user type of the same name keeps it
+            name += "_"
+        names[fmt] = name
+    used: set[str] = set()
+    out = _rewrite(doc, names, used)
+    assert isinstance(out, dict)
+    new_components = out.get("components")
+    if used and isinstance(new_components, dict):
+        rewritten = new_components.get("schemas")
+        shared: dict[str, JsonValue] = dict(rewritten) if isinstance(rewritten, dict) else {}
+        for fmt in sorted(used):
+            _, description, example = _SHARED_FORMATS[fmt]
+            shared[names[fmt]] = {
+                "type": "string",
+                "x-gati-format": fmt,
+                "pattern": FORMAT_PATTERNS[fmt],
+                "description": description,
+                "examples": [example],
+            }
+        out["components"] = {**new_components, "schemas": dict(sorted(shared.items()))}
+    return out
+
+
+def _rewrite(value: JsonValue, names: Mapping[str, str], used: set[str]) -> JsonValue:
     if isinstance(value, list):
-        return [drop_format_patterns(item) for item in value]
+        return [_rewrite(item, names, used) for item in value]
     if not isinstance(value, dict):
         return value
-    out = {key: drop_format_patterns(item) for key, item in value.items()}
-    fmt = out.get("format")
-    if isinstance(fmt, str) and fmt in _PUBLIC_FORMATS and out.get("pattern") == FORMAT_PATTERNS.get(fmt):
-        del out["pattern"]
-        extra = out.get("allOf")
-        # the user's own pattern sat in `allOf` beside the format's: it becomes the pattern
-        if isinstance(extra, list) and len(extra) == 1 and isinstance(extra[0], dict) and set(extra[0]) == {"pattern"}:
-            out["pattern"] = extra[0]["pattern"]
-            del out["allOf"]
-    return out
+    out = {key: _rewrite(item, names, used) for key, item in value.items()}
+    fmt = out.get("format", out.get("x-gati-format"))
+    if not (isinstance(fmt, str) and fmt in _PUBLIC_FORMATS and out.get("pattern") == FORMAT_PATTERNS.get(fmt)):
+        return out
+    del out["pattern"]
+    extra = out.get("allOf")
+    # the user's own pattern sat in `allOf` beside the format's: it becomes the pattern
+    if isinstance(extra, list) and len(extra) == 1 and isinstance(extra[0], dict) and set(extra[0]) == {"pattern"}:
+        out["pattern"] = extra[0]["pattern"]
+        del out["allOf"]
+    if fmt not in names:  # exact as a standard format (`date`): the format says it
+        return out
+    used.add(fmt)
+    rest = {k: v for k, v in out.items() if k not in ("type", "format", "x-gati-format")}
+    return {"$ref": SCHEMAS_PREFIX + names[fmt], **rest}
 
 
 def refs_in(value: JsonValue) -> set[str]:

@@ -13,7 +13,7 @@ from typing import Final
 
 from pydantic import JsonValue
 
-from gati_compiler.emit._openapi_public import OutputSchemas, drop_format_patterns
+from gati_compiler.emit._openapi_public import OutputSchemas, public_formats
 from gati_compiler.emit._sdk_common import Field, Operation, operations, resolve
 from gati_compiler.ir.gtype import GType, PrimitiveType, UnionType
 from gati_compiler.ir.jsonschema import ref_pointer, to_json_schema
@@ -305,7 +305,5 @@ def build_openapi(program: Program, settings: Mapping[str, object]) -> dict[str,
         info["x-gati-version"] = versions[-1]
     if tags:
         doc["tags"] = [{"name": tag} for tag in tags]
-    # the public document: formats without the decoders' long patterns
-    public = drop_format_patterns(doc)
-    assert isinstance(public, dict)
-    return public
+    # the public document: each long format pattern once, in a named component
+    return public_formats(doc)

@@ -5,7 +5,9 @@ no dependencies, the default) and `RedisState` (shared by every worker and repli
 backend holds:
 
 - rate limit windows per (client, handler): `hit`;
-- Timescape usage counters per (handler, version): `counts` and `usage`;
+- Timescape usage counters per (handler, version): `counts` and `usage`; per version, requests,
+  5xx answers and the time of the last request (`tally` and `versions`, what the operator reads
+  to roll a version out and to decommission it once drained);
 - the pub/sub fabric behind `gctx.publish` / `gctx.subscribe`: `bus`;
 - a small key-value store for state handlers and modules share (`gctx.store`): `get`, `set`,
   `incr`, `delete`.
@@ -14,6 +16,7 @@ backend holds:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +144,7 @@ class StateBackend(Protocol):
     kind: str
     shared: bool  # one state for every worker and replica
     counts: dict[tuple[str, str | None], int]  # usage not yet flushed: the request path adds here
+    tally: VersionTally  # 5xx answers and last requests per version: the request path adds here
 
     @property
     def bus(self) -> MessageBus: ...
@@ -157,6 +161,8 @@ class StateBackend(Protocol):
     async def hit(self, client: str, handler_id: str, limit: int, window: float) -> None: ...
 
     async def usage(self) -> dict[str, dict[str, int]]: ...
+
+    async def versions(self) -> dict[str, dict[str, Any]]: ...
 
     async def get(self, key: str, default: Any = None) -> Any: ...
 
@@ -175,3 +181,52 @@ def usage_table(counts: Mapping[tuple[str, str | None], int], current: str | Non
         key = version or current or "current"
         row[key] = row.get(key, 0) + n
     return out
+
+
+class VersionTally:
+    """Per version (None: the current one), the 5xx answers and the moment of the last request.
+
+    The request path writes `errors` and `seen` directly (`seen` holds `time.perf_counter()`
+    values, free on that path); `wall` turns them into Unix times."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str | None, int] = {}
+        self.seen: dict[str | None, float] = {}
+        self._epoch = time.time() - time.perf_counter()
+
+    def wall(self, counter: float) -> float:
+        return self._epoch + counter
+
+    def take(self) -> tuple[dict[str | None, int], dict[str | None, float]]:
+        """The errors and last-seen Unix times since the last `take`, and start over."""
+        errors, seen = dict(self.errors), {v: self.wall(t) for v, t in self.seen.items()}
+        self.errors.clear()  # in place: the request path holds these very dicts
+        self.seen.clear()
+        return errors, seen
+
+
+def version_name(version: str | None, current: str | None) -> str:
+    return version or current or "current"
+
+
+def versions_table(
+    usage: Mapping[str, Mapping[str, int]], errors: Mapping[str, int], seen: Mapping[str, float]
+) -> dict[str, dict[str, Any]]:
+    """{version: {requests, errors, lastSeen}} (`lastSeen` an ISO 8601 UTC time, or None)."""
+    requests: dict[str, int] = {}
+    for row in usage.values():
+        for version, n in row.items():
+            requests[version] = requests.get(version, 0) + n
+    out: dict[str, dict[str, Any]] = {}
+    for version in sorted({*requests, *errors, *seen}):
+        last = seen.get(version)
+        out[version] = {
+            "requests": requests.get(version, 0),
+            "errors": errors.get(version, 0),
+            "lastSeen": None if last is None else _iso(last),
+        }
+    return out
+
+
+def _iso(unix: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))

@@ -7,7 +7,7 @@ from typing import Any
 
 from gati_runtime_min.bus import Bus
 from gati_runtime_min.policies import RateLimiter
-from gati_runtime_min.state.base import usage_table
+from gati_runtime_min.state.base import VersionTally, usage_table, version_name, versions_table
 
 
 class MemoryState:
@@ -20,6 +20,7 @@ class MemoryState:
         self.limiter = RateLimiter()  # the request path calls `limiter.hit` directly (no await)
         self.bus = Bus()
         self.counts: dict[tuple[str, str | None], int] = {}
+        self.tally = VersionTally()
         self._current = current_version
         self._store: dict[str, tuple[Any, float | None]] = {}
 
@@ -41,6 +42,18 @@ class MemoryState:
 
     async def usage(self) -> dict[str, dict[str, int]]:
         return usage_table(self.counts, self._current)
+
+    async def versions(self) -> dict[str, dict[str, Any]]:
+        tally, current = self.tally, self._current
+        errors: dict[str, int] = {}
+        for version, n in tally.errors.items():
+            name = version_name(version, current)
+            errors[name] = errors.get(name, 0) + n
+        seen: dict[str, float] = {}
+        for version, t in tally.seen.items():
+            name = version_name(version, current)
+            seen[name] = max(seen.get(name, 0.0), tally.wall(t))
+        return versions_table(await self.usage(), errors, seen)
 
     async def get(self, key: str, default: Any = None) -> Any:
         item = self._store.get(key)

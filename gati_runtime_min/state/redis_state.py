@@ -18,9 +18,17 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from gati_runtime_min.errors import GatiError
-from gati_runtime_min.state.base import StateError, StateSettings, redact, usage_table
+from gati_runtime_min.state.base import (
+    StateError,
+    StateSettings,
+    VersionTally,
+    redact,
+    usage_table,
+    version_name,
+    versions_table,
+)
 from gati_runtime_min.state.pipe import ScriptPipe
-from gati_runtime_min.state.scripts import RATE_LIMIT
+from gati_runtime_min.state.scripts import LATEST, RATE_LIMIT
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -78,6 +86,7 @@ class RedisState:
         self.url = settings.url
         self.ns = settings.namespace
         self.counts: dict[tuple[str, str | None], int] = {}
+        self.tally = VersionTally()
         self._current = current_version
         self._healthy = False
         self._fail_open = settings.rate_limit_failure == "open"
@@ -213,20 +222,35 @@ class RedisState:
 
     # usage counters
     async def flush(self) -> None:
-        """Add the usage counted here since the last flush to the shared hash (one pipeline)."""
-        if not self.counts:
+        """Add the usage counted here since the last flush to the shared hashes (one pipeline):
+        requests per (handler, version), 5xx answers per version, and each version's last request
+        (the latest of every worker's)."""
+        if not self.counts and not self.tally.errors and not self.tally.seen:
             return
         batch = dict(self.counts)
         self.counts.clear()
+        errors, seen = self.tally.take()
+        current = self._current
         try:
             pipe = self.client.pipeline(transaction=False)
             key = self.key("usage")
             for (handler, version), n in batch.items():
-                pipe.hincrby(key, f"{handler}\x1f{version or self._current or 'current'}", n)
+                pipe.hincrby(key, f"{handler}\x1f{version_name(version, current)}", n)
+            for version, n in errors.items():
+                pipe.hincrby(self.key("usage-errors"), version_name(version, current), n)
+            if seen:
+                latest: dict[str, float] = {}
+                for version, t in seen.items():
+                    name = version_name(version, current)
+                    latest[name] = max(latest.get(name, 0.0), t)
+                args = [x for name, t in sorted(latest.items()) for x in (name, f"{t:.3f}")]
+                pipe.eval(LATEST, 1, self.key("usage-seen"), *args)
             await pipe.execute()
         except BaseException:
             for k, n in batch.items():  # keep them for the next flush
                 self.counts[k] = self.counts.get(k, 0) + n
+            for v, n in errors.items():
+                self.tally.errors[v] = self.tally.errors.get(v, 0) + n
             raise
 
     async def _flush_loop(self) -> None:
@@ -253,6 +277,15 @@ class RedisState:
             handler, _, version = name.partition("\x1f")
             out.setdefault(handler, {})[version] = int(n)
         return out if out else usage_table({}, self._current)
+
+    async def versions(self) -> dict[str, dict[str, Any]]:
+        """Per version, across every worker and replica: requests, 5xx answers, last request."""
+        usage = await self.usage()  # flushes this worker's counts first
+        raw_errors = await self.client.hgetall(self.key("usage-errors"))
+        raw_seen = await self.client.hgetall(self.key("usage-seen"))
+        errors = {_text(k): int(v) for k, v in raw_errors.items()}
+        seen = {_text(k): float(v) for k, v in raw_seen.items()}
+        return versions_table(usage, errors, seen)
 
     # the shared store (gctx.store)
     async def get(self, key: str, default: Any = None) -> Any:
@@ -287,3 +320,7 @@ def check_reachable(settings: StateSettings) -> None:
         asyncio.run(ping())
     except (RedisError, OSError) as exc:
         raise StateError(f"cannot reach the state store at {redact(settings.url)}: {exc}") from None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -77,3 +77,15 @@ else
 end
 return receivers
 """
+
+# Keep the latest of several workers' "last request" times: set a hash field unless it already
+# holds a later time. KEYS[1] the hash; ARGV pairs of (field, Unix time).
+LATEST: Final = """
+for i = 1, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if not cur or tonumber(cur) < tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0
+"""

@@ -41,10 +41,18 @@ def bundle_files(artifacts: dict[str, bytes]) -> dict[str, bytes]:
     return {k.removeprefix(prefix): v for k, v in artifacts.items() if k.startswith(prefix)}
 
 
-def redis_variant(tmp_path: Path, extra: str = REDIS_TWO_REPLICAS, replicas: int = 2) -> Path:
-    """The bookstore with a redis state backend and `replicas` replicas, copied into `tmp_path`."""
+def unversioned(tmp_path: Path) -> Path:
+    """The bookstore copied into `tmp_path` without its `timescape.lock`: no recorded version, so
+    the bundle deploys the current build as one group."""
     project = tmp_path / "bookstore"
-    shutil.copytree(BOOKSTORE, project, ignore=shutil.ignore_patterns(".gati", "__pycache__"))
+    shutil.copytree(BOOKSTORE, project, ignore=shutil.ignore_patterns(".gati", "__pycache__", "timescape.lock"))
+    return project
+
+
+def redis_variant(tmp_path: Path, extra: str = REDIS_TWO_REPLICAS, replicas: int = 2) -> Path:
+    """The bookstore with a redis state backend and `replicas` replicas, copied into `tmp_path`
+    without its lock (tests give the versions they need)."""
+    project = unversioned(tmp_path)
     config = project / "pyproject.toml"
     text = config.read_text(encoding="utf-8").replace("replicas = 1 ", f"replicas = {replicas} ")
     config.write_text(text + extra, encoding="utf-8")

@@ -15,11 +15,19 @@ from gati_compiler.deploy import LiveVersion, emit_bundle, version_groups
 from gati_compiler.deploy.objects import parse_egress
 from gati_compiler.deploy.overlay import bundle_objects
 from gati_compiler.deploy.yamlio import dump_yaml, load_documents
-from tests.unit.deploy.bundles import BOOKSTORE, built, bundle_files, by_kind, redis_variant, versioned_bundle
+from tests.unit.deploy.bundles import (
+    BOOKSTORE,
+    built,
+    bundle_files,
+    by_kind,
+    redis_variant,
+    unversioned,
+    versioned_bundle,
+)
 
 
-def test_current_build_is_one_group_and_every_file_is_in_the_index_with_its_digest() -> None:
-    _, _, artifacts = built(BOOKSTORE)
+def test_current_build_is_one_group_and_every_file_is_in_the_index_with_its_digest(tmp_path: Path) -> None:
+    _, _, artifacts = built(unversioned(tmp_path))
     files = bundle_files(artifacts)
     objs = bundle_objects(files)
     assert [d["metadata"]["name"] for d in by_kind(objs, "Deployment")] == ["bookstore-current"]
@@ -211,3 +219,22 @@ def test_declared_egress_becomes_address_and_port_rules(entry: str, cidr: str | 
 def test_yaml_dump_round_trips_strings_yaml_would_misread() -> None:
     tricky = {"a": "true", "b": "0123", "c": "1.30", "d": "line\nbreak", "e": "", "f": "yes", "g": "~"}
     assert load_documents(dump_yaml(tricky)) == [tricky]
+
+
+def test_a_build_deploys_the_versions_recorded_in_the_lock() -> None:
+    """The pipeline hands the lock's versions to the bundle: the bookstore's three recorded
+    versions serve two handler sets, so two Deployments, each labelled with its newest version
+    and annotated with every version it serves; the version header routes to them."""
+    from gati_compiler.timescape.lock_read import load_lock
+
+    lock, _ = load_lock(BOOKSTORE / "timescape.lock")
+    assert lock is not None
+    _, _, artifacts = built(BOOKSTORE)
+    objs = bundle_objects(bundle_files(artifacts))
+    deployments = by_kind(objs, "Deployment")
+    served = sorted(tsv for d in deployments for tsv in d["metadata"]["annotations"]["gati.dev/versions"].split(","))
+    assert served == sorted(v.tsv for v in lock.versions if v.status != "retired")
+    assert len(deployments) == len({tuple(sorted(m)) for m in lock.handler_maps})
+    route = by_kind(objs, "HTTPRoute")[0]
+    values = {h["value"] for r in route["spec"]["rules"] for m in r["matches"] for h in m.get("headers", [])}
+    assert {t for v in lock.versions for t in v.tags} & values  # tags route by header
