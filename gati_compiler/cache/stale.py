@@ -2,7 +2,7 @@
 change behind them when the build index knows what the artifacts were built from, else one line
 per differing artifact (edited by hand). With no build at all there is nothing to be stale: the
 build folder is generated output and not committed (a fresh clone in CI has none), so the gate
-is then the sources' own diagnostics."""
+is then the sources' own diagnostics, and one info line says so."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def report_stale(
     """Compare `artifacts` (what the sources produce now) with the build folder and report."""
     out_dir = root / out
     if not (out_dir / MANIFEST).is_file():
+        sink.emit(
+            codes.NO_BUILD,
+            f"there is no build in `{out}/`: the sources were checked, no generated file was compared",
+            Span.point(f"{out}/{MANIFEST}"),
+            help="nothing to fix (the build folder is not committed); run `gatic build` to have it checked too",
+        )
         return
     stale = [rel for rel, data in artifacts.items() if not _same(out_dir / rel, data)]
     if not stale:

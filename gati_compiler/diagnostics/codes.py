@@ -139,6 +139,12 @@ BUILD_CACHE_CORRUPT: Final = DiagnosticCode(
     "the build cache is unreadable, truncated, corrupt or from another gati; the build ran in full",
     Severity.WARNING,
 )
+NO_BUILD: Final = DiagnosticCode(
+    "GATI404",
+    "no-build",
+    "there is no build folder to compare, so `gatic check` checked the sources alone",
+    Severity.INFO,
+)
 
 # 7xx: Timescape (versions and the lock)
 LOCK_SYNTAX: Final = DiagnosticCode("GATI701", "lock-syntax", "the Timescape lock (`timescape.lock`) is not valid JSON")

@@ -220,7 +220,11 @@ def test_check_without_a_build_checks_the_sources_alone(app: Path) -> None:
     from gati_compiler.pipeline import check
 
     result = check(app, jobs=1)
-    assert result.ok and result.diagnostics == []
+    assert result.ok
+    assert [(d.code, d.severity.value, d.span.path) for d in result.diagnostics] == [
+        ("GATI404", "info", ".gati/manifest.json")
+    ]
+    assert "no build" in result.diagnostics[0].message
 
 
 def test_check_names_the_source_change_behind_stale_artifacts_in_one_line(app: Path) -> None:

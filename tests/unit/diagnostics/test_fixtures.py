@@ -9,6 +9,7 @@ lines instead (the severity is the code's default; `path:line: W: CODE` says it 
 `expected.txt` may also hold directives:
 
 - `mode: check`: build (writing artifacts), then run `check` and compare its diagnostics;
+- `mode: fresh-check`: run `check` on the case as a fresh clone has it (no build folder);
 - `tamper: <path>`: between that build and the check, change the artifact at `<path>`;
 - `corrupt: <path>`: before building, write text that is not JSON to `<path>`.
 - `mode: against`: Timescape's `check --against`: the case's `_base/` folder is committed to a
@@ -100,7 +101,9 @@ def load_case(name: str) -> Case:
             if directive is not None:
                 key, value = directive.group("key"), directive.group("value")
                 if key == "mode":
-                    assert value in ("build", "check", "against"), f"{name}/{EXPECTED_FILE}: unknown mode `{value}`"
+                    assert value in ("build", "check", "fresh-check", "against"), (
+                        f"{name}/{EXPECTED_FILE}: unknown mode `{value}`"
+                    )
                     case.mode = value
                 else:
                     getattr(case, key).append(value)
@@ -126,6 +129,8 @@ def run_case(case: Case, tmp_path: Path) -> BuildResult:
         target.write_text("{ this is not json\n", encoding="utf-8")
     if case.mode == "against":
         return _run_against(case, project)
+    if case.mode == "fresh-check":
+        return check(project, jobs=1)
     if case.mode == "check":
         first = build(project, jobs=1)
         assert first.ok, _describe(first.diagnostics)
