@@ -184,6 +184,7 @@ class GatiApp(AppEdges):
         lctx: LocalContext | None = None
         lifecycle = self.lifecycle
         version: str | None = None
+        extra: list[tuple[bytes, bytes]] | None = None  # Deprecation / Sunset / Link of the version
         try:
             user = self.auth.authenticate(Headers(hdrs)) if self._auth else None
             if plan.roles:
@@ -194,7 +195,6 @@ class GatiApp(AppEdges):
                     self.limiter.hit(who, plan.handler_id, *plan.rate_limit)
                 else:
                     await self.state.hit(who, plan.handler_id, *plan.rate_limit)
-            extra = None
             if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
                 version = self.versions.resolve(Headers(hdrs), qs)
                 if version in self._gated:  # deprecated, retired, or an older version
@@ -310,7 +310,7 @@ class GatiApp(AppEdges):
             if exc.status >= 500:  # per version, for the operator's rollback on a rising error rate
                 errors = self._errors
                 errors[version] = errors.get(version, 0) + 1
-            await self._error(send, exc, path, rid, head)
+            await self._error(send, exc, path, rid, head, extra)
             if _audit_on(_INFO):
                 self._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)
             return

@@ -163,9 +163,19 @@ class AppEdges:
         body = {"state": self.state.kind, "shared": self.state.shared, "usage": usage, "versions": versions}
         await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
 
-    async def _error(self, send: Send, exc: HTTPError, path: str, rid: str, head: bool) -> None:
+    async def _error(
+        self,
+        send: Send,
+        exc: HTTPError,
+        path: str,
+        rid: str,
+        head: bool,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         headers = [JSON_HEADER, (b"x-request-id", rid.encode())]
         headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items())
+        if extra:  # an error answer to a deprecated version warns like a success does
+            headers.extend(extra)
         await _send(send, exc.status, headers, envelope(exc, path, rid), head)
 
     def _audit(

@@ -83,7 +83,8 @@ class VersionResolver:
         if version in self._retired:
             successor = self._retired[version]
             instead = f"; use {successor}" if successor else ""
-            raise GatiError("GATI517", f"API version {version} is retired{instead}")
+            link = {"link": f'<?version={successor}>; rel="successor-version"'} if successor else {}
+            raise GatiError("GATI517", f"API version {version} is retired{instead}", headers=link)
         if version != self.current:
             exists = self._exists.get(handler_id)
             if exists is not None and version not in exists:

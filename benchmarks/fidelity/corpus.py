@@ -117,6 +117,22 @@ def runtime_deps(corpus: Corpus, cache: Path = DEFAULT_CACHE) -> Path:
     return target
 
 
+def _parse(text: str) -> ast.Module:
+    """`ast.parse`, once more with a roomier recursion limit if CPython 3.11 reports "AST
+    constructor recursion depth mismatch": its AST conversion counts depth against the current
+    recursion limit and, on overflow, reports the mismatch instead of a RecursionError (seen once
+    on this corpus's 880 KB module inside a pytest-xdist worker)."""
+    try:
+        return ast.parse(text)
+    except SystemError:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 20_000))
+        try:
+            return ast.parse(text)
+        finally:
+            sys.setrecursionlimit(old)
+
+
 def type_classes(package_dir: Path, package: str) -> list[tuple[str, str]]:
     """(module, class) of every class whose bases name `TypedDict` or `BaseModel`, sorted."""
     found: list[tuple[str, str]] = []
@@ -127,7 +143,7 @@ def type_classes(package_dir: Path, package: str) -> list[tuple[str, str]]:
             parts = parts[:-1]
         if not all(p.isidentifier() for p in parts):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = _parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
                 bases = [ast.unparse(b) for b in node.bases]

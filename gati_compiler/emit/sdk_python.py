@@ -256,7 +256,7 @@ def build_client_view(program: Program, *, header: str) -> ClientView:
         if m.page is not None:
             page = m.page.model_copy(update={"name": names.unique(f"iter_{m.name}", taken)})
             methods[i] = m.model_copy(update={"page": page})
-    versions = sorted({h.timescapeVersion for h in program.handlers if h.timescapeVersion})
+    pinned = program.timescapeCurrent  # the recorded version this client was generated from
     errors = tuple(ErrorView(name=n, base=b, status=s, doc=d, retry_after=s == 429) for s, n, b, d in ERROR_CLASSES)
     return ClientView(
         header=header,
@@ -264,7 +264,7 @@ def build_client_view(program: Program, *, header: str) -> ClientView:
         dist_name=names.snake(program.app).replace("_", "-") + "-client",
         app=program.app,
         version=__version__,
-        default_api_version=py_str(versions[-1]) if versions else "None",
+        default_api_version=py_str(pinned) if pinned else "None",
         imports=annotation_imports(
             [m.returns for m in methods]
             + [m.body for m in methods if m.body]

@@ -338,7 +338,7 @@ def build_ts_view(program: Program, *, header: str) -> TsView:
             item=qualified.render(shape.item),
         )
         methods[i] = method.model_copy(update={"page": page})
-    versions = sorted({h.timescapeVersion for h in program.handlers if h.timescapeVersion})
+    pinned = program.timescapeCurrent  # the recorded version this client was generated from
     package = names.snake(program.app).replace("_", "-") + "-client"
     return TsView(
         header=header,
@@ -347,7 +347,7 @@ def build_ts_view(program: Program, *, header: str) -> TsView:
         package_json=ts_str(package),
         description_json=ts_str(f"Typed fetch client for the {program.app} API. {header}"),
         version=__version__,
-        default_api_version=ts_str(versions[-1]) if versions else "undefined",
+        default_api_version=ts_str(pinned) if pinned else "undefined",
         interfaces=tuple(interfaces),
         aliases=tuple(aliases),
         enum_consts=tuple(consts),

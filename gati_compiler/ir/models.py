@@ -158,3 +158,6 @@ class Program(_Frozen):
     modules: tuple[ModuleDecl, ...] = ()
     globalHooks: tuple[HookDef, ...] = ()
     gtypes: dict[str, GType] = {}
+    # the recorded Timescape version whose public contract is exactly this program's (what the
+    # SDKs pin and OpenAPI names); None without a lock, or with changes not recorded yet
+    timescapeCurrent: str | None = None

@@ -57,11 +57,22 @@ def handler_versions(lock: Lock, program: Program) -> dict[str, tuple[str | None
     return out
 
 
+def current_version(lock: Lock, program: Program) -> str | None:
+    """The latest recorded version when its public contract is exactly `program`'s, else None."""
+    latest = lock.latest
+    if latest is None:
+        return None
+    _, contracts, _ = store_contract(contract_from_program(program))
+    current = {c.handler["handlerId"]: c.shape for c in contracts.values()}
+    return latest.tsv if current == lock.shapes_of(latest.tsv) else None
+
+
 def apply_lock(program: Program, lock: Lock) -> Program:
-    """`program` with each handler's `timescapeVersion` and `timescapeVersions` filled in."""
+    """`program` with each handler's `timescapeVersion` and `timescapeVersions` filled in, and
+    `timescapeCurrent` when the working tree is the latest recorded version."""
     found = handler_versions(lock, program)
     handlers = tuple(
         h.model_copy(update={"timescapeVersion": found[h.handlerId][0], "timescapeVersions": found[h.handlerId][1]})
         for h in program.handlers
     )
-    return program.model_copy(update={"handlers": handlers})
+    return program.model_copy(update={"handlers": handlers, "timescapeCurrent": current_version(lock, program)})

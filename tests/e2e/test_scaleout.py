@@ -48,7 +48,11 @@ def gatic_serve(app_dir: Path, workers: int, env: dict[str, str], *extra: str) -
                 pass
             assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
             time.sleep(0.1)
-        yield base
+        try:
+            yield base
+        except BaseException:  # the server's side of a failure, in the test report
+            print(f"--- {log.name} (last 3000 characters)\n{log.read_text(errors='replace')[-3000:]}")
+            raise
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)
@@ -148,7 +152,11 @@ def test_redis_restart_under_load_not_ready_then_resumes_by_itself(redis_persist
     with gatic_serve(app_copy, 2, _env(redis_persistent.url)) as base:
 
         async def scenario() -> None:
-            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            # connections idle while Redis restarts are dropped after 1 s, well before the server's
+            # 5 s keep-alive timeout: else reusing one races the server closing it (a ReadError
+            # that says nothing about Redis)
+            limits = httpx.Limits(keepalive_expiry=1.0)
+            async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
                 seen: list[int] = []
                 stop = asyncio.Event()
 

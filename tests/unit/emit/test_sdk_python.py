@@ -125,6 +125,7 @@ def sample_program() -> Program:
     params_id = ObjectType(properties=(Property(name="id", type=INT, required=True),))
     return Program(
         app="shop",
+        timescapeCurrent="2026-11-21T10:30:00Z",  # the tree is this recorded version: clients pin it
         handlers=(
             handler(
                 "list_users",

@@ -136,6 +136,24 @@ def test_handler_versions_follow_the_history(tmp_path: Path) -> None:
     assert found == {"ping": (T1, (T1, T2, T3)), "stats": (T2, (T2, T3)), "book": (T3, (T1, T2, T3))}
 
 
+def test_the_sdks_pin_the_recorded_version_only_when_the_tree_is_that_version(tmp_path: Path) -> None:
+    """Generated from the latest recorded contract, the clients send its TSV; generated from
+    unrecorded changes, they send no version (the current one), never an older version."""
+    app = write_app(tmp_path / "app")
+    recorded = build(app, jobs=1, record=RecordRequest(at=T1))
+    assert recorded.program is not None and recorded.program.timescapeCurrent == T1
+    same = build(app, jobs=1)
+    assert same.program is not None and same.program.timescapeCurrent == T1
+    base = next((app / ".gati/sdk/python").glob("*_client/_base.py"))
+    assert f'DEFAULT_API_VERSION: typing.Final[str | None] = "{T1}"' in base.read_text()
+    (app / "handlers.py").write_text(HANDLERS_V1 + STATS, encoding="utf-8")
+    changed = build(app, jobs=1)
+    assert changed.program is not None and changed.program.timescapeCurrent is None
+    assert "DEFAULT_API_VERSION: typing.Final[str | None] = None" in base.read_text()
+    ts_client = next((app / ".gati/sdk/typescript").rglob("client.ts")).read_text()
+    assert "DEFAULT_API_VERSION: string | undefined = undefined" in ts_client
+
+
 def test_check_never_records_even_with_auto_record(tmp_path: Path) -> None:
     app = write_app(tmp_path / "app", config="[tool.gati.timescape]\nauto_record = true\n")
     checked = check(app, jobs=1)

@@ -106,6 +106,7 @@ def test_a_retired_version_is_410_naming_its_successor(served: Path) -> None:
         error["code"] == "GATI517" and T1 in error["message"] and f"use {T2}" in error["message"]
     )  # the nearest active one
     assert set(error) == {"code", "message", "path", "requestId"}
+    assert r.headers["link"] == f'<?version={T2}>; rel="successor-version"'
 
 
 def test_a_handler_missing_from_the_asked_version_is_404(served: Path) -> None:
@@ -123,3 +124,43 @@ def test_handler_manifests_name_their_versions(served: Path) -> None:
     book = json.loads((served / "handlers/book.json").read_text())
     assert stats["timescapeVersions"] == [T3, T4] and stats["timescapeVersion"] == T3
     assert book["timescapeVersions"] == [T1, T2, T3, T4] and book["timescapeVersion"] == T2
+
+
+ORDERS = """
+from typing_extensions import TypedDict
+from gati_runtime_min import GlobalContext, LocalContext, Request, Response, post
+
+
+class NewOrder(TypedDict):
+    qty: int
+
+
+@post("/orders")
+async def order(req: Request[NewOrder], res: Response[NewOrder], lctx: LocalContext, gctx: GlobalContext) -> None:
+    res.json(req.body)
+"""
+
+
+def test_an_error_answer_to_a_deprecated_version_carries_the_deprecation_headers(tmp_path: Path) -> None:
+    """A client of a deprecated version learns so from every answer, its 422s included."""
+    module = f"tsord_{uuid.uuid4().hex[:10]}"  # a module name no other test imports
+    app = write_app(tmp_path / "app", ORDERS)
+    (app / "handlers.py").rename(app / f"{module}.py")
+    assert build(app, jobs=1, record=RecordRequest(at=T1, tags=("v1",))).recorded is not None
+    lock, _ = load_lock(app / "timescape.lock")
+    assert lock is not None
+    save_lock(deprecate(lock, "v1", sunset="2027-01-31", at=T2), app / "timescape.lock")
+    assert build(app, jobs=1).ok
+
+    async def main() -> list[httpx.Response]:
+        async with AppClient(GatiApp(app / ".gati")) as client:
+            return [
+                await client.post("/orders", json={"qty": "many"}, headers={"x-gati-version": "v1"}),
+                await client.post("/orders", json={"qty": 2}, headers={"x-gati-version": "v1"}),
+            ]
+
+    bad, good = asyncio.run(main())
+    assert bad.status_code == 422 and good.status_code == 200
+    for r in (bad, good):
+        assert r.headers["deprecation"] == f"@{int(datetime(2026, 11, 2, 10, 0, tzinfo=UTC).timestamp())}"
+        assert r.headers["sunset"] == "Sun, 31 Jan 2027 00:00:00 GMT"
