@@ -44,6 +44,9 @@ def try_noop(argv: list[str]) -> bool:
     if index is None:
         return False
     elapsed = time.perf_counter() - started
+    if index.rendered:  # the warnings the build printed, printed again (a clean build has no error)
+        sys.stdout.write(index.rendered if index.rendered.endswith("\n") else index.rendered + "\n")
+        sys.stdout.flush()
     print(
         f"up to date: {index.summary} in {index.out}/ (nothing changed; 0 files written) in {elapsed:.2f}s",
         file=sys.stderr,

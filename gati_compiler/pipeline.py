@@ -268,8 +268,8 @@ def _build(
     # a build that records a version must run the Timescape stage, so it never reuses a program
     reuse = cache is not None and write and dump is None and record is None
     lower_key = incremental.lower_key(cache, root, cfg, sources, facts) if cache is not None and reuse else ""
-    if cache is not None and graph is not None and lower_key and not sink.diagnostics:
-        again = incremental.reuse_everything(cache, root, cfg, sources, graph, lower_key, sink)
+    if cache is not None and graph is not None and lower_key and not sink.has_errors:
+        again = incremental.reuse_everything(cache, root, cfg, sources, graph, lower_key, sink, result.sources)
         if again is not None:  # the same inputs as the last clean build, whose output is intact
             result.program, result.artifacts = again
             result.written = WriteReport(unchanged=sorted(again[1]))
@@ -348,7 +348,7 @@ def _build(
             result.artifacts = reused
             result.written = WriteReport(unchanged=sorted(reused))
             pair = (lower_key, program)
-            incremental.record(cache, root, cfg, sources, graph, reused, emit_key, pair, not sink.diagnostics)
+            incremental.record(cache, root, cfg, sources, graph, reused, emit_key, pair, sink, result.sources)
             return finish()
     if write:
         previous, problem = read_previous_artifacts(out_dir)
@@ -392,7 +392,7 @@ def _build(
         result.written = writer.finish(artifacts[MANIFEST])
         if cache is not None and graph is not None:
             pair = (lower_key, program)
-            incremental.record(cache, root, cfg, sources, graph, artifacts, emit_key, pair, not sink.diagnostics)
+            incremental.record(cache, root, cfg, sources, graph, artifacts, emit_key, pair, sink, result.sources)
     return finish()
 
 

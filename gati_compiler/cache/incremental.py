@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import JsonValue
 
@@ -101,10 +101,11 @@ def reuse_everything(
     graph: ModuleGraph,
     key: str,
     sink: DiagnosticSink,
+    texts: Mapping[str, str],
 ) -> tuple[Program, dict[str, bytes]] | None:
     """The last build's program and artifacts when this build would read exactly what it read
-    (same facts, modules, options and settings), it was clean and its artifacts are intact; the
-    build is then recorded as done."""
+    (same facts, modules, options and settings), it had no error and its artifacts are intact;
+    its warnings are reported again, and the build is recorded as done."""
     program = cache.previous_program(key)
     if cache.problem is not None:
         _report(cache, cfg, sink, cache.problem)
@@ -115,10 +116,27 @@ def reuse_everything(
     artifacts = cache.reusable_artifacts(emit_key)
     if artifacts is None:
         return None
+    from gati_compiler.diagnostics.model import Diagnostic
+
+    seen = set(map(_identity, sink.diagnostics))
+    for raw in cache.index.diagnostics:  # what the later stages said last time, said again
+        diag = Diagnostic.model_validate(raw)
+        if _identity(diag) not in seen:
+            sink.extend([diag])
     cache.report.lowered = False
     cache.report.emitted = False
-    record(cache, root, cfg, sources, graph, artifacts, emit_key, (key, program), True)
+    record(cache, root, cfg, sources, graph, artifacts, emit_key, (key, program), sink, texts)
     return program, artifacts
+
+
+# about this one build, not about the sources: said by the build that met them, never again
+_SAID_ONCE: Final = frozenset(
+    {codes.BUILD_CACHE_CORRUPT.id, codes.PREVIOUS_BUILD_CORRUPT.id, codes.VERSION_RECORDED.id}
+)
+
+
+def _identity(diag: Any) -> str:
+    return str(diag.model_dump_json())
 
 
 def reusable(
@@ -138,9 +156,15 @@ def record(
     artifacts: Mapping[str, bytes],
     emit_key: str,
     lower: tuple[str, Program],
-    clean: bool,
+    sink: DiagnosticSink,
+    texts: Mapping[str, str],
 ) -> None:
-    """Save the facts this build parsed, its program (when clean) and the index of what it wrote."""
+    """Save the facts this build parsed, its program (when it had no error) and the index of what
+    it wrote, with its warnings (as JSON, and as text for the no-op check to print again)."""
+    from gati_compiler.diagnostics.render import render_text
+
+    clean = not sink.has_errors
+    kept = [d for d in sink.diagnostics if d.code not in _SAID_ONCE]
     cache.save_facts()
     key, program = lower
     if clean and key:
@@ -159,4 +183,6 @@ def record(
         lower_key=key if clean else "",
         summary=summary,
         clean=clean,
+        diagnostics=[d.model_dump(mode="json") for d in kept] if clean else [],
+        rendered=render_text(kept, texts) if clean and kept else "",
     )

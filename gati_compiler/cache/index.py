@@ -134,6 +134,10 @@ class Index:
     lower_key: str = ""  # digest of everything resolve, lower and emit read (see `store.lower_key`)
     modules: dict[str, str] = field(default_factory=dict)  # rel path -> module
     graph: dict[str, list[str]] = field(default_factory=dict)  # module -> project modules it imports
+    # a build with warnings (no error) is clean too: its diagnostics (JSON) are replayed when the
+    # build is reused, and the no-op check prints `rendered` (the text the build printed) again
+    diagnostics: list[Any] = field(default_factory=list)
+    rendered: str = ""
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":")).encode()

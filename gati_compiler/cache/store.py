@@ -20,7 +20,7 @@ import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gati_compiler.cache import blob
 from gati_compiler.cache.graph import ModuleGraph
@@ -284,6 +284,8 @@ class BuildCache:
         lower_key: str,
         summary: str,
         clean: bool,
+        diagnostics: list[Any] | None = None,
+        rendered: str = "",
     ) -> None:
         """Record the build whose artifacts were just written (see `cache.index`)."""
         records = {rel: artifact_record(self.out_dir / rel, data) for rel, data in artifacts.items()}
@@ -299,6 +301,8 @@ class BuildCache:
             lower_key=lower_key,
             summary=summary,
             clean=clean,
+            diagnostics=list(diagnostics or ()),
+            rendered=rendered,
             modules=dict(modules),
             graph=graph.to_json(),
         )

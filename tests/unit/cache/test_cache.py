@@ -176,10 +176,11 @@ def test_noop_build_decides_without_importing_libcst_pydantic_or_jinja2(app: Pat
 
 @pytest.mark.parametrize(
     "change",
-    ["edit", "add", "delete", "config", "artifact", "excluded-dir-add"],
+    ["edit", "add", "delete", "config", "lock", "artifact", "excluded-dir-add"],
 )
 def test_noop_check_declines_after_any_change(app: Path, change: str) -> None:
-    assert build(app, jobs=1).ok
+    first = build(app, jobs=1)
+    assert first.ok and first.program is not None
     assert noop_verdict(app) is not None
     if change == "edit":
         (app / "app" / "handlers" / "h0.py").write_text(handler_source(0, "other"))
@@ -190,6 +191,13 @@ def test_noop_check_declines_after_any_change(app: Path, change: str) -> None:
     elif change == "config":
         with (app / "pyproject.toml").open("a") as fh:
             fh.write("# touched\n")
+    elif change == "lock":  # its versions reach the manifest and the deploy bundle
+        from gati_compiler.timescape.contract import contract_from_program
+        from gati_compiler.timescape.lock import save_lock
+        from gati_compiler.timescape.record import record
+
+        recorded = record(None, contract_from_program(first.program), at="2026-11-01T10:00:00Z")
+        save_lock(recorded, app / "timescape.lock")
     elif change == "artifact":
         (app / ".gati" / "handlers" / "ping_0.json").unlink()
     else:  # a new file in an excluded folder changes that folder's mtime: conservative
@@ -201,17 +209,40 @@ def test_noop_check_declines_after_any_change(app: Path, change: str) -> None:
     assert noop_verdict(app) is not None
 
 
-def test_noop_build_with_warnings_runs_the_pipeline_to_show_them(tmp_path: Path) -> None:
+def test_a_build_with_warnings_is_reused_and_says_them_again_but_a_cache_warning_only_once(tmp_path: Path) -> None:
     root = tmp_path / "warn"
     write_project(root)
-    assert build(root, jobs=1).ok
-    index = index_path(root / ".gati")
-    assert index.is_file()
-    # a build with a warning is never answered by the no-op check
+    with (root / "pyproject.toml").open("a") as fh:
+        fh.write("\n[tool.gati.deploy]\nreplicas = 3\n")  # GATI006: replicas on the memory backend
+    first = build(root, jobs=1)
+    assert first.ok and [d.code for d in first.diagnostics] == ["GATI006"]
+    again = build(root, jobs=1)  # reused whole: the warning is said again
+    assert again.incremental is not None and not again.incremental.lowered
+    assert again.diagnostics == first.diagnostics
+    index = noop_verdict(root)  # the no-op check answers too, and prints what the build printed
+    assert index is not None and "GATI006" in index.rendered and "Found 1 warning." in index.rendered
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from gati_compiler.entry import try_noop; try_noop(sys.argv[1:])",
+            "build",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert "warning[GATI006]" in done.stdout and "up to date" in done.stderr
+    # a problem of the cache itself is said once, by the build that met it, and never replayed
     (root / ".gati" / ".cache" / "index.bin").write_bytes(b"junk")
-    result = build(root, jobs=1)
-    assert [d.code for d in result.diagnostics] == ["GATI403"]
-    assert noop_verdict(root) is None
+    met = build(root, jobs=1)
+    assert sorted(d.code for d in met.diagnostics) == ["GATI006", "GATI403"]
+    after = build(root, jobs=1)
+    assert [d.code for d in after.diagnostics] == ["GATI006"]
+    index = noop_verdict(root)
+    assert index is not None and "GATI403" not in index.rendered
 
 
 def test_check_without_a_build_checks_the_sources_alone(app: Path) -> None:
