@@ -251,11 +251,13 @@ def _enclosing_classes(root: Path, rel: str, lines: list[int], cache: dict[str, 
     return out
 
 
-def attribute(result: BuildResult, root: Path, chosen: list[tuple[str, str]]) -> tuple[int, list[str]]:
-    """How many sampled types reach no definition (class or assignment) that has a diagnostic."""
+def attribute(
+    result: BuildResult, root: Path, chosen: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The sampled types that reach no definition (class or assignment) with a diagnostic."""
     program = result.lowered
     if program is None:
-        return 0, ["no program: the build stopped before lowering"]
+        return [], ["no program: the build stopped before lowering"]
     bad: set[tuple[str, str]] = set()
     bad_modules: set[str] = set()
     per_file: dict[str, list[int]] = {}
@@ -272,7 +274,7 @@ def attribute(result: BuildResult, root: Path, chosen: list[tuple[str, str]]) ->
                 bad_modules.add(module)  # a module-level statement: every type of the module counts as hit
             else:
                 bad.add((module, name))
-    clean = 0
+    clean: list[tuple[str, str]] = []
     examples: list[str] = []
     by_handler = {h.handlerId: h for h in program.handlers}
     for i, (module, name) in enumerate(chosen):
@@ -290,7 +292,7 @@ def attribute(result: BuildResult, root: Path, chosen: list[tuple[str, str]]) ->
             if len(examples) < 3:
                 examples.append(f"{module}.{name} reaches a definition with a diagnostic")
             continue
-        clean += 1
+        clean.append((module, name))
     return clean, examples
 
 
@@ -336,7 +338,7 @@ def run_corpus(
         corpus=f"{corpus.dist}=={corpus.version}",
         files=files,
         sampled=len(chosen),
-        clean=clean,
+        clean=len(clean),
         by_code=Counter(d.code for d in result.diagnostics),
         build_seconds=seconds,
         ast_seconds=_ast_seconds(result, dest),
@@ -344,15 +346,22 @@ def run_corpus(
     )
     if differential:
         deps = runtime_deps(corpus, cache)
-        report.differential = differential_run(result, dest, deps, corpus, chosen, differential)
+        report.differential = differential_run(result, dest, deps, corpus, chosen, set(clean), differential)
     return report
 
 
 def differential_run(
-    result: BuildResult, root: Path, deps: Path, corpus: Corpus, chosen: list[tuple[str, str]], per_type: int
+    result: BuildResult,
+    root: Path,
+    deps: Path,
+    corpus: Corpus,
+    chosen: list[tuple[str, str]],
+    clean: set[tuple[str, str]],
+    per_type: int,
 ) -> dict[str, int]:
     """Decoder vs pydantic strict JSON on documents drawn from each clean type's schema and
-    mutations of them. Needs the package importable (its runtime dependencies installed)."""
+    mutations of them (a type that reaches a diagnostic is not compared: that build does not
+    serve). Needs the package importable (its runtime dependencies installed)."""
     from tests.fidelity.differential import compare_many
 
     program = result.lowered
@@ -362,7 +371,7 @@ def differential_run(
             importlib.import_module(corpus.package)
         except ImportError as exc:
             return {"skipped (package does not import here)": 1, f"missing {exc.name}": 1}
-        return compare_many(program, root, chosen, per_type)
+        return compare_many(program, root, chosen, per_type, clean)
 
 
 def main_json(report: Report) -> str:

@@ -254,6 +254,10 @@ class ContainerGen(GenBase):
         if not as_dict:
             ctor = f"{cls}.model_construct" if kind == "model" else f"{cls}"
             self.w.line(f"{out} = {ctor}(**{target})")
+            if kind == "model" and t.extra == "allow":
+                # pydantic counts the extra keys it kept as set (`model_dump(exclude_unset=True)`
+                # keeps them); `model_construct` counts declared fields only
+                self.w.line(f"{out}.__pydantic_fields_set__.update({target})")
 
     def array(self, t: ArrayType, s: str, path: str) -> str:
         out = self.out_var("l")

@@ -35,6 +35,11 @@ class Camel(BaseModel):
 
 class CamelChild(Camel):
     zip_code: str = ""
+
+class Allow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    x: int
+    note: str = ""
 """
 
 DOCS: list[tuple[str, Any]] = [
@@ -50,6 +55,9 @@ DOCS: list[tuple[str, Any]] = [
     ("Camel", {"firstName": "a", "last_seen_at": 3}),
     ("CamelChild", {"firstName": "a", "zipCode": "x"}),
     ("CamelChild", {"firstName": "a", "zip_code": "x"}),
+    ("Allow", {"x": 1}),
+    ("Allow", {"x": 1, "y": [2, {"z": None}]}),
+    ("Allow", {"x": 1, "note": "n", "y": 2}),
 ]
 
 
@@ -67,6 +75,9 @@ def test_config_dict_decoders_agree_with_pydantic_strict(app: Any, name: str, do
     assert ours_ok == theirs_ok, (ours, theirs)
     if ours_ok:
         assert ours == theirs
+        # what counts as set decides what `model_dump(exclude_unset=True)` keeps (kept extras too)
+        assert ours.model_fields_set == theirs.model_fields_set
+        assert ours.model_dump(exclude_unset=True) == theirs.model_dump(exclude_unset=True)
 
 
 def test_forbid_is_in_the_gtype_and_the_schema(app: Any) -> None:
