@@ -460,6 +460,59 @@ class _ModuleReader:
         ann = to_expr(p.annotation.annotation, (*anchor, "annotation", "annotation")) if p.annotation else None
         return ParamFact(p.name.value, ann, kind, p.default is not None, anchor)  # type: ignore[arg-type]
 
+    def _class_body(
+        self, body: Sequence[cst.BaseStatement], at: Anchor, fields: list[FieldFact], methods: list[FunctionFact]
+    ) -> None:
+        """Fields and methods of a class body, in order; `if` blocks as pydantic sees them at run
+        time (see `_class_if`)."""
+        for i, stmt in enumerate(body):
+            here: Anchor = (*at, i)
+            if type(stmt) is cst.FunctionDef:
+                methods.append(self._function(stmt, here, 0))
+            elif type(stmt) is cst.If:
+                self._class_if(stmt, here, fields, methods)
+            elif type(stmt) is cst.SimpleStatementLine and len(stmt.body) == 1:
+                small = stmt.body[0]
+                description = _attribute_doc(body, i)
+                if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
+                    fields.append(
+                        FieldFact(
+                            small.target.value,
+                            to_expr(small.annotation.annotation, (*here, "body", 0, "annotation", "annotation")),
+                            _config_expr(small.value, (*here, "body", 0, "value")) if small.value is not None else None,
+                            description,
+                            (*here, "body", 0),
+                        )
+                    )
+                elif (
+                    type(small) is cst.Assign and len(small.targets) == 1 and type(small.targets[0].target) is cst.Name
+                ):
+                    fields.append(
+                        FieldFact(
+                            small.targets[0].target.value,
+                            None,
+                            _config_expr(small.value, (*here, "body", 0, "value")),
+                            description,
+                            (*here, "body", 0),
+                        )
+                    )
+
+    def _class_if(self, stmt: cst.If, at: Anchor, fields: list[FieldFact], methods: list[FunctionFact]) -> None:
+        """An `if` in a class body. `if TYPE_CHECKING:` never runs, and a pydantic version switch
+        (`if PYDANTIC_V1:` as the SDK generators write it) runs its pydantic 2 branch: only that
+        branch is read. Any other condition cannot be known statically: both branches are read,
+        the later definition of a name winning as it would in Python."""
+        taken = _static_branch(stmt.test)
+        orelse = stmt.orelse
+        if taken is not False:
+            self._class_body(_block(stmt.body), (*at, "body", "body"), fields, methods)
+        if taken is True:
+            return
+        if type(orelse) is cst.If:
+            self._class_if(orelse, (*at, "orelse"), fields, methods)
+        elif type(orelse) is cst.Else:
+            self._class_body(_block(orelse.body), (*at, "orelse", "body", "body"), fields, methods)
+
     def _class(self, node: cst.ClassDef, anchor: Anchor, line: int) -> ClassFact:
         bases: list[Expr] = []
         keywords: list[tuple[str, Expr]] = []
@@ -471,35 +524,7 @@ class _ModuleReader:
         body = node.body.body if type(node.body) is cst.IndentedBlock else ()
         fields: list[FieldFact] = []
         methods: list[FunctionFact] = []
-        for i, stmt in enumerate(body):
-            at: Anchor = (*anchor, "body", "body", i)
-            if type(stmt) is cst.FunctionDef:
-                methods.append(self._function(stmt, at, 0))
-            elif type(stmt) is cst.SimpleStatementLine and len(stmt.body) == 1:
-                small = stmt.body[0]
-                description = _attribute_doc(body, i)
-                if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
-                    fields.append(
-                        FieldFact(
-                            small.target.value,
-                            to_expr(small.annotation.annotation, (*at, "body", 0, "annotation", "annotation")),
-                            _config_expr(small.value, (*at, "body", 0, "value")) if small.value is not None else None,
-                            description,
-                            (*at, "body", 0),
-                        )
-                    )
-                elif (
-                    type(small) is cst.Assign and len(small.targets) == 1 and type(small.targets[0].target) is cst.Name
-                ):
-                    fields.append(
-                        FieldFact(
-                            small.targets[0].target.value,
-                            None,
-                            _config_expr(small.value, (*at, "body", 0, "value")),
-                            description,
-                            (*at, "body", 0),
-                        )
-                    )
+        self._class_body(body, (*anchor, "body", "body"), fields, methods)
         return ClassFact(
             name=node.name.value,
             bases=tuple(bases),
@@ -519,6 +544,26 @@ class _ModuleReader:
 def _is_type_checking(test: cst.BaseExpression) -> bool:
     name = _dotted(test)
     return name is not None and name.rsplit(".", 1)[-1] == "TYPE_CHECKING"
+
+
+_PYDANTIC_1: Final = frozenset({"PYDANTIC_V1", "IS_PYDANTIC_V1", "PYDANTIC_1", "IS_PYDANTIC_1"})
+_PYDANTIC_2: Final = frozenset({"PYDANTIC_V2", "IS_PYDANTIC_V2", "PYDANTIC_2", "IS_PYDANTIC_2"})
+
+
+def _static_branch(test: cst.BaseExpression) -> bool | None:
+    """Whether an `if` condition holds at run time, when that is known without running anything:
+    `TYPE_CHECKING` never does; a pydantic version flag holds for pydantic 2 (the one gati reads
+    types as); `not` flips. None: not known."""
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        inner = _static_branch(test.expression)
+        return None if inner is None else not inner
+    name = _dotted(test)
+    last = name.rsplit(".", 1)[-1] if name is not None else None
+    if last == "TYPE_CHECKING" or last in _PYDANTIC_1:
+        return False
+    if last in _PYDANTIC_2:
+        return True
+    return None
 
 
 def _config_expr(value: cst.BaseExpression, anchor: Anchor) -> Expr:

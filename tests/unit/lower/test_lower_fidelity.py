@@ -172,3 +172,47 @@ class T(TypedDict):
 """
     found = props(clean(build(project, models, "T")), "T")
     assert found["tags"]["type"] == {"kind": "array", "items": STR, "container": "sequence", "uniqueItems": False}
+
+
+VERSIONED_BASE = """
+from typing import TYPE_CHECKING, ClassVar, Optional
+import pydantic
+from pydantic import ConfigDict
+
+PYDANTIC_V1 = pydantic.VERSION.startswith("1.")
+FLAG = True
+
+
+class Base(pydantic.BaseModel):
+    if PYDANTIC_V1:
+        class Config(pydantic.BaseConfig):
+            extra = pydantic.Extra.forbid
+    else:
+        model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow")
+
+    if TYPE_CHECKING:
+        checker_only: Optional[str] = None
+
+
+class Item(Base):
+    name: str
+    if not PYDANTIC_V1:
+        qty: int = 0
+    if FLAG:
+        colour: str = ""
+    else:
+        colour: int = 0  # an unknown condition: both branches read, the later one wins
+"""
+
+
+def test_class_body_ifs_are_read_as_pydantic_2_runs_them(project: Project) -> None:
+    """SDK generators switch on the pydantic version inside class bodies (`if PYDANTIC_V1: ...
+    else: model_config = ...`); the run-time pydantic 2 branch decides, and a `TYPE_CHECKING`
+    block is not seen by pydantic at all (it was all ignored: `extra` fell back to `ignore`)."""
+    program = clean(build(project, VERSIONED_BASE, "Item"))
+    item: Any = dump_gtype(program.gtypes["Item"])
+    assert item["extra"] == "allow"
+    names = [p["name"] for p in item["properties"]]
+    assert "checker_only" not in names
+    assert names.count("colour") == 1 and "qty" in names
+    assert props(program, "Item")["colour"]["type"] == INT
