@@ -360,17 +360,25 @@ class _ModuleReader:
                 self.aliases[marks[1] :] = [a for a in self.aliases[marks[1] :] if a.name not in runtime]
                 self.functions[marks[2] :] = [f for f in self.functions[marks[2] :] if f.name not in runtime]
             elif type(stmt) is cst.If:
-                # `if TYPE_CHECKING:` imports and version switches: both branches define names
-                self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
-                orelse = stmt.orelse
-                path: Anchor = (*anchor, "orelse")
-                while type(orelse) is cst.If:
-                    self._statements(_block(orelse.body), (*path, "body", "body"), top=False)
-                    orelse, path = orelse.orelse, (*path, "orelse")
-                if type(orelse) is cst.Else:
-                    self._statements(_block(orelse.body), (*path, "body", "body"), top=False)
+                self._module_if(stmt, anchor)
             elif type(stmt) is cst.Try:
                 self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
+
+    def _module_if(self, stmt: cst.If, anchor: Anchor) -> None:
+        """A module-level `if`. A pydantic version switch (`if PYDANTIC_V1:`) runs its pydantic 2
+        branch only; `if TYPE_CHECKING:` imports and any other condition: both branches define
+        names (the `TYPE_CHECKING`/`else` pair is handled by `_statements`)."""
+        test = stmt.test
+        taken = None if _is_type_checking(test) else _static_branch(test)
+        if taken is not False:
+            self._statements(_block(stmt.body), (*anchor, "body", "body"), top=False)
+        if taken is True:
+            return
+        orelse = stmt.orelse
+        if type(orelse) is cst.If:
+            self._module_if(orelse, (*anchor, "orelse"))
+        elif type(orelse) is cst.Else:
+            self._statements(_block(orelse.body), (*anchor, "orelse", "body", "body"), top=False)
 
     def _small(self, small: cst.BaseSmallStatement, anchor: Anchor) -> None:
         if type(small) is cst.Import:

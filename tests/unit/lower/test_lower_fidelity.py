@@ -216,3 +216,52 @@ def test_class_body_ifs_are_read_as_pydantic_2_runs_them(project: Project) -> No
     assert "checker_only" not in names
     assert names.count("colour") == 1 and "qty" in names
     assert props(program, "Item")["colour"]["type"] == INT
+
+
+COMPAT = """
+from typing import TYPE_CHECKING
+import pydantic
+
+PYDANTIC_V1 = pydantic.VERSION.startswith("1.")
+
+if TYPE_CHECKING:
+    from pydantic import ConfigDict as ConfigDict
+else:
+    if PYDANTIC_V1:
+        ConfigDict = None
+    else:
+        from pydantic import ConfigDict as ConfigDict
+"""
+
+COMPAT_MODELS = """
+from typing import ClassVar
+import pydantic
+from app._compat import ConfigDict, PYDANTIC_V1
+
+
+class Base(pydantic.BaseModel):
+    if PYDANTIC_V1:
+        pass
+    else:
+        model_config: ClassVar[ConfigDict] = ConfigDict(extra="allow")
+
+
+class Item(Base):
+    name: str
+"""
+
+
+def test_a_module_level_pydantic_version_switch_takes_the_pydantic_2_branch(project: Project) -> None:
+    """`ConfigDict` re-exported through a version switch (`ConfigDict = None` under pydantic 1):
+    reading both branches let the `None` win, and `model_config` was refused (GATI110)."""
+    result = project(
+        {
+            "app/__init__.py": "",
+            "app/_compat.py": COMPAT,
+            "app/models.py": COMPAT_MODELS,
+            "app/handlers.py": handlers_for("Item"),
+        }
+    )
+    program = clean(result)
+    item: Any = dump_gtype(program.gtypes["Item"])
+    assert item["extra"] == "allow"
