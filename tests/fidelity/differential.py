@@ -44,8 +44,10 @@ def load_decoders(program: Program) -> Any:
 
 
 def _verdict_pydantic(adapter: TypeAdapter[Any], doc: Any) -> tuple[bool, Any]:
+    """pydantic strict's verdict and its value made comparable: a lazy `Iterable[...]` is consumed
+    here, so an item it refuses only then counts as refused, as our eager decoder does."""
     try:
-        return True, adapter.validate_json(json.dumps(doc), strict=True)
+        return True, _comparable(adapter.validate_json(json.dumps(doc), strict=True))
     except ValidationError:
         return False, None
 
@@ -67,7 +69,7 @@ def compare(decoders: Any, ref: str, adapter: TypeAdapter[Any], doc: Any) -> str
         if all(i.code in ("literal", "enum", "union") and i.actual.startswith("bool") for i in issues):
             return None  # SPEC: `true` is never a number, pydantic lets it match `Literal[1]`
         return "pydantic accepts, decoder refuses"
-    if ours_ok and _comparable(ours) != _comparable(theirs):
+    if ours_ok and _comparable(ours) != theirs:
         return "both accept, values differ"
     return None
 

@@ -183,6 +183,8 @@ def _comparable(value: Any) -> Any:
         return {k: _comparable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return (type(value), [_comparable(v) for v in value])
+    if isinstance(value, Iterator):  # pydantic's lazy `Iterable[...]`: validated as it is consumed
+        return (list, [_comparable(v) for v in value])
     return value
 
 
