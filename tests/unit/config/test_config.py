@@ -304,7 +304,7 @@ def test_error_after_multiline_string_is_located(tmp_path: Path) -> None:
 def test_locator_never_raises_on_arbitrary_text() -> None:
     import random
 
-    from gati_compiler.config import _Locator
+    from gati_compiler.config_check import _Locator
 
     alphabet = [*"ab=\"'[]{}.,#\n \t\\u1", '"""', "'''", "[[", "]]"]
     rng = random.Random(1)
