@@ -32,6 +32,7 @@ from gati_compiler.ir.gtype import (
     TupleType,
     UnionType,
 )
+from gati_compiler.stages.cst_exprs import to_expr
 from gati_compiler.stages.facts import (
     AliasFact,
     Anchor,
@@ -63,7 +64,7 @@ from gati_compiler.stages.lower_common import (
     package_installed,
     union_of,
 )
-from gati_compiler.stages.parse import nested_too_deeply, to_expr
+from gati_compiler.stages.parse import nested_too_deeply
 from gati_compiler.stages.resolve import (
     ClassMember,
     External,

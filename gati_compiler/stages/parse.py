@@ -3,37 +3,43 @@
 Input: `SourceFile` values from `discover`. Output: one `ModuleFacts` per file (names, imports,
 classes, functions, aliases as unresolved `Expr` trees). It must not resolve names or build IR.
 It walks only the statements it needs (no whole-tree visitor, no metadata wrapper): positions
-are computed lazily by `locate`, and the line of a top-level definition by `_TopLevelLines`.
+are computed lazily by `positions.locate`, and the line of a top-level definition by
+`_TopLevelLines`. CST nodes become `Expr` trees in `cst_exprs`.
 """
 
 from __future__ import annotations
 
 import ast
-import dataclasses
-import inspect
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Final
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import DiagnosticSink, Span
+from gati_compiler.stages.cst_exprs import (
+    _attribute_doc,
+    _block,
+    _code,
+    _config_expr,
+    _docstring,
+    _dotted,
+    _functional_typeddict,
+    _is_type_checking,
+    _static_branch,
+    _string_list,
+    _target_names,
+    _type_params,
+    to_expr,
+)
 from gati_compiler.stages.facts import (
     AliasFact,
     Anchor,
     ClassFact,
-    ExBad,
-    ExCall,
-    ExConst,
-    ExList,
-    ExName,
-    ExOr,
     Expr,
-    ExSub,
     FieldFact,
     FunctionFact,
     ImportFact,
@@ -41,8 +47,8 @@ from gati_compiler.stages.facts import (
     ParamFact,
     Use,
 )
+from gati_compiler.stages.handler_uses import _collect_uses
 
-_EMPTY = cst.Module(body=[])
 _TOP_DEF = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)|^class[ \t]+(\w+)", re.MULTILINE)
 
 
@@ -55,96 +61,6 @@ class SourceFile:
     is_package: bool
     text: str
     sha256: str
-
-
-def _code(node: cst.CSTNode) -> str:
-    return _EMPTY.code_for_node(node)
-
-
-def _string_value(node: cst.BaseExpression) -> str | None:
-    if type(node) is cst.SimpleString:
-        raw = node.value
-        # the common case: a plain quoted string with no prefix and no escapes
-        if raw[0] in "\"'" and "\\" not in raw and raw[:3] not in ('"""', "'''"):
-            return raw[1:-1]
-    if type(node) is cst.SimpleString or type(node) is cst.ConcatenatedString:
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _dotted(node: cst.BaseExpression) -> str | None:
-    if type(node) is cst.Name:
-        return node.value
-    if type(node) is cst.Attribute:
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr.value}"
-    return None
-
-
-def to_expr(node: cst.BaseExpression, anchor: Anchor) -> Expr:
-    """Convert an expression to a static `Expr`; anything without static meaning becomes `ExBad`."""
-    if type(node) is cst.Ellipsis:
-        return ExName("...", anchor)
-    if type(node) is cst.Name:
-        if node.value in ("None", "True", "False"):
-            return ExConst({"None": None, "True": True, "False": False}[node.value], anchor)
-        return ExName(node.value, anchor)
-    if type(node) is cst.Attribute:
-        dotted = _dotted(node)
-        return ExName(dotted, anchor) if dotted is not None else ExBad(_code(node), anchor)
-    if type(node) is cst.SimpleString or type(node) is cst.ConcatenatedString:
-        text = _string_value(node)
-        return ExConst(text, anchor) if text is not None else ExBad(_code(node), anchor)
-    if type(node) is cst.Integer or type(node) is cst.Float:
-        return ExConst(node.evaluated_value, anchor)
-    if type(node) is cst.UnaryOperation and (type(node.operator) is cst.Minus or type(node.operator) is cst.Plus):
-        inner = node.expression
-        if type(inner) is cst.Integer or type(inner) is cst.Float:
-            number = inner.evaluated_value
-            return ExConst(-number if type(node.operator) is cst.Minus else number, anchor)
-        return ExBad(_code(node), anchor)
-    if type(node) is cst.Subscript:
-        args: list[Expr] = []
-        for i, element in enumerate(node.slice):
-            if type(element.slice) is not cst.Index:
-                return ExBad(_code(node), anchor)
-            args.append(to_expr(element.slice.value, (*anchor, "slice", i, "slice", "value")))
-        return ExSub(to_expr(node.value, (*anchor, "value")), tuple(args), anchor)
-    if type(node) is cst.BinaryOperation and type(node.operator) is cst.BitOr:
-        left = to_expr(node.left, (*anchor, "left"))
-        right = to_expr(node.right, (*anchor, "right"))
-        items = (*(left.items if isinstance(left, ExOr) else (left,)), right)
-        return ExOr(items, anchor)
-    if type(node) is cst.List or type(node) is cst.Tuple or type(node) is cst.Set:
-        return ExList(
-            tuple(to_expr(el.value, (*anchor, "elements", i, "value")) for i, el in enumerate(node.elements)),
-            anchor,
-        )
-    if type(node) is cst.Call:
-        pos: list[Expr] = []
-        kws: list[tuple[str, Expr]] = []
-        for i, arg in enumerate(node.args):
-            if arg.star:
-                return ExBad(_code(node), anchor)
-            converted = to_expr(arg.value, (*anchor, "args", i, "value"))
-            if arg.keyword is not None:
-                kws.append((arg.keyword.value, converted))
-            else:
-                pos.append(converted)
-        return ExCall(to_expr(node.func, (*anchor, "func")), tuple(pos), tuple(kws), anchor)
-    return ExBad(_code(node), anchor)
-
-
-def _docstring(body: Sequence[cst.BaseStatement | cst.BaseSmallStatement]) -> str | None:
-    if not body:
-        return None
-    first = body[0]
-    if type(first) is cst.SimpleStatementLine and first.body and type(first.body[0]) is cst.Expr:
-        value = _string_value(first.body[0].value)
-        if value is not None:
-            return inspect.cleandoc(value)
-    return None
 
 
 class _TopLevelLines:
@@ -192,121 +108,6 @@ class _TopLevelLines:
                 out[i] = line + before
             line += self._module.code_for_node(stmt).count("\n")
         return out
-
-
-_SKIP_FIELDS = frozenset({"header", "footer", "leading_lines", "lines_after_decorators", "lpar", "rpar"})
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-_NODE_TYPES: dict[type, bool] = {}
-
-
-def _is_node(kind: type) -> bool:
-    known = _NODE_TYPES.get(kind)
-    if known is None:
-        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
-    return known
-
-
-def _child_fields(kind: type) -> tuple[str, ...]:
-    names = _CHILD_FIELDS.get(kind)
-    if names is None:
-        names = tuple(
-            f.name
-            for f in dataclasses.fields(kind)
-            if f.name not in _SKIP_FIELDS and "whitespace" not in f.name and f.name not in ("comma", "semicolon")
-        )
-        _CHILD_FIELDS[kind] = names
-    return names
-
-
-class _UseCollector:
-    """Finds `gctx.modules["x"]`, `gctx.modules.x` and `req.params["x"]` inside one function.
-
-    A hand-rolled walk over node fields: libcst's visitor machinery costs as much as parsing.
-    """
-
-    def __init__(self, gctx: str | None, req: str | None, res: str | None = None) -> None:
-        self.gctx = gctx
-        self.req = req
-        self.res = res
-        self.modules: list[tuple[str, cst.CSTNode]] = []
-        self.params: list[tuple[str, cst.CSTNode]] = []
-        self.statuses: set[int] = set()
-
-    def _owner(self, node: cst.BaseExpression, attr: str) -> str | None:
-        if type(node) is cst.Attribute and node.attr.value == attr and type(node.value) is cst.Name:
-            return node.value.value
-        return None
-
-    def walk(self, root: cst.CSTNode) -> None:
-        stack: list[cst.CSTNode] = [root]
-        while stack:
-            node = stack.pop()
-            if type(node) is cst.Subscript:
-                self._subscript(node)
-            elif type(node) is cst.Attribute:
-                self._attribute(node)
-            elif type(node) is cst.Call and self.res is not None:
-                self._status(node)
-            children: list[cst.CSTNode] = []
-            for name in _child_fields(type(node)):
-                value = getattr(node, name)
-                kind = type(value)
-                if kind is tuple or kind is list:
-                    children.extend(v for v in value if _is_node(type(v)))
-                elif _is_node(kind):
-                    children.append(value)
-            stack.extend(reversed(children))
-
-    def _subscript(self, node: cst.Subscript) -> None:
-        if len(node.slice) != 1 or type(node.slice[0].slice) is not cst.Index:
-            return
-        key = _string_value(node.slice[0].slice.value)
-        if key is None:
-            return
-        if self.gctx is not None and self._owner(node.value, "modules") == self.gctx:
-            self.modules.append((key, node))
-        elif self.req is not None and self._owner(node.value, "params") == self.req:
-            self.params.append((key, node))
-
-    def _status(self, node: cst.Call) -> None:
-        """`res.status(201)` with a literal code (`res.status(201).json(...)` too)."""
-        func = node.func
-        if (
-            type(func) is cst.Attribute
-            and func.attr.value == "status"
-            and type(func.value) is cst.Name
-            and func.value.value == self.res
-            and len(node.args) == 1
-            and node.args[0].keyword is None
-            and type(node.args[0].value) is cst.Integer
-        ):
-            code = int(node.args[0].value.value, 0)
-            if 100 <= code <= 599:
-                self.statuses.add(code)
-
-    def _attribute(self, node: cst.Attribute) -> None:
-        if self.gctx is not None and self._owner(node.value, "modules") == self.gctx:
-            self.modules.append((node.attr.value, node))
-
-
-def _param_names(fn: cst.FunctionDef) -> tuple[str | None, str | None, str | None]:
-    params = [*fn.params.posonly_params, *fn.params.params]
-    req = params[0].name.value if params else None
-    res = params[1].name.value if len(params) >= 2 else None
-    gctx = params[3].name.value if len(params) >= 4 else None
-    for p in params:
-        if p.annotation is not None:
-            ann = _dotted(p.annotation.annotation) or ""
-            if ann.endswith("GlobalContext"):
-                gctx = p.name.value
-    return req, res, gctx
-
-
-def _collect_uses(fn: cst.FunctionDef) -> _UseCollector:
-    req, res, gctx = _param_names(fn)
-    collector = _UseCollector(gctx, req, res)
-    collector.walk(fn.body)
-    return collector
 
 
 class _ModuleReader:
@@ -549,133 +350,6 @@ class _ModuleReader:
         )
 
 
-def _is_type_checking(test: cst.BaseExpression) -> bool:
-    name = _dotted(test)
-    return name is not None and name.rsplit(".", 1)[-1] == "TYPE_CHECKING"
-
-
-_PYDANTIC_1: Final = frozenset({"PYDANTIC_V1", "IS_PYDANTIC_V1", "PYDANTIC_1", "IS_PYDANTIC_1"})
-_PYDANTIC_2: Final = frozenset({"PYDANTIC_V2", "IS_PYDANTIC_V2", "PYDANTIC_2", "IS_PYDANTIC_2"})
-
-
-def _static_branch(test: cst.BaseExpression) -> bool | None:
-    """Whether an `if` condition holds at run time, when that is known without running anything:
-    `TYPE_CHECKING` never does; a pydantic version flag holds for pydantic 2 (the one gati reads
-    types as); `not` flips. None: not known."""
-    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
-        inner = _static_branch(test.expression)
-        return None if inner is None else not inner
-    name = _dotted(test)
-    last = name.rsplit(".", 1)[-1] if name is not None else None
-    if last == "TYPE_CHECKING" or last in _PYDANTIC_1:
-        return False
-    if last in _PYDANTIC_2:
-        return True
-    return None
-
-
-def _config_expr(value: cst.BaseExpression, anchor: Anchor) -> Expr:
-    """A class attribute's value; a dict literal with string keys (`model_config = {"extra": "forbid"}`)
-    reads as the equivalent `dict(extra="forbid")` call, so configuration has one static form."""
-    if type(value) is not cst.Dict:
-        return to_expr(value, anchor)
-    kwargs: list[tuple[str, Expr]] = []
-    for k, element in enumerate(value.elements):
-        key = _string_value(element.key) if type(element) is cst.DictElement else None
-        if key is None or type(element) is not cst.DictElement:
-            return to_expr(value, anchor)
-        kwargs.append((key, to_expr(element.value, (*anchor, "elements", k, "value"))))
-    return ExCall(ExName("builtins.dict", anchor), (), tuple(kwargs), anchor)
-
-
-def _functional_typeddict(name: str, value: cst.BaseExpression, anchor: Anchor) -> ClassFact | None:
-    """`X = TypedDict("X", {"async": bool}, total=False)` as the class it declares.
-
-    The functional form is how keys that are Python keywords are declared. The call's function
-    becomes the base, so it means a TypedDict only when it resolves to `typing.TypedDict`.
-    """
-    if type(value) is not cst.Call or len(value.args) < 2:
-        return None
-    func = _dotted(value.func)
-    if func is None or func.rsplit(".", 1)[-1] != "TypedDict":
-        return None
-    first, second = value.args[0], value.args[1]
-    if first.keyword is not None or second.keyword is not None or first.star or second.star:
-        return None
-    if type(second.value) is not cst.Dict or _string_value(first.value) is None:
-        return None
-    at: Anchor = (*anchor, "value")
-    fields: list[FieldFact] = []
-    for k, element in enumerate(second.value.elements):
-        if type(element) is not cst.DictElement:
-            return None
-        key = _string_value(element.key)
-        if key is None:
-            return None
-        where: Anchor = (*at, "args", 1, "value", "elements", k)
-        fields.append(FieldFact(key, to_expr(element.value, (*where, "value")), None, None, where))
-    keywords = tuple(
-        (arg.keyword.value, to_expr(arg.value, (*at, "args", i, "value")))
-        for i, arg in enumerate(value.args)
-        if arg.keyword is not None
-    )
-    return ClassFact(
-        name=name,
-        bases=(to_expr(value.func, (*at, "func")),),
-        keywords=keywords,
-        decorators=(),
-        type_params=(),
-        fields=tuple(fields),
-        methods=(),
-        docstring=None,
-        line=0,
-        anchor=anchor,
-    )
-
-
-def _block(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
-    return body.body if type(body) is cst.IndentedBlock else ()
-
-
-def _attribute_doc(body: Sequence[cst.BaseStatement], i: int) -> str | None:
-    """The string statement right after a field, by the attribute-docstring convention."""
-    if i + 1 < len(body):
-        nxt = body[i + 1]
-        if type(nxt) is cst.SimpleStatementLine and len(nxt.body) == 1 and type(nxt.body[0]) is cst.Expr:
-            value = _string_value(nxt.body[0].value)
-            if value is not None:
-                return inspect.cleandoc(value)
-    return None
-
-
-def _type_params(params: cst.TypeParameters | None) -> tuple[str, ...]:
-    if params is None:
-        return ()
-    out: list[str] = []
-    for tp in params.params:
-        inner = tp.param
-        name = getattr(inner, "name", None)
-        if type(name) is cst.Name:
-            out.append(name.value)
-    return tuple(out)
-
-
-def _string_list(node: cst.BaseExpression) -> tuple[str, ...] | None:
-    if type(node) is cst.List or type(node) is cst.Tuple:
-        values = [_string_value(el.value) for el in node.elements]
-        if all(v is not None for v in values):
-            return tuple(v for v in values if v is not None)
-    return None
-
-
-def _target_names(node: cst.BaseExpression) -> Iterable[str]:
-    if type(node) is cst.Name:
-        yield node.value
-    elif type(node) is cst.Tuple or type(node) is cst.List:
-        for el in node.elements:
-            yield from _target_names(el.value)
-
-
 # CPython refuses brackets nested deeper than 200; libcst's native parser overflows its stack (the
 # process dies, no exception) at a few thousand, so deeper text is checked with CPython first.
 _MAX_BRACKET_DEPTH: Final = 200
@@ -810,71 +484,3 @@ def parse_sources(
     for facts in results:
         sink.extend(facts.diagnostics)
     return results
-
-
-class Positions(NamedTuple):
-    """One file parsed with positions: computed once per file that has a diagnostic."""
-
-    module: cst.Module
-    ranges: Mapping[cst.CSTNode, CodeRange]
-
-
-def positions(text: str) -> Positions | None:
-    """Parse `text` with node positions (only on the diagnostic path); None when it does not parse."""
-    try:
-        module = cst.parse_module(text)
-    except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError):
-        return None
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    return Positions(module, wrapper.resolve(PositionProvider))
-
-
-def locate(text: str, rel_path: str, anchor: Anchor) -> Span:
-    """Turn an anchor into a `Span`, parsing `text` once for it (`Reporter` keeps the parse per file)."""
-    return span_at(positions(text), rel_path, anchor)
-
-
-def span_at(found: Positions | None, rel_path: str, anchor: Anchor) -> Span:
-    """The span of the node `anchor` points at, in a file parsed by `positions`."""
-    if found is None:
-        return Span.point(rel_path)
-    module, ranges = found
-    node: object = module
-    for step in _expand(anchor):
-        if isinstance(step, tuple):
-            kind, k = step
-            assert type(node) is cst.FunctionDef
-            uses = _collect_uses(node)
-            pairs = uses.modules if kind == "#module_use" else uses.params
-            if k >= len(pairs):
-                break
-            node = pairs[k][1]
-            continue
-        nxt = node[step] if isinstance(step, int) and isinstance(node, Sequence) else getattr(node, str(step), None)
-        if not isinstance(nxt, cst.CSTNode | Sequence) or isinstance(nxt, str):
-            break  # the anchor points inside a string (a forward reference): keep the string's node
-        node = nxt
-    if not isinstance(node, cst.CSTNode) or node not in ranges:
-        return Span.point(rel_path)
-    rng = ranges[node]
-    return Span(
-        path=rel_path,
-        line=rng.start.line,
-        col=rng.start.column + 1,
-        end_line=rng.end.line,
-        end_col=rng.end.column + 1,
-    )
-
-
-def _expand(anchor: Anchor) -> Iterable[str | int | tuple[str, int]]:
-    steps = list(anchor)
-    i = 0
-    while i < len(steps):
-        step = steps[i]
-        if isinstance(step, str) and step.startswith("#") and i + 1 < len(steps):
-            count = steps[i + 1]
-            yield (step, int(count))
-            i += 2
-        else:
-            yield step
-            i += 1

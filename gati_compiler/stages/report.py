@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from gati_compiler.diagnostics.codes import DiagnosticCode
 from gati_compiler.diagnostics.model import DiagnosticSink, Severity, Span
 from gati_compiler.stages.facts import Anchor
-from gati_compiler.stages.parse import Positions, positions, span_at
+from gati_compiler.stages.positions import Positions, positions, span_at
 
 
 class Reporter:

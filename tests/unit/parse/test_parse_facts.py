@@ -19,7 +19,8 @@ from gati_compiler.stages.facts import (
     ImportFact,
     ModuleFacts,
 )
-from gati_compiler.stages.parse import SourceFile, locate, parse_source
+from gati_compiler.stages.parse import SourceFile, parse_source
+from gati_compiler.stages.positions import locate
 
 
 def facts_of(source: str, module: str = "app.mod", *, is_package: bool = False) -> ModuleFacts:
