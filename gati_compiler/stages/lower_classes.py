@@ -379,7 +379,8 @@ class ClassLowering(PydanticLowering):
         if isinstance(expr, ExCall) and isinstance(expr.func, ExName):
             t = self.project.resolve(ctx.module, expr.func.name)
             q = canonical_name(t.qualname) if isinstance(t, External) else ""
-            if q in ("pydantic.Field", "pydantic.fields.Field", "dataclasses.field"):
+            # `FieldInfo(...)` is what `Field(...)` returns, and SDK generators write it directly
+            if q in ("pydantic.Field", "pydantic.fields.Field", "pydantic.fields.FieldInfo", "dataclasses.field"):
                 found = _Default(False, None)
                 if expr.args and not (isinstance(expr.args[0], ExName) and expr.args[0].name == "..."):
                     found.has, found.value = True, _static(expr.args[0], self.project, ctx.module)

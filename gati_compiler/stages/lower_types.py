@@ -318,6 +318,7 @@ class TypeLowerer(ClassLowering):
             elif q in (
                 "pydantic.Field",
                 "pydantic.fields.Field",
+                "pydantic.fields.FieldInfo",
                 "pydantic.StringConstraints",
                 "pydantic.types.StringConstraints",
             ):

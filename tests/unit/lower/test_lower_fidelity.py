@@ -265,3 +265,22 @@ def test_a_module_level_pydantic_version_switch_takes_the_pydantic_2_branch(proj
     program = clean(result)
     item: Any = dump_gtype(program.gtypes["Item"])
     assert item["extra"] == "allow"
+
+
+def test_field_info_written_directly_is_a_field_like_field(project: Project) -> None:
+    """`async_: bool = FieldInfo(alias="async")` (SDK generators write pydantic's `FieldInfo`
+    directly, for keys that are Python keywords): an alias and no default, as pydantic reads it.
+    It was taken for a default value, so `async` was not read at all."""
+    models = """
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+class Compaction(BaseModel):
+    async_: bool = FieldInfo(alias="async")
+    note: str = FieldInfo(default="", description="a note")
+"""
+    program = clean(build(project, models, "Compaction"))
+    found = props(program, "Compaction")
+    assert set(found) == {"async", "note"}
+    assert found["async"]["required"] is True and found["async"]["pyName"] == "async_"
+    assert found["note"]["required"] is False and found["note"]["default"] == ""
