@@ -395,9 +395,13 @@ def test_node_classes_compared_by_identity_have_no_subclasses() -> None:
 
     import libcst as cst
 
+    import gati_compiler.stages.cst_exprs as cst_exprs
+    import gati_compiler.stages.handler_uses as handler_uses
     import gati_compiler.stages.parse as parse_module
+    import gati_compiler.stages.positions as positions
 
-    source = Path(parse_module.__file__).read_text(encoding="utf-8")
+    modules = (parse_module, cst_exprs, handler_uses, positions)
+    source = "\n".join(Path(str(m.__file__)).read_text(encoding="utf-8") for m in modules)
     names = sorted(set(re.findall(r"type\([^()]*\) is (?:not )?cst\.([A-Za-z]+)", source)))
     assert len(names) > 20
     for name in names:
