@@ -67,6 +67,12 @@ class ContainerGen(GenBase):
             self.obj_body(t, kind, cls, src, path, out)
         return out
 
+    def model_constructor(self, cls: str | None) -> str:
+        """A constant holding pydantic's own `model_construct` bound to the model class `cls`: a
+        class may override `model_construct` (SDK base models do, reading only aliases), while the
+        values here are already checked and converted as pydantic's validation would have."""
+        return self.state.const("MC", [f"_constructor({cls})"])
+
     def obj_body(self, t: ObjectType, kind: str, cls: str | None, s: str, path: str, out: str) -> None:
         if self.enc and cls is not None:
             fields = [f"    ({py_str(p.name)}, {py_str(p.pyName or p.name)})," for p in t.properties]
@@ -162,7 +168,7 @@ class ContainerGen(GenBase):
             t.extra != "allow" and not as_dict and not optional and all(key(p).isidentifier() for p in required)
         )
         if keyword_call:
-            ctor = f"{cls}.model_construct(" if kind == "model" else f"{cls}("
+            ctor = f"{self.model_constructor(cls)}(" if kind == "model" else f"{cls}("
             self.w.call(f"{out} = {ctor}", [f"{key(p)}={res[p.name]}" for p in required])
             return
         fills_defaults = t.origin is None and any(p.hasDefault and not p.required for p in t.properties)
@@ -252,7 +258,7 @@ class ContainerGen(GenBase):
                 with self.w.indent():
                     self.w.line(f"{target}[{py_str(key(p))}] = {py_literal(p.default)}")
         if not as_dict:
-            ctor = f"{cls}.model_construct" if kind == "model" else f"{cls}"
+            ctor = self.model_constructor(cls) if kind == "model" else f"{cls}"
             self.w.line(f"{out} = {ctor}(**{target})")
             if kind == "model" and t.extra == "allow":
                 # pydantic counts the extra keys it kept as set (`model_dump(exclude_unset=True)`

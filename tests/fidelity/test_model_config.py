@@ -10,7 +10,7 @@ from tests.fidelity.built import built
 
 MODELS = """
 from typing import ClassVar
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 class Forbid(BaseModel):
@@ -40,6 +40,18 @@ class Allow(BaseModel):
     model_config = ConfigDict(extra="allow")
     x: int
     note: str = ""
+
+class SdkBase(BaseModel):
+    # an SDK base model whose `model_construct` drops values given by field name (as openai's does)
+    model_config = ConfigDict(extra="allow")
+
+    @classmethod
+    def model_construct(cls, _fields_set=None, **values):  # type: ignore[no-untyped-def]
+        return super().model_construct(_fields_set, **{k: v for k, v in values.items() if not k.endswith("_")})
+
+class Compaction(SdkBase):
+    async_: bool = Field(alias="async")
+    label: str = ""
 """
 
 DOCS: list[tuple[str, Any]] = [
@@ -58,6 +70,8 @@ DOCS: list[tuple[str, Any]] = [
     ("Allow", {"x": 1}),
     ("Allow", {"x": 1, "y": [2, {"z": None}]}),
     ("Allow", {"x": 1, "note": "n", "y": 2}),
+    ("Compaction", {"async": True}),
+    ("Compaction", {"async": False, "label": "l", "other": 1}),
 ]
 
 

@@ -13,6 +13,7 @@ from datetime import time as _time
 from datetime import timedelta as _timedelta
 from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
+from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
 from operator import is_ as _is
 from typing import Any, Final
@@ -114,6 +115,16 @@ _JSON_NAMES: Final[dict[type, str]] = {
     list: "array",
     dict: "object",
 }
+
+
+def _constructor(cls: Any) -> Callable[..., Any]:
+    """pydantic's own `model_construct` for the model class `cls`, bound to it, whatever `cls` or
+    its bases override (the values are already checked and converted)."""
+    for base in cls.__mro__:
+        found = base.__dict__.get("model_construct")
+        if found is not None and base.__module__.startswith("pydantic."):
+            return _partial(found.__func__, cls)
+    return cls.model_construct  # type: ignore[no-any-return]
 
 
 def _jtype(value: object) -> str:
@@ -641,115 +652,117 @@ class HandlerCodec:
 
 # Constants the functions below share; a name ending in `e` belongs to the encoders.
 _RE0: Final = re.compile("^https?://")
-_E1: Final = ("missing", "`int`", "Object missing required field `id`")
-_E2: Final = ("missing", "`str`", "Object missing required field `name`")
-_E3: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
-_E4: Final = ("max_length", "`str` of length <= 120", "Expected `str` of length <= 120")
-_E5: Final = ("format", "`date`")
-_E6: Final = (
+_MC1: Final = _constructor(_m0.Author)
+_E2: Final = ("missing", "`int`", "Object missing required field `id`")
+_E3: Final = ("missing", "`str`", "Object missing required field `name`")
+_E4: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
+_E5: Final = ("max_length", "`str` of length <= 120", "Expected `str` of length <= 120")
+_E6: Final = ("format", "`date`")
+_E7: Final = (
     "pattern",
     "`str` matching regex '^https?://'",
     "Expected `str` matching regex '^https?://'",
 )
-_K7: Final = frozenset({"id", "name", "born", "website"})
-_RE8: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
-_EN9: Final = {
+_K8: Final = frozenset({"id", "name", "born", "website"})
+_RE9: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
+_EN10: Final = {
     "fiction": _m0.Genre["FICTION"],
     "science": _m0.Genre["SCIENCE"],
     "history": _m0.Genre["HISTORY"],
     "children": _m0.Genre["CHILDREN"],
 }
-_E10: Final = ("missing", "`str`", "Object missing required field `title`")
-_E11: Final = (
+_E11: Final = ("missing", "`str`", "Object missing required field `title`")
+_E12: Final = (
     "max_length",
     "`str` of length <= 200",
     "Expected `str` of length <= 200",
 )
-_E12: Final = ("missing", "`str`", "Object missing required field `isbn`")
-_E13: Final = (
+_E13: Final = ("missing", "`str`", "Object missing required field `isbn`")
+_E14: Final = (
     "pattern",
     "`str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
     "Expected `str` matching regex '^(97[89])?\\d{9}[\\dX]$'",
 )
-_E14: Final = ("missing", "`int`", "Object missing required field `author_id`")
-_E15: Final = ("minimum", "`int` >= 1", "Expected `int` >= 1")
-_E16: Final = ("missing", "`Genre`", "Object missing required field `genre`")
-_E17: Final = ("enum", "`Genre`")
-_E18: Final = ("missing", "`object`", "Object missing required field `price`")
-_E19: Final = ("missing", "`int`", "Object missing required field `amount`")
-_E20: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
-_E21: Final = (
+_E15: Final = ("missing", "`int`", "Object missing required field `author_id`")
+_E16: Final = ("minimum", "`int` >= 1", "Expected `int` >= 1")
+_E17: Final = ("missing", "`Genre`", "Object missing required field `genre`")
+_E18: Final = ("enum", "`Genre`")
+_E19: Final = ("missing", "`object`", "Object missing required field `price`")
+_E20: Final = ("missing", "`int`", "Object missing required field `amount`")
+_E21: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
+_E22: Final = (
     "missing",
     '`"EUR" | "USD" | "GBP"`',
     "Object missing required field `currency`",
 )
-_E22: Final = ("literal", '`"EUR" | "USD" | "GBP"`')
-_E23: Final = (
+_E23: Final = ("literal", '`"EUR" | "USD" | "GBP"`')
+_E24: Final = (
     "max_items",
     "`array` of length <= 10",
     "Expected `array` of length <= 10",
 )
-_E24: Final = ("max_length", "`str` of length <= 30", "Expected `str` of length <= 30")
-_E25: Final = ("missing", "`int`", "Object missing required field `in_stock`")
-_E26: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
-_RE27: Final = re.compile("^[a-z0-9-]+\\Z")
-_E28: Final = ("missing", "`str`", "Object missing required field `slug`")
-_E29: Final = (
+_E25: Final = ("max_length", "`str` of length <= 30", "Expected `str` of length <= 30")
+_E26: Final = ("missing", "`int`", "Object missing required field `in_stock`")
+_E27: Final = ("maximum", "`int` <= 100", "Expected `int` <= 100")
+_RE28: Final = re.compile("^[a-z0-9-]+\\Z")
+_E29: Final = ("missing", "`str`", "Object missing required field `slug`")
+_E30: Final = (
     "pattern",
     "`str` matching regex '^[a-z0-9-]+$'",
     "Expected `str` matching regex '^[a-z0-9-]+$'",
 )
-_E30: Final = ("missing", "`array`", "Object missing required field `children`")
-_K31: Final = frozenset({"name", "born", "website"})
-_EN32: Final = {
+_E31: Final = ("missing", "`array`", "Object missing required field `children`")
+_MC32: Final = _constructor(_m0.NewAuthor)
+_K33: Final = frozenset({"name", "born", "website"})
+_EN34: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_E33: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E34: Final = ("min_items", "`array` of length >= 1", "Expected `array` of length >= 1")
-_E35: Final = (
+_E35: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E36: Final = ("min_items", "`array` of length >= 1", "Expected `array` of length >= 1")
+_E37: Final = (
     "max_items",
     "`array` of length <= 20",
     "Expected `array` of length <= 20",
 )
-_E36: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E37: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E38: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E39: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E40: Final = ("enum", "`Priority`")
-_S41: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_E42: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E43: Final = ("format", "`uuid`")
-_E44: Final = (
+_E38: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E39: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E40: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E41: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E42: Final = ("enum", "`Priority`")
+_S43: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E44: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E45: Final = ("format", "`uuid`")
+_E46: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E45: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E46: Final = ("missing", "`object`", "Object missing required field `total`")
-_E47: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E48: Final = ("format", "`datetime`")
-_E49: Final = ("missing", "`array`", "Object missing required field `items`")
-_E50: Final = ("missing", "`int`", "Object missing required field `total`")
-_E51: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
-_E52: Final = ("missing", "`str`", "Object missing required field `street`")
-_E53: Final = ("missing", "`str`", "Object missing required field `city`")
-_E54: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E55: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E56: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E57: Final = ("missing", "`str`", "Object missing required field `country`")
-_E58: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E59: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E60: Final = ("missing", "`int`", "Object missing required field `books`")
-_E61: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E62: Final = (
+_E47: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E48: Final = ("missing", "`object`", "Object missing required field `total`")
+_E49: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E50: Final = ("format", "`datetime`")
+_E51: Final = ("missing", "`array`", "Object missing required field `items`")
+_E52: Final = ("missing", "`int`", "Object missing required field `total`")
+_E53: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
+_E54: Final = ("missing", "`str`", "Object missing required field `street`")
+_E55: Final = ("missing", "`str`", "Object missing required field `city`")
+_E56: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E57: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E58: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E59: Final = ("missing", "`str`", "Object missing required field `country`")
+_E60: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E61: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E62: Final = ("missing", "`int`", "Object missing required field `books`")
+_E63: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E64: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E63: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K64: Final = frozenset({"id"})
-_K65: Final = frozenset({"slug"})
+_E65: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K66: Final = frozenset({"id"})
+_K67: Final = frozenset({"slug"})
 _F0e: Final = (
     ("id", "id"),
     ("name", "name"),
@@ -902,7 +915,7 @@ def _dec_Author(v: Any) -> Any:
         kw10["born"] = o6
     if a5 is not _MISSING:
         kw10["website"] = o8
-    o1 = _m0.Author.model_construct(**kw10)
+    o1 = _MC1(**kw10)
     return o1
 
 
@@ -917,7 +930,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("born", _MISSING)
         a6 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E1, _MISSING)
+            _bad(issues, path + ".id", _E2, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -927,15 +940,15 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
+            _bad(issues, path + ".name", _E3, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".name", "`str`", a4)
             else:
                 if len(a4) < 1:
-                    _bad(issues, path + ".name", _E3, a4)
-                if len(a4) > 120:
                     _bad(issues, path + ".name", _E4, a4)
+                if len(a4) > 120:
+                    _bad(issues, path + ".name", _E5, a4)
         if a5 is not _MISSING:
             o8: Any = None
             if a5 is not None:
@@ -945,7 +958,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     x9 = _parse_date(a5)
                     if x9 is None:
-                        _show(issues, path + ".born", _E5, a5)
+                        _show(issues, path + ".born", _E6, a5)
                 o8 = x9
         if a6 is not _MISSING:
             o10: Any = None
@@ -954,10 +967,10 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", a6)
                 else:
                     if _RE0.search(a6) is None:
-                        _bad(issues, path + ".website", _E6, a6)
+                        _bad(issues, path + ".website", _E7, a6)
                 o10 = a6
         for key11 in v:
-            if key11 not in _K7:
+            if key11 not in _K8:
                 _add(
                     issues,
                     _kp(path, key11),
@@ -972,7 +985,7 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 kw12["born"] = o8
             if a6 is not _MISSING:
                 kw12["website"] = o10
-            o1 = _m0.Author.model_construct(**kw12)
+            o1 = _MC1(**kw12)
     return o1
 
 
@@ -993,11 +1006,11 @@ def _dec_Book(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE8.search(a3) is None:
+    if type(a3) is not str or _RE9.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e11: Any = _EN9.get(a5) if type(a5) is str else None
+    e11: Any = _EN10.get(a5) if type(a5) is str else None
     if e11 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -1066,25 +1079,25 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a10 = v.get("id", _MISSING)
         a11 = v.get("in_stock", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".title", _E10, _MISSING)
+            _bad(issues, path + ".title", _E11, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
+                    _bad(issues, path + ".title", _E4, a3)
                 if len(a3) > 200:
-                    _bad(issues, path + ".title", _E11, a3)
+                    _bad(issues, path + ".title", _E12, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E12, _MISSING)
+            _bad(issues, path + ".isbn", _E13, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE8.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E13, a4)
+                if _RE9.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E14, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E14, _MISSING)
+            _bad(issues, path + ".author_id", _E15, _MISSING)
         else:
             n12: Any = a5
             if type(n12) is float and n12.is_integer():
@@ -1093,15 +1106,15 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n12)
             else:
                 if n12 < 1:
-                    _bad_num(issues, path + ".author_id", _E15, n12)
+                    _bad_num(issues, path + ".author_id", _E16, n12)
         if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E16, _MISSING)
+            _bad(issues, path + ".genre", _E17, _MISSING)
         else:
-            e13: Any = _EN9.get(a6) if type(a6) is str else None
+            e13: Any = _EN10.get(a6) if type(a6) is str else None
             if e13 is None:
-                _show(issues, path + ".genre", _E17, a6)
+                _show(issues, path + ".genre", _E18, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".price", _E18, _MISSING)
+            _bad(issues, path + ".price", _E19, _MISSING)
         else:
             o14: Any = None
             if type(a7) is not dict:
@@ -1111,7 +1124,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a16 = a7.get("amount", _MISSING)
                 a17 = a7.get("currency", _MISSING)
                 if a16 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E19, _MISSING)
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n18: Any = a16
                     if type(n18) is float and n18.is_integer():
@@ -1120,12 +1133,12 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n18)
                     else:
                         if n18 < 0:
-                            _bad_num(issues, path + ".price.amount", _E20, n18)
+                            _bad_num(issues, path + ".price.amount", _E21, n18)
                 if a17 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E21, _MISSING)
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _show(issues, path + ".price.currency", _E22, a17)
+                        _show(issues, path + ".price.currency", _E23, a17)
                 if len(issues) == k15:
                     o14 = {"amount": n18, "currency": a17}
         if a8 is not _MISSING:
@@ -1135,7 +1148,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x19 = _parse_date(a8)
                 if x19 is None:
-                    _show(issues, path + ".published", _E5, a8)
+                    _show(issues, path + ".published", _E6, a8)
         if a9 is not _MISSING:
             l20: Any = None
             if type(a9) is not list:
@@ -1144,19 +1157,19 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p21 = path + ".tags"
                 k22 = len(issues)
                 if len(a9) > 10:
-                    _bad(issues, p21, _E23, a9)
+                    _bad(issues, p21, _E24, a9)
                 acc25: list[Any] = []
                 for j24, i23 in enumerate(a9):
                     if type(i23) is not str:
                         _type(issues, f"{p21}[{j24}]", "`str`", i23)
                     else:
                         if len(i23) > 30:
-                            _bad(issues, f"{p21}[{j24}]", _E24, i23)
+                            _bad(issues, f"{p21}[{j24}]", _E25, i23)
                     acc25.append(i23)
                 if len(issues) == k22:
                     l20 = acc25
         if a10 is _MISSING:
-            _bad(issues, path + ".id", _E1, _MISSING)
+            _bad(issues, path + ".id", _E2, _MISSING)
         else:
             n26: Any = a10
             if type(n26) is float and n26.is_integer():
@@ -1166,7 +1179,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a11 is _MISSING:
-            _bad(issues, path + ".in_stock", _E25, _MISSING)
+            _bad(issues, path + ".in_stock", _E26, _MISSING)
         else:
             n27: Any = a11
             if type(n27) is float and n27.is_integer():
@@ -1221,7 +1234,7 @@ def _dec_BookPatch(v: Any) -> Any:
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN9.get(a4) if type(a4) is str else None
+        e10: Any = _EN10.get(a4) if type(a4) is str else None
         if e10 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -1254,9 +1267,9 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
+                    _bad(issues, path + ".title", _E4, a3)
                 if len(a3) > 200:
-                    _bad(issues, path + ".title", _E11, a3)
+                    _bad(issues, path + ".title", _E12, a3)
         if a4 is not _MISSING:
             o7: Any = None
             if type(a4) is not dict:
@@ -1266,7 +1279,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a9 = a4.get("amount", _MISSING)
                 a10 = a4.get("currency", _MISSING)
                 if a9 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E19, _MISSING)
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n11: Any = a9
                     if type(n11) is float and n11.is_integer():
@@ -1275,18 +1288,18 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n11)
                     else:
                         if n11 < 0:
-                            _bad_num(issues, path + ".price.amount", _E20, n11)
+                            _bad_num(issues, path + ".price.amount", _E21, n11)
                 if a10 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E21, _MISSING)
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _show(issues, path + ".price.currency", _E22, a10)
+                        _show(issues, path + ".price.currency", _E23, a10)
                 if len(issues) == k8:
                     o7 = {"amount": n11, "currency": a10}
         if a5 is not _MISSING:
-            e12: Any = _EN9.get(a5) if type(a5) is str else None
+            e12: Any = _EN10.get(a5) if type(a5) is str else None
             if e12 is None:
-                _show(issues, path + ".genre", _E17, a5)
+                _show(issues, path + ".genre", _E18, a5)
         if a6 is not _MISSING:
             n13: Any = a6
             if type(n13) is float and n13.is_integer():
@@ -1295,7 +1308,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".in_stock", "`int`", n13)
             else:
                 if n13 < 0:
-                    _bad_num(issues, path + ".in_stock", _E20, n13)
+                    _bad_num(issues, path + ".in_stock", _E21, n13)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -1319,7 +1332,7 @@ def _dec_BookQuery(v: Any) -> Any:
     if a2 is not _MISSING:
         o6: Any = None
         if a2 is not None:
-            e7: Any = _EN9.get(a2) if type(a2) is str else None
+            e7: Any = _EN10.get(a2) if type(a2) is str else None
             if e7 is None:
                 return _FAIL
             o6 = e7
@@ -1361,9 +1374,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a3 is not _MISSING:
             o7: Any = None
             if a3 is not None:
-                e8: Any = _EN9.get(a3) if type(a3) is str else None
+                e8: Any = _EN10.get(a3) if type(a3) is str else None
                 if e8 is None:
-                    _show(issues, path + ".genre", _E17, a3)
+                    _show(issues, path + ".genre", _E18, a3)
                 o7 = e8
         if a4 is not _MISSING:
             o9: Any = None
@@ -1384,9 +1397,9 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n11)
             else:
                 if n11 < 1:
-                    _bad_num(issues, path + ".limit", _E15, n11)
+                    _bad_num(issues, path + ".limit", _E16, n11)
                 if n11 > 100:
-                    _bad_num(issues, path + ".limit", _E26, n11)
+                    _bad_num(issues, path + ".limit", _E27, n11)
         if a6 is not _MISSING:
             n12: Any = a6
             if type(n12) is float and n12.is_integer():
@@ -1395,7 +1408,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".offset", "`int`", n12)
             else:
                 if n12 < 0:
-                    _bad_num(issues, path + ".offset", _E20, n12)
+                    _bad_num(issues, path + ".offset", _E21, n12)
         if len(issues) == k2:
             kw13: dict[str, Any] = {}
             if a3 is not _MISSING:
@@ -1419,7 +1432,7 @@ def _dec_Category(v: Any) -> Any:
         a4 = v["children"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE27.search(a2) is None:
+    if type(a2) is not str or _RE28.search(a2) is None:
         return _FAIL
     if type(a3) is not str:
         return _FAIL
@@ -1452,22 +1465,22 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("name", _MISSING)
         a5 = v.get("children", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E28, _MISSING)
+            _bad(issues, path + ".slug", _E29, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
-                if _RE27.search(a3) is None:
-                    _bad(issues, path + ".slug", _E29, a3)
+                if _RE28.search(a3) is None:
+                    _bad(issues, path + ".slug", _E30, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
+            _bad(issues, path + ".name", _E3, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".name", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".children", _E30, _MISSING)
+            _bad(issues, path + ".children", _E31, _MISSING)
         else:
             l6: Any = None
             if type(a5) is not list:
@@ -1487,21 +1500,21 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Genre(v: Any) -> Any:
-    e1: Any = _EN9.get(v) if type(v) is str else None
+    e1: Any = _EN10.get(v) if type(v) is str else None
     if e1 is None:
         return _FAIL
     return e1
 
 
 def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN9.get(v) if type(v) is str else None
+    e1: Any = _EN10.get(v) if type(v) is str else None
     if e1 is None:
-        _show(issues, path, _E17, v)
+        _show(issues, path, _E18, v)
     return e1
 
 
 def _dec_Isbn(v: Any) -> Any:
-    if type(v) is not str or _RE8.search(v) is None:
+    if type(v) is not str or _RE9.search(v) is None:
         return _FAIL
     return v
 
@@ -1510,8 +1523,8 @@ def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
     if type(v) is not str:
         _type(issues, path, "`str`", v)
     else:
-        if _RE8.search(v) is None:
-            _bad(issues, path, _E13, v)
+        if _RE9.search(v) is None:
+            _bad(issues, path, _E14, v)
     return v
 
 
@@ -1545,7 +1558,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("amount", _MISSING)
         a4 = v.get("currency", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".amount", _E19, _MISSING)
+            _bad(issues, path + ".amount", _E20, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -1554,12 +1567,12 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".amount", "`int`", n5)
             else:
                 if n5 < 0:
-                    _bad_num(issues, path + ".amount", _E20, n5)
+                    _bad_num(issues, path + ".amount", _E21, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".currency", _E21, _MISSING)
+            _bad(issues, path + ".currency", _E22, _MISSING)
         else:
             if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _show(issues, path + ".currency", _E22, a4)
+                _show(issues, path + ".currency", _E23, a4)
         if len(issues) == k2:
             o1 = {"amount": n5, "currency": a4}
     return o1
@@ -1599,7 +1612,7 @@ def _dec_NewAuthor(v: Any) -> Any:
         kw9["born"] = o5
     if a4 is not _MISSING:
         kw9["website"] = o7
-    o1 = _m0.NewAuthor.model_construct(**kw9)
+    o1 = _MC32(**kw9)
     return o1
 
 
@@ -1613,15 +1626,15 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("born", _MISSING)
         a5 = v.get("website", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
+            _bad(issues, path + ".name", _E3, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".name", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(issues, path + ".name", _E3, a3)
-                if len(a3) > 120:
                     _bad(issues, path + ".name", _E4, a3)
+                if len(a3) > 120:
+                    _bad(issues, path + ".name", _E5, a3)
         if a4 is not _MISSING:
             o6: Any = None
             if a4 is not None:
@@ -1631,7 +1644,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     x7 = _parse_date(a4)
                     if x7 is None:
-                        _show(issues, path + ".born", _E5, a4)
+                        _show(issues, path + ".born", _E6, a4)
                 o6 = x7
         if a5 is not _MISSING:
             o8: Any = None
@@ -1640,10 +1653,10 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _type(issues, path + ".website", "`str`", a5)
                 else:
                     if _RE0.search(a5) is None:
-                        _bad(issues, path + ".website", _E6, a5)
+                        _bad(issues, path + ".website", _E7, a5)
                 o8 = a5
         for key9 in v:
-            if key9 not in _K31:
+            if key9 not in _K33:
                 _add(
                     issues,
                     _kp(path, key9),
@@ -1658,7 +1671,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 kw10["born"] = o6
             if a5 is not _MISSING:
                 kw10["website"] = o8
-            o1 = _m0.NewAuthor.model_construct(**kw10)
+            o1 = _MC32(**kw10)
     return o1
 
 
@@ -1677,11 +1690,11 @@ def _dec_NewBook(v: Any) -> Any:
     a8 = v.get("tags", _MISSING)
     if type(a2) is not str or not 1 <= len(a2) <= 200:
         return _FAIL
-    if type(a3) is not str or _RE8.search(a3) is None:
+    if type(a3) is not str or _RE9.search(a3) is None:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e9: Any = _EN9.get(a5) if type(a5) is str else None
+    e9: Any = _EN10.get(a5) if type(a5) is str else None
     if e9 is None:
         return _FAIL
     if type(a6) is not dict:
@@ -1742,25 +1755,25 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a8 = v.get("published", _MISSING)
         a9 = v.get("tags", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".title", _E10, _MISSING)
+            _bad(issues, path + ".title", _E11, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".title", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
+                    _bad(issues, path + ".title", _E4, a3)
                 if len(a3) > 200:
-                    _bad(issues, path + ".title", _E11, a3)
+                    _bad(issues, path + ".title", _E12, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E12, _MISSING)
+            _bad(issues, path + ".isbn", _E13, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".isbn", "`str`", a4)
             else:
-                if _RE8.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E13, a4)
+                if _RE9.search(a4) is None:
+                    _bad(issues, path + ".isbn", _E14, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E14, _MISSING)
+            _bad(issues, path + ".author_id", _E15, _MISSING)
         else:
             n10: Any = a5
             if type(n10) is float and n10.is_integer():
@@ -1769,15 +1782,15 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".author_id", "`int`", n10)
             else:
                 if n10 < 1:
-                    _bad_num(issues, path + ".author_id", _E15, n10)
+                    _bad_num(issues, path + ".author_id", _E16, n10)
         if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E16, _MISSING)
+            _bad(issues, path + ".genre", _E17, _MISSING)
         else:
-            e11: Any = _EN9.get(a6) if type(a6) is str else None
+            e11: Any = _EN10.get(a6) if type(a6) is str else None
             if e11 is None:
-                _show(issues, path + ".genre", _E17, a6)
+                _show(issues, path + ".genre", _E18, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".price", _E18, _MISSING)
+            _bad(issues, path + ".price", _E19, _MISSING)
         else:
             o12: Any = None
             if type(a7) is not dict:
@@ -1787,7 +1800,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a14 = a7.get("amount", _MISSING)
                 a15 = a7.get("currency", _MISSING)
                 if a14 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E19, _MISSING)
+                    _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
                     n16: Any = a14
                     if type(n16) is float and n16.is_integer():
@@ -1796,12 +1809,12 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".price.amount", "`int`", n16)
                     else:
                         if n16 < 0:
-                            _bad_num(issues, path + ".price.amount", _E20, n16)
+                            _bad_num(issues, path + ".price.amount", _E21, n16)
                 if a15 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E21, _MISSING)
+                    _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
                     if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
-                        _show(issues, path + ".price.currency", _E22, a15)
+                        _show(issues, path + ".price.currency", _E23, a15)
                 if len(issues) == k13:
                     o12 = {"amount": n16, "currency": a15}
         if a8 is not _MISSING:
@@ -1811,7 +1824,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x17 = _parse_date(a8)
                 if x17 is None:
-                    _show(issues, path + ".published", _E5, a8)
+                    _show(issues, path + ".published", _E6, a8)
         if a9 is not _MISSING:
             l18: Any = None
             if type(a9) is not list:
@@ -1820,14 +1833,14 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p19 = path + ".tags"
                 k20 = len(issues)
                 if len(a9) > 10:
-                    _bad(issues, p19, _E23, a9)
+                    _bad(issues, p19, _E24, a9)
                 acc23: list[Any] = []
                 for j22, i21 in enumerate(a9):
                     if type(i21) is not str:
                         _type(issues, f"{p19}[{j22}]", "`str`", i21)
                     else:
                         if len(i21) > 30:
-                            _bad(issues, f"{p19}[{j22}]", _E24, i21)
+                            _bad(issues, f"{p19}[{j22}]", _E25, i21)
                     acc23.append(i21)
                 if len(issues) == k20:
                     l18 = acc23
@@ -1912,7 +1925,7 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN32.get(a4) if type(a4) is int else None
+        e20: Any = _EN34.get(a4) if type(a4) is int else None
         if e20 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -1940,7 +1953,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("priority", _MISSING)
         a6 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".lines", _E33, _MISSING)
+            _bad(issues, path + ".lines", _E35, _MISSING)
         else:
             l7: Any = None
             if type(a3) is not list:
@@ -1949,9 +1962,9 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p8 = path + ".lines"
                 k9 = len(issues)
                 if len(a3) < 1:
-                    _bad(issues, p8, _E34, a3)
+                    _bad(issues, p8, _E36, a3)
                 if len(a3) > 20:
-                    _bad(issues, p8, _E35, a3)
+                    _bad(issues, p8, _E37, a3)
                 acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
@@ -1962,7 +1975,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a14 = i10.get("book_id", _MISSING)
                         a15 = i10.get("quantity", _MISSING)
                         if a14 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].book_id", _E36, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].book_id", _E38, _MISSING)
                         else:
                             n16: Any = a14
                             if type(n16) is float and n16.is_integer():
@@ -1974,11 +1987,11 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].book_id",
-                                        _E15,
+                                        _E16,
                                         n16,
                                     )
                         if a15 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].quantity", _E37, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].quantity", _E39, _MISSING)
                         else:
                             n17: Any = a15
                             if type(n17) is float and n17.is_integer():
@@ -1990,14 +2003,14 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        _E15,
+                                        _E16,
                                         n17,
                                     )
                                 if n17 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        _E38,
+                                        _E40,
                                         n17,
                                     )
                         if len(issues) == k13:
@@ -2006,16 +2019,16 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     l7 = acc18
         if a4 is _MISSING:
-            _bad(issues, path + ".ship_to", _E39, _MISSING)
+            _bad(issues, path + ".ship_to", _E41, _MISSING)
         else:
             r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
             n20: Any = a5
             if type(n20) is float and n20.is_integer():
                 n20 = int(n20)
-            e21: Any = _EN32.get(n20) if type(n20) is int else None
+            e21: Any = _EN34.get(n20) if type(n20) is int else None
             if e21 is None:
-                _show(issues, path + ".priority", _E40, n20)
+                _show(issues, path + ".priority", _E42, n20)
         if a6 is not _MISSING:
             o22: Any = None
             if a6 is not None:
@@ -2052,7 +2065,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S41):
+    if not (type(a3) is str and a3 in _S43):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -2132,7 +2145,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN32.get(a8) if type(a8) is int else None
+        e30: Any = _EN34.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -2172,7 +2185,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E42, _MISSING)
+            _bad(issues, path + ".id", _E44, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -2180,14 +2193,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _show(issues, path + ".id", _E43, a3)
+                    _show(issues, path + ".id", _E45, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E44, _MISSING)
+            _bad(issues, path + ".status", _E46, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S41):
-                _show(issues, path + ".status", _E45, a4)
+            if not (type(a4) is str and a4 in _S43):
+                _show(issues, path + ".status", _E47, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E33, _MISSING)
+            _bad(issues, path + ".lines", _E35, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -2205,7 +2218,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E36, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E38, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -2217,11 +2230,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].book_id",
-                                        _E15,
+                                        _E16,
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E37, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E39, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -2238,14 +2251,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E15,
+                                        _E16,
                                         n22,
                                     )
                                 if n22 > 50:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E38,
+                                        _E40,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -2254,11 +2267,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E39, _MISSING)
+            _bad(issues, path + ".ship_to", _E41, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E46, _MISSING)
+            _bad(issues, path + ".total", _E48, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -2268,7 +2281,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 a27 = a7.get("amount", _MISSING)
                 a28 = a7.get("currency", _MISSING)
                 if a27 is _MISSING:
-                    _bad(issues, path + ".total.amount", _E19, _MISSING)
+                    _bad(issues, path + ".total.amount", _E20, _MISSING)
                 else:
                     n29: Any = a27
                     if type(n29) is float and n29.is_integer():
@@ -2277,16 +2290,16 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".total.amount", "`int`", n29)
                     else:
                         if n29 < 0:
-                            _bad_num(issues, path + ".total.amount", _E20, n29)
+                            _bad_num(issues, path + ".total.amount", _E21, n29)
                 if a28 is _MISSING:
-                    _bad(issues, path + ".total.currency", _E21, _MISSING)
+                    _bad(issues, path + ".total.currency", _E22, _MISSING)
                 else:
                     if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _show(issues, path + ".total.currency", _E22, a28)
+                        _show(issues, path + ".total.currency", _E23, a28)
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E47, _MISSING)
+            _bad(issues, path + ".created_at", _E49, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -2294,14 +2307,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _show(issues, path + ".created_at", _E48, a8)
+                    _show(issues, path + ".created_at", _E50, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN32.get(n31) if type(n31) is int else None
+            e32: Any = _EN34.get(n31) if type(n31) is int else None
             if e32 is None:
-                _show(issues, path + ".priority", _E40, n31)
+                _show(issues, path + ".priority", _E42, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -2333,7 +2346,7 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S41):
+        if not (type(a2) is str and a2 in _S43):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -2360,8 +2373,8 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S41):
-                _show(issues, path + ".status", _E45, a3)
+            if not (type(a3) is str and a3 in _S43):
+                _show(issues, path + ".status", _E47, a3)
         if a4 is not _MISSING:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
@@ -2370,9 +2383,9 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".limit", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(issues, path + ".limit", _E15, n5)
+                    _bad_num(issues, path + ".limit", _E16, n5)
                 if n5 > 100:
-                    _bad_num(issues, path + ".limit", _E26, n5)
+                    _bad_num(issues, path + ".limit", _E27, n5)
         if len(issues) == k2:
             o1 = {}
             if a3 is not _MISSING:
@@ -2412,7 +2425,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E36, _MISSING)
+            _bad(issues, path + ".book_id", _E38, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -2421,9 +2434,9 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".book_id", "`int`", n5)
             else:
                 if n5 < 1:
-                    _bad_num(issues, path + ".book_id", _E15, n5)
+                    _bad_num(issues, path + ".book_id", _E16, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E37, _MISSING)
+            _bad(issues, path + ".quantity", _E39, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -2432,9 +2445,9 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".quantity", "`int`", n6)
             else:
                 if n6 < 1:
-                    _bad_num(issues, path + ".quantity", _E15, n6)
+                    _bad_num(issues, path + ".quantity", _E16, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E38, n6)
+                    _bad_num(issues, path + ".quantity", _E40, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -2486,7 +2499,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E49, _MISSING)
+            _bad(issues, path + ".items", _E51, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -2501,7 +2514,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E50, _MISSING)
+            _bad(issues, path + ".total", _E52, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -2511,7 +2524,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E51, _MISSING)
+            _bad(issues, path + ".next_offset", _E53, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -2529,7 +2542,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN32.get(v) if type(v) is int else None
+    e1: Any = _EN34.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -2539,9 +2552,9 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN32.get(n1) if type(n1) is int else None
+    e2: Any = _EN34.get(n1) if type(n1) is int else None
     if e2 is None:
-        _show(issues, path, _E40, n1)
+        _show(issues, path, _E42, n1)
     return e2
 
 
@@ -2587,47 +2600,47 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("postcode", _MISSING)
         a7 = v.get("country", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
+            _bad(issues, path + ".name", _E3, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".name", "`str`", a3)
             else:
                 if len(a3) < 1:
-                    _bad(issues, path + ".name", _E3, a3)
+                    _bad(issues, path + ".name", _E4, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E52, _MISSING)
+            _bad(issues, path + ".street", _E54, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E53, _MISSING)
+            _bad(issues, path + ".city", _E55, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E54, _MISSING)
+            _bad(issues, path + ".postcode", _E56, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E55, a6)
+                    _bad(issues, path + ".postcode", _E57, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E56, a6)
+                    _bad(issues, path + ".postcode", _E58, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E57, _MISSING)
+            _bad(issues, path + ".country", _E59, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E58, a7)
+                    _bad(issues, path + ".country", _E60, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E59, a7)
+                    _bad(issues, path + ".country", _E61, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -2682,7 +2695,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E60, _MISSING)
+            _bad(issues, path + ".books", _E62, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -2692,7 +2705,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E61, _MISSING)
+            _bad(issues, path + ".authors", _E63, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -2702,7 +2715,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E62, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E64, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -2723,7 +2736,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E63, _MISSING)
+            _bad(issues, path + ".revenue", _E65, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -2768,7 +2781,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E42, _MISSING)
+            _bad(issues, path + ".id", _E44, _MISSING)
         else:
             x4: Any = None
             if type(a3) is not str:
@@ -2776,9 +2789,9 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x4 = _parse_uuid(a3)
                 if x4 is None:
-                    _show(issues, path + ".id", _E43, a3)
+                    _show(issues, path + ".id", _E45, a3)
         for key5 in v:
-            if key5 not in _K64:
+            if key5 not in _K66:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -2821,7 +2834,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E1, _MISSING)
+            _bad(issues, path + ".id", _E2, _MISSING)
         else:
             n4: Any = a3
             if type(n4) is float and n4.is_integer():
@@ -2831,7 +2844,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key5 in v:
-            if key5 not in _K64:
+            if key5 not in _K66:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -2874,14 +2887,14 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("slug", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E28, _MISSING)
+            _bad(issues, path + ".slug", _E29, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".slug", "`str`", a3)
             else:
                 pass
         for key4 in v:
-            if key4 not in _K65:
+            if key4 not in _K67:
                 _add(
                     issues,
                     _kp(path, key4),

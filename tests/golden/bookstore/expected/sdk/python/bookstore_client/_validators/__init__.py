@@ -13,6 +13,7 @@ from datetime import time as _time
 from datetime import timedelta as _timedelta
 from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
+from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
 from operator import is_ as _is
 from typing import Any, Final
@@ -114,6 +115,16 @@ _JSON_NAMES: Final[dict[type, str]] = {
     list: "array",
     dict: "object",
 }
+
+
+def _constructor(cls: Any) -> Callable[..., Any]:
+    """pydantic's own `model_construct` for the model class `cls`, bound to it, whatever `cls` or
+    its bases override (the values are already checked and converted)."""
+    for base in cls.__mro__:
+        found = base.__dict__.get("model_construct")
+        if found is not None and base.__module__.startswith("pydantic."):
+            return _partial(found.__func__, cls)
+    return cls.model_construct  # type: ignore[no-any-return]
 
 
 def _jtype(value: object) -> str:
