@@ -244,6 +244,7 @@ def _build(
     if cfg is None:
         return finish()
     from gati_compiler.cache import incremental
+    from gati_compiler.cache.index import config_digests
 
     if files is not None or lower:
         # a tree that is not the working folder (a git ref), or `analyse`: no build cache
@@ -267,7 +268,9 @@ def _build(
     graph = incremental.note_sources(cache, sources, facts) if cache is not None else None
     # a build that records a version must run the Timescape stage, so it never reuses a program
     reuse = cache is not None and write and dump is None and record is None
-    lower_key = incremental.lower_key(cache, root, cfg, sources, facts) if cache is not None and reuse else ""
+    # the configuration files' and the lock's digests: read once, for both cache keys
+    inputs: dict[str, str | None] = config_digests(root) if cache is not None and write else {}
+    lower_key = incremental.lower_key(cache, root, cfg, sources, facts, inputs) if cache is not None and reuse else ""
     if cache is not None and graph is not None and lower_key and not sink.has_errors:
         again = incremental.reuse_everything(cache, root, cfg, sources, graph, lower_key, sink, result.sources)
         if again is not None:  # the same inputs as the last clean build, whose output is intact
@@ -339,7 +342,7 @@ def _build(
             {
                 "program": program_content_hash(program),
                 "versions": step.versions,
-                "config": dict[str, JsonValue](incremental.input_digests(root, cfg)),
+                "config": dict[str, JsonValue](inputs),
             }
         )
         emit_key, reused = incremental.reusable(cache, content, project_root, settings)

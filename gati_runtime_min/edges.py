@@ -156,7 +156,7 @@ class AppEdges:
         request (what the operator reads): across workers and replicas with a shared backend."""
         try:
             usage = await self.state.usage()
-            versions = await self.state.versions()
+            versions = await self.state.versions(usage)
         except Exception as exc:
             await self._error(send, GatiError("GATI506", f"usage counters unavailable: {exc}"), path, rid, False)
             return

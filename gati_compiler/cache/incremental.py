@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import JsonValue
 
 from gati_compiler.cache.graph import ModuleGraph
-from gati_compiler.cache.index import config_digests, file_sha256, walked_dirs
+from gati_compiler.cache.index import walked_dirs
 from gati_compiler.cache.store import BuildCache
 from gati_compiler.config import GatiConfig
 from gati_compiler.diagnostics import codes
@@ -67,8 +67,16 @@ def note_sources(cache: BuildCache, sources: SourceSet, facts: Sequence[ModuleFa
     return graph
 
 
-def lower_key(cache: BuildCache, root: Path, cfg: GatiConfig, sources: SourceSet, facts: Sequence[ModuleFacts]) -> str:
-    """The digest of everything resolve, lower and emit read ('' when it cannot be computed)."""
+def lower_key(
+    cache: BuildCache,
+    root: Path,
+    cfg: GatiConfig,
+    sources: SourceSet,
+    facts: Sequence[ModuleFacts],
+    inputs: Mapping[str, str | None],
+) -> str:
+    """The digest of everything resolve, lower and emit read ('' when it cannot be computed).
+    `inputs`: the digests of the configuration files and the lock (`index.config_digests`)."""
     from gati_compiler.config import settings_for_runtime
 
     out_dir = root / cfg.out
@@ -78,19 +86,9 @@ def lower_key(cache: BuildCache, root: Path, cfg: GatiConfig, sources: SourceSet
         "global_hooks": list(cfg.global_hooks),
         "settings": settings_for_runtime(cfg),
         "project_root": Path(os.path.relpath(root.resolve(), out_dir.resolve())).as_posix(),
-        "inputs": input_digests(root, cfg),
+        "inputs": dict(inputs),
     }
     return cache.lower_key(facts, sources.files, options) or ""
-
-
-def input_digests(root: Path, cfg: GatiConfig) -> dict[str, str | None]:
-    """The digests of the configuration files and of the Timescape lock: a build whose program is
-    unchanged still emits other bytes when these change (manifest versions, the deploy bundle)."""
-    digests = config_digests(root)
-    lock = cfg.timescape.lock.replace("\\", "/")
-    if lock not in digests:
-        digests[lock] = file_sha256(root / lock)
-    return digests
 
 
 def reuse_everything(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from gati_runtime_min.bus import Bus
@@ -43,7 +44,7 @@ class MemoryState:
     async def usage(self) -> dict[str, dict[str, int]]:
         return usage_table(self.counts, self._current)
 
-    async def versions(self) -> dict[str, dict[str, Any]]:
+    async def versions(self, usage: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, Any]]:
         tally, current = self.tally, self._current
         errors: dict[str, int] = {}
         for version, n in tally.errors.items():
@@ -53,7 +54,7 @@ class MemoryState:
         for version, t in tally.seen.items():
             name = version_name(version, current)
             seen[name] = max(seen.get(name, 0.0), tally.wall(t))
-        return versions_table(await self.usage(), errors, seen)
+        return versions_table(usage, errors, seen)
 
     async def get(self, key: str, default: Any = None) -> Any:
         item = self._store.get(key)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -278,9 +279,9 @@ class RedisState:
             out.setdefault(handler, {})[version] = int(n)
         return out if out else usage_table({}, self._current)
 
-    async def versions(self) -> dict[str, dict[str, Any]]:
-        """Per version, across every worker and replica: requests, 5xx answers, last request."""
-        usage = await self.usage()  # flushes this worker's counts first
+    async def versions(self, usage: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, Any]]:
+        """Per version, across every worker and replica: requests (from `usage`, which flushed this
+        worker's counts), 5xx answers and the last request."""
         raw_errors = await self.client.hgetall(self.key("usage-errors"))
         raw_seen = await self.client.hgetall(self.key("usage-seen"))
         errors = {_text(k): int(v) for k, v in raw_errors.items()}
