@@ -101,34 +101,28 @@ def _redis_binary() -> str:
     return binary
 
 
-@pytest.fixture
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A fresh, empty redis-server without persistence."""
-    server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"), appendonly=False)
+def _running_redis(tmp_path_factory: pytest.TempPathFactory, *, appendonly: bool) -> Iterator[RedisServer]:
+    server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"), appendonly=appendonly)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A fresh, empty redis-server without persistence."""
+    yield from _running_redis(tmp_path_factory, appendonly=False)
 
 
 @pytest.fixture
 def redis_persistent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """A redis-server with the append-only file on (fsync always), for restart tests."""
-    server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"), appendonly=True)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running_redis(tmp_path_factory, appendonly=True)
 
 
 @pytest.fixture(scope="module")
 def redis_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One redis-server for a whole module (hypothesis examples use a namespace each)."""
-    server = RedisServer(_redis_binary(), tmp_path_factory.mktemp("redis"), appendonly=False)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running_redis(tmp_path_factory, appendonly=False)
