@@ -148,6 +148,26 @@ class ModuleDecl(_Frozen):
     source: SourceRef
 
 
+TransformerKind = Literal["request", "response", "error"]
+
+
+class TransformerDecl(_Frozen):
+    """A Timescape transformer found in the sources: `@upgrade_request(handler, version)` (kind
+    `request`), `@downgrade_response(...)` (`response`) or `@downgrade_error(...)` (`error`) on a
+    module-level function. `version` is as written (a TSV, tag, label or timestamp); binding it to
+    a step of the timeline is `timescape.transformers.bind_transformers`."""
+
+    kind: TransformerKind
+    handlerId: str
+    version: str
+    module: str
+    function: str
+    params: tuple[str, ...] = ()  # the parameters' annotations as written ("" when none)
+    returns: str | None = None  # the return annotation as written
+    stub: bool = False  # the body only raises NotImplementedError (what `transformers write` leaves to fill in)
+    source: SourceRef
+
+
 class Program(_Frozen):
     """A whole analysed app. `handlers` sorted by (path, method); `gtypes` keys sorted."""
 
@@ -157,6 +177,7 @@ class Program(_Frozen):
     handlers: tuple[Handler, ...] = ()
     modules: tuple[ModuleDecl, ...] = ()
     globalHooks: tuple[HookDef, ...] = ()
+    transformers: tuple[TransformerDecl, ...] = ()  # sorted by (handlerId, version, kind)
     gtypes: dict[str, GType] = {}
     # the recorded Timescape version whose public contract is exactly this program's (what the
     # SDKs pin and OpenAPI names); None without a lock, or with changes not recorded yet

@@ -31,6 +31,7 @@ from gati_compiler.ir.models import (
     Lifecycle,
     Policies,
     Program,
+    TransformerDecl,
     WireDecl,
 )
 from gati_compiler.timescape.contract import ApiContract, HandlerContract
@@ -114,6 +115,24 @@ class Step:
         request = any(f.side in ("request", "op") for f in hits)
         response = any(f.side == "response" for f in hits)
         return request, response
+
+
+@dataclass(frozen=True)
+class BoundStep:
+    """A step and the transformers the sources declare for it (None: none declared)."""
+
+    step: Step
+    upgrade: TransformerDecl | None = None  # request, old shape -> new shape
+    downgrade: TransformerDecl | None = None  # success response body, new shape -> old shape
+    error: TransformerDecl | None = None  # error body, new shape -> old shape (optional)
+
+    @property
+    def complete(self) -> bool:
+        """Every breaking side has a transformer that is not a stub."""
+        request, response = self.step.sides()
+        ok_up = not request or (self.upgrade is not None and not self.upgrade.stub)
+        ok_down = not response or (self.downgrade is not None and not self.downgrade.stub)
+        return ok_up and ok_down
 
 
 @dataclass(frozen=True)
