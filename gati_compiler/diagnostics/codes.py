@@ -203,6 +203,16 @@ TS_BREAKING_CHANGE: Final = DiagnosticCode(
 TS_NO_VERSION: Final = DiagnosticCode(
     "GATI728", "timescape-no-version", "there is no recorded version for `gatic diff` to start from"
 )
+# 740-744: `gatic check` runs the transformers on generated values
+TS_TRANSFORMER_RAISED: Final = DiagnosticCode(
+    "GATI740", "transformer-raised", "a transformer raised on a valid value of the shape it converts from"
+)
+TS_TRANSFORMER_INVALID: Final = DiagnosticCode(
+    "GATI741", "transformer-invalid-result", "a transformer's result does not match the version it converts to"
+)
+TS_TRANSFORMER_UNVERIFIED: Final = DiagnosticCode(
+    "GATI742", "transformer-unverified", "a transformer could not be run to verify it (import failure, crash, timeout)"
+)
 
 # 9xx: internal
 INTERNAL_ERROR: Final = DiagnosticCode("GATI900", "internal-error", "gati itself failed; this is a gati bug")
