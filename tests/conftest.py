@@ -13,6 +13,14 @@ from pathlib import Path
 
 import pytest
 
+# Subprocesses the tests start (`gatic`, uvicorn, the verification child) import gati from this
+# checkout, whatever their working folder: a second checkout sharing one editable install (a git
+# worktree) must test its own code, not the install's.
+_CHECKOUT = str(Path(__file__).resolve().parents[1])
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_CHECKOUT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != _CHECKOUT)]
+)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
