@@ -19,7 +19,7 @@ class UserStatus(StrEnum):
 
 class NewUser(TypedDict):
     name: Annotated[str, MinLen(1), MaxLen(120)]
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(pattern=r"^[^@]+@[^@]+$")]
     status: NotRequired[UserStatus]
 
 

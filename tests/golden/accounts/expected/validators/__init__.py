@@ -659,7 +659,7 @@ _E3: Final = ("missing", "`str`", "Object missing required field `status`")
 _E4: Final = ("missing", "`int`", "Object missing required field `amount_cents`")
 _E5: Final = ("minimum", "`int` >= 0", "Expected `int` >= 0")
 _E6: Final = ("maximum", "`int` <= 100000000000", "Expected `int` <= 100000000000")
-_RE7: Final = re.compile("^[^@\\s]+@[^@\\s]+\\Z")
+_RE7: Final = re.compile("^[^@]+@[^@]+\\Z")
 _EN8: Final = {
     "active": _m0.UserStatus["ACTIVE"],
     "suspended": _m0.UserStatus["SUSPENDED"],
@@ -672,8 +672,8 @@ _E10: Final = (
 )
 _E11: Final = (
     "pattern",
-    "`str` matching regex '^[^@\\s]+@[^@\\s]+$'",
-    "Expected `str` matching regex '^[^@\\s]+@[^@\\s]+$'",
+    "`str` matching regex '^[^@]+@[^@]+$'",
+    "Expected `str` matching regex '^[^@]+@[^@]+$'",
 )
 _E12: Final = ("enum", "`UserStatus`")
 _E13: Final = ("missing", "`UserStatus`", "Object missing required field `status`")
