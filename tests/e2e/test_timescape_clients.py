@@ -13,7 +13,9 @@ The example is built (`.gati/timescape/serving.json`, the per-version validators
 real uvicorn on 127.0.0.1. A client of v1.0.0, one of v2.0.0 and one of the current version then
 share one store through that one process, and each gets every answer in its own shape: old field
 names, old enum values, old types, 422s naming its own fields. A copy whose v1.0.0 was retired
-(`gatic version retire`) answers v1 clients 410 and keeps serving v2 clients in their shape.
+(`gatic version retire`) answers v1 clients 410 and keeps serving v2 clients in their shape; in a
+copy with a transformer that raises and one that answers the wrong shape, their clients get 500
+GATI523 / GATI524 and the server log names the transformer (`module:function`).
 
 The current client is the generated SDK. The old clients go through `versioned_client`, today raw
 httpx with `X-Gati-Version`; once the SDKs carry a client pinned to each live version, only that
@@ -203,6 +205,55 @@ def _three_generations(served: Served, current: Any, v1: VersionedClient, v2: Ve
     # the version named by its TSV is served like its tag
     by_tsv = httpx.get(f"{served.base_url}/users/{alan['id']}", headers={"x-gati-version": TSV[V1]}, timeout=5.0)
     assert _ok(by_tsv) == _ok(v1.get_user(alan["id"]))
+
+
+# ---------------------------------------------------------------- broken transformers
+RAISES = "get_user__v2_0_0.py"
+WRONG_SHAPE = "deposit__v2_0_0.py"
+
+
+def _break_two_transformers(project: Path) -> None:
+    """`get_user`'s v2.0.0 downgrade raises; `deposit`'s answers a `balance` of the wrong type."""
+    folder = project / "accounts" / "transformers"
+    raises = folder / RAISES
+    text = raises.read_text(encoding="utf-8")
+    broken = text.replace("    return user_to_v2(response)\n", '    raise RuntimeError("the ledger is closed")\n')
+    assert broken != text
+    raises.write_text(broken, encoding="utf-8")
+    wrong = folder / WRONG_SHAPE
+    text = wrong.read_text(encoding="utf-8")
+    broken = text.replace(
+        "def deposit_to_v2_0_0(response: NewResponse) -> OldResponse:\n    return user_to_v2(response)\n",
+        "def deposit_to_v2_0_0(response: NewResponse) -> OldResponse:\n"
+        '    return {**user_to_v2(response), "balance": response["balance_cents"]}  # type: ignore[typeddict-item]\n',
+    )
+    assert broken != text
+    wrong.write_text(broken, encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_transformer_that_raises_or_answers_the_wrong_shape_is_a_500_naming_it(tmp_path: Path) -> None:
+    app = tmp_path / "accounts"
+    build_dir = build_copy(EXAMPLE, app, edit=_break_two_transformers)
+    with serve_build("accounts-broken", app, build_dir) as served:
+        v2 = versioned_client(served, V2)
+        try:
+            made = _ok(v2.create_user({"name": "Ada Lovelace", "email": "ada@example.org"}), 201)
+            raised = v2.get_user(made["id"])
+            assert raised.status_code == 500 and raised.json()["error"]["code"] == "GATI523", raised.text
+            wrong = v2.deposit(made["id"], {"amount": "1.00"})
+            assert wrong.status_code == 500 and wrong.json()["error"]["code"] == "GATI524", wrong.text
+            # the deposit itself went through: the current client sees it, and the current path is untouched
+            now = httpx.get(f"{served.base_url}/users/{made['id']}", timeout=5.0)
+            assert _ok(now)["balance_cents"] == 100
+            log = served.server_log()
+            assert "accounts.transformers.get_user__v2_0_0:get_user_to_v2_0_0" in log
+            assert "accounts.transformers.deposit__v2_0_0:deposit_to_v2_0_0" in log
+        except BaseException:
+            print(served.server_log())
+            raise
+        finally:
+            v2.close()
 
 
 # ---------------------------------------------------------------- a retired version
