@@ -412,7 +412,27 @@ def scenario_bookstore(ctx: Ctx) -> None:
     asyncio.run(with_async_client())
 
 
-SCENARIOS: dict[str, Callable[[Ctx], None]] = {"bookstore": scenario_bookstore}
+# ---------------------------------------------------------------- the accounts example
+def scenario_accounts(ctx: Ctx) -> None:
+    """The current version through the SDK; the older versions are `test_timescape_clients.py`'s."""
+    with ctx.client(key=None) as c:
+        ada = c.create_user(body={"name": "Ada Lovelace", "email": "ada@example.org"})
+        assert ada == {"id": ada["id"], "name": "Ada Lovelace", "email": "ada@example.org", "status": "active",
+                       "balance_cents": 0}  # fmt: skip
+        grace = c.create_user(body={"name": "Grace Hopper", "email": "grace@example.org", "status": "suspended"})
+        assert c.deposit(ada["id"], body={"amount_cents": 1234})["balance_cents"] == 1234
+        assert c.get_user(ada["id"])["balance_cents"] == 1234
+        assert [u["id"] for u in c.list_users(status="suspended")] == [grace["id"]]
+        assert [u["id"] for u in c.list_users(limit=1)] == [ada["id"]]
+        expect_error(ctx, "NotFoundError", 404, lambda: c.get_user(999_999), "user_not_found")
+        expect_error(ctx, "NotFoundError", 404, lambda: c.deposit(999_999, body={"amount_cents": 1}), "user_not_found")
+        bad = expect_error(
+            ctx, "UnprocessableEntityError", 422, lambda: c.create_user(body={"name": "", "email": "x"}), "GATI511"
+        )
+        assert {i.path for i in bad.issues} == {"$.body.name", "$.body.email"}
+
+
+SCENARIOS: dict[str, Callable[[Ctx], None]] = {"accounts": scenario_accounts, "bookstore": scenario_bookstore}
 
 
 # ---------------------------------------------------------------- the test
