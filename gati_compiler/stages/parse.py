@@ -246,7 +246,14 @@ class _ModuleReader:
         module_uses: tuple[Use, ...] = ()
         param_uses: tuple[Use, ...] = ()
         statuses: tuple[int, ...] = ()
+        stub = False
+        nested = tuple(
+            self._function(stmt, (*anchor, "body", "body", k), 0)
+            for k, stmt in enumerate(body)
+            if type(stmt) is cst.FunctionDef and stmt.decorators
+        )
         if decorators:
+            stub = _raises_not_implemented(body)
             uses = _collect_uses(fn)
             module_uses = tuple(Use(name, (*anchor, "#module_use", k)) for k, (name, _) in enumerate(uses.modules))
             param_uses = tuple(Use(name, (*anchor, "#param_use", k)) for k, (name, _) in enumerate(uses.params))
@@ -263,6 +270,8 @@ class _ModuleReader:
             module_uses=module_uses,
             param_uses=param_uses,
             statuses=statuses,
+            stub=stub,
+            nested=nested,
         )
 
     def _param(self, p: cst.Param, anchor: Anchor, kind: str) -> ParamFact:
@@ -348,6 +357,18 @@ class _ModuleReader:
             line=line,
             anchor=anchor,
         )
+
+
+def _raises_not_implemented(body: Sequence[cst.BaseStatement]) -> bool:
+    """Whether a function body (a docstring aside) is a lone `raise NotImplementedError[(...)]`."""
+    stmts = list(body[1:] if _docstring(body) is not None else body)
+    if len(stmts) != 1 or type(stmts[0]) is not cst.SimpleStatementLine or len(stmts[0].body) != 1:
+        return False
+    small = stmts[0].body[0]
+    if type(small) is not cst.Raise or small.exc is None:
+        return False
+    exc = small.exc.func if type(small.exc) is cst.Call else small.exc
+    return type(exc) is cst.Name and exc.value == "NotImplementedError"
 
 
 # CPython refuses brackets nested deeper than 200; libcst's native parser overflows its stack (the
