@@ -69,7 +69,7 @@ def bind_transformers(
     from_tsv)`); a transformer that binds to nothing, twice or with the wrong types is reported."""
     bound = {s.key: BoundStep(step=s) for s in timeline.steps()}
     lock = timeline.lock
-    for t in decls:
+    for t in sorted(decls, key=lambda t: (t.source.file, t.source.line, t.function)):  # the later one is the duplicate
         if t.handlerId not in timeline.segments:
             sink.emit(
                 codes.TRANSFORMER_UNKNOWN_HANDLER,
@@ -154,6 +154,34 @@ def needs(step: Step, accepts: Sequence[AcceptedBreak] = ()) -> tuple[bool, bool
     return any(f.side in ("request", "op") for f in hits), any(f.side == "response" for f in hits)
 
 
+_PROPERTY_REMOVED: Final = (
+    "request-property-removed",
+    "response-required-property-removed",
+    "response-optional-property-removed",
+)
+_PROPERTY_ADDED: Final = ("new-required-request-property", "request-property-added", "response-property-added")
+
+
+def describe(step: Step, hits: Sequence[Finding]) -> list[str]:
+    """The breaking changes of `step` in words, a removed and an added property under the same
+    object (exactly one of each) told as a rename."""
+    out: list[str] = []
+    used: set[int] = set()
+    for side in ("request", "response"):
+        removed = [f for f in step.findings if f.side == side and f.rule in _PROPERTY_REMOVED]
+        added = [f for f in step.findings if f.side == side and f.rule in _PROPERTY_ADDED]
+        parents = {f.path.rpartition(".")[0] for f in removed}
+        for parent in sorted(parents):
+            gone = [f for f in removed if f.path.rpartition(".")[0] == parent]
+            new = [f for f in added if f.path.rpartition(".")[0] == parent]
+            if len(gone) == 1 and len(new) == 1 and any(f is gone[0] or f is new[0] for f in hits):
+                old_name, new_name = gone[0].path.rpartition(".")[2], new[0].path.rpartition(".")[2]
+                out.append(f"{side}-property renamed `{old_name}` -> `{new_name}` in `{step.handler_id}`")
+                used |= {id(gone[0]), id(new[0])}
+    out += [f"{f.message} in `{step.handler_id}`" for f in hits if id(f) not in used]
+    return out
+
+
 def missing_transformers(
     timeline: Timeline,
     bound: Mapping[tuple[str, str], BoundStep],
@@ -175,15 +203,15 @@ def missing_transformers(
             continue
         out.append(b)
         hits = breaking_findings(step, accepts)
-        first = hits[0]
-        more = f" and {len(hits) - 1} more" if len(hits) > 1 else ""
+        said = describe(step, hits)
+        more = f", and {len(said) - 1} more" if len(said) > 1 else ""
         stubs = [t for _, t in gaps if t is not None]
         what = "only a stub transformer (" + ", ".join(_name(t) for t in stubs) + ")" if stubs else "no transformer"
         h = step.new.contract
         sink.emit(
             codes.TRANSFORMER_MISSING,
             f"breaking change for clients of {version_name(timeline, step.from_tsv)} "
-            f"({first.message}{more}) with {what}; run `gatic transformers write`",
+            f"({said[0]}{more}) with {what}; run `gatic transformers write`",
             Span.point(h.source.file, h.source.line),
             notes=tuple(f"[{f.rule}] {f.message}" for f in hits),
             help="write the missing `"

@@ -1,0 +1,310 @@
+"""Timescape transformers: found in the sources, bound to the steps of the timeline, gated by
+`gatic check`, and written by `gatic transformers write` (real CLI runs on projects on disk)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gati_compiler.cli import main
+from gati_compiler.diagnostics import codes
+from gati_compiler.pipeline import build
+from gati_compiler.timescape.transformer_code import generated_body
+
+T1, T2 = "2026-09-01T09:00:00Z", "2026-10-01T09:00:00Z"
+STEP = "create_user__v2026_09_01T090000Z"
+RUFF = Path(sys.executable).with_name("ruff")
+
+HANDLERS = """
+from typing import Literal, TypedDict
+
+from typing_extensions import NotRequired
+
+from gati_runtime_min import GlobalContext, LocalContext, Request, Response, post
+
+
+class NewUser(TypedDict):
+{request}
+
+
+class User(TypedDict):
+{response}
+
+
+@post("/users")
+async def create_user(req: Request[NewUser], res: Response[User], lctx: LocalContext, gctx: GlobalContext) -> None:
+    res.json(None)  # type: ignore[arg-type]
+"""
+V1_REQUEST = "    full_name: str\n    email: str"
+V1_RESPONSE = "    id: int\n    full_name: str\n    email: str"
+
+
+def gatic(*args: str, at: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env={"NO_COLOR": "1", "GATI_TIMESCAPE_AT": at or ""})
+
+
+def write_handlers(app: Path, request: str, response: str) -> None:
+    (app / "app" / "handlers.py").write_text(
+        HANDLERS.format(request=request, response=response).lstrip(), encoding="utf-8"
+    )
+
+
+def recorded_app(tmp_path: Path, request: str = V1_REQUEST, response: str = V1_RESPONSE) -> Path:
+    """A project whose version v1.0.0 (at T1) is recorded in `timescape.lock`."""
+    app = tmp_path / "proj"
+    (app / "app").mkdir(parents=True)
+    (app / "pyproject.toml").write_text('[tool.gati]\nname = "users"\n', encoding="utf-8")
+    (app / "app" / "__init__.py").write_text("", encoding="utf-8")
+    write_handlers(app, request, response)
+    done = gatic("version", "record", str(app), "--tag", "v1.0.0", at=T1)
+    assert done.exit_code == 0, done.output
+    return app
+
+
+def check_codes(app: Path) -> tuple[int, str]:
+    assert gatic("build", str(app)).exit_code in (0, 1)
+    result = gatic("check", str(app))
+    return result.exit_code, result.output
+
+
+def test_renamed_property_fails_check_until_transformers_write_writes_the_pair(tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    name: str\n    email: str", "    id: int\n    name: str\n    email: str")
+    status, out = check_codes(app)
+    assert status == 1 and f"error[{codes.TRANSFORMER_MISSING.id}]" in out
+    assert "breaking change for clients of v1.0.0" in out and "renamed `full_name` -> `name`" in out
+    assert "app/handlers.py:20:" in out  # at the handler
+
+    written = gatic("transformers", "write", str(app))
+    assert written.exit_code == 0, written.output
+    target = app / "app" / "transformers" / f"{STEP}.py"
+    assert f"wrote app/transformers/{STEP}.py" in written.output and "complete" in written.output
+    assert (app / "app" / "transformers" / "__init__.py").is_file()
+    text = target.read_text(encoding="utf-8")
+    assert '"name": request["body"]["full_name"]' in text and '"full_name": response["name"]' in text
+    assert f"from gati_versions.steps.{STEP} import" in text
+    status, out = check_codes(app)
+    assert status == 0, out
+
+    again = gatic("transformers", "write", str(app))
+    assert "nothing to write" in again.output and target.read_text(encoding="utf-8") == text
+
+
+def test_written_code_passes_ruff(tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    name: str\n    email: str", V1_RESPONSE.replace("email", "mail"))
+    assert gatic("transformers", "write", str(app)).exit_code == 0
+    folder = app / "app" / "transformers"
+    lint = [str(RUFF), "check", "--isolated", "--select", "E,F,I,UP,B,SIM,RUF", str(folder)]
+    assert subprocess.run(lint, capture_output=True, text=True).returncode == 0
+    fmt = [str(RUFF), "format", "--isolated", "--check", str(folder)]
+    done = subprocess.run(fmt, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+MECHANICAL = {
+    "enum value renamed": (
+        '    full_name: str\n    role: Literal["admin", "guest"]',
+        '    full_name: str\n    role: Literal["admin", "visitor"]',
+        "'visitor' if value_1 == 'guest' else value_1".replace("'", '"'),
+    ),
+    "property added with a default": (
+        "    full_name: str",
+        "    full_name: str\n    plan: NotRequired[str]",
+        None,
+    ),
+    "property removed": ("    full_name: str\n    email: str", "    full_name: str", None),
+    "int widened to float": ("    full_name: str\n    age: int", "    full_name: str\n    age: float", None),
+    "enum subset": (
+        '    full_name: str\n    role: Literal["admin"]',
+        '    full_name: str\n    role: Literal["admin", "guest"]',
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MECHANICAL))
+def test_mechanical_request_changes_get_complete_code(case: str, tmp_path: Path) -> None:
+    old, new, snippet = MECHANICAL[case]
+    app = recorded_app(tmp_path, request=old)
+    write_handlers(app, new, V1_RESPONSE)
+    written = gatic("transformers", "write", str(app))
+    assert written.exit_code == 0, written.output
+    if "nothing to write" in written.output:  # not breaking for old clients: no transformer needed
+        assert check_codes(app)[0] == 0
+        return
+    assert "a stub" not in written.output, written.output
+    if snippet is not None:
+        assert snippet in (app / "app" / "transformers" / f"{STEP}.py").read_text(encoding="utf-8")
+    status, out = check_codes(app)
+    assert status == 0, out
+
+
+def test_a_change_that_is_not_mechanical_gets_a_stub_and_check_keeps_failing(tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    full_name: int\n    email: str", V1_RESPONSE)
+    written = gatic("transformers", "write", str(app))
+    assert written.exit_code == 0 and "a stub to fill in" in written.output
+    text = (app / "app" / "transformers" / f"{STEP}.py").read_text(encoding="utf-8")
+    assert "# TODO [" in text and "raise NotImplementedError" in text
+    status, out = check_codes(app)
+    assert status == 1 and codes.TRANSFORMER_MISSING.id in out and "only a stub" in out
+
+
+def test_an_edited_file_is_never_overwritten_and_an_untouched_stub_is_rewritten(tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    full_name: int\n    email: str", V1_RESPONSE)
+    assert gatic("transformers", "write", str(app)).exit_code == 0
+    target = app / "app" / "transformers" / f"{STEP}.py"
+    first = target.read_text(encoding="utf-8")
+    assert generated_body(first) is not None
+
+    write_handlers(app, "    full_name: int\n    mail: str", V1_RESPONSE)  # the step changes
+    assert "wrote" in gatic("transformers", "write", str(app)).output
+    rewritten = target.read_text(encoding="utf-8")
+    assert rewritten != first and "mail" in rewritten
+
+    edited = rewritten.replace("raise NotImplementedError", "raise NotImplementedError  # mine")
+    target.write_text(edited, encoding="utf-8")
+    kept = gatic("transformers", "write", str(app))
+    assert "kept" in kept.output and "edited by hand" in kept.output
+    assert target.read_text(encoding="utf-8") == edited
+
+
+def test_an_accepted_break_needs_no_transformer(tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    full_name: int\n    email: str", V1_RESPONSE)
+    with (app / "pyproject.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[[tool.gati.timescape.accept]]\nrule = "*"\nhandler = "create_user"\nreason = "no clients yet"\n')
+    _, out = check_codes(app)
+    assert codes.TRANSFORMER_MISSING.id not in out, out
+    assert "nothing to write" in gatic("transformers", "write", str(app)).output
+
+
+SPELLINGS = {
+    "from-import": (
+        "from gati_runtime_min.timescape import upgrade_request\n",
+        '@upgrade_request("create_user", "v1.0.0")',
+    ),
+    "alias": (
+        "from gati_runtime_min.timescape import upgrade_request as up\n",
+        '@up(handler="create_user", version="v1.0.0")',
+    ),
+    "module alias": ("import gati_runtime_min.timescape as ts\n", '@ts.upgrade_request("create_user", "v1.0.0")'),
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+def test_every_import_spelling_of_a_marker_is_found(spelling: str, tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    name: str\n    email: str", V1_RESPONSE)
+    imports, decorator = SPELLINGS[spelling]
+    source = f"""
+        from __future__ import annotations
+        from typing import TYPE_CHECKING
+        {imports}
+        if TYPE_CHECKING:
+            from gati_versions.steps import {STEP} as step
+            from gati_versions.steps.{STEP} import OldRequest as Old
+
+        {decorator}
+        def up_v1(request: Old) -> step.NewRequest:
+            '''To fill in.'''
+            # later
+            raise NotImplementedError("later")
+    """
+    (app / "app" / "xf.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    result = build(app, write=False)
+    assert result.ok, [d.message for d in result.diagnostics]
+    assert result.program is not None
+    (decl,) = result.program.transformers
+    assert (decl.kind, decl.handlerId, decl.version, decl.stub) == ("request", "create_user", "v1.0.0", True)
+    assert decl.params == (f"gati_versions.steps.{STEP}.OldRequest",)
+    assert decl.returns == f"gati_versions.steps.{STEP}.NewRequest"
+    assert decl.source.file == "app/xf.py"
+
+
+SIGNATURE = "\ndef f(request: OldRequest) -> NewRequest:"
+BAD = {
+    codes.TRANSFORMER_MARKER.id: '@upgrade_request("create_user", VERSION)' + SIGNATURE,
+    codes.TRANSFORMER_UNKNOWN_HANDLER.id: '@upgrade_request("nope", "v1.0.0")' + SIGNATURE,
+    codes.TRANSFORMER_UNKNOWN_VERSION.id: '@upgrade_request("create_user", "v9")' + SIGNATURE,
+    codes.TRANSFORMER_WRONG_SHAPE.id: '@upgrade_request("create_user", "v1.0.0")' + SIGNATURE.replace("Old", "New"),
+    codes.TRANSFORMER_MISPLACED.id: 'class K:\n    @upgrade_request("create_user", "v1.0.0")\n    def f(self) -> None:',
+}
+
+
+@pytest.mark.parametrize("code", sorted(BAD))
+def test_a_transformer_that_binds_to_nothing_is_reported(code: str, tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    name: str\n    email: str", V1_RESPONSE)
+    head = f"""from __future__ import annotations
+from typing import TYPE_CHECKING
+from gati_runtime_min.timescape import upgrade_request
+if TYPE_CHECKING:
+    from gati_versions.steps.{STEP} import NewRequest, OldRequest
+VERSION = "v1.0.0"
+"""
+    body = BAD[code] + "\n" + ("        ...\n" if code == codes.TRANSFORMER_MISPLACED.id else "    return {}\n")
+    (app / "app" / "xf.py").write_text(head + body, encoding="utf-8")
+    result = build(app, write=False)
+    assert [d.code for d in result.diagnostics if d.code.startswith("GATI73")] == [code]
+    (found,) = [d for d in result.diagnostics if d.code == code]
+    assert found.span.path == "app/xf.py"
+
+
+def test_two_transformers_for_one_step_and_types_of_another_step(tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    write_handlers(app, "    name: str\n    email: str", V1_RESPONSE)
+    other = "create_user__v2026_10_01T090000Z"
+    source = f"""from __future__ import annotations
+from typing import TYPE_CHECKING
+from gati_runtime_min.timescape import upgrade_request
+if TYPE_CHECKING:
+    from gati_versions.steps import {other} as wrong
+    from gati_versions.steps.{STEP} import NewRequest, OldRequest
+
+
+@upgrade_request("create_user", "v1.0.0")
+def one(request: OldRequest) -> NewRequest:
+    return {{"body": {{"name": "", "email": ""}}}}
+
+
+@upgrade_request("create_user", "{T1}")
+def two(request: OldRequest) -> NewRequest:
+    return {{"body": {{"name": "", "email": ""}}}}
+
+
+@upgrade_request("create_user", "v1.0.0")
+def three(request: wrong.OldRequest) -> NewRequest:
+    return {{"body": {{"name": "", "email": ""}}}}
+"""
+    (app / "app" / "xf.py").write_text(source, encoding="utf-8")
+    result = build(app, write=False)
+    found = sorted((d.span.line, d.code) for d in result.diagnostics)
+    assert found == [(15, codes.TRANSFORMER_DUPLICATE.id), (20, codes.TRANSFORMER_WRONG_SHAPE.id)]
+    wrong_shape = next(d for d in result.diagnostics if d.code == codes.TRANSFORMER_WRONG_SHAPE.id)
+    assert f"`gati_versions.steps.{STEP}`" in wrong_shape.message and other in wrong_shape.message
+
+
+def test_a_version_after_which_the_handler_did_not_change_has_no_step(tmp_path: Path) -> None:
+    app = recorded_app(tmp_path)
+    source = f"""from __future__ import annotations
+from typing import TYPE_CHECKING
+from gati_runtime_min.timescape import upgrade_request
+if TYPE_CHECKING:
+    from gati_versions.steps.{STEP} import NewRequest, OldRequest
+
+
+@upgrade_request("create_user", "v1.0.0")
+def one(request: OldRequest) -> NewRequest:
+    raise NotImplementedError
+"""
+    (app / "app" / "xf.py").write_text(source, encoding="utf-8")
+    result = build(app, write=False)
+    assert [d.code for d in result.diagnostics] == [codes.TRANSFORMER_NO_STEP.id]
