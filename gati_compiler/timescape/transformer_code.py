@@ -166,12 +166,13 @@ class _Side:
         removed = [n for n in sprops if n not in dprops]
         added = [n for n in dprops if n not in sprops]
         source_of = {n: n for n in dprops if n in sprops}
-        if (
-            len(removed) == 1
-            and len(added) == 1
-            and _shape(sprops[removed[0]].type, self.src_types) == _shape(dprops[added[0]].type, self.dst_types)
-        ):
-            source_of[added[0]] = removed[0]
+        if len(removed) == 1:  # a rename: the one added property of the same type (a required one first)
+            gone = _shape(sprops[removed[0]].type, self.src_types)
+            same = [n for n in added if _shape(dprops[n].type, self.dst_types) == gone]
+            if len(same) > 1:
+                same = [n for n in same if dprops[n].required]
+            if len(same) == 1:
+                source_of[same[0]] = removed[0]
         lit = Lit()
         items = lit.items
         for name, dp in dprops.items():

@@ -107,39 +107,67 @@ def test_written_code_passes_ruff(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-MECHANICAL = {
-    "enum value renamed": (
+# (old request, new request, old response, new response, a line the written code holds, or None
+# when the change does not break old clients and nothing is written)
+MECHANICAL: dict[str, tuple[str, str, str, str, str | None]] = {
+    "request enum value renamed": (
         '    full_name: str\n    role: Literal["admin", "guest"]',
         '    full_name: str\n    role: Literal["admin", "visitor"]',
-        "'visitor' if value_1 == 'guest' else value_1".replace("'", '"'),
+        V1_RESPONSE,
+        V1_RESPONSE,
+        '"visitor" if value_1 == "guest" else value_1',
     ),
-    "property added with a default": (
+    "response enum value renamed, with a renamed property": (
+        V1_REQUEST,
+        V1_REQUEST,
+        '    full_name: str\n    role: Literal["admin", "guest"]',
+        '    name: str\n    role: Literal["admin", "visitor"]',
+        '"guest" if value_1 == "visitor" else value_1',
+    ),
+    "renamed and a new optional property": (
         "    full_name: str",
-        "    full_name: str\n    plan: NotRequired[str]",
+        "    name: str\n    nick: NotRequired[str]",
+        V1_RESPONSE,
+        V1_RESPONSE,
+        '"name": request["body"]["full_name"]',
+    ),
+    "optional response property copied when present": (
+        V1_REQUEST,
+        V1_REQUEST,
+        "    full_name: str\n    nick: NotRequired[str]",
+        "    name: str\n    nick: NotRequired[str]",
+        'out["nick"] = response["nick"]',
+    ),
+    "optional property added": (
+        V1_REQUEST,
+        V1_REQUEST + "\n    plan: NotRequired[str]",
+        V1_RESPONSE,
+        V1_RESPONSE,
         None,
     ),
-    "property removed": ("    full_name: str\n    email: str", "    full_name: str", None),
-    "int widened to float": ("    full_name: str\n    age: int", "    full_name: str\n    age: float", None),
-    "enum subset": (
-        '    full_name: str\n    role: Literal["admin"]',
-        '    full_name: str\n    role: Literal["admin", "guest"]',
+    "request property removed": (V1_REQUEST, "    full_name: str", V1_RESPONSE, V1_RESPONSE, None),
+    "int widened to float": ("    age: int", "    age: float", V1_RESPONSE, V1_RESPONSE, None),
+    "enum widened": (
+        '    role: Literal["admin"]',
+        '    role: Literal["admin", "guest"]',
+        V1_RESPONSE,
+        V1_RESPONSE,
         None,
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(MECHANICAL))
-def test_mechanical_request_changes_get_complete_code(case: str, tmp_path: Path) -> None:
-    old, new, snippet = MECHANICAL[case]
-    app = recorded_app(tmp_path, request=old)
-    write_handlers(app, new, V1_RESPONSE)
+def test_mechanical_changes_get_complete_code_and_pass_check(case: str, tmp_path: Path) -> None:
+    old_req, new_req, old_res, new_res, snippet = MECHANICAL[case]
+    app = recorded_app(tmp_path, request=old_req, response=old_res)
+    write_handlers(app, new_req, new_res)
     written = gatic("transformers", "write", str(app))
     assert written.exit_code == 0, written.output
-    if "nothing to write" in written.output:  # not breaking for old clients: no transformer needed
-        assert check_codes(app)[0] == 0
-        return
-    assert "a stub" not in written.output, written.output
-    if snippet is not None:
+    if snippet is None:
+        assert "nothing to write" in written.output, written.output
+    else:
+        assert "wrote" in written.output and "a stub" not in written.output, written.output
         assert snippet in (app / "app" / "transformers" / f"{STEP}.py").read_text(encoding="utf-8")
     status, out = check_codes(app)
     assert status == 0, out
