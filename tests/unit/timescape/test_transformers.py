@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -336,3 +337,65 @@ def one(request: OldRequest) -> NewRequest:
     (app / "app" / "xf.py").write_text(source, encoding="utf-8")
     result = build(app, write=False)
     assert [d.code for d in result.diagnostics] == [codes.TRANSFORMER_NO_STEP.id]
+
+
+# What the emit helper generates for this step (the brief's layout), written by hand so the
+# transformers can be type-checked here; the integrated build produces the same module.
+FAKE_STEP_TYPES = """
+from typing import Literal, TypedDict
+
+
+class OldBody(TypedDict):
+    full_name: str
+    role: Literal["admin", "guest"]
+
+
+class NewBody(TypedDict):
+    name: str
+    role: Literal["admin", "visitor"]
+
+
+class OldRequest(TypedDict):
+    body: OldBody
+
+
+class NewRequest(TypedDict):
+    body: NewBody
+
+
+class OldResponse(TypedDict):
+    id: int
+    full_name: str
+    role: Literal["admin", "guest"]
+
+
+class NewResponse(TypedDict):
+    id: int
+    name: str
+    role: Literal["admin", "visitor"]
+"""
+
+
+def test_written_code_passes_mypy_strict_against_the_step_types(tmp_path: Path) -> None:
+    app = recorded_app(
+        tmp_path,
+        request='    full_name: str\n    role: Literal["admin", "guest"]',
+        response='    id: int\n    full_name: str\n    role: Literal["admin", "guest"]',
+    )
+    write_handlers(
+        app,
+        '    name: str\n    role: Literal["admin", "visitor"]',
+        '    id: int\n    name: str\n    role: Literal["admin", "visitor"]',
+    )
+    written = gatic("transformers", "write", str(app))
+    assert "a stub" not in written.output and "complete" in written.output, written.output
+    types = tmp_path / "types" / "gati_versions" / "steps"
+    types.mkdir(parents=True)
+    for folder in (types.parent, types):
+        (folder / "__init__.py").write_text("", encoding="utf-8")
+    (types / f"{STEP}.py").write_text(FAKE_STEP_TYPES, encoding="utf-8")
+    target = app / "app" / "transformers" / f"{STEP}.py"
+    env = {"MYPYPATH": str(tmp_path / "types")}
+    cmd = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", str(target)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
+    assert done.returncode == 0, done.stdout + done.stderr
