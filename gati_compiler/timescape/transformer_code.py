@@ -190,8 +190,8 @@ class _Side:
                     return None
                 items.append((py(name), expr))
             elif dp.required:
-                same = self.value(f"{src_expr}[{py(key)}]", sp.type, dp.type)
-                if not dp.hasDefault or same != f"{src_expr}[{py(key)}]":
+                copied = self.value(f"{src_expr}[{py(key)}]", sp.type, dp.type)
+                if not dp.hasDefault or copied != f"{src_expr}[{py(key)}]":
                     return None
                 items.append((py(name), f"{src_expr}.get({py(key)}, {py(dp.default)})"))
             else:
