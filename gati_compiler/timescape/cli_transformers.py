@@ -85,7 +85,18 @@ def write_transformers(project: Path, echo: bool = True) -> int:
     tags = {v.tsv: v.tags for v in lock.versions}
     todo = plan(cfg, line, bound, date.today())
     if not todo:
-        click.echo("every breaking change has its transformers; nothing to write")
+        accepts = [a for a in cfg.timescape.accept if a.expires is None or a.expires >= date.today()]
+        stubs = sorted(
+            f"{t.source.file}:{t.source.line} `{t.function}`"
+            for b in bound.values()
+            if any(needs(b.step, accepts))
+            for t in (b.upgrade, b.downgrade)
+            if t is not None and t.stub
+        )
+        if stubs:
+            click.echo("nothing to write; these stubs still need filling in: " + ", ".join(stubs))
+        else:
+            click.echo("every breaking change has its transformers; nothing to write")
         return 0
     for item in todo:
         target = project / item.rel_path

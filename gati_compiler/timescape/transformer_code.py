@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -207,7 +208,18 @@ class _Side:
 
 
 def _todo(findings: list[Finding]) -> list[str]:
-    return [f"    # TODO [{f.rule}] {f.message}" for f in findings] or ["    # TODO convert the value"]
+    """The findings as `# TODO` comments, wrapped to fit in 88 columns."""
+    out: list[str] = []
+    for f in findings:
+        out += textwrap.wrap(
+            f"TODO [{f.rule}] {f.message}",
+            width=_WIDTH,
+            initial_indent="    # ",
+            subsequent_indent="    #   ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    return out or ["    # TODO convert the value"]
 
 
 def _request_body(step: Step) -> list[str] | None:

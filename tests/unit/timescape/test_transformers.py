@@ -96,9 +96,16 @@ def test_renamed_property_fails_check_until_transformers_write_writes_the_pair(t
     assert "nothing to write" in again.output and target.read_text(encoding="utf-8") == text
 
 
-def test_written_code_passes_ruff(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("request_fields", "response_fields"),
+    [
+        pytest.param("    name: str\n    email: str", V1_RESPONSE.replace("email", "mail"), id="complete"),
+        pytest.param("    full_name: int\n    email: str", "    id: int", id="stubs"),
+    ],
+)
+def test_written_code_passes_ruff(request_fields: str, response_fields: str, tmp_path: Path) -> None:
     app = recorded_app(tmp_path)
-    write_handlers(app, "    name: str\n    email: str", V1_RESPONSE.replace("email", "mail"))
+    write_handlers(app, request_fields, response_fields)
     assert gatic("transformers", "write", str(app)).exit_code == 0
     folder = app / "app" / "transformers"
     lint = [str(RUFF), "check", "--isolated", "--select", "E,F,I,UP,B,SIM,RUF", str(folder)]
@@ -203,6 +210,11 @@ def test_an_edited_file_is_never_overwritten_and_an_untouched_stub_is_rewritten(
     kept = gatic("transformers", "write", str(app))
     assert "kept" in kept.output and "edited by hand" in kept.output
     assert target.read_text(encoding="utf-8") == edited
+
+    target.rename(target.with_name("mine.py"))  # a stub of the user's own: not written again
+    again = gatic("transformers", "write", str(app))
+    assert "these stubs still need filling in: app/transformers/mine.py" in again.output, again.output
+    assert not target.exists()
 
 
 def test_an_accepted_break_needs_no_transformer(tmp_path: Path) -> None:
