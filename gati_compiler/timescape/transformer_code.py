@@ -160,7 +160,11 @@ class _Side:
     def object(self, src_expr: str, src: GType | None, dst: GType | None, target: str) -> str | Lit | None:
         """A dict literal of `dst`'s type (optional keys assigned to `target` afterwards)."""
         s, d = _resolve(src, self.src_types), _resolve(dst, self.dst_types)
-        if not isinstance(s, ObjectType) or not isinstance(d, ObjectType):
+        if (
+            not isinstance(s, ObjectType)
+            or not isinstance(d, ObjectType)
+            or _shape(s, self.src_types) == _shape(d, self.dst_types)
+        ):
             return self.value(src_expr, src, dst)
         sprops = {p.name: p for p in s.properties}
         dprops = {p.name: p for p in d.properties}
