@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from gati_compiler.canonical import compact_json
-from gati_compiler.ir.gtype import EnumType, GType, LiteralType, ObjectType, PrimitiveType, RefType
+from gati_compiler.ir.gtype import ArrayType, EnumType, GType, LiteralType, ObjectType, PrimitiveType, RefType
 from gati_compiler.timescape.diff import Finding
 from gati_compiler.timescape.steps import HEAD, Step, ident, version_slug
 
@@ -58,10 +59,10 @@ def py(value: object) -> str:
 class Lit:
     """A dict literal being built: keys (Python literals) and values (expressions or literals)."""
 
-    items: list[tuple[str, str | Lit]] = field(default_factory=list)
+    items: list[tuple[str, Node]] = field(default_factory=list)
 
     def flat(self) -> str:
-        return "{" + ", ".join(f"{k}: {v if isinstance(v, str) else v.flat()}" for k, v in self.items) + "}"
+        return "{" + ", ".join(f"{k}: {_flat(v)}" for k, v in self.items) + "}"
 
     def render(self, indent: int, prefix: int) -> str:
         """The literal at `indent` spaces, after `prefix` characters on its first line, broken
@@ -73,8 +74,39 @@ class Lit:
         rows = []
         for k, v in self.items:
             head = f"{pad}{k}: "
-            rows.append(head + (v if isinstance(v, str) else v.render(indent + 4, len(head) + 1)) + ",")
+            rows.append(head + _render(v, indent + 4, len(head) + 1) + ",")
         return "{\n" + "\n".join(rows) + "\n" + " " * indent + "}"
+
+
+@dataclass
+class Comp:
+    """A list comprehension converting each element: `[<element> for <var> in <iterable>]`."""
+
+    element: Node
+    var: str
+    iterable: str
+
+    def flat(self) -> str:
+        return f"[{_flat(self.element)} for {self.var} in {self.iterable}]"
+
+    def render(self, indent: int, prefix: int) -> str:
+        one = self.flat()
+        if prefix + len(one) <= _WIDTH:
+            return one
+        pad = " " * (indent + 4)
+        element = _render(self.element, indent + 4, indent + 4)
+        return f"[\n{pad}{element}\n{pad}for {self.var} in {self.iterable}\n{' ' * indent}]"
+
+
+Node = str | Lit | Comp
+
+
+def _flat(node: Node) -> str:
+    return node if isinstance(node, str) else node.flat()
+
+
+def _render(node: Node, indent: int, prefix: int) -> str:
+    return node if isinstance(node, str) else node.render(indent, prefix)
 
 
 _WIDTH: Final = 88
@@ -134,11 +166,18 @@ class _Side:
     after: list[str] = field(default_factory=list)  # statements after it (optional keys)
     counter: int = 0
 
-    def value(self, expr: str, src: GType | None, dst: GType | None, indent: str = "    ") -> str | None:
+    def value(self, expr: str, src: GType | None, dst: GType | None, indent: str = "    ") -> Node | None:
         """An expression of `dst`'s type from `expr` of `src`'s type, or None if not mechanical."""
         s, d = _resolve(src, self.src_types), _resolve(dst, self.dst_types)
         if _shape(s, self.src_types) == _shape(d, self.dst_types):
             return expr
+        if isinstance(s, ObjectType) and isinstance(d, ObjectType):
+            return self._inline(lambda: self.object(expr, s, d, None))
+        if isinstance(s, ArrayType) and isinstance(d, ArrayType) and s.container == d.container == "list":
+            self.counter += 1
+            var = "item" if self.counter == 1 else f"item_{self.counter}"
+            element = self._inline(lambda: self.value(var, s.items, d.items))
+            return None if element is None else Comp(element, var, expr)
         if isinstance(s, PrimitiveType) and isinstance(d, PrimitiveType):
             if s.type == "integer" and d.type == "number" and d.format is None:
                 return expr  # every int is a float on the wire
@@ -157,8 +196,19 @@ class _Side:
         self.lines.append(f"{indent}{var} = {expr}")
         return f"{py(added[0])} if {var} == {py(missing[0])} else {var}"
 
-    def object(self, src_expr: str, src: GType | None, dst: GType | None, target: str) -> str | Lit | None:
-        """A dict literal of `dst`'s type (optional keys assigned to `target` afterwards)."""
+    def _inline(self, build: Callable[[], Node | None]) -> Node | None:
+        """`build()` as one expression: None when it needed statements of its own (a nested
+        optional key, a mapped enum value)."""
+        marks = (len(self.lines), len(self.after))
+        node = build()
+        if node is None or (len(self.lines), len(self.after)) != marks:
+            del self.lines[marks[0] :], self.after[marks[1] :]
+            return None
+        return node
+
+    def object(self, src_expr: str, src: GType | None, dst: GType | None, target: str | None) -> Node | None:
+        """A dict literal of `dst`'s type (optional keys assigned to `target` afterwards; with no
+        target, a literal that needs no such statement or None)."""
         s, d = _resolve(src, self.src_types), _resolve(dst, self.dst_types)
         if (
             not isinstance(s, ObjectType)
@@ -199,11 +249,13 @@ class _Side:
                 if not dp.hasDefault or copied != f"{src_expr}[{py(key)}]":
                     return None
                 items.append((py(name), f"{src_expr}.get({py(key)}, {py(dp.default)})"))
+            elif target is None:
+                return None
             else:
                 self.after.append(f"    if {py(key)} in {src_expr}:")
                 mark = len(self.lines)
                 expr = self.value(f"{src_expr}[{py(key)}]", sp.type, dp.type, indent="        ")
-                if expr is None:
+                if not isinstance(expr, str):
                     return None
                 self.after.extend(self.lines[mark:])
                 del self.lines[mark:]
@@ -268,8 +320,8 @@ def _response_body(step: Step) -> list[str] | None:
     return body
 
 
-def _text(lit: str | Lit, prefix: int) -> str:
-    return lit if isinstance(lit, str) else lit.render(4, prefix)
+def _text(lit: Node, prefix: int) -> str:
+    return _render(lit, 4, prefix)
 
 
 def version_arg(step: Step, tags: dict[str, tuple[str, ...]]) -> str:

@@ -411,3 +411,45 @@ def test_written_code_passes_mypy_strict_against_the_step_types(tmp_path: Path) 
     cmd = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--follow-imports=silent", str(target)]
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+LISTING = """
+from typing import TypedDict
+
+from gati_runtime_min import GlobalContext, LocalContext, Request, Response, get
+
+
+class Entry(TypedDict):
+    id: int
+{entry}
+
+
+class Listing(TypedDict):
+    items: list[Entry]
+    total: int
+
+
+@get("/users")
+async def list_users(req: Request[None], res: Response[Listing], lctx: LocalContext, gctx: GlobalContext) -> None:
+    res.json({{"items": [], "total": 0}})
+"""
+
+
+def test_a_rename_inside_a_list_of_objects_is_converted_element_by_element(tmp_path: Path) -> None:
+    app = tmp_path / "proj"
+    (app / "app").mkdir(parents=True)
+    (app / "pyproject.toml").write_text('[tool.gati]\nname = "users"\n', encoding="utf-8")
+    (app / "app" / "__init__.py").write_text("", encoding="utf-8")
+    handlers = app / "app" / "handlers.py"
+    handlers.write_text(LISTING.format(entry="    full_name: str\n    email_address: str"), encoding="utf-8")
+    assert gatic("version", "record", str(app), "--tag", "v1", at=T1).exit_code == 0
+    handlers.write_text(LISTING.format(entry="    name: str\n    email_address: str"), encoding="utf-8")
+    written = gatic("transformers", "write", str(app))
+    assert "complete" in written.output and "a stub" not in written.output, written.output
+    target = app / "app" / "transformers" / "list_users__v2026_09_01T090000Z.py"
+    text = target.read_text(encoding="utf-8")
+    assert 'for item in response["items"]' in text and '"full_name": item["name"]' in text, text
+    fmt = subprocess.run([str(RUFF), "format", "--isolated", "--diff", str(target)], capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+    status, out = check_codes(app)
+    assert status == 0, out
