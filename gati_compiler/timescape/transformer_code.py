@@ -2,7 +2,8 @@
 
 Input: a breaking `Step` (both segments' contracts and named GTypes) and which sides to write.
 Output: a `StepCode`: the module text, and per side whether the code is complete. Mechanical
-changes of top-level properties get complete code: a renamed property (one removed and one added
+changes get complete code (nested objects and lists of objects inline, when they need no
+statement of their own): a renamed property (one removed and one added
 of the same type), a renamed enum value, a property added with a default, a removed property,
 optional made required with a default, a widened (`int` -> `float`) or subset (enum) type. Anything
 else becomes a stub that raises `NotImplementedError` and carries the diff as `# TODO` lines.
