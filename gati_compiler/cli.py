@@ -29,6 +29,7 @@ from gati_compiler.diagnostics.render import (
 )
 from gati_compiler.pipeline import BuildResult
 from gati_compiler.timescape.cli_diff import changelog_cmd, diff_cmd, gate_options, run_check_against
+from gati_compiler.timescape.cli_transformers import transformers_group
 from gati_compiler.timescape.cli_versions import version_group
 from gati_compiler.timescape.report import ReportFormat
 from gati_compiler.version import __version__
@@ -146,6 +147,7 @@ def _require_project(project: Path) -> None:
 main.add_command(version_group)
 main.add_command(diff_cmd)
 main.add_command(changelog_cmd)
+main.add_command(transformers_group)  # `gatic transformers write`: gati_compiler/timescape/cli_transformers.py
 
 
 _format_opt = click.option(

@@ -176,6 +176,8 @@ class TimescapeConfig(_Frozen):
     fail_on: Literal["ERR", "WARN"] = "ERR"
     categories: tuple[Literal["WIRE", "SDK", "POLICY"], ...] = ("WIRE", "POLICY")
     accept: tuple[AcceptedBreak, ...] = ()
+    # where `gatic transformers write` puts new files (default: `<source root>/<package>/transformers`)
+    transformers: Annotated[str, MinLen(1)] | None = None
 
 
 class GatiConfig(_Frozen):

@@ -323,6 +323,19 @@ def _build(
     program = step.program
     result.lock = step.lock
     result.program = program
+    if step.lock is not None:  # Timescape transformers: each bound to the step it bridges
+        from gati_compiler.timescape.contract import contract_from_program
+        from gati_compiler.timescape.steps import timeline
+        from gati_compiler.timescape.transformers import bind_transformers
+
+        ts_lock = step.lock
+        bound = _guarded(
+            sink,
+            "binding the Timescape transformers",
+            lambda: bind_transformers(timeline(ts_lock, contract_from_program(program)), program.transformers, sink),
+        )
+        if bound is None or sink.has_errors:
+            return finish()
     if dump == "ir":
         from gati_compiler.ir.canonical import dump_ir
 
@@ -407,6 +420,9 @@ def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
     from gati_compiler.cache.stale import report_stale
 
     extra = DiagnosticSink()
+    from gati_compiler.timescape.check import transformer_gate
+
+    transformer_gate(result, extra)
     report_stale(Path(project_dir), result.config.out, result.artifacts, result.sources, extra)
     result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: (d.sort_key, d.message))
     return result

@@ -213,6 +213,36 @@ TS_TRANSFORMER_INVALID: Final = DiagnosticCode(
 TS_TRANSFORMER_UNVERIFIED: Final = DiagnosticCode(
     "GATI742", "transformer-unverified", "a transformer could not be run to verify it (import failure, crash, timeout)"
 )
+TRANSFORMER_MARKER: Final = DiagnosticCode(
+    "GATI730",
+    "transformer-marker-invalid",
+    "a transformer marker does not name its handler and version as two string literals",
+)
+TRANSFORMER_MISPLACED: Final = DiagnosticCode(
+    "GATI731", "transformer-misplaced", "a transformer marker decorates a method or a nested function"
+)
+TRANSFORMER_UNKNOWN_HANDLER: Final = DiagnosticCode(
+    "GATI732", "transformer-unknown-handler", "a transformer names a handler id the working tree does not have"
+)
+TRANSFORMER_UNKNOWN_VERSION: Final = DiagnosticCode(
+    "GATI733", "transformer-unknown-version", "a transformer names a version the Timescape lock does not know"
+)
+TRANSFORMER_NO_STEP: Final = DiagnosticCode(
+    "GATI734", "transformer-no-step", "a transformer names a version after which its handler did not change"
+)
+TRANSFORMER_DUPLICATE: Final = DiagnosticCode(
+    "GATI735", "transformer-duplicate", "two transformers of one kind bridge the same step"
+)
+TRANSFORMER_WRONG_SHAPE: Final = DiagnosticCode(
+    "GATI736",
+    "transformer-wrong-shape",
+    "a transformer's annotations are not the generated types of its step",
+)
+TRANSFORMER_MISSING: Final = DiagnosticCode(
+    "GATI737",
+    "transformer-missing",
+    "a breaking change has no transformer, or only a stub, on a side it breaks",
+)
 
 # 9xx: internal
 INTERNAL_ERROR: Final = DiagnosticCode("GATI900", "internal-error", "gati itself failed; this is a gati bug")

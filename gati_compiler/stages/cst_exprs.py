@@ -243,3 +243,15 @@ def _functional_typeddict(name: str, value: cst.BaseExpression, anchor: Anchor) 
         line=0,
         anchor=anchor,
     )
+
+
+def _raises_not_implemented(body: Sequence[cst.BaseStatement]) -> bool:
+    """Whether a function body (a docstring aside) is a lone `raise NotImplementedError[(...)]`."""
+    stmts = list(body[1:] if _docstring(body) is not None else body)
+    if len(stmts) != 1 or type(stmts[0]) is not cst.SimpleStatementLine or len(stmts[0].body) != 1:
+        return False
+    small = stmts[0].body[0]
+    if type(small) is not cst.Raise or small.exc is None:
+        return False
+    exc = small.exc.func if type(small.exc) is cst.Call else small.exc
+    return type(exc) is cst.Name and exc.value == "NotImplementedError"

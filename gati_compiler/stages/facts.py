@@ -124,6 +124,10 @@ class FunctionFact(NamedTuple):
     param_uses: tuple[Use, ...] = ()
     # the literal codes of `res.status(201)` calls in the body, sorted and unique
     statuses: tuple[int, ...] = ()
+    # decorated only: the body (after a docstring) is a lone `raise NotImplementedError[(...)]`
+    stub: bool = False
+    # decorated functions defined directly in this one's body (a misplaced transformer marker)
+    nested: tuple[FunctionFact, ...] = ()
 
 
 class ClassFact(NamedTuple):

@@ -516,8 +516,12 @@ def _final_names(named: Mapping[str, GType], display: Mapping[str, str]) -> dict
 
 
 def lower_program(project: ResolvedProject, options: LowerOptions, reporter: Reporter) -> Program:
-    """Stage entry point: every handler, hook, module and named type of the project."""
-    return _Lowerer(project, options, reporter).run()
+    """Stage entry point: every handler, hook, module, named type and transformer of the project."""
+    from gati_compiler.stages.lower_transformers import lower_transformers
+
+    program = _Lowerer(project, options, reporter).run()
+    transformers = lower_transformers(project, reporter)
+    return program.model_copy(update={"transformers": transformers}) if transformers else program
 
 
 __all__ = ["LowerOptions", "display_of", "lower_program"]

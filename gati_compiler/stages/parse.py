@@ -29,6 +29,7 @@ from gati_compiler.stages.cst_exprs import (
     _dotted,
     _functional_typeddict,
     _is_type_checking,
+    _raises_not_implemented,
     _static_branch,
     _string_list,
     _target_names,
@@ -246,7 +247,14 @@ class _ModuleReader:
         module_uses: tuple[Use, ...] = ()
         param_uses: tuple[Use, ...] = ()
         statuses: tuple[int, ...] = ()
+        stub = False
+        nested = tuple(
+            self._function(stmt, (*anchor, "body", "body", k), 0)
+            for k, stmt in enumerate(body)
+            if type(stmt) is cst.FunctionDef and stmt.decorators
+        )
         if decorators:
+            stub = _raises_not_implemented(body)
             uses = _collect_uses(fn)
             module_uses = tuple(Use(name, (*anchor, "#module_use", k)) for k, (name, _) in enumerate(uses.modules))
             param_uses = tuple(Use(name, (*anchor, "#param_use", k)) for k, (name, _) in enumerate(uses.params))
@@ -263,6 +271,8 @@ class _ModuleReader:
             module_uses=module_uses,
             param_uses=param_uses,
             statuses=statuses,
+            stub=stub,
+            nested=nested,
         )
 
     def _param(self, p: cst.Param, anchor: Anchor, kind: str) -> ParamFact:

@@ -243,3 +243,19 @@ def _accept_span(config_file: str, text: str, index: int, key: str) -> Span:
     if found is not None:
         line += text.count("\n", start, start + found.start() + len(found.group(0)) - len(found.group(0).lstrip()))
     return Span.point(config_file, line)
+
+
+def transformer_gate(result: BuildResult, sink: DiagnosticSink, today: date | None = None) -> None:
+    """`gatic check`: every breaking step of the timeline needs a complete transformer on each
+    side it breaks (GATI737); a break accepted in `[[tool.gati.timescape.accept]]` needs none."""
+    from gati_compiler.timescape.steps import timeline
+    from gati_compiler.timescape.transformers import bind_transformers, missing_transformers
+
+    if result.lock is None or result.program is None or not result.lock.versions:
+        return
+    day = today or date.today()
+    cfg = result.config
+    accepts = [a for a in (cfg.timescape.accept if cfg else ()) if a.expires is None or a.expires >= day]
+    line = timeline(result.lock, contract_from_program(result.program))
+    bound = bind_transformers(line, result.program.transformers, DiagnosticSink())  # reported by the build
+    missing_transformers(line, bound, sink, accepts)

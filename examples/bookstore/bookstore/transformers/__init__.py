@@ -1,0 +1,1 @@
+"""Timescape transformers (see docs/timescape.md, "Transformers")."""
