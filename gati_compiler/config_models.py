@@ -176,6 +176,10 @@ class TimescapeConfig(_Frozen):
     fail_on: Literal["ERR", "WARN"] = "ERR"
     categories: tuple[Literal["WIRE", "SDK", "POLICY"], ...] = ("WIRE", "POLICY")
     accept: tuple[AcceptedBreak, ...] = ()
+    # `/_gati/versions`: a version is hot at this many requests per hour, warm from the second
+    # threshold up, cold below it (the runtime reads them from `settings.timescape`)
+    hot_requests_per_hour: Annotated[float, Ge(0)] = 60.0
+    warm_requests_per_hour: Annotated[float, Ge(0)] = 1.0
 
 
 class GatiConfig(_Frozen):
