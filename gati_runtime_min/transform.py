@@ -22,7 +22,7 @@ import orjson
 
 from gati_runtime_min.edges import NO_BODY_STATUS, answer_headers
 from gati_runtime_min.errors import GatiError, HTTPError, envelope
-from gati_runtime_min.ingress import ClientDisconnected, Headers, parse_query, read_json_body
+from gati_runtime_min.ingress import ClientDisconnected, Headers, parse_query, raw_headers, read_json_body
 from gati_runtime_min.lifecycle import RoutePlan, invoke, validation_error
 from gati_runtime_min.loader import ServedVersion, StepSpec
 from gati_runtime_min.messages import _UNSET, Request, Response
@@ -201,6 +201,8 @@ async def serve_version(
     app._seen[version] = t0
     raw: list[tuple[bytes, bytes]] = scope["headers"]
     hdrs = dict(raw)
+    if len(hdrs) != len(raw):  # a repeated name: join the values
+        hdrs = raw_headers(raw)
     qs: bytes = scope.get("query_string", b"")
     lctx = LocalContext._new(rid, path, version, head, t0)
     current = False  # past the upgrades: errors are the current path's and get the error downgrades

@@ -165,14 +165,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def write_serving(root: Path, names: Mapping[str, str | None]) -> None:
+def write_serving(root: Path, names: Mapping[str, str | None], *, head: bool = False) -> None:
     def ref(kind: str) -> str | None:
         name = names.get(kind)
         return None if name is None else f"{PKG}.transformers:{name}"
 
     step = {"from": V1_0, "to": V2, "upgrade": ref("upgrade"), "downgrade": ref("downgrade"), "error": ref("error")}
     entry = {"validators": version_slug(V1_1), "steps": [step]}
-    serving = {"current": V2, "versions": [], "handlers": {"create_user": {V1_0: entry, V1_1: entry}}}
+    listed = {V1_0: entry, V1_1: entry, **({V2: entry} if head else {})}
+    serving = {"current": None if head else V2, "versions": [], "handlers": {"create_user": listed}}
     (root / ".gati" / "timescape" / "serving.json").write_text(json.dumps(serving, sort_keys=True), encoding="utf-8")
 
 
@@ -297,3 +298,22 @@ def test_hot_swap_picks_up_changed_serving_data(project: Path) -> None:
         assert asyncio.run(go()) == 500
     finally:
         write_serving(project, GOOD)
+
+
+def test_with_an_unrecorded_working_tree_no_version_means_the_working_tree(project: Path) -> None:
+    """`current: null` (the working tree differs from the latest recorded version): a request
+    naming no version gets the current code untouched, one naming the latest TSV its transformers."""
+    write_serving(project, GOOD, head=True)
+    try:
+        plain = call(project, {"name": "Ada", "email": "a@x.org"}, None)
+        latest = call(project, {"full_name": "Ada", "email": "a@x.org"}, "v2.0.0")
+
+        async def ping(c: AppClient) -> Any:
+            return (await c.get("/ping")).json()
+
+        pong = run(project, ping)
+    finally:
+        write_serving(project, GOOD)
+    assert plain[:2] == (201, {"id": 7, "name": "Ada", "email": "a@x.org"})
+    assert latest[:2] == (201, {"id": 7, "full_name": "Ada", "email": "a@x.org"})
+    assert pong == {"version": None}
