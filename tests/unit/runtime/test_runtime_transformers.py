@@ -173,7 +173,7 @@ def write_serving(root: Path, names: Mapping[str, str | None], *, head: bool = F
     step = {"from": V1_0, "to": V2, "upgrade": ref("upgrade"), "downgrade": ref("downgrade"), "error": ref("error")}
     entry = {"validators": version_slug(V1_1), "steps": [step]}
     listed = {V1_0: entry, V1_1: entry, **({V2: entry} if head else {})}
-    serving = {"current": None if head else V2, "versions": [], "handlers": {"create_user": listed}}
+    serving: dict[str, Any] = {"current": None if head else V2, "versions": [], "handlers": {"create_user": listed}}
     (root / ".gati" / "timescape" / "serving.json").write_text(json.dumps(serving, sort_keys=True), encoding="utf-8")
 
 
