@@ -91,6 +91,10 @@ class ServedVersion:
     check_response: Callable[[Any], Any]  # the version's `RESPONSES[handler_id]`
     decode_error: type[Exception]
     steps: tuple[StepSpec, ...]  # oldest first: upgrades run in this order, downgrades reversed
+    # the request parts the version has: (part, the 422 code, the version's decoder)
+    parts: tuple[tuple[str, str, Callable[[Any], Any]], ...] = ()
+    has_body: bool = False
+    header_names: tuple[str, ...] = ()  # the request headers the version declares (lower case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +343,16 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
             if hid not in module.HANDLERS or hid not in module.RESPONSES:
                 raise ManifestError(vfile, f"no codec or response check for handler {hid!r}; rebuild")
             steps = tuple(_step(raw, sfile) for raw in _need(entry, "steps", list, sfile))
+            codec = module.HANDLERS[hid]
+            parts = tuple(
+                (part, code, getattr(codec, "decode_" + part))
+                for part, code in (("params", "GATI513"), ("query", "GATI512"), ("body", "GATI511"))
+                if _has_part(codec, part)
+            )
             out[(hid, tsv)] = ServedVersion(
+                parts=parts,
+                has_body=any(p[0] == "body" for p in parts),
+                header_names=tuple(str(n).lower() for n in getattr(codec, "header_names", None) or ()),
                 handler_id=hid,
                 version=tsv,
                 codec=module.HANDLERS[hid],
@@ -348,6 +361,12 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
                 steps=steps,
             )
     return out, current if isinstance(current, str) else None, True
+
+
+def _has_part(codec: Any, part: str) -> bool:
+    """Whether a version's codec has this request part: the generated `HandlerCodec` keeps None
+    (`_body`, `_query`, `_params`) for a part the contract does not have."""
+    return callable(getattr(codec, "decode_" + part, None)) and getattr(codec, "_" + part, True) is not None
 
 
 def _step(raw: Any, file: str) -> StepSpec:

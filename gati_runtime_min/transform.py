@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from gati_runtime_min.context import LocalContext
 from gati_runtime_min.edges import NO_BODY_STATUS, answer_headers
 from gati_runtime_min.errors import GatiError, HTTPError, envelope
 from gati_runtime_min.ingress import ClientDisconnected, Headers, parse_query, raw_headers, read_json_body
@@ -29,21 +30,14 @@ from gati_runtime_min.messages import _UNSET, Request, Response
 
 if TYPE_CHECKING:
     from gati_runtime_min.app import GatiApp, Receive, Send
-    from gati_runtime_min.context import LocalContext
     from gati_runtime_min.messages import Principal
 
 _LOG: Final = logging.getLogger("gati.runtime")
-_PARTS: Final = (("params", "_params"), ("query", "_query"), ("body", "_body"))
+_lctx: Final = LocalContext._new
 
 
 class _Upgraded(Exception):
     """A current decoder rejected what the upgrades produced (becomes GATI524 naming the last one)."""
-
-
-def _has(codec: Any, attr: str) -> bool:
-    """Whether the version's codec has this request part (the generated `HandlerCodec` keeps None
-    for a part the contract does not have)."""
-    return getattr(codec, attr, True) is not None
 
 
 def _failed(step: StepSpec, kind: str, exc: BaseException, rid: str) -> GatiError:
@@ -66,23 +60,23 @@ def _mismatch(step: StepSpec | None, kind: str, version: str, detail: str, rid: 
 
 
 def decode_old(
-    served: ServedVersion, params: Mapping[str, str], raw_query: Any, raw_body: Any, hdrs: Any
+    served: ServedVersion, params: Mapping[str, str], raw_query: Any, raw_body: Any, hdrs: Mapping[bytes, bytes]
 ) -> dict[str, Any]:
     """The client's request checked in its version's shape (422 with its paths), as the wire request."""
-    codec = served.codec
     wire: dict[str, Any] = {}
-    error = served.decode_error
-    for part, attr in _PARTS:
-        if not _has(codec, attr):
-            continue
-        value = {"params": params, "query": raw_query, "body": raw_body}[part]
+    for part, code, decode in served.parts:
+        if part == "params":
+            value = params
+        elif part == "query":
+            value = raw_query
+        else:
+            value = raw_body
         try:
-            getattr(codec, "decode_" + part)(value)
-        except error as exc:
-            code = {"params": "GATI513", "query": "GATI512", "body": "GATI511"}[part]
+            decode(value)
+        except served.decode_error as exc:
             raise validation_error(code, exc, f"$.{part}") from None
-        wire[part] = dict(value) if part != "body" else value
-    names = getattr(codec, "header_names", None)  # only when the version declares request headers
+        wire[part] = value if part == "body" else dict(value)
+    names = served.header_names
     if names:
         view = Headers(hdrs)
         wire["headers"] = {n: view[n] for n in names if n in view}
@@ -141,13 +135,12 @@ def downgrade_error(served: ServedVersion, body: Any, rid: str) -> Any:
 
 
 async def _current(
-    app: GatiApp, plan: RoutePlan, req: Request[Any, Any, Any], lctx: LocalContext, last: StepSpec | None
-) -> tuple[int, Any, Response[Any]]:
+    app: GatiApp, plan: RoutePlan, args: tuple[Any, ...], lctx: LocalContext, last: StepSpec | None
+) -> tuple[int, Any]:
     """The current path on the upgraded request: hooks, current decoders, handler, current encoder.
-    Returns the status, the encoded JSON value (`_UNSET`: no body) and the response."""
+    Returns the status and the encoded JSON value (`_UNSET`: no body)."""
     lifecycle = app.lifecycle
-    res: Response[Any] = Response(plan.status)
-    args = (req, res, lctx, plan.gctx)
+    req, res = args[0], args[1]
     if plan.before:
         await lifecycle.before(plan, args, lctx)
     try:
@@ -175,7 +168,7 @@ async def _current(
             raise lifecycle.invalid_response(plan, exc) from None
     if plan.after or lctx._after:
         await lifecycle.after(plan, args, lctx)
-    return status, value, res
+    return status, value
 
 
 async def serve_version(
@@ -190,8 +183,6 @@ async def serve_version(
 ) -> None:
     """Answer one request of `served.version` (see the module docstring); `ctx` is (request id,
     start time, client address, HEAD, user, the version's extra headers)."""
-    from gati_runtime_min.context import LocalContext
-
     rid, t0, client, head, user, extra = ctx
     method: str = scope["method"]
     path: str = scope["path"]
@@ -204,7 +195,7 @@ async def serve_version(
     if len(hdrs) != len(raw):  # a repeated name: join the values
         hdrs = raw_headers(raw)
     qs: bytes = scope.get("query_string", b"")
-    lctx = LocalContext._new(rid, path, version, head, t0)
+    lctx = _lctx(rid, path, version, head, t0)
     current = False  # past the upgrades: errors are the current path's and get the error downgrades
     try:
         try:
@@ -223,22 +214,28 @@ async def serve_version(
                 wire.get("body"), new_query, new_params, hdrs, method, path, rid, client, user, new_query
             )
             current = True
+            res: Response[Any] = Response(plan.status)
+            args: tuple[Any, ...] = (req, res, lctx, plan.gctx)
+            deadlines = app.lifecycle.deadlines
+            task = deadlines.arm(perf_counter() + plan.timeout) if plan.timeout else None
+            timed_out = False
             try:
-                async with asyncio.timeout(plan.timeout):
-                    status, value, res = await _current(app, plan, req, lctx, last)
+                try:
+                    status, value = await _current(app, plan, args, lctx, last)
+                finally:
+                    if task is not None:
+                        timed_out = deadlines.disarm(task)
+                if timed_out:  # the handler swallowed the cancellation: still a timeout
+                    raise asyncio.CancelledError
             except _Upgraded as exc:
                 current = False
                 assert last is not None  # `_current` raises `_Upgraded` only after an upgrade ran
                 raise _mismatch(last, "upgrade", last.to_tsv, str(exc), rid) from None
-            except TimeoutError:
-                lctx.event("timeout", handler=plan.handler_id, seconds=plan.timeout)
-                raise GatiError("GATI504", f"{plan.handler_id} timed out after {plan.timeout:g}s") from None
-            except HTTPError:
-                raise
-            except Exception as exc:
-                args: tuple[Any, ...] = (req, Response(plan.status), lctx, plan.gctx)
-                error = await app.lifecycle.fail(plan, exc, False, None, req, args, lctx)
-                raise (error or GatiError("GATI500")) from None
+            except BaseException as exc:  # as on the current path: timeouts, catch hooks, compensations
+                error = await app.lifecycle.fail(plan, exc, timed_out, task, req, args, lctx)
+                if error is None:
+                    raise
+                raise error from None
             current = False
             if value is not _UNSET and 200 <= status < 300:
                 value = downgrade(served, value, rid)
@@ -259,7 +256,7 @@ async def serve_version(
 
 
 def _reads_body(served: ServedVersion, plan: RoutePlan) -> bool:
-    return plan.has_request or _has(served.codec, "_body")
+    return plan.has_request or served.has_body
 
 
 def _dump(app: GatiApp, plan: RoutePlan, value: Any) -> bytes:
