@@ -317,3 +317,56 @@ def test_with_an_unrecorded_working_tree_no_version_means_the_working_tree(proje
     assert plain[:2] == (201, {"id": 7, "name": "Ada", "email": "a@x.org"})
     assert latest[:2] == (201, {"id": 7, "full_name": "Ada", "email": "a@x.org"})
     assert pong == {"version": None}
+
+
+@pytest.mark.slow
+def test_one_uvicorn_server_answers_the_old_and_the_current_shape(project: Path) -> None:
+    """Real uvicorn on 127.0.0.1 (a subprocess, stopped by its PID)."""
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    import gati_runtime_min
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    repo = Path(gati_runtime_min.__file__).resolve().parent.parent
+    code = f"from gati_runtime_min import serve; serve({str(project / '.gati')!r}, port={port}, log_level='warning')"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120  # a ceiling for a loaded machine; the loop ends once it is up
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                httpx.get(f"{base}/_gati/ready", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=5) as client:
+            old = client.post("/users", json={"full_name": "Ada", "email": "e"}, headers={"x-gati-version": "v1.1.0"})
+            new = client.post("/users", json={"name": "Ada", "email": "e"})
+            retired = client.post(
+                "/users", json={"full_name": "Ada", "email": "e"}, headers={"x-gati-version": "v1.0.0"}
+            )
+            versions = client.get("/_gati/versions").json()
+        assert (old.status_code, old.json()) == (201, {"id": 7, "full_name": "Ada", "email": "e"})
+        assert (new.status_code, new.json()) == (201, {"id": 7, "name": "Ada", "email": "e"})
+        assert retired.status_code == 410
+        assert {v["tsv"]: v["requests"] for v in versions["versions"]}[V1_1] == 1
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
