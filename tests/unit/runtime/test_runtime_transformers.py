@@ -145,6 +145,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_sources(root, NEW + PING)
     gatic(root, "version", "record", ".", "--tag", "v2.0.0", at=V2)
     gatic(root, "version", "retire", "v1.0.0", ".", at=V2)
+    gatic(root, "version", "deprecate", "v1.1.0", ".", "--sunset", "2027-06-30", at=V2)
     (root / PKG / "transformers.py").write_text(TRANSFORMERS, encoding="utf-8")
     result = build(root)
     assert result.program is not None and not [d for d in result.diagnostics if d.severity == "error"]
@@ -196,8 +197,10 @@ def call(project: Path, body: dict[str, Any], version: str | None = "v1.1.0") ->
 
 
 def test_old_version_is_upgraded_served_and_answered_in_its_own_shape(project: Path) -> None:
-    status, body, _ = call(project, {"full_name": "Ada", "email": "a@x.org"})
+    status, body, headers = call(project, {"full_name": "Ada", "email": "a@x.org"})
     assert (status, body) == (201, {"id": 7, "full_name": "Ada", "email": "a@x.org"})
+    # v1.1.0 is deprecated: its answers still say so (Timescape part 1)
+    assert headers["sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT" and "deprecation" in headers
 
 
 def test_old_version_request_is_validated_in_its_own_shape(project: Path) -> None:
@@ -277,7 +280,8 @@ def test_gctx_timescape_and_the_versions_endpoint(project: Path) -> None:
     assert usage["create_user"] == {V1_1: 2, V2: 1}
     rows = {v["tsv"]: v for v in versions["versions"]}
     assert rows[V1_0]["status"] == "retired" and rows[V1_0]["temperature"] == "cold"
-    assert rows[V1_0]["successor"] == V1_1
+    assert rows[V1_0]["successor"] == V2  # the nearest newer active version (v1.1.0 is deprecated)
+    assert (rows[V1_1]["status"], rows[V1_1]["sunset"], rows[V1_1]["successor"]) == ("deprecated", "2027-06-30", V2)
     assert rows[V1_1]["requests"] == 2 and rows[V1_1]["temperature"] == "warm"
     assert rows[V2]["tags"] == ["v2.0.0"] and rows[V2]["successor"] is None
     assert versions["thresholds"] == {"hot": 60.0, "warm": 1.0}
