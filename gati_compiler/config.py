@@ -170,7 +170,8 @@ def _warn_memory_state(cfg: GatiConfig, checker: _Checker, sink: DiagnosticSink)
 
 
 def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
-    """The `settings` object of `manifest.json`: auth, server, state and the free `config` table.
+    """The `settings` object of `manifest.json`: auth, server, state, the Timescape usage
+    thresholds and the free `config` table.
 
     Keys are camelCase like the rest of the manifest. Secrets are never copied: only the names
     of the environment variables (and the key file path) that hold them. A disabled auth scheme
@@ -195,6 +196,10 @@ def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
         "auth": {"jwt": jwt_settings, "apiKeys": keys_settings},
         "server": {"maxBodyBytes": cfg.server.max_body_bytes, "requestTimeout": cfg.server.request_timeout},
         "state": _state_settings(cfg.state),
+        "timescape": {
+            "hot": cfg.timescape.hot_requests_per_hour,
+            "warm": cfg.timescape.warm_requests_per_hour,
+        },
         "appVersion": cfg.app_version,
         **_http_settings(cfg),
         "config": dict(cfg.config),

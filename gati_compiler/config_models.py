@@ -178,6 +178,10 @@ class TimescapeConfig(_Frozen):
     accept: tuple[AcceptedBreak, ...] = ()
     # where `gatic transformers write` puts new files (default: `<source root>/<package>/transformers`)
     transformers: Annotated[str, MinLen(1)] | None = None
+    # `/_gati/versions`: a version is hot at this many requests per hour, warm from the second
+    # threshold up, cold below it (the runtime reads them from `settings.timescape`)
+    hot_requests_per_hour: Annotated[float, Ge(0)] = 60.0
+    warm_requests_per_hour: Annotated[float, Ge(0)] = 1.0
 
 
 class GatiConfig(_Frozen):

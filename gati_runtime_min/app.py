@@ -39,7 +39,8 @@ from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
 from gati_runtime_min.state import MemoryState, StateBackend, StateSettings, open_backend
-from gati_runtime_min.versions import VersionResolver
+from gati_runtime_min.transform import serve_version
+from gati_runtime_min.versions import Timescape, UsageWindow, VersionResolver
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -88,6 +89,8 @@ class GatiApp(AppEdges):
         self.versions = VersionResolver(
             self.build.manifest.get("versions") or (),
             {r.handler_id: r.manifest["timescapeVersions"] for r in routes if r.manifest.get("timescapeVersions")},
+            head=self.build.has_serving and self.build.serving_current is None,
+            served={version for _, version in self.build.serving},
         )
         self.state_settings = StateSettings.resolve(self.build.settings.get("state"), self.build.app)
         backend = open_backend(self.state_settings, self.versions.current)
@@ -120,6 +123,7 @@ class GatiApp(AppEdges):
             version=self.versions.current,
             versions=self.versions.known,
             manifest_hash=self.build.manifest_hash,
+            timescape=Timescape(self.versions, self.state),
         )
         self._gctx_by_route = {
             r.handler_id: self.gctx.with_modules(self.modules.restrict(r.modules, r.handler_id)) for r in routes
@@ -136,10 +140,13 @@ class GatiApp(AppEdges):
         self._decode_error = self.lifecycle.decode_error
         self._versioned = bool(self.versions.known)
         self._gated = self.versions.gated
+        # Timescape: (handler, version) -> its transformer chain; only versions in `_gated` are looked up
+        self._served = {k: v for k, v in self.build.serving.items() if k[0] in self.plans}
         self._max_digits = len(str(self.max_body_bytes))  # a shorter content-length is within the limit
         # `/openapi.json` and `/docs` (on unless `[tool.gati.docs]` or `GATI_DOCS` turn them off)
         settings = self.build.settings
         self.docs = DocsEndpoints(self.build.build_dir, settings, self.build.app) if docs_enabled(settings) else None
+        self.window = UsageWindow()  # requests per version in the last hour, for `/_gati/versions`
         self.ready = False
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -199,6 +206,11 @@ class GatiApp(AppEdges):
                 version = self.versions.resolve(Headers(hdrs), qs)
                 if version in self._gated:  # deprecated, retired, or an older version
                     extra = self.versions.gate(version, plan.handler_id)
+                    served = self._served.get((plan.handler_id, version))
+                    if served is not None:  # an older shape: through the transformers (`transform.py`)
+                        ctx = (rid, t0, client, head, user, extra)
+                        await serve_version(self, served, plan, params, scope, receive, send, ctx)
+                        return
             else:
                 version = None  # no versions recorded and none asked for: the current one
             usage = self._usage  # Timescape usage per (handler, version); the backend shares it

@@ -16,6 +16,7 @@ from gati_runtime_min.errors import CapabilityError
 if TYPE_CHECKING:
     from gati_runtime_min.authoring import CatchFunc, HookFunc
     from gati_runtime_min.state.base import StateBackend
+    from gati_runtime_min.versions import Timescape
 
 _LOG: Final = logging.getLogger("gati.request")
 Thunk = Callable[[], Awaitable[None] | None]
@@ -249,7 +250,7 @@ class GlobalContext:
     """What every request shares: read-only `config`, `modules`, the message bus, the shared
     `store` (a key-value store every worker and replica sees with the Redis backend), app identity."""
 
-    __slots__ = ("_bus", "app", "config", "manifest_hash", "modules", "store", "version", "versions")
+    __slots__ = ("_bus", "app", "config", "manifest_hash", "modules", "store", "timescape", "version", "versions")
 
     def __init__(
         self,
@@ -262,6 +263,7 @@ class GlobalContext:
         version: str | None = None,
         versions: tuple[str, ...] = (),
         manifest_hash: str | None = None,
+        timescape: Timescape | None = None,
     ) -> None:
         self.config: Mapping[str, Any] = freeze(config or {})
         self.modules = modules if isinstance(modules, Modules) else Modules(modules or {})
@@ -276,6 +278,12 @@ class GlobalContext:
         self.version = version
         self.versions = versions
         self.manifest_hash = manifest_hash
+        if timescape is None:
+            from gati_runtime_min.versions import Timescape, VersionResolver
+
+            timescape = Timescape(VersionResolver(versions), self.store)
+        # the recorded versions, the current one, resolution and usage counts (`versions.Timescape`)
+        self.timescape: Timescape = timescape
 
     def with_modules(self, modules: Modules) -> GlobalContext:
         return GlobalContext(
@@ -287,6 +295,7 @@ class GlobalContext:
             version=self.version,
             versions=self.versions,
             manifest_hash=self.manifest_hash,
+            timescape=self.timescape,
         )
 
     async def publish(self, topic: str, message: Any, timeout: float | None = None) -> int:

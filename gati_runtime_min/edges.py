@@ -20,7 +20,7 @@ from gati_runtime_min.errors import GatiError, HTTPError, envelope
 from gati_runtime_min.loader import Build
 from gati_runtime_min.routing import Match
 from gati_runtime_min.state import StateBackend, StateError
-from gati_runtime_min.versions import VersionResolver
+from gati_runtime_min.versions import UsageWindow, VersionResolver, temperature
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,6 +41,7 @@ class AppEdges:
     instances: dict[str, Any]
     versions: VersionResolver
     state: StateBackend
+    window: UsageWindow
     ready: bool
     _started: bool
     _start_lock: asyncio.Lock
@@ -60,6 +61,11 @@ class AppEdges:
             if self._started:
                 return
             await self.state.start()
+            if self.versions.known:  # the start of the first `/_gati/versions` window
+                try:
+                    await self._version_requests()
+                except Exception as exc:  # only the first window gets longer; serving goes on
+                    _LOG.warning("cannot read the usage counters at start-up: %s", exc)
             for module_id, inst in self.instances.items():
                 enter = getattr(inst, "__aenter__", None)
                 if enter is not None:
@@ -148,6 +154,8 @@ class AppEdges:
             await self._error(send, GatiError("GATI503", message), path, rid, False)
         elif path == "/_gati/usage":
             await self._usage_answer(path, rid, send)
+        elif path == "/_gati/versions":
+            await self._versions_answer(path, rid, send)
         else:
             await self._error(send, GatiError("GATI520", f"no route for {path}"), path, rid, False)
 
@@ -161,6 +169,46 @@ class AppEdges:
             await self._error(send, GatiError("GATI506", f"usage counters unavailable: {exc}"), path, rid, False)
             return
         body = {"state": self.state.kind, "shared": self.state.shared, "usage": usage, "versions": versions}
+        await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
+
+    async def _version_requests(self) -> tuple[dict[str, dict[str, Any]], dict[str, int], float]:
+        """Per version the `/_gati/usage` row, the requests in the last window, and the window."""
+        per_version = await self.state.versions(await self.state.usage())
+        totals = {v: int(row.get("requests", 0)) for v, row in per_version.items()}
+        recent, seconds = self.window.observe(time.monotonic(), totals)
+        return per_version, recent, seconds
+
+    async def _versions_answer(self, path: str, rid: str, send: Send) -> None:
+        """Each recorded version with its status, successor, sunset, requests in the last window
+        and temperature (`settings.timescape.hot` / `warm`, requests per hour)."""
+        try:
+            per_version, recent, seconds = await self._version_requests()
+        except Exception as exc:
+            await self._error(send, GatiError("GATI506", f"usage counters unavailable: {exc}"), path, rid, False)
+            return
+        limits = self.build.settings.get("timescape") or {}
+        hot, warm = float(limits.get("hot", 60.0)), float(limits.get("warm", 1.0))
+        versions = []
+        for entry in self.versions.describe():
+            tsv = entry["tsv"]
+            row = per_version.get(tsv) or {}
+            n = recent.get(tsv, 0)
+            versions.append(
+                {
+                    **entry,
+                    "requests": n,
+                    "requestsTotal": int(row.get("requests", 0)),
+                    "errors": int(row.get("errors", 0)),
+                    "lastSeen": row.get("lastSeen"),
+                    "temperature": temperature(n, seconds, hot, warm),
+                }
+            )
+        body = {
+            "current": self.versions.current,
+            "window": round(seconds, 3),
+            "thresholds": {"hot": hot, "warm": warm},
+            "versions": versions,
+        }
         await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(body), False)
 
     async def _error(

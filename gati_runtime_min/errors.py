@@ -36,6 +36,8 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "GATI520": (404, "no route matches the path"),
     "GATI521": (405, "the path exists but not for this method"),
     "GATI522": (404, "the route does not exist in the requested API version"),
+    "GATI523": (500, "a Timescape transformer failed"),
+    "GATI524": (500, "a Timescape transformer's result does not match its API version"),
     "GATI530": (401, "authentication required or credentials invalid"),
     "GATI531": (403, "the caller lacks a required role"),
     "GATI532": (429, "rate limit exceeded"),

@@ -2,7 +2,8 @@
 
 Everything wrong with the build raises `ManifestError` naming the file: a missing or corrupt JSON
 file, an artifact whose digest does not match, an incompatible `irVersion`, a handler or hook that
-cannot be imported, or generated validators without a codec for a handler.
+cannot be imported, or generated validators without a codec for a handler. Timescape: the
+transformers `timescape/serving.json` names and each old version's validators package.
 """
 
 from __future__ import annotations
@@ -69,6 +70,34 @@ class ModuleSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class StepSpec:
+    """One step of a handler's history, as served: its transformers (None: identity) and their names."""
+
+    from_tsv: str
+    to_tsv: str
+    upgrade: Callable[[Any], Any] | None
+    downgrade: Callable[[Any], Any] | None
+    error: Callable[[Any], Any] | None
+    names: Mapping[str, str]  # kind ("upgrade", "downgrade", "error") -> `module:function`
+
+
+@dataclass(frozen=True, slots=True)
+class ServedVersion:
+    """A `(handler, version)` that `serving.json` lists: served through its transformer chain."""
+
+    handler_id: str
+    version: str
+    codec: Any  # the version's `HandlerCodec` (decode_body/query/params)
+    check_response: Callable[[Any], Any]  # the version's `RESPONSES[handler_id]`
+    decode_error: type[Exception]
+    steps: tuple[StepSpec, ...]  # oldest first: upgrades run in this order, downgrades reversed
+    # the request parts the version has: (part, the 422 code, the version's decoder)
+    parts: tuple[tuple[str, str, Callable[[Any], Any]], ...] = ()
+    has_body: bool = False
+    header_names: tuple[str, ...] = ()  # the request headers the version declares (lower case)
+
+
+@dataclass(frozen=True, slots=True)
 class Build:
     build_dir: Path
     app: str
@@ -81,6 +110,9 @@ class Build:
     gtypes: Mapping[str, Any]
     validators: ModuleType
     project_root: Path
+    serving: Mapping[tuple[str, str], ServedVersion] = field(default_factory=dict)
+    serving_current: str | None = None  # `serving.json`'s `current` (None: the working tree is unrecorded)
+    has_serving: bool = False
 
 
 def read_json(build_dir: Path, rel: str) -> Any:
@@ -156,9 +188,12 @@ def _hook(raw: Any, file: str) -> HookSpec:
     )
 
 
-def load_validators(build_dir: Path) -> ModuleType:
-    """Import `.gati/validators/` by file location under a private module name."""
-    init = build_dir / "validators" / "__init__.py"
+def load_validators(
+    build_dir: Path, rel: str = "validators", needs: tuple[str, ...] = ("HANDLERS", "DecodeError")
+) -> ModuleType:
+    """Import `.gati/validators/` (or another generated validators package under `rel`) by file
+    location under a private module name, and check it defines `needs`."""
+    init = build_dir / rel / "__init__.py"
     if not init.is_file():
         raise ManifestError(str(init), "missing; run `gatic build` first")
     digest = hashlib.sha256(str(build_dir.resolve()).encode()).hexdigest()[:12]
@@ -173,7 +208,7 @@ def load_validators(build_dir: Path) -> ModuleType:
     except Exception as exc:
         sys.modules.pop(name, None)
         raise ManifestError(str(init), f"cannot be imported: {type(exc).__name__}: {exc}") from exc
-    for attr in ("HANDLERS", "DecodeError"):
+    for attr in needs:
         if not hasattr(module, attr):
             raise ManifestError(str(init), f"does not define {attr}; rebuild with `gatic build`")
     return module
@@ -260,6 +295,7 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
                 manifest=m,
             )
         )
+    serving, serving_current, has_serving = load_serving(bdir)
     mhash = manifest.get("contentHash") or "sha256:" + hashlib.sha256((bdir / "manifest.json").read_bytes()).hexdigest()
     return Build(
         build_dir=bdir,
@@ -273,4 +309,84 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
         gtypes=gtypes,
         validators=validators,
         project_root=project_root,
+        serving=serving,
+        serving_current=serving_current,
+        has_serving=has_serving,
+    )
+
+
+SERVING: Final = "timescape/serving.json"
+_KINDS: Final = ("upgrade", "downgrade", "error")
+
+
+def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str | None, bool]:
+    """`timescape/serving.json` (absent: no transformers): per listed `(handler, version)` its
+    validators and its steps with the transformers imported; `current`; whether the file exists."""
+    sfile = str(bdir / SERVING)
+    if not (bdir / SERVING).exists():
+        return {}, None, False
+    data = read_json(bdir, SERVING)
+    current = data.get("current") if isinstance(data, dict) else None
+    handlers = _need(data, "handlers", dict, sfile)
+    packages: dict[str, ModuleType] = {}
+    out: dict[tuple[str, str], ServedVersion] = {}
+    for hid, per_version in sorted(handlers.items()):
+        if not isinstance(per_version, dict):
+            raise ManifestError(sfile, f"handlers.{hid} is not an object")
+        for tsv, entry in sorted(per_version.items()):
+            slug = _need(entry, "validators", str, sfile)
+            if slug not in packages:
+                rel = f"timescape/validators/{slug}"
+                packages[slug] = load_validators(bdir, rel, ("HANDLERS", "DecodeError", "RESPONSES"))
+            module = packages[slug]
+            vfile = str(bdir / f"timescape/validators/{slug}/__init__.py")
+            if hid not in module.HANDLERS or hid not in module.RESPONSES:
+                raise ManifestError(vfile, f"no codec or response check for handler {hid!r}; rebuild")
+            steps = tuple(_step(raw, sfile) for raw in _need(entry, "steps", list, sfile))
+            codec = module.HANDLERS[hid]
+            parts = tuple(
+                (part, code, getattr(codec, "decode_" + part))
+                for part, code in (("params", "GATI513"), ("query", "GATI512"), ("body", "GATI511"))
+                if _has_part(codec, part)
+            )
+            out[(hid, tsv)] = ServedVersion(
+                parts=parts,
+                has_body=any(p[0] == "body" for p in parts),
+                header_names=tuple(str(n).lower() for n in getattr(codec, "header_names", None) or ()),
+                handler_id=hid,
+                version=tsv,
+                codec=module.HANDLERS[hid],
+                check_response=module.RESPONSES[hid],
+                decode_error=module.DecodeError,
+                steps=steps,
+            )
+    return out, current if isinstance(current, str) else None, True
+
+
+def _has_part(codec: Any, part: str) -> bool:
+    """Whether a version's codec has this request part: the generated `HandlerCodec` keeps None
+    (`_body`, `_query`, `_params`) for a part the contract does not have."""
+    return callable(getattr(codec, "decode_" + part, None)) and getattr(codec, "_" + part, True) is not None
+
+
+def _step(raw: Any, file: str) -> StepSpec:
+    fns: dict[str, Callable[..., Any] | None] = {}
+    names: dict[str, str] = {}
+    for kind in _KINDS:
+        ref = raw.get(kind) if isinstance(raw, dict) else None
+        if ref is None:
+            fns[kind] = None
+            continue
+        module, _, function = str(ref).partition(":")
+        if not module or not function:
+            raise ManifestError(file, f"transformer {ref!r} is not `module:function`")
+        fns[kind] = _import(module, function, file)
+        names[kind] = str(ref)
+    return StepSpec(
+        from_tsv=_need(raw, "from", str, file),
+        to_tsv=_need(raw, "to", str, file),
+        upgrade=fns["upgrade"],
+        downgrade=fns["downgrade"],
+        error=fns["error"],
+        names=names,
     )

@@ -4,8 +4,9 @@ A TSV exactly, a tag or a label resolves to its TSV; a timestamp picks the newes
 before it; nothing means current; anything else is a 400 (GATI516) that lists the known versions.
 Then `gate`: a deprecated version is served with `Deprecation` (RFC 9745) and `Sunset` (RFC 8594)
 headers, a retired one answers 410 (GATI517) naming its successor, and a handler that does not
-exist in the asked version answers 404 (GATI522). This runtime serves every version with the
-current handlers (transformers come with Timescape part 2).
+exist in the asked version answers 404 (GATI522). A `(handler, version)` that
+`timescape/serving.json` lists is served through its transformers (`transform.py`); the others
+by the current handlers. `Timescape` is `gctx.timescape`: the versions, resolution and usage.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
 from gati_runtime_min.errors import GatiError
+
+if TYPE_CHECKING:
+    from gati_runtime_min.state.base import StateBackend
 
 
 def _parse_ts(text: str) -> datetime | None:
@@ -46,7 +50,16 @@ class VersionResolver:
     """Resolves a request's version; `gated` holds the versions `gate` must see (all but a current
     one that is active), so a client of the current version pays one set lookup."""
 
-    def __init__(self, versions: Iterable[Any], exists: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        versions: Iterable[Any],
+        exists: Mapping[str, Iterable[str]] | None = None,
+        *,
+        head: bool = False,
+        served: Iterable[str] = (),
+    ) -> None:
+        """`head`: the working tree is not a recorded version (a request naming no version is
+        served by it, version None); `served`: versions some handler serves through transformers."""
         self._aliases: dict[str, str] = {}
         stamps: list[tuple[datetime, str]] = []
         entries: dict[str, Mapping[str, Any]] = {}
@@ -66,6 +79,7 @@ class VersionResolver:
             if ts is not None:
                 stamps.append((ts, tsv))
         self._stamps = sorted(stamps)
+        self.entries = entries
         self.known: tuple[str, ...] = tuple(t for _, t in self._stamps)
         self.current: str | None = self.known[-1] if self.known else None
         # per version: None (active), headers (deprecated) or the successor's TSV (retired)
@@ -73,9 +87,10 @@ class VersionResolver:
         self._retired = {t: e.get("successor") for t, e in entries.items() if e.get("status") == "retired"}
         # handler id -> the versions it exists in (handlers the lock never saw are not limited)
         self._exists = {h: frozenset(ts) for h, ts in (exists or {}).items()}
+        self.default = None if head else self.current  # what a request naming no version gets
         self.gated = frozenset(
             t for t in self.known if t != self.current or t in self._deprecated or t in self._retired
-        )
+        ) | frozenset(served)
 
     def gate(self, version: str, handler_id: str) -> list[tuple[bytes, bytes]] | None:
         """For a version in `gated`: the extra response headers, or an error for a retired version
@@ -97,14 +112,112 @@ class VersionResolver:
             values = parse_qs(query_string.decode("utf-8", "replace")).get("version")
             asked = values[0] if values else None
         if asked is None or asked == "":
-            return self.current
-        tsv = self._aliases.get(asked)
+            return self.default
+        tsv = self.lookup(asked)
         if tsv is not None:
             return tsv
-        ts = _parse_ts(asked)
+        known = ", ".join(self.known) or "none recorded"
+        raise GatiError("GATI516", f"unknown API version {asked!r}; known versions: {known}")
+
+    def lookup(self, name: str) -> str | None:
+        """The TSV `name` (a TSV, tag, label or timestamp) resolves to, or None (as `resolve`,
+        without raising)."""
+        tsv = self._aliases.get(name)
+        if tsv is not None:
+            return tsv
+        ts = _parse_ts(name)
         if ts is not None:
             older = [t for stamp, t in self._stamps if stamp <= ts]
             if older:
                 return older[-1]
-        known = ", ".join(self.known) or "none recorded"
-        raise GatiError("GATI516", f"unknown API version {asked!r}; known versions: {known}")
+        return None
+
+    def successor(self, tsv: str) -> str | None:
+        """The nearest newer active version, else the nearest newer one not retired."""
+        entry = self.entries.get(tsv) or {}
+        named = entry.get("successor")
+        if isinstance(named, str):
+            return named
+        newer = [t for t in self.known if t > tsv]
+        active = [t for t in newer if (self.entries.get(t) or {}).get("status", "active") == "active"]
+        alive = [t for t in newer if (self.entries.get(t) or {}).get("status") != "retired"]
+        chosen = active or alive
+        return chosen[0] if chosen else None
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every recorded version, oldest first: tsv, tags, labels, status, successor, sunset."""
+        out: list[dict[str, Any]] = []
+        for tsv in self.known:
+            entry = self.entries.get(tsv) or {}
+            out.append(
+                {
+                    "tsv": tsv,
+                    "tags": list(entry.get("tags") or ()),
+                    "labels": list(entry.get("labels") or ()),
+                    "status": str(entry.get("status") or "active"),
+                    "successor": self.successor(tsv) if tsv != self.current else None,
+                    "sunset": entry.get("sunset"),
+                }
+            )
+        return out
+
+
+class Timescape:
+    """`gctx.timescape`: the recorded versions, the current one, resolution, and usage counts."""
+
+    __slots__ = ("_resolver", "_state")
+
+    def __init__(self, resolver: VersionResolver, state: StateBackend | None = None) -> None:
+        self._resolver = resolver
+        self._state = state
+
+    @property
+    def current(self) -> str | None:
+        """The latest recorded version (what a request naming no version is served as), or None."""
+        return self._resolver.current
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Each recorded version, oldest first: `tsv`, `tags`, `labels`, `status`, `successor`, `sunset`."""
+        return self._resolver.describe()
+
+    def resolve(self, name: str) -> str | None:
+        """The TSV a version name (TSV, tag, label, timestamp) means, by the `X-Gati-Version` rules; None if unknown."""
+        return self._resolver.lookup(name)
+
+    async def usage(self) -> dict[str, dict[str, int]]:
+        """Requests per handler and version since the counters started (shared with Redis)."""
+        if self._state is None:
+            return {}
+        return await self._state.usage()
+
+
+HOUR: Final = 3600.0
+
+
+class UsageWindow:
+    """Requests per version in the last window, from the cumulative counters read at a few moments.
+
+    `observe` is given the totals now; the window starts at the newest earlier reading that is at
+    least an hour old, else at the first reading (start-up). Readings are kept at most one a minute."""
+
+    def __init__(self) -> None:
+        self._readings: list[tuple[float, dict[str, int]]] = []
+
+    def observe(self, now: float, totals: Mapping[str, int]) -> tuple[dict[str, int], float]:
+        """(requests per version since the window start, the window in seconds)."""
+        readings = self._readings
+        if not readings or now - readings[-1][0] >= 60.0:
+            readings.append((now, dict(totals)))
+        base_at, base = readings[0]
+        for at, seen in readings:
+            if now - at >= HOUR:
+                base_at, base = at, seen
+        while len(readings) > 1 and now - readings[1][0] >= HOUR:
+            readings.pop(0)  # an older reading than the newest one an hour old is never a base again
+        return {v: n - base.get(v, 0) for v, n in totals.items()}, now - base_at
+
+
+def temperature(requests: int, window: float, hot: float, warm: float) -> str:
+    """ "hot", "warm" or "cold" by requests per hour (the count itself for a window under an hour)."""
+    rate = requests * HOUR / max(window, HOUR)
+    return "hot" if rate >= hot else "warm" if rate >= warm else "cold"

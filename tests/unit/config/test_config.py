@@ -86,6 +86,10 @@ namespace = "books:prod"
 rate_limit_failure = "open"
 stream_maxlen = 500
 
+[tool.gati.timescape]
+hot_requests_per_hour = 120
+warm_requests_per_hour = 0.5
+
 [tool.gati.config]
 greeting = "hi"
 limits = { max = 3, tags = ["a", "b"] }
@@ -127,6 +131,7 @@ def test_full_pyproject(tmp_path: Path) -> None:
             "streamMaxlen": 500,
             "claimIdle": 30.0,
         },
+        "timescape": {"hot": 120.0, "warm": 0.5},
         "appVersion": "1.4.0",
         "docs": {"enabled": True, "path": "/docs", "openapiPath": "/openapi.json"},
         "config": {"greeting": "hi", "limits": {"max": 3, "tags": ["a", "b"]}},
@@ -152,6 +157,18 @@ def test_state_defaults_to_memory_and_bad_state_values_point_at_the_key(tmp_path
     cfg, diags = load(make_project(tmp_path / "b", {"pyproject.toml": text}))
     assert cfg is None
     assert [(d.span.line, "rate_limit_failure" in d.message) for d in diags] == [(3, True)]
+
+
+def test_timescape_thresholds_default_and_a_negative_one_points_at_the_key(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    cfg, _ = load(make_project(tmp_path / "a", {}))
+    assert cfg is not None
+    assert settings_for_runtime(cfg)["timescape"] == {"hot": 60.0, "warm": 1.0}
+    text = '[tool.gati]\nname = "x"\n\n[tool.gati.timescape]\nhot_requests_per_hour = -5\n'
+    cfg, diags = load(make_project(tmp_path / "b", {"pyproject.toml": text}))
+    assert cfg is None
+    assert [(d.span.line, "hot_requests_per_hour" in d.message) for d in diags] == [(5, True)]
 
 
 def test_settings_without_auth_are_null(tmp_path: Path) -> None:
