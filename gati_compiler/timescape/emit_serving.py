@@ -82,11 +82,12 @@ def version_validators(program: Program, handler_ids: Sequence[str], *, header: 
         if h.handlerId not in wanted:
             continue
         g = h.gtypes
-        parts = HandlerGTypes(
+        plain = HandlerGTypes(
             request=_plain(g.request), response=_plain(g.response), params=_plain(g.params), query=_plain(g.query)
         )
-        handlers.append(h.model_copy(update={"gtypes": parts}))
-    roots = [g for h in handlers for g in (h.gtypes.request, h.gtypes.response, h.gtypes.params, h.gtypes.query) if g]
+        handlers.append(h.model_copy(update={"gtypes": plain}))
+    parts = (part for h in handlers for part in (h.gtypes.request, h.gtypes.response, h.gtypes.params, h.gtypes.query))
+    roots = [g for g in parts if g is not None]
     names = reachable(roots, program.gtypes)
     gtypes = {ref: client_gtype(program.gtypes[ref]) for ref in sorted(names)}
     decoders = build_validators_part(gtypes, handlers, "dec", aliases={}, responses=True)
