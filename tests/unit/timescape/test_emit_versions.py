@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -25,7 +26,8 @@ from gati_compiler.ir.models import SourceRef, TransformerDecl
 from gati_compiler.pipeline import BuildResult, build
 from gati_compiler.timescape.contract import contract_from_program
 from gati_compiler.timescape.emit_serving import build_serving, emit_timescape
-from gati_compiler.timescape.record import RecordRequest
+from gati_compiler.timescape.lock import save_lock
+from gati_compiler.timescape.record import RecordRequest, retire
 from gati_compiler.timescape.steps import Timeline, timeline
 from gati_compiler.timescape.transformers import bind_transformers
 
@@ -283,3 +285,30 @@ def test_without_a_lock_nothing_of_timescape_is_emitted(project: Any) -> None:
     result = project({"app.py": V1})
     assert result.ok, [d.message for d in result.diagnostics]
     assert not [p for p in result.artifacts if p.startswith(("types/", "timescape/", "openapi.v"))]
+
+
+def test_editing_the_lock_rebuilds_the_timescape_artifacts_and_removes_the_stale_ones(
+    built: BuildResult, tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(built.project_dir, app)
+    assert _written(build(app, jobs=1)) == []
+    lock = built.lock
+    assert lock is not None
+    save_lock(retire(lock, T1, at="2026-11-01T00:00:00Z"), app / "timescape.lock")
+    again = build(app, jobs=1)
+    assert again.ok and again.written is not None
+    out = app / ".gati"
+    # T1 is no longer served: no OpenAPI document, and no validators or version row served from it
+    assert f"openapi.{S1}.json" in again.written.removed and not (out / f"openapi.{S1}.json").exists()
+    serving = json.loads((out / "timescape/serving.json").read_text(encoding="utf-8"))
+    assert [v["status"] for v in serving["versions"]] == ["retired", "active"]
+    # the step leaving T1 keeps its module (a transformer may still name it), and so does its old side
+    assert (out / f"types/gati_versions/steps/create_user__{S1}.py").is_file()
+    assert (out / f"types/gati_versions/{S1}.py").is_file()
+    assert _written(build(app, jobs=1)) == []
+
+
+def _written(result: BuildResult) -> list[str]:
+    assert result.ok and result.written is not None
+    return result.written.written
