@@ -264,6 +264,11 @@ def test_version_validators_check_requests_and_responses_in_that_versions_shape(
     v1.RESPONSES["create_user"]({"id": 1, "full_name": "Ada", "born": "1815-12-10"})
     with pytest.raises(v1.DecodeError):
         v1.RESPONSES["create_user"]({"id": 1, "name": "Ada", "born": "1815-12-10"})
+    checked = _run(BIN / "mypy", "--strict", "--no-incremental", "v1.py", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    config = REPO / "pyproject.toml"
+    fmt = _run(BIN / "ruff", "format", "--check", "--no-cache", "--config", config, "v1.py", cwd=tmp_path)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
 def test_each_live_version_has_a_valid_openapi_document_of_its_own_shape(built: BuildResult) -> None:
