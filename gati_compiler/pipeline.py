@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from gati_compiler.ir.models import Program
     from gati_compiler.timescape.lock import Lock, Version
     from gati_compiler.timescape.record import RecordRequest
+    from gati_compiler.timescape.steps import BoundStep, Timeline
+
+    _Timescape = tuple[Timeline, dict[tuple[str, str], BoundStep]]
 
 
 def _later_stages() -> None:
@@ -75,6 +78,8 @@ class BuildResult:
     lock: Lock | None = None  # the Timescape lock the build used (after recording, if it did)
     recorded: Version | None = None  # the version this build recorded and saved
     record_error: str | None = None  # why `gatic version record` was refused
+    # the Timescape timeline and the transformers bound to its steps (None without recorded versions)
+    timescape: _Timescape | None = None
     # what the build cache saved this build (None when the build stopped before parsing, or
     # analysed a tree that is not the working folder)
     incremental: Incremental | None = None
@@ -323,19 +328,11 @@ def _build(
     program = step.program
     result.lock = step.lock
     result.program = program
-    if step.lock is not None:  # Timescape transformers: each bound to the step it bridges
-        from gati_compiler.timescape.contract import contract_from_program
-        from gati_compiler.timescape.steps import timeline
-        from gati_compiler.timescape.transformers import bind_transformers
-
-        ts_lock = step.lock
-        bound = _guarded(
-            sink,
-            "binding the Timescape transformers",
-            lambda: bind_transformers(timeline(ts_lock, contract_from_program(program)), program.transformers, sink),
-        )
-        if bound is None or sink.has_errors:
-            return finish()
+    # Timescape: the timeline of the lock's versions and the transformers bound to its steps
+    timescape = _guarded(sink, "binding the Timescape transformers", lambda: _bind_timescape(step.lock, program, sink))
+    result.timescape = timescape
+    if any(d.severity is Severity.ERROR for d in sink.diagnostics):  # the binding's (mypy narrows has_errors)
+        return finish()
     if dump == "ir":
         from gati_compiler.ir.canonical import dump_ir
 
@@ -393,7 +390,10 @@ def _build(
             jobs=workers,
             on_ready=on_ready,
             versions=step.versions,
-            late=lambda done: emit_bundle(program, cfg, done, live_versions(step.lock)),
+            late=lambda done: {
+                **_timescape_artifacts(timescape, program, settings),
+                **emit_bundle(program, cfg, done, live_versions(step.lock)),
+            },
         ),
     )
     if artifacts is None:
@@ -410,6 +410,31 @@ def _build(
             pair = (lower_key, program)
             incremental.record(cache, root, cfg, sources, graph, artifacts, emit_key, pair, sink, result.sources)
     return finish()
+
+
+def _bind_timescape(lock: Lock | None, program: Program, sink: DiagnosticSink) -> _Timescape | None:
+    """The timeline of a lock with versions and the transformers bound to its steps; None without."""
+    if lock is None or not lock.versions:
+        return None
+    from gati_compiler.timescape.contract import contract_from_program
+    from gati_compiler.timescape.steps import timeline
+    from gati_compiler.timescape.transformers import bind_transformers
+
+    tl = timeline(lock, contract_from_program(program))
+    return tl, bind_transformers(tl, program.transformers, sink)
+
+
+def _timescape_artifacts(
+    timescape: _Timescape | None, program: Program, settings: Mapping[str, JsonValue]
+) -> dict[str, bytes]:
+    """The per-version types, validators and OpenAPI documents and `timescape/serving.json`."""
+    if timescape is None:
+        return {}
+    from gati_compiler.emit import generated_header
+    from gati_compiler.timescape.emit_serving import emit_timescape
+
+    tl, bound = timescape
+    return emit_timescape(tl, bound, program, settings, header=generated_header(f"the `{program.app}` sources"))
 
 
 def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:

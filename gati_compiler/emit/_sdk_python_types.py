@@ -89,14 +89,25 @@ def annotation_imports(annotations: list[str], *, always: tuple[str, ...] = ()) 
 
 
 class PyTypes:
-    """Renders GTypes as annotations; `prefix` qualifies model names (`"models."` outside `models.py`)."""
+    """Renders GTypes as annotations; `prefix` qualifies model names (`"models."` outside `models.py`).
 
-    def __init__(self, class_names: Mapping[str, str], gtypes: Mapping[str, GType], prefix: str = "") -> None:
+    `wire`: the JSON form instead of the decoded one (Timescape's per-version types): formatted
+    strings (dates, uuids, decimals, bytes) stay `str`, every array is a `list`, map keys are `str`.
+    """
+
+    def __init__(
+        self, class_names: Mapping[str, str], gtypes: Mapping[str, GType], prefix: str = "", *, wire: bool = False
+    ) -> None:
         self._names = class_names
         self._gtypes = gtypes
         self._prefix = prefix
+        self._wire = wire
 
     def render(self, gtype: GType) -> str:
+        if self._wire:
+            wire = self._wire_form(gtype)
+            if wire is not None:
+                return wire
         match gtype:
             case PrimitiveType():
                 if gtype.format is not None and gtype.format in _FORMATS and gtype.type != "null":
@@ -126,6 +137,21 @@ class PyTypes:
                 return "typing.Any"
             case _:
                 assert_never(gtype)
+
+    def _wire_form(self, gtype: GType) -> str | None:
+        """The annotations that differ in wire form; None where the decoded form is the same."""
+        match gtype:
+            case PrimitiveType() if gtype.format in _FORMATS and gtype.type != "null":
+                return "str"
+            case ArrayType():
+                return f"list[{self.render(gtype.items)}]"
+            case TupleType():
+                items = self._union([self.render(t) for t in gtype.items])
+                return f"list[{items or 'typing.Any'}]"
+            case MapType():
+                return f"dict[str, {self.render(gtype.values)}]"
+            case _:
+                return None
 
     def _literal(self, values: tuple[Scalar, ...]) -> str:
         # floats cannot appear in `Literal[...]`; they widen to `float`
@@ -295,15 +321,18 @@ def _alias_order(aliases: Mapping[str, GType], names_of: Mapping[str, str]) -> t
     return order, forward
 
 
-def build_models_view(gtypes: Mapping[str, GType], *, header: str) -> ModelsView:
-    """Mirror every named GType: objects as TypedDicts, enums as enum classes, the rest as type aliases."""
+def build_models_view(gtypes: Mapping[str, GType], *, header: str, wire: bool = False) -> ModelsView:
+    """Mirror every named GType: objects as TypedDicts, enums as enum classes, the rest as type aliases.
+
+    `wire`: in JSON form (`PyTypes(wire=True)`), enums as `Literal[...]` aliases of their values.
+    """
     names_of = class_names(gtypes)
-    types = PyTypes(names_of, gtypes)
+    types = PyTypes(names_of, gtypes, wire=wire)
     enums: list[EnumView] = []
     typed_dicts: list[TypedDictView] = []
     alias_types: dict[str, GType] = {}
     for ref, gtype in sorted(gtypes.items()):
-        if isinstance(gtype, EnumType):
+        if isinstance(gtype, EnumType) and not wire:
             enums.append(_enum_view(names_of[ref], ref, gtype))
         elif isinstance(gtype, ObjectType):
             typed_dicts.append(_typed_dict_view(names_of[ref], ref, gtype, types))

@@ -16,6 +16,7 @@ from gati_compiler.emit._valgen import ClassTarget, ModuleState, drain
 from gati_compiler.emit.render import make_environment, py_ident, py_str
 from gati_compiler.ir.canonical import children
 from gati_compiler.ir.gtype import (
+    AnyType,
     ArrayType,
     EnumType,
     GType,
@@ -60,6 +61,8 @@ class ValidatorsView:
     decoders: tuple[str, ...]
     encoders: tuple[str, ...]
     handlers: tuple[str, ...]
+    # `RESPONSES` entries (handler id -> a check of its success body in JSON form), when asked
+    responses: tuple[str, ...] | None = None
 
 
 def emit_validators(
@@ -114,6 +117,8 @@ class ValidatorsPart:
     entries: tuple[str, ...]
     # per handler, sorted by id: its codecs in this direction (body, query, params; or response)
     codecs: tuple[tuple[str, ...], ...]
+    # decoders only, when asked: per handler, sorted by id, the decoder of its response body
+    responses: tuple[str, ...] | None = None
 
 
 def build_validators_part(
@@ -124,9 +129,11 @@ def build_validators_part(
     aliases: Mapping[str, str],
     class_map: Mapping[str, ClassTarget] | None = None,
     refs: Collection[str] | None = None,
+    responses: bool = False,
 ) -> ValidatorsPart:
     """Generate every function of one direction, for the named types in `refs` (default: all)
-    and for the handlers' request parts (decoders) or responses (encoders)."""
+    and for the handlers' request parts (decoders) or responses (encoders). `responses`: also
+    a decoder of each handler's response body (the module's `RESPONSES`; decoders only)."""
     state = ModuleState(
         gtypes=gtypes, class_map=class_map or {}, aliases=aliases, tag="" if direction == "dec" else "e"
     )
@@ -135,10 +142,13 @@ def build_validators_part(
         for ref in sorted(gtypes if refs is None else set(refs) & set(gtypes))
     ]
     codecs: list[tuple[str, ...]] = []
+    checks: list[str] = []
     for handler in sorted(handlers, key=lambda h: h.handlerId):
         parts = handler.gtypes
         if direction == "dec":
             codecs.append(tuple(_codec(state, g, "dec") for g in (parts.request, parts.query, parts.params)))
+            if responses:
+                checks.append(_codec(state, parts.response or AnyType(), "dec"))
         else:
             codecs.append((_codec(state, parts.response, "enc"),))
     drain(state)
@@ -150,6 +160,7 @@ def build_validators_part(
         late=tuple(state.late),
         entries=tuple(entries),
         codecs=tuple(codecs),
+        responses=tuple(checks) if responses and direction == "dec" else None,
     )
 
 
@@ -193,6 +204,10 @@ def build_validators_view(
         text = "".join(f"        {arg},\n" for arg in args)
         entries.append(f"    {py_str(handler.handlerId)}: HandlerCodec(\n{text}    ),")
     formats = {**FORMAT_PATTERNS, **_EXTRA_PATTERNS}
+    responses = None
+    if decoders.responses is not None:
+        ids = [h.handlerId for h in sorted(handlers, key=lambda h: h.handlerId)]
+        responses = tuple(_response_entry(hid, codec) for hid, codec in zip(ids, decoders.responses, strict=True))
     return ValidatorsView(
         header=header,
         formats=tuple(("_RE_" + py_ident(name).upper(), formats[name]) for name in sorted(formats)),
@@ -203,7 +218,15 @@ def build_validators_view(
         decoders=decoders.entries,
         encoders=encoders.entries if encoders is not None else (),
         handlers=tuple(entries),
+        responses=responses,
     )
+
+
+def _response_entry(handler_id: str, codec: str) -> str:
+    flat = f"    {py_str(handler_id)}: _partial(_run, {codec}),"
+    if len(flat) <= 88:
+        return flat
+    return f"    {py_str(handler_id)}: _partial(\n        _run,\n        {codec},\n    ),"
 
 
 def module_aliases(gtypes: Mapping[str, GType], class_map: Mapping[str, ClassTarget] | None = None) -> dict[str, str]:

@@ -256,6 +256,9 @@ def transformer_gate(result: BuildResult, sink: DiagnosticSink, today: date | No
     day = today or date.today()
     cfg = result.config
     accepts = [a for a in (cfg.timescape.accept if cfg else ()) if a.expires is None or a.expires >= day]
-    line = timeline(result.lock, contract_from_program(result.program))
-    bound = bind_transformers(line, result.program.transformers, DiagnosticSink())  # reported by the build
+    if result.timescape is not None:
+        line, bound = result.timescape
+    else:
+        line = timeline(result.lock, contract_from_program(result.program))
+        bound = bind_transformers(line, result.program.transformers, DiagnosticSink())  # reported by the build
     missing_transformers(line, bound, sink, accepts)

@@ -270,7 +270,11 @@ def version_program(api: ApiContract, current: Program, *, timescape_current: st
                     request=c.request, response=c.response, params=c.params, query=c.query, headers=c.headers
                 ),
                 hooks=Hooks(),
-                policies=Policies(roles=c.roles),
+                # rate limits and timeouts are not part of the contract: every version is served
+                # by the current handler under its current ones (the 429 of its OpenAPI document)
+                policies=doc.policies.model_copy(update={"roles": c.roles})
+                if doc is not None
+                else Policies(roles=c.roles),
                 dependencies=Dependencies(),
                 fingerprint=c.fingerprint,
                 source=c.source,

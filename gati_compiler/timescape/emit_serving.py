@@ -1,0 +1,116 @@
+"""Emit what the runtime needs to serve old versions, and each live version's OpenAPI document.
+
+Input: a `Timeline`, the bound transformers (`(handler id, from TSV) -> BoundStep`), the working
+tree's `Program` and the runtime settings. Output: `{relative POSIX path: bytes}`:
+`timescape/serving.json`, `timescape/validators/<slug>/__init__.py` per version serving.json
+lists, `openapi.<slug>.json` per live recorded version. Pure; the pipeline writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pydantic import JsonValue
+
+from gati_compiler.canonical import canonical_bytes
+from gati_compiler.emit.openapi import build_openapi
+from gati_compiler.emit.sdk_python import client_gtype
+from gati_compiler.emit.validators import build_validators_part, render_validators
+from gati_compiler.ir.canonical import reachable
+from gati_compiler.ir.gtype import GType
+from gati_compiler.ir.models import Handler, HandlerGTypes, Program, TransformerDecl
+from gati_compiler.timescape.apply import manifest_versions
+from gati_compiler.timescape.emit_types import emit_version_types
+from gati_compiler.timescape.steps import BoundStep, Timeline, version_program, version_slug
+
+Bound = Mapping[tuple[str, str], BoundStep]
+SERVING = "timescape/serving.json"
+
+
+def served_chains(tl: Timeline, bound: Bound) -> dict[str, dict[str, tuple[BoundStep, ...]]]:
+    """Handler id -> live TSV -> the bound steps of its chain, for the versions whose chain holds
+    at least one transformer (the others are served exactly like the current version)."""
+    out: dict[str, dict[str, tuple[BoundStep, ...]]] = {}
+    for hid in sorted(tl.segments):
+        for v in tl.live:
+            chain = tuple(bound.get(s.key) or BoundStep(step=s) for s in tl.chain(hid, v.tsv))
+            if any(b.upgrade or b.downgrade or b.error for b in chain):
+                out.setdefault(hid, {})[v.tsv] = chain
+    return out
+
+
+def _target(decl: TransformerDecl | None) -> JsonValue:
+    return f"{decl.module}:{decl.function}" if decl is not None else None
+
+
+def build_serving(tl: Timeline, bound: Bound) -> dict[str, JsonValue]:
+    """The content of `timescape/serving.json`."""
+    handlers: dict[str, JsonValue] = {}
+    for hid, by_version in served_chains(tl, bound).items():
+        rows: dict[str, JsonValue] = {}
+        for tsv, chain in by_version.items():
+            steps: list[JsonValue] = [
+                {
+                    "from": b.step.from_tsv,
+                    "to": b.step.to_tsv,
+                    "upgrade": _target(b.upgrade),
+                    "downgrade": _target(b.downgrade),
+                    "error": _target(b.error),
+                }
+                for b in chain
+            ]
+            rows[tsv] = {"validators": version_slug(tsv), "steps": steps}
+        handlers[hid] = rows
+    latest = tl.lock.latest
+    return {
+        "current": latest.tsv if latest is not None and not tl.head_differs else None,
+        "versions": manifest_versions(tl.lock),
+        "handlers": handlers,
+    }
+
+
+def _plain(g: GType | None) -> GType | None:
+    return client_gtype(g) if g is not None else None
+
+
+def version_validators(program: Program, handler_ids: Sequence[str], *, header: str) -> dict[str, bytes]:
+    """A validators module (no class map: plain values) for `handler_ids` of a version's
+    `program`, with `RESPONSES`; paths as the validators emitter names them (`validators/...`)."""
+    wanted = set(handler_ids)
+    handlers: list[Handler] = []
+    for h in program.handlers:
+        if h.handlerId not in wanted:
+            continue
+        g = h.gtypes
+        plain = HandlerGTypes(
+            request=_plain(g.request), response=_plain(g.response), params=_plain(g.params), query=_plain(g.query)
+        )
+        handlers.append(h.model_copy(update={"gtypes": plain}))
+    parts = (part for h in handlers for part in (h.gtypes.request, h.gtypes.response, h.gtypes.params, h.gtypes.query))
+    roots = [g for g in parts if g is not None]
+    names = reachable(roots, program.gtypes)
+    gtypes = {ref: client_gtype(program.gtypes[ref]) for ref in sorted(names)}
+    decoders = build_validators_part(gtypes, handlers, "dec", aliases={}, responses=True)
+    return render_validators(gtypes, handlers, header=header, decoders=decoders, encoders=None)
+
+
+def emit_timescape(
+    tl: Timeline, bound: Bound, program: Program, settings: Mapping[str, JsonValue], *, header: str
+) -> dict[str, bytes]:
+    """Every Timescape artifact of a build with recorded versions."""
+    out = emit_version_types(tl, header=header)
+    out[SERVING] = canonical_bytes(build_serving(tl, bound))
+    listed: dict[str, list[str]] = {}
+    for hid, by_version in served_chains(tl, bound).items():
+        for tsv in by_version:
+            listed.setdefault(tsv, []).append(hid)
+    for v in tl.live:
+        api = tl.lock.contract(v.tsv)
+        vp = version_program(api, program, timescape_current=v.tsv)
+        slug = version_slug(v.tsv)
+        out[f"openapi.{slug}.json"] = canonical_bytes(build_openapi(vp, settings))
+        if v.tsv in listed:
+            files = version_validators(vp, listed[v.tsv], header=header)
+            for rel, data in files.items():
+                out[f"timescape/validators/{slug}/{rel.split('/', 1)[1]}"] = data
+    return dict(sorted(out.items()))
