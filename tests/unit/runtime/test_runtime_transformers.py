@@ -21,10 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from gati_compiler.emit.validators import emit_validators
 from gati_compiler.pipeline import build
-from gati_compiler.timescape.lock_read import load_lock
-from gati_compiler.timescape.steps import version_program, version_slug
+from gati_compiler.timescape.steps import version_slug
 from gati_runtime_min import GatiApp
 from gati_runtime_min.errors import ManifestError
 from gati_runtime_min.hotswap import HotSwapApp
@@ -83,41 +81,74 @@ class Pong(TypedDict):
 async def ping(req: Request[None], res: Response[Pong], lctx: LocalContext, gctx: GlobalContext) -> None:
     res.json({"version": lctx.meta.version})
 """
-TRANSFORMERS = """\
+TRANSFORMERS_HEAD = """\
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gati_runtime_min.timescape import downgrade_error, downgrade_response, upgrade_request
 
-
-@upgrade_request("create_user", "v1.1.0")
-def create_user_from_v1(request: dict[str, Any]) -> dict[str, Any]:
-    body = request["body"]
-    return {"body": {"name": body["full_name"], "email": body["email"]}}
-
-
-@downgrade_response("create_user", "v1.1.0")
-def create_user_to_v1(response: dict[str, Any]) -> dict[str, Any]:
-    return {"id": response["id"], "full_name": response["name"], "email": response["email"]}
-
-
-@downgrade_error("create_user", "v1.1.0")
-def create_user_error_to_v1(error: dict[str, Any]) -> dict[str, Any]:
-    return {"error": {**error["error"], "message": "v1: " + error["error"]["message"]}}
-
-
-def upgrade_raises(request: dict[str, Any]) -> dict[str, Any]:
-    raise KeyError("nickname")
-
-
-def downgrade_wrong_shape(response: dict[str, Any]) -> dict[str, Any]:
-    return {"id": response["id"], "name": response["name"]}
-
-
-def upgrade_wrong_shape(request: dict[str, Any]) -> dict[str, Any]:
-    return {"body": {"fullname": request["body"]["full_name"]}}
+if TYPE_CHECKING:
+    from gati_versions.steps.create_user__v2026_09_01T090000Z import (
+        ErrorBody,
+        NewRequest,
+        NewResponse,
+        OldRequest,
+        OldResponse,
+    )
 """
+# each candidate transformer: (kind, function, source); `transformers_source` marks the chosen ones
+CANDIDATES = (
+    (
+        "upgrade",
+        "create_user_from_v1",
+        """def create_user_from_v1(request: OldRequest) -> NewRequest:
+    body = request["body"]
+    return {"body": {"name": body["full_name"], "email": body["email"]}}""",
+    ),
+    (
+        "upgrade",
+        "upgrade_raises",
+        """def upgrade_raises(request: OldRequest) -> NewRequest:
+    raise KeyError("nickname")""",
+    ),
+    (
+        "upgrade",
+        "upgrade_wrong_shape",
+        """def upgrade_wrong_shape(request: OldRequest) -> NewRequest:
+    return {"body": {"fullname": request["body"]["full_name"]}}  # type: ignore[typeddict-unknown-key]""",
+    ),
+    (
+        "downgrade",
+        "create_user_to_v1",
+        """def create_user_to_v1(response: NewResponse) -> OldResponse:
+    return {"id": response["id"], "full_name": response["name"], "email": response["email"]}""",
+    ),
+    (
+        "downgrade",
+        "downgrade_wrong_shape",
+        """def downgrade_wrong_shape(response: NewResponse) -> OldResponse:
+    return {"id": response["id"], "name": response["name"]}  # type: ignore[typeddict-unknown-key]""",
+    ),
+    (
+        "error",
+        "create_user_error_to_v1",
+        """def create_user_error_to_v1(error: ErrorBody) -> ErrorBody:
+    return {"error": {**error["error"], "message": "v1: " + error["error"]["message"]}}""",
+    ),
+)
+_MARKER = {"upgrade": "upgrade_request", "downgrade": "downgrade_response", "error": "downgrade_error"}
+
+
+def transformers_source(names: Mapping[str, str | None]) -> str:
+    """The app's transformers module: every candidate, the ones `names` picks marked for the step."""
+    parts = [TRANSFORMERS_HEAD]
+    for kind, function, source in CANDIDATES:
+        marker = f'@{_MARKER[kind]}("create_user", "v1.1.0")\n' if names.get(kind) == function else ""
+        parts.append(f"\n\n{marker}{source}\n")
+    return "".join(parts)
+
+
 GOOD = {"upgrade": "create_user_from_v1", "downgrade": "create_user_to_v1", "error": "create_user_error_to_v1"}
 
 
@@ -137,7 +168,8 @@ def write_sources(project: Path, handlers: str) -> None:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built app with three recorded versions and the v1.1.0 validators package."""
+    """The built app with three recorded versions; `write_serving` swaps the transformers the
+    build bound for the ones a test names."""
     root = tmp_path_factory.mktemp("ts2") / "users"
     write_sources(root, OLD + PING)
     gatic(root, "version", "record", ".", "--tag", "v1.0.0", at=V1_0)
@@ -146,36 +178,17 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     gatic(root, "version", "record", ".", "--tag", "v2.0.0", at=V2)
     gatic(root, "version", "retire", "v1.0.0", ".", at=V2)
     gatic(root, "version", "deprecate", "v1.1.0", ".", "--sunset", "2027-06-30", at=V2)
-    (root / PKG / "transformers.py").write_text(TRANSFORMERS, encoding="utf-8")
-    result = build(root)
-    assert result.program is not None and not [d for d in result.diagnostics if d.severity == "error"]
-    lock, _ = load_lock(root / "timescape.lock", "timescape.lock", app="users")
-    assert lock is not None
-    old = version_program(lock.contract(V1_1), result.program, timescape_current=V2)
-    handlers = [h for h in old.handlers if h.handlerId == "create_user"]
-    files = emit_validators(old.gtypes, handlers, header="test fixture: v1.1.0 validators", encoders=False)
-    text = files["validators/__init__.py"].decode()
-    response = handlers[0].gtypes.response
-    assert response is not None and response.kind == "ref"
-    # fixture glue: the compiler's per-version emitter adds `RESPONSES`; here it is one line
-    text += f'\n\nRESPONSES = {{"create_user": _partial(decode, "{response.ref}")}}\n'
-    package = root / ".gati" / "timescape" / "validators" / version_slug(V1_1)
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(text, encoding="utf-8")
-    write_serving(root, GOOD)
+    use_transformers(root, GOOD)
+    assert (root / ".gati" / "timescape" / "validators" / version_slug(V1_1) / "__init__.py").is_file()
     return root
 
 
-def write_serving(root: Path, names: Mapping[str, str | None], *, head: bool = False) -> None:
-    def ref(kind: str) -> str | None:
-        name = names.get(kind)
-        return None if name is None else f"{PKG}.transformers:{name}"
-
-    step = {"from": V1_0, "to": V2, "upgrade": ref("upgrade"), "downgrade": ref("downgrade"), "error": ref("error")}
-    entry = {"validators": version_slug(V1_1), "steps": [step]}
-    listed = {V1_0: entry, V1_1: entry, **({V2: entry} if head else {})}
-    serving: dict[str, Any] = {"current": None if head else V2, "versions": [], "handlers": {"create_user": listed}}
-    (root / ".gati" / "timescape" / "serving.json").write_text(json.dumps(serving, sort_keys=True), encoding="utf-8")
+def use_transformers(root: Path, names: Mapping[str, str | None]) -> None:
+    """Mark the transformers `names` picks and rebuild: the build binds them and lists them in
+    `.gati/timescape/serving.json`."""
+    (root / PKG / "transformers.py").write_text(transformers_source(names), encoding="utf-8")
+    result = build(root)
+    assert result.program is not None and result.ok, [d.message for d in result.diagnostics]
 
 
 def run(project: Path, fn: Callable[[AppClient], Awaitable[T]]) -> T:
@@ -230,12 +243,12 @@ def test_retired_version_is_still_410(project: Path) -> None:
 
 
 def test_transformer_that_raises_is_gati523_naming_it(project: Path, caplog: pytest.LogCaptureFixture) -> None:
-    write_serving(project, {**GOOD, "upgrade": "upgrade_raises"})
+    use_transformers(project, {**GOOD, "upgrade": "upgrade_raises"})
     try:
         with caplog.at_level(logging.ERROR, logger="gati.runtime"):
             status, body, headers = call(project, {"full_name": "Ada", "email": "a@x.org"})
     finally:
-        write_serving(project, GOOD)
+        use_transformers(project, GOOD)
     assert status == 500 and body["error"]["code"] == "GATI523"
     assert f"{PKG}.transformers:upgrade_raises" in body["error"]["message"]
     assert f"{V1_0} -> {V2}" in body["error"]["message"]
@@ -246,24 +259,28 @@ def test_transformer_that_raises_is_gati523_naming_it(project: Path, caplog: pyt
     ("kind", "function"), [("downgrade", "downgrade_wrong_shape"), ("upgrade", "upgrade_wrong_shape")]
 )
 def test_transformer_with_a_wrong_result_is_gati524(project: Path, kind: str, function: str) -> None:
-    write_serving(project, {**GOOD, kind: function})
+    use_transformers(project, {**GOOD, kind: function})
     try:
         status, body, _ = call(project, {"full_name": "Ada", "email": "a@x.org"})
     finally:
-        write_serving(project, GOOD)
+        use_transformers(project, GOOD)
     assert status == 500 and body["error"]["code"] == "GATI524"
     assert f"{PKG}.transformers:{function}" in body["error"]["message"]
     assert "does not match API version" in body["error"]["message"]
 
 
 def test_a_missing_transformer_names_serving_json(project: Path) -> None:
-    write_serving(project, {**GOOD, "upgrade": "no_such_function"})
+    """The build listed a transformer its module no longer defines (edited after the build)."""
+    module = project / PKG / "transformers.py"
+    module.write_text(transformers_source(GOOD).replace("def create_user_from_v1(", "def renamed("), "utf-8")
+    sys.modules.pop(f"{PKG}.transformers", None)  # as a fresh server process imports it
     try:
         with pytest.raises(ManifestError) as caught:
             GatiApp(project / ".gati")
     finally:
-        write_serving(project, GOOD)
-    assert caught.value.file.endswith("serving.json") and "no_such_function" in caught.value.message
+        use_transformers(project, GOOD)
+        sys.modules.pop(f"{PKG}.transformers", None)
+    assert caught.value.file.endswith("serving.json") and "create_user_from_v1" in caught.value.message
 
 
 def test_gctx_timescape_and_the_versions_endpoint(project: Path) -> None:
@@ -291,7 +308,7 @@ def test_gctx_timescape_and_the_versions_endpoint(project: Path) -> None:
 def test_hot_swap_picks_up_changed_serving_data(project: Path) -> None:
     swapping = HotSwapApp(project / ".gati")
     try:
-        write_serving(project, {**GOOD, "downgrade": "downgrade_wrong_shape"})
+        use_transformers(project, {**GOOD, "downgrade": "downgrade_wrong_shape"})
         assert swapping.swap().ok
 
         async def go() -> int:
@@ -301,25 +318,33 @@ def test_hot_swap_picks_up_changed_serving_data(project: Path) -> None:
 
         assert asyncio.run(go()) == 500
     finally:
-        write_serving(project, GOOD)
+        use_transformers(project, GOOD)
 
 
 def test_with_an_unrecorded_working_tree_no_version_means_the_working_tree(project: Path) -> None:
-    """`current: null` (the working tree differs from the latest recorded version): a request
-    naming no version gets the current code untouched, one naming the latest TSV its transformers."""
-    write_serving(project, GOOD, head=True)
+    """`current: null` (the working tree has an unrecorded handler): a request naming no version
+    gets the working tree's code, one naming the latest version the handler as recorded there."""
+    handlers = project / PKG / "handlers.py"
+    recorded = handlers.read_text("utf-8")
+    handlers.write_text(recorded + PING.replace('"/ping"', '"/ping2"').replace("def ping(", "def ping2("), "utf-8")
+    sys.modules.pop(f"{PKG}.handlers", None)  # as a fresh server process imports it
     try:
+        use_transformers(project, GOOD)
+        assert json.loads((project / ".gati" / "timescape" / "serving.json").read_text("utf-8"))["current"] is None
         plain = call(project, {"name": "Ada", "email": "a@x.org"}, None)
-        latest = call(project, {"full_name": "Ada", "email": "a@x.org"}, "v2.0.0")
+        latest = call(project, {"name": "Ada", "email": "a@x.org"}, "v2.0.0")
+        old = call(project, {"full_name": "Ada", "email": "a@x.org"}, "v1.1.0")
 
         async def ping(c: AppClient) -> Any:
-            return (await c.get("/ping")).json()
+            return (await c.get("/ping2")).json()
 
         pong = run(project, ping)
     finally:
-        write_serving(project, GOOD)
-    assert plain[:2] == (201, {"id": 7, "name": "Ada", "email": "a@x.org"})
-    assert latest[:2] == (201, {"id": 7, "full_name": "Ada", "email": "a@x.org"})
+        handlers.write_text(recorded, "utf-8")
+        sys.modules.pop(f"{PKG}.handlers", None)
+        use_transformers(project, GOOD)
+    assert plain[:2] == latest[:2] == (201, {"id": 7, "name": "Ada", "email": "a@x.org"})
+    assert old[:2] == (201, {"id": 7, "full_name": "Ada", "email": "a@x.org"})
     assert pong == {"version": None}
 
 

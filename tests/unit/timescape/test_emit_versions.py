@@ -28,7 +28,7 @@ from gati_compiler.timescape.contract import contract_from_program
 from gati_compiler.timescape.emit_serving import build_serving, emit_timescape
 from gati_compiler.timescape.lock import save_lock
 from gati_compiler.timescape.record import RecordRequest, retire
-from gati_compiler.timescape.steps import Timeline, timeline
+from gati_compiler.timescape.steps import Timeline, step_module, timeline
 from gati_compiler.timescape.transformers import bind_transformers
 
 REPO = Path(__file__).resolve().parents[3]
@@ -117,8 +117,20 @@ def _types_dir(result: BuildResult) -> Path:
     return result.project_dir / ".gati" / "types"
 
 
+_SHAPES = {
+    "request": ("OldRequest", "NewRequest"),
+    "response": ("NewResponse", "OldResponse"),
+    "error": ("ErrorBody",) * 2,
+}
+
+
 def _decl(kind: Literal["request", "response", "error"], handler: str, version: str, function: str) -> TransformerDecl:
+    """A transformer as discovery lowers it, typed with its step's types (the one step from T1)."""
+    step_types = f"gati_versions.steps.{step_module(handler, T1)}"
+    given, returned = _SHAPES[kind]
     return TransformerDecl(
+        params=(f"{step_types}.{given}",),
+        returns=f"{step_types}.{returned}",
         kind=kind,
         handlerId=handler,
         version=version,
