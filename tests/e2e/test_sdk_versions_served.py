@@ -1,0 +1,63 @@
+"""The generated Python client of the bookstore's first recorded version (v1.0.0) calling the served
+example: every request carries `X-Gati-Version: 2026-09-01T09:00:00Z`, the server answers as that
+(deprecated) version, and the answers decode with that version's types."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_examples_served import ALL_ROLES_KEY, build_copy, import_sdk, serve_build
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+ROOT = Path(__file__).resolve().parents[2]
+V1 = "2026-09-01T09:00:00Z"
+
+
+def test_the_first_versions_client_calls_the_server_as_that_version(tmp_path: Path) -> None:
+    app_dir = tmp_path / "bookstore"
+    build_dir = build_copy(ROOT / "examples" / "bookstore", app_dir)
+    with serve_build("bookstore", app_dir, build_dir) as served:
+        sdk = import_sdk(served)
+        versions: Any = importlib.import_module(f"{sdk.__name__}.versions")
+        v1 = versions.v2026_09_01T090000Z
+        assert versions.client_for("v1.0.0") is v1.Client and versions.client_for(V1) is v1.Client
+        sent: list[str | None] = []
+
+        def record(request: httpx.Request) -> None:
+            sent.append(request.headers.get("X-Gati-Version"))
+
+        keys = {served.api_key_header: ALL_ROLES_KEY} if served.api_key_header else {}
+        http = httpx.Client(event_hooks={"request": [record]})
+        with v1.Client(served.base_url, headers=keys, max_retries=0, http_client=http) as client:
+            made = client.create_author(body={"name": "Ursula K. Le Guin"})
+            raw = client.with_raw_response.list_authors()
+            authors = raw.parse()
+            author = client.get_author(made["id"])
+        http.close()
+        assert sent == [V1, V1, V1]
+        # v1.0.0 is deprecated in the lock: the server resolved the header to it
+        assert raw.headers["Deprecation"].startswith("@") and "successor-version" in raw.headers["Link"]
+        assert author == made and made in authors and made["name"] == "Ursula K. Le Guin"
+        assert not hasattr(client, "stats")  # `stats` arrived in v1.1.0
+
+        async def call_async() -> tuple[list[str | None], Any]:
+            seen: list[str | None] = []
+
+            async def hook(request: httpx.Request) -> None:
+                seen.append(request.headers.get("X-Gati-Version"))
+
+            async with httpx.AsyncClient(event_hooks={"request": [hook]}) as ahttp:
+                async with versions.async_client_for("v1.1.0")(
+                    served.base_url, headers=keys, max_retries=0, http_client=ahttp
+                ) as aclient:
+                    return seen, await aclient.stats()
+
+        seen, stats = asyncio.run(call_async())
+        assert seen == ["2026-10-01T09:00:00Z"] and isinstance(stats, dict)
