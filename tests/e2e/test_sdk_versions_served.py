@@ -53,11 +53,12 @@ def test_the_first_versions_client_calls_the_server_as_that_version(tmp_path: Pa
             async def hook(request: httpx.Request) -> None:
                 seen.append(request.headers.get("X-Gati-Version"))
 
-            async with httpx.AsyncClient(event_hooks={"request": [hook]}) as ahttp:
-                async with versions.async_client_for("v1.1.0")(
-                    served.base_url, headers=keys, max_retries=0, http_client=ahttp
-                ) as aclient:
-                    return seen, await aclient.stats()
+            client_class = versions.async_client_for("v1.1.0")
+            async with (
+                httpx.AsyncClient(event_hooks={"request": [hook]}) as ahttp,
+                client_class(served.base_url, headers=keys, max_retries=0, http_client=ahttp) as aclient,
+            ):
+                return seen, await aclient.stats()
 
         seen, stats = asyncio.run(call_async())
         assert seen == ["2026-10-01T09:00:00Z"] and isinstance(stats, dict)
