@@ -246,3 +246,25 @@ def test_typescript_versioned_sdk_passes_tsc_strict(artifacts: Mapping[str, byte
         )
         done = subprocess.run(tsc, capture_output=True, text=True)
         assert done.returncode != 0 and "src/use.ts(3," in done.stdout, (bad, done.stdout)
+
+
+@pytest.mark.slow
+def test_a_single_untagged_version_gives_a_clean_typed_package(bookstore: BuildResult, tmp_path: Path) -> None:
+    from gati_compiler.timescape.contract import contract_from_program
+    from gati_compiler.timescape.record import record
+
+    assert bookstore.program is not None
+    program = bookstore.program.model_copy(update={"timescapeCurrent": "2026-12-01T10:00:00Z"})
+    lock = record(None, contract_from_program(program), at="2026-12-01T10:00:00Z")
+    versions = sdk_versions(lock, program)
+    assert versions is not None and [v.slug for v in versions.versions] == ["v2026_12_01T100000Z"]
+    files = emit_python_sdk(program, header="h", versions=versions)
+    root = _write(files, tmp_path, "sdk/python")
+    index = (root / "bookstore_client" / "versions" / "__init__.py").read_text(encoding="utf-8")
+    assert "TAGS: typing.Final[dict[str, str]] = {}" in index
+    args = ("--isolated", "--line-length", "120", "--exclude", "_validators", ".")
+    done = subprocess.run([str(RUFF), "format", "--check", "--diff", *args], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null", "bookstore_client"]
+    done = subprocess.run(mypy, cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
