@@ -1,7 +1,9 @@
-"""The typed Python client package (`sdk/python/`): models, a sync and an async client, errors.
+"""The typed Python client package (`sdk/python/`): models, a sync and an async client, errors, and
+with a Timescape lock a client per live version (`versions/<slug>/`, see `_sdk_python_versions`).
 
-Input: an `ir.Program` and the header line. Output: `{relative POSIX path: bytes}`. View builders
-(`build_client_view`, `build_models_view`) make every decision; templates only loop. No disk I/O.
+Input: an `ir.Program`, the header line and optional `SdkVersions`. Output: `{relative POSIX path:
+bytes}`. View builders (`build_client_view`, `build_models_view`) make every decision; templates
+only loop. No disk I/O.
 """
 
 from __future__ import annotations

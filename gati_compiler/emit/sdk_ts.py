@@ -1,7 +1,9 @@
-"""The TypeScript SDK (`sdk/typescript/`): a type per GType and a fetch-based client.
+"""The TypeScript SDK (`sdk/typescript/`): a type per GType and a fetch-based client, and with a
+Timescape lock a client per live version (`src/versions/<slug>/`) and a README with the changelog.
 
-Input: an `ir.Program` and the header line. Output: `{relative POSIX path: bytes}`. `build_ts_view`
-makes every naming, quoting and ordering decision; the templates only loop. No disk I/O.
+Input: an `ir.Program`, the header line and optional `SdkVersions`. Output: `{relative POSIX path:
+bytes}`. `build_ts_view` makes every naming, quoting and ordering decision; the templates only
+loop. No disk I/O.
 """
 
 from __future__ import annotations
