@@ -1,11 +1,14 @@
-"""The generated Python client of the bookstore's first recorded version (v1.0.0) calling the served
-example: every request carries `X-Gati-Version: 2026-09-01T09:00:00Z`, the server answers as that
-(deprecated) version, and the answers decode with that version's types."""
+"""The generated Python and TypeScript clients of the bookstore's first recorded version (v1.0.0)
+calling the served example: every request carries `X-Gati-Version: 2026-09-01T09:00:00Z`, the
+server answers as that (deprecated) version, and the answers decode with that version's types."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = "2026-09-01T09:00:00Z"
+TSC = ROOT / "node_modules" / ".bin" / "tsc"
+NODE = shutil.which("node")
+
+# the TypeScript client of v1.0.0, through a fetch that records the version header it sends
+NODE_SCRIPT = """
+import { versions } from "./dist/index.js";
+const seen = [];
+const recording = (url, init) => { seen.push(init.headers["X-Gati-Version"]); return fetch(url, init); };
+const client = new versions.v2026_09_01T090000Z.Client({ baseUrl: process.argv[2], maxRetries: 0, fetch: recording });
+const raw = await client.withRawResponse.listAuthors();
+const one = await client.getAuthor({ id: raw.data[0].id });
+console.log(JSON.stringify({ seen, deprecation: raw.response.headers.get("deprecation"), name: one.name }));
+"""
 
 
 def test_the_first_versions_client_calls_the_server_as_that_version(tmp_path: Path) -> None:
@@ -62,3 +78,16 @@ def test_the_first_versions_client_calls_the_server_as_that_version(tmp_path: Pa
 
         seen, stats = asyncio.run(call_async())
         assert seen == ["2026-10-01T09:00:00Z"] and isinstance(stats, dict)
+
+        assert TSC.exists() and NODE is not None, "tsc (npm ci) and node are needed"
+        ts = tmp_path / "ts"
+        shutil.copytree(build_dir / "sdk" / "typescript", ts)
+        compiled = subprocess.run([str(TSC), "-p", str(ts)], capture_output=True, text=True, check=False)
+        assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+        (ts / "run.mjs").write_text(NODE_SCRIPT, encoding="utf-8")
+        ran = subprocess.run(
+            [NODE, "run.mjs", served.base_url], cwd=ts, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        out = json.loads(ran.stdout)
+        assert out["seen"] == [V1, V1] and out["deprecation"].startswith("@") and out["name"] == "Ursula K. Le Guin"
