@@ -268,3 +268,15 @@ def test_a_single_untagged_version_gives_a_clean_typed_package(bookstore: BuildR
     mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null", "bookstore_client"]
     done = subprocess.run(mypy, cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
+
+
+def test_a_retired_version_has_no_client_but_stays_in_the_changelog(bookstore: BuildResult) -> None:
+    from gati_compiler.timescape.record import retire
+
+    assert bookstore.program is not None and bookstore.lock is not None
+    versions = sdk_versions(retire(bookstore.lock, "v1.0.0", at="2026-12-01T00:00:00Z"), bookstore.program)
+    assert versions is not None
+    assert [v.slug for v in versions.versions] == [V11, V2]
+    assert "### 2026-09-01T09:00:00Z (tags: v1.0.0; retired" in versions.changelog
+    files = emit_python_sdk(bookstore.program, header="h", versions=versions)
+    assert not [rel for rel in files if f"/versions/{V1}/" in rel]
