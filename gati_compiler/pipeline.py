@@ -377,6 +377,7 @@ def _build(
         writer = ArtifactWriter(out_dir, previous=previous)
     from gati_compiler.deploy import emit_bundle, live_versions
     from gati_compiler.emit import emit_all
+    from gati_compiler.emit._sdk_versions import sdk_versions
 
     # the writer takes each artifact family as soon as it is rendered; the manifest comes last
     on_ready = writer.put if writer is not None else None
@@ -394,6 +395,7 @@ def _build(
                 **_timescape_artifacts(timescape, program, settings),
                 **emit_bundle(program, cfg, done, live_versions(step.lock)),
             },
+            sdk_versions=sdk_versions(step.lock, program),  # the SDKs' clients of every live version
         ),
     )
     if artifacts is None:

@@ -20,13 +20,15 @@ from gati_compiler.stages._pool import responsive_results
 from gati_compiler.version import __version__
 
 if TYPE_CHECKING:
+    from gati_compiler.emit._sdk_versions import SdkVersions
     from gati_compiler.emit._valbase import Direction
     from gati_compiler.emit.validators import ValidatorsPart
 
 # below this many named types plus handlers, starting worker processes costs more than it saves
 PARALLEL_MIN_ITEMS: Final = 150
 
-Family = Callable[[Program, str, Mapping[str, JsonValue]], dict[str, bytes]]
+# (program, header, settings[, sdk_versions]): only the SDK families take the fourth
+Family = Callable[..., dict[str, bytes]]
 
 
 def generated_header(source: str) -> str:
@@ -71,16 +73,20 @@ def _validators_part(
     return build_validators_part(program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered)
 
 
-def _python_sdk(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
+def _python_sdk(
+    program: Program, header: str, settings: Mapping[str, JsonValue], versions: SdkVersions | None = None
+) -> dict[str, bytes]:
     from gati_compiler.emit.sdk_python import emit_python_sdk
 
-    return emit_python_sdk(program, header=header)
+    return emit_python_sdk(program, header=header, versions=versions)
 
 
-def _typescript_sdk(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
+def _typescript_sdk(
+    program: Program, header: str, settings: Mapping[str, JsonValue], versions: SdkVersions | None = None
+) -> dict[str, bytes]:
     from gati_compiler.emit.sdk_ts import emit_typescript_sdk
 
-    return emit_typescript_sdk(program, header=header)
+    return emit_typescript_sdk(program, header=header, versions=versions)
 
 
 FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _typescript_sdk)
@@ -93,6 +99,7 @@ class _Shared:
     program: Program
     header: str
     settings: Mapping[str, JsonValue]
+    sdk_versions: SdkVersions | None
     # one flag per shared job, set by whichever process starts it (a `multiprocessing.Array`)
     claims: Any
 
@@ -129,8 +136,11 @@ def _run_shared(job: str) -> _SharedResult:
         return _validators_part(program, "dec")
     if job == "content_hash":
         return program_content_hash(program)
-    family = {"python_sdk": _python_sdk, "typescript_sdk": _typescript_sdk, "openapi": _openapi}[job]
-    return family(program, shared.header, shared.settings)
+    if job == "python_sdk":
+        return _python_sdk(program, shared.header, shared.settings, shared.sdk_versions)
+    if job == "typescript_sdk":
+        return _typescript_sdk(program, shared.header, shared.settings, shared.sdk_versions)
+    return _openapi(program, shared.header, shared.settings)
 
 
 def emit_all(
@@ -142,6 +152,7 @@ def emit_all(
     on_ready: Callable[[dict[str, bytes]], None] | None = None,
     versions: Sequence[JsonValue] = (),
     late: Callable[[Mapping[str, bytes]], dict[str, bytes]] | None = None,
+    sdk_versions: SdkVersions | None = None,
 ) -> dict[str, bytes]:
     """Every artifact of a build, `manifest.json` last so it can list the digests of the rest.
 
@@ -153,6 +164,8 @@ def emit_all(
     `manifest.json` is only in the returned set. `versions` are the recorded Timescape versions
     `manifest.json` lists (`timescape.apply.manifest_versions`). `late` renders artifacts made
     from the others (the deploy bundle) just before the manifest lists every digest.
+    `sdk_versions` (`_sdk_versions.sdk_versions(lock, program)`): the SDKs' clients pinned to each
+    live recorded version and their README changelog; None leaves the SDKs as without a lock.
     """
     # Everything alive now (the program, the pipeline's caches) outlives emission: freeze it so
     # the collector's full passes (here and in forked workers) skip it. Output is unaffected.
@@ -168,6 +181,7 @@ def emit_all(
             on_ready=on_ready,
             versions=versions,
             late=late,
+            sdk_versions=sdk_versions,
         )
     finally:
         if freeze:
@@ -183,6 +197,7 @@ def _emit_all(
     on_ready: Callable[[dict[str, bytes]], None] | None,
     versions: Sequence[JsonValue],
     late: Callable[[Mapping[str, bytes]], dict[str, bytes]] | None = None,
+    sdk_versions: SdkVersions | None = None,
 ) -> dict[str, bytes]:
     header = generated_header(f"the `{program.app}` sources")
     artifacts: dict[str, bytes] = {}
@@ -199,7 +214,7 @@ def _emit_all(
         # the encoders and joining encoders and decoders into one module; then it helps with the
         # shared jobs no worker has started.
         ctx = multiprocessing.get_context("fork")
-        _SHARED["job"] = _Shared(program, header, settings, ctx.Array("b", len(_SHARED_JOBS)))
+        _SHARED["job"] = _Shared(program, header, settings, sdk_versions, ctx.Array("b", len(_SHARED_JOBS)))
         try:
             with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
                 futures = {job: pool.submit(_shared_job, i) for i, job in enumerate(_SHARED_JOBS)}
@@ -231,7 +246,11 @@ def _emit_all(
             _SHARED.clear()
     else:
         for family in FAMILIES:
-            ready(family(program, header, settings))
+            # the SDK families (optional fourth parameter) also render the pinned clients
+            with_versions = family is _python_sdk or family is _typescript_sdk
+            ready(
+                family(program, header, settings, sdk_versions) if with_versions else family(program, header, settings)
+            )
     if late is not None:
         ready(late(artifacts))
     artifacts["manifest.json"] = build_index(

@@ -1,14 +1,16 @@
-"""The TypeScript SDK (`sdk/typescript/`): a type per GType and a fetch-based client.
+"""The TypeScript SDK (`sdk/typescript/`): a type per GType and a fetch-based client, and with a
+Timescape lock a client per live version (`src/versions/<slug>/`) and a README with the changelog.
 
-Input: an `ir.Program` and the header line. Output: `{relative POSIX path: bytes}`. `build_ts_view`
-makes every naming, quoting and ordering decision; the templates only loop. No disk I/O.
+Input: an `ir.Program`, the header line and optional `SdkVersions`. Output: `{relative POSIX path:
+bytes}`. `build_ts_view` makes every naming, quoting and ordering decision; the templates only
+loop. No disk I/O.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Final, assert_never
+from typing import TYPE_CHECKING, Final, assert_never
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,12 +42,20 @@ from gati_compiler.ir.gtype import (
 from gati_compiler.ir.models import Program
 from gati_compiler.version import __version__
 
+if TYPE_CHECKING:
+    from gati_compiler.emit._sdk_versions import SdkVersions
+
 TEMPLATES: Final = (
     "sdk_typescript/types.ts.j2",
     "sdk_typescript/client.ts.j2",
     "sdk_typescript/index.ts.j2",
     "sdk_typescript/package.json.j2",
     "sdk_typescript/tsconfig.json.j2",
+    "sdk_typescript/_clients.ts.j2",
+    "sdk_typescript/README.md.j2",
+    "sdk_typescript/version_client.ts.j2",
+    "sdk_typescript/version_index.ts.j2",
+    "sdk_typescript/versions_index.ts.j2",
 )
 ROOT: Final = "sdk/typescript"
 TYPES_RESERVED: Final = frozenset({"types"})
@@ -215,6 +225,13 @@ class TsErrorView(_Frozen):
 TYPESCRIPT_VERSION: Final = "^5.9.3"
 
 
+class TsPinView(_Frozen):
+    """A client pinned to one recorded version (`src/versions/<slug>/client.ts`)."""
+
+    tsv: str  # as a TS string literal
+    described: str  # the version with its tags and status, for doc comments
+
+
 class TsView(_Frozen):
     header: str
     app: str
@@ -231,6 +248,8 @@ class TsView(_Frozen):
     uses_types: bool  # some method names a type from `types.ts`
     uses_segment: bool  # some method has a path parameter
     errors: tuple[TsErrorView, ...]
+    pin: TsPinView | None = None  # set for a versioned client
+    core_exported: bool = False  # `client.ts` exports `Core` for the versioned clients
 
 
 def _method(op: Operation, name: str, types: TsTypes) -> TsMethodView:
@@ -288,8 +307,11 @@ def _method(op: Operation, name: str, types: TsTypes) -> TsMethodView:
     )
 
 
-def build_ts_view(program: Program, *, header: str) -> TsView:
-    """Every name, type string and literal the TypeScript templates print."""
+def build_ts_view(program: Program, *, header: str, pin: str | None = None, core_exported: bool = False) -> TsView:
+    """Every name, type string and literal the TypeScript templates print.
+
+    `pin`: the version (as described in docs) of a client pinned to `program.timescapeCurrent`;
+    `core_exported`: the root client of an SDK that also has versioned clients."""
     type_names = names.type_name_map(program.gtypes, reserved=TYPES_RESERVED, ts=True)
     local, qualified = TsTypes(type_names), TsTypes(type_names, prefix="types.")
     interfaces: list[InterfaceView] = []
@@ -358,21 +380,27 @@ def build_ts_view(program: Program, *, header: str) -> TsView:
             TsErrorView(name=n.replace("API", "Api"), base=b.replace("API", "Api"), status=s, doc=d)
             for s, n, b, d in ERROR_CLASSES
         ),
+        pin=None if pin is None else TsPinView(tsv=ts_str(pinned or ""), described=pin),
+        core_exported=core_exported,
     )
 
 
-def emit_typescript_sdk(program: Program, *, header: str) -> dict[str, bytes]:
+def emit_typescript_sdk(program: Program, *, header: str, versions: SdkVersions | None = None) -> dict[str, bytes]:
     """Render the TypeScript SDK; keys are POSIX paths under `sdk/typescript/`.
 
     Parameters:
         program: the analysed app.
         header: the one-line header text, without comment marker.
+        versions: the Timescape versions (from the lock): a client per live version in
+            `src/versions/<slug>/` (the `versions` namespace of `index.ts`) and a README with the
+            changelog. None: neither, and no README.
 
     Returns:
         `{path: bytes}`, UTF-8 with LF endings.
     """
     env = make_environment()
-    view = build_ts_view(program, header=header)
+    live = versions.versions if versions is not None else ()
+    view = build_ts_view(program, header=header, core_exported=bool(live))
     files = {
         "sdk_typescript/types.ts.j2": "src/types.ts",
         "sdk_typescript/client.ts.j2": "src/client.ts",
@@ -380,7 +408,43 @@ def emit_typescript_sdk(program: Program, *, header: str) -> dict[str, bytes]:
         "sdk_typescript/package.json.j2": "package.json",
         "sdk_typescript/tsconfig.json.j2": "tsconfig.json",
     }
-    return {
-        f"{ROOT}/{rel}": env.get_template(template).render(view=view).encode("utf-8")
-        for template, rel in sorted(files.items(), key=lambda item: item[1])
+    out = {
+        f"{ROOT}/{rel}": env.get_template(template).render(view=view).encode("utf-8") for template, rel in files.items()
     }
+    if versions is not None:
+        from gati_compiler.emit._sdk_versions import describe
+
+        index = TsVersionsIndex(
+            entries=tuple(TsVersionEntry(tsv_literal=ts_str(v.tsv), slug=v.slug, described=describe(v)) for v in live),
+            tags=tuple(sorted((ts_str(t), ts_str(v.tsv)) for v in live for t in v.tags)),
+            changelog=versions.changelog,
+        )
+        out[f"{ROOT}/README.md"] = (
+            env.get_template("sdk_typescript/README.md.j2").render(view=view, index=index).encode()
+        )
+        if live:
+            text = env.get_template("sdk_typescript/versions_index.ts.j2").render(view=view, index=index)
+            out[f"{ROOT}/src/versions/index.ts"] = text.encode("utf-8")
+        for v in live:
+            pinned = build_ts_view(v.program, header=header, pin=describe(v))
+            for template, name in (
+                ("sdk_typescript/types.ts.j2", "types.ts"),
+                ("sdk_typescript/version_client.ts.j2", "client.ts"),
+                ("sdk_typescript/version_index.ts.j2", "index.ts"),
+            ):
+                out[f"{ROOT}/src/versions/{v.slug}/{name}"] = env.get_template(template).render(view=pinned).encode()
+    return dict(sorted(out.items()))
+
+
+class TsVersionEntry(_Frozen):
+    tsv_literal: str
+    slug: str
+    described: str
+
+
+class TsVersionsIndex(_Frozen):
+    """`src/versions/index.ts` and the README's version table and changelog."""
+
+    entries: tuple[TsVersionEntry, ...]  # live versions, oldest first
+    tags: tuple[tuple[str, str], ...]  # (tag literal, TSV literal), sorted
+    changelog: str

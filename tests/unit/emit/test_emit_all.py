@@ -30,6 +30,18 @@ def test_every_artifact_but_the_manifest_reaches_on_ready_once(jobs: int, monkey
     assert artifacts == emit.emit_all(result.program, project_root="..", settings={}, jobs=1)
 
 
+def test_forked_workers_render_the_versioned_sdks_like_the_serial_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gati_compiler.emit._sdk_versions import sdk_versions
+
+    result = build(BOOKSTORE, write=False, jobs=1)
+    assert result.program is not None and result.lock is not None
+    versions = sdk_versions(result.lock, result.program)
+    monkeypatch.setattr(emit, "PARALLEL_MIN_ITEMS", 0)
+    forked = emit.emit_all(result.program, project_root="..", settings={}, jobs=2, sdk_versions=versions)
+    assert any("/versions/v2026_09_01T090000Z/" in rel for rel in forked)
+    assert forked == emit.emit_all(result.program, project_root="..", settings={}, jobs=1, sdk_versions=versions)
+
+
 def test_the_build_encodes_what_handlers_answer_with_and_decodes_every_named_type(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
