@@ -217,7 +217,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-class Core {
+/** The transport `Client` and the clients of every recorded version (`versions`) share. */
+export class Core {
   private readonly baseUrl: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
