@@ -450,6 +450,16 @@ def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:
     from gati_compiler.timescape.check import transformer_gate
 
     transformer_gate(result, extra)
+    if result.timescape is not None and not extra.has_errors and result.program is not None:
+        from gati_compiler.timescape.verify import verify_transformers
+
+        verify_transformers(
+            result.program,
+            result.timescape[1],
+            project_dir=Path(project_dir),
+            source_roots=result.program.sourceRoots,
+            sink=extra,
+        )
     report_stale(Path(project_dir), result.config.out, result.artifacts, result.sources, extra)
     result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: (d.sort_key, d.message))
     return result

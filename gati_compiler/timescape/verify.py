@@ -171,7 +171,12 @@ def verify_transformers(
             ),
             "utf-8",
         )
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        # hypothesis keeps its files in the temporary folder, not in the user's project
+        env = {
+            **os.environ,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "HYPOTHESIS_STORAGE_DIRECTORY": str(Path(tmp) / "hypothesis"),
+        }
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "gati_compiler.timescape.verify_child", str(job_file)],
