@@ -17,13 +17,15 @@ names, old enum values, old types, 422s naming its own fields. A copy whose v1.0
 copy with a transformer that raises and one that answers the wrong shape, their clients get 500
 GATI523 / GATI524 and the server log names the transformer (`module:function`).
 
-The current client is the generated SDK. The old clients go through `versioned_client`, today raw
-httpx with `X-Gati-Version`; once the SDKs carry a client pinned to each live version, only that
-function changes (see its docstring).
+Every client is the generated Python SDK: the current one its root `Client`, the old ones the
+clients it pins to each live version (`versions.client_for("v1.0.0")`), which send the version's
+TSV in `X-Gati-Version` and decode every answer with that version's own decoders.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import subprocess
 import sys
@@ -48,41 +50,55 @@ TSV = {V1: "2026-09-01T09:00:00Z", V2: "2026-10-01T09:00:00Z", V3: "2026-11-02T0
 
 # ---------------------------------------------------------------- a client pinned to one version
 class VersionedClient:
-    """A client of one recorded version of the accounts API: each call returns the raw response.
+    """The generated SDK's client pinned to one recorded version (`versions.client_for(tag)`),
+    wrapped so each call returns the raw `httpx.Response` the assertions read: the SDK decodes an
+    answer with that version's own decoders (a wrong shape raises), and the last response its
+    HTTP client received is returned, an error status included."""
 
-    Sends `X-Gati-Version: <version>` on every request and speaks that version's shapes (the
-    bodies and query values are passed exactly as the caller wrote them, in that version's shape).
-    """
-
-    def __init__(self, base_url: str, version: str) -> None:
+    def __init__(self, sdk: Any, base_url: str, version: str) -> None:
         self.version = version
-        self.http = httpx.Client(base_url=base_url, headers={"x-gati-version": version}, timeout=10.0)
+        self._last: list[httpx.Response] = []
+        self.http = httpx.Client(event_hooks={"response": [self._keep]}, timeout=10.0)
+        versions = importlib.import_module(sdk.__name__ + ".versions")
+        self.sdk = versions.client_for(version)(base_url, http_client=self.http, max_retries=0)
+        self._errors = (importlib.import_module(sdk.__name__ + ".errors").APIStatusError,)
+
+    def _keep(self, response: httpx.Response) -> None:
+        response.read()
+        self._last.append(response)
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> httpx.Response:
+        self._last.clear()
+        with contextlib.suppress(*self._errors):  # the raw response is what the assertions read
+            getattr(self.sdk, method)(*args, **kwargs)
+        response = self._last[-1]
+        assert response.request.headers["x-gati-version"] == sdk_version_header(self.version)
+        return response
 
     def create_user(self, body: dict[str, Any]) -> httpx.Response:
-        return self.http.post("/users", json=body)
+        return self._call("create_user", body=body)
 
     def get_user(self, user_id: int) -> httpx.Response:
-        return self.http.get(f"/users/{user_id}")
+        return self._call("get_user", user_id)
 
     def list_users(self, **query: str | int) -> httpx.Response:
-        return self.http.get("/users", params=query)
+        return self._call("list_users", **query)
 
     def deposit(self, user_id: int, body: dict[str, Any]) -> httpx.Response:
-        return self.http.post(f"/users/{user_id}/deposits", json=body)
+        return self._call("deposit", user_id, body=body)
 
     def close(self) -> None:
         self.http.close()
 
 
-def versioned_client(served: Served, version: str) -> VersionedClient:
-    """The client of `version` (a tag) for `served`.
+def sdk_version_header(version: str) -> str:
+    """What a pinned client sends: the TSV of its version."""
+    return TSV[version]
 
-    Integrator: when the generated Python SDK has a client pinned to each live version (issue 12,
-    point 6), return that client here (e.g. the one of `import_sdk(served)` for `version`) wrapped
-    so each method still returns the raw `httpx.Response` - `with_raw_response.<method>(...)`
-    gives the status and JSON the assertions below read. The assertions stay as they are.
-    """
-    return VersionedClient(served.base_url, version)
+
+def versioned_client(served: Served, version: str) -> VersionedClient:
+    """The generated client of `version` (a tag) for `served`."""
+    return VersionedClient(import_sdk(served), served.base_url, version)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -275,13 +291,18 @@ def test_retired_version_answers_410_and_the_next_one_keeps_its_shape(tmp_path: 
     assert '"retired"' in (app / "timescape.lock").read_text(encoding="utf-8")
     assert '"retired"' not in (EXAMPLE / "timescape.lock").read_text(encoding="utf-8")  # the copy only
     with serve_build("accounts-retired", app, build_dir) as served:
-        v1, v2 = versioned_client(served, V1), versioned_client(served, V2)
+        sdk = import_sdk(served)
+        with pytest.raises(KeyError, match=r"no client for version 'v1\.0\.0'"):
+            importlib.import_module(sdk.__name__ + ".versions").client_for(V1)  # a retired version has no client
+        # a v1 client generated before the retirement still sends its version
+        v1 = httpx.Client(base_url=served.base_url, headers={"x-gati-version": TSV[V1]}, timeout=10.0)
+        v2 = versioned_client(served, V2)
         try:
-            gone = v1.create_user({"full_name": "Alan Turing", "email": "alan@example.org"})
+            gone = v1.post("/users", json={"full_name": "Alan Turing", "email": "alan@example.org"})
             assert gone.status_code == 410, gone.text
             assert gone.json()["error"]["code"] == "GATI517"
             assert "successor-version" in gone.headers["link"] and TSV[V2] in gone.headers["link"]
-            assert v1.get_user(1).status_code == 410
+            assert v1.get("/users/1").status_code == 410
             made = _ok(
                 v2.create_user({"name": "Grace Hopper", "email": "grace@example.org", "status": "disabled"}), 201
             )
