@@ -36,7 +36,7 @@ from gati_compiler.ir.gtype import (
 from gati_compiler.ir.jsonschema import merge_intersection
 
 MAX_ITEMS: Final = 3
-MAX_DEPTH: Final = 4
+MAX_DEPTH: Final = 4  # named types followed in a row (recursive types stop there)
 _JSON_LEAVES: Final = st.none() | st.booleans() | st.integers(-(2**31), 2**31) | st.text(max_size=8)
 
 
@@ -95,9 +95,7 @@ def _string(t: PrimitiveType) -> st.SearchStrategy[Any]:
 
 def wire_values(g: GType, gtypes: Mapping[str, GType], depth: int = 0) -> st.SearchStrategy[Any]:
     """JSON values of `g` (named types resolved through `gtypes`)."""
-    if depth > MAX_DEPTH:
-        return st.nothing()
-    again = depth + 1
+    again = depth
     match g:
         case PrimitiveType(type="string"):
             return _string(g)
@@ -120,12 +118,16 @@ def wire_values(g: GType, gtypes: Mapping[str, GType], depth: int = 0) -> st.Sea
         case ArrayType():
             low = g.minItems or 0
             high = max(low, min(g.maxItems if g.maxItems is not None else MAX_ITEMS, MAX_ITEMS))
-            return st.lists(wire_values(g.items, gtypes, again), min_size=low, max_size=high)
+            items = wire_values(g.items, gtypes, again)
+            if items.is_empty:  # a recursive type at the depth limit: only the empty list
+                return st.just([]) if low == 0 else st.nothing()
+            return st.lists(items, min_size=low, max_size=high)
         case TupleType():
             return st.tuples(*(wire_values(i, gtypes, again) for i in g.items)).map(list)
         case MapType():
             keys = wire_values(g.keys, gtypes, again).map(lambda k: k if isinstance(k, str) else str(k))
-            return st.dictionaries(keys, wire_values(g.values, gtypes, again), max_size=MAX_ITEMS)
+            values = wire_values(g.values, gtypes, again)
+            return st.just({}) if values.is_empty else st.dictionaries(keys, values, max_size=MAX_ITEMS)
         case UnionType():
             return st.one_of(*(wire_values(o, gtypes, again) for o in g.options))
         case IntersectionType():
@@ -136,7 +138,9 @@ def wire_values(g: GType, gtypes: Mapping[str, GType], depth: int = 0) -> st.Sea
             return st.nothing()
         case RefType():
             target = gtypes.get(g.ref)
-            return wire_values(target, gtypes, again) if target is not None else st.nothing()
+            if target is None or depth >= MAX_DEPTH:
+                return st.nothing()
+            return wire_values(target, gtypes, depth + 1)
         case AnyType():
             return st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=2), max_leaves=4)
 
@@ -144,4 +148,5 @@ def wire_values(g: GType, gtypes: Mapping[str, GType], depth: int = 0) -> st.Sea
 def _object(g: ObjectType, gtypes: Mapping[str, GType], depth: int) -> st.SearchStrategy[Any]:
     required = {p.name: wire_values(p.type, gtypes, depth) for p in g.properties if p.required}
     optional = {p.name: wire_values(p.type, gtypes, depth) for p in g.properties if not p.required}
+    optional = {name: values for name, values in optional.items() if not values.is_empty}
     return st.fixed_dictionaries(required, optional=optional)
