@@ -248,17 +248,12 @@ def _accept_span(config_file: str, text: str, index: int, key: str) -> Span:
 def transformer_gate(result: BuildResult, sink: DiagnosticSink, today: date | None = None) -> None:
     """`gatic check`: every breaking step of the timeline needs a complete transformer on each
     side it breaks (GATI737); a break accepted in `[[tool.gati.timescape.accept]]` needs none."""
-    from gati_compiler.timescape.steps import timeline
-    from gati_compiler.timescape.transformers import bind_transformers, missing_transformers
+    from gati_compiler.timescape.transformers import missing_transformers
 
-    if result.lock is None or result.program is None or not result.lock.versions:
+    if result.timescape is None:  # no recorded versions (or the build stopped on errors first)
         return
     day = today or date.today()
     cfg = result.config
     accepts = [a for a in (cfg.timescape.accept if cfg else ()) if a.expires is None or a.expires >= day]
-    if result.timescape is not None:
-        line, bound = result.timescape
-    else:
-        line = timeline(result.lock, contract_from_program(result.program))
-        bound = bind_transformers(line, result.program.transformers, DiagnosticSink())  # reported by the build
+    line, bound = result.timescape
     missing_transformers(line, bound, sink, accepts)

@@ -8,8 +8,9 @@ the newer contract's decoders accept, and a downgrade must turn each valid succe
 newer contract into one the older contract's decoders accept. Values come from hypothesis over
 the JSON Schema of the input side (wire form), kept only when the input side's own decoders
 accept them. The compiler never imports user code, so the transformers run in a child process
-(`timescape.verify_child`) against validators generated here into a temporary folder: one
-package per segment, with plain-data decoders (no origins: the old versions' classes are gone).
+(`timescape.verify_child`) against the validators the build emits for each served version
+(`emit_serving.version_validators`: plain-data decoders, no origins, with `RESPONSES`), written
+into a temporary folder, one package per segment.
 """
 
 from __future__ import annotations
@@ -29,16 +30,15 @@ from pydantic import JsonValue
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import DiagnosticSink, Span
 from gati_compiler.emit.sdk_python import client_gtype
-from gati_compiler.emit.validators import emit_validators
 from gati_compiler.ir.canonical import dump_gtype
 from gati_compiler.ir.gtype import GType
-from gati_compiler.ir.models import Handler, HandlerGTypes, Program, TransformerDecl
+from gati_compiler.ir.models import Handler, Program, TransformerDecl
+from gati_compiler.timescape.emit_serving import version_validators
 from gati_compiler.timescape.steps import HEAD, BoundStep, Segment, version_program
 
 MAX_EXAMPLES: Final = 100
 TIMEOUT_S: Final = 600.0
 PARTS: Final = ("body", "query", "params", "headers")
-_RESPONSE: Final = ":response"
 
 
 @dataclass(frozen=True)
@@ -57,51 +57,30 @@ class _Plan:
         self.files: dict[str, bytes] = {}
         self.jobs: list[_Job] = []
 
-    def module(self, seg: Segment) -> tuple[str, dict[str, GType], Handler, GType | None]:
-        """The package checking `seg`'s request parts (handler id) and response (id + `:response`)."""
+    def module(self, seg: Segment) -> tuple[str, dict[str, GType], Handler]:
+        """The validators package of `seg` (the emitter's per-version one: request codecs in
+        `HANDLERS`, response checks in `RESPONSES`), its plain named types and its handler."""
         source = self.program if seg.first == HEAD else version_program(seg.api, self.program, timescape_current=None)
         handler = next(h for h in source.handlers if h.handlerId == seg.handler_id)
-        gtypes = {ref: client_gtype(g) for ref, g in source.gtypes.items()}
-        plain = handler.model_copy(
-            update={
-                "gtypes": HandlerGTypes(
-                    **{
-                        part: client_gtype(g) if g is not None else None
-                        for part, g in (
-                            ("request", handler.gtypes.request),
-                            ("params", handler.gtypes.params),
-                            ("query", handler.gtypes.query),
-                            ("headers", handler.gtypes.headers),
-                        )
-                    }
-                )
-            }
-        )
         key = (seg.handler_id, seg.first)
         name = self.modules.get(key)
         if name is None:
             name = self.modules[key] = f"s{len(self.modules)}"
-            response = handler.gtypes.response
-            as_request = plain.model_copy(
-                update={
-                    "handlerId": seg.handler_id + _RESPONSE,
-                    "gtypes": HandlerGTypes(request=client_gtype(response) if response is not None else None),
-                }
-            )
-            files = emit_validators(gtypes, (plain, as_request), header="transformer verification", encoders=False)
+            files = version_validators(source, [seg.handler_id], header="transformer verification")
             for rel, data in files.items():  # `validators/…` paths
                 self.files[f"{name}/{rel.partition('/')[2]}"] = data
-        return name, gtypes, plain, handler.gtypes.response
+        return name, {ref: client_gtype(g) for ref, g in source.gtypes.items()}, handler
 
     def add(self, bound: BoundStep) -> None:
         step = bound.step
-        old_name, old_types, old_h, _ = self.module(step.old)
-        new_name, new_types, new_h, response = self.module(step.new)
+        old_name, old_types, old_h = self.module(step.old)
+        new_name, new_types, new_h = self.module(step.new)
+        response = new_h.gtypes.response
         label = step.from_tsv
         if bound.upgrade is not None and not bound.upgrade.stub:
             doc: dict[str, JsonValue] = {
                 "transformer": f"{bound.upgrade.module}:{bound.upgrade.function}",
-                "roots": {part: dump_gtype(g) for part, g in _parts(old_h)},
+                "roots": {part: dump_gtype(client_gtype(g)) for part, g in _parts(old_h)},
                 "types": _dumped(old_types),
                 "inputModule": old_name,
                 "inputHandler": old_h.handlerId,
@@ -117,10 +96,10 @@ class _Plan:
                 "roots": {"response": dump_gtype(client_gtype(response))},
                 "types": _dumped(new_types),
                 "inputModule": new_name,
-                "inputHandler": new_h.handlerId + _RESPONSE,
+                "inputHandler": new_h.handlerId,
                 "inputParts": ["response"],
                 "outputModule": old_name,
-                "outputHandler": old_h.handlerId + _RESPONSE,
+                "outputHandler": old_h.handlerId,
                 "outputParts": ["response"],
             }
             self.jobs.append(_Job(bound.downgrade, doc, f"response of the version after {label}"))

@@ -66,25 +66,33 @@ def _checker(module: Any, handler: str, parts: tuple[str, ...]) -> Check:
     """Accepts a wire request (a dict of parts) or, with parts == ("response",), a response body."""
     codec = module.HANDLERS[handler]
     error = module.DecodeError
+    if parts == ("response",):
+        respond = module.RESPONSES[handler]
+
+        def check_response(value: Any) -> str | None:
+            try:
+                respond(value)
+            except error as exc:
+                return f"$: {exc}"
+            return None
+
+        return check_response
 
     def check(value: Any) -> str | None:
-        if parts == ("response",):
-            pairs = [("body", value)]
-        else:
-            if not isinstance(value, dict):
-                return f"the request is {type(value).__name__}, not a dict of parts"
-            extra = sorted(set(value) - set(parts))
-            if extra:
-                return f"parts the version does not have: {', '.join(extra)}"
-            pairs = [(p, value.get(p)) for p in parts]
-        for part, got in pairs:
+        if not isinstance(value, dict):
+            return f"the request is {type(value).__name__}, not a dict of parts"
+        extra = sorted(set(value) - set(parts))
+        if extra:
+            return f"parts the version does not have: {', '.join(extra)}"
+        for part in parts:
+            got = value.get(part)
             decoder = getattr(codec, f"decode_{part}", None)
             if decoder is None:
                 continue
             try:
                 decoder(got if got is not None or part == "body" else {})
             except error as exc:
-                return f"{'$' if parts == ('response',) else '$.' + part}: {exc}"
+                return f"$.{part}: {exc}"
         return None
 
     return check
