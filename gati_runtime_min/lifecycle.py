@@ -277,21 +277,31 @@ class Lifecycle:
         await self._cleanup(lctx, lctx._compensations, "compensate")
         return error
 
-    def encode(self, plan: RoutePlan, res: Response[Any]) -> bytes | None:
-        """The response body: checked by the generated encoder (2xx only), then JSON; None for no body."""
+    def encoded(self, plan: RoutePlan, res: Response[Any]) -> Any:
+        """The response body's JSON value, checked by the generated encoder (2xx only); `_UNSET`
+        for no body (an empty answer, or none set where the handler declares none)."""
         if res._empty:
-            return None
+            return _UNSET
         value = res._body
         if value is _UNSET:
             if plan.has_response:
                 raise GatiError("GATI501", f"{plan.handler_id} set no response body")
             res.empty()
-            return None
+            return _UNSET
         if plan.encode is not None and 200 <= res._status < 300:
             try:
                 value = plan.encode(value)
             except self.decode_error as exc:
                 raise self.invalid_response(plan, exc) from None
+        return value
+
+    def encode(self, plan: RoutePlan, res: Response[Any]) -> bytes | None:
+        """The response body as JSON bytes (`encoded`, then JSON); None for no body."""
+        value = self.encoded(plan, res)
+        return None if value is _UNSET else self.to_json(plan, value)
+
+    def to_json(self, plan: RoutePlan, value: Any) -> bytes:
+        """A response value as JSON bytes: orjson, else `dump`'s slower and explaining path."""
         try:
             return _dumps(value)
         except TypeError:

@@ -152,20 +152,8 @@ async def _current(
     lctx.events.append((perf_counter() - lctx.t0, "handler.start", plan.detail))
     await invoke(plan.fn, args, plan.is_async)
     lctx.events.append((perf_counter() - lctx.t0, "handler.end", plan.detail))
-    value = res._body
+    value = lifecycle.encoded(plan, res)
     status = res._status
-    if res._empty:
-        value = _UNSET
-    elif value is _UNSET:
-        if plan.has_response:
-            raise GatiError("GATI501", f"{plan.handler_id} set no response body")
-        res.empty()
-        status = res._status
-    elif plan.encode is not None and 200 <= status < 300:
-        try:
-            value = plan.encode(value)
-        except lifecycle.decode_error as exc:
-            raise lifecycle.invalid_response(plan, exc) from None
     if plan.after or lctx._after:
         await lifecycle.after(plan, args, lctx)
     return status, value
@@ -239,7 +227,7 @@ async def serve_version(
             current = False
             if value is not _UNSET and 200 <= status < 300:
                 value = downgrade(served, value, rid)
-            body = None if value is _UNSET else _dump(app, plan, value)
+            body = None if value is _UNSET else app.lifecycle.to_json(plan, value)
         except HTTPError as exc:
             await _answer_error(app, served, exc, current, send, path, rid, head, extra)
             app._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)
@@ -257,13 +245,6 @@ async def serve_version(
 
 def _reads_body(served: ServedVersion, plan: RoutePlan) -> bool:
     return plan.has_request or served.has_body
-
-
-def _dump(app: GatiApp, plan: RoutePlan, value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return app.lifecycle.dump(plan, value)
 
 
 async def _answer_error(
