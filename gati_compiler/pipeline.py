@@ -32,6 +32,7 @@ from gati_compiler.writer import MANIFEST, ArtifactWriter, WriteReport, read_pre
 
 if TYPE_CHECKING:
     from gati_compiler.cache.store import BuildCache, Incremental
+    from gati_compiler.emit._sdk_versions import SdkVersions
     from gati_compiler.ir.models import Program
     from gati_compiler.timescape.lock import Lock, Version
     from gati_compiler.timescape.record import RecordRequest
@@ -379,6 +380,7 @@ def _build(
     from gati_compiler.emit import emit_all
     from gati_compiler.emit._sdk_versions import sdk_versions
 
+    versioned = sdk_versions(step.lock, program)  # each live version as a Program, for the SDKs and Timescape
     # the writer takes each artifact family as soon as it is rendered; the manifest comes last
     on_ready = writer.put if writer is not None else None
     artifacts = _guarded(
@@ -392,10 +394,10 @@ def _build(
             on_ready=on_ready,
             versions=step.versions,
             late=lambda done: {
-                **_timescape_artifacts(timescape, program, settings),
+                **_timescape_artifacts(timescape, program, settings, versioned),
                 **emit_bundle(program, cfg, done, live_versions(step.lock)),
             },
-            sdk_versions=sdk_versions(step.lock, program),  # the SDKs' clients of every live version
+            sdk_versions=versioned,  # the SDKs' clients of every live version
         ),
     )
     if artifacts is None:
@@ -427,7 +429,7 @@ def _bind_timescape(lock: Lock | None, program: Program, sink: DiagnosticSink) -
 
 
 def _timescape_artifacts(
-    timescape: _Timescape | None, program: Program, settings: Mapping[str, JsonValue]
+    timescape: _Timescape | None, program: Program, settings: Mapping[str, JsonValue], versioned: SdkVersions | None
 ) -> dict[str, bytes]:
     """The per-version types, validators and OpenAPI documents and `timescape/serving.json`."""
     if timescape is None:
@@ -436,7 +438,9 @@ def _timescape_artifacts(
     from gati_compiler.timescape.emit_serving import emit_timescape
 
     tl, bound = timescape
-    return emit_timescape(tl, bound, program, settings, header=generated_header(f"the `{program.app}` sources"))
+    programs = {v.tsv: v.program for v in versioned.versions} if versioned is not None else None
+    header = generated_header(f"the `{program.app}` sources")
+    return emit_timescape(tl, bound, program, settings, header=header, programs=programs)
 
 
 def check(project_dir: Path | str, *, jobs: int | None = None) -> BuildResult:

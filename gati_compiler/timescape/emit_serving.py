@@ -95,9 +95,16 @@ def version_validators(program: Program, handler_ids: Sequence[str], *, header: 
 
 
 def emit_timescape(
-    tl: Timeline, bound: Bound, program: Program, settings: Mapping[str, JsonValue], *, header: str
+    tl: Timeline,
+    bound: Bound,
+    program: Program,
+    settings: Mapping[str, JsonValue],
+    *,
+    header: str,
+    programs: Mapping[str, Program] | None = None,
 ) -> dict[str, bytes]:
-    """Every Timescape artifact of a build with recorded versions."""
+    """Every Timescape artifact of a build with recorded versions. `programs`: each live
+    version's `version_program`, when the caller has them already (the SDKs' `sdk_versions`)."""
     out = emit_version_types(tl, header=header)
     out[SERVING] = canonical_bytes(build_serving(tl, bound))
     listed: dict[str, list[str]] = {}
@@ -105,8 +112,8 @@ def emit_timescape(
         for tsv in by_version:
             listed.setdefault(tsv, []).append(hid)
     for v in tl.live:
-        api = tl.lock.contract(v.tsv)
-        vp = version_program(api, program, timescape_current=v.tsv)
+        given = programs.get(v.tsv) if programs is not None else None
+        vp = given or version_program(tl.lock.contract(v.tsv), program, timescape_current=v.tsv)
         slug = version_slug(v.tsv)
         out[f"openapi.{slug}.json"] = canonical_bytes(build_openapi(vp, settings))
         if v.tsv in listed:
