@@ -33,13 +33,20 @@ from gati_runtime_min.ingress import (
     parse_query,
     raw_headers,
 )
-from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke, validation_error
-from gati_runtime_min.loader import Build, RouteSpec, load_build
+from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke
+from gati_runtime_min.loader import Build, RouteSpec, ServedVersion, StepSpec, load_build
 from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
 from gati_runtime_min.state import MemoryState, StateBackend, StateSettings, open_backend
-from gati_runtime_min.transform import serve_version
+from gati_runtime_min.transform import (
+    TransformerFault,
+    decode_upgraded,
+    downgrade,
+    downgraded_error,
+    invalid_request,
+    upgraded,
+)
 from gati_runtime_min.versions import Timescape, UsageWindow, VersionResolver
 
 Scope = MutableMapping[str, Any]
@@ -192,6 +199,8 @@ class GatiApp(AppEdges):
         lifecycle = self.lifecycle
         version: str | None = None
         extra: list[tuple[bytes, bytes]] | None = None  # Deprecation / Sunset / Link of the version
+        served: ServedVersion | None = None  # an older version's shape: its transformers (`transform.py`)
+        last: StepSpec | None = None  # the last upgrade that ran (its fault if the current decoders reject)
         try:
             user = self.auth.authenticate(Headers(hdrs)) if self._auth else None
             if plan.roles:
@@ -207,10 +216,6 @@ class GatiApp(AppEdges):
                 if version in self._gated:  # deprecated, retired, or an older version
                     extra = self.versions.gate(version, plan.handler_id)
                     served = self._served.get((plan.handler_id, version))
-                    if served is not None:  # an older shape: through the transformers (`transform.py`)
-                        ctx = (rid, t0, client, head, user, extra)
-                        await serve_version(self, served, plan, params, scope, receive, send, ctx)
-                        return
             else:
                 version = None  # no versions recorded and none asked for: the current one
             usage = self._usage  # Timescape usage per (handler, version); the backend shares it
@@ -218,7 +223,7 @@ class GatiApp(AppEdges):
             usage[key] = usage.get(key, 0) + 1
             self._seen[version] = t0
             start = t0
-            if plan.has_request:
+            if plan.has_request or (served is not None and served.has_body):
                 declared = hdrs.get(b"content-length")
                 if declared is not None and len(declared) >= self._max_digits:
                     check_declared_length(hdrs, self.max_body_bytes)
@@ -241,6 +246,8 @@ class GatiApp(AppEdges):
             else:
                 raw_body = None
             raw_query = parse_query(qs) if qs else {}
+            if served is not None:  # the client's version checked, then upgraded to the current one
+                raw_body, raw_query, params, hdrs, last = upgraded(served, raw_body, raw_query, params, hdrs, rid)
             req = _request(raw_body, raw_query, params, hdrs, method, path, rid, client, user, raw_query)
             res: Response[Any] = Response(plan.status)
             lctx = _lctx(rid, path, version, head, t0)
@@ -271,16 +278,19 @@ class GatiApp(AppEdges):
                         try:
                             req.body = plan.dec_body(raw_body)  # type: ignore[misc]
                         except self._decode_error as exc:
-                            raise validation_error("GATI511", exc, "$.body") from None
+                            raise invalid_request("GATI511", exc, "$.body", last, rid) from None
                     elif plan.params_only:  # the usual GET by id: the params decoder alone, inline
                         try:
                             decoded = plan.dec_params(req.params)  # type: ignore[misc]
                         except self._decode_error as exc:
-                            raise validation_error("GATI513", exc, "$.params") from None
+                            raise invalid_request("GATI513", exc, "$.params", last, rid) from None
                         if decoded is not None:
                             req.params = decoded
                     elif plan.decodes:
-                        lifecycle.decode(plan, req, raw_body)
+                        if last is None:
+                            lifecycle.decode(plan, req, raw_body)
+                        else:
+                            decode_upgraded(lifecycle, plan, req, raw_body, last, rid)
                     events = lctx.events
                     events.append((perf_counter() - t0, "handler.start", plan.detail))
                     if plan.is_async:
@@ -296,12 +306,16 @@ class GatiApp(AppEdges):
                             value = encode(value)
                         except self._decode_error as exc:
                             raise lifecycle.invalid_response(plan, exc) from None
-                        try:
-                            body = _dumps(value)
-                        except TypeError:
-                            body = lifecycle.dump(plan, value)
+                        if served is None:
+                            try:
+                                body = _dumps(value)
+                            except TypeError:
+                                body = lifecycle.dump(plan, value)
+                        else:  # downgraded below, after the after hooks
+                            body = None
                     else:
-                        body = lifecycle.encode(plan, res)
+                        value = lifecycle.encoded(plan, res)
+                        body = None if value is _UNSET else lifecycle.to_json(plan, value)
                     if plan.after or lctx._after:
                         await lifecycle.after(plan, args, lctx)
                 finally:
@@ -310,10 +324,16 @@ class GatiApp(AppEdges):
                 if timed_out:  # the handler swallowed the cancellation: still a timeout
                     raise asyncio.CancelledError
             except BaseException as exc:
+                if served is not None and isinstance(exc, TransformerFault):
+                    raise
                 error = await lifecycle.fail(plan, exc, timed_out, task, req, args, lctx)
                 if error is None:
                     raise
+                if served is not None:  # in the client's version's error shape
+                    error = downgraded_error(served, error, path, rid)
                 raise error from None
+            if served is not None and value is not _UNSET and 200 <= res._status < 300:
+                body = lifecycle.to_json(plan, downgrade(served, value, rid))
         except ClientDisconnected:
             if _audit_on(_INFO):
                 self._audit(rid, plan.handler_id, method, path, 499, t0, lctx)

@@ -95,6 +95,15 @@ class CapabilityError(GatiError):
         super().__init__("GATI505", f"handler {handler_id!r} does not declare module {module_id!r}")
 
 
+class RenderedError(HTTPError):
+    """`error` answered with a body already rendered (an older API version's error shape)."""
+
+    def __init__(self, error: HTTPError, body: bytes) -> None:
+        super().__init__(error.status, error.code, error.detail)
+        self.headers.update(error.headers)
+        self.body = body
+
+
 def phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -104,6 +113,8 @@ def phrase(status: int) -> str:
 
 def envelope(error: HTTPError, path: str, request_id: str) -> bytes:
     """The JSON bytes of the error body for `error`."""
+    if isinstance(error, RenderedError):
+        return error.body
     body: dict[str, Any] = {
         "code": error.code,
         "message": error.detail or phrase(error.status),

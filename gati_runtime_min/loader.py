@@ -95,6 +95,11 @@ class ServedVersion:
     parts: tuple[tuple[str, str, Callable[[Any], Any]], ...] = ()
     has_body: bool = False
     header_names: tuple[str, ...] = ()  # the request headers the version declares (lower case)
+    # compiled once: the steps that have each kind of transformer, in the order they run
+    upgrades: tuple[StepSpec, ...] = ()  # oldest first
+    downgrades: tuple[StepSpec, ...] = ()  # newest first
+    errors: tuple[StepSpec, ...] = ()  # newest first
+    body_only: Callable[[Any], Any] | None = None  # the version's body decoder when the body is all it has
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,10 +354,15 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
                 for part, code in (("params", "GATI513"), ("query", "GATI512"), ("body", "GATI511"))
                 if _has_part(codec, part)
             )
+            names = tuple(str(n).lower() for n in getattr(codec, "header_names", None) or ())
             out[(hid, tsv)] = ServedVersion(
                 parts=parts,
                 has_body=any(p[0] == "body" for p in parts),
-                header_names=tuple(str(n).lower() for n in getattr(codec, "header_names", None) or ()),
+                header_names=names,
+                upgrades=tuple(s for s in steps if s.upgrade is not None),
+                downgrades=tuple(s for s in reversed(steps) if s.downgrade is not None),
+                errors=tuple(s for s in reversed(steps) if s.error is not None),
+                body_only=parts[0][2] if len(parts) == 1 and parts[0][0] == "body" and not names else None,
                 handler_id=hid,
                 version=tsv,
                 codec=module.HANDLERS[hid],

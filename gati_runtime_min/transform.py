@@ -1,50 +1,52 @@
-"""Serve a client of an older API version through the Timescape transformers of its handler.
+"""Timescape at run time: a request of an older API version, through its handler's transformers.
 
-Input: a request whose `(handler, version)` `timescape/serving.json` lists (`ServedVersion`).
-Path: decode the request with that version's validators (a 422 in the client's own shape and
-paths) → the wire request `{"body", "query", "params", "headers"}` → each step's `upgrade` in
-order → the current path (current decoders, hooks, handler, current encoder) → each step's
-`downgrade` in reverse on the JSON value → the version's response check → send. Error bodies of
-the current path go through the `error` downgrades in reverse. A transformer that raises is a 500
-GATI523, one whose result the next stage rejects a 500 GATI524; both name it and are logged.
-`GatiApp` calls `serve_version` only for listed pairs, so current-version requests never get here.
+`GatiApp.__call__` serves a `(handler, version)` that `timescape/serving.json` lists
+(`ServedVersion`) on its own inline request path, with these steps added:
+
+1. `upgraded`: the request checked with that version's validators (a 422 in the client's own
+   shape and paths), as the wire request `{"body", "query", "params", "headers"}` through each
+   step's `upgrade` in order, back as the parts of the current request;
+2. the current path: hooks, the current decoders (`invalid_request`: a rejection of what an
+   upgrade produced is the transformer's fault, GATI524, not the client's), handler, encoder;
+3. `downgrade`: the current encoder's JSON value through each step's `downgrade` in reverse, then
+   the version's response check; error answers of the current path go through the `error`
+   downgrades in reverse (`downgraded_error`).
+
+A transformer that raises is a 500 GATI523, one whose result the next stage rejects a 500
+GATI524 (`TransformerFault`, which catch hooks do not see); both name it and are logged. The
+chains are compiled once at start-up (`ServedVersion.upgrades`/`downgrades`/`errors`), so a
+current-version request pays one `is None` test per step for versioning.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
-from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from gati_runtime_min.context import LocalContext
-from gati_runtime_min.edges import NO_BODY_STATUS, answer_headers
-from gati_runtime_min.errors import GatiError, HTTPError, envelope
-from gati_runtime_min.ingress import ClientDisconnected, Headers, parse_query, raw_headers, read_json_body
-from gati_runtime_min.lifecycle import RoutePlan, invoke, validation_error
+from gati_runtime_min.errors import GatiError, HTTPError, RenderedError, envelope
+from gati_runtime_min.ingress import Headers
+from gati_runtime_min.lifecycle import validation_error
 from gati_runtime_min.loader import ServedVersion, StepSpec
-from gati_runtime_min.messages import _UNSET, Request, Response
 
 if TYPE_CHECKING:
-    from gati_runtime_min.app import GatiApp, Receive, Send
-    from gati_runtime_min.messages import Principal
+    from gati_runtime_min.lifecycle import Lifecycle, RoutePlan
+    from gati_runtime_min.messages import Request
 
 _LOG: Final = logging.getLogger("gati.runtime")
-_lctx: Final = LocalContext._new
 
 
-class _Upgraded(Exception):
-    """A current decoder rejected what the upgrades produced (becomes GATI524 naming the last one)."""
+class TransformerFault(GatiError):
+    """GATI523/GATI524: a transformer failed; answered as is (no catch hooks, no error downgrade)."""
 
 
 def _failed(step: StepSpec, kind: str, exc: BaseException, rid: str) -> GatiError:
     name = step.names[kind]
     message = f"transformer {name} ({kind}, step {step.from_tsv} -> {step.to_tsv}) raised {type(exc).__name__}: {exc}"
     _LOG.error("request %s: %s", rid, message, exc_info=exc)
-    return GatiError(
+    return TransformerFault(
         "GATI523", f"a Timescape transformer failed: {name} ({kind}, step {step.from_tsv} -> {step.to_tsv})"
     )
 
@@ -56,7 +58,7 @@ def _mismatch(step: StepSpec | None, kind: str, version: str, detail: str, rid: 
         what = f"the result of transformer {step.names[kind]} ({kind}, step {step.from_tsv} -> {step.to_tsv})"
     message = f"{what} does not match API version {version}"
     _LOG.error("request %s: %s: %s", rid, message, detail)
-    return GatiError("GATI524", message)
+    return TransformerFault("GATI524", message)
 
 
 def decode_old(
@@ -83,32 +85,66 @@ def decode_old(
     return wire
 
 
-def upgrade(served: ServedVersion, wire: dict[str, Any], rid: str) -> tuple[dict[str, Any], StepSpec | None]:
-    """Each step's `upgrade` in order; returns the request and the step of the last one that ran."""
-    last: StepSpec | None = None
-    for step in served.steps:
-        fn = step.upgrade
-        if fn is None:
-            continue
+def upgraded(
+    served: ServedVersion,
+    raw_body: Any,
+    raw_query: dict[str, Any],
+    params: Mapping[str, str],
+    hdrs: dict[bytes, bytes],
+    rid: str,
+) -> tuple[Any, dict[str, Any], Mapping[str, str], dict[bytes, bytes], StepSpec | None]:
+    """The client's request checked in its version's shape, then each step's `upgrade` in order:
+    the current request's (body, query, params, headers) and the step of the last upgrade (None:
+    none ran, the request is unchanged)."""
+    decode = served.body_only
+    if decode is not None:  # the usual case: a body, and nothing else to check
         try:
-            out = fn(wire)
+            decode(raw_body)
+        except served.decode_error as exc:
+            raise validation_error("GATI511", exc, "$.body") from None
+        wire: dict[str, Any] = {"body": raw_body}
+    else:
+        wire = decode_old(served, params, raw_query, raw_body, hdrs)
+    last: StepSpec | None = None
+    for step in served.upgrades:
+        try:
+            out = step.upgrade(wire)  # type: ignore[misc]  # `upgrades` holds steps that have one
         except Exception as exc:
             raise _failed(step, "upgrade", exc, rid) from None
         if not isinstance(out, dict):
             raise _mismatch(step, "upgrade", step.to_tsv, f"got {type(out).__name__}, not a request object", rid)
         wire, last = out, step
-    return wire, last
+    if last is None:
+        return raw_body, raw_query, params, hdrs, None
+    if "headers" in wire:
+        changed = {str(k).encode("latin-1"): str(v).encode("latin-1") for k, v in wire["headers"].items()}
+        hdrs = {**hdrs, **changed}
+    return wire.get("body"), wire.get("query", raw_query), wire.get("params", params), hdrs, last
+
+
+def invalid_request(code: str, exc: Exception, where: str, last: StepSpec | None, rid: str) -> GatiError:
+    """A current decoder rejected a request part: the client's 422, unless an upgrade produced it
+    (`last`), which makes it that transformer's GATI524."""
+    error = validation_error(code, exc, where)
+    return error if last is None else _mismatch(last, "upgrade", last.to_tsv, error.detail or error.code, rid)
+
+
+def decode_upgraded(
+    lifecycle: Lifecycle, plan: RoutePlan, req: Request[Any, Any, Any], raw_body: Any, last: StepSpec, rid: str
+) -> None:
+    """`Lifecycle.decode` on an upgraded request (a rejection is the last upgrade's GATI524)."""
+    try:
+        lifecycle.decode(plan, req, raw_body)
+    except GatiError as exc:
+        raise _mismatch(last, "upgrade", last.to_tsv, exc.detail or exc.code, rid) from None
 
 
 def downgrade(served: ServedVersion, value: Any, rid: str) -> Any:
     """The success body through each step's `downgrade` in reverse, then the version's check."""
     last: StepSpec | None = None
-    for step in reversed(served.steps):
-        fn = step.downgrade
-        if fn is None:
-            continue
+    for step in served.downgrades:
         try:
-            value = fn(value)
+            value = step.downgrade(value)  # type: ignore[misc]  # `downgrades` holds steps that have one
         except Exception as exc:
             raise _failed(step, "downgrade", exc, rid) from None
         last = step
@@ -119,173 +155,17 @@ def downgrade(served: ServedVersion, value: Any, rid: str) -> Any:
     return value
 
 
-def downgrade_error(served: ServedVersion, body: Any, rid: str) -> Any:
-    """An error body of the current path through each step's `error` downgrade in reverse."""
-    for step in reversed(served.steps):
-        fn = step.error
-        if fn is None:
-            continue
+def downgraded_error(served: ServedVersion, error: HTTPError, path: str, rid: str) -> HTTPError:
+    """An error answer of the current path, its body through each step's `error` downgrade in
+    reverse (a `RenderedError`), or the transformer's GATI523/GATI524 if one fails."""
+    if not served.errors or isinstance(error, TransformerFault):
+        return error
+    body = orjson.loads(envelope(error, path, rid))
+    for step in served.errors:
         try:
-            body = fn(body)
+            body = step.error(body)  # type: ignore[misc]  # `errors` holds steps that have one
         except Exception as exc:
-            raise _failed(step, "error", exc, rid) from None
+            return _failed(step, "error", exc, rid)
         if not isinstance(body, dict):
-            raise _mismatch(step, "error", step.from_tsv, f"got {type(body).__name__}, not an error body", rid)
-    return body
-
-
-async def _current(
-    app: GatiApp, plan: RoutePlan, args: tuple[Any, ...], lctx: LocalContext, last: StepSpec | None
-) -> tuple[int, Any]:
-    """The current path on the upgraded request: hooks, current decoders, handler, current encoder.
-    Returns the status and the encoded JSON value (`_UNSET`: no body)."""
-    lifecycle = app.lifecycle
-    req, res = args[0], args[1]
-    if plan.before:
-        await lifecycle.before(plan, args, lctx)
-    try:
-        lifecycle.decode(plan, req, req.body)
-    except GatiError as exc:
-        if last is None:
-            raise
-        raise _Upgraded(exc.detail or exc.code) from None
-    lctx.events.append((perf_counter() - lctx.t0, "handler.start", plan.detail))
-    await invoke(plan.fn, args, plan.is_async)
-    lctx.events.append((perf_counter() - lctx.t0, "handler.end", plan.detail))
-    value = lifecycle.encoded(plan, res)
-    status = res._status
-    if plan.after or lctx._after:
-        await lifecycle.after(plan, args, lctx)
-    return status, value
-
-
-async def serve_version(
-    app: GatiApp,
-    served: ServedVersion,
-    plan: RoutePlan,
-    params: Mapping[str, str],
-    scope: Mapping[str, Any],
-    receive: Receive,
-    send: Send,
-    ctx: tuple[str, float, str | None, bool, Principal | None, list[tuple[bytes, bytes]] | None],
-) -> None:
-    """Answer one request of `served.version` (see the module docstring); `ctx` is (request id,
-    start time, client address, HEAD, user, the version's extra headers)."""
-    rid, t0, client, head, user, extra = ctx
-    method: str = scope["method"]
-    path: str = scope["path"]
-    version = served.version
-    key = (plan.handler_id, version)
-    app._usage[key] = app._usage.get(key, 0) + 1
-    app._seen[version] = t0
-    raw: list[tuple[bytes, bytes]] = scope["headers"]
-    hdrs = dict(raw)
-    if len(hdrs) != len(raw):  # a repeated name: join the values
-        hdrs = raw_headers(raw)
-    qs: bytes = scope.get("query_string", b"")
-    lctx = _lctx(rid, path, version, head, t0)
-    current = False  # past the upgrades: errors are the current path's and get the error downgrades
-    try:
-        try:
-            raw_body = await read_json_body(hdrs, receive, app.max_body_bytes) if _reads_body(served, plan) else None
-            raw_query = parse_query(qs) if qs else {}
-            wire = decode_old(served, params, raw_query, raw_body, hdrs)
-            wire, last = upgrade(served, wire, rid)
-            new_params = wire.get("params", params)
-            new_query = wire.get("query", raw_query)
-            if "headers" in wire:
-                hdrs = {
-                    **hdrs,
-                    **{str(k).encode("latin-1"): str(v).encode("latin-1") for k, v in wire["headers"].items()},
-                }
-            req = Request._new(
-                wire.get("body"), new_query, new_params, hdrs, method, path, rid, client, user, new_query
-            )
-            current = True
-            res: Response[Any] = Response(plan.status)
-            args: tuple[Any, ...] = (req, res, lctx, plan.gctx)
-            deadlines = app.lifecycle.deadlines
-            task = deadlines.arm(perf_counter() + plan.timeout) if plan.timeout else None
-            timed_out = False
-            try:
-                try:
-                    status, value = await _current(app, plan, args, lctx, last)
-                finally:
-                    if task is not None:
-                        timed_out = deadlines.disarm(task)
-                if timed_out:  # the handler swallowed the cancellation: still a timeout
-                    raise asyncio.CancelledError
-            except _Upgraded as exc:
-                current = False
-                assert last is not None  # `_current` raises `_Upgraded` only after an upgrade ran
-                raise _mismatch(last, "upgrade", last.to_tsv, str(exc), rid) from None
-            except BaseException as exc:  # as on the current path: timeouts, catch hooks, compensations
-                error = await app.lifecycle.fail(plan, exc, timed_out, task, req, args, lctx)
-                if error is None:
-                    raise
-                raise error from None
-            current = False
-            if value is not _UNSET and 200 <= status < 300:
-                value = downgrade(served, value, rid)
-            body = None if value is _UNSET else app.lifecycle.to_json(plan, value)
-        except HTTPError as exc:
-            await _answer_error(app, served, exc, current, send, path, rid, head, extra)
-            app._audit(rid, plan.handler_id, method, path, exc.status, t0, lctx)
-            return
-    except ClientDisconnected:
-        app._audit(rid, plan.handler_id, method, path, 499, t0, lctx)
-        return
-    body, out = answer_headers(body, status, rid, res._headers)
-    if extra:
-        out.extend(extra)
-    await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": b"" if head or status in NO_BODY_STATUS else body})
-    app._audit(rid, plan.handler_id, method, path, status, t0, lctx)
-
-
-def _reads_body(served: ServedVersion, plan: RoutePlan) -> bool:
-    return plan.has_request or served.has_body
-
-
-async def _answer_error(
-    app: GatiApp,
-    served: ServedVersion,
-    exc: HTTPError,
-    current: bool,
-    send: Send,
-    path: str,
-    rid: str,
-    head: bool,
-    extra: list[tuple[bytes, bytes]] | None,
-) -> None:
-    """The error answer; one of the current path goes through the `error` downgrades first."""
-    if current and any(step.error is not None for step in served.steps):
-        try:
-            body = orjson.dumps(downgrade_error(served, orjson.loads(envelope(exc, path, rid)), rid))
-        except HTTPError as failed:
-            exc = failed
-        else:
-            await _send_error(app, served, exc, body, send, rid, head, extra)
-            return
-    await _send_error(app, served, exc, envelope(exc, path, rid), send, rid, head, extra)
-
-
-async def _send_error(
-    app: GatiApp,
-    served: ServedVersion,
-    exc: HTTPError,
-    body: bytes,
-    send: Send,
-    rid: str,
-    head: bool,
-    extra: list[tuple[bytes, bytes]] | None,
-) -> None:
-    if exc.status >= 500:
-        app._errors[served.version] = app._errors.get(served.version, 0) + 1
-    headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
-    headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers.items())
-    if extra:
-        headers.extend(extra)
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else body})
+            return _mismatch(step, "error", step.from_tsv, f"got {type(body).__name__}, not an error body", rid)
+    return RenderedError(error, orjson.dumps(body))
