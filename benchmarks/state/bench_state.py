@@ -12,6 +12,12 @@ Both servers run at once and are loaded by `wrk` (Debian package `wrk`) in inter
 keeping the best round of each; the goal is redis >= 80% of memory. Run on a quiet machine if
 you can; the 2 workers, Redis and wrk share its cores.
 
+Throughput on a shared machine swings by 20% between runs, so each round also reads the CPU time
+(user + system, from /proc) the server's processes spent per request: the workers, plus
+redis-server for the Redis backend. On a machine the load saturates, throughput is the inverse
+of that cost, so `memory CPU / redis CPU` (the median of the rounds) is the steadier estimate of
+the same ratio; both are printed.
+
     .venv/bin/python benchmarks/state/bench_state.py [--duration 3] [--rounds 3] [--connections 32]
 
 Without `wrk` or `redis-server` on PATH the script says so and exits 0.
@@ -25,6 +31,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,6 +76,28 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes and of all their descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo, tick = 0.0, list(pids), os.sysconf("SC_CLK_TCK")
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _wrk(wrk: str, url: str, script: Path, duration: float, connections: int) -> tuple[float, int]:
@@ -123,20 +152,28 @@ def main(duration: float, rounds: int, connections: int) -> None:
                     raise
                 _wrk(wrk, base + PATH, script, 1.0, connections)  # warm-up
             best = dict.fromkeys(urls, 0.0)
+            cpu: dict[str, list[float]] = {name: [] for name in urls}
+            owners = {"memory": [procs[1].pid], "redis": [procs[2].pid, procs[0].pid]}
             for r in range(rounds):
                 for name, base in urls.items():
+                    before = _cpu_seconds(owners[name])
                     rps, bad = _wrk(wrk, base + PATH, script, duration, connections)
+                    used = _cpu_seconds(owners[name]) - before
                     if bad:
                         raise SystemExit(f"{name}: {bad} answers were not 2xx")
                     best[name] = max(best[name], rps)
-                    print(f"round {r + 1} {name:7s} {rps:10.0f} req/s", flush=True)
+                    per = used / (rps * duration) * 1e6
+                    cpu[name].append(per)
+                    print(f"round {r + 1} {name:7s} {rps:10.0f} req/s  {per:6.1f} us CPU per request", flush=True)
         finally:
             for proc in reversed(procs):
                 _stop(proc)
     ratio = best["redis"] / best["memory"]
+    mem_cpu, redis_cpu = statistics.median(cpu["memory"]), statistics.median(cpu["redis"])
     print(f"\nPOST {PATH} (validated, rate limited), 2 workers, {connections} connections, best of {rounds}:")
-    print(f"  memory backend {best['memory']:10.0f} req/s")
-    print(f"  redis backend  {best['redis']:10.0f} req/s  ({ratio:.0%} of memory; goal {GOAL:.0%})")
+    print(f"  memory backend {best['memory']:10.0f} req/s  {mem_cpu:6.1f} us CPU per request (median)")
+    print(f"  redis backend  {best['redis']:10.0f} req/s  {redis_cpu:6.1f} us CPU per request, Redis's included")
+    print(f"  throughput: redis {ratio:.0%} of memory; CPU per request: {mem_cpu / redis_cpu:.0%} (goal {GOAL:.0%})")
 
 
 if __name__ == "__main__":

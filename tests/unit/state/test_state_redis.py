@@ -347,6 +347,37 @@ def test_lost_redis_fails_as_configured_and_service_resumes_by_itself(redis_serv
     asyncio.run(main())
 
 
+def test_a_frozen_redis_fails_the_calls_in_flight_after_the_command_timeout(redis_server: Any) -> None:
+    """A Redis that keeps the connection open but stops answering (SIGSTOP) is not waited on
+    forever: the pipelined rate-limit calls in flight fail as a lost store (GATI506) once no
+    reply came for the command timeout, and service resumes after SIGCONT."""
+    from gati_runtime_min.state.redis_state import COMMAND_TIMEOUT
+
+    async def main() -> None:
+        (state,) = await workers(redis_server.url, 1)
+        pid = redis_server.proc.pid
+        try:
+            assert await admitted(state, "c", "h", 1000, 60)
+            os.kill(pid, signal.SIGSTOP)
+            started = time.monotonic()
+            try:
+                results = await asyncio.wait_for(
+                    asyncio.gather(*(state.hit("c", "h", 1000, 60) for _ in range(5)), return_exceptions=True),
+                    timeout=4 * COMMAND_TIMEOUT + 5,
+                )
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            waited = time.monotonic() - started
+            assert all(isinstance(r, GatiError) and r.code == "GATI506" for r in results), results
+            assert COMMAND_TIMEOUT * 0.9 <= waited <= 2 * COMMAND_TIMEOUT + 3
+            await eventually(state.check)
+            assert await admitted(state, "c", "h", 1000, 60)
+        finally:
+            await state.close()
+
+    asyncio.run(main())
+
+
 def _self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key (the certificate is its own CA)."""
     import datetime
