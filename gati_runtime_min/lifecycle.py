@@ -202,7 +202,7 @@ class Lifecycle:
 
     `GatiApp` runs them in this order (inline, on its request path): `before` (only if the route
     has before hooks), `decode`, the handler between the `handler.start`/`handler.end` events,
-    `encode`, `after` (only if there are after hooks), all under the route's deadline; on any
+    `encoded` and `to_json`, `after` (only if there are after hooks), all under the route's deadline; on any
     error, `fail` (timeout cleanups, catch hooks, compensations) gives the HTTP error to answer.
     """
 
@@ -294,11 +294,6 @@ class Lifecycle:
             except self.decode_error as exc:
                 raise self.invalid_response(plan, exc) from None
         return value
-
-    def encode(self, plan: RoutePlan, res: Response[Any]) -> bytes | None:
-        """The response body as JSON bytes (`encoded`, then JSON); None for no body."""
-        value = self.encoded(plan, res)
-        return None if value is _UNSET else self.to_json(plan, value)
 
     def to_json(self, plan: RoutePlan, value: Any) -> bytes:
         """A response value as JSON bytes: orjson, else `dump`'s slower and explaining path."""

@@ -87,15 +87,14 @@ class ServedVersion:
 
     handler_id: str
     version: str
-    codec: Any  # the version's `HandlerCodec` (decode_body/query/params)
     check_response: Callable[[Any], Any]  # the version's `RESPONSES[handler_id]`
     decode_error: type[Exception]
-    steps: tuple[StepSpec, ...]  # oldest first: upgrades run in this order, downgrades reversed
     # the request parts the version has: (part, the 422 code, the version's decoder)
     parts: tuple[tuple[str, str, Callable[[Any], Any]], ...] = ()
     has_body: bool = False
     header_names: tuple[str, ...] = ()  # the request headers the version declares (lower case)
-    # compiled once: the steps that have each kind of transformer, in the order they run
+    # compiled once from the chain (oldest step first): the steps that have each kind of
+    # transformer, in the order they run
     upgrades: tuple[StepSpec, ...] = ()  # oldest first
     downgrades: tuple[StepSpec, ...] = ()  # newest first
     errors: tuple[StepSpec, ...] = ()  # newest first
@@ -365,10 +364,8 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
                 body_only=parts[0][2] if len(parts) == 1 and parts[0][0] == "body" and not names else None,
                 handler_id=hid,
                 version=tsv,
-                codec=module.HANDLERS[hid],
                 check_response=module.RESPONSES[hid],
                 decode_error=module.DecodeError,
-                steps=steps,
             )
     return out, current if isinstance(current, str) else None, True
 
