@@ -74,6 +74,9 @@ class GatiApp(AppEdges):
             whose class is the very same object, so its state survives; others are created.
         validators: the generated validators module, already imported from this build's unchanged
             `validators/__init__.py` (hot swap); by default it is imported.
+        wait_for_state: a state store that is not there at start-up is waited for (not ready
+            until it answers) instead of failing the start; `gatic serve`'s workers, started after
+            the server reached it once.
     """
 
     def __init__(
@@ -84,8 +87,10 @@ class GatiApp(AppEdges):
         request_timeout: float | None = None,
         instances: Mapping[str, Any] | None = None,
         validators: ModuleType | None = None,
+        wait_for_state: bool = False,
     ) -> None:
         self.build: Build = load_build(build_dir, validators=validators)
+        self.wait_for_state = wait_for_state
         server = self.build.settings.get("server") or {}
         self.max_body_bytes = int(max_body_bytes or server.get("maxBodyBytes") or 1_048_576)
         routes = self.build.routes

@@ -43,6 +43,7 @@ class AppEdges:
     state: StateBackend
     window: UsageWindow
     ready: bool
+    wait_for_state: bool
     _started: bool
     _start_lock: asyncio.Lock
 
@@ -55,12 +56,13 @@ class AppEdges:
 
     # lifespan
     async def startup(self) -> None:
-        """Connect the state backend (a `StateError` if it is not there), enter the modules that are
-        async context managers; then the app is ready."""
+        """Connect the state backend (a `StateError` if it is not there, unless `wait_for_state`:
+        then the app starts not ready until it is), enter the modules that are async context
+        managers; then the app is ready."""
         async with self._start_lock:
             if self._started:
                 return
-            await self.state.start()
+            await self.state.start(wait=self.wait_for_state)
             if self.versions.known:  # the start of the first `/_gati/versions` window
                 try:
                     await self._version_requests()

@@ -15,8 +15,11 @@ ENV_BUILD_DIR: Final = "GATI_BUILD_DIR"
 
 def create_app() -> ASGIApp:
     """App factory for uvicorn workers and reload: reads the build folder from `GATI_BUILD_DIR`;
-    the app comes wrapped in the middleware of its build settings (`cors`, `middleware`)."""
-    return build_asgi(GatiApp(os.environ[ENV_BUILD_DIR]))
+    the app comes wrapped in the middleware of its build settings (`cors`, `middleware`). `serve`
+    reached the state store before starting them, so a worker that uvicorn starts (or replaces)
+    while it is away starts not ready and waits for it, rather than failing, which would make
+    uvicorn stop the whole server."""
+    return build_asgi(GatiApp(os.environ[ENV_BUILD_DIR], wait_for_state=True))
 
 
 def serve(

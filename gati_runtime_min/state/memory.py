@@ -32,7 +32,7 @@ class MemoryState:
     async def check(self) -> bool:
         return True
 
-    async def start(self) -> None:
+    async def start(self, *, wait: bool = False) -> None:
         return None
 
     async def close(self) -> None:

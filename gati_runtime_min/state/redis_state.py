@@ -96,6 +96,7 @@ class RedisState:
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnecting: asyncio.Task[None] | None = None
         self._closing = False
+        self._unstarted = False  # started with `wait` while Redis was away: `_connected` still to run
         from gati_runtime_min.state.streams import StreamBus
 
         self.bus: StreamBus = StreamBus(self)
@@ -113,24 +114,49 @@ class RedisState:
     def key(self, *parts: str) -> str:
         return ":".join((self.ns, *parts))
 
-    async def start(self) -> None:
-        """Connect and check; raises `StateError` naming the (redacted) URL if Redis is not there."""
+    async def start(self, *, wait: bool = False) -> None:
+        """Connect and check; raises `StateError` naming the (redacted) URL if Redis is not there.
+        With `wait` (a worker that `gatic serve` starts after it reached Redis itself: uvicorn
+        replaces a dead worker at once, maybe during an outage), an unreachable Redis is not an
+        error: the backend starts not ready and finishes starting when the reconnection succeeds."""
         self._closing = False
         from redis.exceptions import RedisError
 
+        self.bus.prepare()
         try:
             await self.client.ping()
-        except (RedisError, OSError) as exc:
-            await self.client.aclose()
-            self._client = None
+        except connection_errors() as exc:
+            if wait:
+                _LOG.warning("state store at %s not reachable at start-up: %s; waiting for it", redact(self.url), exc)
+                self._unstarted = True
+                self.lost(exc)
+                return
+            await self._abandon()
             raise StateError(f"cannot reach the state store at {redact(self.url)}: {exc}") from None
-        self._rate = ScriptPipe(self.client, RATE_LIMIT)
+        except RedisError as exc:
+            await self._abandon()
+            raise StateError(f"cannot reach the state store at {redact(self.url)}: {exc}") from None
+        await self._connected()
+
+    async def _abandon(self) -> None:
+        await self.client.aclose()
+        self._client = None
+
+    async def _connected(self) -> None:
+        """The rest of `start`, once Redis answers: the scripts, the bus, the usage flush."""
+        from redis.exceptions import RedisError
+
+        if self._rate is None:
+            self._rate = ScriptPipe(self.client, RATE_LIMIT)
         await self.client.script_load(RATE_LIMIT)
         try:
             await self.bus.start()  # writes the first key: a user without rights fails here
         except (RedisError, OSError) as exc:
+            if self._unstarted:  # (re)tried by `_reconnect`
+                raise
             await self.close()
             raise StateError(f"cannot use the state store at {redact(self.url)} under {self.ns}: {exc}") from None
+        self._unstarted = False
         self._healthy = True
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="gati-state-usage"))
 
@@ -169,6 +195,8 @@ class RedisState:
             await asyncio.sleep(delay)
             try:
                 await self.client.ping()
+                if self._unstarted:  # it was not there when this worker started
+                    await self._connected()
             except errors:
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue

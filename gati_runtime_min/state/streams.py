@@ -225,8 +225,11 @@ class StreamBus:
     def _alive_key(self) -> str:
         return self.state.key("alive", self.worker)
 
-    async def start(self) -> None:
+    def prepare(self) -> None:
+        """What needs no round trip (the publish script's handle), before Redis is reached."""
         self._publish = self.state.client.register_script(PUBLISH)
+
+    async def start(self) -> None:
         await self.state.client.set(self._alive_key(), b"1", px=ALIVE_TTL_MS)
         self._alive = asyncio.create_task(self._keep_alive(), name="gati-bus-alive")
 

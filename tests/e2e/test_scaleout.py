@@ -193,3 +193,41 @@ def test_redis_restart_under_load_not_ready_then_resumes_by_itself(redis_persist
                 assert seen and set(seen) == {201}  # routes without a limit never noticed
 
         asyncio.run(scenario())
+
+
+def test_a_worker_restarted_while_redis_is_down_waits_for_it_and_the_server_stays_up(
+    redis_server: Any, app_copy: Path
+) -> None:
+    """uvicorn replaces a worker that dies (or misses its health check) at once. When that happens
+    during a Redis outage, the new worker starts not ready and connects when Redis is back: it
+    must not fail its start-up, which would make uvicorn stop the whole server."""
+    with gatic_serve(app_copy, 2, _env(redis_server.url)) as base:
+
+        def ready() -> int:
+            return httpx.get(f"{base}/_gati/ready", timeout=10).status_code
+
+        victim = httpx.post(f"{base}/fast-items", json={"name": "x", "qty": 1}, timeout=10).json()["pid"]
+        redis_server.stop()
+        deadline = time.monotonic() + 10
+        while ready() != 503:
+            assert time.monotonic() < deadline, "still ready with Redis stopped"
+        os.kill(victim, signal.SIGKILL)  # a worker of the server this test started
+        deadline = time.monotonic() + 30
+        pids: set[int] = set()
+        while True:  # the replacement answers: the server is still up, and not ready
+            assert time.monotonic() < deadline, f"no replacement worker answered; saw {pids}"
+            r = httpx.post(f"{base}/fast-items", json={"name": "x", "qty": 1}, timeout=10)
+            assert r.status_code == 201  # routes that need no Redis keep working
+            pids.add(r.json()["pid"])
+            if len(pids - {victim}) >= 2:  # the survivor and the replacement
+                break
+        assert ready() == 503
+        redis_server.start()
+        deadline = time.monotonic() + 20
+        ok = 0
+        while ok < 6:  # ready on whichever worker answers, several times in a row
+            ok = ok + 1 if ready() == 200 else 0
+            assert time.monotonic() < deadline, "not ready again after Redis came back"
+            time.sleep(0.05)
+        served = {httpx.post(f"{base}/items", json={"name": "x", "qty": 1}, timeout=10).status_code for _ in range(4)}
+        assert served == {201}

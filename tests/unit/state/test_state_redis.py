@@ -324,6 +324,34 @@ def test_redis_down_at_start_up_is_a_clear_error() -> None:
     assert "hunter2" not in message
 
 
+def test_start_with_wait_while_redis_is_away_starts_not_ready_and_finishes_when_it_returns(
+    redis_server: Any,
+) -> None:
+    """`start(wait=True)` (a `gatic serve` worker): no error while Redis is away; not ready, rate
+    limits fail closed; once Redis is back the rest of the start runs (script, bus, usage flush)."""
+
+    async def main() -> None:
+        redis_server.stop()
+        state = RedisState(settings(redis_server.url), "v1")
+        await state.start(wait=True)
+        try:
+            assert not await state.check()
+            with pytest.raises(GatiError) as info:
+                await state.hit("c", "h", 100, 60)
+            assert info.value.code == "GATI506"
+            redis_server.start()
+            await eventually(state.check)
+            assert await admitted(state, "c", "h", 100, 60)
+            sub = state.bus.subscribe("news")
+            await sub.ready()
+            assert await state.bus.publish("news", {"n": 1}) == 1
+            assert await asyncio.wait_for(sub.get(), 10) == {"n": 1}
+        finally:
+            await state.close()
+
+    asyncio.run(main())
+
+
 @pytest.mark.parametrize("failure", ["closed", "open"])
 def test_lost_redis_fails_as_configured_and_service_resumes_by_itself(redis_server: Any, failure: str) -> None:
     async def main() -> None:
