@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gati_compiler.emit._sdk_versions import SdkVersions, VersionedProgram, describe
 from gati_compiler.emit.render import make_environment, py_str
-from gati_compiler.emit.sdk_python import ROOT, ClientView, build_client_view, client_files
+from gati_compiler.emit.sdk_python import ROOT, VALIDATORS_PACKAGE, ClientView, build_client_view, client_files
 
 TEMPLATES: Final = ("sdk_python/versions_init.py.j2", "sdk_python/version_init.py.j2")
 PACKAGE: Final = "versions"
@@ -96,7 +96,9 @@ def _version_files(version: VersionedProgram, root: ClientView, *, header: str) 
     module = f"{root.package}.{PACKAGE}.{version.slug}"
     path = f"{ROOT}/{root.package}/{PACKAGE}/{version.slug}"
     view = build_client_view(version.program, header=header, pin=describe(version))
-    out = client_files(version.program, view, path, module, header=header)
+    # the root client's `_validators` holds the runtime: `<root>.versions.<slug>._validators` -> `....`
+    runtime = f"....{VALIDATORS_PACKAGE}"
+    out = client_files(version.program, view, path, module, header=header, runtime_from=runtime)
     env = make_environment()
     out[f"{path}/__init__.py"] = env.get_template("sdk_python/version_init.py.j2").render(view=view).encode("utf-8")
     return out

@@ -471,9 +471,12 @@ def emit_python_sdk(program: Program, *, header: str, versions: SdkVersions | No
     return dict(sorted(out.items()))
 
 
-def client_files(program: Program, view: ClientView, path: str, module: str, *, header: str) -> dict[str, bytes]:
+def client_files(
+    program: Program, view: ClientView, path: str, module: str, *, header: str, runtime_from: str | None = None
+) -> dict[str, bytes]:
     """`models.py`, `client.py` and the private `_validators/` of one client, under `path`
-    (POSIX, for the artifact keys) in the import package `module`."""
+    (POSIX, for the artifact keys) in the import package `module`; `runtime_from`: the module its
+    validators import the validators runtime from (the root client's), instead of a copy."""
     env = make_environment()
     models = build_models_view(with_output_fields_required(program), header=header)
     out = {
@@ -484,7 +487,13 @@ def client_files(program: Program, view: ClientView, path: str, module: str, *, 
     # the client only checks what it receives: decoders, no encoders, for the response types only
     received = reachable((h.gtypes.request for h in handlers if h.gtypes.request is not None), gtypes)
     validators = emit_validators(
-        gtypes, handlers, header=header, class_map=class_map(module, models), encoders=False, refs=received
+        gtypes,
+        handlers,
+        header=header,
+        class_map=class_map(module, models),
+        encoders=False,
+        refs=received,
+        runtime_from=runtime_from,
     )
     for rel, data in validators.items():
         # the validators emitter writes `validators/...`; the SDK keeps them private as `_validators/...`

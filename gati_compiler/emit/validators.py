@@ -13,6 +13,7 @@ from typing import Final
 
 from gati_compiler.emit._valbase import Direction
 from gati_compiler.emit._valgen import ClassTarget, ModuleState, drain
+from gati_compiler.emit._valshared import RUNTIME_MARK, STDLIB_MARK, link_runtime
 from gati_compiler.emit.render import make_environment, py_ident, py_str
 from gati_compiler.ir.canonical import children
 from gati_compiler.ir.gtype import (
@@ -74,6 +75,7 @@ def emit_validators(
     encoders: bool = True,
     refs: Collection[str] | None = None,
     encoder_refs: Collection[str] | None = None,
+    runtime_from: str | None = None,
 ) -> dict[str, bytes]:
     """Generate the validators package.
 
@@ -87,6 +89,8 @@ def emit_validators(
         refs: the named types `decode` offers (default: all); the handlers' codecs and what
             they reach are generated either way.
         encoder_refs: the named types `encode` offers (default: the same as `refs`).
+        runtime_from: import the validators runtime from this module (another validators
+            package of the same output) instead of carrying a copy of it (`_valshared.py`).
 
     Returns:
         Relative paths (under `validators/`) to file contents.
@@ -97,7 +101,9 @@ def emit_validators(
     if encoders:
         wanted = refs if encoder_refs is None else encoder_refs
         encoding = build_validators_part(gtypes, handlers, "enc", class_map=class_map, refs=wanted, aliases=aliases)
-    return render_validators(gtypes, handlers, header=header, decoders=decoders, encoders=encoding)
+    return render_validators(
+        gtypes, handlers, header=header, decoders=decoders, encoders=encoding, runtime_from=runtime_from
+    )
 
 
 @dataclass(frozen=True)
@@ -171,10 +177,17 @@ def render_validators(
     header: str,
     decoders: ValidatorsPart,
     encoders: ValidatorsPart | None,
+    runtime_from: str | None = None,
 ) -> dict[str, bytes]:
-    """Join the parts into `validators/__init__.py` (the `validators/__init__.py.j2` template)."""
+    """Join the parts into `validators/__init__.py` (the `validators/__init__.py.j2` template);
+    with `runtime_from`, the runtime is imported from there (`_valshared.link_runtime`)."""
     view = build_validators_view(gtypes, handlers, header=header, decoders=decoders, encoders=encoders)
-    text = make_environment().get_template(TEMPLATE).render(view=view, **view.__dict__)
+    marks = {"stdlib_imports": STDLIB_MARK, "runtime_imports": RUNTIME_MARK}
+    text = (
+        make_environment().get_template(TEMPLATE).render(view=view, runtime_from=runtime_from, **marks, **view.__dict__)
+    )
+    if runtime_from is not None:
+        text = link_runtime(text, runtime_from, view.formats)
     return {"validators/__init__.py": text.encode("utf-8")}
 
 

@@ -467,7 +467,7 @@ def test_output_passes_mypy_strict(tmp_path: Path) -> None:
 def test_templates_exist_and_are_all_used() -> None:
     env = make_environment()
     folder = template_root() / "validators"
-    used = {TEMPLATE, "validators/_runtime.py.j2"}
+    used = {TEMPLATE, "validators/_runtime.py.j2", "validators/_stdlib.py.j2"}
     assert {f"validators/{p.name}" for p in folder.glob("*.j2")} == used
     for name in used:
         env.get_template(name)
