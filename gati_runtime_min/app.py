@@ -251,7 +251,7 @@ class GatiApp(AppEdges):
             else:
                 raw_body = None
             raw_query = parse_query(qs) if qs else {}
-            if served is not None:  # the client's version checked, then upgraded to the current one
+            if served is not None and served.touches_request:  # the client's version checked, then upgraded
                 raw_body, raw_query, params, hdrs, last = upgraded(served, raw_body, raw_query, params, hdrs, rid)
             req = _request(raw_body, raw_query, params, hdrs, method, path, rid, client, user, raw_query)
             res: Response[Any] = Response(plan.status)

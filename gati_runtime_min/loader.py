@@ -99,6 +99,7 @@ class ServedVersion:
     downgrades: tuple[StepSpec, ...] = ()  # newest first
     errors: tuple[StepSpec, ...] = ()  # newest first
     body_only: Callable[[Any], Any] | None = None  # the version's body decoder when the body is all it has
+    touches_request: bool = True  # False: nothing to check or upgrade (`serving.json`'s `checkRequest`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +355,8 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
                 if _has_part(codec, part)
             )
             names = tuple(str(n).lower() for n in getattr(codec, "header_names", None) or ())
+            if entry.get("checkRequest") is False:  # the current decoders make this very check
+                parts, names = (), ()
             out[(hid, tsv)] = ServedVersion(
                 parts=parts,
                 has_body=any(p[0] == "body" for p in parts),
@@ -362,6 +365,7 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
                 downgrades=tuple(s for s in reversed(steps) if s.downgrade is not None),
                 errors=tuple(s for s in reversed(steps) if s.error is not None),
                 body_only=parts[0][2] if len(parts) == 1 and parts[0][0] == "body" and not names else None,
+                touches_request=bool(parts or names or any(s.upgrade is not None for s in steps)),
                 handler_id=hid,
                 version=tsv,
                 check_response=module.RESPONSES[hid],

@@ -9,6 +9,7 @@ lists, `openapi.<slug>.json` per live recorded version. Pure; the pipeline write
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 from pydantic import JsonValue
 
@@ -20,6 +21,7 @@ from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.gtype import GType
 from gati_compiler.ir.models import Handler, HandlerGTypes, Program, TransformerDecl
 from gati_compiler.timescape.apply import manifest_versions
+from gati_compiler.timescape.contract import ApiContract
 from gati_compiler.timescape.emit_types import emit_version_types
 from gati_compiler.timescape.steps import BoundStep, Timeline, version_program, version_slug
 
@@ -43,12 +45,33 @@ def _target(decl: TransformerDecl | None) -> JsonValue:
     return f"{decl.module}:{decl.function}" if decl is not None else None
 
 
+_REQUEST_PARTS: Final = ("request", "params", "query", "headers")
+
+
+def request_unchanged(old: ApiContract, new: ApiContract, handler_id: str) -> bool:
+    """Whether a handler's request parts are the same in two contracts: the same roots, path
+    parameters and media types, and the same definitions of every named type they reach."""
+    o, n = old.handler(handler_id), new.handler(handler_id)
+    if o is None or n is None:
+        return False
+    same = (o.pathParams, o.requestMediaTypes) == (n.pathParams, n.requestMediaTypes)
+    if not same or any(getattr(o, part) != getattr(n, part) for part in _REQUEST_PARTS):
+        return False
+    roots = [g for part in _REQUEST_PARTS if (g := getattr(o, part)) is not None]
+    refs = reachable(roots, old.gtypes)
+    return refs == reachable(roots, new.gtypes) and all(old.gtypes[r] == new.gtypes.get(r) for r in refs)
+
+
 def build_serving(tl: Timeline, bound: Bound) -> dict[str, JsonValue]:
-    """The content of `timescape/serving.json`."""
+    """The content of `timescape/serving.json`. `checkRequest` is false for a version whose chain
+    upgrades nothing and whose request parts are the current ones: the current decoders then make
+    exactly the check of that version, so the runtime does not make it twice."""
     handlers: dict[str, JsonValue] = {}
+    contracts: dict[str, ApiContract] = {}
     for hid, by_version in served_chains(tl, bound).items():
         rows: dict[str, JsonValue] = {}
         for tsv, chain in by_version.items():
+            upgrades = any(b.upgrade is not None for b in chain)
             steps: list[JsonValue] = [
                 {
                     "from": b.step.from_tsv,
@@ -59,7 +82,10 @@ def build_serving(tl: Timeline, bound: Bound) -> dict[str, JsonValue]:
                 }
                 for b in chain
             ]
-            rows[tsv] = {"validators": version_slug(tsv), "steps": steps}
+            if tsv not in contracts:
+                contracts[tsv] = tl.lock.contract(tsv)
+            check = upgrades or not request_unchanged(contracts[tsv], tl.current, hid)
+            rows[tsv] = {"validators": version_slug(tsv), "steps": steps, "checkRequest": check}
         handlers[hid] = rows
     latest = tl.lock.latest
     return {

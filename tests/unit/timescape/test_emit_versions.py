@@ -240,10 +240,31 @@ def test_serving_lists_the_versions_whose_chain_holds_a_transformer(built: Build
                     },
                     {"from": T2, "to": "head", "upgrade": None, "downgrade": None, "error": None},
                 ],
+                "checkRequest": True,
             }
         }
     }
     assert json.loads(built.artifacts["timescape/serving.json"])["handlers"] == {}  # no transformer in the sources
+
+
+def test_an_old_request_is_checked_again_only_where_the_current_decoders_check_something_else(
+    built: BuildResult,
+) -> None:
+    """`checkRequest`: `find_users`' query is the same in T1 and now and its chain upgrades nothing,
+    so the current decoders make that version's check; `create_user` of T2 has no upgrade either,
+    but its request changed since (`Color` gained `GREEN`), so T2's own check still runs."""
+    tl = _timeline(built)
+    t2_types = f"gati_versions.steps.{step_module('create_user', T2)}"
+    down_t2 = _decl("response", "create_user", T2, "down_t2").model_copy(
+        update={"params": (f"{t2_types}.NewResponse",), "returns": f"{t2_types}.OldResponse"}
+    )
+    sink = DiagnosticSink()
+    bound = bind_transformers(tl, [_decl("response", "find_users", T1, "down_users"), down_t2], sink)
+    assert not sink.diagnostics, [d.message for d in sink.diagnostics]
+    handlers: Any = build_serving(tl, bound)["handlers"]
+    assert handlers["find_users"][T1]["checkRequest"] is False
+    assert handlers["create_user"][T2]["checkRequest"] is True
+    assert handlers["create_user"][T1]["checkRequest"] is True  # its request changed (the rename) too
 
 
 def _import(path: Path) -> ModuleType:
