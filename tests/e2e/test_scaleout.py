@@ -186,8 +186,13 @@ def test_redis_restart_under_load_not_ready_then_resumes_by_itself(redis_persist
                     ready = ready + 1 if code == 200 else 0
                     assert time.monotonic() < deadline, "not ready again after Redis came back"
                     await asyncio.sleep(0.05)
-                codes = {await limited() for _ in range(6)}
-                assert codes == {201}, codes  # the window survived the restart (appendonly): 7 of 20
+                # the window survived the restart (appendonly): 7 of 20 used, so no 429; a worker
+                # still on its reconnect backoff (up to 2 s) answers 503 until it is back
+                codes: list[int] = []
+                while codes.count(201) < 6:
+                    codes.append(await limited())
+                    assert set(codes) <= {201, 503}, codes
+                    assert time.monotonic() < deadline + 10, codes
                 stop.set()
                 await asyncio.gather(*loaders)
                 assert seen and set(seen) == {201}  # routes without a limit never noticed
