@@ -38,7 +38,9 @@ from gati_runtime_min.loader import Build, RouteSpec, ServedVersion, StepSpec, l
 from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
+from gati_runtime_min.secrets import Secrets, SecretStore, bind_request
 from gati_runtime_min.state import MemoryState, StateBackend, StateSettings, open_backend
+from gati_runtime_min.telemetry import TRACED, Metrics, Telemetry
 from gati_runtime_min.transform import (
     TransformerFault,
     decode_upgraded,
@@ -77,6 +79,8 @@ class GatiApp(AppEdges):
         wait_for_state: a state store that is not there at start-up is waited for (not ready
             until it answers) instead of failing the start; `gatic serve`'s workers, started after
             the server reached it once.
+        telemetry: spans and metrics go here rather than where `[tool.gati.telemetry]` says
+            (tests pass one built on the SDK's in-memory exporter and reader).
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class GatiApp(AppEdges):
         instances: Mapping[str, Any] | None = None,
         validators: ModuleType | None = None,
         wait_for_state: bool = False,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.build: Build = load_build(build_dir, validators=validators)
         self.wait_for_state = wait_for_state
@@ -126,6 +131,12 @@ class GatiApp(AppEdges):
                     f"modules/{spec.module_id}.json", f"cannot instantiate {spec.cls.__name__}: {exc}"
                 ) from exc
         self.modules = Modules(self.instances)
+        settings = self.build.settings
+        # off (None) unless `[tool.gati.telemetry]` names an exporter: then spans and `gctx.metrics`
+        self.telemetry = telemetry or Telemetry.from_settings(
+            settings.get("telemetry"), self.build.app, self.versions.current
+        )
+        self.secret_store = SecretStore.from_settings(settings.get("secrets"))
         self.gctx = GlobalContext(
             config=self.build.settings.get("config") or {},
             modules=self.modules,
@@ -136,14 +147,28 @@ class GatiApp(AppEdges):
             versions=self.versions.known,
             manifest_hash=self.build.manifest_hash,
             timescape=Timescape(self.versions, self.state),
+            secrets=Secrets(self.secret_store),
+            metrics=self.telemetry.metrics if self.telemetry is not None else Metrics(None),
         )
+        declared = {r.handler_id: _declared_secrets(r) for r in routes}
         self._gctx_by_route = {
-            r.handler_id: self.gctx.with_modules(self.modules.restrict(r.modules, r.handler_id)) for r in routes
+            r.handler_id: self.gctx.with_modules(
+                self.modules.restrict(r.modules, r.handler_id),
+                self.gctx.secrets.restrict(declared[r.handler_id], r.handler_id),
+            )
+            for r in routes
         }
         # the router's targets are per-route plans: hooks, policies and decoders decided once
         self.plans = {r.handler_id: self.lifecycle.plan(r, self._gctx_by_route[r.handler_id]) for r in routes}
         self.router: Router[RoutePlan] = Router((r.method, r.path, self.plans[r.handler_id]) for r in routes)
         self._new_id = self.ids.new
+        if self.telemetry is not None:  # spans around each step, wrapped once here (none: plans unchanged)
+            for plan in self.plans.values():
+                self.telemetry.instrument(plan)
+            self._new_id = self.telemetry.request_ids(self.ids.new)
+        elif settings.get("secrets") is not None or any(declared.values()):
+            for plan in self.plans.values():  # secret audits name the request (`current.CURRENT`)
+                _bind_requests(plan)
         self._resolve = self.router.resolve
         self._deadlines = self.lifecycle.deadlines
         self._live = self._deadlines.live
@@ -154,9 +179,10 @@ class GatiApp(AppEdges):
         self._gated = self.versions.gated
         # Timescape: (handler, version) -> its transformer chain; only versions in `_gated` are looked up
         self._served = {k: v for k, v in self.build.serving.items() if k[0] in self.plans}
+        if self.telemetry is not None:
+            self._served = {k: self.telemetry.instrument_served(v) for k, v in self._served.items()}
         self._max_digits = len(str(self.max_body_bytes))  # a shorter content-length is within the limit
         # `/openapi.json` and `/docs` (on unless `[tool.gati.docs]` or `GATI_DOCS` turn them off)
-        settings = self.build.settings
         self.docs = DocsEndpoints(self.build.build_dir, settings, self.build.app) if docs_enabled(settings) else None
         self.window = UsageWindow()  # requests per version in the last hour, for `/_gati/versions`
         self.ready = False
@@ -164,6 +190,9 @@ class GatiApp(AppEdges):
         self._start_lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.telemetry is not None and TRACED not in scope and scope["type"] == "http":
+            await self.telemetry.serve(self, self._resolve, scope, receive, send)  # back here, in a span
+            return
         if scope["type"] != "http":
             await self._other(scope, receive, send)
             return
@@ -362,6 +391,20 @@ class GatiApp(AppEdges):
         await send({"type": "http.response.body", "body": b"" if head else body})
         if _audit_on(_INFO):
             self._audit(rid, plan.handler_id, method, path, status, t0, lctx)
+
+
+def _declared_secrets(route: RouteSpec) -> frozenset[str]:
+    return frozenset((route.manifest.get("dependencies") or {}).get("secrets") or ())
+
+
+def _bind_requests(plan: RoutePlan) -> None:
+    """The handler and hooks of `plan` run with `current.CURRENT` set, for the secrets' audit lines."""
+    hid = plan.handler_id
+    plan.fn = bind_request(plan.fn, plan.is_async, hid, 2)
+    plan.is_async = True
+    plan.before = tuple((h[0], bind_request(h[1], h[2], hid, 2), True, h[3], h[4]) for h in plan.before)
+    plan.after = tuple((h[0], bind_request(h[1], h[2], hid, 2), True, h[3], h[4]) for h in plan.after)
+    plan.catch = tuple((h[0], bind_request(h[1], h[2], hid, 3), True, h[3], h[4]) for h in plan.catch)
 
 
 def _with_timeout(route: RouteSpec, timeout: float) -> RouteSpec:

@@ -43,6 +43,7 @@ class _Route(Protocol):
         timeout: float | None = None,
         modules: Sequence[str] = (),
         plugins: Sequence[str] = (),
+        secrets: Sequence[str] = (),
         before: Sequence[HookFunc] = (),
         after: Sequence[HookFunc] = (),
         catch: Sequence[CatchFunc] = (),
@@ -75,6 +76,7 @@ def handler(
     timeout: float | None = None,
     modules: Sequence[str] = (),
     plugins: Sequence[str] = (),
+    secrets: Sequence[str] = (),
     before: Sequence[HookFunc] = (),
     after: Sequence[HookFunc] = (),
     catch: Sequence[CatchFunc] = (),
@@ -99,6 +101,7 @@ def handler(
         roles: the caller needs one of these roles (401 without credentials, 403 without the role).
         rate_limit: `"N/unit"` or `"N/K unit"` per client, such as `"100/minute"`.
         timeout: seconds before the runtime answers 504.
+        secrets: the secret names the handler may read with `gctx.secrets.get` (others: GATI545).
         deprecated, sunset, stability: the endpoint's lifecycle (sunset is an ISO date), which
             Timescape's diff engine holds removals and changes against.
         response_headers: headers every response carries; a trailing `?` marks an optional one.
@@ -118,6 +121,7 @@ def handler(
         "timeout": timeout,
         "modules": tuple(modules),
         "plugins": tuple(plugins),
+        "secrets": tuple(secrets),
         "before": tuple(before),
         "after": tuple(after),
         "catch": tuple(catch),

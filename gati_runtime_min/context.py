@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from gati_runtime_min.bus import Bus, MessageBus, Subscription
 from gati_runtime_min.errors import CapabilityError
+from gati_runtime_min.secrets import Secrets, SecretStore
+from gati_runtime_min.telemetry import Metrics
 
 if TYPE_CHECKING:
     from gati_runtime_min.authoring import CatchFunc, HookFunc
@@ -250,7 +252,19 @@ class GlobalContext:
     """What every request shares: read-only `config`, `modules`, the message bus, the shared
     `store` (a key-value store every worker and replica sees with the Redis backend), app identity."""
 
-    __slots__ = ("_bus", "app", "config", "manifest_hash", "modules", "store", "timescape", "version", "versions")
+    __slots__ = (
+        "_bus",
+        "app",
+        "config",
+        "manifest_hash",
+        "metrics",
+        "modules",
+        "secrets",
+        "store",
+        "timescape",
+        "version",
+        "versions",
+    )
 
     def __init__(
         self,
@@ -264,6 +278,8 @@ class GlobalContext:
         versions: tuple[str, ...] = (),
         manifest_hash: str | None = None,
         timescape: Timescape | None = None,
+        secrets: Secrets | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config: Mapping[str, Any] = freeze(config or {})
         self.modules = modules if isinstance(modules, Modules) else Modules(modules or {})
@@ -284,8 +300,12 @@ class GlobalContext:
             timescape = Timescape(VersionResolver(versions), self.store)
         # the recorded versions, the current one, resolution and usage counts (`versions.Timescape`)
         self.timescape: Timescape = timescape
+        # `await gctx.secrets.get(name)` (`secrets.py`) and `gctx.metrics.counter(name)` (`telemetry.py`)
+        self.secrets: Secrets = secrets if secrets is not None else Secrets(SecretStore.from_settings(None))
+        self.metrics: Metrics = metrics if metrics is not None else Metrics(None)
 
-    def with_modules(self, modules: Modules) -> GlobalContext:
+    def with_modules(self, modules: Modules, secrets: Secrets | None = None) -> GlobalContext:
+        """A copy with other modules (and secrets: a handler's own, restricted views)."""
         return GlobalContext(
             config=self.config,
             modules=modules,
@@ -296,6 +316,8 @@ class GlobalContext:
             versions=self.versions,
             manifest_hash=self.manifest_hash,
             timescape=self.timescape,
+            secrets=self.secrets if secrets is None else secrets,
+            metrics=self.metrics,
         )
 
     async def publish(self, topic: str, message: Any, timeout: float | None = None) -> int:

@@ -20,6 +20,7 @@ from gati_runtime_min.errors import GatiError, HTTPError, envelope
 from gati_runtime_min.loader import Build
 from gati_runtime_min.routing import Match
 from gati_runtime_min.state import StateBackend, StateError
+from gati_runtime_min.telemetry import Telemetry
 from gati_runtime_min.versions import UsageWindow, VersionResolver, temperature
 
 Scope = MutableMapping[str, Any]
@@ -44,6 +45,7 @@ class AppEdges:
     window: UsageWindow
     ready: bool
     wait_for_state: bool
+    telemetry: Telemetry | None
     _started: bool
     _start_lock: asyncio.Lock
 
@@ -85,6 +87,8 @@ class AppEdges:
             if leave is not None:
                 await leave(None, None, None)
         await self.state.close()
+        if self.telemetry is not None:  # what the exporters still hold
+            self.telemetry.flush()
         self._started = False
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -251,7 +255,8 @@ class AppEdges:
             "manifestHash": self.build.manifest_hash,
             "events": lctx.events_json() if lctx else [],
         }
-        AUDIT.info(orjson.dumps(line).decode())
+        # `default=str`: a value orjson cannot write (a `Secret` a handler logged) as its `str`, "***"
+        AUDIT.info(orjson.dumps(line, default=str).decode())
 
 
 def answer_headers(

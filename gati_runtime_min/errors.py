@@ -41,6 +41,8 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "GATI530": (401, "authentication required or credentials invalid"),
     "GATI531": (403, "the caller lacks a required role"),
     "GATI532": (429, "rate limit exceeded"),
+    "GATI545": (500, "a handler read a secret it does not declare"),
+    "GATI546": (503, "a secret is missing or its provider is unavailable"),
 }
 
 

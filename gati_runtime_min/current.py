@@ -1,0 +1,33 @@
+"""The request being served, for code that is not handed `lctx`: secret audits and module-call spans.
+
+`CURRENT` is set only when something needs it (secrets or telemetry in use, see
+`secrets.bind_request` and `telemetry.Telemetry.instrument`); otherwise it stays `None` and the
+request path never touches it.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Final
+
+
+class RequestInfo:
+    """Who is asking: the request id, the handler id and the API version (filled in as known)."""
+
+    __slots__ = ("handler_id", "request_id", "version")
+
+    def __init__(self, request_id: str | None, handler_id: str | None, version: str | None) -> None:
+        self.request_id = request_id
+        self.handler_id = handler_id
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"RequestInfo({self.request_id!r}, {self.handler_id!r}, {self.version!r})"
+
+
+CURRENT: Final[ContextVar[RequestInfo | None]] = ContextVar("gati_current_request", default=None)
+
+
+def current() -> RequestInfo | None:
+    """The request this code runs for, or None outside one (or when nothing asked to track it)."""
+    return CURRENT.get()
