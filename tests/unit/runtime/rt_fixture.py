@@ -30,6 +30,7 @@ class Route:
     after: tuple[str, ...] = ()
     catch: tuple[str, ...] = ()
     function: str | None = None
+    secrets: tuple[str, ...] = ()  # `dependencies.secrets`, written only when given
 
 
 ROUTES: tuple[Route, ...] = (
@@ -141,7 +142,11 @@ def make_build(
             "gtypes": gtypes,
             "hooks": hooks,
             "policies": policies,
-            "dependencies": {"modules": list(r.modules), "plugins": []},
+            "dependencies": {
+                "modules": list(r.modules),
+                "plugins": [],
+                **({"secrets": list(r.secrets)} if r.secrets else {}),
+            },
             "fingerprint": "sha256:" + "0" * 64,
             "source": {"file": f"{pkg}/handlers.py", "line": 1},
         }
