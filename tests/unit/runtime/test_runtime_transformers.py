@@ -399,3 +399,30 @@ def test_one_uvicorn_server_answers_the_old_and_the_current_shape(project: Path)
             proc.wait()
         assert proc.stderr is not None
         proc.stderr.close()
+
+
+def test_each_transformer_of_an_old_version_is_a_span_of_its_request(project: Path) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from gati_runtime_min.telemetry import Telemetry
+
+    spans = InMemorySpanExporter()
+
+    async def main() -> Any:
+        app = GatiApp(project / ".gati", telemetry=Telemetry("ts", span_exporter=spans))
+        async with AppClient(app) as c:
+            body = {"full_name": "Ada", "email": "a@x.org"}
+            return await c.post("/users", json=body, headers={"x-gati-version": "v1.1.0"})
+
+    r = asyncio.run(main())
+    assert r.status_code == 201
+    done = spans.get_finished_spans()
+    server = next(s for s in done if s.name == "POST /users")
+    steps = {s.name: dict(s.attributes or {}) for s in done if s.name.startswith("transformer ")}
+    assert set(steps) == {f"transformer {PKG}.transformers:{f}" for f in ("create_user_from_v1", "create_user_to_v1")}
+    for attrs in steps.values():
+        assert attrs["gati.request_id"] == r.headers["x-request-id"]
+        assert attrs["gati.handler_id"] == "create_user" and attrs["gati.api_version"] == V1_1
+        assert attrs["gati.transformer.step"] == f"{V1_0} -> {V2}"
+    assert (server.attributes or {})["gati.api_version"] == V1_1
+    assert all(s.context is not None and server.context is not None for s in done)
