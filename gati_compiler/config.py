@@ -32,8 +32,10 @@ from gati_compiler.config_models import (
     GatiConfig,
     JwtConfig,
     MiddlewareEntry,
+    SecretsConfig,
     ServerConfig,
     StateConfig,
+    TelemetryConfig,
     TimescapeConfig,
 )
 from gati_compiler.diagnostics import codes
@@ -53,8 +55,10 @@ __all__ = [
     "GatiConfig",
     "JwtConfig",
     "MiddlewareEntry",
+    "SecretsConfig",
     "ServerConfig",
     "StateConfig",
+    "TelemetryConfig",
     "TimescapeConfig",
     "load_config",
     "settings_for_runtime",
@@ -202,8 +206,35 @@ def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
         },
         "appVersion": cfg.app_version,
         **_http_settings(cfg),
+        **_service_settings(cfg),
         "config": dict(cfg.config),
     }
+
+
+def _service_settings(cfg: GatiConfig) -> dict[str, JsonValue]:
+    """`secrets` and `telemetry`, only when their tables are written (the runtime's defaults
+    otherwise). Secret values are never copied: only where to look for them."""
+    out: dict[str, JsonValue] = {}
+    if "secrets" in cfg.model_fields_set:
+        s = cfg.secrets
+        out["secrets"] = {
+            "providers": list(s.providers),
+            "envPrefix": s.env_prefix,
+            "directory": s.directory,
+            "ttl": s.ttl,
+            "vault": s.vault,
+            "vaultOptions": dict(s.vault_options),
+        }
+    if "telemetry" in cfg.model_fields_set:
+        t = cfg.telemetry
+        out["telemetry"] = {
+            "exporter": t.exporter,
+            "endpoint": t.endpoint,
+            "serviceName": t.service_name,
+            "sampleRatio": t.sample_ratio,
+            "metricInterval": t.metric_interval,
+        }
+    return out
 
 
 def _state_settings(state: StateConfig) -> dict[str, JsonValue]:

@@ -30,6 +30,7 @@ from gati_compiler.config_models import (
     DeployOverlay,
     GatiConfig,
     MiddlewareEntry,
+    SecretsConfig,
 )
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import DiagnosticSink, Span
@@ -231,7 +232,11 @@ class _Checker:
                     self.check_model(value, tp, here)
                 else:
                     self.error_type(here, "a table", value)
-            elif (key == "config" and model is GatiConfig) or (key == "options" and model is MiddlewareEntry):
+            elif (
+                (key == "config" and model is GatiConfig)
+                or (key == "options" and model is MiddlewareEntry)
+                or (key == "vault_options" and model is SecretsConfig)
+            ):  # free JSON tables
                 if isinstance(value, dict):
                     self.check_json(value, here)
                 else:

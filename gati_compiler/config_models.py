@@ -125,6 +125,44 @@ class StateConfig(_Frozen):
     claim_idle: Annotated[float, Gt(0)] = 30.0  # seconds before a crashed consumer's messages are redelivered
 
 
+SECRET_NAME: Final = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$"  # a Kubernetes secret key; never `.`/`..`
+_FACTORY: Final = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$"
+
+
+class SecretsConfig(_Frozen):
+    """`[tool.gati.secrets]`: where `gctx.secrets.get(name)` looks, in `providers` order.
+
+    `env` reads `<env_prefix><NAME>` (upper case, `-`/`.` as `_`), `file` one file per name in
+    `directory` (a Kubernetes secret volume), `vault` the provider `vault` (`module:factory`)
+    returns when called with `vault_options`. Values are cached `ttl` seconds."""
+
+    providers: tuple[Literal["env", "file", "vault"], ...] = Field(default=("env",), min_length=1)
+    env_prefix: str = ""
+    directory: Annotated[str, MinLen(1)] = "/var/run/secrets/gati"
+    ttl: Annotated[float, Ge(0)] = 30.0
+    vault: Annotated[str, StringConstraints(pattern=_FACTORY)] | None = None
+    vault_options: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _vault_named(self) -> SecretsConfig:
+        if "vault" in self.providers and self.vault is None:
+            raise ValueError('the `vault` provider needs `vault = "package.module:factory"`')
+        return self
+
+
+class TelemetryConfig(_Frozen):
+    """`[tool.gati.telemetry]`: OpenTelemetry traces and metrics (off unless `exporter` names one).
+
+    `otlp` sends OTLP over HTTP to `endpoint` (`/v1/traces`, `/v1/metrics`; unset: the standard
+    `OTEL_EXPORTER_OTLP_*` environment variables), `console` prints them (development)."""
+
+    exporter: Literal["none", "console", "otlp"] = "none"
+    endpoint: Annotated[str, MinLen(1)] | None = None
+    service_name: Annotated[str, MinLen(1)] | None = None  # default: the app's name
+    sample_ratio: Annotated[float, Ge(0), Le(1)] = 1.0  # share of new traces recorded
+    metric_interval: Annotated[float, Gt(0)] = 60.0  # seconds between metric exports
+
+
 class DocsConfig(_Frozen):
     """`[tool.gati.docs]`: `GET /openapi.json` and the interactive page (`/docs`), served offline.
 
@@ -204,6 +242,8 @@ class GatiConfig(_Frozen):
     deploy: DeployConfig = DeployConfig()
     timescape: TimescapeConfig = TimescapeConfig()
     state: StateConfig = StateConfig()
+    secrets: SecretsConfig = SecretsConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
     docs: DocsConfig = DocsConfig()
     cors: CorsConfig = CorsConfig()
     middleware: tuple[MiddlewareEntry, ...] = ()

@@ -87,6 +87,9 @@ RUNTIME_DEPENDENCY: Final = DiagnosticCode(
     "a type needs a package at run time that is not installed where gati runs",
     Severity.WARNING,
 )
+SECRET_NAME_INVALID: Final = DiagnosticCode(
+    "GATI130", "secret-name-invalid", "a `secrets=` entry is not a secret name (letters, digits, `_`, `.`, `-`)"
+)
 
 # 2xx: resolve
 UNRESOLVED_NAME: Final = DiagnosticCode("GATI201", "unresolved-name", "a name used in a type cannot be found")
@@ -121,6 +124,9 @@ PATH_PARAM_TYPE: Final = DiagnosticCode(
 )
 QUERY_NOT_OBJECT: Final = DiagnosticCode(
     "GATI309", "query-not-object", "a query type is not an object of scalar or list-of-scalar fields"
+)
+SECRET_UNDECLARED: Final = DiagnosticCode(
+    "GATI330", "secret-undeclared", "a handler reads a secret its `secrets=` does not declare"
 )
 
 # 4xx: emit and write

@@ -75,6 +75,7 @@ class Hooks(_Frozen):
 class Dependencies(_Frozen):
     modules: tuple[str, ...] = ()
     plugins: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()  # the names `gctx.secrets.get` may read (sorted, unique)
 
 
 class ResponseHeader(_Frozen):

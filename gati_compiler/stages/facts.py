@@ -128,6 +128,8 @@ class FunctionFact(NamedTuple):
     stub: bool = False
     # decorated functions defined directly in this one's body (a misplaced transformer marker)
     nested: tuple[FunctionFact, ...] = ()
+    # `gctx.secrets.get("name")` with a literal name
+    secret_uses: tuple[Use, ...] = ()
 
 
 class ClassFact(NamedTuple):

@@ -1,6 +1,7 @@
 """What a handler's body uses, read from its CST: the `gctx.modules[...]` keys, the `req.params` /
-`req.query` keys, and the status codes set with `res.status(<literal>)`, each with the anchor of
-its node (the `#module_use` / `#param_use` steps that `positions` resolves).
+`req.query` keys, the names of `gctx.secrets.get("<literal>")`, and the status codes set with
+`res.status(<literal>)`, each with the anchor of its node (the `#module_use` / `#param_use` /
+`#secret_use` steps that `positions` resolves).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class _UseCollector:
         self.res = res
         self.modules: list[tuple[str, cst.CSTNode]] = []
         self.params: list[tuple[str, cst.CSTNode]] = []
+        self.secrets: list[tuple[str, cst.CSTNode]] = []
         self.statuses: set[int] = set()
 
     def _owner(self, node: cst.BaseExpression, attr: str) -> str | None:
@@ -65,8 +67,11 @@ class _UseCollector:
                 self._subscript(node)
             elif type(node) is cst.Attribute:
                 self._attribute(node)
-            elif type(node) is cst.Call and self.res is not None:
-                self._status(node)
+            elif type(node) is cst.Call:
+                if self.res is not None:
+                    self._status(node)
+                if self.gctx is not None:
+                    self._secret(node)
             children: list[cst.CSTNode] = []
             for name in _child_fields(type(node)):
                 value = getattr(node, name)
@@ -103,6 +108,20 @@ class _UseCollector:
             code = int(node.args[0].value.value, 0)
             if 100 <= code <= 599:
                 self.statuses.add(code)
+
+    def _secret(self, node: cst.Call) -> None:
+        """`gctx.secrets.get("name")` (or `name="name"`) with a literal name."""
+        func = node.func
+        if type(func) is not cst.Attribute or func.attr.value != "get" or len(node.args) != 1:
+            return
+        if self._owner(func.value, "secrets") != self.gctx:
+            return
+        arg = node.args[0]
+        if arg.keyword is not None and arg.keyword.value != "name":
+            return
+        name = _string_value(arg.value)
+        if name is not None:
+            self.secrets.append((name, node))
 
     def _attribute(self, node: cst.Attribute) -> None:
         if self.gctx is not None and self._owner(node.value, "modules") == self.gctx:

@@ -10,7 +10,9 @@ the whole program are lowered here; decorators, hooks, contract keywords and `@m
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
+from typing import Final
 
 from gati_compiler.canonical import compact_json
 from gati_compiler.diagnostics import codes
@@ -54,6 +56,9 @@ from gati_compiler.stages.lower_decls import (
 from gati_compiler.stages.lower_types import TypeLowerer, map_refs
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import External, ResolvedProject
+
+# a Kubernetes secret key (the file provider's file name): never `.`/`..`, no separators
+_SECRET_NAME: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$")
 
 
 class _Lowerer(_Declarations):
@@ -173,6 +178,7 @@ class _Lowerer(_Declarations):
             )
             ok = False
         modules = set(self._strings(kw.get("modules"), facts, "modules")) | {u.name for u in fn.module_uses}
+        secrets = self._secrets(kw.get("secrets"), facts, fn)
         summary = self._const(kw.get("summary"), facts, "summary", (str,))
         doc = fn.docstring or ""
         description = doc or None
@@ -209,12 +215,40 @@ class _Lowerer(_Declarations):
             dependencies=Dependencies(
                 modules=tuple(sorted(modules)),
                 plugins=tuple(sorted(set(self._strings(kw.get("plugins"), facts, "plugins")))),
+                secrets=secrets,
             ),
             fingerprint="",
             source=SourceRef(file=facts.rel_path, line=fn.line),
             lifecycle=lifecycle,
             wire=wire,
         )
+
+    def _secrets(self, expr: Expr | None, facts: ModuleFacts, fn: FunctionFact) -> tuple[str, ...]:
+        """The declared secret names (GATI130 for one that is no name); GATI330 for each
+        `gctx.secrets.get("<literal>")` in the body that they do not include."""
+        declared = self._strings(expr, facts, "secrets")
+        for name in declared:
+            if not _SECRET_NAME.match(name):
+                assert expr is not None
+                self.error(
+                    codes.SECRET_NAME_INVALID,
+                    f"`{name}` is not a secret name",
+                    facts,
+                    expr.anchor,
+                    help="use letters, digits, `_`, `.` and `-` (a Kubernetes secret key), not first `.` or `-`",
+                )
+        known = set(declared)
+        for use in fn.secret_uses:
+            if use.name not in known:
+                listed = ", ".join(f'"{n}"' for n in sorted({*known, use.name}))
+                self.error(
+                    codes.SECRET_UNDECLARED,
+                    f"handler `{fn.name}` reads secret `{use.name}` but does not declare it",
+                    facts,
+                    use.anchor,
+                    help=f"add it to the handler's declaration: `secrets=[{listed}]`",
+                )
+        return tuple(sorted(known))
 
     def _signature(
         self, facts: ModuleFacts, fn: FunctionFact

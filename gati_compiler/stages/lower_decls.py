@@ -73,6 +73,7 @@ _HANDLER_KEYWORDS: Final = frozenset(
         "timeout",
         "modules",
         "plugins",
+        "secrets",
         "before",
         "after",
         "catch",

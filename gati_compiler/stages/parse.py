@@ -246,6 +246,7 @@ class _ModuleReader:
         body = fn.body.body if type(fn.body) is cst.IndentedBlock else ()
         module_uses: tuple[Use, ...] = ()
         param_uses: tuple[Use, ...] = ()
+        secret_uses: tuple[Use, ...] = ()
         statuses: tuple[int, ...] = ()
         stub = False
         nested = tuple(
@@ -259,6 +260,7 @@ class _ModuleReader:
             module_uses = tuple(Use(name, (*anchor, "#module_use", k)) for k, (name, _) in enumerate(uses.modules))
             param_uses = tuple(Use(name, (*anchor, "#param_use", k)) for k, (name, _) in enumerate(uses.params))
             statuses = tuple(sorted(uses.statuses))
+            secret_uses = tuple(Use(name, (*anchor, "#secret_use", k)) for k, (name, _) in enumerate(uses.secrets))
         return FunctionFact(
             name=fn.name.value,
             is_async=fn.asynchronous is not None,
@@ -273,6 +275,7 @@ class _ModuleReader:
             statuses=statuses,
             stub=stub,
             nested=nested,
+            secret_uses=secret_uses,
         )
 
     def _param(self, p: cst.Param, anchor: Anchor, kind: str) -> ParamFact:

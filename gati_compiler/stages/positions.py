@@ -50,7 +50,7 @@ def span_at(found: Positions | None, rel_path: str, anchor: Anchor) -> Span:
             kind, k = step
             assert type(node) is cst.FunctionDef
             uses = _collect_uses(node)
-            pairs = uses.modules if kind == "#module_use" else uses.params
+            pairs = {"#module_use": uses.modules, "#secret_use": uses.secrets}.get(kind, uses.params)
             if k >= len(pairs):
                 break
             node = pairs[k][1]

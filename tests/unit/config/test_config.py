@@ -331,3 +331,42 @@ def test_locator_never_raises_on_arbitrary_text() -> None:
         for key in list(locator.keys)[:3]:
             assert locator.key_span(key).line >= 1
             assert locator.value_span(key).line >= 1
+
+
+def test_secrets_and_telemetry_reach_the_settings_only_when_written(tmp_path: Path) -> None:
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+    cfg, _ = load(make_project(tmp_path / "a", {}))
+    assert cfg is not None
+    settings = settings_for_runtime(cfg)
+    assert "secrets" not in settings and "telemetry" not in settings  # the runtime's defaults
+    text = (
+        '[tool.gati.secrets]\nproviders = ["file", "vault", "env"]\nenv_prefix = "SHOP_"\nttl = 5\n'
+        'vault = "shop.vault:connect"\nvault_options = { url = "https://vault:8200" }\n\n'
+        '[tool.gati.telemetry]\nexporter = "otlp"\nendpoint = "http://collector:4318"\nsample_ratio = 0.25\n'
+    )
+    cfg, diags = load(make_project(tmp_path / "b", {"pyproject.toml": text}))
+    assert cfg is not None, diags
+    settings = settings_for_runtime(cfg)
+    assert settings["secrets"] == {
+        "providers": ["file", "vault", "env"],
+        "envPrefix": "SHOP_",
+        "directory": "/var/run/secrets/gati",
+        "ttl": 5.0,
+        "vault": "shop.vault:connect",
+        "vaultOptions": {"url": "https://vault:8200"},
+    }
+    assert settings["telemetry"] == {
+        "exporter": "otlp",
+        "endpoint": "http://collector:4318",
+        "serviceName": None,
+        "sampleRatio": 0.25,
+        "metricInterval": 60.0,
+    }
+    for name, bad, word in (
+        ("c", '[tool.gati.telemetry]\nexporter = "jaeger"\n', "exporter"),
+        ("d", '[tool.gati.secrets]\nproviders = ["vault"]\n', "module:factory"),
+    ):
+        (tmp_path / name).mkdir()
+        cfg, diags = load(make_project(tmp_path / name, {"pyproject.toml": bad}))
+        assert cfg is None and word in " ".join(d.message + (d.help or "") for d in diags), diags

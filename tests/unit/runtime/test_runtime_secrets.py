@@ -267,3 +267,42 @@ def test_secret_value_never_shows_in_repr_format_json_or_pickle() -> None:
 def test_secret_error_codes_are_in_the_runtime_table() -> None:
     assert SecretError("GATI545", "x", "refused").status == 500
     assert SecretError("GATI546", "x", "missing").status == 503
+
+
+def test_built_project_declares_reads_and_refuses_secrets_end_to_end(tmp_path: Path) -> None:
+    """`@get(..., secrets=[...])` and `[tool.gati.secrets]` through `gatic build` into the served app."""
+    from gati_compiler.pipeline import build
+
+    pkg = "sec_" + uuid.uuid4().hex[:8]
+    mount = tmp_path / "mount"
+    mount.mkdir()
+    (mount / "api_key").write_text("from-the-mount\n", encoding="utf-8")
+    root = tmp_path / "app"
+    (root / pkg).mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        f'[tool.gati]\nname = "shop"\n\n[tool.gati.secrets]\nproviders = ["file"]\ndirectory = "{mount}"\n',
+        encoding="utf-8",
+    )
+    (root / pkg / "__init__.py").write_text("", encoding="utf-8")
+    (root / pkg / "handlers.py").write_text(
+        "from gati_runtime_min import GlobalContext, LocalContext, Request, Response, get\n\n\n"
+        '@get("/key", secrets=["api_key"])\n'
+        "async def key(req: Request[None], res: Response[int], lctx: LocalContext, gctx: GlobalContext) -> None:\n"
+        '    res.json(len((await gctx.secrets.get("api_key")).reveal()))\n\n\n'
+        '@get("/other")\n'
+        "async def other(req: Request[None], res: Response[int], lctx: LocalContext, gctx: GlobalContext) -> None:\n"
+        '    name = "api_key"  # not a literal: the compiler cannot see it, the runtime refuses it\n'
+        "    res.json(len((await gctx.secrets.get(name)).reveal()))\n",
+        encoding="utf-8",
+    )
+    result = build(root)
+    assert result.ok, [d.message for d in result.diagnostics]
+    manifest = json.loads((root / ".gati" / "handlers" / "key.json").read_text())
+    assert manifest["dependencies"]["secrets"] == ["api_key"]
+
+    async def go(c: AppClient) -> tuple[httpx.Response, httpx.Response]:
+        return await c.get("/key"), await c.get("/other")
+
+    ok, refused = run(root / ".gati", go)
+    assert (ok.status_code, ok.json()) == (200, len("from-the-mount"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (500, "GATI545")
