@@ -136,6 +136,7 @@ class GatiApp(AppEdges):
         self.telemetry = telemetry or Telemetry.from_settings(
             settings.get("telemetry"), self.build.app, self.versions.current
         )
+        self._owns_telemetry = telemetry is None  # its exporters end with the app (given ones are flushed)
         self.secret_store = SecretStore.from_settings(settings.get("secrets"))
         self.gctx = GlobalContext(
             config=self.build.settings.get("config") or {},

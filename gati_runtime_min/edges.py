@@ -46,6 +46,7 @@ class AppEdges:
     ready: bool
     wait_for_state: bool
     telemetry: Telemetry | None
+    _owns_telemetry: bool
     _started: bool
     _start_lock: asyncio.Lock
 
@@ -88,7 +89,10 @@ class AppEdges:
                 await leave(None, None, None)
         await self.state.close()
         if self.telemetry is not None:  # what the exporters still hold
-            self.telemetry.flush()
+            if self._owns_telemetry:
+                self.telemetry.shutdown()
+            else:
+                self.telemetry.flush()
         self._started = False
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

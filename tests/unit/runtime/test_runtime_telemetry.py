@@ -248,3 +248,38 @@ def test_traceparent_in_same_trace_in_spans_traceparent_out_over_uvicorn(uvicorn
     assert r.headers["traceparent"].split("-")[2] == format(server.context.span_id, "016x")
     assert (server.attributes or {})["gati.request_id"] == r.headers["x-request-id"]
     assert by_name(spans, "handler get_user")
+
+
+def test_otlp_exporter_posts_spans_and_metrics_to_the_configured_endpoint(tmp_path: Path) -> None:
+    """A real OTLP/HTTP receiver on 127.0.0.1: the spans and metrics arrive as protobuf posts."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[str, bytes]] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            received.append((self.path, body))
+            self.send_response(200)
+            self.send_header("content-type", "application/x-protobuf")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        settings = {"telemetry": {"exporter": "otlp", "endpoint": endpoint, "serviceName": "shop-otlp"}}
+        build = make_build(tmp_path, settings=settings)
+        r = asyncio.run(_get(GatiApp(build), "/users/me"))  # the shutdown flushes both exporters
+        assert r.status_code == 200 and "traceparent" in r.headers
+    finally:
+        server.shutdown()
+        server.server_close()
+    paths = {path for path, _ in received}
+    assert paths == {"/v1/traces", "/v1/metrics"}
+    traces = b"".join(body for path, body in received if path == "/v1/traces")
+    assert b"shop-otlp" in traces and b"GET /users/me" in traces
