@@ -158,7 +158,9 @@ class HotSwapApp:
                     self.build_dir,
                     instances=old.app.instances,
                     validators=old.app.build.validators if same_validators else None,
+                    telemetry=old.app.telemetry,  # one tracer and meter across generations
                 )
+                new_app._owns_telemetry = old.app._owns_telemetry
             except Exception as exc:
                 # the old modules come back: the last good app and later swaps see what they saw
                 half_loaded = [
