@@ -1,0 +1,98 @@
+"""What telemetry costs on the request path: the bench app of `bench_inprocess.py`, in-process.
+
+Three variants, each in its own process (two checkouts cannot share one interpreter), in
+interleaved rounds, best of `--repeat`:
+
+- `before`: the runtime of another checkout (`--before`, such as the main branch without
+  telemetry), as it was;
+- `off`: this checkout, telemetry off (`[tool.gati.telemetry]` absent, the default);
+- `on`: this checkout, telemetry on: every span of a request (server, hooks, handler) recorded
+  and handed to a batch processor whose exporter drops them, the request metrics recorded.
+
+    .venv/bin/python benchmarks/runtime/bench_telemetry.py --before /work/main [--n 20000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIANTS = ("before", "off", "on")
+
+
+async def one(variant: str, n: int) -> dict[str, float]:
+    """Microseconds per request per case, for one variant (run in a child process)."""
+    from benchmarks.runtime.bench_inprocess import CASES, check, gati_build, measure
+    from gati_runtime_min import GatiApp
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build = gati_build(Path(tmp))
+        if variant == "on":
+            from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+            from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+            from gati_runtime_min.telemetry import Telemetry
+
+            class Discard(SpanExporter):
+                def export(self, spans: Any) -> SpanExportResult:
+                    return SpanExportResult.SUCCESS
+
+            telemetry = Telemetry("bench", span_exporter=Discard(), metric_reader=InMemoryMetricReader(), batch=True)
+            app = GatiApp(build, telemetry=telemetry)
+        else:
+            app = GatiApp(build)
+        await app.startup()
+        await check(f"gati {variant}", app)
+        out: dict[str, float] = {}
+        for label, method, path, body, *_ in CASES:
+            us, _, _ = await measure(app, method, path, body, n)
+            out[label] = us
+        await app.shutdown()
+        return out
+
+
+def child(variant: str, checkout: Path, n: int) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), str(ROOT)])}
+    args = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--n", str(n)]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{variant} ({checkout}) failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(before: Path, n: int, repeat: int) -> None:
+    checkouts = {"before": before, "off": ROOT, "on": ROOT}
+    best: dict[str, dict[str, float]] = {v: {} for v in VARIANTS}
+    for _ in range(repeat):
+        for variant in VARIANTS:
+            for label, us in child(variant, checkouts[variant], n).items():
+                best[variant][label] = min(us, best[variant].get(label, us))
+    labels = list(best["off"])
+    print(f"in-process, best of {repeat} x {n} requests, Python {sys.version.split()[0]}; us per request")
+    print(f"before = {before}, off/on = {ROOT}")
+    print(f"{'case':<28}{'before':>10}{'off':>10}{'on':>10}{'off/before':>12}{'on/off':>10}")
+    for label in labels:
+        b, off, on = best["before"][label], best["off"][label], best["on"][label]
+        print(f"{label:<28}{b:>10.2f}{off:>10.2f}{on:>10.2f}{off / b:>12.3f}{on / off:>10.2f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, default=ROOT, help="the checkout to compare with (default: this one)")
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(one(args.child, args.n))))
+    else:
+        main(args.before.resolve(), args.n, args.repeat)
