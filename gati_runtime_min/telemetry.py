@@ -256,6 +256,9 @@ class Telemetry:
 
         method: str = scope["method"]
         path: str = scope["path"]
+        if path.startswith("/_gati/"):  # probes and the operator's endpoints: no trace
+            await app({**scope, TRACED: True}, receive, send)
+            return
         hit = resolve(method, path)
         if hit is None and method == "HEAD":
             hit = resolve("GET", path)
@@ -353,7 +356,7 @@ class Telemetry:
             info = CURRENT.get()
             if info is not None:
                 info.version = lctx._version
-            with tracer.start_as_current_span(name, attributes=self._attributes(lctx, handler_id)):
+            with _step(tracer, name, self._attributes(lctx, handler_id)):
                 if is_async:
                     await fn(*args)
                 else:
@@ -373,7 +376,7 @@ class Telemetry:
             attrs = self._attributes(args[at], handler_id)
             attrs["gati.hook"] = hook_id
             attrs["gati.hook.kind"] = kind
-            with tracer.start_as_current_span(name, attributes=attrs):
+            with _step(tracer, name, attrs):
                 await invoke(fn, args, is_async)
 
         return (hook_id, traced, True, timeout, retries)
@@ -412,7 +415,7 @@ class Telemetry:
             info = CURRENT.get()
             rid = info.request_id if info is not None else None
             attrs = static if rid is None else {**static, "gati.request_id": rid}
-            with tracer.start_as_current_span(name, attributes=attrs):
+            with _step(tracer, name, attrs):
                 return fn(value)
 
         return traced
@@ -440,6 +443,30 @@ class Telemetry:
             headers: dict[str, str] = {}
             self.propagator.inject(headers)
             yield headers
+
+
+@contextlib.contextmanager
+def _step(tracer: Tracer, name: str, attributes: Attributes) -> Iterator[None]:
+    """A span around one step, current while it runs. An `HTTPError` below 500 is the step's
+    answer, not its failure: noted (`gati.http_status`), not an error status."""
+    from opentelemetry.trace import StatusCode
+
+    from gati_runtime_min.errors import HTTPError
+
+    with tracer.start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            yield
+        except HTTPError as exc:
+            span.set_attribute("gati.http_status", exc.status)
+            if exc.status >= 500:
+                span.set_status(StatusCode.ERROR, exc.code)
+            raise
+        except BaseException as exc:
+            span.record_exception(exc)
+            span.set_status(StatusCode.ERROR, type(exc).__name__)
+            raise
 
 
 def module_call(

@@ -132,6 +132,22 @@ def test_failed_request_marks_its_spans_with_the_error_status(build: Path) -> No
     assert any(e.name == "exception" for e in handler.events)
 
 
+def test_a_handlers_4xx_answer_is_noted_not_an_error_and_probes_are_not_traced(build: Path) -> None:
+    sink = Sink()
+
+    async def go(c: AppClient) -> tuple[httpx.Response, httpx.Response]:
+        return await c.get("/users/404"), await c.get("/_gati/ready")
+
+    missing, ready = run(build, go, sink.telemetry)
+    assert missing.status_code == 404 and ready.status_code == 200 and "traceparent" not in ready.headers
+    spans = sink.finished()
+    assert not [s for s in spans if "_gati" in s.name or (s.attributes or {}).get("url.path") == "/_gati/ready"]
+    (handler,) = by_name(spans, "handler get_user")
+    (server,) = by_name(spans, "GET /users/{id:int}")
+    assert handler.status.is_unset and server.status.is_unset
+    assert (handler.attributes or {})["gati.http_status"] == 404
+
+
 def test_gctx_metrics_and_the_request_metrics_reach_the_reader(build: Path) -> None:
     sink = Sink()
 
