@@ -142,6 +142,18 @@ class FileProvider:
         return text[:-1] if text.endswith("\n") else text
 
 
+class MemoryProvider:
+    """Values given in code: tests (`run_handler(..., secrets={...})`) and local experiments."""
+
+    name = "memory"
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+
+    async def fetch(self, key: str) -> str | None:
+        return self.values.get(key)
+
+
 ProviderFactory = Callable[[Mapping[str, Any]], SecretProvider]
 
 

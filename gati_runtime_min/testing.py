@@ -29,6 +29,7 @@ from gati_runtime_min.ids import RequestIds
 from gati_runtime_min.lifecycle import invoke
 from gati_runtime_min.messages import Principal, Request, Response
 from gati_runtime_min.middleware import build_asgi
+from gati_runtime_min.secrets import MemoryProvider, Secrets, SecretStore
 
 __all__ = ["AppClient", "Call", "HandlerResult", "MockModule", "run_handler", "run_handler_sync"]
 
@@ -126,17 +127,20 @@ async def run_handler(
     config: Mapping[str, Any] | None = None,
     status: int = 200,
     state: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> HandlerResult:
     """Run one handler (sync or async) with a fresh `LocalContext` and a `GlobalContext` of `modules`.
 
     No hooks, decoding or encoding run: `body`, `query` and `params` reach the handler as given. An
     `HTTPError` becomes `result.error` (and `result.status`); any other exception propagates.
+    `secrets` are what `gctx.secrets.get` finds (the handler still reads only those its
+    `secrets=` declares, GATI545 otherwise); without them it reads the environment.
     """
     rid = RequestIds().new()
     lctx = LocalContext(RequestMeta(rid, path, None, {}))
     for key, value in (state or {}).items():
         lctx.set(key, value)
-    gctx = GlobalContext(config=config, modules=dict(modules or {}))
+    gctx = GlobalContext(config=config, modules=dict(modules or {}), secrets=_secrets_of(fn, secrets))
     req: Request[Any, Any, Any] = Request(
         body=body,
         query=query if query is not None else {},
@@ -163,6 +167,14 @@ async def run_handler(
         gctx=gctx,
         modules=dict(modules or {}),
     )
+
+
+def _secrets_of(fn: Callable[..., Any], values: Mapping[str, str] | None) -> Secrets:
+    store = SecretStore([MemoryProvider(values)]) if values is not None else SecretStore.from_settings(None)
+    meta = getattr(fn, "__gati__", None)
+    if isinstance(meta, dict) and meta.get("kind") == "handler":
+        return Secrets(store).restrict(frozenset(meta.get("secrets") or ()), meta.get("id") or fn.__name__)
+    return Secrets(store)
 
 
 def run_handler_sync(fn: Callable[..., Any], **kwargs: Any) -> HandlerResult:

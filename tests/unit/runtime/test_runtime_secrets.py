@@ -306,3 +306,19 @@ def test_built_project_declares_reads_and_refuses_secrets_end_to_end(tmp_path: P
     ok, refused = run(root / ".gati", go)
     assert (ok.status_code, ok.json()) == (200, len("from-the-mount"))
     assert (refused.status_code, refused.json()["error"]["code"]) == (500, "GATI545")
+
+
+def test_run_handler_gives_a_handler_its_declared_secrets_only() -> None:
+    from gati_runtime_min import Request, Response, get
+    from gati_runtime_min.context import GlobalContext, LocalContext
+    from gati_runtime_min.testing import run_handler_sync
+
+    @get("/pay", secrets=["stripe_key"])
+    async def pay(req: Request[None], res: Response[Any], lctx: LocalContext, gctx: GlobalContext) -> None:
+        key = await gctx.secrets.get(req.headers.get("x-name", "stripe_key"))
+        res.json(key.reveal())
+
+    secrets = {"stripe_key": "sk_test", "db_password": "pw"}
+    assert run_handler_sync(pay, secrets=secrets).body == "sk_test"
+    refused = run_handler_sync(pay, secrets=secrets, headers={"x-name": "db_password"})
+    assert refused.status == 500 and refused.error is not None and refused.error.code == "GATI545"
