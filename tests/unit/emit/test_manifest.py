@@ -142,7 +142,7 @@ def test_handler_manifest_has_the_spec_field_names(built: BuildResult) -> None:
         "source": {"file": "app/hooks.py", "line": 4},
     }
     assert m["policies"] == {"roles": ["admin", "editor"], "rateLimit": {"limit": 5, "window": 120}, "timeout": 2.5}
-    assert m["dependencies"] == {"modules": ["db"], "plugins": ["audit"]}
+    assert m["dependencies"] == {"modules": ["db"], "plugins": ["audit"], "secrets": []}
     assert m["source"] == {"file": "app/handlers.py", "line": 16}
     assert m["fingerprint"].startswith("sha256:") and len(m["fingerprint"]) == len("sha256:") + 64
 
