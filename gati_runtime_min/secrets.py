@@ -69,8 +69,8 @@ class Secret:
             return NotImplemented
         return hmac.compare_digest(self.__value.encode(), other.__value.encode())
 
-    def __hash__(self) -> int:
-        return hash((Secret, self.name))
+    def __hash__(self) -> int:  # equal values must hash alike, and the hash must not depend on the value
+        return hash(Secret)
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(f"secret {self.name!r} cannot be pickled")
