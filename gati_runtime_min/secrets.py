@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn, Protocol, runtime_checkable
 
+import orjson
+
 from gati_runtime_min.current import CURRENT, RequestInfo
 from gati_runtime_min.errors import GatiError, ManifestError
 
@@ -280,7 +282,8 @@ def _audit(info: RequestInfo | None, owner: str, name: str, provider: str | None
         "provider": provider,
         "outcome": outcome,
     }
-    AUDIT.info("secret %s %s", name, outcome, extra={"gati": entry})
+    # the message is the entry as JSON, like the request's own audit line; `extra` for handlers that read fields
+    AUDIT.info(orjson.dumps(entry).decode(), extra={"gati": entry})
 
 
 def bind_request(fn: Callable[..., Any], is_async: bool, handler_id: str, at: int) -> Callable[..., Awaitable[None]]:

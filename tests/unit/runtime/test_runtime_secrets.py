@@ -129,6 +129,8 @@ def test_every_read_is_audited_with_request_and_handler(env_build: Path, caplog:
         "provider": "env",
         "outcome": "read",
     }
+    (line,) = [r.getMessage() for r in caplog.records if hasattr(r, "gati")]
+    assert json.loads(line) == entry  # the message is the same entry, for plain log formats
 
 
 def test_undeclared_secret_is_refused_with_gati545_and_audited(
