@@ -167,6 +167,7 @@ class GatiApp(AppEdges):
             for plan in self.plans.values():
                 self.telemetry.instrument(plan)
             self._new_id = self.telemetry.request_ids(self.ids.new)
+            self.lifecycle.trace_local = self.telemetry.local_hook
         elif settings.get("secrets") is not None or any(declared.values()):
             for plan in self.plans.values():  # secret audits name the request (`current.CURRENT`)
                 _bind_requests(plan)

@@ -212,6 +212,9 @@ class Lifecycle:
         self.g_catch = _specs(h for h in global_hooks if h.kind == "catch")
         self.decode_error = decode_error
         self.deadlines = Deadlines()
+        # telemetry on: (hook, kind, index of lctx) -> the hook in a span, for the local hooks
+        # (`lctx.before(...)`), which only exist at run time; None: they run as registered
+        self.trace_local: Callable[[HookTuple, str, int], HookTuple] | None = None
 
     def plan(self, route: RouteSpec, gctx: GlobalContext) -> RoutePlan:
         return RoutePlan(route, gctx, self)
@@ -223,7 +226,7 @@ class Lifecycle:
         if lctx._before:
             i = 0
             while i < len(lctx._before):  # a local hook may register another
-                await run_hook(_local([lctx._before[i]])[0], args, lctx)
+                await run_hook(self._traced(_local([lctx._before[i]])[0], "before", 2), args, lctx)
                 i += 1
 
     def decode(self, plan: RoutePlan, req: Request[Any, Any, Any], raw_body: Any) -> None:
@@ -250,7 +253,8 @@ class Lifecycle:
 
     async def after(self, plan: RoutePlan, args: tuple[Any, ...], lctx: LocalContext) -> None:
         """The after hooks in reverse: local, route, global."""
-        for hook in [*reversed(_local(lctx._after or ())), *plan.after]:
+        local = [self._traced(h, "after", 2) for h in reversed(_local(lctx._after or ()))]
+        for hook in [*local, *plan.after]:
             await run_hook(hook, args, lctx)
 
     async def fail(
@@ -335,7 +339,7 @@ class Lifecycle:
     async def _catch(
         self, exc: BaseException, error: HTTPError, catch: list[HookTuple], args: tuple[Any, ...], lctx: LocalContext,
     ) -> HTTPError:  # fmt: skip
-        hooks = [*reversed(_local(lctx._catch or ())), *catch]
+        hooks = [*(self._traced(h, "catch", 3) for h in reversed(_local(lctx._catch or ()))), *catch]
         if not hooks:
             return error
         cause = exc.cause if isinstance(exc, HookFailed) else exc
@@ -349,6 +353,9 @@ class Lifecycle:
             except Exception as failed:
                 _LOG.error("request %s: catch hook failed: %s", lctx.meta.request_id, failed)
         return error
+
+    def _traced(self, hook: HookTuple, kind: str, at: int) -> HookTuple:
+        return hook if self.trace_local is None else self.trace_local(hook, kind, at)
 
     async def _cleanup(self, lctx: LocalContext, thunks: list[Thunk] | None, name: str) -> None:
         for fn in reversed(thunks or ()):

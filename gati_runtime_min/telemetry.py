@@ -340,6 +340,11 @@ class Telemetry:
         plan.after = tuple(self._hook(h, plan.handler_id, "after", 2) for h in plan.after)
         plan.catch = tuple(self._hook(h, plan.handler_id, "catch", 3) for h in plan.catch)
 
+    def local_hook(self, hook: HookTuple, kind: str, at: int) -> HookTuple:
+        """A hook registered at run time (`lctx.before(...)`) in a span (`Lifecycle.trace_local`)."""
+        info = CURRENT.get()
+        return self._hook(hook, (info.handler_id if info is not None else None) or "", kind, at)
+
     def _attributes(self, lctx: Any, handler_id: str) -> dict[str, AttrValue]:
         return {
             "gati.request_id": lctx._rid,

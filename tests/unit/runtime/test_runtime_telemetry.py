@@ -132,6 +132,20 @@ def test_failed_request_marks_its_spans_with_the_error_status(build: Path) -> No
     assert any(e.name == "exception" for e in handler.events)
 
 
+def test_route_hook_retries_and_local_hooks_each_get_a_span(build: Path) -> None:
+    sink = Sink()
+    r = run(build, lambda c: c.post("/orders", json={"item": "book"}), sink.telemetry)
+    assert r.status_code == 201
+    hooks = [(s.name.split()[1], s.name.split()[2].rsplit(":", 1)[-1]) for s in by_name(sink.finished(), "hook ")]
+    assert hooks.count(("before", "flaky")) == 2  # the failed attempt and its retry
+    assert ("before", "local_before") in hooks and ("after", "local_after") in hooks
+    flaky = [s for s in by_name(sink.finished(), "hook before") if s.name.endswith("flaky")]
+    assert [s.status.is_ok for s in flaky] == [False, True]
+    for span in by_name(sink.finished(), "hook "):
+        assert (span.attributes or {})["gati.handler_id"] == "create_order"
+        assert (span.attributes or {})["gati.request_id"] == r.headers["x-request-id"]
+
+
 def test_a_handlers_4xx_answer_is_noted_not_an_error_and_probes_are_not_traced(build: Path) -> None:
     sink = Sink()
 
@@ -299,3 +313,17 @@ def test_otlp_exporter_posts_spans_and_metrics_to_the_configured_endpoint(tmp_pa
     assert paths == {"/v1/traces", "/v1/metrics"}
     traces = b"".join(body for path, body in received if path == "/v1/traces")
     assert b"shop-otlp" in traces and b"GET /users/me" in traces
+
+
+def test_sample_ratio_drops_new_traces_but_keeps_a_sampled_callers_decision(build: Path) -> None:
+    spans = InMemorySpanExporter()
+    telemetry = Telemetry("rtapp", span_exporter=spans, sample_ratio=0.0)
+
+    async def go(c: AppClient) -> tuple[httpx.Response, httpx.Response]:
+        return await c.get("/users/1"), await c.get("/users/2", headers={"traceparent": TRACEPARENT})
+
+    fresh, continued = run(build, go, telemetry)
+    # the sampled bit of the flags: off for a new trace (and it says so downstream), on when the caller's was
+    assert int(fresh.headers["traceparent"].rsplit("-", 1)[1], 16) & 1 == 0
+    assert int(continued.headers["traceparent"].rsplit("-", 1)[1], 16) & 1 == 1
+    assert {format(s.context.trace_id, "032x") for s in spans.get_finished_spans() if s.context} == {TRACE_ID}
