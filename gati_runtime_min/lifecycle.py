@@ -253,7 +253,9 @@ class Lifecycle:
 
     async def after(self, plan: RoutePlan, args: tuple[Any, ...], lctx: LocalContext) -> None:
         """The after hooks in reverse: local, route, global."""
-        local = [self._traced(h, "after", 2) for h in reversed(_local(lctx._after or ()))]
+        local: Iterable[HookTuple] = reversed(_local(lctx._after or ()))
+        if self.trace_local is not None:
+            local = [self._traced(h, "after", 2) for h in local]
         for hook in [*local, *plan.after]:
             await run_hook(hook, args, lctx)
 
