@@ -218,6 +218,9 @@ def test_telemetry_off_leaves_the_request_path_as_built(build: Path) -> None:
     assert app.telemetry is None and not app.gctx.metrics.enabled
     for plan in app.plans.values():
         assert plan.fn is plan.route.fn
+        hooks = (*app.build.global_hooks, *plan.route.before, *plan.route.after, *plan.route.catch)
+        assert {h[1] for h in (*plan.before, *plan.after, *plan.catch)} <= {h.fn for h in hooks}
+    assert app._new_id == app.ids.new and app.lifecycle.trace_local is None
     r = asyncio.run(_get(app, "/metered"))
     assert r.status_code == 200 and "traceparent" not in r.headers and r.json()["outgoing"] == {}
 
