@@ -145,8 +145,31 @@ def _env(cfg: GatiConfig, t: Target) -> list[Obj]:
     return env
 
 
+def _secrets(program: Program, cfg: GatiConfig, t: Target) -> tuple[list[Obj], list[Obj], list[Obj]]:
+    """Env entries, volume mounts and volumes that hand the secrets the handlers declare
+    (`secrets=[...]`) to the providers of `[tool.gati.secrets]`, from the Secret `<app>-secrets`
+    (optional keys: a secret the cluster lacks is the runtime's GATI546, not a pod that cannot
+    start)."""
+    names = sorted({n for h in program.handlers for n in h.dependencies.secrets})
+    if not names:
+        return [], [], []
+    source = f"{t.app}-secrets"
+    env: list[Obj] = []
+    if "env" in cfg.secrets.providers:
+        for n in names:
+            var = cfg.secrets.env_prefix + n.upper().replace("-", "_").replace(".", "_")
+            env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": source, "key": n, "optional": True}}})
+    if "file" not in cfg.secrets.providers:
+        return env, [], []
+    mounts: list[Obj] = [{"name": "secrets", "mountPath": cfg.secrets.directory, "readOnly": True}]
+    items = [{"key": n, "path": n} for n in names]
+    volumes: list[Obj] = [{"name": "secrets", "secret": {"secretName": source, "optional": True, "items": items}}]
+    return env, mounts, volumes
+
+
 def deployment(program: Program, cfg: GatiConfig, t: Target, group: VersionGroup, build_digest: str) -> Obj:
     port = cfg.deploy.port
+    secret_env, secret_mounts, secret_volumes = _secrets(program, cfg, t)
     probe = {"httpGet": {"path": HEALTH_PATH, "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2}
     container: Obj = {
         "name": "app",
@@ -162,7 +185,7 @@ def deployment(program: Program, cfg: GatiConfig, t: Target, group: VersionGroup
             str(cfg.deploy.workers),
         ],
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
-        **({"env": env} if (env := _env(cfg, t)) else {}),
+        **({"env": env} if (env := [*_env(cfg, t), *secret_env]) else {}),
         "resources": {
             "requests": {"cpu": t.cpu_request, "memory": t.memory_request},
             "limits": {"cpu": t.cpu_limit, "memory": t.memory_limit},
@@ -183,7 +206,7 @@ def deployment(program: Program, cfg: GatiConfig, t: Target, group: VersionGroup
             "runAsGroup": RUN_AS,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, *secret_mounts],
     }
     grace = math.ceil(longest_timeout(program, cfg)) + GRACE_MARGIN
     return {
@@ -203,7 +226,7 @@ def deployment(program: Program, cfg: GatiConfig, t: Target, group: VersionGroup
                     "terminationGracePeriodSeconds": grace,
                     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, *secret_volumes],
                 },
             },
         },

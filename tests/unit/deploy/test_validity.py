@@ -84,3 +84,29 @@ def test_bundle_is_byte_identical_on_rebuild(example: Path) -> None:
         k: v for k, v in second.items() if k.startswith("bundle/")
     }
     assert any(k.startswith("bundle/") for k in first)
+
+
+def test_declared_secrets_reach_the_pod_as_env_and_a_mounted_volume(tmp_path: Path) -> None:
+    from tests.unit.deploy.bundles import unversioned
+
+    project = unversioned(tmp_path)
+    authors = project / "bookstore" / "handlers" / "authors.py"
+    text = authors.read_text(encoding="utf-8")
+    authors.write_text(text.replace('@post("/authors", ', '@post("/authors", secrets=["search-api.key"], '), "utf-8")
+    config = project / "pyproject.toml"
+    extra = (
+        '\n[tool.gati.secrets]\nproviders = ["file", "env"]\n'
+        'directory = "/var/run/secrets/shop"\nenv_prefix = "SHOP_"\n'
+    )
+    config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    objs = bundle_objects(bundle_files(built(project)[2]))
+    (deployment,) = [o for o in objs.values() if o["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    ref = {"secretKeyRef": {"name": "bookstore-secrets", "key": "search-api.key", "optional": True}}
+    assert {"name": "SHOP_SEARCH_API_KEY", "valueFrom": ref} in container["env"]
+    assert {"name": "secrets", "mountPath": "/var/run/secrets/shop", "readOnly": True} in container["volumeMounts"]
+    items = [{"key": "search-api.key", "path": "search-api.key"}]
+    source = {"secretName": "bookstore-secrets", "optional": True, "items": items}
+    assert {"name": "secrets", "secret": source} in pod["volumes"]
+    assert not _validate(deployment) and not check_objects(objs.values())
