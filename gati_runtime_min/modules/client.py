@@ -162,7 +162,8 @@ class ProcessModule:
         base[protocol.ENV_EGRESS] = ",".join(self.egress)
         self._env = base
         self._specs: dict[str, MethodSpec] = {
-            name: spec if isinstance(spec, MethodSpec) else MethodSpec(policy=spec) for name, spec in (methods or {}).items()
+            name: spec if isinstance(spec, MethodSpec) else MethodSpec(policy=spec)
+            for name, spec in (methods or {}).items()
         }
         self._slots: list[_Slot] = []
         self._run_argv: list[str] = self.argv
@@ -264,7 +265,7 @@ class ProcessModule:
         while True:
             worker = slot.worker
             code = await asyncio.shield(worker.exited)
-            if self._closing or slot.retired:
+            if self._gone(slot):
                 return
             slot.last_exit = code
             uptime = loop.time() - worker.started_at if worker.started_at else 0.0
@@ -281,7 +282,7 @@ class ProcessModule:
             while True:
                 await asyncio.sleep(delay)
                 delay = min(delay * policy.factor, policy.cap)
-                if self._closing or slot.retired:
+                if self._gone(slot):
                     return
                 fresh = Worker(self.module_id, worker.argv, self.cwd, self._env)
                 slot.restarts += 1
@@ -291,12 +292,15 @@ class ProcessModule:
                     slot.last_exit = fresh.exited.result() if fresh.exited.done() else None
                     _LOG.warning("module %r: restart failed (%s); next try in %.2fs", self.module_id, exc.detail, delay)
                     continue
-                if self._closing or slot.retired:
+                if self._gone(slot):
                     await fresh.stop(self.stop_grace)
                     return
                 slot.worker = fresh
                 _LOG.info("module %r: process restarted (pid %d)", self.module_id, fresh.pid)
                 break
+
+    def _gone(self, slot: _Slot) -> bool:
+        return self._closing or slot.retired
 
     # ------------------------------------------------------------------ calls
     def method(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:

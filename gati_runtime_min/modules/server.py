@@ -19,6 +19,7 @@ package (or a copy of this file and `protocol.py`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import inspect
 import os
@@ -210,15 +211,15 @@ async def _main(instance: object, threads: bool) -> None:
     server.out = out_transport
     done: asyncio.Future[None] = loop.create_future()
     await loop.connect_read_pipe(lambda: _Lines(server, done), sys.stdin.buffer)
-    server.send({"jsonrpc": "2.0", "method": protocol.READY, "params": {"methods": sorted(server.methods), "pid": os.getpid()}})
+    server.send(
+        {"jsonrpc": "2.0", "method": protocol.READY, "params": {"methods": sorted(server.methods), "pid": os.getpid()}}
+    )
     await done
 
 
 def serve(instance: object, *, threads: bool = False) -> None:
     """Serve `instance`'s public methods over stdio until stdin closes (then exit 0)."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(instance, threads))
-    except KeyboardInterrupt:  # pragma: no cover
-        pass
     sys.stderr.flush()
     os._exit(0)  # do not wait for calls still running: the runtime has stopped waiting for them
