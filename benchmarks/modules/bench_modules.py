@@ -186,10 +186,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000, help="in-process calls per round")
     parser.add_argument("--calls", type=int, default=3000, help="round trips per round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop", help="the client's event loop")
     args = parser.parse_args()
     bench_inprocess(args.n, args.rounds)
+    run: Callable[[Any], Any] = asyncio.run
+    if args.loop == "uvloop":
+        import uvloop  # what uvicorn serves on when it is installed
+
+        run = uvloop.run
+    print(f"client event loop: {args.loop}")
     for language in ("python", "node"):
-        asyncio.run(bench_process(language, args.calls, args.rounds))
+        run(bench_process(language, args.calls, args.rounds))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import orjson
 
@@ -81,9 +81,7 @@ class Worker(asyncio.SubprocessProtocol):
         self._transport = transport
         self.pid = transport.get_pid()
         self.started_at = time.monotonic()
-        stdin = transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        self._stdin = stdin
+        self._stdin = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))  # uvloop's is not a subclass
         try:
             async with asyncio.timeout(timeout):
                 await self._ready

@@ -253,3 +253,25 @@ def test_node_helper_ships_inside_the_runtime_package() -> None:
     helper = js_helper()
     assert helper.startswith(str(ROOT / "gati_runtime_min"))
     assert "export function serve" in Path(helper).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_client_works_on_uvloop_as_served_by_uvicorn(language: str) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> tuple[Any, Any, str]:
+        m = module(language, policies={"sleep": MethodPolicy(timeout=0.2)})
+        await m.start()
+        try:
+            many = await asyncio.gather(*(m.add(i, i) for i in range(50)))
+            with pytest.raises(ModuleTimeout):
+                await m.sleep(ms=500)
+            big = await m.echo("big" * 100_000)
+            with pytest.raises(ModuleUnavailable) as info:
+                await m.crash(5)
+            return many, big, info.value.code
+        finally:
+            await m.stop()
+
+    many, big, code = uvloop.run(main())
+    assert many == [2 * i for i in range(50)] and big == "big" * 100_000 and code == "GATI540"
