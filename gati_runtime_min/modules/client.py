@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import random
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from gati_runtime_min.modules import protocol, sandbox
 from gati_runtime_min.modules.process import Worker
 
 _LOG: Final = logging.getLogger("gati.modules")
+_now: Final = time.perf_counter  # the clock of `deadline` (as in gati_runtime_min.deadlines)
 
 Params = dict[str, Any]
 EncodeParams = Callable[[Params], Params]
@@ -78,19 +80,17 @@ class ModuleHealth:
     ready: bool  # at least one process answers calls
     processes: int  # the pool size
     ready_processes: int
-    restarts: int  # restarts since start() (crash recoveries; reloads not counted)
+    restarts: int  # process restarts after crashes since the client was made (reloads not counted)
     last_exit_code: int | None  # of the last process that died unexpectedly
     pids: tuple[int, ...]
     isolated: bool  # runs in its own network namespace
 
 
 class _Slot:
-    __slots__ = ("last_exit", "restarts", "retired", "supervisor", "worker")
+    __slots__ = ("retired", "supervisor", "worker")
 
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
-        self.restarts = 0
-        self.last_exit: int | None = None
         self.retired = False
         self.supervisor: asyncio.Task[None] | None = None
 
@@ -171,6 +171,8 @@ class ProcessModule:
         self._started = False
         self._closing = False
         self._reload_lock: asyncio.Lock | None = None
+        self._restarts = 0
+        self._last_exit: int | None = None
         reserved = set(dir(type(self)))
         for name, spec in self._specs.items():
             if name not in reserved and name.isidentifier():
@@ -220,9 +222,8 @@ class ProcessModule:
             old, self._slots = self._slots, fresh
             for slot in old:
                 slot.retired = True
-            loop = asyncio.get_running_loop()
-            until = loop.time() + self.drain_timeout
-            while any(slot.worker.pending for slot in old) and loop.time() < until:
+            until = _now() + self.drain_timeout
+            while any(slot.worker.pending for slot in old) and _now() < until:
                 await asyncio.sleep(0.005)
             for slot in old:
                 if slot.supervisor is not None:
@@ -233,14 +234,13 @@ class ProcessModule:
     def health(self) -> ModuleHealth:
         workers = [slot.worker for slot in self._slots]
         ready = sum(1 for w in workers if w.ready)
-        exits = [slot.last_exit for slot in self._slots if slot.last_exit is not None]
         return ModuleHealth(
             module_id=self.module_id,
             ready=ready > 0,
             processes=self.pool,
             ready_processes=ready,
-            restarts=sum(slot.restarts for slot in self._slots),
-            last_exit_code=exits[-1] if exits else None,
+            restarts=self._restarts,
+            last_exit_code=self._last_exit,
             pids=tuple(w.pid for w in workers if w.ready),
             isolated=self.isolated,
         )
@@ -261,14 +261,13 @@ class ProcessModule:
         """Restart the slot's process whenever it dies, with capped exponential backoff."""
         policy = self.restart
         delay = policy.initial
-        loop = asyncio.get_running_loop()
         while True:
             worker = slot.worker
             code = await asyncio.shield(worker.exited)
             if self._gone(slot):
                 return
-            slot.last_exit = code
-            uptime = loop.time() - worker.started_at if worker.started_at else 0.0
+            self._last_exit = code
+            uptime = _now() - worker.started_at if worker.started_at else 0.0
             if uptime >= policy.reset_after:
                 delay = policy.initial
             _LOG.warning(
@@ -285,11 +284,11 @@ class ProcessModule:
                 if self._gone(slot):
                     return
                 fresh = Worker(self.module_id, worker.argv, self.cwd, self._env)
-                slot.restarts += 1
+                self._restarts += 1
                 try:
                     await fresh.spawn(self.start_timeout)
                 except ModuleUnavailable as exc:
-                    slot.last_exit = fresh.exited.result() if fresh.exited.done() else None
+                    self._last_exit = fresh.exited.result() if fresh.exited.done() else None
                     _LOG.warning("module %r: restart failed (%s); next try in %.2fs", self.module_id, exc.detail, delay)
                     continue
                 if self._gone(slot):
@@ -322,9 +321,8 @@ class ProcessModule:
         return best
 
     async def _wait_ready(self, wait: float) -> Worker | None:
-        loop = asyncio.get_running_loop()
-        until = loop.time() + wait
-        while loop.time() < until and not self._closing:
+        until = _now() + wait
+        while _now() < until and not self._closing:
             await asyncio.sleep(0.005)
             worker = self._pick()
             if worker is not None:
@@ -332,7 +330,7 @@ class ProcessModule:
         return None
 
     async def call(self, method: str, params: Params, *, deadline: float | None = None, request_id: str = "") -> Any:
-        """Call `method` with JSON-RPC params by name. `deadline` (event-loop time) bounds every attempt
+        """Call `method` with JSON-RPC params by name. `deadline` (`time.perf_counter()`) bounds every attempt
         and retry; without it an idempotent call may take `timeout * (1 + retries)` plus backoff."""
         spec = self._specs.get(method)
         if spec is None:
@@ -347,8 +345,7 @@ class ProcessModule:
         policy = spec.policy
         timeout = policy.timeout if policy.timeout is not None else self.default_timeout
         attempts = 1 + policy.retries if policy.idempotent else 1
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout * attempts + policy.backoff_cap * (attempts - 1)
+        end = _now() + timeout * attempts + policy.backoff_cap * (attempts - 1)
         if deadline is not None:
             end = min(end, deadline)
         meta = self._meta() if self._meta is not None else None
@@ -356,19 +353,19 @@ class ProcessModule:
         while True:
             try:
                 worker = self._pick()
-                remaining = end - loop.time()
+                remaining = end - _now()
                 if worker is None and attempt and remaining > 0:
                     worker = await self._wait_ready(min(remaining, timeout))
                 if worker is None:
                     raise ModuleUnavailable(self.module_id, self._down_reason())
-                reply = await worker.call(method, params, min(timeout, max(end - loop.time(), 0.0)), meta)
+                reply = await worker.call(method, params, min(timeout, max(end - _now(), 0.0)), meta)
                 break
             except (ModuleUnavailable, ModuleTimeout):
                 attempt += 1
                 if attempt >= attempts:
                     raise
                 pause = random.uniform(0.0, min(policy.backoff_cap, policy.backoff * 2 ** (attempt - 1)))
-                if loop.time() + pause >= end:
+                if _now() + pause >= end:
                     raise
                 _LOG.info("module %r: retrying idempotent %s (attempt %d)", self.module_id, method, attempt + 1)
                 await asyncio.sleep(pause)
@@ -400,8 +397,8 @@ class ProcessModule:
     def _down_reason(self) -> str:
         if self._closing or not self._started:
             return "the module is stopped"
-        codes = [slot.last_exit for slot in self._slots if slot.last_exit is not None]
-        return "its process is restarting" + (f" (last exit status {codes[-1]})" if codes else "")
+        last = self._last_exit
+        return "its process is restarting" + (f" (last exit status {last})" if last is not None else "")
 
     def _pids(self) -> list[int]:
         return [slot.worker.pid for slot in self._slots]

@@ -80,11 +80,18 @@ class Worker(asyncio.SubprocessProtocol):
             raise ModuleUnavailable(self.module_id, f"cannot start {self.argv[0]!r}: {exc}") from None
         self._transport = transport
         self.pid = transport.get_pid()
-        self.started_at = time.monotonic()
+        self.started_at = time.perf_counter()
         self._stdin = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))  # uvloop's is not a subclass
         try:
             async with asyncio.timeout(timeout):
                 await self._ready
+        except asyncio.CancelledError:  # stopped while starting: leave nothing behind
+            self.closing = True
+            self._signal(signal.SIGKILL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.exited), 2.0)
+            transport.close()
+            raise
         except TimeoutError:
             await self.stop(0.5)
             raise ModuleUnavailable(self.module_id, f"its process did not report ready within {timeout:g}s") from None

@@ -221,3 +221,33 @@ def test_server_killed_by_a_signal_leaves_no_orphan_module_process(sig: signal.S
             server.send_signal(sig)
             server.wait(10)
     assert wait_until(lambda: not any(alive(p) for p in pids), 5.0), [p for p in pids if alive(p)]
+
+
+@pytest.mark.slow
+def test_stop_while_a_crashed_process_restarts_leaves_no_process() -> None:
+    async def main() -> None:
+        m = module("node", restart=RestartPolicy(initial=0.0))
+        await m.start()
+        with pytest.raises(ModuleUnavailable):
+            await m.crash(1)
+        await asyncio.sleep(0.03)  # the supervisor is starting a fresh process
+        await m.stop()
+
+    asyncio.run(main())
+    assert wait_until(lambda: children_of(os.getpid()) == [], 2.0), children_of(os.getpid())
+
+
+def test_reload_to_a_command_that_fails_keeps_the_old_processes_serving() -> None:
+    async def main() -> tuple[ModuleUnavailable, int, bool]:
+        m = module("python")
+        await m.start()
+        try:
+            pid = m.health().pids[0]
+            with pytest.raises(ModuleUnavailable) as info:
+                await m.reload([sys.executable, "-c", "raise SystemExit('bad build')"])
+            return info.value, await m.add(1, 2), m.health().pids == (pid,)
+        finally:
+            await m.stop()
+
+    error, three, same = asyncio.run(main())
+    assert "bad build" in str(error.detail) and three == 3 and same
