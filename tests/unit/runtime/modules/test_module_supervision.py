@@ -251,3 +251,39 @@ def test_reload_to_a_command_that_fails_keeps_the_old_processes_serving() -> Non
 
     error, three, same = asyncio.run(main())
     assert "bad build" in str(error.detail) and three == 3 and same
+
+
+@pytest.mark.slow
+def test_killing_one_process_of_a_pool_fails_only_its_calls() -> None:
+    async def main() -> tuple[list[Any], int, bool]:
+        m = module("python", pool=2, restart=FAST_RESTART)
+        await m.start()
+        try:
+            victim = m.health().pids[0]
+            calls = [asyncio.ensure_future(m.sleep(ms=800)) for _ in range(6)]  # 3 on each process
+            await asyncio.sleep(0.2)
+            kill9(victim)
+            await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)  # the victim's calls fail at once
+            during = m.health().ready_processes  # the survivor serves while the victim restarts
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            await _ready_again(m)
+            return results, during, len(m.health().pids) == 2
+        finally:
+            await m.stop()
+
+    results, during, both_back = asyncio.run(main())
+    failed = [r for r in results if isinstance(r, ModuleUnavailable)]
+    assert len(failed) == 3 and results.count(800) == 3
+    assert during == 1 and both_back
+
+
+def test_module_that_never_reports_ready_fails_to_start_and_is_killed() -> None:
+    async def main() -> tuple[ModuleUnavailable, list[int]]:
+        m = ProcessModule("mute", [sys.executable, "-c", "import time; time.sleep(60)"], start_timeout=0.5)
+        with pytest.raises(ModuleUnavailable) as info:
+            await m.start()
+        return info.value, children_of(os.getpid())
+
+    error, children = asyncio.run(main())
+    assert "did not report ready within 0.5s" in str(error.detail)
+    assert children == []
