@@ -219,6 +219,11 @@ class ProcessModule:
                 isolation = await sandbox.probe()
                 self._run_argv, self.isolated = sandbox.plan(self.module_id, self.argv, self.egress, isolation)
             fresh = await self._spawn_pool(self._run_argv)
+            if self._closing:  # stopped while the fresh pool started
+                for slot in fresh:
+                    slot.retired = True
+                await asyncio.gather(*(slot.worker.stop(self.stop_grace) for slot in fresh))
+                raise ModuleUnavailable(self.module_id, "the module is stopped")
             old, self._slots = self._slots, fresh
             for slot in old:
                 slot.retired = True

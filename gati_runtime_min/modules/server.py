@@ -131,7 +131,16 @@ class _Server:
         except Exception as exc:
             self.fail(rid, method, fn, params, exc)
             return
-        self.send({"jsonrpc": "2.0", "id": rid, "result": result})
+        self.answer(rid, method, result)
+
+    def answer(self, rid: Any, method: str, result: Any) -> None:
+        try:
+            line = _dumps({"jsonrpc": "2.0", "id": rid, "result": result})
+        except (TypeError, ValueError) as exc:
+            self.error(rid, protocol.INTERNAL_ERROR, f"the result of {method} has no JSON form: {exc}")
+            return
+        assert self.out is not None
+        self.out.write(line + b"\n")
 
     async def run(self, rid: Any, method: str, fn: Callable[..., Any], params: dict[str, Any] | list[Any]) -> None:
         try:
@@ -146,10 +155,7 @@ class _Server:
             return
         finally:
             self.tasks.pop(rid, None)
-        try:
-            self.send({"jsonrpc": "2.0", "id": rid, "result": result})
-        except TypeError as exc:
-            self.error(rid, protocol.INTERNAL_ERROR, f"result of {method} has no JSON form: {exc}")
+        self.answer(rid, method, result)
 
     def fail(
         self, rid: Any, method: str, fn: Callable[..., Any], params: dict[str, Any] | list[Any], exc: Exception

@@ -44,7 +44,15 @@ export function serve(instance) {
 
   const answer = (id, method, promise) =>
     promise.then(
-      (result) => send({ jsonrpc: "2.0", id, result: result === undefined ? null : result }),
+      (result) => {
+        let line;
+        try {
+          line = JSON.stringify({ jsonrpc: "2.0", id, result: result === undefined ? null : result });
+        } catch (err) {
+          return fail(id, -32603, `the result of ${method} has no JSON form: ${err.message}`);
+        }
+        out.write(line + "\n");
+      },
       (err) => {
         if (err instanceof ModuleError) return fail(id, err.code, err.message, err.data);
         if (isolated && err && NO_NETWORK.has(err.code)) {

@@ -35,6 +35,7 @@ def methods(**policies: MethodPolicy) -> dict[str, MethodSpec | MethodPolicy]:
         "refuse": MethodSpec(params=()),
         "connect": MethodSpec(params=("port",)),
         "shout": MethodSpec(params=("text",)),
+        "odd": MethodSpec(params=()),
     }
     for name, policy in policies.items():
         old = specs[name]

@@ -134,6 +134,10 @@ def test_module_error_is_gati542_with_the_module_message_and_no_traceback(langua
                 await m.fail(message="the price list is empty")
             with pytest.raises(ModuleCallError) as chosen:
                 await m.refuse()
+            with pytest.raises(ModuleCallError) as odd:
+                await m.odd()
+            assert "has no JSON form" in odd.value.remote_message
+            assert await m.add(1, 1) == 2  # the module survived all three
             return raised.value, chosen.value
         finally:
             await m.stop()
