@@ -279,3 +279,36 @@ def test_client_works_on_uvloop_as_served_by_uvicorn(language: str) -> None:
 
     many, big, code = uvloop.run(main())
     assert many == [2 * i for i in range(50)] and big == "big" * 100_000 and code == "GATI540"
+
+
+def test_timed_out_call_is_cancelled_in_the_module(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        m = module("python", module_id="cancels", policies={"sleep": MethodPolicy(timeout=0.1)})
+        await m.start()
+        try:
+            with pytest.raises(ModuleTimeout):
+                await m.sleep(ms=4321)
+            await asyncio.sleep(0.2)
+        finally:
+            await m.stop()
+
+    with caplog.at_level("INFO", logger="gati.modules"):
+        asyncio.run(main())
+    assert any("[cancels " in r.getMessage() and "sleep(4321) cancelled" in r.getMessage() for r in caplog.records)
+
+
+def test_retries_stop_at_the_callers_deadline() -> None:
+    async def main() -> tuple[float, ModuleTimeout]:
+        policy = MethodPolicy(timeout=1.0, retries=5, idempotent=True)
+        m = module("python", policies={"sleep": policy})
+        await m.start()
+        try:
+            t0 = time.perf_counter()
+            with pytest.raises(ModuleTimeout) as info:
+                await m.call("sleep", {"ms": 3000}, deadline=t0 + 0.3)
+            return time.perf_counter() - t0, info.value
+        finally:
+            await m.stop()
+
+    took, error = asyncio.run(main())
+    assert 0.25 < took < 0.6 and error.code == "GATI541"
