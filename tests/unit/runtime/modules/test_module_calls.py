@@ -120,7 +120,7 @@ def test_slow_call_times_out_with_gati541_and_the_process_stays_usable(language:
 
     error, took, after, pid_before, pid_after = asyncio.run(main())
     assert error.code == "GATI541" and error.status == 504 and "'sleep'" in str(error.detail)
-    assert 0.18 < took < 0.5
+    assert 0.18 < took < 1.0
     assert after == "still here" and pid_before == pid_after
 
 
@@ -311,4 +311,4 @@ def test_retries_stop_at_the_callers_deadline() -> None:
             await m.stop()
 
     took, error = asyncio.run(main())
-    assert 0.25 < took < 0.6 and error.code == "GATI541"
+    assert 0.25 < took < 0.95 and error.code == "GATI541"

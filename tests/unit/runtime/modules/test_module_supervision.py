@@ -60,7 +60,7 @@ def test_killed_process_fails_its_in_flight_call_with_gati540_and_is_restarted(l
 
     out = asyncio.run(main())
     assert out["error"].status == 503 and out["error"].code == "GATI540"
-    assert out["failed_after"] < 0.5, "the in-flight call must fail at once, not at its timeout"
+    assert out["failed_after"] < 1.0, "the in-flight call must fail at once, not at its timeout"
     assert out["after"] == 42
     health = out["health"]
     assert health.restarts == 1 and health.last_exit_code == -9 and health.ready
