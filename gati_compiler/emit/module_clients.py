@@ -1,10 +1,11 @@
-"""Emit `modules/clients.py`: a typed `Protocol` per module, from the module manifests.
+"""Emit `module_clients.py`: a typed `Protocol` per module, from the module manifests.
 
-Input: a `Program`'s modules and named GTypes. Output: `{"modules/clients.py": bytes}` (nothing
-without modules). The types the methods reach are mirrored as the Python SDK mirrors them
-(`_sdk_python_types`: objects as TypedDicts, enums as enum classes, the rest as aliases); each
-protocol is named after its module id (`pricing` -> `PricingModule`). The file passes
-`mypy --strict` and `ruff` on its own; `CLIENTS` maps each module id to its protocol.
+Input: a `Program`'s modules and named GTypes. Output: `{"module_clients.py": bytes}`, nothing
+without modules (not under `modules/`, which holds the manifests the deploy bundle ships). The
+types the methods reach are mirrored as the Python SDK mirrors them (`_sdk_python_types`:
+objects as TypedDicts, enums as enum classes, the rest as aliases); each protocol is named after
+its module id (`pricing` -> `PricingModule`). The file passes `mypy --strict` and `ruff` on its
+own; `CLIENTS` maps each module id to its protocol.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.models import ModuleDecl, Program
 
 TEMPLATE: Final = "modules/clients.py.j2"
-CLIENTS_PATH: Final = "modules/clients.py"
+CLIENTS_PATH: Final = "module_clients.py"
 
 
 class _Frozen(BaseModel):
@@ -46,7 +47,7 @@ class MethodView(_Frozen):
 class ProtocolView(_Frozen):
     name: str
     module_id: str
-    doc: str
+    doc: tuple[str, ...]  # docstring lines
     methods: tuple[MethodView, ...]
 
 
@@ -58,12 +59,12 @@ class ClientsView(_Frozen):
     protocols: tuple[ProtocolView, ...]
 
 
-def _protocol_doc(m: ModuleDecl) -> str:
+def _protocol_doc(m: ModuleDecl) -> tuple[str, ...]:
+    """The docstring's lines: the module's description (first line), then where it runs."""
     where = f"out of process: `{' '.join(m.command or ())}`" if m.runtime == "process" else "in process"
+    about = py_docstring(f"Module `{m.moduleId}` ({m.module}.{m.className}, {where}).") or m.moduleId
     first = py_docstring(m.description)
-    about = f"Module `{m.moduleId}` ({m.module}.{m.className}, {where})"
-    text = f"{first} {about}." if first else f"{about}."
-    return py_docstring(text) or about
+    return (first, about) if first else (about,)
 
 
 def build_clients_view(program: Program, *, header: str) -> ClientsView:
@@ -110,14 +111,19 @@ def build_clients_view(program: Program, *, header: str) -> ClientsView:
     return ClientsView(
         header=header,
         imports=imports,
-        exports=tuple(sorted([*models.exports, *(p.name for p in protocols), "CLIENTS"])),
+        exports=tuple(sorted([*models.exports, *(p.name for p in protocols), "CLIENTS"], key=_isort_key)),
         models=models,
         protocols=tuple(protocols),
     )
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """`__all__` order as ruff's RUF022 wants it: CONSTANTS, then Classes, then the rest."""
+    return (0 if name.upper() == name else 1 if name[:1].isupper() else 2, name)
+
+
 def emit_module_clients(program: Program, *, header: str) -> dict[str, bytes]:
-    """`modules/clients.py`, or nothing when the program declares no module."""
+    """`module_clients.py`, or nothing when the program declares no module."""
     if not program.modules:
         return {}
     view = build_clients_view(program, header=header)

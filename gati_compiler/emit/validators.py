@@ -147,7 +147,8 @@ def build_validators_part(
     """Generate every function of one direction, for the named types in `refs` (default: all)
     and for the handlers' request parts (decoders) or responses (encoders). `responses`: also
     a decoder of each handler's response body (the module's `RESPONSES`; decoders only).
-    `modules`: also the codecs of every module method's arguments and result (`MODULES`)."""
+    `modules`: also the codecs of the arguments and result of every method of the out-of-process
+    modules among them (`MODULES`; an in-process module is called with Python values)."""
     state = ModuleState(
         gtypes=gtypes, class_map=class_map or {}, aliases=aliases, tag="" if direction == "dec" else "e"
     )
@@ -165,8 +166,9 @@ def build_validators_part(
                 checks.append(_codec(state, parts.response or AnyType(), "dec"))
         else:
             codecs.append((_codec(state, parts.response, "enc"),))
+    drain(state)  # the handlers' functions first, so adding modules does not rename them
     module_codecs: list[tuple[str, str, str, str]] = []
-    for module in sorted(modules or (), key=lambda m: m.moduleId):
+    for module in sorted((m for m in modules or () if m.runtime == "process"), key=lambda m: m.moduleId):
         for method in module.methods:
             module_codecs.append(
                 (

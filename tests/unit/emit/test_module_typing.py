@@ -1,5 +1,5 @@
 """Typed module calls: the generated `MODULES` codecs check arguments and results, the generated
-`modules/clients.py` protocols pass `mypy --strict` and `ruff`, the runtime loader reads the
+`module_clients.py` protocols pass `mypy --strict` and `ruff`, the runtime loader reads the
 manifest's runtime, command, pool and method policies, and the mypy plugin makes real mypy report
 a wrong argument and an unknown module id while correct calls pass."""
 
@@ -41,7 +41,7 @@ class Color(Enum):
 
 
 @dataclass
-class Item:
+class Article:
     name: str
     color: Color
     at: datetime.datetime
@@ -58,13 +58,19 @@ class Pricing(Protocol):
     async def charge(self, sku: str, cents: int) -> bool: ...
 
 
-@module("inventory")
-class Inventory:
-    async def items(self, colors: list[Color], since: datetime.date | None = None) -> list[Item]:
-        return []
+@module("inventory", command=["python", "-m", "inventory_service"])
+class Inventory(Protocol):
+    async def items(self, colors: list[Color], since: datetime.date | None = None) -> list[Article]: ...
 
-    def count(self) -> int:
-        return 0
+    async def count(self) -> int: ...
+
+
+@module("cache")
+class Cache:
+    """In process: the class is the implementation."""
+
+    def get(self, key: str) -> str | None:
+        return None
 '''
 
 GOOD = """
@@ -78,7 +84,8 @@ async def quote(req: Request[None], res: Response[Quote], lctx: LocalContext, gc
     first = await gctx.modules["pricing"].quote("sku-1", qty=2)
     ok: bool = await gctx.modules.pricing.charge("sku-1", 100)
     items = await gctx.modules["inventory"].items([], since=None)
-    n: int = gctx.modules.inventory.count() + len(items) + int(ok)
+    cached: str | None = gctx.modules.cache.get("k")
+    n: int = await gctx.modules.inventory.count() + len(items) + int(ok) + len(cached or "")
     res.json({"sku": first["sku"], "price": first["price"] * n})
 """
 
@@ -90,8 +97,9 @@ from gati_runtime_min import GlobalContext, LocalContext, Request, Response, get
 async def bad(req: Request[None], res: Response[None], lctx: LocalContext, gctx: GlobalContext) -> None:
     await gctx.modules["pricing"].quote(42)  # E: arg-type
     await gctx.modules.pricing.charge("sku")  # E: call-arg
-    name: int = gctx.modules["inventory"].count()
-    total: str = gctx.modules.inventory.count()  # E: assignment
+    count: int = await gctx.modules["inventory"].count()
+    total: str = await gctx.modules.inventory.count()  # E: assignment
+    gctx.modules["cache"].get(count)  # E: arg-type
     gctx.modules["ghost"].anything()  # E: gati-module
     gctx.modules.spectre.anything()  # E: gati-module
     res.status(204)
@@ -149,7 +157,7 @@ def validators(app: Path) -> Iterator[ModuleType]:
 # -- codecs --------------------------------------------------------------------------------------
 
 
-def test_codecs_exist_for_every_module_method(validators: ModuleType) -> None:
+def test_codecs_exist_for_every_method_of_out_of_process_modules(validators: ModuleType) -> None:
     assert {m: sorted(codecs) for m, codecs in validators.MODULES.items()} == {
         "inventory": ["count", "items"],
         "pricing": ["charge", "quote"],
@@ -191,7 +199,7 @@ def test_decode_result_checks_json_results_against_the_declared_type(validators:
         [{"name": "n", "color": "blue", "at": "2026-01-02T03:04:05Z"}]
     )
     mods = sys.modules["app.mods"]
-    assert isinstance(items[0], mods.Item) and items[0].color is mods.Color.BLUE
+    assert isinstance(items[0], mods.Article) and items[0].color is mods.Color.BLUE
     with pytest.raises(validators.DecodeError):
         validators.MODULES["inventory"]["items"].decode_result([{"name": "n", "color": "green", "at": "x"}])
     with pytest.raises(validators.DecodeError):
@@ -224,24 +232,26 @@ def test_loader_reads_runtime_command_pool_and_method_policies(app: Path) -> Non
         "quote": MethodSpec(timeout=1.5, retries=2, idempotent=True),
         "charge": MethodSpec(timeout=5.0, retries=0, idempotent=False),
     }
-    assert (inventory.runtime, inventory.command, inventory.pool) == ("python", (), 1)
-    assert inventory.methods["count"] == MethodSpec()
+    assert (inventory.runtime, inventory.pool) == ("process", 1) and inventory.methods["count"] == MethodSpec()
+    cache = specs["cache"]
+    assert (cache.runtime, cache.command, cache.pool) == ("python", (), 1)
+    assert cache.methods == {"get": MethodSpec()}
 
 
 # -- the typed clients and the mypy plugin --------------------------------------------------------
 
 
 def test_generated_clients_protocols_carry_the_declared_types(app: Path) -> None:
-    text = (app / ".gati/modules/clients.py").read_text(encoding="utf-8")
+    text = (app / ".gati/module_clients.py").read_text(encoding="utf-8")
     assert "class PricingModule(typing.Protocol):" in text
     assert "    async def quote(self, sku: str, qty: int = ...) -> Quote: ..." in text
-    assert "class Item(typing.TypedDict):" in text and "class Color(enum.StrEnum):" in text
+    assert "class Article(typing.TypedDict):" in text and "class Color(enum.StrEnum):" in text
     assert '    "pricing": PricingModule,' in text
 
 
 def test_generated_clients_are_ruff_clean(app: Path) -> None:
     ruff = Path(sys.executable).parent / "ruff"
-    target = str(app / ".gati/modules/clients.py")
+    target = str(app / ".gati/module_clients.py")
     for command in (["format", "--check", "--diff"], ["check", "--select", "E,F,I,UP,B,SIM,RUF"]):
         run = subprocess.run(
             [str(ruff), *command, "--isolated", "--line-length", "120", target], capture_output=True, text=True
@@ -252,7 +262,7 @@ def test_generated_clients_are_ruff_clean(app: Path) -> None:
 @pytest.mark.slow
 def test_mypy_plugin_reports_wrong_arguments_and_unknown_ids_and_passes_correct_calls(app: Path) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", "app", ".gati/modules/clients.py"],
+        [sys.executable, "-m", "mypy", "--no-incremental", "app", ".gati/module_clients.py"],
         cwd=app,
         capture_output=True,
         text=True,
@@ -268,4 +278,6 @@ def test_mypy_plugin_reports_wrong_arguments_and_unknown_ids_and_passes_correct_
         if "# E: " in line
     )
     assert reported == expected, run.stdout + run.stderr
-    assert 'Gati module "ghost" is not declared by any @module class (declared: "inventory", "pricing")' in run.stdout
+    assert 'Gati module "ghost" is not declared by any @module class (declared: "cache", "inventory", "pricing")' in (
+        run.stdout
+    )
