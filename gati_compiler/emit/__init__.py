@@ -226,8 +226,7 @@ def _emit_all(
         try:
             with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
                 futures = {job: pool.submit(_shared_job, i) for i, job in enumerate(_SHARED_JOBS)}
-                ready(emit_manifests(program))
-                ready(_module_clients(program, header))
+                ready({**emit_manifests(program), **_module_clients(program, header)})
                 encoders = _validators_part(program, "enc")
                 # the shared jobs no worker has started yet, smallest first; a worker's future
                 # then holds None for them
