@@ -255,6 +255,8 @@ def module(
             raise ValueError(f"`pool` must be an integer of at least 1, got {pool!r}")
         if argv is None:
             raise ValueError("`pool` is the number of processes of an out-of-process module; it needs `command=`")
+    if retries is None:
+        raise ValueError("`retries` must be an integer of at least 0, got None")
     _policy(timeout, retries)
     meta: dict[str, Any] = {
         "kind": "module",

@@ -173,7 +173,10 @@ class _ModuleDeclarations(_Declarations):
             )
         retries = self._module_int(kw.get("retries"), facts, "retries", 0) or 0
         timeout = self._timeout(self._constant(kw.get("timeout"), facts), facts)
-        description = self._const(self._constant(kw.get("description"), facts), facts, "description", (str,))
+        described = self._constant(kw.get("description"), facts)
+        if isinstance(described, ExConst) and described.value is None:
+            described = None  # `description=None`: the docstring, as at run time
+        description = self._const(described, facts, "description", (str,))
         process = "command" in kw
         ctx = Ctx(facts.module, facts.rel_path, {})
         methods: list[ModuleMethod] = []

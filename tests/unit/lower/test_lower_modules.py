@@ -104,6 +104,12 @@ def test_process_module_with_pool_timeout_retries_and_method_policies(project: P
     assert [n for n, _ in quote.params] == ["sku", "qty"] and quote.optional == ("qty",)
 
 
+def test_explicit_defaults_are_accepted(project: Project) -> None:
+    source = '@module("svc", description=None, timeout=None, capabilities=[], egress=set())\n' + BODY
+    (decl,) = lower(project, source.replace("set()", "()"))
+    assert decl.description is None and decl.methods[0].timeout is None
+
+
 def test_python_module_defaults(project: Project) -> None:
     (decl,) = lower(project, f'@module("svc")\n{BODY}')
     assert decl.command is None and decl.egress == () and decl.methods[0].timeout is None
@@ -139,6 +145,7 @@ def test_python_module_defaults(project: Project) -> None:
         ('@module("svc", command=["x"], pool=True)', [("GATI113", 1)]),
         ('@module("svc", command=["x"], pool=1.5)', [("GATI113", 1)]),
         ('@module("svc", retries=-1)', [("GATI113", 1)]),
+        ('@module("svc", retries=None)', [("GATI113", 1)]),
         ('@module("svc", timeout=0)', [("GATI112", 1)]),
         ('@module("svc", timeout=-2.5)', [("GATI112", 1)]),
         ('@module("svc", timeout="2s")', [("GATI104", 1)]),
@@ -230,6 +237,7 @@ def test_runtime_method_bare_and_called() -> None:
         {"id": "svc", "command": ["x"], "pool": 0},
         {"id": "svc", "timeout": 0},
         {"id": "svc", "retries": -1},
+        {"id": "svc", "retries": None},
     ],
 )
 def test_runtime_module_refuses_what_the_compiler_refuses(kwargs: dict[str, Any]) -> None:
