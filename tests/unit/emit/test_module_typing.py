@@ -281,3 +281,51 @@ def test_mypy_plugin_reports_wrong_arguments_and_unknown_ids_and_passes_correct_
     assert 'Gati module "ghost" is not declared by any @module class (declared: "cache", "inventory", "pricing")' in (
         run.stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("manifest", "complaint"),
+    [
+        ({"runtime": "wasm"}, "unknown module runtime"),
+        ({"runtime": "process"}, "needs a 'command'"),
+        ({"runtime": "process", "command": ["node", 1]}, "list of strings"),
+        ({"pool": 0}, "at least 1"),
+        ({"pool": True}, "at least 1"),
+    ],
+)
+def test_loader_refuses_module_manifests_it_cannot_run(manifest: dict[str, Any], complaint: str) -> None:
+    from gati_runtime_min.errors import ManifestError
+    from gati_runtime_min.loader import _module_fields
+
+    with pytest.raises(ManifestError, match=complaint):
+        _module_fields({"moduleId": "m", **manifest}, "modules/m.json")
+
+
+@pytest.mark.slow
+def test_mypy_plugin_without_a_build_types_the_classes_it_sees_and_reports_no_unknown_id(tmp_path: Path) -> None:
+    use = """
+        from gati_runtime_min import GlobalContext
+
+        from app.mods import Quote
+
+
+        async def price(gctx: GlobalContext) -> Quote:
+            gctx.modules["ghost"].anything()
+            return await gctx.modules["pricing"].quote(42)
+        """
+    _write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.mypy]\nstrict = true\nplugins = ["gati_compiler.mypy_plugin"]\n',
+            "app/__init__.py": "",
+            "app/mods.py": MODS,
+            "app/use.py": use,
+        },
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "app"], cwd=tmp_path, capture_output=True, text=True
+    )
+    errors = [line for line in run.stdout.splitlines() if ": error:" in line]
+    # the class is analysed in the run (the file imports its module): its arguments are checked;
+    # without manifests to trust, no id is reported unknown
+    assert len(errors) == 1 and errors[0].startswith("app/use.py:8:") and "[arg-type]" in errors[0], run.stdout
