@@ -247,6 +247,8 @@ def module(
         raise ValueError(f"module id {id!r} is not a dotted identifier")
     argv: tuple[str, ...] | None = None
     if command is not None:
+        if isinstance(command, set | frozenset):
+            raise TypeError("`command` is an argv: a list or tuple of strings, in order")
         argv = _strings(command, "command")
         if not argv:
             raise ValueError("`command` must name a program")

@@ -233,6 +233,7 @@ def test_runtime_method_bare_and_called() -> None:
         {"id": "svc", "capabilities": "net"},
         {"id": "svc", "egress": ["ok", ""]},
         {"id": "svc", "command": []},
+        {"id": "svc", "command": {"node"}},
         {"id": "svc", "pool": 2},
         {"id": "svc", "command": ["x"], "pool": 0},
         {"id": "svc", "timeout": 0},
