@@ -2,7 +2,8 @@
 hooks (route, local and global), timeouts and the contract keywords of a handler decorator
 (`deprecated`, `sunset`, `stability`, wire declarations). `@module` classes: `lower_modules`.
 
-`_Declarations` is the base of `lower._Lowerer`; it reads no files and reports every mistake.
+`_Declarations` is the base of `lower._Lowerer` (through `lower_modules._ModuleDeclarations`); it reads no
+files and reports every mistake.
 """
 
 from __future__ import annotations
