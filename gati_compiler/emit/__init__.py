@@ -36,7 +36,13 @@ def generated_header(source: str) -> str:
 
 
 def _manifests(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
-    return {**emit_manifests(program), **_openapi(program, header, settings)}
+    return {**emit_manifests(program), **_module_clients(program, header), **_openapi(program, header, settings)}
+
+
+def _module_clients(program: Program, header: str) -> dict[str, bytes]:
+    from gati_compiler.emit.module_clients import emit_module_clients
+
+    return emit_module_clients(program, header=header)
 
 
 def _openapi(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
@@ -68,9 +74,11 @@ def _validators_part(
     if aliases is None:
         aliases = module_aliases(program.gtypes)
     if direction == "dec":
-        return build_validators_part(program.gtypes, program.handlers, "dec", aliases=aliases)
+        return build_validators_part(program.gtypes, program.handlers, "dec", aliases=aliases, modules=program.modules)
     answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
-    return build_validators_part(program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered)
+    return build_validators_part(
+        program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered, modules=program.modules
+    )
 
 
 def _python_sdk(
@@ -218,7 +226,7 @@ def _emit_all(
         try:
             with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
                 futures = {job: pool.submit(_shared_job, i) for i, job in enumerate(_SHARED_JOBS)}
-                ready(emit_manifests(program))
+                ready({**emit_manifests(program), **_module_clients(program, header)})
                 encoders = _validators_part(program, "enc")
                 # the shared jobs no worker has started yet, smallest first; a worker's future
                 # then holds None for them
