@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -146,7 +147,7 @@ class ProcessModule:
         if pool < 1:
             raise ValueError(f"module {module_id!r}: pool must be >= 1, not {pool}")
         self.module_id = module_id
-        self.argv = list(argv)
+        self.argv = [sys.executable if a == protocol.PYTHON_PLACEHOLDER else a for a in argv]
         self.cwd = str(cwd) if cwd is not None else None
         self.pool = pool
         self.egress = tuple(egress)
@@ -159,6 +160,7 @@ class ProcessModule:
         base = dict(os.environ) if inherit_env else {}
         base.update(env or {})
         base[protocol.ENV_MODULE_ID] = module_id
+        base[protocol.ENV_JS_HELPER] = (Path(__file__).with_name("js") / "gati-module.mjs").as_uri()
         base[protocol.ENV_EGRESS] = ",".join(self.egress)
         self._env = base
         self._specs: dict[str, MethodSpec] = {
@@ -173,12 +175,21 @@ class ProcessModule:
         self._reload_lock: asyncio.Lock | None = None
         self._restarts = 0
         self._last_exit: int | None = None
+        self.fingerprint: str | None = None  # what the running processes were made from (`wiring.fingerprint`)
         reserved = set(dir(type(self)))
         for name, spec in self._specs.items():
             if name not in reserved and name.isidentifier():
                 setattr(self, name, _Method(self, name, spec.params))
 
     # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> ProcessModule:
+        """Start the processes (the app's start-up and a hot swap enter modules this way)."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def start(self) -> None:
         """Start the pool and wait until every process reported ready; ModuleUnavailable otherwise."""
         if self._started:
