@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gati_runtime_min.authoring import after, before, catch, delete, get, handler, module, patch, post, put
+from gati_runtime_min.bus import Delivery, Topic, topic
 from gati_runtime_min.context import GlobalContext, LocalContext
 from gati_runtime_min.errors import HTTPError, ManifestError
 from gati_runtime_min.messages import Principal, Request, Response
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from gati_runtime_min.serving import serve
 
 __all__ = [
+    "Delivery",
     "GatiApp",
     "GlobalContext",
     "HTTPError",
@@ -26,6 +28,7 @@ __all__ = [
     "Principal",
     "Request",
     "Response",
+    "Topic",
     "after",
     "before",
     "catch",
@@ -37,6 +40,7 @@ __all__ = [
     "post",
     "put",
     "serve",
+    "topic",
 ]
 
 
