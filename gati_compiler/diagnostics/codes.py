@@ -244,6 +244,16 @@ TRANSFORMER_MISSING: Final = DiagnosticCode(
     "a breaking change has no transformer, or only a stub, on a side it breaks",
 )
 
+# pub/sub topics (issue 15's 74x block)
+TOPIC_DECLARATION: Final = DiagnosticCode(
+    "GATI745",
+    "topic-declaration",
+    "a `topic(...)` declaration has no string-literal name or no usable message type",
+)
+TOPIC_CONFLICT: Final = DiagnosticCode(
+    "GATI746", "topic-conflict", "two `topic(...)` declarations give one topic name different message types"
+)
+
 # 9xx: internal
 INTERNAL_ERROR: Final = DiagnosticCode("GATI900", "internal-error", "gati itself failed; this is a gati bug")
 

@@ -64,6 +64,9 @@ class ValidatorsView:
     handlers: tuple[str, ...]
     # `RESPONSES` entries (handler id -> a check of its success body in JSON form), when asked
     responses: tuple[str, ...] | None = None
+    # `TOPIC_CHECKS` / `TOPIC_DECODERS` entries (topic name -> its message type's encoder / decoder)
+    topic_checks: tuple[str, ...] = ()
+    topic_decoders: tuple[str, ...] = ()
 
 
 def emit_validators(
@@ -125,6 +128,8 @@ class ValidatorsPart:
     codecs: tuple[tuple[str, ...], ...]
     # decoders only, when asked: per handler, sorted by id, the decoder of its response body
     responses: tuple[str, ...] | None = None
+    # per typed topic (name, codec in this direction), sorted by name
+    topics: tuple[tuple[str, str], ...] = ()
 
 
 def build_validators_part(
@@ -136,6 +141,7 @@ def build_validators_part(
     class_map: Mapping[str, ClassTarget] | None = None,
     refs: Collection[str] | None = None,
     responses: bool = False,
+    topics: Sequence[tuple[str, GType]] = (),
 ) -> ValidatorsPart:
     """Generate every function of one direction, for the named types in `refs` (default: all)
     and for the handlers' request parts (decoders) or responses (encoders). `responses`: also
@@ -157,6 +163,7 @@ def build_validators_part(
                 checks.append(_codec(state, parts.response or AnyType(), "dec"))
         else:
             codecs.append((_codec(state, parts.response, "enc"),))
+    topic_codecs = tuple((name, _codec(state, g, direction)) for name, g in sorted(topics, key=lambda t: t[0]))
     drain(state)
     return ValidatorsPart(
         direction=direction,
@@ -167,6 +174,7 @@ def build_validators_part(
         entries=tuple(entries),
         codecs=tuple(codecs),
         responses=tuple(checks) if responses and direction == "dec" else None,
+        topics=topic_codecs,
     )
 
 
@@ -232,6 +240,8 @@ def build_validators_view(
         encoders=encoders.entries if encoders is not None else (),
         handlers=tuple(entries),
         responses=responses,
+        topic_checks=tuple(_response_entry(name, codec) for name, codec in (encoders.topics if encoders else ())),
+        topic_decoders=tuple(_response_entry(name, codec) for name, codec in decoders.topics),
     )
 
 

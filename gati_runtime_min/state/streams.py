@@ -151,6 +151,7 @@ class StreamSubscription:
         self._closed = True
         if self._task is not None:
             self._task.cancel()
+            self._bus.track(self._task)  # the bus's `close` waits for it to end
         self._bus.forget(self)
         if self.group is None:  # a fan-out group serves this subscription alone
             self._bus.spawn(self._bus.destroy(self._stream, self._group_name))
@@ -336,6 +337,10 @@ class StreamBus:
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._done)
+
+    def track(self, task: asyncio.Task[Any]) -> None:
         self._background.add(task)
         task.add_done_callback(self._done)
 
