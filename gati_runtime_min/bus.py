@@ -164,6 +164,10 @@ class NoSubscriber(LookupError):
     """`request` on a topic nobody subscribes to."""
 
 
+class SubscriptionClosed(RuntimeError):
+    """`receive` on a subscription that was closed (while waiting, or before): `async for` ends."""
+
+
 class _Group:
     """The receivers of one topic that share work: a named group, or one fan-out subscription."""
 
@@ -226,7 +230,7 @@ class LocalSubscription:
         """The next delivery; it is delivered again unless acknowledged within `ack_timeout`."""
         while not self._queue:
             if self.closed:
-                raise RuntimeError(f"subscription to {self.topic!r} is closed")
+                raise SubscriptionClosed(f"subscription to {self.topic!r} is closed")
             fut = asyncio.get_running_loop().create_future()
             self._getters.append(fut)
             try:
@@ -276,7 +280,10 @@ class LocalSubscription:
         return self
 
     async def __anext__(self) -> Any:
-        return await self.get()
+        try:
+            return await self.get()
+        except SubscriptionClosed:
+            raise StopAsyncIteration from None
 
     # settling (called by the bus and by deliveries)
     def _release(self, delivery: Delivery[Any]) -> None:
@@ -303,7 +310,11 @@ def _wake(waiters: deque[asyncio.Future[None]], every: bool = False) -> None:
 
 async def _deliveries(sub: Subscription[Any]) -> AsyncIterator[Delivery[Any]]:
     while True:
-        yield await sub.receive()
+        try:
+            delivery = await sub.receive()
+        except SubscriptionClosed:
+            return
+        yield delivery
 
 
 class Bus:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from gati_runtime_min.bus import DEFAULT_ACK_TIMEOUT, Delivery, NoSubscriber, _deliveries
+from gati_runtime_min.bus import DEFAULT_ACK_TIMEOUT, Delivery, NoSubscriber, SubscriptionClosed, _deliveries
 from gati_runtime_min.state.scripts import PUBLISH
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ ALIVE_TTL_MS: Final = 15_000
 REPLY_TTL_MS: Final = 60_000
 # what the local queue holds: (entry id, data, reply key, attempt)
 Entry = tuple[str, Any, str | None, int]
+_CLOSED: Final[Entry] = ("", None, None, 0)  # wakes a `receive` waiting on a closed subscription
 
 
 class StreamSubscription:
@@ -93,8 +94,13 @@ class StreamSubscription:
     async def receive(self) -> Delivery[Any]:
         """The next delivery; it is delivered again unless acknowledged within `ack_timeout`
         (give or take `claim_idle`: another claim has to find it idle)."""
+        if self._closed:
+            raise SubscriptionClosed(f"subscription to {self.topic!r} is closed")
         self._start()
-        msg_id, data, reply_to, attempt = await self.queue.get()
+        entry = await self.queue.get()
+        if entry is _CLOSED:
+            raise SubscriptionClosed(f"subscription to {self.topic!r} is closed")
+        msg_id, data, reply_to, attempt = entry
         if self._decode is not None:
             data = self._decode(data)
         delivery: Delivery[Any] = Delivery(self, msg_id, self.topic, data, attempt, reply_to)
@@ -143,12 +149,16 @@ class StreamSubscription:
         """Acknowledge the message `get` returned; hand what is still queued here and every delivery
         not acknowledged back to the group (marked long idle, so the next claim of another member
         takes it at once)."""
+        if self._closed:
+            return
         self.ack()
         held = self.held(everything=True)
         self._out.clear()
         if held and self.group is not None:
             self._hand_back(held)
         self._closed = True
+        with contextlib.suppress(asyncio.QueueFull):  # full: nobody is waiting to be woken
+            self.queue.put_nowait(_CLOSED)
         if self._task is not None:
             self._task.cancel()
             self._bus.track(self._task)  # the bus's `close` waits for it to end
@@ -160,7 +170,10 @@ class StreamSubscription:
         return self
 
     async def __anext__(self) -> Any:
-        return await self.get()
+        try:
+            return await self.get()
+        except SubscriptionClosed:
+            raise StopAsyncIteration from None
 
     def held(self, everything: bool = False) -> list[Any]:
         """What this consumer keeps: its queue and the deliveries within their ack deadline (the

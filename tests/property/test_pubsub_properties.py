@@ -295,3 +295,29 @@ def test_get_acknowledges_the_previous_message_and_close_the_current_one() -> No
         b.close()
 
     run(main())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_closing_a_subscription_ends_the_loops_waiting_on_it(backend: str, stores: Stores) -> None:
+    async def main() -> None:
+        async with Fabric(backend, stores, 1) as fabric:
+            sub = fabric.bus(0).subscribe("t")
+            await sub.ready()
+            seen: list[Any] = []
+
+            async def loop() -> None:
+                async for delivery in sub.deliveries():
+                    seen.append(delivery.data)
+                    delivery.ack()
+
+            task = asyncio.create_task(loop())
+            await fabric.bus(0).publish("t", 1, timeout=5)
+            limit = time.monotonic() + 5
+            while not seen and time.monotonic() < limit:
+                await asyncio.sleep(0.01)
+            sub.close()
+            await asyncio.wait_for(task, 1)
+            assert seen == [1]
+            assert [m async for m in sub] == []
+
+    run(main())
