@@ -269,6 +269,7 @@ class GlobalContext:
     __slots__ = (
         "_bus",
         "_deadlines",
+        "_topics",
         "app",
         "config",
         "manifest_hash",
@@ -292,12 +293,15 @@ class GlobalContext:
         manifest_hash: str | None = None,
         timescape: Timescape | None = None,
         deadlines: Mapping[asyncio.Task[Any], float] | None = None,
+        topics: Mapping[str, Topic[Any]] | None = None,
     ) -> None:
         self.config: Mapping[str, Any] = freeze(config or {})
         self.modules = modules if isinstance(modules, Modules) else Modules(modules or {})
         self._bus: MessageBus = bus or Bus()
         # the running requests' deadlines (`Deadlines.live`): a publish inside a request waits no longer
         self._deadlines: Mapping[asyncio.Task[Any], float] = deadlines if deadlines is not None else {}
+        # the build's typed topics by name: publishing on a typed topic's name is checked too
+        self._topics: Mapping[str, Topic[Any]] = topics or {}
         if store is None:
             from gati_runtime_min.state.memory import MemoryState
 
@@ -327,9 +331,20 @@ class GlobalContext:
             manifest_hash=self.manifest_hash,
             timescape=self.timescape,
             deadlines=self._deadlines,
+            topics=self._topics,
         )
 
     # the pub/sub fabric (docs/pubsub.md)
+    def _typed(self, topic: Topic[Any] | str, message: Any) -> str:
+        """The topic's name, once the message passed its type's check (GATI548 otherwise)."""
+        if isinstance(topic, str):
+            declared = self._topics.get(topic)
+            if declared is None:
+                return topic
+            topic = declared
+        topic.validate(message)
+        return topic.name
+
     def _budget(self, timeout: float | None) -> tuple[float | None, bool]:
         """How long a publish may wait: `timeout`, cut to what is left of the running request's
         deadline (True when the deadline is the limit)."""
@@ -359,9 +374,7 @@ class GlobalContext:
         lifecycle). A typed topic refuses a message that does not match (GATI548); it is not
         delivered.
         """
-        if isinstance(topic, Topic):
-            topic.validate(message)
-        name = topic_name(topic)
+        name = self._typed(topic, message)
         limit, by_deadline = self._budget(timeout)
         t0 = time.perf_counter()
         try:
@@ -377,9 +390,7 @@ class GlobalContext:
     def publish_nowait(self, topic: str, message: Any) -> int: ...
     def publish_nowait(self, topic: Topic[Any] | str, message: Any) -> int:
         """Publish without waiting: a receiver whose queue is full misses the message."""
-        if isinstance(topic, Topic):
-            topic.validate(message)
-        return self._bus.publish_nowait(topic_name(topic), message)
+        return self._bus.publish_nowait(self._typed(topic, message), message)
 
     @overload
     def subscribe(
@@ -394,7 +405,8 @@ class GlobalContext:
     ) -> Subscription[Any]:
         """Messages of `topic` from now on: all of them, or with `group`, a share of the group's.
         A `receive()`d delivery not acknowledged within `ack_timeout` seconds is delivered again."""
-        decode = topic.decode if isinstance(topic, Topic) else None
+        declared = topic if isinstance(topic, Topic) else self._topics.get(topic)
+        decode = declared.decode if declared is not None else None
         return self._bus.subscribe(topic_name(topic), maxsize, group, ack_timeout, decode)
 
     @overload
@@ -404,9 +416,7 @@ class GlobalContext:
     async def request(self, topic: Topic[Any] | str, message: Any, timeout: float = 10.0) -> Any:
         """Publish `message` and wait (up to `timeout`, and the request's deadline) for the first
         subscriber's `delivery.reply(value)`; returns that value. `NoSubscriber` if nobody listens."""
-        if isinstance(topic, Topic):
-            topic.validate(message)
-        name = topic_name(topic)
+        name = self._typed(topic, message)
         limit, by_deadline = self._budget(timeout)
         t0 = time.perf_counter()
         try:

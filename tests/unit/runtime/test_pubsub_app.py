@@ -80,6 +80,21 @@ async def quote(req: Request[Quote], res: Response[dict[str, int]], lctx: LocalC
     res.json({"price": price})
 
 
+@post("/quote_now", timeout=0.3, catch=[record])
+async def quote_now(
+    req: Request[Quote], res: Response[dict[str, int]], lctx: LocalContext, gctx: GlobalContext
+) -> None:
+    price = await gctx.request(QUOTES, req.body, timeout=5)
+    res.json({"price": price})
+
+
+@post("/by_name")
+async def by_name(req: Request[Order], res: Response[Order], lctx: LocalContext, gctx: GlobalContext) -> None:
+    await gctx.publish("orders.placed", {"order": req.body["order"], "qty": req.body["qty"]})
+    await gctx.publish("audit", {"anything": "goes"})  # an untyped topic: no check
+    res.json(req.body)
+
+
 @post("/local", catch=[record])
 async def local(req: Request[Order], res: Response[list[OrderPlaced]], lctx: LocalContext, gctx: GlobalContext) -> None:
     got: list[OrderPlaced] = []
@@ -243,3 +258,34 @@ def test_mypy_checks_what_is_published_on_a_typed_topic(tmp_path: Path) -> None:
     assert errors and all(line.startswith("bad.py:") for line in errors), proc.stdout
     wrong_line = (TYPED + WRONG).splitlines().index('    await gctx.publish(ORDER_PLACED, {"order": 1, "qty": 1})') + 1
     assert [line.split(":")[1] for line in errors] == [str(wrong_line)], proc.stdout
+
+
+def test_a_reply_that_does_not_come_before_the_deadline_is_a_504_gati547(shop: tuple[Path, str]) -> None:
+    gati, _ = shop
+
+    async def main() -> None:
+        async with AppClient(gati) as client:
+            sub = client.app.gctx.subscribe("quotes")  # takes the request, never replies
+            r = await client.post("/quote_now", json={"sku": "x"})
+            assert r.status_code == 504 and r.json()["error"]["code"] == "GATI547"
+            sub.close()
+
+    asyncio.run(main())
+
+
+def test_publishing_on_a_typed_topic_by_its_name_is_checked_and_untyped_names_are_not(
+    shop: tuple[Path, str],
+) -> None:
+    gati, _ = shop
+
+    async def main() -> None:
+        async with AppClient(gati) as client:
+            audit = client.app.gctx.subscribe("audit")
+            ok = await client.post("/by_name", json={"order": "n", "qty": 1})
+            assert ok.status_code == 200
+            assert await asyncio.wait_for(audit.get(), 1) == {"anything": "goes"}
+            bad = await client.post("/by_name", json={"order": "n", "qty": 0})
+            assert bad.status_code == 500 and bad.json()["error"]["code"] == "GATI548"
+            audit.close()
+
+    asyncio.run(main())
