@@ -197,7 +197,10 @@ class LocalSubscription:
         self._group = group
         self._queue: deque[Delivery[Any]] = deque()
         self._held: dict[str, Delivery[Any]] = {}  # handed out, not yet acknowledged
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        # ack deadlines (loop time) of what was handed out, in hand-out order, so in deadline
+        # order (one `ack_timeout` per subscription); one timer sweeps them
+        self._due: dict[str, float] = {}
+        self._sweep: asyncio.TimerHandle | None = None
         self._getters: deque[asyncio.Future[None]] = deque()
         self._putters: deque[asyncio.Future[None]] = deque()
         self._current: Delivery[Any] | None = None  # what `get()` returned last
@@ -245,7 +248,9 @@ class LocalSubscription:
         self._held[delivery.id] = delivery
         if self.ack_timeout is not None:
             loop = asyncio.get_running_loop()
-            self._timers[delivery.id] = loop.call_later(self.ack_timeout, self._expire, delivery)
+            due = self._due[delivery.id] = loop.time() + self.ack_timeout
+            if self._sweep is None:
+                self._sweep = loop.call_at(due, self._expire_due)
         return delivery
 
     async def get(self) -> Any:
@@ -288,15 +293,30 @@ class LocalSubscription:
     # settling (called by the bus and by deliveries)
     def _release(self, delivery: Delivery[Any]) -> None:
         self._held.pop(delivery.id, None)
-        timer = self._timers.pop(delivery.id, None)
-        if timer is not None:
-            timer.cancel()
+        self._due.pop(delivery.id, None)
 
-    def _expire(self, delivery: Delivery[Any]) -> None:
-        self._timers.pop(delivery.id, None)
-        if self._held.get(delivery.id) is delivery and not delivery.settled:
-            delivery.settled = True
-            self._bus._redeliver(self._group, delivery, self)
+    def _expire_due(self) -> None:
+        """Deliver again what is past its ack deadline; set the timer for the next deadline."""
+        self._sweep = None
+        if self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for msg_id, due in list(self._due.items()):
+            if due > now:
+                self._sweep = loop.call_at(due, self._expire_due)
+                return
+            del self._due[msg_id]
+            delivery = self._held.get(msg_id)
+            if delivery is not None and not delivery.settled:
+                delivery.settled = True
+                self._bus._redeliver(self._group, delivery, self)
+
+    def _stop_timers(self) -> None:
+        self._due.clear()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
 
 
 def _wake(waiters: deque[asyncio.Future[None]], every: bool = False) -> None:
@@ -472,9 +492,7 @@ class Bus:
         group = sub._group
         if sub in group.members:
             group.members.remove(sub)
-        for timer in sub._timers.values():
-            timer.cancel()
-        sub._timers.clear()
+        sub._stop_timers()
         queued = list(sub._queue)
         sub._queue.clear()
         held = [d for d in sub._held.values() if not d.settled]
