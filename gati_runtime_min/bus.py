@@ -395,22 +395,32 @@ class Bus:
 
     async def publish(self, topic: str, message: Any, timeout: float | None = None, reply_to: str | None = None) -> int:
         """Wait (up to `timeout`) until every receiver has room; returns how many received it."""
-        targets = self._receivers(topic)
         msg_id = str(next(self._ids))
         delivered = 0
-        async with asyncio.timeout(timeout):
-            for group in targets:
-                while True:
-                    member = self._member(group)
-                    if member is None:
+        full: list[_Group] = []
+        for group in self._receivers(topic):  # the usual case: room everywhere, nothing to wait for
+            member = self._member(group)
+            if member is None:
+                continue
+            if member.full():
+                full.append(group)
+                continue
+            member._push(self._delivery(group, msg_id, message, reply_to))
+            delivered += 1
+        if full:
+            async with asyncio.timeout(timeout):
+                for group in full:
+                    while True:
+                        member = self._member(group)
+                        if member is None:
+                            break
+                        if member.full():
+                            await member._room()
+                        if member.closed or member.full():
+                            continue  # it left (or another publisher filled it): choose again
+                        member._push(self._delivery(group, msg_id, message, reply_to))
+                        delivered += 1
                         break
-                    if member.full():
-                        await member._room()
-                    if member.closed or member.full():
-                        continue  # it left (or another publisher filled it): choose again
-                    member._push(self._delivery(group, msg_id, message, reply_to))
-                    delivered += 1
-                    break
         return delivered
 
     def publish_nowait(self, topic: str, message: Any) -> int:
