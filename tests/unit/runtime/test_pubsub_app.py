@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -287,5 +288,44 @@ def test_publishing_on_a_typed_topic_by_its_name_is_checked_and_untyped_names_ar
             bad = await client.post("/by_name", json={"order": "n", "qty": 0})
             assert bad.status_code == 500 and bad.json()["error"]["code"] == "GATI548"
             audit.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.slow
+def test_on_redis_a_reply_crosses_workers_and_a_mistyped_message_is_refused(
+    shop: tuple[Path, str], redis_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two apps (two workers) on one redis-server: a handler on the first requests a quote that
+    a subscriber on the second answers; a mistyped message is still GATI548 and never reaches
+    the stream."""
+    gati, _ = shop
+    monkeypatch.setenv("GATI_STATE_URL", str(redis_server.url))
+
+    async def main() -> None:
+        async with AppClient(gati) as first, AppClient(gati) as second:
+            assert first.app.state.kind == "redis"
+            quotes = second.app.gctx.subscribe("quotes", group="pricing")
+            placed = second.app.gctx.subscribe("orders.placed")
+            await quotes.ready()
+            await placed.ready()
+
+            async def serve() -> None:
+                async for delivery in quotes.deliveries():
+                    await delivery.reply(len(delivery.data["sku"]) * 10)
+
+            server = asyncio.create_task(serve())
+            try:
+                r = await first.post("/quote", json={"sku": "abc"})
+                assert r.status_code == 200 and r.json() == {"price": 30}
+                bad = await first.post("/orders", json={"order": "r", "qty": 0})
+                assert bad.status_code == 500 and bad.json()["error"]["code"] == "GATI548"
+                ok = await first.post("/orders", json={"order": "r", "qty": 5})
+                assert ok.status_code == 200
+                assert await asyncio.wait_for(placed.get(), 10) == {"order": "r", "qty": 5}
+            finally:
+                server.cancel()
+                quotes.close()
+                placed.close()
 
     asyncio.run(main())
