@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gati_runtime_min.authoring import after, before, catch, delete, get, handler, module, patch, post, put
+from gati_runtime_min.authoring import (
+    after,
+    before,
+    catch,
+    delete,
+    get,
+    handler,
+    method,
+    module,
+    patch,
+    post,
+    put,
+)
 from gati_runtime_min.bus import Delivery, Topic, topic
 from gati_runtime_min.context import GlobalContext, LocalContext
 from gati_runtime_min.errors import HTTPError, ManifestError
@@ -35,6 +47,7 @@ __all__ = [
     "delete",
     "get",
     "handler",
+    "method",
     "module",
     "patch",
     "post",

@@ -8,6 +8,7 @@ cost nothing. Their signatures make `mypy --strict` reject handlers and hooks wi
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar, overload
 
@@ -199,20 +200,117 @@ def _hook(kind: str, fn: Any, timeout: float | None, retries: int) -> Any:
     return decorate
 
 
+_MODULE_ID = re.compile(r"[^\W\d][\w-]*(?:\.[^\W\d][\w-]*)*")
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _strings(value: Sequence[str] | set[str] | frozenset[str], what: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise TypeError(f"`{what}` must be a list, tuple or set of non-empty strings, got {value!r}")
+    return tuple(value)
+
+
+def _policy(timeout: float | None, retries: int | None) -> None:
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0):
+        raise ValueError(f"`timeout` must be a positive number of seconds, got {timeout!r}")
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+        raise ValueError(f"`retries` must be an integer of at least 0, got {retries!r}")
+
+
 def module(
     id: str,
     *,
-    capabilities: Sequence[str] = (),
-    egress: Sequence[str] = (),
+    capabilities: Sequence[str] | set[str] | frozenset[str] = (),
+    egress: Sequence[str] | set[str] | frozenset[str] = (),
     description: str | None = None,
+    command: Sequence[str] | None = None,
+    pool: int | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
 ) -> Callable[[_T], _T]:
-    """Declare a class as module `id`; its public methods are the module's API (`gctx.modules[id]`)."""
-    meta = {"kind": "module", "id": id, "capabilities": tuple(capabilities), "egress": tuple(egress)}
+    """Declare a class as module `id`; its public methods are the module's API (`gctx.modules[id]`).
+
+    Parameters:
+        id: the module id (positional or `id=`): letters, digits, `_`, `.`, `-`.
+        capabilities: what the module may use; egress: the hosts (`host:port`) it may connect to.
+        description: overrides the class docstring.
+        command: argv of an out-of-process module (run with the project root as working
+            directory); the class is then only the typed interface, its method bodies `...`.
+        pool: how many processes of an out-of-process module run (default 1; needs `command`).
+        timeout: default seconds per call; retries: default retries of idempotent methods.
+
+    Raises:
+        TypeError, ValueError: an option has the wrong type or value (the compiler reports the
+            same mistakes as GATI113 / GATI112 at build time).
+    """
+    if not isinstance(id, str) or not _MODULE_ID.fullmatch(id):
+        raise ValueError(f"module id {id!r} is not a dotted identifier")
+    argv: tuple[str, ...] | None = None
+    if command is not None:
+        if isinstance(command, set | frozenset):
+            raise TypeError("`command` is an argv: a list or tuple of strings, in order")
+        argv = _strings(command, "command")
+        if not argv:
+            raise ValueError("`command` must name a program")
+    if pool is not None:
+        if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+            raise ValueError(f"`pool` must be an integer of at least 1, got {pool!r}")
+        if argv is None:
+            raise ValueError("`pool` is the number of processes of an out-of-process module; it needs `command=`")
+    if retries is None:
+        raise ValueError("`retries` must be an integer of at least 0, got None")
+    _policy(timeout, retries)
+    meta: dict[str, Any] = {
+        "kind": "module",
+        "id": id,
+        "capabilities": tuple(sorted(set(_strings(capabilities, "capabilities")))),
+        "egress": tuple(sorted(set(_strings(egress, "egress")))),
+        "runtime": "python" if argv is None else "process",
+        "command": argv,
+        "pool": 1 if pool is None else pool,
+        "timeout": None if timeout is None else float(timeout),
+        "retries": retries,
+    }
     if description is not None:
         meta["description"] = description
 
     def decorate(cls: _T) -> _T:
         _attach(cls, meta)
         return cls
+
+    return decorate
+
+
+@overload
+def method(fn: _M, /) -> _M: ...
+@overload
+def method(
+    *, timeout: float | None = None, retries: int | None = None, idempotent: bool = False
+) -> Callable[[_M], _M]: ...
+def method(
+    fn: Any = None, /, *, timeout: float | None = None, retries: int | None = None, idempotent: bool = False
+) -> Any:
+    """The call policy of one module method; bare (`@method`) or called (`@method(timeout=2)`).
+
+    Parameters:
+        timeout: seconds per call (default: the module's `timeout`).
+        retries: retries after a failure (default: the module's `retries`); only an
+            `idempotent` method is retried, with exponential backoff and jitter.
+        idempotent: calling it twice has the effect of calling it once.
+    """
+    _policy(timeout, retries)
+    meta = {
+        "kind": "method",
+        "timeout": None if timeout is None else float(timeout),
+        "retries": retries,
+        "idempotent": bool(idempotent),
+    }
+    if fn is not None:
+        _attach(fn, meta)
+        return fn
+
+    def decorate(f: Any) -> Any:
+        _attach(f, meta)
+        return f
 
     return decorate

@@ -41,6 +41,11 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "GATI530": (401, "authentication required or credentials invalid"),
     "GATI531": (403, "the caller lacks a required role"),
     "GATI532": (429, "rate limit exceeded"),
+    "GATI540": (503, "a module is unavailable (its process crashed, is restarting, or the module is stopped)"),
+    "GATI541": (504, "a module call timed out"),
+    "GATI542": (502, "a module answered a call with an error"),
+    "GATI543": (500, "a module call's arguments or result do not match the declared types"),
+    "GATI544": (500, "a module used a capability it does not declare"),
     "GATI547": (504, "a publish waited past the request's deadline (backpressure)"),
     "GATI548": (500, "a message does not match its topic's declared type"),
 }
@@ -95,6 +100,52 @@ class CapabilityError(GatiError):
 
     def __init__(self, module_id: str, handler_id: str) -> None:
         super().__init__("GATI505", f"handler {handler_id!r} does not declare module {module_id!r}")
+
+
+class ModuleUnavailable(GatiError):
+    """GATI540: the module's process crashed, is restarting, failed to start, or the module is stopped."""
+
+    def __init__(self, module_id: str, reason: str) -> None:
+        super().__init__("GATI540", f"module {module_id!r} is unavailable: {reason}")
+        self.module_id = module_id
+
+
+class ModuleTimeout(GatiError):
+    """GATI541: a module call did not answer within its timeout (a late answer is dropped)."""
+
+    def __init__(self, module_id: str, method: str, timeout: float) -> None:
+        super().__init__("GATI541", f"module {module_id!r} method {method!r} timed out after {timeout:.3g}s")
+        self.module_id = module_id
+        self.method = method
+
+
+class ModuleCallError(GatiError):
+    """GATI542: the module answered with an error; `remote_message` is the module's own message."""
+
+    def __init__(self, module_id: str, method: str, remote_code: int, remote_message: str) -> None:
+        super().__init__("GATI542", f"module {module_id!r} method {method!r} failed: {remote_message}")
+        self.module_id = module_id
+        self.method = method
+        self.remote_code = remote_code
+        self.remote_message = remote_message
+
+
+class ModuleContractError(GatiError):
+    """GATI543: a module call's arguments or result do not match the method's declared types."""
+
+    def __init__(self, module_id: str, method: str, message: str) -> None:
+        super().__init__("GATI543", f"module {module_id!r} method {method!r}: {message}")
+        self.module_id = module_id
+        self.method = method
+
+
+class ModuleCapabilityError(GatiError):
+    """GATI544: a module used a capability (network egress, ...) its manifest does not declare."""
+
+    def __init__(self, module_id: str, capability: str, message: str) -> None:
+        super().__init__("GATI544", f"module {module_id!r} used undeclared capability {capability!r}: {message}")
+        self.module_id = module_id
+        self.capability = capability
 
 
 class PublishTimeout(GatiError, TimeoutError):

@@ -61,12 +61,54 @@ class RouteSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MethodSpec:
+    """The call policy of one module method, from its manifest (`@method(...)` or the module's
+    defaults): seconds per call (None: no limit), retries (0 unless idempotent), idempotent."""
+
+    timeout: float | None = None
+    retries: int = 0
+    idempotent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleSpec:
+    """A module manifest. `runtime` is `python` (`cls` is the implementation) or `process` (`cls`
+    is the typed interface; `command` is the argv, run with the project root as working directory,
+    `pool` processes of it). `methods`: every public method's call policy, by name."""
+
     module_id: str
     cls: type[Any]
     capabilities: tuple[str, ...]
     egress: tuple[str, ...]
     manifest: Mapping[str, Any] = field(repr=False)
+    runtime: str = "python"
+    command: tuple[str, ...] = ()
+    pool: int = 1
+    methods: Mapping[str, MethodSpec] = field(default_factory=dict)
+
+
+def _module_fields(m: Any, mf: str) -> dict[str, Any]:
+    """`runtime`, `command`, `pool` and `methods` of a module manifest, checked."""
+    runtime = m.get("runtime", "python")
+    if runtime not in ("python", "process"):
+        raise ManifestError(mf, f"unknown module runtime {runtime!r}")
+    command = m.get("command") or []
+    if not isinstance(command, list) or not all(isinstance(a, str) for a in command):
+        raise ManifestError(mf, "key 'command' must be a list of strings")
+    if runtime == "process" and not command:
+        raise ManifestError(mf, "a process module needs a 'command'")
+    pool = m.get("pool", 1)
+    if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+        raise ManifestError(mf, f"key 'pool' must be an integer of at least 1, got {pool!r}")
+    methods: dict[str, MethodSpec] = {}
+    for meth in m.get("methods") or ():
+        timeout = meth.get("timeout") if isinstance(meth, dict) else None
+        methods[_need(meth, "name", str, mf)] = MethodSpec(
+            timeout=float(timeout) if isinstance(timeout, int | float) and not isinstance(timeout, bool) else None,
+            retries=int(meth.get("retries") or 0),
+            idempotent=meth.get("idempotent") is True,
+        )
+    return {"runtime": runtime, "command": tuple(command), "pool": pool, "methods": methods}
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +342,7 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
                 capabilities=tuple(m.get("capabilities") or ()),
                 egress=tuple(m.get("egress") or ()),
                 manifest=m,
+                **_module_fields(m, mf),
             )
         )
     serving, serving_current, has_serving = load_serving(bdir)

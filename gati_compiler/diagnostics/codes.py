@@ -79,7 +79,7 @@ UNSUPPORTED_ANNOTATION: Final = DiagnosticCode(
 METHOD_INVALID: Final = DiagnosticCode("GATI111", "method-invalid", "a handler names an unknown HTTP method")
 TIMEOUT_INVALID: Final = DiagnosticCode("GATI112", "timeout-invalid", "a timeout is not a positive number of seconds")
 MODULE_DECLARATION: Final = DiagnosticCode(
-    "GATI113", "module-declaration", "a module class is declared without an id or with bad capabilities"
+    "GATI113", "module-declaration", "a module class is declared without an id or with bad options"
 )
 RUNTIME_DEPENDENCY: Final = DiagnosticCode(
     "GATI120",
@@ -242,6 +242,19 @@ TRANSFORMER_MISSING: Final = DiagnosticCode(
     "GATI737",
     "transformer-missing",
     "a breaking change has no transformer, or only a stub, on a side it breaks",
+)
+
+# module call policies (numbered in the range reserved for them next to the 7xx codes)
+MODULE_RETRY_NOT_IDEMPOTENT: Final = DiagnosticCode(
+    "GATI738",
+    "module-retry-not-idempotent",
+    "a module method declares retries but is not marked idempotent, so it is never retried",
+    Severity.WARNING,
+)
+MODULE_METHOD_SYNC: Final = DiagnosticCode(
+    "GATI739",
+    "module-method-sync",
+    "a method of an out-of-process module (`command=`) is not `async def`",
 )
 
 # pub/sub topics (issue 15's 74x block)

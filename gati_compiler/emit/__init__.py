@@ -36,7 +36,13 @@ def generated_header(source: str) -> str:
 
 
 def _manifests(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
-    return {**emit_manifests(program), **_openapi(program, header, settings)}
+    return {**emit_manifests(program), **_module_clients(program, header), **_openapi(program, header, settings)}
+
+
+def _module_clients(program: Program, header: str) -> dict[str, bytes]:
+    from gati_compiler.emit.module_clients import emit_module_clients
+
+    return emit_module_clients(program, header=header)
 
 
 def _openapi(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
@@ -69,9 +75,13 @@ def _validators_part(
         aliases = module_aliases(program.gtypes)
     topics = [(t.name, t.type) for t in program.topics or ()]  # their checks (docs/pubsub.md)
     if direction == "dec":
-        return build_validators_part(program.gtypes, program.handlers, "dec", aliases=aliases, topics=topics)
+        return build_validators_part(
+            program.gtypes, program.handlers, "dec", aliases=aliases, modules=program.modules, topics=topics
+        )
     answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
-    return build_validators_part(program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered, topics=topics)
+    return build_validators_part(
+        program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered, modules=program.modules, topics=topics
+    )
 
 
 def _python_sdk(
@@ -219,7 +229,7 @@ def _emit_all(
         try:
             with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
                 futures = {job: pool.submit(_shared_job, i) for i, job in enumerate(_SHARED_JOBS)}
-                ready(emit_manifests(program))
+                ready({**emit_manifests(program), **_module_clients(program, header)})
                 encoders = _validators_part(program, "enc")
                 # the shared jobs no worker has started yet, smallest first; a worker's future
                 # then holds None for them

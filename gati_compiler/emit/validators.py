@@ -24,11 +24,12 @@ from gati_compiler.ir.gtype import (
     LiteralType,
     ObjectType,
     PrimitiveType,
+    Property,
     RefType,
     UnionType,
 )
 from gati_compiler.ir.jsonschema import FORMAT_PATTERNS, ISO_PATTERNS
-from gati_compiler.ir.models import Handler
+from gati_compiler.ir.models import Handler, ModuleDecl, ModuleMethod
 
 __all__ = [
     "ClassTarget",
@@ -64,6 +65,8 @@ class ValidatorsView:
     handlers: tuple[str, ...]
     # `RESPONSES` entries (handler id -> a check of its success body in JSON form), when asked
     responses: tuple[str, ...] | None = None
+    # `MODULES` entries (module id -> {method -> ModuleCodec}), when the build has the modules
+    modules: tuple[str, ...] | None = None
     # `TOPIC_CHECKS` / `TOPIC_DECODERS` entries (topic name -> its message type's encoder / decoder)
     topic_checks: tuple[str, ...] = ()
     topic_decoders: tuple[str, ...] = ()
@@ -128,6 +131,9 @@ class ValidatorsPart:
     codecs: tuple[tuple[str, ...], ...]
     # decoders only, when asked: per handler, sorted by id, the decoder of its response body
     responses: tuple[str, ...] | None = None
+    # per module method, modules by id and methods in declared order: (module id, method,
+    # codec of the arguments as an object by name, codec of the result); None: no `MODULES`
+    module_codecs: tuple[tuple[str, str, str, str], ...] | None = None
     # per typed topic (name, codec in this direction), sorted by name
     topics: tuple[tuple[str, str], ...] = ()
 
@@ -141,11 +147,14 @@ def build_validators_part(
     class_map: Mapping[str, ClassTarget] | None = None,
     refs: Collection[str] | None = None,
     responses: bool = False,
+    modules: Sequence[ModuleDecl] | None = None,
     topics: Sequence[tuple[str, GType]] = (),
 ) -> ValidatorsPart:
     """Generate every function of one direction, for the named types in `refs` (default: all)
     and for the handlers' request parts (decoders) or responses (encoders). `responses`: also
-    a decoder of each handler's response body (the module's `RESPONSES`; decoders only)."""
+    a decoder of each handler's response body (the module's `RESPONSES`; decoders only).
+    `modules`: also the codecs of the arguments and result of every method of the out-of-process
+    modules among them (`MODULES`; an in-process module is called with Python values)."""
     state = ModuleState(
         gtypes=gtypes, class_map=class_map or {}, aliases=aliases, tag="" if direction == "dec" else "e"
     )
@@ -163,6 +172,19 @@ def build_validators_part(
                 checks.append(_codec(state, parts.response or AnyType(), "dec"))
         else:
             codecs.append((_codec(state, parts.response, "enc"),))
+    drain(state)  # the handlers' functions first, so adding modules does not rename them
+    module_codecs: list[tuple[str, str, str, str]] = []
+    for module in sorted((m for m in modules or () if m.runtime == "process"), key=lambda m: m.moduleId):
+        for method in module.methods:
+            module_codecs.append(
+                (
+                    module.moduleId,
+                    method.name,
+                    _codec(state, module_params_type(method), direction),
+                    _codec(state, method.returns, direction),
+                )
+            )
+    drain(state)  # then the topics' (a build without topics keeps every name)
     topic_codecs = tuple((name, _codec(state, g, direction)) for name, g in sorted(topics, key=lambda t: t[0]))
     drain(state)
     return ValidatorsPart(
@@ -174,7 +196,18 @@ def build_validators_part(
         entries=tuple(entries),
         codecs=tuple(codecs),
         responses=tuple(checks) if responses and direction == "dec" else None,
+        module_codecs=None if modules is None else tuple(module_codecs),
         topics=topic_codecs,
+    )
+
+
+def module_params_type(method: ModuleMethod) -> ObjectType:
+    """The arguments of a module method as one object, by parameter name: required unless the
+    parameter has a default; unknown names are rejected."""
+    optional = set(method.optional)
+    return ObjectType(
+        properties=tuple(Property(name=name, type=g, required=name not in optional) for name, g in method.params),
+        extra="forbid",
     )
 
 
@@ -229,6 +262,9 @@ def build_validators_view(
     if decoders.responses is not None:
         ids = [h.handlerId for h in sorted(handlers, key=lambda h: h.handlerId)]
         responses = tuple(_response_entry(hid, codec) for hid, codec in zip(ids, decoders.responses, strict=True))
+    modules = None
+    if decoders.module_codecs is not None and encoders is not None and encoders.module_codecs is not None:
+        modules = _modules_entries(decoders.module_codecs, encoders.module_codecs)
     return ValidatorsView(
         header=header,
         formats=tuple(("_RE_" + py_ident(name).upper(), formats[name]) for name in sorted(formats)),
@@ -240,9 +276,43 @@ def build_validators_view(
         encoders=encoders.entries if encoders is not None else (),
         handlers=tuple(entries),
         responses=responses,
+        modules=modules,
         topic_checks=tuple(_response_entry(name, codec) for name, codec in (encoders.topics if encoders else ())),
         topic_decoders=tuple(_response_entry(name, codec) for name, codec in decoders.topics),
     )
+
+
+def _modules_entries(
+    decoders: Sequence[tuple[str, str, str, str]], encoders: Sequence[tuple[str, str, str, str]]
+) -> tuple[str, ...]:
+    """`MODULES` lines: per module id, per method, a `ModuleCodec` of `_run` partials."""
+    lines: list[str] = []
+    current: str | None = None
+    for dec, enc in zip(decoders, encoders, strict=True):
+        module_id, method = dec[0], dec[1]
+        if module_id != current:
+            if current is not None:
+                lines.append("    },")
+            lines.append(f"    {py_str(module_id)}: {{")
+            current = module_id
+        lines.append(f"        {py_str(method)}: ModuleCodec(")
+        for name, codec in (
+            ("encode_params", enc[2]),
+            ("decode_params", dec[2]),
+            ("encode_result", enc[3]),
+            ("decode_result", dec[3]),
+        ):
+            flat = f"            {name}=_partial(_run, {codec}),"
+            if len(flat) <= 88:
+                lines.append(flat)
+            else:
+                lines.append(
+                    f"            {name}=_partial(\n                _run,\n                {codec},\n            ),"
+                )
+        lines.append("        ),")
+    if current is not None:
+        lines.append("    },")
+    return tuple(lines)
 
 
 def _response_entry(handler_id: str, codec: str) -> str:

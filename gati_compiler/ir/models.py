@@ -129,18 +129,37 @@ class Handler(_Frozen):
     wire: WireDecl | None = None
 
 
+ModuleRuntime = Literal["python", "process"]
+
+
 class ModuleMethod(_Frozen):
+    """A public method of a module: its typed signature and its call policy. Arguments travel by
+    name; `optional` names those a caller may leave out. `timeout` (seconds)
+    and `retries` are the method's `@method(...)` values, else the module's defaults; the runtime
+    retries only `idempotent` methods."""
+
     name: str
     isAsync: bool
     params: tuple[tuple[str, GType], ...]
+    optional: tuple[str, ...] = ()  # the parameters with a default value, in order
     returns: GType
+    timeout: float | None = None
+    retries: int = 0
+    idempotent: bool = False
     description: str | None = None
 
 
 class ModuleDecl(_Frozen):
+    """A `@module` class. `runtime` is `process` when the declaration gives a `command` (argv, run
+    with the project root as working directory; the class is then only the typed interface), else
+    `python` (the class is the implementation). `pool` is the number of processes (process only)."""
+
     moduleId: str
     module: str
     className: str
+    runtime: ModuleRuntime = "python"
+    command: tuple[str, ...] | None = None
+    pool: int = 1
     capabilities: tuple[str, ...] = ()
     egress: tuple[str, ...] = ()
     description: str | None = None

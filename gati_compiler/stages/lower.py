@@ -49,15 +49,15 @@ from gati_compiler.stages.lower_decls import (
     _ROUTE_DECORATORS,
     RUNTIME,
     LowerOptions,
-    _Declarations,
     _Decorated,
 )
+from gati_compiler.stages.lower_modules import _ModuleDeclarations
 from gati_compiler.stages.lower_types import TypeLowerer, map_refs
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import External, ResolvedProject
 
 
-class _Lowerer(_Declarations):
+class _Lowerer(_ModuleDeclarations):
     def __init__(self, project: ResolvedProject, options: LowerOptions, reporter: Reporter) -> None:
         self.project = project
         self.options = options

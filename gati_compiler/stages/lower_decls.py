@@ -1,8 +1,9 @@
 """Lowering the declarations around handlers: runtime decorators and their keyword arguments,
-hooks (route, local and global), timeouts, the contract keywords of a handler decorator
-(`deprecated`, `sunset`, `stability`, wire declarations) and `@module` classes.
+hooks (route, local and global), timeouts and the contract keywords of a handler decorator
+(`deprecated`, `sunset`, `stability`, wire declarations). `@module` classes: `lower_modules`.
 
-`_Declarations` is the base of `lower._Lowerer`; it reads no files and reports every mistake.
+`_Declarations` is the base of `lower._Lowerer` (through `lower_modules._ModuleDeclarations`); it reads no
+files and reports every mistake.
 """
 
 from __future__ import annotations
@@ -19,15 +20,12 @@ from gati_compiler.ir.models import (
     HookDef,
     HookKind,
     Lifecycle,
-    ModuleDecl,
-    ModuleMethod,
     ResponseHeader,
     SourceRef,
     WireDecl,
 )
 from gati_compiler.stages.facts import (
     Anchor,
-    ClassFact,
     ExCall,
     ExConst,
     ExList,
@@ -38,7 +36,7 @@ from gati_compiler.stages.facts import (
     ModuleFacts,
 )
 from gati_compiler.stages.lower_classes import describe
-from gati_compiler.stages.lower_common import Ctx, canonical_name
+from gati_compiler.stages.lower_common import canonical_name
 from gati_compiler.stages.lower_types import TypeLowerer
 from gati_compiler.stages.report import Reporter
 from gati_compiler.stages.resolve import External, Missing, ProjectDef, ResolvedProject
@@ -362,70 +360,4 @@ class _Declarations:
             f"this looks like a FastAPI handler; the Gati form is `{prefix}def {fn.name}(req: Request[None], "
             f"res: Response[{out}], lctx: LocalContext, gctx: GlobalContext) -> None` ending in "
             f"`res.json(...)`" + (f"; read {reads} (typed by `Request[Body, Query, Params]`)" if reads else "")
-        )
-
-    def module_decl(self, facts: ModuleFacts, cls: ClassFact, dec: _Decorated) -> ModuleDecl | None:
-        call = dec.call
-        if (
-            call is None
-            or not call.args
-            or not isinstance(call.args[0], ExConst)
-            or not isinstance(call.args[0].value, str)
-        ):
-            self.error(
-                codes.MODULE_DECLARATION,
-                f'module class `{cls.name}` must be declared as `@module("<id>", ...)`',
-                facts,
-                dec.anchor,
-            )
-            return None
-        kw = dict(call.kwargs)
-        for name, value in call.kwargs:
-            if name not in ("capabilities", "egress"):
-                self.error(
-                    codes.DECORATOR_ARGUMENT,
-                    f"unknown module option `{name}`",
-                    facts,
-                    value.anchor,
-                    help="modules take `capabilities` and `egress`",
-                )
-        ctx = Ctx(facts.module, facts.rel_path, {})
-        methods: list[ModuleMethod] = []
-        for m in cls.methods:
-            if m.name.startswith("_"):
-                continue
-            params = [p for p in m.params if p.name not in ("self", "cls")]
-            missing = [p.name for p in params if p.annotation is None]
-            if missing or m.returns is None:
-                what = f"parameter `{missing[0]}`" if missing else "its return type"
-                self.error(
-                    codes.MODULE_METHOD_UNTYPED,
-                    f"module method `{cls.name}.{m.name}` must annotate {what}",
-                    facts,
-                    (*m.anchor, "name"),
-                    help="module methods are called across processes; their types are the contract",
-                )
-                continue
-            methods.append(
-                ModuleMethod(
-                    name=m.name,
-                    isAsync=m.is_async,
-                    params=tuple(
-                        (p.name, self.types.lower(p.annotation, ctx)) for p in params if p.annotation is not None
-                    ),
-                    returns=self.types.lower(m.returns, ctx),
-                    description=m.docstring,
-                )
-            )
-        return ModuleDecl(
-            moduleId=str(call.args[0].value),
-            module=facts.module,
-            className=cls.name,
-            capabilities=tuple(
-                sorted(set(self._strings(kw.get("capabilities"), facts, "capabilities", codes.MODULE_DECLARATION)))
-            ),
-            egress=tuple(sorted(set(self._strings(kw.get("egress"), facts, "egress", codes.MODULE_DECLARATION)))),
-            description=cls.docstring,
-            methods=tuple(methods),
-            source=SourceRef(file=facts.rel_path, line=cls.line),
         )

@@ -3,6 +3,7 @@
 from gati_runtime_min import module
 
 DB_ID = "db"
+ENDPOINT = "mq.internal:5672"
 
 
 @module(capabilities=["db.read"])  # E: GATI113
@@ -17,13 +18,13 @@ class Bare:
         return True
 
 
-@module(DB_ID)  # E: GATI113
+@module(DB_ID.upper())  # E: GATI113
 class ComputedId:
     async def ping(self) -> bool:
         return True
 
 
-@module("cache", capabilities="cache.read", retries=3)  # E: GATI113 GATI104
+@module("cache", capabilities="cache.read", region="eu")  # E: GATI113 GATI104
 class Cache:
     async def ping(self) -> bool:
         return True
@@ -31,11 +32,48 @@ class Cache:
 
 @module(
     "queue",
-    egress=ENDPOINTS,  # E: GATI113
+    egress=ENDPOINT,  # E: GATI113
 )
 class Queue:
     async def ping(self) -> bool:
         return True
 
 
-ENDPOINTS = ["mq.internal:5672"]
+@module("twice", id="again")  # E: GATI113
+class Twice:
+    async def ping(self) -> bool:
+        return True
+
+
+@module(id="no spaces!")  # E: GATI113
+class BadId:
+    async def ping(self) -> bool:
+        return True
+
+
+@module(
+    "worker",
+    command=[],  # E: GATI113
+    timeout=0,  # E: GATI112
+)
+class Worker:
+    async def ping(self) -> bool: ...
+
+
+@module(
+    "local",
+    pool=2,  # E: GATI113
+    retries=-1,  # E: GATI113
+)
+class Local:
+    async def ping(self) -> bool:
+        return True
+
+
+@module(
+    "spawned",
+    command=["python", "-m", "svc"],
+    pool=0,  # E: GATI113
+)
+class Spawned:
+    async def ping(self) -> bool: ...

@@ -158,12 +158,16 @@ def test_handler_without_parts_omits_them(built: BuildResult) -> None:
 def test_module_manifest_and_gtypes(built: BuildResult) -> None:
     db = load(built, "modules/db.json")
     assert db["moduleId"] == "db" and db["capabilities"] == ["db.read"] and db["egress"] == ["pg:5432"]
+    assert (db["runtime"], db["pool"]) == ("python", 1) and "command" not in db
     assert db["methods"] == [
         {
             "name": "get",
             "isAsync": True,
             "params": [["key", {"kind": "primitive", "type": "string"}]],
+            "optional": [],
             "returns": {"kind": "primitive", "type": "integer"},
+            "retries": 0,
+            "idempotent": False,
         }
     ]
     gtypes = load(built, "gtypes.json")

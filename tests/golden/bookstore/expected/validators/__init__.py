@@ -23,9 +23,11 @@ import bookstore.models as _m0
 
 __all__ = [
     "HANDLERS",
+    "MODULES",
     "DecodeError",
     "HandlerCodec",
     "Issue",
+    "ModuleCodec",
     "decode",
     "encode",
     "validate",
@@ -4431,6 +4433,31 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
         },
     ),
 }
+
+
+class ModuleCodec:
+    """The codecs of one module method's call, each raising `DecodeError` with every issue:
+    `encode_params` checks the Python arguments (a dict by parameter name) and returns their
+    JSON form, `decode_params` checks JSON arguments and returns Python values; `encode_result`
+    and `decode_result` do the same for the result."""
+
+    __slots__ = ("decode_params", "decode_result", "encode_params", "encode_result")
+
+    def __init__(
+        self,
+        encode_params: Callable[[object], Any],
+        decode_params: Callable[[object], Any],
+        encode_result: Callable[[object], Any],
+        decode_result: Callable[[object], Any],
+    ) -> None:
+        self.encode_params = encode_params
+        self.decode_params = decode_params
+        self.encode_result = encode_result
+        self.decode_result = decode_result
+
+
+# out-of-process module id -> method name -> the codecs of its arguments and result
+MODULES: Final[dict[str, dict[str, ModuleCodec]]] = {}
 
 
 def decode(ref: str, value: object) -> object:
