@@ -136,6 +136,8 @@ class GatiApp(AppEdges):
             versions=self.versions.known,
             manifest_hash=self.build.manifest_hash,
             timescape=Timescape(self.versions, self.state),
+            deadlines=self.lifecycle.deadlines.live,  # a publish waits no longer than its request
+            topics=self.build.topics,  # typed topics (topics.json): a publish by name is checked too
         )
         self._gctx_by_route = {
             r.handler_id: self.gctx.with_modules(self.modules.restrict(r.modules, r.handler_id)) for r in routes
