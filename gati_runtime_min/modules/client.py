@@ -99,10 +99,11 @@ class _Slot:
 class _Method:
     """A bound remote method: `await method(*args, **kwargs)`."""
 
-    __slots__ = ("_call", "_name", "_params")
+    __slots__ = ("_call", "_deadline", "_name", "_params")
 
     def __init__(self, client: ProcessModule, name: str, params: tuple[str, ...] | None) -> None:
         self._call = client.call
+        self._deadline = client.deadline
         self._name = name
         self._params = params
 
@@ -115,7 +116,8 @@ class _Method:
                 if name in kwargs:
                     raise TypeError(f"{self._name}() got multiple values for argument {name!r}")
                 kwargs[name] = value
-        return self._call(self._name, kwargs)
+        deadline = self._deadline
+        return self._call(self._name, kwargs, deadline=deadline() if deadline is not None else None)
 
     def __repr__(self) -> str:
         return f"<module method {self._name}>"
@@ -141,6 +143,7 @@ class ProcessModule:
         stop_grace: float = 2.0,
         drain_timeout: float = 10.0,
         meta: Callable[[], Mapping[str, str] | None] | None = None,
+        deadline: Callable[[], float | None] | None = None,
     ) -> None:
         if not argv:
             raise ValueError(f"module {module_id!r}: empty command")
@@ -157,6 +160,8 @@ class ProcessModule:
         self.stop_grace = stop_grace
         self.drain_timeout = drain_timeout
         self._meta = meta  # per call: extra request members such as W3C trace context ("traceparent")
+        # the caller's deadline (`time.perf_counter()`), e.g. its request's: bounds every attempt and retry
+        self.deadline = deadline
         base = dict(os.environ) if inherit_env else {}
         base.update(env or {})
         base[protocol.ENV_MODULE_ID] = module_id

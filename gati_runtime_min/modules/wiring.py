@@ -17,30 +17,19 @@ this is how a module is reloaded without restarting handlers.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from gati_runtime_min.errors import ManifestError
+from gati_runtime_min.loader import ModuleSpec
 from gati_runtime_min.modules.client import ProcessModule, from_manifest
 from gati_runtime_min.modules.sandbox import note_in_process
 
 _SKIP_DIRS: Final = frozenset({"node_modules", ".git", "__pycache__", ".venv", "venv", ".gati"})
 _MAX_FILES: Final = 2000
-
-
-class _Spec(Protocol):
-    @property
-    def module_id(self) -> str: ...
-    @property
-    def cls(self) -> type[Any]: ...
-    @property
-    def egress(self) -> tuple[str, ...]: ...
-    @property
-    def manifest(self) -> Mapping[str, Any]: ...
-    @property
-    def runtime(self) -> str: ...
 
 
 def fingerprint(manifest: Mapping[str, Any], root: Path) -> str:
@@ -69,15 +58,29 @@ def fingerprint(manifest: Mapping[str, Any], root: Path) -> str:
     return digest.hexdigest()
 
 
+def _takes_context(cls: type[Any]) -> bool:
+    """Whether `cls(...)` takes one positional argument (the module's `gctx`)."""
+    try:
+        params = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return bool(positional) and positional[0].default is inspect.Parameter.empty
+
+
 def instantiate(
-    modules: tuple[_Spec, ...],
+    modules: tuple[ModuleSpec, ...],
     root: Path,
     validators: Any,
     kept: Mapping[str, Any] | None = None,
     meta: Callable[[], Mapping[str, str] | None] | None = None,
+    deadline: Callable[[], float | None] | None = None,
+    context: Callable[[ModuleSpec], Any] | None = None,
 ) -> dict[str, Any]:
-    """One instance per module (see the module docstring). `meta` gives per-call request members
-    (W3C trace context) for process modules."""
+    """One instance per module (see the module docstring). For process modules, `meta` gives
+    per-call request members (W3C trace context) and `deadline` the caller's deadline. An
+    in-process module whose class takes one argument gets `context(spec)`: the `gctx` its
+    capabilities allow."""
     codecs: Mapping[str, Mapping[str, Any]] = getattr(validators, "MODULES", None) or {}
     instances: dict[str, Any] = {}
     for spec in modules:
@@ -92,7 +95,7 @@ def instantiate(
                 for name, codec in (codecs.get(spec.module_id) or {}).items()
             }
             try:
-                client = from_manifest(spec.manifest, root, codecs=pairs, meta=meta)
+                client = from_manifest(spec.manifest, root, codecs=pairs, meta=meta, deadline=deadline)
             except (KeyError, TypeError, ValueError) as exc:
                 raise ManifestError(f"modules/{spec.module_id}.json", f"cannot make the module client: {exc}") from exc
             client.fingerprint = digest
@@ -102,7 +105,10 @@ def instantiate(
             instances[spec.module_id] = old
             continue
         try:
-            instances[spec.module_id] = spec.cls()
+            if context is not None and _takes_context(spec.cls):
+                instances[spec.module_id] = spec.cls(context(spec))
+            else:
+                instances[spec.module_id] = spec.cls()
         except Exception as exc:
             raise ManifestError(
                 f"modules/{spec.module_id}.json", f"cannot instantiate {spec.cls.__name__}: {exc}"
