@@ -21,6 +21,7 @@ from gati_runtime_min.authoring import (
     post,
     put,
 )
+from gati_runtime_min.bus import Delivery, Topic, topic
 from gati_runtime_min.context import GlobalContext, LocalContext
 from gati_runtime_min.errors import HTTPError, ManifestError
 from gati_runtime_min.messages import Principal, Request, Response
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from gati_runtime_min.serving import serve
 
 __all__ = [
+    "Delivery",
     "GatiApp",
     "GlobalContext",
     "HTTPError",
@@ -38,6 +40,7 @@ __all__ = [
     "Principal",
     "Request",
     "Response",
+    "Topic",
     "after",
     "before",
     "catch",
@@ -50,6 +53,7 @@ __all__ = [
     "post",
     "put",
     "serve",
+    "topic",
 ]
 
 

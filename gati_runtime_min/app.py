@@ -22,7 +22,7 @@ from gati_runtime_min.deadlines import running_loop as _running_loop
 from gati_runtime_min.deadlines import task_of as _task_of
 from gati_runtime_min.docs_page import DocsEndpoints, docs_enabled
 from gati_runtime_min.edges import AUDIT, JSON_HEADER, NO_BODY_STATUS, AppEdges, answer_headers
-from gati_runtime_min.errors import HTTPError, ManifestError
+from gati_runtime_min.errors import HTTPError
 from gati_runtime_min.ids import RequestIds
 from gati_runtime_min.ingress import (
     ClientDisconnected,
@@ -34,8 +34,9 @@ from gati_runtime_min.ingress import (
     raw_headers,
 )
 from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke
-from gati_runtime_min.loader import Build, RouteSpec, ServedVersion, StepSpec, load_build
+from gati_runtime_min.loader import Build, ModuleSpec, RouteSpec, ServedVersion, StepSpec, load_build
 from gati_runtime_min.messages import _UNSET, Request, Response
+from gati_runtime_min.modules.wiring import instantiate
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
 from gati_runtime_min.secrets import Secrets, SecretStore, bind_request
@@ -118,18 +119,8 @@ class GatiApp(AppEdges):
         self._errors = self.state.tally.errors
         self._seen = self.state.tally.seen
         self.lifecycle = Lifecycle(self.build.global_hooks, self.build.validators.DecodeError)
+        # filled below, once `gctx` exists: an in-process module may take the `gctx` its capabilities allow
         self.instances: dict[str, Any] = {}
-        for spec in self.build.modules:
-            kept = (instances or {}).get(spec.module_id)
-            if kept is not None and type(kept) is spec.cls:
-                self.instances[spec.module_id] = kept
-                continue
-            try:
-                self.instances[spec.module_id] = spec.cls()
-            except Exception as exc:
-                raise ManifestError(
-                    f"modules/{spec.module_id}.json", f"cannot instantiate {spec.cls.__name__}: {exc}"
-                ) from exc
         self.modules = Modules(self.instances)
         settings = self.build.settings
         # off (None) unless `[tool.gati.telemetry]` names an exporter: then spans and `gctx.metrics`
@@ -148,8 +139,21 @@ class GatiApp(AppEdges):
             versions=self.versions.known,
             manifest_hash=self.build.manifest_hash,
             timescape=Timescape(self.versions, self.state),
+            deadlines=self.lifecycle.deadlines.live,  # a publish waits no longer than its request
+            topics=self.build.topics,  # typed topics (topics.json): a publish by name is checked too
             secrets=Secrets(self.secret_store),
             metrics=self.telemetry.metrics if self.telemetry is not None else Metrics(None),
+        )
+        live = self.lifecycle.deadlines.live
+        self.instances.update(
+            instantiate(
+                self.build.modules,
+                self.build.project_root,
+                self.build.validators,
+                instances,
+                deadline=lambda: live.get(asyncio.current_task()),  # type: ignore[arg-type]
+                context=self._module_context,
+            )
         )
         declared = {r.handler_id: _declared_secrets(r) for r in routes}
         self._gctx_by_route = {
@@ -190,6 +194,14 @@ class GatiApp(AppEdges):
         self.ready = False
         self._started = False
         self._start_lock = asyncio.Lock()
+
+    def _module_context(self, spec: ModuleSpec) -> GlobalContext:
+        """The `gctx` of an in-process module: the modules and secrets its capabilities name
+        (`module:<id>`, `secret:<name>`)."""
+        allowed = frozenset(c.removeprefix("module:") for c in spec.capabilities if c.startswith("module:"))
+        secrets = frozenset(c.removeprefix("secret:") for c in spec.capabilities if c.startswith("secret:"))
+        owner = f"module:{spec.module_id}"
+        return self.gctx.with_modules(self.modules.restrict(allowed, owner), self.gctx.secrets.restrict(secrets, owner))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.telemetry is not None and TRACED not in scope and scope["type"] == "http":

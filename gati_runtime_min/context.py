@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
-from gati_runtime_min.bus import Bus, MessageBus, Subscription
-from gati_runtime_min.errors import CapabilityError
+from gati_runtime_min.bus import Bus, MessageBus, Subscription, Topic, topic_name
+from gati_runtime_min.errors import CapabilityError, PublishTimeout
 from gati_runtime_min.secrets import Secrets, SecretStore
 from gati_runtime_min.telemetry import Metrics
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from gati_runtime_min.versions import Timescape
 
 _LOG: Final = logging.getLogger("gati.request")
+T = TypeVar("T")
 Thunk = Callable[[], Awaitable[None] | None]
 # (seconds since the request started, event name, details)
 Event = tuple[float, str, Mapping[str, Any] | None]
@@ -171,19 +173,33 @@ class LocalContext:
         self._on_timeout.append(fn)
         return fn
 
-    # request-scoped messages
-    def publish(self, topic: str, message: Any) -> None:
-        """Deliver `message` to this request's subscribers of `topic`, synchronously."""
-        self.published.append((topic, message))
-        self.event("publish", topic=topic)
+    # request-scoped messages: seen by this request only, gone when it ends
+    @overload
+    def publish(self, topic: Topic[T], message: T) -> None: ...
+    @overload
+    def publish(self, topic: str, message: Any) -> None: ...
+    def publish(self, topic: Topic[Any] | str, message: Any) -> None:
+        """Deliver `message` to this request's subscribers of `topic`, synchronously (in order,
+        before `publish` returns). On a typed topic a message that does not match is refused
+        (GATI548) and reaches nobody."""
+        if isinstance(topic, Topic):
+            topic.validate(message)
+        name = topic_name(topic)
+        self.published.append((name, message))
+        self.event("publish", topic=name)
         if self._subscribers is not None:
-            for callback in self._subscribers.get(topic, ()):
+            for callback in self._subscribers.get(name, ()):
                 callback(message)
 
-    def subscribe(self, topic: str, callback: Callable[[Any], None]) -> None:
+    @overload
+    def subscribe(self, topic: Topic[T], callback: Callable[[T], None]) -> None: ...
+    @overload
+    def subscribe(self, topic: str, callback: Callable[[Any], None]) -> None: ...
+    def subscribe(self, topic: Topic[Any] | str, callback: Callable[[Any], None]) -> None:
+        """Call `callback(message)` for every message this request publishes on `topic` from now on."""
         if self._subscribers is None:
             self._subscribers = {}
-        self._subscribers.setdefault(topic, []).append(callback)
+        self._subscribers.setdefault(topic_name(topic), []).append(callback)
 
     # logging and events
     def log(self, message: str, level: str = "info", **fields: Any) -> None:
@@ -254,6 +270,8 @@ class GlobalContext:
 
     __slots__ = (
         "_bus",
+        "_deadlines",
+        "_topics",
         "app",
         "config",
         "manifest_hash",
@@ -278,12 +296,18 @@ class GlobalContext:
         versions: tuple[str, ...] = (),
         manifest_hash: str | None = None,
         timescape: Timescape | None = None,
+        deadlines: Mapping[asyncio.Task[Any], float] | None = None,
+        topics: Mapping[str, Topic[Any]] | None = None,
         secrets: Secrets | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.config: Mapping[str, Any] = freeze(config or {})
         self.modules = modules if isinstance(modules, Modules) else Modules(modules or {})
         self._bus: MessageBus = bus or Bus()
+        # the running requests' deadlines (`Deadlines.live`): a publish inside a request waits no longer
+        self._deadlines: Mapping[asyncio.Task[Any], float] = deadlines if deadlines is not None else {}
+        # the build's typed topics by name: publishing on a typed topic's name is checked too
+        self._topics: Mapping[str, Topic[Any]] = topics or {}
         if store is None:
             from gati_runtime_min.state.memory import MemoryState
 
@@ -316,16 +340,100 @@ class GlobalContext:
             versions=self.versions,
             manifest_hash=self.manifest_hash,
             timescape=self.timescape,
+            deadlines=self._deadlines,
+            topics=self._topics,
             secrets=self.secrets if secrets is None else secrets,
             metrics=self.metrics,
         )
 
-    async def publish(self, topic: str, message: Any, timeout: float | None = None) -> int:
-        return await self._bus.publish(topic, message, timeout)
+    # the pub/sub fabric (docs/pubsub.md)
+    def _typed(self, topic: Topic[Any] | str, message: Any) -> str:
+        """The topic's name, once the message passed its type's check (GATI548 otherwise)."""
+        if isinstance(topic, str):
+            declared = self._topics.get(topic)
+            if declared is None:
+                return topic
+            topic = declared
+        topic.validate(message)
+        return topic.name
 
-    def publish_nowait(self, topic: str, message: Any) -> int:
-        return self._bus.publish_nowait(topic, message)
+    def _budget(self, timeout: float | None) -> tuple[float | None, bool]:
+        """How long a publish may wait: `timeout`, cut to what is left of the running request's
+        deadline (True when the deadline is the limit)."""
+        if not self._deadlines:
+            return timeout, False
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return timeout, False
+        deadline = self._deadlines.get(task) if task is not None else None
+        if deadline is None:
+            return timeout, False
+        left = max(0.0, deadline - time.perf_counter() - 0.002)  # before the deadline's own timer
+        if timeout is None or left < timeout:
+            return left, True
+        return timeout, False
 
-    def subscribe(self, topic: str, maxsize: int = 100, group: str | None = None) -> Subscription:
-        """Messages of `topic` from now on: all of them, or with `group`, a share of the group's."""
-        return self._bus.subscribe(topic, maxsize, group)
+    @overload
+    async def publish(self, topic: Topic[T], message: T, timeout: float | None = None) -> int: ...
+    @overload
+    async def publish(self, topic: str, message: Any, timeout: float | None = None) -> int: ...
+    async def publish(self, topic: Topic[Any] | str, message: Any, timeout: float | None = None) -> int:
+        """Publish to every subscriber (one member per group); returns how many received it.
+
+        Waits while a receiver's queue is full: up to `timeout`, and inside a request no longer
+        than its deadline (then `PublishTimeout`, GATI547, 504: the request fails through the
+        lifecycle). A typed topic refuses a message that does not match (GATI548); it is not
+        delivered.
+        """
+        name = self._typed(topic, message)
+        limit, by_deadline = self._budget(timeout)
+        t0 = time.perf_counter()
+        try:
+            return await self._bus.publish(name, message, limit)
+        except TimeoutError:
+            if by_deadline:
+                raise PublishTimeout(name, time.perf_counter() - t0) from None
+            raise
+
+    @overload
+    def publish_nowait(self, topic: Topic[T], message: T) -> int: ...
+    @overload
+    def publish_nowait(self, topic: str, message: Any) -> int: ...
+    def publish_nowait(self, topic: Topic[Any] | str, message: Any) -> int:
+        """Publish without waiting: a receiver whose queue is full misses the message."""
+        return self._bus.publish_nowait(self._typed(topic, message), message)
+
+    @overload
+    def subscribe(
+        self, topic: Topic[T], maxsize: int = 100, group: str | None = None, ack_timeout: float | None = 30.0
+    ) -> Subscription[T]: ...
+    @overload
+    def subscribe(
+        self, topic: str, maxsize: int = 100, group: str | None = None, ack_timeout: float | None = 30.0
+    ) -> Subscription[Any]: ...
+    def subscribe(
+        self, topic: Topic[Any] | str, maxsize: int = 100, group: str | None = None, ack_timeout: float | None = 30.0
+    ) -> Subscription[Any]:
+        """Messages of `topic` from now on: all of them, or with `group`, a share of the group's.
+        A `receive()`d delivery not acknowledged within `ack_timeout` seconds is delivered again."""
+        declared = topic if isinstance(topic, Topic) else self._topics.get(topic)
+        decode = declared.decode if declared is not None else None
+        return self._bus.subscribe(topic_name(topic), maxsize, group, ack_timeout, decode)
+
+    @overload
+    async def request(self, topic: Topic[T], message: T, timeout: float = 10.0) -> Any: ...
+    @overload
+    async def request(self, topic: str, message: Any, timeout: float = 10.0) -> Any: ...
+    async def request(self, topic: Topic[Any] | str, message: Any, timeout: float = 10.0) -> Any:
+        """Publish `message` and wait (up to `timeout`, and the request's deadline) for the first
+        subscriber's `delivery.reply(value)`; returns that value. `NoSubscriber` if nobody listens."""
+        name = self._typed(topic, message)
+        limit, by_deadline = self._budget(timeout)
+        t0 = time.perf_counter()
+        try:
+            return await self._bus.request(name, message, limit if limit is not None else timeout)
+        except TimeoutError:
+            if by_deadline:
+                raise PublishTimeout(name, time.perf_counter() - t0) from None
+            raise

@@ -156,6 +156,12 @@ class AppEdges:
                 "status": "ready",
                 "handlers": len(self.build.routes),
                 "modules": sorted(self.instances),
+                # out-of-process modules: processes up, restarts, last exit code, network isolation
+                "processes": {
+                    module_id: _health(inst)
+                    for module_id, inst in sorted(self.instances.items())
+                    if hasattr(inst, "health")
+                },
                 "state": self.state.kind,
             }
             await _send(send, 200, [JSON_HEADER, (b"x-request-id", rid.encode())], orjson.dumps(ready), False)
@@ -284,3 +290,15 @@ async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], bod
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def _health(module: Any) -> dict[str, Any]:
+    h = module.health()
+    return {
+        "ready": h.ready,
+        "processes": h.processes,
+        "readyProcesses": h.ready_processes,
+        "restarts": h.restarts,
+        "lastExitCode": h.last_exit_code,
+        "isolated": h.isolated,
+    }

@@ -48,6 +48,8 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "GATI544": (500, "a module used a capability it does not declare"),
     "GATI545": (500, "a handler read a secret it does not declare"),
     "GATI546": (503, "a secret is missing or its provider is unavailable"),
+    "GATI547": (504, "a publish waited past the request's deadline (backpressure)"),
+    "GATI548": (500, "a message does not match its topic's declared type"),
 }
 
 
@@ -146,6 +148,28 @@ class ModuleCapabilityError(GatiError):
         super().__init__("GATI544", f"module {module_id!r} used undeclared capability {capability!r}: {message}")
         self.module_id = module_id
         self.capability = capability
+
+
+class PublishTimeout(GatiError, TimeoutError):
+    """A publish (or a `request`'s wait for its reply) reached the request's deadline: a full
+    subscriber queue held it back (GATI547, 504). Also a `TimeoutError`."""
+
+    def __init__(self, topic: str, seconds: float) -> None:
+        super().__init__("GATI547", f"publishing on {topic!r} waited {seconds:.3g}s, past the request's deadline")
+        self.topic = topic
+
+
+class MessageTypeError(GatiError):
+    """A message published on a typed topic does not match the topic's declared type (GATI548)."""
+
+    def __init__(self, topic: str, cause: Exception) -> None:
+        issues = [
+            dict(i.to_json()) if hasattr(i, "to_json") else {"message": str(i)} for i in getattr(cause, "issues", ())
+        ]
+        first = issues[0].get("message", str(cause)) if issues else str(cause)
+        message = f"a message on topic {topic!r} does not match its type: {first}"
+        super().__init__("GATI548", message, issues=issues or None)
+        self.topic = topic
 
 
 class RenderedError(HTTPError):

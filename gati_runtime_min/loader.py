@@ -160,6 +160,8 @@ class Build:
     serving: Mapping[tuple[str, str], ServedVersion] = field(default_factory=dict)
     serving_current: str | None = None  # `serving.json`'s `current` (None: the working tree is unrecorded)
     has_serving: bool = False
+    # typed pub/sub topics (`topics.json`): name -> the `Topic` declared in the sources, its check attached
+    topics: Mapping[str, Any] = field(default_factory=dict)
 
 
 def read_json(build_dir: Path, rel: str) -> Any:
@@ -344,6 +346,7 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
             )
         )
     serving, serving_current, has_serving = load_serving(bdir)
+    topics = load_topics(bdir, manifest, validators)
     mhash = manifest.get("contentHash") or "sha256:" + hashlib.sha256((bdir / "manifest.json").read_bytes()).hexdigest()
     return Build(
         build_dir=bdir,
@@ -360,7 +363,40 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
         serving=serving,
         serving_current=serving_current,
         has_serving=has_serving,
+        topics=topics,
     )
+
+
+def load_topics(bdir: Path, manifest: Mapping[str, Any], validators: ModuleType) -> dict[str, Any]:
+    """The typed topics of `topics.json`: each declared `Topic` object gets the generated check of
+    its message type (`TOPIC_CHECKS`) and, for messages that crossed Redis as JSON, its decoder."""
+    rel = manifest.get("topics")
+    if not rel:
+        return {}
+    from gati_runtime_min.bus import Topic
+
+    tfile = str(bdir / rel)
+    raw = read_json(bdir, rel)
+    if not isinstance(raw, dict):
+        raise ManifestError(tfile, "expected an object of topic name -> declaration")
+    checks: Mapping[str, Any] = getattr(validators, "TOPIC_CHECKS", {})
+    decoders: Mapping[str, Any] = getattr(validators, "TOPIC_DECODERS", {})
+    out: dict[str, Any] = {}
+    for name, entry in sorted(raw.items()):
+        module = _need(entry, "module", str, tfile)
+        variable = _need(entry, "variable", str, tfile)
+        try:
+            obj = getattr(importlib.import_module(module), variable, None)
+        except Exception as exc:
+            raise ManifestError(tfile, f"cannot import module {module!r}: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(obj, Topic) or obj.name != name:
+            raise ManifestError(tfile, f"{module}:{variable} is not the topic {name!r}; rebuild")
+        if name not in checks:
+            raise ManifestError(str(bdir / "validators" / "__init__.py"), f"no check for topic {name!r}; rebuild")
+        obj.check = checks[name]
+        obj.decode = decoders.get(name)
+        out[name] = obj
+    return out
 
 
 SERVING: Final = "timescape/serving.json"

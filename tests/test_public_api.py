@@ -8,7 +8,7 @@ import gati_runtime_min
 COMPILER_API = {"BuildResult", "Diagnostic", "GatiError", "Severity", "__version__", "build", "check"}
 RUNTIME_AUTHORING = {
     "handler", "get", "post", "put", "patch", "delete", "Request", "Response", "LocalContext", "GlobalContext",
-    "HTTPError", "before", "after", "catch", "module", "method",
+    "HTTPError", "before", "after", "catch", "module", "method", "topic", "Topic", "Delivery",
 }  # fmt: skip
 RUNTIME_SERVING = {"GatiApp", "serve", "ManifestError", "Principal"}
 

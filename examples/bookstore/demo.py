@@ -13,12 +13,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 HERE = Path(__file__).resolve().parent
 API_KEY = "demo-key"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -45,6 +48,18 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 20.0
 def show(title: str, value: object) -> None:
     print(f"\n== {title}")
     print(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+
+
+def _eventually(call: Callable[[], T], errors: Any, timeout: float = 5.0) -> T:
+    """`call()` once it stops answering 404 (a consumer of a topic runs after the publish)."""
+    until = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except errors.APIStatusError as exc:
+            if exc.status_code != 404 or time.monotonic() > until:
+                raise
+            time.sleep(0.02)
 
 
 def main() -> int:
@@ -98,6 +113,10 @@ def main() -> int:
             )
             show("placed order", order)
             show("order fetched back", client.get_order(order["id"]))
+            # the in-process mailer got the typed `orders.placed` message and confirmed the order
+            show("order confirmation", _eventually(lambda: client.order_confirmation(order["id"]), errors))
+            # the out-of-process Node module `shipping` (JSON-RPC over stdio, no network access)
+            show("shipping quote", client.shipping_quote(country="DE", items=2))
             try:
                 client.create_book(body={"title": "", "isbn": "nope"})  # type: ignore[typeddict-item]
             except errors.APIStatusError as exc:

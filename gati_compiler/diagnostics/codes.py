@@ -263,6 +263,16 @@ MODULE_METHOD_SYNC: Final = DiagnosticCode(
     "a method of an out-of-process module (`command=`) is not `async def`",
 )
 
+# pub/sub topics (issue 15's 74x block)
+TOPIC_DECLARATION: Final = DiagnosticCode(
+    "GATI745",
+    "topic-declaration",
+    "a `topic(...)` declaration has no string-literal name or no usable message type",
+)
+TOPIC_CONFLICT: Final = DiagnosticCode(
+    "GATI746", "topic-conflict", "two `topic(...)` declarations give one topic name different message types"
+)
+
 # 9xx: internal
 INTERNAL_ERROR: Final = DiagnosticCode("GATI900", "internal-error", "gati itself failed; this is a gati bug")
 

@@ -73,11 +73,14 @@ def _validators_part(
 
     if aliases is None:
         aliases = module_aliases(program.gtypes)
+    topics = [(t.name, t.type) for t in program.topics or ()]  # their checks (docs/pubsub.md)
     if direction == "dec":
-        return build_validators_part(program.gtypes, program.handlers, "dec", aliases=aliases, modules=program.modules)
+        return build_validators_part(
+            program.gtypes, program.handlers, "dec", aliases=aliases, modules=program.modules, topics=topics
+        )
     answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
     return build_validators_part(
-        program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered, modules=program.modules
+        program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered, modules=program.modules, topics=topics
     )
 
 

@@ -32,7 +32,27 @@ def emit_manifests(program: Program) -> dict[str, bytes]:
         out[module_path(m)] = canonical_bytes(m.model_dump(mode="json", exclude_none=True))
     gtypes: dict[str, JsonValue] = {ref: dump_gtype(g) for ref, g in sorted(program.gtypes.items())}
     out["gtypes.json"] = canonical_bytes(gtypes)
+    if program.topics:
+        out[TOPICS_FILE] = emit_topics(program)
     return out
+
+
+TOPICS_FILE = "topics.json"
+
+
+def emit_topics(program: Program) -> bytes:
+    """`topics.json`: topic name -> its message type (a GType, refs into `gtypes.json`) and where
+    it is declared (the `Topic` object the runtime attaches the generated check to)."""
+    topics: dict[str, JsonValue] = {
+        t.name: {
+            "type": dump_gtype(t.type),
+            "module": t.module,
+            "variable": t.variable,
+            "source": t.source.model_dump(mode="json", exclude_none=True),
+        }
+        for t in program.topics or ()
+    }
+    return canonical_bytes(topics)
 
 
 def build_index(
@@ -65,6 +85,7 @@ def build_index(
         ],
         "modules": [{"moduleId": m.moduleId, "file": module_path(m)} for m in program.modules],
         "globalHooks": [hk.model_dump(mode="json", exclude_none=True) for hk in program.globalHooks],
+        **({"topics": TOPICS_FILE} if program.topics else {}),
         "settings": dict(settings),
         "versions": list(versions),
         "artifacts": {path: sha256_digest(data) for path, data in sorted(artifacts.items())},

@@ -67,6 +67,9 @@ class ValidatorsView:
     responses: tuple[str, ...] | None = None
     # `MODULES` entries (module id -> {method -> ModuleCodec}), when the build has the modules
     modules: tuple[str, ...] | None = None
+    # `TOPIC_CHECKS` / `TOPIC_DECODERS` entries (topic name -> its message type's encoder / decoder)
+    topic_checks: tuple[str, ...] = ()
+    topic_decoders: tuple[str, ...] = ()
 
 
 def emit_validators(
@@ -131,6 +134,8 @@ class ValidatorsPart:
     # per module method, modules by id and methods in declared order: (module id, method,
     # codec of the arguments as an object by name, codec of the result); None: no `MODULES`
     module_codecs: tuple[tuple[str, str, str, str], ...] | None = None
+    # per typed topic (name, codec in this direction), sorted by name
+    topics: tuple[tuple[str, str], ...] = ()
 
 
 def build_validators_part(
@@ -143,6 +148,7 @@ def build_validators_part(
     refs: Collection[str] | None = None,
     responses: bool = False,
     modules: Sequence[ModuleDecl] | None = None,
+    topics: Sequence[tuple[str, GType]] = (),
 ) -> ValidatorsPart:
     """Generate every function of one direction, for the named types in `refs` (default: all)
     and for the handlers' request parts (decoders) or responses (encoders). `responses`: also
@@ -178,6 +184,8 @@ def build_validators_part(
                     _codec(state, method.returns, direction),
                 )
             )
+    drain(state)  # then the topics' (a build without topics keeps every name)
+    topic_codecs = tuple((name, _codec(state, g, direction)) for name, g in sorted(topics, key=lambda t: t[0]))
     drain(state)
     return ValidatorsPart(
         direction=direction,
@@ -189,6 +197,7 @@ def build_validators_part(
         codecs=tuple(codecs),
         responses=tuple(checks) if responses and direction == "dec" else None,
         module_codecs=None if modules is None else tuple(module_codecs),
+        topics=topic_codecs,
     )
 
 
@@ -268,6 +277,8 @@ def build_validators_view(
         handlers=tuple(entries),
         responses=responses,
         modules=modules,
+        topic_checks=tuple(_response_entry(name, codec) for name, codec in (encoders.topics if encoders else ())),
+        topic_decoders=tuple(_response_entry(name, codec) for name, codec in decoders.topics),
     )
 
 

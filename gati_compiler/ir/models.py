@@ -188,6 +188,18 @@ class TransformerDecl(_Frozen):
     source: SourceRef
 
 
+class TopicDecl(_Frozen):
+    """A typed pub/sub topic declared at module level: `NAME = topic("orders.placed", OrderPlaced)`.
+    `type` is the message type; `module` and `variable` name the `Topic` object the runtime
+    attaches the generated check to."""
+
+    name: str
+    type: GType
+    module: str
+    variable: str
+    source: SourceRef
+
+
 class Program(_Frozen):
     """A whole analysed app. `handlers` sorted by (path, method); `gtypes` keys sorted."""
 
@@ -198,6 +210,7 @@ class Program(_Frozen):
     modules: tuple[ModuleDecl, ...] = ()
     globalHooks: tuple[HookDef, ...] = ()
     transformers: tuple[TransformerDecl, ...] = ()  # sorted by (handlerId, version, kind)
+    topics: tuple[TopicDecl, ...] | None = None  # typed pub/sub topics, sorted by name (None: none)
     gtypes: dict[str, GType] = {}
     # the recorded Timescape version whose public contract is exactly this program's (what the
     # SDKs pin and OpenAPI names); None without a lock, or with changes not recorded yet

@@ -30,6 +30,7 @@ from gati_compiler.ir.models import (
     Program,
     RateLimit,
     SourceRef,
+    TopicDecl,
 )
 from gati_compiler.stages import routes
 from gati_compiler.stages.facts import (
@@ -68,6 +69,7 @@ class _Lowerer(_ModuleDeclarations):
         self.reporter = reporter
         self.types = TypeLowerer(project, reporter)
         self.hooks: dict[str, HookDef] = {}
+        self.topics: list[TopicDecl] = []
 
     # -- shared -------------------------------------------------------------------------------
 
@@ -410,6 +412,9 @@ class _Lowerer(_ModuleDeclarations):
                         if decl is not None:
                             modules.append((decl, facts, (*cls.anchor, "name")))
         self._check_unique(handlers, modules)
+        from gati_compiler.stages.lower_topics import lower_topics
+
+        self.topics = lower_topics(self.project, self.types, self.reporter)
         return self._finish([h for h, _, _ in handlers], [m for m, _, _ in modules], global_hooks)
 
     def _check_unique(
@@ -504,6 +509,8 @@ class _Lowerer(_ModuleDeclarations):
             modules=tuple(fixed_modules),
             globalHooks=tuple(global_hooks),
             gtypes=dict(sorted(gtypes.items())),
+            topics=tuple(t.model_copy(update={"type": map_refs(t.type, rename.__getitem__)}) for t in self.topics)
+            or None,
         )
 
 

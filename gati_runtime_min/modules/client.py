@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import random
+import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,10 +99,11 @@ class _Slot:
 class _Method:
     """A bound remote method: `await method(*args, **kwargs)`."""
 
-    __slots__ = ("_call", "_name", "_params")
+    __slots__ = ("_call", "_deadline", "_name", "_params")
 
     def __init__(self, client: ProcessModule, name: str, params: tuple[str, ...] | None) -> None:
         self._call = client.call
+        self._deadline = client.deadline
         self._name = name
         self._params = params
 
@@ -114,7 +116,8 @@ class _Method:
                 if name in kwargs:
                     raise TypeError(f"{self._name}() got multiple values for argument {name!r}")
                 kwargs[name] = value
-        return self._call(self._name, kwargs)
+        deadline = self._deadline
+        return self._call(self._name, kwargs, deadline=deadline() if deadline is not None else None)
 
     def __repr__(self) -> str:
         return f"<module method {self._name}>"
@@ -140,13 +143,14 @@ class ProcessModule:
         stop_grace: float = 2.0,
         drain_timeout: float = 10.0,
         meta: Callable[[], Mapping[str, str] | None] | None = None,
+        deadline: Callable[[], float | None] | None = None,
     ) -> None:
         if not argv:
             raise ValueError(f"module {module_id!r}: empty command")
         if pool < 1:
             raise ValueError(f"module {module_id!r}: pool must be >= 1, not {pool}")
         self.module_id = module_id
-        self.argv = list(argv)
+        self.argv = [sys.executable if a == protocol.PYTHON_PLACEHOLDER else a for a in argv]
         self.cwd = str(cwd) if cwd is not None else None
         self.pool = pool
         self.egress = tuple(egress)
@@ -156,9 +160,12 @@ class ProcessModule:
         self.stop_grace = stop_grace
         self.drain_timeout = drain_timeout
         self._meta = meta  # per call: extra request members such as W3C trace context ("traceparent")
+        # the caller's deadline (`time.perf_counter()`), e.g. its request's: bounds every attempt and retry
+        self.deadline = deadline
         base = dict(os.environ) if inherit_env else {}
         base.update(env or {})
         base[protocol.ENV_MODULE_ID] = module_id
+        base[protocol.ENV_JS_HELPER] = (Path(__file__).with_name("js") / "gati-module.mjs").as_uri()
         base[protocol.ENV_EGRESS] = ",".join(self.egress)
         self._env = base
         self._specs: dict[str, MethodSpec] = {
@@ -173,12 +180,21 @@ class ProcessModule:
         self._reload_lock: asyncio.Lock | None = None
         self._restarts = 0
         self._last_exit: int | None = None
+        self.fingerprint: str | None = None  # what the running processes were made from (`wiring.fingerprint`)
         reserved = set(dir(type(self)))
         for name, spec in self._specs.items():
             if name not in reserved and name.isidentifier():
                 setattr(self, name, _Method(self, name, spec.params))
 
     # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> ProcessModule:
+        """Start the processes (the app's start-up and a hot swap enter modules this way)."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def start(self) -> None:
         """Start the pool and wait until every process reported ready; ModuleUnavailable otherwise."""
         if self._started:

@@ -34,5 +34,9 @@ CONTRACT_CODES: Final = frozenset({METHOD_NOT_FOUND, INVALID_PARAMS})
 ENV_MODULE_ID: Final = "GATI_MODULE_ID"
 ENV_EGRESS: Final = "GATI_MODULE_EGRESS"  # comma-separated "host:port" list; empty: no egress declared
 ENV_ISOLATED: Final = "GATI_MODULE_NETNS"  # "1" when the process runs in its own network namespace
+ENV_JS_HELPER: Final = (
+    "GATI_MODULE_JS"  # a file URL of the shipped Node helper: `await import(process.env.GATI_MODULE_JS)`
+)
+PYTHON_PLACEHOLDER: Final = "{python}"  # a command word replaced by the server's own interpreter
 
 LINE_LIMIT: Final = 64 * 1024 * 1024  # the longest frame a reader accepts (bytes)

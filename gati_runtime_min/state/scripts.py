@@ -26,7 +26,8 @@ return 0
 # Groups named `~<worker>:<n>` belong to one worker's fan-out subscription; when that worker's
 # liveness key is gone (it crashed), the group is destroyed so it no longer holds publishers back.
 # Entries every live group has acknowledged are trimmed (MINID), never one still pending.
-# KEYS[1] the stream; ARGV[1] maxlen; ARGV[2] payload; ARGV[3] liveness key prefix.
+# KEYS[1] the stream; ARGV[1] maxlen; ARGV[2] payload; ARGV[3] liveness key prefix; ARGV[4] (optional)
+# the key a reply goes to (`gctx.request`), stored as the entry's field `r`.
 # Returns the number of receiving groups, or -1.
 PUBLISH: Final = """
 local function parse(id)
@@ -70,10 +71,15 @@ if ok then
     end
   end
 end
+local fields = {'m', ARGV[2]}
+if ARGV[4] and ARGV[4] ~= '' then
+  fields[3] = 'r'
+  fields[4] = ARGV[4]
+end
 if floor ~= nil then
-  redis.call('XADD', KEYS[1], 'MINID', floor, '*', 'm', ARGV[2])
+  redis.call('XADD', KEYS[1], 'MINID', floor, '*', unpack(fields))
 else
-  redis.call('XADD', KEYS[1], 'MAXLEN', maxlen, '*', 'm', ARGV[2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', maxlen, '*', unpack(fields))
 end
 return receivers
 """

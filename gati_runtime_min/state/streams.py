@@ -3,14 +3,21 @@
 Each topic is a stream `<namespace>:stream:<topic>`. A subscription is a consumer of a group:
 a fan-out subscription has a group of its own (`~<worker>:<n>`), subscriptions that name a
 group share it across workers and replicas. A reader task per subscription moves messages
-from the stream into a local queue of `maxsize` (and stops reading while it is full); a
-message is acknowledged (XACK) when the subscriber takes the next one, calls `ack()` or closes.
+from the stream into a local queue of `maxsize` (and stops reading while it is full). A
+`receive()`d `Delivery` is acknowledged (XACK) by `delivery.ack()`; the data `get()` returns is
+acknowledged when the subscriber takes the next one, calls `ack()` or closes.
 
 At-least-once: what a consumer read but did not acknowledge stays pending in its group; after
-`claim_idle` seconds the other members claim it (XAUTOCLAIM) and deliver it again, so a worker
-that crashed loses nothing. A live worker keeps what it holds from being claimed by touching
-it (XCLAIM ... JUSTID) more often than that. Backpressure: the publish script refuses while a
-group has `stream_maxlen` unacknowledged messages, and `publish` waits (up to `timeout`).
+`claim_idle` seconds a member (another one, or the same for a fan-out group) claims it
+(XAUTOCLAIM) and delivers it again with `attempt` = the entry's delivery count, so a worker that
+crashed loses nothing. A live worker keeps what it holds from being claimed by touching it
+(XCLAIM ... JUSTID) more often than that, except a delivery past its `ack_timeout`, one
+`nack()`ed (handed back marked long idle) or, when the subscription closes, every delivery it
+had not acknowledged. Backpressure: the publish script refuses while a group has
+`stream_maxlen` unacknowledged messages, and `publish` waits (up to `timeout`).
+
+Request/reply: the entry carries the reply key (field `r`); `delivery.reply(value)` pushes the
+value on that list (RPUSH, expiring), and `request` waits for it (BLPOP).
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ import itertools
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from gati_runtime_min.bus import DEFAULT_ACK_TIMEOUT, Delivery, NoSubscriber, SubscriptionClosed, _deliveries
 from gati_runtime_min.state.scripts import PUBLISH
 
 if TYPE_CHECKING:
@@ -34,24 +43,41 @@ _LOG: Final = logging.getLogger("gati.state")
 BLOCK_MS: Final = 1000
 BATCH: Final = 100
 ALIVE_TTL_MS: Final = 15_000
+REPLY_TTL_MS: Final = 60_000
+# what the local queue holds: (entry id, data, reply key, attempt)
+Entry = tuple[str, Any, str | None, int]
+_CLOSED: Final[Entry] = ("", None, None, 0)  # wakes a `receive` waiting on a closed subscription
 
 
 class StreamSubscription:
     """One consumer of a group (see the module docstring)."""
 
-    def __init__(self, bus: StreamBus, topic: str, maxsize: int, group: str | None, start_id: str) -> None:
+    def __init__(
+        self,
+        bus: StreamBus,
+        topic: str,
+        maxsize: int,
+        group: str | None,
+        start_id: str,
+        ack_timeout: float | None = DEFAULT_ACK_TIMEOUT,
+        decode: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.topic = topic
         self.group = group
-        self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(max(1, maxsize))
+        self.queue: asyncio.Queue[Entry] = asyncio.Queue(max(1, maxsize))
         self.dropped = 0
         self.delivered = 0
+        self.ack_timeout = ack_timeout
+        self._decode = decode
+        # handed out, not acknowledged: id -> (delivery, when its ack deadline passes)
+        self._out: dict[str, tuple[Delivery[Any], float]] = {}
+        self._current: Delivery[Any] | None = None  # what `get` returned last
         self._bus = bus
         n = next(bus.serial)
         self._group_name = group if group is not None else f"~{bus.worker}:{n}"
         self._consumer = f"{bus.worker}:{n}"
         self._stream = bus.stream(topic)
         self._start_id = start_id
-        self._unacked: str | None = None
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -65,34 +91,77 @@ class StreamSubscription:
         self._start()
         await self._ready.wait()
 
-    async def get(self) -> Any:
+    async def receive(self) -> Delivery[Any]:
+        """The next delivery; it is delivered again unless acknowledged within `ack_timeout`
+        (give or take `claim_idle`: another claim has to find it idle)."""
+        if self._closed:
+            raise SubscriptionClosed(f"subscription to {self.topic!r} is closed")
         self._start()
+        entry = await self.queue.get()
+        if entry is _CLOSED:
+            raise SubscriptionClosed(f"subscription to {self.topic!r} is closed")
+        msg_id, data, reply_to, attempt = entry
+        if self._decode is not None:
+            data = self._decode(data)
+        delivery: Delivery[Any] = Delivery(self, msg_id, self.topic, data, attempt, reply_to)
+        expires = time.monotonic() + self.ack_timeout if self.ack_timeout is not None else float("inf")
+        self._out[msg_id] = (delivery, expires)
+        return delivery
+
+    async def get(self) -> Any:
+        """The next message's data; acknowledges the one `get` returned before."""
         self.ack()
-        msg_id, message = await self.queue.get()
-        self._unacked = msg_id
-        return message
+        delivery = await self.receive()
+        self._current = delivery
+        return delivery.data
 
     def ack(self) -> None:
         """Acknowledge the message `get` returned last."""
-        if self._unacked is not None:
-            self._bus.ack(self._stream, self._group_name, self._unacked)
-            self._unacked = None
+        current, self._current = self._current, None
+        if current is not None:
+            current.ack()
+
+    def deliveries(self) -> AsyncIterator[Delivery[Any]]:
+        return _deliveries(self)
+
+    # what deliveries call back
+    def _ack(self, delivery: Delivery[Any]) -> None:
+        self._out.pop(delivery.id, None)
+        self._bus.ack(self._stream, self._group_name, delivery.id)
+
+    def _nack(self, delivery: Delivery[Any]) -> None:
+        self._out.pop(delivery.id, None)
+        self._hand_back([delivery.id])
+
+    async def _reply(self, reply_to: str, value: Any) -> None:
+        await self._bus.reply(reply_to, value)
+
+    def _hand_back(self, ids: list[Any]) -> None:
+        """Mark entries long idle: the next claim of a member (another one first) takes them."""
+        idle = int(self._bus.state.settings.claim_idle * 1000) * 10
+        self._bus.spawn(
+            self._bus.state.client.xclaim(
+                self._stream, self._group_name, self._consumer, 0, ids, idle=idle, justid=True
+            )
+        )
 
     def close(self) -> None:
-        """Acknowledge the message in hand; hand what is still queued here back to the group (marked
-        long idle, so the next claim of another member takes it at once)."""
+        """Acknowledge the message `get` returned; hand what is still queued here and every delivery
+        not acknowledged back to the group (marked long idle, so the next claim of another member
+        takes it at once)."""
+        if self._closed:
+            return
         self.ack()
-        held = self.held()
+        held = self.held(everything=True)
+        self._out.clear()
         if held and self.group is not None:
-            idle = int(self._bus.state.settings.claim_idle * 1000) * 10
-            self._bus.spawn(
-                self._bus.state.client.xclaim(
-                    self._stream, self._group_name, self._consumer, 0, held, idle=idle, justid=True
-                )
-            )
+            self._hand_back(held)
         self._closed = True
+        with contextlib.suppress(asyncio.QueueFull):  # full: nobody is waiting to be woken
+            self.queue.put_nowait(_CLOSED)
         if self._task is not None:
             self._task.cancel()
+            self._bus.track(self._task)  # the bus's `close` waits for it to end
         self._bus.forget(self)
         if self.group is None:  # a fan-out group serves this subscription alone
             self._bus.spawn(self._bus.destroy(self._stream, self._group_name))
@@ -101,12 +170,21 @@ class StreamSubscription:
         return self
 
     async def __anext__(self) -> Any:
-        return await self.get()
+        try:
+            return await self.get()
+        except SubscriptionClosed:
+            raise StopAsyncIteration from None
 
-    def held(self) -> list[Any]:
-        ids: list[Any] = [msg_id for msg_id, _ in list(self.queue._queue)]  # type: ignore[attr-defined]
-        if self._unacked is not None:
-            ids.append(self._unacked)
+    def held(self, everything: bool = False) -> list[Any]:
+        """What this consumer keeps: its queue and the deliveries within their ack deadline (the
+        others are let go: once idle for `claim_idle`, a claim delivers them again)."""
+        ids: list[Any] = [entry[0] for entry in list(self.queue._queue)]  # type: ignore[attr-defined]
+        now = time.monotonic()
+        for msg_id, (_, expires) in list(self._out.items()):
+            if everything or expires > now:
+                ids.append(msg_id)
+            else:
+                del self._out[msg_id]
         return ids
 
     async def _ensure_group(self) -> None:
@@ -163,12 +241,13 @@ class StreamSubscription:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
 
-    async def _deliver(self, msg_id: bytes | str, fields: dict[bytes, bytes] | None) -> None:
+    async def _deliver(self, msg_id: bytes | str, fields: dict[bytes, bytes] | None, attempt: int = 1) -> None:
         ident = msg_id.decode() if isinstance(msg_id, bytes) else msg_id
         if not fields:  # deleted while pending (never here: trimming keeps pending entries)
             self._bus.ack(self._stream, self._group_name, ident)
             return
-        await self.queue.put((ident, orjson.loads(fields[b"m"])))
+        reply = fields.get(b"r")
+        await self.queue.put((ident, orjson.loads(fields[b"m"]), reply.decode() if reply else None, attempt))
         self.delivered += 1
 
     async def _claim(self) -> None:
@@ -178,9 +257,7 @@ class StreamSubscription:
         held = self.held()
         if held:
             await client.xclaim(self._stream, self._group_name, self._consumer, 0, held, justid=True)
-        if self.group is None:
-            return  # a fan-out group has no other member
-        start = "0-0"
+        start = "0-0"  # a fan-out group's own consumer claims what it let go (its only member)
         while True:
             room = self.queue.maxsize - self.queue.qsize()
             if room <= 0:
@@ -188,11 +265,22 @@ class StreamSubscription:
             nxt, entries, *_ = await client.xautoclaim(
                 self._stream, self._group_name, self._consumer, idle_ms, start, count=min(room, BATCH)
             )
+            counts = await self._attempts(entries)
             for msg_id, fields in entries:
-                await self._deliver(msg_id, fields)
+                await self._deliver(msg_id, fields, counts.get(msg_id, 2))
             start = nxt.decode() if isinstance(nxt, bytes) else str(nxt)
             if start == "0-0" or not entries:
                 return
+
+    async def _attempts(self, entries: list[Any]) -> dict[Any, int]:
+        """How many times each claimed entry has been delivered (its XPENDING count)."""
+        if not entries:
+            return {}
+        first, last = entries[0][0], entries[-1][0]
+        rows = await self._bus.blocking.xpending_range(
+            self._stream, self._group_name, min=first, max=last, count=len(entries) + 10
+        )
+        return {row["message_id"]: int(row["times_delivered"]) for row in rows}
 
 
 class StreamBus:
@@ -265,6 +353,10 @@ class StreamBus:
         self._background.add(task)
         task.add_done_callback(self._done)
 
+    def track(self, task: asyncio.Task[Any]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._done)
+
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -280,24 +372,31 @@ class StreamBus:
         if sub in self._subs:
             self._subs.remove(sub)
 
-    def subscribe(self, topic: str, maxsize: int = 100, group: str | None = None) -> StreamSubscription:
+    def subscribe(
+        self,
+        topic: str,
+        maxsize: int = 100,
+        group: str | None = None,
+        ack_timeout: float | None = DEFAULT_ACK_TIMEOUT,
+        decode: Callable[[Any], Any] | None = None,
+    ) -> StreamSubscription:
         """Subscribe from now on: a new group starts at the current time (a millisecond back), so a
         message published after this call is delivered even before the reader task has run."""
         start_id = f"{max(0, int(time.time() * 1000) - 1)}-0"
-        sub = StreamSubscription(self, topic, maxsize, group, start_id)
+        sub = StreamSubscription(self, topic, maxsize, group, start_id, ack_timeout, decode)
         self._subs.append(sub)
         with contextlib.suppress(RuntimeError):  # no running loop yet: starts on first `get`/`ready`
             sub._start()
         return sub
 
-    async def publish(self, topic: str, message: Any, timeout: float | None = None) -> int:
+    async def publish(self, topic: str, message: Any, timeout: float | None = None, reply_to: str | None = None) -> int:
         """Append to the topic's stream once every group has room; returns the receiving groups.
         Raises `TimeoutError` after `timeout` seconds of backpressure."""
         payload = orjson.dumps(message)
         delay = 0.002
         async with asyncio.timeout(timeout):
             while True:
-                receivers = await self._run(topic, payload)
+                receivers = await self._run(topic, payload, reply_to)
                 if receivers >= 0:
                     return receivers
                 await asyncio.sleep(delay)
@@ -315,11 +414,33 @@ class StreamBus:
         self.spawn(run())
         return self._receivers.get(topic, 0)
 
-    async def _run(self, topic: str, payload: bytes) -> int:
+    async def request(self, topic: str, message: Any, timeout: float) -> Any:
+        """Publish with a reply key; the first `delivery.reply(value)` pushed on it is the result."""
+        key = self.state.key("reply", uuid.uuid4().hex)
+        end = time.monotonic() + timeout
+        async with asyncio.timeout(timeout):
+            if await self.publish(topic, message, None, key) == 0:
+                raise NoSubscriber(f"no subscriber on topic {topic!r}")
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no reply on {topic!r} within {timeout:g}s")
+            got = await self.blocking.blpop([key], timeout=min(left, BLOCK_MS / 1000))
+            if got is not None:
+                return orjson.loads(got[1])
+
+    async def reply(self, key: str, value: Any) -> None:
+        async with self.state.client.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, orjson.dumps(value))
+            pipe.pexpire(key, REPLY_TTL_MS)
+            await pipe.execute()
+
+    async def _run(self, topic: str, payload: bytes, reply_to: str | None = None) -> int:
         prefix = self.state.key("alive", "")
-        receivers = int(
-            await self._publish(keys=(self.stream(topic),), args=(self.state.settings.stream_maxlen, payload, prefix))
-        )
+        args: tuple[Any, ...] = (self.state.settings.stream_maxlen, payload, prefix)
+        if reply_to is not None:
+            args = (*args, reply_to)
+        receivers = int(await self._publish(keys=(self.stream(topic),), args=args))
         if receivers >= 0:
             self._receivers[topic] = receivers
         return receivers

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import bookstore.models as m
 from bookstore.checks import count_failures
+from bookstore.events import ORDER_PLACED, Confirmation
 from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get, post
 
 _UNIT_PRICE_CENTS = 1250
@@ -25,7 +26,23 @@ async def place_order(
         amount += book["price"]["amount"] * line["quantity"]
     currency = gctx.config.get("currency", "EUR")
     order = await store.place_order(req.body, {"amount": amount, "currency": currency})
+    books = sum(line["quantity"] for line in req.body["lines"])
+    # the mailer confirms it (at-least-once); a full queue holds this request back, up to its deadline
+    await gctx.publish(
+        ORDER_PLACED, {"order_id": order.id, "name": order.ship_to["name"], "books": books, "total": order.total}
+    )
     res.status(201).json(order)
+
+
+@get("/orders/{id:uuid}/confirmation", modules=["mailer"])
+async def order_confirmation(
+    req: Request[None], res: Response[Confirmation], lctx: LocalContext, gctx: GlobalContext
+) -> None:
+    """The confirmation the mailer sent for an order (404 until it has)."""
+    sent = await gctx.modules["mailer"].confirmation(req.params["id"])
+    if sent is None:
+        raise HTTPError(404, "not_confirmed_yet", "no confirmation has been sent for this order yet")
+    res.json(sent)
 
 
 @get("/orders/{id:uuid}")
