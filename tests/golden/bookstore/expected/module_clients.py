@@ -15,8 +15,10 @@ __all__ = [
     "Book",
     "BookPatch",
     "Category",
+    "Confirmation",
     "Genre",
     "Isbn",
+    "MailerModule",
     "Money",
     "NewAuthor",
     "NewBook",
@@ -25,6 +27,8 @@ __all__ = [
     "OrderLine",
     "Priority",
     "ShippingAddress",
+    "ShippingModule",
+    "ShippingQuote",
     "StoreModule",
 ]
 
@@ -84,6 +88,13 @@ class Category(typing.TypedDict):
     children: list[Category]
 
 
+class Confirmation(typing.TypedDict):
+    order_id: uuid.UUID
+    to: str
+    subject: str
+    sent_at: datetime.datetime
+
+
 class Money(typing.TypedDict):
     """An amount in minor units (cents) and an ISO 4217 currency."""
 
@@ -140,7 +151,37 @@ class ShippingAddress(typing.TypedDict):
     country: str
 
 
+class ShippingQuote(typing.TypedDict):
+    country: str
+    zone: typing.Literal["domestic", "eu", "world"]
+    items: int
+    cents: int
+    days: int
+
+
 Isbn: typing.TypeAlias = str
+
+
+class MailerModule(typing.Protocol):
+    """Order confirmations, one per `orders.placed` message.
+
+    Module `mailer` (bookstore.events.Mailer, in process).
+    """
+
+    async def confirmation(self, order_id: uuid.UUID) -> Confirmation | None:
+        """The confirmation sent for `order_id`, once the mailer has processed its message."""
+        ...
+
+
+class ShippingModule(typing.Protocol):
+    """Carrier rates by zone.
+
+    Module `shipping` (bookstore.shipping.Shipping, out of process: `node modules/shipping.mjs`).
+    """
+
+    async def quote(self, country: str, items: int) -> ShippingQuote:
+        """The price and delay of sending `items` books to `country`."""
+        ...
 
 
 class StoreModule(typing.Protocol):
@@ -182,5 +223,7 @@ class StoreModule(typing.Protocol):
 
 # module id -> its client protocol
 CLIENTS: typing.Final[dict[str, type[typing.Any]]] = {
+    "mailer": MailerModule,
+    "shipping": ShippingModule,
     "store": StoreModule,
 }

@@ -19,7 +19,7 @@ from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
-import bookstore.models as _m0
+import bookstore.models as _m2
 
 __all__ = [
     "HANDLERS",
@@ -654,7 +654,7 @@ class HandlerCodec:
 
 # Constants the functions below share; a name ending in `e` belongs to the encoders.
 _RE0: Final = re.compile("^https?://")
-_MC1: Final = _constructor(_m0.Author)
+_MC1: Final = _constructor(_m2.Author)
 _E2: Final = ("missing", "`int`", "Object missing required field `id`")
 _E3: Final = ("missing", "`str`", "Object missing required field `name`")
 _E4: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
@@ -668,10 +668,10 @@ _E7: Final = (
 _K8: Final = frozenset({"id", "name", "born", "website"})
 _RE9: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
 _EN10: Final = {
-    "fiction": _m0.Genre["FICTION"],
-    "science": _m0.Genre["SCIENCE"],
-    "history": _m0.Genre["HISTORY"],
-    "children": _m0.Genre["CHILDREN"],
+    "fiction": _m2.Genre["FICTION"],
+    "science": _m2.Genre["SCIENCE"],
+    "history": _m2.Genre["HISTORY"],
+    "children": _m2.Genre["CHILDREN"],
 }
 _E11: Final = ("missing", "`str`", "Object missing required field `title`")
 _E12: Final = (
@@ -714,57 +714,77 @@ _E30: Final = (
     "Expected `str` matching regex '^[a-z0-9-]+$'",
 )
 _E31: Final = ("missing", "`array`", "Object missing required field `children`")
-_MC32: Final = _constructor(_m0.NewAuthor)
-_K33: Final = frozenset({"name", "born", "website"})
-_EN34: Final = {
-    0: _m0.Priority["NORMAL"],
-    1: _m0.Priority["EXPRESS"],
+_E32: Final = ("missing", "`uuid`", "Object missing required field `order_id`")
+_E33: Final = ("format", "`uuid`")
+_E34: Final = ("missing", "`str`", "Object missing required field `to`")
+_E35: Final = ("missing", "`str`", "Object missing required field `subject`")
+_E36: Final = ("missing", "`datetime`", "Object missing required field `sent_at`")
+_E37: Final = ("format", "`datetime`")
+_MC38: Final = _constructor(_m2.NewAuthor)
+_K39: Final = frozenset({"name", "born", "website"})
+_EN40: Final = {
+    0: _m2.Priority["NORMAL"],
+    1: _m2.Priority["EXPRESS"],
 }
-_E35: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E36: Final = ("min_items", "`array` of length >= 1", "Expected `array` of length >= 1")
-_E37: Final = (
+_E41: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E42: Final = ("min_items", "`array` of length >= 1", "Expected `array` of length >= 1")
+_E43: Final = (
     "max_items",
     "`array` of length <= 20",
     "Expected `array` of length <= 20",
 )
-_E38: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E39: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E40: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E41: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E42: Final = ("enum", "`Priority`")
-_S43: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_E44: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E45: Final = ("format", "`uuid`")
-_E46: Final = (
+_E44: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E45: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E46: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E47: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E48: Final = ("enum", "`Priority`")
+_S49: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E50: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E51: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E47: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E48: Final = ("missing", "`object`", "Object missing required field `total`")
-_E49: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E50: Final = ("format", "`datetime`")
-_E51: Final = ("missing", "`array`", "Object missing required field `items`")
-_E52: Final = ("missing", "`int`", "Object missing required field `total`")
-_E53: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
-_E54: Final = ("missing", "`str`", "Object missing required field `street`")
-_E55: Final = ("missing", "`str`", "Object missing required field `city`")
-_E56: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E57: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E58: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E59: Final = ("missing", "`str`", "Object missing required field `country`")
-_E60: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E61: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E62: Final = ("missing", "`int`", "Object missing required field `books`")
-_E63: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E64: Final = (
+_E52: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E53: Final = ("missing", "`object`", "Object missing required field `total`")
+_E54: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E55: Final = ("missing", "`int`", "Object missing required field `books`")
+_E56: Final = ("missing", "`array`", "Object missing required field `items`")
+_E57: Final = ("missing", "`int`", "Object missing required field `total`")
+_E58: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
+_RE59: Final = re.compile("^[A-Z]{2}\\Z")
+_E60: Final = ("missing", "`str`", "Object missing required field `country`")
+_E61: Final = (
+    "pattern",
+    "`str` matching regex '^[A-Z]{2}$'",
+    "Expected `str` matching regex '^[A-Z]{2}$'",
+)
+_E62: Final = ("missing", "`int`", "Object missing required field `items`")
+_E63: Final = ("missing", "`str`", "Object missing required field `street`")
+_E64: Final = ("missing", "`str`", "Object missing required field `city`")
+_E65: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E66: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E67: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E68: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E69: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E70: Final = (
+    "missing",
+    '`"domestic" | "eu" | "world"`',
+    "Object missing required field `zone`",
+)
+_E71: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E72: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E73: Final = ("missing", "`int`", "Object missing required field `days`")
+_E74: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E75: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E65: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K66: Final = frozenset({"id"})
-_K67: Final = frozenset({"slug"})
+_E76: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K77: Final = frozenset({"id"})
+_K78: Final = frozenset({"slug"})
+_K79: Final = frozenset({"country", "items"})
 _F0e: Final = (
     ("id", "id"),
     ("name", "name"),
@@ -828,7 +848,11 @@ _E28e: Final = (
     "Expected `str` matching regex '^[a-z0-9-]+$'",
 )
 _E29e: Final = ("missing", "`array`", "Object missing required field `children`")
-_F30e: Final = (
+_E30e: Final = ("missing", "`uuid`", "Object missing required field `order_id`")
+_E31e: Final = ("missing", "`str`", "Object missing required field `to`")
+_E32e: Final = ("missing", "`str`", "Object missing required field `subject`")
+_E33e: Final = ("missing", "`datetime`", "Object missing required field `sent_at`")
+_F34e: Final = (
     ("id", "id"),
     ("status", "status"),
     ("lines", "lines"),
@@ -838,46 +862,56 @@ _F30e: Final = (
     ("priority", "priority"),
     ("gift_note", "gift_note"),
 )
-_S31e: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_N32e: Final = frozenset({0, 1})
-_E33e: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E34e: Final = (
+_S35e: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_N36e: Final = frozenset({0, 1})
+_E37e: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E38e: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E35e: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E36e: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E37e: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E38e: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E39e: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E40e: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E41e: Final = ("missing", "`object`", "Object missing required field `total`")
-_E42e: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E43e: Final = ("enum", "`Priority`")
-_E44e: Final = ("missing", "`array`", "Object missing required field `items`")
-_E45e: Final = ("missing", "`int`", "Object missing required field `total`")
-_E46e: Final = (
+_E39e: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E40e: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E41e: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E42e: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E43e: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E44e: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E45e: Final = ("missing", "`object`", "Object missing required field `total`")
+_E46e: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E47e: Final = ("enum", "`Priority`")
+_E48e: Final = ("missing", "`array`", "Object missing required field `items`")
+_E49e: Final = ("missing", "`int`", "Object missing required field `total`")
+_E50e: Final = (
     "missing",
     "`int | null`",
     "Object missing required field `next_offset`",
 )
-_E47e: Final = ("missing", "`str`", "Object missing required field `street`")
-_E48e: Final = ("missing", "`str`", "Object missing required field `city`")
-_E49e: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E50e: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E51e: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E52e: Final = ("missing", "`str`", "Object missing required field `country`")
-_E53e: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E54e: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E55e: Final = ("missing", "`int`", "Object missing required field `books`")
-_E56e: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E57e: Final = (
+_E51e: Final = ("missing", "`str`", "Object missing required field `street`")
+_E52e: Final = ("missing", "`str`", "Object missing required field `city`")
+_E53e: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E54e: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E55e: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E56e: Final = ("missing", "`str`", "Object missing required field `country`")
+_E57e: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E58e: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E59e: Final = (
+    "missing",
+    '`"domestic" | "eu" | "world"`',
+    "Object missing required field `zone`",
+)
+_E60e: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E61e: Final = ("missing", "`int`", "Object missing required field `items`")
+_E62e: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E63e: Final = ("missing", "`int`", "Object missing required field `days`")
+_E64e: Final = ("missing", "`int`", "Object missing required field `books`")
+_E65e: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E66e: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E58e: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_E67e: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K68e: Final = frozenset({"country", "items"})
 
 
 def _dec_Author(v: Any) -> Any:
@@ -1359,7 +1393,7 @@ def _dec_BookQuery(v: Any) -> Any:
         kw9["limit"] = a4
     if a5 is not _MISSING:
         kw9["offset"] = a5
-    o1 = _m0.BookQuery(**kw9)
+    o1 = _m2.BookQuery(**kw9)
     return o1
 
 
@@ -1421,7 +1455,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 kw13["limit"] = n11
             if a6 is not _MISSING:
                 kw13["offset"] = n12
-            o1 = _m0.BookQuery(**kw13)
+            o1 = _m2.BookQuery(**kw13)
     return o1
 
 
@@ -1498,6 +1532,83 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     l6 = acc12
         if len(issues) == k2:
             o1 = {"slug": a3, "name": a4, "children": l6}
+    return o1
+
+
+def _dec_Confirmation(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["to"]
+        a4 = v["subject"]
+        a5 = v["sent_at"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    x6 = _parse_uuid(a2)
+    if x6 is None:
+        return _FAIL
+    if type(a3) is not str:
+        return _FAIL
+    if type(a4) is not str:
+        return _FAIL
+    if type(a5) is not str:
+        return _FAIL
+    x7 = _parse_date_time(a5)
+    if x7 is None:
+        return _FAIL
+    o1: dict[str, Any] = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x7}
+    return o1
+
+
+def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("to", _MISSING)
+        a5 = v.get("subject", _MISSING)
+        a6 = v.get("sent_at", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E32, _MISSING)
+        else:
+            x7: Any = None
+            if type(a3) is not str:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+            else:
+                x7 = _parse_uuid(a3)
+                if x7 is None:
+                    _show(issues, path + ".order_id", _E33, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".to", _E34, _MISSING)
+        else:
+            if type(a4) is not str:
+                _type(issues, path + ".to", "`str`", a4)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".subject", _E35, _MISSING)
+        else:
+            if type(a5) is not str:
+                _type(issues, path + ".subject", "`str`", a5)
+            else:
+                pass
+        if a6 is _MISSING:
+            _bad(issues, path + ".sent_at", _E36, _MISSING)
+        else:
+            x8: Any = None
+            if type(a6) is not str:
+                _type(issues, path + ".sent_at", "`datetime`", a6)
+            else:
+                x8 = _parse_date_time(a6)
+                if x8 is None:
+                    _show(issues, path + ".sent_at", _E37, a6)
+        if len(issues) == k2:
+            o1 = {"order_id": x7, "to": a4, "subject": a5, "sent_at": x8}
     return o1
 
 
@@ -1614,7 +1725,7 @@ def _dec_NewAuthor(v: Any) -> Any:
         kw9["born"] = o5
     if a4 is not _MISSING:
         kw9["website"] = o7
-    o1 = _MC32(**kw9)
+    o1 = _MC38(**kw9)
     return o1
 
 
@@ -1658,7 +1769,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".website", _E7, a5)
                 o8 = a5
         for key9 in v:
-            if key9 not in _K33:
+            if key9 not in _K39:
                 _add(
                     issues,
                     _kp(path, key9),
@@ -1673,7 +1784,7 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 kw10["born"] = o6
             if a5 is not _MISSING:
                 kw10["website"] = o8
-            o1 = _MC32(**kw10)
+            o1 = _MC38(**kw10)
     return o1
 
 
@@ -1927,7 +2038,7 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN34.get(a4) if type(a4) is int else None
+        e20: Any = _EN40.get(a4) if type(a4) is int else None
         if e20 is None:
             return _FAIL
     if a5 is not _MISSING:
@@ -1955,7 +2066,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("priority", _MISSING)
         a6 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".lines", _E35, _MISSING)
+            _bad(issues, path + ".lines", _E41, _MISSING)
         else:
             l7: Any = None
             if type(a3) is not list:
@@ -1964,9 +2075,9 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 p8 = path + ".lines"
                 k9 = len(issues)
                 if len(a3) < 1:
-                    _bad(issues, p8, _E36, a3)
+                    _bad(issues, p8, _E42, a3)
                 if len(a3) > 20:
-                    _bad(issues, p8, _E37, a3)
+                    _bad(issues, p8, _E43, a3)
                 acc18: list[Any] = []
                 for j11, i10 in enumerate(a3):
                     o12: Any = None
@@ -1977,7 +2088,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a14 = i10.get("book_id", _MISSING)
                         a15 = i10.get("quantity", _MISSING)
                         if a14 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].book_id", _E38, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].book_id", _E44, _MISSING)
                         else:
                             n16: Any = a14
                             if type(n16) is float and n16.is_integer():
@@ -1993,7 +2104,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n16,
                                     )
                         if a15 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].quantity", _E39, _MISSING)
+                            _bad(issues, f"{p8}[{j11}].quantity", _E45, _MISSING)
                         else:
                             n17: Any = a15
                             if type(n17) is float and n17.is_integer():
@@ -2012,7 +2123,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p8}[{j11}].quantity",
-                                        _E40,
+                                        _E46,
                                         n17,
                                     )
                         if len(issues) == k13:
@@ -2021,16 +2132,16 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     l7 = acc18
         if a4 is _MISSING:
-            _bad(issues, path + ".ship_to", _E41, _MISSING)
+            _bad(issues, path + ".ship_to", _E47, _MISSING)
         else:
             r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
         if a5 is not _MISSING:
             n20: Any = a5
             if type(n20) is float and n20.is_integer():
                 n20 = int(n20)
-            e21: Any = _EN34.get(n20) if type(n20) is int else None
+            e21: Any = _EN40.get(n20) if type(n20) is int else None
             if e21 is None:
-                _show(issues, path + ".priority", _E42, n20)
+                _show(issues, path + ".priority", _E48, n20)
         if a6 is not _MISSING:
             o22: Any = None
             if a6 is not None:
@@ -2067,7 +2178,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S43):
+    if not (type(a3) is str and a3 in _S49):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -2147,7 +2258,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN34.get(a8) if type(a8) is int else None
+        e30: Any = _EN40.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -2168,7 +2279,7 @@ def _dec_Order(v: Any) -> Any:
         kw32["priority"] = e30
     if a9 is not _MISSING:
         kw32["gift_note"] = o31
-    o1 = _m0.Order(**kw32)
+    o1 = _m2.Order(**kw32)
     return o1
 
 
@@ -2187,7 +2298,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E44, _MISSING)
+            _bad(issues, path + ".id", _E50, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -2195,14 +2306,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _show(issues, path + ".id", _E45, a3)
+                    _show(issues, path + ".id", _E33, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E46, _MISSING)
+            _bad(issues, path + ".status", _E51, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S43):
-                _show(issues, path + ".status", _E47, a4)
+            if not (type(a4) is str and a4 in _S49):
+                _show(issues, path + ".status", _E52, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E35, _MISSING)
+            _bad(issues, path + ".lines", _E41, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -2220,7 +2331,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E38, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E44, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -2236,7 +2347,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E39, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E45, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -2260,7 +2371,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E40,
+                                        _E46,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -2269,11 +2380,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E41, _MISSING)
+            _bad(issues, path + ".ship_to", _E47, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E48, _MISSING)
+            _bad(issues, path + ".total", _E53, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -2301,7 +2412,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E49, _MISSING)
+            _bad(issues, path + ".created_at", _E54, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -2309,14 +2420,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _show(issues, path + ".created_at", _E50, a8)
+                    _show(issues, path + ".created_at", _E37, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN34.get(n31) if type(n31) is int else None
+            e32: Any = _EN40.get(n31) if type(n31) is int else None
             if e32 is None:
-                _show(issues, path + ".priority", _E42, n31)
+                _show(issues, path + ".priority", _E48, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -2338,7 +2449,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 kw34["priority"] = e32
             if a10 is not _MISSING:
                 kw34["gift_note"] = o33
-            o1 = _m0.Order(**kw34)
+            o1 = _m2.Order(**kw34)
     return o1
 
 
@@ -2348,7 +2459,7 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S43):
+        if not (type(a2) is str and a2 in _S49):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -2375,8 +2486,8 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S43):
-                _show(issues, path + ".status", _E47, a3)
+            if not (type(a3) is str and a3 in _S49):
+                _show(issues, path + ".status", _E52, a3)
         if a4 is not _MISSING:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
@@ -2427,7 +2538,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E38, _MISSING)
+            _bad(issues, path + ".book_id", _E44, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -2438,7 +2549,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E16, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E39, _MISSING)
+            _bad(issues, path + ".quantity", _E45, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -2449,9 +2560,119 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E16, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E40, n6)
+                    _bad_num(issues, path + ".quantity", _E46, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
+    return o1
+
+
+def _dec_OrderPlaced(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["name"]
+        a4 = v["books"]
+        a5 = v["total"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    x6 = _parse_uuid(a2)
+    if x6 is None:
+        return _FAIL
+    if type(a3) is not str:
+        return _FAIL
+    if type(a4) is not int:
+        return _FAIL
+    if type(a5) is not dict:
+        return _FAIL
+    try:
+        a8 = a5["amount"]
+        a9 = a5["currency"]
+    except KeyError:
+        return _FAIL
+    if type(a8) is not int or a8 < 0:
+        return _FAIL
+    if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
+        return _FAIL
+    o7: dict[str, Any]
+    same10 = len(a5) == 2
+    if same10:
+        o7 = a5
+    else:
+        o7 = {"amount": a8, "currency": a9}
+    o1: dict[str, Any] = {"order_id": x6, "name": a3, "books": a4, "total": o7}
+    return o1
+
+
+def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("name", _MISSING)
+        a5 = v.get("books", _MISSING)
+        a6 = v.get("total", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E32, _MISSING)
+        else:
+            x7: Any = None
+            if type(a3) is not str:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+            else:
+                x7 = _parse_uuid(a3)
+                if x7 is None:
+                    _show(issues, path + ".order_id", _E33, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".name", _E3, _MISSING)
+        else:
+            if type(a4) is not str:
+                _type(issues, path + ".name", "`str`", a4)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".books", _E55, _MISSING)
+        else:
+            n8: Any = a5
+            if type(n8) is float and n8.is_integer():
+                n8 = int(n8)
+            if type(n8) is not int:
+                _type(issues, path + ".books", "`int`", n8)
+            else:
+                pass
+        if a6 is _MISSING:
+            _bad(issues, path + ".total", _E53, _MISSING)
+        else:
+            o9: Any = None
+            if type(a6) is not dict:
+                _type(issues, path + ".total", "`object`", a6)
+            else:
+                k10 = len(issues)
+                a11 = a6.get("amount", _MISSING)
+                a12 = a6.get("currency", _MISSING)
+                if a11 is _MISSING:
+                    _bad(issues, path + ".total.amount", _E20, _MISSING)
+                else:
+                    n13: Any = a11
+                    if type(n13) is float and n13.is_integer():
+                        n13 = int(n13)
+                    if type(n13) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n13)
+                    else:
+                        if n13 < 0:
+                            _bad_num(issues, path + ".total.amount", _E21, n13)
+                if a12 is _MISSING:
+                    _bad(issues, path + ".total.currency", _E22, _MISSING)
+                else:
+                    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
+                        _show(issues, path + ".total.currency", _E23, a12)
+                if len(issues) == k10:
+                    o9 = {"amount": n13, "currency": a12}
+        if len(issues) == k2:
+            o1 = {"order_id": x7, "name": a4, "books": n8, "total": o9}
     return o1
 
 
@@ -2501,7 +2722,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E51, _MISSING)
+            _bad(issues, path + ".items", _E56, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -2516,7 +2737,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E52, _MISSING)
+            _bad(issues, path + ".total", _E57, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -2526,7 +2747,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E53, _MISSING)
+            _bad(issues, path + ".next_offset", _E58, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -2544,7 +2765,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN34.get(v) if type(v) is int else None
+    e1: Any = _EN40.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -2554,10 +2775,65 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN34.get(n1) if type(n1) is int else None
+    e2: Any = _EN40.get(n1) if type(n1) is int else None
     if e2 is None:
-        _show(issues, path, _E42, n1)
+        _show(issues, path, _E48, n1)
     return e2
+
+
+def _dec_QuoteQuery(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["country"]
+        a3 = v["items"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or _RE59.search(a2) is None:
+        return _FAIL
+    if type(a3) is not int or not 1 <= a3 <= 100:
+        return _FAIL
+    o1: dict[str, Any]
+    same4 = len(v) == 2
+    if same4:
+        o1 = v
+    else:
+        o1 = {"country": a2, "items": a3}
+    return o1
+
+
+def _dec_QuoteQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("country", _MISSING)
+        a4 = v.get("items", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".country", _E60, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".country", "`str`", a3)
+            else:
+                if _RE59.search(a3) is None:
+                    _bad(issues, path + ".country", _E61, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".items", _E62, _MISSING)
+        else:
+            n5: Any = a4
+            if type(n5) is float and n5.is_integer():
+                n5 = int(n5)
+            if type(n5) is not int:
+                _type(issues, path + ".items", "`int`", n5)
+            else:
+                if n5 < 1:
+                    _bad_num(issues, path + ".items", _E16, n5)
+                if n5 > 100:
+                    _bad_num(issues, path + ".items", _E27, n5)
+        if len(issues) == k2:
+            o1 = {"country": a3, "items": n5}
+    return o1
 
 
 def _dec_ShippingAddress(v: Any) -> Any:
@@ -2610,39 +2886,39 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E4, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E54, _MISSING)
+            _bad(issues, path + ".street", _E63, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E55, _MISSING)
+            _bad(issues, path + ".city", _E64, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E56, _MISSING)
+            _bad(issues, path + ".postcode", _E65, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E57, a6)
+                    _bad(issues, path + ".postcode", _E66, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E58, a6)
+                    _bad(issues, path + ".postcode", _E67, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E59, _MISSING)
+            _bad(issues, path + ".country", _E60, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E60, a7)
+                    _bad(issues, path + ".country", _E68, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E61, a7)
+                    _bad(issues, path + ".country", _E69, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -2651,6 +2927,100 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "postcode": a6,
                 "country": a7,
             }
+    return o1
+
+
+def _dec_ShippingQuote(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["country"]
+        a3 = v["zone"]
+        a4 = v["items"]
+        a5 = v["cents"]
+        a6 = v["days"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or not 2 <= len(a2) <= 2:
+        return _FAIL
+    if not (a3 == "domestic" or a3 == "eu" or a3 == "world"):
+        return _FAIL
+    if type(a4) is not int or a4 < 1:
+        return _FAIL
+    if type(a5) is not int or a5 < 0:
+        return _FAIL
+    if type(a6) is not int or a6 < 1:
+        return _FAIL
+    o1: dict[str, Any]
+    same7 = len(v) == 5
+    if same7:
+        o1 = v
+    else:
+        o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
+    return o1
+
+
+def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("country", _MISSING)
+        a4 = v.get("zone", _MISSING)
+        a5 = v.get("items", _MISSING)
+        a6 = v.get("cents", _MISSING)
+        a7 = v.get("days", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".country", _E60, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".country", "`str`", a3)
+            else:
+                if len(a3) < 2:
+                    _bad(issues, path + ".country", _E68, a3)
+                if len(a3) > 2:
+                    _bad(issues, path + ".country", _E69, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".zone", _E70, _MISSING)
+        else:
+            if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
+                _show(issues, path + ".zone", _E71, a4)
+        if a5 is _MISSING:
+            _bad(issues, path + ".items", _E62, _MISSING)
+        else:
+            n8: Any = a5
+            if type(n8) is float and n8.is_integer():
+                n8 = int(n8)
+            if type(n8) is not int:
+                _type(issues, path + ".items", "`int`", n8)
+            else:
+                if n8 < 1:
+                    _bad_num(issues, path + ".items", _E16, n8)
+        if a6 is _MISSING:
+            _bad(issues, path + ".cents", _E72, _MISSING)
+        else:
+            n9: Any = a6
+            if type(n9) is float and n9.is_integer():
+                n9 = int(n9)
+            if type(n9) is not int:
+                _type(issues, path + ".cents", "`int`", n9)
+            else:
+                if n9 < 0:
+                    _bad_num(issues, path + ".cents", _E21, n9)
+        if a7 is _MISSING:
+            _bad(issues, path + ".days", _E73, _MISSING)
+        else:
+            n10: Any = a7
+            if type(n10) is float and n10.is_integer():
+                n10 = int(n10)
+            if type(n10) is not int:
+                _type(issues, path + ".days", "`int`", n10)
+            else:
+                if n10 < 1:
+                    _bad_num(issues, path + ".days", _E16, n10)
+        if len(issues) == k2:
+            o1 = {"country": a3, "zone": a4, "items": n8, "cents": n9, "days": n10}
     return o1
 
 
@@ -2697,7 +3067,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E62, _MISSING)
+            _bad(issues, path + ".books", _E55, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -2707,7 +3077,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E63, _MISSING)
+            _bad(issues, path + ".authors", _E74, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -2717,7 +3087,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E64, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E75, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -2738,7 +3108,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E65, _MISSING)
+            _bad(issues, path + ".revenue", _E76, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -2783,7 +3153,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E44, _MISSING)
+            _bad(issues, path + ".id", _E50, _MISSING)
         else:
             x4: Any = None
             if type(a3) is not str:
@@ -2791,9 +3161,9 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x4 = _parse_uuid(a3)
                 if x4 is None:
-                    _show(issues, path + ".id", _E45, a3)
+                    _show(issues, path + ".id", _E33, a3)
         for key5 in v:
-            if key5 not in _K66:
+            if key5 not in _K77:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -2846,7 +3216,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key5 in v:
-            if key5 not in _K66:
+            if key5 not in _K77:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -2896,7 +3266,7 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key4 in v:
-            if key4 not in _K67:
+            if key4 not in _K78:
                 _add(
                     issues,
                     _kp(path, key4),
@@ -2910,8 +3280,72 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
+def _dec_anon_4(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["country"]
+        a3 = v["items"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    if type(a3) is not int:
+        return _FAIL
+    c4 = 2
+    if len(v) != c4:
+        return _FAIL
+    o1: dict[str, Any]
+    same5 = True
+    if same5:
+        o1 = v
+    else:
+        o1 = {"country": a2, "items": a3}
+    return o1
+
+
+def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("country", _MISSING)
+        a4 = v.get("items", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".country", _E60, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".country", "`str`", a3)
+            else:
+                pass
+        if a4 is _MISSING:
+            _bad(issues, path + ".items", _E62, _MISSING)
+        else:
+            n5: Any = a4
+            if type(n5) is float and n5.is_integer():
+                n5 = int(n5)
+            if type(n5) is not int:
+                _type(issues, path + ".items", "`int`", n5)
+            else:
+                pass
+        for key6 in v:
+            if key6 not in _K79:
+                _add(
+                    issues,
+                    _kp(path, key6),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key6],
+                    "Object contains unknown field `" + key6 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"country": a3, "items": n5}
+    return o1
+
+
 def _enc_Author(v: Any) -> Any:
-    if type(v) is not dict and not isinstance(v, _m0.Author):
+    if type(v) is not dict and not isinstance(v, _m2.Author):
         return _FAIL
     v = v if type(v) is dict else _attrs(v, _F0e)
     try:
@@ -2954,7 +3388,7 @@ def _enc_Author(v: Any) -> Any:
 
 def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
     o1: Any = None
-    if type(v) is not dict and not isinstance(v, _m0.Author):
+    if type(v) is not dict and not isinstance(v, _m2.Author):
         _type(issues, path, "`object`", v)
     else:
         v = v if type(v) is dict else _attrs(v, _F0e)
@@ -3043,7 +3477,7 @@ def _enc_Book(v: Any) -> Any:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e11 = a5.value if isinstance(a5, _m0.Genre) else a5
+    e11 = a5.value if isinstance(a5, _m2.Genre) else a5
     if not (type(e11) is str and e11 in _S9e):
         return _FAIL
     if type(a6) is not dict:
@@ -3139,7 +3573,7 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a6 is _MISSING:
             _bad(issues, path + ".genre", _E16e, _MISSING)
         else:
-            e15 = a6.value if isinstance(a6, _m0.Genre) else a6
+            e15 = a6.value if isinstance(a6, _m2.Genre) else a6
             if not (type(e15) is str and e15 in _S9e):
                 _show(issues, path + ".genre", _E17e, e15)
         if a7 is _MISSING:
@@ -3301,15 +3735,96 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
+def _enc_Confirmation(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["to"]
+        a4 = v["subject"]
+        a5 = v["sent_at"]
+    except KeyError:
+        return _FAIL
+    if isinstance(a2, _UUID):
+        x6 = str(a2)
+    elif type(a2) is str and (j7 := _parse_uuid(a2)) is not None:
+        x6 = str(j7)
+    else:
+        return _FAIL
+    if type(a3) is not str:
+        return _FAIL
+    if type(a4) is not str:
+        return _FAIL
+    if isinstance(a5, _datetime):
+        x8 = a5.isoformat()
+    elif type(a5) is str and (j9 := _parse_date_time(a5)) is not None:
+        x8 = j9.isoformat()
+    else:
+        return _FAIL
+    o1: dict[str, Any] = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x8}
+    return o1
+
+
+def _enc_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("to", _MISSING)
+        a5 = v.get("subject", _MISSING)
+        a6 = v.get("sent_at", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E30e, _MISSING)
+        else:
+            x7: Any = None
+            if isinstance(a3, _UUID):
+                x7 = str(a3)
+            elif type(a3) is str and (j8 := _parse_uuid(a3)) is not None:
+                x7 = str(j8)
+            else:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".to", _E31e, _MISSING)
+        else:
+            s9: Any = _enc_str(a4)
+            if type(s9) is not str:
+                _type(issues, path + ".to", "`str`", s9)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".subject", _E32e, _MISSING)
+        else:
+            s10: Any = _enc_str(a5)
+            if type(s10) is not str:
+                _type(issues, path + ".subject", "`str`", s10)
+            else:
+                pass
+        if a6 is _MISSING:
+            _bad(issues, path + ".sent_at", _E33e, _MISSING)
+        else:
+            x11: Any = None
+            if isinstance(a6, _datetime):
+                x11 = a6.isoformat()
+            elif type(a6) is str and (j12 := _parse_date_time(a6)) is not None:
+                x11 = j12.isoformat()
+            else:
+                _type(issues, path + ".sent_at", "`datetime`", a6)
+        if len(issues) == k2:
+            o1 = {"order_id": x7, "to": s9, "subject": s10, "sent_at": x11}
+    return o1
+
+
 def _enc_Genre(v: Any) -> Any:
-    e1 = v.value if isinstance(v, _m0.Genre) else v
+    e1 = v.value if isinstance(v, _m2.Genre) else v
     if not (type(e1) is str and e1 in _S9e):
         return _FAIL
     return e1
 
 
 def _enc_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1 = v.value if isinstance(v, _m0.Genre) else v
+    e1 = v.value if isinstance(v, _m2.Genre) else v
     if not (type(e1) is str and e1 in _S9e):
         _show(issues, path, _E17e, e1)
     return e1
@@ -3375,9 +3890,9 @@ def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _enc_Order(v: Any) -> Any:
-    if type(v) is not dict and not isinstance(v, _m0.Order):
+    if type(v) is not dict and not isinstance(v, _m2.Order):
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F30e)
+    v = v if type(v) is dict else _attrs(v, _F34e)
     try:
         a2 = v["id"]
         a3 = v["status"]
@@ -3395,7 +3910,7 @@ def _enc_Order(v: Any) -> Any:
         x10 = str(j11)
     else:
         return _FAIL
-    if not (type(a3) is str and a3 in _S31e):
+    if not (type(a3) is str and a3 in _S35e):
         return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
         return _FAIL
@@ -3461,8 +3976,8 @@ def _enc_Order(v: Any) -> Any:
     else:
         return _FAIL
     if a8 is not _MISSING:
-        e29 = a8.value if isinstance(a8, _m0.Priority) else a8
-        if not (type(e29) is int and e29 in _N32e):
+        e29 = a8.value if isinstance(a8, _m2.Priority) else a8
+        if not (type(e29) is int and e29 in _N36e):
             return _FAIL
     if a9 is not _MISSING:
         o30: Any = None
@@ -3487,10 +4002,10 @@ def _enc_Order(v: Any) -> Any:
 
 def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
     o1: Any = None
-    if type(v) is not dict and not isinstance(v, _m0.Order):
+    if type(v) is not dict and not isinstance(v, _m2.Order):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F30e)
+        v = v if type(v) is dict else _attrs(v, _F34e)
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         a4 = v.get("status", _MISSING)
@@ -3501,7 +4016,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E33e, _MISSING)
+            _bad(issues, path + ".id", _E37e, _MISSING)
         else:
             x11: Any = None
             if isinstance(a3, _UUID):
@@ -3511,12 +4026,12 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".id", "`uuid`", a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E34e, _MISSING)
+            _bad(issues, path + ".status", _E38e, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S31e):
-                _show(issues, path + ".status", _E35e, a4)
+            if not (type(a4) is str and a4 in _S35e):
+                _show(issues, path + ".status", _E39e, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E36e, _MISSING)
+            _bad(issues, path + ".lines", _E40e, _MISSING)
         else:
             l13: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
@@ -3534,7 +4049,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a20 = i16.get("book_id", _MISSING)
                         a21 = i16.get("quantity", _MISSING)
                         if a20 is _MISSING:
-                            _bad(issues, f"{p14}[{j17}].book_id", _E37e, _MISSING)
+                            _bad(issues, f"{p14}[{j17}].book_id", _E41e, _MISSING)
                         else:
                             n22: Any = _enc_int(a20)
                             if type(n22) is not int:
@@ -3548,7 +4063,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n22,
                                     )
                         if a21 is _MISSING:
-                            _bad(issues, f"{p14}[{j17}].quantity", _E38e, _MISSING)
+                            _bad(issues, f"{p14}[{j17}].quantity", _E42e, _MISSING)
                         else:
                             n23: Any = _enc_int(a21)
                             if type(n23) is not int:
@@ -3570,7 +4085,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p14}[{j17}].quantity",
-                                        _E39e,
+                                        _E43e,
                                         n23,
                                     )
                         if len(issues) == k19:
@@ -3579,11 +4094,11 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k15:
                     l13 = acc24
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E40e, _MISSING)
+            _bad(issues, path + ".ship_to", _E44e, _MISSING)
         else:
             r25 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E41e, _MISSING)
+            _bad(issues, path + ".total", _E45e, _MISSING)
         else:
             o26: Any = None
             if type(a7) is not dict:
@@ -3609,7 +4124,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k27:
                     o26 = {"amount": n30, "currency": a29}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E42e, _MISSING)
+            _bad(issues, path + ".created_at", _E46e, _MISSING)
         else:
             x31: Any = None
             if isinstance(a8, _datetime):
@@ -3619,9 +4134,9 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".created_at", "`datetime`", a8)
         if a9 is not _MISSING:
-            e33 = a9.value if isinstance(a9, _m0.Priority) else a9
-            if not (type(e33) is int and e33 in _N32e):
-                _show(issues, path + ".priority", _E43e, e33)
+            e33 = a9.value if isinstance(a9, _m2.Priority) else a9
+            if not (type(e33) is int and e33 in _N36e):
+                _show(issues, path + ".priority", _E47e, e33)
         if a10 is not _MISSING:
             o34: Any = None
             if a10 is not None:
@@ -3672,7 +4187,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E37e, _MISSING)
+            _bad(issues, path + ".book_id", _E41e, _MISSING)
         else:
             n5: Any = _enc_int(a3)
             if type(n5) is not int:
@@ -3681,7 +4196,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E15e, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E38e, _MISSING)
+            _bad(issues, path + ".quantity", _E42e, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
@@ -3690,7 +4205,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E15e, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E39e, n6)
+                    _bad_num(issues, path + ".quantity", _E43e, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -3735,7 +4250,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E44e, _MISSING)
+            _bad(issues, path + ".items", _E48e, _MISSING)
         else:
             l6: Any = None
             if not isinstance(a3, (list, tuple, set, frozenset)):
@@ -3750,7 +4265,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E45e, _MISSING)
+            _bad(issues, path + ".total", _E49e, _MISSING)
         else:
             n13: Any = _enc_int(a4)
             if type(n13) is not int:
@@ -3758,7 +4273,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E46e, _MISSING)
+            _bad(issues, path + ".next_offset", _E50e, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -3774,16 +4289,16 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _enc_Priority(v: Any) -> Any:
-    e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N32e):
+    e1 = v.value if isinstance(v, _m2.Priority) else v
+    if not (type(e1) is int and e1 in _N36e):
         return _FAIL
     return e1
 
 
 def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1 = v.value if isinstance(v, _m0.Priority) else v
-    if not (type(e1) is int and e1 in _N32e):
-        _show(issues, path, _E43e, e1)
+    e1 = v.value if isinstance(v, _m2.Priority) else v
+    if not (type(e1) is int and e1 in _N36e):
+        _show(issues, path, _E47e, e1)
     return e1
 
 
@@ -3839,7 +4354,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(s8) < 1:
                     _bad(issues, path + ".name", _E4e, s8)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E47e, _MISSING)
+            _bad(issues, path + ".street", _E51e, _MISSING)
         else:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
@@ -3847,7 +4362,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E48e, _MISSING)
+            _bad(issues, path + ".city", _E52e, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
@@ -3855,27 +4370,27 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E49e, _MISSING)
+            _bad(issues, path + ".postcode", _E53e, _MISSING)
         else:
             s11: Any = _enc_str(a6)
             if type(s11) is not str:
                 _type(issues, path + ".postcode", "`str`", s11)
             else:
                 if len(s11) < 3:
-                    _bad(issues, path + ".postcode", _E50e, s11)
+                    _bad(issues, path + ".postcode", _E54e, s11)
                 if len(s11) > 10:
-                    _bad(issues, path + ".postcode", _E51e, s11)
+                    _bad(issues, path + ".postcode", _E55e, s11)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E52e, _MISSING)
+            _bad(issues, path + ".country", _E56e, _MISSING)
         else:
             s12: Any = _enc_str(a7)
             if type(s12) is not str:
                 _type(issues, path + ".country", "`str`", s12)
             else:
                 if len(s12) < 2:
-                    _bad(issues, path + ".country", _E53e, s12)
+                    _bad(issues, path + ".country", _E57e, s12)
                 if len(s12) > 2:
-                    _bad(issues, path + ".country", _E54e, s12)
+                    _bad(issues, path + ".country", _E58e, s12)
         if len(issues) == k2:
             o1 = {
                 "name": s8,
@@ -3884,6 +4399,96 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "postcode": s11,
                 "country": s12,
             }
+    return o1
+
+
+def _enc_ShippingQuote(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["country"]
+        a3 = v["zone"]
+        a4 = v["items"]
+        a5 = v["cents"]
+        a6 = v["days"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or not 2 <= len(a2) <= 2:
+        return _FAIL
+    if not (a3 == "domestic" or a3 == "eu" or a3 == "world"):
+        return _FAIL
+    if type(a4) is not int or a4 < 1:
+        return _FAIL
+    if type(a5) is not int or a5 < 0:
+        return _FAIL
+    if type(a6) is not int or a6 < 1:
+        return _FAIL
+    o1: dict[str, Any] = {
+        "country": a2,
+        "zone": a3,
+        "items": a4,
+        "cents": a5,
+        "days": a6,
+    }
+    return o1
+
+
+def _enc_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("country", _MISSING)
+        a4 = v.get("zone", _MISSING)
+        a5 = v.get("items", _MISSING)
+        a6 = v.get("cents", _MISSING)
+        a7 = v.get("days", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".country", _E56e, _MISSING)
+        else:
+            s8: Any = _enc_str(a3)
+            if type(s8) is not str:
+                _type(issues, path + ".country", "`str`", s8)
+            else:
+                if len(s8) < 2:
+                    _bad(issues, path + ".country", _E57e, s8)
+                if len(s8) > 2:
+                    _bad(issues, path + ".country", _E58e, s8)
+        if a4 is _MISSING:
+            _bad(issues, path + ".zone", _E59e, _MISSING)
+        else:
+            if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
+                _show(issues, path + ".zone", _E60e, a4)
+        if a5 is _MISSING:
+            _bad(issues, path + ".items", _E61e, _MISSING)
+        else:
+            n9: Any = _enc_int(a5)
+            if type(n9) is not int:
+                _type(issues, path + ".items", "`int`", n9)
+            else:
+                if n9 < 1:
+                    _bad_num(issues, path + ".items", _E15e, n9)
+        if a6 is _MISSING:
+            _bad(issues, path + ".cents", _E62e, _MISSING)
+        else:
+            n10: Any = _enc_int(a6)
+            if type(n10) is not int:
+                _type(issues, path + ".cents", "`int`", n10)
+            else:
+                if n10 < 0:
+                    _bad_num(issues, path + ".cents", _E20e, n10)
+        if a7 is _MISSING:
+            _bad(issues, path + ".days", _E63e, _MISSING)
+        else:
+            n11: Any = _enc_int(a7)
+            if type(n11) is not int:
+                _type(issues, path + ".days", "`int`", n11)
+            else:
+                if n11 < 1:
+                    _bad_num(issues, path + ".days", _E15e, n11)
+        if len(issues) == k2:
+            o1 = {"country": s8, "zone": a4, "items": n9, "cents": n10, "days": n11}
     return o1
 
 
@@ -3936,7 +4541,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E55e, _MISSING)
+            _bad(issues, path + ".books", _E64e, _MISSING)
         else:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
@@ -3944,7 +4549,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E56e, _MISSING)
+            _bad(issues, path + ".authors", _E65e, _MISSING)
         else:
             n8: Any = _enc_int(a4)
             if type(n8) is not int:
@@ -3952,7 +4557,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E57e, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E66e, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -3976,7 +4581,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E58e, _MISSING)
+            _bad(issues, path + ".revenue", _E67e, _MISSING)
         else:
             d17: Any = None
             if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
@@ -4000,7 +4605,7 @@ def _enc_anon(v: Any) -> Any:
         return _FAIL
     acc13: list[Any] = []
     for i2 in v:
-        if type(i2) is not dict and not isinstance(i2, _m0.Author):
+        if type(i2) is not dict and not isinstance(i2, _m2.Author):
             return _FAIL
         i2 = i2 if type(i2) is dict else _attrs(i2, _F0e)
         try:
@@ -4052,7 +4657,7 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         acc19: list[Any] = []
         for j4, i3 in enumerate(v):
             o5: Any = None
-            if type(i3) is not dict and not isinstance(i3, _m0.Author):
+            if type(i3) is not dict and not isinstance(i3, _m2.Author):
                 _type(issues, f"{path}[{j4}]", "`object`", i3)
             else:
                 i3 = i3 if type(i3) is dict else _attrs(i3, _F0e)
@@ -4128,9 +4733,9 @@ def _enc_anon_2(v: Any) -> Any:
         return _FAIL
     acc33: list[Any] = []
     for i2 in v:
-        if type(i2) is not dict and not isinstance(i2, _m0.Order):
+        if type(i2) is not dict and not isinstance(i2, _m2.Order):
             return _FAIL
-        i2 = i2 if type(i2) is dict else _attrs(i2, _F30e)
+        i2 = i2 if type(i2) is dict else _attrs(i2, _F34e)
         try:
             a4 = i2["id"]
             a5 = i2["status"]
@@ -4148,7 +4753,7 @@ def _enc_anon_2(v: Any) -> Any:
             x12 = str(j13)
         else:
             return _FAIL
-        if not (type(a5) is str and a5 in _S31e):
+        if not (type(a5) is str and a5 in _S35e):
             return _FAIL
         if not isinstance(a6, (list, tuple, set, frozenset)):
             return _FAIL
@@ -4214,8 +4819,8 @@ def _enc_anon_2(v: Any) -> Any:
         else:
             return _FAIL
         if a10 is not _MISSING:
-            e31 = a10.value if isinstance(a10, _m0.Priority) else a10
-            if not (type(e31) is int and e31 in _N32e):
+            e31 = a10.value if isinstance(a10, _m2.Priority) else a10
+            if not (type(e31) is int and e31 in _N36e):
                 return _FAIL
         if a11 is not _MISSING:
             o32: Any = None
@@ -4255,12 +4860,174 @@ def _enc_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return l1
 
 
+def _enc_anon_3(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["country"]
+        a3 = v["items"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    if type(a3) is not int:
+        return _FAIL
+    c4 = 2
+    if len(v) != c4:
+        return _FAIL
+    o1: dict[str, Any] = {"country": a2, "items": a3}
+    return o1
+
+
+def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("country", _MISSING)
+        a4 = v.get("items", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".country", _E56e, _MISSING)
+        else:
+            s5: Any = _enc_str(a3)
+            if type(s5) is not str:
+                _type(issues, path + ".country", "`str`", s5)
+            else:
+                pass
+        if a4 is _MISSING:
+            _bad(issues, path + ".items", _E61e, _MISSING)
+        else:
+            n6: Any = _enc_int(a4)
+            if type(n6) is not int:
+                _type(issues, path + ".items", "`int`", n6)
+            else:
+                pass
+        for key7 in v:
+            if key7 not in _K68e:
+                _add(
+                    issues,
+                    _kp(path, key7),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key7],
+                    "Object contains unknown field `" + key7 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"country": s5, "items": n6}
+    return o1
+
+
+def _enc_OrderPlaced(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["name"]
+        a4 = v["books"]
+        a5 = v["total"]
+    except KeyError:
+        return _FAIL
+    if isinstance(a2, _UUID):
+        x6 = str(a2)
+    elif type(a2) is str and (j7 := _parse_uuid(a2)) is not None:
+        x6 = str(j7)
+    else:
+        return _FAIL
+    if type(a3) is not str:
+        return _FAIL
+    if type(a4) is not int:
+        return _FAIL
+    if type(a5) is not dict:
+        return _FAIL
+    try:
+        a9 = a5["amount"]
+        a10 = a5["currency"]
+    except KeyError:
+        return _FAIL
+    if type(a9) is not int or a9 < 0:
+        return _FAIL
+    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
+        return _FAIL
+    o8: dict[str, Any] = {"amount": a9, "currency": a10}
+    o1: dict[str, Any] = {"order_id": x6, "name": a3, "books": a4, "total": o8}
+    return o1
+
+
+def _enc_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("name", _MISSING)
+        a5 = v.get("books", _MISSING)
+        a6 = v.get("total", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E30e, _MISSING)
+        else:
+            x7: Any = None
+            if isinstance(a3, _UUID):
+                x7 = str(a3)
+            elif type(a3) is str and (j8 := _parse_uuid(a3)) is not None:
+                x7 = str(j8)
+            else:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".name", _E3e, _MISSING)
+        else:
+            s9: Any = _enc_str(a4)
+            if type(s9) is not str:
+                _type(issues, path + ".name", "`str`", s9)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".books", _E64e, _MISSING)
+        else:
+            n10: Any = _enc_int(a5)
+            if type(n10) is not int:
+                _type(issues, path + ".books", "`int`", n10)
+            else:
+                pass
+        if a6 is _MISSING:
+            _bad(issues, path + ".total", _E45e, _MISSING)
+        else:
+            o11: Any = None
+            if type(a6) is not dict:
+                _type(issues, path + ".total", "`object`", a6)
+            else:
+                k12 = len(issues)
+                a13 = a6.get("amount", _MISSING)
+                a14 = a6.get("currency", _MISSING)
+                if a13 is _MISSING:
+                    _bad(issues, path + ".total.amount", _E19e, _MISSING)
+                else:
+                    n15: Any = _enc_int(a13)
+                    if type(n15) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n15)
+                    else:
+                        if n15 < 0:
+                            _bad_num(issues, path + ".total.amount", _E20e, n15)
+                if a14 is _MISSING:
+                    _bad(issues, path + ".total.currency", _E21e, _MISSING)
+                else:
+                    if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
+                        _show(issues, path + ".total.currency", _E22e, a14)
+                if len(issues) == k12:
+                    o11 = {"amount": n15, "currency": a14}
+        if len(issues) == k2:
+            o1 = {"order_id": x7, "name": s9, "books": n10, "total": o11}
+    return o1
+
+
 _DECODERS: Final[dict[str, _Codec]] = {
     "Author": (_dec_Author, _dec_Author_c),
     "Book": (_dec_Book, _dec_Book_c),
     "BookPatch": (_dec_BookPatch, _dec_BookPatch_c),
     "BookQuery": (_dec_BookQuery, _dec_BookQuery_c),
     "Category": (_dec_Category, _dec_Category_c),
+    "Confirmation": (_dec_Confirmation, _dec_Confirmation_c),
     "Genre": (_dec_Genre, _dec_Genre_c),
     "Isbn": (_dec_Isbn, _dec_Isbn_c),
     "Money": (_dec_Money, _dec_Money_c),
@@ -4270,15 +5037,19 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "Order": (_dec_Order, _dec_Order_c),
     "OrderFilter": (_dec_OrderFilter, _dec_OrderFilter_c),
     "OrderLine": (_dec_OrderLine, _dec_OrderLine_c),
+    "OrderPlaced": (_dec_OrderPlaced, _dec_OrderPlaced_c),
     "Page_Book": (_dec_Page_Book, _dec_Page_Book_c),
     "Priority": (_dec_Priority, _dec_Priority_c),
+    "QuoteQuery": (_dec_QuoteQuery, _dec_QuoteQuery_c),
     "ShippingAddress": (_dec_ShippingAddress, _dec_ShippingAddress_c),
+    "ShippingQuote": (_dec_ShippingQuote, _dec_ShippingQuote_c),
     "Stats": (_dec_Stats, _dec_Stats_c),
 }
 _ENCODERS: Final[dict[str, _Codec]] = {
     "Author": (_enc_Author, _enc_Author_c),
     "Book": (_enc_Book, _enc_Book_c),
     "Category": (_enc_Category, _enc_Category_c),
+    "Confirmation": (_enc_Confirmation, _enc_Confirmation_c),
     "Genre": (_enc_Genre, _enc_Genre_c),
     "Isbn": (_enc_Isbn, _enc_Isbn_c),
     "Money": (_enc_Money, _enc_Money_c),
@@ -4287,6 +5058,7 @@ _ENCODERS: Final[dict[str, _Codec]] = {
     "Page_Book": (_enc_Page_Book, _enc_Page_Book_c),
     "Priority": (_enc_Priority, _enc_Priority_c),
     "ShippingAddress": (_enc_ShippingAddress, _enc_ShippingAddress_c),
+    "ShippingQuote": (_enc_ShippingQuote, _enc_ShippingQuote_c),
     "Stats": (_enc_Stats, _enc_Stats_c),
 }
 HANDLERS: Final[dict[str, HandlerCodec]] = {
@@ -4406,12 +5178,33 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
         },
         params_table={},
     ),
+    "order_confirmation": HandlerCodec(
+        body=None,
+        query=None,
+        params=(_dec_anon, _dec_anon_c),
+        response=(_enc_Confirmation, _enc_Confirmation_c),
+        query_table={},
+        params_table={
+            "id": _q_str,
+        },
+    ),
     "place_order": HandlerCodec(
         body=(_dec_NewOrder, _dec_NewOrder_c),
         query=None,
         params=None,
         response=(_enc_Order, _enc_Order_c),
         query_table={},
+        params_table={},
+    ),
+    "shipping_quote": HandlerCodec(
+        body=None,
+        query=(_dec_QuoteQuery, _dec_QuoteQuery_c),
+        params=None,
+        response=(_enc_ShippingQuote, _enc_ShippingQuote_c),
+        query_table={
+            "country": _q_str,
+            "items": _q_int,
+        },
         params_table={},
     ),
     "stats": HandlerCodec(
@@ -4457,7 +5250,24 @@ class ModuleCodec:
 
 
 # out-of-process module id -> method name -> the codecs of its arguments and result
-MODULES: Final[dict[str, dict[str, ModuleCodec]]] = {}
+MODULES: Final[dict[str, dict[str, ModuleCodec]]] = {
+    "shipping": {
+        "quote": ModuleCodec(
+            encode_params=_partial(_run, (_enc_anon_3, _enc_anon_3_c)),
+            decode_params=_partial(_run, (_dec_anon_4, _dec_anon_4_c)),
+            encode_result=_partial(_run, (_enc_ShippingQuote, _enc_ShippingQuote_c)),
+            decode_result=_partial(_run, (_dec_ShippingQuote, _dec_ShippingQuote_c)),
+        ),
+    },
+}
+# typed topic -> a check of a message (raises `DecodeError`; returns its JSON form)
+TOPIC_CHECKS: Final[dict[str, Callable[[object], object]]] = {
+    "orders.placed": _partial(_run, (_enc_OrderPlaced, _enc_OrderPlaced_c)),
+}
+# typed topic -> a message's JSON form checked and converted back (raises `DecodeError`)
+TOPIC_DECODERS: Final[dict[str, Callable[[object], object]]] = {
+    "orders.placed": _partial(_run, (_dec_OrderPlaced, _dec_OrderPlaced_c)),
+}
 
 
 def decode(ref: str, value: object) -> object:

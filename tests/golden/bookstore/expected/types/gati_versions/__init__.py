@@ -17,7 +17,7 @@ VERSIONS: typing.Final[dict[str, str]] = {
     "2026-11-02T09:00:00Z": "v2026_11_02T090000Z",
 }
 # the module of the working tree's types when they differ from the latest recorded version
-HEAD: typing.Final[str | None] = None
+HEAD: typing.Final[str | None] = "head"
 
 
 class ErrorIssue(typing.TypedDict):

@@ -26,7 +26,7 @@ T = typing.TypeVar("T")
 
 VERSION_HEADER: typing.Final = "X-Gati-Version"
 REQUEST_ID_HEADER: typing.Final = "X-Request-Id"
-DEFAULT_API_VERSION: typing.Final[str | None] = "2026-11-02T09:00:00Z"
+DEFAULT_API_VERSION: typing.Final[str | None] = None
 DEFAULT_TIMEOUT: typing.Final = 30.0
 DEFAULT_MAX_RETRIES: typing.Final = 2
 RETRY_STATUS: typing.Final = frozenset({500, 502, 503, 504})

@@ -67,6 +67,14 @@ def _parse_cancel_order(response: httpx.Response) -> models.Order:
     return typing.cast("models.Order", _base.decode_json(response, "cancel_order"))
 
 
+def _parse_order_confirmation(response: httpx.Response) -> models.Confirmation:
+    return typing.cast("models.Confirmation", _base.decode_json(response, "order_confirmation"))
+
+
+def _parse_shipping_quote(response: httpx.Response) -> models.ShippingQuote:
+    return typing.cast("models.ShippingQuote", _base.decode_json(response, "shipping_quote"))
+
+
 def _parse_stats(response: httpx.Response) -> models.Stats:
     return typing.cast("models.Stats", _base.decode_json(response, "stats"))
 
@@ -303,6 +311,41 @@ class RawClient:
             options=request_options,
         )
         return RawResponse(response, _parse_cancel_order)
+
+    def order_confirmation(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.Confirmation]:
+        """The confirmation the mailer sent for an order (404 until it has)."""
+        response = self._transport.request(
+            "GET",
+            "/orders/" + _base.segment(id) + "/confirmation",
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_order_confirmation)
+
+    def shipping_quote(
+        self,
+        *,
+        country: str,
+        items: int,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.ShippingQuote]:
+        """What sending `items` books to `country` costs and how long it takes."""
+        response = self._transport.request(
+            "GET",
+            "/shipping/quote",
+            query={
+                "country": country,
+                "items": items,
+            },
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_shipping_quote)
 
     def stats(
         self,
@@ -577,6 +620,34 @@ class Client:
         )
         return raw.parse()
 
+    def order_confirmation(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> models.Confirmation:
+        """The confirmation the mailer sent for an order (404 until it has)."""
+        raw = self.with_raw_response.order_confirmation(
+            id,
+            request_options=request_options,
+        )
+        return raw.parse()
+
+    def shipping_quote(
+        self,
+        *,
+        country: str,
+        items: int,
+        request_options: RequestOptions | None = None,
+    ) -> models.ShippingQuote:
+        """What sending `items` books to `country` costs and how long it takes."""
+        raw = self.with_raw_response.shipping_quote(
+            country=country,
+            items=items,
+            request_options=request_options,
+        )
+        return raw.parse()
+
     def stats(
         self,
         *,
@@ -821,6 +892,41 @@ class AsyncRawClient:
             options=request_options,
         )
         return RawResponse(response, _parse_cancel_order)
+
+    async def order_confirmation(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.Confirmation]:
+        """The confirmation the mailer sent for an order (404 until it has)."""
+        response = await self._transport.request(
+            "GET",
+            "/orders/" + _base.segment(id) + "/confirmation",
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_order_confirmation)
+
+    async def shipping_quote(
+        self,
+        *,
+        country: str,
+        items: int,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.ShippingQuote]:
+        """What sending `items` books to `country` costs and how long it takes."""
+        response = await self._transport.request(
+            "GET",
+            "/shipping/quote",
+            query={
+                "country": country,
+                "items": items,
+            },
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_shipping_quote)
 
     async def stats(
         self,
@@ -1091,6 +1197,34 @@ class AsyncClient:
         """Cancel an order that has not shipped yet."""
         raw = await self.with_raw_response.cancel_order(
             id,
+            request_options=request_options,
+        )
+        return raw.parse()
+
+    async def order_confirmation(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> models.Confirmation:
+        """The confirmation the mailer sent for an order (404 until it has)."""
+        raw = await self.with_raw_response.order_confirmation(
+            id,
+            request_options=request_options,
+        )
+        return raw.parse()
+
+    async def shipping_quote(
+        self,
+        *,
+        country: str,
+        items: int,
+        request_options: RequestOptions | None = None,
+    ) -> models.ShippingQuote:
+        """What sending `items` books to `country` costs and how long it takes."""
+        raw = await self.with_raw_response.shipping_quote(
+            country=country,
+            items=items,
             request_options=request_options,
         )
         return raw.parse()

@@ -15,6 +15,7 @@ __all__ = [
     "BookPatch",
     "BookQuery",
     "Category",
+    "Confirmation",
     "Genre",
     "Isbn",
     "Money",
@@ -24,9 +25,12 @@ __all__ = [
     "Order",
     "OrderFilter",
     "OrderLine",
+    "OrderPlaced",
     "Page_Book",
     "Priority",
+    "QuoteQuery",
     "ShippingAddress",
+    "ShippingQuote",
     "Stats",
 ]
 
@@ -95,6 +99,13 @@ class Category(typing.TypedDict):
     children: list[Category]
 
 
+class Confirmation(typing.TypedDict):
+    order_id: uuid.UUID
+    to: str
+    subject: str
+    sent_at: datetime.datetime
+
+
 class Money(typing.TypedDict):
     """An amount in minor units (cents) and an ISO 4217 currency."""
 
@@ -148,6 +159,13 @@ class OrderLine(typing.TypedDict):
     quantity: int
 
 
+class OrderPlaced(typing.TypedDict):
+    order_id: uuid.UUID
+    name: str
+    books: int
+    total: Money
+
+
 class Page_Book(typing.TypedDict):
     """One page of a listing."""
 
@@ -156,12 +174,25 @@ class Page_Book(typing.TypedDict):
     next_offset: int | None
 
 
+class QuoteQuery(typing.TypedDict):
+    country: str
+    items: int
+
+
 class ShippingAddress(typing.TypedDict):
     name: str
     street: str
     city: str
     postcode: str
     country: str
+
+
+class ShippingQuote(typing.TypedDict):
+    country: str
+    zone: typing.Literal["domestic", "eu", "world"]
+    items: int
+    cents: int
+    days: int
 
 
 class Stats(typing.TypedDict):

@@ -4,7 +4,7 @@ import type * as types from "./types.js";
 
 export const VERSION_HEADER = "X-Gati-Version";
 export const REQUEST_ID_HEADER = "X-Request-Id";
-export const DEFAULT_API_VERSION: string | undefined = "2026-11-02T09:00:00Z";
+export const DEFAULT_API_VERSION: string | undefined = undefined;
 const RETRY_STATUS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 /** One validation problem: JSON path (`$.items[2].name`), stable code, expected, actual, message. */
@@ -514,6 +514,35 @@ export class RawClient {
     return { response, data: (await response.json()) as types.Order };
   }
 
+  /** The confirmation the mailer sent for an order (404 until it has). */
+  async orderConfirmation(args: { id: string }, options?: RequestOptions): Promise<RawResponse<types.Confirmation>> {
+    const response = await this.core.request(
+      "GET",
+      "/orders/" + segment(args.id) + "/confirmation",
+      [],
+      undefined,
+      true,
+      options,
+    );
+    return { response, data: (await response.json()) as types.Confirmation };
+  }
+
+  /** What sending `items` books to `country` costs and how long it takes. */
+  async shippingQuote(args: { country: string; items: number }, options?: RequestOptions): Promise<RawResponse<types.ShippingQuote>> {
+    const response = await this.core.request(
+      "GET",
+      "/shipping/quote",
+      [
+        ["country", args.country],
+        ["items", args.items],
+      ],
+      undefined,
+      true,
+      options,
+    );
+    return { response, data: (await response.json()) as types.ShippingQuote };
+  }
+
   /** Counts for the back office. */
   async stats(options?: RequestOptions): Promise<RawResponse<types.Stats>> {
     const response = await this.core.request(
@@ -620,6 +649,16 @@ export class Client {
   /** Cancel an order that has not shipped yet. */
   async cancelOrder(args: { id: string }, options?: RequestOptions): Promise<types.Order> {
     return (await this.withRawResponse.cancelOrder(args, options)).data;
+  }
+
+  /** The confirmation the mailer sent for an order (404 until it has). */
+  async orderConfirmation(args: { id: string }, options?: RequestOptions): Promise<types.Confirmation> {
+    return (await this.withRawResponse.orderConfirmation(args, options)).data;
+  }
+
+  /** What sending `items` books to `country` costs and how long it takes. */
+  async shippingQuote(args: { country: string; items: number }, options?: RequestOptions): Promise<types.ShippingQuote> {
+    return (await this.withRawResponse.shippingQuote(args, options)).data;
   }
 
   /** Counts for the back office. */

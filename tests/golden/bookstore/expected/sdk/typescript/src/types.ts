@@ -46,6 +46,13 @@ export interface Category {
   children: Array<Category>;
 }
 
+export interface Confirmation {
+  order_id: string;
+  to: string;
+  subject: string;
+  sent_at: string;
+}
+
 /** An amount in minor units (cents) and an ISO 4217 currency. */
 export interface Money {
   amount: number;
@@ -97,11 +104,23 @@ export interface OrderLine {
   quantity: number;
 }
 
+export interface OrderPlaced {
+  order_id: string;
+  name: string;
+  books: number;
+  total: Money;
+}
+
 /** One page of a listing. */
 export interface Page_Book {
   items: Array<Book>;
   total: number;
   next_offset: number | null;
+}
+
+export interface QuoteQuery {
+  country: string;
+  items: number;
 }
 
 export interface ShippingAddress {
@@ -110,6 +129,14 @@ export interface ShippingAddress {
   city: string;
   postcode: string;
   country: string;
+}
+
+export interface ShippingQuote {
+  country: string;
+  zone: "domestic" | "eu" | "world";
+  items: number;
+  cents: number;
+  days: number;
 }
 
 export interface Stats {

@@ -710,47 +710,60 @@ _E28: Final = (
     "Expected `str` matching regex '^[a-z0-9-]+$'",
 )
 _E29: Final = ("missing", "`array`", "Object missing required field `children`")
-_S30: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_EN31: Final = {
+_E30: Final = ("missing", "`uuid`", "Object missing required field `order_id`")
+_E31: Final = ("format", "`uuid`")
+_E32: Final = ("missing", "`str`", "Object missing required field `to`")
+_E33: Final = ("missing", "`str`", "Object missing required field `subject`")
+_E34: Final = ("missing", "`datetime`", "Object missing required field `sent_at`")
+_E35: Final = ("format", "`datetime`")
+_S36: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_EN37: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_E32: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E33: Final = ("format", "`uuid`")
-_E34: Final = (
+_E38: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E39: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E35: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E36: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E37: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E38: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E39: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E40: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E41: Final = ("missing", "`object`", "Object missing required field `total`")
-_E42: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E43: Final = ("format", "`datetime`")
-_E44: Final = ("enum", "`Priority`")
-_E45: Final = ("missing", "`array`", "Object missing required field `items`")
-_E46: Final = ("missing", "`int`", "Object missing required field `total`")
-_E47: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
-_E48: Final = ("missing", "`str`", "Object missing required field `street`")
-_E49: Final = ("missing", "`str`", "Object missing required field `city`")
-_E50: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E51: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E52: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E53: Final = ("missing", "`str`", "Object missing required field `country`")
-_E54: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E55: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E56: Final = ("missing", "`int`", "Object missing required field `books`")
-_E57: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E58: Final = (
+_E40: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E41: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E42: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E43: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E44: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E45: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E46: Final = ("missing", "`object`", "Object missing required field `total`")
+_E47: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E48: Final = ("enum", "`Priority`")
+_E49: Final = ("missing", "`array`", "Object missing required field `items`")
+_E50: Final = ("missing", "`int`", "Object missing required field `total`")
+_E51: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
+_E52: Final = ("missing", "`str`", "Object missing required field `street`")
+_E53: Final = ("missing", "`str`", "Object missing required field `city`")
+_E54: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E55: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E56: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E57: Final = ("missing", "`str`", "Object missing required field `country`")
+_E58: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E59: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E60: Final = (
+    "missing",
+    '`"domestic" | "eu" | "world"`',
+    "Object missing required field `zone`",
+)
+_E61: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E62: Final = ("missing", "`int`", "Object missing required field `items`")
+_E63: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E64: Final = ("missing", "`int`", "Object missing required field `days`")
+_E65: Final = ("missing", "`int`", "Object missing required field `books`")
+_E66: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E67: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E59: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_E68: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
 
 
 def _dec_Author(v: Any) -> Any:
@@ -1162,6 +1175,83 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
+def _dec_Confirmation(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["to"]
+        a4 = v["subject"]
+        a5 = v["sent_at"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    x6 = _parse_uuid(a2)
+    if x6 is None:
+        return _FAIL
+    if type(a3) is not str:
+        return _FAIL
+    if type(a4) is not str:
+        return _FAIL
+    if type(a5) is not str:
+        return _FAIL
+    x7 = _parse_date_time(a5)
+    if x7 is None:
+        return _FAIL
+    o1: dict[str, Any] = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x7}
+    return o1
+
+
+def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("to", _MISSING)
+        a5 = v.get("subject", _MISSING)
+        a6 = v.get("sent_at", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E30, _MISSING)
+        else:
+            x7: Any = None
+            if type(a3) is not str:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+            else:
+                x7 = _parse_uuid(a3)
+                if x7 is None:
+                    _show(issues, path + ".order_id", _E31, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".to", _E32, _MISSING)
+        else:
+            if type(a4) is not str:
+                _type(issues, path + ".to", "`str`", a4)
+            else:
+                pass
+        if a5 is _MISSING:
+            _bad(issues, path + ".subject", _E33, _MISSING)
+        else:
+            if type(a5) is not str:
+                _type(issues, path + ".subject", "`str`", a5)
+            else:
+                pass
+        if a6 is _MISSING:
+            _bad(issues, path + ".sent_at", _E34, _MISSING)
+        else:
+            x8: Any = None
+            if type(a6) is not str:
+                _type(issues, path + ".sent_at", "`datetime`", a6)
+            else:
+                x8 = _parse_date_time(a6)
+                if x8 is None:
+                    _show(issues, path + ".sent_at", _E35, a6)
+        if len(issues) == k2:
+            o1 = {"order_id": x7, "to": a4, "subject": a5, "sent_at": x8}
+    return o1
+
+
 def _dec_Genre(v: Any) -> Any:
     e1: Any = _EN9.get(v) if type(v) is str else None
     if e1 is None:
@@ -1260,7 +1350,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S30):
+    if not (type(a3) is str and a3 in _S36):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -1340,7 +1430,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN31.get(a8) if type(a8) is int else None
+        e30: Any = _EN37.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -1383,7 +1473,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E32, _MISSING)
+            _bad(issues, path + ".id", _E38, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -1391,14 +1481,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x11 = _parse_uuid(a3)
                 if x11 is None:
-                    _show(issues, path + ".id", _E33, a3)
+                    _show(issues, path + ".id", _E31, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E34, _MISSING)
+            _bad(issues, path + ".status", _E39, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S30):
-                _show(issues, path + ".status", _E35, a4)
+            if not (type(a4) is str and a4 in _S36):
+                _show(issues, path + ".status", _E40, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E36, _MISSING)
+            _bad(issues, path + ".lines", _E41, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -1416,7 +1506,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E37, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E42, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -1432,7 +1522,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E38, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E43, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -1456,7 +1546,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E39,
+                                        _E44,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -1465,11 +1555,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E40, _MISSING)
+            _bad(issues, path + ".ship_to", _E45, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E41, _MISSING)
+            _bad(issues, path + ".total", _E46, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -1497,7 +1587,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E42, _MISSING)
+            _bad(issues, path + ".created_at", _E47, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -1505,14 +1595,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 x30 = _parse_date_time(a8)
                 if x30 is None:
-                    _show(issues, path + ".created_at", _E43, a8)
+                    _show(issues, path + ".created_at", _E35, a8)
         if a9 is not _MISSING:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN31.get(n31) if type(n31) is int else None
+            e32: Any = _EN37.get(n31) if type(n31) is int else None
             if e32 is None:
-                _show(issues, path + ".priority", _E44, n31)
+                _show(issues, path + ".priority", _E48, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -1571,7 +1661,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E37, _MISSING)
+            _bad(issues, path + ".book_id", _E42, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -1582,7 +1672,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E15, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E38, _MISSING)
+            _bad(issues, path + ".quantity", _E43, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -1593,7 +1683,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E15, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E39, n6)
+                    _bad_num(issues, path + ".quantity", _E44, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -1645,7 +1735,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E45, _MISSING)
+            _bad(issues, path + ".items", _E49, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -1660,7 +1750,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E46, _MISSING)
+            _bad(issues, path + ".total", _E50, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -1670,7 +1760,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E47, _MISSING)
+            _bad(issues, path + ".next_offset", _E51, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -1688,7 +1778,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN31.get(v) if type(v) is int else None
+    e1: Any = _EN37.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -1698,9 +1788,9 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN31.get(n1) if type(n1) is int else None
+    e2: Any = _EN37.get(n1) if type(n1) is int else None
     if e2 is None:
-        _show(issues, path, _E44, n1)
+        _show(issues, path, _E48, n1)
     return e2
 
 
@@ -1754,39 +1844,39 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E3, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E48, _MISSING)
+            _bad(issues, path + ".street", _E52, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E49, _MISSING)
+            _bad(issues, path + ".city", _E53, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E50, _MISSING)
+            _bad(issues, path + ".postcode", _E54, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E51, a6)
+                    _bad(issues, path + ".postcode", _E55, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E52, a6)
+                    _bad(issues, path + ".postcode", _E56, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E53, _MISSING)
+            _bad(issues, path + ".country", _E57, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E54, a7)
+                    _bad(issues, path + ".country", _E58, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E55, a7)
+                    _bad(issues, path + ".country", _E59, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -1795,6 +1885,100 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "postcode": a6,
                 "country": a7,
             }
+    return o1
+
+
+def _dec_ShippingQuote(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["country"]
+        a3 = v["zone"]
+        a4 = v["items"]
+        a5 = v["cents"]
+        a6 = v["days"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or not 2 <= len(a2) <= 2:
+        return _FAIL
+    if not (a3 == "domestic" or a3 == "eu" or a3 == "world"):
+        return _FAIL
+    if type(a4) is not int or a4 < 1:
+        return _FAIL
+    if type(a5) is not int or a5 < 0:
+        return _FAIL
+    if type(a6) is not int or a6 < 1:
+        return _FAIL
+    o1: dict[str, Any]
+    same7 = len(v) == 5
+    if same7:
+        o1 = v
+    else:
+        o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
+    return o1
+
+
+def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("country", _MISSING)
+        a4 = v.get("zone", _MISSING)
+        a5 = v.get("items", _MISSING)
+        a6 = v.get("cents", _MISSING)
+        a7 = v.get("days", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".country", _E57, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".country", "`str`", a3)
+            else:
+                if len(a3) < 2:
+                    _bad(issues, path + ".country", _E58, a3)
+                if len(a3) > 2:
+                    _bad(issues, path + ".country", _E59, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".zone", _E60, _MISSING)
+        else:
+            if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
+                _show(issues, path + ".zone", _E61, a4)
+        if a5 is _MISSING:
+            _bad(issues, path + ".items", _E62, _MISSING)
+        else:
+            n8: Any = a5
+            if type(n8) is float and n8.is_integer():
+                n8 = int(n8)
+            if type(n8) is not int:
+                _type(issues, path + ".items", "`int`", n8)
+            else:
+                if n8 < 1:
+                    _bad_num(issues, path + ".items", _E15, n8)
+        if a6 is _MISSING:
+            _bad(issues, path + ".cents", _E63, _MISSING)
+        else:
+            n9: Any = a6
+            if type(n9) is float and n9.is_integer():
+                n9 = int(n9)
+            if type(n9) is not int:
+                _type(issues, path + ".cents", "`int`", n9)
+            else:
+                if n9 < 0:
+                    _bad_num(issues, path + ".cents", _E20, n9)
+        if a7 is _MISSING:
+            _bad(issues, path + ".days", _E64, _MISSING)
+        else:
+            n10: Any = a7
+            if type(n10) is float and n10.is_integer():
+                n10 = int(n10)
+            if type(n10) is not int:
+                _type(issues, path + ".days", "`int`", n10)
+            else:
+                if n10 < 1:
+                    _bad_num(issues, path + ".days", _E15, n10)
+        if len(issues) == k2:
+            o1 = {"country": a3, "zone": a4, "items": n8, "cents": n9, "days": n10}
     return o1
 
 
@@ -1841,7 +2025,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E56, _MISSING)
+            _bad(issues, path + ".books", _E65, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -1851,7 +2035,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E57, _MISSING)
+            _bad(issues, path + ".authors", _E66, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -1861,7 +2045,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E58, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E67, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -1882,7 +2066,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E59, _MISSING)
+            _bad(issues, path + ".revenue", _E68, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -2056,7 +2240,7 @@ def _dec_anon_2(v: Any) -> Any:
         x12 = _parse_uuid(a4)
         if x12 is None:
             return _FAIL
-        if not (type(a5) is str and a5 in _S30):
+        if not (type(a5) is str and a5 in _S36):
             return _FAIL
         if type(a6) is not list:
             return _FAIL
@@ -2136,7 +2320,7 @@ def _dec_anon_2(v: Any) -> Any:
         if x31 is None:
             return _FAIL
         if a10 is not _MISSING:
-            e32: Any = _EN31.get(a10) if type(a10) is int else None
+            e32: Any = _EN37.get(a10) if type(a10) is int else None
             if e32 is None:
                 return _FAIL
         if a11 is not _MISSING:
@@ -2185,6 +2369,7 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "Author": (_dec_Author, _dec_Author_c),
     "Book": (_dec_Book, _dec_Book_c),
     "Category": (_dec_Category, _dec_Category_c),
+    "Confirmation": (_dec_Confirmation, _dec_Confirmation_c),
     "Genre": (_dec_Genre, _dec_Genre_c),
     "Isbn": (_dec_Isbn, _dec_Isbn_c),
     "Money": (_dec_Money, _dec_Money_c),
@@ -2193,6 +2378,7 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "Page_Book": (_dec_Page_Book, _dec_Page_Book_c),
     "Priority": (_dec_Priority, _dec_Priority_c),
     "ShippingAddress": (_dec_ShippingAddress, _dec_ShippingAddress_c),
+    "ShippingQuote": (_dec_ShippingQuote, _dec_ShippingQuote_c),
     "Stats": (_dec_Stats, _dec_Stats_c),
 }
 _ENCODERS: Final[dict[str, _Codec]] = {}
@@ -2293,8 +2479,24 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
         query_table={},
         params_table={},
     ),
+    "order_confirmation": HandlerCodec(
+        body=(_dec_Confirmation, _dec_Confirmation_c),
+        query=None,
+        params=None,
+        response=None,
+        query_table={},
+        params_table={},
+    ),
     "place_order": HandlerCodec(
         body=(_dec_Order, _dec_Order_c),
+        query=None,
+        params=None,
+        response=None,
+        query_table={},
+        params_table={},
+    ),
+    "shipping_quote": HandlerCodec(
+        body=(_dec_ShippingQuote, _dec_ShippingQuote_c),
         query=None,
         params=None,
         response=None,
