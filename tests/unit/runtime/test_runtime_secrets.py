@@ -324,3 +324,19 @@ def test_run_handler_gives_a_handler_its_declared_secrets_only() -> None:
     assert run_handler_sync(pay, secrets=secrets).body == "sk_test"
     refused = run_handler_sync(pay, secrets=secrets, headers={"x-name": "db_password"})
     assert refused.status == 500 and refused.error is not None and refused.error.code == "GATI545"
+
+
+def test_an_in_process_module_reads_only_the_secrets_its_capabilities_name(env_build: Path) -> None:
+    from gati_runtime_min.loader import ModuleSpec
+
+    app = GatiApp(env_build)
+    spec = ModuleSpec("payments", object, ("secret:api_key", "module:db"), (), {})
+    gctx = app._module_context(spec)
+
+    async def read(name: str) -> str:
+        return (await gctx.secrets.get(name)).reveal()
+
+    assert asyncio.run(read("api_key")) == VALUE
+    with pytest.raises(SecretError) as refused:
+        asyncio.run(read("db_password"))
+    assert refused.value.code == "GATI545" and "module:payments" in (refused.value.detail or "")
