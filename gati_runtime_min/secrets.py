@@ -274,14 +274,17 @@ class Secrets:
 def _audit(info: RequestInfo | None, owner: str, name: str, provider: str | None, outcome: str) -> None:
     if not AUDIT.isEnabledFor(logging.INFO):
         return
+    module = owner.removeprefix("module:") if owner.startswith("module:") else None
     entry = {
         "event": "secret.access",
         "requestId": info.request_id if info is not None else None,
-        "handlerId": (info.handler_id if info is not None else None) or owner or None,
+        "handlerId": (info.handler_id if info is not None else None) or (None if module else owner or None),
         "secret": name,
         "provider": provider,
         "outcome": outcome,
     }
+    if module is not None:  # an in-process module read it (in the request of `handlerId`, if any)
+        entry["moduleId"] = module
     # the message is the entry as JSON, like the request's own audit line; `extra` for handlers that read fields
     AUDIT.info(orjson.dumps(entry).decode(), extra={"gati": entry})
 

@@ -326,9 +326,12 @@ def test_run_handler_gives_a_handler_its_declared_secrets_only() -> None:
     assert refused.status == 500 and refused.error is not None and refused.error.code == "GATI545"
 
 
-def test_an_in_process_module_reads_only_the_secrets_its_capabilities_name(env_build: Path) -> None:
+def test_an_in_process_module_reads_only_the_secrets_its_capabilities_name(
+    env_build: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     from gati_runtime_min.loader import ModuleSpec
 
+    caplog.set_level(logging.INFO, logger="gati.audit")
     app = GatiApp(env_build)
     spec = ModuleSpec("payments", object, ("secret:api_key", "module:db"), (), {})
     gctx = app._module_context(spec)
@@ -340,3 +343,5 @@ def test_an_in_process_module_reads_only_the_secrets_its_capabilities_name(env_b
     with pytest.raises(SecretError) as refused:
         asyncio.run(read("db_password"))
     assert refused.value.code == "GATI545" and "module:payments" in (refused.value.detail or "")
+    outcomes = [(e["moduleId"], e["outcome"]) for e in audit_entries(caplog)]
+    assert outcomes == [("payments", "read"), ("payments", "refused")]
