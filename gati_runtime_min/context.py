@@ -225,7 +225,9 @@ class LocalContext:
 class Modules:
     """The modules a handler may use: `gctx.modules["db"]` or `gctx.modules.db`."""
 
-    __slots__ = ("_allowed", "_instances", "_owner")
+    # `__dict__`: the attribute form caches each module it found, so `gctx.modules.db` costs a plain
+    # attribute read from the second call on
+    __slots__ = ("__dict__", "_allowed", "_instances", "_owner")
 
     def __init__(self, instances: Mapping[str, Any], allowed: frozenset[str] | None = None, owner: str = "") -> None:
         self._instances = instances
@@ -243,7 +245,9 @@ class Modules:
     def __getattr__(self, module_id: str) -> Any:
         if module_id.startswith("__"):
             raise AttributeError(module_id)
-        return self[module_id]
+        instance = self[module_id]
+        self.__dict__[module_id] = instance
+        return instance
 
     def __contains__(self, module_id: object) -> bool:
         return module_id in self._instances and (self._allowed is None or module_id in self._allowed)

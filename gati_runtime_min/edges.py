@@ -301,4 +301,5 @@ def _health(module: Any) -> dict[str, Any]:
         "restarts": h.restarts,
         "lastExitCode": h.last_exit_code,
         "isolated": h.isolated,
+        "pids": list(h.pids),
     }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from gati_runtime_min.app import GatiApp
 from gati_runtime_min.middleware import ASGIApp, build_asgi
@@ -50,14 +51,18 @@ def serve(
         StateError: several workers on the memory backend without the opt-in, or the Redis
             backend is not reachable.
     """
+    import logging.config
+
     import uvicorn
 
+    logs = log_config(log_level)
+    logging.config.dictConfig(logs)
     bdir = Path(build_dir).resolve()
     app = GatiApp(bdir)
     check_state(app, workers, allow_per_worker_state)
     asgi = build_asgi(app)  # fails fast, too, on a middleware that cannot be imported
     if workers <= 1 and not reload:
-        uvicorn.run(asgi, host=host, port=port, log_level=log_level, lifespan="on")
+        uvicorn.run(asgi, host=host, port=port, log_level=log_level, log_config=logs, lifespan="on")
         return
     os.environ[ENV_BUILD_DIR] = str(bdir)
     roots = app.build.manifest.get("sourceRoots") or ["."]
@@ -71,8 +76,23 @@ def serve(
         reload=reload,
         reload_dirs=reload_dirs if reload else None,
         log_level=log_level,
+        log_config=logs,
         lifespan="on",
     )
+
+
+def log_config(level: str = "info") -> dict[str, Any]:
+    """uvicorn's logging set-up, plus the runtime's own loggers (`gati.*`) on stderr at `level`:
+    start-up lines such as where module isolation cannot be enforced, module output, state
+    reconnections. The audit trail (`gati.audit`, a line per request, secret reads) stays at
+    WARNING unless `GATI_AUDIT_LOG=1`: it is meant for a log pipeline that configures it."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["gati"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    audit = "INFO" if os.environ.get("GATI_AUDIT_LOG") == "1" else "WARNING"
+    config["loggers"]["gati.audit"] = {"level": audit}
+    return config
 
 
 def check_state(app: GatiApp, workers: int, allow_per_worker_state: bool = False) -> None:

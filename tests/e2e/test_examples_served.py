@@ -268,6 +268,18 @@ def _concrete(template: str, handlers: dict[str, dict[str, Any]]) -> str:
 
 
 # ---------------------------------------------------------------- the bookstore
+def _eventually(call: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """`call()` once it stops raising a 404 (what a topic's consumer writes lands after the publish)."""
+    until = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if getattr(exc, "status_code", None) != 404 or time.monotonic() > until:
+                raise
+            time.sleep(0.02)
+
+
 def scenario_bookstore(ctx: Ctx) -> None:
     import asyncio
     import uuid
@@ -318,6 +330,16 @@ def scenario_bookstore(ctx: Ctx) -> None:
         assert order["status"] == "pending" and order["total"] == {"amount": 1998, "currency": "EUR"}
         assert isinstance(order["id"], uuid.UUID)
         assert c.get_order(order["id"]) == order
+        # the mailer module consumed the typed `orders.placed` message the order published
+        confirmation = _eventually(lambda: c.order_confirmation(order["id"]))
+        assert confirmation["order_id"] == order["id"] and confirmation["to"] == ship_to["name"]
+        assert "2 book(s)" in confirmation["subject"]
+        expect_error(ctx, "NotFoundError", 404, lambda: c.order_confirmation(uuid.uuid4()), "not_confirmed_yet")
+        # the out-of-process Node module, through the typed client and the generated codecs
+        quote = c.shipping_quote(country="DE", items=3)
+        assert quote == {"country": "DE", "zone": "eu", "items": 3, "cents": 890 + 2 * 150, "days": 4}
+        expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.shipping_quote(country="AQ", items=1), "no_carrier")
+        expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.shipping_quote(country="de", items=1), "GATI512")
         assert [o["id"] for o in c.list_orders(status="pending")] == [order["id"]]
         expect_error(ctx, "NotFoundError", 404, lambda: c.get_order(uuid.uuid4()), "order_not_found")
         cancelled = c.cancel_order(order["id"])

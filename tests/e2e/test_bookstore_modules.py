@@ -1,0 +1,90 @@
+"""The bookstore's modules served for real: its out-of-process Node module is killed while the app
+serves, and the app keeps answering; it runs without network access; the server leaves no module
+process behind when it stops.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_examples_served import ALL_ROLES_KEY, ROOT, build_copy, serve_build
+
+pytestmark = pytest.mark.slow
+
+
+def _processes(client: httpx.Client) -> dict[str, Any]:
+    ready = client.get("/_gati/ready")
+    assert ready.status_code == 200, ready.text
+    processes: dict[str, Any] = ready.json()["processes"]
+    return processes
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie not yet reaped by its parent counts as gone
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().split(") ")[-1][:1] != "Z"
+
+
+def test_killed_node_module_is_restarted_while_other_handlers_keep_serving(tmp_path: Path) -> None:
+    app = tmp_path / "bookstore"
+    build_dir = build_copy(ROOT / "examples" / "bookstore", app)
+    with serve_build("bookstore", app, build_dir) as served:
+        headers = {served.api_key_header or "x-api-key": ALL_ROLES_KEY}
+        with httpx.Client(base_url=served.base_url, headers=headers, timeout=10) as client:
+            shipping = _processes(client)["shipping"]
+            assert shipping["ready"] and shipping["readyProcesses"] == 2 and len(shipping["pids"]) == 2
+            assert shipping["restarts"] == 0
+            old = list(shipping["pids"])
+            assert client.get("/shipping/quote", params={"country": "FR", "items": 1}).json()["cents"] == 350
+
+            for pid in old:  # both processes of the pool, for real
+                os.kill(pid, signal.SIGKILL)
+            # while the module restarts: other handlers answer; a quote is retried (idempotent) or a 503 GATI540
+            assert client.get("/books").status_code == 200
+            during = client.get("/shipping/quote", params={"country": "FR", "items": 1})
+            assert during.status_code in (200, 503), during.text
+            if during.status_code == 503:
+                assert during.json()["error"]["code"] == "GATI540"
+
+            until = time.monotonic() + 15
+            while True:
+                shipping = _processes(client)["shipping"]
+                if shipping["readyProcesses"] == 2 or time.monotonic() > until:
+                    break
+                time.sleep(0.05)
+            assert shipping["readyProcesses"] == 2, shipping
+            assert shipping["restarts"] >= 2 and shipping["lastExitCode"] is not None
+            assert not set(shipping["pids"]) & set(old)
+            after = client.get("/shipping/quote", params={"country": "US", "items": 2})
+            assert after.status_code == 200 and after.json()["zone"] == "world"
+            pids = list(shipping["pids"])
+    # the server stopped: no module process is left
+    until = time.monotonic() + 5
+    while any(_alive(p) for p in pids) and time.monotonic() < until:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids)
+
+
+def test_node_module_without_declared_egress_runs_isolated(tmp_path: Path) -> None:
+    app = tmp_path / "bookstore"
+    build_dir = build_copy(ROOT / "examples" / "bookstore", app)
+    with serve_build("bookstore", app, build_dir) as served:
+        with httpx.Client(base_url=served.base_url, timeout=10) as client:
+            shipping = _processes(client)["shipping"]
+        log = served.server_log()
+    if shipping["isolated"]:
+        assert "module 'shipping' declares no egress: it runs in its own network namespace" in log
+        assert "module 'store' runs in-process" in log and "cannot be isolated" in log
+    else:  # the platform cannot give it its own network namespace: the server says so at start-up
+        assert "shipping" in log and "WARNING" in log.upper()
