@@ -272,7 +272,10 @@ class Secrets:
 
 
 def _audit(info: RequestInfo | None, owner: str, name: str, provider: str | None, outcome: str) -> None:
-    if not AUDIT.isEnabledFor(logging.INFO):
+    # a read is part of the audit trail (INFO); a refusal or a failure is worth a WARNING, which
+    # `gatic serve` keeps even while the trail is off (`GATI_AUDIT_LOG`)
+    level = logging.INFO if outcome == "read" else logging.WARNING
+    if not AUDIT.isEnabledFor(level):
         return
     module = owner.removeprefix("module:") if owner.startswith("module:") else None
     entry = {
@@ -286,7 +289,7 @@ def _audit(info: RequestInfo | None, owner: str, name: str, provider: str | None
     if module is not None:  # an in-process module read it (in the request of `handlerId`, if any)
         entry["moduleId"] = module
     # the message is the entry as JSON, like the request's own audit line; `extra` for handlers that read fields
-    AUDIT.info(orjson.dumps(entry).decode(), extra={"gati": entry})
+    AUDIT.log(level, orjson.dumps(entry).decode(), extra={"gati": entry})
 
 
 def bind_request(fn: Callable[..., Any], is_async: bool, handler_id: str, at: int) -> Callable[..., Awaitable[None]]:

@@ -142,6 +142,7 @@ def test_undeclared_secret_is_refused_with_gati545_and_audited(
     assert r.json()["error"]["code"] == "GATI545"
     assert "api_key" in r.json()["error"]["message"] and VALUE not in r.text
     (entry,) = audit_entries(caplog)
+    assert [r.levelno for r in caplog.records if hasattr(r, "gati")] == [logging.WARNING]  # kept with the trail off
     assert entry["outcome"] == "refused" and entry["handlerId"] == "undeclared_secret"
     assert entry["requestId"] == r.headers["x-request-id"] and entry["provider"] is None
 
