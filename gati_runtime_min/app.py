@@ -36,7 +36,8 @@ from gati_runtime_min.ingress import (
 from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke
 from gati_runtime_min.loader import Build, ModuleSpec, RouteSpec, ServedVersion, StepSpec, load_build
 from gati_runtime_min.messages import _UNSET, Request, Response
-from gati_runtime_min.modules.wiring import instantiate
+from gati_runtime_min.modules.client import ProcessModule
+from gati_runtime_min.modules.wiring import TracedModule, instantiate
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
 from gati_runtime_min.secrets import Secrets, SecretStore, bind_request
@@ -121,7 +122,8 @@ class GatiApp(AppEdges):
         self.lifecycle = Lifecycle(self.build.global_hooks, self.build.validators.DecodeError)
         # filled below, once `gctx` exists: an in-process module may take the `gctx` its capabilities allow
         self.instances: dict[str, Any] = {}
-        self.modules = Modules(self.instances)
+        handles: dict[str, Any] = {}  # what handlers and modules reach: the instances (traced when telemetry is on)
+        self.modules = Modules(handles)
         settings = self.build.settings
         # off (None) unless `[tool.gati.telemetry]` names an exporter: then spans and `gctx.metrics`
         self.telemetry = telemetry or Telemetry.from_settings(
@@ -153,8 +155,15 @@ class GatiApp(AppEdges):
                 instances,
                 deadline=lambda: live.get(asyncio.current_task()),  # type: ignore[arg-type]
                 context=self._module_context,
+                span=self.telemetry.module_call if self.telemetry is not None else None,
             )
         )
+        for module_id, instance in self.instances.items():
+            in_process = not isinstance(instance, ProcessModule)  # a process module's client makes its own spans
+            if self.telemetry is not None and in_process:
+                handles[module_id] = TracedModule(module_id, instance, self.telemetry.module_call)
+            else:
+                handles[module_id] = instance
         declared = {r.handler_id: _declared_secrets(r) for r in routes}
         self._gctx_by_route = {
             r.handler_id: self.gctx.with_modules(

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
+import orjson
+
 from gati_runtime_min.bus import Bus, MessageBus, Subscription, Topic, topic_name
+from gati_runtime_min.current import CURRENT
 from gati_runtime_min.errors import CapabilityError, PublishTimeout
 from gati_runtime_min.secrets import Secrets, SecretStore
 from gati_runtime_min.telemetry import Metrics
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from gati_runtime_min.versions import Timescape
 
 _LOG: Final = logging.getLogger("gati.request")
+AUDIT: Final = logging.getLogger("gati.audit")
 T = TypeVar("T")
 Thunk = Callable[[], Awaitable[None] | None]
 # (seconds since the request started, event name, details)
@@ -236,11 +240,27 @@ class Modules:
 
     def __getitem__(self, module_id: str) -> Any:
         if self._allowed is not None and module_id not in self._allowed:
-            raise CapabilityError(module_id, self._owner)
+            raise self._refuse(module_id)
         try:
             return self._instances[module_id]
         except KeyError:
-            raise CapabilityError(module_id, self._owner) from None
+            raise self._refuse(module_id) from None
+
+    def _refuse(self, module_id: str) -> CapabilityError:
+        """GATI505, with an audit entry (WARNING on `gati.audit`) naming who reached for what."""
+        if AUDIT.isEnabledFor(logging.WARNING):
+            info = CURRENT.get()
+            module = self._owner.removeprefix("module:") if self._owner.startswith("module:") else None
+            entry = {
+                "event": "capability.refused",
+                "capability": f"module:{module_id}",
+                "requestId": info.request_id if info is not None else None,
+                "handlerId": (info.handler_id if info is not None else None) or (None if module else self._owner),
+            }
+            if module is not None:
+                entry["moduleId"] = module
+            AUDIT.warning(orjson.dumps(entry).decode(), extra={"gati": entry})
+        return CapabilityError(module_id, self._owner)
 
     def __getattr__(self, module_id: str) -> Any:
         if module_id.startswith("__"):

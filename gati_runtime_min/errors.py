@@ -98,10 +98,16 @@ class GatiError(HTTPError):
 
 
 class CapabilityError(GatiError):
-    """A handler reached for a module it does not declare (`modules=[...]` or a `gctx.modules` use)."""
+    """A handler reached for a module it does not declare (`modules=[...]` or a `gctx.modules` use), or
+    an in-process module for one its capabilities do not name (`module:<id>`)."""
 
     def __init__(self, module_id: str, handler_id: str) -> None:
-        super().__init__("GATI505", f"handler {handler_id!r} does not declare module {module_id!r}")
+        if handler_id.startswith("module:"):  # a module's own gctx: its capabilities name the modules it may use
+            owner = handler_id.removeprefix("module:")
+            message = f"module {owner!r} does not declare the capability 'module:{module_id}'"
+        else:
+            message = f"handler {handler_id!r} does not declare module {module_id!r}"
+        super().__init__("GATI505", message)
 
 
 class ModuleUnavailable(GatiError):

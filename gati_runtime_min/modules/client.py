@@ -17,6 +17,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -144,6 +145,7 @@ class ProcessModule:
         drain_timeout: float = 10.0,
         meta: Callable[[], Mapping[str, str] | None] | None = None,
         deadline: Callable[[], float | None] | None = None,
+        span: Callable[[str], AbstractContextManager[Mapping[str, str]]] | None = None,
     ) -> None:
         if not argv:
             raise ValueError(f"module {module_id!r}: empty command")
@@ -162,6 +164,8 @@ class ProcessModule:
         self._meta = meta  # per call: extra request members such as W3C trace context ("traceparent")
         # the caller's deadline (`time.perf_counter()`), e.g. its request's: bounds every attempt and retry
         self.deadline = deadline
+        # per call: a client span (OpenTelemetry) yielding the trace context to send (`traceparent`)
+        self.span = span
         base = dict(os.environ) if inherit_env else {}
         base.update(env or {})
         base[protocol.ENV_MODULE_ID] = module_id
@@ -351,6 +355,15 @@ class ProcessModule:
         return None
 
     async def call(self, method: str, params: Params, *, deadline: float | None = None, request_id: str = "") -> Any:
+        """Call `method` (see `_call`), inside a client span with its trace context sent along when `span` is set."""
+        if self.span is None:
+            return await self._call(method, params, deadline, request_id, None)
+        with self.span(method) as headers:
+            return await self._call(method, params, deadline, request_id, headers or None)
+
+    async def _call(
+        self, method: str, params: Params, deadline: float | None, request_id: str, trace: Mapping[str, str] | None
+    ) -> Any:
         """Call `method` with JSON-RPC params by name. `deadline` (`time.perf_counter()`) bounds every attempt
         and retry; without it an idempotent call may take `timeout * (1 + retries)` plus backoff."""
         spec = self._specs.get(method)
@@ -370,6 +383,8 @@ class ProcessModule:
         if deadline is not None:
             end = min(end, deadline)
         meta = self._meta() if self._meta is not None else None
+        if trace:
+            meta = {**meta, **trace} if meta else trace
         attempt = 0
         while True:
             try:

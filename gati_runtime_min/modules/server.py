@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import inspect
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 try:
@@ -67,6 +69,19 @@ def _methods(instance: object) -> dict[str, Callable[..., Any]]:
         if callable(attr):
             found[name] = attr
     return found
+
+
+_NO_META: Final[Mapping[str, str]] = MappingProxyType({})
+_META: Final[contextvars.ContextVar[Mapping[str, str]]] = contextvars.ContextVar(
+    "gati_module_call_meta", default=_NO_META
+)
+
+
+def call_meta() -> Mapping[str, str]:
+    """The `meta` member of the request being served (such as the caller's W3C `traceparent`), or {}.
+
+    Call it from a module method to continue the caller's trace."""
+    return _META.get()
 
 
 class _Server:
@@ -117,10 +132,16 @@ class _Server:
         if not isinstance(params, dict | list):
             self.error(rid, protocol.INVALID_PARAMS, "params must be an object or an array")
             return
-        if not self.is_async[method] and not self.threads:
-            self.finish(rid, method, fn, params)  # a sync method answers in this loop turn
-            return
-        self.tasks[rid] = asyncio.ensure_future(self.run(rid, method, fn, params))
+        meta = msg.get("meta")
+        token = _META.set(meta if isinstance(meta, dict) else _NO_META)  # what `call_meta()` returns during the call
+        try:
+            if not self.is_async[method] and not self.threads:
+                self.finish(rid, method, fn, params)  # a sync method answers in this loop turn
+                return
+            # the task (and `to_thread`) copy the context, so the call sees its own meta
+            self.tasks[rid] = asyncio.ensure_future(self.run(rid, method, fn, params))
+        finally:
+            _META.reset(token)
 
     def call(self, fn: Callable[..., Any], params: dict[str, Any] | list[Any]) -> Any:
         return fn(**params) if isinstance(params, dict) else fn(*params)

@@ -16,10 +16,12 @@ this is how a module is reloaded without restarting handlers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Final
 
@@ -76,9 +78,11 @@ def instantiate(
     meta: Callable[[], Mapping[str, str] | None] | None = None,
     deadline: Callable[[], float | None] | None = None,
     context: Callable[[ModuleSpec], Any] | None = None,
+    span: Callable[[str, str], AbstractContextManager[Mapping[str, str]]] | None = None,
 ) -> dict[str, Any]:
     """One instance per module (see the module docstring). For process modules, `meta` gives
-    per-call request members (W3C trace context) and `deadline` the caller's deadline. An
+    per-call request members, `deadline` the caller's deadline and `span(module_id, method)` a client
+    span around each call that yields the trace context to send. An
     in-process module whose class takes one argument gets `context(spec)`: the `gctx` its
     capabilities allow."""
     codecs: Mapping[str, Mapping[str, Any]] = getattr(validators, "MODULES", None) or {}
@@ -95,7 +99,14 @@ def instantiate(
                 for name, codec in (codecs.get(spec.module_id) or {}).items()
             }
             try:
-                client = from_manifest(spec.manifest, root, codecs=pairs, meta=meta, deadline=deadline)
+                client = from_manifest(
+                    spec.manifest,
+                    root,
+                    codecs=pairs,
+                    meta=meta,
+                    deadline=deadline,
+                    span=functools.partial(span, spec.module_id) if span is not None else None,
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 raise ManifestError(f"modules/{spec.module_id}.json", f"cannot make the module client: {exc}") from exc
             client.fingerprint = digest
@@ -115,3 +126,41 @@ def instantiate(
             ) from exc
         note_in_process(spec.module_id, spec.egress)
     return instances
+
+
+class TracedModule:
+    """An in-process module seen through a span per method call (telemetry on only: with it off the
+    handlers hold the instance itself). Async methods get an async wrapper, others a plain one."""
+
+    def __init__(
+        self, module_id: str, instance: Any, span: Callable[[str, str], AbstractContextManager[Mapping[str, str]]]
+    ) -> None:
+        self._module_id = module_id
+        self._instance = instance
+        self._span = span
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._instance, name)
+        if name.startswith("_") or not callable(value):
+            return value
+        module_id, span = self._module_id, self._span
+        if inspect.iscoroutinefunction(value):
+
+            async def traced_async(*args: Any, **kwargs: Any) -> Any:
+                with span(module_id, name):
+                    return await value(*args, **kwargs)
+
+            wrapper: Any = traced_async
+        else:
+
+            def traced(*args: Any, **kwargs: Any) -> Any:
+                with span(module_id, name):
+                    return value(*args, **kwargs)
+
+            wrapper = traced
+        functools.update_wrapper(wrapper, value)
+        self.__dict__[name] = wrapper
+        return wrapper
+
+    def __repr__(self) -> str:
+        return f"<traced module {self._module_id!r}: {self._instance!r}>"

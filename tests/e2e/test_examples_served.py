@@ -338,7 +338,9 @@ def scenario_bookstore(ctx: Ctx) -> None:
         # the out-of-process Node module, through the typed client and the generated codecs
         quote = c.shipping_quote(country="DE", items=3)
         assert quote == {"country": "DE", "zone": "eu", "items": 3, "cents": 890 + 2 * 150, "days": 4}
-        expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.shipping_quote(country="AQ", items=1), "no_carrier")
+        expect_error(
+            ctx, "UnprocessableEntityError", 422, lambda: c.shipping_quote(country="AQ", items=1), "no_carrier"
+        )
         expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.shipping_quote(country="de", items=1), "GATI512")
         assert [o["id"] for o in c.list_orders(status="pending")] == [order["id"]]
         expect_error(ctx, "NotFoundError", 404, lambda: c.get_order(uuid.uuid4()), "order_not_found")

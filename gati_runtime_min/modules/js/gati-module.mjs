@@ -4,8 +4,9 @@
 //   import { serve, ModuleError } from "./gati-module.mjs";
 //   serve({ async quote({ sku, qty }) { return { sku, total: qty * 3 }; } });
 //
-// Methods receive the params object (by-name params) as their single argument, or the
-// elements of a params array as positional arguments. A thrown error answers a JSON-RPC error with
+// Methods receive the params object (by-name params) and the request's `meta` (such as the caller's
+// W3C `traceparent`, or {}) as their two arguments, or the elements of a params array as
+// positional arguments. A thrown error answers a JSON-RPC error with
 // its message (the stack goes to stderr); throw ModuleError to choose the code and data. console.log
 // writes to stderr: stdout carries the protocol only. The process exits when stdin closes.
 
@@ -86,7 +87,8 @@ export function serve(instance) {
     if (typeof params !== "object") return fail(id, -32602, "params must be an object or an array");
     let promise;
     try {
-      promise = Promise.resolve(Array.isArray(params) ? fn(...params) : fn(params));
+      const meta = msg.meta !== null && typeof msg.meta === "object" ? msg.meta : {};
+      promise = Promise.resolve(Array.isArray(params) ? fn(...params) : fn(params, meta));
     } catch (err) {
       promise = Promise.reject(err);
     }
