@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final, Protocol
@@ -48,6 +49,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 AttrValue = str | bool | int | float
 Attributes = Mapping[str, AttrValue]
 
+ENV_EXPORTER: Final = "GATI_TELEMETRY_EXPORTER"  # "otlp" | "console" | "none": wins over the build's settings
+ENV_ENDPOINT: Final = "GATI_TELEMETRY_ENDPOINT"  # the OTLP/HTTP base URL: wins over `endpoint`
 EXPORTERS: Final = ("none", "console", "otlp")
 SCOPE_NAME: Final = "gati_runtime_min"
 TRACED: Final = "gati.traced"  # the scope key of a request already inside its server span
@@ -127,7 +130,11 @@ class TelemetrySettings:
 
     @classmethod
     def resolve(cls, settings: Mapping[str, Any] | None) -> TelemetrySettings:
-        s = settings or {}
+        s = dict(settings or {})
+        # the environment wins (a deployment turns tracing on or points it elsewhere without a rebuild)
+        for key, var in (("exporter", ENV_EXPORTER), ("endpoint", ENV_ENDPOINT)):
+            if os.environ.get(var):
+                s[key] = os.environ[var]
         exporter = str(s.get("exporter") or "none")
         if exporter not in EXPORTERS:
             from gati_runtime_min.errors import ManifestError

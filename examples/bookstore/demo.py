@@ -21,6 +21,7 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 API_KEY = "demo-key"
+RECEIPT_KEY = "demo-receipt-signing-key"
 T = TypeVar("T")
 
 
@@ -75,7 +76,11 @@ def main() -> int:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "BOOKSTORE_API_KEYS": f"{API_KEY}=editor,admin,clerk"}
+    env = {
+        **os.environ,
+        "BOOKSTORE_API_KEYS": f"{API_KEY}=editor,admin,clerk",
+        "BOOKSTORE_SECRET_RECEIPT_KEY": RECEIPT_KEY,  # the `receipt_key` secret (`[tool.gati.secrets]`)
+    }
     cmd = [sys.executable, "-m", "gati_runtime_min", str(HERE / ".gati"), "--port", str(port)]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -115,6 +120,8 @@ def main() -> int:
             show("order fetched back", client.get_order(order["id"]))
             # the in-process mailer got the typed `orders.placed` message and confirmed the order
             show("order confirmation", _eventually(lambda: client.order_confirmation(order["id"]), errors))
+            # signed with a secret the handler declares (`secrets=["receipt_key"]`)
+            show("signed receipt", client.order_receipt(order["id"]))
             # the out-of-process Node module `shipping` (JSON-RPC over stdio, no network access)
             show("shipping quote", client.shipping_quote(country="DE", items=2))
             try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_examples_served import ALL_ROLES_KEY, ROOT, build_copy, serve_build
+from tests.e2e.test_examples_served import ALL_ROLES_KEY, ROOT, build_copy, secret_value, serve_build
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +89,83 @@ def test_node_module_without_declared_egress_runs_isolated(tmp_path: Path) -> No
         assert "module 'store' runs in-process" in log and "cannot be isolated" in log
     else:  # the platform cannot give it its own network namespace: the server says so at start-up
         assert "shipping" in log and "WARNING" in log.upper()
+
+
+class _Collector:
+    """A real OTLP/HTTP receiver on 127.0.0.1 recording what the server exports."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: list[tuple[str, bytes]] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append((self.path, self.rfile.read(int(self.headers["content-length"]))))
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def body(self, path: str) -> bytes:
+        return b"".join(body for p, body in self.received if p == path)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_bookstore_exports_traces_with_module_calls_and_metrics_and_never_logs_its_secret(tmp_path: Path) -> None:
+    app = tmp_path / "bookstore"
+    build_dir = build_copy(ROOT / "examples" / "bookstore", app)
+    collector = _Collector()
+    env = {
+        "GATI_TELEMETRY_EXPORTER": "otlp",
+        "GATI_TELEMETRY_ENDPOINT": collector.url,
+        "GATI_AUDIT_LOG": "1",  # the audit trail on stderr: the secret's reads are in it, its value is not
+    }
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    try:
+        with serve_build("bookstore", app, build_dir, extra_env=env) as served:
+            headers = {served.api_key_header or "x-api-key": ALL_ROLES_KEY}
+            with httpx.Client(base_url=served.base_url, headers=headers, timeout=10) as client:
+                traced = {"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}
+                quote = client.get("/shipping/quote", params={"country": "DE", "items": 1}, headers=traced)
+                assert quote.status_code == 200 and quote.headers["traceparent"].split("-")[1] == trace_id
+                author = client.post("/authors", json={"name": "N. K. Jemisin"}).json()
+                book = {"title": "The Fifth Season", "isbn": "9780316229296", "author_id": author["id"]}
+                book |= {"genre": "fiction", "price": {"amount": 1500, "currency": "EUR"}}
+                book_id = client.post("/books", json=book).json()["id"]
+                ship_to = {
+                    "name": "Essun",
+                    "street": "1 Rift Rd",
+                    "city": "Tirimo",
+                    "postcode": "1234",
+                    "country": "DE",
+                }
+                order = client.post(
+                    "/orders", json={"lines": [{"book_id": book_id, "quantity": 2}], "ship_to": ship_to}
+                )
+                assert order.status_code == 201, order.text
+                receipt = client.get(f"/orders/{order.json()['id']}/receipt")
+                assert receipt.status_code == 200
+            log = served.server_log
+        # the server has stopped: its exporters flushed at shutdown
+        traces, metrics = collector.body("/v1/traces"), collector.body("/v1/metrics")
+    finally:
+        collector.close()
+    assert bytes.fromhex(trace_id) in traces  # the caller's trace continued
+    for span in (b"module shipping.quote", b"handler shipping_quote", b"module store.get_order"):
+        assert span in traces, span
+    assert b"bookstore.orders.placed" in metrics and b"http.server.request.duration" in metrics
+    text = log()
+    assert '"event":"secret.access"' in text and '"secret":"receipt_key"' in text
+    assert secret_value("receipt_key") not in text

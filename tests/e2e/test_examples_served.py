@@ -12,6 +12,8 @@ The helpers here (`build_copy`, `serve_build`) are shared with `test_schemathesi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -108,9 +110,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
+def secret_value(name: str) -> str:
+    """The value `serve_build` gives the secret `name`."""
+    return f"e2e-secret-{name}"
+
+
 @contextmanager
-def serve_build(name: str, app_dir: Path, build_dir: Path) -> Iterator[Served]:
-    """Serve `build_dir` until the block ends; API keys for every role come from the build's own settings."""
+def serve_build(name: str, app_dir: Path, build_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Served]:
+    """Serve `build_dir` until the block ends; API keys for every role come from the build's own
+    settings, and every secret a handler declares from the environment (`secret_value`)."""
     manifest, handlers = _read(build_dir)
     roles = frozenset(r for h in handlers.values() for r in (h.get("policies") or {}).get("roles") or ())
     keys_cfg = ((manifest.get("settings") or {}).get("auth") or {}).get("apiKeys") or {}
@@ -119,6 +127,12 @@ def serve_build(name: str, app_dir: Path, build_dir: Path) -> Iterator[Served]:
     if keys_cfg.get("keysEnv"):
         header = str(keys_cfg.get("header") or "x-api-key")
         env[keys_cfg["keysEnv"]] = f"{ALL_ROLES_KEY}={','.join(sorted(roles))};{NO_ROLES_KEY}="
+    secrets_cfg = (manifest.get("settings") or {}).get("secrets") or {}
+    for h in handlers.values():
+        for secret in (h.get("dependencies") or {}).get("secrets") or ():
+            variable = str(secrets_cfg.get("envPrefix") or "") + secret.upper().replace("-", "_").replace(".", "_")
+            env[variable] = secret_value(secret)
+    env.update(extra_env or {})
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = app_dir.parent / f"{name}-server.log"
@@ -335,6 +349,12 @@ def scenario_bookstore(ctx: Ctx) -> None:
         assert confirmation["order_id"] == order["id"] and confirmation["to"] == ship_to["name"]
         assert "2 book(s)" in confirmation["subject"]
         expect_error(ctx, "NotFoundError", 404, lambda: c.order_confirmation(uuid.uuid4()), "not_confirmed_yet")
+        # signed with the declared secret `receipt_key`, which the server read from its environment
+        receipt = c.order_receipt(order["id"])
+        signed = f"{order['id']}:{order['total']['amount']}:{order['total']['currency']}".encode()
+        key = secret_value("receipt_key").encode()
+        assert receipt["signature"] == hmac.new(key, signed, hashlib.sha256).hexdigest()
+        expect_error(ctx, "NotFoundError", 404, lambda: c.order_receipt(uuid.uuid4()), "order_not_found")
         # the out-of-process Node module, through the typed client and the generated codecs
         quote = c.shipping_quote(country="DE", items=3)
         assert quote == {"country": "DE", "zone": "eu", "items": 3, "cents": 890 + 2 * 150, "days": 4}

@@ -162,6 +162,14 @@ class OrderFilter(TypedDict, total=False):
     limit: Annotated[int, Ge(1), Le(100)]
 
 
+class Receipt(TypedDict):
+    """An order's total, signed with the shop's receipt key (HMAC-SHA256 of `id:amount:currency`)."""
+
+    order_id: UUID
+    total: Money
+    signature: Annotated[str, MinLen(64), MaxLen(64)]
+
+
 class Stats(TypedDict):
     books: int
     authors: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from decimal import Decimal
 
 import bookstore.models as m
@@ -27,6 +29,8 @@ async def place_order(
     currency = gctx.config.get("currency", "EUR")
     order = await store.place_order(req.body, {"amount": amount, "currency": currency})
     books = sum(line["quantity"] for line in req.body["lines"])
+    gctx.metrics.counter("bookstore.orders.placed", unit="{order}").add(1, {"currency": currency})
+    gctx.metrics.histogram("bookstore.order.books", unit="{book}").record(books)
     # the mailer confirms it (at-least-once); a full queue holds this request back, up to its deadline
     await gctx.publish(
         ORDER_PLACED, {"order_id": order.id, "name": order.ship_to["name"], "books": books, "total": order.total}
@@ -52,6 +56,18 @@ async def get_order(req: Request[None], res: Response[m.Order], lctx: LocalConte
     if order is None:
         raise HTTPError(404, "order_not_found", "no such order")
     res.json(order)
+
+
+@get("/orders/{id:uuid}/receipt", secrets=["receipt_key"])
+async def order_receipt(req: Request[None], res: Response[m.Receipt], lctx: LocalContext, gctx: GlobalContext) -> None:
+    """The order's total, signed with the receipt key (a secret: never logged, audited on every read)."""
+    order = await gctx.modules["store"].get_order(req.params["id"])
+    if order is None:
+        raise HTTPError(404, "order_not_found", "no such order")
+    key = await gctx.secrets.get("receipt_key")
+    signed = f"{order.id}:{order.total['amount']}:{order.total['currency']}".encode()
+    signature = hmac.new(key.reveal().encode(), signed, hashlib.sha256).hexdigest()
+    res.json({"order_id": order.id, "total": order.total, "signature": signature})
 
 
 @get("/orders")

@@ -760,31 +760,34 @@ _E61: Final = (
     "Expected `str` matching regex '^[A-Z]{2}$'",
 )
 _E62: Final = ("missing", "`int`", "Object missing required field `items`")
-_E63: Final = ("missing", "`str`", "Object missing required field `street`")
-_E64: Final = ("missing", "`str`", "Object missing required field `city`")
-_E65: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E66: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E67: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E68: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E69: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E70: Final = (
+_E63: Final = ("missing", "`str`", "Object missing required field `signature`")
+_E64: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
+_E65: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
+_E66: Final = ("missing", "`str`", "Object missing required field `street`")
+_E67: Final = ("missing", "`str`", "Object missing required field `city`")
+_E68: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E69: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E70: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E71: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E72: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E73: Final = (
     "missing",
     '`"domestic" | "eu" | "world"`',
     "Object missing required field `zone`",
 )
-_E71: Final = ("literal", '`"domestic" | "eu" | "world"`')
-_E72: Final = ("missing", "`int`", "Object missing required field `cents`")
-_E73: Final = ("missing", "`int`", "Object missing required field `days`")
-_E74: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E75: Final = (
+_E74: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E75: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E76: Final = ("missing", "`int`", "Object missing required field `days`")
+_E77: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E78: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E76: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K77: Final = frozenset({"id"})
-_K78: Final = frozenset({"slug"})
-_K79: Final = frozenset({"country", "items"})
+_E79: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K80: Final = frozenset({"id"})
+_K81: Final = frozenset({"slug"})
+_K82: Final = frozenset({"country", "items"})
 _F0e: Final = (
     ("id", "id"),
     ("name", "name"),
@@ -886,32 +889,35 @@ _E50e: Final = (
     "`int | null`",
     "Object missing required field `next_offset`",
 )
-_E51e: Final = ("missing", "`str`", "Object missing required field `street`")
-_E52e: Final = ("missing", "`str`", "Object missing required field `city`")
-_E53e: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E54e: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E55e: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E56e: Final = ("missing", "`str`", "Object missing required field `country`")
-_E57e: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E58e: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E59e: Final = (
+_E51e: Final = ("missing", "`str`", "Object missing required field `signature`")
+_E52e: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
+_E53e: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
+_E54e: Final = ("missing", "`str`", "Object missing required field `street`")
+_E55e: Final = ("missing", "`str`", "Object missing required field `city`")
+_E56e: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E57e: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E58e: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E59e: Final = ("missing", "`str`", "Object missing required field `country`")
+_E60e: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E61e: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E62e: Final = (
     "missing",
     '`"domestic" | "eu" | "world"`',
     "Object missing required field `zone`",
 )
-_E60e: Final = ("literal", '`"domestic" | "eu" | "world"`')
-_E61e: Final = ("missing", "`int`", "Object missing required field `items`")
-_E62e: Final = ("missing", "`int`", "Object missing required field `cents`")
-_E63e: Final = ("missing", "`int`", "Object missing required field `days`")
-_E64e: Final = ("missing", "`int`", "Object missing required field `books`")
-_E65e: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E66e: Final = (
+_E63e: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E64e: Final = ("missing", "`int`", "Object missing required field `items`")
+_E65e: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E66e: Final = ("missing", "`int`", "Object missing required field `days`")
+_E67e: Final = ("missing", "`int`", "Object missing required field `books`")
+_E68e: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E69e: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E67e: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K68e: Final = frozenset({"country", "items"})
+_E70e: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K71e: Final = frozenset({"country", "items"})
 
 
 def _dec_Author(v: Any) -> Any:
@@ -2836,6 +2842,105 @@ def _dec_QuoteQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
+def _dec_Receipt(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["total"]
+        a4 = v["signature"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    x5 = _parse_uuid(a2)
+    if x5 is None:
+        return _FAIL
+    if type(a3) is not dict:
+        return _FAIL
+    try:
+        a7 = a3["amount"]
+        a8 = a3["currency"]
+    except KeyError:
+        return _FAIL
+    if type(a7) is not int or a7 < 0:
+        return _FAIL
+    if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
+        return _FAIL
+    o6: dict[str, Any]
+    same9 = len(a3) == 2
+    if same9:
+        o6 = a3
+    else:
+        o6 = {"amount": a7, "currency": a8}
+    if type(a4) is not str or not 64 <= len(a4) <= 64:
+        return _FAIL
+    o1: dict[str, Any] = {"order_id": x5, "total": o6, "signature": a4}
+    return o1
+
+
+def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("total", _MISSING)
+        a5 = v.get("signature", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E32, _MISSING)
+        else:
+            x6: Any = None
+            if type(a3) is not str:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+            else:
+                x6 = _parse_uuid(a3)
+                if x6 is None:
+                    _show(issues, path + ".order_id", _E33, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".total", _E53, _MISSING)
+        else:
+            o7: Any = None
+            if type(a4) is not dict:
+                _type(issues, path + ".total", "`object`", a4)
+            else:
+                k8 = len(issues)
+                a9 = a4.get("amount", _MISSING)
+                a10 = a4.get("currency", _MISSING)
+                if a9 is _MISSING:
+                    _bad(issues, path + ".total.amount", _E20, _MISSING)
+                else:
+                    n11: Any = a9
+                    if type(n11) is float and n11.is_integer():
+                        n11 = int(n11)
+                    if type(n11) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n11)
+                    else:
+                        if n11 < 0:
+                            _bad_num(issues, path + ".total.amount", _E21, n11)
+                if a10 is _MISSING:
+                    _bad(issues, path + ".total.currency", _E22, _MISSING)
+                else:
+                    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
+                        _show(issues, path + ".total.currency", _E23, a10)
+                if len(issues) == k8:
+                    o7 = {"amount": n11, "currency": a10}
+        if a5 is _MISSING:
+            _bad(issues, path + ".signature", _E63, _MISSING)
+        else:
+            if type(a5) is not str:
+                _type(issues, path + ".signature", "`str`", a5)
+            else:
+                if len(a5) < 64:
+                    _bad(issues, path + ".signature", _E64, a5)
+                if len(a5) > 64:
+                    _bad(issues, path + ".signature", _E65, a5)
+        if len(issues) == k2:
+            o1 = {"order_id": x6, "total": o7, "signature": a5}
+    return o1
+
+
 def _dec_ShippingAddress(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -2886,29 +2991,29 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E4, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E63, _MISSING)
+            _bad(issues, path + ".street", _E66, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E64, _MISSING)
+            _bad(issues, path + ".city", _E67, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E65, _MISSING)
+            _bad(issues, path + ".postcode", _E68, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E66, a6)
+                    _bad(issues, path + ".postcode", _E69, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E67, a6)
+                    _bad(issues, path + ".postcode", _E70, a6)
         if a7 is _MISSING:
             _bad(issues, path + ".country", _E60, _MISSING)
         else:
@@ -2916,9 +3021,9 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E68, a7)
+                    _bad(issues, path + ".country", _E71, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E69, a7)
+                    _bad(issues, path + ".country", _E72, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -2978,14 +3083,14 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".country", "`str`", a3)
             else:
                 if len(a3) < 2:
-                    _bad(issues, path + ".country", _E68, a3)
+                    _bad(issues, path + ".country", _E71, a3)
                 if len(a3) > 2:
-                    _bad(issues, path + ".country", _E69, a3)
+                    _bad(issues, path + ".country", _E72, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".zone", _E70, _MISSING)
+            _bad(issues, path + ".zone", _E73, _MISSING)
         else:
             if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
-                _show(issues, path + ".zone", _E71, a4)
+                _show(issues, path + ".zone", _E74, a4)
         if a5 is _MISSING:
             _bad(issues, path + ".items", _E62, _MISSING)
         else:
@@ -2998,7 +3103,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n8 < 1:
                     _bad_num(issues, path + ".items", _E16, n8)
         if a6 is _MISSING:
-            _bad(issues, path + ".cents", _E72, _MISSING)
+            _bad(issues, path + ".cents", _E75, _MISSING)
         else:
             n9: Any = a6
             if type(n9) is float and n9.is_integer():
@@ -3009,7 +3114,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n9 < 0:
                     _bad_num(issues, path + ".cents", _E21, n9)
         if a7 is _MISSING:
-            _bad(issues, path + ".days", _E73, _MISSING)
+            _bad(issues, path + ".days", _E76, _MISSING)
         else:
             n10: Any = a7
             if type(n10) is float and n10.is_integer():
@@ -3077,7 +3182,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E74, _MISSING)
+            _bad(issues, path + ".authors", _E77, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -3087,7 +3192,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E75, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E78, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -3108,7 +3213,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E76, _MISSING)
+            _bad(issues, path + ".revenue", _E79, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -3163,7 +3268,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if x4 is None:
                     _show(issues, path + ".id", _E33, a3)
         for key5 in v:
-            if key5 not in _K77:
+            if key5 not in _K80:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -3216,7 +3321,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key5 in v:
-            if key5 not in _K77:
+            if key5 not in _K80:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -3266,7 +3371,7 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key4 in v:
-            if key4 not in _K78:
+            if key4 not in _K81:
                 _add(
                     issues,
                     _kp(path, key4),
@@ -3330,7 +3435,7 @@ def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key6 in v:
-            if key6 not in _K79:
+            if key6 not in _K82:
                 _add(
                     issues,
                     _kp(path, key6),
@@ -4302,6 +4407,100 @@ def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return e1
 
 
+def _enc_Receipt(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["total"]
+        a4 = v["signature"]
+    except KeyError:
+        return _FAIL
+    if isinstance(a2, _UUID):
+        x5 = str(a2)
+    elif type(a2) is str and (j6 := _parse_uuid(a2)) is not None:
+        x5 = str(j6)
+    else:
+        return _FAIL
+    if type(a3) is not dict:
+        return _FAIL
+    try:
+        a8 = a3["amount"]
+        a9 = a3["currency"]
+    except KeyError:
+        return _FAIL
+    if type(a8) is not int or a8 < 0:
+        return _FAIL
+    if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
+        return _FAIL
+    o7: dict[str, Any] = {"amount": a8, "currency": a9}
+    if type(a4) is not str or not 64 <= len(a4) <= 64:
+        return _FAIL
+    o1: dict[str, Any] = {"order_id": x5, "total": o7, "signature": a4}
+    return o1
+
+
+def _enc_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("total", _MISSING)
+        a5 = v.get("signature", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E30e, _MISSING)
+        else:
+            x6: Any = None
+            if isinstance(a3, _UUID):
+                x6 = str(a3)
+            elif type(a3) is str and (j7 := _parse_uuid(a3)) is not None:
+                x6 = str(j7)
+            else:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".total", _E45e, _MISSING)
+        else:
+            o8: Any = None
+            if type(a4) is not dict:
+                _type(issues, path + ".total", "`object`", a4)
+            else:
+                k9 = len(issues)
+                a10 = a4.get("amount", _MISSING)
+                a11 = a4.get("currency", _MISSING)
+                if a10 is _MISSING:
+                    _bad(issues, path + ".total.amount", _E19e, _MISSING)
+                else:
+                    n12: Any = _enc_int(a10)
+                    if type(n12) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n12)
+                    else:
+                        if n12 < 0:
+                            _bad_num(issues, path + ".total.amount", _E20e, n12)
+                if a11 is _MISSING:
+                    _bad(issues, path + ".total.currency", _E21e, _MISSING)
+                else:
+                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
+                        _show(issues, path + ".total.currency", _E22e, a11)
+                if len(issues) == k9:
+                    o8 = {"amount": n12, "currency": a11}
+        if a5 is _MISSING:
+            _bad(issues, path + ".signature", _E51e, _MISSING)
+        else:
+            s13: Any = _enc_str(a5)
+            if type(s13) is not str:
+                _type(issues, path + ".signature", "`str`", s13)
+            else:
+                if len(s13) < 64:
+                    _bad(issues, path + ".signature", _E52e, s13)
+                if len(s13) > 64:
+                    _bad(issues, path + ".signature", _E53e, s13)
+        if len(issues) == k2:
+            o1 = {"order_id": x6, "total": o8, "signature": s13}
+    return o1
+
+
 def _enc_ShippingAddress(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -4354,7 +4553,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(s8) < 1:
                     _bad(issues, path + ".name", _E4e, s8)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E51e, _MISSING)
+            _bad(issues, path + ".street", _E54e, _MISSING)
         else:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
@@ -4362,7 +4561,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E52e, _MISSING)
+            _bad(issues, path + ".city", _E55e, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
@@ -4370,27 +4569,27 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E53e, _MISSING)
+            _bad(issues, path + ".postcode", _E56e, _MISSING)
         else:
             s11: Any = _enc_str(a6)
             if type(s11) is not str:
                 _type(issues, path + ".postcode", "`str`", s11)
             else:
                 if len(s11) < 3:
-                    _bad(issues, path + ".postcode", _E54e, s11)
+                    _bad(issues, path + ".postcode", _E57e, s11)
                 if len(s11) > 10:
-                    _bad(issues, path + ".postcode", _E55e, s11)
+                    _bad(issues, path + ".postcode", _E58e, s11)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E56e, _MISSING)
+            _bad(issues, path + ".country", _E59e, _MISSING)
         else:
             s12: Any = _enc_str(a7)
             if type(s12) is not str:
                 _type(issues, path + ".country", "`str`", s12)
             else:
                 if len(s12) < 2:
-                    _bad(issues, path + ".country", _E57e, s12)
+                    _bad(issues, path + ".country", _E60e, s12)
                 if len(s12) > 2:
-                    _bad(issues, path + ".country", _E58e, s12)
+                    _bad(issues, path + ".country", _E61e, s12)
         if len(issues) == k2:
             o1 = {
                 "name": s8,
@@ -4445,23 +4644,23 @@ def _enc_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("cents", _MISSING)
         a7 = v.get("days", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E56e, _MISSING)
+            _bad(issues, path + ".country", _E59e, _MISSING)
         else:
             s8: Any = _enc_str(a3)
             if type(s8) is not str:
                 _type(issues, path + ".country", "`str`", s8)
             else:
                 if len(s8) < 2:
-                    _bad(issues, path + ".country", _E57e, s8)
+                    _bad(issues, path + ".country", _E60e, s8)
                 if len(s8) > 2:
-                    _bad(issues, path + ".country", _E58e, s8)
+                    _bad(issues, path + ".country", _E61e, s8)
         if a4 is _MISSING:
-            _bad(issues, path + ".zone", _E59e, _MISSING)
+            _bad(issues, path + ".zone", _E62e, _MISSING)
         else:
             if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
-                _show(issues, path + ".zone", _E60e, a4)
+                _show(issues, path + ".zone", _E63e, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".items", _E61e, _MISSING)
+            _bad(issues, path + ".items", _E64e, _MISSING)
         else:
             n9: Any = _enc_int(a5)
             if type(n9) is not int:
@@ -4470,7 +4669,7 @@ def _enc_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n9 < 1:
                     _bad_num(issues, path + ".items", _E15e, n9)
         if a6 is _MISSING:
-            _bad(issues, path + ".cents", _E62e, _MISSING)
+            _bad(issues, path + ".cents", _E65e, _MISSING)
         else:
             n10: Any = _enc_int(a6)
             if type(n10) is not int:
@@ -4479,7 +4678,7 @@ def _enc_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n10 < 0:
                     _bad_num(issues, path + ".cents", _E20e, n10)
         if a7 is _MISSING:
-            _bad(issues, path + ".days", _E63e, _MISSING)
+            _bad(issues, path + ".days", _E66e, _MISSING)
         else:
             n11: Any = _enc_int(a7)
             if type(n11) is not int:
@@ -4541,7 +4740,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E64e, _MISSING)
+            _bad(issues, path + ".books", _E67e, _MISSING)
         else:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
@@ -4549,7 +4748,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E65e, _MISSING)
+            _bad(issues, path + ".authors", _E68e, _MISSING)
         else:
             n8: Any = _enc_int(a4)
             if type(n8) is not int:
@@ -4557,7 +4756,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E66e, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E69e, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -4581,7 +4780,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E67e, _MISSING)
+            _bad(issues, path + ".revenue", _E70e, _MISSING)
         else:
             d17: Any = None
             if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
@@ -4888,7 +5087,7 @@ def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("country", _MISSING)
         a4 = v.get("items", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E56e, _MISSING)
+            _bad(issues, path + ".country", _E59e, _MISSING)
         else:
             s5: Any = _enc_str(a3)
             if type(s5) is not str:
@@ -4896,7 +5095,7 @@ def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".items", _E61e, _MISSING)
+            _bad(issues, path + ".items", _E64e, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
@@ -4904,7 +5103,7 @@ def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key7 in v:
-            if key7 not in _K68e:
+            if key7 not in _K71e:
                 _add(
                     issues,
                     _kp(path, key7),
@@ -4983,7 +5182,7 @@ def _enc_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".books", _E64e, _MISSING)
+            _bad(issues, path + ".books", _E67e, _MISSING)
         else:
             n10: Any = _enc_int(a5)
             if type(n10) is not int:
@@ -5041,6 +5240,7 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "Page_Book": (_dec_Page_Book, _dec_Page_Book_c),
     "Priority": (_dec_Priority, _dec_Priority_c),
     "QuoteQuery": (_dec_QuoteQuery, _dec_QuoteQuery_c),
+    "Receipt": (_dec_Receipt, _dec_Receipt_c),
     "ShippingAddress": (_dec_ShippingAddress, _dec_ShippingAddress_c),
     "ShippingQuote": (_dec_ShippingQuote, _dec_ShippingQuote_c),
     "Stats": (_dec_Stats, _dec_Stats_c),
@@ -5057,6 +5257,7 @@ _ENCODERS: Final[dict[str, _Codec]] = {
     "OrderLine": (_enc_OrderLine, _enc_OrderLine_c),
     "Page_Book": (_enc_Page_Book, _enc_Page_Book_c),
     "Priority": (_enc_Priority, _enc_Priority_c),
+    "Receipt": (_enc_Receipt, _enc_Receipt_c),
     "ShippingAddress": (_enc_ShippingAddress, _enc_ShippingAddress_c),
     "ShippingQuote": (_enc_ShippingQuote, _enc_ShippingQuote_c),
     "Stats": (_enc_Stats, _enc_Stats_c),
@@ -5183,6 +5384,16 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
         query=None,
         params=(_dec_anon, _dec_anon_c),
         response=(_enc_Confirmation, _enc_Confirmation_c),
+        query_table={},
+        params_table={
+            "id": _q_str,
+        },
+    ),
+    "order_receipt": HandlerCodec(
+        body=None,
+        query=None,
+        params=(_dec_anon, _dec_anon_c),
+        response=(_enc_Receipt, _enc_Receipt_c),
         query_table={},
         params_table={
             "id": _q_str,

@@ -24,6 +24,7 @@ __all__ = [
     "Page_Book",
     "Priority",
     "QuoteQuery",
+    "Receipt",
     "ShippingAddress",
     "ShippingQuote",
     "Stats",
@@ -151,6 +152,14 @@ class Page_Book(typing.TypedDict):
 class QuoteQuery(typing.TypedDict):
     country: str
     items: int
+
+
+class Receipt(typing.TypedDict):
+    """An order's total, signed with the shop's receipt key (HMAC-SHA256 of `id:amount:currency`)."""
+
+    order_id: str
+    total: Money
+    signature: str
 
 
 class ShippingAddress(typing.TypedDict):

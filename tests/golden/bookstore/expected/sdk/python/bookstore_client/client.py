@@ -71,6 +71,10 @@ def _parse_order_confirmation(response: httpx.Response) -> models.Confirmation:
     return typing.cast("models.Confirmation", _base.decode_json(response, "order_confirmation"))
 
 
+def _parse_order_receipt(response: httpx.Response) -> models.Receipt:
+    return typing.cast("models.Receipt", _base.decode_json(response, "order_receipt"))
+
+
 def _parse_shipping_quote(response: httpx.Response) -> models.ShippingQuote:
     return typing.cast("models.ShippingQuote", _base.decode_json(response, "shipping_quote"))
 
@@ -326,6 +330,21 @@ class RawClient:
             options=request_options,
         )
         return RawResponse(response, _parse_order_confirmation)
+
+    def order_receipt(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.Receipt]:
+        """The order's total, signed with the receipt key (a secret: never logged, audited on every read)."""
+        response = self._transport.request(
+            "GET",
+            "/orders/" + _base.segment(id) + "/receipt",
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_order_receipt)
 
     def shipping_quote(
         self,
@@ -633,6 +652,19 @@ class Client:
         )
         return raw.parse()
 
+    def order_receipt(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> models.Receipt:
+        """The order's total, signed with the receipt key (a secret: never logged, audited on every read)."""
+        raw = self.with_raw_response.order_receipt(
+            id,
+            request_options=request_options,
+        )
+        return raw.parse()
+
     def shipping_quote(
         self,
         *,
@@ -907,6 +939,21 @@ class AsyncRawClient:
             options=request_options,
         )
         return RawResponse(response, _parse_order_confirmation)
+
+    async def order_receipt(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.Receipt]:
+        """The order's total, signed with the receipt key (a secret: never logged, audited on every read)."""
+        response = await self._transport.request(
+            "GET",
+            "/orders/" + _base.segment(id) + "/receipt",
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_order_receipt)
 
     async def shipping_quote(
         self,
@@ -1209,6 +1256,19 @@ class AsyncClient:
     ) -> models.Confirmation:
         """The confirmation the mailer sent for an order (404 until it has)."""
         raw = await self.with_raw_response.order_confirmation(
+            id,
+            request_options=request_options,
+        )
+        return raw.parse()
+
+    async def order_receipt(
+        self,
+        id: uuid.UUID,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> models.Receipt:
+        """The order's total, signed with the receipt key (a secret: never logged, audited on every read)."""
+        raw = await self.with_raw_response.order_receipt(
             id,
             request_options=request_options,
         )

@@ -527,6 +527,19 @@ export class RawClient {
     return { response, data: (await response.json()) as types.Confirmation };
   }
 
+  /** The order's total, signed with the receipt key (a secret: never logged, audited on every read). */
+  async orderReceipt(args: { id: string }, options?: RequestOptions): Promise<RawResponse<types.Receipt>> {
+    const response = await this.core.request(
+      "GET",
+      "/orders/" + segment(args.id) + "/receipt",
+      [],
+      undefined,
+      true,
+      options,
+    );
+    return { response, data: (await response.json()) as types.Receipt };
+  }
+
   /** What sending `items` books to `country` costs and how long it takes. */
   async shippingQuote(args: { country: string; items: number }, options?: RequestOptions): Promise<RawResponse<types.ShippingQuote>> {
     const response = await this.core.request(
@@ -654,6 +667,11 @@ export class Client {
   /** The confirmation the mailer sent for an order (404 until it has). */
   async orderConfirmation(args: { id: string }, options?: RequestOptions): Promise<types.Confirmation> {
     return (await this.withRawResponse.orderConfirmation(args, options)).data;
+  }
+
+  /** The order's total, signed with the receipt key (a secret: never logged, audited on every read). */
+  async orderReceipt(args: { id: string }, options?: RequestOptions): Promise<types.Receipt> {
+    return (await this.withRawResponse.orderReceipt(args, options)).data;
   }
 
   /** What sending `items` books to `country` costs and how long it takes. */

@@ -123,6 +123,13 @@ export interface QuoteQuery {
   items: number;
 }
 
+/** An order's total, signed with the shop's receipt key (HMAC-SHA256 of `id:amount:currency`). */
+export interface Receipt {
+  order_id: string;
+  total: Money;
+  signature: string;
+}
+
 export interface ShippingAddress {
   name: string;
   street: string;

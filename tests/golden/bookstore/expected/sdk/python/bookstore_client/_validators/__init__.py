@@ -739,31 +739,34 @@ _E48: Final = ("enum", "`Priority`")
 _E49: Final = ("missing", "`array`", "Object missing required field `items`")
 _E50: Final = ("missing", "`int`", "Object missing required field `total`")
 _E51: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
-_E52: Final = ("missing", "`str`", "Object missing required field `street`")
-_E53: Final = ("missing", "`str`", "Object missing required field `city`")
-_E54: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E55: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E56: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E57: Final = ("missing", "`str`", "Object missing required field `country`")
-_E58: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E59: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E60: Final = (
+_E52: Final = ("missing", "`str`", "Object missing required field `signature`")
+_E53: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
+_E54: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
+_E55: Final = ("missing", "`str`", "Object missing required field `street`")
+_E56: Final = ("missing", "`str`", "Object missing required field `city`")
+_E57: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E58: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E59: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E60: Final = ("missing", "`str`", "Object missing required field `country`")
+_E61: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E62: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E63: Final = (
     "missing",
     '`"domestic" | "eu" | "world"`',
     "Object missing required field `zone`",
 )
-_E61: Final = ("literal", '`"domestic" | "eu" | "world"`')
-_E62: Final = ("missing", "`int`", "Object missing required field `items`")
-_E63: Final = ("missing", "`int`", "Object missing required field `cents`")
-_E64: Final = ("missing", "`int`", "Object missing required field `days`")
-_E65: Final = ("missing", "`int`", "Object missing required field `books`")
-_E66: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E67: Final = (
+_E64: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E65: Final = ("missing", "`int`", "Object missing required field `items`")
+_E66: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E67: Final = ("missing", "`int`", "Object missing required field `days`")
+_E68: Final = ("missing", "`int`", "Object missing required field `books`")
+_E69: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E70: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E68: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_E71: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
 
 
 def _dec_Author(v: Any) -> Any:
@@ -1794,6 +1797,105 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return e2
 
 
+def _dec_Receipt(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["order_id"]
+        a3 = v["total"]
+        a4 = v["signature"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    x5 = _parse_uuid(a2)
+    if x5 is None:
+        return _FAIL
+    if type(a3) is not dict:
+        return _FAIL
+    try:
+        a7 = a3["amount"]
+        a8 = a3["currency"]
+    except KeyError:
+        return _FAIL
+    if type(a7) is not int or a7 < 0:
+        return _FAIL
+    if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
+        return _FAIL
+    o6: dict[str, Any]
+    same9 = len(a3) == 2
+    if same9:
+        o6 = a3
+    else:
+        o6 = {"amount": a7, "currency": a8}
+    if type(a4) is not str or not 64 <= len(a4) <= 64:
+        return _FAIL
+    o1: dict[str, Any] = {"order_id": x5, "total": o6, "signature": a4}
+    return o1
+
+
+def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("order_id", _MISSING)
+        a4 = v.get("total", _MISSING)
+        a5 = v.get("signature", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".order_id", _E30, _MISSING)
+        else:
+            x6: Any = None
+            if type(a3) is not str:
+                _type(issues, path + ".order_id", "`uuid`", a3)
+            else:
+                x6 = _parse_uuid(a3)
+                if x6 is None:
+                    _show(issues, path + ".order_id", _E31, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".total", _E46, _MISSING)
+        else:
+            o7: Any = None
+            if type(a4) is not dict:
+                _type(issues, path + ".total", "`object`", a4)
+            else:
+                k8 = len(issues)
+                a9 = a4.get("amount", _MISSING)
+                a10 = a4.get("currency", _MISSING)
+                if a9 is _MISSING:
+                    _bad(issues, path + ".total.amount", _E19, _MISSING)
+                else:
+                    n11: Any = a9
+                    if type(n11) is float and n11.is_integer():
+                        n11 = int(n11)
+                    if type(n11) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n11)
+                    else:
+                        if n11 < 0:
+                            _bad_num(issues, path + ".total.amount", _E20, n11)
+                if a10 is _MISSING:
+                    _bad(issues, path + ".total.currency", _E21, _MISSING)
+                else:
+                    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
+                        _show(issues, path + ".total.currency", _E22, a10)
+                if len(issues) == k8:
+                    o7 = {"amount": n11, "currency": a10}
+        if a5 is _MISSING:
+            _bad(issues, path + ".signature", _E52, _MISSING)
+        else:
+            if type(a5) is not str:
+                _type(issues, path + ".signature", "`str`", a5)
+            else:
+                if len(a5) < 64:
+                    _bad(issues, path + ".signature", _E53, a5)
+                if len(a5) > 64:
+                    _bad(issues, path + ".signature", _E54, a5)
+        if len(issues) == k2:
+            o1 = {"order_id": x6, "total": o7, "signature": a5}
+    return o1
+
+
 def _dec_ShippingAddress(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -1844,39 +1946,39 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E3, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E52, _MISSING)
+            _bad(issues, path + ".street", _E55, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E53, _MISSING)
+            _bad(issues, path + ".city", _E56, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E54, _MISSING)
+            _bad(issues, path + ".postcode", _E57, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E55, a6)
+                    _bad(issues, path + ".postcode", _E58, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E56, a6)
+                    _bad(issues, path + ".postcode", _E59, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E57, _MISSING)
+            _bad(issues, path + ".country", _E60, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E58, a7)
+                    _bad(issues, path + ".country", _E61, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E59, a7)
+                    _bad(issues, path + ".country", _E62, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -1930,22 +2032,22 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("cents", _MISSING)
         a7 = v.get("days", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E57, _MISSING)
+            _bad(issues, path + ".country", _E60, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".country", "`str`", a3)
             else:
                 if len(a3) < 2:
-                    _bad(issues, path + ".country", _E58, a3)
+                    _bad(issues, path + ".country", _E61, a3)
                 if len(a3) > 2:
-                    _bad(issues, path + ".country", _E59, a3)
+                    _bad(issues, path + ".country", _E62, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".zone", _E60, _MISSING)
+            _bad(issues, path + ".zone", _E63, _MISSING)
         else:
             if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
-                _show(issues, path + ".zone", _E61, a4)
+                _show(issues, path + ".zone", _E64, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".items", _E62, _MISSING)
+            _bad(issues, path + ".items", _E65, _MISSING)
         else:
             n8: Any = a5
             if type(n8) is float and n8.is_integer():
@@ -1956,7 +2058,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n8 < 1:
                     _bad_num(issues, path + ".items", _E15, n8)
         if a6 is _MISSING:
-            _bad(issues, path + ".cents", _E63, _MISSING)
+            _bad(issues, path + ".cents", _E66, _MISSING)
         else:
             n9: Any = a6
             if type(n9) is float and n9.is_integer():
@@ -1967,7 +2069,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n9 < 0:
                     _bad_num(issues, path + ".cents", _E20, n9)
         if a7 is _MISSING:
-            _bad(issues, path + ".days", _E64, _MISSING)
+            _bad(issues, path + ".days", _E67, _MISSING)
         else:
             n10: Any = a7
             if type(n10) is float and n10.is_integer():
@@ -2025,7 +2127,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E65, _MISSING)
+            _bad(issues, path + ".books", _E68, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -2035,7 +2137,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E66, _MISSING)
+            _bad(issues, path + ".authors", _E69, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -2045,7 +2147,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E67, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E70, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -2066,7 +2168,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E68, _MISSING)
+            _bad(issues, path + ".revenue", _E71, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -2377,6 +2479,7 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "OrderLine": (_dec_OrderLine, _dec_OrderLine_c),
     "Page_Book": (_dec_Page_Book, _dec_Page_Book_c),
     "Priority": (_dec_Priority, _dec_Priority_c),
+    "Receipt": (_dec_Receipt, _dec_Receipt_c),
     "ShippingAddress": (_dec_ShippingAddress, _dec_ShippingAddress_c),
     "ShippingQuote": (_dec_ShippingQuote, _dec_ShippingQuote_c),
     "Stats": (_dec_Stats, _dec_Stats_c),
@@ -2481,6 +2584,14 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
     ),
     "order_confirmation": HandlerCodec(
         body=(_dec_Confirmation, _dec_Confirmation_c),
+        query=None,
+        params=None,
+        response=None,
+        query_table={},
+        params_table={},
+    ),
+    "order_receipt": HandlerCodec(
+        body=(_dec_Receipt, _dec_Receipt_c),
         query=None,
         params=None,
         response=None,
