@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -169,3 +172,27 @@ def test_bookstore_exports_traces_with_module_calls_and_metrics_and_never_logs_i
     text = log()
     assert '"event":"secret.access"' in text and '"secret":"receipt_key"' in text
     assert secret_value("receipt_key") not in text
+
+
+def test_bookstore_passes_mypy_strict_with_the_module_plugin_and_a_wrong_module_call_does_not(tmp_path: Path) -> None:
+    app = tmp_path / "bookstore"
+    build_copy(ROOT / "examples" / "bookstore", app)  # the plugin reads the built module manifests
+    mypy = [sys.executable, "-m", "mypy", "--no-incremental"]
+    ok = subprocess.run(mypy, cwd=app, capture_output=True, text=True, timeout=240)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    handlers = app / "bookstore" / "handlers" / "shipping.py"
+    handlers.write_text(
+        handlers.read_text()
+        + textwrap.dedent(
+            """
+
+            async def wrong(gctx: GlobalContext) -> None:
+                await gctx.modules["shipping"].quote(3, "DE")
+                await gctx.modules["shiping"].quote("DE", 3)
+            """
+        )
+    )
+    bad = subprocess.run(mypy, cwd=app, capture_output=True, text=True, timeout=240)
+    assert bad.returncode == 1
+    assert 'Argument 1 to "quote" of "Shipping" has incompatible type "int"; expected "str"' in bad.stdout
+    assert "[gati-module]" in bad.stdout and "shiping" in bad.stdout

@@ -56,7 +56,7 @@ class Store:
             book = self._books.get(book_id)
             if book is None:
                 return None
-            updated: Book = {**book, **patch}  # type: ignore[typeddict-item]
+            updated: Book = {**book, **patch}
             self._books[book_id] = updated
             return updated
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import bookstore.models as m
 from bookstore.checks import count_failures
-from bookstore.events import ORDER_PLACED, Confirmation
+from bookstore.events import ORDER_PLACED, Confirmation, OrderPlaced
 from gati_runtime_min import GlobalContext, HTTPError, LocalContext, Request, Response, get, post
 
 _UNIT_PRICE_CENTS = 1250
@@ -32,9 +32,8 @@ async def place_order(
     gctx.metrics.counter("bookstore.orders.placed", unit="{order}").add(1, {"currency": currency})
     gctx.metrics.histogram("bookstore.order.books", unit="{book}").record(books)
     # the mailer confirms it (at-least-once); a full queue holds this request back, up to its deadline
-    await gctx.publish(
-        ORDER_PLACED, {"order_id": order.id, "name": order.ship_to["name"], "books": books, "total": order.total}
-    )
+    placed: OrderPlaced = {"order_id": order.id, "name": order.ship_to["name"], "books": books, "total": order.total}
+    await gctx.publish(ORDER_PLACED, placed)
     res.status(201).json(order)
 
 
@@ -90,7 +89,10 @@ async def cancel_order(req: Request[None], res: Response[m.Order], lctx: LocalCo
         raise HTTPError(404, "order_not_found", "no such order")
     if order.status == "shipped":
         raise HTTPError(409, "already_shipped", "a shipped order cannot be cancelled")
-    res.json(await store.set_status(order.id, "cancelled"))
+    cancelled = await store.set_status(order.id, "cancelled")
+    if cancelled is None:  # removed meanwhile
+        raise HTTPError(404, "order_not_found", "no such order")
+    res.json(cancelled)
 
 
 @get("/stats", roles=["admin"])
