@@ -352,8 +352,8 @@ def scenario_bookstore(ctx: Ctx) -> None:
         # signed with the declared secret `receipt_key`, which the server read from its environment
         receipt = c.order_receipt(order["id"])
         signed = f"{order['id']}:{order['total']['amount']}:{order['total']['currency']}".encode()
-        key = secret_value("receipt_key").encode()
-        assert receipt["signature"] == hmac.new(key, signed, hashlib.sha256).hexdigest()
+        receipt_key = secret_value("receipt_key").encode()
+        assert receipt["signature"] == hmac.new(receipt_key, signed, hashlib.sha256).hexdigest()
         expect_error(ctx, "NotFoundError", 404, lambda: c.order_receipt(uuid.uuid4()), "order_not_found")
         # the out-of-process Node module, through the typed client and the generated codecs
         quote = c.shipping_quote(country="DE", items=3)

@@ -192,7 +192,7 @@ def test_in_process_module_reaches_only_the_modules_its_capabilities_name_and_a_
     status, body = answers[2]
     assert status == 500 and body["error"]["code"] == "GATI505"
     assert body["error"]["message"] == "module 'auditor' does not declare the capability 'module:calc'"
-    entries = [r.gati for r in caplog.records if r.name == "gati.audit" and hasattr(r, "gati")]  # type: ignore[attr-defined]
+    entries = [r.gati for r in caplog.records if r.name == "gati.audit" and hasattr(r, "gati")]
     refused = [e for e in entries if e["event"] == "capability.refused"]
     assert refused and refused[-1]["moduleId"] == "auditor" and refused[-1]["capability"] == "module:calc"
 
