@@ -94,11 +94,11 @@ def test_declared_secrets_reach_the_pod_as_env_and_a_mounted_volume(tmp_path: Pa
     text = authors.read_text(encoding="utf-8")
     authors.write_text(text.replace('@post("/authors", ', '@post("/authors", secrets=["search-api.key"], '), "utf-8")
     config = project / "pyproject.toml"
-    extra = (
-        '\n[tool.gati.secrets]\nproviders = ["file", "env"]\n'
-        'directory = "/var/run/secrets/shop"\nenv_prefix = "SHOP_"\n'
-    )
-    config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    start = text.index("[tool.gati.secrets]")  # the example's own table, replaced by this test's
+    end = text.index("\n[", start + 1)
+    table = '[tool.gati.secrets]\nproviders = ["file", "env"]\ndirectory = "/var/run/secrets/shop"\nenv_prefix = "SHOP_"\n'
+    config.write_text(text[:start] + table + text[end:], encoding="utf-8")
     objs = bundle_objects(bundle_files(built(project)[2]))
     (deployment,) = [o for o in objs.values() if o["kind"] == "Deployment"]
     pod = deployment["spec"]["template"]["spec"]
@@ -106,7 +106,8 @@ def test_declared_secrets_reach_the_pod_as_env_and_a_mounted_volume(tmp_path: Pa
     ref = {"secretKeyRef": {"name": "bookstore-secrets", "key": "search-api.key", "optional": True}}
     assert {"name": "SHOP_SEARCH_API_KEY", "valueFrom": ref} in container["env"]
     assert {"name": "secrets", "mountPath": "/var/run/secrets/shop", "readOnly": True} in container["volumeMounts"]
-    items = [{"key": "search-api.key", "path": "search-api.key"}]
+    # every secret a handler declares: the example's own `receipt_key` and this test's
+    items = [{"key": "receipt_key", "path": "receipt_key"}, {"key": "search-api.key", "path": "search-api.key"}]
     source = {"secretName": "bookstore-secrets", "optional": True, "items": items}
     assert {"name": "secrets", "secret": source} in pod["volumes"]
     assert not _validate(deployment) and not check_objects(objs.values())
