@@ -97,7 +97,9 @@ def test_declared_secrets_reach_the_pod_as_env_and_a_mounted_volume(tmp_path: Pa
     text = config.read_text(encoding="utf-8")
     start = text.index("[tool.gati.secrets]")  # the example's own table, replaced by this test's
     end = text.index("\n[", start + 1)
-    table = '[tool.gati.secrets]\nproviders = ["file", "env"]\ndirectory = "/var/run/secrets/shop"\nenv_prefix = "SHOP_"\n'
+    table = (
+        '[tool.gati.secrets]\nproviders = ["file", "env"]\ndirectory = "/var/run/secrets/shop"\nenv_prefix = "SHOP_"\n'
+    )
     config.write_text(text[:start] + table + text[end:], encoding="utf-8")
     objs = bundle_objects(bundle_files(built(project)[2]))
     (deployment,) = [o for o in objs.values() if o["kind"] == "Deployment"]
