@@ -50,6 +50,7 @@ def accepts(codec: Any, errors: type[Exception], value: Any) -> tuple[bool, Any]
         return False, None
 
 
+# each example builds an app: no shrinking (the draws are printed)
 @settings(max_examples=25, phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(declared=typed_modules(rich=False), data=st.data())
 def test_property_4_module_client_type_safety(
