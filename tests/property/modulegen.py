@@ -27,7 +27,7 @@ from tests.property.test_property_09_gtype_schema_generation import Field, decla
 from tests.unit.conftest import write_project
 
 RICH_LEAVES: Final = ("datetime.date", "datetime.datetime", "uuid.UUID", "Color", "Level", "Item")
-MODELS_EXTRA: Final = '''
+MODELS_EXTRA: Final = """
 import datetime
 import enum
 import uuid
@@ -48,7 +48,7 @@ class Level(enum.IntEnum):
 class Item:
     name: str
     qty: int
-'''
+"""
 IDENT_CHARS: Final = "abcdefghijklmnopqrstuvwxyz"
 KEYWORDS: Final = frozenset(
     {"and", "as", "if", "in", "is", "or", "not", "def", "del", "for", "try", "from", "with", "else", "elif"}
@@ -217,4 +217,4 @@ def imported_validators(root: Path) -> Iterator[tuple[ModuleType, ModuleType]]:
 
 def annotation(models: ModuleType, expr: str) -> Any:
     """The Python type a type expression of the vocabulary stands for, in the models' namespace."""
-    return eval(expr, vars(models))  # noqa: S307 - our own generated expressions
+    return eval(expr, vars(models))  # our own generated expressions

@@ -103,4 +103,3 @@ def test_property_4_module_client_type_safety(
             if not well_typed:
                 assert not accepts(codec.encode_result, errors, bad)[0], (method.returns, bad)
             assert not accepts(codec.encode_result, errors, MISSING)[0]
-

@@ -109,9 +109,9 @@ def test_property_18_module_rpc_serialization(
     with imported_validators(root) as (validators, _):
         for method, recorded in zip(spec.methods, decl.methods, strict=True):
             codec = validators.MODULES[spec.module_id][method.name]
-            declared = dict(recorded.params)
+            param_types = dict(recorded.params)
             docs = {
-                p.name: json_doc(data, gtypes, declared[p.name], p.name)
+                p.name: json_doc(data, gtypes, param_types[p.name], p.name)
                 for p in method.params
                 if not p.optional or data.draw(st.booleans())
             }
