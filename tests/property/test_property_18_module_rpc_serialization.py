@@ -69,8 +69,8 @@ def json_safe(value: Any) -> bool:
 
 def same(a: Any, b: Any) -> bool:
     """Equal and of the same types all the way down (`1 == 1.0 == True` does not count)."""
-    if type(a) is not type(b) and not (isinstance(a, float) and isinstance(b, float)):
-        return isinstance(a, int | float) and not isinstance(a, bool) and isinstance(b, float) and float(a) == b
+    if type(a) is not type(b):
+        return False
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple):
