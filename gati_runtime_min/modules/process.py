@@ -20,7 +20,7 @@ from typing import Any, Final, cast
 
 import orjson
 
-from gati_runtime_min.errors import ModuleTimeout, ModuleUnavailable
+from gati_runtime_min.errors import ModuleContractError, ModuleTimeout, ModuleUnavailable
 from gati_runtime_min.modules import protocol
 from gati_runtime_min.modules.sandbox import PARENT_DEATH_GUARD
 
@@ -159,8 +159,12 @@ class Worker(asyncio.SubprocessProtocol):
             await asyncio.shield(self._writable)  # the pipe is full: wait until the module reads
             if not self.ready:
                 raise ModuleUnavailable(self.module_id, self._down_reason)
+        try:
+            line = _dumps(request)
+        except TypeError as exc:  # e.g. an int beyond 64 bits: no JSON form orjson can write
+            raise ModuleContractError(self.module_id, method, f"arguments have no JSON form: {exc}") from None
         self.pending[rid] = fut
-        stdin.write(_dumps(request) + b"\n")
+        stdin.write(line + b"\n")
         timer = self._loop.call_later(timeout, self._expire, rid, fut)
         try:
             return await fut
