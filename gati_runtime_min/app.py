@@ -181,8 +181,9 @@ class GatiApp(AppEdges):
                 self.telemetry.instrument(plan)
             self._new_id = self.telemetry.request_ids(self.ids.new)
             self.lifecycle.trace_local = self.telemetry.local_hook
-        elif settings.get("secrets") is not None or any(declared.values()):
-            for plan in self.plans.values():  # secret audits name the request (`current.CURRENT`)
+        elif settings.get("secrets") is not None or any(declared.values()) or self.build.modules:
+            # secret reads and refused module reaches name the request in their audit entries (`current.CURRENT`)
+            for plan in self.plans.values():
                 _bind_requests(plan)
         self._resolve = self.router.resolve
         self._deadlines = self.lifecycle.deadlines
