@@ -5,6 +5,8 @@ first undeclared one ends the request with a 500 GATI545. Every read and every r
 `secret.access` entry on `gati.audit` with the request id, handler id, name and outcome. The
 values never show: not in any log record (every logger, at DEBUG, message and fields), not in
 `lctx.snapshot()`, not in `repr`, not in any answer, including error answers built from them.
+An in-process module (`reader`, given its own `gctx`) reads exactly the names its random
+`secret:<name>` capabilities list, audited with its `moduleId` in the request of its handler.
 
 The names come from a request header, so the compiler's check (GATI330) cannot see them: the
 runtime's check alone decides.
@@ -40,6 +42,7 @@ NAMES = ("db_password", "stripe_key", "api.token", "smtp-pass")
 class SecretsSpec:
     values: dict[str, str]
     declared: tuple[frozenset[str], ...]  # handler j declares these names
+    module_caps: frozenset[str]  # the in-process module `reader` has `secret:<name>` for these
     requests: tuple[tuple[int, tuple[str, ...], str], ...]  # (handler, names read in order, "" / "http" / "crash")
 
 
@@ -47,12 +50,13 @@ class SecretsSpec:
 def secrets_specs(draw: st.DrawFn) -> SecretsSpec:
     values = {n: "sv_" + draw(st.binary(min_size=8, max_size=8)).hex() for n in NAMES}
     declared = tuple(draw(st.lists(st.frozensets(st.sampled_from(NAMES)), min_size=1, max_size=3)))
+    module_caps = draw(st.frozensets(st.sampled_from(NAMES)))
     request = st.tuples(
-        st.integers(0, len(declared) - 1),
+        st.integers(-1, len(declared) - 1),  # -1: the handler `m`, whose module `reader` reads the names
         st.lists(st.sampled_from(NAMES), max_size=4).map(tuple),
         st.sampled_from(["", "http", "crash"]),
     )
-    return SecretsSpec(values, declared, tuple(draw(st.lists(request, min_size=1, max_size=8))))
+    return SecretsSpec(values, declared, module_caps, tuple(draw(st.lists(request, min_size=1, max_size=8))))
 
 
 HEAD = """
@@ -91,6 +95,31 @@ async def s{j}(req: Request[None], res: Response[Read], lctx: LocalContext, gctx
     }})
 """
 
+MODULE_HANDLER = """
+
+@get("/m", modules=["reader"])
+async def m(req: Request[None], res: Response[Read], lctx: LocalContext, gctx: GlobalContext) -> None:
+    names = [n for n in req.headers["x-secrets"].split(",") if n]
+    digests = await gctx.modules["reader"].read(names)
+    res.json({"digests": digests, "repr": "", "snapshot": repr(lctx.snapshot())})
+"""
+
+MODULE = """
+import hashlib
+
+from gati_runtime_min import GlobalContext, module
+
+
+@module("reader", capabilities=[{listed}])
+class Reader:
+    def __init__(self, gctx: GlobalContext) -> None:
+        self.gctx = gctx
+
+    async def read(self, names: list[str]) -> list[str]:
+        got = [await self.gctx.secrets.get(name) for name in names]
+        return [hashlib.sha256(k.reveal().encode()).hexdigest() for k in got]
+"""
+
 VAULT = """
 from collections.abc import Mapping
 from typing import Any
@@ -105,15 +134,22 @@ def connect(options: Mapping[str, Any]) -> MemoryProvider:
 
 def build_spec(root: Path, spec: SecretsSpec) -> BuiltApp:
     pkg = "secapp_" + uuid.uuid4().hex[:10]
-    handlers = HEAD + "".join(
+    handlers = HEAD + MODULE_HANDLER
+    handlers += "".join(
         HANDLER.format(j=j, listed=", ".join(json.dumps(n) for n in sorted(d))) for j, d in enumerate(spec.declared)
     )
+    module = MODULE.format(listed=", ".join(json.dumps(f"secret:{n}") for n in sorted(spec.module_caps)))
     options = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in spec.values.items())
     config = (
         f'sources = ["{pkg}"]\n\n[tool.gati.secrets]\nproviders = ["vault"]\nvault = "{pkg}.vault:connect"\n'
         f"vault_options = {{ {options} }}\nttl = 30\n"
     )
-    files = {f"{pkg}/__init__.py": "", f"{pkg}/handlers.py": handlers, f"{pkg}/vault.py": VAULT}
+    files = {
+        f"{pkg}/__init__.py": "",
+        f"{pkg}/handlers.py": handlers,
+        f"{pkg}/reader.py": module,
+        f"{pkg}/vault.py": VAULT,
+    }
     project = write_project(root, files, config)
     result = build(project, jobs=1)
     assert result.ok and result.program is not None, render_text(result.diagnostics, result.sources)
@@ -166,7 +202,7 @@ def test_property_41_secrets_manager_access_control(tmp_path_factory: Any, spec:
             out = []
             for j, names, fail in spec.requests:
                 headers = {"x-secrets": ",".join(names), "x-fail": fail}
-                r = await client.get(f"/s{j}", headers=headers)
+                r = await client.get(f"/s{j}" if j >= 0 else "/m", headers=headers)
                 out.append((r.status_code, r.headers["x-request-id"], r.text))
             return out
 
@@ -182,37 +218,40 @@ def test_property_41_secrets_manager_access_control(tmp_path_factory: Any, spec:
     for (j, names, fail), (status, rid, text) in zip(spec.requests, answers, strict=True):
         seen_rids.add(rid)
         assert all(v not in text for v in spec.values.values()), text
+        allowed = spec.declared[j] if j >= 0 else spec.module_caps
         read = []  # the names read before the first undeclared one, and that one
         for name in names:
             read.append(name)
-            if name not in spec.declared[j]:
+            if name not in allowed:
                 break
-        want = [
+        want: list[dict[str, Any]] = [
             {
                 "event": "secret.access",
                 "requestId": rid,
-                "handlerId": f"s{j}",
+                "handlerId": f"s{j}" if j >= 0 else "m",
                 "secret": name,
-                "provider": "memory" if name in spec.declared[j] else None,
-                "outcome": "read" if name in spec.declared[j] else "refused",
+                "provider": "memory" if name in allowed else None,
+                "outcome": "read" if name in allowed else "refused",
+                **({} if j >= 0 else {"moduleId": "reader"}),
             }
             for name in read
         ]
         assert [e for e in accesses if e["requestId"] == rid] == want
         body = json.loads(text)
-        if any(name not in spec.declared[j] for name in names):
+        if read and read[-1] not in allowed:
             assert status == 500 and body["error"]["code"] == "GATI545", body
-            undeclared = read[-1]
-            assert repr(undeclared) in body["error"]["message"]
-        elif fail == "http":
+            owner = f"s{j}" if j >= 0 else "module:reader"
+            assert body["error"]["message"] == f"handler {owner!r} does not declare secret {read[-1]!r}"
+        elif j >= 0 and fail == "http":
             assert status == 502 and body["error"]["code"] == "upstream", body
-        elif fail == "crash":
+        elif j >= 0 and fail == "crash":
             assert status == 500, body
         else:
             assert status == 200, body
             assert body["digests"] == [digest(spec.values[n]) for n in names]
-            assert body["repr"] == "[" + ", ".join(f"Secret({n!r}, '***')" for n in names) + "]"
-            assert "'***'" in body["snapshot"] or not names
+            if j >= 0:
+                assert body["repr"] == "[" + ", ".join(f"Secret({n!r}, '***')" for n in names) + "]"
+                assert all(f"Secret({n!r}, '***')" in body["snapshot"] for n in names)
     assert {e["requestId"] for e in accesses} <= seen_rids
     leaked = [v for v in spec.values.values() if v in logs.text()]
     assert leaked == [], "a secret value reached the logs"
