@@ -18,6 +18,7 @@ from typing import Any, Final
 import orjson
 
 from gati_runtime_min.context import GlobalContext, LocalContext, Modules
+from gati_runtime_min.current import CURRENT
 from gati_runtime_min.deadlines import running_loop as _running_loop
 from gati_runtime_min.deadlines import task_of as _task_of
 from gati_runtime_min.docs_page import DocsEndpoints, docs_enabled
@@ -181,8 +182,9 @@ class GatiApp(AppEdges):
                 self.telemetry.instrument(plan)
             self._new_id = self.telemetry.request_ids(self.ids.new)
             self.lifecycle.trace_local = self.telemetry.local_hook
-        elif settings.get("secrets") is not None or any(declared.values()):
-            for plan in self.plans.values():  # secret audits name the request (`current.CURRENT`)
+        elif settings.get("secrets") is not None or any(declared.values()) or self.build.modules:
+            # secret reads and refused module reaches name the request in their audit entries (`current.CURRENT`)
+            for plan in self.plans.values():
                 _bind_requests(plan)
         self._resolve = self.router.resolve
         self._deadlines = self.lifecycle.deadlines
@@ -270,6 +272,11 @@ class GatiApp(AppEdges):
                     await self.state.hit(who, plan.handler_id, *plan.rate_limit)
             if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
                 version = self.versions.resolve(Headers(hdrs), qs)
+                if self.telemetry is not None:  # the request's spans name the version asked for, even
+                    # when the request fails before its handler (an old version's body refused, say)
+                    traced = CURRENT.get()
+                    if traced is not None:
+                        traced.version = version
                 if version in self._gated:  # deprecated, retired, or an older version
                     extra = self.versions.gate(version, plan.handler_id)
                     served = self._served.get((plan.handler_id, version))

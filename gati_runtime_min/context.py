@@ -213,7 +213,7 @@ class LocalContext:
         if isinstance(lvl, int) and _LOG.isEnabledFor(lvl):
             _LOG.log(lvl, message, extra={"request_id": self.meta.request_id, "fields": fields})
 
-    def event(self, name: str, **detail: Any) -> None:
+    def event(self, name: str, /, **detail: Any) -> None:
         self.events.append((time.perf_counter() - self.t0, name, detail or None))
 
     def events_json(self) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
-"""The request being served, for code that is not handed `lctx`: secret audits and module-call spans.
+"""The request being served, for code that is not handed `lctx`: secret audits, refused module
+reaches (`capability.refused`) and module-call spans.
 
-`CURRENT` is set only when something needs it (secrets or telemetry in use, see
+`CURRENT` is set only when something needs it (secrets, modules or telemetry in use, see
 `secrets.bind_request` and `telemetry.Telemetry.instrument`); otherwise it stays `None` and the
 request path never touches it.
 """
