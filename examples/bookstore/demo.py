@@ -124,6 +124,8 @@ def main() -> int:
             show("signed receipt", client.order_receipt(order["id"]))
             # the out-of-process Node module `shipping` (JSON-RPC over stdio, no network access)
             show("shipping quote", client.shipping_quote(country="DE", items=2))
+            # the out-of-process Python module `isbn`
+            show("ISBN-10 normalised", client.normalize_isbn("0-06-105488-7"))
             try:
                 client.create_book(body={"title": "", "isbn": "nope"})  # type: ignore[typeddict-item]
             except errors.APIStatusError as exc:

@@ -349,6 +349,10 @@ def scenario_bookstore(ctx: Ctx) -> None:
         assert confirmation["order_id"] == order["id"] and confirmation["to"] == ship_to["name"]
         assert "2 book(s)" in confirmation["subject"]
         expect_error(ctx, "NotFoundError", 404, lambda: c.order_confirmation(uuid.uuid4()), "not_confirmed_yet")
+        # the out-of-process Python module
+        assert c.normalize_isbn("0-06-105488-7") == {"isbn13": "9780061054884", "prefix": "978", "was_isbn10": True}
+        assert c.normalize_isbn("9780061054884")["was_isbn10"] is False
+        expect_error(ctx, "UnprocessableEntityError", 422, lambda: c.normalize_isbn("0-06-105488-0"), "invalid_isbn")
         # signed with the declared secret `receipt_key`, which the server read from its environment
         receipt = c.order_receipt(order["id"])
         signed = f"{order['id']}:{order['total']['amount']}:{order['total']['currency']}".encode()

@@ -18,11 +18,13 @@ __all__ = [
     "Confirmation",
     "Genre",
     "Isbn",
+    "IsbnModule",
     "MailerModule",
     "Money",
     "NewAuthor",
     "NewBook",
     "NewOrder",
+    "NormalizedIsbn",
     "Order",
     "OrderLine",
     "Priority",
@@ -125,6 +127,12 @@ class NewOrder(typing.TypedDict):
     gift_note: typing.NotRequired[str | None]
 
 
+class NormalizedIsbn(typing.TypedDict):
+    isbn13: str
+    prefix: typing.Literal["978", "979"]
+    was_isbn10: bool
+
+
 class Order(typing.TypedDict):
     """An order as stored."""
 
@@ -160,6 +168,17 @@ class ShippingQuote(typing.TypedDict):
 
 
 Isbn: typing.TypeAlias = str
+
+
+class IsbnModule(typing.Protocol):
+    """ISBN arithmetic, out of process.
+
+    Module `isbn` (bookstore.isbn.IsbnChecker, out of process: `{python} modules/isbn.py`).
+    """
+
+    async def normalize(self, isbn: str) -> NormalizedIsbn:
+        """The ISBN-13 form of an ISBN-10 or ISBN-13."""
+        ...
 
 
 class MailerModule(typing.Protocol):
@@ -223,6 +242,7 @@ class StoreModule(typing.Protocol):
 
 # module id -> its client protocol
 CLIENTS: typing.Final[dict[str, type[typing.Any]]] = {
+    "isbn": IsbnModule,
     "mailer": MailerModule,
     "shipping": ShippingModule,
     "store": StoreModule,

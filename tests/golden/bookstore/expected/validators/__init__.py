@@ -19,7 +19,7 @@ from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
-import bookstore.models as _m2
+import bookstore.models as _m3
 
 __all__ = [
     "HANDLERS",
@@ -654,7 +654,7 @@ class HandlerCodec:
 
 # Constants the functions below share; a name ending in `e` belongs to the encoders.
 _RE0: Final = re.compile("^https?://")
-_MC1: Final = _constructor(_m2.Author)
+_MC1: Final = _constructor(_m3.Author)
 _E2: Final = ("missing", "`int`", "Object missing required field `id`")
 _E3: Final = ("missing", "`str`", "Object missing required field `name`")
 _E4: Final = ("min_length", "`str` of length >= 1", "Expected `str` of length >= 1")
@@ -668,10 +668,10 @@ _E7: Final = (
 _K8: Final = frozenset({"id", "name", "born", "website"})
 _RE9: Final = re.compile("^(97[89])?\\d{9}[\\dX]\\Z")
 _EN10: Final = {
-    "fiction": _m2.Genre["FICTION"],
-    "science": _m2.Genre["SCIENCE"],
-    "history": _m2.Genre["HISTORY"],
-    "children": _m2.Genre["CHILDREN"],
+    "fiction": _m3.Genre["FICTION"],
+    "science": _m3.Genre["SCIENCE"],
+    "history": _m3.Genre["HISTORY"],
+    "children": _m3.Genre["CHILDREN"],
 }
 _E11: Final = ("missing", "`str`", "Object missing required field `title`")
 _E12: Final = (
@@ -720,11 +720,11 @@ _E34: Final = ("missing", "`str`", "Object missing required field `to`")
 _E35: Final = ("missing", "`str`", "Object missing required field `subject`")
 _E36: Final = ("missing", "`datetime`", "Object missing required field `sent_at`")
 _E37: Final = ("format", "`datetime`")
-_MC38: Final = _constructor(_m2.NewAuthor)
+_MC38: Final = _constructor(_m3.NewAuthor)
 _K39: Final = frozenset({"name", "born", "website"})
 _EN40: Final = {
-    0: _m2.Priority["NORMAL"],
-    1: _m2.Priority["EXPRESS"],
+    0: _m3.Priority["NORMAL"],
+    1: _m3.Priority["EXPRESS"],
 }
 _E41: Final = ("missing", "`array`", "Object missing required field `lines`")
 _E42: Final = ("min_items", "`array` of length >= 1", "Expected `array` of length >= 1")
@@ -738,56 +738,67 @@ _E45: Final = ("missing", "`int`", "Object missing required field `quantity`")
 _E46: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
 _E47: Final = ("missing", "`object`", "Object missing required field `ship_to`")
 _E48: Final = ("enum", "`Priority`")
-_S49: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_E50: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_RE49: Final = re.compile("^97[89]\\d{10}\\Z")
+_E50: Final = ("missing", "`str`", "Object missing required field `isbn13`")
 _E51: Final = (
+    "pattern",
+    "`str` matching regex '^97[89]\\d{10}$'",
+    "Expected `str` matching regex '^97[89]\\d{10}$'",
+)
+_E52: Final = ("missing", '`"978" | "979"`', "Object missing required field `prefix`")
+_E53: Final = ("literal", '`"978" | "979"`')
+_E54: Final = ("missing", "`bool`", "Object missing required field `was_isbn10`")
+_S55: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E56: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E57: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E52: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E53: Final = ("missing", "`object`", "Object missing required field `total`")
-_E54: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E55: Final = ("missing", "`int`", "Object missing required field `books`")
-_E56: Final = ("missing", "`array`", "Object missing required field `items`")
-_E57: Final = ("missing", "`int`", "Object missing required field `total`")
-_E58: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
-_RE59: Final = re.compile("^[A-Z]{2}\\Z")
-_E60: Final = ("missing", "`str`", "Object missing required field `country`")
-_E61: Final = (
+_E58: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E59: Final = ("missing", "`object`", "Object missing required field `total`")
+_E60: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E61: Final = ("missing", "`int`", "Object missing required field `books`")
+_E62: Final = ("missing", "`array`", "Object missing required field `items`")
+_E63: Final = ("missing", "`int`", "Object missing required field `total`")
+_E64: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
+_RE65: Final = re.compile("^[A-Z]{2}\\Z")
+_E66: Final = ("missing", "`str`", "Object missing required field `country`")
+_E67: Final = (
     "pattern",
     "`str` matching regex '^[A-Z]{2}$'",
     "Expected `str` matching regex '^[A-Z]{2}$'",
 )
-_E62: Final = ("missing", "`int`", "Object missing required field `items`")
-_E63: Final = ("missing", "`str`", "Object missing required field `signature`")
-_E64: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
-_E65: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
-_E66: Final = ("missing", "`str`", "Object missing required field `street`")
-_E67: Final = ("missing", "`str`", "Object missing required field `city`")
-_E68: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E69: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E70: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E71: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E72: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E73: Final = (
+_E68: Final = ("missing", "`int`", "Object missing required field `items`")
+_E69: Final = ("missing", "`str`", "Object missing required field `signature`")
+_E70: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
+_E71: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
+_E72: Final = ("missing", "`str`", "Object missing required field `street`")
+_E73: Final = ("missing", "`str`", "Object missing required field `city`")
+_E74: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E75: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E76: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E77: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E78: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E79: Final = (
     "missing",
     '`"domestic" | "eu" | "world"`',
     "Object missing required field `zone`",
 )
-_E74: Final = ("literal", '`"domestic" | "eu" | "world"`')
-_E75: Final = ("missing", "`int`", "Object missing required field `cents`")
-_E76: Final = ("missing", "`int`", "Object missing required field `days`")
-_E77: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E78: Final = (
+_E80: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E81: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E82: Final = ("missing", "`int`", "Object missing required field `days`")
+_E83: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E84: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E79: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K80: Final = frozenset({"id"})
-_K81: Final = frozenset({"slug"})
-_K82: Final = frozenset({"country", "items"})
+_E85: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K86: Final = frozenset({"id"})
+_K87: Final = frozenset({"slug"})
+_K88: Final = frozenset({"isbn"})
+_K89: Final = frozenset({"country", "items"})
 _F0e: Final = (
     ("id", "id"),
     ("name", "name"),
@@ -855,7 +866,17 @@ _E30e: Final = ("missing", "`uuid`", "Object missing required field `order_id`")
 _E31e: Final = ("missing", "`str`", "Object missing required field `to`")
 _E32e: Final = ("missing", "`str`", "Object missing required field `subject`")
 _E33e: Final = ("missing", "`datetime`", "Object missing required field `sent_at`")
-_F34e: Final = (
+_RE34e: Final = re.compile("^97[89]\\d{10}\\Z")
+_E35e: Final = ("missing", "`str`", "Object missing required field `isbn13`")
+_E36e: Final = (
+    "pattern",
+    "`str` matching regex '^97[89]\\d{10}$'",
+    "Expected `str` matching regex '^97[89]\\d{10}$'",
+)
+_E37e: Final = ("missing", '`"978" | "979"`', "Object missing required field `prefix`")
+_E38e: Final = ("literal", '`"978" | "979"`')
+_E39e: Final = ("missing", "`bool`", "Object missing required field `was_isbn10`")
+_F40e: Final = (
     ("id", "id"),
     ("status", "status"),
     ("lines", "lines"),
@@ -865,59 +886,60 @@ _F34e: Final = (
     ("priority", "priority"),
     ("gift_note", "gift_note"),
 )
-_S35e: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_N36e: Final = frozenset({0, 1})
-_E37e: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E38e: Final = (
+_S41e: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_N42e: Final = frozenset({0, 1})
+_E43e: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E44e: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E39e: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E40e: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E41e: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E42e: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E43e: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E44e: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E45e: Final = ("missing", "`object`", "Object missing required field `total`")
-_E46e: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E47e: Final = ("enum", "`Priority`")
-_E48e: Final = ("missing", "`array`", "Object missing required field `items`")
-_E49e: Final = ("missing", "`int`", "Object missing required field `total`")
-_E50e: Final = (
+_E45e: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E46e: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E47e: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E48e: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E49e: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E50e: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E51e: Final = ("missing", "`object`", "Object missing required field `total`")
+_E52e: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E53e: Final = ("enum", "`Priority`")
+_E54e: Final = ("missing", "`array`", "Object missing required field `items`")
+_E55e: Final = ("missing", "`int`", "Object missing required field `total`")
+_E56e: Final = (
     "missing",
     "`int | null`",
     "Object missing required field `next_offset`",
 )
-_E51e: Final = ("missing", "`str`", "Object missing required field `signature`")
-_E52e: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
-_E53e: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
-_E54e: Final = ("missing", "`str`", "Object missing required field `street`")
-_E55e: Final = ("missing", "`str`", "Object missing required field `city`")
-_E56e: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E57e: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E58e: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E59e: Final = ("missing", "`str`", "Object missing required field `country`")
-_E60e: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E61e: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E62e: Final = (
+_E57e: Final = ("missing", "`str`", "Object missing required field `signature`")
+_E58e: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
+_E59e: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
+_E60e: Final = ("missing", "`str`", "Object missing required field `street`")
+_E61e: Final = ("missing", "`str`", "Object missing required field `city`")
+_E62e: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E63e: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E64e: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E65e: Final = ("missing", "`str`", "Object missing required field `country`")
+_E66e: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E67e: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E68e: Final = (
     "missing",
     '`"domestic" | "eu" | "world"`',
     "Object missing required field `zone`",
 )
-_E63e: Final = ("literal", '`"domestic" | "eu" | "world"`')
-_E64e: Final = ("missing", "`int`", "Object missing required field `items`")
-_E65e: Final = ("missing", "`int`", "Object missing required field `cents`")
-_E66e: Final = ("missing", "`int`", "Object missing required field `days`")
-_E67e: Final = ("missing", "`int`", "Object missing required field `books`")
-_E68e: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E69e: Final = (
+_E69e: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E70e: Final = ("missing", "`int`", "Object missing required field `items`")
+_E71e: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E72e: Final = ("missing", "`int`", "Object missing required field `days`")
+_E73e: Final = ("missing", "`int`", "Object missing required field `books`")
+_E74e: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E75e: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E70e: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
-_K71e: Final = frozenset({"country", "items"})
+_E76e: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_K77e: Final = frozenset({"isbn"})
+_K78e: Final = frozenset({"country", "items"})
 
 
 def _dec_Author(v: Any) -> Any:
@@ -1399,7 +1421,7 @@ def _dec_BookQuery(v: Any) -> Any:
         kw9["limit"] = a4
     if a5 is not _MISSING:
         kw9["offset"] = a5
-    o1 = _m2.BookQuery(**kw9)
+    o1 = _m3.BookQuery(**kw9)
     return o1
 
 
@@ -1461,7 +1483,7 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 kw13["limit"] = n11
             if a6 is not _MISSING:
                 kw13["offset"] = n12
-            o1 = _m2.BookQuery(**kw13)
+            o1 = _m3.BookQuery(**kw13)
     return o1
 
 
@@ -2165,6 +2187,62 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
+def _dec_NormalizedIsbn(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["isbn13"]
+        a3 = v["prefix"]
+        a4 = v["was_isbn10"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or _RE49.search(a2) is None:
+        return _FAIL
+    if not (a3 == "978" or a3 == "979"):
+        return _FAIL
+    if type(a4) is not bool:
+        return _FAIL
+    o1: dict[str, Any]
+    same5 = len(v) == 3
+    if same5:
+        o1 = v
+    else:
+        o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+    return o1
+
+
+def _dec_NormalizedIsbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("isbn13", _MISSING)
+        a4 = v.get("prefix", _MISSING)
+        a5 = v.get("was_isbn10", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".isbn13", _E50, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".isbn13", "`str`", a3)
+            else:
+                if _RE49.search(a3) is None:
+                    _bad(issues, path + ".isbn13", _E51, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".prefix", _E52, _MISSING)
+        else:
+            if not (a4 == "978" or a4 == "979"):
+                _show(issues, path + ".prefix", _E53, a4)
+        if a5 is _MISSING:
+            _bad(issues, path + ".was_isbn10", _E54, _MISSING)
+        else:
+            if type(a5) is not bool:
+                _type(issues, path + ".was_isbn10", "`bool`", a5)
+        if len(issues) == k2:
+            o1 = {"isbn13": a3, "prefix": a4, "was_isbn10": a5}
+    return o1
+
+
 def _dec_Order(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -2184,7 +2262,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S49):
+    if not (type(a3) is str and a3 in _S55):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -2285,7 +2363,7 @@ def _dec_Order(v: Any) -> Any:
         kw32["priority"] = e30
     if a9 is not _MISSING:
         kw32["gift_note"] = o31
-    o1 = _m2.Order(**kw32)
+    o1 = _m3.Order(**kw32)
     return o1
 
 
@@ -2304,7 +2382,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E50, _MISSING)
+            _bad(issues, path + ".id", _E56, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -2314,10 +2392,10 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if x11 is None:
                     _show(issues, path + ".id", _E33, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E51, _MISSING)
+            _bad(issues, path + ".status", _E57, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S49):
-                _show(issues, path + ".status", _E52, a4)
+            if not (type(a4) is str and a4 in _S55):
+                _show(issues, path + ".status", _E58, a4)
         if a5 is _MISSING:
             _bad(issues, path + ".lines", _E41, _MISSING)
         else:
@@ -2390,7 +2468,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E53, _MISSING)
+            _bad(issues, path + ".total", _E59, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -2418,7 +2496,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E54, _MISSING)
+            _bad(issues, path + ".created_at", _E60, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -2455,7 +2533,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 kw34["priority"] = e32
             if a10 is not _MISSING:
                 kw34["gift_note"] = o33
-            o1 = _m2.Order(**kw34)
+            o1 = _m3.Order(**kw34)
     return o1
 
 
@@ -2465,7 +2543,7 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S49):
+        if not (type(a2) is str and a2 in _S55):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
@@ -2492,8 +2570,8 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("status", _MISSING)
         a4 = v.get("limit", _MISSING)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S49):
-                _show(issues, path + ".status", _E52, a3)
+            if not (type(a3) is str and a3 in _S55):
+                _show(issues, path + ".status", _E58, a3)
         if a4 is not _MISSING:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
@@ -2640,7 +2718,7 @@ def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".books", _E55, _MISSING)
+            _bad(issues, path + ".books", _E61, _MISSING)
         else:
             n8: Any = a5
             if type(n8) is float and n8.is_integer():
@@ -2650,7 +2728,7 @@ def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".total", _E53, _MISSING)
+            _bad(issues, path + ".total", _E59, _MISSING)
         else:
             o9: Any = None
             if type(a6) is not dict:
@@ -2728,7 +2806,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E56, _MISSING)
+            _bad(issues, path + ".items", _E62, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -2743,7 +2821,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E57, _MISSING)
+            _bad(issues, path + ".total", _E63, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -2753,7 +2831,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E58, _MISSING)
+            _bad(issues, path + ".next_offset", _E64, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -2795,7 +2873,7 @@ def _dec_QuoteQuery(v: Any) -> Any:
         a3 = v["items"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE59.search(a2) is None:
+    if type(a2) is not str or _RE65.search(a2) is None:
         return _FAIL
     if type(a3) is not int or not 1 <= a3 <= 100:
         return _FAIL
@@ -2817,15 +2895,15 @@ def _dec_QuoteQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("country", _MISSING)
         a4 = v.get("items", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E60, _MISSING)
+            _bad(issues, path + ".country", _E66, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".country", "`str`", a3)
             else:
-                if _RE59.search(a3) is None:
-                    _bad(issues, path + ".country", _E61, a3)
+                if _RE65.search(a3) is None:
+                    _bad(issues, path + ".country", _E67, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".items", _E62, _MISSING)
+            _bad(issues, path + ".items", _E68, _MISSING)
         else:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
@@ -2899,7 +2977,7 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if x6 is None:
                     _show(issues, path + ".order_id", _E33, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E53, _MISSING)
+            _bad(issues, path + ".total", _E59, _MISSING)
         else:
             o7: Any = None
             if type(a4) is not dict:
@@ -2927,15 +3005,15 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     o7 = {"amount": n11, "currency": a10}
         if a5 is _MISSING:
-            _bad(issues, path + ".signature", _E63, _MISSING)
+            _bad(issues, path + ".signature", _E69, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".signature", "`str`", a5)
             else:
                 if len(a5) < 64:
-                    _bad(issues, path + ".signature", _E64, a5)
+                    _bad(issues, path + ".signature", _E70, a5)
                 if len(a5) > 64:
-                    _bad(issues, path + ".signature", _E65, a5)
+                    _bad(issues, path + ".signature", _E71, a5)
         if len(issues) == k2:
             o1 = {"order_id": x6, "total": o7, "signature": a5}
     return o1
@@ -2991,39 +3069,39 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E4, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E66, _MISSING)
+            _bad(issues, path + ".street", _E72, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E67, _MISSING)
+            _bad(issues, path + ".city", _E73, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E68, _MISSING)
+            _bad(issues, path + ".postcode", _E74, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E69, a6)
+                    _bad(issues, path + ".postcode", _E75, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E70, a6)
+                    _bad(issues, path + ".postcode", _E76, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E60, _MISSING)
+            _bad(issues, path + ".country", _E66, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E71, a7)
+                    _bad(issues, path + ".country", _E77, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E72, a7)
+                    _bad(issues, path + ".country", _E78, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -3077,22 +3155,22 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("cents", _MISSING)
         a7 = v.get("days", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E60, _MISSING)
+            _bad(issues, path + ".country", _E66, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".country", "`str`", a3)
             else:
                 if len(a3) < 2:
-                    _bad(issues, path + ".country", _E71, a3)
+                    _bad(issues, path + ".country", _E77, a3)
                 if len(a3) > 2:
-                    _bad(issues, path + ".country", _E72, a3)
+                    _bad(issues, path + ".country", _E78, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".zone", _E73, _MISSING)
+            _bad(issues, path + ".zone", _E79, _MISSING)
         else:
             if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
-                _show(issues, path + ".zone", _E74, a4)
+                _show(issues, path + ".zone", _E80, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".items", _E62, _MISSING)
+            _bad(issues, path + ".items", _E68, _MISSING)
         else:
             n8: Any = a5
             if type(n8) is float and n8.is_integer():
@@ -3103,7 +3181,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n8 < 1:
                     _bad_num(issues, path + ".items", _E16, n8)
         if a6 is _MISSING:
-            _bad(issues, path + ".cents", _E75, _MISSING)
+            _bad(issues, path + ".cents", _E81, _MISSING)
         else:
             n9: Any = a6
             if type(n9) is float and n9.is_integer():
@@ -3114,7 +3192,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n9 < 0:
                     _bad_num(issues, path + ".cents", _E21, n9)
         if a7 is _MISSING:
-            _bad(issues, path + ".days", _E76, _MISSING)
+            _bad(issues, path + ".days", _E82, _MISSING)
         else:
             n10: Any = a7
             if type(n10) is float and n10.is_integer():
@@ -3172,7 +3250,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E55, _MISSING)
+            _bad(issues, path + ".books", _E61, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -3182,7 +3260,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E77, _MISSING)
+            _bad(issues, path + ".authors", _E83, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -3192,7 +3270,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E78, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E84, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -3213,7 +3291,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E79, _MISSING)
+            _bad(issues, path + ".revenue", _E85, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -3258,7 +3336,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E50, _MISSING)
+            _bad(issues, path + ".id", _E56, _MISSING)
         else:
             x4: Any = None
             if type(a3) is not str:
@@ -3268,7 +3346,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if x4 is None:
                     _show(issues, path + ".id", _E33, a3)
         for key5 in v:
-            if key5 not in _K80:
+            if key5 not in _K86:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -3321,7 +3399,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key5 in v:
-            if key5 not in _K80:
+            if key5 not in _K86:
                 _add(
                     issues,
                     _kp(path, key5),
@@ -3371,7 +3449,7 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key4 in v:
-            if key4 not in _K81:
+            if key4 not in _K87:
                 _add(
                     issues,
                     _kp(path, key4),
@@ -3386,6 +3464,56 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_anon_4(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["isbn"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    c3 = 1
+    if len(v) != c3:
+        return _FAIL
+    o1: dict[str, Any]
+    same4 = True
+    if same4:
+        o1 = v
+    else:
+        o1 = {"isbn": a2}
+    return o1
+
+
+def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("isbn", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".isbn", _E13, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".isbn", "`str`", a3)
+            else:
+                pass
+        for key4 in v:
+            if key4 not in _K88:
+                _add(
+                    issues,
+                    _kp(path, key4),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key4],
+                    "Object contains unknown field `" + key4 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"isbn": a3}
+    return o1
+
+
+def _dec_anon_5(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
     try:
@@ -3409,7 +3537,7 @@ def _dec_anon_4(v: Any) -> Any:
     return o1
 
 
-def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
+def _dec_anon_5_c(v: Any, path: str, issues: list[Issue]) -> Any:
     o1: Any = None
     if type(v) is not dict:
         _type(issues, path, "`object`", v)
@@ -3418,14 +3546,14 @@ def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("country", _MISSING)
         a4 = v.get("items", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E60, _MISSING)
+            _bad(issues, path + ".country", _E66, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".country", "`str`", a3)
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".items", _E62, _MISSING)
+            _bad(issues, path + ".items", _E68, _MISSING)
         else:
             n5: Any = a4
             if type(n5) is float and n5.is_integer():
@@ -3435,7 +3563,7 @@ def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key6 in v:
-            if key6 not in _K82:
+            if key6 not in _K89:
                 _add(
                     issues,
                     _kp(path, key6),
@@ -3450,7 +3578,7 @@ def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _enc_Author(v: Any) -> Any:
-    if type(v) is not dict and not isinstance(v, _m2.Author):
+    if type(v) is not dict and not isinstance(v, _m3.Author):
         return _FAIL
     v = v if type(v) is dict else _attrs(v, _F0e)
     try:
@@ -3493,7 +3621,7 @@ def _enc_Author(v: Any) -> Any:
 
 def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
     o1: Any = None
-    if type(v) is not dict and not isinstance(v, _m2.Author):
+    if type(v) is not dict and not isinstance(v, _m3.Author):
         _type(issues, path, "`object`", v)
     else:
         v = v if type(v) is dict else _attrs(v, _F0e)
@@ -3582,7 +3710,7 @@ def _enc_Book(v: Any) -> Any:
         return _FAIL
     if type(a4) is not int or a4 < 1:
         return _FAIL
-    e11 = a5.value if isinstance(a5, _m2.Genre) else a5
+    e11 = a5.value if isinstance(a5, _m3.Genre) else a5
     if not (type(e11) is str and e11 in _S9e):
         return _FAIL
     if type(a6) is not dict:
@@ -3678,7 +3806,7 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a6 is _MISSING:
             _bad(issues, path + ".genre", _E16e, _MISSING)
         else:
-            e15 = a6.value if isinstance(a6, _m2.Genre) else a6
+            e15 = a6.value if isinstance(a6, _m3.Genre) else a6
             if not (type(e15) is str and e15 in _S9e):
                 _show(issues, path + ".genre", _E17e, e15)
         if a7 is _MISSING:
@@ -3922,14 +4050,14 @@ def _enc_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _enc_Genre(v: Any) -> Any:
-    e1 = v.value if isinstance(v, _m2.Genre) else v
+    e1 = v.value if isinstance(v, _m3.Genre) else v
     if not (type(e1) is str and e1 in _S9e):
         return _FAIL
     return e1
 
 
 def _enc_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1 = v.value if isinstance(v, _m2.Genre) else v
+    e1 = v.value if isinstance(v, _m3.Genre) else v
     if not (type(e1) is str and e1 in _S9e):
         _show(issues, path, _E17e, e1)
     return e1
@@ -3994,10 +4122,62 @@ def _enc_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
-def _enc_Order(v: Any) -> Any:
-    if type(v) is not dict and not isinstance(v, _m2.Order):
+def _enc_NormalizedIsbn(v: Any) -> Any:
+    if type(v) is not dict:
         return _FAIL
-    v = v if type(v) is dict else _attrs(v, _F34e)
+    try:
+        a2 = v["isbn13"]
+        a3 = v["prefix"]
+        a4 = v["was_isbn10"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or _RE34e.search(a2) is None:
+        return _FAIL
+    if not (a3 == "978" or a3 == "979"):
+        return _FAIL
+    if type(a4) is not bool:
+        return _FAIL
+    o1: dict[str, Any] = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+    return o1
+
+
+def _enc_NormalizedIsbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("isbn13", _MISSING)
+        a4 = v.get("prefix", _MISSING)
+        a5 = v.get("was_isbn10", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".isbn13", _E35e, _MISSING)
+        else:
+            s6: Any = _enc_str(a3)
+            if type(s6) is not str:
+                _type(issues, path + ".isbn13", "`str`", s6)
+            else:
+                if _RE34e.search(s6) is None:
+                    _bad(issues, path + ".isbn13", _E36e, s6)
+        if a4 is _MISSING:
+            _bad(issues, path + ".prefix", _E37e, _MISSING)
+        else:
+            if not (a4 == "978" or a4 == "979"):
+                _show(issues, path + ".prefix", _E38e, a4)
+        if a5 is _MISSING:
+            _bad(issues, path + ".was_isbn10", _E39e, _MISSING)
+        else:
+            if type(a5) is not bool:
+                _type(issues, path + ".was_isbn10", "`bool`", a5)
+        if len(issues) == k2:
+            o1 = {"isbn13": s6, "prefix": a4, "was_isbn10": a5}
+    return o1
+
+
+def _enc_Order(v: Any) -> Any:
+    if type(v) is not dict and not isinstance(v, _m3.Order):
+        return _FAIL
+    v = v if type(v) is dict else _attrs(v, _F40e)
     try:
         a2 = v["id"]
         a3 = v["status"]
@@ -4015,7 +4195,7 @@ def _enc_Order(v: Any) -> Any:
         x10 = str(j11)
     else:
         return _FAIL
-    if not (type(a3) is str and a3 in _S35e):
+    if not (type(a3) is str and a3 in _S41e):
         return _FAIL
     if not isinstance(a4, (list, tuple, set, frozenset)):
         return _FAIL
@@ -4081,8 +4261,8 @@ def _enc_Order(v: Any) -> Any:
     else:
         return _FAIL
     if a8 is not _MISSING:
-        e29 = a8.value if isinstance(a8, _m2.Priority) else a8
-        if not (type(e29) is int and e29 in _N36e):
+        e29 = a8.value if isinstance(a8, _m3.Priority) else a8
+        if not (type(e29) is int and e29 in _N42e):
             return _FAIL
     if a9 is not _MISSING:
         o30: Any = None
@@ -4107,10 +4287,10 @@ def _enc_Order(v: Any) -> Any:
 
 def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
     o1: Any = None
-    if type(v) is not dict and not isinstance(v, _m2.Order):
+    if type(v) is not dict and not isinstance(v, _m3.Order):
         _type(issues, path, "`object`", v)
     else:
-        v = v if type(v) is dict else _attrs(v, _F34e)
+        v = v if type(v) is dict else _attrs(v, _F40e)
         k2 = len(issues)
         a3 = v.get("id", _MISSING)
         a4 = v.get("status", _MISSING)
@@ -4121,7 +4301,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E37e, _MISSING)
+            _bad(issues, path + ".id", _E43e, _MISSING)
         else:
             x11: Any = None
             if isinstance(a3, _UUID):
@@ -4131,12 +4311,12 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".id", "`uuid`", a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E38e, _MISSING)
+            _bad(issues, path + ".status", _E44e, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S35e):
-                _show(issues, path + ".status", _E39e, a4)
+            if not (type(a4) is str and a4 in _S41e):
+                _show(issues, path + ".status", _E45e, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E40e, _MISSING)
+            _bad(issues, path + ".lines", _E46e, _MISSING)
         else:
             l13: Any = None
             if not isinstance(a5, (list, tuple, set, frozenset)):
@@ -4154,7 +4334,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a20 = i16.get("book_id", _MISSING)
                         a21 = i16.get("quantity", _MISSING)
                         if a20 is _MISSING:
-                            _bad(issues, f"{p14}[{j17}].book_id", _E41e, _MISSING)
+                            _bad(issues, f"{p14}[{j17}].book_id", _E47e, _MISSING)
                         else:
                             n22: Any = _enc_int(a20)
                             if type(n22) is not int:
@@ -4168,7 +4348,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n22,
                                     )
                         if a21 is _MISSING:
-                            _bad(issues, f"{p14}[{j17}].quantity", _E42e, _MISSING)
+                            _bad(issues, f"{p14}[{j17}].quantity", _E48e, _MISSING)
                         else:
                             n23: Any = _enc_int(a21)
                             if type(n23) is not int:
@@ -4190,7 +4370,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p14}[{j17}].quantity",
-                                        _E43e,
+                                        _E49e,
                                         n23,
                                     )
                         if len(issues) == k19:
@@ -4199,11 +4379,11 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k15:
                     l13 = acc24
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E44e, _MISSING)
+            _bad(issues, path + ".ship_to", _E50e, _MISSING)
         else:
             r25 = _enc_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E45e, _MISSING)
+            _bad(issues, path + ".total", _E51e, _MISSING)
         else:
             o26: Any = None
             if type(a7) is not dict:
@@ -4229,7 +4409,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k27:
                     o26 = {"amount": n30, "currency": a29}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E46e, _MISSING)
+            _bad(issues, path + ".created_at", _E52e, _MISSING)
         else:
             x31: Any = None
             if isinstance(a8, _datetime):
@@ -4239,9 +4419,9 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".created_at", "`datetime`", a8)
         if a9 is not _MISSING:
-            e33 = a9.value if isinstance(a9, _m2.Priority) else a9
-            if not (type(e33) is int and e33 in _N36e):
-                _show(issues, path + ".priority", _E47e, e33)
+            e33 = a9.value if isinstance(a9, _m3.Priority) else a9
+            if not (type(e33) is int and e33 in _N42e):
+                _show(issues, path + ".priority", _E53e, e33)
         if a10 is not _MISSING:
             o34: Any = None
             if a10 is not None:
@@ -4292,7 +4472,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E41e, _MISSING)
+            _bad(issues, path + ".book_id", _E47e, _MISSING)
         else:
             n5: Any = _enc_int(a3)
             if type(n5) is not int:
@@ -4301,7 +4481,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E15e, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E42e, _MISSING)
+            _bad(issues, path + ".quantity", _E48e, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
@@ -4310,7 +4490,7 @@ def _enc_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E15e, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E43e, n6)
+                    _bad_num(issues, path + ".quantity", _E49e, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -4355,7 +4535,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E48e, _MISSING)
+            _bad(issues, path + ".items", _E54e, _MISSING)
         else:
             l6: Any = None
             if not isinstance(a3, (list, tuple, set, frozenset)):
@@ -4370,7 +4550,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E49e, _MISSING)
+            _bad(issues, path + ".total", _E55e, _MISSING)
         else:
             n13: Any = _enc_int(a4)
             if type(n13) is not int:
@@ -4378,7 +4558,7 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E50e, _MISSING)
+            _bad(issues, path + ".next_offset", _E56e, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -4394,16 +4574,16 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _enc_Priority(v: Any) -> Any:
-    e1 = v.value if isinstance(v, _m2.Priority) else v
-    if not (type(e1) is int and e1 in _N36e):
+    e1 = v.value if isinstance(v, _m3.Priority) else v
+    if not (type(e1) is int and e1 in _N42e):
         return _FAIL
     return e1
 
 
 def _enc_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1 = v.value if isinstance(v, _m2.Priority) else v
-    if not (type(e1) is int and e1 in _N36e):
-        _show(issues, path, _E47e, e1)
+    e1 = v.value if isinstance(v, _m3.Priority) else v
+    if not (type(e1) is int and e1 in _N42e):
+        _show(issues, path, _E53e, e1)
     return e1
 
 
@@ -4460,7 +4640,7 @@ def _enc_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".order_id", "`uuid`", a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E45e, _MISSING)
+            _bad(issues, path + ".total", _E51e, _MISSING)
         else:
             o8: Any = None
             if type(a4) is not dict:
@@ -4486,16 +4666,16 @@ def _enc_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k9:
                     o8 = {"amount": n12, "currency": a11}
         if a5 is _MISSING:
-            _bad(issues, path + ".signature", _E51e, _MISSING)
+            _bad(issues, path + ".signature", _E57e, _MISSING)
         else:
             s13: Any = _enc_str(a5)
             if type(s13) is not str:
                 _type(issues, path + ".signature", "`str`", s13)
             else:
                 if len(s13) < 64:
-                    _bad(issues, path + ".signature", _E52e, s13)
+                    _bad(issues, path + ".signature", _E58e, s13)
                 if len(s13) > 64:
-                    _bad(issues, path + ".signature", _E53e, s13)
+                    _bad(issues, path + ".signature", _E59e, s13)
         if len(issues) == k2:
             o1 = {"order_id": x6, "total": o8, "signature": s13}
     return o1
@@ -4553,7 +4733,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(s8) < 1:
                     _bad(issues, path + ".name", _E4e, s8)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E54e, _MISSING)
+            _bad(issues, path + ".street", _E60e, _MISSING)
         else:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
@@ -4561,7 +4741,7 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E55e, _MISSING)
+            _bad(issues, path + ".city", _E61e, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
@@ -4569,27 +4749,27 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E56e, _MISSING)
+            _bad(issues, path + ".postcode", _E62e, _MISSING)
         else:
             s11: Any = _enc_str(a6)
             if type(s11) is not str:
                 _type(issues, path + ".postcode", "`str`", s11)
             else:
                 if len(s11) < 3:
-                    _bad(issues, path + ".postcode", _E57e, s11)
+                    _bad(issues, path + ".postcode", _E63e, s11)
                 if len(s11) > 10:
-                    _bad(issues, path + ".postcode", _E58e, s11)
+                    _bad(issues, path + ".postcode", _E64e, s11)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E59e, _MISSING)
+            _bad(issues, path + ".country", _E65e, _MISSING)
         else:
             s12: Any = _enc_str(a7)
             if type(s12) is not str:
                 _type(issues, path + ".country", "`str`", s12)
             else:
                 if len(s12) < 2:
-                    _bad(issues, path + ".country", _E60e, s12)
+                    _bad(issues, path + ".country", _E66e, s12)
                 if len(s12) > 2:
-                    _bad(issues, path + ".country", _E61e, s12)
+                    _bad(issues, path + ".country", _E67e, s12)
         if len(issues) == k2:
             o1 = {
                 "name": s8,
@@ -4644,23 +4824,23 @@ def _enc_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("cents", _MISSING)
         a7 = v.get("days", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E59e, _MISSING)
+            _bad(issues, path + ".country", _E65e, _MISSING)
         else:
             s8: Any = _enc_str(a3)
             if type(s8) is not str:
                 _type(issues, path + ".country", "`str`", s8)
             else:
                 if len(s8) < 2:
-                    _bad(issues, path + ".country", _E60e, s8)
+                    _bad(issues, path + ".country", _E66e, s8)
                 if len(s8) > 2:
-                    _bad(issues, path + ".country", _E61e, s8)
+                    _bad(issues, path + ".country", _E67e, s8)
         if a4 is _MISSING:
-            _bad(issues, path + ".zone", _E62e, _MISSING)
+            _bad(issues, path + ".zone", _E68e, _MISSING)
         else:
             if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
-                _show(issues, path + ".zone", _E63e, a4)
+                _show(issues, path + ".zone", _E69e, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".items", _E64e, _MISSING)
+            _bad(issues, path + ".items", _E70e, _MISSING)
         else:
             n9: Any = _enc_int(a5)
             if type(n9) is not int:
@@ -4669,7 +4849,7 @@ def _enc_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n9 < 1:
                     _bad_num(issues, path + ".items", _E15e, n9)
         if a6 is _MISSING:
-            _bad(issues, path + ".cents", _E65e, _MISSING)
+            _bad(issues, path + ".cents", _E71e, _MISSING)
         else:
             n10: Any = _enc_int(a6)
             if type(n10) is not int:
@@ -4678,7 +4858,7 @@ def _enc_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n10 < 0:
                     _bad_num(issues, path + ".cents", _E20e, n10)
         if a7 is _MISSING:
-            _bad(issues, path + ".days", _E66e, _MISSING)
+            _bad(issues, path + ".days", _E72e, _MISSING)
         else:
             n11: Any = _enc_int(a7)
             if type(n11) is not int:
@@ -4740,7 +4920,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E67e, _MISSING)
+            _bad(issues, path + ".books", _E73e, _MISSING)
         else:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
@@ -4748,7 +4928,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E68e, _MISSING)
+            _bad(issues, path + ".authors", _E74e, _MISSING)
         else:
             n8: Any = _enc_int(a4)
             if type(n8) is not int:
@@ -4756,7 +4936,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E69e, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E75e, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -4780,7 +4960,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E70e, _MISSING)
+            _bad(issues, path + ".revenue", _E76e, _MISSING)
         else:
             d17: Any = None
             if isinstance(a6, (_Decimal, int, float)) and type(a6) is not bool:
@@ -4804,7 +4984,7 @@ def _enc_anon(v: Any) -> Any:
         return _FAIL
     acc13: list[Any] = []
     for i2 in v:
-        if type(i2) is not dict and not isinstance(i2, _m2.Author):
+        if type(i2) is not dict and not isinstance(i2, _m3.Author):
             return _FAIL
         i2 = i2 if type(i2) is dict else _attrs(i2, _F0e)
         try:
@@ -4856,7 +5036,7 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         acc19: list[Any] = []
         for j4, i3 in enumerate(v):
             o5: Any = None
-            if type(i3) is not dict and not isinstance(i3, _m2.Author):
+            if type(i3) is not dict and not isinstance(i3, _m3.Author):
                 _type(issues, f"{path}[{j4}]", "`object`", i3)
             else:
                 i3 = i3 if type(i3) is dict else _attrs(i3, _F0e)
@@ -4932,9 +5112,9 @@ def _enc_anon_2(v: Any) -> Any:
         return _FAIL
     acc33: list[Any] = []
     for i2 in v:
-        if type(i2) is not dict and not isinstance(i2, _m2.Order):
+        if type(i2) is not dict and not isinstance(i2, _m3.Order):
             return _FAIL
-        i2 = i2 if type(i2) is dict else _attrs(i2, _F34e)
+        i2 = i2 if type(i2) is dict else _attrs(i2, _F40e)
         try:
             a4 = i2["id"]
             a5 = i2["status"]
@@ -4952,7 +5132,7 @@ def _enc_anon_2(v: Any) -> Any:
             x12 = str(j13)
         else:
             return _FAIL
-        if not (type(a5) is str and a5 in _S35e):
+        if not (type(a5) is str and a5 in _S41e):
             return _FAIL
         if not isinstance(a6, (list, tuple, set, frozenset)):
             return _FAIL
@@ -5018,8 +5198,8 @@ def _enc_anon_2(v: Any) -> Any:
         else:
             return _FAIL
         if a10 is not _MISSING:
-            e31 = a10.value if isinstance(a10, _m2.Priority) else a10
-            if not (type(e31) is int and e31 in _N36e):
+            e31 = a10.value if isinstance(a10, _m3.Priority) else a10
+            if not (type(e31) is int and e31 in _N42e):
                 return _FAIL
         if a11 is not _MISSING:
             o32: Any = None
@@ -5063,6 +5243,52 @@ def _enc_anon_3(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
     try:
+        a2 = v["isbn"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str:
+        return _FAIL
+    c3 = 1
+    if len(v) != c3:
+        return _FAIL
+    o1: dict[str, Any] = {"isbn": a2}
+    return o1
+
+
+def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("isbn", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".isbn", _E12e, _MISSING)
+        else:
+            s4: Any = _enc_str(a3)
+            if type(s4) is not str:
+                _type(issues, path + ".isbn", "`str`", s4)
+            else:
+                pass
+        for key5 in v:
+            if key5 not in _K77e:
+                _add(
+                    issues,
+                    _kp(path, key5),
+                    "extra_forbidden",
+                    "no such field",
+                    v[key5],
+                    "Object contains unknown field `" + key5 + "`",
+                )
+        if len(issues) == k2:
+            o1 = {"isbn": s4}
+    return o1
+
+
+def _enc_anon_4(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
         a2 = v["country"]
         a3 = v["items"]
     except KeyError:
@@ -5078,7 +5304,7 @@ def _enc_anon_3(v: Any) -> Any:
     return o1
 
 
-def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
+def _enc_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
     o1: Any = None
     if type(v) is not dict:
         _type(issues, path, "`object`", v)
@@ -5087,7 +5313,7 @@ def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("country", _MISSING)
         a4 = v.get("items", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E59e, _MISSING)
+            _bad(issues, path + ".country", _E65e, _MISSING)
         else:
             s5: Any = _enc_str(a3)
             if type(s5) is not str:
@@ -5095,7 +5321,7 @@ def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".items", _E64e, _MISSING)
+            _bad(issues, path + ".items", _E70e, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
@@ -5103,7 +5329,7 @@ def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         for key7 in v:
-            if key7 not in _K71e:
+            if key7 not in _K78e:
                 _add(
                     issues,
                     _kp(path, key7),
@@ -5182,7 +5408,7 @@ def _enc_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".books", _E67e, _MISSING)
+            _bad(issues, path + ".books", _E73e, _MISSING)
         else:
             n10: Any = _enc_int(a5)
             if type(n10) is not int:
@@ -5190,7 +5416,7 @@ def _enc_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".total", _E45e, _MISSING)
+            _bad(issues, path + ".total", _E51e, _MISSING)
         else:
             o11: Any = None
             if type(a6) is not dict:
@@ -5233,6 +5459,7 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "NewAuthor": (_dec_NewAuthor, _dec_NewAuthor_c),
     "NewBook": (_dec_NewBook, _dec_NewBook_c),
     "NewOrder": (_dec_NewOrder, _dec_NewOrder_c),
+    "NormalizedIsbn": (_dec_NormalizedIsbn, _dec_NormalizedIsbn_c),
     "Order": (_dec_Order, _dec_Order_c),
     "OrderFilter": (_dec_OrderFilter, _dec_OrderFilter_c),
     "OrderLine": (_dec_OrderLine, _dec_OrderLine_c),
@@ -5253,6 +5480,7 @@ _ENCODERS: Final[dict[str, _Codec]] = {
     "Genre": (_enc_Genre, _enc_Genre_c),
     "Isbn": (_enc_Isbn, _enc_Isbn_c),
     "Money": (_enc_Money, _enc_Money_c),
+    "NormalizedIsbn": (_enc_NormalizedIsbn, _enc_NormalizedIsbn_c),
     "Order": (_enc_Order, _enc_Order_c),
     "OrderLine": (_enc_OrderLine, _enc_OrderLine_c),
     "Page_Book": (_enc_Page_Book, _enc_Page_Book_c),
@@ -5379,6 +5607,16 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
         },
         params_table={},
     ),
+    "normalize_isbn": HandlerCodec(
+        body=None,
+        query=None,
+        params=(_dec_anon_4, _dec_anon_4_c),
+        response=(_enc_NormalizedIsbn, _enc_NormalizedIsbn_c),
+        query_table={},
+        params_table={
+            "isbn": _q_str,
+        },
+    ),
     "order_confirmation": HandlerCodec(
         body=None,
         query=None,
@@ -5462,10 +5700,18 @@ class ModuleCodec:
 
 # out-of-process module id -> method name -> the codecs of its arguments and result
 MODULES: Final[dict[str, dict[str, ModuleCodec]]] = {
-    "shipping": {
-        "quote": ModuleCodec(
+    "isbn": {
+        "normalize": ModuleCodec(
             encode_params=_partial(_run, (_enc_anon_3, _enc_anon_3_c)),
             decode_params=_partial(_run, (_dec_anon_4, _dec_anon_4_c)),
+            encode_result=_partial(_run, (_enc_NormalizedIsbn, _enc_NormalizedIsbn_c)),
+            decode_result=_partial(_run, (_dec_NormalizedIsbn, _dec_NormalizedIsbn_c)),
+        ),
+    },
+    "shipping": {
+        "quote": ModuleCodec(
+            encode_params=_partial(_run, (_enc_anon_4, _enc_anon_4_c)),
+            decode_params=_partial(_run, (_dec_anon_5, _dec_anon_5_c)),
             encode_result=_partial(_run, (_enc_ShippingQuote, _enc_ShippingQuote_c)),
             decode_result=_partial(_run, (_dec_ShippingQuote, _dec_ShippingQuote_c)),
         ),

@@ -18,6 +18,7 @@ __all__ = [
     "NewAuthor",
     "NewBook",
     "NewOrder",
+    "NormalizedIsbn",
     "Order",
     "OrderFilter",
     "OrderLine",
@@ -116,6 +117,12 @@ class NewOrder(typing.TypedDict):
     ship_to: ShippingAddress
     priority: typing.NotRequired[Priority]
     gift_note: typing.NotRequired[str | None]
+
+
+class NormalizedIsbn(typing.TypedDict):
+    isbn13: str
+    prefix: typing.Literal["978", "979"]
+    was_isbn10: bool
 
 
 class Order(typing.TypedDict):

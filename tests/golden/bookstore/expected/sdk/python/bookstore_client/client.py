@@ -51,6 +51,10 @@ def _parse_get_category(response: httpx.Response) -> models.Category:
     return typing.cast("models.Category", _base.decode_json(response, "get_category"))
 
 
+def _parse_normalize_isbn(response: httpx.Response) -> models.NormalizedIsbn:
+    return typing.cast("models.NormalizedIsbn", _base.decode_json(response, "normalize_isbn"))
+
+
 def _parse_list_orders(response: httpx.Response) -> list[models.Order]:
     return typing.cast("list[models.Order]", _base.decode_json(response, "list_orders"))
 
@@ -249,6 +253,21 @@ class RawClient:
             options=request_options,
         )
         return RawResponse(response, _parse_get_category)
+
+    def normalize_isbn(
+        self,
+        isbn: str,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.NormalizedIsbn]:
+        """The ISBN-13 form of an ISBN-10 or ISBN-13 (hyphens allowed)."""
+        response = self._transport.request(
+            "GET",
+            "/isbn/" + _base.segment(isbn),
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_normalize_isbn)
 
     def list_orders(
         self,
@@ -585,6 +604,19 @@ class Client:
         )
         return raw.parse()
 
+    def normalize_isbn(
+        self,
+        isbn: str,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> models.NormalizedIsbn:
+        """The ISBN-13 form of an ISBN-10 or ISBN-13 (hyphens allowed)."""
+        raw = self.with_raw_response.normalize_isbn(
+            isbn,
+            request_options=request_options,
+        )
+        return raw.parse()
+
     def list_orders(
         self,
         *,
@@ -858,6 +890,21 @@ class AsyncRawClient:
             options=request_options,
         )
         return RawResponse(response, _parse_get_category)
+
+    async def normalize_isbn(
+        self,
+        isbn: str,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> RawResponse[models.NormalizedIsbn]:
+        """The ISBN-13 form of an ISBN-10 or ISBN-13 (hyphens allowed)."""
+        response = await self._transport.request(
+            "GET",
+            "/isbn/" + _base.segment(isbn),
+            idempotent=True,
+            options=request_options,
+        )
+        return RawResponse(response, _parse_normalize_isbn)
 
     async def list_orders(
         self,
@@ -1190,6 +1237,19 @@ class AsyncClient:
         """One category and everything below it."""
         raw = await self.with_raw_response.get_category(
             slug,
+            request_options=request_options,
+        )
+        return raw.parse()
+
+    async def normalize_isbn(
+        self,
+        isbn: str,
+        *,
+        request_options: RequestOptions | None = None,
+    ) -> models.NormalizedIsbn:
+        """The ISBN-13 form of an ISBN-10 or ISBN-13 (hyphens allowed)."""
+        raw = await self.with_raw_response.normalize_isbn(
+            isbn,
             request_options=request_options,
         )
         return raw.parse()

@@ -459,6 +459,19 @@ export class RawClient {
     return { response, data: (await response.json()) as types.Category };
   }
 
+  /** The ISBN-13 form of an ISBN-10 or ISBN-13 (hyphens allowed). */
+  async normalizeIsbn(args: { isbn: string }, options?: RequestOptions): Promise<RawResponse<types.NormalizedIsbn>> {
+    const response = await this.core.request(
+      "GET",
+      "/isbn/" + segment(args.isbn),
+      [],
+      undefined,
+      true,
+      options,
+    );
+    return { response, data: (await response.json()) as types.NormalizedIsbn };
+  }
+
   /** Orders, oldest first, optionally only those in one status. */
   async listOrders(args: { status?: "pending" | "paid" | "shipped" | "cancelled"; limit?: number } = {}, options?: RequestOptions): Promise<RawResponse<Array<types.Order>>> {
     const response = await this.core.request(
@@ -642,6 +655,11 @@ export class Client {
   /** One category and everything below it. */
   async getCategory(args: { slug: string }, options?: RequestOptions): Promise<types.Category> {
     return (await this.withRawResponse.getCategory(args, options)).data;
+  }
+
+  /** The ISBN-13 form of an ISBN-10 or ISBN-13 (hyphens allowed). */
+  async normalizeIsbn(args: { isbn: string }, options?: RequestOptions): Promise<types.NormalizedIsbn> {
+    return (await this.withRawResponse.normalizeIsbn(args, options)).data;
   }
 
   /** Orders, oldest first, optionally only those in one status. */

@@ -82,6 +82,12 @@ export interface NewOrder {
   gift_note?: string | null;
 }
 
+export interface NormalizedIsbn {
+  isbn13: string;
+  prefix: "978" | "979";
+  was_isbn10: boolean;
+}
+
 /** An order as stored. */
 export interface Order {
   id: string;

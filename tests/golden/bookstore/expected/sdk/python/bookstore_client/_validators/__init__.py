@@ -716,57 +716,67 @@ _E32: Final = ("missing", "`str`", "Object missing required field `to`")
 _E33: Final = ("missing", "`str`", "Object missing required field `subject`")
 _E34: Final = ("missing", "`datetime`", "Object missing required field `sent_at`")
 _E35: Final = ("format", "`datetime`")
-_S36: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_EN37: Final = {
+_RE36: Final = re.compile("^97[89]\\d{10}\\Z")
+_E37: Final = ("missing", "`str`", "Object missing required field `isbn13`")
+_E38: Final = (
+    "pattern",
+    "`str` matching regex '^97[89]\\d{10}$'",
+    "Expected `str` matching regex '^97[89]\\d{10}$'",
+)
+_E39: Final = ("missing", '`"978" | "979"`', "Object missing required field `prefix`")
+_E40: Final = ("literal", '`"978" | "979"`')
+_E41: Final = ("missing", "`bool`", "Object missing required field `was_isbn10`")
+_S42: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_EN43: Final = {
     0: _m0.Priority["NORMAL"],
     1: _m0.Priority["EXPRESS"],
 }
-_E38: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E39: Final = (
+_E44: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E45: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E40: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E41: Final = ("missing", "`array`", "Object missing required field `lines`")
-_E42: Final = ("missing", "`int`", "Object missing required field `book_id`")
-_E43: Final = ("missing", "`int`", "Object missing required field `quantity`")
-_E44: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
-_E45: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E46: Final = ("missing", "`object`", "Object missing required field `total`")
-_E47: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E48: Final = ("enum", "`Priority`")
-_E49: Final = ("missing", "`array`", "Object missing required field `items`")
-_E50: Final = ("missing", "`int`", "Object missing required field `total`")
-_E51: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
-_E52: Final = ("missing", "`str`", "Object missing required field `signature`")
-_E53: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
-_E54: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
-_E55: Final = ("missing", "`str`", "Object missing required field `street`")
-_E56: Final = ("missing", "`str`", "Object missing required field `city`")
-_E57: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E58: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E59: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E60: Final = ("missing", "`str`", "Object missing required field `country`")
-_E61: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E62: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
-_E63: Final = (
+_E46: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E47: Final = ("missing", "`array`", "Object missing required field `lines`")
+_E48: Final = ("missing", "`int`", "Object missing required field `book_id`")
+_E49: Final = ("missing", "`int`", "Object missing required field `quantity`")
+_E50: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
+_E51: Final = ("missing", "`object`", "Object missing required field `ship_to`")
+_E52: Final = ("missing", "`object`", "Object missing required field `total`")
+_E53: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E54: Final = ("enum", "`Priority`")
+_E55: Final = ("missing", "`array`", "Object missing required field `items`")
+_E56: Final = ("missing", "`int`", "Object missing required field `total`")
+_E57: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
+_E58: Final = ("missing", "`str`", "Object missing required field `signature`")
+_E59: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
+_E60: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
+_E61: Final = ("missing", "`str`", "Object missing required field `street`")
+_E62: Final = ("missing", "`str`", "Object missing required field `city`")
+_E63: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E64: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E65: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E66: Final = ("missing", "`str`", "Object missing required field `country`")
+_E67: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E68: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E69: Final = (
     "missing",
     '`"domestic" | "eu" | "world"`',
     "Object missing required field `zone`",
 )
-_E64: Final = ("literal", '`"domestic" | "eu" | "world"`')
-_E65: Final = ("missing", "`int`", "Object missing required field `items`")
-_E66: Final = ("missing", "`int`", "Object missing required field `cents`")
-_E67: Final = ("missing", "`int`", "Object missing required field `days`")
-_E68: Final = ("missing", "`int`", "Object missing required field `books`")
-_E69: Final = ("missing", "`int`", "Object missing required field `authors`")
-_E70: Final = (
+_E70: Final = ("literal", '`"domestic" | "eu" | "world"`')
+_E71: Final = ("missing", "`int`", "Object missing required field `items`")
+_E72: Final = ("missing", "`int`", "Object missing required field `cents`")
+_E73: Final = ("missing", "`int`", "Object missing required field `days`")
+_E74: Final = ("missing", "`int`", "Object missing required field `books`")
+_E75: Final = ("missing", "`int`", "Object missing required field `authors`")
+_E76: Final = (
     "missing",
     "`object`",
     "Object missing required field `orders_by_status`",
 )
-_E71: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
+_E77: Final = ("missing", "`decimal`", "Object missing required field `revenue`")
 
 
 def _dec_Author(v: Any) -> Any:
@@ -1334,6 +1344,62 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
     return o1
 
 
+def _dec_NormalizedIsbn(v: Any) -> Any:
+    if type(v) is not dict:
+        return _FAIL
+    try:
+        a2 = v["isbn13"]
+        a3 = v["prefix"]
+        a4 = v["was_isbn10"]
+    except KeyError:
+        return _FAIL
+    if type(a2) is not str or _RE36.search(a2) is None:
+        return _FAIL
+    if not (a3 == "978" or a3 == "979"):
+        return _FAIL
+    if type(a4) is not bool:
+        return _FAIL
+    o1: dict[str, Any]
+    same5 = len(v) == 3
+    if same5:
+        o1 = v
+    else:
+        o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+    return o1
+
+
+def _dec_NormalizedIsbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    o1: Any = None
+    if type(v) is not dict:
+        _type(issues, path, "`object`", v)
+    else:
+        k2 = len(issues)
+        a3 = v.get("isbn13", _MISSING)
+        a4 = v.get("prefix", _MISSING)
+        a5 = v.get("was_isbn10", _MISSING)
+        if a3 is _MISSING:
+            _bad(issues, path + ".isbn13", _E37, _MISSING)
+        else:
+            if type(a3) is not str:
+                _type(issues, path + ".isbn13", "`str`", a3)
+            else:
+                if _RE36.search(a3) is None:
+                    _bad(issues, path + ".isbn13", _E38, a3)
+        if a4 is _MISSING:
+            _bad(issues, path + ".prefix", _E39, _MISSING)
+        else:
+            if not (a4 == "978" or a4 == "979"):
+                _show(issues, path + ".prefix", _E40, a4)
+        if a5 is _MISSING:
+            _bad(issues, path + ".was_isbn10", _E41, _MISSING)
+        else:
+            if type(a5) is not bool:
+                _type(issues, path + ".was_isbn10", "`bool`", a5)
+        if len(issues) == k2:
+            o1 = {"isbn13": a3, "prefix": a4, "was_isbn10": a5}
+    return o1
+
+
 def _dec_Order(v: Any) -> Any:
     if type(v) is not dict:
         return _FAIL
@@ -1353,7 +1419,7 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S36):
+    if not (type(a3) is str and a3 in _S42):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
@@ -1433,7 +1499,7 @@ def _dec_Order(v: Any) -> Any:
     if x29 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN37.get(a8) if type(a8) is int else None
+        e30: Any = _EN43.get(a8) if type(a8) is int else None
         if e30 is None:
             return _FAIL
     if a9 is not _MISSING:
@@ -1476,7 +1542,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a9 = v.get("priority", _MISSING)
         a10 = v.get("gift_note", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".id", _E38, _MISSING)
+            _bad(issues, path + ".id", _E44, _MISSING)
         else:
             x11: Any = None
             if type(a3) is not str:
@@ -1486,12 +1552,12 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if x11 is None:
                     _show(issues, path + ".id", _E31, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".status", _E39, _MISSING)
+            _bad(issues, path + ".status", _E45, _MISSING)
         else:
-            if not (type(a4) is str and a4 in _S36):
-                _show(issues, path + ".status", _E40, a4)
+            if not (type(a4) is str and a4 in _S42):
+                _show(issues, path + ".status", _E46, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E41, _MISSING)
+            _bad(issues, path + ".lines", _E47, _MISSING)
         else:
             l12: Any = None
             if type(a5) is not list:
@@ -1509,7 +1575,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         a19 = i15.get("book_id", _MISSING)
                         a20 = i15.get("quantity", _MISSING)
                         if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E42, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].book_id", _E48, _MISSING)
                         else:
                             n21: Any = a19
                             if type(n21) is float and n21.is_integer():
@@ -1525,7 +1591,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         n21,
                                     )
                         if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E43, _MISSING)
+                            _bad(issues, f"{p13}[{j16}].quantity", _E49, _MISSING)
                         else:
                             n22: Any = a20
                             if type(n22) is float and n22.is_integer():
@@ -1549,7 +1615,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     _bad_num(
                                         issues,
                                         f"{p13}[{j16}].quantity",
-                                        _E44,
+                                        _E50,
                                         n22,
                                     )
                         if len(issues) == k18:
@@ -1558,11 +1624,11 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k14:
                     l12 = acc23
         if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E45, _MISSING)
+            _bad(issues, path + ".ship_to", _E51, _MISSING)
         else:
             r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
         if a7 is _MISSING:
-            _bad(issues, path + ".total", _E46, _MISSING)
+            _bad(issues, path + ".total", _E52, _MISSING)
         else:
             o25: Any = None
             if type(a7) is not dict:
@@ -1590,7 +1656,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k26:
                     o25 = {"amount": n29, "currency": a28}
         if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E47, _MISSING)
+            _bad(issues, path + ".created_at", _E53, _MISSING)
         else:
             x30: Any = None
             if type(a8) is not str:
@@ -1603,9 +1669,9 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n31: Any = a9
             if type(n31) is float and n31.is_integer():
                 n31 = int(n31)
-            e32: Any = _EN37.get(n31) if type(n31) is int else None
+            e32: Any = _EN43.get(n31) if type(n31) is int else None
             if e32 is None:
-                _show(issues, path + ".priority", _E48, n31)
+                _show(issues, path + ".priority", _E54, n31)
         if a10 is not _MISSING:
             o33: Any = None
             if a10 is not None:
@@ -1664,7 +1730,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("book_id", _MISSING)
         a4 = v.get("quantity", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E42, _MISSING)
+            _bad(issues, path + ".book_id", _E48, _MISSING)
         else:
             n5: Any = a3
             if type(n5) is float and n5.is_integer():
@@ -1675,7 +1741,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n5 < 1:
                     _bad_num(issues, path + ".book_id", _E15, n5)
         if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E43, _MISSING)
+            _bad(issues, path + ".quantity", _E49, _MISSING)
         else:
             n6: Any = a4
             if type(n6) is float and n6.is_integer():
@@ -1686,7 +1752,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n6 < 1:
                     _bad_num(issues, path + ".quantity", _E15, n6)
                 if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E44, n6)
+                    _bad_num(issues, path + ".quantity", _E50, n6)
         if len(issues) == k2:
             o1 = {"book_id": n5, "quantity": n6}
     return o1
@@ -1738,7 +1804,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a4 = v.get("total", _MISSING)
         a5 = v.get("next_offset", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".items", _E49, _MISSING)
+            _bad(issues, path + ".items", _E55, _MISSING)
         else:
             l6: Any = None
             if type(a3) is not list:
@@ -1753,7 +1819,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     l6 = acc12
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E50, _MISSING)
+            _bad(issues, path + ".total", _E56, _MISSING)
         else:
             n13: Any = a4
             if type(n13) is float and n13.is_integer():
@@ -1763,7 +1829,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E51, _MISSING)
+            _bad(issues, path + ".next_offset", _E57, _MISSING)
         else:
             o14: Any = None
             if a5 is not None:
@@ -1781,7 +1847,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
 
 
 def _dec_Priority(v: Any) -> Any:
-    e1: Any = _EN37.get(v) if type(v) is int else None
+    e1: Any = _EN43.get(v) if type(v) is int else None
     if e1 is None:
         return _FAIL
     return e1
@@ -1791,9 +1857,9 @@ def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
     n1: Any = v
     if type(n1) is float and n1.is_integer():
         n1 = int(n1)
-    e2: Any = _EN37.get(n1) if type(n1) is int else None
+    e2: Any = _EN43.get(n1) if type(n1) is int else None
     if e2 is None:
-        _show(issues, path, _E48, n1)
+        _show(issues, path, _E54, n1)
     return e2
 
 
@@ -1854,7 +1920,7 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if x6 is None:
                     _show(issues, path + ".order_id", _E31, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".total", _E46, _MISSING)
+            _bad(issues, path + ".total", _E52, _MISSING)
         else:
             o7: Any = None
             if type(a4) is not dict:
@@ -1882,15 +1948,15 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k8:
                     o7 = {"amount": n11, "currency": a10}
         if a5 is _MISSING:
-            _bad(issues, path + ".signature", _E52, _MISSING)
+            _bad(issues, path + ".signature", _E58, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".signature", "`str`", a5)
             else:
                 if len(a5) < 64:
-                    _bad(issues, path + ".signature", _E53, a5)
+                    _bad(issues, path + ".signature", _E59, a5)
                 if len(a5) > 64:
-                    _bad(issues, path + ".signature", _E54, a5)
+                    _bad(issues, path + ".signature", _E60, a5)
         if len(issues) == k2:
             o1 = {"order_id": x6, "total": o7, "signature": a5}
     return o1
@@ -1946,39 +2012,39 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a3) < 1:
                     _bad(issues, path + ".name", _E3, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".street", _E55, _MISSING)
+            _bad(issues, path + ".street", _E61, _MISSING)
         else:
             if type(a4) is not str:
                 _type(issues, path + ".street", "`str`", a4)
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".city", _E56, _MISSING)
+            _bad(issues, path + ".city", _E62, _MISSING)
         else:
             if type(a5) is not str:
                 _type(issues, path + ".city", "`str`", a5)
             else:
                 pass
         if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E57, _MISSING)
+            _bad(issues, path + ".postcode", _E63, _MISSING)
         else:
             if type(a6) is not str:
                 _type(issues, path + ".postcode", "`str`", a6)
             else:
                 if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E58, a6)
+                    _bad(issues, path + ".postcode", _E64, a6)
                 if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E59, a6)
+                    _bad(issues, path + ".postcode", _E65, a6)
         if a7 is _MISSING:
-            _bad(issues, path + ".country", _E60, _MISSING)
+            _bad(issues, path + ".country", _E66, _MISSING)
         else:
             if type(a7) is not str:
                 _type(issues, path + ".country", "`str`", a7)
             else:
                 if len(a7) < 2:
-                    _bad(issues, path + ".country", _E61, a7)
+                    _bad(issues, path + ".country", _E67, a7)
                 if len(a7) > 2:
-                    _bad(issues, path + ".country", _E62, a7)
+                    _bad(issues, path + ".country", _E68, a7)
         if len(issues) == k2:
             o1 = {
                 "name": a3,
@@ -2032,22 +2098,22 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a6 = v.get("cents", _MISSING)
         a7 = v.get("days", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".country", _E60, _MISSING)
+            _bad(issues, path + ".country", _E66, _MISSING)
         else:
             if type(a3) is not str:
                 _type(issues, path + ".country", "`str`", a3)
             else:
                 if len(a3) < 2:
-                    _bad(issues, path + ".country", _E61, a3)
+                    _bad(issues, path + ".country", _E67, a3)
                 if len(a3) > 2:
-                    _bad(issues, path + ".country", _E62, a3)
+                    _bad(issues, path + ".country", _E68, a3)
         if a4 is _MISSING:
-            _bad(issues, path + ".zone", _E63, _MISSING)
+            _bad(issues, path + ".zone", _E69, _MISSING)
         else:
             if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
-                _show(issues, path + ".zone", _E64, a4)
+                _show(issues, path + ".zone", _E70, a4)
         if a5 is _MISSING:
-            _bad(issues, path + ".items", _E65, _MISSING)
+            _bad(issues, path + ".items", _E71, _MISSING)
         else:
             n8: Any = a5
             if type(n8) is float and n8.is_integer():
@@ -2058,7 +2124,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n8 < 1:
                     _bad_num(issues, path + ".items", _E15, n8)
         if a6 is _MISSING:
-            _bad(issues, path + ".cents", _E66, _MISSING)
+            _bad(issues, path + ".cents", _E72, _MISSING)
         else:
             n9: Any = a6
             if type(n9) is float and n9.is_integer():
@@ -2069,7 +2135,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if n9 < 0:
                     _bad_num(issues, path + ".cents", _E20, n9)
         if a7 is _MISSING:
-            _bad(issues, path + ".days", _E67, _MISSING)
+            _bad(issues, path + ".days", _E73, _MISSING)
         else:
             n10: Any = a7
             if type(n10) is float and n10.is_integer():
@@ -2127,7 +2193,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("orders_by_status", _MISSING)
         a6 = v.get("revenue", _MISSING)
         if a3 is _MISSING:
-            _bad(issues, path + ".books", _E68, _MISSING)
+            _bad(issues, path + ".books", _E74, _MISSING)
         else:
             n7: Any = a3
             if type(n7) is float and n7.is_integer():
@@ -2137,7 +2203,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E69, _MISSING)
+            _bad(issues, path + ".authors", _E75, _MISSING)
         else:
             n8: Any = a4
             if type(n8) is float and n8.is_integer():
@@ -2147,7 +2213,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 pass
         if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E70, _MISSING)
+            _bad(issues, path + ".orders_by_status", _E76, _MISSING)
         else:
             m9: Any = None
             if type(a5) is not dict:
@@ -2168,7 +2234,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k13:
                     m9 = acc14
         if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E71, _MISSING)
+            _bad(issues, path + ".revenue", _E77, _MISSING)
         else:
             d16: Any = None
             d16 = _parse_decimal(a6)
@@ -2342,7 +2408,7 @@ def _dec_anon_2(v: Any) -> Any:
         x12 = _parse_uuid(a4)
         if x12 is None:
             return _FAIL
-        if not (type(a5) is str and a5 in _S36):
+        if not (type(a5) is str and a5 in _S42):
             return _FAIL
         if type(a6) is not list:
             return _FAIL
@@ -2422,7 +2488,7 @@ def _dec_anon_2(v: Any) -> Any:
         if x31 is None:
             return _FAIL
         if a10 is not _MISSING:
-            e32: Any = _EN37.get(a10) if type(a10) is int else None
+            e32: Any = _EN43.get(a10) if type(a10) is int else None
             if e32 is None:
                 return _FAIL
         if a11 is not _MISSING:
@@ -2475,6 +2541,7 @@ _DECODERS: Final[dict[str, _Codec]] = {
     "Genre": (_dec_Genre, _dec_Genre_c),
     "Isbn": (_dec_Isbn, _dec_Isbn_c),
     "Money": (_dec_Money, _dec_Money_c),
+    "NormalizedIsbn": (_dec_NormalizedIsbn, _dec_NormalizedIsbn_c),
     "Order": (_dec_Order, _dec_Order_c),
     "OrderLine": (_dec_OrderLine, _dec_OrderLine_c),
     "Page_Book": (_dec_Page_Book, _dec_Page_Book_c),
@@ -2576,6 +2643,14 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
     ),
     "list_orders": HandlerCodec(
         body=(_dec_anon_2, _dec_anon_2_c),
+        query=None,
+        params=None,
+        response=None,
+        query_table={},
+        params_table={},
+    ),
+    "normalize_isbn": HandlerCodec(
+        body=(_dec_NormalizedIsbn, _dec_NormalizedIsbn_c),
         query=None,
         params=None,
         response=None,
