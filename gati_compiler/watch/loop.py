@@ -1,15 +1,18 @@
 """The watch loop: build, then rebuild after every batch of relevant changes until stopped.
 
 Relevant: `.py` files under the source roots that discovery would read (not excluded, not in
-`.venv`, `.git`, `node_modules`, `__pycache__`, hidden folders or the build folder) and the two
-configuration files. Changes are debounced by watchfiles (a batch ends after `step` ms without a
-new change). Each rebuild goes through the same `build()` as `gatic build`, with the build cache
-kept in memory, so only changed files are parsed again. A broken edit prints its diagnostics and
-the loop goes on; the next good build says the problems are gone. With `serve=True` uvicorn runs
-in a thread of this process and every good build is swapped into it (`gati_runtime_min.hotswap`).
+`.venv`, `.git`, `node_modules`, `__pycache__`, hidden folders or the build folder), the two
+configuration files, and any file in the folder of an out-of-process module's command (so that
+editing a Node module reloads it in the served app). Changes are debounced by watchfiles (a
+batch ends after `step` ms without a new change). Each rebuild goes through the same `build()`
+as `gatic build`, with the build cache kept in memory, so only changed files are parsed again. A
+broken edit prints its diagnostics and the loop goes on; the next good build says the problems
+are gone. With `serve=True` uvicorn runs in a thread of this process and every good build is
+swapped into it (`gati_runtime_min.hotswap`).
 
 SIGINT and SIGTERM end the loop after the build in progress; the server then stops, its socket
-is closed and the rebuild-time percentiles are printed. There is never a child process.
+is closed and the rebuild-time percentiles are printed. The loop starts no child process of its
+own; the processes of out-of-process modules stop with the server.
 """
 
 from __future__ import annotations
@@ -53,10 +56,25 @@ class SourceFilter:
         self.sources: tuple[str, ...] = (".",)
         self.exclude: tuple[str, ...] = ()
         self.out = configured_out(root)
+        # the folders of the files out-of-process modules run (`command=[...]`), relative to the root:
+        # a change there reloads the module (a hot swap replaces a process module whose files changed)
+        self.module_dirs: tuple[str, ...] = ()
 
     def configure(self, cfg: GatiConfig | None) -> None:
         if cfg is not None:
             self.sources, self.exclude, self.out = tuple(cfg.sources), tuple(cfg.exclude), cfg.out
+
+    def note_modules(self, result: BuildResult) -> None:
+        """Remember the folders of the process modules' command files of the last good build."""
+        if result.program is None:
+            return
+        dirs: set[str] = set()
+        for m in result.program.modules:
+            for arg in m.command or ():
+                file = (self.root / arg).resolve()
+                if file.is_file() and file.is_relative_to(self.root):
+                    dirs.add(file.parent.relative_to(self.root).as_posix())
+        self.module_dirs = tuple(sorted(dirs))
 
     def __call__(self, _change: object, path: str) -> bool:
         try:
@@ -72,7 +90,12 @@ class SourceFilter:
         out = Path(self.out).as_posix().strip("/")
         if posix == out or posix.startswith(out + "/"):
             return False
-        if any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]) or not parts[-1].endswith(".py"):
+        if any(p in SKIP_DIRS or p.startswith(".") for p in parts[:-1]):
+            return False
+        folder = rel.parent.as_posix()
+        if any(folder == d or folder.startswith(d.rstrip("/") + "/") or d == "." for d in self.module_dirs):
+            return True  # a process module's own files (any language)
+        if not parts[-1].endswith(".py"):
             return False
         if not any(src in (".", "") or posix.startswith(src.rstrip("/") + "/") for src in self.sources):
             return False
@@ -123,6 +146,7 @@ def watch_project(
             flt.configure(result.config)
             if cache.out_dir != root / result.config.out:
                 cache = BuildCache.load(root / result.config.out)
+        flt.note_modules(result)
         return result, seconds
 
     def show(result: BuildResult) -> None:

@@ -12,13 +12,14 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.test_examples_served import ALL_ROLES_KEY, ROOT, build_copy, secret_value, serve_build
+from tests.e2e.test_examples_served import ALL_ROLES_KEY, ROOT, build_copy, free_port, secret_value, serve_build
 
 pytestmark = pytest.mark.slow
 
@@ -196,3 +197,53 @@ def test_bookstore_passes_mypy_strict_with_the_module_plugin_and_a_wrong_module_
     assert bad.returncode == 1
     assert 'Argument 1 to "quote" of "Shipping" has incompatible type "int"; expected "str"' in bad.stdout
     assert "[gati-module]" in bad.stdout and "shiping" in bad.stdout
+
+
+def test_editing_the_node_module_under_watch_reloads_it_while_the_in_process_state_survives(tmp_path: Path) -> None:
+    app = tmp_path / "bookstore"
+    build_copy(ROOT / "examples" / "bookstore", app)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "watch.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATI_")} | {"PYTHONUNBUFFERED": "1"}
+    env["BOOKSTORE_API_KEYS"] = f"{ALL_ROLES_KEY}=editor,admin,clerk"
+    cmd = [sys.executable, "-c", "from gati_compiler.entry import run; run()", "watch", str(app), "--serve"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    pids: list[int] = []
+
+    def until(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if check():
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"{what} did not happen; log:\n{log.read_text()[-3000:]}")
+
+    try:
+        with httpx.Client(base_url=base, headers={"x-api-key": ALL_ROLES_KEY}, timeout=10) as client:
+            quote = {"country": "FR", "items": 1}
+            until("serving", lambda: client.get("/shipping/quote", params=quote).status_code == 200)
+            assert client.get("/shipping/quote", params=quote).json()["cents"] == 350
+            author = client.post("/authors", json={"name": "Octavia E. Butler"}).json()
+            old = set(_processes(client)["shipping"]["pids"])
+
+            module = app / "modules" / "shipping.mjs"
+            module.write_text(module.read_text().replace("first: 350", "first: 420"))
+            until("the module reloaded", lambda: client.get("/shipping/quote", params=quote).json()["cents"] == 420)
+            shipping = _processes(client)["shipping"]
+            assert not set(shipping["pids"]) & old and shipping["readyProcesses"] == 2
+            # the in-process store module was kept: what it held is still there
+            assert client.get(f"/authors/{author['id']}").json()["name"] == "Octavia E. Butler"
+            pids = [*old, *shipping["pids"]]
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+    end = time.monotonic() + 5
+    while any(_alive(p) for p in pids) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids)

@@ -70,3 +70,21 @@ def test_rebuild_line_says_what_was_reanalysed_and_written(project: Path) -> Non
     assert line.startswith("rebuilt in 42 ms: re-analysed 1 file(s)")
     assert "affected modules: app.handlers.h0" in line
     assert "written" in line
+
+
+def test_filter_passes_the_files_of_out_of_process_modules_after_a_build(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "bookstore"
+    example = Path(__file__).resolve().parents[3] / "examples" / "bookstore"
+    shutil.copytree(example, root, ignore=shutil.ignore_patterns(".gati", "__pycache__"))
+    result = build(root, jobs=1, write=False)
+    flt = SourceFilter(root)
+    flt.configure(result.config)
+    assert not flt(None, str(root / "modules" / "shipping.mjs"))  # before any build: not known yet
+    flt.note_modules(result)
+    assert flt.module_dirs == ("modules",)
+    assert flt(None, str(root / "modules" / "shipping.mjs"))  # the Node module's own file
+    assert flt(None, str(root / "modules" / "rates.json"))  # anything in its folder
+    assert not flt(None, str(root / "README.md"))
+    assert not flt(None, str(root / "modules" / "node_modules" / "dep" / "index.js"))
