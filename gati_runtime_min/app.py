@@ -205,6 +205,8 @@ class GatiApp(AppEdges):
         self.ready = False
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._hangup: asyncio.AbstractEventLoop | None = None
+        self._reloads: set[asyncio.Task[None]] = set()
 
     def _module_context(self, spec: ModuleSpec) -> GlobalContext:
         """The `gctx` of an in-process module: the modules and secrets its capabilities name

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
@@ -49,6 +52,8 @@ class AppEdges:
     _owns_telemetry: bool
     _started: bool
     _start_lock: asyncio.Lock
+    _hangup: asyncio.AbstractEventLoop | None  # where SIGHUP reloads the process modules
+    _reloads: set[asyncio.Task[None]]  # SIGHUP reloads under way
 
     async def _other(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -76,13 +81,47 @@ class AppEdges:
                 if enter is not None:
                     _LOG.info("starting module %s", module_id)
                     await enter()
+            self._hangup = self._reload_on_hangup()
             self._started = True
             self.ready = True
+
+    def _reload_on_hangup(self) -> asyncio.AbstractEventLoop | None:
+        """In a server's main thread: SIGHUP reloads every out-of-process module (fresh processes;
+        the calls in flight finish on the old ones; handlers are not restarted). The loop it is
+        installed on, or None (no process module, another thread, no signals on the platform)."""
+        modules = {m: inst for m, inst in self.instances.items() if hasattr(inst, "reload")}
+        if not modules or threading.current_thread() is not threading.main_thread():
+            return None
+
+        async def reload(module_id: str, inst: Any) -> None:
+            try:
+                await inst.reload()
+            except Exception as exc:  # the old processes keep serving
+                _LOG.warning("SIGHUP: module %r not reloaded: %s", module_id, exc)
+            else:
+                _LOG.info("SIGHUP: module %r reloaded", module_id)
+
+        def hangup() -> None:
+            for module_id, inst in modules.items():
+                task = asyncio.ensure_future(reload(module_id, inst))
+                self._reloads.add(task)
+                task.add_done_callback(self._reloads.discard)
+
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, hangup)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            return None
+        return loop
 
     async def shutdown(self) -> None:
         self.ready = False
         if not self._started:
             return
+        if self._hangup is not None:
+            with contextlib.suppress(Exception):
+                self._hangup.remove_signal_handler(signal.SIGHUP)
+            self._hangup = None
         for inst in reversed(list(self.instances.values())):
             leave = getattr(inst, "__aexit__", None)
             if leave is not None:

@@ -247,3 +247,30 @@ def test_editing_the_node_module_under_watch_reloads_it_while_the_in_process_sta
     while any(_alive(p) for p in pids) and time.monotonic() < end:
         time.sleep(0.05)
     assert not any(_alive(p) for p in pids)
+
+
+def test_sighup_reloads_the_out_of_process_modules_without_restarting_the_server(tmp_path: Path) -> None:
+    app = tmp_path / "bookstore"
+    build_dir = build_copy(ROOT / "examples" / "bookstore", app)
+    with serve_build("bookstore", app, build_dir) as served:
+        headers = {served.api_key_header or "x-api-key": ALL_ROLES_KEY}
+        with httpx.Client(base_url=served.base_url, headers=headers, timeout=10) as client:
+            before = _processes(client)
+            author = client.post("/authors", json={"name": "Ted Chiang"}).json()
+            os.kill(served.pid, signal.SIGHUP)
+            end = time.monotonic() + 15
+            while time.monotonic() < end:
+                now = _processes(client)
+                if all(not set(now[m]["pids"]) & set(before[m]["pids"]) for m in ("shipping", "isbn")):
+                    break
+                time.sleep(0.05)
+            for m in ("shipping", "isbn"):
+                assert not set(now[m]["pids"]) & set(before[m]["pids"]), (m, before[m], now[m])
+                assert now[m]["restarts"] == 0  # a reload, not a crash recovery
+            # the same server process, its in-process state intact, the fresh modules answering
+            assert client.get(f"/authors/{author['id']}").json()["name"] == "Ted Chiang"
+            assert client.get("/shipping/quote", params={"country": "FR", "items": 2}).json()["cents"] == 450
+            assert client.get("/isbn/9780061054884").status_code == 200
+            assert "SIGHUP: module 'shipping' reloaded" in served.server_log()
+        old = [p for m in ("shipping", "isbn") for p in before[m]["pids"]]
+        assert not any(_alive(p) for p in old)
