@@ -225,7 +225,7 @@ def test_editing_the_node_module_under_watch_reloads_it_while_the_in_process_sta
 
     try:
         with httpx.Client(base_url=base, headers={"x-api-key": ALL_ROLES_KEY}, timeout=10) as client:
-            quote = {"country": "FR", "items": 1}
+            quote: dict[str, str | int] = {"country": "FR", "items": 1}
             until("serving", lambda: client.get("/shipping/quote", params=quote).status_code == 200)
             assert client.get("/shipping/quote", params=quote).json()["cents"] == 350
             author = client.post("/authors", json={"name": "Octavia E. Butler"}).json()
