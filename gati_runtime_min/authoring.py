@@ -192,7 +192,11 @@ def catch(fn: Any = None, /, *, timeout: float | None = None, retries: int = 0) 
 
 
 def _hook(kind: str, fn: Any, timeout: float | None, retries: int) -> Any:
-    meta = {"kind": kind, "timeout": timeout, "retries": retries}
+    return _mark(fn, {"kind": kind, "timeout": timeout, "retries": retries})
+
+
+def _mark(fn: Any, meta: dict[str, Any]) -> Any:
+    """Attach `meta` to `fn` (a bare decorator) or return a decorator that does (a called one)."""
     if fn is not None:
         _attach(fn, meta)
         return fn
@@ -309,12 +313,4 @@ def method(
         "retries": retries,
         "idempotent": bool(idempotent),
     }
-    if fn is not None:
-        _attach(fn, meta)
-        return fn
-
-    def decorate(f: Any) -> Any:
-        _attach(f, meta)
-        return f
-
-    return decorate
+    return _mark(fn, meta)

@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
-import orjson
-
 from gati_runtime_min.bus import Bus, MessageBus, Subscription, Topic, topic_name
-from gati_runtime_min.current import CURRENT
+from gati_runtime_min.current import AUDIT, CURRENT, audit
 from gati_runtime_min.errors import CapabilityError, PublishTimeout
 from gati_runtime_min.secrets import Secrets, SecretStore
 from gati_runtime_min.telemetry import Metrics
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
     from gati_runtime_min.versions import Timescape
 
 _LOG: Final = logging.getLogger("gati.request")
-AUDIT: Final = logging.getLogger("gati.audit")
 T = TypeVar("T")
 Thunk = Callable[[], Awaitable[None] | None]
 # (seconds since the request started, event name, details)
@@ -259,7 +256,7 @@ class Modules:
             }
             if module is not None:
                 entry["moduleId"] = module
-            AUDIT.warning(orjson.dumps(entry).decode(), extra={"gati": entry})
+            audit(logging.WARNING, entry)
         return CapabilityError(module_id, self._owner)
 
     def __getattr__(self, module_id: str) -> Any:

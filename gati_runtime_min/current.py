@@ -8,8 +8,13 @@ request path never touches it.
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
-from typing import Final
+from typing import Any, Final
+
+import orjson
+
+AUDIT: Final = logging.getLogger("gati.audit")
 
 
 class RequestInfo:
@@ -32,3 +37,10 @@ CURRENT: Final[ContextVar[RequestInfo | None]] = ContextVar("gati_current_reques
 def current() -> RequestInfo | None:
     """The request this code runs for, or None outside one (or when nothing asked to track it)."""
     return CURRENT.get()
+
+
+def audit(level: int, entry: dict[str, Any]) -> None:
+    """One entry on the audit trail (`gati.audit`): the message is the entry as JSON (like the
+    request's own audit line), and `extra={"gati": entry}` gives log handlers its fields."""
+    if AUDIT.isEnabledFor(level):
+        AUDIT.log(level, orjson.dumps(entry, default=str).decode(), extra={"gati": entry})

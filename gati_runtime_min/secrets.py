@@ -30,12 +30,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn, Protocol, runtime_checkable
 
-import orjson
-
-from gati_runtime_min.current import CURRENT, RequestInfo
+from gati_runtime_min.current import AUDIT, CURRENT, RequestInfo, audit
 from gati_runtime_min.errors import GatiError, ManifestError
 
-AUDIT: Final = logging.getLogger("gati.audit")
 _LOG: Final = logging.getLogger("gati.runtime")
 MASK: Final = "***"
 DEFAULT_TTL: Final = 30.0
@@ -275,7 +272,7 @@ def _audit(info: RequestInfo | None, owner: str, name: str, provider: str | None
     # a read is part of the audit trail (INFO); a refusal or a failure is worth a WARNING, which
     # `gatic serve` keeps even while the trail is off (`GATI_AUDIT_LOG`)
     level = logging.INFO if outcome == "read" else logging.WARNING
-    if not AUDIT.isEnabledFor(level):
+    if not AUDIT.isEnabledFor(level):  # nothing to build the entry for
         return
     module = owner.removeprefix("module:") if owner.startswith("module:") else None
     entry = {
@@ -288,8 +285,7 @@ def _audit(info: RequestInfo | None, owner: str, name: str, provider: str | None
     }
     if module is not None:  # an in-process module read it (in the request of `handlerId`, if any)
         entry["moduleId"] = module
-    # the message is the entry as JSON, like the request's own audit line; `extra` for handlers that read fields
-    AUDIT.log(level, orjson.dumps(entry).decode(), extra={"gati": entry})
+    audit(level, entry)
 
 
 def bind_request(fn: Callable[..., Any], is_async: bool, handler_id: str, at: int) -> Callable[..., Awaitable[None]]:

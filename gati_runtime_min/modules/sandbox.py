@@ -20,8 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from gati_runtime_min.current import audit
+
 _LOG: Final = logging.getLogger("gati.modules")
-AUDIT: Final = logging.getLogger("gati.audit")
 
 UNSHARE_ARGS: Final = ("--user", "--map-root-user", "--net", "--")
 
@@ -91,22 +92,15 @@ def plan(module_id: str, argv: Sequence[str], egress: Sequence[str], isolation: 
 
 
 def audit_refused(module_id: str, capability: str, detail: str, request_id: str = "") -> None:
-    """An audit line for a capability a module used without declaring it."""
-    AUDIT.warning(
-        "module %r refused undeclared capability %r: %s",
-        module_id,
-        capability,
-        detail,
-        extra={
-            "gati": {
-                "event": "capability.refused",
-                "requestId": request_id,
-                "moduleId": module_id,
-                "capability": capability,
-                "detail": detail,
-            }
-        },
-    )
+    """An audit entry for a capability a module used without declaring it."""
+    entry = {
+        "event": "capability.refused",
+        "requestId": request_id,
+        "moduleId": module_id,
+        "capability": capability,
+        "detail": detail,
+    }
+    audit(logging.WARNING, entry)
 
 
 def _parent_death_guard() -> Callable[[], None] | None:
