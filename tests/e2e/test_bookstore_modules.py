@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_examples_served import ALL_ROLES_KEY, ROOT, build_copy, free_port, secret_value, serve_build
+from tests.otlp import Collector
 
 pytestmark = pytest.mark.slow
 
@@ -95,42 +95,10 @@ def test_node_module_without_declared_egress_runs_isolated(tmp_path: Path) -> No
         assert "shipping" in log and "WARNING" in log.upper()
 
 
-class _Collector:
-    """A real OTLP/HTTP receiver on 127.0.0.1 recording what the server exports."""
-
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        received: list[tuple[str, bytes]] = []
-        self.received = received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                received.append((self.path, self.rfile.read(int(self.headers["content-length"]))))
-                self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def body(self, path: str) -> bytes:
-        return b"".join(body for p, body in self.received if p == path)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_bookstore_exports_traces_with_module_calls_and_metrics_and_never_logs_its_secret(tmp_path: Path) -> None:
     app = tmp_path / "bookstore"
     build_dir = build_copy(ROOT / "examples" / "bookstore", app)
-    collector = _Collector()
+    collector = Collector()
     env = {
         "GATI_TELEMETRY_EXPORTER": "otlp",
         "GATI_TELEMETRY_ENDPOINT": collector.url,

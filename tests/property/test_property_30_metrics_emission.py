@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import tempfile
-import textwrap
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from gati_runtime_min import GatiApp
 from gati_runtime_min.telemetry import Telemetry
 from gati_runtime_min.testing import AppClient
+from tests.apps import build_files
 
 COUNTERS = ("orders", "refunds")
 HISTOGRAMS = ("basket.size", "latency.ms")
@@ -78,17 +78,7 @@ FILES = {
 
 @functools.cache
 def built() -> Path:
-    from gati_compiler.diagnostics.render import render_text
-    from gati_compiler.pipeline import build
-
-    root = Path(tempfile.mkdtemp(prefix="gati-p30-"))
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    result = build(root)
-    assert result.ok, render_text(result.diagnostics, result.sources)
-    return root / ".gati"
+    return build_files(Path(tempfile.mkdtemp(prefix="gati-p30-")), FILES)
 
 
 measurement = st.one_of(

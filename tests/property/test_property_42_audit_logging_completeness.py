@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import tempfile
-import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from hypothesis import strategies as st
 
 from gati_runtime_min import GatiApp
 from gati_runtime_min.testing import AppClient
+from tests.apps import build_files
 
 FILES = {
     "pyproject.toml": """
@@ -99,17 +99,7 @@ KINDS: dict[str, tuple[str, str, Any, dict[str, str], str | None, int, str | Non
 
 @functools.cache
 def built() -> Path:
-    from gati_compiler.diagnostics.render import render_text
-    from gati_compiler.pipeline import build
-
-    root = Path(tempfile.mkdtemp(prefix="gati-p42-"))
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    result = build(root)
-    assert result.ok, render_text(result.diagnostics, result.sources)
-    return root / ".gati"
+    return build_files(Path(tempfile.mkdtemp(prefix="gati-p42-")), FILES)
 
 
 class _Records(logging.Handler):

@@ -24,6 +24,7 @@ from rt_fixture import ROUTES, Route, make_build  # type: ignore[import-not-foun
 from gati_runtime_min import GatiApp
 from gati_runtime_min.telemetry import Telemetry, module_call, outgoing_headers
 from gati_runtime_min.testing import AppClient
+from tests.otlp import Collector
 
 T = TypeVar("T")
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -289,36 +290,18 @@ def test_traceparent_in_same_trace_in_spans_traceparent_out_over_uvicorn(uvicorn
 
 def test_otlp_exporter_posts_spans_and_metrics_to_the_configured_endpoint(tmp_path: Path) -> None:
     """A real OTLP/HTTP receiver on 127.0.0.1: the spans and metrics arrive as protobuf posts."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    received: list[tuple[str, bytes]] = []
-
-    class Collector(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            received.append((self.path, body))
-            self.send_response(200)
-            self.send_header("content-type", "application/x-protobuf")
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    collector = Collector()
     try:
-        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        endpoint = collector.url
         settings = {"telemetry": {"exporter": "otlp", "endpoint": endpoint, "serviceName": "shop-otlp"}}
         build = make_build(tmp_path, settings=settings)
         r = asyncio.run(_get(GatiApp(build), "/users/me"))  # the shutdown flushes both exporters
         assert r.status_code == 200 and "traceparent" in r.headers
     finally:
-        server.shutdown()
-        server.server_close()
-    paths = {path for path, _ in received}
+        collector.close()
+    paths = {path for path, _ in collector.received}
     assert paths == {"/v1/traces", "/v1/metrics"}
-    traces = b"".join(body for path, body in received if path == "/v1/traces")
+    traces = collector.body("/v1/traces")
     assert b"shop-otlp" in traces and b"GET /users/me" in traces
 
 

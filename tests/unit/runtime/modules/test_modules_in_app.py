@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import textwrap
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from gati_runtime_min.modules import ProcessModule
 from gati_runtime_min.modules.wiring import instantiate
 from gati_runtime_min.telemetry import Telemetry
 from gati_runtime_min.testing import AppClient
+from tests.apps import build_files
 
 T = TypeVar("T")
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -142,16 +142,7 @@ FILES = {
 
 @pytest.fixture
 def build(tmp_path: Path) -> Path:
-    from gati_compiler.diagnostics.render import render_text
-    from gati_compiler.pipeline import build as compile_app
-
-    for rel, text in FILES.items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    result = compile_app(tmp_path)
-    assert result.ok, render_text(result.diagnostics, result.sources)
-    return tmp_path / ".gati"
+    return build_files(tmp_path, FILES)
 
 
 def run(app: GatiApp, fn: Callable[[AppClient], Awaitable[T]]) -> T:
