@@ -89,16 +89,9 @@ class _Lowerer(_ModuleDeclarations):
             return None
         call = dec.call
         kw = dict(call.kwargs)
-        for name, value in call.kwargs:
-            if name not in _HANDLER_KEYWORDS:
-                self.error(
-                    codes.DECORATOR_ARGUMENT,
-                    f"unknown handler option `{name}`",
-                    facts,
-                    value.anchor,
-                    help="known options: " + ", ".join(sorted(_HANDLER_KEYWORDS - {"method", "path"})),
-                )
-                ok = False
+        known = "known options: " + ", ".join(sorted(_HANDLER_KEYWORDS - {"method", "path"}))
+        if self.unknown_options(call, _HANDLER_KEYWORDS, "handler", facts, known):
+            ok = False
         fixed = _ROUTE_DECORATORS.get(dec.name)
         args = list(call.args)
         method_expr = kw.get("method") if fixed is None else None

@@ -9,7 +9,7 @@ files and reports every mistake.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -134,6 +134,15 @@ class _Declarations:
     ) -> None:
         self.reporter.report(code, message, facts.rel_path, anchor, help=help)
 
+    def unknown_options(self, call: ExCall, known: Collection[str], what: str, facts: ModuleFacts, help: str) -> bool:
+        """Report each keyword of `call` not in `known` (GATI104, "unknown <what> option"); whether any was."""
+        found = False
+        for name, value in call.kwargs:
+            if name not in known:
+                self.error(codes.DECORATOR_ARGUMENT, f"unknown {what} option `{name}`", facts, value.anchor, help=help)
+                found = True
+        return found
+
     def _const(self, expr: Expr | None, facts: ModuleFacts, what: str, kinds: tuple[type, ...]) -> object:
         if expr is None:
             return None
@@ -185,15 +194,9 @@ class _Declarations:
                     facts,
                     call.args[0].anchor,
                 )
-            for name in kw:
-                if name not in ("timeout", "retries"):
-                    self.error(
-                        codes.DECORATOR_ARGUMENT,
-                        f"unknown hook option `{name}`",
-                        facts,
-                        kw[name].anchor,
-                        help="hooks take `timeout` (seconds) and `retries`",
-                    )
+            self.unknown_options(
+                call, ("timeout", "retries"), "hook", facts, "hooks take `timeout` (seconds) and `retries`"
+            )
             timeout = self._timeout(kw.get("timeout"), facts)
             r = self._const(kw.get("retries"), facts, "retries", (int,))
             if isinstance(r, int):

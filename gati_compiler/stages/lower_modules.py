@@ -140,16 +140,13 @@ class _ModuleDeclarations(_Declarations):
         if module_id is None or dec.call is None:
             return None
         kw = dict(dec.call.kwargs)
-        for name, value in dec.call.kwargs:
-            if name not in MODULE_OPTIONS:
-                self.error(
-                    codes.DECORATOR_ARGUMENT,
-                    f"unknown module option `{name}`",
-                    facts,
-                    value.anchor,
-                    help="modules take `capabilities`, `egress`, `description`, `command`, `pool`, `timeout` "
-                    "and `retries`",
-                )
+        self.unknown_options(
+            dec.call,
+            MODULE_OPTIONS,
+            "module",
+            facts,
+            "modules take `capabilities`, `egress`, `description`, `command`, `pool`, `timeout` and `retries`",
+        )
         capabilities = self._module_strings(kw.get("capabilities"), facts, "capabilities", sort=True) or ()
         egress = self._module_strings(kw.get("egress"), facts, "egress", sort=True) or ()
         command: tuple[str, ...] | None = None
@@ -258,15 +255,9 @@ class _ModuleDeclarations(_Declarations):
                 call.args[0].anchor,
             )
         kw = dict(call.kwargs)
-        for name, value in call.kwargs:
-            if name not in METHOD_OPTIONS:
-                self.error(
-                    codes.DECORATOR_ARGUMENT,
-                    f"unknown method option `{name}`",
-                    facts,
-                    value.anchor,
-                    help="`@method` takes `timeout` (seconds), `retries` and `idempotent`",
-                )
+        self.unknown_options(
+            call, METHOD_OPTIONS, "method", facts, "`@method` takes `timeout` (seconds), `retries` and `idempotent`"
+        )
         timeout = self._timeout(self._constant(kw.get("timeout"), facts), facts)
         retries: int | None = None
         if "retries" in kw:
