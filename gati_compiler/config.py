@@ -32,6 +32,7 @@ from gati_compiler.config_models import (
     GatiConfig,
     JwtConfig,
     MiddlewareEntry,
+    PlaygroundConfig,
     SecretsConfig,
     ServerConfig,
     StateConfig,
@@ -55,6 +56,7 @@ __all__ = [
     "GatiConfig",
     "JwtConfig",
     "MiddlewareEntry",
+    "PlaygroundConfig",
     "SecretsConfig",
     "ServerConfig",
     "StateConfig",
@@ -212,7 +214,7 @@ def settings_for_runtime(cfg: GatiConfig) -> dict[str, JsonValue]:
 
 
 def _service_settings(cfg: GatiConfig) -> dict[str, JsonValue]:
-    """`secrets` and `telemetry`, only when their tables are written (the runtime's defaults
+    """`secrets`, `telemetry` and `playground`, only when their tables are written (the runtime's defaults
     otherwise). Secret values are never copied: only where to look for them."""
     out: dict[str, JsonValue] = {}
     if "secrets" in cfg.model_fields_set:
@@ -233,6 +235,15 @@ def _service_settings(cfg: GatiConfig) -> dict[str, JsonValue]:
             "serviceName": t.service_name,
             "sampleRatio": t.sample_ratio,
             "metricInterval": t.metric_interval,
+        }
+    if "playground" in cfg.model_fields_set:
+        p = cfg.playground
+        out["playground"] = {
+            "capacity": p.capacity,
+            "store": p.store,
+            "snapshots": p.snapshots if isinstance(p.snapshots, bool) else list(p.snapshots),
+            "gateTimeout": p.gate_timeout,
+            "maxBodyBytes": p.max_body_bytes,
         }
     return out
 

@@ -163,6 +163,20 @@ class TelemetryConfig(_Frozen):
     metric_interval: Annotated[float, Gt(0)] = 60.0  # seconds between metric exports
 
 
+class PlaygroundConfig(_Frozen):
+    """`[tool.gati.playground]`: request traces, snapshots, replay and debug gates.
+
+    The page (`/_gati/playground`) and its API are served only with the dev flag (`gatic serve
+    --dev` or `GATI_DEV=1`), never from this file alone. Tracing is on with the dev flag, or on its
+    own with `GATI_TRACE=1` (`GATI_TRACE=0` turns it off)."""
+
+    capacity: Annotated[int, Ge(1)] = 1000  # traces kept in memory, newest first
+    store: Annotated[str, MinLen(1)] | None = None  # a JSON Lines file (relative to the project) of every trace
+    snapshots: bool | list[Annotated[str, MinLen(1)]] = False  # true: every route; or the handler ids that take them
+    gate_timeout: Annotated[float, Gt(0)] = 60.0  # seconds a request waits at a debug gate
+    max_body_bytes: Annotated[int, Ge(0)] = 65_536  # request and response bodies kept per trace
+
+
 class DocsConfig(_Frozen):
     """`[tool.gati.docs]`: `GET /openapi.json` and the interactive page (`/docs`), served offline.
 
@@ -245,6 +259,7 @@ class GatiConfig(_Frozen):
     secrets: SecretsConfig = SecretsConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
     docs: DocsConfig = DocsConfig()
+    playground: PlaygroundConfig = PlaygroundConfig()
     cors: CorsConfig = CorsConfig()
     middleware: tuple[MiddlewareEntry, ...] = ()
     config: dict[str, JsonValue] = Field(default_factory=dict)

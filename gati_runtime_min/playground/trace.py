@@ -1,0 +1,349 @@
+"""What the playground records of a request: its `Trace` (the request, the answer, the spans of
+each step, the lifecycle events, the snapshots) and the bounded `TraceStore` that keeps them.
+
+The spans are the ones `telemetry.py` sends to OpenTelemetry, with the same names and attributes
+(`GET /books/{id}`, `hook before auth`, `handler get_book`, `transformer ...`, `module db.get`),
+plus the steps only the playground times (`route`, `decode body`, `encode response`); a trace
+continues the caller's W3C `traceparent`, so its `trace_id` is the one the OpenTelemetry exporter
+uses for the same request. `Trace.to_otlp()` gives the spans in the OTLP/JSON form.
+
+The store keeps the newest `capacity` traces in memory; with a `path` it also appends each one to
+a JSON Lines file (written in batches, flushed by `flush()` and at `close()`), which `load`
+reads back, for `gatic replay` and for the page after a restart. A line that does not parse is
+reported (`TraceFileError` names the file and line), never skipped in silence.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from random import getrandbits
+from typing import Any, Final
+
+import orjson
+
+FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
+SERVER: Final = "server"
+INTERNAL: Final = "internal"
+CLIENT: Final = "client"
+_OTLP_KIND: Final = {INTERNAL: 1, SERVER: 2, CLIENT: 3}
+
+
+def new_span_id() -> str:
+    return f"{getrandbits(64) or 1:016x}"
+
+
+def new_trace_id() -> str:
+    return f"{getrandbits(128) or 1:032x}"
+
+
+class Span:
+    """One timed step. `start`/`end` are seconds since the request began (`Trace.t0`)."""
+
+    __slots__ = ("attributes", "end", "error", "kind", "name", "parent_id", "span_id", "start", "status")
+
+    def __init__(
+        self,
+        name: str,
+        start: float,
+        parent_id: str | None,
+        attributes: dict[str, Any] | None = None,
+        kind: str = INTERNAL,
+        span_id: str | None = None,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.span_id = span_id or new_span_id()
+        self.parent_id = parent_id
+        self.start = start
+        self.end = start
+        self.attributes = attributes
+        self.status = "ok"  # "ok" | "error"
+        self.error: str | None = None
+
+    def fail(self, error: BaseException) -> None:
+        """The step raised `error`: an HTTP answer below 500 is its result, not its failure."""
+        status = getattr(error, "status", None)
+        if isinstance(status, int):
+            self.attributes = {**(self.attributes or {}), "gati.http_status": status}
+            if status < 500:
+                return
+        self.status = "error"
+        code = getattr(error, "code", None)
+        self.error = f"{type(error).__name__}: {code or error}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "spanId": self.span_id,
+            "parentId": self.parent_id,
+            "startMs": round(self.start * 1000, 3),
+            "durationMs": round((self.end - self.start) * 1000, 3),
+            "status": self.status,
+            "attributes": dict(self.attributes or {}),
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Span:
+        span = cls(
+            data["name"],
+            data["startMs"] / 1000,
+            data.get("parentId"),
+            dict(data.get("attributes") or {}),
+            data.get("kind", INTERNAL),
+            data["spanId"],
+        )
+        span.end = span.start + data["durationMs"] / 1000
+        span.status = data.get("status", "ok")
+        span.error = data.get("error")
+        return span
+
+
+class Trace:
+    """One request as served: what came in, what went out, and the path between.
+
+    Filled in while the request runs (`recorder.py`); complete once `duration` is set."""
+
+    __slots__ = (
+        "body",
+        "current",
+        "duration",
+        "events",
+        "handler_id",
+        "headers",
+        "lctx",
+        "method",
+        "outcome",
+        "path",
+        "query",
+        "replay_of",
+        "request_id",
+        "response",
+        "route",
+        "snapshots",
+        "spans",
+        "started_at",
+        "status",
+        "t0",
+        "trace_id",
+        "version",
+    )
+
+    def __init__(self, method: str, path: str, query: str, started_at: float, t0: float, trace_id: str) -> None:
+        self.request_id = ""
+        self.trace_id = trace_id
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers: list[tuple[str, str]] = []  # as received, secrets redacted
+        self.body: Any = None  # the request body: its JSON value, or {"$text": ...} when it is not JSON
+        self.handler_id: str | None = None
+        self.route: str | None = None
+        self.version: str | None = None  # the API version the client asked for (None: current)
+        self.status = 0
+        self.outcome = "ok"  # "ok" | "client_error" | "server_error" | "aborted" | "disconnected"
+        self.started_at = started_at  # unix seconds
+        self.t0 = t0  # perf_counter at the start
+        self.duration: float | None = None  # seconds; None while running
+        self.spans: list[Span] = []
+        self.events: list[dict[str, Any]] = []  # `lctx.events_json()` at the end
+        self.snapshots: list[dict[str, Any]] = []  # `StateSnapshot.to_json()` of each one taken
+        self.response: dict[str, Any] = {}  # {"status", "headers", "body"}
+        self.replay_of: str | None = None  # the request id this one replays
+        self.current: Span | None = None  # the span new steps nest under (while running)
+        self.lctx: Any = None  # the request's `LocalContext` (while running)
+
+    # the JSON form (the store's file, the page's API, `gatic replay`)
+    def summary(self) -> dict[str, Any]:
+        """The request list's row."""
+        return {
+            "requestId": self.request_id,
+            "traceId": self.trace_id,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "handlerId": self.handler_id,
+            "route": self.route,
+            "version": self.version,
+            "status": self.status,
+            "outcome": self.outcome,
+            "startedAt": self.started_at,
+            "durationMs": None if self.duration is None else round(self.duration * 1000, 3),
+            "snapshots": len(self.snapshots),
+            "replayOf": self.replay_of,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            **self.summary(),
+            "request": {"headers": [list(h) for h in self.headers], "body": self.body},
+            "response": self.response,
+            "spans": [s.to_json() for s in self.spans],
+            "events": self.events,
+            "snapshots": self.snapshots,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Trace:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"trace format {data.get('format')!r} is not {FORMAT}")
+        trace = cls(data["method"], data["path"], data.get("query") or "", data["startedAt"], 0.0, data["traceId"])
+        trace.request_id = data["requestId"]
+        trace.handler_id = data.get("handlerId")
+        trace.route = data.get("route")
+        trace.version = data.get("version")
+        trace.status = data["status"]
+        trace.outcome = data.get("outcome", "ok")
+        duration = data.get("durationMs")
+        trace.duration = None if duration is None else duration / 1000
+        request = data.get("request") or {}
+        trace.headers = [(str(k), str(v)) for k, v in request.get("headers") or ()]
+        trace.body = request.get("body")
+        trace.response = dict(data.get("response") or {})
+        trace.spans = [Span.from_json(s) for s in data.get("spans") or ()]
+        trace.events = list(data.get("events") or ())
+        trace.snapshots = list(data.get("snapshots") or ())
+        trace.replay_of = data.get("replayOf")
+        return trace
+
+    def to_otlp(self, service_name: str) -> dict[str, Any]:
+        """The spans as an OTLP/JSON `ExportTraceServiceRequest` (what an OTLP collector accepts)."""
+        base = int(self.started_at * 1e9)
+
+        def value(v: Any) -> dict[str, Any]:
+            if isinstance(v, bool):
+                return {"boolValue": v}
+            if isinstance(v, int):
+                return {"intValue": str(v)}
+            if isinstance(v, float):
+                return {"doubleValue": v}
+            return {"stringValue": str(v)}
+
+        spans = []
+        for s in self.spans:
+            span: dict[str, Any] = {
+                "traceId": self.trace_id,
+                "spanId": s.span_id,
+                "name": s.name,
+                "kind": _OTLP_KIND.get(s.kind, 1),
+                "startTimeUnixNano": str(base + int(s.start * 1e9)),
+                "endTimeUnixNano": str(base + int(s.end * 1e9)),
+                "attributes": [{"key": k, "value": value(v)} for k, v in (s.attributes or {}).items()],
+                "status": {"code": 2, "message": s.error or ""} if s.status == "error" else {"code": 1},
+            }
+            if s.parent_id:
+                span["parentSpanId"] = s.parent_id
+            spans.append(span)
+        resource = {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]}
+        scope = {"scope": {"name": "gati_runtime_min.playground"}, "spans": spans}
+        return {"resourceSpans": [{"resource": resource, "scopeSpans": [scope]}]}
+
+
+class TraceFileError(Exception):
+    """A trace file that cannot be read: its path, the line, and why."""
+
+
+class TraceStore:
+    """The newest `capacity` traces by request id, and (with `path`) a JSON Lines file of all of them.
+
+    Safe to use from the event loop and from other threads (`gatic replay` reads while a server writes
+    the file only through the file)."""
+
+    def __init__(self, capacity: int = 1000, path: str | Path | None = None, *, batch: int = 64) -> None:
+        if capacity < 1:
+            raise ValueError("a trace store keeps at least one trace")
+        self.capacity = capacity
+        self.path = Path(path) if path is not None else None
+        self._traces: OrderedDict[str, Trace] = OrderedDict()
+        self._pending: list[bytes] = []
+        self._batch = batch
+        self._lock = threading.Lock()
+        self.added = 0  # traces added since the start (the page polls it)
+
+    def __len__(self) -> int:
+        return len(self._traces)
+
+    def __iter__(self) -> Iterator[Trace]:
+        return iter(list(self._traces.values()))
+
+    def add(self, trace: Trace) -> None:
+        traces = self._traces
+        traces[trace.request_id] = trace
+        if len(traces) > self.capacity:
+            traces.popitem(last=False)
+        self.added += 1
+        if self.path is not None:
+            self._pending.append(orjson.dumps(trace.to_json(), default=str) + b"\n")
+            if len(self._pending) >= self._batch:
+                self.flush()
+
+    def get(self, request_id: str) -> Trace | None:
+        return self._traces.get(request_id)
+
+    def recent(self, limit: int = 100, *, handler_id: str | None = None, include_replays: bool = True) -> list[Trace]:
+        """The newest first."""
+        out: list[Trace] = []
+        for trace in reversed(list(self._traces.values())):
+            if handler_id is not None and trace.handler_id != handler_id:
+                continue
+            if not include_replays and trace.replay_of is not None:
+                continue
+            out.append(trace)
+            if len(out) >= limit:
+                break
+        return out
+
+    def clear(self) -> None:
+        self._traces.clear()
+
+    def flush(self) -> None:
+        """Append what is pending to the file (one write, then fsync-free: a crash loses at most a batch)."""
+        if self.path is None:
+            return
+        with self._lock:
+            pending, self._pending = self._pending, []
+            if not pending:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("ab") as f:
+                f.write(b"".join(pending))
+
+    def close(self) -> None:
+        self.flush()
+
+    @classmethod
+    def load(cls, path: str | Path, capacity: int | None = None) -> TraceStore:
+        """The traces of a JSON Lines file (the newest `capacity`, all by default); no file attached."""
+        traces = list(read_traces(path))
+        store = cls(capacity or max(1, len(traces)))
+        for trace in traces:
+            store.add(trace)
+        return store
+
+
+def read_traces(path: str | Path) -> Iterable[Trace]:
+    """Each trace of a JSON Lines trace file, in the order written. A last line cut short by a crash
+    mid-write is left out (the file says so by having no newline); any other bad line is an error."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise TraceFileError(f"{p}: cannot read the trace file: {exc.strerror or exc}") from exc
+    lines = data.split(b"\n")
+    complete = data.endswith(b"\n") or not data
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if number == len(lines) and not complete:
+            break  # a torn last line
+        try:
+            yield Trace.from_json(orjson.loads(line))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TraceFileError(f"{p}:{number}: not a trace: {exc}") from None
