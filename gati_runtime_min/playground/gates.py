@@ -391,9 +391,8 @@ class Gates:
         if trace is not None:
             if not trace.snapshots or trace.snapshots[-1].get("position") != position:
                 trace.snapshots.append(snapshot.to_json())
-            parent = trace.current.span_id if trace.current is not None else None
             attributes = {"gati.gate": gate.id, "gati.position": position, "gati.pause": paused.id}
-            span = Span(f"gate {gate.id}", time.perf_counter() - trace.t0, parent, attributes)
+            span = Span(f"gate {gate.id}", time.perf_counter() - trace.t0, trace.current, attributes)
             trace.spans.append(span)
         self._paused[paused.id] = paused
         lctx.event("gate.paused", gate=gate.id, position=position, pause=paused.id)
