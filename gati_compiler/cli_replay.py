@@ -215,7 +215,7 @@ def _remote(
 
     if export is not None:
         if rid == "all":
-            rows = call("GET", "/traces?limit=100000")["traces"]
+            rows = call("GET", "/traces?limit=10000")["traces"]
             ids = [row["requestId"] for row in reversed(rows) if row.get("replayOf") is None]
         else:
             ids = [rid]

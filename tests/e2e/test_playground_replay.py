@@ -445,3 +445,28 @@ def test_gatic_replay_over_the_bookstore_build(bookstore: Path) -> None:
     assert "as v1.0.0 (2026-09-01T09:00:00Z): 200" in old.stdout
     current = gatic(bookstore, "replay", ".", "--request", rid, "--version", "v2.0.0", env=env)
     assert current.returncode == 0, current.stdout + current.stderr
+
+
+def test_gatic_replay_asks_a_running_dev_server_with_url(users: Path, tmp_path: Path) -> None:
+    """`--url`: the dev server replays a request it recorded (its playground API) and the command
+    prints the same diff and exit code as offline."""
+    import importlib.util
+
+    if importlib.util.find_spec("gati_runtime_min.playground.api") is None:
+        pytest.skip("the playground API (gati_runtime_min/playground/api.py) is not on this branch yet")
+    with serve_build("users-dev", users, users / ".gati", {"GATI_DEV": "1"}) as served:
+        r = httpx.post(served.base_url + "/users", headers={"x-gati-version": "v1"}, json={"full_name": "Ada"})
+        rid = r.headers["x-request-id"]
+        done = gatic(users, "replay", "--url", served.base_url, "--request", rid)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert '  - $.body.full_name: "Ada"' in done.stdout and '  + $.body.name: "Ada"' in done.stdout
+        same = gatic(
+            users, "replay", "--url", served.base_url, "--request", rid, "--ignore", "full_name", "--ignore", "name"
+        )
+        assert same.returncode == 0, same.stdout + same.stderr
+        unknown = gatic(users, "replay", "--url", served.base_url, "--request", "nope")
+        assert unknown.returncode == 2 and "no request nope on" in unknown.stderr
+        export = gatic(
+            users, "replay", "--url", served.base_url, "--request", "all", "--export", str(tmp_path / "t.py")
+        )
+        assert export.returncode == 0 and (tmp_path / "t.py").read_text(encoding="utf-8").count("\ndef test_") == 1
