@@ -22,7 +22,7 @@ from time import perf_counter, time
 from typing import TYPE_CHECKING, Any, Final
 
 from gati_runtime_min.lifecycle import invoke
-from gati_runtime_min.playground.trace import CLIENT, SERVER, Span, Trace, new_span_id, new_trace_id
+from gati_runtime_min.playground.trace import CLIENT, SERVER, Span, Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
@@ -97,10 +97,10 @@ class Recorder:
         caller = _incoming(raw_headers)
         trace_id = caller[0] if caller is not None else _otel_trace_id() if self.with_telemetry else None
         query = scope.get("query_string", b"").decode("latin-1")
-        trace = Trace(method, path, query, time(), t0, trace_id or new_trace_id())
+        trace = Trace(method, path, query, time(), t0, trace_id)
         server = Span(method, 0.0, caller[1] if caller is not None else None, None, SERVER)
         trace.spans.append(server)
-        route = Span("route", perf_counter() - t0, server.span_id)
+        route = Span("route", perf_counter() - t0, server)
         trace.spans.append(route)
         hit = resolve(method, path)
         if hit is None and method == "HEAD":
@@ -145,7 +145,8 @@ class Recorder:
 
         token = ACTIVE.set(trace)
         try:
-            await app({**scope, RECORDED: True}, recorded_receive, recorded_send)
+            scope[RECORDED] = True  # the request's own scope (the server makes one per request)
+            await app(scope, recorded_receive, recorded_send)
         except BaseException as exc:
             server.fail(exc)
             raise
@@ -197,7 +198,7 @@ class Recorder:
             trace.version = lctx._version
             # snapshots and gates: "before handler"
             parent = trace.current
-            span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+            span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
             trace.current = span
             try:
@@ -230,7 +231,7 @@ class Recorder:
             trace.lctx = lctx
             # snapshots and gates (before and after hooks): f"{kind} hook {hook_id}" before it runs
             parent = trace.current
-            span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+            span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
             trace.current = span
             try:
@@ -282,10 +283,9 @@ class Recorder:
         span = Span(
             f"module {module_id}.{method}",
             perf_counter() - trace.t0,
-            parent.span_id if parent is not None else None,
+            parent,
             attrs,
             CLIENT,
-            new_span_id(),
         )
         trace.spans.append(span)
         try:
@@ -314,7 +314,7 @@ def _timed(
         if trace is None:
             return fn(value)
         parent = trace.current
-        span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+        span = Span(name, perf_counter() - trace.t0, parent, attrs)
         trace.spans.append(span)
         try:
             return fn(value)

@@ -147,7 +147,7 @@ def test_module_calls_are_client_spans_under_the_handler(build: Path) -> None:
 def test_the_store_keeps_the_newest_capacity_traces(build: Path) -> None:
     app = GatiApp(build, trace=True)
     assert app.playground is not None
-    app.playground.store.capacity = 3
+    app.playground.store = app.playground.recorder.store = TraceStore(3)
 
     async def calls(c: AppClient) -> list[str]:
         return [(await c.get(f"/users/{i}")).headers["x-request-id"] for i in range(5)]
