@@ -142,7 +142,8 @@ def test_property_44_snapshot_storage(
             # the secret-bearing value is redacted; everything else comes back as it was
             assert {k: v for k, v in state.items() if k != "auth"} == {k: v for k, v in want.items() if k != "auth"}
             if "auth" in want:
-                assert any(path.startswith("$.state") and "auth" in path for path in snapshot.redacted), snapshot.redacted
+                redacted = snapshot.redacted
+                assert any(path.startswith("$.state") and "auth" in path for path in redacted), redacted
                 assert state["auth"] != want["auth"]
         assert SECRET.encode() not in orjson.dumps(trace.to_json())
     if file is not None:
