@@ -255,6 +255,19 @@ def check(
     _finish(result)
 
 
+_dev_opt = click.option(
+    "--dev",
+    is_flag=True,
+    help="Development: record requests and serve the playground at /_gati/playground (sets GATI_DEV=1).",
+)
+
+
+def _set_dev(dev: bool) -> None:
+    """The dev flag reaches the server's workers through the environment (`GATI_DEV`)."""
+    if dev:
+        os.environ["GATI_DEV"] = "1"
+
+
 @main.command()
 @_project_arg
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -266,7 +279,10 @@ def check(
     is_flag=True,
     help="Run several workers on the memory state backend (each keeps its own rate limits, pub/sub, usage).",
 )
-def serve(project: Path, host: str, port: int, workers: int, rebuild: bool, allow_per_worker_state: bool) -> None:
+@_dev_opt
+def serve(
+    project: Path, host: str, port: int, workers: int, rebuild: bool, allow_per_worker_state: bool, dev: bool
+) -> None:
     """Serve PROJECT's build with the minimal runtime on uvicorn."""
     from gati_compiler.pipeline import build as run_build
     from gati_runtime_min import ManifestError
@@ -274,6 +290,7 @@ def serve(project: Path, host: str, port: int, workers: int, rebuild: bool, allo
     from gati_runtime_min.state import StateError
 
     _require_project(project)
+    _set_dev(dev)
     out = ".gati"
     if rebuild:
         result = run_build(project)
@@ -294,11 +311,13 @@ def serve(project: Path, host: str, port: int, workers: int, rebuild: bool, allo
 @click.option("--serve", "serve_too", is_flag=True, help="Also serve the app; each good build is swapped in live.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on (with --serve).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-def watch(project: Path, serve_too: bool, host: str, port: int) -> None:
+@_dev_opt
+def watch(project: Path, serve_too: bool, host: str, port: int, dev: bool) -> None:
     """Rebuild PROJECT on every change; a broken edit reports diagnostics and keeps watching."""
     from gati_compiler.watch import watch_project
 
     _require_project(project)
+    _set_dev(dev)
     watch_project(project, serve=serve_too, host=host, port=port, echo=click.echo, color=_use_color())
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from time import perf_counter
 from types import ModuleType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -39,6 +40,8 @@ from gati_runtime_min.loader import Build, ModuleSpec, RouteSpec, ServedVersion,
 from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.modules.client import ProcessModule
 from gati_runtime_min.modules.wiring import TracedModule, instantiate
+from gati_runtime_min.playground.recorder import ACTIVE, RECORDED, Recorder, both
+from gati_runtime_min.playground.settings import PlaygroundSettings
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
 from gati_runtime_min.secrets import Secrets, SecretStore, bind_request
@@ -53,6 +56,9 @@ from gati_runtime_min.transform import (
     upgraded,
 )
 from gati_runtime_min.versions import Timescape, UsageWindow, VersionResolver
+
+if TYPE_CHECKING:
+    from gati_runtime_min.playground import Playground
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -84,6 +90,10 @@ class GatiApp(AppEdges):
             the server reached it once.
         telemetry: spans and metrics go here rather than where `[tool.gati.telemetry]` says
             (tests pass one built on the SDK's in-memory exporter and reader).
+        dev: the dev flag: the playground's page and API at `/_gati/playground` (default: the
+            `GATI_DEV` environment variable; off).
+        trace: record every request in the playground's trace store (default: `GATI_TRACE`, else
+            on with the dev flag).
     """
 
     def __init__(
@@ -96,6 +106,8 @@ class GatiApp(AppEdges):
         validators: ModuleType | None = None,
         wait_for_state: bool = False,
         telemetry: Telemetry | None = None,
+        dev: bool | None = None,
+        trace: bool | None = None,
     ) -> None:
         self.build: Build = load_build(build_dir, validators=validators)
         self.wait_for_state = wait_for_state
@@ -132,6 +144,19 @@ class GatiApp(AppEdges):
         )
         self._owns_telemetry = telemetry is None  # its exporters end with the app (given ones are flushed)
         self.secret_store = SecretStore.from_settings(settings.get("secrets"))
+        # the playground: traces (tracing on), the page and its API (the dev flag); None when both are off
+        self.playground: Playground | None = None
+        recorder: Recorder | None = None
+        playground = PlaygroundSettings.resolve(
+            settings.get("playground"), self.build.project_root, dev=dev, trace=trace
+        )
+        if playground.tracing or playground.dev:
+            from gati_runtime_min.playground import Playground
+
+            self.playground = Playground(self, playground, with_telemetry=self.telemetry is not None)
+            if playground.tracing:
+                recorder = self.playground.recorder
+        self._recorder = recorder
         self.gctx = GlobalContext(
             config=self.build.settings.get("config") or {},
             modules=self.modules,
@@ -148,6 +173,11 @@ class GatiApp(AppEdges):
             metrics=self.telemetry.metrics if self.telemetry is not None else Metrics(None),
         )
         live = self.lifecycle.deadlines.live
+        module_span: Callable[[str, str], AbstractContextManager[Mapping[str, str]]] | None = None
+        if self.telemetry is not None:
+            module_span = self.telemetry.module_call
+        if recorder is not None:
+            module_span = recorder.module_call if module_span is None else both(module_span, recorder.module_call)
         self.instances.update(
             instantiate(
                 self.build.modules,
@@ -156,13 +186,13 @@ class GatiApp(AppEdges):
                 instances,
                 deadline=lambda: live.get(asyncio.current_task()),  # type: ignore[arg-type]
                 context=self._module_context,
-                span=self.telemetry.module_call if self.telemetry is not None else None,
+                span=module_span,
             )
         )
         for module_id, instance in self.instances.items():
             in_process = not isinstance(instance, ProcessModule)  # a process module's client makes its own spans
-            if self.telemetry is not None and in_process:
-                handles[module_id] = TracedModule(module_id, instance, self.telemetry.module_call)
+            if module_span is not None and in_process:
+                handles[module_id] = TracedModule(module_id, instance, module_span)
             else:
                 handles[module_id] = instance
         declared = {r.handler_id: _declared_secrets(r) for r in routes}
@@ -186,6 +216,15 @@ class GatiApp(AppEdges):
             # secret reads and refused module reaches name the request in their audit entries (`current.CURRENT`)
             for plan in self.plans.values():
                 _bind_requests(plan)
+        if recorder is not None:  # the playground's spans, around telemetry's if both are on
+            for plan in self.plans.values():
+                recorder.instrument(plan)
+            outer = self.lifecycle.trace_local
+            self.lifecycle.trace_local = (
+                recorder.local_hook
+                if outer is None
+                else lambda h, kind, at: recorder.local_hook(outer(h, kind, at), kind, at)
+            )
         self._resolve = self.router.resolve
         self._deadlines = self.lifecycle.deadlines
         self._live = self._deadlines.live
@@ -198,6 +237,9 @@ class GatiApp(AppEdges):
         self._served = {k: v for k, v in self.build.serving.items() if k[0] in self.plans}
         if self.telemetry is not None:
             self._served = {k: self.telemetry.instrument_served(v) for k, v in self._served.items()}
+        if recorder is not None:
+            self._served = {k: recorder.instrument_served(v) for k, v in self._served.items()}
+        self._outer = self.telemetry is not None or recorder is not None  # a span or a trace around each request
         self._max_digits = len(str(self.max_body_bytes))  # a shorter content-length is within the limit
         # `/openapi.json` and `/docs` (on unless `[tool.gati.docs]` or `GATI_DOCS` turn them off)
         self.docs = DocsEndpoints(self.build.build_dir, settings, self.build.app) if docs_enabled(settings) else None
@@ -217,9 +259,13 @@ class GatiApp(AppEdges):
         return self.gctx.with_modules(self.modules.restrict(allowed, owner), self.gctx.secrets.restrict(secrets, owner))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.telemetry is not None and TRACED not in scope and scope["type"] == "http":
-            await self.telemetry.serve(self, self._resolve, scope, receive, send)  # back here, in a span
-            return
+        if self._outer and scope["type"] == "http":
+            if self.telemetry is not None and TRACED not in scope:
+                await self.telemetry.serve(self, self._resolve, scope, receive, send)  # back here, in a span
+                return
+            if self._recorder is not None and RECORDED not in scope:
+                await self._recorder.serve(self, self._resolve, scope, receive, send)  # back here, recorded
+                return
         if scope["type"] != "http":
             await self._other(scope, receive, send)
             return
@@ -233,7 +279,11 @@ class GatiApp(AppEdges):
         if not self._started:
             await self.startup()
         if path.startswith("/_gati/"):
-            await self._internal(path, rid, send)
+            pg = self.playground
+            if pg is not None and pg.endpoints is not None and path.startswith("/_gati/playground"):
+                await pg.endpoints(scope, receive, send)  # the dev flag is on
+            else:
+                await self._internal(path, rid, send)
             return
         hit = self._resolve(method, path)
         head = False
@@ -274,11 +324,14 @@ class GatiApp(AppEdges):
                     await self.state.hit(who, plan.handler_id, *plan.rate_limit)
             if self._versioned or b"x-gati-version" in hdrs or (qs and b"version=" in qs):
                 version = self.versions.resolve(Headers(hdrs), qs)
-                if self.telemetry is not None:  # the request's spans name the version asked for, even
-                    # when the request fails before its handler (an old version's body refused, say)
+                if self._outer:  # the request's spans name the version asked for, even when
+                    # the request fails before its handler (an old version's body refused, say)
                     traced = CURRENT.get()
                     if traced is not None:
                         traced.version = version
+                    recorded = ACTIVE.get()
+                    if recorded is not None:
+                        recorded.version = version
                 if version in self._gated:  # deprecated, retired, or an older version
                     extra = self.versions.gate(version, plan.handler_id)
                     served = self._served.get((plan.handler_id, version))

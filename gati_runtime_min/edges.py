@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -30,6 +30,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+if TYPE_CHECKING:
+    from gati_runtime_min.playground import Playground
 
 AUDIT: Final = logging.getLogger("gati.audit")
 _LOG: Final = logging.getLogger("gati.runtime")
@@ -49,6 +52,7 @@ class AppEdges:
     ready: bool
     wait_for_state: bool
     telemetry: Telemetry | None
+    playground: Playground | None
     _owns_telemetry: bool
     _started: bool
     _start_lock: asyncio.Lock
@@ -132,6 +136,8 @@ class AppEdges:
                 self.telemetry.shutdown()
             else:
                 self.telemetry.flush()
+        if self.playground is not None:  # the trace file's last batch
+            self.playground.close()
         self._started = False
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

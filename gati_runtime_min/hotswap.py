@@ -161,6 +161,8 @@ class HotSwapApp:
                     telemetry=old.app.telemetry,  # one tracer and meter across generations
                 )
                 new_app._owns_telemetry = old.app._owns_telemetry
+                if new_app.playground is not None and old.app.playground is not None:
+                    new_app.playground.carry_over(old.app.playground)  # the traces and gates stay
             except Exception as exc:
                 # the old modules come back: the last good app and later swaps see what they saw
                 half_loaded = [

@@ -50,13 +50,20 @@ class PlaygroundSettings:
 
     @classmethod
     def resolve(
-        cls, settings: Mapping[str, Any] | None, project_root: Path, *, dev: bool | None = None
+        cls,
+        settings: Mapping[str, Any] | None,
+        project_root: Path,
+        *,
+        dev: bool | None = None,
+        trace: bool | None = None,
     ) -> PlaygroundSettings:
         """From the build's `settings.playground`, the dev flag (the argument, else `GATI_DEV`)
-        and `GATI_TRACE` / `GATI_TRACE_FILE`."""
+        and tracing (the argument, else `GATI_TRACE`; unset: on with the dev flag), and
+        `GATI_TRACE_FILE`."""
         s = dict(settings or {})
         is_dev = dev if dev is not None else bool(_flag(ENV_DEV))
-        trace = _flag(ENV_TRACE)
+        if trace is None:
+            trace = _flag(ENV_TRACE)
         tracing = is_dev if trace is None else trace
         store_name = os.environ.get(ENV_TRACE_FILE) or s.get("store")
         store = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from random import getrandbits
 from typing import Any, Final
@@ -49,7 +49,7 @@ class Span:
         name: str,
         start: float,
         parent_id: str | None,
-        attributes: dict[str, Any] | None = None,
+        attributes: Mapping[str, Any] | None = None,
         kind: str = INTERNAL,
         span_id: str | None = None,
     ) -> None:
@@ -121,10 +121,12 @@ class Trace:
         "method",
         "outcome",
         "path",
+        "pending",
         "query",
         "replay_of",
         "request_id",
         "response",
+        "response_headers",
         "route",
         "snapshots",
         "spans",
@@ -157,7 +159,47 @@ class Trace:
         self.response: dict[str, Any] = {}  # {"status", "headers", "body"}
         self.replay_of: str | None = None  # the request id this one replays
         self.current: Span | None = None  # the span new steps nest under (while running)
-        self.lctx: Any = None  # the request's `LocalContext` (while running)
+        self.lctx: Any = None  # the request's `LocalContext`, until `complete`
+        self.response_headers: list[tuple[bytes, bytes]] = []  # as sent, until `complete`
+        # what `complete` turns into the JSON form: (request headers, request body, its full
+        # length, response body, its full length), kept raw so that the request does not wait for it
+        self.pending: tuple[list[tuple[bytes, bytes]], bytes, int, bytes, int] | None = None
+
+    def complete(self, redactor: Any = None) -> Trace:
+        """Fill in the headers, bodies, response and events from what the request left raw, with
+        secrets redacted (`redactor`: a `snapshot.Redactor`); once, then a no-op."""
+        pending = self.pending
+        if pending is None:
+            return self
+        self.pending = None
+        raw_headers, request_body, request_length, response_body, response_length = pending
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers]
+        self.response_headers = []
+        for name, value in headers:
+            if name == "x-gati-replay-of":
+                self.replay_of = value
+        body = _body(request_body, request_length, headers)
+        answer = _body(response_body, response_length, response_headers)
+        if redactor is not None:
+            headers = redactor.headers(headers)
+            response_headers = redactor.headers(response_headers)
+            body = redactor.value(body)[0]
+            answer = redactor.value(answer)[0]
+        self.headers = headers
+        self.body = body
+        self.response = {"status": self.status, "headers": [list(h) for h in response_headers], "body": answer}
+        lctx = self.lctx
+        if lctx is not None:
+            self.events = lctx.events_json()
+            self.lctx = None
+        if self.status >= 500:
+            self.outcome = "server_error"
+        elif self.status >= 400:
+            self.outcome = "client_error"
+        elif self.status == 0:
+            self.outcome = "disconnected"
+        return self
 
     # the JSON form (the store's file, the page's API, `gatic replay`)
     def summary(self) -> dict[str, Any]:
@@ -246,6 +288,22 @@ class Trace:
         return {"resourceSpans": [{"resource": resource, "scopeSpans": [scope]}]}
 
 
+def _body(data: bytes, length: int, headers: list[tuple[str, str]]) -> Any:
+    """A body's JSON value; `{"$text": ...}` when it is not JSON; `{"$truncated": n, "$text": ...}`
+    when only its start was kept (`n` is its full length); None when there was none."""
+    if not length:
+        return None
+    if len(data) < length:
+        return {"$truncated": length, "$text": data.decode("utf-8", "replace")}
+    content_type = next((v for k, v in headers if k == "content-type"), "")
+    if "json" in content_type or not content_type:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return {"$text": data.decode("utf-8", "replace")}
+
+
 class TraceFileError(Exception):
     """A trace file that cannot be read: its path, the line, and why."""
 
@@ -266,12 +324,13 @@ class TraceStore:
         self._batch = batch
         self._lock = threading.Lock()
         self.added = 0  # traces added since the start (the page polls it)
+        self.redactor: Any = None  # a `snapshot.Redactor`: what `Trace.complete` redacts with
 
     def __len__(self) -> int:
         return len(self._traces)
 
     def __iter__(self) -> Iterator[Trace]:
-        return iter(list(self._traces.values()))
+        return iter([t.complete(self.redactor) for t in list(self._traces.values())])
 
     def add(self, trace: Trace) -> None:
         traces = self._traces
@@ -280,12 +339,14 @@ class TraceStore:
             traces.popitem(last=False)
         self.added += 1
         if self.path is not None:
+            trace.complete(self.redactor)
             self._pending.append(orjson.dumps(trace.to_json(), default=str) + b"\n")
             if len(self._pending) >= self._batch:
                 self.flush()
 
     def get(self, request_id: str) -> Trace | None:
-        return self._traces.get(request_id)
+        trace = self._traces.get(request_id)
+        return trace.complete(self.redactor) if trace is not None else None
 
     def recent(self, limit: int = 100, *, handler_id: str | None = None, include_replays: bool = True) -> list[Trace]:
         """The newest first."""
@@ -295,7 +356,7 @@ class TraceStore:
                 continue
             if not include_replays and trace.replay_of is not None:
                 continue
-            out.append(trace)
+            out.append(trace.complete(self.redactor))
             if len(out) >= limit:
                 break
         return out

@@ -1,0 +1,326 @@
+"""The playground's recorder: a `Trace` of every request, put together as it runs.
+
+Installed once at start-up, like `telemetry.Telemetry.instrument`: `instrument` wraps each route
+plan's handler, hooks, decoders and encoder, `instrument_served` each served version's
+transformers, `module_call` is the span factory of module calls, and `serve` wraps the whole
+request (`GatiApp.__call__` hands it each request once; `RECORDED` marks the second entry). With
+tracing off none of this is installed and the request path is as it was.
+
+A wrapped step finds the trace of its request in the `ACTIVE` context variable (the one lookup a
+step pays), opens a `Span` under the trace's current span, and closes it when the step ends. The
+work that is not on the answer's critical path (reading the bodies back as JSON, redaction, the
+event list) is left to `Trace.complete`, which the store's readers call, not the request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from contextvars import ContextVar
+from time import perf_counter, time
+from typing import TYPE_CHECKING, Any, Final
+
+from gati_runtime_min.lifecycle import invoke
+from gati_runtime_min.playground.trace import CLIENT, SERVER, Span, Trace, new_span_id, new_trace_id
+
+if TYPE_CHECKING:
+    from gati_runtime_min.lifecycle import HookTuple, RoutePlan
+    from gati_runtime_min.loader import ServedVersion, StepSpec
+    from gati_runtime_min.playground import Playground
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ACTIVE: Final[ContextVar[Trace | None]] = ContextVar("gati_playground_trace", default=None)
+RECORDED: Final = "gati.recorded"  # the scope key of a request already inside its trace
+REPLAY_HEADER: Final = b"x-gati-replay-of"
+_TRACEPARENT: Final = b"traceparent"
+_HEX: Final = frozenset("0123456789abcdef")
+
+
+def _incoming_trace_id(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The trace id of a valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), else None."""
+    for name, value in headers:
+        if name == _TRACEPARENT:
+            parts = value.decode("latin-1").strip().split("-")
+            if len(parts) >= 4 and len(parts[1]) == 32 and set(parts[1]) <= _HEX and parts[1] != "0" * 32:
+                return parts[1]
+            return None
+    return None
+
+
+def _otel_trace_id() -> str | None:
+    """The trace id of the current OpenTelemetry span (telemetry on: the same trace, one id)."""
+    from opentelemetry.trace import get_current_span
+
+    ctx = get_current_span().get_span_context()
+    return f"{ctx.trace_id:032x}" if ctx.is_valid else None
+
+
+class Recorder:
+    """Records each request of `playground.app` into `playground.store`."""
+
+    def __init__(self, playground: Playground, *, with_telemetry: bool = False) -> None:
+        self.playground = playground
+        self.store = playground.store
+        self.max_body = playground.settings.max_body_bytes
+        self.with_telemetry = with_telemetry
+
+    # the request
+    async def serve(
+        self,
+        app: App,
+        resolve: Callable[[str, str], tuple[RoutePlan, Any] | None],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        path: str = scope["path"]
+        if path.startswith("/_gati/"):  # probes and the playground itself: not recorded
+            await app({**scope, RECORDED: True}, receive, send)
+            return
+        t0 = perf_counter()
+        method: str = scope["method"]
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        trace_id = _incoming_trace_id(raw_headers) or (_otel_trace_id() if self.with_telemetry else None)
+        trace = Trace(
+            method, path, scope.get("query_string", b"").decode("latin-1"), time(), t0, trace_id or new_trace_id()
+        )
+        server = Span(method, 0.0, None, None, SERVER)
+        trace.spans.append(server)
+        route = Span("route", perf_counter() - t0, server.span_id)
+        trace.spans.append(route)
+        hit = resolve(method, path)
+        if hit is None and method == "HEAD":
+            hit = resolve("GET", path)
+        route.end = perf_counter() - t0
+        if hit is not None:
+            plan = hit[0]
+            trace.handler_id = plan.handler_id
+            trace.route = plan.route.path
+            server.name = f"{method} {plan.route.path}"
+            route.attributes = {"http.route": plan.route.path, "gati.handler_id": plan.handler_id}
+        server.attributes = {"http.request.method": method, "url.path": path}
+        trace.current = server
+        max_body = self.max_body
+        request_body: list[bytes] = []
+        response_body: list[bytes] = []
+        kept = [0, 0]  # request and response bytes kept
+
+        async def recorded_receive() -> Message:
+            message = await receive()
+            chunk = message.get("body")
+            if chunk and kept[0] < max_body:
+                request_body.append(chunk[: max_body - kept[0]])
+                kept[0] += len(chunk)
+            return message
+
+        async def recorded_send(message: Message) -> None:
+            kind = message["type"]
+            if kind == "http.response.start":
+                trace.status = message["status"]
+                sent = trace.response_headers = message.get("headers") or []
+                for name, value in sent:
+                    if name == b"x-request-id":
+                        trace.request_id = value.decode("latin-1")
+                        break
+            elif kind == "http.response.body":
+                chunk = message.get("body")
+                if chunk and kept[1] < max_body:
+                    response_body.append(chunk[: max_body - kept[1]])
+                    kept[1] += len(chunk)
+            await send(message)
+
+        token = ACTIVE.set(trace)
+        try:
+            await app({**scope, RECORDED: True}, recorded_receive, recorded_send)
+        except BaseException as exc:
+            server.fail(exc)
+            raise
+        finally:
+            ACTIVE.reset(token)
+            end = perf_counter() - t0
+            server.end = trace.duration = end
+            trace.current = None
+            if not trace.request_id:  # no answer went out (the client left): named by its trace
+                trace.request_id = trace.trace_id
+            trace.pending = (raw_headers, b"".join(request_body), kept[0], b"".join(response_body), kept[1])
+            self.store.add(trace)
+
+    # the steps: wrapped once, at start-up
+    def instrument(self, plan: RoutePlan) -> None:
+        """Spans around `plan`'s handler, hooks, decoders and encoder."""
+        handler_id = plan.handler_id
+        plan.fn = self._handler(plan.fn, plan.is_async, handler_id)
+        plan.is_async = True
+        plan.before = tuple(self._hook(h, handler_id, "before", 2) for h in plan.before)
+        plan.after = tuple(self._hook(h, handler_id, "after", 2) for h in plan.after)
+        plan.catch = tuple(self._hook(h, handler_id, "catch", 3) for h in plan.catch)
+        if plan.dec_params is not None:
+            plan.dec_params = _timed(plan.dec_params, "decode params", handler_id)
+        if plan.dec_query is not None:
+            plan.dec_query = _timed(plan.dec_query, "decode query", handler_id)
+        if plan.dec_body is not None:
+            plan.dec_body = _timed(plan.dec_body, "decode body", handler_id)
+        if plan.encode is not None:
+            plan.encode = _timed(plan.encode, "encode response", handler_id)
+
+    def local_hook(self, hook: HookTuple, kind: str, at: int) -> HookTuple:
+        """A hook registered at run time (`lctx.before(...)`) in a span (`Lifecycle.trace_local`)."""
+        trace = ACTIVE.get()
+        return self._hook(hook, (trace.handler_id if trace is not None else None) or "", kind, at)
+
+    def _handler(self, fn: Callable[..., Any], is_async: bool, handler_id: str) -> Callable[..., Awaitable[None]]:
+        name = f"handler {handler_id}"
+        attrs: Mapping[str, Any] = {"gati.handler_id": handler_id}
+
+        async def recorded(*args: Any) -> None:
+            trace = ACTIVE.get()
+            if trace is None:  # called outside a recorded request
+                await invoke(fn, args, is_async)
+                return
+            lctx = args[2]
+            trace.lctx = lctx
+            trace.version = lctx._version
+            # snapshots and gates: "before handler"
+            parent = trace.current
+            span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+            trace.spans.append(span)
+            trace.current = span
+            try:
+                if is_async:
+                    await fn(*args)
+                else:
+                    await invoke(fn, args, False)
+            except BaseException as exc:
+                span.fail(exc)
+                raise
+            finally:
+                span.end = perf_counter() - trace.t0
+                trace.current = parent
+            # snapshots and gates: "after handler"
+
+        recorded.__qualname__ = getattr(fn, "__qualname__", name)
+        return recorded
+
+    def _hook(self, hook: HookTuple, handler_id: str, kind: str, at: int) -> HookTuple:
+        hook_id, fn, is_async, timeout, retries = hook
+        name = f"hook {kind} {hook_id}"
+        attrs: Mapping[str, Any] = {"gati.hook": hook_id, "gati.hook.kind": kind, "gati.handler_id": handler_id}
+
+        async def recorded(*args: Any) -> None:
+            trace = ACTIVE.get()
+            if trace is None:
+                await invoke(fn, args, is_async)
+                return
+            lctx = args[at]
+            trace.lctx = lctx
+            # snapshots and gates (before and after hooks): f"{kind} hook {hook_id}" before it runs
+            parent = trace.current
+            span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+            trace.spans.append(span)
+            trace.current = span
+            try:
+                await invoke(fn, args, is_async)
+            except BaseException as exc:
+                span.fail(exc)
+                raise
+            finally:
+                span.end = perf_counter() - trace.t0
+                trace.current = parent
+
+        return (hook_id, recorded, True, timeout, retries)
+
+    def instrument_served(self, served: ServedVersion) -> ServedVersion:
+        """The version's transformer chains with a span around each transformer."""
+
+        def steps(chain: tuple[StepSpec, ...], kind: str) -> tuple[StepSpec, ...]:
+            out = []
+            for step in chain:
+                fn: Callable[[Any], Any] = getattr(step, kind)
+                name = f"transformer {step.names.get(kind, kind)}"
+                attrs = {
+                    "gati.handler_id": served.handler_id,
+                    "gati.api_version": served.version,
+                    "gati.transformer.kind": kind,
+                    "gati.transformer.step": f"{step.from_tsv} -> {step.to_tsv}",
+                    "gati.transformer": step.names.get(kind, ""),
+                }
+                changes: Any = {kind: _timed(fn, name, served.handler_id, attrs)}
+                out.append(dataclasses.replace(step, **changes))
+            return tuple(out)
+
+        return dataclasses.replace(
+            served,
+            upgrades=steps(served.upgrades, "upgrade"),
+            downgrades=steps(served.downgrades, "downgrade"),
+            errors=steps(served.errors, "error"),
+        )
+
+    @contextlib.contextmanager
+    def module_call(self, module_id: str, method: str) -> Iterator[dict[str, str]]:
+        """A client span around one module call; yields the `traceparent` to send with it."""
+        trace = ACTIVE.get()
+        if trace is None:
+            yield {}
+            return
+        parent = trace.current
+        attrs = {"gati.module_id": module_id, "rpc.system": "jsonrpc", "rpc.service": module_id, "rpc.method": method}
+        span = Span(
+            f"module {module_id}.{method}",
+            perf_counter() - trace.t0,
+            parent.span_id if parent is not None else None,
+            attrs,
+            CLIENT,
+            new_span_id(),
+        )
+        trace.spans.append(span)
+        try:
+            yield {"traceparent": f"00-{trace.trace_id}-{span.span_id}-01"}
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end = perf_counter() - trace.t0
+
+
+def _timed(
+    fn: Callable[[Any], Any], name: str, handler_id: str, attributes: Mapping[str, Any] | None = None
+) -> Callable[[Any], Any]:
+    """`fn` (a decoder, an encoder, a transformer: one value in, one out) in a span."""
+    attrs = attributes if attributes is not None else {"gati.handler_id": handler_id}
+
+    def timed(value: Any) -> Any:
+        trace = ACTIVE.get()
+        if trace is None:
+            return fn(value)
+        parent = trace.current
+        span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+        trace.spans.append(span)
+        try:
+            return fn(value)
+        except BaseException as exc:
+            span.fail(exc)
+            raise
+        finally:
+            span.end = perf_counter() - trace.t0
+
+    return timed
+
+
+def both(
+    first: Callable[[str, str], contextlib.AbstractContextManager[Mapping[str, str]]],
+    second: Callable[[str, str], contextlib.AbstractContextManager[Mapping[str, str]]],
+) -> Callable[[str, str], contextlib.AbstractContextManager[Mapping[str, str]]]:
+    """Two module-call span factories as one (telemetry and the recorder): the first's headers are sent."""
+
+    @contextlib.contextmanager
+    def span(module_id: str, method: str) -> Iterator[Mapping[str, str]]:
+        with first(module_id, method) as headers, second(module_id, method):
+            yield headers
+
+    return span
