@@ -14,6 +14,7 @@ from gati_runtime_min.playground.trace import Span, Trace, TraceFileError, Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.app import GatiApp
+    from gati_runtime_min.playground.api import PlaygroundEndpoints
 
 __all__ = [
     "ACTIVE",
@@ -40,7 +41,11 @@ class Playground:
         self.recorder = Recorder(self, with_telemetry=with_telemetry)
         self.redactor: Any = None  # a `snapshot.Redactor` (helper "gates")
         self.gates: Any = None  # `gates.Gates`
-        self.endpoints: Any = None  # `api.PlaygroundEndpoints`, with the dev flag only
+        self.endpoints: PlaygroundEndpoints | None = None  # the page and its API, with the dev flag only
+        if settings.dev:
+            from gati_runtime_min.playground.api import PlaygroundEndpoints
+
+            self.endpoints = PlaygroundEndpoints(self)
 
     def carry_over(self, previous: Playground) -> None:
         """Keep `previous`'s traces and gates (a hot swap's new app takes over from the old one)."""
