@@ -50,8 +50,6 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "GATI546": (503, "a secret is missing or its provider is unavailable"),
     "GATI547": (504, "a publish waited past the request's deadline (backpressure)"),
     "GATI548": (500, "a message does not match its topic's declared type"),
-    "GATI552": (400, "bad playground API request (403: a write from another site)"),
-    "GATI553": (404, "no such trace, gate or paused request in the playground"),
 }
 
 
