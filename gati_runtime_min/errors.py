@@ -50,6 +50,11 @@ CODES: Final[dict[str, tuple[int, str]]] = {
     "GATI546": (503, "a secret is missing or its provider is unavailable"),
     "GATI547": (504, "a publish waited past the request's deadline (backpressure)"),
     "GATI548": (500, "a message does not match its topic's declared type"),
+    "GATI550": (503, "the request was aborted at a debug gate"),
+    "GATI551": (504, "the request waited at a debug gate past its timeout"),
+    "GATI552": (400, "bad playground API request"),
+    "GATI553": (404, "no such trace, gate or paused request"),
+    "GATI554": (500, "replay failed: the app could not run the stored request"),
 }
 
 

@@ -180,6 +180,15 @@ class SecretStore:
         self.ttl = ttl
         self.clock = clock
         self._cache: dict[str, tuple[float, Secret, str]] = {}
+        # told each value a provider hands out (the playground's redactor learns them, `observe`)
+        self._observers: tuple[Callable[[str], None], ...] = ()
+
+    def observe(self, callback: Callable[[str], None]) -> None:
+        """Call `callback(value)` for each secret value read from now on, and once for each one
+        cached now: the playground redacts those values wherever they turn up in a request."""
+        self._observers = (*self._observers, callback)
+        for _, secret, _ in list(self._cache.values()):
+            callback(secret.reveal())
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> SecretStore:
@@ -226,6 +235,8 @@ class SecretStore:
                     "GATI546", f"secret provider {provider.name!r} is unavailable", "unavailable"
                 ) from None
             if value is not None:
+                for observer in self._observers:
+                    observer(value)
                 secret = Secret(name, value)
                 if self.ttl > 0:
                     self._cache[name] = (now + self.ttl, secret, provider.name)
