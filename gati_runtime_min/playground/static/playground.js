@@ -250,7 +250,14 @@ function drawSendResult(response, text, elapsed) {
   result.append(line);
   const headerLines = [];
   response.headers.forEach((value, name) => headerLines.push(`${name}: ${value}`));
-  result.append(el("h3", {}, "Headers"), el("pre", { testid: "send-response-headers" }, headerLines.join("\n")));
+  result.append(
+    el(
+      "details",
+      {},
+      el("summary", {}, `Headers (${headerLines.length})`),
+      el("pre", { testid: "send-response-headers" }, headerLines.join("\n")),
+    ),
+  );
   let body = text;
   try {
     body = text ? pretty(JSON.parse(text)) : "(no body)";
@@ -586,23 +593,34 @@ function drawReplay(r) {
   }
   out.append(el("h3", {}, "Trace diff (the steps each run took)"));
   const steps = r.traceDiff || [];
-  if (!steps.length) out.append(el("p", { class: "hint" }, "The same steps ran."));
+  if (!steps.length) out.append(el("p", { class: "hint" }, "No steps were recorded."));
   else {
-    const keys = [];
-    for (const s of steps) for (const k of Object.keys(s)) if (!keys.includes(k)) keys.push(k);
+    const changed = steps.filter((s) => s.changed).length;
+    out.append(
+      el("p", { class: "hint", testid: "replay-trace-summary" }, changed ? `${changed} step${changed === 1 ? "" : "s"} differ.` : "The same steps ran on both sides."),
+    );
     const table = el(
       "table",
       { class: "list", testid: "replay-trace-diff" },
-      el("thead", {}, el("tr", {}, ...keys.map((k) => el("th", {}, k)))),
+      el(
+        "thead",
+        {},
+        el("tr", {}, el("th", {}, "step"), el("th", {}, "left ms"), el("th", {}, "right ms"), el("th", {}, "status")),
+      ),
     );
     const body = el("tbody");
     for (const s of steps) {
-      const op = typeof s.op === "string" ? s.op : "";
+      const kind = s.side === "left" ? "removed" : s.side === "right" ? "added" : s.changed ? "changed" : null;
+      const status =
+        s.leftStatus === s.rightStatus ? s.leftStatus : `${s.leftStatus || "-"} → ${s.rightStatus || "-"}`;
       body.append(
         el(
           "tr",
-          { class: op ? "diff-" + op : null, testid: "trace-diff-row" },
-          ...keys.map((k) => el("td", { class: "mono" }, typeof s[k] === "string" ? s[k] : s[k] === undefined ? "" : short(s[k]))),
+          { class: kind ? "diff-" + kind : null, testid: "trace-diff-row", "data-side": s.side, "data-step": s.step },
+          el("td", { class: "mono" }, s.step, s.side !== "both" ? el("span", { class: "replay-mark" }, `${s.side} only`) : null),
+          el("td", { class: "mono" }, s.leftMs == null ? "" : ms(s.leftMs)),
+          el("td", { class: "mono" }, s.rightMs == null ? "" : ms(s.rightMs)),
+          el("td", {}, status || ""),
         ),
       );
     }
