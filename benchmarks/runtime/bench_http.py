@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_inprocess as peers  # type: ignore[import-not-found, unused-ignore]  # noqa: E402  (the shared app definitions)
 
-APPS = ("raw ASGI", "gati", "starlette+fastjsonschema", "fastapi+pydantic")
+APPS = ("raw ASGI", "gati", "gati traced", "starlette+fastjsonschema", "fastapi+pydantic")
 CASES: tuple[tuple[str, str, str, bytes], ...] = tuple((c[0], c[1], c[2], c[3]) for c in peers.CASES)
 GOAL_CASE = "POST /orders (realistic)"
 
@@ -45,11 +45,11 @@ GOAL_CASE = "POST /orders (realistic)"
 def _app(name: str, build: str | None) -> Any:
     if name == "raw ASGI":
         return peers.raw_app
-    if name == "gati":
+    if name in ("gati", "gati traced"):  # traced: the playground's recorder on, traces kept in memory
         from gati_runtime_min import GatiApp
 
         assert build is not None
-        return GatiApp(build)
+        return GatiApp(build, trace=name == "gati traced")
     if name == "starlette+fastjsonschema":
         return peers.starlette_app()
     if name == "fastapi+pydantic":
@@ -242,6 +242,9 @@ def _report(
             parts.append(f"gati/starlette {gati[lbl]['rps'] / starlette[lbl]['rps']:.2f}x")
         if gati and raw:
             parts.append(f"gati/raw {gati[lbl]['rps'] / raw[lbl]['rps']:.2f}x")
+        traced = results.get("gati traced")
+        if gati and traced:
+            parts.append(f"gati/traced {gati[lbl]['rps'] / traced[lbl]['rps']:.2f}x (tracing's cost)")
         print(f"{lbl}: " + ", ".join(parts))
     if any(r["non2xx"] or r["socket_errors"] for row in results.values() for r in row.values()):
         print("! non-2xx responses or socket errors during the run: the numbers of that cell are suspect")

@@ -1,13 +1,16 @@
-"""What telemetry costs on the request path: the bench app of `bench_inprocess.py`, in-process.
+"""What telemetry and the playground's tracing cost on the request path: the bench app of
+`bench_inprocess.py`, in-process.
 
-Three variants, each in its own process (two checkouts cannot share one interpreter), in
+Four variants, each in its own process (two checkouts cannot share one interpreter), in
 interleaved rounds, best of `--repeat`:
 
 - `before`: the runtime of another checkout (`--before`, such as the main branch without
   telemetry), as it was;
 - `off`: this checkout, telemetry off (`[tool.gati.telemetry]` absent, the default);
 - `on`: this checkout, telemetry on: every span of a request (server, hooks, handler) recorded
-  and handed to a batch processor whose exporter drops them, the request metrics recorded.
+  and handed to a batch processor whose exporter drops them, the request metrics recorded;
+- `traced`: this checkout, the playground's recorder on (`GATI_TRACE=1`): every request's trace
+  kept in the in-memory store, telemetry off.
 
     .venv/bin/python benchmarks/runtime/bench_telemetry.py --before /work/main [--n 20000] [--repeat 5]
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-VARIANTS = ("before", "off", "on")
+VARIANTS = ("before", "off", "on", "traced")
 
 
 async def one(variant: str, n: int) -> dict[str, float]:
@@ -47,6 +50,8 @@ async def one(variant: str, n: int) -> dict[str, float]:
 
             telemetry = Telemetry("bench", span_exporter=Discard(), metric_reader=InMemoryMetricReader(), batch=True)
             app = GatiApp(build, telemetry=telemetry)
+        elif variant == "traced":
+            app = GatiApp(build, trace=True)
         else:
             app = GatiApp(build)
         await app.startup()
@@ -70,7 +75,7 @@ def child(variant: str, checkout: Path, n: int) -> dict[str, float]:
 
 
 def main(before: Path, n: int, repeat: int) -> None:
-    checkouts = {"before": before, "off": ROOT, "on": ROOT}
+    checkouts = {"before": before, "off": ROOT, "on": ROOT, "traced": ROOT}
     best: dict[str, dict[str, float]] = {v: {} for v in VARIANTS}
     for _ in range(repeat):
         for variant in VARIANTS:
@@ -79,10 +84,14 @@ def main(before: Path, n: int, repeat: int) -> None:
     labels = list(best["off"])
     print(f"in-process, best of {repeat} x {n} requests, Python {sys.version.split()[0]}; us per request")
     print(f"before = {before}, off/on = {ROOT}")
-    print(f"{'case':<28}{'before':>10}{'off':>10}{'on':>10}{'off/before':>12}{'on/off':>10}")
+    print(
+        f"{'case':<28}{'before':>10}{'off':>10}{'on':>10}{'traced':>10}{'off/before':>12}{'on/off':>10}{'traced/off':>12}"
+    )
     for label in labels:
-        b, off, on = best["before"][label], best["off"][label], best["on"][label]
-        print(f"{label:<28}{b:>10.2f}{off:>10.2f}{on:>10.2f}{off / b:>12.3f}{on / off:>10.2f}")
+        b, off, on, tr = (best[v][label] for v in VARIANTS)
+        print(
+            f"{label:<28}{b:>10.2f}{off:>10.2f}{on:>10.2f}{tr:>10.2f}{off / b:>12.3f}{on / off:>10.2f}{tr / off:>12.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from time import perf_counter, time
 from typing import TYPE_CHECKING, Any, Final
 
 from gati_runtime_min.lifecycle import invoke
-from gati_runtime_min.playground.trace import CLIENT, SERVER, Span, Trace, new_span_id, new_trace_id
+from gati_runtime_min.playground.trace import CLIENT, SERVER, Span, Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
@@ -42,13 +42,21 @@ _TRACEPARENT: Final = b"traceparent"
 _HEX: Final = frozenset("0123456789abcdef")
 
 
-def _incoming_trace_id(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The trace id of a valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), else None."""
+def _incoming(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
+    """The trace id and parent span id of a valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`)."""
     for name, value in headers:
         if name == _TRACEPARENT:
-            parts = value.decode("latin-1").strip().split("-")
-            if len(parts) >= 4 and len(parts[1]) == 32 and set(parts[1]) <= _HEX and parts[1] != "0" * 32:
-                return parts[1]
+            parts = value.decode("latin-1").strip().lower().split("-")
+            if (
+                len(parts) >= 4
+                and len(parts[1]) == 32
+                and len(parts[2]) == 16
+                and set(parts[1]) <= _HEX
+                and set(parts[2]) <= _HEX
+                and parts[1] != "0" * 32
+                and parts[2] != "0" * 16
+            ):
+                return parts[1], parts[2]
             return None
     return None
 
@@ -86,13 +94,13 @@ class Recorder:
         t0 = perf_counter()
         method: str = scope["method"]
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        trace_id = _incoming_trace_id(raw_headers) or (_otel_trace_id() if self.with_telemetry else None)
-        trace = Trace(
-            method, path, scope.get("query_string", b"").decode("latin-1"), time(), t0, trace_id or new_trace_id()
-        )
-        server = Span(method, 0.0, None, None, SERVER)
+        caller = _incoming(raw_headers)
+        trace_id = caller[0] if caller is not None else _otel_trace_id() if self.with_telemetry else None
+        query = scope.get("query_string", b"").decode("latin-1")
+        trace = Trace(method, path, query, time(), t0, trace_id)
+        server = Span(method, 0.0, caller[1] if caller is not None else None, None, SERVER)
         trace.spans.append(server)
-        route = Span("route", perf_counter() - t0, server.span_id)
+        route = Span("route", perf_counter() - t0, server)
         trace.spans.append(route)
         hit = resolve(method, path)
         if hit is None and method == "HEAD":
@@ -137,7 +145,8 @@ class Recorder:
 
         token = ACTIVE.set(trace)
         try:
-            await app({**scope, RECORDED: True}, recorded_receive, recorded_send)
+            scope[RECORDED] = True  # the request's own scope (the server makes one per request)
+            await app(scope, recorded_receive, recorded_send)
         except BaseException as exc:
             server.fail(exc)
             raise
@@ -160,12 +169,13 @@ class Recorder:
         plan.before = tuple(self._hook(h, handler_id, "before", 2) for h in plan.before)
         plan.after = tuple(self._hook(h, handler_id, "after", 2) for h in plan.after)
         plan.catch = tuple(self._hook(h, handler_id, "catch", 3) for h in plan.catch)
+        refused = self.playground.app.lifecycle.decode_error  # a decoder's refusal is the request's 422
         if plan.dec_params is not None:
-            plan.dec_params = _timed(plan.dec_params, "decode params", handler_id)
+            plan.dec_params = _timed(plan.dec_params, "decode params", handler_id, refused=refused)
         if plan.dec_query is not None:
-            plan.dec_query = _timed(plan.dec_query, "decode query", handler_id)
+            plan.dec_query = _timed(plan.dec_query, "decode query", handler_id, refused=refused)
         if plan.dec_body is not None:
-            plan.dec_body = _timed(plan.dec_body, "decode body", handler_id)
+            plan.dec_body = _timed(plan.dec_body, "decode body", handler_id, refused=refused)
         if plan.encode is not None:
             plan.encode = _timed(plan.encode, "encode response", handler_id)
 
@@ -188,7 +198,7 @@ class Recorder:
             trace.version = lctx._version
             # snapshots and gates: "before handler"
             parent = trace.current
-            span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+            span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
             trace.current = span
             try:
@@ -221,7 +231,7 @@ class Recorder:
             trace.lctx = lctx
             # snapshots and gates (before and after hooks): f"{kind} hook {hook_id}" before it runs
             parent = trace.current
-            span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+            span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
             trace.current = span
             try:
@@ -273,10 +283,9 @@ class Recorder:
         span = Span(
             f"module {module_id}.{method}",
             perf_counter() - trace.t0,
-            parent.span_id if parent is not None else None,
+            parent,
             attrs,
             CLIENT,
-            new_span_id(),
         )
         trace.spans.append(span)
         try:
@@ -289,9 +298,15 @@ class Recorder:
 
 
 def _timed(
-    fn: Callable[[Any], Any], name: str, handler_id: str, attributes: Mapping[str, Any] | None = None
+    fn: Callable[[Any], Any],
+    name: str,
+    handler_id: str,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    refused: type[Exception] | None = None,
 ) -> Callable[[Any], Any]:
-    """`fn` (a decoder, an encoder, a transformer: one value in, one out) in a span."""
+    """`fn` (a decoder, an encoder, a transformer: one value in, one out) in a span. A decoder's
+    `refused` error is the request's 422, noted (`gati.http_status`), not the step's failure."""
     attrs = attributes if attributes is not None else {"gati.handler_id": handler_id}
 
     def timed(value: Any) -> Any:
@@ -299,12 +314,15 @@ def _timed(
         if trace is None:
             return fn(value)
         parent = trace.current
-        span = Span(name, perf_counter() - trace.t0, parent.span_id if parent is not None else None, attrs)
+        span = Span(name, perf_counter() - trace.t0, parent, attrs)
         trace.spans.append(span)
         try:
             return fn(value)
         except BaseException as exc:
-            span.fail(exc)
+            if refused is not None and isinstance(exc, refused):
+                span.attributes = {**attrs, "gati.http_status": 422}
+            else:
+                span.fail(exc)
             raise
         finally:
             span.end = perf_counter() - trace.t0

@@ -16,7 +16,6 @@ reported (`TraceFileError` names the file and line), never skipped in silence.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from random import getrandbits
@@ -40,28 +39,43 @@ def new_trace_id() -> str:
 
 
 class Span:
-    """One timed step. `start`/`end` are seconds since the request began (`Trace.t0`)."""
+    """One timed step. `start`/`end` are seconds since the request began (`Trace.t0`).
 
-    __slots__ = ("attributes", "end", "error", "kind", "name", "parent_id", "span_id", "start", "status")
+    `parent` is the enclosing `Span`, or the caller's span id (hex) for a request's server span.
+    A span's id is drawn when first read (most spans of a trace are never exported)."""
+
+    __slots__ = ("_id", "attributes", "end", "error", "kind", "name", "parent", "start", "status")
 
     def __init__(
         self,
         name: str,
         start: float,
-        parent_id: str | None,
+        parent: Span | str | None,
         attributes: Mapping[str, Any] | None = None,
         kind: str = INTERNAL,
         span_id: str | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
-        self.span_id = span_id or new_span_id()
-        self.parent_id = parent_id
+        self._id = span_id
+        self.parent = parent
         self.start = start
         self.end = start
         self.attributes = attributes
         self.status = "ok"  # "ok" | "error"
         self.error: str | None = None
+
+    @property
+    def span_id(self) -> str:
+        found = self._id
+        if found is None:
+            found = self._id = new_span_id()
+        return found
+
+    @property
+    def parent_id(self) -> str | None:
+        parent = self.parent
+        return parent.span_id if isinstance(parent, Span) else parent
 
     def fail(self, error: BaseException) -> None:
         """The step raised `error`: an HTTP answer below 500 is its result, not its failure."""
@@ -111,6 +125,7 @@ class Trace:
     Filled in while the request runs (`recorder.py`); complete once `duration` is set."""
 
     __slots__ = (
+        "_trace_id",
         "body",
         "current",
         "duration",
@@ -133,13 +148,14 @@ class Trace:
         "started_at",
         "status",
         "t0",
-        "trace_id",
         "version",
     )
 
-    def __init__(self, method: str, path: str, query: str, started_at: float, t0: float, trace_id: str) -> None:
+    def __init__(
+        self, method: str, path: str, query: str, started_at: float, t0: float, trace_id: str | None = None
+    ) -> None:
         self.request_id = ""
-        self.trace_id = trace_id
+        self._trace_id = trace_id  # drawn when first read, unless the caller's
         self.method = method
         self.path = path
         self.query = query
@@ -164,6 +180,13 @@ class Trace:
         # what `complete` turns into the JSON form: (request headers, request body, its full
         # length, response body, its full length), kept raw so that the request does not wait for it
         self.pending: tuple[list[tuple[bytes, bytes]], bytes, int, bytes, int] | None = None
+
+    @property
+    def trace_id(self) -> str:
+        found = self._trace_id
+        if found is None:
+            found = self._trace_id = new_trace_id()
+        return found
 
     def complete(self, redactor: Any = None) -> Trace:
         """Fill in the headers, bodies, response and events from what the request left raw, with
@@ -319,7 +342,10 @@ class TraceStore:
             raise ValueError("a trace store keeps at least one trace")
         self.capacity = capacity
         self.path = Path(path) if path is not None else None
-        self._traces: OrderedDict[str, Trace] = OrderedDict()
+        # a ring of the newest `capacity` traces (oldest overwritten) and an index by request id
+        self._ring: list[Trace | None] = [None] * capacity
+        self._next = 0
+        self._index: dict[str, Trace] = {}
         self._pending: list[bytes] = []
         self._batch = batch
         self._lock = threading.Lock()
@@ -327,16 +353,30 @@ class TraceStore:
         self.redactor: Any = None  # a `snapshot.Redactor`: what `Trace.complete` redacts with
 
     def __len__(self) -> int:
-        return len(self._traces)
+        return min(self.added, self.capacity)
 
     def __iter__(self) -> Iterator[Trace]:
-        return iter([t.complete(self.redactor) for t in list(self._traces.values())])
+        """The oldest first."""
+        return iter(reversed(self._newest()))
+
+    def _newest(self) -> list[Trace]:
+        ring, at = self._ring, self._next
+        out = [t for t in (*reversed(ring[:at]), *reversed(ring[at:])) if t is not None]
+        for trace in out:
+            trace.complete(self.redactor)
+        return out
 
     def add(self, trace: Trace) -> None:
-        traces = self._traces
-        traces[trace.request_id] = trace
-        if len(traces) > self.capacity:
-            traces.popitem(last=False)
+        at = self._next
+        ring = self._ring
+        old = ring[at]
+        index = self._index
+        if old is not None and index.get(old.request_id) is old:
+            del index[old.request_id]
+        ring[at] = trace
+        index[trace.request_id] = trace
+        at += 1
+        self._next = at if at < self.capacity else 0
         self.added += 1
         if self.path is not None:
             trace.complete(self.redactor)
@@ -345,24 +385,26 @@ class TraceStore:
                 self.flush()
 
     def get(self, request_id: str) -> Trace | None:
-        trace = self._traces.get(request_id)
+        trace = self._index.get(request_id)
         return trace.complete(self.redactor) if trace is not None else None
 
     def recent(self, limit: int = 100, *, handler_id: str | None = None, include_replays: bool = True) -> list[Trace]:
         """The newest first."""
         out: list[Trace] = []
-        for trace in reversed(list(self._traces.values())):
+        for trace in self._newest():
             if handler_id is not None and trace.handler_id != handler_id:
                 continue
             if not include_replays and trace.replay_of is not None:
                 continue
-            out.append(trace.complete(self.redactor))
+            out.append(trace)
             if len(out) >= limit:
                 break
         return out
 
     def clear(self) -> None:
-        self._traces.clear()
+        self._ring = [None] * self.capacity
+        self._next = 0
+        self._index.clear()
 
     def flush(self) -> None:
         """Append what is pending to the file (one write, then fsync-free: a crash loses at most a batch)."""
