@@ -150,7 +150,9 @@ class PlaygroundEndpoints:
                 if method == "POST":
                     return await self._arm(scope, receive)
                 gates = self.playground.gates
-                return _json({"gates": [g.to_json() for g in gates.list()], "paused": [p.to_json() for p in gates.paused()]})
+                return _json(
+                    {"gates": [g.to_json() for g in gates.list()], "paused": [p.to_json() for p in gates.paused()]}
+                )
             case ["gates", gate_id]:
                 self._allow(method, path, ("DELETE",))
                 self._check_write(scope)
@@ -251,14 +253,10 @@ class PlaygroundEndpoints:
         resolver = self.app.versions
         return {
             "current": resolver.current,
-            "versions": [
-                {"version": v["tsv"], "tags": v["tags"], "status": v["status"]} for v in resolver.describe()
-            ],
+            "versions": [{"version": v["tsv"], "tags": v["tags"], "status": v["status"]} for v in resolver.describe()],
         }
 
     async def _replay(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        from gati_runtime_min.playground.replay import compare
-
         rid = data.get("requestId")
         version = data.get("version")
         if not isinstance(rid, str) or not rid:
@@ -270,6 +268,8 @@ class PlaygroundEndpoints:
         if tsv is None:
             known = ", ".join(self.app.versions.known) or "none recorded"
             raise bad(f"unknown API version {version!r}; known versions: {known}")
+        from gati_runtime_min.playground.replay import compare
+
         try:
             result = await compare(self.app, trace, tsv)
         except HTTPError:

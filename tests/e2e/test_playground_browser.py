@@ -151,7 +151,8 @@ def test_the_playground_page_sends_traces_replays_and_gates_requests(browser: We
             page.shot("failure")
             print(f"--- server log\n{served.server_log()}")
             raise
-    errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+    log: list[dict[str, Any]] = browser.get_log("browser")  # type: ignore[attr-defined]  # Chrome's WebDriver
+    errors = [e for e in log if e.get("level") == "SEVERE"]
     # the page's own scripts never fail; the app's error answers (404 and the like) may be listed
     assert not [e for e in errors if "playground.js" in e.get("message", "")], errors
 
@@ -192,7 +193,7 @@ def drive(page: Page, base: str) -> None:
     detail = page.by_id("detail-body")
     page.until(lambda d: detail.is_displayed() and page.all("span-row"), "the trace's timeline")
     assert detail.get_attribute("data-request-id") == newest.get_attribute("data-request-id")
-    spans = {r.get_attribute("data-span-name"): r for r in page.all("span-row")}
+    spans = {r.get_attribute("data-span-name") or "": r for r in page.all("span-row")}
     assert "GET /books/{id:int}" in spans and "handler get_book" in spans and "route" in spans, list(spans)
     assert any(name.startswith("transformer ") for name in spans), list(spans)  # v1.0.0's downgrade
     assert any(name.startswith("module store.") for name in spans), list(spans)
@@ -233,7 +234,7 @@ def drive(page: Page, base: str) -> None:
     assert "get_book" in gate_rows[0].text
     page.send("GET", f"/books/{book['id']}", wait=False)  # current version; it stops at the gate
     page.tab("gates")
-    card = page.until(lambda d: (page.all("paused-card") or [None])[0], "the paused request")
+    card: WebElement = page.until(lambda d: next(iter(page.all("paused-card")), None), "the paused request")
     assert page.by_id("paused-count").text == "1"
     assert page.all("paused-position", card)[0].text == "before handler"
     editor = page.all("paused-state", card)[0]

@@ -178,7 +178,11 @@ def test_one_trace_its_otlp_form_and_an_unknown_request_id(serve: Serve) -> None
         assert resource["resource"]["attributes"][0]["value"]["stringValue"] == "bookstore"
         spans = resource["scopeSpans"][0]["spans"]
         assert {s["traceId"] for s in spans} == {trace["traceId"]} and len(spans) == len(names)
-        for path in (f"{API}/traces/01NOSUCHREQUEST", f"{API}/traces/01NOSUCHREQUEST/otlp", f"{API}/traces/01NOSUCH/test"):
+        for path in (
+            f"{API}/traces/01NOSUCHREQUEST",
+            f"{API}/traces/01NOSUCHREQUEST/otlp",
+            f"{API}/traces/01NOSUCH/test",
+        ):
             err = error_of(await client.get(path), 404, "GATI553")
             assert "01NOSUCH" in err["message"]
         error_of(await client.get(f"{API}/traces/%3Cscript%3E"), 404, "GATI553")
@@ -251,7 +255,9 @@ def test_writes_need_json_and_the_same_origin(serve: Serve) -> None:
     async def main(client: AppClient) -> None:
         gate = {"when": "before", "target": "handler", "handlerId": "get_book"}
         gates = f"{API}/gates"
-        err = error_of(await client.post(gates, content=b"when=before", headers={"content-type": "text/plain"}), 415, "GATI514")
+        err = error_of(
+            await client.post(gates, content=b"when=before", headers={"content-type": "text/plain"}), 415, "GATI514"
+        )
         assert "application/json" in err["message"]
         form = {"content-type": "application/x-www-form-urlencoded"}
         error_of(await client.post(gates, content=b"when=before", headers=form), 415, "GATI514")
@@ -263,7 +269,9 @@ def test_writes_need_json_and_the_same_origin(serve: Serve) -> None:
         assert r.status_code == 201, r.text
         gate_id = r.json()["id"]
         error_of(await client.delete(f"{gates}/{gate_id}"), 415, "GATI514")  # DELETE too: not without JSON
-        error_of(await client.delete(f"{gates}/{gate_id}", headers={**JSON, "origin": "http://evil.example"}), 403, "GATI552")
+        error_of(
+            await client.delete(f"{gates}/{gate_id}", headers={**JSON, "origin": "http://evil.example"}), 403, "GATI552"
+        )
         r = await client.delete(f"{gates}/{gate_id}", headers={**JSON, "origin": "http://testserver"})
         assert r.status_code == 204 and r.content == b""
 
