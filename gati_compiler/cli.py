@@ -18,6 +18,7 @@ from pydantic import JsonValue
 
 from gati_compiler.canonical import canonical_json
 from gati_compiler.cli_deploy import deploy
+from gati_compiler.cli_replay import replay
 from gati_compiler.diagnostics.model import Diagnostic
 from gati_compiler.diagnostics.render import (
     render_github,
@@ -366,3 +367,4 @@ def init(name: str, directory: Path | None, gati_source: str | None) -> None:
 
 
 main.add_command(deploy)  # `gatic deploy --dry-run`: gati_compiler/cli_deploy.py
+main.add_command(replay)  # `gatic replay`: gati_compiler/cli_replay.py
