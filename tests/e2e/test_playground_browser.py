@@ -220,8 +220,8 @@ def drive(page: Page, base: str) -> None:
     page.until(lambda d: page.all("replay-verdict", result), "the replay's result")
     assert result.get_attribute("data-same") == "false"
     changes = {(r.get_attribute("data-op"), r.get_attribute("data-path")): r for r in page.all("diff-row", result)}
-    assert ("removed", "$.stock") in changes and ("added", "$.in_stock") in changes, list(changes)
-    assert "0" in changes[("added", "$.in_stock")].text
+    assert ("removed", "$.body.stock") in changes and ("added", "$.body.in_stock") in changes, list(changes)
+    assert "0" in changes[("added", "$.body.in_stock")].text
     assert page.all("trace-diff-row", result), "the two runs' steps side by side"
     page.shot("05-replay-diff")
 

@@ -68,7 +68,8 @@ function ms(value) {
 
 function clock(unixSeconds) {
   const d = new Date(unixSeconds * 1000);
-  return d.toLocaleTimeString([], { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
+  const two = (n) => String(n).padStart(2, "0");
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}`;
 }
 
 function statusClass(status) {
@@ -109,6 +110,12 @@ function versionLabel(tsv) {
   const entry = state.versions.versions.find((v) => v.version === tsv);
   const tags = entry && entry.tags.length ? entry.tags.join(", ") + " " : "";
   return tags ? `${tags}(${tsv})` : tsv;
+}
+
+function shortVersion(tsv) {
+  if (!tsv) return "current";
+  const entry = state.versions.versions.find((v) => v.version === tsv);
+  return entry && entry.tags.length ? entry.tags[0] : tsv;
 }
 
 function remember(set, value, listId) {
@@ -161,11 +168,11 @@ function drawList(traces) {
         "td",
         { class: "mono" },
         t.path + (t.query ? "?" + t.query : ""),
-        t.replayOf ? el("span", { class: "replay-mark", title: `replay of ${t.replayOf}` }, "replay") : null,
+        t.replayOf ? el("span", { class: "badge replay", title: `replay of ${t.replayOf}` }, "replay") : null,
       ),
       el("td", { class: statusClass(t.status) }, t.status || "-"),
-      el("td", { class: "mono" }, versionLabel(t.version)),
-      el("td", { class: "mono" }, ms(t.durationMs)),
+      el("td", { class: "mono", title: t.version || "current" }, shortVersion(t.version)),
+      el("td", { class: "mono num" }, ms(t.durationMs)),
       el("td", { class: "mono" }, t.handlerId || "-"),
     );
     body.append(row);
@@ -534,18 +541,33 @@ async function runReplay() {
   }
 }
 
-function sideOf(side) {
-  // a side: {"requestId"?, "version"?, "status"?, "response"?: {...}, ...}; shown as it comes
-  const box = el("div", { class: "side" });
+function sideOf(side, name) {
+  // a side: its run's trace (`requestId`, spans, ...), what was `sent`, `notes`, and the `answer`
+  const box = el("div", { class: "side", testid: "replay-side-" + name });
   if (!side) return box;
-  const rid = side.requestId || (side.trace && side.trace.requestId);
-  if (rid) {
+  if (side.requestId) {
     box.append(
-      el("p", {}, "request ", el("a", { href: "#", onclick: (e) => (e.preventDefault(), selectTrace(rid)) }, rid)),
+      el(
+        "p",
+        {},
+        "run ",
+        el("a", { href: "#", onclick: (e) => (e.preventDefault(), selectTrace(side.requestId)) }, side.requestId),
+        side.durationMs != null ? ` in ${ms(side.durationMs)} ms` : "",
+      ),
     );
   }
-  const response = side.response || side;
-  box.append(el("pre", { testid: "replay-side" }, pretty(response)));
+  const sent = side.sent;
+  if (sent) {
+    box.append(
+      el("details", {}, el("summary", {}, `sent ${sent.method} ${sent.path}${sent.query ? "?" + sent.query : ""}`), el("pre", {}, pretty(sent))),
+    );
+  }
+  for (const note of side.notes || []) box.append(el("p", { class: "hint" }, note));
+  const answer = side.answer || side.response || {};
+  box.append(
+    el("pre", { class: statusClass(answer.status) }, String(answer.status ?? "")),
+    el("pre", { testid: "replay-answer-body" }, answer.body != null ? pretty(answer.body) : "(no body)"),
+  );
   return box;
 }
 
@@ -612,7 +634,9 @@ function drawReplay(r) {
     for (const s of steps) {
       const kind = s.side === "left" ? "removed" : s.side === "right" ? "added" : s.changed ? "changed" : null;
       const status =
-        s.leftStatus === s.rightStatus ? s.leftStatus : `${s.leftStatus || "-"} → ${s.rightStatus || "-"}`;
+        s.side !== "both" || s.leftStatus === s.rightStatus
+          ? s.leftStatus || s.rightStatus
+          : `${s.leftStatus} → ${s.rightStatus}`;
       body.append(
         el(
           "tr",
@@ -631,8 +655,8 @@ function drawReplay(r) {
     el(
       "div",
       { class: "two" },
-      el("div", {}, el("h3", {}, `Left: as ${versionLabel(r.version)}`), sideOf(r.left)),
-      el("div", {}, el("h3", {}, `Right: upgraded, as current ${versionLabel(r.current)}`), sideOf(r.right)),
+      el("div", {}, el("h3", {}, `Left: as ${versionLabel(r.version)}`), sideOf(r.left, "left")),
+      el("div", {}, el("h3", {}, `Right: upgraded${r.upgradedFrom ? " from " + versionLabel(r.upgradedFrom) : ""}, as current ${versionLabel(r.current)}`), sideOf(r.right, "right")),
     ),
   );
 }

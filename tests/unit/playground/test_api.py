@@ -227,7 +227,7 @@ def test_replay_runs_the_request_as_an_old_version_and_as_current_and_diffs_them
         result = out.json()
         assert result["requestId"] == rid and result["same"] is False
         changes = {(c["op"], c["path"]) for c in result["responseDiff"]}
-        assert ("removed", "$.stock") in changes and ("added", "$.in_stock") in changes, changes
+        assert ("removed", "$.body.stock") in changes and ("added", "$.body.in_stock") in changes, changes
         assert isinstance(result["traceDiff"], list)
         replays = [t for t in (await client.get(f"{API}/traces")).json()["traces"] if t["replayOf"] == rid]
         assert replays, "the replayed runs are recorded as replays of the request"
