@@ -134,7 +134,7 @@ def _describe(tp: Any) -> str:
     tp, _ = _split_annotated(_strip_optional(tp))
     if get_origin(tp) is Literal:
         return f"one of {_literal_text(get_args(tp))}"
-    if get_origin(tp) is tuple:
+    if get_origin(tp) in (tuple, list):
         item, _ = _split_annotated(get_args(tp)[0])
         if get_origin(item) is Literal:
             return f"a list of strings, each one of {_literal_text(get_args(item))}"
@@ -247,7 +247,19 @@ class _Checker:
     def check_leaf(self, value: object, annotation: Any, meta: list[Any], where: tuple[str, ...]) -> None:
         tp, inner_meta = _split_annotated(_strip_optional(annotation))
         meta = meta + inner_meta
-        if get_origin(tp) is tuple:
+        if get_origin(tp) in (Union, UnionType):  # `bool | list[str]`: the arm the value's shape picks
+            arms = [a for a in get_args(tp) if a is not NoneType]
+            lists = [a for a in arms if get_origin(_split_annotated(a)[0]) in (tuple, list)]
+            if isinstance(value, list) and lists:
+                self.check_leaf(value, lists[0], meta, where)
+                return
+            for arm in arms:
+                if arm not in lists and _matches(value, _split_annotated(arm)[0]):
+                    self.check_leaf(value, arm, meta, where)
+                    return
+            self.error_type(where, " or ".join(_describe(a) for a in arms), value)
+            return
+        if get_origin(tp) in (tuple, list):
             if not isinstance(value, list):
                 self.error_type(where, _describe(tp), value)
                 return

@@ -6,10 +6,12 @@ nothing of it runs and the request path is as it was. See `docs/playground.md`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from gati_runtime_min.playground.gates import Condition, Gate, Gates, Paused
 from gati_runtime_min.playground.recorder import ACTIVE, RECORDED, Recorder
 from gati_runtime_min.playground.settings import PlaygroundSettings
+from gati_runtime_min.playground.snapshot import REDACTED, NotRestorable, Redactor, StateSnapshot, restore, take
 from gati_runtime_min.playground.trace import Span, Trace, TraceFileError, TraceStore, read_traces
 
 if TYPE_CHECKING:
@@ -19,14 +21,24 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVE",
     "RECORDED",
+    "REDACTED",
+    "Condition",
+    "Gate",
+    "Gates",
+    "NotRestorable",
+    "Paused",
     "Playground",
     "PlaygroundSettings",
     "Recorder",
+    "Redactor",
     "Span",
+    "StateSnapshot",
     "Trace",
     "TraceFileError",
     "TraceStore",
     "read_traces",
+    "restore",
+    "take",
 ]
 
 
@@ -38,9 +50,11 @@ class Playground:
         self.app = app
         self.settings = settings
         self.store = TraceStore(settings.capacity, settings.store)
+        # what is secret in this app: its API-key header and keys, and each value its secrets store reads
+        self.redactor = Redactor.for_app(app)
+        self.store.redactor = self.redactor
+        self.gates = Gates(settings.gate_timeout, self.redactor)
         self.recorder = Recorder(self, with_telemetry=with_telemetry)
-        self.redactor: Any = None  # a `snapshot.Redactor` (helper "gates")
-        self.gates: Any = None  # `gates.Gates`
         self.endpoints: PlaygroundEndpoints | None = None  # the page and its API, with the dev flag only
         if settings.dev:
             from gati_runtime_min.playground.api import PlaygroundEndpoints
@@ -50,8 +64,8 @@ class Playground:
     def carry_over(self, previous: Playground) -> None:
         """Keep `previous`'s traces and gates (a hot swap's new app takes over from the old one)."""
         self.store = self.recorder.store = previous.store
-        if previous.gates is not None:
-            self.gates = previous.gates
+        self.gates = previous.gates  # armed gates stay armed, paused requests stay paused
+        self.gates.redactor = self.redactor
 
     def close(self) -> None:
         self.store.close()

@@ -192,8 +192,9 @@ class Condition:
 
 @dataclasses.dataclass(frozen=True)
 class Gate:
-    """Where a request pauses: `when` ("before"/"after") `target` ("handler" or a hook id), on one
-    handler's routes (`handler_id`) or every route (None), when `condition` holds (None: always).
+    """Where a request pauses: `when` ("before"/"after") `target` ("handler", or a hook: its id
+    `package.module:function` or the function's name alone), on one handler's routes
+    (`handler_id`) or every route (None), when `condition` holds (None: always).
     `timeout` None: the settings' `gate_timeout`. `on_timeout`: "resume" or "abort" (GATI551)."""
 
     id: str
@@ -325,11 +326,11 @@ class Gates:
         self.armed = False  # the recorder's one check while no gate is set
         self._gates: dict[str, Gate] = {}
         self._paused: dict[str, Paused] = {}
-        self._count = 0
+        self._counts: dict[str, int] = {}
 
     def _next(self, prefix: str) -> str:
-        self._count += 1
-        return f"{prefix}{self._count}"
+        n = self._counts[prefix] = self._counts.get(prefix, 0) + 1
+        return f"{prefix}{n}"
 
     def add(self, gate: Gate | Mapping[str, Any]) -> Gate:
         """Arm `gate` (a `Gate` or its JSON form; one with the same id is replaced)."""
@@ -359,7 +360,7 @@ class Gates:
         self, when: str, target: str, handler_id: str, req: Request[Any, Any, Any], lctx: LocalContext
     ) -> Gate | None:
         for gate in builtins.list(self._gates.values()):
-            if gate.when != when or gate.target != target:
+            if gate.when != when or (gate.target != target and not target.endswith(":" + gate.target)):
                 continue
             if gate.handler_id is not None and gate.handler_id != handler_id:
                 continue
@@ -381,7 +382,7 @@ class Gates:
         gate = self.match(when, target, handler_id, req, lctx)
         if gate is None:
             return
-        position = gate.position
+        position = f"{when} handler" if target == "handler" else f"{when} hook {target}"
         snapshot = take(position, req, lctx, self.redactor, handler_id)
         timeout = gate.timeout if gate.timeout is not None else self.default_timeout
         future: asyncio.Future[tuple[str, dict[str, Any] | None]] = asyncio.get_running_loop().create_future()
@@ -390,9 +391,8 @@ class Gates:
         if trace is not None:
             if not trace.snapshots or trace.snapshots[-1].get("position") != position:
                 trace.snapshots.append(snapshot.to_json())
-            parent = trace.current.span_id if trace.current is not None else None
             attributes = {"gati.gate": gate.id, "gati.position": position, "gati.pause": paused.id}
-            span = Span(f"gate {gate.id}", time.perf_counter() - trace.t0, parent, attributes)
+            span = Span(f"gate {gate.id}", time.perf_counter() - trace.t0, trace.current, attributes)
             trace.spans.append(span)
         self._paused[paused.id] = paused
         lctx.event("gate.paused", gate=gate.id, position=position, pause=paused.id)

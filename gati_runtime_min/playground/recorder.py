@@ -22,6 +22,7 @@ from time import perf_counter, time
 from typing import TYPE_CHECKING, Any, Final
 
 from gati_runtime_min.lifecycle import invoke
+from gati_runtime_min.playground.snapshot import take
 from gati_runtime_min.playground.trace import CLIENT, SERVER, Span, Trace
 
 if TYPE_CHECKING:
@@ -187,6 +188,8 @@ class Recorder:
     def _handler(self, fn: Callable[..., Any], is_async: bool, handler_id: str) -> Callable[..., Awaitable[None]]:
         name = f"handler {handler_id}"
         attrs: Mapping[str, Any] = {"gati.handler_id": handler_id}
+        pg = self.playground
+        snap = pg.settings.snapshots_for(handler_id)
 
         async def recorded(*args: Any) -> None:
             trace = ACTIVE.get()
@@ -196,7 +199,10 @@ class Recorder:
             lctx = args[2]
             trace.lctx = lctx
             trace.version = lctx._version
-            # snapshots and gates: "before handler"
+            if snap:
+                _snapshot(pg, trace, "before handler", args[0], lctx, handler_id)
+            if pg.gates.armed:
+                await pg.gates.check("before", "handler", handler_id, args[0], lctx, trace)
             parent = trace.current
             span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
@@ -212,7 +218,10 @@ class Recorder:
             finally:
                 span.end = perf_counter() - trace.t0
                 trace.current = parent
-            # snapshots and gates: "after handler"
+            if snap:
+                _snapshot(pg, trace, "after handler", args[0], lctx, handler_id)
+            if pg.gates.armed:
+                await pg.gates.check("after", "handler", handler_id, args[0], lctx, trace)
 
         recorded.__qualname__ = getattr(fn, "__qualname__", name)
         return recorded
@@ -221,6 +230,11 @@ class Recorder:
         hook_id, fn, is_async, timeout, retries = hook
         name = f"hook {kind} {hook_id}"
         attrs: Mapping[str, Any] = {"gati.hook": hook_id, "gati.hook.kind": kind, "gati.handler_id": handler_id}
+        pg = self.playground
+        # snapshots before each before-hook and after each after-hook; gates both sides of either
+        gated = kind != "catch"
+        snap_before = kind == "before" and pg.settings.snapshots_for(handler_id)
+        snap_after = kind == "after" and pg.settings.snapshots_for(handler_id)
 
         async def recorded(*args: Any) -> None:
             trace = ACTIVE.get()
@@ -229,7 +243,10 @@ class Recorder:
                 return
             lctx = args[at]
             trace.lctx = lctx
-            # snapshots and gates (before and after hooks): f"{kind} hook {hook_id}" before it runs
+            if snap_before:
+                _snapshot(pg, trace, f"before hook {hook_id}", args[0], lctx, handler_id)
+            if gated and pg.gates.armed:
+                await pg.gates.check("before", hook_id, handler_id, args[0], lctx, trace)
             parent = trace.current
             span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
@@ -242,6 +259,10 @@ class Recorder:
             finally:
                 span.end = perf_counter() - trace.t0
                 trace.current = parent
+            if snap_after:
+                _snapshot(pg, trace, f"after hook {hook_id}", args[0], lctx, handler_id)
+            if gated and pg.gates.armed:
+                await pg.gates.check("after", hook_id, handler_id, args[0], lctx, trace)
 
         return (hook_id, recorded, True, timeout, retries)
 
@@ -295,6 +316,17 @@ class Recorder:
             raise
         finally:
             span.end = perf_counter() - trace.t0
+
+
+def _snapshot(pg: Playground, trace: Trace, position: str, req: Any, lctx: Any, handler_id: str) -> None:
+    """Append the request's snapshot at `position` to its trace; a value that breaks the snapshot
+    (a mapping that raises while read) costs the snapshot, never the request."""
+    try:
+        snapshot = take(position, req, lctx, pg.redactor, handler_id)
+    except Exception as exc:
+        lctx.event("snapshot.failed", position=position, error=f"{type(exc).__name__}: {exc}")
+        return
+    trace.snapshots.append(snapshot.to_json())
 
 
 def _timed(

@@ -370,3 +370,29 @@ def test_secrets_and_telemetry_reach_the_settings_only_when_written(tmp_path: Pa
         (tmp_path / name).mkdir()
         cfg, diags = load(make_project(tmp_path / name, {"pyproject.toml": bad}))
         assert cfg is None and word in " ".join(d.message + (d.help or "") for d in diags), diags
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("true", True), ("false", False), ('["place_order", "get_book"]', ["place_order", "get_book"])],
+)
+def test_playground_snapshots_take_a_boolean_or_handler_ids(tmp_path: Path, value: str, expected: object) -> None:
+    text = f'[tool.gati]\nname = "x"\n\n[tool.gati.playground]\nsnapshots = {value}\n'
+    cfg, diags = load(make_project(tmp_path, {"pyproject.toml": text}))
+    assert diags == [] and cfg is not None
+    playground = settings_for_runtime(cfg)["playground"]
+    assert isinstance(playground, dict) and playground["snapshots"] == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("3", "`playground.snapshots` must be a boolean or a list of strings, got `int`"),
+        ('["ok", 3]', "`playground.snapshots[1]` must be a string, got `int`"),
+        ('["ok", ""]', '`playground.snapshots[1]` must not be empty, got `""`'),
+    ],
+)
+def test_playground_snapshots_of_another_type_point_at_the_value(tmp_path: Path, value: str, message: str) -> None:
+    text = f'[tool.gati]\nname = "x"\n\n[tool.gati.playground]\nsnapshots = {value}\n'
+    cfg, diags = load(make_project(tmp_path, {"pyproject.toml": text}))
+    assert cfg is None and [d.message for d in diags] == [message]

@@ -249,6 +249,13 @@ def test_gates_match_their_position_and_handler_only() -> None:
         assert lctx.events == []
         gate = gates.match("before", "auth", "create_order", req, lctx)
         assert gate is not None and gate.position == "before hook auth"
+        # a hook is named by its id (`package.module:function`) or by its function's name alone
+        gate = gates.match("before", "shop.hooks:auth", "create_order", req, lctx)
+        assert gate is not None and gate.id == "only-create"
+        assert gates.match("before", "shop.hooks:reauth", "create_order", req, lctx) is None
+        gates.add({"id": "full", "when": "after", "target": "shop.hooks:audit", "timeout": 0.01})
+        await gates.check("after", "shop.hooks:audit", "list_orders", req, lctx, None)
+        assert lctx.events[0][2] == {"gate": "full", "position": "after hook shop.hooks:audit", "pause": "pause-1"}
 
     run(scenario)
 
@@ -258,7 +265,7 @@ def test_add_remove_list_and_armed() -> None:
     assert (gates.armed, gates.list()) == (False, [])
     a = gates.add({"when": "before", "target": "handler"})
     b = gates.add({"when": "after", "target": "audit", "on_timeout": "abort", "handler_id": "h"})
-    assert a.id and b.id and a.id != b.id and gates.armed
+    assert (a.id, b.id) == ("gate-1", "gate-2") and gates.armed
     assert gates.list() == [a, b]
     assert b.to_json() == {
         "id": b.id, "when": "after", "target": "audit", "handlerId": "h", "condition": None,
