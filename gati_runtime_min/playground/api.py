@@ -25,7 +25,7 @@ a developer's machine (a cross-site form post is neither JSON nor same-origin).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -36,6 +36,7 @@ from gati_runtime_min.errors import GatiError, HTTPError, envelope
 
 if TYPE_CHECKING:
     from gati_runtime_min.playground import Playground
+    from gati_runtime_min.playground.gates import Paused
     from gati_runtime_min.playground.trace import Trace
 
 Scope = MutableMapping[str, Any]
@@ -150,9 +151,7 @@ class PlaygroundEndpoints:
                 if method == "POST":
                     return await self._arm(scope, receive)
                 gates = self.playground.gates
-                return _json(
-                    {"gates": [g.to_json() for g in gates.list()], "paused": [p.to_json() for p in gates.paused()]}
-                )
+                return _json({"gates": [g.to_json() for g in gates.list()], "paused": _paused(gates.paused())})
             case ["gates", gate_id]:
                 self._allow(method, path, ("DELETE",))
                 self._check_write(scope)
@@ -298,6 +297,18 @@ class PlaygroundEndpoints:
         if not done:
             raise missing(f"no paused request {pause_id!r} (resumed, aborted or timed out)")
         return {"resumed": pause_id, "stateReplaced": state is not None}
+
+
+def _paused(paused: Iterable[Paused]) -> list[dict[str, Any]]:
+    """Each paused request's JSON form, and its state also as JSON text (`stateText`), as Python
+    writes it: an editor that keeps the text keeps `1.0` a float (JavaScript would make it `1`)."""
+    out = []
+    for p in paused:
+        data = p.to_json()
+        state = data.get("snapshot", {}).get("state")
+        data["stateText"] = orjson.dumps(state, option=orjson.OPT_INDENT_2, default=str).decode()
+        out.append(data)
+    return out
 
 
 def _json(value: Any, status: int = 200) -> Answer:

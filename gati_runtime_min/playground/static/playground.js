@@ -85,11 +85,12 @@ class ApiError extends Error {
   }
 }
 
+// `body`: a value to send as JSON, or a string already JSON (sent as it is)
 async function api(method, path, body) {
   const init = { method, headers: {} };
   if (method !== "GET") {
     init.headers["content-type"] = "application/json";
-    init.body = body === undefined ? "{}" : JSON.stringify(body);
+    init.body = body === undefined ? "{}" : typeof body === "string" ? body : JSON.stringify(body);
     if (method === "DELETE") delete init.body;
   }
   const response = await fetch(API + path, init);
@@ -760,7 +761,8 @@ function drawPaused(paused) {
 
 function pausedCard(p) {
   const snapshot = p.snapshot || {};
-  const original = pretty(snapshot.state ?? {});
+  // the state as the server wrote it: sent back as text, `1.0` stays a float
+  const original = typeof p.stateText === "string" ? p.stateText : pretty(snapshot.state ?? {});
   const gate = p.gate && typeof p.gate === "object" ? p.gate : null;
   const editor = el("textarea", { testid: "paused-state", spellcheck: "false", rows: 8, "aria-label": "state" });
   editor.value = original;
@@ -794,12 +796,18 @@ function pausedCard(p) {
     message.textContent = "";
     let body = {};
     if (what === "resume" && editor.value !== original) {
+      let edited;
       try {
-        body = { state: JSON.parse(editor.value) };
+        edited = JSON.parse(editor.value);
       } catch (err) {
         message.textContent = "the state is not JSON: " + err.message;
         return;
       }
+      if (edited === null || typeof edited !== "object" || Array.isArray(edited)) {
+        message.textContent = "the state is a JSON object (the request's whole lctx state)";
+        return;
+      }
+      body = `{"state": ${editor.value}}`; // the text as typed: numbers keep their form
     }
     card.dataset.busy = "1";
     resume.disabled = abort.disabled = true;

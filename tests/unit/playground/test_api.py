@@ -9,6 +9,7 @@ against the recorded v1.0.0 (which has transformers). Without the dev flag nothi
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -103,7 +104,8 @@ def test_the_page_and_its_assets_are_served_with_a_strict_content_security_polic
         assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert page.headers["x-content-type-options"] == "nosniff"
         srcs = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-        assert srcs and all(s.startswith("/_gati/playground/static/") for s in srcs), srcs  # nothing from elsewhere
+        # nothing from elsewhere (`data:,` is the empty icon, so the browser asks for no /favicon.ico)
+        assert srcs and all(s.startswith("/_gati/playground/static/") or s == "data:," for s in srcs), srcs
         assert (await client.get("/_gati/playground/")).text == page.text
         js = await client.get("/_gati/playground/static/playground.js")
         assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
@@ -306,6 +308,7 @@ def test_a_gate_pauses_a_request_until_it_is_resumed_with_an_edited_state(serve:
         assert p["handlerId"] == "get_book" and p["position"] == "before handler"
         state = dict(p["snapshot"]["state"])
         assert "started" in state  # what the global before hook put there
+        assert json.loads(p["stateText"]) == state  # the editor's text, floats written as Python writes them
         state["started"] = 0.0  # the request "started" at the clock's origin: Server-Timing shows it
         r = await client.post(f"{API}/paused/{p['id']}/resume", json={"state": state})
         assert r.status_code == 200 and r.json() == {"resumed": p["id"], "stateReplaced": True}
