@@ -16,10 +16,11 @@
 
 Errors use the runtime's envelope: GATI552 for a bad call (400; 403 for a write from another
 site), GATI553 for an unknown trace, gate or paused request (404), GATI554 for a replay that could
-not run (500), GATI520/521 for a path or method the API does not have. A write (POST, DELETE)
-needs `content-type: application/json` (415 GATI514 otherwise) and, when the browser sends an
-`Origin`, one naming this very host: a page on another site cannot arm a gate or run a replay on
-a developer's machine (a cross-site form post is neither JSON nor same-origin).
+not run (500), GATI520/521 for a path or method the API does not have. An API call that carries an `Origin` (a
+browser's) must name this very host, and a write (POST, DELETE) needs `content-type:
+application/json` (415 GATI514 otherwise): a page on another site can neither read traces nor arm
+a gate or run a replay on a developer's machine (a cross-site form post is neither JSON nor
+same-origin).
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class PlaygroundEndpoints:
             return 200, self.static[name], [(b"content-type", kind), _NO_STORE]
         if not rest.startswith("/api/"):
             raise GatiError("GATI520", f"no route for {path}")
+        self._check_origin(scope)
         parts = [unquote(p) for p in rest[len("/api/") :].split("/")]
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         match parts:
@@ -176,14 +178,14 @@ class PlaygroundEndpoints:
             raise GatiError("GATI521", f"{method} is not allowed on {path}", headers={"allow": ", ".join(allowed)})
 
     # writes: JSON from this very origin
-    def _check_write(self, scope: Scope) -> None:
+    @staticmethod
+    def _check_origin(scope: Scope) -> None:
+        """An API call from a browser page must come from this very origin: another site's page can
+        neither write nor read (a read allowed by the app's own CORS settings included)."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        kind = headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind != "application/json":
-            raise GatiError("GATI514", "a playground write needs content-type: application/json")
         origin = headers.get("origin")
         if origin is None:
-            return  # not a browser (curl, a test client): no page of another site is behind it
+            return  # a same-origin read, or no browser at all (curl, a test client)
         host = headers.get("host", "")
         try:
             parts = urlsplit(origin)
@@ -191,7 +193,16 @@ class PlaygroundEndpoints:
         except ValueError:
             same = False
         if not same:
-            raise cross_site(f"a playground write from origin {origin!r}, not this server ({host or 'no Host'})")
+            raise cross_site(f"a playground call from origin {origin!r}, not this server ({host or 'no Host'})")
+
+    @staticmethod
+    def _check_write(scope: Scope) -> None:
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"content-type":
+                if value.decode("latin-1").split(";")[0].strip().lower() == "application/json":
+                    return
+                break
+        raise GatiError("GATI514", "a playground write needs content-type: application/json")
 
     async def _body(self, scope: Scope, receive: Receive) -> dict[str, Any]:
         """The JSON object of a write (an empty body is `{}`), once `_check_write` passed."""

@@ -267,6 +267,9 @@ def test_writes_need_json_and_the_same_origin(serve: Serve) -> None:
             r = await client.post(gates, json=gate, headers={"origin": origin})
             assert "origin" in error_of(r, 403, "GATI552")["message"]
         assert (await client.get(gates)).json()["gates"] == []  # nothing was armed
+        # reads too: another site's page reads no trace, even where the app's CORS settings would allow it
+        error_of(await client.get(f"{API}/traces", headers={"origin": "http://evil.example"}), 403, "GATI552")
+        assert (await client.get(f"{API}/traces", headers={"origin": "http://testserver"})).status_code == 200
         r = await client.post(gates, json=gate, headers={"origin": "http://testserver"})
         assert r.status_code == 201, r.text
         gate_id = r.json()["id"]
