@@ -60,7 +60,14 @@ def _headers(pairs: Sequence[str]) -> dict[str, str]:
     help="The JSON Lines trace file (default: `[tool.gati.playground] store`).",
 )
 @click.option("--url", default=None, metavar="URL", help="Ask a running dev server instead (http://127.0.0.1:PORT).")
-@click.option("--export", "export", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE")
+@click.option(
+    "--export",
+    "export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write the request (or all: --request all) as a pytest module instead.",
+)
 @click.option("--header", "header", multiple=True, metavar="NAME:VALUE", help="Send this header (a redacted one).")
 @click.option("--ignore", "ignore", multiple=True, metavar="KEY", help="Leave this body key out of comparisons.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -215,7 +222,7 @@ def _remote(
 
     if export is not None:
         if rid == "all":
-            rows = call("GET", "/traces?limit=100000")["traces"]
+            rows = call("GET", "/traces?limit=10000")["traces"]
             ids = [row["requestId"] for row in reversed(rows) if row.get("replayOf") is None]
         else:
             ids = [rid]
@@ -271,7 +278,7 @@ def render_text(result: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     steps = result.get("traceDiff") or []
     if steps:
         width = max(len(s["step"]) for s in steps)
-        lines.append(f"steps:{' ' * (width - 2)}left        right")
+        lines.append(f"steps:{' ' * width}{'left':>10}  {'right':>10}")
         mark = {"both": "=", "left": "<", "right": ">"}
         for s in steps:
             flag = mark[s["side"]] if not s["changed"] or s["side"] != "both" else "!"

@@ -140,9 +140,8 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The app with two recorded versions: v1, and v2 (the working tree, recorded) with its transformers."""
     root = tmp_path_factory.mktemp("replay") / "users"
     write_users(root, USERS_V1)
-    for args, at in ((("version", "record", ".", "--tag", "v1"), V1),):
-        done = gatic(root, *args, at=at)
-        assert done.returncode == 0, done.stdout + done.stderr
+    done = gatic(root, "version", "record", ".", "--tag", "v1", at=V1)
+    assert done.returncode == 0, done.stdout + done.stderr
     write_users(root, USERS_V2)
     (root / USERS_PKG / "transformers.py").write_text(TRANSFORMERS, encoding="utf-8")
     done = gatic(root, "version", "record", ".", "--tag", "v2", at=V2)
@@ -152,9 +151,15 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run(build_dir: Path, *steps: tuple[str, str, dict[str, str], Any]) -> tuple[GatiApp, list[httpx.Response]]:
-    """A traced app of `build_dir` that served `steps` (method, path, headers, JSON body) in-process."""
+def run(
+    build_dir: Path, *steps: tuple[str, str, dict[str, str], Any], to_file: bool = False
+) -> tuple[GatiApp, list[httpx.Response]]:
+    """A traced app of `build_dir` that served `steps` (method, path, headers, JSON body) in-process;
+    its traces go to the project's trace file only when `to_file`."""
     app = GatiApp(build_dir, trace=True)
+    assert app.playground is not None
+    if not to_file:
+        app.playground.store.path = None
 
     async def go() -> list[httpx.Response]:
         out = []
@@ -261,6 +266,10 @@ def test_replay_records_a_new_trace_of_the_request(users: Path) -> None:
     with pytest.raises(ReplayError) as caught:
         diff_of(app, trace, "v9")
     assert caught.value.code == "GATI552" and "v9" in caught.value.message
+    untraced = GatiApp(users / ".gati", trace=False)
+    with pytest.raises(ReplayError) as off:
+        diff_of(untraced, trace, "v1")
+    assert off.value.code == "GATI554" and "tracing is off" in off.value.message
 
 
 # ------------------------------------------------------------------ the bookstore example
@@ -435,7 +444,9 @@ def test_gatic_replay_over_the_bookstore_build(bookstore: Path) -> None:
     """Recorded in-process into the project's trace file; an old, deprecated version's answer
     differs by the version headers (exit 1), the current one's does not (exit 0)."""
     (bookstore / "traces.jsonl").unlink(missing_ok=True)
-    _, (listed,) = run(bookstore / ".gati", ("GET", "/books?genre=fiction", {"x-gati-version": "v1.0.0"}, None))
+    _, (listed,) = run(
+        bookstore / ".gati", ("GET", "/books?genre=fiction", {"x-gati-version": "v1.0.0"}, None), to_file=True
+    )
     rid = listed.headers["x-request-id"]
     assert TraceStore.load(bookstore / "traces.jsonl").get(rid) is not None
     env = {"BOOKSTORE_API_KEYS": f"{KEY}=admin,editor"}
@@ -445,3 +456,28 @@ def test_gatic_replay_over_the_bookstore_build(bookstore: Path) -> None:
     assert "as v1.0.0 (2026-09-01T09:00:00Z): 200" in old.stdout
     current = gatic(bookstore, "replay", ".", "--request", rid, "--version", "v2.0.0", env=env)
     assert current.returncode == 0, current.stdout + current.stderr
+
+
+def test_gatic_replay_asks_a_running_dev_server_with_url(users: Path, tmp_path: Path) -> None:
+    """`--url`: the dev server replays a request it recorded (its playground API) and the command
+    prints the same diff and exit code as offline."""
+    import importlib.util
+
+    if importlib.util.find_spec("gati_runtime_min.playground.api") is None:
+        pytest.skip("the playground API (gati_runtime_min/playground/api.py) is not on this branch yet")
+    with serve_build("users-dev", users, users / ".gati", {"GATI_DEV": "1"}) as served:
+        r = httpx.post(served.base_url + "/users", headers={"x-gati-version": "v1"}, json={"full_name": "Ada"})
+        rid = r.headers["x-request-id"]
+        done = gatic(users, "replay", "--url", served.base_url, "--request", rid)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert '  - $.body.full_name: "Ada"' in done.stdout and '  + $.body.name: "Ada"' in done.stdout
+        same = gatic(
+            users, "replay", "--url", served.base_url, "--request", rid, "--ignore", "full_name", "--ignore", "name"
+        )
+        assert same.returncode == 0, same.stdout + same.stderr
+        unknown = gatic(users, "replay", "--url", served.base_url, "--request", "nope")
+        assert unknown.returncode == 2 and "no request nope on" in unknown.stderr
+        export = gatic(
+            users, "replay", "--url", served.base_url, "--request", "all", "--export", str(tmp_path / "t.py")
+        )
+        assert export.returncode == 0 and (tmp_path / "t.py").read_text(encoding="utf-8").count("\ndef test_") == 1
