@@ -2,7 +2,7 @@
 bookstore served by real uvicorn on 127.0.0.1 with `GATI_DEV=1`.
 
 From the page alone: send requests (create an author and a book, read the book as v1.0.0), open the
-read's trace and see its timeline, replay it against v1.0.0 (which the bookstore serves through
+read's trace and see its timeline and its snapshots, replay it against v1.0.0 (which the bookstore serves through
 transformers) and see the response diff; arm a gate, send a request that pauses there, edit its
 state, resume it and see the answer the edited state made. Screenshots of each step are kept in
 `$GATI_TEST_ARTIFACTS` (default `test-artifacts/playground/` at the repository root).
@@ -141,7 +141,11 @@ class Page:
 
 
 def test_the_playground_page_sends_traces_replays_and_gates_requests(browser: WebDriver, tmp_path: Path) -> None:
-    build_dir = build_copy(BOOKSTORE, tmp_path / "bookstore")
+    def snapshots_of_get_book(app: Path) -> None:
+        with (app / "pyproject.toml").open("a", encoding="utf-8") as f:
+            f.write('\n[tool.gati.playground]\nsnapshots = ["get_book"]\n')
+
+    build_dir = build_copy(BOOKSTORE, tmp_path / "bookstore", snapshots_of_get_book)
     shots = artifacts_dir()
     with serve_build("bookstore", tmp_path / "bookstore", build_dir, extra_env={"GATI_DEV": "1"}) as served:
         page = Page(browser, shots)
@@ -211,6 +215,11 @@ def drive(page: Page, base: str) -> None:
     page.all("pane-tab-exchange")[0].click()
     assert '"stock": 0' in page.all("exchange-response-body")[0].text
     page.shot("04-trace-exchange")
+    page.all("pane-tab-snapshots")[0].click()  # `snapshots = ["get_book"]`: the state at each position
+    positions = [c.get_attribute("data-position") for c in page.all("snapshot")]
+    assert "before handler" in positions and "after handler" in positions, positions
+    before = page.all("snapshot")[positions.index("before handler")]
+    assert '"started"' in page.all("snapshot-state", before)[0].text
 
     # 3. replay against v1.0.0: both runs and the diff of their answers
     page.all("pane-tab-replay")[0].click()

@@ -391,7 +391,7 @@ def test_the_playground_table_in_pyproject_never_turns_the_page_on(tmp_path: Pat
     app_dir = tmp_path / "bookstore"
     shutil.copytree(BOOKSTORE, app_dir, ignore=shutil.ignore_patterns(".gati", "__pycache__", "*.pyc"))
     with (app_dir / "pyproject.toml").open("a", encoding="utf-8") as f:
-        f.write("\n[tool.gati.playground]\ncapacity = 50\ngate_timeout = 5.0\n")
+        f.write("\n[tool.gati.playground]\ncapacity = 50\nsnapshots = true\ngate_timeout = 5.0\n")
     assert build(app_dir).ok
     app = GatiApp(app_dir / ".gati")
     assert app.build.settings["playground"]["capacity"] == 50
