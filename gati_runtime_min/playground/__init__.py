@@ -6,7 +6,7 @@ nothing of it runs and the request path is as it was. See `docs/playground.md`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gati_runtime_min.playground.gates import Condition, Gate, Gates, Paused
 from gati_runtime_min.playground.recorder import ACTIVE, RECORDED, Recorder
@@ -16,6 +16,7 @@ from gati_runtime_min.playground.trace import Span, Trace, TraceFileError, Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.app import GatiApp
+    from gati_runtime_min.playground.api import PlaygroundEndpoints
 
 __all__ = [
     "ACTIVE",
@@ -54,7 +55,11 @@ class Playground:
         self.store.redactor = self.redactor
         self.gates = Gates(settings.gate_timeout, self.redactor)
         self.recorder = Recorder(self, with_telemetry=with_telemetry)
-        self.endpoints: Any = None  # `api.PlaygroundEndpoints`, with the dev flag only
+        self.endpoints: PlaygroundEndpoints | None = None  # the page and its API, with the dev flag only
+        if settings.dev:
+            from gati_runtime_min.playground.api import PlaygroundEndpoints
+
+            self.endpoints = PlaygroundEndpoints(self)
 
     def carry_over(self, previous: Playground) -> None:
         """Keep `previous`'s traces and gates (a hot swap's new app takes over from the old one)."""

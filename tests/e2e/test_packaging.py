@@ -31,6 +31,8 @@ def test_wheel_ships_templates_and_builds_outside_the_checkout(tmp_path: Path) -
     assert {f"gati_compiler/_templates/{t}" for t in templates} <= names
     assert "gati_compiler/py.typed" in names and "gati_runtime_min/py.typed" in names
     assert "gati_runtime_min/modules/js/gati-module.mjs" in names  # the Node module helper is package data
+    page = {f"gati_runtime_min/playground/static/playground.{ext}" for ext in ("html", "js", "css")}
+    assert page <= names, page - names  # the playground page (served from the package, no CDN)
     entry = [n for n in names if n.endswith("entry_points.txt")]
     assert entry and b"gatic = gati_compiler.entry:run" in zipfile.ZipFile(wheel).read(entry[0])
 
