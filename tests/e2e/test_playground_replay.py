@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_examples_served import (  # type: ignore[import-not-found, unused-ignore]  # a sibling test module
     ROOT,
     build_copy,
@@ -25,6 +27,7 @@ from test_examples_served import (  # type: ignore[import-not-found, unused-igno
 )
 
 from gati_runtime_min.app import GatiApp
+from gati_runtime_min.playground.diff import diff_json
 from gati_runtime_min.playground.replay import ReplayError, compare, replay
 from gati_runtime_min.playground.trace import Trace, TraceStore
 from gati_runtime_min.testing import AppClient
@@ -481,3 +484,51 @@ def test_gatic_replay_asks_a_running_dev_server_with_url(users: Path, tmp_path: 
             users, "replay", "--url", served.base_url, "--request", "all", "--export", str(tmp_path / "t.py")
         )
         assert export.returncode == 0 and (tmp_path / "t.py").read_text(encoding="utf-8").count("\ndef test_") == 1
+
+
+# ------------------------------------------------------------------ property 45
+NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=NAMES, recorded_as=st.sampled_from(["v1", "v2", None]), replay_as=st.sampled_from(["v1", "v2"]))
+def test_property_45_request_replay_execution(users: Path, name: str, recorded_as: str | None, replay_as: str) -> None:
+    """Property 45: a stored request replayed as a version gets exactly the answer a client of that
+    version gets for it, the run as the current version gets what a current client gets for the
+    request upgraded by the transformers, and the reported diff is the diff of those two answers."""
+    body = {"full_name": name} if recorded_as == "v1" else {"name": name}
+    asked = {"x-gati-version": recorded_as} if recorded_as else {}
+    sent_as = {"x-gati-version": replay_as}
+    current_body = {"name": name}
+    app, (recorded, direct, current) = run(
+        users / ".gati",
+        ("POST", "/users", asked, body),
+        ("POST", "/users", sent_as, body),  # what a client of `replay_as` gets for the same request
+        ("POST", "/users", {}, current_body),  # what a current client gets for it, in the current shape
+    )
+    trace = stored(app, recorded)
+    result = diff_of(app, trace, replay_as)
+    left, right = result["left"]["answer"], result["right"]["answer"]
+    assert (left["status"], _volatile_free(left["body"])) == (direct.status_code, _volatile_free(direct.json()))
+    # the run as the current version: upgraded by the transformer when recorded as v1
+    assert result["upgradedFrom"] == (V1 if recorded_as == "v1" else None)
+    assert result["right"]["sent"]["body"] == current_body
+    assert (right["status"], right["body"]) == (current.status_code, current.json())
+    expected = diff_json(
+        {"status": left["status"], "body": _volatile_free(left["body"])},
+        {"status": right["status"], "body": _volatile_free(right["body"])},
+    )
+    got = [c for c in result["responseDiff"] if not c["path"].startswith("$.headers")]
+    assert [(c["op"], c["path"]) for c in got] == [(c.op, c.path) for c in expected if _kept(c.path)]
+    assert result["same"] is (not result["responseDiff"])
+
+
+def _volatile_free(body: Any) -> Any:
+    """An error body without its request id (each run has its own)."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return {"error": {k: v for k, v in body["error"].items() if k != "requestId"}}
+    return body
+
+
+def _kept(path: str) -> bool:
+    return not path.endswith(".requestId")
