@@ -487,7 +487,7 @@ def test_gatic_replay_asks_a_running_dev_server_with_url(users: Path, tmp_path: 
 
 
 # ------------------------------------------------------------------ property 45
-NAMES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+NAMES = st.text(st.characters(codec="utf-8"), max_size=12)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
