@@ -264,7 +264,7 @@ class GatiApp(AppEdges):
                 await self.telemetry.serve(self, self._resolve, scope, receive, send)  # back here, in a span
                 return
             if self._recorder is not None and RECORDED not in scope:
-                await self._recorder.serve(self, self._resolve, scope, receive, send)  # back here, recorded
+                await self._recorder.serve(self, scope, receive, send)  # back here, recorded
                 return
         if scope["type"] != "http":
             await self._other(scope, receive, send)

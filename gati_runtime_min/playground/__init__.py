@@ -53,6 +53,7 @@ class Playground:
         # what is secret in this app: its API-key header and keys, and each value its secrets store reads
         self.redactor = Redactor.for_app(app)
         self.store.redactor = self.redactor
+        self.store.route_of = self.route_of
         self.gates = Gates(settings.gate_timeout, self.redactor)
         self.recorder = Recorder(self, with_telemetry=with_telemetry)
         self.endpoints: PlaygroundEndpoints | None = None  # the page and its API, with the dev flag only
@@ -66,6 +67,16 @@ class Playground:
         self.store = self.recorder.store = previous.store
         self.gates = previous.gates  # armed gates stay armed, paused requests stay paused
         self.gates.redactor = self.redactor
+        self.store.redactor = self.redactor
+        self.store.route_of = self.route_of
+
+    def route_of(self, method: str, path: str) -> tuple[str, str] | None:
+        """The handler id and route template `method path` goes to (a trace names its route)."""
+        resolve = self.app.router.resolve
+        hit = resolve(method, path)
+        if hit is None and method == "HEAD":
+            hit = resolve("GET", path)
+        return (hit[0].handler_id, hit[0].route.path) if hit is not None else None
 
     def close(self) -> None:
         self.store.close()

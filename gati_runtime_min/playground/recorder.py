@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from gati_runtime_min.lifecycle import invoke
 from gati_runtime_min.playground.snapshot import take
-from gati_runtime_min.playground.trace import CLIENT, SERVER, Span, Trace
+from gati_runtime_min.playground.trace import CLIENT, Span, Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
@@ -80,41 +80,21 @@ class Recorder:
         self.with_telemetry = with_telemetry
 
     # the request
-    async def serve(
-        self,
-        app: App,
-        resolve: Callable[[str, str], tuple[RoutePlan, Any] | None],
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
+    async def serve(self, app: App, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request through `app`, recording it. Only what the answer needs happens here:
+        the server span, the route's name, the bodies' JSON and the ids come in `Trace.complete`."""
         path: str = scope["path"]
         if path.startswith("/_gati/"):  # probes and the playground itself: not recorded
             await app({**scope, RECORDED: True}, receive, send)
             return
         t0 = perf_counter()
-        method: str = scope["method"]
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         caller = _incoming(raw_headers)
-        trace_id = caller[0] if caller is not None else _otel_trace_id() if self.with_telemetry else None
-        query = scope.get("query_string", b"").decode("latin-1")
-        trace = Trace(method, path, query, time(), t0, trace_id)
-        server = Span(method, 0.0, caller[1] if caller is not None else None, None, SERVER)
-        trace.spans.append(server)
-        route = Span("route", perf_counter() - t0, server)
-        trace.spans.append(route)
-        hit = resolve(method, path)
-        if hit is None and method == "HEAD":
-            hit = resolve("GET", path)
-        route.end = perf_counter() - t0
-        if hit is not None:
-            plan = hit[0]
-            trace.handler_id = plan.handler_id
-            trace.route = plan.route.path
-            server.name = f"{method} {plan.route.path}"
-            route.attributes = {"http.route": plan.route.path, "gati.handler_id": plan.handler_id}
-        server.attributes = {"http.request.method": method, "url.path": path}
-        trace.current = server
+        trace = Trace(scope["method"], path, "", time(), t0)
+        if caller is not None:
+            trace._trace_id, trace.caller = caller
+        elif self.with_telemetry:
+            trace._trace_id = _otel_trace_id()
         max_body = self.max_body
         request_body: list[bytes] = []
         response_body: list[bytes] = []
@@ -129,15 +109,10 @@ class Recorder:
             return message
 
         async def recorded_send(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
+            if message["type"] == "http.response.start":
                 trace.status = message["status"]
-                sent = trace.response_headers = message.get("headers") or []
-                for name, value in sent:
-                    if name == b"x-request-id":
-                        trace.request_id = value.decode("latin-1")
-                        break
-            elif kind == "http.response.body":
+                trace.response_headers = message.get("headers") or []
+            else:
                 chunk = message.get("body")
                 if chunk and kept[1] < max_body:
                     response_body.append(chunk[: max_body - kept[1]])
@@ -149,16 +124,20 @@ class Recorder:
             scope[RECORDED] = True  # the request's own scope (the server makes one per request)
             await app(scope, recorded_receive, recorded_send)
         except BaseException as exc:
-            server.fail(exc)
+            trace.error = exc
             raise
         finally:
             ACTIVE.reset(token)
-            end = perf_counter() - t0
-            server.end = trace.duration = end
+            trace.duration = perf_counter() - t0
             trace.current = None
-            if not trace.request_id:  # no answer went out (the client left): named by its trace
+            for name, value in trace.response_headers:
+                if name == b"x-request-id":
+                    trace.request_id = value.decode("latin-1")
+                    break
+            else:  # no answer went out (the client left): named by its trace
                 trace.request_id = trace.trace_id
-            trace.pending = (raw_headers, b"".join(request_body), kept[0], b"".join(response_body), kept[1])
+            query: bytes = scope.get("query_string", b"")
+            trace.pending = (raw_headers, b"".join(request_body), kept[0], b"".join(response_body), kept[1], query)
             self.store.add(trace)
 
     # the steps: wrapped once, at start-up

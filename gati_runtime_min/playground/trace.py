@@ -16,7 +16,7 @@ reported (`TraceFileError` names the file and line), never skipped in silence.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from random import getrandbits
 from typing import Any, Final
@@ -127,8 +127,10 @@ class Trace:
     __slots__ = (
         "_trace_id",
         "body",
+        "caller",
         "current",
         "duration",
+        "error",
         "events",
         "handler_id",
         "headers",
@@ -177,9 +179,12 @@ class Trace:
         self.current: Span | None = None  # the span new steps nest under (while running)
         self.lctx: Any = None  # the request's `LocalContext`, until `complete`
         self.response_headers: list[tuple[bytes, bytes]] = []  # as sent, until `complete`
+        self.caller: str | None = None  # the caller's span id (its `traceparent`): the server span's parent
+        self.error: BaseException | None = None  # what the request raised past the app, if anything
         # what `complete` turns into the JSON form: (request headers, request body, its full
-        # length, response body, its full length), kept raw so that the request does not wait for it
-        self.pending: tuple[list[tuple[bytes, bytes]], bytes, int, bytes, int] | None = None
+        # length, response body, its full length, query string), kept raw so that the request
+        # does not wait for it
+        self.pending: tuple[list[tuple[bytes, bytes]], bytes, int, bytes, int, bytes] | None = None
 
     @property
     def trace_id(self) -> str:
@@ -188,14 +193,23 @@ class Trace:
             found = self._trace_id = new_trace_id()
         return found
 
-    def complete(self, redactor: Any = None) -> Trace:
-        """Fill in the headers, bodies, response and events from what the request left raw, with
-        secrets redacted (`redactor`: a `snapshot.Redactor`); once, then a no-op."""
+    def complete(
+        self, redactor: Any = None, route_of: Callable[[str, str], tuple[str, str] | None] | None = None
+    ) -> Trace:
+        """Fill in what the request left raw: the headers, bodies, response and events (secrets
+        redacted by `redactor`, a `snapshot.Redactor`), the route (`route_of(method, path)` gives
+        the handler id and route template), and the server and ingress spans; once, then a no-op."""
         pending = self.pending
         if pending is None:
             return self
         self.pending = None
-        raw_headers, request_body, request_length, response_body, response_length = pending
+        raw_headers, request_body, request_length, response_body, response_length, query = pending
+        self.query = query.decode("latin-1")
+        if self.handler_id is None and route_of is not None:
+            found = route_of(self.method, self.path)
+            if found is not None:
+                self.handler_id, self.route = found
+        self._server_spans()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers]
         self.response_headers = []
@@ -223,6 +237,34 @@ class Trace:
         elif self.status == 0:
             self.outcome = "disconnected"
         return self
+
+    def _server_spans(self) -> None:
+        """The request's own spans, first: the server span (the whole request; the parent of every
+        step that ran outside another) and `ingress` (route, policies, version, body: from the
+        start to the first step)."""
+        end = self.duration or 0.0
+        attrs: dict[str, Any] = {"http.request.method": self.method, "url.path": self.path}
+        if self.route is not None:
+            attrs["http.route"] = self.route
+        if self.handler_id is not None:
+            attrs["gati.handler_id"] = self.handler_id
+        attrs["http.response.status_code"] = self.status
+        if self.version is not None:
+            attrs["gati.api_version"] = self.version
+        server = Span(f"{self.method} {self.route}" if self.route else self.method, 0.0, self.caller, attrs, SERVER)
+        server.end = end
+        if self.error is not None:
+            server.fail(self.error)
+            self.error = None
+        elif self.status >= 500:
+            server.status = "error"
+        steps = self.spans
+        ingress = Span("ingress", 0.0, server, {k: v for k, v in attrs.items() if k != "http.response.status_code"})
+        ingress.end = min((s.start for s in steps), default=end)
+        for step in steps:
+            if step.parent is None:
+                step.parent = server
+        self.spans = [server, ingress, *steps]
 
     # the JSON form (the store's file, the page's API, `gatic replay`)
     def summary(self) -> dict[str, Any]:
@@ -351,6 +393,7 @@ class TraceStore:
         self._lock = threading.Lock()
         self.added = 0  # traces added since the start (the page polls it)
         self.redactor: Any = None  # a `snapshot.Redactor`: what `Trace.complete` redacts with
+        self.route_of: Callable[[str, str], tuple[str, str] | None] | None = None  # the app's routes, for it too
 
     def __len__(self) -> int:
         return min(self.added, self.capacity)
@@ -363,7 +406,7 @@ class TraceStore:
         ring, at = self._ring, self._next
         out = [t for t in (*reversed(ring[:at]), *reversed(ring[at:])) if t is not None]
         for trace in out:
-            trace.complete(self.redactor)
+            trace.complete(self.redactor, self.route_of)
         return out
 
     def add(self, trace: Trace) -> None:
@@ -379,14 +422,14 @@ class TraceStore:
         self._next = at if at < self.capacity else 0
         self.added += 1
         if self.path is not None:
-            trace.complete(self.redactor)
+            trace.complete(self.redactor, self.route_of)
             self._pending.append(orjson.dumps(trace.to_json(), default=str) + b"\n")
             if len(self._pending) >= self._batch:
                 self.flush()
 
     def get(self, request_id: str) -> Trace | None:
         trace = self._index.get(request_id)
-        return trace.complete(self.redactor) if trace is not None else None
+        return trace.complete(self.redactor, self.route_of) if trace is not None else None
 
     def recent(self, limit: int = 100, *, handler_id: str | None = None, include_replays: bool = True) -> list[Trace]:
         """The newest first."""

@@ -198,7 +198,7 @@ def drive(page: Page, base: str) -> None:
     page.until(lambda d: detail.is_displayed() and page.all("span-row"), "the trace's timeline")
     assert detail.get_attribute("data-request-id") == newest.get_attribute("data-request-id")
     spans = {r.get_attribute("data-span-name") or "": r for r in page.all("span-row")}
-    assert "GET /books/{id:int}" in spans and "handler get_book" in spans and "route" in spans, list(spans)
+    assert "GET /books/{id:int}" in spans and "handler get_book" in spans and "ingress" in spans, list(spans)
     assert any(name.startswith("transformer ") for name in spans), list(spans)  # v1.0.0's downgrade
     assert any(name.startswith("module store.") for name in spans), list(spans)
     assert spans["GET /books/{id:int}"].get_attribute("data-depth") == "0"

@@ -171,7 +171,7 @@ def test_one_trace_its_otlp_form_and_an_unknown_request_id(serve: Serve) -> None
         trace = (await client.get(f"{API}/traces/{rid}")).json()
         assert trace["requestId"] == rid and trace["status"] == 404 and trace["route"] == "/books/{id:int}"
         names = [s["name"] for s in trace["spans"]]
-        assert names[0] == "GET /books/{id:int}" and "handler get_book" in names and "route" in names
+        assert names[0] == "GET /books/{id:int}" and "handler get_book" in names and "ingress" in names
         assert trace["response"]["body"]["error"]["code"] == "book_not_found"
         assert ["x-gati-version", "v1.0.0"] in trace["request"]["headers"]
         assert any(e["event"] == "handler.start" for e in trace["events"])

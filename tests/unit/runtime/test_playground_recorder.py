@@ -71,7 +71,7 @@ def test_every_step_of_a_request_is_a_span_named_as_telemetry_names_it(build: Pa
     assert r.status_code == 201
     trace = the_trace(app, r.headers["x-request-id"])
     got = names(trace)
-    assert got[0] == "POST /orders" and got[1] == "route"
+    assert got[0] == "POST /orders" and got[1] == "ingress"
     # the global hook, the flaky route hook twice (its retry), its local hook, decoding, the handler, after hooks
     hooks_before = [n for n in got if n.startswith("hook before")]
     assert hooks_before[0].endswith(":g_before")
