@@ -291,6 +291,10 @@ def serve(
     from gati_runtime_min.state import StateError
 
     _require_project(project)
+    if dev and workers > 1:
+        raise click.UsageError(
+            "--dev keeps traces, snapshots and debug gates in the serving process: use one worker (--workers 1)"
+        )
     _set_dev(dev)
     out = ".gati"
     if rebuild:

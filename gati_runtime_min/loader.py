@@ -15,7 +15,7 @@ import inspect
 import itertools
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -142,6 +142,34 @@ class ServedVersion:
     errors: tuple[StepSpec, ...] = ()  # newest first
     body_only: Callable[[Any], Any] | None = None  # the version's body decoder when the body is all it has
     touches_request: bool = True  # False: nothing to check or upgrade (`serving.json`'s `checkRequest`)
+
+    def with_transformers(
+        self, wrap: Callable[[Callable[[Any], Any], StepSpec, str, dict[str, Any]], Callable[[Any], Any]]
+    ) -> ServedVersion:
+        """This version with each transformer replaced by `wrap(fn, step, kind, attributes)` (a span
+        around it: telemetry, the playground); `attributes` are the transformer's span attributes."""
+
+        def steps(chain: tuple[StepSpec, ...], kind: str) -> tuple[StepSpec, ...]:
+            out = []
+            for step in chain:
+                fn: Callable[[Any], Any] = getattr(step, kind)
+                attributes: dict[str, Any] = {
+                    "gati.handler_id": self.handler_id,
+                    "gati.api_version": self.version,
+                    "gati.transformer.kind": kind,
+                    "gati.transformer.step": f"{step.from_tsv} -> {step.to_tsv}",
+                    "gati.transformer": step.names.get(kind, ""),
+                }
+                changes: Any = {kind: wrap(fn, step, kind, attributes)}
+                out.append(replace(step, **changes))
+            return tuple(out)
+
+        return replace(
+            self,
+            upgrades=steps(self.upgrades, "upgrade"),
+            downgrades=steps(self.downgrades, "downgrade"),
+            errors=steps(self.errors, "error"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -397,33 +397,13 @@ class Telemetry:
 
     def instrument_served(self, served: ServedVersion) -> ServedVersion:
         """The version's transformer chains with a span around each transformer."""
+        return served.with_transformers(self._transformer)
 
-        def steps(chain: tuple[StepSpec, ...], kind: str) -> tuple[StepSpec, ...]:
-            changes: Any = {kind: None}
-            out = []
-            for step in chain:
-                changes[kind] = self._transformer(step, kind, served)
-                out.append(dataclasses.replace(step, **changes))
-            return tuple(out)
-
-        return dataclasses.replace(
-            served,
-            upgrades=steps(served.upgrades, "upgrade"),
-            downgrades=steps(served.downgrades, "downgrade"),
-            errors=steps(served.errors, "error"),
-        )
-
-    def _transformer(self, step: StepSpec, kind: str, served: ServedVersion) -> Callable[[Any], Any]:
-        fn: Callable[[Any], Any] = getattr(step, kind)
+    def _transformer(
+        self, fn: Callable[[Any], Any], step: StepSpec, kind: str, static: dict[str, AttrValue]
+    ) -> Callable[[Any], Any]:
         tracer = self.tracer
         name = f"transformer {step.names.get(kind, kind)}"
-        static: dict[str, AttrValue] = {
-            "gati.handler_id": served.handler_id,
-            "gati.api_version": served.version,
-            "gati.transformer.kind": kind,
-            "gati.transformer.step": f"{step.from_tsv} -> {step.to_tsv}",
-            "gati.transformer": step.names.get(kind, ""),
-        }
 
         def traced(value: Any) -> Any:
             info = CURRENT.get()

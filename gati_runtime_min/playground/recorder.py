@@ -15,7 +15,6 @@ event list) is left to `Trace.complete`, which the store's readers call, not the
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from time import perf_counter, time
@@ -27,7 +26,7 @@ from gati_runtime_min.playground.trace import CLIENT, Span, Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
-    from gati_runtime_min.loader import ServedVersion, StepSpec
+    from gati_runtime_min.loader import ServedVersion
     from gati_runtime_min.playground import Playground
 
 Scope = MutableMapping[str, Any]
@@ -247,28 +246,10 @@ class Recorder:
 
     def instrument_served(self, served: ServedVersion) -> ServedVersion:
         """The version's transformer chains with a span around each transformer."""
-
-        def steps(chain: tuple[StepSpec, ...], kind: str) -> tuple[StepSpec, ...]:
-            out = []
-            for step in chain:
-                fn: Callable[[Any], Any] = getattr(step, kind)
-                name = f"transformer {step.names.get(kind, kind)}"
-                attrs = {
-                    "gati.handler_id": served.handler_id,
-                    "gati.api_version": served.version,
-                    "gati.transformer.kind": kind,
-                    "gati.transformer.step": f"{step.from_tsv} -> {step.to_tsv}",
-                    "gati.transformer": step.names.get(kind, ""),
-                }
-                changes: Any = {kind: _timed(fn, name, served.handler_id, attrs)}
-                out.append(dataclasses.replace(step, **changes))
-            return tuple(out)
-
-        return dataclasses.replace(
-            served,
-            upgrades=steps(served.upgrades, "upgrade"),
-            downgrades=steps(served.downgrades, "downgrade"),
-            errors=steps(served.errors, "error"),
+        return served.with_transformers(
+            lambda fn, step, kind, attrs: _timed(
+                fn, f"transformer {step.names.get(kind, kind)}", served.handler_id, attrs
+            )
         )
 
     @contextlib.contextmanager

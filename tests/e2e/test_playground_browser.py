@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
+from chromium import WAIT, headless_chromium  # type: ignore[import-not-found, unused-ignore]  # a sibling module
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -38,10 +34,7 @@ from test_examples_served import (  # type: ignore[import-not-found, unused-igno
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 BOOKSTORE = ROOT / "examples" / "bookstore"
-WAIT = 60  # seconds: a ceiling for a loaded machine, never a pace
 V1 = "2026-09-01T09:00:00Z"  # the bookstore's v1.0.0
 
 
@@ -53,33 +46,8 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    assert not missing, f"{missing} missing: `apt-get install -y chromium chromium-driver` (.ci/run does)"
-    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must never try to download a driver
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, checked at the end
-    profile = tempfile.mkdtemp(prefix="gati-chromium-")
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1500,1100",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
+    with headless_chromium("--window-size=1500,1100", console=True) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 class Page:
