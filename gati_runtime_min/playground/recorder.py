@@ -164,23 +164,70 @@ class Recorder:
         return self._hook(hook, (trace.handler_id if trace is not None else None) or "", kind, at)
 
     def _handler(self, fn: Callable[..., Any], is_async: bool, handler_id: str) -> Callable[..., Awaitable[None]]:
-        name = f"handler {handler_id}"
-        attrs: Mapping[str, Any] = {"gati.handler_id": handler_id}
+        snap = self.playground.settings.snapshots_for(handler_id)
+        recorded = self._step(
+            fn,
+            is_async,
+            f"handler {handler_id}",
+            {"gati.handler_id": handler_id},
+            handler_id,
+            at=2,
+            target="handler",
+            snapshots=("before handler" if snap else None, "after handler" if snap else None),
+        )
+        recorded.__qualname__ = getattr(fn, "__qualname__", recorded.__qualname__)
+        return recorded
+
+    def _hook(self, hook: HookTuple, handler_id: str, kind: str, at: int) -> HookTuple:
+        hook_id, fn, is_async, timeout, retries = hook
+        snap = self.playground.settings.snapshots_for(handler_id)
+        # snapshots before each before-hook and after each after-hook; gates on both sides of either
+        recorded = self._step(
+            fn,
+            is_async,
+            f"hook {kind} {hook_id}",
+            {"gati.hook": hook_id, "gati.hook.kind": kind, "gati.handler_id": handler_id},
+            handler_id,
+            at=at,
+            target=hook_id if kind != "catch" else None,
+            snapshots=(
+                f"before hook {hook_id}" if snap and kind == "before" else None,
+                f"after hook {hook_id}" if snap and kind == "after" else None,
+            ),
+        )
+        return (hook_id, recorded, True, timeout, retries)
+
+    def _step(
+        self,
+        fn: Callable[..., Any],
+        is_async: bool,
+        name: str,
+        attrs: Mapping[str, Any],
+        handler_id: str,
+        *,
+        at: int,
+        target: str | None,
+        snapshots: tuple[str | None, str | None],
+    ) -> Callable[..., Awaitable[None]]:
+        """`fn` (the handler, or a hook: `lctx` is its argument `at`) in a span; the snapshots at the
+        positions named, and the debug gates on `target` (None: none) before and after it."""
         pg = self.playground
-        snap = pg.settings.snapshots_for(handler_id)
+        snap_before, snap_after = snapshots
+        is_handler = target == "handler"
 
         async def recorded(*args: Any) -> None:
             trace = ACTIVE.get()
             if trace is None:  # called outside a recorded request
                 await invoke(fn, args, is_async)
                 return
-            lctx = args[2]
+            lctx = args[at]
             trace.lctx = lctx
-            trace.version = lctx._version
-            if snap:
-                _snapshot(pg, trace, "before handler", args[0], lctx, handler_id)
-            if pg.gates.armed:
-                await pg.gates.check("before", "handler", handler_id, args[0], lctx, trace)
+            if is_handler:
+                trace.version = lctx._version
+            if snap_before is not None:
+                _snapshot(pg, trace, snap_before, args[0], lctx, handler_id)
+            if target is not None and pg.gates.armed:
+                await pg.gates.check("before", target, handler_id, args[0], lctx, trace)
             parent = trace.current
             span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
@@ -196,53 +243,12 @@ class Recorder:
             finally:
                 span.end = perf_counter() - trace.t0
                 trace.current = parent
-            if snap:
-                _snapshot(pg, trace, "after handler", args[0], lctx, handler_id)
-            if pg.gates.armed:
-                await pg.gates.check("after", "handler", handler_id, args[0], lctx, trace)
+            if snap_after is not None:
+                _snapshot(pg, trace, snap_after, args[0], lctx, handler_id)
+            if target is not None and pg.gates.armed:
+                await pg.gates.check("after", target, handler_id, args[0], lctx, trace)
 
-        recorded.__qualname__ = getattr(fn, "__qualname__", name)
         return recorded
-
-    def _hook(self, hook: HookTuple, handler_id: str, kind: str, at: int) -> HookTuple:
-        hook_id, fn, is_async, timeout, retries = hook
-        name = f"hook {kind} {hook_id}"
-        attrs: Mapping[str, Any] = {"gati.hook": hook_id, "gati.hook.kind": kind, "gati.handler_id": handler_id}
-        pg = self.playground
-        # snapshots before each before-hook and after each after-hook; gates both sides of either
-        gated = kind != "catch"
-        snap_before = kind == "before" and pg.settings.snapshots_for(handler_id)
-        snap_after = kind == "after" and pg.settings.snapshots_for(handler_id)
-
-        async def recorded(*args: Any) -> None:
-            trace = ACTIVE.get()
-            if trace is None:
-                await invoke(fn, args, is_async)
-                return
-            lctx = args[at]
-            trace.lctx = lctx
-            if snap_before:
-                _snapshot(pg, trace, f"before hook {hook_id}", args[0], lctx, handler_id)
-            if gated and pg.gates.armed:
-                await pg.gates.check("before", hook_id, handler_id, args[0], lctx, trace)
-            parent = trace.current
-            span = Span(name, perf_counter() - trace.t0, parent, attrs)
-            trace.spans.append(span)
-            trace.current = span
-            try:
-                await invoke(fn, args, is_async)
-            except BaseException as exc:
-                span.fail(exc)
-                raise
-            finally:
-                span.end = perf_counter() - trace.t0
-                trace.current = parent
-            if snap_after:
-                _snapshot(pg, trace, f"after hook {hook_id}", args[0], lctx, handler_id)
-            if gated and pg.gates.armed:
-                await pg.gates.check("after", hook_id, handler_id, args[0], lctx, trace)
-
-        return (hook_id, recorded, True, timeout, retries)
 
     def instrument_served(self, served: ServedVersion) -> ServedVersion:
         """The version's transformer chains with a span around each transformer."""
