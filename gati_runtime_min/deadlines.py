@@ -81,6 +81,19 @@ class Deadlines:
             return True
         return False
 
+    def hold(self, task: asyncio.Task[Any]) -> float | None:
+        """Stop `task`'s clock (a request paused at a debug gate): the seconds it had left, or None
+        if it has no deadline. `release` starts the clock again."""
+        deadline = self.live.pop(task, None)
+        return None if deadline is None else deadline - _now()
+
+    def release(self, task: asyncio.Task[Any], left: float) -> None:
+        """`task` has `left` seconds from now (after `hold`)."""
+        deadline = _now() + left
+        self.live[task] = deadline
+        if deadline < self.horizon or self.loop is not asyncio.get_running_loop():
+            self.schedule(deadline)
+
     def expired(self, task: asyncio.Task[object]) -> bool:
         return task in self._expired
 

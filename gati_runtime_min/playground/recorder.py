@@ -14,6 +14,7 @@ event list) is left to `Trace.complete`, which the store's readers call, not the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
@@ -227,7 +228,7 @@ class Recorder:
             if snap_before is not None:
                 _snapshot(pg, trace, snap_before, args[0], lctx, handler_id)
             if target is not None and pg.gates.armed:
-                await pg.gates.check("before", target, handler_id, args[0], lctx, trace)
+                await self._gate("before", target, handler_id, args[0], lctx, trace)
             parent = trace.current
             span = Span(name, perf_counter() - trace.t0, parent, attrs)
             trace.spans.append(span)
@@ -246,9 +247,21 @@ class Recorder:
             if snap_after is not None:
                 _snapshot(pg, trace, snap_after, args[0], lctx, handler_id)
             if target is not None and pg.gates.armed:
-                await pg.gates.check("after", target, handler_id, args[0], lctx, trace)
+                await self._gate("after", target, handler_id, args[0], lctx, trace)
 
         return recorded
+
+    async def _gate(self, when: str, target: str, handler_id: str, req: Any, lctx: Any, trace: Trace) -> None:
+        """The debug gates at this point, with the route's deadline held while the request waits
+        there (a person looking at a paused request is not the handler being slow)."""
+        deadlines = self.playground.app.lifecycle.deadlines
+        task = asyncio.current_task()
+        left = deadlines.hold(task) if task is not None else None
+        try:
+            await self.playground.gates.check(when, target, handler_id, req, lctx, trace)
+        finally:
+            if left is not None and task is not None:
+                deadlines.release(task, left)
 
     def instrument_served(self, served: ServedVersion) -> ServedVersion:
         """The version's transformer chains with a span around each transformer."""

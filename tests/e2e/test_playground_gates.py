@@ -95,6 +95,14 @@ FILES = {
         @get("/health")
         async def health(req: Request[None], res: Response[Health], lctx: LocalContext, gctx: GlobalContext) -> None:
             res.json({"ok": True})
+
+
+        @get("/quick", timeout=0.5)
+        async def quick(req: Request[None], res: Response[Health], lctx: LocalContext, gctx: GlobalContext) -> None:
+            import asyncio
+
+            await asyncio.sleep(float(req.headers.get("x-work", "0")))
+            res.json({"ok": True})
     """,
 }
 
@@ -223,5 +231,27 @@ def test_abort_is_503_gati550_and_timeouts_resume_or_answer_504_gati551(
         assert timed_out.status_code == 504 and timed_out.json()["error"]["code"] == "GATI551"
         assert gates.remove("hard") and not gates.armed and gates.paused() == []
         assert (await order(client, 6)).status_code == 201
+
+    run(build, monkeypatch, scenario)
+
+
+def test_a_pause_holds_the_routes_deadline_and_the_time_left_applies_after(
+    build: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario(app: GatiApp, client: httpx.AsyncClient, gates: Gates) -> None:
+        gates.add({"id": "look", "when": "before", "target": "handler", "handlerId": "quick"})
+        waiting = asyncio.create_task(client.get("/quick"))
+        p = await paused(gates)
+        await asyncio.sleep(1.0)  # twice the route's 0.5 s timeout, spent at the gate
+        assert not waiting.done()
+        assert gates.resume(p.id)
+        answer = await asyncio.wait_for(waiting, 5)
+        assert answer.status_code == 200, answer.text
+        # the time left still applies: work past it after the pause is the usual 504
+        slow = asyncio.create_task(client.get("/quick", headers={"x-work": "0.8"}))
+        p = await paused(gates)
+        assert gates.resume(p.id)
+        timed_out = await asyncio.wait_for(slow, 5)
+        assert timed_out.status_code == 504 and timed_out.json()["error"]["code"] == "GATI504"
 
     run(build, monkeypatch, scenario)
