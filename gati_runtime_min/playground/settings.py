@@ -5,6 +5,8 @@
   paths answer 404 like any unknown path, whatever the build's settings say.
 - Tracing (the trace store) is on with the dev flag, or alone with `GATI_TRACE=1` (a production
   server keeping traces in a file for `gatic replay`); `GATI_TRACE=0` turns it off even in dev.
+- Snapshots: the routes `[tool.gati.playground] snapshots` names (or all, `true`); `GATI_SNAPSHOTS=1`
+  turns them on for every route without a rebuild, `GATI_SNAPSHOTS=0` off.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Final
 ENV_DEV: Final = "GATI_DEV"
 ENV_TRACE: Final = "GATI_TRACE"
 ENV_TRACE_FILE: Final = "GATI_TRACE_FILE"  # wins over `store`
+ENV_SNAPSHOTS: Final = "GATI_SNAPSHOTS"  # 1: every route takes snapshots; 0: none (wins over `snapshots`)
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off"})
 
@@ -72,6 +75,9 @@ class PlaygroundSettings:
             if not store.is_absolute():
                 store = project_root / store
         snapshots = s.get("snapshots", False)
+        every = _flag(ENV_SNAPSHOTS)
+        if every is not None:
+            snapshots = every
         return cls(
             dev=is_dev,
             tracing=tracing,

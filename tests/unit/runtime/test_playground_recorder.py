@@ -213,12 +213,17 @@ def test_the_otlp_form_carries_every_span_with_its_parent() -> None:
 
 
 def test_dev_and_trace_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("GATI_DEV", "GATI_TRACE", "GATI_TRACE_FILE"):
+    for var in ("GATI_DEV", "GATI_TRACE", "GATI_TRACE_FILE", "GATI_SNAPSHOTS"):
         monkeypatch.delenv(var, raising=False)
     assert PlaygroundSettings.resolve(None, tmp_path) == PlaygroundSettings()
     on = PlaygroundSettings.resolve({"store": "t.jsonl", "snapshots": ["a"]}, tmp_path, dev=True)
     assert on.dev and on.tracing and on.store == tmp_path / "t.jsonl" and on.snapshots_for("a")
     assert not on.snapshots_for("b")
+    monkeypatch.setenv("GATI_SNAPSHOTS", "1")  # every route, without a rebuild
+    assert PlaygroundSettings.resolve({"snapshots": ["a"]}, tmp_path).snapshots_for("b")
+    monkeypatch.setenv("GATI_SNAPSHOTS", "0")
+    assert not PlaygroundSettings.resolve({"snapshots": True}, tmp_path).snapshots_for("a")
+    monkeypatch.delenv("GATI_SNAPSHOTS")
     monkeypatch.setenv("GATI_TRACE", "0")
     assert not PlaygroundSettings.resolve(None, tmp_path, dev=True).tracing
     monkeypatch.setenv("GATI_TRACE", "1")
