@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from pathlib import Path
 from typing import Any, Final
@@ -61,6 +62,7 @@ def serve(
     app = GatiApp(bdir)
     check_state(app, workers, allow_per_worker_state)
     asgi = build_asgi(app)  # fails fast, too, on a middleware that cannot be imported
+    announce_playground(app, host, port)
     if workers <= 1 and not reload:
         uvicorn.run(asgi, host=host, port=port, log_level=log_level, log_config=logs, lifespan="on")
         return
@@ -79,6 +81,20 @@ def serve(
         log_config=logs,
         lifespan="on",
     )
+
+
+def announce_playground(app: GatiApp, host: str, port: int) -> None:
+    """Say where the playground is (dev flag on), or that requests are recorded (tracing alone)."""
+    pg = app.playground
+    if pg is None:
+        return
+    log = logging.getLogger("gati.playground")
+    where = f" to {pg.settings.store}" if pg.settings.store is not None else ""
+    if pg.endpoints is not None:
+        shown = f"[{host}]" if ":" in host else host
+        log.info("playground: http://%s:%d/_gati/playground (requests recorded%s)", shown, port, where)
+    elif pg.settings.tracing:
+        log.info("requests recorded for `gatic replay`%s (GATI_TRACE)", where)
 
 
 def log_config(level: str = "info") -> dict[str, Any]:

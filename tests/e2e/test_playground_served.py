@@ -61,3 +61,6 @@ def test_no_dev_flag_no_playground_on_a_served_app(tmp_path: Path) -> None:
         page = httpx.get(f"{base}/_gati/playground", timeout=10)
         assert page.status_code == 200 and "playground.js" in page.text
         assert httpx.get(f"{base}{API}/traces", timeout=10).json()["traces"] == []
+        port = int(base.rsplit(":", 1)[1])  # the server says where the page is
+        said = (app.parent / f"serve-{port}.log").read_text(errors="replace")
+        assert f"playground: http://127.0.0.1:{port}/_gati/playground (requests recorded)" in said, said
