@@ -18,6 +18,7 @@ own; the processes of out-of-process modules stop with the server.
 from __future__ import annotations
 
 import fnmatch
+import os
 import signal
 import sys
 import threading
@@ -182,6 +183,8 @@ def watch_project(
                 return
             server = candidate
             echo(f"serving on http://{host}:{port} (hot swap on every good build)")
+            if os.environ.get("GATI_DEV") == "1":  # `--dev`
+                echo(f"playground: http://{host}:{port}/_gati/playground")
             return
         report = server.app.swap()
         if report.ok:

@@ -117,3 +117,33 @@ def test_a_failing_import_keeps_the_last_good_app_and_names_the_source_line(
     assert build(root, jobs=1).ok
     assert server.app.swap().ok
     assert httpx.get(f"{url}/h1").json() == "fixed"
+
+
+def test_the_playgrounds_traces_and_gates_survive_a_swap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATI_DEV", "1")  # what `gatic watch --serve --dev` sets
+    _forget_app_modules()
+    root = tmp_path / "app"
+    write_project(root)
+    assert build(root, jobs=1).ok
+    port = _free_port()
+    server = ServerThread(root / ".gati", "127.0.0.1", port)
+    assert server.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        first = httpx.get(f"{url}/count").headers["x-request-id"]
+        old = server.app._current.app.playground
+        assert old is not None and old.gates is not None
+        old.gates.add({"id": "kept", "when": "before", "target": "handler", "handlerId": "nothing_matches"})
+        (root / "app" / "handlers" / "h0.py").write_text(handler_source(0, "changed"))
+        assert build(root, jobs=1).ok
+        assert server.app.swap().ok
+        second = httpx.get(f"{url}/count").headers["x-request-id"]
+        new = server.app._current.app.playground
+        assert new is not None and new is not old
+        assert new.store.get(first) is not None and new.store.get(second) is not None  # one store
+        assert [g.id for g in new.gates.list()] == ["kept"]  # armed gates stay armed
+        listed = httpx.get(f"{url}/_gati/playground/api/traces").json()["traces"]
+        assert {t["requestId"] for t in listed} == {first, second}
+    finally:
+        server.stop()
+        _forget_app_modules()
