@@ -4,7 +4,8 @@ Relevant: `.py` files under the source roots that discovery would read (not excl
 `.venv`, `.git`, `node_modules`, `__pycache__`, hidden folders or the build folder), the two
 configuration files, and any file in the folder of an out-of-process module's command (so that
 editing a Node module reloads it in the served app). Changes are debounced by watchfiles (a
-batch ends after `step` ms without a new change). Each rebuild goes through the same `build()`
+batch ends after `step` ms without a new change); an edit saved before the watcher runs is
+caught up by modification time once it does (`changed_since`). Each rebuild goes through the same `build()`
 as `gatic build`, with the build cache kept in memory, so only changed files are parsed again. A
 broken edit prints its diagnostics and the loop goes on; the next good build says the problems
 are gone. With `serve=True` uvicorn runs in a thread of this process and every good build is
@@ -103,6 +104,24 @@ class SourceFilter:
         return not any(fnmatch.fnmatch(posix, pattern) for pattern in self.exclude)
 
 
+def changed_since(root: Path, flt: SourceFilter, since: float) -> list[str]:
+    """The relevant files (by `flt`) under `root` modified after `since` (a `time.time()`): what the
+    watcher cannot have seen, changed between the first build's start and the watcher's."""
+    late: list[str] = []
+    for folder, dirs, files in os.walk(root):  # (Path.walk is Python 3.12+)
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
+        for name in files:
+            path = (Path(folder) / name).resolve()
+            if not flt(None, str(path)):
+                continue
+            try:
+                if path.stat().st_mtime > since:
+                    late.append(str(path))
+            except OSError:  # gone meanwhile
+                continue
+    return sorted(late)
+
+
 def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}
@@ -196,16 +215,35 @@ def watch_project(
     try:
         if sys.stderr.isatty():
             echo(f"building {project} (first build; later ones are incremental)...")
+        built_at = time.time()  # an edit from here until the watcher runs is caught up below
         result, seconds = run_build(None)
         echo(rebuild_line(result, seconds).replace("rebuilt", "built", 1))
         show(result)
         serve_or_swap(result)
         echo(f"watching {project} for changes (Ctrl-C to stop)")
+        caught_up = False
+        seen: set[str] = set()  # the files the watcher reported before the catch-up
         for changes in watchfiles.watch(
-            root, watch_filter=flt, stop_event=stop, step=STEP_MS, raise_interrupt=False, rust_timeout=500
+            root,
+            watch_filter=flt,
+            stop_event=stop,
+            step=STEP_MS,
+            raise_interrupt=False,
+            rust_timeout=500,
+            yield_on_timeout=True,
         ):
             if stop.is_set():
                 break
+            if not changes:  # a quiet half second: the watcher runs, so what it missed starting is on disk
+                if caught_up:
+                    continue
+                caught_up = True
+                late = [path for path in changed_since(root, flt, built_at) if path not in seen]
+                if not late:
+                    continue
+                changes = {(watchfiles.Change.modified, path) for path in late}
+            elif not caught_up:
+                seen.update(str(Path(p).resolve()) for _, p in changes)
             rels = sorted({Path(p).resolve().relative_to(root).as_posix() for _, p in changes})
             echo(changes_line(rels))
             # with a server thread running, no forked worker processes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,28 @@ def test_filter_passes_the_files_of_out_of_process_modules_after_a_build(tmp_pat
     assert flt(None, str(root / "modules" / "rates.json"))  # anything in its folder
     assert not flt(None, str(root / "README.md"))
     assert not flt(None, str(root / "modules" / "node_modules" / "dep" / "index.js"))
+
+
+def test_an_edit_made_before_the_watcher_runs_is_caught_up_not_lost(project: Path) -> None:
+    """Between the first build and the moment the file watcher runs, an edit has no event: the
+    loop compares modification times once the watcher is up and rebuilds for what it missed."""
+    from gati_compiler.watch.loop import watch_project
+
+    lines: list[str] = []
+    stop = threading.Event()
+
+    def echo(line: str) -> None:
+        lines.append(line)
+        if line.startswith("watching "):  # printed just before the watcher starts: edit in the gap
+            (project / "app" / "handlers" / "h0.py").write_text(handler_source(0, "early"))
+        elif line.startswith("rebuilt"):
+            stop.set()
+
+    timer = threading.Timer(30, stop.set)  # a ceiling: without the catch-up nothing would ever come
+    timer.start()
+    try:
+        stats = watch_project(project, serve=False, port=0, echo=echo, stop=stop)
+    finally:
+        timer.cancel()
+    assert "changed: app/handlers/h0.py" in lines, lines
+    assert len(stats.rebuilds) == 1
