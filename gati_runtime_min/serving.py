@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
 import os
 from pathlib import Path
 from typing import Any, Final
@@ -62,7 +61,9 @@ def serve(
     app = GatiApp(bdir)
     check_state(app, workers, allow_per_worker_state)
     asgi = build_asgi(app)  # fails fast, too, on a middleware that cannot be imported
-    announce_playground(app, host, port)
+    said = playground_line(app, host, port)
+    if said is not None:
+        logging.getLogger("gati.playground").info("%s", said)
     if workers <= 1 and not reload:
         uvicorn.run(asgi, host=host, port=port, log_level=log_level, log_config=logs, lifespan="on")
         return
@@ -83,18 +84,19 @@ def serve(
     )
 
 
-def announce_playground(app: GatiApp, host: str, port: int) -> None:
-    """Say where the playground is (dev flag on), or that requests are recorded (tracing alone)."""
+def playground_line(app: GatiApp, host: str, port: int) -> str | None:
+    """Where the playground is (dev flag on), or that requests are recorded (tracing alone); None
+    when neither (`gatic serve` logs it, `gatic watch --serve` prints it)."""
     pg = app.playground
     if pg is None:
-        return
-    log = logging.getLogger("gati.playground")
+        return None
     where = f" to {pg.settings.store}" if pg.settings.store is not None else ""
     if pg.endpoints is not None:
         shown = f"[{host}]" if ":" in host else host
-        log.info("playground: http://%s:%d/_gati/playground (requests recorded%s)", shown, port, where)
-    elif pg.settings.tracing:
-        log.info("requests recorded for `gatic replay`%s (GATI_TRACE)", where)
+        return f"playground: http://{shown}:{port}/_gati/playground (requests recorded{where})"
+    if pg.settings.tracing:
+        return f"requests recorded for `gatic replay`{where} (GATI_TRACE)"
+    return None
 
 
 def log_config(level: str = "info") -> dict[str, Any]:

@@ -147,6 +147,7 @@ def watch_project(
     import watchfiles
 
     from gati_compiler.watch.server import ServerThread
+    from gati_runtime_min.serving import playground_line
 
     stop = stop or threading.Event()
     previous = _install_stop_handlers(stop)
@@ -202,8 +203,9 @@ def watch_project(
                 return
             server = candidate
             echo(f"serving on http://{host}:{port} (hot swap on every good build)")
-            if os.environ.get("GATI_DEV") == "1":  # `--dev`
-                echo(f"playground: http://{host}:{port}/_gati/playground")
+            said = playground_line(server.app.app, host, port)  # `--dev`
+            if said is not None:
+                echo(said)
             return
         report = server.app.swap()
         if report.ok:

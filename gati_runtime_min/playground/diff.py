@@ -14,18 +14,18 @@ step one run took and the other did not, or one that failed on one side only, st
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import orjson
 
+from gati_runtime_min.playground.jsonform import child_path
+
 if TYPE_CHECKING:
     from gati_runtime_min.playground.trace import Span, Trace
 
 Op = Literal["added", "removed", "changed"]
-_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # the spans that are steps of the request (not the server span around them, nor `route`)
 STEP_PREFIXES: Final = ("hook ", "handler ", "transformer ", "decode ", "encode ", "module ")
 _MISSING: Final[Any] = object()
@@ -55,13 +55,6 @@ class Change:
 def _short(value: Any, limit: int = 120) -> str:
     text = orjson.dumps(value, default=str).decode()
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def key_path(parent: str, key: str) -> str:
-    """`parent.key`, or `parent["key"]` when the key is not a plain name."""
-    if _NAME.fullmatch(key):
-        return f"{parent}.{key}"
-    return f"{parent}[{orjson.dumps(key).decode()}]"
 
 
 def _kind(value: Any) -> str:
@@ -94,22 +87,22 @@ def _diff(old: Any, new: Any, path: str, out: list[Change]) -> None:
         out.append(Change("changed", path, old, new))
     elif kind == "object":
         for key, value in old.items():
-            where = key_path(path, str(key))
+            where = child_path(path, str(key))
             if key in new:
                 _diff(value, new[key], where, out)
             else:
                 out.append(Change("removed", where, old=value))
         for key, value in new.items():
             if key not in old:
-                out.append(Change("added", key_path(path, str(key)), new=value))
+                out.append(Change("added", child_path(path, str(key)), new=value))
     elif kind == "array":
         common = min(len(old), len(new))
         for i in range(common):
-            _diff(old[i], new[i], f"{path}[{i}]", out)
+            _diff(old[i], new[i], child_path(path, i), out)
         for i in range(common, len(old)):
-            out.append(Change("removed", f"{path}[{i}]", old=old[i]))
+            out.append(Change("removed", child_path(path, i), old=old[i]))
         for i in range(common, len(new)):
-            out.append(Change("added", f"{path}[{i}]", new=new[i]))
+            out.append(Change("added", child_path(path, i), new=new[i]))
     elif old != new:
         out.append(Change("changed", path, old, new))
 

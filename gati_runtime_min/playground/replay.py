@@ -34,7 +34,7 @@ from gati_runtime_min.ingress import parse_query
 from gati_runtime_min.middleware import build_asgi
 from gati_runtime_min.playground.diff import Change, diff_json, diff_traces
 from gati_runtime_min.playground.export import request_headers
-from gati_runtime_min.playground.trace import Trace
+from gati_runtime_min.playground.trace import Trace, body_value
 from gati_runtime_min.transform import upgraded
 
 if TYPE_CHECKING:
@@ -215,16 +215,8 @@ async def send(app: GatiApp, request: Outgoing) -> Answer:
             chunks.append(message.get("body", b""))
 
     await build_asgi(app)(scope, receive, reply)
-    return Answer(status, out_headers, _body(b"".join(chunks), out_headers))
-
-
-def _body(data: bytes, headers: list[tuple[str, str]]) -> Any:
-    if not data:
-        return None
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return {"$text": data.decode("utf-8", "replace")}
+    data = b"".join(chunks)
+    return Answer(status, out_headers, body_value(data, len(data), out_headers))
 
 
 async def run(

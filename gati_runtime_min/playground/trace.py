@@ -216,8 +216,8 @@ class Trace:
         for name, value in headers:
             if name == "x-gati-replay-of":
                 self.replay_of = value
-        body = _body(request_body, request_length, headers)
-        answer = _body(response_body, response_length, response_headers)
+        body = body_value(request_body, request_length, headers)
+        answer = body_value(response_body, response_length, response_headers)
         if redactor is not None:
             headers = redactor.headers(headers)
             response_headers = redactor.headers(response_headers)
@@ -353,7 +353,7 @@ class Trace:
         return {"resourceSpans": [{"resource": resource, "scopeSpans": [scope]}]}
 
 
-def _body(data: bytes, length: int, headers: list[tuple[str, str]]) -> Any:
+def body_value(data: bytes, length: int, headers: list[tuple[str, str]]) -> Any:
     """A body's JSON value; `{"$text": ...}` when it is not JSON; `{"$truncated": n, "$text": ...}`
     when only its start was kept (`n` is its full length); None when there was none."""
     if not length:
