@@ -40,7 +40,7 @@ from gati_runtime_min.loader import Build, ModuleSpec, RouteSpec, ServedVersion,
 from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.modules.client import ProcessModule
 from gati_runtime_min.modules.wiring import TracedModule, instantiate
-from gati_runtime_min.playground.recorder import ACTIVE, RECORDED, Recorder, both
+from gati_runtime_min.playground.active import ACTIVE, RECORDED
 from gati_runtime_min.playground.settings import PlaygroundSettings
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
@@ -59,6 +59,7 @@ from gati_runtime_min.versions import Timescape, UsageWindow, VersionResolver
 
 if TYPE_CHECKING:
     from gati_runtime_min.playground import Playground
+    from gati_runtime_min.playground.recorder import Recorder
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -177,6 +178,8 @@ class GatiApp(AppEdges):
         if self.telemetry is not None:
             module_span = self.telemetry.module_call
         if recorder is not None:
+            from gati_runtime_min.playground.recorder import both
+
             module_span = recorder.module_call if module_span is None else both(module_span, recorder.module_call)
         self.instances.update(
             instantiate(

@@ -2,22 +2,47 @@
 
 `GatiApp` builds a `Playground` when tracing or the dev flag is on (`settings.py`); otherwise
 nothing of it runs and the request path is as it was. See `docs/playground.md`.
+
+The names below are imported when first used (`GatiApp` itself imports only `settings` and
+`active`), so an app with the playground off does not pay for loading it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from gati_runtime_min.playground.gates import Condition, Gate, Gates, Paused
-from gati_runtime_min.playground.recorder import ACTIVE, RECORDED, Recorder
-from gati_runtime_min.playground.settings import PlaygroundSettings
-from gati_runtime_min.playground.snapshot import REDACTED, NotRestorable, Redactor, StateSnapshot, restore, take
-from gati_runtime_min.playground.trace import Span, Trace, TraceFileError, TraceStore, read_traces
+import importlib
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from gati_runtime_min.app import GatiApp
-    from gati_runtime_min.playground.api import PlaygroundEndpoints
+    from gati_runtime_min.playground.active import ACTIVE, RECORDED
+    from gati_runtime_min.playground.core import Playground
+    from gati_runtime_min.playground.gates import Condition, Gate, Gates, Paused
+    from gati_runtime_min.playground.recorder import Recorder
+    from gati_runtime_min.playground.settings import PlaygroundSettings
+    from gati_runtime_min.playground.snapshot import REDACTED, NotRestorable, Redactor, StateSnapshot, restore, take
+    from gati_runtime_min.playground.trace import Span, Trace, TraceFileError, TraceStore, read_traces
 
+_HOME: Final = {
+    "ACTIVE": "active",
+    "RECORDED": "active",
+    "Playground": "core",
+    "Condition": "gates",
+    "Gate": "gates",
+    "Gates": "gates",
+    "Paused": "gates",
+    "Recorder": "recorder",
+    "PlaygroundSettings": "settings",
+    "REDACTED": "snapshot",
+    "NotRestorable": "snapshot",
+    "Redactor": "snapshot",
+    "StateSnapshot": "snapshot",
+    "restore": "snapshot",
+    "take": "snapshot",
+    "Span": "trace",
+    "Trace": "trace",
+    "TraceFileError": "trace",
+    "TraceStore": "trace",
+    "read_traces": "trace",
+}
 __all__ = [
     "ACTIVE",
     "RECORDED",
@@ -42,41 +67,8 @@ __all__ = [
 ]
 
 
-class Playground:
-    """What the playground keeps for one app: its settings, the trace store and the recorder
-    (tracing), the debug gates, and the page's endpoints (dev only)."""
-
-    def __init__(self, app: GatiApp, settings: PlaygroundSettings, *, with_telemetry: bool = False) -> None:
-        self.app = app
-        self.settings = settings
-        self.store = TraceStore(settings.capacity, settings.store)
-        # what is secret in this app: its API-key header and keys, and each value its secrets store reads
-        self.redactor = Redactor.for_app(app)
-        self.store.redactor = self.redactor
-        self.store.route_of = self.route_of
-        self.gates = Gates(settings.gate_timeout, self.redactor)
-        self.recorder = Recorder(self, with_telemetry=with_telemetry)
-        self.endpoints: PlaygroundEndpoints | None = None  # the page and its API, with the dev flag only
-        if settings.dev:
-            from gati_runtime_min.playground.api import PlaygroundEndpoints
-
-            self.endpoints = PlaygroundEndpoints(self)
-
-    def carry_over(self, previous: Playground) -> None:
-        """Keep `previous`'s traces and gates (a hot swap's new app takes over from the old one)."""
-        self.store = self.recorder.store = previous.store
-        self.gates = previous.gates  # armed gates stay armed, paused requests stay paused
-        self.gates.redactor = self.redactor
-        self.store.redactor = self.redactor
-        self.store.route_of = self.route_of
-
-    def route_of(self, method: str, path: str) -> tuple[str, str] | None:
-        """The handler id and route template `method path` goes to (a trace names its route)."""
-        resolve = self.app.router.resolve
-        hit = resolve(method, path)
-        if hit is None and method == "HEAD":
-            hit = resolve("GET", path)
-        return (hit[0].handler_id, hit[0].route.path) if hit is not None else None
-
-    def close(self) -> None:
-        self.store.close()
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

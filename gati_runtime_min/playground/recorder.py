@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from contextvars import ContextVar
 from time import perf_counter, time
 from typing import TYPE_CHECKING, Any, Final
 
 from gati_runtime_min.lifecycle import invoke
+from gati_runtime_min.playground.active import ACTIVE, RECORDED
 from gati_runtime_min.playground.snapshot import take
 from gati_runtime_min.playground.trace import CLIENT, Span, Trace
 
@@ -36,8 +36,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-ACTIVE: Final[ContextVar[Trace | None]] = ContextVar("gati_playground_trace", default=None)
-RECORDED: Final = "gati.recorded"  # the scope key of a request already inside its trace
 REPLAY_HEADER: Final = b"x-gati-replay-of"
 _TRACEPARENT: Final = b"traceparent"
 _HEX: Final = frozenset("0123456789abcdef")

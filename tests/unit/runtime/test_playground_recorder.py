@@ -252,3 +252,16 @@ def test_an_older_versions_request_records_its_transformers(tmp_path: Path) -> N
     transformers = [s for s in trace.spans if s.name.startswith("transformer ")]
     assert transformers, names(trace)
     assert all(s.attributes and s.attributes["gati.api_version"] == trace.version for s in transformers)
+
+
+def test_an_app_with_the_playground_off_does_not_load_it() -> None:
+    """`GatiApp` needs only the playground's settings and its context variable; the rest (recorder,
+    gates, snapshots, the page) is loaded when an app turns it on. Every public name still resolves."""
+    code = (
+        "import sys, gati_runtime_min.app, gati_runtime_min.playground as pg\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('gati_runtime_min.playground.'))\n"
+        "print(loaded)\n"
+        "assert all(getattr(pg, name) is not None for name in pg.__all__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['gati_runtime_min.playground.active', 'gati_runtime_min.playground.settings']"
