@@ -109,11 +109,7 @@ class Page:
 
 
 def test_the_playground_page_sends_traces_replays_and_gates_requests(browser: WebDriver, tmp_path: Path) -> None:
-    def snapshots_of_get_book(app: Path) -> None:
-        with (app / "pyproject.toml").open("a", encoding="utf-8") as f:
-            f.write('\n[tool.gati.playground]\nsnapshots = ["get_book"]\n')
-
-    build_dir = build_copy(BOOKSTORE, tmp_path / "bookstore", snapshots_of_get_book)
+    build_dir = build_copy(BOOKSTORE, tmp_path / "bookstore")  # its `[tool.gati.playground]` snapshots get_book
     shots = artifacts_dir()
     with serve_build("bookstore", tmp_path / "bookstore", build_dir, extra_env={"GATI_DEV": "1"}) as served:
         page = Page(browser, shots)

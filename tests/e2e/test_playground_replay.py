@@ -283,11 +283,7 @@ KEY = "replay-all-roles"
 def bookstore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("replay") / "bookstore"
 
-    def edit(dest: Path) -> None:
-        with (dest / "pyproject.toml").open("a", encoding="utf-8") as f:
-            f.write('\n[tool.gati.playground]\nstore = "traces.jsonl"\n')
-
-    build_copy(ROOT / "examples" / "bookstore", root, edit)
+    build_copy(ROOT / "examples" / "bookstore", root)  # its `[tool.gati.playground]` keeps `.gati/traces.jsonl`
     saved = {k: os.environ.get(k) for k in ("BOOKSTORE_API_KEYS", "BOOKSTORE_SECRET_RECEIPT_KEY")}
     os.environ["BOOKSTORE_API_KEYS"] = f"{KEY}=admin,editor"
     os.environ["BOOKSTORE_SECRET_RECEIPT_KEY"] = "replay-receipts"
@@ -446,12 +442,12 @@ def test_exported_tests_pass_against_the_build_and_fail_once_the_app_changes(
 def test_gatic_replay_over_the_bookstore_build(bookstore: Path) -> None:
     """Recorded in-process into the project's trace file; an old, deprecated version's answer
     differs by the version headers (exit 1), the current one's does not (exit 0)."""
-    (bookstore / "traces.jsonl").unlink(missing_ok=True)
+    (bookstore / ".gati" / "traces.jsonl").unlink(missing_ok=True)
     _, (listed,) = run(
         bookstore / ".gati", ("GET", "/books?genre=fiction", {"x-gati-version": "v1.0.0"}, None), to_file=True
     )
     rid = listed.headers["x-request-id"]
-    assert TraceStore.load(bookstore / "traces.jsonl").get(rid) is not None
+    assert TraceStore.load(bookstore / ".gati" / "traces.jsonl").get(rid) is not None
     env = {"BOOKSTORE_API_KEYS": f"{KEY}=admin,editor"}
     old = gatic(bookstore, "replay", ".", "--request", rid, env=env)
     assert old.returncode == 1, old.stdout + old.stderr

@@ -33,8 +33,11 @@ POSTS = (f"{API}/replay", f"{API}/gates", f"{API}/paused/p1/resume", f"{API}/pau
 
 
 def with_playground_table(app: Path) -> None:
-    with (app / "pyproject.toml").open("a", encoding="utf-8") as f:
-        f.write("\n[tool.gati.playground]\ncapacity = 20\ngate_timeout = 5.0\n")
+    toml = app / "pyproject.toml"  # the example's own table, with more keys set
+    text = toml.read_text(encoding="utf-8")
+    table = "[tool.gati.playground]\n"
+    assert table in text
+    toml.write_text(text.replace(table, table + "capacity = 20\ngate_timeout = 5.0\n"), encoding="utf-8")
 
 
 def assert_absent(base: str) -> None:
@@ -63,4 +66,6 @@ def test_no_dev_flag_no_playground_on_a_served_app(tmp_path: Path) -> None:
         assert httpx.get(f"{base}{API}/traces", timeout=10).json()["traces"] == []
         port = int(base.rsplit(":", 1)[1])  # the server says where the page is
         said = (app.parent / f"serve-{port}.log").read_text(errors="replace")
-        assert f"playground: http://127.0.0.1:{port}/_gati/playground (requests recorded)" in said, said
+        store = app / ".gati" / "traces.jsonl"  # the example's `store`
+        line = f"playground: http://127.0.0.1:{port}/_gati/playground (requests recorded to {store})"
+        assert line in said, said

@@ -390,8 +390,11 @@ def test_the_playground_table_in_pyproject_never_turns_the_page_on(tmp_path: Pat
 
     app_dir = tmp_path / "bookstore"
     shutil.copytree(BOOKSTORE, app_dir, ignore=shutil.ignore_patterns(".gati", "__pycache__", "*.pyc"))
-    with (app_dir / "pyproject.toml").open("a", encoding="utf-8") as f:
-        f.write("\n[tool.gati.playground]\ncapacity = 50\nsnapshots = true\ngate_timeout = 5.0\n")
+    toml = app_dir / "pyproject.toml"  # the example's own table, with every key set
+    text = toml.read_text(encoding="utf-8")
+    table = "[tool.gati.playground]\n"
+    assert table in text
+    toml.write_text(text.replace(table, table + "capacity = 50\ngate_timeout = 5.0\n"), encoding="utf-8")
     assert build(app_dir).ok
     app = GatiApp(app_dir / ".gati")
     assert app.build.settings["playground"]["capacity"] == 50
