@@ -142,6 +142,11 @@ class ServedVersion:
     errors: tuple[StepSpec, ...] = ()  # newest first
     body_only: Callable[[Any], Any] | None = None  # the version's body decoder when the body is all it has
     touches_request: bool = True  # False: nothing to check or upgrade (`serving.json`'s `checkRequest`)
+    # the two chains as one function each, compiled at start-up (`transform.compiled`), once the
+    # transformers are final: (body, query, params, headers, rid) -> the current request's parts and
+    # the last upgrade; (value, rid) -> the body in this version's shape, checked
+    run_upgrade: Callable[..., Any] | None = None
+    run_downgrade: Callable[[Any, str], Any] | None = None
 
     def with_transformers(
         self, wrap: Callable[[Callable[[Any], Any], StepSpec, str, dict[str, Any]], Callable[[Any], Any]]
@@ -169,6 +174,8 @@ class ServedVersion:
             upgrades=steps(self.upgrades, "upgrade"),
             downgrades=steps(self.downgrades, "downgrade"),
             errors=steps(self.errors, "error"),
+            run_upgrade=None,  # compiled from the old transformers: compiled again from the new
+            run_downgrade=None,
         )
 
 
