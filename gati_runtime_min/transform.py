@@ -163,8 +163,11 @@ def downgraded_error(served: ServedVersion, error: HTTPError, path: str, rid: st
 # Each (handler, version) gets its two chains as one straight-line function each, generated at
 # start-up once the transformers are final (after telemetry or the playground wrapped them): no
 # loop, no per-step attribute look-ups, one call frame for the whole upgrade and one for the whole
-# downgrade. The generated text is registered with `linecache`, so a transformer's traceback in
-# the log shows the line of the chain that called it.
+# downgrade. Where the build wrote a quick check of the version's body (`timescape/checks/`), the
+# chain asks it first and runs the version's decoder only when it does not say yes: the decoded
+# value was never used, only the verdict and, on a rejection, the decoder's issues. The generated
+# text is registered with `linecache`, so a transformer's traceback in the log shows the line of
+# the chain that called it.
 
 
 def compiled(served: ServedVersion) -> ServedVersion:
@@ -187,11 +190,16 @@ def upgrade_chain(served: ServedVersion) -> Callable[..., Any]:
     lines = ["def run_upgrade(body, query, params, hdrs, rid):"]
     steps = served.upgrades
     if served.body_only is not None:  # the usual case: a body, and nothing else to check
+        pad = "    "
+        if served.quick_body is not None:  # True: the decoder accepts it; False: ask the decoder
+            names["quick"] = served.quick_body
+            lines.append("    if not quick(body):")
+            pad = "        "
         lines += [
-            "    try:",
-            "        check(body)",
-            "    except decode_error as exc:",
-            '        raise validation_error("GATI511", exc, "$.body") from None',
+            f"{pad}try:",
+            f"{pad}    check(body)",
+            f"{pad}except decode_error as exc:",
+            f'{pad}    raise validation_error("GATI511", exc, "$.body") from None',
         ]
         if steps:
             lines.append('    wire = {"body": body}')
@@ -239,11 +247,16 @@ def downgrade_chain(served: ServedVersion) -> Callable[[Any, str], Any]:
             "    except Exception as exc:",
             f'        raise _failed(step{i}, "downgrade", exc, rid) from None',
         ]
+    pad = "    "
+    if served.quick_response is not None:  # True: the decoder accepts it; False: ask the decoder
+        names["quick"] = served.quick_response
+        lines.append("    if not quick(value):")
+        pad = "        "
     lines += [
-        "    try:",
-        "        check_response(value)",
-        "    except decode_error as exc:",
-        '        raise _mismatch(last, "downgrade", version, str(exc), rid) from None',
+        f"{pad}try:",
+        f"{pad}    check_response(value)",
+        f"{pad}except decode_error as exc:",
+        f'{pad}    raise _mismatch(last, "downgrade", version, str(exc), rid) from None',
         "    return value",
     ]
     return _define(lines, names, f"downgrade {served.handler_id} {served.version}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -266,3 +267,38 @@ def test_wrapping_the_transformers_drops_the_compiled_chains_and_compiling_again
         f"downgrade {MID} -> {NEW}",
         f"downgrade {OLD} -> {MID}",
     ]
+
+
+def test_a_quick_check_saying_yes_spares_the_decoder_and_saying_no_leaves_the_answer_to_it() -> None:
+    decoded: list[Any] = []
+    full = requires("full_name")
+
+    def decoder(value: Any) -> Any:
+        decoded.append(value)
+        return full(value)
+
+    def quick(value: Any) -> bool:  # stricter than the decoder: a `nick` must be absent
+        return type(value) is dict and "full_name" in value and "nick" not in value
+
+    sv = served((step(OLD, NEW, rename_up, rename_down),), parts=(("body", "GATI511", decoder),))
+
+    def response_decoder(value: Any) -> Any:
+        decoded.append(value)
+        return requires("id", "full_name")(value)
+
+    sv = replace(sv, body_only=decoder, quick_body=quick, quick_response=quick, check_response=response_decoder)
+    sv = compiled(sv)
+    assert call_up(sv, {"full_name": "Ada"})[0] == {"name": "Ada"} and decoded == []
+    assert call_up(sv, {"full_name": "Ada", "nick": "a"})[0] == {"name": "Ada", "nick": "a"}  # the decoder's yes
+    assert decoded == [{"full_name": "Ada", "nick": "a"}]
+    with pytest.raises(GatiError) as caught:
+        call_up(sv, {"name": "Ada"})
+    assert caught.value.code == "GATI511" and first_path(caught.value) == "$.body.full_name"
+    assert sv.run_downgrade is not None
+    decoded.clear()
+    assert sv.run_downgrade({"id": 1, "name": "Ada"}, "r") == {"id": 1, "full_name": "Ada"} and decoded == []
+    assert sv.run_downgrade({"id": 1, "name": "Ada", "nick": "a"}, "r") == {"id": 1, "nick": "a", "full_name": "Ada"}
+    with pytest.raises(TransformerFault) as fault:
+        sv.run_downgrade({"name": "Ada", "nick": "a"}, "r")
+    assert fault.value.code == "GATI524"
+    assert decoded == [{"id": 1, "nick": "a", "full_name": "Ada"}, {"nick": "a", "full_name": "Ada"}]
