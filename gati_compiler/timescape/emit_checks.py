@@ -148,7 +148,8 @@ class _Module:
             if t.maxLength is not None:
                 bad.append(f"len({s}) > {t.maxLength}")
             if t.pattern is not None:
-                bad.append(f"{self.const(f're.compile({py_str(ecma_anchors(t.pattern))})')}.search({s}) is None")
+                search = self.const(f"re.compile({py_str(ecma_anchors(t.pattern))}).search")  # bound once
+                bad.append(f"{search}({s}) is None")
             return bad
         raise Unsupported(t.type)
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any, Final
 
 _MISSING: Final = object()
-_C0: Final = re.compile("^[^@]+@[^@]+\\Z")
+_C0: Final = re.compile("^[^@]+@[^@]+\\Z").search
 _C1: Final = frozenset({"active", "disabled"})
-_C2: Final = re.compile("^[0-9]{1,9}(\\.[0-9]{1,2})?\\Z")
-_C3: Final = re.compile("^[0-9]+\\.[0-9]{2}\\Z")
+_C2: Final = re.compile("^[0-9]{1,9}(\\.[0-9]{1,2})?\\Z").search
+_C3: Final = re.compile("^[0-9]+\\.[0-9]{2}\\Z").search
 
 
 def _chk_0(v: Any) -> bool:
@@ -26,7 +26,7 @@ def _chk_0(v: Any) -> bool:
         return False
     if type(v1) is not str or len(v1) < 1 or len(v1) > 120:
         return False
-    if type(v2) is not str or _C0.search(v2) is None:
+    if type(v2) is not str or _C0(v2) is None:
         return False
     v3 = v.get("status", _MISSING)
     if v3 is not _MISSING:
@@ -43,7 +43,7 @@ def _chk_1(v: Any) -> bool:
         v4 = v["amount"]
     except KeyError:
         return False
-    if type(v4) is not str or _C2.search(v4) is None:
+    if type(v4) is not str or _C2(v4) is None:
         return False
     return True
 
@@ -69,7 +69,7 @@ def _chk_2(v: Any) -> bool:
         return False
     if type(v8) is not str or v8 not in _C1:
         return False
-    if type(v9) is not str or _C3.search(v9) is None:
+    if type(v9) is not str or _C3(v9) is None:
         return False
     if v10 is not None:
         if type(v10) is not str:
