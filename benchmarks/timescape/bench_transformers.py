@@ -24,8 +24,10 @@ turn, and an app's current and v1 cases of a route alternate in 30 blocks each (
 block), so a slow spell of a shared machine falls on both cases of the pair. The table shows each
 cell's best round; the goals are judged on per-round figures (the v1 case minus, or over, the
 current case of the same round), reported as median [min..max] over the rounds, with the verdict
-by the median and how many rounds were within the goal. Cadwyn costs about a hundred
-times more per request, so its cells run --cadwyn-n requests (n/10) to keep rounds short.
+by the median and how many rounds were within the goal. Cadwyn costs about a hundred times more
+per request, so its cells run --cadwyn-n requests (n/3) to keep rounds short; at n/10 its
+per-round differences still swung by more than their median. On a machine shared with other
+work, --clock cpu (this process's CPU time) keeps the rounds steady where wall time does not.
 
 - gati: a real build of a small app: the v1..v3 sources are written and recorded into a
   `timescape.lock` (`gatic version record`, clock pinned by `GATI_TIMESCAPE_AT`), then the v4
@@ -37,7 +39,7 @@ times more per request, so its cells run --cadwyn-n requests (n/10) to keep roun
   machinery on every request, the latest version's included, so its old-minus-current difference
   understates what versioning costs it; its old-version cost over plain FastAPI is reported too.
 
-    python benchmarks/timescape/bench_transformers.py [--n 5000] [--rounds 15] [--cadwyn-n 500] [--clock cpu] [--json]
+    python benchmarks/timescape/bench_transformers.py [--n 3000] [--rounds 15] [--cadwyn-n 1000] [--clock cpu] [--json]
 """
 
 from __future__ import annotations
@@ -504,7 +506,7 @@ async def _lifespan_startup(app: Any) -> None:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gati-bench-xf-") as tmp:
-        cadwyn_n = args.cadwyn_n or max(1, args.n // 10)
+        cadwyn_n = args.cadwyn_n or max(1, args.n // 3)
         contenders = [
             Contender("cadwyn", cadwyn_app(), b"x-api-version", (DATES[3], DATES[0]), n=cadwyn_n),
             Contender("fastapi", fastapi_app(), b"x-api-version", (DATES[3], DATES[0]), old=False, n=cadwyn_n),
@@ -634,7 +636,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=5000, help="requests per cell and round")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (per-round medians and ranges)")
-    parser.add_argument("--cadwyn-n", type=int, default=0, help="requests per Cadwyn/FastAPI cell (default: n/10)")
+    parser.add_argument("--cadwyn-n", type=int, default=0, help="requests per Cadwyn/FastAPI cell (default: n/3)")
     parser.add_argument("--only", choices=["all", "cadwyn"], default="all", help="cadwyn: the peer alone")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="cpu: this process's CPU time")
