@@ -49,11 +49,10 @@ from gati_runtime_min.state import MemoryState, StateBackend, StateSettings, ope
 from gati_runtime_min.telemetry import TRACED, Metrics, Telemetry
 from gati_runtime_min.transform import (
     TransformerFault,
+    compiled,
     decode_upgraded,
-    downgrade,
     downgraded_error,
     invalid_request,
-    upgraded,
 )
 from gati_runtime_min.versions import Timescape, UsageWindow, VersionResolver
 
@@ -242,6 +241,10 @@ class GatiApp(AppEdges):
             self._served = {k: self.telemetry.instrument_served(v) for k, v in self._served.items()}
         if recorder is not None:
             self._served = {k: recorder.instrument_served(v) for k, v in self._served.items()}
+        self._served = {k: compiled(v) for k, v in self._served.items()}  # the transformers are final
+        # (handler, version) -> (its version's extra headers, its chain) for each pair `gate` lets
+        # through: one look-up per request of a gated version (the others raise in `gate`)
+        self._open = self.versions.open_pairs(self.plans, self._served)
         self._outer = self.telemetry is not None or recorder is not None  # a span or a trace around each request
         self._max_digits = len(str(self.max_body_bytes))  # a shorter content-length is within the limit
         # `/openapi.json` and `/docs` (on unless `[tool.gati.docs]` or `GATI_DOCS` turn them off)
@@ -336,8 +339,12 @@ class GatiApp(AppEdges):
                     if recorded is not None:
                         recorded.version = version
                 if version in self._gated:  # deprecated, retired, or an older version
-                    extra = self.versions.gate(version, plan.handler_id)
-                    served = self._served.get((plan.handler_id, version))
+                    opened = self._open.get((plan.handler_id, version))
+                    if opened is None:
+                        extra = self.versions.gate(version, plan.handler_id)  # raises
+                        served = self._served.get((plan.handler_id, version))
+                    else:
+                        extra, served = opened
             else:
                 version = None  # no versions recorded and none asked for: the current one
             usage = self._usage  # Timescape usage per (handler, version); the backend shares it
@@ -369,7 +376,9 @@ class GatiApp(AppEdges):
                 raw_body = None
             raw_query = parse_query(qs) if qs else {}
             if served is not None and served.touches_request:  # the client's version checked, then upgraded
-                raw_body, raw_query, params, hdrs, last = upgraded(served, raw_body, raw_query, params, hdrs, rid)
+                raw_body, raw_query, params, hdrs, last = served.run_upgrade(  # type: ignore[misc]  # compiled
+                    raw_body, raw_query, params, hdrs, rid
+                )
             req = _request(raw_body, raw_query, params, hdrs, method, path, rid, client, user, raw_query)
             res: Response[Any] = Response(plan.status)
             lctx = _lctx(rid, path, version, head, t0)
@@ -455,7 +464,7 @@ class GatiApp(AppEdges):
                     error = downgraded_error(served, error, path, rid)
                 raise error from None
             if served is not None and value is not _UNSET and 200 <= res._status < 300:
-                body = lifecycle.to_json(plan, downgrade(served, value, rid))
+                body = lifecycle.to_json(plan, served.run_downgrade(value, rid))  # type: ignore[misc]  # compiled
         except ClientDisconnected:
             if _audit_on(_INFO):
                 self._audit(rid, plan.handler_id, method, path, 499, t0, lctx)

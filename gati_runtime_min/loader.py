@@ -142,6 +142,15 @@ class ServedVersion:
     errors: tuple[StepSpec, ...] = ()  # newest first
     body_only: Callable[[Any], Any] | None = None  # the version's body decoder when the body is all it has
     touches_request: bool = True  # False: nothing to check or upgrade (`serving.json`'s `checkRequest`)
+    # the two chains as one function each, compiled at start-up (`transform.compiled`), once the
+    # transformers are final: (body, query, params, headers, rid) -> the current request's parts and
+    # the last upgrade; (value, rid) -> the body in this version's shape, checked
+    # the version's quick checks (`timescape/checks/<slug>.py`): True, its decoder accepts the
+    # value; False, ask the decoder (None: no quick check for this handler, the decoder alone)
+    quick_body: Callable[[Any], bool] | None = None
+    quick_response: Callable[[Any], bool] | None = None
+    run_upgrade: Callable[..., Any] | None = None
+    run_downgrade: Callable[[Any, str], Any] | None = None
 
     def with_transformers(
         self, wrap: Callable[[Callable[[Any], Any], StepSpec, str, dict[str, Any]], Callable[[Any], Any]]
@@ -169,6 +178,8 @@ class ServedVersion:
             upgrades=steps(self.upgrades, "upgrade"),
             downgrades=steps(self.downgrades, "downgrade"),
             errors=steps(self.errors, "error"),
+            run_upgrade=None,  # compiled from the old transformers: compiled again from the new
+            run_downgrade=None,
         )
 
 
@@ -441,6 +452,7 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
     current = data.get("current") if isinstance(data, dict) else None
     handlers = _need(data, "handlers", dict, sfile)
     packages: dict[str, ModuleType] = {}
+    checks: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}  # slug -> (BODIES, RESPONSES)
     out: dict[tuple[str, str], ServedVersion] = {}
     for hid, per_version in sorted(handlers.items()):
         if not isinstance(per_version, dict):
@@ -450,6 +462,7 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
             if slug not in packages:
                 rel = f"timescape/validators/{slug}"
                 packages[slug] = load_validators(bdir, rel, ("HANDLERS", "DecodeError", "RESPONSES"))
+                checks[slug] = _load_checks(bdir / f"timescape/checks/{slug}.py")
             module = packages[slug]
             vfile = str(bdir / f"timescape/validators/{slug}/__init__.py")
             if hid not in module.HANDLERS or hid not in module.RESPONSES:
@@ -472,6 +485,8 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
                 downgrades=tuple(s for s in reversed(steps) if s.downgrade is not None),
                 errors=tuple(s for s in reversed(steps) if s.error is not None),
                 body_only=parts[0][2] if len(parts) == 1 and parts[0][0] == "body" and not names else None,
+                quick_body=checks[slug][0].get(hid),
+                quick_response=checks[slug][1].get(hid),
                 touches_request=bool(parts or names or any(s.upgrade is not None for s in steps)),
                 handler_id=hid,
                 version=tsv,
@@ -479,6 +494,21 @@ def load_serving(bdir: Path) -> tuple[dict[tuple[str, str], ServedVersion], str 
                 decode_error=module.DecodeError,
             )
     return out, current if isinstance(current, str) else None, True
+
+
+def _load_checks(path: Path) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """`BODIES` and `RESPONSES` of a version's quick checks (empty when the build wrote none)."""
+    if not path.is_file():
+        return {}, {}
+    spec = importlib.util.spec_from_file_location(f"_gati_checks_{next(_counter)}", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - only for non-file paths
+        raise ManifestError(str(path), "cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ManifestError(str(path), f"cannot be imported: {type(exc).__name__}: {exc}") from exc
+    return getattr(module, "BODIES", {}), getattr(module, "RESPONSES", {})
 
 
 def _has_part(codec: Any, part: str) -> bool:

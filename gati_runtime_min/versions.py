@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import parse_qs
 
 from gati_runtime_min.errors import GatiError
 
 if TYPE_CHECKING:
     from gati_runtime_min.state.base import StateBackend
+
+T = TypeVar("T")
 
 
 def _parse_ts(text: str) -> datetime | None:
@@ -105,6 +107,21 @@ class VersionResolver:
             if exists is not None and version not in exists:
                 raise GatiError("GATI522", f"{handler_id} does not exist in API version {version}")
         return self._deprecated.get(version)
+
+    def open_pairs(
+        self, handler_ids: Iterable[str], served: Mapping[tuple[str, str], T]
+    ) -> dict[tuple[str, str], tuple[list[tuple[bytes, bytes]] | None, T | None]]:
+        """`gate`'s answer, worked out once: per handler and version in `gated` that it lets
+        through, (the extra headers, `served[(handler, version)]` or None)."""
+        out: dict[tuple[str, str], tuple[list[tuple[bytes, bytes]] | None, T | None]] = {}
+        for hid in handler_ids:
+            for version in self.gated:
+                try:
+                    extra = self.gate(version, hid)
+                except GatiError:
+                    continue
+                out[(hid, version)] = (extra, served.get((hid, version)))
+        return out
 
     def resolve(self, headers: Mapping[str, str], query_string: bytes) -> str | None:
         asked = headers.get("x-gati-version")

@@ -2,8 +2,9 @@
 
 Input: a `Timeline`, the bound transformers (`(handler id, from TSV) -> BoundStep`), the working
 tree's `Program` and the runtime settings. Output: `{relative POSIX path: bytes}`:
-`timescape/serving.json`, `timescape/validators/<slug>/__init__.py` per version serving.json
-lists, `openapi.<slug>.json` per live recorded version. Pure; the pipeline writes.
+`timescape/serving.json`, `timescape/validators/<slug>/__init__.py` and the quick checks
+`timescape/checks/<slug>.py` per version serving.json lists, `openapi.<slug>.json` per live
+recorded version. Pure; the pipeline writes.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from gati_compiler.ir.gtype import GType
 from gati_compiler.ir.models import Handler, HandlerGTypes, Program, TransformerDecl
 from gati_compiler.timescape.apply import manifest_versions
 from gati_compiler.timescape.contract import ApiContract
+from gati_compiler.timescape.emit_checks import checks_module
 from gati_compiler.timescape.emit_types import emit_version_types
 from gati_compiler.timescape.steps import BoundStep, Timeline, version_program, version_slug
 
 Bound = Mapping[tuple[str, str], BoundStep]
 SERVING = "timescape/serving.json"
+CHECKS = "timescape/checks"  # <slug>.py: the quick checks of a version's bodies (`emit_checks`)
 
 
 def served_chains(tl: Timeline, bound: Bound) -> dict[str, dict[str, tuple[BoundStep, ...]]]:
@@ -102,6 +105,19 @@ def _plain(g: GType | None) -> GType | None:
 def version_validators(program: Program, handler_ids: Sequence[str], *, header: str) -> dict[str, bytes]:
     """A validators module (no class map: plain values) for `handler_ids` of a version's
     `program`, with `RESPONSES`; paths as the validators emitter names them (`validators/...`)."""
+    gtypes, handlers = _plain_handlers(program, handler_ids)
+    decoders = build_validators_part(gtypes, handlers, "dec", aliases={}, responses=True)
+    return render_validators(gtypes, handlers, header=header, decoders=decoders, encoders=None)
+
+
+def version_checks(program: Program, handler_ids: Sequence[str], *, header: str) -> str | None:
+    """The quick checks (`emit_checks`) of the same handlers and types as `version_validators`."""
+    gtypes, handlers = _plain_handlers(program, handler_ids)
+    return checks_module(gtypes, handlers, header=header)
+
+
+def _plain_handlers(program: Program, handler_ids: Sequence[str]) -> tuple[dict[str, GType], list[Handler]]:
+    """`handler_ids` of `program` and the named types they reach, as plain values (no origins)."""
     wanted = set(handler_ids)
     handlers: list[Handler] = []
     for h in program.handlers:
@@ -116,8 +132,7 @@ def version_validators(program: Program, handler_ids: Sequence[str], *, header: 
     roots = [g for g in parts if g is not None]
     names = reachable(roots, program.gtypes)
     gtypes = {ref: client_gtype(program.gtypes[ref]) for ref in sorted(names)}
-    decoders = build_validators_part(gtypes, handlers, "dec", aliases={}, responses=True)
-    return render_validators(gtypes, handlers, header=header, decoders=decoders, encoders=None)
+    return gtypes, handlers
 
 
 def emit_timescape(
@@ -146,4 +161,7 @@ def emit_timescape(
             files = version_validators(vp, listed[v.tsv], header=header)
             for rel, data in files.items():
                 out[f"timescape/validators/{slug}/{rel.split('/', 1)[1]}"] = data
+            checks = version_checks(vp, listed[v.tsv], header=header)
+            if checks is not None:
+                out[f"{CHECKS}/{slug}.py"] = checks.encode()
     return dict(sorted(out.items()))
