@@ -205,7 +205,7 @@ class ContainerGen(GenBase):
         return False
 
     def reuse_condition(self, t: ObjectType, s: str, raw: dict[str, str], res: dict[str, str]) -> str:
-        """A variable that is true when the decoded object would equal the input dict."""
+        """A condition (or a variable) true when the decoded object would equal the input dict."""
         terms = [f"({raw[p.name]} is not _MISSING)" for p in t.properties if not p.required]
         n_req = sum(1 for p in t.properties if p.required)
         conds = [] if t.extra == "forbid" else [f"len({s}) == " + " + ".join([str(n_req), *terms])]
@@ -218,10 +218,18 @@ class ContainerGen(GenBase):
                 self.w.line(f"{var} = {result}")
                 res[p.name] = result = var
             conds.append(f"{result} is {source}" if p.required else f"({source} is _MISSING or {result} is {source})")
+        if conds and self.w.fits("if " + " and ".join(conds) + ":"):
+            return " and ".join(conds)
+        # too long for one line: a variable, with as many conditions per line as fit
         same = self.tmp("same")
-        self.w.line(f"{same} = " + (conds[0] if conds else "True"))
+        line = f"{same} = " + (conds[0] if conds else "True")
         for cond in conds[1:]:
-            self.w.line(f"{same} = {same} and {cond}")
+            if self.w.fits(f"{line} and {cond}"):
+                line = f"{line} and {cond}"
+            else:
+                self.w.line(line)
+                line = f"{same} = {same} and {cond}"
+        self.w.line(line)
         return same
 
     def build_dict(

@@ -823,8 +823,7 @@ def _dec_Deposit(v: Any) -> Any:
     if type(a2) is not int or not 0 <= a2 <= 100000000000:
         return _FAIL
     o1: dict[str, Any]
-    same3 = len(v) == 1
-    if same3:
+    if len(v) == 1:
         o1 = v
     else:
         o1 = {"amount_cents": a2}
@@ -861,8 +860,7 @@ def _dec_Deposit_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".amount_cents", _E6, n3)
                 a2 = n3
         if not failed:
-            same4 = len(v) == 1
-            if same4:
+            if len(v) == 1:
                 o1 = v
             else:
                 o1 = {"amount_cents": a2}

@@ -1143,24 +1143,23 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    same15 = len(a6) == 2
-    if same15:
+    if len(a6) == 2:
         o12 = a6
     else:
         o12 = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x16 = _parse_date(a7)
-        if x16 is None:
+        x15 = _parse_date(a7)
+        if x15 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i18 in a8:
-            if type(i18) is not str or len(i18) > 30:
+        for i17 in a8:
+            if type(i17) is not str or len(i17) > 30:
                 return _FAIL
-        l17 = a8
+        l16 = a8
     if type(a9) is not int:
         return _FAIL
     if type(a10) is not int:
@@ -1175,9 +1174,9 @@ def _dec_Book(v: Any) -> Any:
         "in_stock": a10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x16
+        o1["published"] = x15
     if a8 is not _MISSING:
-        o1["tags"] = l17
+        o1["tags"] = l16
     return o1
 
 
@@ -1294,8 +1293,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
                         _show(issues, path + ".price.currency", _E23, a16)
             if not failed:
-                same18 = len(a6) == 2
-                if same18:
+                if len(a6) == 2:
                     o14 = a6
                 else:
                     o14 = {"amount": a15, "currency": a16}
@@ -1305,21 +1303,21 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x19 = _parse_date(a7)
-                if x19 is None:
+                x18 = _parse_date(a7)
+                if x18 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x20: Any = None
+                x19: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x20 = _parse_date(a7)
-                    if x20 is None:
+                    x19 = _parse_date(a7)
+                    if x19 is None:
                         _show(issues, path + ".published", _E6, a7)
-                x19 = x20
+                x18 = x19
         if a8 is not _MISSING:
-            l21: Any
+            l20: Any
             if type(a8) is not list:
                 failed = True
                 _type(issues, path + ".tags", "`array`", a8)
@@ -1328,47 +1326,47 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     failed = True
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E24, a8)
-                acc24: list[Any] | None = None
-                for j23, i22 in enumerate(a8):
-                    if type(i22) is not str or len(i22) > 30:
+                acc23: list[Any] | None = None
+                for j22, i21 in enumerate(a8):
+                    if type(i21) is not str or len(i21) > 30:
                         failed = True
-                        if type(i22) is not str:
-                            _type(issues, f"{path}.tags[{j23}]", "`str`", i22)
+                        if type(i21) is not str:
+                            _type(issues, f"{path}.tags[{j22}]", "`str`", i21)
                         else:
-                            if len(i22) > 30:
-                                _bad(issues, f"{path}.tags[{j23}]", _E25, i22)
-                    if acc24 is not None:
-                        acc24.append(i22)
-                    elif failed and i22 is not a8[j23]:
-                        acc24 = [*a8[:j23], i22]
+                            if len(i21) > 30:
+                                _bad(issues, f"{path}.tags[{j22}]", _E25, i21)
+                    if acc23 is not None:
+                        acc23.append(i21)
+                    elif failed and i21 is not a8[j22]:
+                        acc23 = [*a8[:j22], i21]
                 if not failed or len(issues) == k0:
-                    l21 = a8 if acc24 is None else acc24
+                    l20 = a8 if acc23 is None else acc23
         if type(a9) is not int:
             failed = True
             if a9 is _MISSING:
                 _bad(issues, path + ".id", _E2, _MISSING)
             else:
-                n25: Any = a9
-                if type(n25) is float and n25.is_integer():
-                    n25 = int(n25)
-                if type(n25) is not int:
-                    _type(issues, path + ".id", "`int`", n25)
+                n24: Any = a9
+                if type(n24) is float and n24.is_integer():
+                    n24 = int(n24)
+                if type(n24) is not int:
+                    _type(issues, path + ".id", "`int`", n24)
                 else:
                     pass
-                a9 = n25
+                a9 = n24
         if type(a10) is not int:
             failed = True
             if a10 is _MISSING:
                 _bad(issues, path + ".in_stock", _E26, _MISSING)
             else:
-                n26: Any = a10
-                if type(n26) is float and n26.is_integer():
-                    n26 = int(n26)
-                if type(n26) is not int:
-                    _type(issues, path + ".in_stock", "`int`", n26)
+                n25: Any = a10
+                if type(n25) is float and n25.is_integer():
+                    n25 = int(n25)
+                if type(n25) is not int:
+                    _type(issues, path + ".in_stock", "`int`", n25)
                 else:
                     pass
-                a10 = n26
+                a10 = n25
         if not failed:
             o1 = {
                 "title": a2,
@@ -1380,9 +1378,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "in_stock": a10,
             }
             if a7 is not _MISSING:
-                o1["published"] = x19
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -1394,9 +1392,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "in_stock": a10,
             }
             if a7 is not _MISSING:
-                o1["published"] = x19
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
     return o1
 
 
@@ -1423,14 +1421,13 @@ def _dec_BookPatch(v: Any) -> Any:
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
             return _FAIL
         o6: dict[str, Any]
-        same9 = len(a3) == 2
-        if same9:
+        if len(a3) == 2:
             o6 = a3
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN10.get(a4) if type(a4) is str else None
-        if e10 is None:
+        e9: Any = _EN10.get(a4) if type(a4) is str else None
+        if e9 is None:
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
@@ -1441,7 +1438,7 @@ def _dec_BookPatch(v: Any) -> Any:
     if a3 is not _MISSING:
         o1["price"] = o6
     if a4 is not _MISSING:
-        o1["genre"] = e10
+        o1["genre"] = e9
     if a5 is not _MISSING:
         o1["in_stock"] = a5
     return o1
@@ -1504,8 +1501,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
                             _show(issues, path + ".price.currency", _E23, a8)
                 if not failed:
-                    same10 = len(a3) == 2
-                    if same10:
+                    if len(a3) == 2:
                         o6 = a3
                     else:
                         o6 = {"amount": a7, "currency": a8}
@@ -1513,27 +1509,27 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o6 = {"amount": a7, "currency": a8}
         if a4 is not _MISSING:
             try:
-                e11: Any = _EN10.get(a4) if type(a4) is str else None
-                if e11 is None:
+                e10: Any = _EN10.get(a4) if type(a4) is str else None
+                if e10 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                e12: Any = _EN10.get(a4) if type(a4) is str else None
-                if e12 is None:
+                e11: Any = _EN10.get(a4) if type(a4) is str else None
+                if e11 is None:
                     _show(issues, path + ".genre", _E18, a4)
-                e11 = e12
+                e10 = e11
         if a5 is not _MISSING:
             if type(a5) is not int or a5 < 0:
                 failed = True
-                n13: Any = a5
-                if type(n13) is float and n13.is_integer():
-                    n13 = int(n13)
-                if type(n13) is not int:
-                    _type(issues, path + ".in_stock", "`int`", n13)
+                n12: Any = a5
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".in_stock", "`int`", n12)
                 else:
-                    if n13 < 0:
-                        _bad_num(issues, path + ".in_stock", _E21, n13)
-                a5 = n13
+                    if n12 < 0:
+                        _bad_num(issues, path + ".in_stock", _E21, n12)
+                a5 = n12
         if not failed:
             o1 = {}
             if a2 is not _MISSING:
@@ -1541,7 +1537,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["price"] = o6
             if a4 is not _MISSING:
-                o1["genre"] = e11
+                o1["genre"] = e10
             if a5 is not _MISSING:
                 o1["in_stock"] = a5
         elif len(issues) == k0:
@@ -1551,7 +1547,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["price"] = o6
             if a4 is not _MISSING:
-                o1["genre"] = e11
+                o1["genre"] = e10
             if a5 is not _MISSING:
                 o1["in_stock"] = a5
     return o1
@@ -1722,9 +1718,7 @@ def _dec_Category(v: Any) -> Any:
         acc8.append(r7)
     l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    same10 = len(v) == 3
-    same10 = same10 and l5 is a4
-    if same10:
+    if len(v) == 3 and l5 is a4:
         o1 = v
     else:
         o1 = {"slug": a2, "name": a3, "children": l5}
@@ -1792,9 +1786,7 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not failed or len(issues) == k0:
                 l5 = a4 if acc10 is None else acc10
         if not failed:
-            same11 = len(v) == 3
-            same11 = same11 and l5 is a4
-            if same11:
+            if len(v) == 3 and l5 is a4:
                 o1 = v
             else:
                 o1 = {"slug": a2, "name": a3, "children": l5}
@@ -1962,8 +1954,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"amount": a2, "currency": a3}
@@ -2007,8 +1998,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E23, a3)
         if not failed:
-            same5 = len(v) == 2
-            if same5:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"amount": a2, "currency": a3}
@@ -2190,24 +2180,23 @@ def _dec_NewBook(v: Any) -> Any:
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
         return _FAIL
     o10: dict[str, Any]
-    same13 = len(a6) == 2
-    if same13:
+    if len(a6) == 2:
         o10 = a6
     else:
         o10 = {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x14 = _parse_date(a7)
-        if x14 is None:
+        x13 = _parse_date(a7)
+        if x13 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i16 in a8:
-            if type(i16) is not str or len(i16) > 30:
+        for i15 in a8:
+            if type(i15) is not str or len(i15) > 30:
                 return _FAIL
-        l15 = a8
+        l14 = a8
     o1: dict[str, Any] = {
         "title": a2,
         "isbn": a3,
@@ -2216,9 +2205,9 @@ def _dec_NewBook(v: Any) -> Any:
         "price": o10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x14
+        o1["published"] = x13
     if a8 is not _MISSING:
-        o1["tags"] = l15
+        o1["tags"] = l14
     return o1
 
 
@@ -2331,8 +2320,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
                         _show(issues, path + ".price.currency", _E23, a14)
             if not failed:
-                same16 = len(a6) == 2
-                if same16:
+                if len(a6) == 2:
                     o12 = a6
                 else:
                     o12 = {"amount": a13, "currency": a14}
@@ -2342,21 +2330,21 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x17 = _parse_date(a7)
-                if x17 is None:
+                x16 = _parse_date(a7)
+                if x16 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x18: Any = None
+                x17: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x18 = _parse_date(a7)
-                    if x18 is None:
+                    x17 = _parse_date(a7)
+                    if x17 is None:
                         _show(issues, path + ".published", _E6, a7)
-                x17 = x18
+                x16 = x17
         if a8 is not _MISSING:
-            l19: Any
+            l18: Any
             if type(a8) is not list:
                 failed = True
                 _type(issues, path + ".tags", "`array`", a8)
@@ -2365,21 +2353,21 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     failed = True
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E24, a8)
-                acc22: list[Any] | None = None
-                for j21, i20 in enumerate(a8):
-                    if type(i20) is not str or len(i20) > 30:
+                acc21: list[Any] | None = None
+                for j20, i19 in enumerate(a8):
+                    if type(i19) is not str or len(i19) > 30:
                         failed = True
-                        if type(i20) is not str:
-                            _type(issues, f"{path}.tags[{j21}]", "`str`", i20)
+                        if type(i19) is not str:
+                            _type(issues, f"{path}.tags[{j20}]", "`str`", i19)
                         else:
-                            if len(i20) > 30:
-                                _bad(issues, f"{path}.tags[{j21}]", _E25, i20)
-                    if acc22 is not None:
-                        acc22.append(i20)
-                    elif failed and i20 is not a8[j21]:
-                        acc22 = [*a8[:j21], i20]
+                            if len(i19) > 30:
+                                _bad(issues, f"{path}.tags[{j20}]", _E25, i19)
+                    if acc21 is not None:
+                        acc21.append(i19)
+                    elif failed and i19 is not a8[j20]:
+                        acc21 = [*a8[:j20], i19]
                 if not failed or len(issues) == k0:
-                    l19 = a8 if acc22 is None else acc22
+                    l18 = a8 if acc21 is None else acc21
         if not failed:
             o1 = {
                 "title": a2,
@@ -2389,9 +2377,9 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o12,
             }
             if a7 is not _MISSING:
-                o1["published"] = x17
+                o1["published"] = x16
             if a8 is not _MISSING:
-                o1["tags"] = l19
+                o1["tags"] = l18
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -2401,9 +2389,9 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o12,
             }
             if a7 is not _MISSING:
-                o1["published"] = x17
+                o1["published"] = x16
             if a8 is not _MISSING:
-                o1["tags"] = l19
+                o1["tags"] = l18
     return o1
 
 
@@ -2419,8 +2407,8 @@ def _dec_NewOrder(v: Any) -> Any:
     a5 = v.get("gift_note", _MISSING)
     if type(a2) is not list or not 1 <= len(a2) <= 20:
         return _FAIL
-    acc12: list[Any] = []
-    same13 = True
+    acc11: list[Any] = []
+    same12 = True
     for i7 in a2:
         if type(i7) is not dict:
             return _FAIL
@@ -2434,62 +2422,60 @@ def _dec_NewOrder(v: Any) -> Any:
         if type(a10) is not int or not 1 <= a10 <= 50:
             return _FAIL
         o8: dict[str, Any]
-        same11 = len(i7) == 2
-        if same11:
+        if len(i7) == 2:
             o8 = i7
         else:
             o8 = {"book_id": a9, "quantity": a10}
         if o8 is not i7:
-            same13 = False
-        acc12.append(o8)
-    l6 = a2 if same13 else acc12
+            same12 = False
+        acc11.append(o8)
+    l6 = a2 if same12 else acc11
     if type(a3) is not dict:
         return _FAIL
     try:
-        a15 = a3["name"]
-        a16 = a3["street"]
-        a17 = a3["city"]
-        a18 = a3["postcode"]
-        a19 = a3["country"]
+        a14 = a3["name"]
+        a15 = a3["street"]
+        a16 = a3["city"]
+        a17 = a3["postcode"]
+        a18 = a3["country"]
     except KeyError:
         return _FAIL
-    if type(a15) is not str or len(a15) < 1:
+    if type(a14) is not str or len(a14) < 1:
+        return _FAIL
+    if type(a15) is not str:
         return _FAIL
     if type(a16) is not str:
         return _FAIL
-    if type(a17) is not str:
+    if type(a17) is not str or not 3 <= len(a17) <= 10:
         return _FAIL
-    if type(a18) is not str or not 3 <= len(a18) <= 10:
+    if type(a18) is not str or not 2 <= len(a18) <= 2:
         return _FAIL
-    if type(a19) is not str or not 2 <= len(a19) <= 2:
-        return _FAIL
-    o14: dict[str, Any]
-    same20 = len(a3) == 5
-    if same20:
-        o14 = a3
+    o13: dict[str, Any]
+    if len(a3) == 5:
+        o13 = a3
     else:
-        o14 = {
-            "name": a15,
-            "street": a16,
-            "city": a17,
-            "postcode": a18,
-            "country": a19,
+        o13 = {
+            "name": a14,
+            "street": a15,
+            "city": a16,
+            "postcode": a17,
+            "country": a18,
         }
     if a4 is not _MISSING:
-        e21: Any = _EN40.get(a4) if type(a4) is int else None
-        if e21 is None:
+        e19: Any = _EN40.get(a4) if type(a4) is int else None
+        if e19 is None:
             return _FAIL
     if a5 is not _MISSING:
-        o22: Any = None
+        o20: Any = None
         if a5 is not None:
             if type(a5) is not str:
                 return _FAIL
-            o22 = a5
-    o1: dict[str, Any] = {"lines": l6, "ship_to": o14}
+            o20 = a5
+    o1: dict[str, Any] = {"lines": l6, "ship_to": o13}
     if a4 is not _MISSING:
-        o1["priority"] = e21
+        o1["priority"] = e19
     if a5 is not _MISSING:
-        o1["gift_note"] = o22
+        o1["gift_note"] = o20
     return o1
 
 
@@ -2524,7 +2510,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     _bad(issues, path + ".lines", _E42, a2)
                 if len(a2) > 20:
                     _bad(issues, path + ".lines", _E43, a2)
-            acc15: list[Any] | None = None
+            acc14: list[Any] | None = None
             for j8, i7 in enumerate(a2):
                 o9: Any = None
                 if type(i7) is not dict:
@@ -2604,20 +2590,19 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a11 = n13
                     if not failed:
-                        same14 = len(i7) == 2
-                        if same14:
+                        if len(i7) == 2:
                             o9 = i7
                         else:
                             o9 = {"book_id": a10, "quantity": a11}
                     elif len(issues) == k0:
                         o9 = {"book_id": a10, "quantity": a11}
-                if acc15 is not None:
-                    acc15.append(o9)
+                if acc14 is not None:
+                    acc14.append(o9)
                 elif o9 is not i7:
-                    acc15 = [*a2[:j8], o9]
+                    acc14 = [*a2[:j8], o9]
             if not failed or len(issues) == k0:
-                l6 = a2 if acc15 is None else acc15
-        o16: Any
+                l6 = a2 if acc14 is None else acc14
+        o15: Any
         if type(a3) is not dict:
             failed = True
             if a3 is _MISSING:
@@ -2626,133 +2611,132 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".ship_to", "`object`", a3)
         else:
             try:
-                a17 = a3["name"]
-                a18 = a3["street"]
-                a19 = a3["city"]
-                a20 = a3["postcode"]
-                a21 = a3["country"]
+                a16 = a3["name"]
+                a17 = a3["street"]
+                a18 = a3["city"]
+                a19 = a3["postcode"]
+                a20 = a3["country"]
             except KeyError:
                 failed = True
-                a17 = a3.get("name", _MISSING)
-                a18 = a3.get("street", _MISSING)
-                a19 = a3.get("city", _MISSING)
-                a20 = a3.get("postcode", _MISSING)
-                a21 = a3.get("country", _MISSING)
-            if type(a17) is not str or len(a17) < 1:
+                a16 = a3.get("name", _MISSING)
+                a17 = a3.get("street", _MISSING)
+                a18 = a3.get("city", _MISSING)
+                a19 = a3.get("postcode", _MISSING)
+                a20 = a3.get("country", _MISSING)
+            if type(a16) is not str or len(a16) < 1:
                 failed = True
-                if a17 is _MISSING:
+                if a16 is _MISSING:
                     _bad(issues, path + ".ship_to.name", _E3, _MISSING)
                 else:
-                    if type(a17) is not str:
-                        _type(issues, path + ".ship_to.name", "`str`", a17)
+                    if type(a16) is not str:
+                        _type(issues, path + ".ship_to.name", "`str`", a16)
                     else:
-                        if len(a17) < 1:
-                            _bad(issues, path + ".ship_to.name", _E4, a17)
+                        if len(a16) < 1:
+                            _bad(issues, path + ".ship_to.name", _E4, a16)
+            if type(a17) is not str:
+                failed = True
+                if a17 is _MISSING:
+                    _bad(issues, path + ".ship_to.street", _E48, _MISSING)
+                else:
+                    if type(a17) is not str:
+                        _type(issues, path + ".ship_to.street", "`str`", a17)
+                    else:
+                        pass
             if type(a18) is not str:
                 failed = True
                 if a18 is _MISSING:
-                    _bad(issues, path + ".ship_to.street", _E48, _MISSING)
-                else:
-                    if type(a18) is not str:
-                        _type(issues, path + ".ship_to.street", "`str`", a18)
-                    else:
-                        pass
-            if type(a19) is not str:
-                failed = True
-                if a19 is _MISSING:
                     _bad(issues, path + ".ship_to.city", _E49, _MISSING)
                 else:
-                    if type(a19) is not str:
-                        _type(issues, path + ".ship_to.city", "`str`", a19)
+                    if type(a18) is not str:
+                        _type(issues, path + ".ship_to.city", "`str`", a18)
                     else:
                         pass
-            if type(a20) is not str or not 3 <= len(a20) <= 10:
+            if type(a19) is not str or not 3 <= len(a19) <= 10:
                 failed = True
-                if a20 is _MISSING:
+                if a19 is _MISSING:
                     _bad(issues, path + ".ship_to.postcode", _E50, _MISSING)
                 else:
-                    if type(a20) is not str:
-                        _type(issues, path + ".ship_to.postcode", "`str`", a20)
+                    if type(a19) is not str:
+                        _type(issues, path + ".ship_to.postcode", "`str`", a19)
                     else:
-                        if len(a20) < 3:
-                            _bad(issues, path + ".ship_to.postcode", _E51, a20)
-                        if len(a20) > 10:
-                            _bad(issues, path + ".ship_to.postcode", _E52, a20)
-            if type(a21) is not str or not 2 <= len(a21) <= 2:
+                        if len(a19) < 3:
+                            _bad(issues, path + ".ship_to.postcode", _E51, a19)
+                        if len(a19) > 10:
+                            _bad(issues, path + ".ship_to.postcode", _E52, a19)
+            if type(a20) is not str or not 2 <= len(a20) <= 2:
                 failed = True
-                if a21 is _MISSING:
+                if a20 is _MISSING:
                     _bad(issues, path + ".ship_to.country", _E53, _MISSING)
                 else:
-                    if type(a21) is not str:
-                        _type(issues, path + ".ship_to.country", "`str`", a21)
+                    if type(a20) is not str:
+                        _type(issues, path + ".ship_to.country", "`str`", a20)
                     else:
-                        if len(a21) < 2:
-                            _bad(issues, path + ".ship_to.country", _E54, a21)
-                        if len(a21) > 2:
-                            _bad(issues, path + ".ship_to.country", _E55, a21)
+                        if len(a20) < 2:
+                            _bad(issues, path + ".ship_to.country", _E54, a20)
+                        if len(a20) > 2:
+                            _bad(issues, path + ".ship_to.country", _E55, a20)
             if not failed:
-                same22 = len(a3) == 5
-                if same22:
-                    o16 = a3
+                if len(a3) == 5:
+                    o15 = a3
                 else:
-                    o16 = {
-                        "name": a17,
-                        "street": a18,
-                        "city": a19,
-                        "postcode": a20,
-                        "country": a21,
+                    o15 = {
+                        "name": a16,
+                        "street": a17,
+                        "city": a18,
+                        "postcode": a19,
+                        "country": a20,
                     }
             elif len(issues) == k0:
-                o16 = {
-                    "name": a17,
-                    "street": a18,
-                    "city": a19,
-                    "postcode": a20,
-                    "country": a21,
+                o15 = {
+                    "name": a16,
+                    "street": a17,
+                    "city": a18,
+                    "postcode": a19,
+                    "country": a20,
                 }
         if a4 is not _MISSING:
             try:
-                e23: Any = _EN40.get(a4) if type(a4) is int else None
-                if e23 is None:
+                e21: Any = _EN40.get(a4) if type(a4) is int else None
+                if e21 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                n24: Any = a4
-                if type(n24) is float and n24.is_integer():
-                    n24 = int(n24)
-                e25: Any = _EN40.get(n24) if type(n24) is int else None
-                if e25 is None:
-                    _show(issues, path + ".priority", _E56, n24)
-                e23 = e25
+                n22: Any = a4
+                if type(n22) is float and n22.is_integer():
+                    n22 = int(n22)
+                e23: Any = _EN40.get(n22) if type(n22) is int else None
+                if e23 is None:
+                    _show(issues, path + ".priority", _E56, n22)
+                e21 = e23
         if a5 is not _MISSING:
             try:
-                o26: Any = None
+                o24: Any = None
                 if a5 is not None:
                     if type(a5) is not str:
                         raise _Miss
-                    o26 = a5
+                    o24 = a5
             except _Miss:
                 failed = True
-                o27: Any = None
+                o25: Any = None
                 if a5 is not None:
                     if type(a5) is not str:
                         _type(issues, path + ".gift_note", "`str`", a5)
                     else:
                         pass
-                    o27 = a5
-                o26 = o27
+                    o25 = a5
+                o24 = o25
         if not failed:
-            o1 = {"lines": l6, "ship_to": o16}
+            o1 = {"lines": l6, "ship_to": o15}
             if a4 is not _MISSING:
-                o1["priority"] = e23
+                o1["priority"] = e21
             if a5 is not _MISSING:
-                o1["gift_note"] = o26
+                o1["gift_note"] = o24
         elif len(issues) == k0:
-            o1 = {"lines": l6, "ship_to": o16}
+            o1 = {"lines": l6, "ship_to": o15}
             if a4 is not _MISSING:
-                o1["priority"] = e23
+                o1["priority"] = e21
             if a5 is not _MISSING:
-                o1["gift_note"] = o26
+                o1["gift_note"] = o24
     return o1
 
 
@@ -2772,8 +2756,7 @@ def _dec_NormalizedIsbn(v: Any) -> Any:
     if type(a4) is not bool:
         return _FAIL
     o1: dict[str, Any]
-    same5 = len(v) == 3
-    if same5:
+    if len(v) == 3:
         o1 = v
     else:
         o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
@@ -2822,8 +2805,7 @@ def _dec_NormalizedIsbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if type(a4) is not bool:
                     _type(issues, path + ".was_isbn10", "`bool`", a4)
         if not failed:
-            same5 = len(v) == 3
-            if same5:
+            if len(v) == 3:
                 o1 = v
             else:
                 o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
@@ -2855,8 +2837,8 @@ def _dec_Order(v: Any) -> Any:
         return _FAIL
     if type(a4) is not list:
         return _FAIL
-    acc17: list[Any] = []
-    same18 = True
+    acc16: list[Any] = []
+    same17 = True
     for i12 in a4:
         if type(i12) is not dict:
             return _FAIL
@@ -2870,92 +2852,89 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        same16 = len(i12) == 2
-        if same16:
+        if len(i12) == 2:
             o13 = i12
         else:
             o13 = {"book_id": a14, "quantity": a15}
         if o13 is not i12:
-            same18 = False
-        acc17.append(o13)
-    l11 = a4 if same18 else acc17
+            same17 = False
+        acc16.append(o13)
+    l11 = a4 if same17 else acc16
     if type(a5) is not dict:
         return _FAIL
     try:
-        a20 = a5["name"]
-        a21 = a5["street"]
-        a22 = a5["city"]
-        a23 = a5["postcode"]
-        a24 = a5["country"]
+        a19 = a5["name"]
+        a20 = a5["street"]
+        a21 = a5["city"]
+        a22 = a5["postcode"]
+        a23 = a5["country"]
     except KeyError:
         return _FAIL
-    if type(a20) is not str or len(a20) < 1:
+    if type(a19) is not str or len(a19) < 1:
+        return _FAIL
+    if type(a20) is not str:
         return _FAIL
     if type(a21) is not str:
         return _FAIL
-    if type(a22) is not str:
+    if type(a22) is not str or not 3 <= len(a22) <= 10:
         return _FAIL
-    if type(a23) is not str or not 3 <= len(a23) <= 10:
+    if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
-    if type(a24) is not str or not 2 <= len(a24) <= 2:
-        return _FAIL
-    o19: dict[str, Any]
-    same25 = len(a5) == 5
-    if same25:
-        o19 = a5
+    o18: dict[str, Any]
+    if len(a5) == 5:
+        o18 = a5
     else:
-        o19 = {
-            "name": a20,
-            "street": a21,
-            "city": a22,
-            "postcode": a23,
-            "country": a24,
+        o18 = {
+            "name": a19,
+            "street": a20,
+            "city": a21,
+            "postcode": a22,
+            "country": a23,
         }
     if type(a6) is not dict:
         return _FAIL
     try:
-        a27 = a6["amount"]
-        a28 = a6["currency"]
+        a25 = a6["amount"]
+        a26 = a6["currency"]
     except KeyError:
         return _FAIL
-    if type(a27) is not int or a27 < 0:
+    if type(a25) is not int or a25 < 0:
         return _FAIL
-    if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
+    if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
-    o26: dict[str, Any]
-    same29 = len(a6) == 2
-    if same29:
-        o26 = a6
+    o24: dict[str, Any]
+    if len(a6) == 2:
+        o24 = a6
     else:
-        o26 = {"amount": a27, "currency": a28}
+        o24 = {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
-    x30 = _parse_date_time(a7)
-    if x30 is None:
+    x27 = _parse_date_time(a7)
+    if x27 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e31: Any = _EN40.get(a8) if type(a8) is int else None
-        if e31 is None:
+        e28: Any = _EN40.get(a8) if type(a8) is int else None
+        if e28 is None:
             return _FAIL
     if a9 is not _MISSING:
-        o32: Any = None
+        o29: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o32 = a9
-    kw33: dict[str, Any] = {
+            o29 = a9
+    kw30: dict[str, Any] = {
         "id": x10,
         "status": a3,
         "lines": l11,
-        "ship_to": o19,
-        "total": o26,
-        "created_at": x30,
+        "ship_to": o18,
+        "total": o24,
+        "created_at": x27,
     }
     if a8 is not _MISSING:
-        kw33["priority"] = e31
+        kw30["priority"] = e28
     if a9 is not _MISSING:
-        kw33["gift_note"] = o32
-    o1 = _m3.Order(**kw33)
+        kw30["gift_note"] = o29
+    o1 = _m3.Order(**kw30)
     return o1
 
 
@@ -3018,7 +2997,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".lines", "`array`", a4)
         else:
-            acc21: list[Any] | None = None
+            acc20: list[Any] | None = None
             for j14, i13 in enumerate(a4):
                 o15: Any = None
                 if type(i13) is not dict:
@@ -3098,20 +3077,19 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a17 = n19
                     if not failed:
-                        same20 = len(i13) == 2
-                        if same20:
+                        if len(i13) == 2:
                             o15 = i13
                         else:
                             o15 = {"book_id": a16, "quantity": a17}
                     elif len(issues) == k0:
                         o15 = {"book_id": a16, "quantity": a17}
-                if acc21 is not None:
-                    acc21.append(o15)
+                if acc20 is not None:
+                    acc20.append(o15)
                 elif o15 is not i13:
-                    acc21 = [*a4[:j14], o15]
+                    acc20 = [*a4[:j14], o15]
             if not failed or len(issues) == k0:
-                l12 = a4 if acc21 is None else acc21
-        o22: Any
+                l12 = a4 if acc20 is None else acc20
+        o21: Any
         if type(a5) is not dict:
             failed = True
             if a5 is _MISSING:
@@ -3120,91 +3098,90 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".ship_to", "`object`", a5)
         else:
             try:
-                a23 = a5["name"]
-                a24 = a5["street"]
-                a25 = a5["city"]
-                a26 = a5["postcode"]
-                a27 = a5["country"]
+                a22 = a5["name"]
+                a23 = a5["street"]
+                a24 = a5["city"]
+                a25 = a5["postcode"]
+                a26 = a5["country"]
             except KeyError:
                 failed = True
-                a23 = a5.get("name", _MISSING)
-                a24 = a5.get("street", _MISSING)
-                a25 = a5.get("city", _MISSING)
-                a26 = a5.get("postcode", _MISSING)
-                a27 = a5.get("country", _MISSING)
-            if type(a23) is not str or len(a23) < 1:
+                a22 = a5.get("name", _MISSING)
+                a23 = a5.get("street", _MISSING)
+                a24 = a5.get("city", _MISSING)
+                a25 = a5.get("postcode", _MISSING)
+                a26 = a5.get("country", _MISSING)
+            if type(a22) is not str or len(a22) < 1:
                 failed = True
-                if a23 is _MISSING:
+                if a22 is _MISSING:
                     _bad(issues, path + ".ship_to.name", _E3, _MISSING)
                 else:
-                    if type(a23) is not str:
-                        _type(issues, path + ".ship_to.name", "`str`", a23)
+                    if type(a22) is not str:
+                        _type(issues, path + ".ship_to.name", "`str`", a22)
                     else:
-                        if len(a23) < 1:
-                            _bad(issues, path + ".ship_to.name", _E4, a23)
+                        if len(a22) < 1:
+                            _bad(issues, path + ".ship_to.name", _E4, a22)
+            if type(a23) is not str:
+                failed = True
+                if a23 is _MISSING:
+                    _bad(issues, path + ".ship_to.street", _E48, _MISSING)
+                else:
+                    if type(a23) is not str:
+                        _type(issues, path + ".ship_to.street", "`str`", a23)
+                    else:
+                        pass
             if type(a24) is not str:
                 failed = True
                 if a24 is _MISSING:
-                    _bad(issues, path + ".ship_to.street", _E48, _MISSING)
-                else:
-                    if type(a24) is not str:
-                        _type(issues, path + ".ship_to.street", "`str`", a24)
-                    else:
-                        pass
-            if type(a25) is not str:
-                failed = True
-                if a25 is _MISSING:
                     _bad(issues, path + ".ship_to.city", _E49, _MISSING)
                 else:
-                    if type(a25) is not str:
-                        _type(issues, path + ".ship_to.city", "`str`", a25)
+                    if type(a24) is not str:
+                        _type(issues, path + ".ship_to.city", "`str`", a24)
                     else:
                         pass
-            if type(a26) is not str or not 3 <= len(a26) <= 10:
+            if type(a25) is not str or not 3 <= len(a25) <= 10:
                 failed = True
-                if a26 is _MISSING:
+                if a25 is _MISSING:
                     _bad(issues, path + ".ship_to.postcode", _E50, _MISSING)
                 else:
-                    if type(a26) is not str:
-                        _type(issues, path + ".ship_to.postcode", "`str`", a26)
+                    if type(a25) is not str:
+                        _type(issues, path + ".ship_to.postcode", "`str`", a25)
                     else:
-                        if len(a26) < 3:
-                            _bad(issues, path + ".ship_to.postcode", _E51, a26)
-                        if len(a26) > 10:
-                            _bad(issues, path + ".ship_to.postcode", _E52, a26)
-            if type(a27) is not str or not 2 <= len(a27) <= 2:
+                        if len(a25) < 3:
+                            _bad(issues, path + ".ship_to.postcode", _E51, a25)
+                        if len(a25) > 10:
+                            _bad(issues, path + ".ship_to.postcode", _E52, a25)
+            if type(a26) is not str or not 2 <= len(a26) <= 2:
                 failed = True
-                if a27 is _MISSING:
+                if a26 is _MISSING:
                     _bad(issues, path + ".ship_to.country", _E53, _MISSING)
                 else:
-                    if type(a27) is not str:
-                        _type(issues, path + ".ship_to.country", "`str`", a27)
+                    if type(a26) is not str:
+                        _type(issues, path + ".ship_to.country", "`str`", a26)
                     else:
-                        if len(a27) < 2:
-                            _bad(issues, path + ".ship_to.country", _E54, a27)
-                        if len(a27) > 2:
-                            _bad(issues, path + ".ship_to.country", _E55, a27)
+                        if len(a26) < 2:
+                            _bad(issues, path + ".ship_to.country", _E54, a26)
+                        if len(a26) > 2:
+                            _bad(issues, path + ".ship_to.country", _E55, a26)
             if not failed:
-                same28 = len(a5) == 5
-                if same28:
-                    o22 = a5
+                if len(a5) == 5:
+                    o21 = a5
                 else:
-                    o22 = {
-                        "name": a23,
-                        "street": a24,
-                        "city": a25,
-                        "postcode": a26,
-                        "country": a27,
+                    o21 = {
+                        "name": a22,
+                        "street": a23,
+                        "city": a24,
+                        "postcode": a25,
+                        "country": a26,
                     }
             elif len(issues) == k0:
-                o22 = {
-                    "name": a23,
-                    "street": a24,
-                    "city": a25,
-                    "postcode": a26,
-                    "country": a27,
+                o21 = {
+                    "name": a22,
+                    "street": a23,
+                    "city": a24,
+                    "postcode": a25,
+                    "country": a26,
                 }
-        o29: Any
+        o27: Any
         if type(a6) is not dict:
             failed = True
             if a6 is _MISSING:
@@ -3213,119 +3190,118 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".total", "`object`", a6)
         else:
             try:
-                a30 = a6["amount"]
-                a31 = a6["currency"]
+                a28 = a6["amount"]
+                a29 = a6["currency"]
             except KeyError:
                 failed = True
-                a30 = a6.get("amount", _MISSING)
-                a31 = a6.get("currency", _MISSING)
-            if type(a30) is not int or a30 < 0:
+                a28 = a6.get("amount", _MISSING)
+                a29 = a6.get("currency", _MISSING)
+            if type(a28) is not int or a28 < 0:
                 failed = True
-                if a30 is _MISSING:
+                if a28 is _MISSING:
                     _bad(issues, path + ".total.amount", _E20, _MISSING)
                 else:
-                    n32: Any = a30
-                    if type(n32) is float and n32.is_integer():
-                        n32 = int(n32)
-                    if type(n32) is not int:
-                        _type(issues, path + ".total.amount", "`int`", n32)
+                    n30: Any = a28
+                    if type(n30) is float and n30.is_integer():
+                        n30 = int(n30)
+                    if type(n30) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n30)
                     else:
-                        if n32 < 0:
-                            _bad_num(issues, path + ".total.amount", _E21, n32)
-                    a30 = n32
-            if not (a31 == "EUR" or a31 == "USD" or a31 == "GBP"):
+                        if n30 < 0:
+                            _bad_num(issues, path + ".total.amount", _E21, n30)
+                    a28 = n30
+            if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
                 failed = True
-                if a31 is _MISSING:
+                if a29 is _MISSING:
                     _bad(issues, path + ".total.currency", _E22, _MISSING)
                 else:
-                    if not (a31 == "EUR" or a31 == "USD" or a31 == "GBP"):
-                        _show(issues, path + ".total.currency", _E23, a31)
+                    if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
+                        _show(issues, path + ".total.currency", _E23, a29)
             if not failed:
-                same33 = len(a6) == 2
-                if same33:
-                    o29 = a6
+                if len(a6) == 2:
+                    o27 = a6
                 else:
-                    o29 = {"amount": a30, "currency": a31}
+                    o27 = {"amount": a28, "currency": a29}
             elif len(issues) == k0:
-                o29 = {"amount": a30, "currency": a31}
+                o27 = {"amount": a28, "currency": a29}
         try:
             if type(a7) is not str:
                 raise _Miss
-            x34 = _parse_date_time(a7)
-            if x34 is None:
+            x31 = _parse_date_time(a7)
+            if x31 is None:
                 raise _Miss
         except _Miss:
             failed = True
             if a7 is _MISSING:
                 _bad(issues, path + ".created_at", _E68, _MISSING)
             else:
-                x35: Any = None
+                x32: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".created_at", "`datetime`", a7)
                 else:
-                    x35 = _parse_date_time(a7)
-                    if x35 is None:
+                    x32 = _parse_date_time(a7)
+                    if x32 is None:
                         _show(issues, path + ".created_at", _E37, a7)
-                x34 = x35
+                x31 = x32
         if a8 is not _MISSING:
             try:
-                e36: Any = _EN40.get(a8) if type(a8) is int else None
-                if e36 is None:
+                e33: Any = _EN40.get(a8) if type(a8) is int else None
+                if e33 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                n37: Any = a8
-                if type(n37) is float and n37.is_integer():
-                    n37 = int(n37)
-                e38: Any = _EN40.get(n37) if type(n37) is int else None
-                if e38 is None:
-                    _show(issues, path + ".priority", _E56, n37)
-                e36 = e38
+                n34: Any = a8
+                if type(n34) is float and n34.is_integer():
+                    n34 = int(n34)
+                e35: Any = _EN40.get(n34) if type(n34) is int else None
+                if e35 is None:
+                    _show(issues, path + ".priority", _E56, n34)
+                e33 = e35
         if a9 is not _MISSING:
             try:
-                o39: Any = None
+                o36: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         raise _Miss
-                    o39 = a9
+                    o36 = a9
             except _Miss:
                 failed = True
-                o40: Any = None
+                o37: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-                    o40 = a9
-                o39 = o40
+                    o37 = a9
+                o36 = o37
         if not failed:
-            kw41: dict[str, Any] = {
+            kw38: dict[str, Any] = {
                 "id": x10,
                 "status": a3,
                 "lines": l12,
-                "ship_to": o22,
-                "total": o29,
-                "created_at": x34,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
             }
             if a8 is not _MISSING:
-                kw41["priority"] = e36
+                kw38["priority"] = e33
             if a9 is not _MISSING:
-                kw41["gift_note"] = o39
-            o1 = _m3.Order(**kw41)
+                kw38["gift_note"] = o36
+            o1 = _m3.Order(**kw38)
         elif len(issues) == k0:
-            kw42: dict[str, Any] = {
+            kw39: dict[str, Any] = {
                 "id": x10,
                 "status": a3,
                 "lines": l12,
-                "ship_to": o22,
-                "total": o29,
-                "created_at": x34,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
             }
             if a8 is not _MISSING:
-                kw42["priority"] = e36
+                kw39["priority"] = e33
             if a9 is not _MISSING:
-                kw42["gift_note"] = o39
-            o1 = _m3.Order(**kw42)
+                kw39["gift_note"] = o36
+            o1 = _m3.Order(**kw39)
     return o1
 
 
@@ -3341,8 +3317,7 @@ def _dec_OrderFilter(v: Any) -> Any:
         if type(a3) is not int or not 1 <= a3 <= 100:
             return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING)
-    if same4:
+    if len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING):
         o1 = v
     else:
         o1 = {}
@@ -3383,8 +3358,7 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".limit", _E27, n4)
                 a3 = n4
         if not failed:
-            same5 = len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING)
-            if same5:
+            if len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING):
                 o1 = v
             else:
                 o1 = {}
@@ -3414,8 +3388,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"book_id": a2, "quantity": a3}
@@ -3468,8 +3441,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".quantity", _E46, n5)
                 a3 = n5
         if not failed:
-            same6 = len(v) == 2
-            if same6:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"book_id": a2, "quantity": a3}
@@ -3509,8 +3481,7 @@ def _dec_OrderPlaced(v: Any) -> Any:
     if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
         return _FAIL
     o7: dict[str, Any]
-    same10 = len(a5) == 2
-    if same10:
+    if len(a5) == 2:
         o7 = a5
     else:
         o7 = {"amount": a8, "currency": a9}
@@ -3615,8 +3586,7 @@ def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
                         _show(issues, path + ".total.currency", _E23, a11)
             if not failed:
-                same13 = len(a5) == 2
-                if same13:
+                if len(a5) == 2:
                     o9 = a5
                 else:
                     o9 = {"amount": a10, "currency": a11}
@@ -3658,10 +3628,7 @@ def _dec_Page_Book(v: Any) -> Any:
             return _FAIL
         o10 = a4
     o1: dict[str, Any]
-    same11 = len(v) == 3
-    same11 = same11 and l5 is a2
-    same11 = same11 and o10 is a4
-    if same11:
+    if len(v) == 3 and l5 is a2 and o10 is a4:
         o1 = v
     else:
         o1 = {"items": l5, "total": a3, "next_offset": o10}
@@ -3745,10 +3712,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13 = n14
                 o12 = o13
         if not failed:
-            same15 = len(v) == 3
-            same15 = same15 and l5 is a2
-            same15 = same15 and o12 is a4
-            if same15:
+            if len(v) == 3 and l5 is a2 and o12 is a4:
                 o1 = v
             else:
                 o1 = {"items": l5, "total": a3, "next_offset": o12}
@@ -3793,8 +3757,7 @@ def _dec_QuoteQuery(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 100:
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"country": a2, "items": a3}
@@ -3843,8 +3806,7 @@ def _dec_QuoteQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".items", _E27, n4)
                 a3 = n4
         if not failed:
-            same5 = len(v) == 2
-            if same5:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"country": a2, "items": a3}
@@ -3879,8 +3841,7 @@ def _dec_Receipt(v: Any) -> Any:
     if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
         return _FAIL
     o6: dict[str, Any]
-    same9 = len(a3) == 2
-    if same9:
+    if len(a3) == 2:
         o6 = a3
     else:
         o6 = {"amount": a7, "currency": a8}
@@ -3963,8 +3924,7 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
                         _show(issues, path + ".total.currency", _E23, a9)
             if not failed:
-                same11 = len(a3) == 2
-                if same11:
+                if len(a3) == 2:
                     o7 = a3
                 else:
                     o7 = {"amount": a8, "currency": a9}
@@ -4011,8 +3971,7 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    same7 = len(v) == 5
-    if same7:
+    if len(v) == 5:
         o1 = v
     else:
         o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
@@ -4093,8 +4052,7 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a6) > 2:
                         _bad(issues, path + ".country", _E55, a6)
         if not failed:
-            same7 = len(v) == 5
-            if same7:
+            if len(v) == 5:
                 o1 = v
             else:
                 o1 = {
@@ -4137,8 +4095,7 @@ def _dec_ShippingQuote(v: Any) -> Any:
     if type(a6) is not int or a6 < 1:
         return _FAIL
     o1: dict[str, Any]
-    same7 = len(v) == 5
-    if same7:
+    if len(v) == 5:
         o1 = v
     else:
         o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
@@ -4228,8 +4185,7 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".days", _E16, n9)
                 a6 = n9
         if not failed:
-            same10 = len(v) == 5
-            if same10:
+            if len(v) == 5:
                 o1 = v
             else:
                 o1 = {

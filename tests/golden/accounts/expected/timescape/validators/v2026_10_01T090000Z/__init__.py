@@ -704,8 +704,7 @@ def _dec_Deposit(v: Any) -> Any:
     if type(a2) is not str or _RE0.search(a2) is None:
         return _FAIL
     o1: dict[str, Any]
-    same3 = len(v) == 1
-    if same3:
+    if len(v) == 1:
         o1 = v
     else:
         o1 = {"amount": a2}
@@ -736,8 +735,7 @@ def _dec_Deposit_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if _RE0.search(a2) is None:
                         _bad(issues, path + ".amount", _E2, a2)
         if not failed:
-            same3 = len(v) == 1
-            if same3:
+            if len(v) == 1:
                 o1 = v
             else:
                 o1 = {"amount": a2}

@@ -732,16 +732,15 @@ def _dec_Book(v: Any) -> Any:
     if not (a13 == "EUR" or a13 == "USD" or a13 == "GBP"):
         return _FAIL
     o11: dict[str, Any]
-    same14 = len(a6) == 2
-    if same14:
+    if len(a6) == 2:
         o11 = a6
     else:
         o11 = {"amount": a12, "currency": a13}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x15 = _parse_date(a7)
-        if x15 is None:
+        x14 = _parse_date(a7)
+        if x14 is None:
             return _FAIL
     if type(a8) is not int:
         return _FAIL
@@ -757,7 +756,7 @@ def _dec_Book(v: Any) -> Any:
         "stock": a9,
     }
     if a7 is not _MISSING:
-        o1["published"] = x15
+        o1["published"] = x14
     return o1
 
 
@@ -873,8 +872,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
                         _show(issues, path + ".price.currency", _E15, a15)
             if not failed:
-                same17 = len(a6) == 2
-                if same17:
+                if len(a6) == 2:
                     o13 = a6
                 else:
                     o13 = {"amount": a14, "currency": a15}
@@ -884,45 +882,45 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x18 = _parse_date(a7)
-                if x18 is None:
+                x17 = _parse_date(a7)
+                if x17 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x19: Any = None
+                x18: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x19 = _parse_date(a7)
-                    if x19 is None:
+                    x18 = _parse_date(a7)
+                    if x18 is None:
                         _show(issues, path + ".published", _E16, a7)
-                x18 = x19
+                x17 = x18
         if type(a8) is not int:
             failed = True
             if a8 is _MISSING:
                 _bad(issues, path + ".id", _E17, _MISSING)
             else:
-                n20: Any = a8
-                if type(n20) is float and n20.is_integer():
-                    n20 = int(n20)
-                if type(n20) is not int:
-                    _type(issues, path + ".id", "`int`", n20)
+                n19: Any = a8
+                if type(n19) is float and n19.is_integer():
+                    n19 = int(n19)
+                if type(n19) is not int:
+                    _type(issues, path + ".id", "`int`", n19)
                 else:
                     pass
-                a8 = n20
+                a8 = n19
         if type(a9) is not int:
             failed = True
             if a9 is _MISSING:
                 _bad(issues, path + ".stock", _E18, _MISSING)
             else:
-                n21: Any = a9
-                if type(n21) is float and n21.is_integer():
-                    n21 = int(n21)
-                if type(n21) is not int:
-                    _type(issues, path + ".stock", "`int`", n21)
+                n20: Any = a9
+                if type(n20) is float and n20.is_integer():
+                    n20 = int(n20)
+                if type(n20) is not int:
+                    _type(issues, path + ".stock", "`int`", n20)
                 else:
                     pass
-                a9 = n21
+                a9 = n20
         if not failed:
             o1 = {
                 "title": a2,
@@ -934,7 +932,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "stock": a9,
             }
             if a7 is not _MISSING:
-                o1["published"] = x18
+                o1["published"] = x17
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -946,7 +944,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "stock": a9,
             }
             if a7 is not _MISSING:
-                o1["published"] = x18
+                o1["published"] = x17
     return o1
 
 
@@ -973,14 +971,13 @@ def _dec_BookPatch(v: Any) -> Any:
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
             return _FAIL
         o6: dict[str, Any]
-        same9 = len(a3) == 2
-        if same9:
+        if len(a3) == 2:
             o6 = a3
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN1.get(a4) if type(a4) is str else None
-        if e10 is None:
+        e9: Any = _EN1.get(a4) if type(a4) is str else None
+        if e9 is None:
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
@@ -991,7 +988,7 @@ def _dec_BookPatch(v: Any) -> Any:
     if a3 is not _MISSING:
         o1["price"] = o6
     if a4 is not _MISSING:
-        o1["genre"] = e10
+        o1["genre"] = e9
     if a5 is not _MISSING:
         o1["stock"] = a5
     return o1
@@ -1054,8 +1051,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
                             _show(issues, path + ".price.currency", _E15, a8)
                 if not failed:
-                    same10 = len(a3) == 2
-                    if same10:
+                    if len(a3) == 2:
                         o6 = a3
                     else:
                         o6 = {"amount": a7, "currency": a8}
@@ -1063,27 +1059,27 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o6 = {"amount": a7, "currency": a8}
         if a4 is not _MISSING:
             try:
-                e11: Any = _EN1.get(a4) if type(a4) is str else None
-                if e11 is None:
+                e10: Any = _EN1.get(a4) if type(a4) is str else None
+                if e10 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                e12: Any = _EN1.get(a4) if type(a4) is str else None
-                if e12 is None:
+                e11: Any = _EN1.get(a4) if type(a4) is str else None
+                if e11 is None:
                     _show(issues, path + ".genre", _E10, a4)
-                e11 = e12
+                e10 = e11
         if a5 is not _MISSING:
             if type(a5) is not int or a5 < 0:
                 failed = True
-                n13: Any = a5
-                if type(n13) is float and n13.is_integer():
-                    n13 = int(n13)
-                if type(n13) is not int:
-                    _type(issues, path + ".stock", "`int`", n13)
+                n12: Any = a5
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".stock", "`int`", n12)
                 else:
-                    if n13 < 0:
-                        _bad_num(issues, path + ".stock", _E13, n13)
-                a5 = n13
+                    if n12 < 0:
+                        _bad_num(issues, path + ".stock", _E13, n12)
+                a5 = n12
         if not failed:
             o1 = {}
             if a2 is not _MISSING:
@@ -1091,7 +1087,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["price"] = o6
             if a4 is not _MISSING:
-                o1["genre"] = e11
+                o1["genre"] = e10
             if a5 is not _MISSING:
                 o1["stock"] = a5
         elif len(issues) == k0:
@@ -1101,7 +1097,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["price"] = o6
             if a4 is not _MISSING:
-                o1["genre"] = e11
+                o1["genre"] = e10
             if a5 is not _MISSING:
                 o1["stock"] = a5
     return o1
@@ -1316,8 +1312,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"amount": a2, "currency": a3}
@@ -1361,8 +1356,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E15, a3)
         if not failed:
-            same5 = len(v) == 2
-            if same5:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"amount": a2, "currency": a3}
@@ -1404,16 +1398,15 @@ def _dec_NewBook(v: Any) -> Any:
     if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
         return _FAIL
     o9: dict[str, Any]
-    same12 = len(a6) == 2
-    if same12:
+    if len(a6) == 2:
         o9 = a6
     else:
         o9 = {"amount": a10, "currency": a11}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x13 = _parse_date(a7)
-        if x13 is None:
+        x12 = _parse_date(a7)
+        if x12 is None:
             return _FAIL
     o1: dict[str, Any] = {
         "title": a2,
@@ -1423,7 +1416,7 @@ def _dec_NewBook(v: Any) -> Any:
         "price": o9,
     }
     if a7 is not _MISSING:
-        o1["published"] = x13
+        o1["published"] = x12
     return o1
 
 
@@ -1535,8 +1528,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a13 == "EUR" or a13 == "USD" or a13 == "GBP"):
                         _show(issues, path + ".price.currency", _E15, a13)
             if not failed:
-                same15 = len(a6) == 2
-                if same15:
+                if len(a6) == 2:
                     o11 = a6
                 else:
                     o11 = {"amount": a12, "currency": a13}
@@ -1546,19 +1538,19 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x16 = _parse_date(a7)
-                if x16 is None:
+                x15 = _parse_date(a7)
+                if x15 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x17: Any = None
+                x16: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x17 = _parse_date(a7)
-                    if x17 is None:
+                    x16 = _parse_date(a7)
+                    if x16 is None:
                         _show(issues, path + ".published", _E16, a7)
-                x16 = x17
+                x15 = x16
         if not failed:
             o1 = {
                 "title": a2,
@@ -1568,7 +1560,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o11,
             }
             if a7 is not _MISSING:
-                o1["published"] = x16
+                o1["published"] = x15
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -1578,7 +1570,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o11,
             }
             if a7 is not _MISSING:
-                o1["published"] = x16
+                o1["published"] = x15
     return o1
 
 
@@ -1593,8 +1585,8 @@ def _dec_Page_Book(v: Any) -> Any:
         return _FAIL
     if type(a2) is not list:
         return _FAIL
-    acc22: list[Any] = []
-    same23 = True
+    acc21: list[Any] = []
+    same22 = True
     for i6 in a2:
         if type(i6) is not dict:
             return _FAIL
@@ -1630,16 +1622,15 @@ def _dec_Page_Book(v: Any) -> Any:
         if not (a19 == "EUR" or a19 == "USD" or a19 == "GBP"):
             return _FAIL
         o17: dict[str, Any]
-        same20 = len(a12) == 2
-        if same20:
+        if len(a12) == 2:
             o17 = a12
         else:
             o17 = {"amount": a18, "currency": a19}
         if a13 is not _MISSING:
             if type(a13) is not str:
                 return _FAIL
-            x21 = _parse_date(a13)
-            if x21 is None:
+            x20 = _parse_date(a13)
+            if x20 is None:
                 return _FAIL
         if type(a14) is not int:
             return _FAIL
@@ -1655,26 +1646,23 @@ def _dec_Page_Book(v: Any) -> Any:
             "stock": a15,
         }
         if a13 is not _MISSING:
-            o7["published"] = x21
+            o7["published"] = x20
         if o7 is not i6:
-            same23 = False
-        acc22.append(o7)
-    l5 = a2 if same23 else acc22
+            same22 = False
+        acc21.append(o7)
+    l5 = a2 if same22 else acc21
     if type(a3) is not int:
         return _FAIL
-    o24: Any = None
+    o23: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o24 = a4
+        o23 = a4
     o1: dict[str, Any]
-    same25 = len(v) == 3
-    same25 = same25 and l5 is a2
-    same25 = same25 and o24 is a4
-    if same25:
+    if len(v) == 3 and l5 is a2 and o23 is a4:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o24}
+        o1 = {"items": l5, "total": a3, "next_offset": o23}
     return o1
 
 
@@ -1703,7 +1691,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".items", "`array`", a2)
         else:
-            acc30: list[Any] | None = None
+            acc29: list[Any] | None = None
             for j7, i6 in enumerate(a2):
                 o8: Any = None
                 if type(i6) is not dict:
@@ -1874,8 +1862,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         a23,
                                     )
                         if not failed:
-                            same25 = len(a13) == 2
-                            if same25:
+                            if len(a13) == 2:
                                 o21 = a13
                             else:
                                 o21 = {"amount": a22, "currency": a23}
@@ -1885,12 +1872,12 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         try:
                             if type(a14) is not str:
                                 raise _Miss
-                            x26 = _parse_date(a14)
-                            if x26 is None:
+                            x25 = _parse_date(a14)
+                            if x25 is None:
                                 raise _Miss
                         except _Miss:
                             failed = True
-                            x27: Any = None
+                            x26: Any = None
                             if type(a14) is not str:
                                 _type(
                                     issues,
@@ -1899,33 +1886,33 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     a14,
                                 )
                             else:
-                                x27 = _parse_date(a14)
-                                if x27 is None:
+                                x26 = _parse_date(a14)
+                                if x26 is None:
                                     _show(
                                         issues,
                                         f"{path}.items[{j7}].published",
                                         _E16,
                                         a14,
                                     )
-                            x26 = x27
+                            x25 = x26
                     if type(a15) is not int:
                         failed = True
                         if a15 is _MISSING:
                             _bad(issues, f"{path}.items[{j7}].id", _E17, _MISSING)
                         else:
-                            n28: Any = a15
-                            if type(n28) is float and n28.is_integer():
-                                n28 = int(n28)
-                            if type(n28) is not int:
+                            n27: Any = a15
+                            if type(n27) is float and n27.is_integer():
+                                n27 = int(n27)
+                            if type(n27) is not int:
                                 _type(
                                     issues,
                                     f"{path}.items[{j7}].id",
                                     "`int`",
-                                    n28,
+                                    n27,
                                 )
                             else:
                                 pass
-                            a15 = n28
+                            a15 = n27
                     if type(a16) is not int:
                         failed = True
                         if a16 is _MISSING:
@@ -1936,19 +1923,19 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            n29: Any = a16
-                            if type(n29) is float and n29.is_integer():
-                                n29 = int(n29)
-                            if type(n29) is not int:
+                            n28: Any = a16
+                            if type(n28) is float and n28.is_integer():
+                                n28 = int(n28)
+                            if type(n28) is not int:
                                 _type(
                                     issues,
                                     f"{path}.items[{j7}].stock",
                                     "`int`",
-                                    n29,
+                                    n28,
                                 )
                             else:
                                 pass
-                            a16 = n29
+                            a16 = n28
                     if not failed:
                         o8 = {
                             "title": a9,
@@ -1960,7 +1947,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             "stock": a16,
                         }
                         if a14 is not _MISSING:
-                            o8["published"] = x26
+                            o8["published"] = x25
                     elif len(issues) == k0:
                         o8 = {
                             "title": a9,
@@ -1972,58 +1959,55 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             "stock": a16,
                         }
                         if a14 is not _MISSING:
-                            o8["published"] = x26
-                if acc30 is not None:
-                    acc30.append(o8)
+                            o8["published"] = x25
+                if acc29 is not None:
+                    acc29.append(o8)
                 elif o8 is not i6:
-                    acc30 = [*a2[:j7], o8]
+                    acc29 = [*a2[:j7], o8]
             if not failed or len(issues) == k0:
-                l5 = a2 if acc30 is None else acc30
+                l5 = a2 if acc29 is None else acc29
         if type(a3) is not int:
             failed = True
             if a3 is _MISSING:
                 _bad(issues, path + ".total", _E21, _MISSING)
             else:
-                n31: Any = a3
-                if type(n31) is float and n31.is_integer():
-                    n31 = int(n31)
-                if type(n31) is not int:
-                    _type(issues, path + ".total", "`int`", n31)
+                n30: Any = a3
+                if type(n30) is float and n30.is_integer():
+                    n30 = int(n30)
+                if type(n30) is not int:
+                    _type(issues, path + ".total", "`int`", n30)
                 else:
                     pass
-                a3 = n31
+                a3 = n30
         try:
-            o32: Any = None
+            o31: Any = None
             if a4 is not None:
                 if type(a4) is not int:
                     raise _Miss
-                o32 = a4
+                o31 = a4
         except _Miss:
             failed = True
             if a4 is _MISSING:
                 _bad(issues, path + ".next_offset", _E22, _MISSING)
             else:
-                o33: Any = None
+                o32: Any = None
                 if a4 is not None:
-                    n34: Any = a4
-                    if type(n34) is float and n34.is_integer():
-                        n34 = int(n34)
-                    if type(n34) is not int:
-                        _type(issues, path + ".next_offset", "`int`", n34)
+                    n33: Any = a4
+                    if type(n33) is float and n33.is_integer():
+                        n33 = int(n33)
+                    if type(n33) is not int:
+                        _type(issues, path + ".next_offset", "`int`", n33)
                     else:
                         pass
-                    o33 = n34
-                o32 = o33
+                    o32 = n33
+                o31 = o32
         if not failed:
-            same35 = len(v) == 3
-            same35 = same35 and l5 is a2
-            same35 = same35 and o32 is a4
-            if same35:
+            if len(v) == 3 and l5 is a2 and o31 is a4:
                 o1 = v
             else:
-                o1 = {"items": l5, "total": a3, "next_offset": o32}
+                o1 = {"items": l5, "total": a3, "next_offset": o31}
         elif len(issues) == k0:
-            o1 = {"items": l5, "total": a3, "next_offset": o32}
+            o1 = {"items": l5, "total": a3, "next_offset": o31}
     return o1
 
 

@@ -739,24 +739,23 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    same15 = len(a6) == 2
-    if same15:
+    if len(a6) == 2:
         o12 = a6
     else:
         o12 = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x16 = _parse_date(a7)
-        if x16 is None:
+        x15 = _parse_date(a7)
+        if x15 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i18 in a8:
-            if type(i18) is not str or len(i18) > 30:
+        for i17 in a8:
+            if type(i17) is not str or len(i17) > 30:
                 return _FAIL
-        l17 = a8
+        l16 = a8
     if type(a9) is not int:
         return _FAIL
     if type(a10) is not int:
@@ -771,9 +770,9 @@ def _dec_Book(v: Any) -> Any:
         "stock": a10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x16
+        o1["published"] = x15
     if a8 is not _MISSING:
-        o1["tags"] = l17
+        o1["tags"] = l16
     return o1
 
 
@@ -890,8 +889,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
                         _show(issues, path + ".price.currency", _E15, a16)
             if not failed:
-                same18 = len(a6) == 2
-                if same18:
+                if len(a6) == 2:
                     o14 = a6
                 else:
                     o14 = {"amount": a15, "currency": a16}
@@ -901,21 +899,21 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x19 = _parse_date(a7)
-                if x19 is None:
+                x18 = _parse_date(a7)
+                if x18 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x20: Any = None
+                x19: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x20 = _parse_date(a7)
-                    if x20 is None:
+                    x19 = _parse_date(a7)
+                    if x19 is None:
                         _show(issues, path + ".published", _E16, a7)
-                x19 = x20
+                x18 = x19
         if a8 is not _MISSING:
-            l21: Any
+            l20: Any
             if type(a8) is not list:
                 failed = True
                 _type(issues, path + ".tags", "`array`", a8)
@@ -924,47 +922,47 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     failed = True
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E17, a8)
-                acc24: list[Any] | None = None
-                for j23, i22 in enumerate(a8):
-                    if type(i22) is not str or len(i22) > 30:
+                acc23: list[Any] | None = None
+                for j22, i21 in enumerate(a8):
+                    if type(i21) is not str or len(i21) > 30:
                         failed = True
-                        if type(i22) is not str:
-                            _type(issues, f"{path}.tags[{j23}]", "`str`", i22)
+                        if type(i21) is not str:
+                            _type(issues, f"{path}.tags[{j22}]", "`str`", i21)
                         else:
-                            if len(i22) > 30:
-                                _bad(issues, f"{path}.tags[{j23}]", _E18, i22)
-                    if acc24 is not None:
-                        acc24.append(i22)
-                    elif failed and i22 is not a8[j23]:
-                        acc24 = [*a8[:j23], i22]
+                            if len(i21) > 30:
+                                _bad(issues, f"{path}.tags[{j22}]", _E18, i21)
+                    if acc23 is not None:
+                        acc23.append(i21)
+                    elif failed and i21 is not a8[j22]:
+                        acc23 = [*a8[:j22], i21]
                 if not failed or len(issues) == k0:
-                    l21 = a8 if acc24 is None else acc24
+                    l20 = a8 if acc23 is None else acc23
         if type(a9) is not int:
             failed = True
             if a9 is _MISSING:
                 _bad(issues, path + ".id", _E19, _MISSING)
             else:
-                n25: Any = a9
-                if type(n25) is float and n25.is_integer():
-                    n25 = int(n25)
-                if type(n25) is not int:
-                    _type(issues, path + ".id", "`int`", n25)
+                n24: Any = a9
+                if type(n24) is float and n24.is_integer():
+                    n24 = int(n24)
+                if type(n24) is not int:
+                    _type(issues, path + ".id", "`int`", n24)
                 else:
                     pass
-                a9 = n25
+                a9 = n24
         if type(a10) is not int:
             failed = True
             if a10 is _MISSING:
                 _bad(issues, path + ".stock", _E20, _MISSING)
             else:
-                n26: Any = a10
-                if type(n26) is float and n26.is_integer():
-                    n26 = int(n26)
-                if type(n26) is not int:
-                    _type(issues, path + ".stock", "`int`", n26)
+                n25: Any = a10
+                if type(n25) is float and n25.is_integer():
+                    n25 = int(n25)
+                if type(n25) is not int:
+                    _type(issues, path + ".stock", "`int`", n25)
                 else:
                     pass
-                a10 = n26
+                a10 = n25
         if not failed:
             o1 = {
                 "title": a2,
@@ -976,9 +974,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "stock": a10,
             }
             if a7 is not _MISSING:
-                o1["published"] = x19
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -990,9 +988,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "stock": a10,
             }
             if a7 is not _MISSING:
-                o1["published"] = x19
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
     return o1
 
 
@@ -1019,14 +1017,13 @@ def _dec_BookPatch(v: Any) -> Any:
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
             return _FAIL
         o6: dict[str, Any]
-        same9 = len(a3) == 2
-        if same9:
+        if len(a3) == 2:
             o6 = a3
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN1.get(a4) if type(a4) is str else None
-        if e10 is None:
+        e9: Any = _EN1.get(a4) if type(a4) is str else None
+        if e9 is None:
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
@@ -1037,7 +1034,7 @@ def _dec_BookPatch(v: Any) -> Any:
     if a3 is not _MISSING:
         o1["price"] = o6
     if a4 is not _MISSING:
-        o1["genre"] = e10
+        o1["genre"] = e9
     if a5 is not _MISSING:
         o1["stock"] = a5
     return o1
@@ -1100,8 +1097,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
                             _show(issues, path + ".price.currency", _E15, a8)
                 if not failed:
-                    same10 = len(a3) == 2
-                    if same10:
+                    if len(a3) == 2:
                         o6 = a3
                     else:
                         o6 = {"amount": a7, "currency": a8}
@@ -1109,27 +1105,27 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o6 = {"amount": a7, "currency": a8}
         if a4 is not _MISSING:
             try:
-                e11: Any = _EN1.get(a4) if type(a4) is str else None
-                if e11 is None:
+                e10: Any = _EN1.get(a4) if type(a4) is str else None
+                if e10 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                e12: Any = _EN1.get(a4) if type(a4) is str else None
-                if e12 is None:
+                e11: Any = _EN1.get(a4) if type(a4) is str else None
+                if e11 is None:
                     _show(issues, path + ".genre", _E10, a4)
-                e11 = e12
+                e10 = e11
         if a5 is not _MISSING:
             if type(a5) is not int or a5 < 0:
                 failed = True
-                n13: Any = a5
-                if type(n13) is float and n13.is_integer():
-                    n13 = int(n13)
-                if type(n13) is not int:
-                    _type(issues, path + ".stock", "`int`", n13)
+                n12: Any = a5
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".stock", "`int`", n12)
                 else:
-                    if n13 < 0:
-                        _bad_num(issues, path + ".stock", _E13, n13)
-                a5 = n13
+                    if n12 < 0:
+                        _bad_num(issues, path + ".stock", _E13, n12)
+                a5 = n12
         if not failed:
             o1 = {}
             if a2 is not _MISSING:
@@ -1137,7 +1133,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["price"] = o6
             if a4 is not _MISSING:
-                o1["genre"] = e11
+                o1["genre"] = e10
             if a5 is not _MISSING:
                 o1["stock"] = a5
         elif len(issues) == k0:
@@ -1147,7 +1143,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a3 is not _MISSING:
                 o1["price"] = o6
             if a4 is not _MISSING:
-                o1["genre"] = e11
+                o1["genre"] = e10
             if a5 is not _MISSING:
                 o1["stock"] = a5
     return o1
@@ -1362,8 +1358,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"amount": a2, "currency": a3}
@@ -1407,8 +1402,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E15, a3)
         if not failed:
-            same5 = len(v) == 2
-            if same5:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"amount": a2, "currency": a3}
@@ -1451,24 +1445,23 @@ def _dec_NewBook(v: Any) -> Any:
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
         return _FAIL
     o10: dict[str, Any]
-    same13 = len(a6) == 2
-    if same13:
+    if len(a6) == 2:
         o10 = a6
     else:
         o10 = {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x14 = _parse_date(a7)
-        if x14 is None:
+        x13 = _parse_date(a7)
+        if x13 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i16 in a8:
-            if type(i16) is not str or len(i16) > 30:
+        for i15 in a8:
+            if type(i15) is not str or len(i15) > 30:
                 return _FAIL
-        l15 = a8
+        l14 = a8
     o1: dict[str, Any] = {
         "title": a2,
         "isbn": a3,
@@ -1477,9 +1470,9 @@ def _dec_NewBook(v: Any) -> Any:
         "price": o10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x14
+        o1["published"] = x13
     if a8 is not _MISSING:
-        o1["tags"] = l15
+        o1["tags"] = l14
     return o1
 
 
@@ -1592,8 +1585,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
                         _show(issues, path + ".price.currency", _E15, a14)
             if not failed:
-                same16 = len(a6) == 2
-                if same16:
+                if len(a6) == 2:
                     o12 = a6
                 else:
                     o12 = {"amount": a13, "currency": a14}
@@ -1603,21 +1595,21 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x17 = _parse_date(a7)
-                if x17 is None:
+                x16 = _parse_date(a7)
+                if x16 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x18: Any = None
+                x17: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x18 = _parse_date(a7)
-                    if x18 is None:
+                    x17 = _parse_date(a7)
+                    if x17 is None:
                         _show(issues, path + ".published", _E16, a7)
-                x17 = x18
+                x16 = x17
         if a8 is not _MISSING:
-            l19: Any
+            l18: Any
             if type(a8) is not list:
                 failed = True
                 _type(issues, path + ".tags", "`array`", a8)
@@ -1626,21 +1618,21 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     failed = True
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E17, a8)
-                acc22: list[Any] | None = None
-                for j21, i20 in enumerate(a8):
-                    if type(i20) is not str or len(i20) > 30:
+                acc21: list[Any] | None = None
+                for j20, i19 in enumerate(a8):
+                    if type(i19) is not str or len(i19) > 30:
                         failed = True
-                        if type(i20) is not str:
-                            _type(issues, f"{path}.tags[{j21}]", "`str`", i20)
+                        if type(i19) is not str:
+                            _type(issues, f"{path}.tags[{j20}]", "`str`", i19)
                         else:
-                            if len(i20) > 30:
-                                _bad(issues, f"{path}.tags[{j21}]", _E18, i20)
-                    if acc22 is not None:
-                        acc22.append(i20)
-                    elif failed and i20 is not a8[j21]:
-                        acc22 = [*a8[:j21], i20]
+                            if len(i19) > 30:
+                                _bad(issues, f"{path}.tags[{j20}]", _E18, i19)
+                    if acc21 is not None:
+                        acc21.append(i19)
+                    elif failed and i19 is not a8[j20]:
+                        acc21 = [*a8[:j20], i19]
                 if not failed or len(issues) == k0:
-                    l19 = a8 if acc22 is None else acc22
+                    l18 = a8 if acc21 is None else acc21
         if not failed:
             o1 = {
                 "title": a2,
@@ -1650,9 +1642,9 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o12,
             }
             if a7 is not _MISSING:
-                o1["published"] = x17
+                o1["published"] = x16
             if a8 is not _MISSING:
-                o1["tags"] = l19
+                o1["tags"] = l18
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -1662,9 +1654,9 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "price": o12,
             }
             if a7 is not _MISSING:
-                o1["published"] = x17
+                o1["published"] = x16
             if a8 is not _MISSING:
-                o1["tags"] = l19
+                o1["tags"] = l18
     return o1
 
 
@@ -1697,10 +1689,7 @@ def _dec_Page_Book(v: Any) -> Any:
             return _FAIL
         o10 = a4
     o1: dict[str, Any]
-    same11 = len(v) == 3
-    same11 = same11 and l5 is a2
-    same11 = same11 and o10 is a4
-    if same11:
+    if len(v) == 3 and l5 is a2 and o10 is a4:
         o1 = v
     else:
         o1 = {"items": l5, "total": a3, "next_offset": o10}
@@ -1784,10 +1773,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13 = n14
                 o12 = o13
         if not failed:
-            same15 = len(v) == 3
-            same15 = same15 and l5 is a2
-            same15 = same15 and o12 is a4
-            if same15:
+            if len(v) == 3 and l5 is a2 and o12 is a4:
                 o1 = v
             else:
                 o1 = {"items": l5, "total": a3, "next_offset": o12}

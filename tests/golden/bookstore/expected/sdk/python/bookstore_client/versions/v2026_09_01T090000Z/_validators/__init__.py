@@ -329,16 +329,15 @@ def _dec_Book(v: Any) -> Any:
     if not (a13 == "EUR" or a13 == "USD" or a13 == "GBP"):
         return _FAIL
     o11: dict[str, Any]
-    same14 = len(a6) == 2
-    if same14:
+    if len(a6) == 2:
         o11 = a6
     else:
         o11 = {"amount": a12, "currency": a13}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x15 = _parse_date(a7)
-        if x15 is None:
+        x14 = _parse_date(a7)
+        if x14 is None:
             return _FAIL
     if type(a8) is not int:
         return _FAIL
@@ -354,7 +353,7 @@ def _dec_Book(v: Any) -> Any:
         "stock": a9,
     }
     if a7 is not _MISSING:
-        o1["published"] = x15
+        o1["published"] = x14
     return o1
 
 
@@ -470,8 +469,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
                         _show(issues, path + ".price.currency", _E22, a15)
             if not failed:
-                same17 = len(a6) == 2
-                if same17:
+                if len(a6) == 2:
                     o13 = a6
                 else:
                     o13 = {"amount": a14, "currency": a15}
@@ -481,45 +479,45 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x18 = _parse_date(a7)
-                if x18 is None:
+                x17 = _parse_date(a7)
+                if x17 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x19: Any = None
+                x18: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x19 = _parse_date(a7)
-                    if x19 is None:
+                    x18 = _parse_date(a7)
+                    if x18 is None:
                         _show(issues, path + ".published", _E5, a7)
-                x18 = x19
+                x17 = x18
         if type(a8) is not int:
             failed = True
             if a8 is _MISSING:
                 _bad(issues, path + ".id", _E1, _MISSING)
             else:
-                n20: Any = a8
-                if type(n20) is float and n20.is_integer():
-                    n20 = int(n20)
-                if type(n20) is not int:
-                    _type(issues, path + ".id", "`int`", n20)
+                n19: Any = a8
+                if type(n19) is float and n19.is_integer():
+                    n19 = int(n19)
+                if type(n19) is not int:
+                    _type(issues, path + ".id", "`int`", n19)
                 else:
                     pass
-                a8 = n20
+                a8 = n19
         if type(a9) is not int:
             failed = True
             if a9 is _MISSING:
                 _bad(issues, path + ".stock", _E23, _MISSING)
             else:
-                n21: Any = a9
-                if type(n21) is float and n21.is_integer():
-                    n21 = int(n21)
-                if type(n21) is not int:
-                    _type(issues, path + ".stock", "`int`", n21)
+                n20: Any = a9
+                if type(n20) is float and n20.is_integer():
+                    n20 = int(n20)
+                if type(n20) is not int:
+                    _type(issues, path + ".stock", "`int`", n20)
                 else:
                     pass
-                a9 = n21
+                a9 = n20
         if not failed:
             o1 = {
                 "title": a2,
@@ -531,7 +529,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "stock": a9,
             }
             if a7 is not _MISSING:
-                o1["published"] = x18
+                o1["published"] = x17
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -543,7 +541,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "stock": a9,
             }
             if a7 is not _MISSING:
-                o1["published"] = x18
+                o1["published"] = x17
     return o1
 
 
@@ -573,9 +571,7 @@ def _dec_Category(v: Any) -> Any:
         acc8.append(r7)
     l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    same10 = len(v) == 3
-    same10 = same10 and l5 is a4
-    if same10:
+    if len(v) == 3 and l5 is a4:
         o1 = v
     else:
         o1 = {"slug": a2, "name": a3, "children": l5}
@@ -643,9 +639,7 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not failed or len(issues) == k0:
                 l5 = a4 if acc10 is None else acc10
         if not failed:
-            same11 = len(v) == 3
-            same11 = same11 and l5 is a4
-            if same11:
+            if len(v) == 3 and l5 is a4:
                 o1 = v
             else:
                 o1 = {"slug": a2, "name": a3, "children": l5}
@@ -703,8 +697,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"amount": a2, "currency": a3}
@@ -748,8 +741,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E22, a3)
         if not failed:
-            same5 = len(v) == 2
-            if same5:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"amount": a2, "currency": a3}
@@ -781,8 +773,8 @@ def _dec_Order(v: Any) -> Any:
         return _FAIL
     if type(a4) is not list:
         return _FAIL
-    acc17: list[Any] = []
-    same18 = True
+    acc16: list[Any] = []
+    same17 = True
     for i12 in a4:
         if type(i12) is not dict:
             return _FAIL
@@ -796,93 +788,90 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        same16 = len(i12) == 2
-        if same16:
+        if len(i12) == 2:
             o13 = i12
         else:
             o13 = {"book_id": a14, "quantity": a15}
         if o13 is not i12:
-            same18 = False
-        acc17.append(o13)
-    l11 = a4 if same18 else acc17
+            same17 = False
+        acc16.append(o13)
+    l11 = a4 if same17 else acc16
     if type(a5) is not dict:
         return _FAIL
     try:
-        a20 = a5["name"]
-        a21 = a5["street"]
-        a22 = a5["city"]
-        a23 = a5["postcode"]
-        a24 = a5["country"]
+        a19 = a5["name"]
+        a20 = a5["street"]
+        a21 = a5["city"]
+        a22 = a5["postcode"]
+        a23 = a5["country"]
     except KeyError:
         return _FAIL
-    if type(a20) is not str or len(a20) < 1:
+    if type(a19) is not str or len(a19) < 1:
+        return _FAIL
+    if type(a20) is not str:
         return _FAIL
     if type(a21) is not str:
         return _FAIL
-    if type(a22) is not str:
+    if type(a22) is not str or not 3 <= len(a22) <= 10:
         return _FAIL
-    if type(a23) is not str or not 3 <= len(a23) <= 10:
+    if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
-    if type(a24) is not str or not 2 <= len(a24) <= 2:
-        return _FAIL
-    o19: dict[str, Any]
-    same25 = len(a5) == 5
-    if same25:
-        o19 = a5
+    o18: dict[str, Any]
+    if len(a5) == 5:
+        o18 = a5
     else:
-        o19 = {
-            "name": a20,
-            "street": a21,
-            "city": a22,
-            "postcode": a23,
-            "country": a24,
+        o18 = {
+            "name": a19,
+            "street": a20,
+            "city": a21,
+            "postcode": a22,
+            "country": a23,
         }
     if type(a6) is not dict:
         return _FAIL
     try:
-        a27 = a6["amount"]
-        a28 = a6["currency"]
+        a25 = a6["amount"]
+        a26 = a6["currency"]
     except KeyError:
         return _FAIL
-    if type(a27) is not int or a27 < 0:
+    if type(a25) is not int or a25 < 0:
         return _FAIL
-    if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
+    if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
-    o26: dict[str, Any]
-    same29 = len(a6) == 2
-    if same29:
-        o26 = a6
+    o24: dict[str, Any]
+    if len(a6) == 2:
+        o24 = a6
     else:
-        o26 = {"amount": a27, "currency": a28}
+        o24 = {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
-    x30 = _parse_date_time(a7)
-    if x30 is None:
+    x27 = _parse_date_time(a7)
+    if x27 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e31: Any = _EN29.get(a8) if type(a8) is int else None
-        if e31 is None:
+        e28: Any = _EN29.get(a8) if type(a8) is int else None
+        if e28 is None:
             return _FAIL
     if a9 is not _MISSING:
-        o32: Any = None
+        o29: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o32 = a9
+            o29 = a9
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
         "lines": l11,
-        "ship_to": o19,
-        "total": o26,
-        "created_at": x30,
+        "ship_to": o18,
+        "total": o24,
+        "created_at": x27,
     }
     if a8 is not _MISSING:
-        o1["priority"] = e31
+        o1["priority"] = e28
     else:
         o1["priority"] = 0
     if a9 is not _MISSING:
-        o1["gift_note"] = o32
+        o1["gift_note"] = o29
     else:
         o1["gift_note"] = None
     return o1
@@ -947,7 +936,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".lines", "`array`", a4)
         else:
-            acc21: list[Any] | None = None
+            acc20: list[Any] | None = None
             for j14, i13 in enumerate(a4):
                 o15: Any = None
                 if type(i13) is not dict:
@@ -1027,20 +1016,19 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a17 = n19
                     if not failed:
-                        same20 = len(i13) == 2
-                        if same20:
+                        if len(i13) == 2:
                             o15 = i13
                         else:
                             o15 = {"book_id": a16, "quantity": a17}
                     elif len(issues) == k0:
                         o15 = {"book_id": a16, "quantity": a17}
-                if acc21 is not None:
-                    acc21.append(o15)
+                if acc20 is not None:
+                    acc20.append(o15)
                 elif o15 is not i13:
-                    acc21 = [*a4[:j14], o15]
+                    acc20 = [*a4[:j14], o15]
             if not failed or len(issues) == k0:
-                l12 = a4 if acc21 is None else acc21
-        o22: Any
+                l12 = a4 if acc20 is None else acc20
+        o21: Any
         if type(a5) is not dict:
             failed = True
             if a5 is _MISSING:
@@ -1049,91 +1037,90 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".ship_to", "`object`", a5)
         else:
             try:
-                a23 = a5["name"]
-                a24 = a5["street"]
-                a25 = a5["city"]
-                a26 = a5["postcode"]
-                a27 = a5["country"]
+                a22 = a5["name"]
+                a23 = a5["street"]
+                a24 = a5["city"]
+                a25 = a5["postcode"]
+                a26 = a5["country"]
             except KeyError:
                 failed = True
-                a23 = a5.get("name", _MISSING)
-                a24 = a5.get("street", _MISSING)
-                a25 = a5.get("city", _MISSING)
-                a26 = a5.get("postcode", _MISSING)
-                a27 = a5.get("country", _MISSING)
-            if type(a23) is not str or len(a23) < 1:
+                a22 = a5.get("name", _MISSING)
+                a23 = a5.get("street", _MISSING)
+                a24 = a5.get("city", _MISSING)
+                a25 = a5.get("postcode", _MISSING)
+                a26 = a5.get("country", _MISSING)
+            if type(a22) is not str or len(a22) < 1:
                 failed = True
-                if a23 is _MISSING:
+                if a22 is _MISSING:
                     _bad(issues, path + ".ship_to.name", _E2, _MISSING)
                 else:
-                    if type(a23) is not str:
-                        _type(issues, path + ".ship_to.name", "`str`", a23)
+                    if type(a22) is not str:
+                        _type(issues, path + ".ship_to.name", "`str`", a22)
                     else:
-                        if len(a23) < 1:
-                            _bad(issues, path + ".ship_to.name", _E3, a23)
+                        if len(a22) < 1:
+                            _bad(issues, path + ".ship_to.name", _E3, a22)
+            if type(a23) is not str:
+                failed = True
+                if a23 is _MISSING:
+                    _bad(issues, path + ".ship_to.street", _E39, _MISSING)
+                else:
+                    if type(a23) is not str:
+                        _type(issues, path + ".ship_to.street", "`str`", a23)
+                    else:
+                        pass
             if type(a24) is not str:
                 failed = True
                 if a24 is _MISSING:
-                    _bad(issues, path + ".ship_to.street", _E39, _MISSING)
-                else:
-                    if type(a24) is not str:
-                        _type(issues, path + ".ship_to.street", "`str`", a24)
-                    else:
-                        pass
-            if type(a25) is not str:
-                failed = True
-                if a25 is _MISSING:
                     _bad(issues, path + ".ship_to.city", _E40, _MISSING)
                 else:
-                    if type(a25) is not str:
-                        _type(issues, path + ".ship_to.city", "`str`", a25)
+                    if type(a24) is not str:
+                        _type(issues, path + ".ship_to.city", "`str`", a24)
                     else:
                         pass
-            if type(a26) is not str or not 3 <= len(a26) <= 10:
+            if type(a25) is not str or not 3 <= len(a25) <= 10:
                 failed = True
-                if a26 is _MISSING:
+                if a25 is _MISSING:
                     _bad(issues, path + ".ship_to.postcode", _E41, _MISSING)
                 else:
-                    if type(a26) is not str:
-                        _type(issues, path + ".ship_to.postcode", "`str`", a26)
+                    if type(a25) is not str:
+                        _type(issues, path + ".ship_to.postcode", "`str`", a25)
                     else:
-                        if len(a26) < 3:
-                            _bad(issues, path + ".ship_to.postcode", _E42, a26)
-                        if len(a26) > 10:
-                            _bad(issues, path + ".ship_to.postcode", _E43, a26)
-            if type(a27) is not str or not 2 <= len(a27) <= 2:
+                        if len(a25) < 3:
+                            _bad(issues, path + ".ship_to.postcode", _E42, a25)
+                        if len(a25) > 10:
+                            _bad(issues, path + ".ship_to.postcode", _E43, a25)
+            if type(a26) is not str or not 2 <= len(a26) <= 2:
                 failed = True
-                if a27 is _MISSING:
+                if a26 is _MISSING:
                     _bad(issues, path + ".ship_to.country", _E44, _MISSING)
                 else:
-                    if type(a27) is not str:
-                        _type(issues, path + ".ship_to.country", "`str`", a27)
+                    if type(a26) is not str:
+                        _type(issues, path + ".ship_to.country", "`str`", a26)
                     else:
-                        if len(a27) < 2:
-                            _bad(issues, path + ".ship_to.country", _E45, a27)
-                        if len(a27) > 2:
-                            _bad(issues, path + ".ship_to.country", _E46, a27)
+                        if len(a26) < 2:
+                            _bad(issues, path + ".ship_to.country", _E45, a26)
+                        if len(a26) > 2:
+                            _bad(issues, path + ".ship_to.country", _E46, a26)
             if not failed:
-                same28 = len(a5) == 5
-                if same28:
-                    o22 = a5
+                if len(a5) == 5:
+                    o21 = a5
                 else:
-                    o22 = {
-                        "name": a23,
-                        "street": a24,
-                        "city": a25,
-                        "postcode": a26,
-                        "country": a27,
+                    o21 = {
+                        "name": a22,
+                        "street": a23,
+                        "city": a24,
+                        "postcode": a25,
+                        "country": a26,
                     }
             elif len(issues) == k0:
-                o22 = {
-                    "name": a23,
-                    "street": a24,
-                    "city": a25,
-                    "postcode": a26,
-                    "country": a27,
+                o21 = {
+                    "name": a22,
+                    "street": a23,
+                    "city": a24,
+                    "postcode": a25,
+                    "country": a26,
                 }
-        o29: Any
+        o27: Any
         if type(a6) is not dict:
             failed = True
             if a6 is _MISSING:
@@ -1142,106 +1129,105 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".total", "`object`", a6)
         else:
             try:
-                a30 = a6["amount"]
-                a31 = a6["currency"]
+                a28 = a6["amount"]
+                a29 = a6["currency"]
             except KeyError:
                 failed = True
-                a30 = a6.get("amount", _MISSING)
-                a31 = a6.get("currency", _MISSING)
-            if type(a30) is not int or a30 < 0:
+                a28 = a6.get("amount", _MISSING)
+                a29 = a6.get("currency", _MISSING)
+            if type(a28) is not int or a28 < 0:
                 failed = True
-                if a30 is _MISSING:
+                if a28 is _MISSING:
                     _bad(issues, path + ".total.amount", _E19, _MISSING)
                 else:
-                    n32: Any = a30
-                    if type(n32) is float and n32.is_integer():
-                        n32 = int(n32)
-                    if type(n32) is not int:
-                        _type(issues, path + ".total.amount", "`int`", n32)
+                    n30: Any = a28
+                    if type(n30) is float and n30.is_integer():
+                        n30 = int(n30)
+                    if type(n30) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n30)
                     else:
-                        if n32 < 0:
-                            _bad_num(issues, path + ".total.amount", _E20, n32)
-                    a30 = n32
-            if not (a31 == "EUR" or a31 == "USD" or a31 == "GBP"):
+                        if n30 < 0:
+                            _bad_num(issues, path + ".total.amount", _E20, n30)
+                    a28 = n30
+            if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
                 failed = True
-                if a31 is _MISSING:
+                if a29 is _MISSING:
                     _bad(issues, path + ".total.currency", _E21, _MISSING)
                 else:
-                    if not (a31 == "EUR" or a31 == "USD" or a31 == "GBP"):
-                        _show(issues, path + ".total.currency", _E22, a31)
+                    if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
+                        _show(issues, path + ".total.currency", _E22, a29)
             if not failed:
-                same33 = len(a6) == 2
-                if same33:
-                    o29 = a6
+                if len(a6) == 2:
+                    o27 = a6
                 else:
-                    o29 = {"amount": a30, "currency": a31}
+                    o27 = {"amount": a28, "currency": a29}
             elif len(issues) == k0:
-                o29 = {"amount": a30, "currency": a31}
+                o27 = {"amount": a28, "currency": a29}
         try:
             if type(a7) is not str:
                 raise _Miss
-            x34 = _parse_date_time(a7)
-            if x34 is None:
+            x31 = _parse_date_time(a7)
+            if x31 is None:
                 raise _Miss
         except _Miss:
             failed = True
             if a7 is _MISSING:
                 _bad(issues, path + ".created_at", _E48, _MISSING)
             else:
-                x35: Any = None
+                x32: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".created_at", "`datetime`", a7)
                 else:
-                    x35 = _parse_date_time(a7)
-                    if x35 is None:
+                    x32 = _parse_date_time(a7)
+                    if x32 is None:
                         _show(issues, path + ".created_at", _E49, a7)
-                x34 = x35
+                x31 = x32
         if a8 is not _MISSING:
             try:
-                e36: Any = _EN29.get(a8) if type(a8) is int else None
-                if e36 is None:
+                e33: Any = _EN29.get(a8) if type(a8) is int else None
+                if e33 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                n37: Any = a8
-                if type(n37) is float and n37.is_integer():
-                    n37 = int(n37)
-                e38: Any = _EN29.get(n37) if type(n37) is int else None
-                if e38 is None:
-                    _show(issues, path + ".priority", _E50, n37)
-                e36 = e38
+                n34: Any = a8
+                if type(n34) is float and n34.is_integer():
+                    n34 = int(n34)
+                e35: Any = _EN29.get(n34) if type(n34) is int else None
+                if e35 is None:
+                    _show(issues, path + ".priority", _E50, n34)
+                e33 = e35
         if a9 is not _MISSING:
             try:
-                o39: Any = None
+                o36: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         raise _Miss
-                    o39 = a9
+                    o36 = a9
             except _Miss:
                 failed = True
-                o40: Any = None
+                o37: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-                    o40 = a9
-                o39 = o40
+                    o37 = a9
+                o36 = o37
         if not failed:
             o1 = {
                 "id": x10,
                 "status": a3,
                 "lines": l12,
-                "ship_to": o22,
-                "total": o29,
-                "created_at": x34,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
             }
             if a8 is not _MISSING:
-                o1["priority"] = e36
+                o1["priority"] = e33
             else:
                 o1["priority"] = 0
             if a9 is not _MISSING:
-                o1["gift_note"] = o39
+                o1["gift_note"] = o36
             else:
                 o1["gift_note"] = None
         elif len(issues) == k0:
@@ -1249,16 +1235,16 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "id": x10,
                 "status": a3,
                 "lines": l12,
-                "ship_to": o22,
-                "total": o29,
-                "created_at": x34,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
             }
             if a8 is not _MISSING:
-                o1["priority"] = e36
+                o1["priority"] = e33
             else:
                 o1["priority"] = 0
             if a9 is not _MISSING:
-                o1["gift_note"] = o39
+                o1["gift_note"] = o36
             else:
                 o1["gift_note"] = None
     return o1
@@ -1277,8 +1263,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"book_id": a2, "quantity": a3}
@@ -1331,8 +1316,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".quantity", _E37, n5)
                 a3 = n5
         if not failed:
-            same6 = len(v) == 2
-            if same6:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"book_id": a2, "quantity": a3}
@@ -1352,8 +1336,8 @@ def _dec_Page_Book(v: Any) -> Any:
         return _FAIL
     if type(a2) is not list:
         return _FAIL
-    acc22: list[Any] = []
-    same23 = True
+    acc21: list[Any] = []
+    same22 = True
     for i6 in a2:
         if type(i6) is not dict:
             return _FAIL
@@ -1389,16 +1373,15 @@ def _dec_Page_Book(v: Any) -> Any:
         if not (a19 == "EUR" or a19 == "USD" or a19 == "GBP"):
             return _FAIL
         o17: dict[str, Any]
-        same20 = len(a12) == 2
-        if same20:
+        if len(a12) == 2:
             o17 = a12
         else:
             o17 = {"amount": a18, "currency": a19}
         if a13 is not _MISSING:
             if type(a13) is not str:
                 return _FAIL
-            x21 = _parse_date(a13)
-            if x21 is None:
+            x20 = _parse_date(a13)
+            if x20 is None:
                 return _FAIL
         if type(a14) is not int:
             return _FAIL
@@ -1414,26 +1397,23 @@ def _dec_Page_Book(v: Any) -> Any:
             "stock": a15,
         }
         if a13 is not _MISSING:
-            o7["published"] = x21
+            o7["published"] = x20
         if o7 is not i6:
-            same23 = False
-        acc22.append(o7)
-    l5 = a2 if same23 else acc22
+            same22 = False
+        acc21.append(o7)
+    l5 = a2 if same22 else acc21
     if type(a3) is not int:
         return _FAIL
-    o24: Any = None
+    o23: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o24 = a4
+        o23 = a4
     o1: dict[str, Any]
-    same25 = len(v) == 3
-    same25 = same25 and l5 is a2
-    same25 = same25 and o24 is a4
-    if same25:
+    if len(v) == 3 and l5 is a2 and o23 is a4:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o24}
+        o1 = {"items": l5, "total": a3, "next_offset": o23}
     return o1
 
 
@@ -1462,7 +1442,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".items", "`array`", a2)
         else:
-            acc30: list[Any] | None = None
+            acc29: list[Any] | None = None
             for j7, i6 in enumerate(a2):
                 o8: Any = None
                 if type(i6) is not dict:
@@ -1643,8 +1623,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         a23,
                                     )
                         if not failed:
-                            same25 = len(a13) == 2
-                            if same25:
+                            if len(a13) == 2:
                                 o21 = a13
                             else:
                                 o21 = {"amount": a22, "currency": a23}
@@ -1654,12 +1633,12 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         try:
                             if type(a14) is not str:
                                 raise _Miss
-                            x26 = _parse_date(a14)
-                            if x26 is None:
+                            x25 = _parse_date(a14)
+                            if x25 is None:
                                 raise _Miss
                         except _Miss:
                             failed = True
-                            x27: Any = None
+                            x26: Any = None
                             if type(a14) is not str:
                                 _type(
                                     issues,
@@ -1668,33 +1647,33 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     a14,
                                 )
                             else:
-                                x27 = _parse_date(a14)
-                                if x27 is None:
+                                x26 = _parse_date(a14)
+                                if x26 is None:
                                     _show(
                                         issues,
                                         f"{path}.items[{j7}].published",
                                         _E5,
                                         a14,
                                     )
-                            x26 = x27
+                            x25 = x26
                     if type(a15) is not int:
                         failed = True
                         if a15 is _MISSING:
                             _bad(issues, f"{path}.items[{j7}].id", _E1, _MISSING)
                         else:
-                            n28: Any = a15
-                            if type(n28) is float and n28.is_integer():
-                                n28 = int(n28)
-                            if type(n28) is not int:
+                            n27: Any = a15
+                            if type(n27) is float and n27.is_integer():
+                                n27 = int(n27)
+                            if type(n27) is not int:
                                 _type(
                                     issues,
                                     f"{path}.items[{j7}].id",
                                     "`int`",
-                                    n28,
+                                    n27,
                                 )
                             else:
                                 pass
-                            a15 = n28
+                            a15 = n27
                     if type(a16) is not int:
                         failed = True
                         if a16 is _MISSING:
@@ -1705,19 +1684,19 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            n29: Any = a16
-                            if type(n29) is float and n29.is_integer():
-                                n29 = int(n29)
-                            if type(n29) is not int:
+                            n28: Any = a16
+                            if type(n28) is float and n28.is_integer():
+                                n28 = int(n28)
+                            if type(n28) is not int:
                                 _type(
                                     issues,
                                     f"{path}.items[{j7}].stock",
                                     "`int`",
-                                    n29,
+                                    n28,
                                 )
                             else:
                                 pass
-                            a16 = n29
+                            a16 = n28
                     if not failed:
                         o8 = {
                             "title": a9,
@@ -1729,7 +1708,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             "stock": a16,
                         }
                         if a14 is not _MISSING:
-                            o8["published"] = x26
+                            o8["published"] = x25
                     elif len(issues) == k0:
                         o8 = {
                             "title": a9,
@@ -1741,58 +1720,55 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             "stock": a16,
                         }
                         if a14 is not _MISSING:
-                            o8["published"] = x26
-                if acc30 is not None:
-                    acc30.append(o8)
+                            o8["published"] = x25
+                if acc29 is not None:
+                    acc29.append(o8)
                 elif o8 is not i6:
-                    acc30 = [*a2[:j7], o8]
+                    acc29 = [*a2[:j7], o8]
             if not failed or len(issues) == k0:
-                l5 = a2 if acc30 is None else acc30
+                l5 = a2 if acc29 is None else acc29
         if type(a3) is not int:
             failed = True
             if a3 is _MISSING:
                 _bad(issues, path + ".total", _E52, _MISSING)
             else:
-                n31: Any = a3
-                if type(n31) is float and n31.is_integer():
-                    n31 = int(n31)
-                if type(n31) is not int:
-                    _type(issues, path + ".total", "`int`", n31)
+                n30: Any = a3
+                if type(n30) is float and n30.is_integer():
+                    n30 = int(n30)
+                if type(n30) is not int:
+                    _type(issues, path + ".total", "`int`", n30)
                 else:
                     pass
-                a3 = n31
+                a3 = n30
         try:
-            o32: Any = None
+            o31: Any = None
             if a4 is not None:
                 if type(a4) is not int:
                     raise _Miss
-                o32 = a4
+                o31 = a4
         except _Miss:
             failed = True
             if a4 is _MISSING:
                 _bad(issues, path + ".next_offset", _E53, _MISSING)
             else:
-                o33: Any = None
+                o32: Any = None
                 if a4 is not None:
-                    n34: Any = a4
-                    if type(n34) is float and n34.is_integer():
-                        n34 = int(n34)
-                    if type(n34) is not int:
-                        _type(issues, path + ".next_offset", "`int`", n34)
+                    n33: Any = a4
+                    if type(n33) is float and n33.is_integer():
+                        n33 = int(n33)
+                    if type(n33) is not int:
+                        _type(issues, path + ".next_offset", "`int`", n33)
                     else:
                         pass
-                    o33 = n34
-                o32 = o33
+                    o32 = n33
+                o31 = o32
         if not failed:
-            same35 = len(v) == 3
-            same35 = same35 and l5 is a2
-            same35 = same35 and o32 is a4
-            if same35:
+            if len(v) == 3 and l5 is a2 and o31 is a4:
                 o1 = v
             else:
-                o1 = {"items": l5, "total": a3, "next_offset": o32}
+                o1 = {"items": l5, "total": a3, "next_offset": o31}
         elif len(issues) == k0:
-            o1 = {"items": l5, "total": a3, "next_offset": o32}
+            o1 = {"items": l5, "total": a3, "next_offset": o31}
     return o1
 
 
@@ -1841,8 +1817,7 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    same7 = len(v) == 5
-    if same7:
+    if len(v) == 5:
         o1 = v
     else:
         o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
@@ -1923,8 +1898,7 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a6) > 2:
                         _bad(issues, path + ".country", _E46, a6)
         if not failed:
-            same7 = len(v) == 5
-            if same7:
+            if len(v) == 5:
                 o1 = v
             else:
                 o1 = {
@@ -2136,8 +2110,8 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _dec_anon_2(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
-    acc35: list[Any] = []
-    same36 = True
+    acc32: list[Any] = []
+    same33 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -2161,8 +2135,8 @@ def _dec_anon_2(v: Any) -> Any:
             return _FAIL
         if type(a6) is not list:
             return _FAIL
-        acc19: list[Any] = []
-        same20 = True
+        acc18: list[Any] = []
+        same19 = True
         for i14 in a6:
             if type(i14) is not dict:
                 return _FAIL
@@ -2176,99 +2150,96 @@ def _dec_anon_2(v: Any) -> Any:
             if type(a17) is not int or not 1 <= a17 <= 50:
                 return _FAIL
             o15: dict[str, Any]
-            same18 = len(i14) == 2
-            if same18:
+            if len(i14) == 2:
                 o15 = i14
             else:
                 o15 = {"book_id": a16, "quantity": a17}
             if o15 is not i14:
-                same20 = False
-            acc19.append(o15)
-        l13 = a6 if same20 else acc19
+                same19 = False
+            acc18.append(o15)
+        l13 = a6 if same19 else acc18
         if type(a7) is not dict:
             return _FAIL
         try:
-            a22 = a7["name"]
-            a23 = a7["street"]
-            a24 = a7["city"]
-            a25 = a7["postcode"]
-            a26 = a7["country"]
+            a21 = a7["name"]
+            a22 = a7["street"]
+            a23 = a7["city"]
+            a24 = a7["postcode"]
+            a25 = a7["country"]
         except KeyError:
             return _FAIL
-        if type(a22) is not str or len(a22) < 1:
+        if type(a21) is not str or len(a21) < 1:
+            return _FAIL
+        if type(a22) is not str:
             return _FAIL
         if type(a23) is not str:
             return _FAIL
-        if type(a24) is not str:
+        if type(a24) is not str or not 3 <= len(a24) <= 10:
             return _FAIL
-        if type(a25) is not str or not 3 <= len(a25) <= 10:
+        if type(a25) is not str or not 2 <= len(a25) <= 2:
             return _FAIL
-        if type(a26) is not str or not 2 <= len(a26) <= 2:
-            return _FAIL
-        o21: dict[str, Any]
-        same27 = len(a7) == 5
-        if same27:
-            o21 = a7
+        o20: dict[str, Any]
+        if len(a7) == 5:
+            o20 = a7
         else:
-            o21 = {
-                "name": a22,
-                "street": a23,
-                "city": a24,
-                "postcode": a25,
-                "country": a26,
+            o20 = {
+                "name": a21,
+                "street": a22,
+                "city": a23,
+                "postcode": a24,
+                "country": a25,
             }
         if type(a8) is not dict:
             return _FAIL
         try:
-            a29 = a8["amount"]
-            a30 = a8["currency"]
+            a27 = a8["amount"]
+            a28 = a8["currency"]
         except KeyError:
             return _FAIL
-        if type(a29) is not int or a29 < 0:
+        if type(a27) is not int or a27 < 0:
             return _FAIL
-        if not (a30 == "EUR" or a30 == "USD" or a30 == "GBP"):
+        if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
             return _FAIL
-        o28: dict[str, Any]
-        same31 = len(a8) == 2
-        if same31:
-            o28 = a8
+        o26: dict[str, Any]
+        if len(a8) == 2:
+            o26 = a8
         else:
-            o28 = {"amount": a29, "currency": a30}
+            o26 = {"amount": a27, "currency": a28}
         if type(a9) is not str:
             return _FAIL
-        x32 = _parse_date_time(a9)
-        if x32 is None:
+        x29 = _parse_date_time(a9)
+        if x29 is None:
             return _FAIL
         if a10 is not _MISSING:
-            e33: Any = _EN29.get(a10) if type(a10) is int else None
-            if e33 is None:
+            e30: Any = _EN29.get(a10) if type(a10) is int else None
+            if e30 is None:
                 return _FAIL
         if a11 is not _MISSING:
-            o34: Any = None
+            o31: Any = None
             if a11 is not None:
                 if type(a11) is not str:
                     return _FAIL
-                o34 = a11
+                o31 = a11
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
             "lines": l13,
-            "ship_to": o21,
-            "total": o28,
-            "created_at": x32,
+            "ship_to": o20,
+            "total": o26,
+            "created_at": x29,
         }
         if a10 is not _MISSING:
-            o3["priority"] = e33
+            o3["priority"] = e30
         else:
             o3["priority"] = 0
         if a11 is not _MISSING:
-            o3["gift_note"] = o34
+            o3["gift_note"] = o31
         else:
             o3["gift_note"] = None
         if o3 is not i2:
-            same36 = False
-        acc35.append(o3)
-    l1 = v if same36 else acc35
+            same33 = False
+        acc32.append(o3)
+    l1 = v if same33 else acc32
     return l1
 
 
@@ -2280,7 +2251,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         failed = True
         _type(issues, path, "`array`", v)
     else:
-        acc44: list[Any] | None = None
+        acc41: list[Any] | None = None
         for j3, i2 in enumerate(v):
             o4: Any = None
             if type(i2) is not dict:
@@ -2338,7 +2309,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         _type(issues, f"{path}[{j3}].lines", "`array`", a7)
                 else:
-                    acc24: list[Any] | None = None
+                    acc23: list[Any] | None = None
                     for j17, i16 in enumerate(a7):
                         o18: Any = None
                         if type(i16) is not dict:
@@ -2423,20 +2394,19 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                             )
                                     a20 = n22
                             if not failed:
-                                same23 = len(i16) == 2
-                                if same23:
+                                if len(i16) == 2:
                                     o18 = i16
                                 else:
                                     o18 = {"book_id": a19, "quantity": a20}
                             elif len(issues) == k0:
                                 o18 = {"book_id": a19, "quantity": a20}
-                        if acc24 is not None:
-                            acc24.append(o18)
+                        if acc23 is not None:
+                            acc23.append(o18)
                         elif o18 is not i16:
-                            acc24 = [*a7[:j17], o18]
+                            acc23 = [*a7[:j17], o18]
                     if not failed or len(issues) == k0:
-                        l15 = a7 if acc24 is None else acc24
-                o25: Any
+                        l15 = a7 if acc23 is None else acc23
+                o24: Any
                 if type(a8) is not dict:
                     failed = True
                     if a8 is _MISSING:
@@ -2445,21 +2415,21 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, f"{path}[{j3}].ship_to", "`object`", a8)
                 else:
                     try:
-                        a26 = a8["name"]
-                        a27 = a8["street"]
-                        a28 = a8["city"]
-                        a29 = a8["postcode"]
-                        a30 = a8["country"]
+                        a25 = a8["name"]
+                        a26 = a8["street"]
+                        a27 = a8["city"]
+                        a28 = a8["postcode"]
+                        a29 = a8["country"]
                     except KeyError:
                         failed = True
-                        a26 = a8.get("name", _MISSING)
-                        a27 = a8.get("street", _MISSING)
-                        a28 = a8.get("city", _MISSING)
-                        a29 = a8.get("postcode", _MISSING)
-                        a30 = a8.get("country", _MISSING)
-                    if type(a26) is not str or len(a26) < 1:
+                        a25 = a8.get("name", _MISSING)
+                        a26 = a8.get("street", _MISSING)
+                        a27 = a8.get("city", _MISSING)
+                        a28 = a8.get("postcode", _MISSING)
+                        a29 = a8.get("country", _MISSING)
+                    if type(a25) is not str or len(a25) < 1:
                         failed = True
-                        if a26 is _MISSING:
+                        if a25 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.name",
@@ -2467,24 +2437,24 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a26) is not str:
+                            if type(a25) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.name",
                                     "`str`",
-                                    a26,
+                                    a25,
                                 )
                             else:
-                                if len(a26) < 1:
+                                if len(a25) < 1:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.name",
                                         _E3,
-                                        a26,
+                                        a25,
                                     )
-                    if type(a27) is not str:
+                    if type(a26) is not str:
                         failed = True
-                        if a27 is _MISSING:
+                        if a26 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.street",
@@ -2492,18 +2462,18 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a27) is not str:
+                            if type(a26) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.street",
                                     "`str`",
-                                    a27,
+                                    a26,
                                 )
                             else:
                                 pass
-                    if type(a28) is not str:
+                    if type(a27) is not str:
                         failed = True
-                        if a28 is _MISSING:
+                        if a27 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.city",
@@ -2511,18 +2481,18 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a28) is not str:
+                            if type(a27) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.city",
                                     "`str`",
-                                    a28,
+                                    a27,
                                 )
                             else:
                                 pass
-                    if type(a29) is not str or not 3 <= len(a29) <= 10:
+                    if type(a28) is not str or not 3 <= len(a28) <= 10:
                         failed = True
-                        if a29 is _MISSING:
+                        if a28 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.postcode",
@@ -2530,31 +2500,31 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a29) is not str:
+                            if type(a28) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.postcode",
                                     "`str`",
-                                    a29,
+                                    a28,
                                 )
                             else:
-                                if len(a29) < 3:
+                                if len(a28) < 3:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.postcode",
                                         _E42,
-                                        a29,
+                                        a28,
                                     )
-                                if len(a29) > 10:
+                                if len(a28) > 10:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.postcode",
                                         _E43,
-                                        a29,
+                                        a28,
                                     )
-                    if type(a30) is not str or not 2 <= len(a30) <= 2:
+                    if type(a29) is not str or not 2 <= len(a29) <= 2:
                         failed = True
-                        if a30 is _MISSING:
+                        if a29 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.country",
@@ -2562,49 +2532,48 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a30) is not str:
+                            if type(a29) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.country",
                                     "`str`",
-                                    a30,
+                                    a29,
                                 )
                             else:
-                                if len(a30) < 2:
+                                if len(a29) < 2:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.country",
                                         _E45,
-                                        a30,
+                                        a29,
                                     )
-                                if len(a30) > 2:
+                                if len(a29) > 2:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.country",
                                         _E46,
-                                        a30,
+                                        a29,
                                     )
                     if not failed:
-                        same31 = len(a8) == 5
-                        if same31:
-                            o25 = a8
+                        if len(a8) == 5:
+                            o24 = a8
                         else:
-                            o25 = {
-                                "name": a26,
-                                "street": a27,
-                                "city": a28,
-                                "postcode": a29,
-                                "country": a30,
+                            o24 = {
+                                "name": a25,
+                                "street": a26,
+                                "city": a27,
+                                "postcode": a28,
+                                "country": a29,
                             }
                     elif len(issues) == k0:
-                        o25 = {
-                            "name": a26,
-                            "street": a27,
-                            "city": a28,
-                            "postcode": a29,
-                            "country": a30,
+                        o24 = {
+                            "name": a25,
+                            "street": a26,
+                            "city": a27,
+                            "postcode": a28,
+                            "country": a29,
                         }
-                o32: Any
+                o30: Any
                 if type(a9) is not dict:
                     failed = True
                     if a9 is _MISSING:
@@ -2613,15 +2582,15 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, f"{path}[{j3}].total", "`object`", a9)
                 else:
                     try:
-                        a33 = a9["amount"]
-                        a34 = a9["currency"]
+                        a31 = a9["amount"]
+                        a32 = a9["currency"]
                     except KeyError:
                         failed = True
-                        a33 = a9.get("amount", _MISSING)
-                        a34 = a9.get("currency", _MISSING)
-                    if type(a33) is not int or a33 < 0:
+                        a31 = a9.get("amount", _MISSING)
+                        a32 = a9.get("currency", _MISSING)
+                    if type(a31) is not int or a31 < 0:
                         failed = True
-                        if a33 is _MISSING:
+                        if a31 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].total.amount",
@@ -2629,28 +2598,28 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            n35: Any = a33
-                            if type(n35) is float and n35.is_integer():
-                                n35 = int(n35)
-                            if type(n35) is not int:
+                            n33: Any = a31
+                            if type(n33) is float and n33.is_integer():
+                                n33 = int(n33)
+                            if type(n33) is not int:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].total.amount",
                                     "`int`",
-                                    n35,
+                                    n33,
                                 )
                             else:
-                                if n35 < 0:
+                                if n33 < 0:
                                     _bad_num(
                                         issues,
                                         f"{path}[{j3}].total.amount",
                                         _E20,
-                                        n35,
+                                        n33,
                                     )
-                            a33 = n35
-                    if not (a34 == "EUR" or a34 == "USD" or a34 == "GBP"):
+                            a31 = n33
+                    if not (a32 == "EUR" or a32 == "USD" or a32 == "GBP"):
                         failed = True
-                        if a34 is _MISSING:
+                        if a32 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].total.currency",
@@ -2658,33 +2627,32 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if not (a34 == "EUR" or a34 == "USD" or a34 == "GBP"):
+                            if not (a32 == "EUR" or a32 == "USD" or a32 == "GBP"):
                                 _show(
                                     issues,
                                     f"{path}[{j3}].total.currency",
                                     _E22,
-                                    a34,
+                                    a32,
                                 )
                     if not failed:
-                        same36 = len(a9) == 2
-                        if same36:
-                            o32 = a9
+                        if len(a9) == 2:
+                            o30 = a9
                         else:
-                            o32 = {"amount": a33, "currency": a34}
+                            o30 = {"amount": a31, "currency": a32}
                     elif len(issues) == k0:
-                        o32 = {"amount": a33, "currency": a34}
+                        o30 = {"amount": a31, "currency": a32}
                 try:
                     if type(a10) is not str:
                         raise _Miss
-                    x37 = _parse_date_time(a10)
-                    if x37 is None:
+                    x34 = _parse_date_time(a10)
+                    if x34 is None:
                         raise _Miss
                 except _Miss:
                     failed = True
                     if a10 is _MISSING:
                         _bad(issues, f"{path}[{j3}].created_at", _E48, _MISSING)
                     else:
-                        x38: Any = None
+                        x35: Any = None
                         if type(a10) is not str:
                             _type(
                                 issues,
@@ -2693,34 +2661,34 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 a10,
                             )
                         else:
-                            x38 = _parse_date_time(a10)
-                            if x38 is None:
+                            x35 = _parse_date_time(a10)
+                            if x35 is None:
                                 _show(issues, f"{path}[{j3}].created_at", _E49, a10)
-                        x37 = x38
+                        x34 = x35
                 if a11 is not _MISSING:
                     try:
-                        e39: Any = _EN29.get(a11) if type(a11) is int else None
-                        if e39 is None:
+                        e36: Any = _EN29.get(a11) if type(a11) is int else None
+                        if e36 is None:
                             raise _Miss
                     except _Miss:
                         failed = True
-                        n40: Any = a11
-                        if type(n40) is float and n40.is_integer():
-                            n40 = int(n40)
-                        e41: Any = _EN29.get(n40) if type(n40) is int else None
-                        if e41 is None:
-                            _show(issues, f"{path}[{j3}].priority", _E50, n40)
-                        e39 = e41
+                        n37: Any = a11
+                        if type(n37) is float and n37.is_integer():
+                            n37 = int(n37)
+                        e38: Any = _EN29.get(n37) if type(n37) is int else None
+                        if e38 is None:
+                            _show(issues, f"{path}[{j3}].priority", _E50, n37)
+                        e36 = e38
                 if a12 is not _MISSING:
                     try:
-                        o42: Any = None
+                        o39: Any = None
                         if a12 is not None:
                             if type(a12) is not str:
                                 raise _Miss
-                            o42 = a12
+                            o39 = a12
                     except _Miss:
                         failed = True
-                        o43: Any = None
+                        o40: Any = None
                         if a12 is not None:
                             if type(a12) is not str:
                                 _type(
@@ -2731,23 +2699,23 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                            o43 = a12
-                        o42 = o43
+                            o40 = a12
+                        o39 = o40
                 if not failed:
                     o4 = {
                         "id": x13,
                         "status": a6,
                         "lines": l15,
-                        "ship_to": o25,
-                        "total": o32,
-                        "created_at": x37,
+                        "ship_to": o24,
+                        "total": o30,
+                        "created_at": x34,
                     }
                     if a11 is not _MISSING:
-                        o4["priority"] = e39
+                        o4["priority"] = e36
                     else:
                         o4["priority"] = 0
                     if a12 is not _MISSING:
-                        o4["gift_note"] = o42
+                        o4["gift_note"] = o39
                     else:
                         o4["gift_note"] = None
                 elif len(issues) == k0:
@@ -2755,24 +2723,24 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "id": x13,
                         "status": a6,
                         "lines": l15,
-                        "ship_to": o25,
-                        "total": o32,
-                        "created_at": x37,
+                        "ship_to": o24,
+                        "total": o30,
+                        "created_at": x34,
                     }
                     if a11 is not _MISSING:
-                        o4["priority"] = e39
+                        o4["priority"] = e36
                     else:
                         o4["priority"] = 0
                     if a12 is not _MISSING:
-                        o4["gift_note"] = o42
+                        o4["gift_note"] = o39
                     else:
                         o4["gift_note"] = None
-            if acc44 is not None:
-                acc44.append(o4)
+            if acc41 is not None:
+                acc41.append(o4)
             elif o4 is not i2:
-                acc44 = [*v[:j3], o4]
+                acc41 = [*v[:j3], o4]
         if not failed or len(issues) == k0:
-            l1 = v if acc44 is None else acc44
+            l1 = v if acc41 is None else acc41
     return l1
 
 

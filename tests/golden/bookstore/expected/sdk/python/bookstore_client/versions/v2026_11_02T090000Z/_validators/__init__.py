@@ -345,24 +345,23 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    same15 = len(a6) == 2
-    if same15:
+    if len(a6) == 2:
         o12 = a6
     else:
         o12 = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x16 = _parse_date(a7)
-        if x16 is None:
+        x15 = _parse_date(a7)
+        if x15 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i18 in a8:
-            if type(i18) is not str or len(i18) > 30:
+        for i17 in a8:
+            if type(i17) is not str or len(i17) > 30:
                 return _FAIL
-        l17 = a8
+        l16 = a8
     if type(a9) is not int:
         return _FAIL
     if type(a10) is not int:
@@ -377,9 +376,9 @@ def _dec_Book(v: Any) -> Any:
         "in_stock": a10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x16
+        o1["published"] = x15
     if a8 is not _MISSING:
-        o1["tags"] = l17
+        o1["tags"] = l16
     return o1
 
 
@@ -496,8 +495,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
                         _show(issues, path + ".price.currency", _E22, a16)
             if not failed:
-                same18 = len(a6) == 2
-                if same18:
+                if len(a6) == 2:
                     o14 = a6
                 else:
                     o14 = {"amount": a15, "currency": a16}
@@ -507,21 +505,21 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             try:
                 if type(a7) is not str:
                     raise _Miss
-                x19 = _parse_date(a7)
-                if x19 is None:
+                x18 = _parse_date(a7)
+                if x18 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                x20: Any = None
+                x19: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".published", "`date`", a7)
                 else:
-                    x20 = _parse_date(a7)
-                    if x20 is None:
+                    x19 = _parse_date(a7)
+                    if x19 is None:
                         _show(issues, path + ".published", _E5, a7)
-                x19 = x20
+                x18 = x19
         if a8 is not _MISSING:
-            l21: Any
+            l20: Any
             if type(a8) is not list:
                 failed = True
                 _type(issues, path + ".tags", "`array`", a8)
@@ -530,47 +528,47 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     failed = True
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E23, a8)
-                acc24: list[Any] | None = None
-                for j23, i22 in enumerate(a8):
-                    if type(i22) is not str or len(i22) > 30:
+                acc23: list[Any] | None = None
+                for j22, i21 in enumerate(a8):
+                    if type(i21) is not str or len(i21) > 30:
                         failed = True
-                        if type(i22) is not str:
-                            _type(issues, f"{path}.tags[{j23}]", "`str`", i22)
+                        if type(i21) is not str:
+                            _type(issues, f"{path}.tags[{j22}]", "`str`", i21)
                         else:
-                            if len(i22) > 30:
-                                _bad(issues, f"{path}.tags[{j23}]", _E24, i22)
-                    if acc24 is not None:
-                        acc24.append(i22)
-                    elif failed and i22 is not a8[j23]:
-                        acc24 = [*a8[:j23], i22]
+                            if len(i21) > 30:
+                                _bad(issues, f"{path}.tags[{j22}]", _E24, i21)
+                    if acc23 is not None:
+                        acc23.append(i21)
+                    elif failed and i21 is not a8[j22]:
+                        acc23 = [*a8[:j22], i21]
                 if not failed or len(issues) == k0:
-                    l21 = a8 if acc24 is None else acc24
+                    l20 = a8 if acc23 is None else acc23
         if type(a9) is not int:
             failed = True
             if a9 is _MISSING:
                 _bad(issues, path + ".id", _E1, _MISSING)
             else:
-                n25: Any = a9
-                if type(n25) is float and n25.is_integer():
-                    n25 = int(n25)
-                if type(n25) is not int:
-                    _type(issues, path + ".id", "`int`", n25)
+                n24: Any = a9
+                if type(n24) is float and n24.is_integer():
+                    n24 = int(n24)
+                if type(n24) is not int:
+                    _type(issues, path + ".id", "`int`", n24)
                 else:
                     pass
-                a9 = n25
+                a9 = n24
         if type(a10) is not int:
             failed = True
             if a10 is _MISSING:
                 _bad(issues, path + ".in_stock", _E25, _MISSING)
             else:
-                n26: Any = a10
-                if type(n26) is float and n26.is_integer():
-                    n26 = int(n26)
-                if type(n26) is not int:
-                    _type(issues, path + ".in_stock", "`int`", n26)
+                n25: Any = a10
+                if type(n25) is float and n25.is_integer():
+                    n25 = int(n25)
+                if type(n25) is not int:
+                    _type(issues, path + ".in_stock", "`int`", n25)
                 else:
                     pass
-                a10 = n26
+                a10 = n25
         if not failed:
             o1 = {
                 "title": a2,
@@ -582,9 +580,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "in_stock": a10,
             }
             if a7 is not _MISSING:
-                o1["published"] = x19
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
         elif len(issues) == k0:
             o1 = {
                 "title": a2,
@@ -596,9 +594,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "in_stock": a10,
             }
             if a7 is not _MISSING:
-                o1["published"] = x19
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["tags"] = l21
+                o1["tags"] = l20
     return o1
 
 
@@ -628,9 +626,7 @@ def _dec_Category(v: Any) -> Any:
         acc8.append(r7)
     l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    same10 = len(v) == 3
-    same10 = same10 and l5 is a4
-    if same10:
+    if len(v) == 3 and l5 is a4:
         o1 = v
     else:
         o1 = {"slug": a2, "name": a3, "children": l5}
@@ -698,9 +694,7 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not failed or len(issues) == k0:
                 l5 = a4 if acc10 is None else acc10
         if not failed:
-            same11 = len(v) == 3
-            same11 = same11 and l5 is a4
-            if same11:
+            if len(v) == 3 and l5 is a4:
                 o1 = v
             else:
                 o1 = {"slug": a2, "name": a3, "children": l5}
@@ -758,8 +752,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"amount": a2, "currency": a3}
@@ -803,8 +796,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E22, a3)
         if not failed:
-            same5 = len(v) == 2
-            if same5:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"amount": a2, "currency": a3}
@@ -836,8 +828,8 @@ def _dec_Order(v: Any) -> Any:
         return _FAIL
     if type(a4) is not list:
         return _FAIL
-    acc17: list[Any] = []
-    same18 = True
+    acc16: list[Any] = []
+    same17 = True
     for i12 in a4:
         if type(i12) is not dict:
             return _FAIL
@@ -851,93 +843,90 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        same16 = len(i12) == 2
-        if same16:
+        if len(i12) == 2:
             o13 = i12
         else:
             o13 = {"book_id": a14, "quantity": a15}
         if o13 is not i12:
-            same18 = False
-        acc17.append(o13)
-    l11 = a4 if same18 else acc17
+            same17 = False
+        acc16.append(o13)
+    l11 = a4 if same17 else acc16
     if type(a5) is not dict:
         return _FAIL
     try:
-        a20 = a5["name"]
-        a21 = a5["street"]
-        a22 = a5["city"]
-        a23 = a5["postcode"]
-        a24 = a5["country"]
+        a19 = a5["name"]
+        a20 = a5["street"]
+        a21 = a5["city"]
+        a22 = a5["postcode"]
+        a23 = a5["country"]
     except KeyError:
         return _FAIL
-    if type(a20) is not str or len(a20) < 1:
+    if type(a19) is not str or len(a19) < 1:
+        return _FAIL
+    if type(a20) is not str:
         return _FAIL
     if type(a21) is not str:
         return _FAIL
-    if type(a22) is not str:
+    if type(a22) is not str or not 3 <= len(a22) <= 10:
         return _FAIL
-    if type(a23) is not str or not 3 <= len(a23) <= 10:
+    if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
-    if type(a24) is not str or not 2 <= len(a24) <= 2:
-        return _FAIL
-    o19: dict[str, Any]
-    same25 = len(a5) == 5
-    if same25:
-        o19 = a5
+    o18: dict[str, Any]
+    if len(a5) == 5:
+        o18 = a5
     else:
-        o19 = {
-            "name": a20,
-            "street": a21,
-            "city": a22,
-            "postcode": a23,
-            "country": a24,
+        o18 = {
+            "name": a19,
+            "street": a20,
+            "city": a21,
+            "postcode": a22,
+            "country": a23,
         }
     if type(a6) is not dict:
         return _FAIL
     try:
-        a27 = a6["amount"]
-        a28 = a6["currency"]
+        a25 = a6["amount"]
+        a26 = a6["currency"]
     except KeyError:
         return _FAIL
-    if type(a27) is not int or a27 < 0:
+    if type(a25) is not int or a25 < 0:
         return _FAIL
-    if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
+    if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
-    o26: dict[str, Any]
-    same29 = len(a6) == 2
-    if same29:
-        o26 = a6
+    o24: dict[str, Any]
+    if len(a6) == 2:
+        o24 = a6
     else:
-        o26 = {"amount": a27, "currency": a28}
+        o24 = {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
-    x30 = _parse_date_time(a7)
-    if x30 is None:
+    x27 = _parse_date_time(a7)
+    if x27 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e31: Any = _EN31.get(a8) if type(a8) is int else None
-        if e31 is None:
+        e28: Any = _EN31.get(a8) if type(a8) is int else None
+        if e28 is None:
             return _FAIL
     if a9 is not _MISSING:
-        o32: Any = None
+        o29: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o32 = a9
+            o29 = a9
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
         "lines": l11,
-        "ship_to": o19,
-        "total": o26,
-        "created_at": x30,
+        "ship_to": o18,
+        "total": o24,
+        "created_at": x27,
     }
     if a8 is not _MISSING:
-        o1["priority"] = e31
+        o1["priority"] = e28
     else:
         o1["priority"] = 0
     if a9 is not _MISSING:
-        o1["gift_note"] = o32
+        o1["gift_note"] = o29
     else:
         o1["gift_note"] = None
     return o1
@@ -1002,7 +991,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 _type(issues, path + ".lines", "`array`", a4)
         else:
-            acc21: list[Any] | None = None
+            acc20: list[Any] | None = None
             for j14, i13 in enumerate(a4):
                 o15: Any = None
                 if type(i13) is not dict:
@@ -1082,20 +1071,19 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a17 = n19
                     if not failed:
-                        same20 = len(i13) == 2
-                        if same20:
+                        if len(i13) == 2:
                             o15 = i13
                         else:
                             o15 = {"book_id": a16, "quantity": a17}
                     elif len(issues) == k0:
                         o15 = {"book_id": a16, "quantity": a17}
-                if acc21 is not None:
-                    acc21.append(o15)
+                if acc20 is not None:
+                    acc20.append(o15)
                 elif o15 is not i13:
-                    acc21 = [*a4[:j14], o15]
+                    acc20 = [*a4[:j14], o15]
             if not failed or len(issues) == k0:
-                l12 = a4 if acc21 is None else acc21
-        o22: Any
+                l12 = a4 if acc20 is None else acc20
+        o21: Any
         if type(a5) is not dict:
             failed = True
             if a5 is _MISSING:
@@ -1104,91 +1092,90 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".ship_to", "`object`", a5)
         else:
             try:
-                a23 = a5["name"]
-                a24 = a5["street"]
-                a25 = a5["city"]
-                a26 = a5["postcode"]
-                a27 = a5["country"]
+                a22 = a5["name"]
+                a23 = a5["street"]
+                a24 = a5["city"]
+                a25 = a5["postcode"]
+                a26 = a5["country"]
             except KeyError:
                 failed = True
-                a23 = a5.get("name", _MISSING)
-                a24 = a5.get("street", _MISSING)
-                a25 = a5.get("city", _MISSING)
-                a26 = a5.get("postcode", _MISSING)
-                a27 = a5.get("country", _MISSING)
-            if type(a23) is not str or len(a23) < 1:
+                a22 = a5.get("name", _MISSING)
+                a23 = a5.get("street", _MISSING)
+                a24 = a5.get("city", _MISSING)
+                a25 = a5.get("postcode", _MISSING)
+                a26 = a5.get("country", _MISSING)
+            if type(a22) is not str or len(a22) < 1:
                 failed = True
-                if a23 is _MISSING:
+                if a22 is _MISSING:
                     _bad(issues, path + ".ship_to.name", _E2, _MISSING)
                 else:
-                    if type(a23) is not str:
-                        _type(issues, path + ".ship_to.name", "`str`", a23)
+                    if type(a22) is not str:
+                        _type(issues, path + ".ship_to.name", "`str`", a22)
                     else:
-                        if len(a23) < 1:
-                            _bad(issues, path + ".ship_to.name", _E3, a23)
+                        if len(a22) < 1:
+                            _bad(issues, path + ".ship_to.name", _E3, a22)
+            if type(a23) is not str:
+                failed = True
+                if a23 is _MISSING:
+                    _bad(issues, path + ".ship_to.street", _E41, _MISSING)
+                else:
+                    if type(a23) is not str:
+                        _type(issues, path + ".ship_to.street", "`str`", a23)
+                    else:
+                        pass
             if type(a24) is not str:
                 failed = True
                 if a24 is _MISSING:
-                    _bad(issues, path + ".ship_to.street", _E41, _MISSING)
-                else:
-                    if type(a24) is not str:
-                        _type(issues, path + ".ship_to.street", "`str`", a24)
-                    else:
-                        pass
-            if type(a25) is not str:
-                failed = True
-                if a25 is _MISSING:
                     _bad(issues, path + ".ship_to.city", _E42, _MISSING)
                 else:
-                    if type(a25) is not str:
-                        _type(issues, path + ".ship_to.city", "`str`", a25)
+                    if type(a24) is not str:
+                        _type(issues, path + ".ship_to.city", "`str`", a24)
                     else:
                         pass
-            if type(a26) is not str or not 3 <= len(a26) <= 10:
+            if type(a25) is not str or not 3 <= len(a25) <= 10:
                 failed = True
-                if a26 is _MISSING:
+                if a25 is _MISSING:
                     _bad(issues, path + ".ship_to.postcode", _E43, _MISSING)
                 else:
-                    if type(a26) is not str:
-                        _type(issues, path + ".ship_to.postcode", "`str`", a26)
+                    if type(a25) is not str:
+                        _type(issues, path + ".ship_to.postcode", "`str`", a25)
                     else:
-                        if len(a26) < 3:
-                            _bad(issues, path + ".ship_to.postcode", _E44, a26)
-                        if len(a26) > 10:
-                            _bad(issues, path + ".ship_to.postcode", _E45, a26)
-            if type(a27) is not str or not 2 <= len(a27) <= 2:
+                        if len(a25) < 3:
+                            _bad(issues, path + ".ship_to.postcode", _E44, a25)
+                        if len(a25) > 10:
+                            _bad(issues, path + ".ship_to.postcode", _E45, a25)
+            if type(a26) is not str or not 2 <= len(a26) <= 2:
                 failed = True
-                if a27 is _MISSING:
+                if a26 is _MISSING:
                     _bad(issues, path + ".ship_to.country", _E46, _MISSING)
                 else:
-                    if type(a27) is not str:
-                        _type(issues, path + ".ship_to.country", "`str`", a27)
+                    if type(a26) is not str:
+                        _type(issues, path + ".ship_to.country", "`str`", a26)
                     else:
-                        if len(a27) < 2:
-                            _bad(issues, path + ".ship_to.country", _E47, a27)
-                        if len(a27) > 2:
-                            _bad(issues, path + ".ship_to.country", _E48, a27)
+                        if len(a26) < 2:
+                            _bad(issues, path + ".ship_to.country", _E47, a26)
+                        if len(a26) > 2:
+                            _bad(issues, path + ".ship_to.country", _E48, a26)
             if not failed:
-                same28 = len(a5) == 5
-                if same28:
-                    o22 = a5
+                if len(a5) == 5:
+                    o21 = a5
                 else:
-                    o22 = {
-                        "name": a23,
-                        "street": a24,
-                        "city": a25,
-                        "postcode": a26,
-                        "country": a27,
+                    o21 = {
+                        "name": a22,
+                        "street": a23,
+                        "city": a24,
+                        "postcode": a25,
+                        "country": a26,
                     }
             elif len(issues) == k0:
-                o22 = {
-                    "name": a23,
-                    "street": a24,
-                    "city": a25,
-                    "postcode": a26,
-                    "country": a27,
+                o21 = {
+                    "name": a22,
+                    "street": a23,
+                    "city": a24,
+                    "postcode": a25,
+                    "country": a26,
                 }
-        o29: Any
+        o27: Any
         if type(a6) is not dict:
             failed = True
             if a6 is _MISSING:
@@ -1197,106 +1184,105 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".total", "`object`", a6)
         else:
             try:
-                a30 = a6["amount"]
-                a31 = a6["currency"]
+                a28 = a6["amount"]
+                a29 = a6["currency"]
             except KeyError:
                 failed = True
-                a30 = a6.get("amount", _MISSING)
-                a31 = a6.get("currency", _MISSING)
-            if type(a30) is not int or a30 < 0:
+                a28 = a6.get("amount", _MISSING)
+                a29 = a6.get("currency", _MISSING)
+            if type(a28) is not int or a28 < 0:
                 failed = True
-                if a30 is _MISSING:
+                if a28 is _MISSING:
                     _bad(issues, path + ".total.amount", _E19, _MISSING)
                 else:
-                    n32: Any = a30
-                    if type(n32) is float and n32.is_integer():
-                        n32 = int(n32)
-                    if type(n32) is not int:
-                        _type(issues, path + ".total.amount", "`int`", n32)
+                    n30: Any = a28
+                    if type(n30) is float and n30.is_integer():
+                        n30 = int(n30)
+                    if type(n30) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n30)
                     else:
-                        if n32 < 0:
-                            _bad_num(issues, path + ".total.amount", _E20, n32)
-                    a30 = n32
-            if not (a31 == "EUR" or a31 == "USD" or a31 == "GBP"):
+                        if n30 < 0:
+                            _bad_num(issues, path + ".total.amount", _E20, n30)
+                    a28 = n30
+            if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
                 failed = True
-                if a31 is _MISSING:
+                if a29 is _MISSING:
                     _bad(issues, path + ".total.currency", _E21, _MISSING)
                 else:
-                    if not (a31 == "EUR" or a31 == "USD" or a31 == "GBP"):
-                        _show(issues, path + ".total.currency", _E22, a31)
+                    if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
+                        _show(issues, path + ".total.currency", _E22, a29)
             if not failed:
-                same33 = len(a6) == 2
-                if same33:
-                    o29 = a6
+                if len(a6) == 2:
+                    o27 = a6
                 else:
-                    o29 = {"amount": a30, "currency": a31}
+                    o27 = {"amount": a28, "currency": a29}
             elif len(issues) == k0:
-                o29 = {"amount": a30, "currency": a31}
+                o27 = {"amount": a28, "currency": a29}
         try:
             if type(a7) is not str:
                 raise _Miss
-            x34 = _parse_date_time(a7)
-            if x34 is None:
+            x31 = _parse_date_time(a7)
+            if x31 is None:
                 raise _Miss
         except _Miss:
             failed = True
             if a7 is _MISSING:
                 _bad(issues, path + ".created_at", _E50, _MISSING)
             else:
-                x35: Any = None
+                x32: Any = None
                 if type(a7) is not str:
                     _type(issues, path + ".created_at", "`datetime`", a7)
                 else:
-                    x35 = _parse_date_time(a7)
-                    if x35 is None:
+                    x32 = _parse_date_time(a7)
+                    if x32 is None:
                         _show(issues, path + ".created_at", _E51, a7)
-                x34 = x35
+                x31 = x32
         if a8 is not _MISSING:
             try:
-                e36: Any = _EN31.get(a8) if type(a8) is int else None
-                if e36 is None:
+                e33: Any = _EN31.get(a8) if type(a8) is int else None
+                if e33 is None:
                     raise _Miss
             except _Miss:
                 failed = True
-                n37: Any = a8
-                if type(n37) is float and n37.is_integer():
-                    n37 = int(n37)
-                e38: Any = _EN31.get(n37) if type(n37) is int else None
-                if e38 is None:
-                    _show(issues, path + ".priority", _E52, n37)
-                e36 = e38
+                n34: Any = a8
+                if type(n34) is float and n34.is_integer():
+                    n34 = int(n34)
+                e35: Any = _EN31.get(n34) if type(n34) is int else None
+                if e35 is None:
+                    _show(issues, path + ".priority", _E52, n34)
+                e33 = e35
         if a9 is not _MISSING:
             try:
-                o39: Any = None
+                o36: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         raise _Miss
-                    o39 = a9
+                    o36 = a9
             except _Miss:
                 failed = True
-                o40: Any = None
+                o37: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-                    o40 = a9
-                o39 = o40
+                    o37 = a9
+                o36 = o37
         if not failed:
             o1 = {
                 "id": x10,
                 "status": a3,
                 "lines": l12,
-                "ship_to": o22,
-                "total": o29,
-                "created_at": x34,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
             }
             if a8 is not _MISSING:
-                o1["priority"] = e36
+                o1["priority"] = e33
             else:
                 o1["priority"] = 0
             if a9 is not _MISSING:
-                o1["gift_note"] = o39
+                o1["gift_note"] = o36
             else:
                 o1["gift_note"] = None
         elif len(issues) == k0:
@@ -1304,16 +1290,16 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "id": x10,
                 "status": a3,
                 "lines": l12,
-                "ship_to": o22,
-                "total": o29,
-                "created_at": x34,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
             }
             if a8 is not _MISSING:
-                o1["priority"] = e36
+                o1["priority"] = e33
             else:
                 o1["priority"] = 0
             if a9 is not _MISSING:
-                o1["gift_note"] = o39
+                o1["gift_note"] = o36
             else:
                 o1["gift_note"] = None
     return o1
@@ -1332,8 +1318,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"book_id": a2, "quantity": a3}
@@ -1386,8 +1371,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".quantity", _E39, n5)
                 a3 = n5
         if not failed:
-            same6 = len(v) == 2
-            if same6:
+            if len(v) == 2:
                 o1 = v
             else:
                 o1 = {"book_id": a2, "quantity": a3}
@@ -1425,10 +1409,7 @@ def _dec_Page_Book(v: Any) -> Any:
             return _FAIL
         o10 = a4
     o1: dict[str, Any]
-    same11 = len(v) == 3
-    same11 = same11 and l5 is a2
-    same11 = same11 and o10 is a4
-    if same11:
+    if len(v) == 3 and l5 is a2 and o10 is a4:
         o1 = v
     else:
         o1 = {"items": l5, "total": a3, "next_offset": o10}
@@ -1512,10 +1493,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13 = n14
                 o12 = o13
         if not failed:
-            same15 = len(v) == 3
-            same15 = same15 and l5 is a2
-            same15 = same15 and o12 is a4
-            if same15:
+            if len(v) == 3 and l5 is a2 and o12 is a4:
                 o1 = v
             else:
                 o1 = {"items": l5, "total": a3, "next_offset": o12}
@@ -1569,8 +1547,7 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    same7 = len(v) == 5
-    if same7:
+    if len(v) == 5:
         o1 = v
     else:
         o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
@@ -1651,8 +1628,7 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a6) > 2:
                         _bad(issues, path + ".country", _E48, a6)
         if not failed:
-            same7 = len(v) == 5
-            if same7:
+            if len(v) == 5:
                 o1 = v
             else:
                 o1 = {
@@ -2005,8 +1981,8 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _dec_anon_2(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
-    acc35: list[Any] = []
-    same36 = True
+    acc32: list[Any] = []
+    same33 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -2030,8 +2006,8 @@ def _dec_anon_2(v: Any) -> Any:
             return _FAIL
         if type(a6) is not list:
             return _FAIL
-        acc19: list[Any] = []
-        same20 = True
+        acc18: list[Any] = []
+        same19 = True
         for i14 in a6:
             if type(i14) is not dict:
                 return _FAIL
@@ -2045,99 +2021,96 @@ def _dec_anon_2(v: Any) -> Any:
             if type(a17) is not int or not 1 <= a17 <= 50:
                 return _FAIL
             o15: dict[str, Any]
-            same18 = len(i14) == 2
-            if same18:
+            if len(i14) == 2:
                 o15 = i14
             else:
                 o15 = {"book_id": a16, "quantity": a17}
             if o15 is not i14:
-                same20 = False
-            acc19.append(o15)
-        l13 = a6 if same20 else acc19
+                same19 = False
+            acc18.append(o15)
+        l13 = a6 if same19 else acc18
         if type(a7) is not dict:
             return _FAIL
         try:
-            a22 = a7["name"]
-            a23 = a7["street"]
-            a24 = a7["city"]
-            a25 = a7["postcode"]
-            a26 = a7["country"]
+            a21 = a7["name"]
+            a22 = a7["street"]
+            a23 = a7["city"]
+            a24 = a7["postcode"]
+            a25 = a7["country"]
         except KeyError:
             return _FAIL
-        if type(a22) is not str or len(a22) < 1:
+        if type(a21) is not str or len(a21) < 1:
+            return _FAIL
+        if type(a22) is not str:
             return _FAIL
         if type(a23) is not str:
             return _FAIL
-        if type(a24) is not str:
+        if type(a24) is not str or not 3 <= len(a24) <= 10:
             return _FAIL
-        if type(a25) is not str or not 3 <= len(a25) <= 10:
+        if type(a25) is not str or not 2 <= len(a25) <= 2:
             return _FAIL
-        if type(a26) is not str or not 2 <= len(a26) <= 2:
-            return _FAIL
-        o21: dict[str, Any]
-        same27 = len(a7) == 5
-        if same27:
-            o21 = a7
+        o20: dict[str, Any]
+        if len(a7) == 5:
+            o20 = a7
         else:
-            o21 = {
-                "name": a22,
-                "street": a23,
-                "city": a24,
-                "postcode": a25,
-                "country": a26,
+            o20 = {
+                "name": a21,
+                "street": a22,
+                "city": a23,
+                "postcode": a24,
+                "country": a25,
             }
         if type(a8) is not dict:
             return _FAIL
         try:
-            a29 = a8["amount"]
-            a30 = a8["currency"]
+            a27 = a8["amount"]
+            a28 = a8["currency"]
         except KeyError:
             return _FAIL
-        if type(a29) is not int or a29 < 0:
+        if type(a27) is not int or a27 < 0:
             return _FAIL
-        if not (a30 == "EUR" or a30 == "USD" or a30 == "GBP"):
+        if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
             return _FAIL
-        o28: dict[str, Any]
-        same31 = len(a8) == 2
-        if same31:
-            o28 = a8
+        o26: dict[str, Any]
+        if len(a8) == 2:
+            o26 = a8
         else:
-            o28 = {"amount": a29, "currency": a30}
+            o26 = {"amount": a27, "currency": a28}
         if type(a9) is not str:
             return _FAIL
-        x32 = _parse_date_time(a9)
-        if x32 is None:
+        x29 = _parse_date_time(a9)
+        if x29 is None:
             return _FAIL
         if a10 is not _MISSING:
-            e33: Any = _EN31.get(a10) if type(a10) is int else None
-            if e33 is None:
+            e30: Any = _EN31.get(a10) if type(a10) is int else None
+            if e30 is None:
                 return _FAIL
         if a11 is not _MISSING:
-            o34: Any = None
+            o31: Any = None
             if a11 is not None:
                 if type(a11) is not str:
                     return _FAIL
-                o34 = a11
+                o31 = a11
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
             "lines": l13,
-            "ship_to": o21,
-            "total": o28,
-            "created_at": x32,
+            "ship_to": o20,
+            "total": o26,
+            "created_at": x29,
         }
         if a10 is not _MISSING:
-            o3["priority"] = e33
+            o3["priority"] = e30
         else:
             o3["priority"] = 0
         if a11 is not _MISSING:
-            o3["gift_note"] = o34
+            o3["gift_note"] = o31
         else:
             o3["gift_note"] = None
         if o3 is not i2:
-            same36 = False
-        acc35.append(o3)
-    l1 = v if same36 else acc35
+            same33 = False
+        acc32.append(o3)
+    l1 = v if same33 else acc32
     return l1
 
 
@@ -2149,7 +2122,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         failed = True
         _type(issues, path, "`array`", v)
     else:
-        acc44: list[Any] | None = None
+        acc41: list[Any] | None = None
         for j3, i2 in enumerate(v):
             o4: Any = None
             if type(i2) is not dict:
@@ -2207,7 +2180,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         _type(issues, f"{path}[{j3}].lines", "`array`", a7)
                 else:
-                    acc24: list[Any] | None = None
+                    acc23: list[Any] | None = None
                     for j17, i16 in enumerate(a7):
                         o18: Any = None
                         if type(i16) is not dict:
@@ -2292,20 +2265,19 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                             )
                                     a20 = n22
                             if not failed:
-                                same23 = len(i16) == 2
-                                if same23:
+                                if len(i16) == 2:
                                     o18 = i16
                                 else:
                                     o18 = {"book_id": a19, "quantity": a20}
                             elif len(issues) == k0:
                                 o18 = {"book_id": a19, "quantity": a20}
-                        if acc24 is not None:
-                            acc24.append(o18)
+                        if acc23 is not None:
+                            acc23.append(o18)
                         elif o18 is not i16:
-                            acc24 = [*a7[:j17], o18]
+                            acc23 = [*a7[:j17], o18]
                     if not failed or len(issues) == k0:
-                        l15 = a7 if acc24 is None else acc24
-                o25: Any
+                        l15 = a7 if acc23 is None else acc23
+                o24: Any
                 if type(a8) is not dict:
                     failed = True
                     if a8 is _MISSING:
@@ -2314,21 +2286,21 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, f"{path}[{j3}].ship_to", "`object`", a8)
                 else:
                     try:
-                        a26 = a8["name"]
-                        a27 = a8["street"]
-                        a28 = a8["city"]
-                        a29 = a8["postcode"]
-                        a30 = a8["country"]
+                        a25 = a8["name"]
+                        a26 = a8["street"]
+                        a27 = a8["city"]
+                        a28 = a8["postcode"]
+                        a29 = a8["country"]
                     except KeyError:
                         failed = True
-                        a26 = a8.get("name", _MISSING)
-                        a27 = a8.get("street", _MISSING)
-                        a28 = a8.get("city", _MISSING)
-                        a29 = a8.get("postcode", _MISSING)
-                        a30 = a8.get("country", _MISSING)
-                    if type(a26) is not str or len(a26) < 1:
+                        a25 = a8.get("name", _MISSING)
+                        a26 = a8.get("street", _MISSING)
+                        a27 = a8.get("city", _MISSING)
+                        a28 = a8.get("postcode", _MISSING)
+                        a29 = a8.get("country", _MISSING)
+                    if type(a25) is not str or len(a25) < 1:
                         failed = True
-                        if a26 is _MISSING:
+                        if a25 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.name",
@@ -2336,24 +2308,24 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a26) is not str:
+                            if type(a25) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.name",
                                     "`str`",
-                                    a26,
+                                    a25,
                                 )
                             else:
-                                if len(a26) < 1:
+                                if len(a25) < 1:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.name",
                                         _E3,
-                                        a26,
+                                        a25,
                                     )
-                    if type(a27) is not str:
+                    if type(a26) is not str:
                         failed = True
-                        if a27 is _MISSING:
+                        if a26 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.street",
@@ -2361,18 +2333,18 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a27) is not str:
+                            if type(a26) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.street",
                                     "`str`",
-                                    a27,
+                                    a26,
                                 )
                             else:
                                 pass
-                    if type(a28) is not str:
+                    if type(a27) is not str:
                         failed = True
-                        if a28 is _MISSING:
+                        if a27 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.city",
@@ -2380,18 +2352,18 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a28) is not str:
+                            if type(a27) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.city",
                                     "`str`",
-                                    a28,
+                                    a27,
                                 )
                             else:
                                 pass
-                    if type(a29) is not str or not 3 <= len(a29) <= 10:
+                    if type(a28) is not str or not 3 <= len(a28) <= 10:
                         failed = True
-                        if a29 is _MISSING:
+                        if a28 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.postcode",
@@ -2399,31 +2371,31 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a29) is not str:
+                            if type(a28) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.postcode",
                                     "`str`",
-                                    a29,
+                                    a28,
                                 )
                             else:
-                                if len(a29) < 3:
+                                if len(a28) < 3:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.postcode",
                                         _E44,
-                                        a29,
+                                        a28,
                                     )
-                                if len(a29) > 10:
+                                if len(a28) > 10:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.postcode",
                                         _E45,
-                                        a29,
+                                        a28,
                                     )
-                    if type(a30) is not str or not 2 <= len(a30) <= 2:
+                    if type(a29) is not str or not 2 <= len(a29) <= 2:
                         failed = True
-                        if a30 is _MISSING:
+                        if a29 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].ship_to.country",
@@ -2431,49 +2403,48 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if type(a30) is not str:
+                            if type(a29) is not str:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].ship_to.country",
                                     "`str`",
-                                    a30,
+                                    a29,
                                 )
                             else:
-                                if len(a30) < 2:
+                                if len(a29) < 2:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.country",
                                         _E47,
-                                        a30,
+                                        a29,
                                     )
-                                if len(a30) > 2:
+                                if len(a29) > 2:
                                     _bad(
                                         issues,
                                         f"{path}[{j3}].ship_to.country",
                                         _E48,
-                                        a30,
+                                        a29,
                                     )
                     if not failed:
-                        same31 = len(a8) == 5
-                        if same31:
-                            o25 = a8
+                        if len(a8) == 5:
+                            o24 = a8
                         else:
-                            o25 = {
-                                "name": a26,
-                                "street": a27,
-                                "city": a28,
-                                "postcode": a29,
-                                "country": a30,
+                            o24 = {
+                                "name": a25,
+                                "street": a26,
+                                "city": a27,
+                                "postcode": a28,
+                                "country": a29,
                             }
                     elif len(issues) == k0:
-                        o25 = {
-                            "name": a26,
-                            "street": a27,
-                            "city": a28,
-                            "postcode": a29,
-                            "country": a30,
+                        o24 = {
+                            "name": a25,
+                            "street": a26,
+                            "city": a27,
+                            "postcode": a28,
+                            "country": a29,
                         }
-                o32: Any
+                o30: Any
                 if type(a9) is not dict:
                     failed = True
                     if a9 is _MISSING:
@@ -2482,15 +2453,15 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, f"{path}[{j3}].total", "`object`", a9)
                 else:
                     try:
-                        a33 = a9["amount"]
-                        a34 = a9["currency"]
+                        a31 = a9["amount"]
+                        a32 = a9["currency"]
                     except KeyError:
                         failed = True
-                        a33 = a9.get("amount", _MISSING)
-                        a34 = a9.get("currency", _MISSING)
-                    if type(a33) is not int or a33 < 0:
+                        a31 = a9.get("amount", _MISSING)
+                        a32 = a9.get("currency", _MISSING)
+                    if type(a31) is not int or a31 < 0:
                         failed = True
-                        if a33 is _MISSING:
+                        if a31 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].total.amount",
@@ -2498,28 +2469,28 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            n35: Any = a33
-                            if type(n35) is float and n35.is_integer():
-                                n35 = int(n35)
-                            if type(n35) is not int:
+                            n33: Any = a31
+                            if type(n33) is float and n33.is_integer():
+                                n33 = int(n33)
+                            if type(n33) is not int:
                                 _type(
                                     issues,
                                     f"{path}[{j3}].total.amount",
                                     "`int`",
-                                    n35,
+                                    n33,
                                 )
                             else:
-                                if n35 < 0:
+                                if n33 < 0:
                                     _bad_num(
                                         issues,
                                         f"{path}[{j3}].total.amount",
                                         _E20,
-                                        n35,
+                                        n33,
                                     )
-                            a33 = n35
-                    if not (a34 == "EUR" or a34 == "USD" or a34 == "GBP"):
+                            a31 = n33
+                    if not (a32 == "EUR" or a32 == "USD" or a32 == "GBP"):
                         failed = True
-                        if a34 is _MISSING:
+                        if a32 is _MISSING:
                             _bad(
                                 issues,
                                 f"{path}[{j3}].total.currency",
@@ -2527,33 +2498,32 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _MISSING,
                             )
                         else:
-                            if not (a34 == "EUR" or a34 == "USD" or a34 == "GBP"):
+                            if not (a32 == "EUR" or a32 == "USD" or a32 == "GBP"):
                                 _show(
                                     issues,
                                     f"{path}[{j3}].total.currency",
                                     _E22,
-                                    a34,
+                                    a32,
                                 )
                     if not failed:
-                        same36 = len(a9) == 2
-                        if same36:
-                            o32 = a9
+                        if len(a9) == 2:
+                            o30 = a9
                         else:
-                            o32 = {"amount": a33, "currency": a34}
+                            o30 = {"amount": a31, "currency": a32}
                     elif len(issues) == k0:
-                        o32 = {"amount": a33, "currency": a34}
+                        o30 = {"amount": a31, "currency": a32}
                 try:
                     if type(a10) is not str:
                         raise _Miss
-                    x37 = _parse_date_time(a10)
-                    if x37 is None:
+                    x34 = _parse_date_time(a10)
+                    if x34 is None:
                         raise _Miss
                 except _Miss:
                     failed = True
                     if a10 is _MISSING:
                         _bad(issues, f"{path}[{j3}].created_at", _E50, _MISSING)
                     else:
-                        x38: Any = None
+                        x35: Any = None
                         if type(a10) is not str:
                             _type(
                                 issues,
@@ -2562,34 +2532,34 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 a10,
                             )
                         else:
-                            x38 = _parse_date_time(a10)
-                            if x38 is None:
+                            x35 = _parse_date_time(a10)
+                            if x35 is None:
                                 _show(issues, f"{path}[{j3}].created_at", _E51, a10)
-                        x37 = x38
+                        x34 = x35
                 if a11 is not _MISSING:
                     try:
-                        e39: Any = _EN31.get(a11) if type(a11) is int else None
-                        if e39 is None:
+                        e36: Any = _EN31.get(a11) if type(a11) is int else None
+                        if e36 is None:
                             raise _Miss
                     except _Miss:
                         failed = True
-                        n40: Any = a11
-                        if type(n40) is float and n40.is_integer():
-                            n40 = int(n40)
-                        e41: Any = _EN31.get(n40) if type(n40) is int else None
-                        if e41 is None:
-                            _show(issues, f"{path}[{j3}].priority", _E52, n40)
-                        e39 = e41
+                        n37: Any = a11
+                        if type(n37) is float and n37.is_integer():
+                            n37 = int(n37)
+                        e38: Any = _EN31.get(n37) if type(n37) is int else None
+                        if e38 is None:
+                            _show(issues, f"{path}[{j3}].priority", _E52, n37)
+                        e36 = e38
                 if a12 is not _MISSING:
                     try:
-                        o42: Any = None
+                        o39: Any = None
                         if a12 is not None:
                             if type(a12) is not str:
                                 raise _Miss
-                            o42 = a12
+                            o39 = a12
                     except _Miss:
                         failed = True
-                        o43: Any = None
+                        o40: Any = None
                         if a12 is not None:
                             if type(a12) is not str:
                                 _type(
@@ -2600,23 +2570,23 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                            o43 = a12
-                        o42 = o43
+                            o40 = a12
+                        o39 = o40
                 if not failed:
                     o4 = {
                         "id": x13,
                         "status": a6,
                         "lines": l15,
-                        "ship_to": o25,
-                        "total": o32,
-                        "created_at": x37,
+                        "ship_to": o24,
+                        "total": o30,
+                        "created_at": x34,
                     }
                     if a11 is not _MISSING:
-                        o4["priority"] = e39
+                        o4["priority"] = e36
                     else:
                         o4["priority"] = 0
                     if a12 is not _MISSING:
-                        o4["gift_note"] = o42
+                        o4["gift_note"] = o39
                     else:
                         o4["gift_note"] = None
                 elif len(issues) == k0:
@@ -2624,24 +2594,24 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "id": x13,
                         "status": a6,
                         "lines": l15,
-                        "ship_to": o25,
-                        "total": o32,
-                        "created_at": x37,
+                        "ship_to": o24,
+                        "total": o30,
+                        "created_at": x34,
                     }
                     if a11 is not _MISSING:
-                        o4["priority"] = e39
+                        o4["priority"] = e36
                     else:
                         o4["priority"] = 0
                     if a12 is not _MISSING:
-                        o4["gift_note"] = o42
+                        o4["gift_note"] = o39
                     else:
                         o4["gift_note"] = None
-            if acc44 is not None:
-                acc44.append(o4)
+            if acc41 is not None:
+                acc41.append(o4)
             elif o4 is not i2:
-                acc44 = [*v[:j3], o4]
+                acc41 = [*v[:j3], o4]
         if not failed or len(issues) == k0:
-            l1 = v if acc44 is None else acc44
+            l1 = v if acc41 is None else acc41
     return l1
 
 
