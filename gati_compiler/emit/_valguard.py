@@ -125,6 +125,17 @@ class GuardedGen(ContainerGen):
             return depth < 20 and all(self.rejects_missing(o, depth + 1) for o in target.options)
         return True
 
+    def loop(self, head: str, j: str, lines: list[str], indexed: bool) -> None:
+        """A loop over items; `j`, the index, is counted by hand when something reads it (cheaper
+        than `enumerate`, whose pairs are built and unpacked for every item)."""
+        if indexed:
+            self.w.line(f"{j} = -1")
+        self.w.line(head)
+        if indexed:
+            with self.w.indent():
+                self.w.line(f"{j} += 1")
+        self.w.lines.extend(lines)
+
     def declare(self, out: str) -> None:
         """Declare an object's or array's variable. It is set only where nothing failed before
         it, and read only then; an item or a return value is read anyway, so it starts as `None`."""
@@ -241,11 +252,10 @@ class GuardedGen(ContainerGen):
             lines, result = self.side(lambda: self.guarded(t.items, x, item_path(path, j), None))
             self.init_out = False
             indexed = re.search(rf"\b{j}\b", "\n".join(lines)) is not None
-            loop = f"for {j}, {x} in enumerate({s}):" if indexed else f"for {x} in {s}:"
+            loop = f"for {x} in {s}:"
             if result == x and not indexed:  # nothing can fail, nor be converted
                 if lines:
-                    self.w.line(loop)
-                    self.w.lines.extend(lines)
+                    self.loop(loop, j, lines, False)
                 self.w.line("if not failed or len(issues) == k0:")
                 with self.w.indent():
                     self.w.line(f"{out} = {self._wrap(t.container, s)}")
@@ -253,8 +263,7 @@ class GuardedGen(ContainerGen):
             acc = self.tmp("acc")
             if self.always_converted(t.items):
                 self.w.line(f"{acc}: list[Any] = []")
-                self.w.line(loop)
-                self.w.lines.extend(lines)
+                self.loop(loop, j, lines, indexed)
                 with self.w.indent():
                     self.w.line(f"{acc}.append({result})")
                 self.w.line("if not failed or len(issues) == k0:")
@@ -265,8 +274,7 @@ class GuardedGen(ContainerGen):
             # decodes to itself when valid changes only where its fast checks failed.
             changed = f"failed and {x} is not {s}[{j}]" if result == x else f"{result} is not {x}"
             self.w.line(f"{acc}: list[Any] | None = None")
-            self.w.line(f"for {j}, {x} in enumerate({s}):")
-            self.w.lines.extend(lines)
+            self.loop(loop, j, lines, True)
             with self.w.indent():
                 self.w.line(f"if {acc} is not None:")
                 with self.w.indent():

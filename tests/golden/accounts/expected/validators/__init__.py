@@ -108,7 +108,7 @@ class DecodeError(Exception):
 _FAIL: Final[Any] = object()
 
 
-class _Miss(Exception):  # noqa: N818
+class _Miss(Exception):
     """Raised by a failed fast check inside a collecting function, caught a few lines below
     (the `except` that checks that one value in full); never leaves the function."""
 

@@ -107,7 +107,7 @@ class DecodeError(Exception):
 _FAIL: Final[Any] = object()
 
 
-class _Miss(Exception):  # noqa: N818
+class _Miss(Exception):
     """Raised by a failed fast check inside a collecting function, caught a few lines below
     (the `except` that checks that one value in full); never leaves the function."""
 
@@ -1327,7 +1327,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E24, a8)
                 acc23: list[Any] | None = None
-                for j22, i21 in enumerate(a8):
+                j22 = -1
+                for i21 in a8:
+                    j22 += 1
                     if type(i21) is not str or len(i21) > 30:
                         failed = True
                         if type(i21) is not str:
@@ -1770,7 +1772,9 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".children", "`array`", a4)
         else:
             acc10: list[Any] | None = None
-            for j7, i6 in enumerate(a4):
+            j7 = -1
+            for i6 in a4:
+                j7 += 1
                 try:
                     r8 = _dec_Category(i6)
                     if r8 is _FAIL:
@@ -2354,7 +2358,9 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E24, a8)
                 acc21: list[Any] | None = None
-                for j20, i19 in enumerate(a8):
+                j20 = -1
+                for i19 in a8:
+                    j20 += 1
                     if type(i19) is not str or len(i19) > 30:
                         failed = True
                         if type(i19) is not str:
@@ -2511,7 +2517,9 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(a2) > 20:
                     _bad(issues, path + ".lines", _E43, a2)
             acc14: list[Any] | None = None
-            for j8, i7 in enumerate(a2):
+            j8 = -1
+            for i7 in a2:
+                j8 += 1
                 o9: Any = None
                 if type(i7) is not dict:
                     failed = True
@@ -2998,7 +3006,9 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".lines", "`array`", a4)
         else:
             acc20: list[Any] | None = None
-            for j14, i13 in enumerate(a4):
+            j14 = -1
+            for i13 in a4:
+                j14 += 1
                 o15: Any = None
                 if type(i13) is not dict:
                     failed = True
@@ -3661,7 +3671,9 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".items", "`array`", a2)
         else:
             acc10: list[Any] | None = None
-            for j7, i6 in enumerate(a2):
+            j7 = -1
+            for i6 in a2:
+                j7 += 1
                 try:
                     r8 = _dec_Book(i6)
                     if r8 is _FAIL:

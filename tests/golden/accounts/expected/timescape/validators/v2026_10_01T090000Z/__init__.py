@@ -104,7 +104,7 @@ class DecodeError(Exception):
 _FAIL: Final[Any] = object()
 
 
-class _Miss(Exception):  # noqa: N818
+class _Miss(Exception):
     """Raised by a failed fast check inside a collecting function, caught a few lines below
     (the `except` that checks that one value in full); never leaves the function."""
 
@@ -1155,7 +1155,9 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         acc13: list[Any] | None = None
-        for j3, i2 in enumerate(v):
+        j3 = -1
+        for i2 in v:
+            j3 += 1
             o4: Any = None
             if type(i2) is not dict:
                 failed = True

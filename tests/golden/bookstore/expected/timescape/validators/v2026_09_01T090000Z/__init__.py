@@ -104,7 +104,7 @@ class DecodeError(Exception):
 _FAIL: Final[Any] = object()
 
 
-class _Miss(Exception):  # noqa: N818
+class _Miss(Exception):
     """Raised by a failed fast check inside a collecting function, caught a few lines below
     (the `except` that checks that one value in full); never leaves the function."""
 
@@ -1692,7 +1692,9 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".items", "`array`", a2)
         else:
             acc29: list[Any] | None = None
-            for j7, i6 in enumerate(a2):
+            j7 = -1
+            for i6 in a2:
+                j7 += 1
                 o8: Any = None
                 if type(i6) is not dict:
                     failed = True

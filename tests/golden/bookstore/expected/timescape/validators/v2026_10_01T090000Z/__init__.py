@@ -104,7 +104,7 @@ class DecodeError(Exception):
 _FAIL: Final[Any] = object()
 
 
-class _Miss(Exception):  # noqa: N818
+class _Miss(Exception):
     """Raised by a failed fast check inside a collecting function, caught a few lines below
     (the `except` that checks that one value in full); never leaves the function."""
 
@@ -923,7 +923,9 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E17, a8)
                 acc23: list[Any] | None = None
-                for j22, i21 in enumerate(a8):
+                j22 = -1
+                for i21 in a8:
+                    j22 += 1
                     if type(i21) is not str or len(i21) > 30:
                         failed = True
                         if type(i21) is not str:
@@ -1619,7 +1621,9 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a8) > 10:
                         _bad(issues, path + ".tags", _E17, a8)
                 acc21: list[Any] | None = None
-                for j20, i19 in enumerate(a8):
+                j20 = -1
+                for i19 in a8:
+                    j20 += 1
                     if type(i19) is not str or len(i19) > 30:
                         failed = True
                         if type(i19) is not str:
@@ -1722,7 +1726,9 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".items", "`array`", a2)
         else:
             acc10: list[Any] | None = None
-            for j7, i6 in enumerate(a2):
+            j7 = -1
+            for i6 in a2:
+                j7 += 1
                 try:
                     r8 = _dec_Book(i6)
                     if r8 is _FAIL:

@@ -247,7 +247,9 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         acc14: list[Any] | None = None
-        for j3, i2 in enumerate(v):
+        j3 = -1
+        for i2 in v:
+            j3 += 1
             o4: Any = None
             if type(i2) is not dict:
                 failed = True

@@ -623,7 +623,9 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".children", "`array`", a4)
         else:
             acc10: list[Any] | None = None
-            for j7, i6 in enumerate(a4):
+            j7 = -1
+            for i6 in a4:
+                j7 += 1
                 try:
                     r8 = _dec_Category(i6)
                     if r8 is _FAIL:
@@ -937,7 +939,9 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".lines", "`array`", a4)
         else:
             acc20: list[Any] | None = None
-            for j14, i13 in enumerate(a4):
+            j14 = -1
+            for i13 in a4:
+                j14 += 1
                 o15: Any = None
                 if type(i13) is not dict:
                     failed = True
@@ -1443,7 +1447,9 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 _type(issues, path + ".items", "`array`", a2)
         else:
             acc29: list[Any] | None = None
-            for j7, i6 in enumerate(a2):
+            j7 = -1
+            for i6 in a2:
+                j7 += 1
                 o8: Any = None
                 if type(i6) is not dict:
                     failed = True
@@ -1981,7 +1987,9 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         acc18: list[Any] | None = None
-        for j3, i2 in enumerate(v):
+        j3 = -1
+        for i2 in v:
+            j3 += 1
             o4: Any = None
             if type(i2) is not dict:
                 failed = True
@@ -2252,7 +2260,9 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         _type(issues, path, "`array`", v)
     else:
         acc41: list[Any] | None = None
-        for j3, i2 in enumerate(v):
+        j3 = -1
+        for i2 in v:
+            j3 += 1
             o4: Any = None
             if type(i2) is not dict:
                 failed = True
@@ -2310,7 +2320,9 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, f"{path}[{j3}].lines", "`array`", a7)
                 else:
                     acc23: list[Any] | None = None
-                    for j17, i16 in enumerate(a7):
+                    j17 = -1
+                    for i16 in a7:
+                        j17 += 1
                         o18: Any = None
                         if type(i16) is not dict:
                             failed = True
