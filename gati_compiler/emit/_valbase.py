@@ -370,9 +370,9 @@ class GenBase:
         self.guard = not fast and direction == "dec"
         # the object being built already has its variable declared (`o: Any = None`)
         self.predeclared = False
-        # the next object or array a collecting decoder declares is read whatever happens (an
-        # array's item, the return value), so it starts as `None`
-        self.init_out = False
+        # the next object or array a collecting decoder declares is read whatever happens (the
+        # return value, an array's item): its value until it is decoded, else nothing to declare
+        self.init_out: str | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -396,7 +396,7 @@ class GenBase:
         if self.guard:
             self.w.line("k0 = len(issues)")
             self.w.line("failed = False")
-            self.init_out = True
+            self.init_out = "None"
         result = self.gen(job.gtype, "v", "path", job.owner)
         self.w.line(f"return {result}")
         if self.guard:

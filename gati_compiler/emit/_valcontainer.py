@@ -471,11 +471,17 @@ class ContainerGen(GenBase):
         options = list(t.options)
         non_null = [o for o in options if not (isinstance(o, PrimitiveType) and o.type == "null")]
         if len(non_null) == 1 and len(options) == 2:
+            lines, result = self.items_code(non_null[0], s, path)
+            if result == s:  # the value itself either way: no variable
+                if lines:
+                    self.w.line(f"if {s} is not None:")
+                    self.w.lines.extend(lines)
+                return s
             out = self.tmp("o")
             self.w.line(f"{out}: Any = None")
             self.w.line(f"if {s} is not None:")
+            self.w.lines.extend(lines)
             with self.w.indent():
-                result = self.gen(non_null[0], s, path)
                 self.w.line(f"{out} = {result}")
             return out
         if not self.enc:

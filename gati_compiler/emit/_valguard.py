@@ -138,10 +138,11 @@ class GuardedGen(ContainerGen):
 
     def declare(self, out: str) -> None:
         """Declare an object's or array's variable. It is set only where nothing failed before
-        it, and read only then; an item or a return value is read anyway, so it starts as `None`."""
-        if self.init_out:
-            self.init_out = False
-            self.w.line(f"{out}: Any = None")
+        it, and read only then; a return value starts as `None`, and an item as the input item
+        (which the loop then takes for unchanged: no copy of the list is started)."""
+        if self.init_out is not None:
+            self.w.line(f"{out}: Any = {self.init_out}")
+            self.init_out = None
         else:
             self.w.line(f"{out}: Any")
 
@@ -248,9 +249,9 @@ class GuardedGen(ContainerGen):
 
                 self.checks(fast, full)
             x, j = self.tmp("i"), self.tmp("j")
-            self.init_out = True
+            self.init_out = x
             lines, result = self.side(lambda: self.guarded(t.items, x, item_path(path, j), None))
-            self.init_out = False
+            self.init_out = None
             indexed = re.search(rf"\b{j}\b", "\n".join(lines)) is not None
             loop = f"for {x} in {s}:"
             if result == x and not indexed:  # nothing can fail, nor be converted

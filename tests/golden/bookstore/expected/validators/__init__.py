@@ -965,29 +965,27 @@ def _dec_Author(v: Any) -> Any:
     if type(a3) is not str or not 1 <= len(a3) <= 120:
         return _FAIL
     if a4 is not _MISSING:
-        o6: Any = None
+        o7: Any = None
         if a4 is not None:
             if type(a4) is not str:
                 return _FAIL
-            x7 = _parse_date(a4)
-            if x7 is None:
+            x6 = _parse_date(a4)
+            if x6 is None:
                 return _FAIL
-            o6 = x7
+            o7 = x6
     if a5 is not _MISSING:
-        o8: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE0.search(a5) is None:
                 return _FAIL
-            o8 = a5
-    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c9:
+    c8 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+    if len(v) != c8:
         return _FAIL
-    kw10: dict[str, Any] = {"id": a2, "name": a3}
+    kw9: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
-        kw10["born"] = o6
+        kw9["born"] = o7
     if a5 is not _MISSING:
-        kw10["website"] = o8
-    o1 = _MC1(**kw10)
+        kw9["website"] = a5
+    o1 = _MC1(**kw9)
     return o1
 
 
@@ -1035,75 +1033,70 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".name", _E5, a3)
         if a4 is not _MISSING:
             try:
-                o7: Any = None
+                o8: Any = None
                 if a4 is not None:
                     if type(a4) is not str:
                         raise _Miss
-                    x8 = _parse_date(a4)
-                    if x8 is None:
+                    x7 = _parse_date(a4)
+                    if x7 is None:
                         raise _Miss
-                    o7 = x8
+                    o8 = x7
             except _Miss:
                 failed = True
-                o9: Any = None
+                o10: Any = None
                 if a4 is not None:
-                    x10: Any = None
+                    x9: Any = None
                     if type(a4) is not str:
                         _type(issues, path + ".born", "`date`", a4)
                     else:
-                        x10 = _parse_date(a4)
-                        if x10 is None:
+                        x9 = _parse_date(a4)
+                        if x9 is None:
                             _show(issues, path + ".born", _E6, a4)
-                    o9 = x10
-                o7 = o9
+                    o10 = x9
+                o8 = o10
         if a5 is not _MISSING:
             try:
-                o11: Any = None
                 if a5 is not None:
                     if type(a5) is not str or _RE0.search(a5) is None:
                         raise _Miss
-                    o11 = a5
             except _Miss:
                 failed = True
-                o12: Any = None
                 if a5 is not None:
                     if type(a5) is not str:
                         _type(issues, path + ".website", "`str`", a5)
                     else:
                         if _RE0.search(a5) is None:
                             _bad(issues, path + ".website", _E7, a5)
-                    o12 = a5
-                o11 = o12
         try:
-            c13 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-            if failed or len(v) != c13:
+            c11 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+            if failed or len(v) != c11:
                 raise _Miss
         except _Miss:
             failed = True
-            for key14 in v:
-                if key14 not in _K8:
+            for key12 in v:
+                if key12 not in _K8:
                     _add(
                         issues,
-                        _kp(path, key14),
+                        _kp(path, key12),
                         "extra_forbidden",
                         "no such field",
-                        v[key14],
-                        "Object contains unknown field `" + key14 + "`",
+                        v[key12],
+                        "Object contains unknown field `" + key12 + "`",
                     )
         if not failed:
-            kw15: dict[str, Any] = {"id": a2, "name": a3}
+            kw13: dict[str, Any] = {"id": a2, "name": a3}
             if a4 is not _MISSING:
-                kw15["born"] = o7
+                kw13["born"] = o8
             if a5 is not _MISSING:
-                kw15["website"] = o11
-            o1 = _MC1(**kw15)
+                kw13["website"] = a5
+            o1 = _MC1(**kw13)
         elif len(issues) == k0:
-            kw16: dict[str, Any] = {"id": a2, "name": a3}
+            kw14: dict[str, Any] = {"id": a2, "name": a3}
             if a4 is not _MISSING:
-                kw16["born"] = o7
+                kw14["born"] = o8
             if a5 is not _MISSING:
-                kw16["website"] = o11
-            o1 = _MC1(**kw16)
+                kw14["website"] = a5
+            o1 = _MC1(**kw14)
     return o1
 
 
@@ -1563,34 +1556,32 @@ def _dec_BookQuery(v: Any) -> Any:
     a4 = v.get("limit", _MISSING)
     a5 = v.get("offset", _MISSING)
     if a2 is not _MISSING:
-        o6: Any = None
+        o7: Any = None
         if a2 is not None:
-            e7: Any = _EN10.get(a2) if type(a2) is str else None
-            if e7 is None:
+            e6: Any = _EN10.get(a2) if type(a2) is str else None
+            if e6 is None:
                 return _FAIL
-            o6 = e7
+            o7 = e6
     if a3 is not _MISSING:
-        o8: Any = None
         if a3 is not None:
             if type(a3) is not int:
                 return _FAIL
-            o8 = a3
     if a4 is not _MISSING:
         if type(a4) is not int or not 1 <= a4 <= 100:
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
             return _FAIL
-    kw9: dict[str, Any] = {}
+    kw8: dict[str, Any] = {}
     if a2 is not _MISSING:
-        kw9["genre"] = o6
+        kw8["genre"] = o7
     if a3 is not _MISSING:
-        kw9["author_id"] = o8
+        kw8["author_id"] = a3
     if a4 is not _MISSING:
-        kw9["limit"] = a4
+        kw8["limit"] = a4
     if a5 is not _MISSING:
-        kw9["offset"] = a5
-    o1 = _m3.BookQuery(**kw9)
+        kw8["offset"] = a5
+    o1 = _m3.BookQuery(**kw8)
     return o1
 
 
@@ -1608,89 +1599,87 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("offset", _MISSING)
         if a2 is not _MISSING:
             try:
-                o6: Any = None
+                o7: Any = None
                 if a2 is not None:
-                    e7: Any = _EN10.get(a2) if type(a2) is str else None
-                    if e7 is None:
+                    e6: Any = _EN10.get(a2) if type(a2) is str else None
+                    if e6 is None:
                         raise _Miss
-                    o6 = e7
+                    o7 = e6
             except _Miss:
                 failed = True
-                o8: Any = None
+                o9: Any = None
                 if a2 is not None:
-                    e9: Any = _EN10.get(a2) if type(a2) is str else None
-                    if e9 is None:
+                    e8: Any = _EN10.get(a2) if type(a2) is str else None
+                    if e8 is None:
                         _show(issues, path + ".genre", _E18, a2)
-                    o8 = e9
-                o6 = o8
+                    o9 = e8
+                o7 = o9
         if a3 is not _MISSING:
             try:
-                o10: Any = None
                 if a3 is not None:
                     if type(a3) is not int:
                         raise _Miss
-                    o10 = a3
             except _Miss:
                 failed = True
                 o11: Any = None
                 if a3 is not None:
-                    n12: Any = a3
-                    if type(n12) is float and n12.is_integer():
-                        n12 = int(n12)
-                    if type(n12) is not int:
-                        _type(issues, path + ".author_id", "`int`", n12)
+                    n10: Any = a3
+                    if type(n10) is float and n10.is_integer():
+                        n10 = int(n10)
+                    if type(n10) is not int:
+                        _type(issues, path + ".author_id", "`int`", n10)
                     else:
                         pass
-                    o11 = n12
-                o10 = o11
+                    o11 = n10
+                a3 = o11
         if a4 is not _MISSING:
             if type(a4) is not int or not 1 <= a4 <= 100:
                 failed = True
-                n13: Any = a4
-                if type(n13) is float and n13.is_integer():
-                    n13 = int(n13)
-                if type(n13) is not int:
-                    _type(issues, path + ".limit", "`int`", n13)
+                n12: Any = a4
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".limit", "`int`", n12)
                 else:
-                    if n13 < 1:
-                        _bad_num(issues, path + ".limit", _E16, n13)
-                    if n13 > 100:
-                        _bad_num(issues, path + ".limit", _E27, n13)
-                a4 = n13
+                    if n12 < 1:
+                        _bad_num(issues, path + ".limit", _E16, n12)
+                    if n12 > 100:
+                        _bad_num(issues, path + ".limit", _E27, n12)
+                a4 = n12
         if a5 is not _MISSING:
             if type(a5) is not int or a5 < 0:
                 failed = True
-                n14: Any = a5
-                if type(n14) is float and n14.is_integer():
-                    n14 = int(n14)
-                if type(n14) is not int:
-                    _type(issues, path + ".offset", "`int`", n14)
+                n13: Any = a5
+                if type(n13) is float and n13.is_integer():
+                    n13 = int(n13)
+                if type(n13) is not int:
+                    _type(issues, path + ".offset", "`int`", n13)
                 else:
-                    if n14 < 0:
-                        _bad_num(issues, path + ".offset", _E21, n14)
-                a5 = n14
+                    if n13 < 0:
+                        _bad_num(issues, path + ".offset", _E21, n13)
+                a5 = n13
         if not failed:
+            kw14: dict[str, Any] = {}
+            if a2 is not _MISSING:
+                kw14["genre"] = o7
+            if a3 is not _MISSING:
+                kw14["author_id"] = a3
+            if a4 is not _MISSING:
+                kw14["limit"] = a4
+            if a5 is not _MISSING:
+                kw14["offset"] = a5
+            o1 = _m3.BookQuery(**kw14)
+        elif len(issues) == k0:
             kw15: dict[str, Any] = {}
             if a2 is not _MISSING:
-                kw15["genre"] = o6
+                kw15["genre"] = o7
             if a3 is not _MISSING:
-                kw15["author_id"] = o10
+                kw15["author_id"] = a3
             if a4 is not _MISSING:
                 kw15["limit"] = a4
             if a5 is not _MISSING:
                 kw15["offset"] = a5
             o1 = _m3.BookQuery(**kw15)
-        elif len(issues) == k0:
-            kw16: dict[str, Any] = {}
-            if a2 is not _MISSING:
-                kw16["genre"] = o6
-            if a3 is not _MISSING:
-                kw16["author_id"] = o10
-            if a4 is not _MISSING:
-                kw16["limit"] = a4
-            if a5 is not _MISSING:
-                kw16["offset"] = a5
-            o1 = _m3.BookQuery(**kw16)
     return o1
 
 
@@ -2023,29 +2012,27 @@ def _dec_NewAuthor(v: Any) -> Any:
     if type(a2) is not str or not 1 <= len(a2) <= 120:
         return _FAIL
     if a3 is not _MISSING:
-        o5: Any = None
+        o6: Any = None
         if a3 is not None:
             if type(a3) is not str:
                 return _FAIL
-            x6 = _parse_date(a3)
-            if x6 is None:
+            x5 = _parse_date(a3)
+            if x5 is None:
                 return _FAIL
-            o5 = x6
+            o6 = x5
     if a4 is not _MISSING:
-        o7: Any = None
         if a4 is not None:
             if type(a4) is not str or _RE0.search(a4) is None:
                 return _FAIL
-            o7 = a4
-    c8 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
-    if len(v) != c8:
+    c7 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
+    if len(v) != c7:
         return _FAIL
-    kw9: dict[str, Any] = {"name": a2}
+    kw8: dict[str, Any] = {"name": a2}
     if a3 is not _MISSING:
-        kw9["born"] = o5
+        kw8["born"] = o6
     if a4 is not _MISSING:
-        kw9["website"] = o7
-    o1 = _MC38(**kw9)
+        kw8["website"] = a4
+    o1 = _MC38(**kw8)
     return o1
 
 
@@ -2078,75 +2065,70 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".name", _E5, a2)
         if a3 is not _MISSING:
             try:
-                o5: Any = None
+                o6: Any = None
                 if a3 is not None:
                     if type(a3) is not str:
                         raise _Miss
-                    x6 = _parse_date(a3)
-                    if x6 is None:
+                    x5 = _parse_date(a3)
+                    if x5 is None:
                         raise _Miss
-                    o5 = x6
+                    o6 = x5
             except _Miss:
                 failed = True
-                o7: Any = None
+                o8: Any = None
                 if a3 is not None:
-                    x8: Any = None
+                    x7: Any = None
                     if type(a3) is not str:
                         _type(issues, path + ".born", "`date`", a3)
                     else:
-                        x8 = _parse_date(a3)
-                        if x8 is None:
+                        x7 = _parse_date(a3)
+                        if x7 is None:
                             _show(issues, path + ".born", _E6, a3)
-                    o7 = x8
-                o5 = o7
+                    o8 = x7
+                o6 = o8
         if a4 is not _MISSING:
             try:
-                o9: Any = None
                 if a4 is not None:
                     if type(a4) is not str or _RE0.search(a4) is None:
                         raise _Miss
-                    o9 = a4
             except _Miss:
                 failed = True
-                o10: Any = None
                 if a4 is not None:
                     if type(a4) is not str:
                         _type(issues, path + ".website", "`str`", a4)
                     else:
                         if _RE0.search(a4) is None:
                             _bad(issues, path + ".website", _E7, a4)
-                    o10 = a4
-                o9 = o10
         try:
-            c11 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
-            if failed or len(v) != c11:
+            c9 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
+            if failed or len(v) != c9:
                 raise _Miss
         except _Miss:
             failed = True
-            for key12 in v:
-                if key12 not in _K39:
+            for key10 in v:
+                if key10 not in _K39:
                     _add(
                         issues,
-                        _kp(path, key12),
+                        _kp(path, key10),
                         "extra_forbidden",
                         "no such field",
-                        v[key12],
-                        "Object contains unknown field `" + key12 + "`",
+                        v[key10],
+                        "Object contains unknown field `" + key10 + "`",
                     )
         if not failed:
-            kw13: dict[str, Any] = {"name": a2}
+            kw11: dict[str, Any] = {"name": a2}
             if a3 is not _MISSING:
-                kw13["born"] = o5
+                kw11["born"] = o6
             if a4 is not _MISSING:
-                kw13["website"] = o9
-            o1 = _MC38(**kw13)
+                kw11["website"] = a4
+            o1 = _MC38(**kw11)
         elif len(issues) == k0:
-            kw14: dict[str, Any] = {"name": a2}
+            kw12: dict[str, Any] = {"name": a2}
             if a3 is not _MISSING:
-                kw14["born"] = o5
+                kw12["born"] = o6
             if a4 is not _MISSING:
-                kw14["website"] = o9
-            o1 = _MC38(**kw14)
+                kw12["website"] = a4
+            o1 = _MC38(**kw12)
     return o1
 
 
@@ -2472,16 +2454,14 @@ def _dec_NewOrder(v: Any) -> Any:
         if e19 is None:
             return _FAIL
     if a5 is not _MISSING:
-        o20: Any = None
         if a5 is not None:
             if type(a5) is not str:
                 return _FAIL
-            o20 = a5
     o1: dict[str, Any] = {"lines": l6, "ship_to": o13}
     if a4 is not _MISSING:
         o1["priority"] = e19
     if a5 is not _MISSING:
-        o1["gift_note"] = o20
+        o1["gift_note"] = a5
     return o1
 
 
@@ -2520,7 +2500,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
             j8 = -1
             for i7 in a2:
                 j8 += 1
-                o9: Any = None
+                o9: Any = i7
                 if type(i7) is not dict:
                     failed = True
                     _type(issues, f"{path}.lines[{j8}]", "`object`", i7)
@@ -2718,33 +2698,28 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e21 = e23
         if a5 is not _MISSING:
             try:
-                o24: Any = None
                 if a5 is not None:
                     if type(a5) is not str:
                         raise _Miss
-                    o24 = a5
             except _Miss:
                 failed = True
-                o25: Any = None
                 if a5 is not None:
                     if type(a5) is not str:
                         _type(issues, path + ".gift_note", "`str`", a5)
                     else:
                         pass
-                    o25 = a5
-                o24 = o25
         if not failed:
             o1 = {"lines": l6, "ship_to": o15}
             if a4 is not _MISSING:
                 o1["priority"] = e21
             if a5 is not _MISSING:
-                o1["gift_note"] = o24
+                o1["gift_note"] = a5
         elif len(issues) == k0:
             o1 = {"lines": l6, "ship_to": o15}
             if a4 is not _MISSING:
                 o1["priority"] = e21
             if a5 is not _MISSING:
-                o1["gift_note"] = o24
+                o1["gift_note"] = a5
     return o1
 
 
@@ -2925,12 +2900,10 @@ def _dec_Order(v: Any) -> Any:
         if e28 is None:
             return _FAIL
     if a9 is not _MISSING:
-        o29: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o29 = a9
-    kw30: dict[str, Any] = {
+    kw29: dict[str, Any] = {
         "id": x10,
         "status": a3,
         "lines": l11,
@@ -2939,10 +2912,10 @@ def _dec_Order(v: Any) -> Any:
         "created_at": x27,
     }
     if a8 is not _MISSING:
-        kw30["priority"] = e28
+        kw29["priority"] = e28
     if a9 is not _MISSING:
-        kw30["gift_note"] = o29
-    o1 = _m3.Order(**kw30)
+        kw29["gift_note"] = a9
+    o1 = _m3.Order(**kw29)
     return o1
 
 
@@ -3009,7 +2982,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             j14 = -1
             for i13 in a4:
                 j14 += 1
-                o15: Any = None
+                o15: Any = i13
                 if type(i13) is not dict:
                     failed = True
                     _type(issues, f"{path}.lines[{j14}]", "`object`", i13)
@@ -3269,23 +3242,18 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e33 = e35
         if a9 is not _MISSING:
             try:
-                o36: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         raise _Miss
-                    o36 = a9
             except _Miss:
                 failed = True
-                o37: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-                    o37 = a9
-                o36 = o37
         if not failed:
-            kw38: dict[str, Any] = {
+            kw36: dict[str, Any] = {
                 "id": x10,
                 "status": a3,
                 "lines": l12,
@@ -3294,12 +3262,12 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "created_at": x31,
             }
             if a8 is not _MISSING:
-                kw38["priority"] = e33
+                kw36["priority"] = e33
             if a9 is not _MISSING:
-                kw38["gift_note"] = o36
-            o1 = _m3.Order(**kw38)
+                kw36["gift_note"] = a9
+            o1 = _m3.Order(**kw36)
         elif len(issues) == k0:
-            kw39: dict[str, Any] = {
+            kw37: dict[str, Any] = {
                 "id": x10,
                 "status": a3,
                 "lines": l12,
@@ -3308,10 +3276,10 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "created_at": x31,
             }
             if a8 is not _MISSING:
-                kw39["priority"] = e33
+                kw37["priority"] = e33
             if a9 is not _MISSING:
-                kw39["gift_note"] = o36
-            o1 = _m3.Order(**kw39)
+                kw37["gift_note"] = a9
+            o1 = _m3.Order(**kw37)
     return o1
 
 
@@ -3632,16 +3600,14 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same9 else acc8
     if type(a3) is not int:
         return _FAIL
-    o10: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o10 = a4
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2 and o10 is a4:
+    if len(v) == 3 and l5 is a2:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o10}
+        o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -3702,11 +3668,9 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n11
         try:
-            o12: Any = None
             if a4 is not None:
                 if type(a4) is not int:
                     raise _Miss
-                o12 = a4
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -3714,22 +3678,22 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 o13: Any = None
                 if a4 is not None:
-                    n14: Any = a4
-                    if type(n14) is float and n14.is_integer():
-                        n14 = int(n14)
-                    if type(n14) is not int:
-                        _type(issues, path + ".next_offset", "`int`", n14)
+                    n12: Any = a4
+                    if type(n12) is float and n12.is_integer():
+                        n12 = int(n12)
+                    if type(n12) is not int:
+                        _type(issues, path + ".next_offset", "`int`", n12)
                     else:
                         pass
-                    o13 = n14
-                o12 = o13
+                    o13 = n12
+                a4 = o13
         if not failed:
-            if len(v) == 3 and l5 is a2 and o12 is a4:
+            if len(v) == 3 and l5 is a2:
                 o1 = v
             else:
-                o1 = {"items": l5, "total": a3, "next_offset": o12}
+                o1 = {"items": l5, "total": a3, "next_offset": a4}
         elif len(issues) == k0:
-            o1 = {"items": l5, "total": a3, "next_offset": o12}
+            o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -4745,29 +4709,27 @@ def _enc_Author(v: Any) -> Any:
     if type(a3) is not str or not 1 <= len(a3) <= 120:
         return _FAIL
     if a4 is not _MISSING:
-        o6: Any = None
+        o8: Any = None
         if a4 is not None:
             if isinstance(a4, _date) and not isinstance(a4, _datetime):
-                x7 = a4.isoformat()
-            elif type(a4) is str and (j8 := _parse_date(a4)) is not None:
-                x7 = j8.isoformat()
+                x6 = a4.isoformat()
+            elif type(a4) is str and (j7 := _parse_date(a4)) is not None:
+                x6 = j7.isoformat()
             else:
                 return _FAIL
-            o6 = x7
+            o8 = x6
     if a5 is not _MISSING:
-        o9: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE1e.search(a5) is None:
                 return _FAIL
-            o9 = a5
-    c10 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c10:
+    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+    if len(v) != c9:
         return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
-        o1["born"] = o6
+        o1["born"] = o8
     if a5 is not _MISSING:
-        o1["website"] = o9
+        o1["website"] = a5
     return o1
 
 
@@ -4802,26 +4764,26 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(s8) > 120:
                     _bad(issues, path + ".name", _E5e, s8)
         if a5 is not _MISSING:
-            o9: Any = None
+            o11: Any = None
             if a5 is not None:
-                x10: Any = None
+                x9: Any = None
                 if isinstance(a5, _date) and not isinstance(a5, _datetime):
-                    x10 = a5.isoformat()
-                elif type(a5) is str and (j11 := _parse_date(a5)) is not None:
-                    x10 = j11.isoformat()
+                    x9 = a5.isoformat()
+                elif type(a5) is str and (j10 := _parse_date(a5)) is not None:
+                    x9 = j10.isoformat()
                 else:
                     _type(issues, path + ".born", "`date`", a5)
-                o9 = x10
+                o11 = x9
         if a6 is not _MISSING:
-            o12: Any = None
+            o13: Any = None
             if a6 is not None:
-                s13: Any = _enc_str(a6)
-                if type(s13) is not str:
-                    _type(issues, path + ".website", "`str`", s13)
+                s12: Any = _enc_str(a6)
+                if type(s12) is not str:
+                    _type(issues, path + ".website", "`str`", s12)
                 else:
-                    if _RE1e.search(s13) is None:
-                        _bad(issues, path + ".website", _E6e, s13)
-                o12 = s13
+                    if _RE1e.search(s12) is None:
+                        _bad(issues, path + ".website", _E6e, s12)
+                o13 = s12
         for key14 in v:
             if key14 not in _K7e:
                 _add(
@@ -4835,9 +4797,9 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if len(issues) == k2:
             o1 = {"id": n7, "name": s8}
             if a5 is not _MISSING:
-                o1["born"] = o9
+                o1["born"] = o11
             if a6 is not _MISSING:
-                o1["website"] = o12
+                o1["website"] = o13
     return o1
 
 
@@ -5417,11 +5379,9 @@ def _enc_Order(v: Any) -> Any:
         if not (type(e29) is int and e29 in _N42e):
             return _FAIL
     if a9 is not _MISSING:
-        o30: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o30 = a9
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -5433,7 +5393,7 @@ def _enc_Order(v: Any) -> Any:
     if a8 is not _MISSING:
         o1["priority"] = e29
     if a9 is not _MISSING:
-        o1["gift_note"] = o30
+        o1["gift_note"] = a9
     return o1
 
 
@@ -5575,14 +5535,14 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not (type(e33) is int and e33 in _N42e):
                 _show(issues, path + ".priority", _E53e, e33)
         if a10 is not _MISSING:
-            o34: Any = None
+            o35: Any = None
             if a10 is not None:
-                s35: Any = _enc_str(a10)
-                if type(s35) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s35)
+                s34: Any = _enc_str(a10)
+                if type(s34) is not str:
+                    _type(issues, path + ".gift_note", "`str`", s34)
                 else:
                     pass
-                o34 = s35
+                o35 = s34
         if len(issues) == k2:
             o1 = {
                 "id": x11,
@@ -5595,7 +5555,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a9 is not _MISSING:
                 o1["priority"] = e33
             if a10 is not _MISSING:
-                o1["gift_note"] = o34
+                o1["gift_note"] = o35
     return o1
 
 
@@ -5668,12 +5628,10 @@ def _enc_Page_Book(v: Any) -> Any:
     l5 = acc8
     if type(a3) is not int:
         return _FAIL
-    o9: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o9 = a4
-    o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": o9}
+    o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -5712,16 +5670,16 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a5 is _MISSING:
             _bad(issues, path + ".next_offset", _E56e, _MISSING)
         else:
-            o14: Any = None
+            o15: Any = None
             if a5 is not None:
-                n15: Any = _enc_int(a5)
-                if type(n15) is not int:
-                    _type(issues, path + ".next_offset", "`int`", n15)
+                n14: Any = _enc_int(a5)
+                if type(n14) is not int:
+                    _type(issues, path + ".next_offset", "`int`", n14)
                 else:
                     pass
-                o14 = n15
+                o15 = n14
         if len(issues) == k2:
-            o1 = {"items": l6, "total": n13, "next_offset": o14}
+            o1 = {"items": l6, "total": n13, "next_offset": o15}
     return o1
 
 
@@ -6134,7 +6092,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_anon(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
         return _FAIL
-    acc13: list[Any] = []
+    acc12: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m3.Author):
             return _FAIL
@@ -6151,31 +6109,29 @@ def _enc_anon(v: Any) -> Any:
         if type(a5) is not str or not 1 <= len(a5) <= 120:
             return _FAIL
         if a6 is not _MISSING:
-            o8: Any = None
+            o10: Any = None
             if a6 is not None:
                 if isinstance(a6, _date) and not isinstance(a6, _datetime):
-                    x9 = a6.isoformat()
-                elif type(a6) is str and (j10 := _parse_date(a6)) is not None:
-                    x9 = j10.isoformat()
+                    x8 = a6.isoformat()
+                elif type(a6) is str and (j9 := _parse_date(a6)) is not None:
+                    x8 = j9.isoformat()
                 else:
                     return _FAIL
-                o8 = x9
+                o10 = x8
         if a7 is not _MISSING:
-            o11: Any = None
             if a7 is not None:
                 if type(a7) is not str or _RE1e.search(a7) is None:
                     return _FAIL
-                o11 = a7
-        c12 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
-        if len(i2) != c12:
+        c11 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
+        if len(i2) != c11:
             return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
         if a6 is not _MISSING:
-            o3["born"] = o8
+            o3["born"] = o10
         if a7 is not _MISSING:
-            o3["website"] = o11
-        acc13.append(o3)
-    l1 = acc13
+            o3["website"] = a7
+        acc12.append(o3)
+    l1 = acc12
     return l1
 
 
@@ -6217,26 +6173,26 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if len(s12) > 120:
                             _bad(issues, f"{path}[{j4}].name", _E5e, s12)
                 if a9 is not _MISSING:
-                    o13: Any = None
+                    o15: Any = None
                     if a9 is not None:
-                        x14: Any = None
+                        x13: Any = None
                         if isinstance(a9, _date) and not isinstance(a9, _datetime):
-                            x14 = a9.isoformat()
-                        elif type(a9) is str and (j15 := _parse_date(a9)) is not None:
-                            x14 = j15.isoformat()
+                            x13 = a9.isoformat()
+                        elif type(a9) is str and (j14 := _parse_date(a9)) is not None:
+                            x13 = j14.isoformat()
                         else:
                             _type(issues, f"{path}[{j4}].born", "`date`", a9)
-                        o13 = x14
+                        o15 = x13
                 if a10 is not _MISSING:
-                    o16: Any = None
+                    o17: Any = None
                     if a10 is not None:
-                        s17: Any = _enc_str(a10)
-                        if type(s17) is not str:
-                            _type(issues, f"{path}[{j4}].website", "`str`", s17)
+                        s16: Any = _enc_str(a10)
+                        if type(s16) is not str:
+                            _type(issues, f"{path}[{j4}].website", "`str`", s16)
                         else:
-                            if _RE1e.search(s17) is None:
-                                _bad(issues, f"{path}[{j4}].website", _E6e, s17)
-                        o16 = s17
+                            if _RE1e.search(s16) is None:
+                                _bad(issues, f"{path}[{j4}].website", _E6e, s16)
+                        o17 = s16
                 for key18 in i3:
                     if key18 not in _K7e:
                         _add(
@@ -6250,9 +6206,9 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k6:
                     o5 = {"id": n11, "name": s12}
                     if a9 is not _MISSING:
-                        o5["born"] = o13
+                        o5["born"] = o15
                     if a10 is not _MISSING:
-                        o5["website"] = o16
+                        o5["website"] = o17
             acc19.append(o5)
         if len(issues) == k2:
             l1 = acc19
@@ -6262,7 +6218,7 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_anon_2(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
         return _FAIL
-    acc33: list[Any] = []
+    acc32: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m3.Order):
             return _FAIL
@@ -6354,11 +6310,9 @@ def _enc_anon_2(v: Any) -> Any:
             if not (type(e31) is int and e31 in _N42e):
                 return _FAIL
         if a11 is not _MISSING:
-            o32: Any = None
             if a11 is not None:
                 if type(a11) is not str:
                     return _FAIL
-                o32 = a11
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
@@ -6370,9 +6324,9 @@ def _enc_anon_2(v: Any) -> Any:
         if a10 is not _MISSING:
             o3["priority"] = e31
         if a11 is not _MISSING:
-            o3["gift_note"] = o32
-        acc33.append(o3)
-    l1 = acc33
+            o3["gift_note"] = a11
+        acc32.append(o3)
+    l1 = acc32
     return l1
 
 

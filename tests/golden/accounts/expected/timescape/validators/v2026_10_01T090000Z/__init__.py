@@ -1158,7 +1158,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         j3 = -1
         for i2 in v:
             j3 += 1
-            o4: Any = None
+            o4: Any = i2
             if type(i2) is not dict:
                 failed = True
                 _type(issues, f"{path}[{j3}]", "`object`", i2)

@@ -1111,18 +1111,16 @@ def _dec_BookQuery(v: Any) -> Any:
     a4 = v.get("limit", _MISSING)
     a5 = v.get("offset", _MISSING)
     if a2 is not _MISSING:
-        o6: Any = None
+        o7: Any = None
         if a2 is not None:
-            e7: Any = _EN1.get(a2) if type(a2) is str else None
-            if e7 is None:
+            e6: Any = _EN1.get(a2) if type(a2) is str else None
+            if e6 is None:
                 return _FAIL
-            o6 = e7
+            o7 = e6
     if a3 is not _MISSING:
-        o8: Any = None
         if a3 is not None:
             if type(a3) is not int:
                 return _FAIL
-            o8 = a3
     if a4 is not _MISSING:
         if type(a4) is not int or not 1 <= a4 <= 100:
             return _FAIL
@@ -1131,11 +1129,11 @@ def _dec_BookQuery(v: Any) -> Any:
             return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
-        o1["genre"] = o6
+        o1["genre"] = o7
     else:
         o1["genre"] = None
     if a3 is not _MISSING:
-        o1["author_id"] = o8
+        o1["author_id"] = a3
     else:
         o1["author_id"] = None
     if a4 is not _MISSING:
@@ -1163,75 +1161,73 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a5 = v.get("offset", _MISSING)
         if a2 is not _MISSING:
             try:
-                o6: Any = None
+                o7: Any = None
                 if a2 is not None:
-                    e7: Any = _EN1.get(a2) if type(a2) is str else None
-                    if e7 is None:
+                    e6: Any = _EN1.get(a2) if type(a2) is str else None
+                    if e6 is None:
                         raise _Miss
-                    o6 = e7
+                    o7 = e6
             except _Miss:
                 failed = True
-                o8: Any = None
+                o9: Any = None
                 if a2 is not None:
-                    e9: Any = _EN1.get(a2) if type(a2) is str else None
-                    if e9 is None:
+                    e8: Any = _EN1.get(a2) if type(a2) is str else None
+                    if e8 is None:
                         _show(issues, path + ".genre", _E10, a2)
-                    o8 = e9
-                o6 = o8
+                    o9 = e8
+                o7 = o9
         if a3 is not _MISSING:
             try:
-                o10: Any = None
                 if a3 is not None:
                     if type(a3) is not int:
                         raise _Miss
-                    o10 = a3
             except _Miss:
                 failed = True
                 o11: Any = None
                 if a3 is not None:
-                    n12: Any = a3
-                    if type(n12) is float and n12.is_integer():
-                        n12 = int(n12)
-                    if type(n12) is not int:
-                        _type(issues, path + ".author_id", "`int`", n12)
+                    n10: Any = a3
+                    if type(n10) is float and n10.is_integer():
+                        n10 = int(n10)
+                    if type(n10) is not int:
+                        _type(issues, path + ".author_id", "`int`", n10)
                     else:
                         pass
-                    o11 = n12
-                o10 = o11
+                    o11 = n10
+                a3 = o11
         if a4 is not _MISSING:
             if type(a4) is not int or not 1 <= a4 <= 100:
                 failed = True
-                n13: Any = a4
-                if type(n13) is float and n13.is_integer():
-                    n13 = int(n13)
-                if type(n13) is not int:
-                    _type(issues, path + ".limit", "`int`", n13)
+                n12: Any = a4
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".limit", "`int`", n12)
                 else:
-                    if n13 < 1:
-                        _bad_num(issues, path + ".limit", _E8, n13)
-                    if n13 > 100:
-                        _bad_num(issues, path + ".limit", _E19, n13)
-                a4 = n13
+                    if n12 < 1:
+                        _bad_num(issues, path + ".limit", _E8, n12)
+                    if n12 > 100:
+                        _bad_num(issues, path + ".limit", _E19, n12)
+                a4 = n12
         if a5 is not _MISSING:
             if type(a5) is not int or a5 < 0:
                 failed = True
-                n14: Any = a5
-                if type(n14) is float and n14.is_integer():
-                    n14 = int(n14)
-                if type(n14) is not int:
-                    _type(issues, path + ".offset", "`int`", n14)
+                n13: Any = a5
+                if type(n13) is float and n13.is_integer():
+                    n13 = int(n13)
+                if type(n13) is not int:
+                    _type(issues, path + ".offset", "`int`", n13)
                 else:
-                    if n14 < 0:
-                        _bad_num(issues, path + ".offset", _E13, n14)
-                a5 = n14
+                    if n13 < 0:
+                        _bad_num(issues, path + ".offset", _E13, n13)
+                a5 = n13
         if not failed:
             o1 = {}
             if a2 is not _MISSING:
-                o1["genre"] = o6
+                o1["genre"] = o7
             else:
                 o1["genre"] = None
             if a3 is not _MISSING:
-                o1["author_id"] = o10
+                o1["author_id"] = a3
             else:
                 o1["author_id"] = None
             if a4 is not _MISSING:
@@ -1245,11 +1241,11 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
         elif len(issues) == k0:
             o1 = {}
             if a2 is not _MISSING:
-                o1["genre"] = o6
+                o1["genre"] = o7
             else:
                 o1["genre"] = None
             if a3 is not _MISSING:
-                o1["author_id"] = o10
+                o1["author_id"] = a3
             else:
                 o1["author_id"] = None
             if a4 is not _MISSING:
@@ -1653,16 +1649,14 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same22 else acc21
     if type(a3) is not int:
         return _FAIL
-    o23: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o23 = a4
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2 and o23 is a4:
+    if len(v) == 3 and l5 is a2:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o23}
+        o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -1695,7 +1689,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             j7 = -1
             for i6 in a2:
                 j7 += 1
-                o8: Any = None
+                o8: Any = i6
                 if type(i6) is not dict:
                     failed = True
                     _type(issues, f"{path}.items[{j7}]", "`object`", i6)
@@ -1982,11 +1976,9 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n30
         try:
-            o31: Any = None
             if a4 is not None:
                 if type(a4) is not int:
                     raise _Miss
-                o31 = a4
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -1994,22 +1986,22 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 o32: Any = None
                 if a4 is not None:
-                    n33: Any = a4
-                    if type(n33) is float and n33.is_integer():
-                        n33 = int(n33)
-                    if type(n33) is not int:
-                        _type(issues, path + ".next_offset", "`int`", n33)
+                    n31: Any = a4
+                    if type(n31) is float and n31.is_integer():
+                        n31 = int(n31)
+                    if type(n31) is not int:
+                        _type(issues, path + ".next_offset", "`int`", n31)
                     else:
                         pass
-                    o32 = n33
-                o31 = o32
+                    o32 = n31
+                a4 = o32
         if not failed:
-            if len(v) == 3 and l5 is a2 and o31 is a4:
+            if len(v) == 3 and l5 is a2:
                 o1 = v
             else:
-                o1 = {"items": l5, "total": a3, "next_offset": o31}
+                o1 = {"items": l5, "total": a3, "next_offset": a4}
         elif len(issues) == k0:
-            o1 = {"items": l5, "total": a3, "next_offset": o31}
+            o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 

@@ -76,18 +76,16 @@ def _dec_User(v: Any) -> Any:
         return _FAIL
     if type(a6) is not str or _RE1.search(a6) is None:
         return _FAIL
-    o9: Any = None
     if a7 is not None:
         if type(a7) is not str:
             return _FAIL
-        o9 = a7
     o1: dict[str, Any] = {
         "id": a2,
         "full_name": a3,
         "email": a4,
         "status": e8,
         "balance": a6,
-        "avatar_url": o9,
+        "avatar_url": a7,
     }
     return o1
 
@@ -170,24 +168,19 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if _RE1.search(a6) is None:
                         _bad(issues, path + ".balance", _E8, a6)
         try:
-            o11: Any = None
             if a7 is not None:
                 if type(a7) is not str:
                     raise _Miss
-                o11 = a7
         except _Miss:
             failed = True
             if a7 is _MISSING:
                 _bad(issues, path + ".avatar_url", _E9, _MISSING)
             else:
-                o12: Any = None
                 if a7 is not None:
                     if type(a7) is not str:
                         _type(issues, path + ".avatar_url", "`str`", a7)
                     else:
                         pass
-                    o12 = a7
-                o11 = o12
         if not failed:
             o1 = {
                 "id": a2,
@@ -195,7 +188,7 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "email": a4,
                 "status": e9,
                 "balance": a6,
-                "avatar_url": o11,
+                "avatar_url": a7,
             }
         elif len(issues) == k0:
             o1 = {
@@ -204,7 +197,7 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "email": a4,
                 "status": e9,
                 "balance": a6,
-                "avatar_url": o11,
+                "avatar_url": a7,
             }
     return o1
 
@@ -232,8 +225,8 @@ def _dec_UserStatus_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _dec_anon(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
-    acc12: list[Any] = []
-    same13 = True
+    acc11: list[Any] = []
+    same12 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -257,23 +250,21 @@ def _dec_anon(v: Any) -> Any:
             return _FAIL
         if type(a8) is not str or _RE1.search(a8) is None:
             return _FAIL
-        o11: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o11 = a9
         o3: dict[str, Any] = {
             "id": a4,
             "full_name": a5,
             "email": a6,
             "status": e10,
             "balance": a8,
-            "avatar_url": o11,
+            "avatar_url": a9,
         }
         if o3 is not i2:
-            same13 = False
-        acc12.append(o3)
-    l1 = v if same13 else acc12
+            same12 = False
+        acc11.append(o3)
+    l1 = v if same12 else acc11
     return l1
 
 
@@ -285,11 +276,11 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         failed = True
         _type(issues, path, "`array`", v)
     else:
-        acc16: list[Any] | None = None
+        acc14: list[Any] | None = None
         j3 = -1
         for i2 in v:
             j3 += 1
-            o4: Any = None
+            o4: Any = i2
             if type(i2) is not dict:
                 failed = True
                 _type(issues, f"{path}[{j3}]", "`object`", i2)
@@ -364,17 +355,14 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             if _RE1.search(a9) is None:
                                 _bad(issues, f"{path}[{j3}].balance", _E8, a9)
                 try:
-                    o14: Any = None
                     if a10 is not None:
                         if type(a10) is not str:
                             raise _Miss
-                        o14 = a10
                 except _Miss:
                     failed = True
                     if a10 is _MISSING:
                         _bad(issues, f"{path}[{j3}].avatar_url", _E9, _MISSING)
                     else:
-                        o15: Any = None
                         if a10 is not None:
                             if type(a10) is not str:
                                 _type(
@@ -385,8 +373,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                            o15 = a10
-                        o14 = o15
                 if not failed:
                     o4 = {
                         "id": a5,
@@ -394,7 +380,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "email": a7,
                         "status": e12,
                         "balance": a9,
-                        "avatar_url": o14,
+                        "avatar_url": a10,
                     }
                 elif len(issues) == k0:
                     o4 = {
@@ -403,14 +389,14 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "email": a7,
                         "status": e12,
                         "balance": a9,
-                        "avatar_url": o14,
+                        "avatar_url": a10,
                     }
-            if acc16 is not None:
-                acc16.append(o4)
+            if acc14 is not None:
+                acc14.append(o4)
             elif o4 is not i2:
-                acc16 = [*v[:j3], o4]
+                acc14 = [*v[:j3], o4]
         if not failed or len(issues) == k0:
-            l1 = v if acc16 is None else acc16
+            l1 = v if acc14 is None else acc14
     return l1
 
 

@@ -143,30 +143,28 @@ def _dec_Author(v: Any) -> Any:
     if type(a3) is not str or not 1 <= len(a3) <= 120:
         return _FAIL
     if a4 is not _MISSING:
-        o6: Any = None
+        o7: Any = None
         if a4 is not None:
             if type(a4) is not str:
                 return _FAIL
-            x7 = _parse_date(a4)
-            if x7 is None:
+            x6 = _parse_date(a4)
+            if x6 is None:
                 return _FAIL
-            o6 = x7
+            o7 = x6
     if a5 is not _MISSING:
-        o8: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE0.search(a5) is None:
                 return _FAIL
-            o8 = a5
-    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c9:
+    c8 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+    if len(v) != c8:
         return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
-        o1["born"] = o6
+        o1["born"] = o7
     else:
         o1["born"] = None
     if a5 is not _MISSING:
-        o1["website"] = o8
+        o1["website"] = a5
     else:
         o1["website"] = None
     return o1
@@ -216,79 +214,74 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".name", _E4, a3)
         if a4 is not _MISSING:
             try:
-                o7: Any = None
+                o8: Any = None
                 if a4 is not None:
                     if type(a4) is not str:
                         raise _Miss
-                    x8 = _parse_date(a4)
-                    if x8 is None:
+                    x7 = _parse_date(a4)
+                    if x7 is None:
                         raise _Miss
-                    o7 = x8
+                    o8 = x7
             except _Miss:
                 failed = True
-                o9: Any = None
+                o10: Any = None
                 if a4 is not None:
-                    x10: Any = None
+                    x9: Any = None
                     if type(a4) is not str:
                         _type(issues, path + ".born", "`date`", a4)
                     else:
-                        x10 = _parse_date(a4)
-                        if x10 is None:
+                        x9 = _parse_date(a4)
+                        if x9 is None:
                             _show(issues, path + ".born", _E5, a4)
-                    o9 = x10
-                o7 = o9
+                    o10 = x9
+                o8 = o10
         if a5 is not _MISSING:
             try:
-                o11: Any = None
                 if a5 is not None:
                     if type(a5) is not str or _RE0.search(a5) is None:
                         raise _Miss
-                    o11 = a5
             except _Miss:
                 failed = True
-                o12: Any = None
                 if a5 is not None:
                     if type(a5) is not str:
                         _type(issues, path + ".website", "`str`", a5)
                     else:
                         if _RE0.search(a5) is None:
                             _bad(issues, path + ".website", _E6, a5)
-                    o12 = a5
-                o11 = o12
         try:
-            c13 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-            if failed or len(v) != c13:
+            c11 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+            if failed or len(v) != c11:
                 raise _Miss
         except _Miss:
             failed = True
-            for key14 in v:
-                if key14 not in _K7:
+            for key12 in v:
+                if key12 not in _K7:
                     _add(
                         issues,
-                        _kp(path, key14),
+                        _kp(path, key12),
                         "extra_forbidden",
                         "no such field",
-                        v[key14],
-                        "Object contains unknown field `" + key14 + "`",
+                        v[key12],
+                        "Object contains unknown field `" + key12 + "`",
                     )
         if not failed:
             o1 = {"id": a2, "name": a3}
             if a4 is not _MISSING:
-                o1["born"] = o7
+                o1["born"] = o8
             else:
                 o1["born"] = None
             if a5 is not _MISSING:
-                o1["website"] = o11
+                o1["website"] = a5
             else:
                 o1["website"] = None
         elif len(issues) == k0:
             o1 = {"id": a2, "name": a3}
             if a4 is not _MISSING:
-                o1["born"] = o7
+                o1["born"] = o8
             else:
                 o1["born"] = None
             if a5 is not _MISSING:
-                o1["website"] = o11
+                o1["website"] = a5
             else:
                 o1["website"] = None
     return o1
@@ -855,11 +848,9 @@ def _dec_Order(v: Any) -> Any:
         if e28 is None:
             return _FAIL
     if a9 is not _MISSING:
-        o29: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o29 = a9
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -873,7 +864,7 @@ def _dec_Order(v: Any) -> Any:
     else:
         o1["priority"] = 0
     if a9 is not _MISSING:
-        o1["gift_note"] = o29
+        o1["gift_note"] = a9
     else:
         o1["gift_note"] = None
     return o1
@@ -942,7 +933,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             j14 = -1
             for i13 in a4:
                 j14 += 1
-                o15: Any = None
+                o15: Any = i13
                 if type(i13) is not dict:
                     failed = True
                     _type(issues, f"{path}.lines[{j14}]", "`object`", i13)
@@ -1202,21 +1193,16 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e33 = e35
         if a9 is not _MISSING:
             try:
-                o36: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         raise _Miss
-                    o36 = a9
             except _Miss:
                 failed = True
-                o37: Any = None
                 if a9 is not None:
                     if type(a9) is not str:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-                    o37 = a9
-                o36 = o37
         if not failed:
             o1 = {
                 "id": x10,
@@ -1231,7 +1217,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 o1["priority"] = 0
             if a9 is not _MISSING:
-                o1["gift_note"] = o36
+                o1["gift_note"] = a9
             else:
                 o1["gift_note"] = None
         elif len(issues) == k0:
@@ -1248,7 +1234,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 o1["priority"] = 0
             if a9 is not _MISSING:
-                o1["gift_note"] = o36
+                o1["gift_note"] = a9
             else:
                 o1["gift_note"] = None
     return o1
@@ -1408,16 +1394,14 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same22 else acc21
     if type(a3) is not int:
         return _FAIL
-    o23: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o23 = a4
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2 and o23 is a4:
+    if len(v) == 3 and l5 is a2:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o23}
+        o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -1450,7 +1434,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             j7 = -1
             for i6 in a2:
                 j7 += 1
-                o8: Any = None
+                o8: Any = i6
                 if type(i6) is not dict:
                     failed = True
                     _type(issues, f"{path}.items[{j7}]", "`object`", i6)
@@ -1747,11 +1731,9 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n30
         try:
-            o31: Any = None
             if a4 is not None:
                 if type(a4) is not int:
                     raise _Miss
-                o31 = a4
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -1759,22 +1741,22 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 o32: Any = None
                 if a4 is not None:
-                    n33: Any = a4
-                    if type(n33) is float and n33.is_integer():
-                        n33 = int(n33)
-                    if type(n33) is not int:
-                        _type(issues, path + ".next_offset", "`int`", n33)
+                    n31: Any = a4
+                    if type(n31) is float and n31.is_integer():
+                        n31 = int(n31)
+                    if type(n31) is not int:
+                        _type(issues, path + ".next_offset", "`int`", n31)
                     else:
                         pass
-                    o32 = n33
-                o31 = o32
+                    o32 = n31
+                a4 = o32
         if not failed:
-            if len(v) == 3 and l5 is a2 and o31 is a4:
+            if len(v) == 3 and l5 is a2:
                 o1 = v
             else:
-                o1 = {"items": l5, "total": a3, "next_offset": o31}
+                o1 = {"items": l5, "total": a3, "next_offset": a4}
         elif len(issues) == k0:
-            o1 = {"items": l5, "total": a3, "next_offset": o31}
+            o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -1928,8 +1910,8 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _dec_anon(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
-    acc12: list[Any] = []
-    same13 = True
+    acc11: list[Any] = []
+    same12 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -1945,36 +1927,34 @@ def _dec_anon(v: Any) -> Any:
         if type(a5) is not str or not 1 <= len(a5) <= 120:
             return _FAIL
         if a6 is not _MISSING:
-            o8: Any = None
+            o9: Any = None
             if a6 is not None:
                 if type(a6) is not str:
                     return _FAIL
-                x9 = _parse_date(a6)
-                if x9 is None:
+                x8 = _parse_date(a6)
+                if x8 is None:
                     return _FAIL
-                o8 = x9
+                o9 = x8
         if a7 is not _MISSING:
-            o10: Any = None
             if a7 is not None:
                 if type(a7) is not str or _RE0.search(a7) is None:
                     return _FAIL
-                o10 = a7
-        c11 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
-        if len(i2) != c11:
+        c10 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
+        if len(i2) != c10:
             return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
         if a6 is not _MISSING:
-            o3["born"] = o8
+            o3["born"] = o9
         else:
             o3["born"] = None
         if a7 is not _MISSING:
-            o3["website"] = o10
+            o3["website"] = a7
         else:
             o3["website"] = None
         if o3 is not i2:
-            same13 = False
-        acc12.append(o3)
-    l1 = v if same13 else acc12
+            same12 = False
+        acc11.append(o3)
+    l1 = v if same12 else acc11
     return l1
 
 
@@ -1986,11 +1966,11 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
         failed = True
         _type(issues, path, "`array`", v)
     else:
-        acc18: list[Any] | None = None
+        acc16: list[Any] | None = None
         j3 = -1
         for i2 in v:
             j3 += 1
-            o4: Any = None
+            o4: Any = i2
             if type(i2) is not dict:
                 failed = True
                 _type(issues, f"{path}[{j3}]", "`object`", i2)
@@ -2031,95 +2011,90 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 _bad(issues, f"{path}[{j3}].name", _E4, a6)
                 if a7 is not _MISSING:
                     try:
-                        o10: Any = None
+                        o11: Any = None
                         if a7 is not None:
                             if type(a7) is not str:
                                 raise _Miss
-                            x11 = _parse_date(a7)
-                            if x11 is None:
+                            x10 = _parse_date(a7)
+                            if x10 is None:
                                 raise _Miss
-                            o10 = x11
+                            o11 = x10
                     except _Miss:
                         failed = True
-                        o12: Any = None
+                        o13: Any = None
                         if a7 is not None:
-                            x13: Any = None
+                            x12: Any = None
                             if type(a7) is not str:
                                 _type(issues, f"{path}[{j3}].born", "`date`", a7)
                             else:
-                                x13 = _parse_date(a7)
-                                if x13 is None:
+                                x12 = _parse_date(a7)
+                                if x12 is None:
                                     _show(issues, f"{path}[{j3}].born", _E5, a7)
-                            o12 = x13
-                        o10 = o12
+                            o13 = x12
+                        o11 = o13
                 if a8 is not _MISSING:
                     try:
-                        o14: Any = None
                         if a8 is not None:
                             if type(a8) is not str or _RE0.search(a8) is None:
                                 raise _Miss
-                            o14 = a8
                     except _Miss:
                         failed = True
-                        o15: Any = None
                         if a8 is not None:
                             if type(a8) is not str:
                                 _type(issues, f"{path}[{j3}].website", "`str`", a8)
                             else:
                                 if _RE0.search(a8) is None:
                                     _bad(issues, f"{path}[{j3}].website", _E6, a8)
-                            o15 = a8
-                        o14 = o15
                 try:
-                    c16 = 2 + (a7 is not _MISSING) + (a8 is not _MISSING)
-                    if failed or len(i2) != c16:
+                    c14 = 2 + (a7 is not _MISSING) + (a8 is not _MISSING)
+                    if failed or len(i2) != c14:
                         raise _Miss
                 except _Miss:
                     failed = True
-                    for key17 in i2:
-                        if key17 not in _K7:
+                    for key15 in i2:
+                        if key15 not in _K7:
                             _add(
                                 issues,
-                                _kp(f"{path}[{j3}]", key17),
+                                _kp(f"{path}[{j3}]", key15),
                                 "extra_forbidden",
                                 "no such field",
-                                i2[key17],
-                                "Object contains unknown field `" + key17 + "`",
+                                i2[key15],
+                                "Object contains unknown field `" + key15 + "`",
                             )
                 if not failed:
                     o4 = {"id": a5, "name": a6}
                     if a7 is not _MISSING:
-                        o4["born"] = o10
+                        o4["born"] = o11
                     else:
                         o4["born"] = None
                     if a8 is not _MISSING:
-                        o4["website"] = o14
+                        o4["website"] = a8
                     else:
                         o4["website"] = None
                 elif len(issues) == k0:
                     o4 = {"id": a5, "name": a6}
                     if a7 is not _MISSING:
-                        o4["born"] = o10
+                        o4["born"] = o11
                     else:
                         o4["born"] = None
                     if a8 is not _MISSING:
-                        o4["website"] = o14
+                        o4["website"] = a8
                     else:
                         o4["website"] = None
-            if acc18 is not None:
-                acc18.append(o4)
+            if acc16 is not None:
+                acc16.append(o4)
             elif o4 is not i2:
-                acc18 = [*v[:j3], o4]
+                acc16 = [*v[:j3], o4]
         if not failed or len(issues) == k0:
-            l1 = v if acc18 is None else acc18
+            l1 = v if acc16 is None else acc16
     return l1
 
 
 def _dec_anon_2(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
-    acc32: list[Any] = []
-    same33 = True
+    acc31: list[Any] = []
+    same32 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -2223,11 +2198,9 @@ def _dec_anon_2(v: Any) -> Any:
             if e30 is None:
                 return _FAIL
         if a11 is not _MISSING:
-            o31: Any = None
             if a11 is not None:
                 if type(a11) is not str:
                     return _FAIL
-                o31 = a11
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
@@ -2241,13 +2214,13 @@ def _dec_anon_2(v: Any) -> Any:
         else:
             o3["priority"] = 0
         if a11 is not _MISSING:
-            o3["gift_note"] = o31
+            o3["gift_note"] = a11
         else:
             o3["gift_note"] = None
         if o3 is not i2:
-            same33 = False
-        acc32.append(o3)
-    l1 = v if same33 else acc32
+            same32 = False
+        acc31.append(o3)
+    l1 = v if same32 else acc31
     return l1
 
 
@@ -2259,11 +2232,11 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
         failed = True
         _type(issues, path, "`array`", v)
     else:
-        acc41: list[Any] | None = None
+        acc39: list[Any] | None = None
         j3 = -1
         for i2 in v:
             j3 += 1
-            o4: Any = None
+            o4: Any = i2
             if type(i2) is not dict:
                 failed = True
                 _type(issues, f"{path}[{j3}]", "`object`", i2)
@@ -2323,7 +2296,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     j17 = -1
                     for i16 in a7:
                         j17 += 1
-                        o18: Any = None
+                        o18: Any = i16
                         if type(i16) is not dict:
                             failed = True
                             _type(
@@ -2693,14 +2666,11 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         e36 = e38
                 if a12 is not _MISSING:
                     try:
-                        o39: Any = None
                         if a12 is not None:
                             if type(a12) is not str:
                                 raise _Miss
-                            o39 = a12
                     except _Miss:
                         failed = True
-                        o40: Any = None
                         if a12 is not None:
                             if type(a12) is not str:
                                 _type(
@@ -2711,8 +2681,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                            o40 = a12
-                        o39 = o40
                 if not failed:
                     o4 = {
                         "id": x13,
@@ -2727,7 +2695,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         o4["priority"] = 0
                     if a12 is not _MISSING:
-                        o4["gift_note"] = o39
+                        o4["gift_note"] = a12
                     else:
                         o4["gift_note"] = None
                 elif len(issues) == k0:
@@ -2744,15 +2712,15 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         o4["priority"] = 0
                     if a12 is not _MISSING:
-                        o4["gift_note"] = o39
+                        o4["gift_note"] = a12
                     else:
                         o4["gift_note"] = None
-            if acc41 is not None:
-                acc41.append(o4)
+            if acc39 is not None:
+                acc39.append(o4)
             elif o4 is not i2:
-                acc41 = [*v[:j3], o4]
+                acc39 = [*v[:j3], o4]
         if not failed or len(issues) == k0:
-            l1 = v if acc41 is None else acc41
+            l1 = v if acc39 is None else acc39
     return l1
 
 
