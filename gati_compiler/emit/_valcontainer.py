@@ -419,11 +419,9 @@ class ContainerGen(GenBase):
                 if val_lines:
                     self.w.line(f"for {x} in {s}.values():")
                     self.w.lines.extend(val_lines)
-                self.w.line(f"{out} = {s}")
-                return out
+                return s
             if not key_lines and not val_lines and key_res == k and val_res == x:
-                self.w.line(f"{out} = {s}")
-                return out
+                return s
             if not key_lines and not val_lines:
                 self.w.line(f"{out} = {{{key_res}: {val_res} for {k}, {x} in {s}.items()}}")
                 return out

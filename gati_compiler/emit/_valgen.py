@@ -3,7 +3,8 @@
 Input: GTypes, the named-type table and an optional class map (through `ModuleState`). Output:
 Python source for module-level functions and constants (the module skeleton is a template). Every
 named or anonymous type gets a fast function (returns `_FAIL`, allocates no issue) and a slow one
-(collects every issue); both come from the same walk, switched by `fast`.
+(collects every issue); both come from the same walk, switched by `fast`. A decoder's slow function
+checks in one pass (`_valguard`): fast checks, and the full ones only where those fail.
 """
 
 from __future__ import annotations

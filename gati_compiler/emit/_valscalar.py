@@ -1,8 +1,8 @@
 """Code for scalar GTypes: primitives (with formats and bounds), literals and enums.
 
 Input: one GType and the local holding its value. Output: lines written to the function being
-generated, and the expression of the converted value. Fast mode fails by returning `_FAIL`; slow
-mode records an issue and carries on.
+generated, and the expression of the converted value. Fast mode fails through `self.fail` (returns
+`_FAIL`, or raises `_Miss` inside a one-pass decoder); slow mode records an issue and carries on.
 """
 
 from __future__ import annotations

@@ -4195,14 +4195,13 @@ def _dec_Stats(v: Any) -> Any:
     for i8 in a4.values():
         if type(i8) is not int:
             return _FAIL
-    m6 = a4
     d9 = _parse_decimal(a5)
     if d9 is None:
         return _FAIL
     o1: dict[str, Any] = {
         "books": a2,
         "authors": a3,
-        "orders_by_status": m6,
+        "orders_by_status": a4,
         "revenue": d9,
     }
     return o1
@@ -4259,7 +4258,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             for i10 in a4.values():
                 if type(i10) is not int:
                     raise _Miss
-            m8 = a4
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -4283,7 +4281,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         acc16[key12] = n17
                     if len(issues) == k15:
                         m11 = acc16
-                m8 = m11
+                a4 = m11
         try:
             d18 = _parse_decimal(a5)
             if d18 is None:
@@ -4304,14 +4302,14 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             o1 = {
                 "books": a2,
                 "authors": a3,
-                "orders_by_status": m8,
+                "orders_by_status": a4,
                 "revenue": d18,
             }
         elif len(issues) == k0:
             o1 = {
                 "books": a2,
                 "authors": a3,
-                "orders_by_status": m8,
+                "orders_by_status": a4,
                 "revenue": d18,
             }
     return o1
@@ -6809,17 +6807,23 @@ MODULES: Final[dict[str, dict[str, ModuleCodec]]] = {
     "isbn": {
         "normalize": ModuleCodec(
             encode_params=_partial(_run, (_enc_anon_3, _enc_anon_3_c)),
-            decode_params=_partial(_run, (_dec_anon_4, _dec_anon_4_c)),
+            decode_params=_partial(_collect, (_dec_anon_4, _dec_anon_4_c)),
             encode_result=_partial(_run, (_enc_NormalizedIsbn, _enc_NormalizedIsbn_c)),
-            decode_result=_partial(_run, (_dec_NormalizedIsbn, _dec_NormalizedIsbn_c)),
+            decode_result=_partial(
+                _collect,
+                (_dec_NormalizedIsbn, _dec_NormalizedIsbn_c),
+            ),
         ),
     },
     "shipping": {
         "quote": ModuleCodec(
             encode_params=_partial(_run, (_enc_anon_4, _enc_anon_4_c)),
-            decode_params=_partial(_run, (_dec_anon_5, _dec_anon_5_c)),
+            decode_params=_partial(_collect, (_dec_anon_5, _dec_anon_5_c)),
             encode_result=_partial(_run, (_enc_ShippingQuote, _enc_ShippingQuote_c)),
-            decode_result=_partial(_run, (_dec_ShippingQuote, _dec_ShippingQuote_c)),
+            decode_result=_partial(
+                _collect,
+                (_dec_ShippingQuote, _dec_ShippingQuote_c),
+            ),
         ),
     },
 }
@@ -6829,7 +6833,7 @@ TOPIC_CHECKS: Final[dict[str, Callable[[object], object]]] = {
 }
 # typed topic -> a message's JSON form checked and converted back (raises `DecodeError`)
 TOPIC_DECODERS: Final[dict[str, Callable[[object], object]]] = {
-    "orders.placed": _partial(_run, (_dec_OrderPlaced, _dec_OrderPlaced_c)),
+    "orders.placed": _partial(_collect, (_dec_OrderPlaced, _dec_OrderPlaced_c)),
 }
 
 

@@ -1370,10 +1370,10 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 }
 # handler id -> a check of its success body in JSON form: the decoded value, or `DecodeError`
 RESPONSES: Final[dict[str, Callable[[object], object]]] = {
-    "create_user": _partial(_run, (_dec_User, _dec_User_c)),
-    "deposit": _partial(_run, (_dec_User, _dec_User_c)),
-    "get_user": _partial(_run, (_dec_User, _dec_User_c)),
-    "list_users": _partial(_run, (_dec_anon_2, _dec_anon_2_c)),
+    "create_user": _partial(_collect, (_dec_User, _dec_User_c)),
+    "deposit": _partial(_collect, (_dec_User, _dec_User_c)),
+    "get_user": _partial(_collect, (_dec_User, _dec_User_c)),
+    "list_users": _partial(_collect, (_dec_anon_2, _dec_anon_2_c)),
 }
 
 

@@ -2135,10 +2135,10 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 }
 # handler id -> a check of its success body in JSON form: the decoded value, or `DecodeError`
 RESPONSES: Final[dict[str, Callable[[object], object]]] = {
-    "create_book": _partial(_run, (_dec_Book, _dec_Book_c)),
-    "get_book": _partial(_run, (_dec_Book, _dec_Book_c)),
-    "list_books": _partial(_run, (_dec_Page_Book, _dec_Page_Book_c)),
-    "update_book": _partial(_run, (_dec_Book, _dec_Book_c)),
+    "create_book": _partial(_collect, (_dec_Book, _dec_Book_c)),
+    "get_book": _partial(_collect, (_dec_Book, _dec_Book_c)),
+    "list_books": _partial(_collect, (_dec_Page_Book, _dec_Page_Book_c)),
+    "update_book": _partial(_collect, (_dec_Book, _dec_Book_c)),
 }
 
 

@@ -1658,14 +1658,13 @@ def _dec_Stats(v: Any) -> Any:
     for i8 in a4.values():
         if type(i8) is not int:
             return _FAIL
-    m6 = a4
     d9 = _parse_decimal(a5)
     if d9 is None:
         return _FAIL
     o1: dict[str, Any] = {
         "books": a2,
         "authors": a3,
-        "orders_by_status": m6,
+        "orders_by_status": a4,
         "revenue": d9,
     }
     return o1
@@ -1722,7 +1721,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             for i10 in a4.values():
                 if type(i10) is not int:
                     raise _Miss
-            m8 = a4
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -1746,7 +1744,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         acc16[key12] = n17
                     if len(issues) == k15:
                         m11 = acc16
-                m8 = m11
+                a4 = m11
         try:
             d18 = _parse_decimal(a5)
             if d18 is None:
@@ -1767,14 +1765,14 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             o1 = {
                 "books": a2,
                 "authors": a3,
-                "orders_by_status": m8,
+                "orders_by_status": a4,
                 "revenue": d18,
             }
         elif len(issues) == k0:
             o1 = {
                 "books": a2,
                 "authors": a3,
-                "orders_by_status": m8,
+                "orders_by_status": a4,
                 "revenue": d18,
             }
     return o1
