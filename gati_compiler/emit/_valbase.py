@@ -191,6 +191,30 @@ class ModuleState:
         return gtype
 
 
+def drop_unread_flags(lines: list[str]) -> list[str]:
+    """A collecting decoder's lines without `failed` and `k0` where nothing reads them (a
+    function that builds no object); a block left empty gets `pass`."""
+    text = "\n".join(lines)
+    unread: set[str] = set()
+    if "not failed" not in text:
+        unread.update(("failed = True", "failed = False"))
+    if "len(issues) == k0" not in text:
+        unread.add("k0 = len(issues)")
+    if not unread:
+        return lines
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        if line.strip() not in unread:
+            out.append(line)
+            continue
+        pad = len(line) - len(line.lstrip())
+        after = lines[index + 1] if index + 1 < len(lines) else ""
+        opened = bool(out) and out[-1].rstrip().endswith(":")
+        if opened and (not after.strip() or len(after) - len(after.lstrip()) < pad):
+            out.append(" " * pad + "pass")
+    return out
+
+
 def merge_ranges(conditions: list[str]) -> list[str]:
     """Fold `x < a` and `x > b` (any strictness) into one `not a <= x <= b`: one `len()` call and
     one test on the hot path. Only fast-path conditions go through here; issue codes are unaffected."""
@@ -339,6 +363,16 @@ class GenBase:
         self.w = CodeWriter(1)
         self._n = 0
         self._inlining: list[str] = []
+        # what a failed fast check does: leave the fast function, or (inside a collecting
+        # decoder's `try`) jump to the full checks of that one value
+        self.fail = FAIL
+        # a collecting decoder checks in one pass: fast checks, full ones only where they fail
+        self.guard = not fast and direction == "dec"
+        # the object being built already has its variable declared (`o: Any = None`)
+        self.predeclared = False
+        # the next object or array a collecting decoder declares is read whatever happens (the
+        # return value, an array's item): its value until it is decoded, else nothing to declare
+        self.init_out: str | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -347,9 +381,9 @@ class GenBase:
             return False
         if isinstance(target, EnumType | LiteralType | PrimitiveType):
             return True
-        # the collecting path runs on invalid input only: it expands just the smallest objects,
-        # which keeps error reporting fast without doubling the module's size
-        limit = INLINE_FIELDS if self.fast else INLINE_FIELDS_COLLECTING
+        # the full checks run on values that failed their fast checks only: they expand just the
+        # smallest objects, which keeps error reporting fast without doubling the module's size
+        limit = INLINE_FIELDS if self.fast or self.guard else INLINE_FIELDS_COLLECTING
         if not isinstance(target, ObjectType) or len(target.properties) > limit:
             return False
         return not self.state.is_recursive(ref)
@@ -359,8 +393,14 @@ class GenBase:
         header = f"def {name}(" + ", ".join(params) + ") -> Any:"
         if len(header) > 84:
             header = f"def {name}(\n" + "".join(f"    {p},\n" for p in params) + ") -> Any:"
+        if self.guard:
+            self.w.line("k0 = len(issues)")
+            self.w.line("failed = False")
+            self.init_out = "None"
         result = self.gen(job.gtype, "v", "path", job.owner)
         self.w.line(f"return {result}")
+        if self.guard:
+            self.w.lines = drop_unread_flags(self.w.lines)
         return header + "\n" + self.w.text().rstrip("\n")
 
     def tmp(self, prefix: str = "t") -> str:
@@ -401,7 +441,7 @@ class GenBase:
     def check(self, bad: str, path: str, code: str, expected: str, value: str, number: bool = False) -> None:
         """Fast: fail on `bad`. Slow: record an issue on `bad` and carry on."""
         if self.fast:
-            self.w.fail_if([bad], FAIL)
+            self.w.fail_if([bad], self.fail)
             return
         self.w.line(f"if {bad}:")
         with self.w.indent():
@@ -410,7 +450,7 @@ class GenBase:
     def type_guard(self, bad: str, path: str, expected: str, value: str) -> bool:
         """Emit the type check. Returns True when the caller must write its body under `else:`."""
         if self.fast:
-            self.w.fail_if([bad], FAIL)
+            self.w.fail_if([bad], self.fail)
             return False
         self.w.line(f"if {bad}:")
         with self.w.indent():

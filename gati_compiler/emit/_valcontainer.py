@@ -10,7 +10,6 @@ import json
 from collections.abc import Callable
 
 from gati_compiler.emit._valbase import (
-    FAIL,
     FORMAT_NAMES,
     GenBase,
     describe,
@@ -92,7 +91,7 @@ class ContainerGen(GenBase):
                     self.w.line(f"{raw[p.name]} = {s}[{py_str(p.name)}]")
             self.w.line("except KeyError:")
             with self.w.indent():
-                self.w.line(FAIL)
+                self.w.line(self.fail)
         for p in t.properties:
             if not (self.fast and p.required):
                 self.w.line(f"{raw[p.name]} = {s}.get({py_str(p.name)}, _MISSING)")
@@ -132,7 +131,9 @@ class ContainerGen(GenBase):
                 self.w.line("pass")
         return result
 
-    def forbid(self, t: ObjectType, s: str, path: str, raw: dict[str, str]) -> None:
+    def forbid(self, t: ObjectType, s: str, path: str, raw: dict[str, str], counted: str = "") -> None:
+        """Unknown fields. Fast: count the known ones, which `counted` (a condition) may say
+        cannot be trusted (a required field may be absent)."""
         if self.fast:
             n_req = sum(1 for p in t.properties if p.required)
             terms = [str(n_req)] + [f"({raw[p.name]} is not _MISSING)" for p in t.properties if not p.required]
@@ -143,7 +144,7 @@ class ContainerGen(GenBase):
                 if len(chunk) == 1:
                     chunk = [chunk[0][1:-1]]
                 self.w.line(f"{count} += " + " + ".join(chunk))
-            self.w.fail_if([f"len({s}) != {count}"], FAIL)
+            self.w.fail_if([counted, f"len({s}) != {count}"] if counted else [f"len({s}) != {count}"], self.fail)
             return
         keys = self.state.frozen("K", [py_str(p.name) for p in t.properties])
         key = self.tmp("key")
@@ -175,7 +176,8 @@ class ContainerGen(GenBase):
         converts = any(self.always_converted(p.type) for p in t.properties)
         reuse = not (self.enc or fills_defaults or converts) and kind == "dict" and t.extra != "allow"
         if self.fast and reuse:
-            self.w.line(f"{out}: dict[str, Any]")
+            if not self.predeclared:
+                self.w.line(f"{out}: dict[str, Any]")
             self.w.line(f"if {self.reuse_condition(t, s, raw, res)}:")
             with self.w.indent():
                 # Nothing dropped, nothing converted: the input dict already is the value.
@@ -184,7 +186,7 @@ class ContainerGen(GenBase):
             with self.w.indent():
                 self.build_dict(t, kind, cls, s, out, raw, res, key, declared=True)
             return
-        self.build_dict(t, kind, cls, s, out, raw, res, key, declared=not self.fast)
+        self.build_dict(t, kind, cls, s, out, raw, res, key, declared=not self.fast or self.predeclared)
 
     def always_converted(self, gtype: GType) -> bool:
         """Whether decoding always yields a new object of another type (never the input itself)."""
@@ -203,7 +205,7 @@ class ContainerGen(GenBase):
         return False
 
     def reuse_condition(self, t: ObjectType, s: str, raw: dict[str, str], res: dict[str, str]) -> str:
-        """A variable that is true when the decoded object would equal the input dict."""
+        """A condition (or a variable) true when the decoded object would equal the input dict."""
         terms = [f"({raw[p.name]} is not _MISSING)" for p in t.properties if not p.required]
         n_req = sum(1 for p in t.properties if p.required)
         conds = [] if t.extra == "forbid" else [f"len({s}) == " + " + ".join([str(n_req), *terms])]
@@ -216,10 +218,18 @@ class ContainerGen(GenBase):
                 self.w.line(f"{var} = {result}")
                 res[p.name] = result = var
             conds.append(f"{result} is {source}" if p.required else f"({source} is _MISSING or {result} is {source})")
+        if conds and self.w.fits("if " + " and ".join(conds) + ":"):
+            return " and ".join(conds)
+        # too long for one line: a variable, with as many conditions per line as fit
         same = self.tmp("same")
-        self.w.line(f"{same} = " + (conds[0] if conds else "True"))
+        line = f"{same} = " + (conds[0] if conds else "True")
         for cond in conds[1:]:
-            self.w.line(f"{same} = {same} and {cond}")
+            if self.w.fits(f"{line} and {cond}"):
+                line = f"{line} and {cond}"
+            else:
+                self.w.line(line)
+                line = f"{same} = {same} and {cond}"
+        self.w.line(line)
         return same
 
     def build_dict(
@@ -276,7 +286,7 @@ class ContainerGen(GenBase):
         if t.uniqueItems:
             length.append((f"_has_duplicates({s})", "unique_items", "`array` of unique items"))
         if self.fast:
-            self.w.fail_if(merge_ranges([bad, *(c for c, _, _ in length)]), FAIL)
+            self.w.fail_if(merge_ranges([bad, *(c for c, _, _ in length)]), self.fail)
             self.array_fast(t, s, out)
             return out
         if self.type_guard(bad, path, "array", s):
@@ -310,14 +320,23 @@ class ContainerGen(GenBase):
             return
         acc = self.tmp("acc")
         self.w.line(f"{acc}: list[Any] = []")
-        self.w.line(f"for {x} in {s}:")
-        self.w.lines.extend(lines)
-        with self.w.indent():
-            self.w.line(f"{acc}.append({result})")
-        if not self.enc and t.container in ("list", "sequence"):
+        if not self.enc and t.container in ("list", "sequence") and not self.always_converted(t.items):
             # Every item decoded to itself: keep the input list instead of the copy.
-            self.w.line(f"{out} = {s} if all(map(_is, {acc}, {s})) else {acc}")
+            same = self.tmp("same")
+            self.w.line(f"{same} = True")
+            self.w.line(f"for {x} in {s}:")
+            self.w.lines.extend(lines)
+            with self.w.indent():
+                self.w.line(f"if {result} is not {x}:")
+                with self.w.indent():
+                    self.w.line(f"{same} = False")
+                self.w.line(f"{acc}.append({result})")
+            self.w.line(f"{out} = {s} if {same} else {acc}")
         else:
+            self.w.line(f"for {x} in {s}:")
+            self.w.lines.extend(lines)
+            with self.w.indent():
+                self.w.line(f"{acc}.append({result})")
             self.w.line(f"{out} = {self._wrap(t.container, acc)}")
 
     def array_slow(self, t: ArrayType, s: str, path: str, out: str, length: list[tuple[str, str, str]]) -> None:
@@ -343,7 +362,7 @@ class ContainerGen(GenBase):
         out = self.out_var("u")
         bad = f"not isinstance({s}, (list, tuple))" if self.enc else f"type({s}) is not list"
         if self.fast:
-            self.w.fail_if([bad, f"len({s}) != {n}"], FAIL)
+            self.w.fail_if([bad, f"len({s}) != {n}"], self.fail)
             self.tuple_items(t, s, path, out)
             return out
         if self.type_guard(bad, path, "array", s):
@@ -392,7 +411,7 @@ class ContainerGen(GenBase):
         int_keys = isinstance(keys, PrimitiveType) and keys.type == "integer"
         plain_keys = not self.enc and keys == PrimitiveType(type="string")
         if self.fast:
-            self.w.fail_if(merge_ranges([f"type({s}) is not dict", *(c for c, _, _ in length)]), FAIL)
+            self.w.fail_if(merge_ranges([f"type({s}) is not dict", *(c for c, _, _ in length)]), self.fail)
             key_lines, key_res = ([], k) if plain_keys else self.map_key(keys, k, "", int_keys)
             val_lines, val_res = self.items_code(t.values, x, "")
             if not key_lines and val_res == x:
@@ -400,11 +419,9 @@ class ContainerGen(GenBase):
                 if val_lines:
                     self.w.line(f"for {x} in {s}.values():")
                     self.w.lines.extend(val_lines)
-                self.w.line(f"{out} = {s}")
-                return out
+                return s
             if not key_lines and not val_lines and key_res == k and val_res == x:
-                self.w.line(f"{out} = {s}")
-                return out
+                return s
             if not key_lines and not val_lines:
                 self.w.line(f"{out} = {{{key_res}: {val_res} for {k}, {x} in {s}.items()}}")
                 return out
@@ -452,11 +469,17 @@ class ContainerGen(GenBase):
         options = list(t.options)
         non_null = [o for o in options if not (isinstance(o, PrimitiveType) and o.type == "null")]
         if len(non_null) == 1 and len(options) == 2:
+            lines, result = self.items_code(non_null[0], s, path)
+            if result == s:  # the value itself either way: no variable
+                if lines:
+                    self.w.line(f"if {s} is not None:")
+                    self.w.lines.extend(lines)
+                return s
             out = self.tmp("o")
             self.w.line(f"{out}: Any = None")
             self.w.line(f"if {s} is not None:")
+            self.w.lines.extend(lines)
             with self.w.indent():
-                result = self.gen(non_null[0], s, path)
                 self.w.line(f"{out} = {result}")
             return out
         if not self.enc:
@@ -473,7 +496,7 @@ class ContainerGen(GenBase):
                 self.w.line(f"{out} = _union_fast({s}, ({fns}))")
             else:
                 self.w.call(f"{out} = _union_fast({s}, (", [fast for fast, _ in names], "))")
-            self.w.fail_if([f"{out} is _FAIL"], FAIL)
+            self.w.fail_if([f"{out} is _FAIL"], self.fail)
             return out
         entries = []
         for option, (fast, slow) in zip(options, names, strict=True):
@@ -515,12 +538,12 @@ class ContainerGen(GenBase):
         disc = py_str(t.discriminator or "")
         out, tag, fn = self.tmp("o"), self.tmp("tag"), self.tmp("fn")
         if self.fast:
-            self.w.fail_if([f"type({s}) is not dict"], FAIL)
+            self.w.fail_if([f"type({s}) is not dict"], self.fail)
             self.w.line(f"{tag} = {s}.get({disc})")
             self.w.line(f"{fn} = {name}.get({tag}) if type({tag}) is str else None")
-            self.w.fail_if([f"{fn} is None"], FAIL)
+            self.w.fail_if([f"{fn} is None"], self.fail)
             self.w.line(f"{out} = {fn}({s})")
-            self.w.fail_if([f"{out} is _FAIL"], FAIL)
+            self.w.fail_if([f"{out} is _FAIL"], self.fail)
             return out
         self.w.line(f"{out}: Any = None")
         if self.type_guard(f"type({s}) is not dict", path, "object", s):

@@ -3,15 +3,16 @@
 Input: GTypes, the named-type table and an optional class map (through `ModuleState`). Output:
 Python source for module-level functions and constants (the module skeleton is a template). Every
 named or anonymous type gets a fast function (returns `_FAIL`, allocates no issue) and a slow one
-(collects every issue); both come from the same walk, switched by `fast`.
+(collects every issue); both come from the same walk, switched by `fast`. A decoder's slow function
+checks in one pass (`_valguard`): fast checks, and the full ones only where those fail.
 """
 
 from __future__ import annotations
 
 from typing import Final, assert_never
 
-from gati_compiler.emit._valbase import FAIL, ClassTarget, Direction, GenBase, ModuleState
-from gati_compiler.emit._valcontainer import ContainerGen
+from gati_compiler.emit._valbase import ClassTarget, Direction, GenBase, ModuleState
+from gati_compiler.emit._valguard import GuardedGen
 from gati_compiler.emit._valscalar import ScalarGen
 from gati_compiler.ir.gtype import (
     AnyType,
@@ -35,7 +36,7 @@ __all__ = ["ClassTarget", "FunctionGen", "ModuleState", "drain"]
 _UNCACHED: Final = frozenset({PrimitiveType, RefType, AnyType, LiteralType, EnumType})
 
 
-class FunctionGen(ScalarGen, ContainerGen):
+class FunctionGen(ScalarGen, GuardedGen):
     """Writes one function: dispatches each GType kind to its scalar or container code."""
 
     # -- dispatch -------------------------------------------------------------------------
@@ -44,9 +45,24 @@ class FunctionGen(ScalarGen, ContainerGen):
         # Generation is a pure function of these inputs (module-level side effects such as
         # constants and queued functions are idempotent), and the same inputs recur often
         # (aliases, generic instances, shared anonymous types): replay the recorded lines.
+        if self.guard:
+            return self.guarded(t, s, path, owner)
         if type(t) in _UNCACHED:
             return self._gen(t, s, path, owner)
-        key = (id(t), s, path, owner, self.fast, self.direction, self.w.level, self._n, tuple(self._inlining))
+        inlining = tuple(self._inlining)
+        key = (
+            id(t),
+            s,
+            path,
+            owner,
+            self.fast,
+            self.fail,
+            self.predeclared,
+            self.direction,
+            self.w.level,
+            self._n,
+            inlining,
+        )
         cache = self.state.gen_cache
         found = cache.get(key)
         if found is not None and found[0] is t:
@@ -99,7 +115,7 @@ class FunctionGen(ScalarGen, ContainerGen):
                 out = self.tmp("r")
                 if self.fast:
                     self.w.line(f"{out} = {fast}({s})")
-                    self.w.fail_if([f"{out} is _FAIL"], FAIL)
+                    self.w.fail_if([f"{out} is _FAIL"], self.fail)
                     return out
                 self.w.line(f"{out} = {slow}({s}, {path}, issues)")
                 return out

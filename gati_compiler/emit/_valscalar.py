@@ -1,15 +1,14 @@
 """Code for scalar GTypes: primitives (with formats and bounds), literals and enums.
 
 Input: one GType and the local holding its value. Output: lines written to the function being
-generated, and the expression of the converted value. Fast mode fails by returning `_FAIL`; slow
-mode records an issue and carries on.
+generated, and the expression of the converted value. Fast mode fails through `self.fail` (returns
+`_FAIL`, or raises `_Miss` inside a one-pass decoder); slow mode records an issue and carries on.
 """
 
 from __future__ import annotations
 
 from gati_compiler.emit._valbase import (
     ENCODE_FORMAT,
-    FAIL,
     FORMAT_NAMES,
     GenBase,
     describe,
@@ -54,7 +53,9 @@ class ScalarGen(GenBase):
 
     def integer(self, t: PrimitiveType, s: str, path: str) -> str:
         if self.fast:
-            self.w.fail_if(merge_ranges([f"type({s}) is not int", *(c for c, _, _ in self.bounds(t, s, "int"))]), FAIL)
+            self.w.fail_if(
+                merge_ranges([f"type({s}) is not int", *(c for c, _, _ in self.bounds(t, s, "int"))]), self.fail
+            )
             return s
         v = self.tmp("n")
         if self.enc:
@@ -77,11 +78,11 @@ class ScalarGen(GenBase):
         self.w.line("else:")
         with self.w.indent():
             if self.fast:
-                self.w.line(FAIL)
+                self.w.line(self.fail)
             else:
                 self.issue(path, "type", "`float`", s)
         if self.fast:
-            self.w.fail_if(merge_ranges([c for c, _, _ in self.bounds(t, v, "float")]), FAIL)
+            self.w.fail_if(merge_ranges([c for c, _, _ in self.bounds(t, v, "float")]), self.fail)
         else:
             self.w.line(f"if {v} is not None:")
             with self.w.indent():
@@ -103,13 +104,13 @@ class ScalarGen(GenBase):
             self.w.line("else:")
             with self.w.indent():
                 if self.fast:
-                    self.w.line(FAIL)
+                    self.w.line(self.fail)
                 else:
                     self.issue(path, "type", "`decimal`", s)
             return v
         self.w.line(f"{v} = _parse_decimal({s})")
         if self.fast:
-            self.w.fail_if(merge_ranges([f"{v} is None", *(c for c, _, _ in self.bounds(t, v, "decimal"))]), FAIL)
+            self.w.fail_if(merge_ranges([f"{v} is None", *(c for c, _, _ in self.bounds(t, v, "decimal"))]), self.fail)
             return v
         self.w.line(f"if {v} is None:")
         with self.w.indent():
@@ -154,7 +155,7 @@ class ScalarGen(GenBase):
     def string(self, t: PrimitiveType, s: str, path: str) -> str:
         checks = self.string_checks(t, s)
         if self.fast:
-            self.w.fail_if(merge_ranges([f"type({s}) is not str", *(c for c, _, _ in checks)]), FAIL)
+            self.w.fail_if(merge_ranges([f"type({s}) is not str", *(c for c, _, _ in checks)]), self.fail)
             return s
         v = s
         if self.enc:
@@ -192,17 +193,17 @@ class ScalarGen(GenBase):
             self.w.line("else:")
             with self.w.indent():
                 if self.fast:
-                    self.w.line(FAIL)
+                    self.w.line(self.fail)
                 else:
                     self.issue(path, "type", f"`{name}`", s)
             return v
         checks = self.string_checks(t, s)
         parse = f"{s}.encode()" if fmt == "bytes" else f"_parse_{py_ident(fmt)}({s})"
         if self.fast:
-            self.w.fail_if(merge_ranges([f"type({s}) is not str", *(c for c, _, _ in checks)]), FAIL)
+            self.w.fail_if(merge_ranges([f"type({s}) is not str", *(c for c, _, _ in checks)]), self.fail)
             self.w.line(f"{v} = {parse}")
             if fmt != "bytes":
-                self.w.fail_if([f"{v} is None"], FAIL)
+                self.w.fail_if([f"{v} is None"], self.fail)
             return v
         if self.type_guard(f"type({s}) is not str", path, name, s):
             with self.w.indent():
@@ -222,7 +223,7 @@ class ScalarGen(GenBase):
         good = self.membership(list(t.values), v)
         expected = "`" + describe(t, self.state.gtypes) + "`"
         if self.fast:
-            self.w.fail_if([f"not ({good})"], FAIL)
+            self.w.fail_if([f"not ({good})"], self.fail)
         else:
             self.w.line(f"if not ({good}):")
             with self.w.indent():
@@ -267,7 +268,7 @@ class ScalarGen(GenBase):
                 self.w.line(f"{v} = {s}")
             good = self.membership([m.value for m in t.members], v)
             if self.fast:
-                self.w.fail_if([f"not ({good})"], FAIL)
+                self.w.fail_if([f"not ({good})"], self.fail)
             else:
                 self.w.line(f"if not ({good}):")
                 with self.w.indent():
@@ -299,7 +300,7 @@ class ScalarGen(GenBase):
                 with self.w.indent():
                     self.w.line(f"{v} = {table}.get({src})")
         if self.fast:
-            self.w.fail_if([f"{v} is None"], FAIL)
+            self.w.fail_if([f"{v} is None"], self.fail)
         else:
             self.w.line(f"if {v} is None:")
             with self.w.indent():

@@ -261,7 +261,8 @@ def build_validators_view(
     responses = None
     if decoders.responses is not None:
         ids = [h.handlerId for h in sorted(handlers, key=lambda h: h.handlerId)]
-        responses = tuple(_response_entry(hid, codec) for hid, codec in zip(ids, decoders.responses, strict=True))
+        pairs = zip(ids, decoders.responses, strict=True)
+        responses = tuple(_response_entry(hid, codec, "_collect") for hid, codec in pairs)
     modules = None
     if decoders.module_codecs is not None and encoders is not None and encoders.module_codecs is not None:
         modules = _modules_entries(decoders.module_codecs, encoders.module_codecs)
@@ -278,14 +279,15 @@ def build_validators_view(
         responses=responses,
         modules=modules,
         topic_checks=tuple(_response_entry(name, codec) for name, codec in (encoders.topics if encoders else ())),
-        topic_decoders=tuple(_response_entry(name, codec) for name, codec in decoders.topics),
+        topic_decoders=tuple(_response_entry(name, codec, "_collect") for name, codec in decoders.topics),
     )
 
 
 def _modules_entries(
     decoders: Sequence[tuple[str, str, str, str]], encoders: Sequence[tuple[str, str, str, str]]
 ) -> tuple[str, ...]:
-    """`MODULES` lines: per module id, per method, a `ModuleCodec` of `_run` partials."""
+    """`MODULES` lines: per module id, per method, a `ModuleCodec` of partials (`_run` for the
+    encoders, `_collect` for the decoders, which check in one pass)."""
     lines: list[str] = []
     current: str | None = None
     for dec, enc in zip(decoders, encoders, strict=True):
@@ -302,12 +304,13 @@ def _modules_entries(
             ("encode_result", enc[3]),
             ("decode_result", dec[3]),
         ):
-            flat = f"            {name}=_partial(_run, {codec}),"
+            run = "_collect" if name.startswith("decode") else "_run"
+            flat = f"            {name}=_partial({run}, {codec}),"
             if len(flat) <= 88:
                 lines.append(flat)
             else:
                 lines.append(
-                    f"            {name}=_partial(\n                _run,\n                {codec},\n            ),"
+                    f"            {name}=_partial(\n                {run},\n                {codec},\n            ),"
                 )
         lines.append("        ),")
     if current is not None:
@@ -315,11 +318,11 @@ def _modules_entries(
     return tuple(lines)
 
 
-def _response_entry(handler_id: str, codec: str) -> str:
-    flat = f"    {py_str(handler_id)}: _partial(_run, {codec}),"
+def _response_entry(handler_id: str, codec: str, run: str = "_run") -> str:
+    flat = f"    {py_str(handler_id)}: _partial({run}, {codec}),"
     if len(flat) <= 88:
         return flat
-    return f"    {py_str(handler_id)}: _partial(\n        _run,\n        {codec},\n    ),"
+    return f"    {py_str(handler_id)}: _partial(\n        {run},\n        {codec},\n    ),"
 
 
 def module_aliases(gtypes: Mapping[str, GType], class_map: Mapping[str, ClassTarget] | None = None) -> dict[str, str]:

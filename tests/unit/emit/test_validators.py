@@ -283,6 +283,46 @@ def test_fast_path_allocates_no_issue(tmp_path: Path, monkeypatch: pytest.Monkey
     assert module.decode("T", {"a": [{"b": 1}], "c": "x"}) == {"a": [{"b": 1}], "c": "x"}
 
 
+def test_one_pass_decoder_reports_issues_around_valid_values_in_walk_order(tmp_path: Path) -> None:
+    # the collecting decoder checks each value once; only a failed value is checked again in full
+    item = obj(prop("sku", PrimitiveType(type="string", pattern="^[A-Z]+$")), prop("qty", INT))
+    order = obj(prop("id", INT), prop("items", ArrayType(items=RefType(ref="Item"), minItems=1)), prop("note", STR))
+    module = load(tmp_path, {"Item": item, "Order": order})
+    good = {"sku": "AB", "qty": 1}
+    value = {"id": "x", "items": [good, good, {"sku": "ab", "qty": "2"}, good, {"qty": 1}], "note": 5}
+    assert issues_of(module, "Order", value) == [
+        ("$.id", "type"),
+        ("$.items[2].sku", "pattern"),
+        ("$.items[2].qty", "type"),
+        ("$.items[4].sku", "missing"),
+        ("$.note", "type"),
+    ]
+    with pytest.raises(module.DecodeError) as info:
+        module.decode("Order", {"id": 1, "items": [good, good, good, {"sku": "AB", "qty": 0.5}], "note": ""})
+    assert [(i.path, i.code, i.message) for i in info.value.issues] == [
+        ("$.items[3].qty", "type", "Expected `int`, got `float`")
+    ]
+
+
+def test_one_pass_decoder_converts_where_the_fast_checks_give_up(tmp_path: Path) -> None:
+    # an integral float fails the fast int check, is accepted by the full one, and is converted
+    item = obj(prop("qty", INT), prop("price", NUM))
+    module = load(tmp_path, {"Item": item, "Items": ArrayType(items=RefType(ref="Item")), "Ints": ArrayType(items=INT)})
+    value = [{"qty": 1, "price": 2.5}, {"qty": 2.0, "price": 3}]
+    decoded = module.decode("Items", value)
+    assert decoded == [{"qty": 1, "price": 2.5}, {"qty": 2, "price": 3.0}]
+    assert type(decoded[1]["qty"]) is int and type(decoded[1]["price"]) is float
+    ints = module.decode("Ints", [1, 2.0, 3])
+    assert ints == [1, 2, 3] and [type(i) for i in ints] == [int, int, int]
+
+
+def test_one_pass_decoder_counts_unknown_fields_with_a_required_field_absent(tmp_path: Path) -> None:
+    # two known fields and one unknown one: as many keys as declared, yet one is not known
+    strict = obj(prop("a", INT), prop("b", INT), prop("c", INT, required=False), extra="forbid")
+    module = load(tmp_path, {"S": strict})
+    assert issues_of(module, "S", {"a": 1, "c": 2, "zzz": 3}) == [("$.b", "missing"), ("$.zzz", "extra_forbidden")]
+
+
 def test_class_map_overrides_origin(tmp_path: Path) -> None:
     pair = obj(prop("left", INT), prop("right", STR), origin=Origin(module="elsewhere", qualname="P", kind="typeddict"))
     module = load(tmp_path, {"Pair": pair}, class_map={"Pair": ClassTarget(module=HERE, name="Pair", kind="dataclass")})

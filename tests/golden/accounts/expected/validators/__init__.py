@@ -15,7 +15,6 @@ from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
 from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
-from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
@@ -104,8 +103,14 @@ class DecodeError(Exception):
 
 
 # What a fast function returns when it gives up (a return is cheaper than an exception); the
-# slow function then says why. Never a decoded value.
+# slow function then says why. Never a decoded value. A decoder's slow function checks in one
+# pass (fast checks, and full ones where they fail): the request path calls it directly.
 _FAIL: Final[Any] = object()
+
+
+class _Miss(Exception):
+    """Raised by a failed fast check inside a collecting function, caught a few lines below
+    (the `except` that checks that one value in full); never leaves the function."""
 
 
 _MISSING: Final[Any] = object()
@@ -586,7 +591,7 @@ _Codec = tuple[_Fast, _Slow]
 
 
 def _collect(codec: _Codec, value: object) -> Any:
-    """The slow function, once the fast one gave up: the value, or every issue."""
+    """The slow function: the value, or every issue."""
     issues: list[Issue] = []
     out = codec[1](value, "$", issues)
     if issues:
@@ -627,23 +632,26 @@ class HandlerCodec:
         self._query_table = query_table
         self._params_table = params_table
 
-    # the request path calls these once per request: the fast function is called inline
+    # the request path calls these once per request: `_collect` is inlined in `decode_body`
     def decode_body(self, value: object) -> object:
         codec = self._body
         if codec is None:
             return None
-        out = codec[0](value)
-        return out if out is not _FAIL else _collect(codec, value)
+        issues: list[Issue] = []
+        out = codec[1](value, "$", issues)
+        if issues:
+            raise DecodeError(issues)
+        return out
 
     def decode_query(self, value: Mapping[str, str | list[str]]) -> object:
         if self._query is None:
             return None
-        return _run(self._query, _coerce(value, self._query_table))
+        return _collect(self._query, _coerce(value, self._query_table))
 
     def decode_params(self, value: Mapping[str, str]) -> object:
         if self._params is None:
             return None
-        return _run(self._params, _coerce(value, self._params_table))
+        return _collect(self._params, _coerce(value, self._params_table))
 
     def encode_response(self, value: object) -> object:
         codec = self._response
@@ -722,59 +730,85 @@ def _dec_Account(v: Any) -> Any:
 
 
 def _dec_Account_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("email", _MISSING)
-        a6 = v.get("status", _MISSING)
-        a7 = v.get("balance_cents", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E0, _MISSING)
-        else:
-            n8: Any = a3
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".id", "`int`", n8)
+        try:
+            a2 = v["id"]
+            a3 = v["name"]
+            a4 = v["email"]
+            a5 = v["status"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("name", _MISSING)
+            a4 = v.get("email", _MISSING)
+            a5 = v.get("status", _MISSING)
+        a6 = v.get("balance_cents", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E0, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E1, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                n7: Any = a2
+                if type(n7) is float and n7.is_integer():
+                    n7 = int(n7)
+                if type(n7) is not int:
+                    _type(issues, path + ".id", "`int`", n7)
+                else:
+                    pass
+                a2 = n7
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E1, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".email", _E2, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".email", "`str`", a5)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".email", _E2, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".status", _E3, _MISSING)
-        else:
-            if type(a6) is not str:
-                _type(issues, path + ".status", "`str`", a6)
+                if type(a4) is not str:
+                    _type(issues, path + ".email", "`str`", a4)
+                else:
+                    pass
+        if type(a5) is not str:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".status", _E3, _MISSING)
             else:
-                pass
-        if a7 is not _MISSING:
-            n9: Any = a7
-            if type(n9) is float and n9.is_integer():
-                n9 = int(n9)
-            if type(n9) is not int:
-                _type(issues, path + ".balance_cents", "`int`", n9)
-            else:
-                pass
-        if len(issues) == k2:
-            kw10: dict[str, Any] = {"id": n8, "name": a4, "email": a5, "status": a6}
-            if a7 is not _MISSING:
-                kw10["balance_cents"] = n9
+                if type(a5) is not str:
+                    _type(issues, path + ".status", "`str`", a5)
+                else:
+                    pass
+        if a6 is not _MISSING:
+            if type(a6) is not int:
+                failed = True
+                n8: Any = a6
+                if type(n8) is float and n8.is_integer():
+                    n8 = int(n8)
+                if type(n8) is not int:
+                    _type(issues, path + ".balance_cents", "`int`", n8)
+                else:
+                    pass
+                a6 = n8
+        if not failed:
+            kw9: dict[str, Any] = {"id": a2, "name": a3, "email": a4, "status": a5}
+            if a6 is not _MISSING:
+                kw9["balance_cents"] = a6
+            o1 = _m1.Account(**kw9)
+        elif len(issues) == k0:
+            kw10: dict[str, Any] = {"id": a2, "name": a3, "email": a4, "status": a5}
+            if a6 is not _MISSING:
+                kw10["balance_cents"] = a6
             o1 = _m1.Account(**kw10)
     return o1
 
@@ -789,8 +823,7 @@ def _dec_Deposit(v: Any) -> Any:
     if type(a2) is not int or not 0 <= a2 <= 100000000000:
         return _FAIL
     o1: dict[str, Any]
-    same3 = len(v) == 1
-    if same3:
+    if len(v) == 1:
         o1 = v
     else:
         o1 = {"amount_cents": a2}
@@ -798,27 +831,41 @@ def _dec_Deposit(v: Any) -> Any:
 
 
 def _dec_Deposit_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("amount_cents", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".amount_cents", _E4, _MISSING)
-        else:
-            n4: Any = a3
-            if type(n4) is float and n4.is_integer():
-                n4 = int(n4)
-            if type(n4) is not int:
-                _type(issues, path + ".amount_cents", "`int`", n4)
+        try:
+            a2 = v["amount_cents"]
+        except KeyError:
+            failed = True
+            a2 = v.get("amount_cents", _MISSING)
+        if type(a2) is not int or not 0 <= a2 <= 100000000000:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".amount_cents", _E4, _MISSING)
             else:
-                if n4 < 0:
-                    _bad_num(issues, path + ".amount_cents", _E5, n4)
-                if n4 > 100000000000:
-                    _bad_num(issues, path + ".amount_cents", _E6, n4)
-        if len(issues) == k2:
-            o1 = {"amount_cents": n4}
+                n3: Any = a2
+                if type(n3) is float and n3.is_integer():
+                    n3 = int(n3)
+                if type(n3) is not int:
+                    _type(issues, path + ".amount_cents", "`int`", n3)
+                else:
+                    if n3 < 0:
+                        _bad_num(issues, path + ".amount_cents", _E5, n3)
+                    if n3 > 100000000000:
+                        _bad_num(issues, path + ".amount_cents", _E6, n3)
+                a2 = n3
+        if not failed:
+            if len(v) == 1:
+                o1 = v
+            else:
+                o1 = {"amount_cents": a2}
+        elif len(issues) == k0:
+            o1 = {"amount_cents": a2}
     return o1
 
 
@@ -846,40 +893,62 @@ def _dec_NewUser(v: Any) -> Any:
 
 
 def _dec_NewUser_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("email", _MISSING)
-        a5 = v.get("status", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".name", _E1, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".name", "`str`", a3)
+        try:
+            a2 = v["name"]
+            a3 = v["email"]
+        except KeyError:
+            failed = True
+            a2 = v.get("name", _MISSING)
+            a3 = v.get("email", _MISSING)
+        a4 = v.get("status", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 120:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".name", _E1, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".name", _E9, a3)
-                if len(a3) > 120:
-                    _bad(issues, path + ".name", _E10, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".email", _E2, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".email", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".name", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".name", _E9, a2)
+                    if len(a2) > 120:
+                        _bad(issues, path + ".name", _E10, a2)
+        if type(a3) is not str or _RE7.search(a3) is None:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".email", _E2, _MISSING)
             else:
-                if _RE7.search(a4) is None:
-                    _bad(issues, path + ".email", _E11, a4)
-        if a5 is not _MISSING:
-            e6: Any = _EN8.get(a5) if type(a5) is str else None
-            if e6 is None:
-                _show(issues, path + ".status", _E12, a5)
-        if len(issues) == k2:
-            o1 = {"name": a3, "email": a4}
-            if a5 is not _MISSING:
-                o1["status"] = e6
+                if type(a3) is not str:
+                    _type(issues, path + ".email", "`str`", a3)
+                else:
+                    if _RE7.search(a3) is None:
+                        _bad(issues, path + ".email", _E11, a3)
+        if a4 is not _MISSING:
+            try:
+                e5: Any = _EN8.get(a4) if type(a4) is str else None
+                if e5 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e6: Any = _EN8.get(a4) if type(a4) is str else None
+                if e6 is None:
+                    _show(issues, path + ".status", _E12, a4)
+                e5 = e6
+        if not failed:
+            o1 = {"name": a2, "email": a3}
+            if a4 is not _MISSING:
+                o1["status"] = e5
+        elif len(issues) == k0:
+            o1 = {"name": a2, "email": a3}
+            if a4 is not _MISSING:
+                o1["status"] = e5
     return o1
 
 
@@ -916,64 +985,99 @@ def _dec_User(v: Any) -> Any:
 
 
 def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("email", _MISSING)
-        a6 = v.get("status", _MISSING)
-        a7 = v.get("balance_cents", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E0, _MISSING)
-        else:
-            n8: Any = a3
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".id", "`int`", n8)
+        try:
+            a2 = v["id"]
+            a3 = v["name"]
+            a4 = v["email"]
+            a5 = v["status"]
+            a6 = v["balance_cents"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("name", _MISSING)
+            a4 = v.get("email", _MISSING)
+            a5 = v.get("status", _MISSING)
+            a6 = v.get("balance_cents", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E0, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E1, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                n7: Any = a2
+                if type(n7) is float and n7.is_integer():
+                    n7 = int(n7)
+                if type(n7) is not int:
+                    _type(issues, path + ".id", "`int`", n7)
+                else:
+                    pass
+                a2 = n7
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E1, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".email", _E2, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".email", "`str`", a5)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".email", _E2, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".status", _E13, _MISSING)
-        else:
-            e9: Any = _EN8.get(a6) if type(a6) is str else None
-            if e9 is None:
-                _show(issues, path + ".status", _E12, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".balance_cents", _E14, _MISSING)
-        else:
-            n10: Any = a7
-            if type(n10) is float and n10.is_integer():
-                n10 = int(n10)
-            if type(n10) is not int:
-                _type(issues, path + ".balance_cents", "`int`", n10)
+                if type(a4) is not str:
+                    _type(issues, path + ".email", "`str`", a4)
+                else:
+                    pass
+        try:
+            e8: Any = _EN8.get(a5) if type(a5) is str else None
+            if e8 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".status", _E13, _MISSING)
             else:
-                if n10 < 0:
-                    _bad_num(issues, path + ".balance_cents", _E5, n10)
-        if len(issues) == k2:
+                e9: Any = _EN8.get(a5) if type(a5) is str else None
+                if e9 is None:
+                    _show(issues, path + ".status", _E12, a5)
+                e8 = e9
+        if type(a6) is not int or a6 < 0:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".balance_cents", _E14, _MISSING)
+            else:
+                n10: Any = a6
+                if type(n10) is float and n10.is_integer():
+                    n10 = int(n10)
+                if type(n10) is not int:
+                    _type(issues, path + ".balance_cents", "`int`", n10)
+                else:
+                    if n10 < 0:
+                        _bad_num(issues, path + ".balance_cents", _E5, n10)
+                a6 = n10
+        if not failed:
             o1 = {
-                "id": n8,
-                "name": a4,
-                "email": a5,
-                "status": e9,
-                "balance_cents": n10,
+                "id": a2,
+                "name": a3,
+                "email": a4,
+                "status": e8,
+                "balance_cents": a6,
+            }
+        elif len(issues) == k0:
+            o1 = {
+                "id": a2,
+                "name": a3,
+                "email": a4,
+                "status": e8,
+                "balance_cents": a6,
             }
     return o1
 
@@ -999,34 +1103,52 @@ def _dec_UserFilter(v: Any) -> Any:
 
 
 def _dec_UserFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
+        a2 = v.get("status", _MISSING)
+        a3 = v.get("limit", _MISSING)
+        if a2 is not _MISSING:
+            try:
+                e4: Any = _EN8.get(a2) if type(a2) is str else None
+                if e4 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e5: Any = _EN8.get(a2) if type(a2) is str else None
+                if e5 is None:
+                    _show(issues, path + ".status", _E12, a2)
+                e4 = e5
         if a3 is not _MISSING:
-            e5: Any = _EN8.get(a3) if type(a3) is str else None
-            if e5 is None:
-                _show(issues, path + ".status", _E12, a3)
-        if a4 is not _MISSING:
-            n6: Any = a4
-            if type(n6) is float and n6.is_integer():
-                n6 = int(n6)
-            if type(n6) is not int:
-                _type(issues, path + ".limit", "`int`", n6)
-            else:
-                if n6 < 1:
-                    _bad_num(issues, path + ".limit", _E15, n6)
-                if n6 > 100:
-                    _bad_num(issues, path + ".limit", _E16, n6)
-        if len(issues) == k2:
+            if type(a3) is not int or not 1 <= a3 <= 100:
+                failed = True
+                n6: Any = a3
+                if type(n6) is float and n6.is_integer():
+                    n6 = int(n6)
+                if type(n6) is not int:
+                    _type(issues, path + ".limit", "`int`", n6)
+                else:
+                    if n6 < 1:
+                        _bad_num(issues, path + ".limit", _E15, n6)
+                    if n6 > 100:
+                        _bad_num(issues, path + ".limit", _E16, n6)
+                a3 = n6
+        if not failed:
             o1 = {}
+            if a2 is not _MISSING:
+                o1["status"] = e4
             if a3 is not _MISSING:
-                o1["status"] = e5
-            if a4 is not _MISSING:
-                o1["limit"] = n6
+                o1["limit"] = a3
+        elif len(issues) == k0:
+            o1 = {}
+            if a2 is not _MISSING:
+                o1["status"] = e4
+            if a3 is not _MISSING:
+                o1["limit"] = a3
     return o1
 
 
@@ -1038,9 +1160,15 @@ def _dec_UserStatus(v: Any) -> Any:
 
 
 def _dec_UserStatus_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN8.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E12, v)
+    try:
+        e1: Any = _EN8.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN8.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E12, v)
+        e1 = e2
     return e1
 
 
@@ -1066,34 +1194,55 @@ def _dec_anon(v: Any) -> Any:
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E0, _MISSING)
-        else:
-            n4: Any = a3
-            if type(n4) is float and n4.is_integer():
-                n4 = int(n4)
-            if type(n4) is not int:
-                _type(issues, path + ".id", "`int`", n4)
+        try:
+            a2 = v["id"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E0, _MISSING)
             else:
-                pass
-        for key5 in v:
-            if key5 not in _K17:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n4}
+                n3: Any = a2
+                if type(n3) is float and n3.is_integer():
+                    n3 = int(n3)
+                if type(n3) is not int:
+                    _type(issues, path + ".id", "`int`", n3)
+                else:
+                    pass
+                a2 = n3
+        try:
+            c4 = 1
+            if failed or len(v) != c4:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key5 in v:
+                if key5 not in _K17:
+                    _add(
+                        issues,
+                        _kp(path, key5),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key5],
+                        "Object contains unknown field `" + key5 + "`",
+                    )
+        if not failed:
+            same6 = True
+            if same6:
+                o1 = v
+            else:
+                o1 = {"id": a2}
+        elif len(issues) == k0:
+            o1 = {"id": a2}
     return o1
 
 
@@ -1339,9 +1488,11 @@ MODULES: Final[dict[str, dict[str, ModuleCodec]]] = {}
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -1351,9 +1502,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues

@@ -15,7 +15,6 @@ from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
 from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
-from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
@@ -103,8 +102,14 @@ class DecodeError(Exception):
 
 
 # What a fast function returns when it gives up (a return is cheaper than an exception); the
-# slow function then says why. Never a decoded value.
+# slow function then says why. Never a decoded value. A decoder's slow function checks in one
+# pass (fast checks, and full ones where they fail): the request path calls it directly.
 _FAIL: Final[Any] = object()
+
+
+class _Miss(Exception):
+    """Raised by a failed fast check inside a collecting function, caught a few lines below
+    (the `except` that checks that one value in full); never leaves the function."""
 
 
 _MISSING: Final[Any] = object()
@@ -585,7 +590,7 @@ _Codec = tuple[_Fast, _Slow]
 
 
 def _collect(codec: _Codec, value: object) -> Any:
-    """The slow function, once the fast one gave up: the value, or every issue."""
+    """The slow function: the value, or every issue."""
     issues: list[Issue] = []
     out = codec[1](value, "$", issues)
     if issues:
@@ -626,23 +631,26 @@ class HandlerCodec:
         self._query_table = query_table
         self._params_table = params_table
 
-    # the request path calls these once per request: the fast function is called inline
+    # the request path calls these once per request: `_collect` is inlined in `decode_body`
     def decode_body(self, value: object) -> object:
         codec = self._body
         if codec is None:
             return None
-        out = codec[0](value)
-        return out if out is not _FAIL else _collect(codec, value)
+        issues: list[Issue] = []
+        out = codec[1](value, "$", issues)
+        if issues:
+            raise DecodeError(issues)
+        return out
 
     def decode_query(self, value: Mapping[str, str | list[str]]) -> object:
         if self._query is None:
             return None
-        return _run(self._query, _coerce(value, self._query_table))
+        return _collect(self._query, _coerce(value, self._query_table))
 
     def decode_params(self, value: Mapping[str, str]) -> object:
         if self._params is None:
             return None
-        return _run(self._params, _coerce(value, self._params_table))
+        return _collect(self._params, _coerce(value, self._params_table))
 
     def encode_response(self, value: object) -> object:
         codec = self._response
@@ -737,49 +745,49 @@ _E44: Final = ("missing", "`int`", "Object missing required field `book_id`")
 _E45: Final = ("missing", "`int`", "Object missing required field `quantity`")
 _E46: Final = ("maximum", "`int` <= 50", "Expected `int` <= 50")
 _E47: Final = ("missing", "`object`", "Object missing required field `ship_to`")
-_E48: Final = ("enum", "`Priority`")
-_RE49: Final = re.compile("^97[89]\\d{10}\\Z")
-_E50: Final = ("missing", "`str`", "Object missing required field `isbn13`")
-_E51: Final = (
+_E48: Final = ("missing", "`str`", "Object missing required field `street`")
+_E49: Final = ("missing", "`str`", "Object missing required field `city`")
+_E50: Final = ("missing", "`str`", "Object missing required field `postcode`")
+_E51: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
+_E52: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
+_E53: Final = ("missing", "`str`", "Object missing required field `country`")
+_E54: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
+_E55: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E56: Final = ("enum", "`Priority`")
+_RE57: Final = re.compile("^97[89]\\d{10}\\Z")
+_E58: Final = ("missing", "`str`", "Object missing required field `isbn13`")
+_E59: Final = (
     "pattern",
     "`str` matching regex '^97[89]\\d{10}$'",
     "Expected `str` matching regex '^97[89]\\d{10}$'",
 )
-_E52: Final = ("missing", '`"978" | "979"`', "Object missing required field `prefix`")
-_E53: Final = ("literal", '`"978" | "979"`')
-_E54: Final = ("missing", "`bool`", "Object missing required field `was_isbn10`")
-_S55: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
-_E56: Final = ("missing", "`uuid`", "Object missing required field `id`")
-_E57: Final = (
+_E60: Final = ("missing", '`"978" | "979"`', "Object missing required field `prefix`")
+_E61: Final = ("literal", '`"978" | "979"`')
+_E62: Final = ("missing", "`bool`", "Object missing required field `was_isbn10`")
+_S63: Final = frozenset({"cancelled", "paid", "pending", "shipped"})
+_E64: Final = ("missing", "`uuid`", "Object missing required field `id`")
+_E65: Final = (
     "missing",
     '`"pending" | "paid" | "shipped" | "cancelled"`',
     "Object missing required field `status`",
 )
-_E58: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
-_E59: Final = ("missing", "`object`", "Object missing required field `total`")
-_E60: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
-_E61: Final = ("missing", "`int`", "Object missing required field `books`")
-_E62: Final = ("missing", "`array`", "Object missing required field `items`")
-_E63: Final = ("missing", "`int`", "Object missing required field `total`")
-_E64: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
-_RE65: Final = re.compile("^[A-Z]{2}\\Z")
-_E66: Final = ("missing", "`str`", "Object missing required field `country`")
-_E67: Final = (
+_E66: Final = ("literal", '`"pending" | "paid" | "shipped" | "cancelled"`')
+_E67: Final = ("missing", "`object`", "Object missing required field `total`")
+_E68: Final = ("missing", "`datetime`", "Object missing required field `created_at`")
+_E69: Final = ("missing", "`int`", "Object missing required field `books`")
+_E70: Final = ("missing", "`array`", "Object missing required field `items`")
+_E71: Final = ("missing", "`int`", "Object missing required field `total`")
+_E72: Final = ("missing", "`int | null`", "Object missing required field `next_offset`")
+_RE73: Final = re.compile("^[A-Z]{2}\\Z")
+_E74: Final = (
     "pattern",
     "`str` matching regex '^[A-Z]{2}$'",
     "Expected `str` matching regex '^[A-Z]{2}$'",
 )
-_E68: Final = ("missing", "`int`", "Object missing required field `items`")
-_E69: Final = ("missing", "`str`", "Object missing required field `signature`")
-_E70: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
-_E71: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
-_E72: Final = ("missing", "`str`", "Object missing required field `street`")
-_E73: Final = ("missing", "`str`", "Object missing required field `city`")
-_E74: Final = ("missing", "`str`", "Object missing required field `postcode`")
-_E75: Final = ("min_length", "`str` of length >= 3", "Expected `str` of length >= 3")
-_E76: Final = ("max_length", "`str` of length <= 10", "Expected `str` of length <= 10")
-_E77: Final = ("min_length", "`str` of length >= 2", "Expected `str` of length >= 2")
-_E78: Final = ("max_length", "`str` of length <= 2", "Expected `str` of length <= 2")
+_E75: Final = ("missing", "`int`", "Object missing required field `items`")
+_E76: Final = ("missing", "`str`", "Object missing required field `signature`")
+_E77: Final = ("min_length", "`str` of length >= 64", "Expected `str` of length >= 64")
+_E78: Final = ("max_length", "`str` of length <= 64", "Expected `str` of length <= 64")
 _E79: Final = (
     "missing",
     '`"domestic" | "eu" | "world"`',
@@ -957,99 +965,138 @@ def _dec_Author(v: Any) -> Any:
     if type(a3) is not str or not 1 <= len(a3) <= 120:
         return _FAIL
     if a4 is not _MISSING:
-        o6: Any = None
+        o7: Any = None
         if a4 is not None:
             if type(a4) is not str:
                 return _FAIL
-            x7 = _parse_date(a4)
-            if x7 is None:
+            x6 = _parse_date(a4)
+            if x6 is None:
                 return _FAIL
-            o6 = x7
+            o7 = x6
     if a5 is not _MISSING:
-        o8: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE0.search(a5) is None:
                 return _FAIL
-            o8 = a5
-    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c9:
+    c8 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+    if len(v) != c8:
         return _FAIL
-    kw10: dict[str, Any] = {"id": a2, "name": a3}
+    kw9: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
-        kw10["born"] = o6
+        kw9["born"] = o7
     if a5 is not _MISSING:
-        kw10["website"] = o8
-    o1 = _MC1(**kw10)
+        kw9["website"] = a5
+    o1 = _MC1(**kw9)
     return o1
 
 
 def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("born", _MISSING)
-        a6 = v.get("website", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E2, _MISSING)
-        else:
-            n7: Any = a3
-            if type(n7) is float and n7.is_integer():
-                n7 = int(n7)
-            if type(n7) is not int:
-                _type(issues, path + ".id", "`int`", n7)
+        try:
+            a2 = v["id"]
+            a3 = v["name"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("name", _MISSING)
+        a4 = v.get("born", _MISSING)
+        a5 = v.get("website", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E2, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E3, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                n6: Any = a2
+                if type(n6) is float and n6.is_integer():
+                    n6 = int(n6)
+                if type(n6) is not int:
+                    _type(issues, path + ".id", "`int`", n6)
+                else:
+                    pass
+                a2 = n6
+        if type(a3) is not str or not 1 <= len(a3) <= 120:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E3, _MISSING)
             else:
-                if len(a4) < 1:
-                    _bad(issues, path + ".name", _E4, a4)
-                if len(a4) > 120:
-                    _bad(issues, path + ".name", _E5, a4)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    if len(a3) < 1:
+                        _bad(issues, path + ".name", _E4, a3)
+                    if len(a3) > 120:
+                        _bad(issues, path + ".name", _E5, a3)
+        if a4 is not _MISSING:
+            try:
+                o8: Any = None
+                if a4 is not None:
+                    if type(a4) is not str:
+                        raise _Miss
+                    x7 = _parse_date(a4)
+                    if x7 is None:
+                        raise _Miss
+                    o8 = x7
+            except _Miss:
+                failed = True
+                o10: Any = None
+                if a4 is not None:
+                    x9: Any = None
+                    if type(a4) is not str:
+                        _type(issues, path + ".born", "`date`", a4)
+                    else:
+                        x9 = _parse_date(a4)
+                        if x9 is None:
+                            _show(issues, path + ".born", _E6, a4)
+                    o10 = x9
+                o8 = o10
         if a5 is not _MISSING:
-            o8: Any = None
-            if a5 is not None:
-                x9: Any = None
-                if type(a5) is not str:
-                    _type(issues, path + ".born", "`date`", a5)
-                else:
-                    x9 = _parse_date(a5)
-                    if x9 is None:
-                        _show(issues, path + ".born", _E6, a5)
-                o8 = x9
-        if a6 is not _MISSING:
-            o10: Any = None
-            if a6 is not None:
-                if type(a6) is not str:
-                    _type(issues, path + ".website", "`str`", a6)
-                else:
-                    if _RE0.search(a6) is None:
-                        _bad(issues, path + ".website", _E7, a6)
-                o10 = a6
-        for key11 in v:
-            if key11 not in _K8:
-                _add(
-                    issues,
-                    _kp(path, key11),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key11],
-                    "Object contains unknown field `" + key11 + "`",
-                )
-        if len(issues) == k2:
-            kw12: dict[str, Any] = {"id": n7, "name": a4}
+            try:
+                if a5 is not None:
+                    if type(a5) is not str or _RE0.search(a5) is None:
+                        raise _Miss
+            except _Miss:
+                failed = True
+                if a5 is not None:
+                    if type(a5) is not str:
+                        _type(issues, path + ".website", "`str`", a5)
+                    else:
+                        if _RE0.search(a5) is None:
+                            _bad(issues, path + ".website", _E7, a5)
+        try:
+            c11 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+            if failed or len(v) != c11:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key12 in v:
+                if key12 not in _K8:
+                    _add(
+                        issues,
+                        _kp(path, key12),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key12],
+                        "Object contains unknown field `" + key12 + "`",
+                    )
+        if not failed:
+            kw13: dict[str, Any] = {"id": a2, "name": a3}
+            if a4 is not _MISSING:
+                kw13["born"] = o8
             if a5 is not _MISSING:
-                kw12["born"] = o8
-            if a6 is not _MISSING:
-                kw12["website"] = o10
-            o1 = _MC1(**kw12)
+                kw13["website"] = a5
+            o1 = _MC1(**kw13)
+        elif len(issues) == k0:
+            kw14: dict[str, Any] = {"id": a2, "name": a3}
+            if a4 is not _MISSING:
+                kw14["born"] = o8
+            if a5 is not _MISSING:
+                kw14["website"] = a5
+            o1 = _MC1(**kw14)
     return o1
 
 
@@ -1089,24 +1136,23 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    same15 = len(a6) == 2
-    if same15:
+    if len(a6) == 2:
         o12 = a6
     else:
         o12 = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x16 = _parse_date(a7)
-        if x16 is None:
+        x15 = _parse_date(a7)
+        if x15 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i18 in a8:
-            if type(i18) is not str or len(i18) > 30:
+        for i17 in a8:
+            if type(i17) is not str or len(i17) > 30:
                 return _FAIL
-        l17 = a8
+        l16 = a8
     if type(a9) is not int:
         return _FAIL
     if type(a10) is not int:
@@ -1121,150 +1167,228 @@ def _dec_Book(v: Any) -> Any:
         "in_stock": a10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x16
+        o1["published"] = x15
     if a8 is not _MISSING:
-        o1["tags"] = l17
+        o1["tags"] = l16
     return o1
 
 
 def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        a10 = v.get("id", _MISSING)
-        a11 = v.get("in_stock", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".title", _E11, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
+        try:
+            a2 = v["title"]
+            a3 = v["isbn"]
+            a4 = v["author_id"]
+            a5 = v["genre"]
+            a6 = v["price"]
+            a9 = v["id"]
+            a10 = v["in_stock"]
+        except KeyError:
+            failed = True
+            a2 = v.get("title", _MISSING)
+            a3 = v.get("isbn", _MISSING)
+            a4 = v.get("author_id", _MISSING)
+            a5 = v.get("genre", _MISSING)
+            a6 = v.get("price", _MISSING)
+            a9 = v.get("id", _MISSING)
+            a10 = v.get("in_stock", _MISSING)
+        a7 = v.get("published", _MISSING)
+        a8 = v.get("tags", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 200:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".title", _E11, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E4, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E12, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E13, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".isbn", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".title", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".title", _E4, a2)
+                    if len(a2) > 200:
+                        _bad(issues, path + ".title", _E12, a2)
+        if type(a3) is not str or _RE9.search(a3) is None:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".isbn", _E13, _MISSING)
             else:
-                if _RE9.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E14, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E15, _MISSING)
-        else:
-            n12: Any = a5
-            if type(n12) is float and n12.is_integer():
-                n12 = int(n12)
-            if type(n12) is not int:
-                _type(issues, path + ".author_id", "`int`", n12)
+                if type(a3) is not str:
+                    _type(issues, path + ".isbn", "`str`", a3)
+                else:
+                    if _RE9.search(a3) is None:
+                        _bad(issues, path + ".isbn", _E14, a3)
+        if type(a4) is not int or a4 < 1:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".author_id", _E15, _MISSING)
             else:
-                if n12 < 1:
-                    _bad_num(issues, path + ".author_id", _E16, n12)
-        if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E17, _MISSING)
-        else:
-            e13: Any = _EN10.get(a6) if type(a6) is str else None
-            if e13 is None:
-                _show(issues, path + ".genre", _E18, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".price", _E19, _MISSING)
-        else:
-            o14: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
+                n11: Any = a4
+                if type(n11) is float and n11.is_integer():
+                    n11 = int(n11)
+                if type(n11) is not int:
+                    _type(issues, path + ".author_id", "`int`", n11)
+                else:
+                    if n11 < 1:
+                        _bad_num(issues, path + ".author_id", _E16, n11)
+                a4 = n11
+        try:
+            e12: Any = _EN10.get(a5) if type(a5) is str else None
+            if e12 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".genre", _E17, _MISSING)
             else:
-                k15 = len(issues)
-                a16 = a7.get("amount", _MISSING)
-                a17 = a7.get("currency", _MISSING)
-                if a16 is _MISSING:
+                e13: Any = _EN10.get(a5) if type(a5) is str else None
+                if e13 is None:
+                    _show(issues, path + ".genre", _E18, a5)
+                e12 = e13
+        o14: Any
+        if type(a6) is not dict:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".price", _E19, _MISSING)
+            else:
+                _type(issues, path + ".price", "`object`", a6)
+        else:
+            try:
+                a15 = a6["amount"]
+                a16 = a6["currency"]
+            except KeyError:
+                failed = True
+                a15 = a6.get("amount", _MISSING)
+                a16 = a6.get("currency", _MISSING)
+            if type(a15) is not int or a15 < 0:
+                failed = True
+                if a15 is _MISSING:
                     _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
-                    n18: Any = a16
-                    if type(n18) is float and n18.is_integer():
-                        n18 = int(n18)
-                    if type(n18) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n18)
+                    n17: Any = a15
+                    if type(n17) is float and n17.is_integer():
+                        n17 = int(n17)
+                    if type(n17) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n17)
                     else:
-                        if n18 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n18)
-                if a17 is _MISSING:
+                        if n17 < 0:
+                            _bad_num(issues, path + ".price.amount", _E21, n17)
+                    a15 = n17
+            if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
+                failed = True
+                if a16 is _MISSING:
                     _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
-                    if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a17)
-                if len(issues) == k15:
-                    o14 = {"amount": n18, "currency": a17}
+                    if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
+                        _show(issues, path + ".price.currency", _E23, a16)
+            if not failed:
+                if len(a6) == 2:
+                    o14 = a6
+                else:
+                    o14 = {"amount": a15, "currency": a16}
+            elif len(issues) == k0:
+                o14 = {"amount": a15, "currency": a16}
+        if a7 is not _MISSING:
+            try:
+                if type(a7) is not str:
+                    raise _Miss
+                x18 = _parse_date(a7)
+                if x18 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                x19: Any = None
+                if type(a7) is not str:
+                    _type(issues, path + ".published", "`date`", a7)
+                else:
+                    x19 = _parse_date(a7)
+                    if x19 is None:
+                        _show(issues, path + ".published", _E6, a7)
+                x18 = x19
         if a8 is not _MISSING:
-            x19: Any = None
-            if type(a8) is not str:
-                _type(issues, path + ".published", "`date`", a8)
+            l20: Any
+            if type(a8) is not list:
+                failed = True
+                _type(issues, path + ".tags", "`array`", a8)
             else:
-                x19 = _parse_date(a8)
-                if x19 is None:
-                    _show(issues, path + ".published", _E6, a8)
-        if a9 is not _MISSING:
-            l20: Any = None
-            if type(a9) is not list:
-                _type(issues, path + ".tags", "`array`", a9)
+                if len(a8) > 10:
+                    failed = True
+                    if len(a8) > 10:
+                        _bad(issues, path + ".tags", _E24, a8)
+                acc23: list[Any] | None = None
+                j22 = -1
+                for i21 in a8:
+                    j22 += 1
+                    if type(i21) is not str or len(i21) > 30:
+                        failed = True
+                        if type(i21) is not str:
+                            _type(issues, f"{path}.tags[{j22}]", "`str`", i21)
+                        else:
+                            if len(i21) > 30:
+                                _bad(issues, f"{path}.tags[{j22}]", _E25, i21)
+                    if acc23 is not None:
+                        acc23.append(i21)
+                    elif failed and i21 is not a8[j22]:
+                        acc23 = [*a8[:j22], i21]
+                if not failed or len(issues) == k0:
+                    l20 = a8 if acc23 is None else acc23
+        if type(a9) is not int:
+            failed = True
+            if a9 is _MISSING:
+                _bad(issues, path + ".id", _E2, _MISSING)
             else:
-                p21 = path + ".tags"
-                k22 = len(issues)
-                if len(a9) > 10:
-                    _bad(issues, p21, _E24, a9)
-                acc25: list[Any] = []
-                for j24, i23 in enumerate(a9):
-                    if type(i23) is not str:
-                        _type(issues, f"{p21}[{j24}]", "`str`", i23)
-                    else:
-                        if len(i23) > 30:
-                            _bad(issues, f"{p21}[{j24}]", _E25, i23)
-                    acc25.append(i23)
-                if len(issues) == k22:
-                    l20 = acc25
-        if a10 is _MISSING:
-            _bad(issues, path + ".id", _E2, _MISSING)
-        else:
-            n26: Any = a10
-            if type(n26) is float and n26.is_integer():
-                n26 = int(n26)
-            if type(n26) is not int:
-                _type(issues, path + ".id", "`int`", n26)
+                n24: Any = a9
+                if type(n24) is float and n24.is_integer():
+                    n24 = int(n24)
+                if type(n24) is not int:
+                    _type(issues, path + ".id", "`int`", n24)
+                else:
+                    pass
+                a9 = n24
+        if type(a10) is not int:
+            failed = True
+            if a10 is _MISSING:
+                _bad(issues, path + ".in_stock", _E26, _MISSING)
             else:
-                pass
-        if a11 is _MISSING:
-            _bad(issues, path + ".in_stock", _E26, _MISSING)
-        else:
-            n27: Any = a11
-            if type(n27) is float and n27.is_integer():
-                n27 = int(n27)
-            if type(n27) is not int:
-                _type(issues, path + ".in_stock", "`int`", n27)
-            else:
-                pass
-        if len(issues) == k2:
+                n25: Any = a10
+                if type(n25) is float and n25.is_integer():
+                    n25 = int(n25)
+                if type(n25) is not int:
+                    _type(issues, path + ".in_stock", "`int`", n25)
+                else:
+                    pass
+                a10 = n25
+        if not failed:
             o1 = {
-                "title": a3,
-                "isbn": a4,
-                "author_id": n12,
-                "genre": e13,
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e12,
                 "price": o14,
-                "id": n26,
-                "in_stock": n27,
+                "id": a9,
+                "in_stock": a10,
             }
+            if a7 is not _MISSING:
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["published"] = x19
-            if a9 is not _MISSING:
+                o1["tags"] = l20
+        elif len(issues) == k0:
+            o1 = {
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e12,
+                "price": o14,
+                "id": a9,
+                "in_stock": a10,
+            }
+            if a7 is not _MISSING:
+                o1["published"] = x18
+            if a8 is not _MISSING:
                 o1["tags"] = l20
     return o1
 
@@ -1292,14 +1416,13 @@ def _dec_BookPatch(v: Any) -> Any:
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
             return _FAIL
         o6: dict[str, Any]
-        same9 = len(a3) == 2
-        if same9:
+        if len(a3) == 2:
             o6 = a3
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN10.get(a4) if type(a4) is str else None
-        if e10 is None:
+        e9: Any = _EN10.get(a4) if type(a4) is str else None
+        if e9 is None:
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
@@ -1310,79 +1433,118 @@ def _dec_BookPatch(v: Any) -> Any:
     if a3 is not _MISSING:
         o1["price"] = o6
     if a4 is not _MISSING:
-        o1["genre"] = e10
+        o1["genre"] = e9
     if a5 is not _MISSING:
         o1["in_stock"] = a5
     return o1
 
 
 def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("price", _MISSING)
-        a5 = v.get("genre", _MISSING)
-        a6 = v.get("in_stock", _MISSING)
+        a2 = v.get("title", _MISSING)
+        a3 = v.get("price", _MISSING)
+        a4 = v.get("genre", _MISSING)
+        a5 = v.get("in_stock", _MISSING)
+        if a2 is not _MISSING:
+            if type(a2) is not str or not 1 <= len(a2) <= 200:
+                failed = True
+                if type(a2) is not str:
+                    _type(issues, path + ".title", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".title", _E4, a2)
+                    if len(a2) > 200:
+                        _bad(issues, path + ".title", _E12, a2)
         if a3 is not _MISSING:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
+            o6: Any
+            if type(a3) is not dict:
+                failed = True
+                _type(issues, path + ".price", "`object`", a3)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E4, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E12, a3)
-        if a4 is not _MISSING:
-            o7: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                k8 = len(issues)
-                a9 = a4.get("amount", _MISSING)
-                a10 = a4.get("currency", _MISSING)
-                if a9 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E20, _MISSING)
-                else:
-                    n11: Any = a9
-                    if type(n11) is float and n11.is_integer():
-                        n11 = int(n11)
-                    if type(n11) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n11)
+                try:
+                    a7 = a3["amount"]
+                    a8 = a3["currency"]
+                except KeyError:
+                    failed = True
+                    a7 = a3.get("amount", _MISSING)
+                    a8 = a3.get("currency", _MISSING)
+                if type(a7) is not int or a7 < 0:
+                    failed = True
+                    if a7 is _MISSING:
+                        _bad(issues, path + ".price.amount", _E20, _MISSING)
                     else:
-                        if n11 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n11)
-                if a10 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E22, _MISSING)
-                else:
-                    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a10)
-                if len(issues) == k8:
-                    o7 = {"amount": n11, "currency": a10}
+                        n9: Any = a7
+                        if type(n9) is float and n9.is_integer():
+                            n9 = int(n9)
+                        if type(n9) is not int:
+                            _type(issues, path + ".price.amount", "`int`", n9)
+                        else:
+                            if n9 < 0:
+                                _bad_num(issues, path + ".price.amount", _E21, n9)
+                        a7 = n9
+                if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
+                    failed = True
+                    if a8 is _MISSING:
+                        _bad(issues, path + ".price.currency", _E22, _MISSING)
+                    else:
+                        if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
+                            _show(issues, path + ".price.currency", _E23, a8)
+                if not failed:
+                    if len(a3) == 2:
+                        o6 = a3
+                    else:
+                        o6 = {"amount": a7, "currency": a8}
+                elif len(issues) == k0:
+                    o6 = {"amount": a7, "currency": a8}
+        if a4 is not _MISSING:
+            try:
+                e10: Any = _EN10.get(a4) if type(a4) is str else None
+                if e10 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e11: Any = _EN10.get(a4) if type(a4) is str else None
+                if e11 is None:
+                    _show(issues, path + ".genre", _E18, a4)
+                e10 = e11
         if a5 is not _MISSING:
-            e12: Any = _EN10.get(a5) if type(a5) is str else None
-            if e12 is None:
-                _show(issues, path + ".genre", _E18, a5)
-        if a6 is not _MISSING:
-            n13: Any = a6
-            if type(n13) is float and n13.is_integer():
-                n13 = int(n13)
-            if type(n13) is not int:
-                _type(issues, path + ".in_stock", "`int`", n13)
-            else:
-                if n13 < 0:
-                    _bad_num(issues, path + ".in_stock", _E21, n13)
-        if len(issues) == k2:
+            if type(a5) is not int or a5 < 0:
+                failed = True
+                n12: Any = a5
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".in_stock", "`int`", n12)
+                else:
+                    if n12 < 0:
+                        _bad_num(issues, path + ".in_stock", _E21, n12)
+                a5 = n12
+        if not failed:
             o1 = {}
+            if a2 is not _MISSING:
+                o1["title"] = a2
             if a3 is not _MISSING:
-                o1["title"] = a3
+                o1["price"] = o6
             if a4 is not _MISSING:
-                o1["price"] = o7
+                o1["genre"] = e10
             if a5 is not _MISSING:
-                o1["genre"] = e12
-            if a6 is not _MISSING:
-                o1["in_stock"] = n13
+                o1["in_stock"] = a5
+        elif len(issues) == k0:
+            o1 = {}
+            if a2 is not _MISSING:
+                o1["title"] = a2
+            if a3 is not _MISSING:
+                o1["price"] = o6
+            if a4 is not _MISSING:
+                o1["genre"] = e10
+            if a5 is not _MISSING:
+                o1["in_stock"] = a5
     return o1
 
 
@@ -1394,96 +1556,130 @@ def _dec_BookQuery(v: Any) -> Any:
     a4 = v.get("limit", _MISSING)
     a5 = v.get("offset", _MISSING)
     if a2 is not _MISSING:
-        o6: Any = None
+        o7: Any = None
         if a2 is not None:
-            e7: Any = _EN10.get(a2) if type(a2) is str else None
-            if e7 is None:
+            e6: Any = _EN10.get(a2) if type(a2) is str else None
+            if e6 is None:
                 return _FAIL
-            o6 = e7
+            o7 = e6
     if a3 is not _MISSING:
-        o8: Any = None
         if a3 is not None:
             if type(a3) is not int:
                 return _FAIL
-            o8 = a3
     if a4 is not _MISSING:
         if type(a4) is not int or not 1 <= a4 <= 100:
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
             return _FAIL
-    kw9: dict[str, Any] = {}
+    kw8: dict[str, Any] = {}
     if a2 is not _MISSING:
-        kw9["genre"] = o6
+        kw8["genre"] = o7
     if a3 is not _MISSING:
-        kw9["author_id"] = o8
+        kw8["author_id"] = a3
     if a4 is not _MISSING:
-        kw9["limit"] = a4
+        kw8["limit"] = a4
     if a5 is not _MISSING:
-        kw9["offset"] = a5
-    o1 = _m3.BookQuery(**kw9)
+        kw8["offset"] = a5
+    o1 = _m3.BookQuery(**kw8)
     return o1
 
 
 def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("genre", _MISSING)
-        a4 = v.get("author_id", _MISSING)
-        a5 = v.get("limit", _MISSING)
-        a6 = v.get("offset", _MISSING)
+        a2 = v.get("genre", _MISSING)
+        a3 = v.get("author_id", _MISSING)
+        a4 = v.get("limit", _MISSING)
+        a5 = v.get("offset", _MISSING)
+        if a2 is not _MISSING:
+            try:
+                o7: Any = None
+                if a2 is not None:
+                    e6: Any = _EN10.get(a2) if type(a2) is str else None
+                    if e6 is None:
+                        raise _Miss
+                    o7 = e6
+            except _Miss:
+                failed = True
+                o9: Any = None
+                if a2 is not None:
+                    e8: Any = _EN10.get(a2) if type(a2) is str else None
+                    if e8 is None:
+                        _show(issues, path + ".genre", _E18, a2)
+                    o9 = e8
+                o7 = o9
         if a3 is not _MISSING:
-            o7: Any = None
-            if a3 is not None:
-                e8: Any = _EN10.get(a3) if type(a3) is str else None
-                if e8 is None:
-                    _show(issues, path + ".genre", _E18, a3)
-                o7 = e8
+            try:
+                if a3 is not None:
+                    if type(a3) is not int:
+                        raise _Miss
+            except _Miss:
+                failed = True
+                o11: Any = None
+                if a3 is not None:
+                    n10: Any = a3
+                    if type(n10) is float and n10.is_integer():
+                        n10 = int(n10)
+                    if type(n10) is not int:
+                        _type(issues, path + ".author_id", "`int`", n10)
+                    else:
+                        pass
+                    o11 = n10
+                a3 = o11
         if a4 is not _MISSING:
-            o9: Any = None
-            if a4 is not None:
-                n10: Any = a4
-                if type(n10) is float and n10.is_integer():
-                    n10 = int(n10)
-                if type(n10) is not int:
-                    _type(issues, path + ".author_id", "`int`", n10)
+            if type(a4) is not int or not 1 <= a4 <= 100:
+                failed = True
+                n12: Any = a4
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".limit", "`int`", n12)
                 else:
-                    pass
-                o9 = n10
+                    if n12 < 1:
+                        _bad_num(issues, path + ".limit", _E16, n12)
+                    if n12 > 100:
+                        _bad_num(issues, path + ".limit", _E27, n12)
+                a4 = n12
         if a5 is not _MISSING:
-            n11: Any = a5
-            if type(n11) is float and n11.is_integer():
-                n11 = int(n11)
-            if type(n11) is not int:
-                _type(issues, path + ".limit", "`int`", n11)
-            else:
-                if n11 < 1:
-                    _bad_num(issues, path + ".limit", _E16, n11)
-                if n11 > 100:
-                    _bad_num(issues, path + ".limit", _E27, n11)
-        if a6 is not _MISSING:
-            n12: Any = a6
-            if type(n12) is float and n12.is_integer():
-                n12 = int(n12)
-            if type(n12) is not int:
-                _type(issues, path + ".offset", "`int`", n12)
-            else:
-                if n12 < 0:
-                    _bad_num(issues, path + ".offset", _E21, n12)
-        if len(issues) == k2:
-            kw13: dict[str, Any] = {}
+            if type(a5) is not int or a5 < 0:
+                failed = True
+                n13: Any = a5
+                if type(n13) is float and n13.is_integer():
+                    n13 = int(n13)
+                if type(n13) is not int:
+                    _type(issues, path + ".offset", "`int`", n13)
+                else:
+                    if n13 < 0:
+                        _bad_num(issues, path + ".offset", _E21, n13)
+                a5 = n13
+        if not failed:
+            kw14: dict[str, Any] = {}
+            if a2 is not _MISSING:
+                kw14["genre"] = o7
             if a3 is not _MISSING:
-                kw13["genre"] = o7
+                kw14["author_id"] = a3
             if a4 is not _MISSING:
-                kw13["author_id"] = o9
+                kw14["limit"] = a4
             if a5 is not _MISSING:
-                kw13["limit"] = n11
-            if a6 is not _MISSING:
-                kw13["offset"] = n12
-            o1 = _m3.BookQuery(**kw13)
+                kw14["offset"] = a5
+            o1 = _m3.BookQuery(**kw14)
+        elif len(issues) == k0:
+            kw15: dict[str, Any] = {}
+            if a2 is not _MISSING:
+                kw15["genre"] = o7
+            if a3 is not _MISSING:
+                kw15["author_id"] = a3
+            if a4 is not _MISSING:
+                kw15["limit"] = a4
+            if a5 is not _MISSING:
+                kw15["offset"] = a5
+            o1 = _m3.BookQuery(**kw15)
     return o1
 
 
@@ -1503,16 +1699,17 @@ def _dec_Category(v: Any) -> Any:
     if type(a4) is not list:
         return _FAIL
     acc8: list[Any] = []
+    same9 = True
     for i6 in a4:
         r7 = _dec_Category(i6)
         if r7 is _FAIL:
             return _FAIL
+        if r7 is not i6:
+            same9 = False
         acc8.append(r7)
-    l5 = a4 if all(map(_is, acc8, a4)) else acc8
+    l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    same9 = len(v) == 3
-    same9 = same9 and l5 is a4
-    if same9:
+    if len(v) == 3 and l5 is a4:
         o1 = v
     else:
         o1 = {"slug": a2, "name": a3, "children": l5}
@@ -1520,46 +1717,74 @@ def _dec_Category(v: Any) -> Any:
 
 
 def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("slug", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("children", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E29, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".slug", "`str`", a3)
+        try:
+            a2 = v["slug"]
+            a3 = v["name"]
+            a4 = v["children"]
+        except KeyError:
+            failed = True
+            a2 = v.get("slug", _MISSING)
+            a3 = v.get("name", _MISSING)
+            a4 = v.get("children", _MISSING)
+        if type(a2) is not str or _RE28.search(a2) is None:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".slug", _E29, _MISSING)
             else:
-                if _RE28.search(a3) is None:
-                    _bad(issues, path + ".slug", _E30, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E3, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".slug", "`str`", a2)
+                else:
+                    if _RE28.search(a2) is None:
+                        _bad(issues, path + ".slug", _E30, a2)
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E3, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".children", _E31, _MISSING)
-        else:
-            l6: Any = None
-            if type(a5) is not list:
-                _type(issues, path + ".children", "`array`", a5)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    pass
+        l5: Any
+        if type(a4) is not list:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".children", _E31, _MISSING)
             else:
-                p7 = path + ".children"
-                k8 = len(issues)
-                acc12: list[Any] = []
-                for j10, i9 in enumerate(a5):
-                    r11 = _dec_Category_c(i9, f"{p7}[{j10}]", issues)
-                    acc12.append(r11)
-                if len(issues) == k8:
-                    l6 = acc12
-        if len(issues) == k2:
-            o1 = {"slug": a3, "name": a4, "children": l6}
+                _type(issues, path + ".children", "`array`", a4)
+        else:
+            acc10: list[Any] | None = None
+            j7 = -1
+            for i6 in a4:
+                j7 += 1
+                try:
+                    r8 = _dec_Category(i6)
+                    if r8 is _FAIL:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    r9 = _dec_Category_c(i6, f"{path}.children[{j7}]", issues)
+                    r8 = r9
+                if acc10 is not None:
+                    acc10.append(r8)
+                elif r8 is not i6:
+                    acc10 = [*a4[:j7], r8]
+            if not failed or len(issues) == k0:
+                l5 = a4 if acc10 is None else acc10
+        if not failed:
+            if len(v) == 3 and l5 is a4:
+                o1 = v
+            else:
+                o1 = {"slug": a2, "name": a3, "children": l5}
+        elif len(issues) == k0:
+            o1 = {"slug": a2, "name": a3, "children": l5}
     return o1
 
 
@@ -1592,51 +1817,84 @@ def _dec_Confirmation(v: Any) -> Any:
 
 
 def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("order_id", _MISSING)
-        a4 = v.get("to", _MISSING)
-        a5 = v.get("subject", _MISSING)
-        a6 = v.get("sent_at", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".order_id", _E32, _MISSING)
-        else:
-            x7: Any = None
-            if type(a3) is not str:
-                _type(issues, path + ".order_id", "`uuid`", a3)
+        try:
+            a2 = v["order_id"]
+            a3 = v["to"]
+            a4 = v["subject"]
+            a5 = v["sent_at"]
+        except KeyError:
+            failed = True
+            a2 = v.get("order_id", _MISSING)
+            a3 = v.get("to", _MISSING)
+            a4 = v.get("subject", _MISSING)
+            a5 = v.get("sent_at", _MISSING)
+        try:
+            if type(a2) is not str:
+                raise _Miss
+            x6 = _parse_uuid(a2)
+            if x6 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".order_id", _E32, _MISSING)
             else:
-                x7 = _parse_uuid(a3)
-                if x7 is None:
-                    _show(issues, path + ".order_id", _E33, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".to", _E34, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".to", "`str`", a4)
+                x7: Any = None
+                if type(a2) is not str:
+                    _type(issues, path + ".order_id", "`uuid`", a2)
+                else:
+                    x7 = _parse_uuid(a2)
+                    if x7 is None:
+                        _show(issues, path + ".order_id", _E33, a2)
+                x6 = x7
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".to", _E34, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".subject", _E35, _MISSING)
-        else:
+                if type(a3) is not str:
+                    _type(issues, path + ".to", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".subject", _E35, _MISSING)
+            else:
+                if type(a4) is not str:
+                    _type(issues, path + ".subject", "`str`", a4)
+                else:
+                    pass
+        try:
             if type(a5) is not str:
-                _type(issues, path + ".subject", "`str`", a5)
+                raise _Miss
+            x8 = _parse_date_time(a5)
+            if x8 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".sent_at", _E36, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".sent_at", _E36, _MISSING)
-        else:
-            x8: Any = None
-            if type(a6) is not str:
-                _type(issues, path + ".sent_at", "`datetime`", a6)
-            else:
-                x8 = _parse_date_time(a6)
-                if x8 is None:
-                    _show(issues, path + ".sent_at", _E37, a6)
-        if len(issues) == k2:
-            o1 = {"order_id": x7, "to": a4, "subject": a5, "sent_at": x8}
+                x9: Any = None
+                if type(a5) is not str:
+                    _type(issues, path + ".sent_at", "`datetime`", a5)
+                else:
+                    x9 = _parse_date_time(a5)
+                    if x9 is None:
+                        _show(issues, path + ".sent_at", _E37, a5)
+                x8 = x9
+        if not failed:
+            o1 = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x8}
+        elif len(issues) == k0:
+            o1 = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x8}
     return o1
 
 
@@ -1648,9 +1906,15 @@ def _dec_Genre(v: Any) -> Any:
 
 
 def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN10.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E18, v)
+    try:
+        e1: Any = _EN10.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN10.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E18, v)
+        e1 = e2
     return e1
 
 
@@ -1661,11 +1925,12 @@ def _dec_Isbn(v: Any) -> Any:
 
 
 def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    if type(v) is not str:
-        _type(issues, path, "`str`", v)
-    else:
-        if _RE9.search(v) is None:
-            _bad(issues, path, _E14, v)
+    if type(v) is not str or _RE9.search(v) is None:
+        if type(v) is not str:
+            _type(issues, path, "`str`", v)
+        else:
+            if _RE9.search(v) is None:
+                _bad(issues, path, _E14, v)
     return v
 
 
@@ -1682,8 +1947,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"amount": a2, "currency": a3}
@@ -1691,31 +1955,48 @@ def _dec_Money(v: Any) -> Any:
 
 
 def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("amount", _MISSING)
-        a4 = v.get("currency", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".amount", _E20, _MISSING)
-        else:
-            n5: Any = a3
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".amount", "`int`", n5)
+        try:
+            a2 = v["amount"]
+            a3 = v["currency"]
+        except KeyError:
+            failed = True
+            a2 = v.get("amount", _MISSING)
+            a3 = v.get("currency", _MISSING)
+        if type(a2) is not int or a2 < 0:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".amount", _E20, _MISSING)
             else:
-                if n5 < 0:
-                    _bad_num(issues, path + ".amount", _E21, n5)
-        if a4 is _MISSING:
-            _bad(issues, path + ".currency", _E22, _MISSING)
-        else:
-            if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _show(issues, path + ".currency", _E23, a4)
-        if len(issues) == k2:
-            o1 = {"amount": n5, "currency": a4}
+                n4: Any = a2
+                if type(n4) is float and n4.is_integer():
+                    n4 = int(n4)
+                if type(n4) is not int:
+                    _type(issues, path + ".amount", "`int`", n4)
+                else:
+                    if n4 < 0:
+                        _bad_num(issues, path + ".amount", _E21, n4)
+                a2 = n4
+        if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".currency", _E22, _MISSING)
+            else:
+                if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
+                    _show(issues, path + ".currency", _E23, a3)
+        if not failed:
+            if len(v) == 2:
+                o1 = v
+            else:
+                o1 = {"amount": a2, "currency": a3}
+        elif len(issues) == k0:
+            o1 = {"amount": a2, "currency": a3}
     return o1
 
 
@@ -1731,88 +2012,123 @@ def _dec_NewAuthor(v: Any) -> Any:
     if type(a2) is not str or not 1 <= len(a2) <= 120:
         return _FAIL
     if a3 is not _MISSING:
-        o5: Any = None
+        o6: Any = None
         if a3 is not None:
             if type(a3) is not str:
                 return _FAIL
-            x6 = _parse_date(a3)
-            if x6 is None:
+            x5 = _parse_date(a3)
+            if x5 is None:
                 return _FAIL
-            o5 = x6
+            o6 = x5
     if a4 is not _MISSING:
-        o7: Any = None
         if a4 is not None:
             if type(a4) is not str or _RE0.search(a4) is None:
                 return _FAIL
-            o7 = a4
-    c8 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
-    if len(v) != c8:
+    c7 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
+    if len(v) != c7:
         return _FAIL
-    kw9: dict[str, Any] = {"name": a2}
+    kw8: dict[str, Any] = {"name": a2}
     if a3 is not _MISSING:
-        kw9["born"] = o5
+        kw8["born"] = o6
     if a4 is not _MISSING:
-        kw9["website"] = o7
-    o1 = _MC38(**kw9)
+        kw8["website"] = a4
+    o1 = _MC38(**kw8)
     return o1
 
 
 def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("born", _MISSING)
-        a5 = v.get("website", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".name", _E3, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".name", "`str`", a3)
+        try:
+            a2 = v["name"]
+        except KeyError:
+            failed = True
+            a2 = v.get("name", _MISSING)
+        a3 = v.get("born", _MISSING)
+        a4 = v.get("website", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 120:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".name", _E3, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".name", _E4, a3)
-                if len(a3) > 120:
-                    _bad(issues, path + ".name", _E5, a3)
+                if type(a2) is not str:
+                    _type(issues, path + ".name", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".name", _E4, a2)
+                    if len(a2) > 120:
+                        _bad(issues, path + ".name", _E5, a2)
+        if a3 is not _MISSING:
+            try:
+                o6: Any = None
+                if a3 is not None:
+                    if type(a3) is not str:
+                        raise _Miss
+                    x5 = _parse_date(a3)
+                    if x5 is None:
+                        raise _Miss
+                    o6 = x5
+            except _Miss:
+                failed = True
+                o8: Any = None
+                if a3 is not None:
+                    x7: Any = None
+                    if type(a3) is not str:
+                        _type(issues, path + ".born", "`date`", a3)
+                    else:
+                        x7 = _parse_date(a3)
+                        if x7 is None:
+                            _show(issues, path + ".born", _E6, a3)
+                    o8 = x7
+                o6 = o8
         if a4 is not _MISSING:
-            o6: Any = None
-            if a4 is not None:
-                x7: Any = None
-                if type(a4) is not str:
-                    _type(issues, path + ".born", "`date`", a4)
-                else:
-                    x7 = _parse_date(a4)
-                    if x7 is None:
-                        _show(issues, path + ".born", _E6, a4)
-                o6 = x7
-        if a5 is not _MISSING:
-            o8: Any = None
-            if a5 is not None:
-                if type(a5) is not str:
-                    _type(issues, path + ".website", "`str`", a5)
-                else:
-                    if _RE0.search(a5) is None:
-                        _bad(issues, path + ".website", _E7, a5)
-                o8 = a5
-        for key9 in v:
-            if key9 not in _K39:
-                _add(
-                    issues,
-                    _kp(path, key9),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key9],
-                    "Object contains unknown field `" + key9 + "`",
-                )
-        if len(issues) == k2:
-            kw10: dict[str, Any] = {"name": a3}
+            try:
+                if a4 is not None:
+                    if type(a4) is not str or _RE0.search(a4) is None:
+                        raise _Miss
+            except _Miss:
+                failed = True
+                if a4 is not None:
+                    if type(a4) is not str:
+                        _type(issues, path + ".website", "`str`", a4)
+                    else:
+                        if _RE0.search(a4) is None:
+                            _bad(issues, path + ".website", _E7, a4)
+        try:
+            c9 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
+            if failed or len(v) != c9:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key10 in v:
+                if key10 not in _K39:
+                    _add(
+                        issues,
+                        _kp(path, key10),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key10],
+                        "Object contains unknown field `" + key10 + "`",
+                    )
+        if not failed:
+            kw11: dict[str, Any] = {"name": a2}
+            if a3 is not _MISSING:
+                kw11["born"] = o6
             if a4 is not _MISSING:
-                kw10["born"] = o6
-            if a5 is not _MISSING:
-                kw10["website"] = o8
-            o1 = _MC38(**kw10)
+                kw11["website"] = a4
+            o1 = _MC38(**kw11)
+        elif len(issues) == k0:
+            kw12: dict[str, Any] = {"name": a2}
+            if a3 is not _MISSING:
+                kw12["born"] = o6
+            if a4 is not _MISSING:
+                kw12["website"] = a4
+            o1 = _MC38(**kw12)
     return o1
 
 
@@ -1850,24 +2166,23 @@ def _dec_NewBook(v: Any) -> Any:
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
         return _FAIL
     o10: dict[str, Any]
-    same13 = len(a6) == 2
-    if same13:
+    if len(a6) == 2:
         o10 = a6
     else:
         o10 = {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x14 = _parse_date(a7)
-        if x14 is None:
+        x13 = _parse_date(a7)
+        if x13 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i16 in a8:
-            if type(i16) is not str or len(i16) > 30:
+        for i15 in a8:
+            if type(i15) is not str or len(i15) > 30:
                 return _FAIL
-        l15 = a8
+        l14 = a8
     o1: dict[str, Any] = {
         "title": a2,
         "isbn": a3,
@@ -1876,126 +2191,194 @@ def _dec_NewBook(v: Any) -> Any:
         "price": o10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x14
+        o1["published"] = x13
     if a8 is not _MISSING:
-        o1["tags"] = l15
+        o1["tags"] = l14
     return o1
 
 
 def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".title", _E11, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
+        try:
+            a2 = v["title"]
+            a3 = v["isbn"]
+            a4 = v["author_id"]
+            a5 = v["genre"]
+            a6 = v["price"]
+        except KeyError:
+            failed = True
+            a2 = v.get("title", _MISSING)
+            a3 = v.get("isbn", _MISSING)
+            a4 = v.get("author_id", _MISSING)
+            a5 = v.get("genre", _MISSING)
+            a6 = v.get("price", _MISSING)
+        a7 = v.get("published", _MISSING)
+        a8 = v.get("tags", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 200:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".title", _E11, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E4, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E12, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E13, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".isbn", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".title", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".title", _E4, a2)
+                    if len(a2) > 200:
+                        _bad(issues, path + ".title", _E12, a2)
+        if type(a3) is not str or _RE9.search(a3) is None:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".isbn", _E13, _MISSING)
             else:
-                if _RE9.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E14, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E15, _MISSING)
-        else:
-            n10: Any = a5
-            if type(n10) is float and n10.is_integer():
-                n10 = int(n10)
-            if type(n10) is not int:
-                _type(issues, path + ".author_id", "`int`", n10)
+                if type(a3) is not str:
+                    _type(issues, path + ".isbn", "`str`", a3)
+                else:
+                    if _RE9.search(a3) is None:
+                        _bad(issues, path + ".isbn", _E14, a3)
+        if type(a4) is not int or a4 < 1:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".author_id", _E15, _MISSING)
             else:
-                if n10 < 1:
-                    _bad_num(issues, path + ".author_id", _E16, n10)
-        if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E17, _MISSING)
-        else:
-            e11: Any = _EN10.get(a6) if type(a6) is str else None
-            if e11 is None:
-                _show(issues, path + ".genre", _E18, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".price", _E19, _MISSING)
-        else:
-            o12: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
+                n9: Any = a4
+                if type(n9) is float and n9.is_integer():
+                    n9 = int(n9)
+                if type(n9) is not int:
+                    _type(issues, path + ".author_id", "`int`", n9)
+                else:
+                    if n9 < 1:
+                        _bad_num(issues, path + ".author_id", _E16, n9)
+                a4 = n9
+        try:
+            e10: Any = _EN10.get(a5) if type(a5) is str else None
+            if e10 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".genre", _E17, _MISSING)
             else:
-                k13 = len(issues)
-                a14 = a7.get("amount", _MISSING)
-                a15 = a7.get("currency", _MISSING)
-                if a14 is _MISSING:
+                e11: Any = _EN10.get(a5) if type(a5) is str else None
+                if e11 is None:
+                    _show(issues, path + ".genre", _E18, a5)
+                e10 = e11
+        o12: Any
+        if type(a6) is not dict:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".price", _E19, _MISSING)
+            else:
+                _type(issues, path + ".price", "`object`", a6)
+        else:
+            try:
+                a13 = a6["amount"]
+                a14 = a6["currency"]
+            except KeyError:
+                failed = True
+                a13 = a6.get("amount", _MISSING)
+                a14 = a6.get("currency", _MISSING)
+            if type(a13) is not int or a13 < 0:
+                failed = True
+                if a13 is _MISSING:
                     _bad(issues, path + ".price.amount", _E20, _MISSING)
                 else:
-                    n16: Any = a14
-                    if type(n16) is float and n16.is_integer():
-                        n16 = int(n16)
-                    if type(n16) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n16)
+                    n15: Any = a13
+                    if type(n15) is float and n15.is_integer():
+                        n15 = int(n15)
+                    if type(n15) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n15)
                     else:
-                        if n16 < 0:
-                            _bad_num(issues, path + ".price.amount", _E21, n16)
-                if a15 is _MISSING:
+                        if n15 < 0:
+                            _bad_num(issues, path + ".price.amount", _E21, n15)
+                    a13 = n15
+            if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
+                failed = True
+                if a14 is _MISSING:
                     _bad(issues, path + ".price.currency", _E22, _MISSING)
                 else:
-                    if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
-                        _show(issues, path + ".price.currency", _E23, a15)
-                if len(issues) == k13:
-                    o12 = {"amount": n16, "currency": a15}
+                    if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
+                        _show(issues, path + ".price.currency", _E23, a14)
+            if not failed:
+                if len(a6) == 2:
+                    o12 = a6
+                else:
+                    o12 = {"amount": a13, "currency": a14}
+            elif len(issues) == k0:
+                o12 = {"amount": a13, "currency": a14}
+        if a7 is not _MISSING:
+            try:
+                if type(a7) is not str:
+                    raise _Miss
+                x16 = _parse_date(a7)
+                if x16 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                x17: Any = None
+                if type(a7) is not str:
+                    _type(issues, path + ".published", "`date`", a7)
+                else:
+                    x17 = _parse_date(a7)
+                    if x17 is None:
+                        _show(issues, path + ".published", _E6, a7)
+                x16 = x17
         if a8 is not _MISSING:
-            x17: Any = None
-            if type(a8) is not str:
-                _type(issues, path + ".published", "`date`", a8)
+            l18: Any
+            if type(a8) is not list:
+                failed = True
+                _type(issues, path + ".tags", "`array`", a8)
             else:
-                x17 = _parse_date(a8)
-                if x17 is None:
-                    _show(issues, path + ".published", _E6, a8)
-        if a9 is not _MISSING:
-            l18: Any = None
-            if type(a9) is not list:
-                _type(issues, path + ".tags", "`array`", a9)
-            else:
-                p19 = path + ".tags"
-                k20 = len(issues)
-                if len(a9) > 10:
-                    _bad(issues, p19, _E24, a9)
-                acc23: list[Any] = []
-                for j22, i21 in enumerate(a9):
-                    if type(i21) is not str:
-                        _type(issues, f"{p19}[{j22}]", "`str`", i21)
-                    else:
-                        if len(i21) > 30:
-                            _bad(issues, f"{p19}[{j22}]", _E25, i21)
-                    acc23.append(i21)
-                if len(issues) == k20:
-                    l18 = acc23
-        if len(issues) == k2:
+                if len(a8) > 10:
+                    failed = True
+                    if len(a8) > 10:
+                        _bad(issues, path + ".tags", _E24, a8)
+                acc21: list[Any] | None = None
+                j20 = -1
+                for i19 in a8:
+                    j20 += 1
+                    if type(i19) is not str or len(i19) > 30:
+                        failed = True
+                        if type(i19) is not str:
+                            _type(issues, f"{path}.tags[{j20}]", "`str`", i19)
+                        else:
+                            if len(i19) > 30:
+                                _bad(issues, f"{path}.tags[{j20}]", _E25, i19)
+                    if acc21 is not None:
+                        acc21.append(i19)
+                    elif failed and i19 is not a8[j20]:
+                        acc21 = [*a8[:j20], i19]
+                if not failed or len(issues) == k0:
+                    l18 = a8 if acc21 is None else acc21
+        if not failed:
             o1 = {
-                "title": a3,
-                "isbn": a4,
-                "author_id": n10,
-                "genre": e11,
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e10,
                 "price": o12,
             }
+            if a7 is not _MISSING:
+                o1["published"] = x16
             if a8 is not _MISSING:
-                o1["published"] = x17
-            if a9 is not _MISSING:
+                o1["tags"] = l18
+        elif len(issues) == k0:
+            o1 = {
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e10,
+                "price": o12,
+            }
+            if a7 is not _MISSING:
+                o1["published"] = x16
+            if a8 is not _MISSING:
                 o1["tags"] = l18
     return o1
 
@@ -2012,7 +2395,8 @@ def _dec_NewOrder(v: Any) -> Any:
     a5 = v.get("gift_note", _MISSING)
     if type(a2) is not list or not 1 <= len(a2) <= 20:
         return _FAIL
-    acc12: list[Any] = []
+    acc11: list[Any] = []
+    same12 = True
     for i7 in a2:
         if type(i7) is not dict:
             return _FAIL
@@ -2026,13 +2410,14 @@ def _dec_NewOrder(v: Any) -> Any:
         if type(a10) is not int or not 1 <= a10 <= 50:
             return _FAIL
         o8: dict[str, Any]
-        same11 = len(i7) == 2
-        if same11:
+        if len(i7) == 2:
             o8 = i7
         else:
             o8 = {"book_id": a9, "quantity": a10}
-        acc12.append(o8)
-    l6 = a2 if all(map(_is, acc12, a2)) else acc12
+        if o8 is not i7:
+            same12 = False
+        acc11.append(o8)
+    l6 = a2 if same12 else acc11
     if type(a3) is not dict:
         return _FAIL
     try:
@@ -2054,8 +2439,7 @@ def _dec_NewOrder(v: Any) -> Any:
     if type(a18) is not str or not 2 <= len(a18) <= 2:
         return _FAIL
     o13: dict[str, Any]
-    same19 = len(a3) == 5
-    if same19:
+    if len(a3) == 5:
         o13 = a3
     else:
         o13 = {
@@ -2066,124 +2450,276 @@ def _dec_NewOrder(v: Any) -> Any:
             "country": a18,
         }
     if a4 is not _MISSING:
-        e20: Any = _EN40.get(a4) if type(a4) is int else None
-        if e20 is None:
+        e19: Any = _EN40.get(a4) if type(a4) is int else None
+        if e19 is None:
             return _FAIL
     if a5 is not _MISSING:
-        o21: Any = None
         if a5 is not None:
             if type(a5) is not str:
                 return _FAIL
-            o21 = a5
     o1: dict[str, Any] = {"lines": l6, "ship_to": o13}
     if a4 is not _MISSING:
-        o1["priority"] = e20
+        o1["priority"] = e19
     if a5 is not _MISSING:
-        o1["gift_note"] = o21
+        o1["gift_note"] = a5
     return o1
 
 
 def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("lines", _MISSING)
-        a4 = v.get("ship_to", _MISSING)
-        a5 = v.get("priority", _MISSING)
-        a6 = v.get("gift_note", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".lines", _E41, _MISSING)
-        else:
-            l7: Any = None
-            if type(a3) is not list:
-                _type(issues, path + ".lines", "`array`", a3)
+        try:
+            a2 = v["lines"]
+            a3 = v["ship_to"]
+        except KeyError:
+            failed = True
+            a2 = v.get("lines", _MISSING)
+            a3 = v.get("ship_to", _MISSING)
+        a4 = v.get("priority", _MISSING)
+        a5 = v.get("gift_note", _MISSING)
+        l6: Any
+        if type(a2) is not list:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".lines", _E41, _MISSING)
             else:
-                p8 = path + ".lines"
-                k9 = len(issues)
-                if len(a3) < 1:
-                    _bad(issues, p8, _E42, a3)
-                if len(a3) > 20:
-                    _bad(issues, p8, _E43, a3)
-                acc18: list[Any] = []
-                for j11, i10 in enumerate(a3):
-                    o12: Any = None
-                    if type(i10) is not dict:
-                        _type(issues, f"{p8}[{j11}]", "`object`", i10)
-                    else:
-                        k13 = len(issues)
-                        a14 = i10.get("book_id", _MISSING)
-                        a15 = i10.get("quantity", _MISSING)
-                        if a14 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].book_id", _E44, _MISSING)
-                        else:
-                            n16: Any = a14
-                            if type(n16) is float and n16.is_integer():
-                                n16 = int(n16)
-                            if type(n16) is not int:
-                                _type(issues, f"{p8}[{j11}].book_id", "`int`", n16)
-                            else:
-                                if n16 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].book_id",
-                                        _E16,
-                                        n16,
-                                    )
-                        if a15 is _MISSING:
-                            _bad(issues, f"{p8}[{j11}].quantity", _E45, _MISSING)
-                        else:
-                            n17: Any = a15
-                            if type(n17) is float and n17.is_integer():
-                                n17 = int(n17)
-                            if type(n17) is not int:
-                                _type(issues, f"{p8}[{j11}].quantity", "`int`", n17)
-                            else:
-                                if n17 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].quantity",
-                                        _E16,
-                                        n17,
-                                    )
-                                if n17 > 50:
-                                    _bad_num(
-                                        issues,
-                                        f"{p8}[{j11}].quantity",
-                                        _E46,
-                                        n17,
-                                    )
-                        if len(issues) == k13:
-                            o12 = {"book_id": n16, "quantity": n17}
-                    acc18.append(o12)
-                if len(issues) == k9:
-                    l7 = acc18
-        if a4 is _MISSING:
-            _bad(issues, path + ".ship_to", _E47, _MISSING)
+                _type(issues, path + ".lines", "`array`", a2)
         else:
-            r19 = _dec_ShippingAddress_c(a4, path + ".ship_to", issues)
-        if a5 is not _MISSING:
-            n20: Any = a5
-            if type(n20) is float and n20.is_integer():
-                n20 = int(n20)
-            e21: Any = _EN40.get(n20) if type(n20) is int else None
-            if e21 is None:
-                _show(issues, path + ".priority", _E48, n20)
-        if a6 is not _MISSING:
-            o22: Any = None
-            if a6 is not None:
-                if type(a6) is not str:
-                    _type(issues, path + ".gift_note", "`str`", a6)
+            if not 1 <= len(a2) <= 20:
+                failed = True
+                if len(a2) < 1:
+                    _bad(issues, path + ".lines", _E42, a2)
+                if len(a2) > 20:
+                    _bad(issues, path + ".lines", _E43, a2)
+            acc14: list[Any] | None = None
+            j8 = -1
+            for i7 in a2:
+                j8 += 1
+                o9: Any = i7
+                if type(i7) is not dict:
+                    failed = True
+                    _type(issues, f"{path}.lines[{j8}]", "`object`", i7)
                 else:
-                    pass
-                o22 = a6
-        if len(issues) == k2:
-            o1 = {"lines": l7, "ship_to": r19}
-            if a5 is not _MISSING:
+                    try:
+                        a10 = i7["book_id"]
+                        a11 = i7["quantity"]
+                    except KeyError:
+                        failed = True
+                        a10 = i7.get("book_id", _MISSING)
+                        a11 = i7.get("quantity", _MISSING)
+                    if type(a10) is not int or a10 < 1:
+                        failed = True
+                        if a10 is _MISSING:
+                            _bad(
+                                issues,
+                                f"{path}.lines[{j8}].book_id",
+                                _E44,
+                                _MISSING,
+                            )
+                        else:
+                            n12: Any = a10
+                            if type(n12) is float and n12.is_integer():
+                                n12 = int(n12)
+                            if type(n12) is not int:
+                                _type(
+                                    issues,
+                                    f"{path}.lines[{j8}].book_id",
+                                    "`int`",
+                                    n12,
+                                )
+                            else:
+                                if n12 < 1:
+                                    _bad_num(
+                                        issues,
+                                        f"{path}.lines[{j8}].book_id",
+                                        _E16,
+                                        n12,
+                                    )
+                            a10 = n12
+                    if type(a11) is not int or not 1 <= a11 <= 50:
+                        failed = True
+                        if a11 is _MISSING:
+                            _bad(
+                                issues,
+                                f"{path}.lines[{j8}].quantity",
+                                _E45,
+                                _MISSING,
+                            )
+                        else:
+                            n13: Any = a11
+                            if type(n13) is float and n13.is_integer():
+                                n13 = int(n13)
+                            if type(n13) is not int:
+                                _type(
+                                    issues,
+                                    f"{path}.lines[{j8}].quantity",
+                                    "`int`",
+                                    n13,
+                                )
+                            else:
+                                if n13 < 1:
+                                    _bad_num(
+                                        issues,
+                                        f"{path}.lines[{j8}].quantity",
+                                        _E16,
+                                        n13,
+                                    )
+                                if n13 > 50:
+                                    _bad_num(
+                                        issues,
+                                        f"{path}.lines[{j8}].quantity",
+                                        _E46,
+                                        n13,
+                                    )
+                            a11 = n13
+                    if not failed:
+                        if len(i7) == 2:
+                            o9 = i7
+                        else:
+                            o9 = {"book_id": a10, "quantity": a11}
+                    elif len(issues) == k0:
+                        o9 = {"book_id": a10, "quantity": a11}
+                if acc14 is not None:
+                    acc14.append(o9)
+                elif o9 is not i7:
+                    acc14 = [*a2[:j8], o9]
+            if not failed or len(issues) == k0:
+                l6 = a2 if acc14 is None else acc14
+        o15: Any
+        if type(a3) is not dict:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".ship_to", _E47, _MISSING)
+            else:
+                _type(issues, path + ".ship_to", "`object`", a3)
+        else:
+            try:
+                a16 = a3["name"]
+                a17 = a3["street"]
+                a18 = a3["city"]
+                a19 = a3["postcode"]
+                a20 = a3["country"]
+            except KeyError:
+                failed = True
+                a16 = a3.get("name", _MISSING)
+                a17 = a3.get("street", _MISSING)
+                a18 = a3.get("city", _MISSING)
+                a19 = a3.get("postcode", _MISSING)
+                a20 = a3.get("country", _MISSING)
+            if type(a16) is not str or len(a16) < 1:
+                failed = True
+                if a16 is _MISSING:
+                    _bad(issues, path + ".ship_to.name", _E3, _MISSING)
+                else:
+                    if type(a16) is not str:
+                        _type(issues, path + ".ship_to.name", "`str`", a16)
+                    else:
+                        if len(a16) < 1:
+                            _bad(issues, path + ".ship_to.name", _E4, a16)
+            if type(a17) is not str:
+                failed = True
+                if a17 is _MISSING:
+                    _bad(issues, path + ".ship_to.street", _E48, _MISSING)
+                else:
+                    if type(a17) is not str:
+                        _type(issues, path + ".ship_to.street", "`str`", a17)
+                    else:
+                        pass
+            if type(a18) is not str:
+                failed = True
+                if a18 is _MISSING:
+                    _bad(issues, path + ".ship_to.city", _E49, _MISSING)
+                else:
+                    if type(a18) is not str:
+                        _type(issues, path + ".ship_to.city", "`str`", a18)
+                    else:
+                        pass
+            if type(a19) is not str or not 3 <= len(a19) <= 10:
+                failed = True
+                if a19 is _MISSING:
+                    _bad(issues, path + ".ship_to.postcode", _E50, _MISSING)
+                else:
+                    if type(a19) is not str:
+                        _type(issues, path + ".ship_to.postcode", "`str`", a19)
+                    else:
+                        if len(a19) < 3:
+                            _bad(issues, path + ".ship_to.postcode", _E51, a19)
+                        if len(a19) > 10:
+                            _bad(issues, path + ".ship_to.postcode", _E52, a19)
+            if type(a20) is not str or not 2 <= len(a20) <= 2:
+                failed = True
+                if a20 is _MISSING:
+                    _bad(issues, path + ".ship_to.country", _E53, _MISSING)
+                else:
+                    if type(a20) is not str:
+                        _type(issues, path + ".ship_to.country", "`str`", a20)
+                    else:
+                        if len(a20) < 2:
+                            _bad(issues, path + ".ship_to.country", _E54, a20)
+                        if len(a20) > 2:
+                            _bad(issues, path + ".ship_to.country", _E55, a20)
+            if not failed:
+                if len(a3) == 5:
+                    o15 = a3
+                else:
+                    o15 = {
+                        "name": a16,
+                        "street": a17,
+                        "city": a18,
+                        "postcode": a19,
+                        "country": a20,
+                    }
+            elif len(issues) == k0:
+                o15 = {
+                    "name": a16,
+                    "street": a17,
+                    "city": a18,
+                    "postcode": a19,
+                    "country": a20,
+                }
+        if a4 is not _MISSING:
+            try:
+                e21: Any = _EN40.get(a4) if type(a4) is int else None
+                if e21 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                n22: Any = a4
+                if type(n22) is float and n22.is_integer():
+                    n22 = int(n22)
+                e23: Any = _EN40.get(n22) if type(n22) is int else None
+                if e23 is None:
+                    _show(issues, path + ".priority", _E56, n22)
+                e21 = e23
+        if a5 is not _MISSING:
+            try:
+                if a5 is not None:
+                    if type(a5) is not str:
+                        raise _Miss
+            except _Miss:
+                failed = True
+                if a5 is not None:
+                    if type(a5) is not str:
+                        _type(issues, path + ".gift_note", "`str`", a5)
+                    else:
+                        pass
+        if not failed:
+            o1 = {"lines": l6, "ship_to": o15}
+            if a4 is not _MISSING:
                 o1["priority"] = e21
-            if a6 is not _MISSING:
-                o1["gift_note"] = o22
+            if a5 is not _MISSING:
+                o1["gift_note"] = a5
+        elif len(issues) == k0:
+            o1 = {"lines": l6, "ship_to": o15}
+            if a4 is not _MISSING:
+                o1["priority"] = e21
+            if a5 is not _MISSING:
+                o1["gift_note"] = a5
     return o1
 
 
@@ -2196,15 +2732,14 @@ def _dec_NormalizedIsbn(v: Any) -> Any:
         a4 = v["was_isbn10"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE49.search(a2) is None:
+    if type(a2) is not str or _RE57.search(a2) is None:
         return _FAIL
     if not (a3 == "978" or a3 == "979"):
         return _FAIL
     if type(a4) is not bool:
         return _FAIL
     o1: dict[str, Any]
-    same5 = len(v) == 3
-    if same5:
+    if len(v) == 3:
         o1 = v
     else:
         o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
@@ -2212,34 +2747,53 @@ def _dec_NormalizedIsbn(v: Any) -> Any:
 
 
 def _dec_NormalizedIsbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("isbn13", _MISSING)
-        a4 = v.get("prefix", _MISSING)
-        a5 = v.get("was_isbn10", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".isbn13", _E50, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".isbn13", "`str`", a3)
+        try:
+            a2 = v["isbn13"]
+            a3 = v["prefix"]
+            a4 = v["was_isbn10"]
+        except KeyError:
+            failed = True
+            a2 = v.get("isbn13", _MISSING)
+            a3 = v.get("prefix", _MISSING)
+            a4 = v.get("was_isbn10", _MISSING)
+        if type(a2) is not str or _RE57.search(a2) is None:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".isbn13", _E58, _MISSING)
             else:
-                if _RE49.search(a3) is None:
-                    _bad(issues, path + ".isbn13", _E51, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".prefix", _E52, _MISSING)
-        else:
-            if not (a4 == "978" or a4 == "979"):
-                _show(issues, path + ".prefix", _E53, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".was_isbn10", _E54, _MISSING)
-        else:
-            if type(a5) is not bool:
-                _type(issues, path + ".was_isbn10", "`bool`", a5)
-        if len(issues) == k2:
-            o1 = {"isbn13": a3, "prefix": a4, "was_isbn10": a5}
+                if type(a2) is not str:
+                    _type(issues, path + ".isbn13", "`str`", a2)
+                else:
+                    if _RE57.search(a2) is None:
+                        _bad(issues, path + ".isbn13", _E59, a2)
+        if not (a3 == "978" or a3 == "979"):
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".prefix", _E60, _MISSING)
+            else:
+                if not (a3 == "978" or a3 == "979"):
+                    _show(issues, path + ".prefix", _E61, a3)
+        if type(a4) is not bool:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".was_isbn10", _E62, _MISSING)
+            else:
+                if type(a4) is not bool:
+                    _type(issues, path + ".was_isbn10", "`bool`", a4)
+        if not failed:
+            if len(v) == 3:
+                o1 = v
+            else:
+                o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+        elif len(issues) == k0:
+            o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
     return o1
 
 
@@ -2262,11 +2816,12 @@ def _dec_Order(v: Any) -> Any:
     x10 = _parse_uuid(a2)
     if x10 is None:
         return _FAIL
-    if not (type(a3) is str and a3 in _S55):
+    if not (type(a3) is str and a3 in _S63):
         return _FAIL
     if type(a4) is not list:
         return _FAIL
-    acc17: list[Any] = []
+    acc16: list[Any] = []
+    same17 = True
     for i12 in a4:
         if type(i12) is not dict:
             return _FAIL
@@ -2280,13 +2835,14 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        same16 = len(i12) == 2
-        if same16:
+        if len(i12) == 2:
             o13 = i12
         else:
             o13 = {"book_id": a14, "quantity": a15}
-        acc17.append(o13)
-    l11 = a4 if all(map(_is, acc17, a4)) else acc17
+        if o13 is not i12:
+            same17 = False
+        acc16.append(o13)
+    l11 = a4 if same17 else acc16
     if type(a5) is not dict:
         return _FAIL
     try:
@@ -2308,8 +2864,7 @@ def _dec_Order(v: Any) -> Any:
     if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
     o18: dict[str, Any]
-    same24 = len(a5) == 5
-    if same24:
+    if len(a5) == 5:
         o18 = a5
     else:
         o18 = {
@@ -2322,218 +2877,409 @@ def _dec_Order(v: Any) -> Any:
     if type(a6) is not dict:
         return _FAIL
     try:
-        a26 = a6["amount"]
-        a27 = a6["currency"]
+        a25 = a6["amount"]
+        a26 = a6["currency"]
     except KeyError:
         return _FAIL
-    if type(a26) is not int or a26 < 0:
+    if type(a25) is not int or a25 < 0:
         return _FAIL
-    if not (a27 == "EUR" or a27 == "USD" or a27 == "GBP"):
+    if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
-    o25: dict[str, Any]
-    same28 = len(a6) == 2
-    if same28:
-        o25 = a6
+    o24: dict[str, Any]
+    if len(a6) == 2:
+        o24 = a6
     else:
-        o25 = {"amount": a26, "currency": a27}
+        o24 = {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
-    x29 = _parse_date_time(a7)
-    if x29 is None:
+    x27 = _parse_date_time(a7)
+    if x27 is None:
         return _FAIL
     if a8 is not _MISSING:
-        e30: Any = _EN40.get(a8) if type(a8) is int else None
-        if e30 is None:
+        e28: Any = _EN40.get(a8) if type(a8) is int else None
+        if e28 is None:
             return _FAIL
     if a9 is not _MISSING:
-        o31: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o31 = a9
-    kw32: dict[str, Any] = {
+    kw29: dict[str, Any] = {
         "id": x10,
         "status": a3,
         "lines": l11,
         "ship_to": o18,
-        "total": o25,
-        "created_at": x29,
+        "total": o24,
+        "created_at": x27,
     }
     if a8 is not _MISSING:
-        kw32["priority"] = e30
+        kw29["priority"] = e28
     if a9 is not _MISSING:
-        kw32["gift_note"] = o31
-    o1 = _m3.Order(**kw32)
+        kw29["gift_note"] = a9
+    o1 = _m3.Order(**kw29)
     return o1
 
 
 def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("status", _MISSING)
-        a5 = v.get("lines", _MISSING)
-        a6 = v.get("ship_to", _MISSING)
-        a7 = v.get("total", _MISSING)
-        a8 = v.get("created_at", _MISSING)
-        a9 = v.get("priority", _MISSING)
-        a10 = v.get("gift_note", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E56, _MISSING)
-        else:
-            x11: Any = None
-            if type(a3) is not str:
-                _type(issues, path + ".id", "`uuid`", a3)
+        try:
+            a2 = v["id"]
+            a3 = v["status"]
+            a4 = v["lines"]
+            a5 = v["ship_to"]
+            a6 = v["total"]
+            a7 = v["created_at"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("status", _MISSING)
+            a4 = v.get("lines", _MISSING)
+            a5 = v.get("ship_to", _MISSING)
+            a6 = v.get("total", _MISSING)
+            a7 = v.get("created_at", _MISSING)
+        a8 = v.get("priority", _MISSING)
+        a9 = v.get("gift_note", _MISSING)
+        try:
+            if type(a2) is not str:
+                raise _Miss
+            x10 = _parse_uuid(a2)
+            if x10 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E64, _MISSING)
             else:
-                x11 = _parse_uuid(a3)
-                if x11 is None:
-                    _show(issues, path + ".id", _E33, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".status", _E57, _MISSING)
-        else:
-            if not (type(a4) is str and a4 in _S55):
-                _show(issues, path + ".status", _E58, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".lines", _E41, _MISSING)
-        else:
-            l12: Any = None
-            if type(a5) is not list:
-                _type(issues, path + ".lines", "`array`", a5)
+                x11: Any = None
+                if type(a2) is not str:
+                    _type(issues, path + ".id", "`uuid`", a2)
+                else:
+                    x11 = _parse_uuid(a2)
+                    if x11 is None:
+                        _show(issues, path + ".id", _E33, a2)
+                x10 = x11
+        if not (type(a3) is str and a3 in _S63):
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".status", _E65, _MISSING)
             else:
-                p13 = path + ".lines"
-                k14 = len(issues)
-                acc23: list[Any] = []
-                for j16, i15 in enumerate(a5):
-                    o17: Any = None
-                    if type(i15) is not dict:
-                        _type(issues, f"{p13}[{j16}]", "`object`", i15)
-                    else:
-                        k18 = len(issues)
-                        a19 = i15.get("book_id", _MISSING)
-                        a20 = i15.get("quantity", _MISSING)
-                        if a19 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].book_id", _E44, _MISSING)
+                if not (type(a3) is str and a3 in _S63):
+                    _show(issues, path + ".status", _E66, a3)
+        l12: Any
+        if type(a4) is not list:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".lines", _E41, _MISSING)
+            else:
+                _type(issues, path + ".lines", "`array`", a4)
+        else:
+            acc20: list[Any] | None = None
+            j14 = -1
+            for i13 in a4:
+                j14 += 1
+                o15: Any = i13
+                if type(i13) is not dict:
+                    failed = True
+                    _type(issues, f"{path}.lines[{j14}]", "`object`", i13)
+                else:
+                    try:
+                        a16 = i13["book_id"]
+                        a17 = i13["quantity"]
+                    except KeyError:
+                        failed = True
+                        a16 = i13.get("book_id", _MISSING)
+                        a17 = i13.get("quantity", _MISSING)
+                    if type(a16) is not int or a16 < 1:
+                        failed = True
+                        if a16 is _MISSING:
+                            _bad(
+                                issues,
+                                f"{path}.lines[{j14}].book_id",
+                                _E44,
+                                _MISSING,
+                            )
                         else:
-                            n21: Any = a19
-                            if type(n21) is float and n21.is_integer():
-                                n21 = int(n21)
-                            if type(n21) is not int:
-                                _type(issues, f"{p13}[{j16}].book_id", "`int`", n21)
-                            else:
-                                if n21 < 1:
-                                    _bad_num(
-                                        issues,
-                                        f"{p13}[{j16}].book_id",
-                                        _E16,
-                                        n21,
-                                    )
-                        if a20 is _MISSING:
-                            _bad(issues, f"{p13}[{j16}].quantity", _E45, _MISSING)
-                        else:
-                            n22: Any = a20
-                            if type(n22) is float and n22.is_integer():
-                                n22 = int(n22)
-                            if type(n22) is not int:
+                            n18: Any = a16
+                            if type(n18) is float and n18.is_integer():
+                                n18 = int(n18)
+                            if type(n18) is not int:
                                 _type(
                                     issues,
-                                    f"{p13}[{j16}].quantity",
+                                    f"{path}.lines[{j14}].book_id",
                                     "`int`",
-                                    n22,
+                                    n18,
                                 )
                             else:
-                                if n22 < 1:
+                                if n18 < 1:
                                     _bad_num(
                                         issues,
-                                        f"{p13}[{j16}].quantity",
+                                        f"{path}.lines[{j14}].book_id",
                                         _E16,
-                                        n22,
+                                        n18,
                                     )
-                                if n22 > 50:
+                            a16 = n18
+                    if type(a17) is not int or not 1 <= a17 <= 50:
+                        failed = True
+                        if a17 is _MISSING:
+                            _bad(
+                                issues,
+                                f"{path}.lines[{j14}].quantity",
+                                _E45,
+                                _MISSING,
+                            )
+                        else:
+                            n19: Any = a17
+                            if type(n19) is float and n19.is_integer():
+                                n19 = int(n19)
+                            if type(n19) is not int:
+                                _type(
+                                    issues,
+                                    f"{path}.lines[{j14}].quantity",
+                                    "`int`",
+                                    n19,
+                                )
+                            else:
+                                if n19 < 1:
                                     _bad_num(
                                         issues,
-                                        f"{p13}[{j16}].quantity",
-                                        _E46,
-                                        n22,
+                                        f"{path}.lines[{j14}].quantity",
+                                        _E16,
+                                        n19,
                                     )
-                        if len(issues) == k18:
-                            o17 = {"book_id": n21, "quantity": n22}
-                    acc23.append(o17)
-                if len(issues) == k14:
-                    l12 = acc23
-        if a6 is _MISSING:
-            _bad(issues, path + ".ship_to", _E47, _MISSING)
-        else:
-            r24 = _dec_ShippingAddress_c(a6, path + ".ship_to", issues)
-        if a7 is _MISSING:
-            _bad(issues, path + ".total", _E59, _MISSING)
-        else:
-            o25: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".total", "`object`", a7)
+                                if n19 > 50:
+                                    _bad_num(
+                                        issues,
+                                        f"{path}.lines[{j14}].quantity",
+                                        _E46,
+                                        n19,
+                                    )
+                            a17 = n19
+                    if not failed:
+                        if len(i13) == 2:
+                            o15 = i13
+                        else:
+                            o15 = {"book_id": a16, "quantity": a17}
+                    elif len(issues) == k0:
+                        o15 = {"book_id": a16, "quantity": a17}
+                if acc20 is not None:
+                    acc20.append(o15)
+                elif o15 is not i13:
+                    acc20 = [*a4[:j14], o15]
+            if not failed or len(issues) == k0:
+                l12 = a4 if acc20 is None else acc20
+        o21: Any
+        if type(a5) is not dict:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".ship_to", _E47, _MISSING)
             else:
-                k26 = len(issues)
-                a27 = a7.get("amount", _MISSING)
-                a28 = a7.get("currency", _MISSING)
-                if a27 is _MISSING:
+                _type(issues, path + ".ship_to", "`object`", a5)
+        else:
+            try:
+                a22 = a5["name"]
+                a23 = a5["street"]
+                a24 = a5["city"]
+                a25 = a5["postcode"]
+                a26 = a5["country"]
+            except KeyError:
+                failed = True
+                a22 = a5.get("name", _MISSING)
+                a23 = a5.get("street", _MISSING)
+                a24 = a5.get("city", _MISSING)
+                a25 = a5.get("postcode", _MISSING)
+                a26 = a5.get("country", _MISSING)
+            if type(a22) is not str or len(a22) < 1:
+                failed = True
+                if a22 is _MISSING:
+                    _bad(issues, path + ".ship_to.name", _E3, _MISSING)
+                else:
+                    if type(a22) is not str:
+                        _type(issues, path + ".ship_to.name", "`str`", a22)
+                    else:
+                        if len(a22) < 1:
+                            _bad(issues, path + ".ship_to.name", _E4, a22)
+            if type(a23) is not str:
+                failed = True
+                if a23 is _MISSING:
+                    _bad(issues, path + ".ship_to.street", _E48, _MISSING)
+                else:
+                    if type(a23) is not str:
+                        _type(issues, path + ".ship_to.street", "`str`", a23)
+                    else:
+                        pass
+            if type(a24) is not str:
+                failed = True
+                if a24 is _MISSING:
+                    _bad(issues, path + ".ship_to.city", _E49, _MISSING)
+                else:
+                    if type(a24) is not str:
+                        _type(issues, path + ".ship_to.city", "`str`", a24)
+                    else:
+                        pass
+            if type(a25) is not str or not 3 <= len(a25) <= 10:
+                failed = True
+                if a25 is _MISSING:
+                    _bad(issues, path + ".ship_to.postcode", _E50, _MISSING)
+                else:
+                    if type(a25) is not str:
+                        _type(issues, path + ".ship_to.postcode", "`str`", a25)
+                    else:
+                        if len(a25) < 3:
+                            _bad(issues, path + ".ship_to.postcode", _E51, a25)
+                        if len(a25) > 10:
+                            _bad(issues, path + ".ship_to.postcode", _E52, a25)
+            if type(a26) is not str or not 2 <= len(a26) <= 2:
+                failed = True
+                if a26 is _MISSING:
+                    _bad(issues, path + ".ship_to.country", _E53, _MISSING)
+                else:
+                    if type(a26) is not str:
+                        _type(issues, path + ".ship_to.country", "`str`", a26)
+                    else:
+                        if len(a26) < 2:
+                            _bad(issues, path + ".ship_to.country", _E54, a26)
+                        if len(a26) > 2:
+                            _bad(issues, path + ".ship_to.country", _E55, a26)
+            if not failed:
+                if len(a5) == 5:
+                    o21 = a5
+                else:
+                    o21 = {
+                        "name": a22,
+                        "street": a23,
+                        "city": a24,
+                        "postcode": a25,
+                        "country": a26,
+                    }
+            elif len(issues) == k0:
+                o21 = {
+                    "name": a22,
+                    "street": a23,
+                    "city": a24,
+                    "postcode": a25,
+                    "country": a26,
+                }
+        o27: Any
+        if type(a6) is not dict:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".total", _E67, _MISSING)
+            else:
+                _type(issues, path + ".total", "`object`", a6)
+        else:
+            try:
+                a28 = a6["amount"]
+                a29 = a6["currency"]
+            except KeyError:
+                failed = True
+                a28 = a6.get("amount", _MISSING)
+                a29 = a6.get("currency", _MISSING)
+            if type(a28) is not int or a28 < 0:
+                failed = True
+                if a28 is _MISSING:
                     _bad(issues, path + ".total.amount", _E20, _MISSING)
                 else:
-                    n29: Any = a27
-                    if type(n29) is float and n29.is_integer():
-                        n29 = int(n29)
-                    if type(n29) is not int:
-                        _type(issues, path + ".total.amount", "`int`", n29)
+                    n30: Any = a28
+                    if type(n30) is float and n30.is_integer():
+                        n30 = int(n30)
+                    if type(n30) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n30)
                     else:
-                        if n29 < 0:
-                            _bad_num(issues, path + ".total.amount", _E21, n29)
-                if a28 is _MISSING:
+                        if n30 < 0:
+                            _bad_num(issues, path + ".total.amount", _E21, n30)
+                    a28 = n30
+            if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
+                failed = True
+                if a29 is _MISSING:
                     _bad(issues, path + ".total.currency", _E22, _MISSING)
                 else:
-                    if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
-                        _show(issues, path + ".total.currency", _E23, a28)
-                if len(issues) == k26:
-                    o25 = {"amount": n29, "currency": a28}
-        if a8 is _MISSING:
-            _bad(issues, path + ".created_at", _E60, _MISSING)
-        else:
-            x30: Any = None
-            if type(a8) is not str:
-                _type(issues, path + ".created_at", "`datetime`", a8)
-            else:
-                x30 = _parse_date_time(a8)
-                if x30 is None:
-                    _show(issues, path + ".created_at", _E37, a8)
-        if a9 is not _MISSING:
-            n31: Any = a9
-            if type(n31) is float and n31.is_integer():
-                n31 = int(n31)
-            e32: Any = _EN40.get(n31) if type(n31) is int else None
-            if e32 is None:
-                _show(issues, path + ".priority", _E48, n31)
-        if a10 is not _MISSING:
-            o33: Any = None
-            if a10 is not None:
-                if type(a10) is not str:
-                    _type(issues, path + ".gift_note", "`str`", a10)
+                    if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
+                        _show(issues, path + ".total.currency", _E23, a29)
+            if not failed:
+                if len(a6) == 2:
+                    o27 = a6
                 else:
-                    pass
-                o33 = a10
-        if len(issues) == k2:
-            kw34: dict[str, Any] = {
-                "id": x11,
-                "status": a4,
+                    o27 = {"amount": a28, "currency": a29}
+            elif len(issues) == k0:
+                o27 = {"amount": a28, "currency": a29}
+        try:
+            if type(a7) is not str:
+                raise _Miss
+            x31 = _parse_date_time(a7)
+            if x31 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a7 is _MISSING:
+                _bad(issues, path + ".created_at", _E68, _MISSING)
+            else:
+                x32: Any = None
+                if type(a7) is not str:
+                    _type(issues, path + ".created_at", "`datetime`", a7)
+                else:
+                    x32 = _parse_date_time(a7)
+                    if x32 is None:
+                        _show(issues, path + ".created_at", _E37, a7)
+                x31 = x32
+        if a8 is not _MISSING:
+            try:
+                e33: Any = _EN40.get(a8) if type(a8) is int else None
+                if e33 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                n34: Any = a8
+                if type(n34) is float and n34.is_integer():
+                    n34 = int(n34)
+                e35: Any = _EN40.get(n34) if type(n34) is int else None
+                if e35 is None:
+                    _show(issues, path + ".priority", _E56, n34)
+                e33 = e35
+        if a9 is not _MISSING:
+            try:
+                if a9 is not None:
+                    if type(a9) is not str:
+                        raise _Miss
+            except _Miss:
+                failed = True
+                if a9 is not None:
+                    if type(a9) is not str:
+                        _type(issues, path + ".gift_note", "`str`", a9)
+                    else:
+                        pass
+        if not failed:
+            kw36: dict[str, Any] = {
+                "id": x10,
+                "status": a3,
                 "lines": l12,
-                "ship_to": r24,
-                "total": o25,
-                "created_at": x30,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
             }
+            if a8 is not _MISSING:
+                kw36["priority"] = e33
             if a9 is not _MISSING:
-                kw34["priority"] = e32
-            if a10 is not _MISSING:
-                kw34["gift_note"] = o33
-            o1 = _m3.Order(**kw34)
+                kw36["gift_note"] = a9
+            o1 = _m3.Order(**kw36)
+        elif len(issues) == k0:
+            kw37: dict[str, Any] = {
+                "id": x10,
+                "status": a3,
+                "lines": l12,
+                "ship_to": o21,
+                "total": o27,
+                "created_at": x31,
+            }
+            if a8 is not _MISSING:
+                kw37["priority"] = e33
+            if a9 is not _MISSING:
+                kw37["gift_note"] = a9
+            o1 = _m3.Order(**kw37)
     return o1
 
 
@@ -2543,14 +3289,13 @@ def _dec_OrderFilter(v: Any) -> Any:
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
     if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S55):
+        if not (type(a2) is str and a2 in _S63):
             return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not int or not 1 <= a3 <= 100:
             return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING)
-    if same4:
+    if len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING):
         o1 = v
     else:
         o1 = {}
@@ -2562,33 +3307,49 @@ def _dec_OrderFilter(v: Any) -> Any:
 
 
 def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
+        a2 = v.get("status", _MISSING)
+        a3 = v.get("limit", _MISSING)
+        if a2 is not _MISSING:
+            if not (type(a2) is str and a2 in _S63):
+                failed = True
+                if not (type(a2) is str and a2 in _S63):
+                    _show(issues, path + ".status", _E66, a2)
         if a3 is not _MISSING:
-            if not (type(a3) is str and a3 in _S55):
-                _show(issues, path + ".status", _E58, a3)
-        if a4 is not _MISSING:
-            n5: Any = a4
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".limit", "`int`", n5)
+            if type(a3) is not int or not 1 <= a3 <= 100:
+                failed = True
+                n4: Any = a3
+                if type(n4) is float and n4.is_integer():
+                    n4 = int(n4)
+                if type(n4) is not int:
+                    _type(issues, path + ".limit", "`int`", n4)
+                else:
+                    if n4 < 1:
+                        _bad_num(issues, path + ".limit", _E16, n4)
+                    if n4 > 100:
+                        _bad_num(issues, path + ".limit", _E27, n4)
+                a3 = n4
+        if not failed:
+            if len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING):
+                o1 = v
             else:
-                if n5 < 1:
-                    _bad_num(issues, path + ".limit", _E16, n5)
-                if n5 > 100:
-                    _bad_num(issues, path + ".limit", _E27, n5)
-        if len(issues) == k2:
+                o1 = {}
+                if a2 is not _MISSING:
+                    o1["status"] = a2
+                if a3 is not _MISSING:
+                    o1["limit"] = a3
+        elif len(issues) == k0:
             o1 = {}
+            if a2 is not _MISSING:
+                o1["status"] = a2
             if a3 is not _MISSING:
-                o1["status"] = a3
-            if a4 is not _MISSING:
-                o1["limit"] = n5
+                o1["limit"] = a3
     return o1
 
 
@@ -2605,8 +3366,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"book_id": a2, "quantity": a3}
@@ -2614,39 +3374,57 @@ def _dec_OrderLine(v: Any) -> Any:
 
 
 def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("book_id", _MISSING)
-        a4 = v.get("quantity", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".book_id", _E44, _MISSING)
-        else:
-            n5: Any = a3
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".book_id", "`int`", n5)
+        try:
+            a2 = v["book_id"]
+            a3 = v["quantity"]
+        except KeyError:
+            failed = True
+            a2 = v.get("book_id", _MISSING)
+            a3 = v.get("quantity", _MISSING)
+        if type(a2) is not int or a2 < 1:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".book_id", _E44, _MISSING)
             else:
-                if n5 < 1:
-                    _bad_num(issues, path + ".book_id", _E16, n5)
-        if a4 is _MISSING:
-            _bad(issues, path + ".quantity", _E45, _MISSING)
-        else:
-            n6: Any = a4
-            if type(n6) is float and n6.is_integer():
-                n6 = int(n6)
-            if type(n6) is not int:
-                _type(issues, path + ".quantity", "`int`", n6)
+                n4: Any = a2
+                if type(n4) is float and n4.is_integer():
+                    n4 = int(n4)
+                if type(n4) is not int:
+                    _type(issues, path + ".book_id", "`int`", n4)
+                else:
+                    if n4 < 1:
+                        _bad_num(issues, path + ".book_id", _E16, n4)
+                a2 = n4
+        if type(a3) is not int or not 1 <= a3 <= 50:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".quantity", _E45, _MISSING)
             else:
-                if n6 < 1:
-                    _bad_num(issues, path + ".quantity", _E16, n6)
-                if n6 > 50:
-                    _bad_num(issues, path + ".quantity", _E46, n6)
-        if len(issues) == k2:
-            o1 = {"book_id": n5, "quantity": n6}
+                n5: Any = a3
+                if type(n5) is float and n5.is_integer():
+                    n5 = int(n5)
+                if type(n5) is not int:
+                    _type(issues, path + ".quantity", "`int`", n5)
+                else:
+                    if n5 < 1:
+                        _bad_num(issues, path + ".quantity", _E16, n5)
+                    if n5 > 50:
+                        _bad_num(issues, path + ".quantity", _E46, n5)
+                a3 = n5
+        if not failed:
+            if len(v) == 2:
+                o1 = v
+            else:
+                o1 = {"book_id": a2, "quantity": a3}
+        elif len(issues) == k0:
+            o1 = {"book_id": a2, "quantity": a3}
     return o1
 
 
@@ -2681,8 +3459,7 @@ def _dec_OrderPlaced(v: Any) -> Any:
     if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
         return _FAIL
     o7: dict[str, Any]
-    same10 = len(a5) == 2
-    if same10:
+    if len(a5) == 2:
         o7 = a5
     else:
         o7 = {"amount": a8, "currency": a9}
@@ -2691,72 +3468,112 @@ def _dec_OrderPlaced(v: Any) -> Any:
 
 
 def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("order_id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("books", _MISSING)
-        a6 = v.get("total", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".order_id", _E32, _MISSING)
-        else:
-            x7: Any = None
-            if type(a3) is not str:
-                _type(issues, path + ".order_id", "`uuid`", a3)
+        try:
+            a2 = v["order_id"]
+            a3 = v["name"]
+            a4 = v["books"]
+            a5 = v["total"]
+        except KeyError:
+            failed = True
+            a2 = v.get("order_id", _MISSING)
+            a3 = v.get("name", _MISSING)
+            a4 = v.get("books", _MISSING)
+            a5 = v.get("total", _MISSING)
+        try:
+            if type(a2) is not str:
+                raise _Miss
+            x6 = _parse_uuid(a2)
+            if x6 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".order_id", _E32, _MISSING)
             else:
-                x7 = _parse_uuid(a3)
-                if x7 is None:
-                    _show(issues, path + ".order_id", _E33, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E3, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                x7: Any = None
+                if type(a2) is not str:
+                    _type(issues, path + ".order_id", "`uuid`", a2)
+                else:
+                    x7 = _parse_uuid(a2)
+                    if x7 is None:
+                        _show(issues, path + ".order_id", _E33, a2)
+                x6 = x7
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E3, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".books", _E61, _MISSING)
-        else:
-            n8: Any = a5
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".books", "`int`", n8)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not int:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".books", _E69, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".total", _E59, _MISSING)
-        else:
-            o9: Any = None
-            if type(a6) is not dict:
-                _type(issues, path + ".total", "`object`", a6)
+                n8: Any = a4
+                if type(n8) is float and n8.is_integer():
+                    n8 = int(n8)
+                if type(n8) is not int:
+                    _type(issues, path + ".books", "`int`", n8)
+                else:
+                    pass
+                a4 = n8
+        o9: Any
+        if type(a5) is not dict:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".total", _E67, _MISSING)
             else:
-                k10 = len(issues)
-                a11 = a6.get("amount", _MISSING)
-                a12 = a6.get("currency", _MISSING)
-                if a11 is _MISSING:
+                _type(issues, path + ".total", "`object`", a5)
+        else:
+            try:
+                a10 = a5["amount"]
+                a11 = a5["currency"]
+            except KeyError:
+                failed = True
+                a10 = a5.get("amount", _MISSING)
+                a11 = a5.get("currency", _MISSING)
+            if type(a10) is not int or a10 < 0:
+                failed = True
+                if a10 is _MISSING:
                     _bad(issues, path + ".total.amount", _E20, _MISSING)
                 else:
-                    n13: Any = a11
-                    if type(n13) is float and n13.is_integer():
-                        n13 = int(n13)
-                    if type(n13) is not int:
-                        _type(issues, path + ".total.amount", "`int`", n13)
+                    n12: Any = a10
+                    if type(n12) is float and n12.is_integer():
+                        n12 = int(n12)
+                    if type(n12) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n12)
                     else:
-                        if n13 < 0:
-                            _bad_num(issues, path + ".total.amount", _E21, n13)
-                if a12 is _MISSING:
+                        if n12 < 0:
+                            _bad_num(issues, path + ".total.amount", _E21, n12)
+                    a10 = n12
+            if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
+                failed = True
+                if a11 is _MISSING:
                     _bad(issues, path + ".total.currency", _E22, _MISSING)
                 else:
-                    if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
-                        _show(issues, path + ".total.currency", _E23, a12)
-                if len(issues) == k10:
-                    o9 = {"amount": n13, "currency": a12}
-        if len(issues) == k2:
-            o1 = {"order_id": x7, "name": a4, "books": n8, "total": o9}
+                    if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
+                        _show(issues, path + ".total.currency", _E23, a11)
+            if not failed:
+                if len(a5) == 2:
+                    o9 = a5
+                else:
+                    o9 = {"amount": a10, "currency": a11}
+            elif len(issues) == k0:
+                o9 = {"amount": a10, "currency": a11}
+        if not failed:
+            o1 = {"order_id": x6, "name": a3, "books": a4, "total": o9}
+        elif len(issues) == k0:
+            o1 = {"order_id": x6, "name": a3, "books": a4, "total": o9}
     return o1
 
 
@@ -2772,79 +3589,111 @@ def _dec_Page_Book(v: Any) -> Any:
     if type(a2) is not list:
         return _FAIL
     acc8: list[Any] = []
+    same9 = True
     for i6 in a2:
         r7 = _dec_Book(i6)
         if r7 is _FAIL:
             return _FAIL
+        if r7 is not i6:
+            same9 = False
         acc8.append(r7)
-    l5 = a2 if all(map(_is, acc8, a2)) else acc8
+    l5 = a2 if same9 else acc8
     if type(a3) is not int:
         return _FAIL
-    o9: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o9 = a4
     o1: dict[str, Any]
-    same10 = len(v) == 3
-    same10 = same10 and l5 is a2
-    same10 = same10 and o9 is a4
-    if same10:
+    if len(v) == 3 and l5 is a2:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o9}
+        o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
 def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("items", _MISSING)
-        a4 = v.get("total", _MISSING)
-        a5 = v.get("next_offset", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".items", _E62, _MISSING)
-        else:
-            l6: Any = None
-            if type(a3) is not list:
-                _type(issues, path + ".items", "`array`", a3)
+        try:
+            a2 = v["items"]
+            a3 = v["total"]
+            a4 = v["next_offset"]
+        except KeyError:
+            failed = True
+            a2 = v.get("items", _MISSING)
+            a3 = v.get("total", _MISSING)
+            a4 = v.get("next_offset", _MISSING)
+        l5: Any
+        if type(a2) is not list:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".items", _E70, _MISSING)
             else:
-                p7 = path + ".items"
-                k8 = len(issues)
-                acc12: list[Any] = []
-                for j10, i9 in enumerate(a3):
-                    r11 = _dec_Book_c(i9, f"{p7}[{j10}]", issues)
-                    acc12.append(r11)
-                if len(issues) == k8:
-                    l6 = acc12
-        if a4 is _MISSING:
-            _bad(issues, path + ".total", _E63, _MISSING)
+                _type(issues, path + ".items", "`array`", a2)
         else:
-            n13: Any = a4
-            if type(n13) is float and n13.is_integer():
-                n13 = int(n13)
-            if type(n13) is not int:
-                _type(issues, path + ".total", "`int`", n13)
+            acc10: list[Any] | None = None
+            j7 = -1
+            for i6 in a2:
+                j7 += 1
+                try:
+                    r8 = _dec_Book(i6)
+                    if r8 is _FAIL:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    r9 = _dec_Book_c(i6, f"{path}.items[{j7}]", issues)
+                    r8 = r9
+                if acc10 is not None:
+                    acc10.append(r8)
+                elif r8 is not i6:
+                    acc10 = [*a2[:j7], r8]
+            if not failed or len(issues) == k0:
+                l5 = a2 if acc10 is None else acc10
+        if type(a3) is not int:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".total", _E71, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E64, _MISSING)
-        else:
-            o14: Any = None
-            if a5 is not None:
-                n15: Any = a5
-                if type(n15) is float and n15.is_integer():
-                    n15 = int(n15)
-                if type(n15) is not int:
-                    _type(issues, path + ".next_offset", "`int`", n15)
+                n11: Any = a3
+                if type(n11) is float and n11.is_integer():
+                    n11 = int(n11)
+                if type(n11) is not int:
+                    _type(issues, path + ".total", "`int`", n11)
                 else:
                     pass
-                o14 = n15
-        if len(issues) == k2:
-            o1 = {"items": l6, "total": n13, "next_offset": o14}
+                a3 = n11
+        try:
+            if a4 is not None:
+                if type(a4) is not int:
+                    raise _Miss
+        except _Miss:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".next_offset", _E72, _MISSING)
+            else:
+                o13: Any = None
+                if a4 is not None:
+                    n12: Any = a4
+                    if type(n12) is float and n12.is_integer():
+                        n12 = int(n12)
+                    if type(n12) is not int:
+                        _type(issues, path + ".next_offset", "`int`", n12)
+                    else:
+                        pass
+                    o13 = n12
+                a4 = o13
+        if not failed:
+            if len(v) == 3 and l5 is a2:
+                o1 = v
+            else:
+                o1 = {"items": l5, "total": a3, "next_offset": a4}
+        elif len(issues) == k0:
+            o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -2856,13 +3705,19 @@ def _dec_Priority(v: Any) -> Any:
 
 
 def _dec_Priority_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    n1: Any = v
-    if type(n1) is float and n1.is_integer():
-        n1 = int(n1)
-    e2: Any = _EN40.get(n1) if type(n1) is int else None
-    if e2 is None:
-        _show(issues, path, _E48, n1)
-    return e2
+    try:
+        e1: Any = _EN40.get(v) if type(v) is int else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        n2: Any = v
+        if type(n2) is float and n2.is_integer():
+            n2 = int(n2)
+        e3: Any = _EN40.get(n2) if type(n2) is int else None
+        if e3 is None:
+            _show(issues, path, _E56, n2)
+        e1 = e3
+    return e1
 
 
 def _dec_QuoteQuery(v: Any) -> Any:
@@ -2873,13 +3728,12 @@ def _dec_QuoteQuery(v: Any) -> Any:
         a3 = v["items"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE65.search(a2) is None:
+    if type(a2) is not str or _RE73.search(a2) is None:
         return _FAIL
     if type(a3) is not int or not 1 <= a3 <= 100:
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"country": a2, "items": a3}
@@ -2887,36 +3741,53 @@ def _dec_QuoteQuery(v: Any) -> Any:
 
 
 def _dec_QuoteQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("country", _MISSING)
-        a4 = v.get("items", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".country", _E66, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".country", "`str`", a3)
+        try:
+            a2 = v["country"]
+            a3 = v["items"]
+        except KeyError:
+            failed = True
+            a2 = v.get("country", _MISSING)
+            a3 = v.get("items", _MISSING)
+        if type(a2) is not str or _RE73.search(a2) is None:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".country", _E53, _MISSING)
             else:
-                if _RE65.search(a3) is None:
-                    _bad(issues, path + ".country", _E67, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".items", _E68, _MISSING)
-        else:
-            n5: Any = a4
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".items", "`int`", n5)
+                if type(a2) is not str:
+                    _type(issues, path + ".country", "`str`", a2)
+                else:
+                    if _RE73.search(a2) is None:
+                        _bad(issues, path + ".country", _E74, a2)
+        if type(a3) is not int or not 1 <= a3 <= 100:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".items", _E75, _MISSING)
             else:
-                if n5 < 1:
-                    _bad_num(issues, path + ".items", _E16, n5)
-                if n5 > 100:
-                    _bad_num(issues, path + ".items", _E27, n5)
-        if len(issues) == k2:
-            o1 = {"country": a3, "items": n5}
+                n4: Any = a3
+                if type(n4) is float and n4.is_integer():
+                    n4 = int(n4)
+                if type(n4) is not int:
+                    _type(issues, path + ".items", "`int`", n4)
+                else:
+                    if n4 < 1:
+                        _bad_num(issues, path + ".items", _E16, n4)
+                    if n4 > 100:
+                        _bad_num(issues, path + ".items", _E27, n4)
+                a3 = n4
+        if not failed:
+            if len(v) == 2:
+                o1 = v
+            else:
+                o1 = {"country": a2, "items": a3}
+        elif len(issues) == k0:
+            o1 = {"country": a2, "items": a3}
     return o1
 
 
@@ -2946,8 +3817,7 @@ def _dec_Receipt(v: Any) -> Any:
     if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
         return _FAIL
     o6: dict[str, Any]
-    same9 = len(a3) == 2
-    if same9:
+    if len(a3) == 2:
         o6 = a3
     else:
         o6 = {"amount": a7, "currency": a8}
@@ -2958,64 +3828,100 @@ def _dec_Receipt(v: Any) -> Any:
 
 
 def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("order_id", _MISSING)
-        a4 = v.get("total", _MISSING)
-        a5 = v.get("signature", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".order_id", _E32, _MISSING)
-        else:
-            x6: Any = None
-            if type(a3) is not str:
-                _type(issues, path + ".order_id", "`uuid`", a3)
+        try:
+            a2 = v["order_id"]
+            a3 = v["total"]
+            a4 = v["signature"]
+        except KeyError:
+            failed = True
+            a2 = v.get("order_id", _MISSING)
+            a3 = v.get("total", _MISSING)
+            a4 = v.get("signature", _MISSING)
+        try:
+            if type(a2) is not str:
+                raise _Miss
+            x5 = _parse_uuid(a2)
+            if x5 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".order_id", _E32, _MISSING)
             else:
-                x6 = _parse_uuid(a3)
-                if x6 is None:
-                    _show(issues, path + ".order_id", _E33, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".total", _E59, _MISSING)
-        else:
-            o7: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".total", "`object`", a4)
+                x6: Any = None
+                if type(a2) is not str:
+                    _type(issues, path + ".order_id", "`uuid`", a2)
+                else:
+                    x6 = _parse_uuid(a2)
+                    if x6 is None:
+                        _show(issues, path + ".order_id", _E33, a2)
+                x5 = x6
+        o7: Any
+        if type(a3) is not dict:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".total", _E67, _MISSING)
             else:
-                k8 = len(issues)
-                a9 = a4.get("amount", _MISSING)
-                a10 = a4.get("currency", _MISSING)
-                if a9 is _MISSING:
+                _type(issues, path + ".total", "`object`", a3)
+        else:
+            try:
+                a8 = a3["amount"]
+                a9 = a3["currency"]
+            except KeyError:
+                failed = True
+                a8 = a3.get("amount", _MISSING)
+                a9 = a3.get("currency", _MISSING)
+            if type(a8) is not int or a8 < 0:
+                failed = True
+                if a8 is _MISSING:
                     _bad(issues, path + ".total.amount", _E20, _MISSING)
                 else:
-                    n11: Any = a9
-                    if type(n11) is float and n11.is_integer():
-                        n11 = int(n11)
-                    if type(n11) is not int:
-                        _type(issues, path + ".total.amount", "`int`", n11)
+                    n10: Any = a8
+                    if type(n10) is float and n10.is_integer():
+                        n10 = int(n10)
+                    if type(n10) is not int:
+                        _type(issues, path + ".total.amount", "`int`", n10)
                     else:
-                        if n11 < 0:
-                            _bad_num(issues, path + ".total.amount", _E21, n11)
-                if a10 is _MISSING:
+                        if n10 < 0:
+                            _bad_num(issues, path + ".total.amount", _E21, n10)
+                    a8 = n10
+            if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
+                failed = True
+                if a9 is _MISSING:
                     _bad(issues, path + ".total.currency", _E22, _MISSING)
                 else:
-                    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _show(issues, path + ".total.currency", _E23, a10)
-                if len(issues) == k8:
-                    o7 = {"amount": n11, "currency": a10}
-        if a5 is _MISSING:
-            _bad(issues, path + ".signature", _E69, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".signature", "`str`", a5)
+                    if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
+                        _show(issues, path + ".total.currency", _E23, a9)
+            if not failed:
+                if len(a3) == 2:
+                    o7 = a3
+                else:
+                    o7 = {"amount": a8, "currency": a9}
+            elif len(issues) == k0:
+                o7 = {"amount": a8, "currency": a9}
+        if type(a4) is not str or not 64 <= len(a4) <= 64:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".signature", _E76, _MISSING)
             else:
-                if len(a5) < 64:
-                    _bad(issues, path + ".signature", _E70, a5)
-                if len(a5) > 64:
-                    _bad(issues, path + ".signature", _E71, a5)
-        if len(issues) == k2:
-            o1 = {"order_id": x6, "total": o7, "signature": a5}
+                if type(a4) is not str:
+                    _type(issues, path + ".signature", "`str`", a4)
+                else:
+                    if len(a4) < 64:
+                        _bad(issues, path + ".signature", _E77, a4)
+                    if len(a4) > 64:
+                        _bad(issues, path + ".signature", _E78, a4)
+        if not failed:
+            o1 = {"order_id": x5, "total": o7, "signature": a4}
+        elif len(issues) == k0:
+            o1 = {"order_id": x5, "total": o7, "signature": a4}
     return o1
 
 
@@ -3041,8 +3947,7 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    same7 = len(v) == 5
-    if same7:
+    if len(v) == 5:
         o1 = v
     else:
         o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
@@ -3050,65 +3955,96 @@ def _dec_ShippingAddress(v: Any) -> Any:
 
 
 def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("street", _MISSING)
-        a5 = v.get("city", _MISSING)
-        a6 = v.get("postcode", _MISSING)
-        a7 = v.get("country", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".name", _E3, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".name", "`str`", a3)
+        try:
+            a2 = v["name"]
+            a3 = v["street"]
+            a4 = v["city"]
+            a5 = v["postcode"]
+            a6 = v["country"]
+        except KeyError:
+            failed = True
+            a2 = v.get("name", _MISSING)
+            a3 = v.get("street", _MISSING)
+            a4 = v.get("city", _MISSING)
+            a5 = v.get("postcode", _MISSING)
+            a6 = v.get("country", _MISSING)
+        if type(a2) is not str or len(a2) < 1:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".name", _E3, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".name", _E4, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".street", _E72, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".street", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".name", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".name", _E4, a2)
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".street", _E48, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".city", _E73, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".city", "`str`", a5)
+                if type(a3) is not str:
+                    _type(issues, path + ".street", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".city", _E49, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".postcode", _E74, _MISSING)
-        else:
-            if type(a6) is not str:
-                _type(issues, path + ".postcode", "`str`", a6)
+                if type(a4) is not str:
+                    _type(issues, path + ".city", "`str`", a4)
+                else:
+                    pass
+        if type(a5) is not str or not 3 <= len(a5) <= 10:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".postcode", _E50, _MISSING)
             else:
-                if len(a6) < 3:
-                    _bad(issues, path + ".postcode", _E75, a6)
-                if len(a6) > 10:
-                    _bad(issues, path + ".postcode", _E76, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".country", _E66, _MISSING)
-        else:
-            if type(a7) is not str:
-                _type(issues, path + ".country", "`str`", a7)
+                if type(a5) is not str:
+                    _type(issues, path + ".postcode", "`str`", a5)
+                else:
+                    if len(a5) < 3:
+                        _bad(issues, path + ".postcode", _E51, a5)
+                    if len(a5) > 10:
+                        _bad(issues, path + ".postcode", _E52, a5)
+        if type(a6) is not str or not 2 <= len(a6) <= 2:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".country", _E53, _MISSING)
             else:
-                if len(a7) < 2:
-                    _bad(issues, path + ".country", _E77, a7)
-                if len(a7) > 2:
-                    _bad(issues, path + ".country", _E78, a7)
-        if len(issues) == k2:
+                if type(a6) is not str:
+                    _type(issues, path + ".country", "`str`", a6)
+                else:
+                    if len(a6) < 2:
+                        _bad(issues, path + ".country", _E54, a6)
+                    if len(a6) > 2:
+                        _bad(issues, path + ".country", _E55, a6)
+        if not failed:
+            if len(v) == 5:
+                o1 = v
+            else:
+                o1 = {
+                    "name": a2,
+                    "street": a3,
+                    "city": a4,
+                    "postcode": a5,
+                    "country": a6,
+                }
+        elif len(issues) == k0:
             o1 = {
-                "name": a3,
-                "street": a4,
-                "city": a5,
-                "postcode": a6,
-                "country": a7,
+                "name": a2,
+                "street": a3,
+                "city": a4,
+                "postcode": a5,
+                "country": a6,
             }
     return o1
 
@@ -3135,8 +4071,7 @@ def _dec_ShippingQuote(v: Any) -> Any:
     if type(a6) is not int or a6 < 1:
         return _FAIL
     o1: dict[str, Any]
-    same7 = len(v) == 5
-    if same7:
+    if len(v) == 5:
         o1 = v
     else:
         o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
@@ -3144,66 +4079,100 @@ def _dec_ShippingQuote(v: Any) -> Any:
 
 
 def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("country", _MISSING)
-        a4 = v.get("zone", _MISSING)
-        a5 = v.get("items", _MISSING)
-        a6 = v.get("cents", _MISSING)
-        a7 = v.get("days", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".country", _E66, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".country", "`str`", a3)
+        try:
+            a2 = v["country"]
+            a3 = v["zone"]
+            a4 = v["items"]
+            a5 = v["cents"]
+            a6 = v["days"]
+        except KeyError:
+            failed = True
+            a2 = v.get("country", _MISSING)
+            a3 = v.get("zone", _MISSING)
+            a4 = v.get("items", _MISSING)
+            a5 = v.get("cents", _MISSING)
+            a6 = v.get("days", _MISSING)
+        if type(a2) is not str or not 2 <= len(a2) <= 2:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".country", _E53, _MISSING)
             else:
-                if len(a3) < 2:
-                    _bad(issues, path + ".country", _E77, a3)
-                if len(a3) > 2:
-                    _bad(issues, path + ".country", _E78, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".zone", _E79, _MISSING)
-        else:
-            if not (a4 == "domestic" or a4 == "eu" or a4 == "world"):
-                _show(issues, path + ".zone", _E80, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".items", _E68, _MISSING)
-        else:
-            n8: Any = a5
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".items", "`int`", n8)
+                if type(a2) is not str:
+                    _type(issues, path + ".country", "`str`", a2)
+                else:
+                    if len(a2) < 2:
+                        _bad(issues, path + ".country", _E54, a2)
+                    if len(a2) > 2:
+                        _bad(issues, path + ".country", _E55, a2)
+        if not (a3 == "domestic" or a3 == "eu" or a3 == "world"):
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".zone", _E79, _MISSING)
             else:
-                if n8 < 1:
-                    _bad_num(issues, path + ".items", _E16, n8)
-        if a6 is _MISSING:
-            _bad(issues, path + ".cents", _E81, _MISSING)
-        else:
-            n9: Any = a6
-            if type(n9) is float and n9.is_integer():
-                n9 = int(n9)
-            if type(n9) is not int:
-                _type(issues, path + ".cents", "`int`", n9)
+                if not (a3 == "domestic" or a3 == "eu" or a3 == "world"):
+                    _show(issues, path + ".zone", _E80, a3)
+        if type(a4) is not int or a4 < 1:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".items", _E75, _MISSING)
             else:
-                if n9 < 0:
-                    _bad_num(issues, path + ".cents", _E21, n9)
-        if a7 is _MISSING:
-            _bad(issues, path + ".days", _E82, _MISSING)
-        else:
-            n10: Any = a7
-            if type(n10) is float and n10.is_integer():
-                n10 = int(n10)
-            if type(n10) is not int:
-                _type(issues, path + ".days", "`int`", n10)
+                n7: Any = a4
+                if type(n7) is float and n7.is_integer():
+                    n7 = int(n7)
+                if type(n7) is not int:
+                    _type(issues, path + ".items", "`int`", n7)
+                else:
+                    if n7 < 1:
+                        _bad_num(issues, path + ".items", _E16, n7)
+                a4 = n7
+        if type(a5) is not int or a5 < 0:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".cents", _E81, _MISSING)
             else:
-                if n10 < 1:
-                    _bad_num(issues, path + ".days", _E16, n10)
-        if len(issues) == k2:
-            o1 = {"country": a3, "zone": a4, "items": n8, "cents": n9, "days": n10}
+                n8: Any = a5
+                if type(n8) is float and n8.is_integer():
+                    n8 = int(n8)
+                if type(n8) is not int:
+                    _type(issues, path + ".cents", "`int`", n8)
+                else:
+                    if n8 < 0:
+                        _bad_num(issues, path + ".cents", _E21, n8)
+                a5 = n8
+        if type(a6) is not int or a6 < 1:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".days", _E82, _MISSING)
+            else:
+                n9: Any = a6
+                if type(n9) is float and n9.is_integer():
+                    n9 = int(n9)
+                if type(n9) is not int:
+                    _type(issues, path + ".days", "`int`", n9)
+                else:
+                    if n9 < 1:
+                        _bad_num(issues, path + ".days", _E16, n9)
+                a6 = n9
+        if not failed:
+            if len(v) == 5:
+                o1 = v
+            else:
+                o1 = {
+                    "country": a2,
+                    "zone": a3,
+                    "items": a4,
+                    "cents": a5,
+                    "days": a6,
+                }
+        elif len(issues) == k0:
+            o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
     return o1
 
 
@@ -3226,85 +4195,122 @@ def _dec_Stats(v: Any) -> Any:
     for i8 in a4.values():
         if type(i8) is not int:
             return _FAIL
-    m6 = a4
     d9 = _parse_decimal(a5)
     if d9 is None:
         return _FAIL
     o1: dict[str, Any] = {
         "books": a2,
         "authors": a3,
-        "orders_by_status": m6,
+        "orders_by_status": a4,
         "revenue": d9,
     }
     return o1
 
 
 def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("books", _MISSING)
-        a4 = v.get("authors", _MISSING)
-        a5 = v.get("orders_by_status", _MISSING)
-        a6 = v.get("revenue", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".books", _E61, _MISSING)
-        else:
-            n7: Any = a3
-            if type(n7) is float and n7.is_integer():
-                n7 = int(n7)
-            if type(n7) is not int:
-                _type(issues, path + ".books", "`int`", n7)
+        try:
+            a2 = v["books"]
+            a3 = v["authors"]
+            a4 = v["orders_by_status"]
+            a5 = v["revenue"]
+        except KeyError:
+            failed = True
+            a2 = v.get("books", _MISSING)
+            a3 = v.get("authors", _MISSING)
+            a4 = v.get("orders_by_status", _MISSING)
+            a5 = v.get("revenue", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".books", _E69, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".authors", _E83, _MISSING)
-        else:
-            n8: Any = a4
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".authors", "`int`", n8)
+                n6: Any = a2
+                if type(n6) is float and n6.is_integer():
+                    n6 = int(n6)
+                if type(n6) is not int:
+                    _type(issues, path + ".books", "`int`", n6)
+                else:
+                    pass
+                a2 = n6
+        if type(a3) is not int:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".authors", _E83, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".orders_by_status", _E84, _MISSING)
-        else:
-            m9: Any = None
-            if type(a5) is not dict:
-                _type(issues, path + ".orders_by_status", "`object`", a5)
+                n7: Any = a3
+                if type(n7) is float and n7.is_integer():
+                    n7 = int(n7)
+                if type(n7) is not int:
+                    _type(issues, path + ".authors", "`int`", n7)
+                else:
+                    pass
+                a3 = n7
+        try:
+            if type(a4) is not dict:
+                raise _Miss
+            for i10 in a4.values():
+                if type(i10) is not int:
+                    raise _Miss
+        except _Miss:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".orders_by_status", _E84, _MISSING)
             else:
-                p12 = path + ".orders_by_status"
-                k13 = len(issues)
-                acc14: dict[Any, Any] = {}
-                for key10, i11 in a5.items():
-                    n15: Any = i11
-                    if type(n15) is float and n15.is_integer():
-                        n15 = int(n15)
-                    if type(n15) is not int:
-                        _type(issues, _kp(p12, key10), "`int`", n15)
-                    else:
-                        pass
-                    acc14[key10] = n15
-                if len(issues) == k13:
-                    m9 = acc14
-        if a6 is _MISSING:
-            _bad(issues, path + ".revenue", _E85, _MISSING)
-        else:
-            d16: Any = None
-            d16 = _parse_decimal(a6)
-            if d16 is None:
-                _type(issues, path + ".revenue", "`decimal`", a6)
+                m11: Any = None
+                if type(a4) is not dict:
+                    _type(issues, path + ".orders_by_status", "`object`", a4)
+                else:
+                    p14 = path + ".orders_by_status"
+                    k15 = len(issues)
+                    acc16: dict[Any, Any] = {}
+                    for key12, i13 in a4.items():
+                        n17: Any = i13
+                        if type(n17) is float and n17.is_integer():
+                            n17 = int(n17)
+                        if type(n17) is not int:
+                            _type(issues, _kp(p14, key12), "`int`", n17)
+                        else:
+                            pass
+                        acc16[key12] = n17
+                    if len(issues) == k15:
+                        m11 = acc16
+                a4 = m11
+        try:
+            d18 = _parse_decimal(a5)
+            if d18 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".revenue", _E85, _MISSING)
             else:
-                pass
-        if len(issues) == k2:
+                d19: Any = None
+                d19 = _parse_decimal(a5)
+                if d19 is None:
+                    _type(issues, path + ".revenue", "`decimal`", a5)
+                else:
+                    pass
+                d18 = d19
+        if not failed:
             o1 = {
-                "books": n7,
-                "authors": n8,
-                "orders_by_status": m9,
-                "revenue": d16,
+                "books": a2,
+                "authors": a3,
+                "orders_by_status": a4,
+                "revenue": d18,
+            }
+        elif len(issues) == k0:
+            o1 = {
+                "books": a2,
+                "authors": a3,
+                "orders_by_status": a4,
+                "revenue": d18,
             }
     return o1
 
@@ -3329,34 +4335,57 @@ def _dec_anon(v: Any) -> Any:
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E56, _MISSING)
-        else:
-            x4: Any = None
-            if type(a3) is not str:
-                _type(issues, path + ".id", "`uuid`", a3)
+        try:
+            a2 = v["id"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+        try:
+            if type(a2) is not str:
+                raise _Miss
+            x3 = _parse_uuid(a2)
+            if x3 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E64, _MISSING)
             else:
-                x4 = _parse_uuid(a3)
-                if x4 is None:
-                    _show(issues, path + ".id", _E33, a3)
-        for key5 in v:
-            if key5 not in _K86:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": x4}
+                x4: Any = None
+                if type(a2) is not str:
+                    _type(issues, path + ".id", "`uuid`", a2)
+                else:
+                    x4 = _parse_uuid(a2)
+                    if x4 is None:
+                        _show(issues, path + ".id", _E33, a2)
+                x3 = x4
+        try:
+            c5 = 1
+            if failed or len(v) != c5:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key6 in v:
+                if key6 not in _K86:
+                    _add(
+                        issues,
+                        _kp(path, key6),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key6],
+                        "Object contains unknown field `" + key6 + "`",
+                    )
+        if not failed:
+            o1 = {"id": x3}
+        elif len(issues) == k0:
+            o1 = {"id": x3}
     return o1
 
 
@@ -3382,34 +4411,55 @@ def _dec_anon_2(v: Any) -> Any:
 
 
 def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E2, _MISSING)
-        else:
-            n4: Any = a3
-            if type(n4) is float and n4.is_integer():
-                n4 = int(n4)
-            if type(n4) is not int:
-                _type(issues, path + ".id", "`int`", n4)
+        try:
+            a2 = v["id"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E2, _MISSING)
             else:
-                pass
-        for key5 in v:
-            if key5 not in _K86:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n4}
+                n3: Any = a2
+                if type(n3) is float and n3.is_integer():
+                    n3 = int(n3)
+                if type(n3) is not int:
+                    _type(issues, path + ".id", "`int`", n3)
+                else:
+                    pass
+                a2 = n3
+        try:
+            c4 = 1
+            if failed or len(v) != c4:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key5 in v:
+                if key5 not in _K86:
+                    _add(
+                        issues,
+                        _kp(path, key5),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key5],
+                        "Object contains unknown field `" + key5 + "`",
+                    )
+        if not failed:
+            same6 = True
+            if same6:
+                o1 = v
+            else:
+                o1 = {"id": a2}
+        elif len(issues) == k0:
+            o1 = {"id": a2}
     return o1
 
 
@@ -3435,31 +4485,51 @@ def _dec_anon_3(v: Any) -> Any:
 
 
 def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("slug", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".slug", _E29, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".slug", "`str`", a3)
+        try:
+            a2 = v["slug"]
+        except KeyError:
+            failed = True
+            a2 = v.get("slug", _MISSING)
+        if type(a2) is not str:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".slug", _E29, _MISSING)
             else:
-                pass
-        for key4 in v:
-            if key4 not in _K87:
-                _add(
-                    issues,
-                    _kp(path, key4),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key4],
-                    "Object contains unknown field `" + key4 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"slug": a3}
+                if type(a2) is not str:
+                    _type(issues, path + ".slug", "`str`", a2)
+                else:
+                    pass
+        try:
+            c3 = 1
+            if failed or len(v) != c3:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key4 in v:
+                if key4 not in _K87:
+                    _add(
+                        issues,
+                        _kp(path, key4),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key4],
+                        "Object contains unknown field `" + key4 + "`",
+                    )
+        if not failed:
+            same5 = True
+            if same5:
+                o1 = v
+            else:
+                o1 = {"slug": a2}
+        elif len(issues) == k0:
+            o1 = {"slug": a2}
     return o1
 
 
@@ -3485,31 +4555,51 @@ def _dec_anon_4(v: Any) -> Any:
 
 
 def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("isbn", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".isbn", _E13, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".isbn", "`str`", a3)
+        try:
+            a2 = v["isbn"]
+        except KeyError:
+            failed = True
+            a2 = v.get("isbn", _MISSING)
+        if type(a2) is not str:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".isbn", _E13, _MISSING)
             else:
-                pass
-        for key4 in v:
-            if key4 not in _K88:
-                _add(
-                    issues,
-                    _kp(path, key4),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key4],
-                    "Object contains unknown field `" + key4 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"isbn": a3}
+                if type(a2) is not str:
+                    _type(issues, path + ".isbn", "`str`", a2)
+                else:
+                    pass
+        try:
+            c3 = 1
+            if failed or len(v) != c3:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key4 in v:
+                if key4 not in _K88:
+                    _add(
+                        issues,
+                        _kp(path, key4),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key4],
+                        "Object contains unknown field `" + key4 + "`",
+                    )
+        if not failed:
+            same5 = True
+            if same5:
+                o1 = v
+            else:
+                o1 = {"isbn": a2}
+        elif len(issues) == k0:
+            o1 = {"isbn": a2}
     return o1
 
 
@@ -3538,42 +4628,66 @@ def _dec_anon_5(v: Any) -> Any:
 
 
 def _dec_anon_5_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("country", _MISSING)
-        a4 = v.get("items", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".country", _E66, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".country", "`str`", a3)
+        try:
+            a2 = v["country"]
+            a3 = v["items"]
+        except KeyError:
+            failed = True
+            a2 = v.get("country", _MISSING)
+            a3 = v.get("items", _MISSING)
+        if type(a2) is not str:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".country", _E53, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".items", _E68, _MISSING)
-        else:
-            n5: Any = a4
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".items", "`int`", n5)
+                if type(a2) is not str:
+                    _type(issues, path + ".country", "`str`", a2)
+                else:
+                    pass
+        if type(a3) is not int:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".items", _E75, _MISSING)
             else:
-                pass
-        for key6 in v:
-            if key6 not in _K89:
-                _add(
-                    issues,
-                    _kp(path, key6),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key6],
-                    "Object contains unknown field `" + key6 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"country": a3, "items": n5}
+                n4: Any = a3
+                if type(n4) is float and n4.is_integer():
+                    n4 = int(n4)
+                if type(n4) is not int:
+                    _type(issues, path + ".items", "`int`", n4)
+                else:
+                    pass
+                a3 = n4
+        try:
+            c5 = 2
+            if failed or len(v) != c5:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key6 in v:
+                if key6 not in _K89:
+                    _add(
+                        issues,
+                        _kp(path, key6),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key6],
+                        "Object contains unknown field `" + key6 + "`",
+                    )
+        if not failed:
+            same7 = True
+            if same7:
+                o1 = v
+            else:
+                o1 = {"country": a2, "items": a3}
+        elif len(issues) == k0:
+            o1 = {"country": a2, "items": a3}
     return o1
 
 
@@ -3593,29 +4707,27 @@ def _enc_Author(v: Any) -> Any:
     if type(a3) is not str or not 1 <= len(a3) <= 120:
         return _FAIL
     if a4 is not _MISSING:
-        o6: Any = None
+        o8: Any = None
         if a4 is not None:
             if isinstance(a4, _date) and not isinstance(a4, _datetime):
-                x7 = a4.isoformat()
-            elif type(a4) is str and (j8 := _parse_date(a4)) is not None:
-                x7 = j8.isoformat()
+                x6 = a4.isoformat()
+            elif type(a4) is str and (j7 := _parse_date(a4)) is not None:
+                x6 = j7.isoformat()
             else:
                 return _FAIL
-            o6 = x7
+            o8 = x6
     if a5 is not _MISSING:
-        o9: Any = None
         if a5 is not None:
             if type(a5) is not str or _RE1e.search(a5) is None:
                 return _FAIL
-            o9 = a5
-    c10 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
-    if len(v) != c10:
+    c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
+    if len(v) != c9:
         return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
     if a4 is not _MISSING:
-        o1["born"] = o6
+        o1["born"] = o8
     if a5 is not _MISSING:
-        o1["website"] = o9
+        o1["website"] = a5
     return o1
 
 
@@ -3650,26 +4762,26 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(s8) > 120:
                     _bad(issues, path + ".name", _E5e, s8)
         if a5 is not _MISSING:
-            o9: Any = None
+            o11: Any = None
             if a5 is not None:
-                x10: Any = None
+                x9: Any = None
                 if isinstance(a5, _date) and not isinstance(a5, _datetime):
-                    x10 = a5.isoformat()
-                elif type(a5) is str and (j11 := _parse_date(a5)) is not None:
-                    x10 = j11.isoformat()
+                    x9 = a5.isoformat()
+                elif type(a5) is str and (j10 := _parse_date(a5)) is not None:
+                    x9 = j10.isoformat()
                 else:
                     _type(issues, path + ".born", "`date`", a5)
-                o9 = x10
+                o11 = x9
         if a6 is not _MISSING:
-            o12: Any = None
+            o13: Any = None
             if a6 is not None:
-                s13: Any = _enc_str(a6)
-                if type(s13) is not str:
-                    _type(issues, path + ".website", "`str`", s13)
+                s12: Any = _enc_str(a6)
+                if type(s12) is not str:
+                    _type(issues, path + ".website", "`str`", s12)
                 else:
-                    if _RE1e.search(s13) is None:
-                        _bad(issues, path + ".website", _E6e, s13)
-                o12 = s13
+                    if _RE1e.search(s12) is None:
+                        _bad(issues, path + ".website", _E6e, s12)
+                o13 = s12
         for key14 in v:
             if key14 not in _K7e:
                 _add(
@@ -3683,9 +4795,9 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if len(issues) == k2:
             o1 = {"id": n7, "name": s8}
             if a5 is not _MISSING:
-                o1["born"] = o9
+                o1["born"] = o11
             if a6 is not _MISSING:
-                o1["website"] = o12
+                o1["website"] = o13
     return o1
 
 
@@ -4265,11 +5377,9 @@ def _enc_Order(v: Any) -> Any:
         if not (type(e29) is int and e29 in _N42e):
             return _FAIL
     if a9 is not _MISSING:
-        o30: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o30 = a9
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -4281,7 +5391,7 @@ def _enc_Order(v: Any) -> Any:
     if a8 is not _MISSING:
         o1["priority"] = e29
     if a9 is not _MISSING:
-        o1["gift_note"] = o30
+        o1["gift_note"] = a9
     return o1
 
 
@@ -4423,14 +5533,14 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not (type(e33) is int and e33 in _N42e):
                 _show(issues, path + ".priority", _E53e, e33)
         if a10 is not _MISSING:
-            o34: Any = None
+            o35: Any = None
             if a10 is not None:
-                s35: Any = _enc_str(a10)
-                if type(s35) is not str:
-                    _type(issues, path + ".gift_note", "`str`", s35)
+                s34: Any = _enc_str(a10)
+                if type(s34) is not str:
+                    _type(issues, path + ".gift_note", "`str`", s34)
                 else:
                     pass
-                o34 = s35
+                o35 = s34
         if len(issues) == k2:
             o1 = {
                 "id": x11,
@@ -4443,7 +5553,7 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a9 is not _MISSING:
                 o1["priority"] = e33
             if a10 is not _MISSING:
-                o1["gift_note"] = o34
+                o1["gift_note"] = o35
     return o1
 
 
@@ -4516,12 +5626,10 @@ def _enc_Page_Book(v: Any) -> Any:
     l5 = acc8
     if type(a3) is not int:
         return _FAIL
-    o9: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o9 = a4
-    o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": o9}
+    o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -4560,16 +5668,16 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
         if a5 is _MISSING:
             _bad(issues, path + ".next_offset", _E56e, _MISSING)
         else:
-            o14: Any = None
+            o15: Any = None
             if a5 is not None:
-                n15: Any = _enc_int(a5)
-                if type(n15) is not int:
-                    _type(issues, path + ".next_offset", "`int`", n15)
+                n14: Any = _enc_int(a5)
+                if type(n14) is not int:
+                    _type(issues, path + ".next_offset", "`int`", n14)
                 else:
                     pass
-                o14 = n15
+                o15 = n14
         if len(issues) == k2:
-            o1 = {"items": l6, "total": n13, "next_offset": o14}
+            o1 = {"items": l6, "total": n13, "next_offset": o15}
     return o1
 
 
@@ -4982,7 +6090,7 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_anon(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
         return _FAIL
-    acc13: list[Any] = []
+    acc12: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m3.Author):
             return _FAIL
@@ -4999,31 +6107,29 @@ def _enc_anon(v: Any) -> Any:
         if type(a5) is not str or not 1 <= len(a5) <= 120:
             return _FAIL
         if a6 is not _MISSING:
-            o8: Any = None
+            o10: Any = None
             if a6 is not None:
                 if isinstance(a6, _date) and not isinstance(a6, _datetime):
-                    x9 = a6.isoformat()
-                elif type(a6) is str and (j10 := _parse_date(a6)) is not None:
-                    x9 = j10.isoformat()
+                    x8 = a6.isoformat()
+                elif type(a6) is str and (j9 := _parse_date(a6)) is not None:
+                    x8 = j9.isoformat()
                 else:
                     return _FAIL
-                o8 = x9
+                o10 = x8
         if a7 is not _MISSING:
-            o11: Any = None
             if a7 is not None:
                 if type(a7) is not str or _RE1e.search(a7) is None:
                     return _FAIL
-                o11 = a7
-        c12 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
-        if len(i2) != c12:
+        c11 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
+        if len(i2) != c11:
             return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
         if a6 is not _MISSING:
-            o3["born"] = o8
+            o3["born"] = o10
         if a7 is not _MISSING:
-            o3["website"] = o11
-        acc13.append(o3)
-    l1 = acc13
+            o3["website"] = a7
+        acc12.append(o3)
+    l1 = acc12
     return l1
 
 
@@ -5065,26 +6171,26 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if len(s12) > 120:
                             _bad(issues, f"{path}[{j4}].name", _E5e, s12)
                 if a9 is not _MISSING:
-                    o13: Any = None
+                    o15: Any = None
                     if a9 is not None:
-                        x14: Any = None
+                        x13: Any = None
                         if isinstance(a9, _date) and not isinstance(a9, _datetime):
-                            x14 = a9.isoformat()
-                        elif type(a9) is str and (j15 := _parse_date(a9)) is not None:
-                            x14 = j15.isoformat()
+                            x13 = a9.isoformat()
+                        elif type(a9) is str and (j14 := _parse_date(a9)) is not None:
+                            x13 = j14.isoformat()
                         else:
                             _type(issues, f"{path}[{j4}].born", "`date`", a9)
-                        o13 = x14
+                        o15 = x13
                 if a10 is not _MISSING:
-                    o16: Any = None
+                    o17: Any = None
                     if a10 is not None:
-                        s17: Any = _enc_str(a10)
-                        if type(s17) is not str:
-                            _type(issues, f"{path}[{j4}].website", "`str`", s17)
+                        s16: Any = _enc_str(a10)
+                        if type(s16) is not str:
+                            _type(issues, f"{path}[{j4}].website", "`str`", s16)
                         else:
-                            if _RE1e.search(s17) is None:
-                                _bad(issues, f"{path}[{j4}].website", _E6e, s17)
-                        o16 = s17
+                            if _RE1e.search(s16) is None:
+                                _bad(issues, f"{path}[{j4}].website", _E6e, s16)
+                        o17 = s16
                 for key18 in i3:
                     if key18 not in _K7e:
                         _add(
@@ -5098,9 +6204,9 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if len(issues) == k6:
                     o5 = {"id": n11, "name": s12}
                     if a9 is not _MISSING:
-                        o5["born"] = o13
+                        o5["born"] = o15
                     if a10 is not _MISSING:
-                        o5["website"] = o16
+                        o5["website"] = o17
             acc19.append(o5)
         if len(issues) == k2:
             l1 = acc19
@@ -5110,7 +6216,7 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
 def _enc_anon_2(v: Any) -> Any:
     if not isinstance(v, (list, tuple, set, frozenset)):
         return _FAIL
-    acc33: list[Any] = []
+    acc32: list[Any] = []
     for i2 in v:
         if type(i2) is not dict and not isinstance(i2, _m3.Order):
             return _FAIL
@@ -5202,11 +6308,9 @@ def _enc_anon_2(v: Any) -> Any:
             if not (type(e31) is int and e31 in _N42e):
                 return _FAIL
         if a11 is not _MISSING:
-            o32: Any = None
             if a11 is not None:
                 if type(a11) is not str:
                     return _FAIL
-                o32 = a11
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
@@ -5218,9 +6322,9 @@ def _enc_anon_2(v: Any) -> Any:
         if a10 is not _MISSING:
             o3["priority"] = e31
         if a11 is not _MISSING:
-            o3["gift_note"] = o32
-        acc33.append(o3)
-    l1 = acc33
+            o3["gift_note"] = a11
+        acc32.append(o3)
+    l1 = acc32
     return l1
 
 
@@ -5703,17 +6807,23 @@ MODULES: Final[dict[str, dict[str, ModuleCodec]]] = {
     "isbn": {
         "normalize": ModuleCodec(
             encode_params=_partial(_run, (_enc_anon_3, _enc_anon_3_c)),
-            decode_params=_partial(_run, (_dec_anon_4, _dec_anon_4_c)),
+            decode_params=_partial(_collect, (_dec_anon_4, _dec_anon_4_c)),
             encode_result=_partial(_run, (_enc_NormalizedIsbn, _enc_NormalizedIsbn_c)),
-            decode_result=_partial(_run, (_dec_NormalizedIsbn, _dec_NormalizedIsbn_c)),
+            decode_result=_partial(
+                _collect,
+                (_dec_NormalizedIsbn, _dec_NormalizedIsbn_c),
+            ),
         ),
     },
     "shipping": {
         "quote": ModuleCodec(
             encode_params=_partial(_run, (_enc_anon_4, _enc_anon_4_c)),
-            decode_params=_partial(_run, (_dec_anon_5, _dec_anon_5_c)),
+            decode_params=_partial(_collect, (_dec_anon_5, _dec_anon_5_c)),
             encode_result=_partial(_run, (_enc_ShippingQuote, _enc_ShippingQuote_c)),
-            decode_result=_partial(_run, (_dec_ShippingQuote, _dec_ShippingQuote_c)),
+            decode_result=_partial(
+                _collect,
+                (_dec_ShippingQuote, _dec_ShippingQuote_c),
+            ),
         ),
     },
 }
@@ -5723,15 +6833,17 @@ TOPIC_CHECKS: Final[dict[str, Callable[[object], object]]] = {
 }
 # typed topic -> a message's JSON form checked and converted back (raises `DecodeError`)
 TOPIC_DECODERS: Final[dict[str, Callable[[object], object]]] = {
-    "orders.placed": _partial(_run, (_dec_OrderPlaced, _dec_OrderPlaced_c)),
+    "orders.placed": _partial(_collect, (_dec_OrderPlaced, _dec_OrderPlaced_c)),
 }
 
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -5741,9 +6853,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues

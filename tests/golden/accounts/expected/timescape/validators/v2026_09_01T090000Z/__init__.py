@@ -15,7 +15,6 @@ from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
 from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
-from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
@@ -100,8 +99,14 @@ class DecodeError(Exception):
 
 
 # What a fast function returns when it gives up (a return is cheaper than an exception); the
-# slow function then says why. Never a decoded value.
+# slow function then says why. Never a decoded value. A decoder's slow function checks in one
+# pass (fast checks, and full ones where they fail): the request path calls it directly.
 _FAIL: Final[Any] = object()
+
+
+class _Miss(Exception):
+    """Raised by a failed fast check inside a collecting function, caught a few lines below
+    (the `except` that checks that one value in full); never leaves the function."""
 
 
 _MISSING: Final[Any] = object()
@@ -582,7 +587,7 @@ _Codec = tuple[_Fast, _Slow]
 
 
 def _collect(codec: _Codec, value: object) -> Any:
-    """The slow function, once the fast one gave up: the value, or every issue."""
+    """The slow function: the value, or every issue."""
     issues: list[Issue] = []
     out = codec[1](value, "$", issues)
     if issues:
@@ -623,23 +628,26 @@ class HandlerCodec:
         self._query_table = query_table
         self._params_table = params_table
 
-    # the request path calls these once per request: the fast function is called inline
+    # the request path calls these once per request: `_collect` is inlined in `decode_body`
     def decode_body(self, value: object) -> object:
         codec = self._body
         if codec is None:
             return None
-        out = codec[0](value)
-        return out if out is not _FAIL else _collect(codec, value)
+        issues: list[Issue] = []
+        out = codec[1](value, "$", issues)
+        if issues:
+            raise DecodeError(issues)
+        return out
 
     def decode_query(self, value: Mapping[str, str | list[str]]) -> object:
         if self._query is None:
             return None
-        return _run(self._query, _coerce(value, self._query_table))
+        return _collect(self._query, _coerce(value, self._query_table))
 
     def decode_params(self, value: Mapping[str, str]) -> object:
         if self._params is None:
             return None
-        return _run(self._params, _coerce(value, self._params_table))
+        return _collect(self._params, _coerce(value, self._params_table))
 
     def encode_response(self, value: object) -> object:
         codec = self._response
@@ -697,8 +705,7 @@ def _dec_Deposit(v: Any) -> Any:
     if type(a2) is not str or _RE0.search(a2) is None:
         return _FAIL
     o1: dict[str, Any]
-    same3 = len(v) == 1
-    if same3:
+    if len(v) == 1:
         o1 = v
     else:
         o1 = {"amount": a2}
@@ -706,22 +713,35 @@ def _dec_Deposit(v: Any) -> Any:
 
 
 def _dec_Deposit_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("amount", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".amount", _E1, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".amount", "`str`", a3)
+        try:
+            a2 = v["amount"]
+        except KeyError:
+            failed = True
+            a2 = v.get("amount", _MISSING)
+        if type(a2) is not str or _RE0.search(a2) is None:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".amount", _E1, _MISSING)
             else:
-                if _RE0.search(a3) is None:
-                    _bad(issues, path + ".amount", _E2, a3)
-        if len(issues) == k2:
-            o1 = {"amount": a3}
+                if type(a2) is not str:
+                    _type(issues, path + ".amount", "`str`", a2)
+                else:
+                    if _RE0.search(a2) is None:
+                        _bad(issues, path + ".amount", _E2, a2)
+        if not failed:
+            if len(v) == 1:
+                o1 = v
+            else:
+                o1 = {"amount": a2}
+        elif len(issues) == k0:
+            o1 = {"amount": a2}
     return o1
 
 
@@ -749,40 +769,62 @@ def _dec_NewUser(v: Any) -> Any:
 
 
 def _dec_NewUser_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("full_name", _MISSING)
-        a4 = v.get("email", _MISSING)
-        a5 = v.get("status", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".full_name", _E5, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".full_name", "`str`", a3)
+        try:
+            a2 = v["full_name"]
+            a3 = v["email"]
+        except KeyError:
+            failed = True
+            a2 = v.get("full_name", _MISSING)
+            a3 = v.get("email", _MISSING)
+        a4 = v.get("status", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 120:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".full_name", _E5, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".full_name", _E6, a3)
-                if len(a3) > 120:
-                    _bad(issues, path + ".full_name", _E7, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".email", _E8, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".email", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".full_name", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".full_name", _E6, a2)
+                    if len(a2) > 120:
+                        _bad(issues, path + ".full_name", _E7, a2)
+        if type(a3) is not str or _RE3.search(a3) is None:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".email", _E8, _MISSING)
             else:
-                if _RE3.search(a4) is None:
-                    _bad(issues, path + ".email", _E9, a4)
-        if a5 is not _MISSING:
-            e6: Any = _EN4.get(a5) if type(a5) is str else None
-            if e6 is None:
-                _show(issues, path + ".status", _E10, a5)
-        if len(issues) == k2:
-            o1 = {"full_name": a3, "email": a4}
-            if a5 is not _MISSING:
-                o1["status"] = e6
+                if type(a3) is not str:
+                    _type(issues, path + ".email", "`str`", a3)
+                else:
+                    if _RE3.search(a3) is None:
+                        _bad(issues, path + ".email", _E9, a3)
+        if a4 is not _MISSING:
+            try:
+                e5: Any = _EN4.get(a4) if type(a4) is str else None
+                if e5 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e6: Any = _EN4.get(a4) if type(a4) is str else None
+                if e6 is None:
+                    _show(issues, path + ".status", _E10, a4)
+                e5 = e6
+        if not failed:
+            o1 = {"full_name": a2, "email": a3}
+            if a4 is not _MISSING:
+                o1["status"] = e5
+        elif len(issues) == k0:
+            o1 = {"full_name": a2, "email": a3}
+            if a4 is not _MISSING:
+                o1["status"] = e5
     return o1
 
 
@@ -809,90 +851,128 @@ def _dec_User(v: Any) -> Any:
         return _FAIL
     if type(a6) is not str or _RE11.search(a6) is None:
         return _FAIL
-    o9: Any = None
     if a7 is not None:
         if type(a7) is not str:
             return _FAIL
-        o9 = a7
     o1: dict[str, Any] = {
         "id": a2,
         "full_name": a3,
         "email": a4,
         "status": e8,
         "balance": a6,
-        "avatar_url": o9,
+        "avatar_url": a7,
     }
     return o1
 
 
 def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("full_name", _MISSING)
-        a5 = v.get("email", _MISSING)
-        a6 = v.get("status", _MISSING)
-        a7 = v.get("balance", _MISSING)
-        a8 = v.get("avatar_url", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E12, _MISSING)
-        else:
-            n9: Any = a3
-            if type(n9) is float and n9.is_integer():
-                n9 = int(n9)
-            if type(n9) is not int:
-                _type(issues, path + ".id", "`int`", n9)
+        try:
+            a2 = v["id"]
+            a3 = v["full_name"]
+            a4 = v["email"]
+            a5 = v["status"]
+            a6 = v["balance"]
+            a7 = v["avatar_url"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("full_name", _MISSING)
+            a4 = v.get("email", _MISSING)
+            a5 = v.get("status", _MISSING)
+            a6 = v.get("balance", _MISSING)
+            a7 = v.get("avatar_url", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E12, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".full_name", _E5, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".full_name", "`str`", a4)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".email", _E8, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".email", "`str`", a5)
-            else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".status", _E13, _MISSING)
-        else:
-            e10: Any = _EN4.get(a6) if type(a6) is str else None
-            if e10 is None:
-                _show(issues, path + ".status", _E10, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".balance", _E14, _MISSING)
-        else:
-            if type(a7) is not str:
-                _type(issues, path + ".balance", "`str`", a7)
-            else:
-                if _RE11.search(a7) is None:
-                    _bad(issues, path + ".balance", _E15, a7)
-        if a8 is _MISSING:
-            _bad(issues, path + ".avatar_url", _E16, _MISSING)
-        else:
-            o11: Any = None
-            if a8 is not None:
-                if type(a8) is not str:
-                    _type(issues, path + ".avatar_url", "`str`", a8)
+                n8: Any = a2
+                if type(n8) is float and n8.is_integer():
+                    n8 = int(n8)
+                if type(n8) is not int:
+                    _type(issues, path + ".id", "`int`", n8)
                 else:
                     pass
-                o11 = a8
-        if len(issues) == k2:
+                a2 = n8
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".full_name", _E5, _MISSING)
+            else:
+                if type(a3) is not str:
+                    _type(issues, path + ".full_name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".email", _E8, _MISSING)
+            else:
+                if type(a4) is not str:
+                    _type(issues, path + ".email", "`str`", a4)
+                else:
+                    pass
+        try:
+            e9: Any = _EN4.get(a5) if type(a5) is str else None
+            if e9 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".status", _E13, _MISSING)
+            else:
+                e10: Any = _EN4.get(a5) if type(a5) is str else None
+                if e10 is None:
+                    _show(issues, path + ".status", _E10, a5)
+                e9 = e10
+        if type(a6) is not str or _RE11.search(a6) is None:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".balance", _E14, _MISSING)
+            else:
+                if type(a6) is not str:
+                    _type(issues, path + ".balance", "`str`", a6)
+                else:
+                    if _RE11.search(a6) is None:
+                        _bad(issues, path + ".balance", _E15, a6)
+        try:
+            if a7 is not None:
+                if type(a7) is not str:
+                    raise _Miss
+        except _Miss:
+            failed = True
+            if a7 is _MISSING:
+                _bad(issues, path + ".avatar_url", _E16, _MISSING)
+            else:
+                if a7 is not None:
+                    if type(a7) is not str:
+                        _type(issues, path + ".avatar_url", "`str`", a7)
+                    else:
+                        pass
+        if not failed:
             o1 = {
-                "id": n9,
-                "full_name": a4,
-                "email": a5,
-                "status": e10,
-                "balance": a7,
-                "avatar_url": o11,
+                "id": a2,
+                "full_name": a3,
+                "email": a4,
+                "status": e9,
+                "balance": a6,
+                "avatar_url": a7,
+            }
+        elif len(issues) == k0:
+            o1 = {
+                "id": a2,
+                "full_name": a3,
+                "email": a4,
+                "status": e9,
+                "balance": a6,
+                "avatar_url": a7,
             }
     return o1
 
@@ -918,34 +998,52 @@ def _dec_UserFilter(v: Any) -> Any:
 
 
 def _dec_UserFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
+        a2 = v.get("status", _MISSING)
+        a3 = v.get("limit", _MISSING)
+        if a2 is not _MISSING:
+            try:
+                e4: Any = _EN4.get(a2) if type(a2) is str else None
+                if e4 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e5: Any = _EN4.get(a2) if type(a2) is str else None
+                if e5 is None:
+                    _show(issues, path + ".status", _E10, a2)
+                e4 = e5
         if a3 is not _MISSING:
-            e5: Any = _EN4.get(a3) if type(a3) is str else None
-            if e5 is None:
-                _show(issues, path + ".status", _E10, a3)
-        if a4 is not _MISSING:
-            n6: Any = a4
-            if type(n6) is float and n6.is_integer():
-                n6 = int(n6)
-            if type(n6) is not int:
-                _type(issues, path + ".limit", "`int`", n6)
-            else:
-                if n6 < 1:
-                    _bad_num(issues, path + ".limit", _E17, n6)
-                if n6 > 100:
-                    _bad_num(issues, path + ".limit", _E18, n6)
-        if len(issues) == k2:
+            if type(a3) is not int or not 1 <= a3 <= 100:
+                failed = True
+                n6: Any = a3
+                if type(n6) is float and n6.is_integer():
+                    n6 = int(n6)
+                if type(n6) is not int:
+                    _type(issues, path + ".limit", "`int`", n6)
+                else:
+                    if n6 < 1:
+                        _bad_num(issues, path + ".limit", _E17, n6)
+                    if n6 > 100:
+                        _bad_num(issues, path + ".limit", _E18, n6)
+                a3 = n6
+        if not failed:
             o1 = {}
+            if a2 is not _MISSING:
+                o1["status"] = e4
             if a3 is not _MISSING:
-                o1["status"] = e5
-            if a4 is not _MISSING:
-                o1["limit"] = n6
+                o1["limit"] = a3
+        elif len(issues) == k0:
+            o1 = {}
+            if a2 is not _MISSING:
+                o1["status"] = e4
+            if a3 is not _MISSING:
+                o1["limit"] = a3
     return o1
 
 
@@ -957,9 +1055,15 @@ def _dec_UserStatus(v: Any) -> Any:
 
 
 def _dec_UserStatus_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN4.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E10, v)
+    try:
+        e1: Any = _EN4.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN4.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E10, v)
+        e1 = e2
     return e1
 
 
@@ -985,41 +1089,63 @@ def _dec_anon(v: Any) -> Any:
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E12, _MISSING)
-        else:
-            n4: Any = a3
-            if type(n4) is float and n4.is_integer():
-                n4 = int(n4)
-            if type(n4) is not int:
-                _type(issues, path + ".id", "`int`", n4)
+        try:
+            a2 = v["id"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E12, _MISSING)
             else:
-                pass
-        for key5 in v:
-            if key5 not in _K19:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n4}
+                n3: Any = a2
+                if type(n3) is float and n3.is_integer():
+                    n3 = int(n3)
+                if type(n3) is not int:
+                    _type(issues, path + ".id", "`int`", n3)
+                else:
+                    pass
+                a2 = n3
+        try:
+            c4 = 1
+            if failed or len(v) != c4:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key5 in v:
+                if key5 not in _K19:
+                    _add(
+                        issues,
+                        _kp(path, key5),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key5],
+                        "Object contains unknown field `" + key5 + "`",
+                    )
+        if not failed:
+            same6 = True
+            if same6:
+                o1 = v
+            else:
+                o1 = {"id": a2}
+        elif len(issues) == k0:
+            o1 = {"id": a2}
     return o1
 
 
 def _dec_anon_2(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
-    acc12: list[Any] = []
+    acc11: list[Any] = []
+    same12 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -1043,36 +1169,153 @@ def _dec_anon_2(v: Any) -> Any:
             return _FAIL
         if type(a8) is not str or _RE11.search(a8) is None:
             return _FAIL
-        o11: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o11 = a9
         o3: dict[str, Any] = {
             "id": a4,
             "full_name": a5,
             "email": a6,
             "status": e10,
             "balance": a8,
-            "avatar_url": o11,
+            "avatar_url": a9,
         }
-        acc12.append(o3)
-    l1 = v if all(map(_is, acc12, v)) else acc12
+        if o3 is not i2:
+            same12 = False
+        acc11.append(o3)
+    l1 = v if same12 else acc11
     return l1
 
 
 def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     l1: Any = None
     if type(v) is not list:
+        failed = True
         _type(issues, path, "`array`", v)
     else:
-        k2 = len(issues)
-        acc6: list[Any] = []
-        for j4, i3 in enumerate(v):
-            r5 = _dec_User_c(i3, f"{path}[{j4}]", issues)
-            acc6.append(r5)
-        if len(issues) == k2:
-            l1 = acc6
+        acc14: list[Any] | None = None
+        j3 = -1
+        for i2 in v:
+            j3 += 1
+            o4: Any = i2
+            if type(i2) is not dict:
+                failed = True
+                _type(issues, f"{path}[{j3}]", "`object`", i2)
+            else:
+                try:
+                    a5 = i2["id"]
+                    a6 = i2["full_name"]
+                    a7 = i2["email"]
+                    a8 = i2["status"]
+                    a9 = i2["balance"]
+                    a10 = i2["avatar_url"]
+                except KeyError:
+                    failed = True
+                    a5 = i2.get("id", _MISSING)
+                    a6 = i2.get("full_name", _MISSING)
+                    a7 = i2.get("email", _MISSING)
+                    a8 = i2.get("status", _MISSING)
+                    a9 = i2.get("balance", _MISSING)
+                    a10 = i2.get("avatar_url", _MISSING)
+                if type(a5) is not int:
+                    failed = True
+                    if a5 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].id", _E12, _MISSING)
+                    else:
+                        n11: Any = a5
+                        if type(n11) is float and n11.is_integer():
+                            n11 = int(n11)
+                        if type(n11) is not int:
+                            _type(issues, f"{path}[{j3}].id", "`int`", n11)
+                        else:
+                            pass
+                        a5 = n11
+                if type(a6) is not str:
+                    failed = True
+                    if a6 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].full_name", _E5, _MISSING)
+                    else:
+                        if type(a6) is not str:
+                            _type(issues, f"{path}[{j3}].full_name", "`str`", a6)
+                        else:
+                            pass
+                if type(a7) is not str:
+                    failed = True
+                    if a7 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].email", _E8, _MISSING)
+                    else:
+                        if type(a7) is not str:
+                            _type(issues, f"{path}[{j3}].email", "`str`", a7)
+                        else:
+                            pass
+                try:
+                    e12: Any = _EN4.get(a8) if type(a8) is str else None
+                    if e12 is None:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    if a8 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].status", _E13, _MISSING)
+                    else:
+                        e13: Any = _EN4.get(a8) if type(a8) is str else None
+                        if e13 is None:
+                            _show(issues, f"{path}[{j3}].status", _E10, a8)
+                        e12 = e13
+                if type(a9) is not str or _RE11.search(a9) is None:
+                    failed = True
+                    if a9 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].balance", _E14, _MISSING)
+                    else:
+                        if type(a9) is not str:
+                            _type(issues, f"{path}[{j3}].balance", "`str`", a9)
+                        else:
+                            if _RE11.search(a9) is None:
+                                _bad(issues, f"{path}[{j3}].balance", _E15, a9)
+                try:
+                    if a10 is not None:
+                        if type(a10) is not str:
+                            raise _Miss
+                except _Miss:
+                    failed = True
+                    if a10 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].avatar_url", _E16, _MISSING)
+                    else:
+                        if a10 is not None:
+                            if type(a10) is not str:
+                                _type(
+                                    issues,
+                                    f"{path}[{j3}].avatar_url",
+                                    "`str`",
+                                    a10,
+                                )
+                            else:
+                                pass
+                if not failed:
+                    o4 = {
+                        "id": a5,
+                        "full_name": a6,
+                        "email": a7,
+                        "status": e12,
+                        "balance": a9,
+                        "avatar_url": a10,
+                    }
+                elif len(issues) == k0:
+                    o4 = {
+                        "id": a5,
+                        "full_name": a6,
+                        "email": a7,
+                        "status": e12,
+                        "balance": a9,
+                        "avatar_url": a10,
+                    }
+            if acc14 is not None:
+                acc14.append(o4)
+            elif o4 is not i2:
+                acc14 = [*v[:j3], o4]
+        if not failed or len(issues) == k0:
+            l1 = v if acc14 is None else acc14
     return l1
 
 
@@ -1127,18 +1370,20 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 }
 # handler id -> a check of its success body in JSON form: the decoded value, or `DecodeError`
 RESPONSES: Final[dict[str, Callable[[object], object]]] = {
-    "create_user": _partial(_run, (_dec_User, _dec_User_c)),
-    "deposit": _partial(_run, (_dec_User, _dec_User_c)),
-    "get_user": _partial(_run, (_dec_User, _dec_User_c)),
-    "list_users": _partial(_run, (_dec_anon_2, _dec_anon_2_c)),
+    "create_user": _partial(_collect, (_dec_User, _dec_User_c)),
+    "deposit": _partial(_collect, (_dec_User, _dec_User_c)),
+    "get_user": _partial(_collect, (_dec_User, _dec_User_c)),
+    "list_users": _partial(_collect, (_dec_anon_2, _dec_anon_2_c)),
 }
 
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -1148,9 +1393,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues

@@ -15,7 +15,6 @@ from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
 from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
-from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
@@ -100,8 +99,14 @@ class DecodeError(Exception):
 
 
 # What a fast function returns when it gives up (a return is cheaper than an exception); the
-# slow function then says why. Never a decoded value.
+# slow function then says why. Never a decoded value. A decoder's slow function checks in one
+# pass (fast checks, and full ones where they fail): the request path calls it directly.
 _FAIL: Final[Any] = object()
+
+
+class _Miss(Exception):
+    """Raised by a failed fast check inside a collecting function, caught a few lines below
+    (the `except` that checks that one value in full); never leaves the function."""
 
 
 _MISSING: Final[Any] = object()
@@ -582,7 +587,7 @@ _Codec = tuple[_Fast, _Slow]
 
 
 def _collect(codec: _Codec, value: object) -> Any:
-    """The slow function, once the fast one gave up: the value, or every issue."""
+    """The slow function: the value, or every issue."""
     issues: list[Issue] = []
     out = codec[1](value, "$", issues)
     if issues:
@@ -623,23 +628,26 @@ class HandlerCodec:
         self._query_table = query_table
         self._params_table = params_table
 
-    # the request path calls these once per request: the fast function is called inline
+    # the request path calls these once per request: `_collect` is inlined in `decode_body`
     def decode_body(self, value: object) -> object:
         codec = self._body
         if codec is None:
             return None
-        out = codec[0](value)
-        return out if out is not _FAIL else _collect(codec, value)
+        issues: list[Issue] = []
+        out = codec[1](value, "$", issues)
+        if issues:
+            raise DecodeError(issues)
+        return out
 
     def decode_query(self, value: Mapping[str, str | list[str]]) -> object:
         if self._query is None:
             return None
-        return _run(self._query, _coerce(value, self._query_table))
+        return _collect(self._query, _coerce(value, self._query_table))
 
     def decode_params(self, value: Mapping[str, str]) -> object:
         if self._params is None:
             return None
-        return _run(self._params, _coerce(value, self._params_table))
+        return _collect(self._params, _coerce(value, self._params_table))
 
     def encode_response(self, value: object) -> object:
         codec = self._response
@@ -696,8 +704,7 @@ def _dec_Deposit(v: Any) -> Any:
     if type(a2) is not str or _RE0.search(a2) is None:
         return _FAIL
     o1: dict[str, Any]
-    same3 = len(v) == 1
-    if same3:
+    if len(v) == 1:
         o1 = v
     else:
         o1 = {"amount": a2}
@@ -705,22 +712,35 @@ def _dec_Deposit(v: Any) -> Any:
 
 
 def _dec_Deposit_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("amount", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".amount", _E1, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".amount", "`str`", a3)
+        try:
+            a2 = v["amount"]
+        except KeyError:
+            failed = True
+            a2 = v.get("amount", _MISSING)
+        if type(a2) is not str or _RE0.search(a2) is None:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".amount", _E1, _MISSING)
             else:
-                if _RE0.search(a3) is None:
-                    _bad(issues, path + ".amount", _E2, a3)
-        if len(issues) == k2:
-            o1 = {"amount": a3}
+                if type(a2) is not str:
+                    _type(issues, path + ".amount", "`str`", a2)
+                else:
+                    if _RE0.search(a2) is None:
+                        _bad(issues, path + ".amount", _E2, a2)
+        if not failed:
+            if len(v) == 1:
+                o1 = v
+            else:
+                o1 = {"amount": a2}
+        elif len(issues) == k0:
+            o1 = {"amount": a2}
     return o1
 
 
@@ -748,40 +768,62 @@ def _dec_NewUser(v: Any) -> Any:
 
 
 def _dec_NewUser_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("name", _MISSING)
-        a4 = v.get("email", _MISSING)
-        a5 = v.get("status", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".name", _E5, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".name", "`str`", a3)
+        try:
+            a2 = v["name"]
+            a3 = v["email"]
+        except KeyError:
+            failed = True
+            a2 = v.get("name", _MISSING)
+            a3 = v.get("email", _MISSING)
+        a4 = v.get("status", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 120:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".name", _E5, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".name", _E6, a3)
-                if len(a3) > 120:
-                    _bad(issues, path + ".name", _E7, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".email", _E8, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".email", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".name", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".name", _E6, a2)
+                    if len(a2) > 120:
+                        _bad(issues, path + ".name", _E7, a2)
+        if type(a3) is not str or _RE3.search(a3) is None:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".email", _E8, _MISSING)
             else:
-                if _RE3.search(a4) is None:
-                    _bad(issues, path + ".email", _E9, a4)
-        if a5 is not _MISSING:
-            e6: Any = _EN4.get(a5) if type(a5) is str else None
-            if e6 is None:
-                _show(issues, path + ".status", _E10, a5)
-        if len(issues) == k2:
-            o1 = {"name": a3, "email": a4}
-            if a5 is not _MISSING:
-                o1["status"] = e6
+                if type(a3) is not str:
+                    _type(issues, path + ".email", "`str`", a3)
+                else:
+                    if _RE3.search(a3) is None:
+                        _bad(issues, path + ".email", _E9, a3)
+        if a4 is not _MISSING:
+            try:
+                e5: Any = _EN4.get(a4) if type(a4) is str else None
+                if e5 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e6: Any = _EN4.get(a4) if type(a4) is str else None
+                if e6 is None:
+                    _show(issues, path + ".status", _E10, a4)
+                e5 = e6
+        if not failed:
+            o1 = {"name": a2, "email": a3}
+            if a4 is not _MISSING:
+                o1["status"] = e5
+        elif len(issues) == k0:
+            o1 = {"name": a2, "email": a3}
+            if a4 is not _MISSING:
+                o1["status"] = e5
     return o1
 
 
@@ -818,56 +860,84 @@ def _dec_User(v: Any) -> Any:
 
 
 def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("email", _MISSING)
-        a6 = v.get("status", _MISSING)
-        a7 = v.get("balance", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E12, _MISSING)
-        else:
-            n8: Any = a3
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".id", "`int`", n8)
+        try:
+            a2 = v["id"]
+            a3 = v["name"]
+            a4 = v["email"]
+            a5 = v["status"]
+            a6 = v["balance"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("name", _MISSING)
+            a4 = v.get("email", _MISSING)
+            a5 = v.get("status", _MISSING)
+            a6 = v.get("balance", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E12, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E5, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                n7: Any = a2
+                if type(n7) is float and n7.is_integer():
+                    n7 = int(n7)
+                if type(n7) is not int:
+                    _type(issues, path + ".id", "`int`", n7)
+                else:
+                    pass
+                a2 = n7
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E5, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".email", _E8, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".email", "`str`", a5)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".email", _E8, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".status", _E13, _MISSING)
-        else:
-            e9: Any = _EN4.get(a6) if type(a6) is str else None
-            if e9 is None:
-                _show(issues, path + ".status", _E10, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".balance", _E14, _MISSING)
-        else:
-            if type(a7) is not str:
-                _type(issues, path + ".balance", "`str`", a7)
+                if type(a4) is not str:
+                    _type(issues, path + ".email", "`str`", a4)
+                else:
+                    pass
+        try:
+            e8: Any = _EN4.get(a5) if type(a5) is str else None
+            if e8 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".status", _E13, _MISSING)
             else:
-                if _RE11.search(a7) is None:
-                    _bad(issues, path + ".balance", _E15, a7)
-        if len(issues) == k2:
-            o1 = {"id": n8, "name": a4, "email": a5, "status": e9, "balance": a7}
+                e9: Any = _EN4.get(a5) if type(a5) is str else None
+                if e9 is None:
+                    _show(issues, path + ".status", _E10, a5)
+                e8 = e9
+        if type(a6) is not str or _RE11.search(a6) is None:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".balance", _E14, _MISSING)
+            else:
+                if type(a6) is not str:
+                    _type(issues, path + ".balance", "`str`", a6)
+                else:
+                    if _RE11.search(a6) is None:
+                        _bad(issues, path + ".balance", _E15, a6)
+        if not failed:
+            o1 = {"id": a2, "name": a3, "email": a4, "status": e8, "balance": a6}
+        elif len(issues) == k0:
+            o1 = {"id": a2, "name": a3, "email": a4, "status": e8, "balance": a6}
     return o1
 
 
@@ -892,34 +962,52 @@ def _dec_UserFilter(v: Any) -> Any:
 
 
 def _dec_UserFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("status", _MISSING)
-        a4 = v.get("limit", _MISSING)
+        a2 = v.get("status", _MISSING)
+        a3 = v.get("limit", _MISSING)
+        if a2 is not _MISSING:
+            try:
+                e4: Any = _EN4.get(a2) if type(a2) is str else None
+                if e4 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e5: Any = _EN4.get(a2) if type(a2) is str else None
+                if e5 is None:
+                    _show(issues, path + ".status", _E10, a2)
+                e4 = e5
         if a3 is not _MISSING:
-            e5: Any = _EN4.get(a3) if type(a3) is str else None
-            if e5 is None:
-                _show(issues, path + ".status", _E10, a3)
-        if a4 is not _MISSING:
-            n6: Any = a4
-            if type(n6) is float and n6.is_integer():
-                n6 = int(n6)
-            if type(n6) is not int:
-                _type(issues, path + ".limit", "`int`", n6)
-            else:
-                if n6 < 1:
-                    _bad_num(issues, path + ".limit", _E16, n6)
-                if n6 > 100:
-                    _bad_num(issues, path + ".limit", _E17, n6)
-        if len(issues) == k2:
+            if type(a3) is not int or not 1 <= a3 <= 100:
+                failed = True
+                n6: Any = a3
+                if type(n6) is float and n6.is_integer():
+                    n6 = int(n6)
+                if type(n6) is not int:
+                    _type(issues, path + ".limit", "`int`", n6)
+                else:
+                    if n6 < 1:
+                        _bad_num(issues, path + ".limit", _E16, n6)
+                    if n6 > 100:
+                        _bad_num(issues, path + ".limit", _E17, n6)
+                a3 = n6
+        if not failed:
             o1 = {}
+            if a2 is not _MISSING:
+                o1["status"] = e4
             if a3 is not _MISSING:
-                o1["status"] = e5
-            if a4 is not _MISSING:
-                o1["limit"] = n6
+                o1["limit"] = a3
+        elif len(issues) == k0:
+            o1 = {}
+            if a2 is not _MISSING:
+                o1["status"] = e4
+            if a3 is not _MISSING:
+                o1["limit"] = a3
     return o1
 
 
@@ -931,9 +1019,15 @@ def _dec_UserStatus(v: Any) -> Any:
 
 
 def _dec_UserStatus_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN4.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E10, v)
+    try:
+        e1: Any = _EN4.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN4.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E10, v)
+        e1 = e2
     return e1
 
 
@@ -959,34 +1053,55 @@ def _dec_anon(v: Any) -> Any:
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E12, _MISSING)
-        else:
-            n4: Any = a3
-            if type(n4) is float and n4.is_integer():
-                n4 = int(n4)
-            if type(n4) is not int:
-                _type(issues, path + ".id", "`int`", n4)
+        try:
+            a2 = v["id"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E12, _MISSING)
             else:
-                pass
-        for key5 in v:
-            if key5 not in _K18:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n4}
+                n3: Any = a2
+                if type(n3) is float and n3.is_integer():
+                    n3 = int(n3)
+                if type(n3) is not int:
+                    _type(issues, path + ".id", "`int`", n3)
+                else:
+                    pass
+                a2 = n3
+        try:
+            c4 = 1
+            if failed or len(v) != c4:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key5 in v:
+                if key5 not in _K18:
+                    _add(
+                        issues,
+                        _kp(path, key5),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key5],
+                        "Object contains unknown field `" + key5 + "`",
+                    )
+        if not failed:
+            same6 = True
+            if same6:
+                o1 = v
+            else:
+                o1 = {"id": a2}
+        elif len(issues) == k0:
+            o1 = {"id": a2}
     return o1
 
 
@@ -994,6 +1109,7 @@ def _dec_anon_2(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
     acc10: list[Any] = []
+    same11 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -1023,23 +1139,119 @@ def _dec_anon_2(v: Any) -> Any:
             "status": e9,
             "balance": a8,
         }
+        if o3 is not i2:
+            same11 = False
         acc10.append(o3)
-    l1 = v if all(map(_is, acc10, v)) else acc10
+    l1 = v if same11 else acc10
     return l1
 
 
 def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     l1: Any = None
     if type(v) is not list:
+        failed = True
         _type(issues, path, "`array`", v)
     else:
-        k2 = len(issues)
-        acc6: list[Any] = []
-        for j4, i3 in enumerate(v):
-            r5 = _dec_User_c(i3, f"{path}[{j4}]", issues)
-            acc6.append(r5)
-        if len(issues) == k2:
-            l1 = acc6
+        acc13: list[Any] | None = None
+        j3 = -1
+        for i2 in v:
+            j3 += 1
+            o4: Any = i2
+            if type(i2) is not dict:
+                failed = True
+                _type(issues, f"{path}[{j3}]", "`object`", i2)
+            else:
+                try:
+                    a5 = i2["id"]
+                    a6 = i2["name"]
+                    a7 = i2["email"]
+                    a8 = i2["status"]
+                    a9 = i2["balance"]
+                except KeyError:
+                    failed = True
+                    a5 = i2.get("id", _MISSING)
+                    a6 = i2.get("name", _MISSING)
+                    a7 = i2.get("email", _MISSING)
+                    a8 = i2.get("status", _MISSING)
+                    a9 = i2.get("balance", _MISSING)
+                if type(a5) is not int:
+                    failed = True
+                    if a5 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].id", _E12, _MISSING)
+                    else:
+                        n10: Any = a5
+                        if type(n10) is float and n10.is_integer():
+                            n10 = int(n10)
+                        if type(n10) is not int:
+                            _type(issues, f"{path}[{j3}].id", "`int`", n10)
+                        else:
+                            pass
+                        a5 = n10
+                if type(a6) is not str:
+                    failed = True
+                    if a6 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].name", _E5, _MISSING)
+                    else:
+                        if type(a6) is not str:
+                            _type(issues, f"{path}[{j3}].name", "`str`", a6)
+                        else:
+                            pass
+                if type(a7) is not str:
+                    failed = True
+                    if a7 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].email", _E8, _MISSING)
+                    else:
+                        if type(a7) is not str:
+                            _type(issues, f"{path}[{j3}].email", "`str`", a7)
+                        else:
+                            pass
+                try:
+                    e11: Any = _EN4.get(a8) if type(a8) is str else None
+                    if e11 is None:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    if a8 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].status", _E13, _MISSING)
+                    else:
+                        e12: Any = _EN4.get(a8) if type(a8) is str else None
+                        if e12 is None:
+                            _show(issues, f"{path}[{j3}].status", _E10, a8)
+                        e11 = e12
+                if type(a9) is not str or _RE11.search(a9) is None:
+                    failed = True
+                    if a9 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].balance", _E14, _MISSING)
+                    else:
+                        if type(a9) is not str:
+                            _type(issues, f"{path}[{j3}].balance", "`str`", a9)
+                        else:
+                            if _RE11.search(a9) is None:
+                                _bad(issues, f"{path}[{j3}].balance", _E15, a9)
+                if not failed:
+                    o4 = {
+                        "id": a5,
+                        "name": a6,
+                        "email": a7,
+                        "status": e11,
+                        "balance": a9,
+                    }
+                elif len(issues) == k0:
+                    o4 = {
+                        "id": a5,
+                        "name": a6,
+                        "email": a7,
+                        "status": e11,
+                        "balance": a9,
+                    }
+            if acc13 is not None:
+                acc13.append(o4)
+            elif o4 is not i2:
+                acc13 = [*v[:j3], o4]
+        if not failed or len(issues) == k0:
+            l1 = v if acc13 is None else acc13
     return l1
 
 
@@ -1094,18 +1306,20 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 }
 # handler id -> a check of its success body in JSON form: the decoded value, or `DecodeError`
 RESPONSES: Final[dict[str, Callable[[object], object]]] = {
-    "create_user": _partial(_run, (_dec_User, _dec_User_c)),
-    "deposit": _partial(_run, (_dec_User, _dec_User_c)),
-    "get_user": _partial(_run, (_dec_User, _dec_User_c)),
-    "list_users": _partial(_run, (_dec_anon_2, _dec_anon_2_c)),
+    "create_user": _partial(_collect, (_dec_User, _dec_User_c)),
+    "deposit": _partial(_collect, (_dec_User, _dec_User_c)),
+    "get_user": _partial(_collect, (_dec_User, _dec_User_c)),
+    "list_users": _partial(_collect, (_dec_anon_2, _dec_anon_2_c)),
 }
 
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -1115,9 +1329,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues

@@ -15,7 +15,6 @@ from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
 from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
-from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
@@ -100,8 +99,14 @@ class DecodeError(Exception):
 
 
 # What a fast function returns when it gives up (a return is cheaper than an exception); the
-# slow function then says why. Never a decoded value.
+# slow function then says why. Never a decoded value. A decoder's slow function checks in one
+# pass (fast checks, and full ones where they fail): the request path calls it directly.
 _FAIL: Final[Any] = object()
+
+
+class _Miss(Exception):
+    """Raised by a failed fast check inside a collecting function, caught a few lines below
+    (the `except` that checks that one value in full); never leaves the function."""
 
 
 _MISSING: Final[Any] = object()
@@ -582,7 +587,7 @@ _Codec = tuple[_Fast, _Slow]
 
 
 def _collect(codec: _Codec, value: object) -> Any:
-    """The slow function, once the fast one gave up: the value, or every issue."""
+    """The slow function: the value, or every issue."""
     issues: list[Issue] = []
     out = codec[1](value, "$", issues)
     if issues:
@@ -623,23 +628,26 @@ class HandlerCodec:
         self._query_table = query_table
         self._params_table = params_table
 
-    # the request path calls these once per request: the fast function is called inline
+    # the request path calls these once per request: `_collect` is inlined in `decode_body`
     def decode_body(self, value: object) -> object:
         codec = self._body
         if codec is None:
             return None
-        out = codec[0](value)
-        return out if out is not _FAIL else _collect(codec, value)
+        issues: list[Issue] = []
+        out = codec[1](value, "$", issues)
+        if issues:
+            raise DecodeError(issues)
+        return out
 
     def decode_query(self, value: Mapping[str, str | list[str]]) -> object:
         if self._query is None:
             return None
-        return _run(self._query, _coerce(value, self._query_table))
+        return _collect(self._query, _coerce(value, self._query_table))
 
     def decode_params(self, value: Mapping[str, str]) -> object:
         if self._params is None:
             return None
-        return _run(self._params, _coerce(value, self._params_table))
+        return _collect(self._params, _coerce(value, self._params_table))
 
     def encode_response(self, value: object) -> object:
         codec = self._response
@@ -731,24 +739,23 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    same15 = len(a6) == 2
-    if same15:
+    if len(a6) == 2:
         o12 = a6
     else:
         o12 = {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x16 = _parse_date(a7)
-        if x16 is None:
+        x15 = _parse_date(a7)
+        if x15 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i18 in a8:
-            if type(i18) is not str or len(i18) > 30:
+        for i17 in a8:
+            if type(i17) is not str or len(i17) > 30:
                 return _FAIL
-        l17 = a8
+        l16 = a8
     if type(a9) is not int:
         return _FAIL
     if type(a10) is not int:
@@ -763,150 +770,228 @@ def _dec_Book(v: Any) -> Any:
         "stock": a10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x16
+        o1["published"] = x15
     if a8 is not _MISSING:
-        o1["tags"] = l17
+        o1["tags"] = l16
     return o1
 
 
 def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        a10 = v.get("id", _MISSING)
-        a11 = v.get("stock", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".title", _E2, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
+        try:
+            a2 = v["title"]
+            a3 = v["isbn"]
+            a4 = v["author_id"]
+            a5 = v["genre"]
+            a6 = v["price"]
+            a9 = v["id"]
+            a10 = v["stock"]
+        except KeyError:
+            failed = True
+            a2 = v.get("title", _MISSING)
+            a3 = v.get("isbn", _MISSING)
+            a4 = v.get("author_id", _MISSING)
+            a5 = v.get("genre", _MISSING)
+            a6 = v.get("price", _MISSING)
+            a9 = v.get("id", _MISSING)
+            a10 = v.get("stock", _MISSING)
+        a7 = v.get("published", _MISSING)
+        a8 = v.get("tags", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 200:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".title", _E2, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E4, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E5, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".isbn", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".title", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".title", _E3, a2)
+                    if len(a2) > 200:
+                        _bad(issues, path + ".title", _E4, a2)
+        if type(a3) is not str or _RE0.search(a3) is None:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".isbn", _E5, _MISSING)
             else:
-                if _RE0.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E6, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E7, _MISSING)
-        else:
-            n12: Any = a5
-            if type(n12) is float and n12.is_integer():
-                n12 = int(n12)
-            if type(n12) is not int:
-                _type(issues, path + ".author_id", "`int`", n12)
+                if type(a3) is not str:
+                    _type(issues, path + ".isbn", "`str`", a3)
+                else:
+                    if _RE0.search(a3) is None:
+                        _bad(issues, path + ".isbn", _E6, a3)
+        if type(a4) is not int or a4 < 1:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".author_id", _E7, _MISSING)
             else:
-                if n12 < 1:
-                    _bad_num(issues, path + ".author_id", _E8, n12)
-        if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E9, _MISSING)
-        else:
-            e13: Any = _EN1.get(a6) if type(a6) is str else None
-            if e13 is None:
-                _show(issues, path + ".genre", _E10, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".price", _E11, _MISSING)
-        else:
-            o14: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
+                n11: Any = a4
+                if type(n11) is float and n11.is_integer():
+                    n11 = int(n11)
+                if type(n11) is not int:
+                    _type(issues, path + ".author_id", "`int`", n11)
+                else:
+                    if n11 < 1:
+                        _bad_num(issues, path + ".author_id", _E8, n11)
+                a4 = n11
+        try:
+            e12: Any = _EN1.get(a5) if type(a5) is str else None
+            if e12 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".genre", _E9, _MISSING)
             else:
-                k15 = len(issues)
-                a16 = a7.get("amount", _MISSING)
-                a17 = a7.get("currency", _MISSING)
-                if a16 is _MISSING:
+                e13: Any = _EN1.get(a5) if type(a5) is str else None
+                if e13 is None:
+                    _show(issues, path + ".genre", _E10, a5)
+                e12 = e13
+        o14: Any
+        if type(a6) is not dict:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".price", _E11, _MISSING)
+            else:
+                _type(issues, path + ".price", "`object`", a6)
+        else:
+            try:
+                a15 = a6["amount"]
+                a16 = a6["currency"]
+            except KeyError:
+                failed = True
+                a15 = a6.get("amount", _MISSING)
+                a16 = a6.get("currency", _MISSING)
+            if type(a15) is not int or a15 < 0:
+                failed = True
+                if a15 is _MISSING:
                     _bad(issues, path + ".price.amount", _E12, _MISSING)
                 else:
-                    n18: Any = a16
-                    if type(n18) is float and n18.is_integer():
-                        n18 = int(n18)
-                    if type(n18) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n18)
+                    n17: Any = a15
+                    if type(n17) is float and n17.is_integer():
+                        n17 = int(n17)
+                    if type(n17) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n17)
                     else:
-                        if n18 < 0:
-                            _bad_num(issues, path + ".price.amount", _E13, n18)
-                if a17 is _MISSING:
+                        if n17 < 0:
+                            _bad_num(issues, path + ".price.amount", _E13, n17)
+                    a15 = n17
+            if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
+                failed = True
+                if a16 is _MISSING:
                     _bad(issues, path + ".price.currency", _E14, _MISSING)
                 else:
-                    if not (a17 == "EUR" or a17 == "USD" or a17 == "GBP"):
-                        _show(issues, path + ".price.currency", _E15, a17)
-                if len(issues) == k15:
-                    o14 = {"amount": n18, "currency": a17}
+                    if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
+                        _show(issues, path + ".price.currency", _E15, a16)
+            if not failed:
+                if len(a6) == 2:
+                    o14 = a6
+                else:
+                    o14 = {"amount": a15, "currency": a16}
+            elif len(issues) == k0:
+                o14 = {"amount": a15, "currency": a16}
+        if a7 is not _MISSING:
+            try:
+                if type(a7) is not str:
+                    raise _Miss
+                x18 = _parse_date(a7)
+                if x18 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                x19: Any = None
+                if type(a7) is not str:
+                    _type(issues, path + ".published", "`date`", a7)
+                else:
+                    x19 = _parse_date(a7)
+                    if x19 is None:
+                        _show(issues, path + ".published", _E16, a7)
+                x18 = x19
         if a8 is not _MISSING:
-            x19: Any = None
-            if type(a8) is not str:
-                _type(issues, path + ".published", "`date`", a8)
+            l20: Any
+            if type(a8) is not list:
+                failed = True
+                _type(issues, path + ".tags", "`array`", a8)
             else:
-                x19 = _parse_date(a8)
-                if x19 is None:
-                    _show(issues, path + ".published", _E16, a8)
-        if a9 is not _MISSING:
-            l20: Any = None
-            if type(a9) is not list:
-                _type(issues, path + ".tags", "`array`", a9)
+                if len(a8) > 10:
+                    failed = True
+                    if len(a8) > 10:
+                        _bad(issues, path + ".tags", _E17, a8)
+                acc23: list[Any] | None = None
+                j22 = -1
+                for i21 in a8:
+                    j22 += 1
+                    if type(i21) is not str or len(i21) > 30:
+                        failed = True
+                        if type(i21) is not str:
+                            _type(issues, f"{path}.tags[{j22}]", "`str`", i21)
+                        else:
+                            if len(i21) > 30:
+                                _bad(issues, f"{path}.tags[{j22}]", _E18, i21)
+                    if acc23 is not None:
+                        acc23.append(i21)
+                    elif failed and i21 is not a8[j22]:
+                        acc23 = [*a8[:j22], i21]
+                if not failed or len(issues) == k0:
+                    l20 = a8 if acc23 is None else acc23
+        if type(a9) is not int:
+            failed = True
+            if a9 is _MISSING:
+                _bad(issues, path + ".id", _E19, _MISSING)
             else:
-                p21 = path + ".tags"
-                k22 = len(issues)
-                if len(a9) > 10:
-                    _bad(issues, p21, _E17, a9)
-                acc25: list[Any] = []
-                for j24, i23 in enumerate(a9):
-                    if type(i23) is not str:
-                        _type(issues, f"{p21}[{j24}]", "`str`", i23)
-                    else:
-                        if len(i23) > 30:
-                            _bad(issues, f"{p21}[{j24}]", _E18, i23)
-                    acc25.append(i23)
-                if len(issues) == k22:
-                    l20 = acc25
-        if a10 is _MISSING:
-            _bad(issues, path + ".id", _E19, _MISSING)
-        else:
-            n26: Any = a10
-            if type(n26) is float and n26.is_integer():
-                n26 = int(n26)
-            if type(n26) is not int:
-                _type(issues, path + ".id", "`int`", n26)
+                n24: Any = a9
+                if type(n24) is float and n24.is_integer():
+                    n24 = int(n24)
+                if type(n24) is not int:
+                    _type(issues, path + ".id", "`int`", n24)
+                else:
+                    pass
+                a9 = n24
+        if type(a10) is not int:
+            failed = True
+            if a10 is _MISSING:
+                _bad(issues, path + ".stock", _E20, _MISSING)
             else:
-                pass
-        if a11 is _MISSING:
-            _bad(issues, path + ".stock", _E20, _MISSING)
-        else:
-            n27: Any = a11
-            if type(n27) is float and n27.is_integer():
-                n27 = int(n27)
-            if type(n27) is not int:
-                _type(issues, path + ".stock", "`int`", n27)
-            else:
-                pass
-        if len(issues) == k2:
+                n25: Any = a10
+                if type(n25) is float and n25.is_integer():
+                    n25 = int(n25)
+                if type(n25) is not int:
+                    _type(issues, path + ".stock", "`int`", n25)
+                else:
+                    pass
+                a10 = n25
+        if not failed:
             o1 = {
-                "title": a3,
-                "isbn": a4,
-                "author_id": n12,
-                "genre": e13,
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e12,
                 "price": o14,
-                "id": n26,
-                "stock": n27,
+                "id": a9,
+                "stock": a10,
             }
+            if a7 is not _MISSING:
+                o1["published"] = x18
             if a8 is not _MISSING:
-                o1["published"] = x19
-            if a9 is not _MISSING:
+                o1["tags"] = l20
+        elif len(issues) == k0:
+            o1 = {
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e12,
+                "price": o14,
+                "id": a9,
+                "stock": a10,
+            }
+            if a7 is not _MISSING:
+                o1["published"] = x18
+            if a8 is not _MISSING:
                 o1["tags"] = l20
     return o1
 
@@ -934,14 +1019,13 @@ def _dec_BookPatch(v: Any) -> Any:
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
             return _FAIL
         o6: dict[str, Any]
-        same9 = len(a3) == 2
-        if same9:
+        if len(a3) == 2:
             o6 = a3
         else:
             o6 = {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
-        e10: Any = _EN1.get(a4) if type(a4) is str else None
-        if e10 is None:
+        e9: Any = _EN1.get(a4) if type(a4) is str else None
+        if e9 is None:
             return _FAIL
     if a5 is not _MISSING:
         if type(a5) is not int or a5 < 0:
@@ -952,79 +1036,118 @@ def _dec_BookPatch(v: Any) -> Any:
     if a3 is not _MISSING:
         o1["price"] = o6
     if a4 is not _MISSING:
-        o1["genre"] = e10
+        o1["genre"] = e9
     if a5 is not _MISSING:
         o1["stock"] = a5
     return o1
 
 
 def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("price", _MISSING)
-        a5 = v.get("genre", _MISSING)
-        a6 = v.get("stock", _MISSING)
+        a2 = v.get("title", _MISSING)
+        a3 = v.get("price", _MISSING)
+        a4 = v.get("genre", _MISSING)
+        a5 = v.get("stock", _MISSING)
+        if a2 is not _MISSING:
+            if type(a2) is not str or not 1 <= len(a2) <= 200:
+                failed = True
+                if type(a2) is not str:
+                    _type(issues, path + ".title", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".title", _E3, a2)
+                    if len(a2) > 200:
+                        _bad(issues, path + ".title", _E4, a2)
         if a3 is not _MISSING:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
+            o6: Any
+            if type(a3) is not dict:
+                failed = True
+                _type(issues, path + ".price", "`object`", a3)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E4, a3)
-        if a4 is not _MISSING:
-            o7: Any = None
-            if type(a4) is not dict:
-                _type(issues, path + ".price", "`object`", a4)
-            else:
-                k8 = len(issues)
-                a9 = a4.get("amount", _MISSING)
-                a10 = a4.get("currency", _MISSING)
-                if a9 is _MISSING:
-                    _bad(issues, path + ".price.amount", _E12, _MISSING)
-                else:
-                    n11: Any = a9
-                    if type(n11) is float and n11.is_integer():
-                        n11 = int(n11)
-                    if type(n11) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n11)
+                try:
+                    a7 = a3["amount"]
+                    a8 = a3["currency"]
+                except KeyError:
+                    failed = True
+                    a7 = a3.get("amount", _MISSING)
+                    a8 = a3.get("currency", _MISSING)
+                if type(a7) is not int or a7 < 0:
+                    failed = True
+                    if a7 is _MISSING:
+                        _bad(issues, path + ".price.amount", _E12, _MISSING)
                     else:
-                        if n11 < 0:
-                            _bad_num(issues, path + ".price.amount", _E13, n11)
-                if a10 is _MISSING:
-                    _bad(issues, path + ".price.currency", _E14, _MISSING)
-                else:
-                    if not (a10 == "EUR" or a10 == "USD" or a10 == "GBP"):
-                        _show(issues, path + ".price.currency", _E15, a10)
-                if len(issues) == k8:
-                    o7 = {"amount": n11, "currency": a10}
+                        n9: Any = a7
+                        if type(n9) is float and n9.is_integer():
+                            n9 = int(n9)
+                        if type(n9) is not int:
+                            _type(issues, path + ".price.amount", "`int`", n9)
+                        else:
+                            if n9 < 0:
+                                _bad_num(issues, path + ".price.amount", _E13, n9)
+                        a7 = n9
+                if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
+                    failed = True
+                    if a8 is _MISSING:
+                        _bad(issues, path + ".price.currency", _E14, _MISSING)
+                    else:
+                        if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
+                            _show(issues, path + ".price.currency", _E15, a8)
+                if not failed:
+                    if len(a3) == 2:
+                        o6 = a3
+                    else:
+                        o6 = {"amount": a7, "currency": a8}
+                elif len(issues) == k0:
+                    o6 = {"amount": a7, "currency": a8}
+        if a4 is not _MISSING:
+            try:
+                e10: Any = _EN1.get(a4) if type(a4) is str else None
+                if e10 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                e11: Any = _EN1.get(a4) if type(a4) is str else None
+                if e11 is None:
+                    _show(issues, path + ".genre", _E10, a4)
+                e10 = e11
         if a5 is not _MISSING:
-            e12: Any = _EN1.get(a5) if type(a5) is str else None
-            if e12 is None:
-                _show(issues, path + ".genre", _E10, a5)
-        if a6 is not _MISSING:
-            n13: Any = a6
-            if type(n13) is float and n13.is_integer():
-                n13 = int(n13)
-            if type(n13) is not int:
-                _type(issues, path + ".stock", "`int`", n13)
-            else:
-                if n13 < 0:
-                    _bad_num(issues, path + ".stock", _E13, n13)
-        if len(issues) == k2:
+            if type(a5) is not int or a5 < 0:
+                failed = True
+                n12: Any = a5
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".stock", "`int`", n12)
+                else:
+                    if n12 < 0:
+                        _bad_num(issues, path + ".stock", _E13, n12)
+                a5 = n12
+        if not failed:
             o1 = {}
+            if a2 is not _MISSING:
+                o1["title"] = a2
             if a3 is not _MISSING:
-                o1["title"] = a3
+                o1["price"] = o6
             if a4 is not _MISSING:
-                o1["price"] = o7
+                o1["genre"] = e10
             if a5 is not _MISSING:
-                o1["genre"] = e12
-            if a6 is not _MISSING:
-                o1["stock"] = n13
+                o1["stock"] = a5
+        elif len(issues) == k0:
+            o1 = {}
+            if a2 is not _MISSING:
+                o1["title"] = a2
+            if a3 is not _MISSING:
+                o1["price"] = o6
+            if a4 is not _MISSING:
+                o1["genre"] = e10
+            if a5 is not _MISSING:
+                o1["stock"] = a5
     return o1
 
 
@@ -1036,18 +1159,16 @@ def _dec_BookQuery(v: Any) -> Any:
     a4 = v.get("limit", _MISSING)
     a5 = v.get("offset", _MISSING)
     if a2 is not _MISSING:
-        o6: Any = None
+        o7: Any = None
         if a2 is not None:
-            e7: Any = _EN1.get(a2) if type(a2) is str else None
-            if e7 is None:
+            e6: Any = _EN1.get(a2) if type(a2) is str else None
+            if e6 is None:
                 return _FAIL
-            o6 = e7
+            o7 = e6
     if a3 is not _MISSING:
-        o8: Any = None
         if a3 is not None:
             if type(a3) is not int:
                 return _FAIL
-            o8 = a3
     if a4 is not _MISSING:
         if type(a4) is not int or not 1 <= a4 <= 100:
             return _FAIL
@@ -1056,11 +1177,11 @@ def _dec_BookQuery(v: Any) -> Any:
             return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
-        o1["genre"] = o6
+        o1["genre"] = o7
     else:
         o1["genre"] = None
     if a3 is not _MISSING:
-        o1["author_id"] = o8
+        o1["author_id"] = a3
     else:
         o1["author_id"] = None
     if a4 is not _MISSING:
@@ -1075,69 +1196,112 @@ def _dec_BookQuery(v: Any) -> Any:
 
 
 def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("genre", _MISSING)
-        a4 = v.get("author_id", _MISSING)
-        a5 = v.get("limit", _MISSING)
-        a6 = v.get("offset", _MISSING)
+        a2 = v.get("genre", _MISSING)
+        a3 = v.get("author_id", _MISSING)
+        a4 = v.get("limit", _MISSING)
+        a5 = v.get("offset", _MISSING)
+        if a2 is not _MISSING:
+            try:
+                o7: Any = None
+                if a2 is not None:
+                    e6: Any = _EN1.get(a2) if type(a2) is str else None
+                    if e6 is None:
+                        raise _Miss
+                    o7 = e6
+            except _Miss:
+                failed = True
+                o9: Any = None
+                if a2 is not None:
+                    e8: Any = _EN1.get(a2) if type(a2) is str else None
+                    if e8 is None:
+                        _show(issues, path + ".genre", _E10, a2)
+                    o9 = e8
+                o7 = o9
         if a3 is not _MISSING:
-            o7: Any = None
-            if a3 is not None:
-                e8: Any = _EN1.get(a3) if type(a3) is str else None
-                if e8 is None:
-                    _show(issues, path + ".genre", _E10, a3)
-                o7 = e8
+            try:
+                if a3 is not None:
+                    if type(a3) is not int:
+                        raise _Miss
+            except _Miss:
+                failed = True
+                o11: Any = None
+                if a3 is not None:
+                    n10: Any = a3
+                    if type(n10) is float and n10.is_integer():
+                        n10 = int(n10)
+                    if type(n10) is not int:
+                        _type(issues, path + ".author_id", "`int`", n10)
+                    else:
+                        pass
+                    o11 = n10
+                a3 = o11
         if a4 is not _MISSING:
-            o9: Any = None
-            if a4 is not None:
-                n10: Any = a4
-                if type(n10) is float and n10.is_integer():
-                    n10 = int(n10)
-                if type(n10) is not int:
-                    _type(issues, path + ".author_id", "`int`", n10)
+            if type(a4) is not int or not 1 <= a4 <= 100:
+                failed = True
+                n12: Any = a4
+                if type(n12) is float and n12.is_integer():
+                    n12 = int(n12)
+                if type(n12) is not int:
+                    _type(issues, path + ".limit", "`int`", n12)
                 else:
-                    pass
-                o9 = n10
+                    if n12 < 1:
+                        _bad_num(issues, path + ".limit", _E8, n12)
+                    if n12 > 100:
+                        _bad_num(issues, path + ".limit", _E21, n12)
+                a4 = n12
         if a5 is not _MISSING:
-            n11: Any = a5
-            if type(n11) is float and n11.is_integer():
-                n11 = int(n11)
-            if type(n11) is not int:
-                _type(issues, path + ".limit", "`int`", n11)
-            else:
-                if n11 < 1:
-                    _bad_num(issues, path + ".limit", _E8, n11)
-                if n11 > 100:
-                    _bad_num(issues, path + ".limit", _E21, n11)
-        if a6 is not _MISSING:
-            n12: Any = a6
-            if type(n12) is float and n12.is_integer():
-                n12 = int(n12)
-            if type(n12) is not int:
-                _type(issues, path + ".offset", "`int`", n12)
-            else:
-                if n12 < 0:
-                    _bad_num(issues, path + ".offset", _E13, n12)
-        if len(issues) == k2:
+            if type(a5) is not int or a5 < 0:
+                failed = True
+                n13: Any = a5
+                if type(n13) is float and n13.is_integer():
+                    n13 = int(n13)
+                if type(n13) is not int:
+                    _type(issues, path + ".offset", "`int`", n13)
+                else:
+                    if n13 < 0:
+                        _bad_num(issues, path + ".offset", _E13, n13)
+                a5 = n13
+        if not failed:
             o1 = {}
-            if a3 is not _MISSING:
+            if a2 is not _MISSING:
                 o1["genre"] = o7
             else:
                 o1["genre"] = None
-            if a4 is not _MISSING:
-                o1["author_id"] = o9
+            if a3 is not _MISSING:
+                o1["author_id"] = a3
             else:
                 o1["author_id"] = None
-            if a5 is not _MISSING:
-                o1["limit"] = n11
+            if a4 is not _MISSING:
+                o1["limit"] = a4
             else:
                 o1["limit"] = 20
-            if a6 is not _MISSING:
-                o1["offset"] = n12
+            if a5 is not _MISSING:
+                o1["offset"] = a5
+            else:
+                o1["offset"] = 0
+        elif len(issues) == k0:
+            o1 = {}
+            if a2 is not _MISSING:
+                o1["genre"] = o7
+            else:
+                o1["genre"] = None
+            if a3 is not _MISSING:
+                o1["author_id"] = a3
+            else:
+                o1["author_id"] = None
+            if a4 is not _MISSING:
+                o1["limit"] = a4
+            else:
+                o1["limit"] = 20
+            if a5 is not _MISSING:
+                o1["offset"] = a5
             else:
                 o1["offset"] = 0
     return o1
@@ -1151,9 +1315,15 @@ def _dec_Genre(v: Any) -> Any:
 
 
 def _dec_Genre_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN1.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E10, v)
+    try:
+        e1: Any = _EN1.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN1.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E10, v)
+        e1 = e2
     return e1
 
 
@@ -1164,11 +1334,12 @@ def _dec_Isbn(v: Any) -> Any:
 
 
 def _dec_Isbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    if type(v) is not str:
-        _type(issues, path, "`str`", v)
-    else:
-        if _RE0.search(v) is None:
-            _bad(issues, path, _E6, v)
+    if type(v) is not str or _RE0.search(v) is None:
+        if type(v) is not str:
+            _type(issues, path, "`str`", v)
+        else:
+            if _RE0.search(v) is None:
+                _bad(issues, path, _E6, v)
     return v
 
 
@@ -1185,8 +1356,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    same4 = len(v) == 2
-    if same4:
+    if len(v) == 2:
         o1 = v
     else:
         o1 = {"amount": a2, "currency": a3}
@@ -1194,31 +1364,48 @@ def _dec_Money(v: Any) -> Any:
 
 
 def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("amount", _MISSING)
-        a4 = v.get("currency", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".amount", _E12, _MISSING)
-        else:
-            n5: Any = a3
-            if type(n5) is float and n5.is_integer():
-                n5 = int(n5)
-            if type(n5) is not int:
-                _type(issues, path + ".amount", "`int`", n5)
+        try:
+            a2 = v["amount"]
+            a3 = v["currency"]
+        except KeyError:
+            failed = True
+            a2 = v.get("amount", _MISSING)
+            a3 = v.get("currency", _MISSING)
+        if type(a2) is not int or a2 < 0:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".amount", _E12, _MISSING)
             else:
-                if n5 < 0:
-                    _bad_num(issues, path + ".amount", _E13, n5)
-        if a4 is _MISSING:
-            _bad(issues, path + ".currency", _E14, _MISSING)
-        else:
-            if not (a4 == "EUR" or a4 == "USD" or a4 == "GBP"):
-                _show(issues, path + ".currency", _E15, a4)
-        if len(issues) == k2:
-            o1 = {"amount": n5, "currency": a4}
+                n4: Any = a2
+                if type(n4) is float and n4.is_integer():
+                    n4 = int(n4)
+                if type(n4) is not int:
+                    _type(issues, path + ".amount", "`int`", n4)
+                else:
+                    if n4 < 0:
+                        _bad_num(issues, path + ".amount", _E13, n4)
+                a2 = n4
+        if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".currency", _E14, _MISSING)
+            else:
+                if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
+                    _show(issues, path + ".currency", _E15, a3)
+        if not failed:
+            if len(v) == 2:
+                o1 = v
+            else:
+                o1 = {"amount": a2, "currency": a3}
+        elif len(issues) == k0:
+            o1 = {"amount": a2, "currency": a3}
     return o1
 
 
@@ -1256,24 +1443,23 @@ def _dec_NewBook(v: Any) -> Any:
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
         return _FAIL
     o10: dict[str, Any]
-    same13 = len(a6) == 2
-    if same13:
+    if len(a6) == 2:
         o10 = a6
     else:
         o10 = {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
-        x14 = _parse_date(a7)
-        if x14 is None:
+        x13 = _parse_date(a7)
+        if x13 is None:
             return _FAIL
     if a8 is not _MISSING:
         if type(a8) is not list or len(a8) > 10:
             return _FAIL
-        for i16 in a8:
-            if type(i16) is not str or len(i16) > 30:
+        for i15 in a8:
+            if type(i15) is not str or len(i15) > 30:
                 return _FAIL
-        l15 = a8
+        l14 = a8
     o1: dict[str, Any] = {
         "title": a2,
         "isbn": a3,
@@ -1282,126 +1468,194 @@ def _dec_NewBook(v: Any) -> Any:
         "price": o10,
     }
     if a7 is not _MISSING:
-        o1["published"] = x14
+        o1["published"] = x13
     if a8 is not _MISSING:
-        o1["tags"] = l15
+        o1["tags"] = l14
     return o1
 
 
 def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("title", _MISSING)
-        a4 = v.get("isbn", _MISSING)
-        a5 = v.get("author_id", _MISSING)
-        a6 = v.get("genre", _MISSING)
-        a7 = v.get("price", _MISSING)
-        a8 = v.get("published", _MISSING)
-        a9 = v.get("tags", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".title", _E2, _MISSING)
-        else:
-            if type(a3) is not str:
-                _type(issues, path + ".title", "`str`", a3)
+        try:
+            a2 = v["title"]
+            a3 = v["isbn"]
+            a4 = v["author_id"]
+            a5 = v["genre"]
+            a6 = v["price"]
+        except KeyError:
+            failed = True
+            a2 = v.get("title", _MISSING)
+            a3 = v.get("isbn", _MISSING)
+            a4 = v.get("author_id", _MISSING)
+            a5 = v.get("genre", _MISSING)
+            a6 = v.get("price", _MISSING)
+        a7 = v.get("published", _MISSING)
+        a8 = v.get("tags", _MISSING)
+        if type(a2) is not str or not 1 <= len(a2) <= 200:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".title", _E2, _MISSING)
             else:
-                if len(a3) < 1:
-                    _bad(issues, path + ".title", _E3, a3)
-                if len(a3) > 200:
-                    _bad(issues, path + ".title", _E4, a3)
-        if a4 is _MISSING:
-            _bad(issues, path + ".isbn", _E5, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".isbn", "`str`", a4)
+                if type(a2) is not str:
+                    _type(issues, path + ".title", "`str`", a2)
+                else:
+                    if len(a2) < 1:
+                        _bad(issues, path + ".title", _E3, a2)
+                    if len(a2) > 200:
+                        _bad(issues, path + ".title", _E4, a2)
+        if type(a3) is not str or _RE0.search(a3) is None:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".isbn", _E5, _MISSING)
             else:
-                if _RE0.search(a4) is None:
-                    _bad(issues, path + ".isbn", _E6, a4)
-        if a5 is _MISSING:
-            _bad(issues, path + ".author_id", _E7, _MISSING)
-        else:
-            n10: Any = a5
-            if type(n10) is float and n10.is_integer():
-                n10 = int(n10)
-            if type(n10) is not int:
-                _type(issues, path + ".author_id", "`int`", n10)
+                if type(a3) is not str:
+                    _type(issues, path + ".isbn", "`str`", a3)
+                else:
+                    if _RE0.search(a3) is None:
+                        _bad(issues, path + ".isbn", _E6, a3)
+        if type(a4) is not int or a4 < 1:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".author_id", _E7, _MISSING)
             else:
-                if n10 < 1:
-                    _bad_num(issues, path + ".author_id", _E8, n10)
-        if a6 is _MISSING:
-            _bad(issues, path + ".genre", _E9, _MISSING)
-        else:
-            e11: Any = _EN1.get(a6) if type(a6) is str else None
-            if e11 is None:
-                _show(issues, path + ".genre", _E10, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".price", _E11, _MISSING)
-        else:
-            o12: Any = None
-            if type(a7) is not dict:
-                _type(issues, path + ".price", "`object`", a7)
+                n9: Any = a4
+                if type(n9) is float and n9.is_integer():
+                    n9 = int(n9)
+                if type(n9) is not int:
+                    _type(issues, path + ".author_id", "`int`", n9)
+                else:
+                    if n9 < 1:
+                        _bad_num(issues, path + ".author_id", _E8, n9)
+                a4 = n9
+        try:
+            e10: Any = _EN1.get(a5) if type(a5) is str else None
+            if e10 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".genre", _E9, _MISSING)
             else:
-                k13 = len(issues)
-                a14 = a7.get("amount", _MISSING)
-                a15 = a7.get("currency", _MISSING)
-                if a14 is _MISSING:
+                e11: Any = _EN1.get(a5) if type(a5) is str else None
+                if e11 is None:
+                    _show(issues, path + ".genre", _E10, a5)
+                e10 = e11
+        o12: Any
+        if type(a6) is not dict:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".price", _E11, _MISSING)
+            else:
+                _type(issues, path + ".price", "`object`", a6)
+        else:
+            try:
+                a13 = a6["amount"]
+                a14 = a6["currency"]
+            except KeyError:
+                failed = True
+                a13 = a6.get("amount", _MISSING)
+                a14 = a6.get("currency", _MISSING)
+            if type(a13) is not int or a13 < 0:
+                failed = True
+                if a13 is _MISSING:
                     _bad(issues, path + ".price.amount", _E12, _MISSING)
                 else:
-                    n16: Any = a14
-                    if type(n16) is float and n16.is_integer():
-                        n16 = int(n16)
-                    if type(n16) is not int:
-                        _type(issues, path + ".price.amount", "`int`", n16)
+                    n15: Any = a13
+                    if type(n15) is float and n15.is_integer():
+                        n15 = int(n15)
+                    if type(n15) is not int:
+                        _type(issues, path + ".price.amount", "`int`", n15)
                     else:
-                        if n16 < 0:
-                            _bad_num(issues, path + ".price.amount", _E13, n16)
-                if a15 is _MISSING:
+                        if n15 < 0:
+                            _bad_num(issues, path + ".price.amount", _E13, n15)
+                    a13 = n15
+            if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
+                failed = True
+                if a14 is _MISSING:
                     _bad(issues, path + ".price.currency", _E14, _MISSING)
                 else:
-                    if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
-                        _show(issues, path + ".price.currency", _E15, a15)
-                if len(issues) == k13:
-                    o12 = {"amount": n16, "currency": a15}
+                    if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
+                        _show(issues, path + ".price.currency", _E15, a14)
+            if not failed:
+                if len(a6) == 2:
+                    o12 = a6
+                else:
+                    o12 = {"amount": a13, "currency": a14}
+            elif len(issues) == k0:
+                o12 = {"amount": a13, "currency": a14}
+        if a7 is not _MISSING:
+            try:
+                if type(a7) is not str:
+                    raise _Miss
+                x16 = _parse_date(a7)
+                if x16 is None:
+                    raise _Miss
+            except _Miss:
+                failed = True
+                x17: Any = None
+                if type(a7) is not str:
+                    _type(issues, path + ".published", "`date`", a7)
+                else:
+                    x17 = _parse_date(a7)
+                    if x17 is None:
+                        _show(issues, path + ".published", _E16, a7)
+                x16 = x17
         if a8 is not _MISSING:
-            x17: Any = None
-            if type(a8) is not str:
-                _type(issues, path + ".published", "`date`", a8)
+            l18: Any
+            if type(a8) is not list:
+                failed = True
+                _type(issues, path + ".tags", "`array`", a8)
             else:
-                x17 = _parse_date(a8)
-                if x17 is None:
-                    _show(issues, path + ".published", _E16, a8)
-        if a9 is not _MISSING:
-            l18: Any = None
-            if type(a9) is not list:
-                _type(issues, path + ".tags", "`array`", a9)
-            else:
-                p19 = path + ".tags"
-                k20 = len(issues)
-                if len(a9) > 10:
-                    _bad(issues, p19, _E17, a9)
-                acc23: list[Any] = []
-                for j22, i21 in enumerate(a9):
-                    if type(i21) is not str:
-                        _type(issues, f"{p19}[{j22}]", "`str`", i21)
-                    else:
-                        if len(i21) > 30:
-                            _bad(issues, f"{p19}[{j22}]", _E18, i21)
-                    acc23.append(i21)
-                if len(issues) == k20:
-                    l18 = acc23
-        if len(issues) == k2:
+                if len(a8) > 10:
+                    failed = True
+                    if len(a8) > 10:
+                        _bad(issues, path + ".tags", _E17, a8)
+                acc21: list[Any] | None = None
+                j20 = -1
+                for i19 in a8:
+                    j20 += 1
+                    if type(i19) is not str or len(i19) > 30:
+                        failed = True
+                        if type(i19) is not str:
+                            _type(issues, f"{path}.tags[{j20}]", "`str`", i19)
+                        else:
+                            if len(i19) > 30:
+                                _bad(issues, f"{path}.tags[{j20}]", _E18, i19)
+                    if acc21 is not None:
+                        acc21.append(i19)
+                    elif failed and i19 is not a8[j20]:
+                        acc21 = [*a8[:j20], i19]
+                if not failed or len(issues) == k0:
+                    l18 = a8 if acc21 is None else acc21
+        if not failed:
             o1 = {
-                "title": a3,
-                "isbn": a4,
-                "author_id": n10,
-                "genre": e11,
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e10,
                 "price": o12,
             }
+            if a7 is not _MISSING:
+                o1["published"] = x16
             if a8 is not _MISSING:
-                o1["published"] = x17
-            if a9 is not _MISSING:
+                o1["tags"] = l18
+        elif len(issues) == k0:
+            o1 = {
+                "title": a2,
+                "isbn": a3,
+                "author_id": a4,
+                "genre": e10,
+                "price": o12,
+            }
+            if a7 is not _MISSING:
+                o1["published"] = x16
+            if a8 is not _MISSING:
                 o1["tags"] = l18
     return o1
 
@@ -1418,79 +1672,111 @@ def _dec_Page_Book(v: Any) -> Any:
     if type(a2) is not list:
         return _FAIL
     acc8: list[Any] = []
+    same9 = True
     for i6 in a2:
         r7 = _dec_Book(i6)
         if r7 is _FAIL:
             return _FAIL
+        if r7 is not i6:
+            same9 = False
         acc8.append(r7)
-    l5 = a2 if all(map(_is, acc8, a2)) else acc8
+    l5 = a2 if same9 else acc8
     if type(a3) is not int:
         return _FAIL
-    o9: Any = None
     if a4 is not None:
         if type(a4) is not int:
             return _FAIL
-        o9 = a4
     o1: dict[str, Any]
-    same10 = len(v) == 3
-    same10 = same10 and l5 is a2
-    same10 = same10 and o9 is a4
-    if same10:
+    if len(v) == 3 and l5 is a2:
         o1 = v
     else:
-        o1 = {"items": l5, "total": a3, "next_offset": o9}
+        o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
 def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("items", _MISSING)
-        a4 = v.get("total", _MISSING)
-        a5 = v.get("next_offset", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".items", _E22, _MISSING)
-        else:
-            l6: Any = None
-            if type(a3) is not list:
-                _type(issues, path + ".items", "`array`", a3)
+        try:
+            a2 = v["items"]
+            a3 = v["total"]
+            a4 = v["next_offset"]
+        except KeyError:
+            failed = True
+            a2 = v.get("items", _MISSING)
+            a3 = v.get("total", _MISSING)
+            a4 = v.get("next_offset", _MISSING)
+        l5: Any
+        if type(a2) is not list:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".items", _E22, _MISSING)
             else:
-                p7 = path + ".items"
-                k8 = len(issues)
-                acc12: list[Any] = []
-                for j10, i9 in enumerate(a3):
-                    r11 = _dec_Book_c(i9, f"{p7}[{j10}]", issues)
-                    acc12.append(r11)
-                if len(issues) == k8:
-                    l6 = acc12
-        if a4 is _MISSING:
-            _bad(issues, path + ".total", _E23, _MISSING)
+                _type(issues, path + ".items", "`array`", a2)
         else:
-            n13: Any = a4
-            if type(n13) is float and n13.is_integer():
-                n13 = int(n13)
-            if type(n13) is not int:
-                _type(issues, path + ".total", "`int`", n13)
+            acc10: list[Any] | None = None
+            j7 = -1
+            for i6 in a2:
+                j7 += 1
+                try:
+                    r8 = _dec_Book(i6)
+                    if r8 is _FAIL:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    r9 = _dec_Book_c(i6, f"{path}.items[{j7}]", issues)
+                    r8 = r9
+                if acc10 is not None:
+                    acc10.append(r8)
+                elif r8 is not i6:
+                    acc10 = [*a2[:j7], r8]
+            if not failed or len(issues) == k0:
+                l5 = a2 if acc10 is None else acc10
+        if type(a3) is not int:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".total", _E23, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".next_offset", _E24, _MISSING)
-        else:
-            o14: Any = None
-            if a5 is not None:
-                n15: Any = a5
-                if type(n15) is float and n15.is_integer():
-                    n15 = int(n15)
-                if type(n15) is not int:
-                    _type(issues, path + ".next_offset", "`int`", n15)
+                n11: Any = a3
+                if type(n11) is float and n11.is_integer():
+                    n11 = int(n11)
+                if type(n11) is not int:
+                    _type(issues, path + ".total", "`int`", n11)
                 else:
                     pass
-                o14 = n15
-        if len(issues) == k2:
-            o1 = {"items": l6, "total": n13, "next_offset": o14}
+                a3 = n11
+        try:
+            if a4 is not None:
+                if type(a4) is not int:
+                    raise _Miss
+        except _Miss:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".next_offset", _E24, _MISSING)
+            else:
+                o13: Any = None
+                if a4 is not None:
+                    n12: Any = a4
+                    if type(n12) is float and n12.is_integer():
+                        n12 = int(n12)
+                    if type(n12) is not int:
+                        _type(issues, path + ".next_offset", "`int`", n12)
+                    else:
+                        pass
+                    o13 = n12
+                a4 = o13
+        if not failed:
+            if len(v) == 3 and l5 is a2:
+                o1 = v
+            else:
+                o1 = {"items": l5, "total": a3, "next_offset": a4}
+        elif len(issues) == k0:
+            o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
 
@@ -1516,34 +1802,55 @@ def _dec_anon(v: Any) -> Any:
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E19, _MISSING)
-        else:
-            n4: Any = a3
-            if type(n4) is float and n4.is_integer():
-                n4 = int(n4)
-            if type(n4) is not int:
-                _type(issues, path + ".id", "`int`", n4)
+        try:
+            a2 = v["id"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E19, _MISSING)
             else:
-                pass
-        for key5 in v:
-            if key5 not in _K25:
-                _add(
-                    issues,
-                    _kp(path, key5),
-                    "extra_forbidden",
-                    "no such field",
-                    v[key5],
-                    "Object contains unknown field `" + key5 + "`",
-                )
-        if len(issues) == k2:
-            o1 = {"id": n4}
+                n3: Any = a2
+                if type(n3) is float and n3.is_integer():
+                    n3 = int(n3)
+                if type(n3) is not int:
+                    _type(issues, path + ".id", "`int`", n3)
+                else:
+                    pass
+                a2 = n3
+        try:
+            c4 = 1
+            if failed or len(v) != c4:
+                raise _Miss
+        except _Miss:
+            failed = True
+            for key5 in v:
+                if key5 not in _K25:
+                    _add(
+                        issues,
+                        _kp(path, key5),
+                        "extra_forbidden",
+                        "no such field",
+                        v[key5],
+                        "Object contains unknown field `" + key5 + "`",
+                    )
+        if not failed:
+            same6 = True
+            if same6:
+                o1 = v
+            else:
+                o1 = {"id": a2}
+        elif len(issues) == k0:
+            o1 = {"id": a2}
     return o1
 
 
@@ -1603,18 +1910,20 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 }
 # handler id -> a check of its success body in JSON form: the decoded value, or `DecodeError`
 RESPONSES: Final[dict[str, Callable[[object], object]]] = {
-    "create_book": _partial(_run, (_dec_Book, _dec_Book_c)),
-    "get_book": _partial(_run, (_dec_Book, _dec_Book_c)),
-    "list_books": _partial(_run, (_dec_Page_Book, _dec_Page_Book_c)),
-    "update_book": _partial(_run, (_dec_Book, _dec_Book_c)),
+    "create_book": _partial(_collect, (_dec_Book, _dec_Book_c)),
+    "get_book": _partial(_collect, (_dec_Book, _dec_Book_c)),
+    "list_books": _partial(_collect, (_dec_Page_Book, _dec_Page_Book_c)),
+    "update_book": _partial(_collect, (_dec_Book, _dec_Book_c)),
 }
 
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -1624,9 +1933,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues

@@ -15,7 +15,6 @@ from datetime import timezone as _timezone
 from decimal import Decimal as _Decimal
 from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
-from operator import is_ as _is
 from typing import Any, Final
 from uuid import UUID as _UUID
 
@@ -101,8 +100,14 @@ class DecodeError(Exception):
 
 
 # What a fast function returns when it gives up (a return is cheaper than an exception); the
-# slow function then says why. Never a decoded value.
+# slow function then says why. Never a decoded value. A decoder's slow function checks in one
+# pass (fast checks, and full ones where they fail): the request path calls it directly.
 _FAIL: Final[Any] = object()
+
+
+class _Miss(Exception):
+    """Raised by a failed fast check inside a collecting function, caught a few lines below
+    (the `except` that checks that one value in full); never leaves the function."""
 
 
 _MISSING: Final[Any] = object()
@@ -583,7 +588,7 @@ _Codec = tuple[_Fast, _Slow]
 
 
 def _collect(codec: _Codec, value: object) -> Any:
-    """The slow function, once the fast one gave up: the value, or every issue."""
+    """The slow function: the value, or every issue."""
     issues: list[Issue] = []
     out = codec[1](value, "$", issues)
     if issues:
@@ -624,23 +629,26 @@ class HandlerCodec:
         self._query_table = query_table
         self._params_table = params_table
 
-    # the request path calls these once per request: the fast function is called inline
+    # the request path calls these once per request: `_collect` is inlined in `decode_body`
     def decode_body(self, value: object) -> object:
         codec = self._body
         if codec is None:
             return None
-        out = codec[0](value)
-        return out if out is not _FAIL else _collect(codec, value)
+        issues: list[Issue] = []
+        out = codec[1](value, "$", issues)
+        if issues:
+            raise DecodeError(issues)
+        return out
 
     def decode_query(self, value: Mapping[str, str | list[str]]) -> object:
         if self._query is None:
             return None
-        return _run(self._query, _coerce(value, self._query_table))
+        return _collect(self._query, _coerce(value, self._query_table))
 
     def decode_params(self, value: Mapping[str, str]) -> object:
         if self._params is None:
             return None
-        return _run(self._params, _coerce(value, self._params_table))
+        return _collect(self._params, _coerce(value, self._params_table))
 
     def encode_response(self, value: object) -> object:
         codec = self._response
@@ -697,64 +705,99 @@ def _dec_User(v: Any) -> Any:
 
 
 def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("email", _MISSING)
-        a6 = v.get("status", _MISSING)
-        a7 = v.get("balance_cents", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E1, _MISSING)
-        else:
-            n8: Any = a3
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".id", "`int`", n8)
+        try:
+            a2 = v["id"]
+            a3 = v["name"]
+            a4 = v["email"]
+            a5 = v["status"]
+            a6 = v["balance_cents"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("name", _MISSING)
+            a4 = v.get("email", _MISSING)
+            a5 = v.get("status", _MISSING)
+            a6 = v.get("balance_cents", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E1, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E2, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                n7: Any = a2
+                if type(n7) is float and n7.is_integer():
+                    n7 = int(n7)
+                if type(n7) is not int:
+                    _type(issues, path + ".id", "`int`", n7)
+                else:
+                    pass
+                a2 = n7
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E2, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".email", _E3, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".email", "`str`", a5)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".email", _E3, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".status", _E4, _MISSING)
-        else:
-            e9: Any = _EN0.get(a6) if type(a6) is str else None
-            if e9 is None:
-                _show(issues, path + ".status", _E5, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".balance_cents", _E6, _MISSING)
-        else:
-            n10: Any = a7
-            if type(n10) is float and n10.is_integer():
-                n10 = int(n10)
-            if type(n10) is not int:
-                _type(issues, path + ".balance_cents", "`int`", n10)
+                if type(a4) is not str:
+                    _type(issues, path + ".email", "`str`", a4)
+                else:
+                    pass
+        try:
+            e8: Any = _EN0.get(a5) if type(a5) is str else None
+            if e8 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".status", _E4, _MISSING)
             else:
-                if n10 < 0:
-                    _bad_num(issues, path + ".balance_cents", _E7, n10)
-        if len(issues) == k2:
+                e9: Any = _EN0.get(a5) if type(a5) is str else None
+                if e9 is None:
+                    _show(issues, path + ".status", _E5, a5)
+                e8 = e9
+        if type(a6) is not int or a6 < 0:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".balance_cents", _E6, _MISSING)
+            else:
+                n10: Any = a6
+                if type(n10) is float and n10.is_integer():
+                    n10 = int(n10)
+                if type(n10) is not int:
+                    _type(issues, path + ".balance_cents", "`int`", n10)
+                else:
+                    if n10 < 0:
+                        _bad_num(issues, path + ".balance_cents", _E7, n10)
+                a6 = n10
+        if not failed:
             o1 = {
-                "id": n8,
-                "name": a4,
-                "email": a5,
-                "status": e9,
-                "balance_cents": n10,
+                "id": a2,
+                "name": a3,
+                "email": a4,
+                "status": e8,
+                "balance_cents": a6,
+            }
+        elif len(issues) == k0:
+            o1 = {
+                "id": a2,
+                "name": a3,
+                "email": a4,
+                "status": e8,
+                "balance_cents": a6,
             }
     return o1
 
@@ -767,9 +810,15 @@ def _dec_UserStatus(v: Any) -> Any:
 
 
 def _dec_UserStatus_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN0.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E5, v)
+    try:
+        e1: Any = _EN0.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN0.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E5, v)
+        e1 = e2
     return e1
 
 
@@ -777,6 +826,7 @@ def _dec_anon(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
     acc10: list[Any] = []
+    same11 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -806,23 +856,133 @@ def _dec_anon(v: Any) -> Any:
             "status": e9,
             "balance_cents": a8,
         }
+        if o3 is not i2:
+            same11 = False
         acc10.append(o3)
-    l1 = v if all(map(_is, acc10, v)) else acc10
+    l1 = v if same11 else acc10
     return l1
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     l1: Any = None
     if type(v) is not list:
+        failed = True
         _type(issues, path, "`array`", v)
     else:
-        k2 = len(issues)
-        acc6: list[Any] = []
-        for j4, i3 in enumerate(v):
-            r5 = _dec_User_c(i3, f"{path}[{j4}]", issues)
-            acc6.append(r5)
-        if len(issues) == k2:
-            l1 = acc6
+        acc14: list[Any] | None = None
+        j3 = -1
+        for i2 in v:
+            j3 += 1
+            o4: Any = i2
+            if type(i2) is not dict:
+                failed = True
+                _type(issues, f"{path}[{j3}]", "`object`", i2)
+            else:
+                try:
+                    a5 = i2["id"]
+                    a6 = i2["name"]
+                    a7 = i2["email"]
+                    a8 = i2["status"]
+                    a9 = i2["balance_cents"]
+                except KeyError:
+                    failed = True
+                    a5 = i2.get("id", _MISSING)
+                    a6 = i2.get("name", _MISSING)
+                    a7 = i2.get("email", _MISSING)
+                    a8 = i2.get("status", _MISSING)
+                    a9 = i2.get("balance_cents", _MISSING)
+                if type(a5) is not int:
+                    failed = True
+                    if a5 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].id", _E1, _MISSING)
+                    else:
+                        n10: Any = a5
+                        if type(n10) is float and n10.is_integer():
+                            n10 = int(n10)
+                        if type(n10) is not int:
+                            _type(issues, f"{path}[{j3}].id", "`int`", n10)
+                        else:
+                            pass
+                        a5 = n10
+                if type(a6) is not str:
+                    failed = True
+                    if a6 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].name", _E2, _MISSING)
+                    else:
+                        if type(a6) is not str:
+                            _type(issues, f"{path}[{j3}].name", "`str`", a6)
+                        else:
+                            pass
+                if type(a7) is not str:
+                    failed = True
+                    if a7 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].email", _E3, _MISSING)
+                    else:
+                        if type(a7) is not str:
+                            _type(issues, f"{path}[{j3}].email", "`str`", a7)
+                        else:
+                            pass
+                try:
+                    e11: Any = _EN0.get(a8) if type(a8) is str else None
+                    if e11 is None:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    if a8 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].status", _E4, _MISSING)
+                    else:
+                        e12: Any = _EN0.get(a8) if type(a8) is str else None
+                        if e12 is None:
+                            _show(issues, f"{path}[{j3}].status", _E5, a8)
+                        e11 = e12
+                if type(a9) is not int or a9 < 0:
+                    failed = True
+                    if a9 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].balance_cents", _E6, _MISSING)
+                    else:
+                        n13: Any = a9
+                        if type(n13) is float and n13.is_integer():
+                            n13 = int(n13)
+                        if type(n13) is not int:
+                            _type(
+                                issues,
+                                f"{path}[{j3}].balance_cents",
+                                "`int`",
+                                n13,
+                            )
+                        else:
+                            if n13 < 0:
+                                _bad_num(
+                                    issues,
+                                    f"{path}[{j3}].balance_cents",
+                                    _E7,
+                                    n13,
+                                )
+                        a9 = n13
+                if not failed:
+                    o4 = {
+                        "id": a5,
+                        "name": a6,
+                        "email": a7,
+                        "status": e11,
+                        "balance_cents": a9,
+                    }
+                elif len(issues) == k0:
+                    o4 = {
+                        "id": a5,
+                        "name": a6,
+                        "email": a7,
+                        "status": e11,
+                        "balance_cents": a9,
+                    }
+            if acc14 is not None:
+                acc14.append(o4)
+            elif o4 is not i2:
+                acc14 = [*v[:j3], o4]
+        if not failed or len(issues) == k0:
+            l1 = v if acc14 is None else acc14
     return l1
 
 
@@ -869,9 +1029,11 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -881,9 +1043,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from operator import is_ as _is
 from typing import Any, Final
 
 import accounts_client.versions.v2026_09_01T090000Z.models as _m0
@@ -17,7 +16,7 @@ from ...._validators import (
     Issue,
     _bad,
     _Codec,
-    _collect,
+    _Miss,
     _run,
     _show,
     _type,
@@ -77,90 +76,128 @@ def _dec_User(v: Any) -> Any:
         return _FAIL
     if type(a6) is not str or _RE1.search(a6) is None:
         return _FAIL
-    o9: Any = None
     if a7 is not None:
         if type(a7) is not str:
             return _FAIL
-        o9 = a7
     o1: dict[str, Any] = {
         "id": a2,
         "full_name": a3,
         "email": a4,
         "status": e8,
         "balance": a6,
-        "avatar_url": o9,
+        "avatar_url": a7,
     }
     return o1
 
 
 def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("full_name", _MISSING)
-        a5 = v.get("email", _MISSING)
-        a6 = v.get("status", _MISSING)
-        a7 = v.get("balance", _MISSING)
-        a8 = v.get("avatar_url", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E2, _MISSING)
-        else:
-            n9: Any = a3
-            if type(n9) is float and n9.is_integer():
-                n9 = int(n9)
-            if type(n9) is not int:
-                _type(issues, path + ".id", "`int`", n9)
+        try:
+            a2 = v["id"]
+            a3 = v["full_name"]
+            a4 = v["email"]
+            a5 = v["status"]
+            a6 = v["balance"]
+            a7 = v["avatar_url"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("full_name", _MISSING)
+            a4 = v.get("email", _MISSING)
+            a5 = v.get("status", _MISSING)
+            a6 = v.get("balance", _MISSING)
+            a7 = v.get("avatar_url", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E2, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".full_name", _E3, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".full_name", "`str`", a4)
-            else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".email", _E4, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".email", "`str`", a5)
-            else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".status", _E5, _MISSING)
-        else:
-            e10: Any = _EN0.get(a6) if type(a6) is str else None
-            if e10 is None:
-                _show(issues, path + ".status", _E6, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".balance", _E7, _MISSING)
-        else:
-            if type(a7) is not str:
-                _type(issues, path + ".balance", "`str`", a7)
-            else:
-                if _RE1.search(a7) is None:
-                    _bad(issues, path + ".balance", _E8, a7)
-        if a8 is _MISSING:
-            _bad(issues, path + ".avatar_url", _E9, _MISSING)
-        else:
-            o11: Any = None
-            if a8 is not None:
-                if type(a8) is not str:
-                    _type(issues, path + ".avatar_url", "`str`", a8)
+                n8: Any = a2
+                if type(n8) is float and n8.is_integer():
+                    n8 = int(n8)
+                if type(n8) is not int:
+                    _type(issues, path + ".id", "`int`", n8)
                 else:
                     pass
-                o11 = a8
-        if len(issues) == k2:
+                a2 = n8
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".full_name", _E3, _MISSING)
+            else:
+                if type(a3) is not str:
+                    _type(issues, path + ".full_name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".email", _E4, _MISSING)
+            else:
+                if type(a4) is not str:
+                    _type(issues, path + ".email", "`str`", a4)
+                else:
+                    pass
+        try:
+            e9: Any = _EN0.get(a5) if type(a5) is str else None
+            if e9 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".status", _E5, _MISSING)
+            else:
+                e10: Any = _EN0.get(a5) if type(a5) is str else None
+                if e10 is None:
+                    _show(issues, path + ".status", _E6, a5)
+                e9 = e10
+        if type(a6) is not str or _RE1.search(a6) is None:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".balance", _E7, _MISSING)
+            else:
+                if type(a6) is not str:
+                    _type(issues, path + ".balance", "`str`", a6)
+                else:
+                    if _RE1.search(a6) is None:
+                        _bad(issues, path + ".balance", _E8, a6)
+        try:
+            if a7 is not None:
+                if type(a7) is not str:
+                    raise _Miss
+        except _Miss:
+            failed = True
+            if a7 is _MISSING:
+                _bad(issues, path + ".avatar_url", _E9, _MISSING)
+            else:
+                if a7 is not None:
+                    if type(a7) is not str:
+                        _type(issues, path + ".avatar_url", "`str`", a7)
+                    else:
+                        pass
+        if not failed:
             o1 = {
-                "id": n9,
-                "full_name": a4,
-                "email": a5,
-                "status": e10,
-                "balance": a7,
-                "avatar_url": o11,
+                "id": a2,
+                "full_name": a3,
+                "email": a4,
+                "status": e9,
+                "balance": a6,
+                "avatar_url": a7,
+            }
+        elif len(issues) == k0:
+            o1 = {
+                "id": a2,
+                "full_name": a3,
+                "email": a4,
+                "status": e9,
+                "balance": a6,
+                "avatar_url": a7,
             }
     return o1
 
@@ -173,16 +210,23 @@ def _dec_UserStatus(v: Any) -> Any:
 
 
 def _dec_UserStatus_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN0.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E6, v)
+    try:
+        e1: Any = _EN0.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN0.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E6, v)
+        e1 = e2
     return e1
 
 
 def _dec_anon(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
-    acc12: list[Any] = []
+    acc11: list[Any] = []
+    same12 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -206,36 +250,153 @@ def _dec_anon(v: Any) -> Any:
             return _FAIL
         if type(a8) is not str or _RE1.search(a8) is None:
             return _FAIL
-        o11: Any = None
         if a9 is not None:
             if type(a9) is not str:
                 return _FAIL
-            o11 = a9
         o3: dict[str, Any] = {
             "id": a4,
             "full_name": a5,
             "email": a6,
             "status": e10,
             "balance": a8,
-            "avatar_url": o11,
+            "avatar_url": a9,
         }
-        acc12.append(o3)
-    l1 = v if all(map(_is, acc12, v)) else acc12
+        if o3 is not i2:
+            same12 = False
+        acc11.append(o3)
+    l1 = v if same12 else acc11
     return l1
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     l1: Any = None
     if type(v) is not list:
+        failed = True
         _type(issues, path, "`array`", v)
     else:
-        k2 = len(issues)
-        acc6: list[Any] = []
-        for j4, i3 in enumerate(v):
-            r5 = _dec_User_c(i3, f"{path}[{j4}]", issues)
-            acc6.append(r5)
-        if len(issues) == k2:
-            l1 = acc6
+        acc14: list[Any] | None = None
+        j3 = -1
+        for i2 in v:
+            j3 += 1
+            o4: Any = i2
+            if type(i2) is not dict:
+                failed = True
+                _type(issues, f"{path}[{j3}]", "`object`", i2)
+            else:
+                try:
+                    a5 = i2["id"]
+                    a6 = i2["full_name"]
+                    a7 = i2["email"]
+                    a8 = i2["status"]
+                    a9 = i2["balance"]
+                    a10 = i2["avatar_url"]
+                except KeyError:
+                    failed = True
+                    a5 = i2.get("id", _MISSING)
+                    a6 = i2.get("full_name", _MISSING)
+                    a7 = i2.get("email", _MISSING)
+                    a8 = i2.get("status", _MISSING)
+                    a9 = i2.get("balance", _MISSING)
+                    a10 = i2.get("avatar_url", _MISSING)
+                if type(a5) is not int:
+                    failed = True
+                    if a5 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].id", _E2, _MISSING)
+                    else:
+                        n11: Any = a5
+                        if type(n11) is float and n11.is_integer():
+                            n11 = int(n11)
+                        if type(n11) is not int:
+                            _type(issues, f"{path}[{j3}].id", "`int`", n11)
+                        else:
+                            pass
+                        a5 = n11
+                if type(a6) is not str:
+                    failed = True
+                    if a6 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].full_name", _E3, _MISSING)
+                    else:
+                        if type(a6) is not str:
+                            _type(issues, f"{path}[{j3}].full_name", "`str`", a6)
+                        else:
+                            pass
+                if type(a7) is not str:
+                    failed = True
+                    if a7 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].email", _E4, _MISSING)
+                    else:
+                        if type(a7) is not str:
+                            _type(issues, f"{path}[{j3}].email", "`str`", a7)
+                        else:
+                            pass
+                try:
+                    e12: Any = _EN0.get(a8) if type(a8) is str else None
+                    if e12 is None:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    if a8 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].status", _E5, _MISSING)
+                    else:
+                        e13: Any = _EN0.get(a8) if type(a8) is str else None
+                        if e13 is None:
+                            _show(issues, f"{path}[{j3}].status", _E6, a8)
+                        e12 = e13
+                if type(a9) is not str or _RE1.search(a9) is None:
+                    failed = True
+                    if a9 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].balance", _E7, _MISSING)
+                    else:
+                        if type(a9) is not str:
+                            _type(issues, f"{path}[{j3}].balance", "`str`", a9)
+                        else:
+                            if _RE1.search(a9) is None:
+                                _bad(issues, f"{path}[{j3}].balance", _E8, a9)
+                try:
+                    if a10 is not None:
+                        if type(a10) is not str:
+                            raise _Miss
+                except _Miss:
+                    failed = True
+                    if a10 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].avatar_url", _E9, _MISSING)
+                    else:
+                        if a10 is not None:
+                            if type(a10) is not str:
+                                _type(
+                                    issues,
+                                    f"{path}[{j3}].avatar_url",
+                                    "`str`",
+                                    a10,
+                                )
+                            else:
+                                pass
+                if not failed:
+                    o4 = {
+                        "id": a5,
+                        "full_name": a6,
+                        "email": a7,
+                        "status": e12,
+                        "balance": a9,
+                        "avatar_url": a10,
+                    }
+                elif len(issues) == k0:
+                    o4 = {
+                        "id": a5,
+                        "full_name": a6,
+                        "email": a7,
+                        "status": e12,
+                        "balance": a9,
+                        "avatar_url": a10,
+                    }
+            if acc14 is not None:
+                acc14.append(o4)
+            elif o4 is not i2:
+                acc14 = [*v[:j3], o4]
+        if not failed or len(issues) == k0:
+            l1 = v if acc14 is None else acc14
     return l1
 
 
@@ -282,9 +443,11 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -294,9 +457,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from operator import is_ as _is
 from typing import Any, Final
 
 import accounts_client.versions.v2026_10_01T090000Z.models as _m0
@@ -17,7 +16,7 @@ from ...._validators import (
     Issue,
     _bad,
     _Codec,
-    _collect,
+    _Miss,
     _run,
     _show,
     _type,
@@ -86,56 +85,84 @@ def _dec_User(v: Any) -> Any:
 
 
 def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     o1: Any = None
     if type(v) is not dict:
+        failed = True
         _type(issues, path, "`object`", v)
     else:
-        k2 = len(issues)
-        a3 = v.get("id", _MISSING)
-        a4 = v.get("name", _MISSING)
-        a5 = v.get("email", _MISSING)
-        a6 = v.get("status", _MISSING)
-        a7 = v.get("balance", _MISSING)
-        if a3 is _MISSING:
-            _bad(issues, path + ".id", _E2, _MISSING)
-        else:
-            n8: Any = a3
-            if type(n8) is float and n8.is_integer():
-                n8 = int(n8)
-            if type(n8) is not int:
-                _type(issues, path + ".id", "`int`", n8)
+        try:
+            a2 = v["id"]
+            a3 = v["name"]
+            a4 = v["email"]
+            a5 = v["status"]
+            a6 = v["balance"]
+        except KeyError:
+            failed = True
+            a2 = v.get("id", _MISSING)
+            a3 = v.get("name", _MISSING)
+            a4 = v.get("email", _MISSING)
+            a5 = v.get("status", _MISSING)
+            a6 = v.get("balance", _MISSING)
+        if type(a2) is not int:
+            failed = True
+            if a2 is _MISSING:
+                _bad(issues, path + ".id", _E2, _MISSING)
             else:
-                pass
-        if a4 is _MISSING:
-            _bad(issues, path + ".name", _E3, _MISSING)
-        else:
-            if type(a4) is not str:
-                _type(issues, path + ".name", "`str`", a4)
+                n7: Any = a2
+                if type(n7) is float and n7.is_integer():
+                    n7 = int(n7)
+                if type(n7) is not int:
+                    _type(issues, path + ".id", "`int`", n7)
+                else:
+                    pass
+                a2 = n7
+        if type(a3) is not str:
+            failed = True
+            if a3 is _MISSING:
+                _bad(issues, path + ".name", _E3, _MISSING)
             else:
-                pass
-        if a5 is _MISSING:
-            _bad(issues, path + ".email", _E4, _MISSING)
-        else:
-            if type(a5) is not str:
-                _type(issues, path + ".email", "`str`", a5)
+                if type(a3) is not str:
+                    _type(issues, path + ".name", "`str`", a3)
+                else:
+                    pass
+        if type(a4) is not str:
+            failed = True
+            if a4 is _MISSING:
+                _bad(issues, path + ".email", _E4, _MISSING)
             else:
-                pass
-        if a6 is _MISSING:
-            _bad(issues, path + ".status", _E5, _MISSING)
-        else:
-            e9: Any = _EN0.get(a6) if type(a6) is str else None
-            if e9 is None:
-                _show(issues, path + ".status", _E6, a6)
-        if a7 is _MISSING:
-            _bad(issues, path + ".balance", _E7, _MISSING)
-        else:
-            if type(a7) is not str:
-                _type(issues, path + ".balance", "`str`", a7)
+                if type(a4) is not str:
+                    _type(issues, path + ".email", "`str`", a4)
+                else:
+                    pass
+        try:
+            e8: Any = _EN0.get(a5) if type(a5) is str else None
+            if e8 is None:
+                raise _Miss
+        except _Miss:
+            failed = True
+            if a5 is _MISSING:
+                _bad(issues, path + ".status", _E5, _MISSING)
             else:
-                if _RE1.search(a7) is None:
-                    _bad(issues, path + ".balance", _E8, a7)
-        if len(issues) == k2:
-            o1 = {"id": n8, "name": a4, "email": a5, "status": e9, "balance": a7}
+                e9: Any = _EN0.get(a5) if type(a5) is str else None
+                if e9 is None:
+                    _show(issues, path + ".status", _E6, a5)
+                e8 = e9
+        if type(a6) is not str or _RE1.search(a6) is None:
+            failed = True
+            if a6 is _MISSING:
+                _bad(issues, path + ".balance", _E7, _MISSING)
+            else:
+                if type(a6) is not str:
+                    _type(issues, path + ".balance", "`str`", a6)
+                else:
+                    if _RE1.search(a6) is None:
+                        _bad(issues, path + ".balance", _E8, a6)
+        if not failed:
+            o1 = {"id": a2, "name": a3, "email": a4, "status": e8, "balance": a6}
+        elif len(issues) == k0:
+            o1 = {"id": a2, "name": a3, "email": a4, "status": e8, "balance": a6}
     return o1
 
 
@@ -147,9 +174,15 @@ def _dec_UserStatus(v: Any) -> Any:
 
 
 def _dec_UserStatus_c(v: Any, path: str, issues: list[Issue]) -> Any:
-    e1: Any = _EN0.get(v) if type(v) is str else None
-    if e1 is None:
-        _show(issues, path, _E6, v)
+    try:
+        e1: Any = _EN0.get(v) if type(v) is str else None
+        if e1 is None:
+            raise _Miss
+    except _Miss:
+        e2: Any = _EN0.get(v) if type(v) is str else None
+        if e2 is None:
+            _show(issues, path, _E6, v)
+        e1 = e2
     return e1
 
 
@@ -157,6 +190,7 @@ def _dec_anon(v: Any) -> Any:
     if type(v) is not list:
         return _FAIL
     acc10: list[Any] = []
+    same11 = True
     for i2 in v:
         if type(i2) is not dict:
             return _FAIL
@@ -186,23 +220,119 @@ def _dec_anon(v: Any) -> Any:
             "status": e9,
             "balance": a8,
         }
+        if o3 is not i2:
+            same11 = False
         acc10.append(o3)
-    l1 = v if all(map(_is, acc10, v)) else acc10
+    l1 = v if same11 else acc10
     return l1
 
 
 def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
+    k0 = len(issues)
+    failed = False
     l1: Any = None
     if type(v) is not list:
+        failed = True
         _type(issues, path, "`array`", v)
     else:
-        k2 = len(issues)
-        acc6: list[Any] = []
-        for j4, i3 in enumerate(v):
-            r5 = _dec_User_c(i3, f"{path}[{j4}]", issues)
-            acc6.append(r5)
-        if len(issues) == k2:
-            l1 = acc6
+        acc13: list[Any] | None = None
+        j3 = -1
+        for i2 in v:
+            j3 += 1
+            o4: Any = i2
+            if type(i2) is not dict:
+                failed = True
+                _type(issues, f"{path}[{j3}]", "`object`", i2)
+            else:
+                try:
+                    a5 = i2["id"]
+                    a6 = i2["name"]
+                    a7 = i2["email"]
+                    a8 = i2["status"]
+                    a9 = i2["balance"]
+                except KeyError:
+                    failed = True
+                    a5 = i2.get("id", _MISSING)
+                    a6 = i2.get("name", _MISSING)
+                    a7 = i2.get("email", _MISSING)
+                    a8 = i2.get("status", _MISSING)
+                    a9 = i2.get("balance", _MISSING)
+                if type(a5) is not int:
+                    failed = True
+                    if a5 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].id", _E2, _MISSING)
+                    else:
+                        n10: Any = a5
+                        if type(n10) is float and n10.is_integer():
+                            n10 = int(n10)
+                        if type(n10) is not int:
+                            _type(issues, f"{path}[{j3}].id", "`int`", n10)
+                        else:
+                            pass
+                        a5 = n10
+                if type(a6) is not str:
+                    failed = True
+                    if a6 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].name", _E3, _MISSING)
+                    else:
+                        if type(a6) is not str:
+                            _type(issues, f"{path}[{j3}].name", "`str`", a6)
+                        else:
+                            pass
+                if type(a7) is not str:
+                    failed = True
+                    if a7 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].email", _E4, _MISSING)
+                    else:
+                        if type(a7) is not str:
+                            _type(issues, f"{path}[{j3}].email", "`str`", a7)
+                        else:
+                            pass
+                try:
+                    e11: Any = _EN0.get(a8) if type(a8) is str else None
+                    if e11 is None:
+                        raise _Miss
+                except _Miss:
+                    failed = True
+                    if a8 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].status", _E5, _MISSING)
+                    else:
+                        e12: Any = _EN0.get(a8) if type(a8) is str else None
+                        if e12 is None:
+                            _show(issues, f"{path}[{j3}].status", _E6, a8)
+                        e11 = e12
+                if type(a9) is not str or _RE1.search(a9) is None:
+                    failed = True
+                    if a9 is _MISSING:
+                        _bad(issues, f"{path}[{j3}].balance", _E7, _MISSING)
+                    else:
+                        if type(a9) is not str:
+                            _type(issues, f"{path}[{j3}].balance", "`str`", a9)
+                        else:
+                            if _RE1.search(a9) is None:
+                                _bad(issues, f"{path}[{j3}].balance", _E8, a9)
+                if not failed:
+                    o4 = {
+                        "id": a5,
+                        "name": a6,
+                        "email": a7,
+                        "status": e11,
+                        "balance": a9,
+                    }
+                elif len(issues) == k0:
+                    o4 = {
+                        "id": a5,
+                        "name": a6,
+                        "email": a7,
+                        "status": e11,
+                        "balance": a9,
+                    }
+            if acc13 is not None:
+                acc13.append(o4)
+            elif o4 is not i2:
+                acc13 = [*v[:j3], o4]
+        if not failed or len(issues) == k0:
+            l1 = v if acc13 is None else acc13
     return l1
 
 
@@ -249,9 +379,11 @@ HANDLERS: Final[dict[str, HandlerCodec]] = {
 
 def decode(ref: str, value: object) -> object:
     """Check `value` (JSON-decoded) against the named type and convert it; raise `DecodeError`."""
-    codec = _DECODERS[ref]
-    out = codec[0](value)  # `_run`, inline: one call less when the value is valid
-    return out if out is not _FAIL else _collect(codec, value)
+    issues: list[Issue] = []
+    out = _DECODERS[ref][1](value, "$", issues)  # `_collect`, inline: one call less
+    if issues:
+        raise DecodeError(issues)
+    return out
 
 
 def encode(ref: str, value: object) -> object:
@@ -261,9 +393,6 @@ def encode(ref: str, value: object) -> object:
 
 def validate(ref: str, value: object) -> list[Issue]:
     """Every issue of `value` against the named type (empty when valid)."""
-    fast, slow = _DECODERS[ref]
-    if fast(value) is not _FAIL:
-        return []
     issues: list[Issue] = []
-    slow(value, "$", issues)
+    _DECODERS[ref][1](value, "$", issues)
     return issues
