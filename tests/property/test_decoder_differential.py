@@ -172,11 +172,12 @@ _MAX_SIZE = 4
 
 def _comparable(value: Any) -> Any:
     """Equality as the test means it: pydantic parses JSON floats lossily (562949953421312.2 comes
-    out as Decimal('562949953421312.3')), so decimals compare at float precision."""
+    out as Decimal('562949953421312.3')), so decimals compare at float precision. A model is read
+    as its own (name, value) pairs: an extra key such as `keys` is not the mapping protocol."""
     if isinstance(value, Decimal):
         return ("decimal", float(value))
     if isinstance(value, BaseModel):
-        return (type(value), _comparable(dict(value)), value.model_fields_set, value.model_extra)
+        return (type(value), _comparable(dict(iter(value))), value.model_fields_set, value.model_extra)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return (type(value), _comparable(vars(value)))
     if isinstance(value, dict):
