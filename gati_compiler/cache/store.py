@@ -37,6 +37,7 @@ from gati_compiler.cache.index import (
 
 if TYPE_CHECKING:
     from gati_compiler.diagnostics.model import DiagnosticSink
+    from gati_compiler.emit.memo import EmitMemo
     from gati_compiler.ir.models import Program
     from gati_compiler.stages.facts import ModuleFacts
     from gati_compiler.stages.parse import SourceFile
@@ -90,6 +91,8 @@ class BuildCache:
         # the bytes of every artifact of the build in `index` with its SHA-256, as written: a
         # rebuild hashes only what changed, and reuses them without reading the build folder
         self.written: dict[str, tuple[bytes, str]] = {}
+        # the IR objects and emitted pieces of the last build (in memory only; made on first use)
+        self.memo: EmitMemo | None = None
 
     @property
     def folder(self) -> Path:
