@@ -156,10 +156,11 @@ class HotSwapApp:
             before = {name: (file, _file_digest(file)) for name, (file, _) in self._digests.items()}
             validators_digest = _file_digest(str(self.build_dir / "validators" / "__init__.py"))
             same_validators = validators_digest is not None and validators_digest == self._validators_digest
-            stale = self._stale_modules()
+            changed, stale = self._stale_modules()
             removed = {name: sys.modules.pop(name) for name in sorted(stale) if name in sys.modules}
-            for module in removed.values():
-                _drop_bytecode(module)
+            for name, module in removed.items():
+                if name in changed:  # an importer whose own source is unchanged keeps its valid bytecode
+                    _drop_bytecode(module)
             importlib.invalidate_caches()
             try:
                 new_app = GatiApp(
@@ -266,10 +267,11 @@ class HotSwapApp:
             if self._is_project_module(name, module)
         }
 
-    def _stale_modules(self) -> set[str]:
+    def _stale_modules(self) -> tuple[set[str], set[str]]:
+        """The modules whose source changed, and those plus every module that refers to one."""
         changed = {name for name, (file, digest) in self._digests.items() if _file_digest(file) != digest}
         if not changed:
-            return set()
+            return set(), set()
         refers: dict[str, set[str]] = {}
         for name in self._digests:
             module = sys.modules.get(name)
@@ -294,7 +296,7 @@ class HotSwapApp:
                 if importer not in stale:
                     stale.add(importer)
                     todo.append(importer)
-        return stale
+        return changed, stale
 
     def _describe(self, exc: BaseException) -> tuple[str, str | None]:
         """The error, and where in the user's own source it happened (`path:line`), if there."""
