@@ -327,6 +327,13 @@ def _build(
             result.record_error = step.record_error
         return finish()
     program = step.program
+    pieces = None
+    if cache is not None and write and dump is None:
+        from gati_compiler.emit.memo import EmitMemo
+
+        # the previous build's object wherever an IR object is the same, for emitted pieces
+        pieces = cache.memo = cache.memo or EmitMemo()
+        program = pieces.intern(program)
     result.lock = step.lock
     result.program = program
     # Timescape: the timeline of the lock's versions and the transformers bound to its steps
@@ -344,14 +351,16 @@ def _build(
     settings = settings_for_runtime(cfg)
     writer: ArtifactWriter | None = None
     emit_key = ""
+    content_hash: str | None = None
     if write and cache is not None and graph is not None and step.recorded is None:
         from gati_compiler.emit.manifest import program_content_hash
 
+        content_hash = program_content_hash(program, pieces)
         # what emission reads besides the program: the lock's versions (manifest rows, the
         # bundle's Deployments) and the whole configuration (the bundle reads `[tool.gati.deploy]`)
         content = canonical_json(
             {
-                "program": program_content_hash(program),
+                "program": content_hash,
                 "versions": step.versions,
                 "config": dict[str, JsonValue](inputs),
             }
@@ -398,8 +407,12 @@ def _build(
                 **emit_bundle(program, cfg, done, live_versions(step.lock)),
             },
             sdk_versions=versioned,  # the SDKs' clients of every live version
+            content_hash=content_hash,
+            memo=pieces,
         ),
     )
+    if pieces is not None:
+        pieces.end_build()
     if artifacts is None:
         return finish()
     result.artifacts = artifacts

@@ -166,7 +166,7 @@ def record(
     cache.save_facts()
     key, program = lower
     if clean and key:
-        cache.save_program(program)
+        cache.save_program(program, key)
     summary = f"{len(program.handlers)} handlers, {len(program.modules)} modules, {len(program.gtypes)} types"
     cache.save_index(
         root,

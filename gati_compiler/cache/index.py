@@ -165,9 +165,10 @@ def write_index(out_dir: Path, index: Index) -> None:
     blob.write(index_path(out_dir), INDEX_KIND, index.to_bytes())
 
 
-def artifact_record(path: Path, data: bytes) -> list[Any]:
+def artifact_record(path: Path, digest: str) -> list[Any]:
+    """[size, mtime_ns, sha256] of an artifact just written, whose bytes have the SHA-256 `digest`."""
     st = path.stat()
-    return [st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest()]
+    return [st.st_size, st.st_mtime_ns, digest]
 
 
 def artifacts_current(out_dir: Path, artifacts: dict[str, list[Any]]) -> str | None:

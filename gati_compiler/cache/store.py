@@ -37,9 +37,15 @@ from gati_compiler.cache.index import (
 
 if TYPE_CHECKING:
     from gati_compiler.diagnostics.model import DiagnosticSink
+    from gati_compiler.emit.memo import EmitMemo
     from gati_compiler.ir.models import Program
     from gati_compiler.stages.facts import ModuleFacts
     from gati_compiler.stages.parse import SourceFile
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
 
 FACTS_DIR = "facts"
 FACTS_KIND = "facts"
@@ -78,6 +84,15 @@ class BuildCache:
         self._payloads: dict[str, bytes] = {}  # pickled facts parsed by this process, not yet saved
         self.program: Program | None = None  # the lowered program of the build in `index`
         self._used: dict[str, ModuleFacts] = {}
+        # `gatic watch` keeps the cache in memory and sets `defer`: the program is pickled to disk
+        # by `flush`, after the build has been written and served, not while the developer waits
+        self.defer = False
+        self._pending: tuple[str, Program] | None = None
+        # the bytes of every artifact of the build in `index` with its SHA-256, as written: a
+        # rebuild hashes only what changed, and reuses them without reading the build folder
+        self.written: dict[str, tuple[bytes, str]] = {}
+        # the IR objects and emitted pieces of the last build (in memory only; made on first use)
+        self.memo: EmitMemo | None = None
 
     @property
     def folder(self) -> Path:
@@ -210,7 +225,7 @@ class BuildCache:
             return self.program
         try:
             payload = blob.read(self.folder / PROGRAM_FILE, PROGRAM_KIND)
-            program = pickle.loads(payload) if payload is not None else None
+            saved = pickle.loads(payload) if payload is not None else None
         except blob.CacheProblem as exc:  # reported; this build lowers again and replaces it
             self.problem, self.problem_file = str(exc), f"{CACHE_DIR}/{PROGRAM_FILE}"
             return None
@@ -218,15 +233,28 @@ class BuildCache:
             self.problem = f"its content cannot be loaded ({type(exc).__name__})"
             self.problem_file = f"{CACHE_DIR}/{PROGRAM_FILE}"
             return None
-        self.program = program
-        return program
+        # the file names the lower key it was saved under: one left behind by a watch that was
+        # killed before it saved the program of its last build is never taken for that program
+        if not isinstance(saved, tuple) or len(saved) != 2 or saved[0] != lower_key:
+            return None
+        self.program = saved[1]
+        return self.program
 
-    def save_program(self, program: Program) -> None:
-        if self.program is not program:
-            blob.write(
-                self.folder / PROGRAM_FILE, PROGRAM_KIND, pickle.dumps(program, protocol=pickle.HIGHEST_PROTOCOL)
-            )
-            self.program = program
+    def save_program(self, program: Program, lower_key: str) -> None:
+        """Keep the program of the build being recorded; write it now, or on `flush` with `defer`."""
+        if self.program is program and self._pending is None:
+            return
+        self.program = program
+        self._pending = (lower_key, program)
+        if not self.defer:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the program kept by `save_program`, if it is not on disk yet."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            payload = pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL)
+            blob.write(self.folder / PROGRAM_FILE, PROGRAM_KIND, payload)
 
     def emit_key(self, content_hash: str, project_root: str, settings: object) -> str:
         h = hashlib.sha256()
@@ -235,12 +263,18 @@ class BuildCache:
         return h.hexdigest()
 
     def reusable_artifacts(self, emit_key: str) -> dict[str, bytes] | None:
-        """The artifacts on disk when they are exactly what the build with `emit_key` wrote."""
+        """The artifacts on disk when they are exactly what the build with `emit_key` wrote. The
+        bytes this process wrote are taken from memory when every file still has the size and
+        mtime it had then (the no-op check's test); others are read and hashed."""
         index = self.index
         if index is None or index.emit_key != emit_key or artifacts_current(self.out_dir, index.artifacts) is not None:
             return None
         out: dict[str, bytes] = {}
         for rel, (_, _, digest) in index.artifacts.items():
+            kept = self.written.get(rel)
+            if kept is not None and kept[1] == digest:
+                out[rel] = kept[0]
+                continue
             try:
                 data = (self.out_dir / rel).read_bytes()
             except OSError:
@@ -288,7 +322,14 @@ class BuildCache:
         rendered: str = "",
     ) -> None:
         """Record the build whose artifacts were just written (see `cache.index`)."""
-        records = {rel: artifact_record(self.out_dir / rel, data) for rel, data in artifacts.items()}
+        written: dict[str, tuple[bytes, str]] = {}
+        for rel, data in artifacts.items():
+            kept = self.written.get(rel)
+            # equal bytes have the same digest: a comparison is many times cheaper than hashing
+            digest = kept[1] if kept is not None and (kept[0] is data or kept[0] == data) else _sha256(data)
+            written[rel] = (data, digest)
+        records = {rel: artifact_record(self.out_dir / rel, digest) for rel, (_, digest) in written.items()}
+        self.written = written
         index = Index(
             fingerprint=self.fingerprint,
             config=config_digests(root),

@@ -12,6 +12,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from gati_compiler.ir.canonical import children
 from gati_compiler.ir.gtype import ArrayType, GType, ObjectType, PrimitiveType, RefType, UnionType
 from gati_compiler.ir.models import Handler, PathParam, Program
 
@@ -173,8 +174,26 @@ def first_line(text: str | None) -> str | None:
 
 
 def _refs_of(gtype: GType) -> set[str]:
+    """Every ref written inside `gtype`: its ref types, and (as its JSON dump would show them)
+    any `{"kind": "ref", "ref": ...}` object inside a property's default value."""
     found: set[str] = set()
-    stack: list[object] = [gtype.model_dump(mode="python")]
+    stack: list[GType] = [gtype]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, RefType):
+            found.add(g.ref)
+        elif isinstance(g, ObjectType):
+            for p in g.properties:
+                stack.append(p.type)
+                if isinstance(p.default, dict | list):
+                    _json_refs(p.default, found)
+        else:
+            stack.extend(children(g))
+    return found
+
+
+def _json_refs(value: object, found: set[str]) -> None:
+    stack: list[object] = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
@@ -183,7 +202,6 @@ def _refs_of(gtype: GType) -> set[str]:
             stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return found
 
 
 def _reachable(roots: list[GType], gtypes: Mapping[str, GType]) -> set[str]:

@@ -122,6 +122,14 @@ def changed_since(root: Path, flt: SourceFilter, since: float) -> list[str]:
     return sorted(late)
 
 
+def _watch_cache(out_dir: Path) -> BuildCache:
+    """The build cache the loop keeps in memory: it saves the lowered program after each rebuild
+    has been written and swapped in (`BuildCache.flush`), not before."""
+    cache = BuildCache.load(out_dir)
+    cache.defer = True
+    return cache
+
+
 def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}
@@ -154,7 +162,7 @@ def watch_project(
     stats = WatchStats()
     root = project.resolve()
     flt = SourceFilter(root)
-    cache = BuildCache.load(root / flt.out)
+    cache = _watch_cache(root / flt.out)
     server: ServerThread | None = None
     had_problems = False
 
@@ -166,7 +174,8 @@ def watch_project(
         if result.config is not None:
             flt.configure(result.config)
             if cache.out_dir != root / result.config.out:
-                cache = BuildCache.load(root / result.config.out)
+                cache.flush()
+                cache = _watch_cache(root / result.config.out)
         flt.note_modules(result)
         return result, seconds
 
@@ -222,6 +231,7 @@ def watch_project(
         echo(rebuild_line(result, seconds).replace("rebuilt", "built", 1))
         show(result)
         serve_or_swap(result)
+        cache.flush()
         echo(f"watching {project} for changes (Ctrl-C to stop)")
         caught_up = False
         seen: set[str] = set()  # the files the watcher reported before the catch-up
@@ -254,7 +264,9 @@ def watch_project(
             echo(rebuild_line(result, seconds))
             show(result)
             serve_or_swap(result)
+            cache.flush()  # the program for the next `gatic build`, once the app is served
     finally:
+        cache.flush()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if server is not None:

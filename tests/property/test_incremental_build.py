@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gati_compiler.cache.store import BuildCache
 from gati_compiler.pipeline import BuildResult, build
 from tests.incremental_project import handler_source, model_source, read_artifacts, write_project
 
@@ -73,3 +74,37 @@ def test_property_incremental_build_is_byte_identical_to_a_clean_build(steps: li
             if clean.ok:
                 assert read_artifacts(root / ".gati") == read_artifacts(fresh / ".gati"), step
                 assert incremental.artifacts == clean.artifacts, step
+
+
+@pytest.mark.slow
+@settings(max_examples=20)
+@given(st.lists(edits, min_size=1, max_size=6))
+def test_property_a_build_cache_kept_in_memory_is_byte_identical_to_a_clean_build(steps: list[Edit]) -> None:
+    """As `gatic watch` builds: one `BuildCache` kept in memory across the edits, its IR objects
+    interned and its emitted pieces (handler manifests, gtypes.json, the content hash, artifact
+    digests) reused, the program saved after each build."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "app"
+        write_project(root)
+        cache = BuildCache.load(root / ".gati")
+        cache.defer = True
+        assert build(root, jobs=1, cache=cache).ok
+        cache.flush()
+        for step in steps:
+            _apply(root, step)
+            incremental = build(root, jobs=1, cache=cache)
+            cache.flush()
+            fresh = Path(tmp) / "fresh"
+            shutil.rmtree(fresh, ignore_errors=True)
+            shutil.copytree(root, fresh, ignore=shutil.ignore_patterns(".gati", "__pycache__"))
+            clean = build(fresh, jobs=1)
+            assert _diags(incremental) == _diags(clean), step
+            if clean.ok:
+                assert read_artifacts(root / ".gati") == read_artifacts(fresh / ".gati"), step
+                assert incremental.artifacts == clean.artifacts, step
+        again = build(root, jobs=1)  # a later process reads what the kept cache saved
+        fresh = Path(tmp) / "fresh"
+        clean = build(fresh, jobs=1)
+        assert _diags(again) == _diags(clean)
+        if clean.ok:
+            assert again.artifacts == clean.artifacts

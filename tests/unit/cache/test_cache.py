@@ -304,3 +304,42 @@ def test_a_corrupt_program_cache_is_reported_and_the_program_lowered_again(app: 
     assert result.incremental is not None and result.incremental.lowered
     assert read_artifacts(app / ".gati") == _clean_artifacts(app, tmp_path)
     assert not build(app, jobs=1).diagnostics
+
+
+def test_a_program_left_behind_by_an_older_build_is_never_taken_for_the_last_builds(app: Path, tmp_path: Path) -> None:
+    """`gatic watch` saves the lowered program after the build is served (`defer`); killed before
+    that, program.bin holds an older build's program, which a later build must not reuse."""
+    from gati_compiler.cache.store import BuildCache
+
+    cache = BuildCache.load(app / ".gati")
+    cache.defer = True
+    assert build(app, jobs=1, cache=cache).ok
+    cache.flush()  # program.bin: the first build's
+    (app / "app" / "models.py").write_text(model_source(extra_fields=1))
+    assert build(app, jobs=1, cache=cache).ok  # recorded in the index; its program not flushed
+    with (app / "app" / "handlers" / "h0.py").open("a") as fh:
+        fh.write("# a comment\n")  # the same facts: the index's lower key again
+    result = build(app, jobs=1)  # a new process: reads program.bin
+    assert result.ok and not result.diagnostics
+    assert result.incremental is not None and result.incremental.lowered  # not the stale program
+    assert result.program is not None and "extra_0" in result.program.gtypes["Item"].model_dump_json()
+    assert read_artifacts(app / ".gati") == _clean_artifacts(app, tmp_path)
+
+
+def test_a_cache_kept_in_memory_reuses_the_bytes_it_wrote_unless_a_file_changed(app: Path, tmp_path: Path) -> None:
+    from gati_compiler.cache.store import BuildCache
+
+    cache = BuildCache.load(app / ".gati")
+    assert build(app, jobs=1, cache=cache).ok
+    with (app / "app" / "handlers" / "h0.py").open("a") as fh:
+        fh.write("# a comment\n")
+    result = build(app, jobs=1, cache=cache)
+    assert result.incremental is not None and not result.incremental.emitted
+    assert result.artifacts == read_artifacts(app / ".gati")
+    target = app / ".gati" / "openapi.json"
+    target.write_bytes(target.read_bytes().replace(b"incrapp", b"tampered"))  # another size
+    with (app / "app" / "handlers" / "h0.py").open("a") as fh:
+        fh.write("# another comment\n")
+    result = build(app, jobs=1, cache=cache)
+    assert result.incremental is not None and result.incremental.emitted
+    assert read_artifacts(app / ".gati") == _clean_artifacts(app, tmp_path)

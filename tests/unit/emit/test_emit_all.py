@@ -93,6 +93,7 @@ def test_a_parallel_build_runs_here_the_shared_jobs_no_worker_has_started(
     import time
 
     from gati_compiler.emit.manifest import emit_manifests
+    from gati_compiler.emit.memo import EmitMemo
 
     result = build(BOOKSTORE, write=False, jobs=1)
     assert result.program is not None
@@ -118,12 +119,12 @@ def test_a_parallel_build_runs_here_the_shared_jobs_no_worker_has_started(
             wait_until(claimed)  # each worker holds on to its first job until every job is taken
         return run_shared(job)
 
-    def manifests(program: Program) -> dict[str, bytes]:
+    def manifests(program: Program, memo: EmitMemo | None = None) -> dict[str, bytes]:
         if slow == "workers":
             wait_until(lambda: claimed(0, 1))  # both workers are on their first job
         else:
             wait_until(claimed)  # the workers have taken every shared job
-        return emit_manifests(program)
+        return emit_manifests(program, memo)
 
     monkeypatch.setattr(emit, "PARALLEL_MIN_ITEMS", 0)
     monkeypatch.setattr(emit, "_run_shared", tracked)
