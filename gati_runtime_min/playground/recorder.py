@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Final
 from gati_runtime_min.lifecycle import invoke
 from gati_runtime_min.playground.active import ACTIVE, RECORDED
 from gati_runtime_min.playground.snapshot import take
-from gati_runtime_min.playground.trace import CLIENT, Span, Trace
+from gati_runtime_min.playground.span import CLIENT, REFUSED, Failure, Span, failure
+from gati_runtime_min.playground.trace import Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
@@ -37,27 +38,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REPLAY_HEADER: Final = b"x-gati-replay-of"
-_TRACEPARENT: Final = b"traceparent"
-_HEX: Final = frozenset("0123456789abcdef")
-
-
-def _incoming(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
-    """The trace id and parent span id of a valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`)."""
-    for name, value in headers:
-        if name == _TRACEPARENT:
-            parts = value.decode("latin-1").strip().lower().split("-")
-            if (
-                len(parts) >= 4
-                and len(parts[1]) == 32
-                and len(parts[2]) == 16
-                and set(parts[1]) <= _HEX
-                and set(parts[2]) <= _HEX
-                and parts[1] != "0" * 32
-                and parts[2] != "0" * 16
-            ):
-                return parts[1], parts[2]
-            return None
-    return None
+_recording: Final = Trace.recording
 
 
 def _otel_trace_id() -> str | None:
@@ -66,6 +47,32 @@ def _otel_trace_id() -> str | None:
 
     ctx = get_current_span().get_span_context()
     return f"{ctx.trace_id:032x}" if ctx.is_valid else None
+
+
+def _answer(trace: Trace, sent: list[Message], max_body: int) -> None:
+    """The status, headers and body (its first `max_body` bytes) of the messages sent."""
+    body: list[bytes] = []
+    kept = 0
+    for message in sent:
+        if message["type"] == "http.response.start":
+            trace.status = message["status"]
+            trace.response_headers = message.get("headers") or []
+        else:
+            chunk = message.get("body")
+            if chunk and kept < max_body:
+                body.append(chunk[: max_body - kept])
+                kept += len(chunk)
+    if body:
+        trace._answer_raw = b"".join(body)
+        trace._answer_length = kept
+
+
+def _failed(trace: Trace, at: int, what: Failure) -> None:
+    """The step recorded at `at` failed (or, a decoder, refused the request)."""
+    failures = trace.failures
+    if failures is None:
+        failures = trace.failures = {}
+    failures[at] = what
 
 
 class Recorder:
@@ -80,42 +87,34 @@ class Recorder:
     # the request
     async def serve(self, app: App, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through `app`, recording it. Only what the answer needs happens here:
-        the server span, the route's name, the bodies' JSON and the ids come in `Trace.complete`."""
+        the messages sent are kept as they are and read once the answer is out; the spans, the
+        route's name, the headers and bodies' JSON, the ids come when the trace is read
+        (`Trace.complete`)."""
         path: str = scope["path"]
         if path.startswith("/_gati/"):  # probes and the playground itself: not recorded
             await app({**scope, RECORDED: True}, receive, send)
             return
         t0 = perf_counter()
-        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        caller = _incoming(raw_headers)
-        trace = Trace(scope["method"], path, "", time(), t0)
-        if caller is not None:
-            trace._trace_id, trace.caller = caller
-        elif self.with_telemetry:
-            trace._trace_id = _otel_trace_id()
+        trace = _recording(scope["method"], path, scope["headers"], time(), t0)
+        if self.with_telemetry:  # the caller's trace, else the one OpenTelemetry started
+            trace._continued()
+            if trace._trace_id is None:
+                trace._trace_id = _otel_trace_id()
         max_body = self.max_body
         request_body: list[bytes] = []
-        response_body: list[bytes] = []
-        kept = [0, 0]  # request and response bytes kept
+        sent: list[Message] = []
 
         async def recorded_receive() -> Message:
             message = await receive()
             chunk = message.get("body")
-            if chunk and kept[0] < max_body:
-                request_body.append(chunk[: max_body - kept[0]])
-                kept[0] += len(chunk)
+            if chunk and trace._body_length < max_body:
+                request_body.append(chunk[: max_body - trace._body_length])
+                trace._body_length += len(chunk)
             return message
 
-        async def recorded_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                trace.status = message["status"]
-                trace.response_headers = message.get("headers") or []
-            else:
-                chunk = message.get("body")
-                if chunk and kept[1] < max_body:
-                    response_body.append(chunk[: max_body - kept[1]])
-                    kept[1] += len(chunk)
-            await send(message)
+        def recorded_send(message: Message) -> Awaitable[None]:
+            sent.append(message)
+            return send(message)
 
         token = ACTIVE.set(trace)
         try:
@@ -127,15 +126,11 @@ class Recorder:
         finally:
             ACTIVE.reset(token)
             trace.duration = perf_counter() - t0
-            trace.current = None
-            for name, value in trace.response_headers:
-                if name == b"x-request-id":
-                    trace.request_id = value.decode("latin-1")
-                    break
-            else:  # no answer went out (the client left): named by its trace
-                trace.request_id = trace.trace_id
-            query: bytes = scope.get("query_string", b"")
-            trace.pending = (raw_headers, b"".join(request_body), kept[0], b"".join(response_body), kept[1], query)
+            if request_body:
+                trace._body_raw = b"".join(request_body)
+            if sent:
+                _answer(trace, sent, max_body)
+            trace._query_raw = scope.get("query_string", b"")
             self.store.add(trace)
 
     # the steps: wrapped once, at start-up
@@ -212,7 +207,7 @@ class Recorder:
         positions named, and the debug gates on `target` (None: none) before and after it."""
         pg = self.playground
         snap_before, snap_after = snapshots
-        is_handler = target == "handler"
+        step = (name, attrs)
 
         async def recorded(*args: Any) -> None:
             trace = ACTIVE.get()
@@ -221,26 +216,26 @@ class Recorder:
                 return
             lctx = args[at]
             trace.lctx = lctx
-            if is_handler:
-                trace.version = lctx._version
             if snap_before is not None:
                 _snapshot(pg, trace, snap_before, args[0], lctx, handler_id)
             if target is not None and pg.gates.armed:
                 await self._gate("before", target, handler_id, args[0], lctx, trace)
+            spans: list[Any] = trace.spans
             parent = trace.current
-            span = Span(name, perf_counter() - trace.t0, parent, attrs)
-            trace.spans.append(span)
-            trace.current = span
+            pos = len(spans)
+            start = perf_counter()
+            spans.extend((step, parent, start, start))
+            trace.current = pos
             try:
                 if is_async:
                     await fn(*args)
                 else:
                     await invoke(fn, args, False)
             except BaseException as exc:
-                span.fail(exc)
+                _failed(trace, pos, failure(exc))
                 raise
             finally:
-                span.end = perf_counter() - trace.t0
+                spans[pos + 3] = perf_counter()
                 trace.current = parent
             if snap_after is not None:
                 _snapshot(pg, trace, snap_after, args[0], lctx, handler_id)
@@ -303,7 +298,7 @@ def _snapshot(pg: Playground, trace: Trace, position: str, req: Any, lctx: Any, 
     except Exception as exc:
         lctx.event("snapshot.failed", position=position, error=f"{type(exc).__name__}: {exc}")
         return
-    trace.snapshots.append(snapshot.to_json())
+    trace.add_snapshot(snapshot.to_json())
 
 
 def _timed(
@@ -317,24 +312,23 @@ def _timed(
     """`fn` (a decoder, an encoder, a transformer: one value in, one out) in a span. A decoder's
     `refused` error is the request's 422, noted (`gati.http_status`), not the step's failure."""
     attrs = attributes if attributes is not None else {"gati.handler_id": handler_id}
+    step = (name, attrs)
 
     def timed(value: Any) -> Any:
         trace = ACTIVE.get()
         if trace is None:
             return fn(value)
-        parent = trace.current
-        span = Span(name, perf_counter() - trace.t0, parent, attrs)
-        trace.spans.append(span)
+        spans: list[Any] = trace.spans
+        pos = len(spans)
+        start = perf_counter()
+        spans.extend((step, trace.current, start, start))
         try:
             return fn(value)
         except BaseException as exc:
-            if refused is not None and isinstance(exc, refused):
-                span.attributes = {**attrs, "gati.http_status": 422}
-            else:
-                span.fail(exc)
+            _failed(trace, pos, REFUSED if refused is not None and isinstance(exc, refused) else failure(exc))
             raise
         finally:
-            span.end = perf_counter() - trace.t0
+            spans[pos + 3] = perf_counter()
 
     return timed
 

@@ -16,208 +16,181 @@ reported (`TraceFileError` names the file and line), never skipped in silence.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from random import getrandbits
 from typing import Any, Final
 
 import orjson
 
+from gati_runtime_min.playground.span import (
+    CLIENT,
+    INTERNAL,
+    SERVER,
+    Failure,
+    Span,
+    incoming,
+    new_span_id,
+    new_trace_id,
+    spans_of,
+)
+
+__all__ = [
+    "CLIENT",
+    "FORMAT",
+    "INTERNAL",
+    "SERVER",
+    "Span",
+    "Trace",
+    "TraceFileError",
+    "TraceStore",
+    "body_value",
+    "new_span_id",
+    "new_trace_id",
+    "read_traces",
+]
+
 FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
-SERVER: Final = "server"
-INTERNAL: Final = "internal"
-CLIENT: Final = "client"
 _OTLP_KIND: Final = {INTERNAL: 1, SERVER: 2, CLIENT: 3}
-
-
-def new_span_id() -> str:
-    return f"{getrandbits(64) or 1:016x}"
-
-
-def new_trace_id() -> str:
-    return f"{getrandbits(128) or 1:032x}"
-
-
-class Span:
-    """One timed step. `start`/`end` are seconds since the request began (`Trace.t0`).
-
-    `parent` is the enclosing `Span`, or the caller's span id (hex) for a request's server span.
-    A span's id is drawn when first read (most spans of a trace are never exported)."""
-
-    __slots__ = ("_id", "attributes", "end", "error", "kind", "name", "parent", "start", "status")
-
-    def __init__(
-        self,
-        name: str,
-        start: float,
-        parent: Span | str | None,
-        attributes: Mapping[str, Any] | None = None,
-        kind: str = INTERNAL,
-        span_id: str | None = None,
-    ) -> None:
-        self.name = name
-        self.kind = kind
-        self._id = span_id
-        self.parent = parent
-        self.start = start
-        self.end = start
-        self.attributes = attributes
-        self.status = "ok"  # "ok" | "error"
-        self.error: str | None = None
-
-    @property
-    def span_id(self) -> str:
-        found = self._id
-        if found is None:
-            found = self._id = new_span_id()
-        return found
-
-    @property
-    def parent_id(self) -> str | None:
-        parent = self.parent
-        return parent.span_id if isinstance(parent, Span) else parent
-
-    def fail(self, error: BaseException) -> None:
-        """The step raised `error`: an HTTP answer below 500 is its result, not its failure."""
-        status = getattr(error, "status", None)
-        if isinstance(status, int):
-            self.attributes = {**(self.attributes or {}), "gati.http_status": status}
-            if status < 500:
-                return
-        self.status = "error"
-        code = getattr(error, "code", None)
-        self.error = f"{type(error).__name__}: {code or error}"
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "spanId": self.span_id,
-            "parentId": self.parent_id,
-            "startMs": round(self.start * 1000, 3),
-            "durationMs": round((self.end - self.start) * 1000, 3),
-            "status": self.status,
-            "attributes": dict(self.attributes or {}),
-        }
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Span:
-        span = cls(
-            data["name"],
-            data["startMs"] / 1000,
-            data.get("parentId"),
-            dict(data.get("attributes") or {}),
-            data.get("kind", INTERNAL),
-            data["spanId"],
-        )
-        span.end = span.start + data["durationMs"] / 1000
-        span.status = data.get("status", "ok")
-        span.error = data.get("error")
-        return span
+_new_object: Final = object.__new__
+_NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
+_NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
 
 class Trace:
     """One request as served: what came in, what went out, and the path between.
 
-    Filled in while the request runs (`recorder.py`); complete once `duration` is set."""
+    Filled in while the request runs (`recorder.py`, through `recording`), raw: the steps in their
+    compact form (`span.py`), the headers, bodies and answer as bytes. `complete` (the store's
+    readers call it, not the request) turns that into the fields below, once."""
 
-    __slots__ = (
-        "_trace_id",
-        "body",
-        "caller",
-        "current",
-        "duration",
-        "error",
-        "events",
-        "handler_id",
-        "headers",
-        "lctx",
-        "method",
-        "outcome",
-        "path",
-        "pending",
-        "query",
-        "replay_of",
-        "request_id",
-        "response",
-        "response_headers",
-        "route",
-        "snapshots",
-        "spans",
-        "started_at",
-        "status",
-        "t0",
-        "version",
-    )
+    # What a trace made by `recording` has not set yet (no slots: a field the request never
+    # touches costs it nothing); the mutable ones are set per trace, by `__init__` or `complete`.
+    request_id = ""
+    _trace_id: str | None = None  # drawn when first read, unless the caller's
+    query = ""
+    body: Any = None  # the request body: its JSON value, or {"$text": ...} when it is not JSON
+    handler_id: str | None = None
+    route: str | None = None
+    version: str | None = None  # the API version the client asked for (None: current)
+    status = 0
+    outcome = "ok"  # "ok" | "client_error" | "server_error" | "aborted" | "disconnected"
+    duration: float | None = None  # seconds; None while running
+    replay_of: str | None = None  # the request id this one replays
+    current: int | None = None  # the record new steps nest under (while running; `span.py`)
+    lctx: Any = None  # the request's `LocalContext`, until `complete`
+    caller: str | None = None  # the caller's span id (its `traceparent`): the server span's parent
+    error: BaseException | None = None  # what the request raised past the app, if anything
+    failures: dict[int, Failure] | None = None  # the failed steps' records (while running)
+    # the raw parts `complete` turns into the JSON form (`recording` sets them): the request's
+    # headers (also where the caller's `traceparent` is read, when first needed), query string and
+    # body (the part kept, its full length), the answer's headers and body
+    _raw = False
+    _headers_raw: list[tuple[bytes, bytes]] | None = None
+    _traceparent: list[tuple[bytes, bytes]] | None = None  # the headers, until the caller is read
+    _query_raw = b""
+    _body_raw = b""
+    _body_length = 0
+    response_headers = _NONE_SENT  # as sent, until `complete`
+    _answer_raw = b""
+    _answer_length = 0
+    _indexed = False  # in its store's index by request id
+    snapshots = _NO_SNAPSHOTS  # `StateSnapshot.to_json()` of each one taken (`add_snapshot`)
 
     def __init__(
         self, method: str, path: str, query: str, started_at: float, t0: float, trace_id: str | None = None
     ) -> None:
-        self.request_id = ""
-        self._trace_id = trace_id  # drawn when first read, unless the caller's
+        self._trace_id = trace_id
         self.method = method
         self.path = path
         self.query = query
-        self.headers: list[tuple[str, str]] = []  # as received, secrets redacted
-        self.body: Any = None  # the request body: its JSON value, or {"$text": ...} when it is not JSON
-        self.handler_id: str | None = None
-        self.route: str | None = None
-        self.version: str | None = None  # the API version the client asked for (None: current)
-        self.status = 0
-        self.outcome = "ok"  # "ok" | "client_error" | "server_error" | "aborted" | "disconnected"
         self.started_at = started_at  # unix seconds
         self.t0 = t0  # perf_counter at the start
-        self.duration: float | None = None  # seconds; None while running
+        self.headers: list[tuple[str, str]] = []  # as received, secrets redacted
         self.spans: list[Span] = []
         self.events: list[dict[str, Any]] = []  # `lctx.events_json()` at the end
-        self.snapshots: list[dict[str, Any]] = []  # `StateSnapshot.to_json()` of each one taken
+        self.snapshots = []
         self.response: dict[str, Any] = {}  # {"status", "headers", "body"}
-        self.replay_of: str | None = None  # the request id this one replays
-        self.current: Span | None = None  # the span new steps nest under (while running)
-        self.lctx: Any = None  # the request's `LocalContext`, until `complete`
-        self.response_headers: list[tuple[bytes, bytes]] = []  # as sent, until `complete`
-        self.caller: str | None = None  # the caller's span id (its `traceparent`): the server span's parent
-        self.error: BaseException | None = None  # what the request raised past the app, if anything
-        # what `complete` turns into the JSON form: (request headers, request body, its full
-        # length, response body, its full length, query string), kept raw so that the request
-        # does not wait for it
-        self.pending: tuple[list[tuple[bytes, bytes]], bytes, int, bytes, int, bytes] | None = None
+
+    @classmethod
+    def recording(
+        cls, method: str, path: str, headers: list[tuple[bytes, bytes]], started_at: float, t0: float
+    ) -> Trace:
+        """The trace of a request starting now, to be filled in raw by the recorder."""
+        trace: Trace = _new_object(cls)
+        trace.method = method
+        trace.path = path
+        trace.started_at = started_at
+        trace.t0 = t0
+        trace._headers_raw = trace._traceparent = headers
+        trace.spans = []
+        trace._raw = True
+        return trace
+
+    def add_snapshot(self, snapshot: dict[str, Any]) -> None:
+        if self.snapshots is _NO_SNAPSHOTS:
+            self.snapshots = []
+        self.snapshots.append(snapshot)
 
     @property
     def trace_id(self) -> str:
         found = self._trace_id
         if found is None:
-            found = self._trace_id = new_trace_id()
+            self._continued()
+            found = self._trace_id
+            if found is None:
+                found = self._trace_id = new_trace_id()
         return found
+
+    def _continued(self) -> None:
+        """The caller's trace id and span id, from its `traceparent` (read once, when first needed)."""
+        headers = self._traceparent
+        if headers is not None:
+            self._traceparent = None
+            caller = incoming(headers)
+            if caller is not None:
+                self._trace_id, self.caller = caller
+
+    def identify(self) -> str:
+        """The request id (`x-request-id` of the answer; its trace id when no answer went out)."""
+        if not self.request_id:
+            for name, value in self.response_headers:
+                if name == b"x-request-id":
+                    self.request_id = value.decode("latin-1")
+                    break
+            else:  # no answer went out (the client left): named by its trace
+                self.request_id = self.trace_id
+        return self.request_id
 
     def complete(
         self, redactor: Any = None, route_of: Callable[[str, str], tuple[str, str] | None] | None = None
     ) -> Trace:
         """Fill in what the request left raw: the headers, bodies, response and events (secrets
         redacted by `redactor`, a `snapshot.Redactor`), the route (`route_of(method, path)` gives
-        the handler id and route template), and the server and ingress spans; once, then a no-op."""
-        pending = self.pending
-        if pending is None:
+        the handler id and route template), and the spans (with the server and ingress spans
+        first); once, then a no-op."""
+        if not self._raw:
             return self
-        self.pending = None
-        raw_headers, request_body, request_length, response_body, response_length, query = pending
-        self.query = query.decode("latin-1")
+        self._raw = False
+        self._continued()
+        self.identify()
+        self.query = self._query_raw.decode("latin-1")
         if self.handler_id is None and route_of is not None:
             found = route_of(self.method, self.path)
             if found is not None:
                 self.handler_id, self.route = found
+        self.spans = spans_of(self.spans, self.t0, self.failures)
+        self.failures = None
         self._server_spans()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers_raw or ()]
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers]
         self.response_headers = []
         for name, value in headers:
             if name == "x-gati-replay-of":
                 self.replay_of = value
-        body = body_value(request_body, request_length, headers)
-        answer = body_value(response_body, response_length, response_headers)
+        body = body_value(self._body_raw, self._body_length, headers)
+        answer = body_value(self._answer_raw, self._answer_length, response_headers)
+        self._headers_raw = None
+        self._body_raw = self._answer_raw = b""
         if redactor is not None:
             headers = redactor.headers(headers)
             response_headers = redactor.headers(response_headers)
@@ -227,9 +200,10 @@ class Trace:
         self.body = body
         self.response = {"status": self.status, "headers": [list(h) for h in response_headers], "body": answer}
         lctx = self.lctx
-        if lctx is not None:
-            self.events = lctx.events_json()
-            self.lctx = None
+        self.events = lctx.events_json() if lctx is not None else []
+        self.lctx = None
+        if self.snapshots is _NO_SNAPSHOTS:
+            self.snapshots = []
         if self.status >= 500:
             self.outcome = "server_error"
         elif self.status >= 400:
@@ -388,6 +362,7 @@ class TraceStore:
         self._ring: list[Trace | None] = [None] * capacity
         self._next = 0
         self._index: dict[str, Trace] = {}
+        self._unindexed = 0  # traces added since the index was last brought up to date
         self._pending: list[bytes] = []
         self._batch = batch
         self._lock = threading.Lock()
@@ -410,14 +385,16 @@ class TraceStore:
         return out
 
     def add(self, trace: Trace) -> None:
+        """Keep `trace` (the oldest one goes when the store is full). A recorded request's trace is
+        indexed by its request id when the store is first read after it (`get`), not here."""
         at = self._next
         ring = self._ring
         old = ring[at]
-        index = self._index
-        if old is not None and index.get(old.request_id) is old:
-            del index[old.request_id]
+        if old is not None and old._indexed:
+            index = self._index
+            if index.get(old.request_id) is old:
+                del index[old.request_id]
         ring[at] = trace
-        index[trace.request_id] = trace
         at += 1
         self._next = at if at < self.capacity else 0
         self.added += 1
@@ -426,8 +403,28 @@ class TraceStore:
             self._pending.append(orjson.dumps(trace.to_json(), default=str) + b"\n")
             if len(self._pending) >= self._batch:
                 self.flush()
+        if trace.request_id or self.path is not None:
+            self._index_one(trace)
+        else:
+            self._unindexed += 1
+
+    def _index_one(self, trace: Trace) -> None:
+        self._index[trace.identify()] = trace
+        trace._indexed = True
+
+    def _index_all(self) -> None:
+        """Index the traces added since the last read, the oldest first (a later one with the same
+        request id wins)."""
+        if not self._unindexed:
+            return
+        self._unindexed = 0
+        ring, at = self._ring, self._next
+        for trace in (*ring[at:], *ring[:at]):
+            if trace is not None and not trace._indexed:
+                self._index_one(trace)
 
     def get(self, request_id: str) -> Trace | None:
+        self._index_all()
         trace = self._index.get(request_id)
         return trace.complete(self.redactor, self.route_of) if trace is not None else None
 
@@ -448,6 +445,7 @@ class TraceStore:
         self._ring = [None] * self.capacity
         self._next = 0
         self._index.clear()
+        self._unindexed = 0
 
     def flush(self) -> None:
         """Append what is pending to the file (one write, then fsync-free: a crash loses at most a batch)."""
