@@ -24,7 +24,7 @@ from gati_runtime_min.lifecycle import invoke
 from gati_runtime_min.playground.active import ACTIVE, RECORDED
 from gati_runtime_min.playground.snapshot import take
 from gati_runtime_min.playground.span import CLIENT, REFUSED, Failure, Span, failure
-from gati_runtime_min.playground.trace import Trace
+from gati_runtime_min.playground.trace import NONE_SENT, Trace
 
 if TYPE_CHECKING:
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
@@ -51,20 +51,23 @@ def _otel_trace_id() -> str | None:
 
 def _answer(trace: Trace, sent: list[Message], max_body: int) -> None:
     """The status, headers and body (its first `max_body` bytes) of the messages sent."""
+    status = 0
+    headers: list[tuple[bytes, bytes]] = NONE_SENT
     body: list[bytes] = []
     kept = 0
     for message in sent:
         if message["type"] == "http.response.start":
-            trace.status = message["status"]
-            trace.response_headers = message.get("headers") or []
+            status = message["status"]
+            headers = message.get("headers") or []
         else:
             chunk = message.get("body")
             if chunk and kept < max_body:
                 body.append(chunk[: max_body - kept])
                 kept += len(chunk)
-    if body:
-        trace._answer_raw = b"".join(body)
-        trace._answer_length = kept
+    trace.status = status
+    trace.response_headers = headers
+    trace._answer_raw = b"".join(body) if body else b""
+    trace._answer_length = kept
 
 
 def _failed(trace: Trace, at: int, what: Failure) -> None:
@@ -126,11 +129,9 @@ class Recorder:
         finally:
             ACTIVE.reset(token)
             trace.duration = perf_counter() - t0
-            if request_body:
-                trace._body_raw = b"".join(request_body)
-            if sent:
-                _answer(trace, sent, max_body)
+            trace._body_raw = b"".join(request_body) if request_body else b""
             trace._query_raw = scope.get("query_string", b"")
+            _answer(trace, sent, max_body)
             self.store.add(trace)
 
     # the steps: wrapped once, at start-up

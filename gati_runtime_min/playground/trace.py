@@ -38,6 +38,7 @@ __all__ = [
     "CLIENT",
     "FORMAT",
     "INTERNAL",
+    "NONE_SENT",
     "SERVER",
     "Span",
     "Trace",
@@ -52,7 +53,7 @@ __all__ = [
 FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
 _OTLP_KIND: Final = {INTERNAL: 1, SERVER: 2, CLIENT: 3}
 _new_object: Final = object.__new__
-_NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
+NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
 _NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
 
@@ -63,8 +64,30 @@ class Trace:
     compact form (`span.py`), the headers, bodies and answer as bytes. `complete` (the store's
     readers call it, not the request) turns that into the fields below, once."""
 
-    # What a trace made by `recording` has not set yet (no slots: a field the request never
-    # touches costs it nothing); the mutable ones are set per trace, by `__init__` or `complete`.
+    # What every request sets is a slot; the rest starts as the class attribute and lands in the
+    # instance `__dict__` only when set (most are set by `complete`, off the request path).
+    __slots__ = (
+        "__dict__",
+        "_answer_length",
+        "_answer_raw",
+        "_body_length",
+        "_body_raw",
+        "_headers_raw",
+        "_query_raw",
+        "_raw",
+        "_traceparent",
+        "current",
+        "duration",
+        "lctx",
+        "method",
+        "path",
+        "response_headers",
+        "spans",
+        "started_at",
+        "status",
+        "t0",
+    )
+
     request_id = ""
     _trace_id: str | None = None  # drawn when first read, unless the caller's
     query = ""
@@ -72,27 +95,11 @@ class Trace:
     handler_id: str | None = None
     route: str | None = None
     version: str | None = None  # the API version the client asked for (None: current)
-    status = 0
     outcome = "ok"  # "ok" | "client_error" | "server_error" | "aborted" | "disconnected"
-    duration: float | None = None  # seconds; None while running
     replay_of: str | None = None  # the request id this one replays
-    current: int | None = None  # the record new steps nest under (while running; `span.py`)
-    lctx: Any = None  # the request's `LocalContext`, until `complete`
     caller: str | None = None  # the caller's span id (its `traceparent`): the server span's parent
     error: BaseException | None = None  # what the request raised past the app, if anything
     failures: dict[int, Failure] | None = None  # the failed steps' records (while running)
-    # the raw parts `complete` turns into the JSON form (`recording` sets them): the request's
-    # headers (also where the caller's `traceparent` is read, when first needed), query string and
-    # body (the part kept, its full length), the answer's headers and body
-    _raw = False
-    _headers_raw: list[tuple[bytes, bytes]] | None = None
-    _traceparent: list[tuple[bytes, bytes]] | None = None  # the headers, until the caller is read
-    _query_raw = b""
-    _body_raw = b""
-    _body_length = 0
-    response_headers = _NONE_SENT  # as sent, until `complete`
-    _answer_raw = b""
-    _answer_length = 0
     _indexed = False  # in its store's index by request id
     snapshots = _NO_SNAPSHOTS  # `StateSnapshot.to_json()` of each one taken (`add_snapshot`)
 
@@ -105,17 +112,34 @@ class Trace:
         self.query = query
         self.started_at = started_at  # unix seconds
         self.t0 = t0  # perf_counter at the start
+        self.duration: float | None = None  # seconds; None while running
+        self.status = 0
         self.headers: list[tuple[str, str]] = []  # as received, secrets redacted
         self.spans: list[Span] = []
         self.events: list[dict[str, Any]] = []  # `lctx.events_json()` at the end
         self.snapshots = []
         self.response: dict[str, Any] = {}  # {"status", "headers", "body"}
+        self._raw = False  # the raw parts below wait for `complete`
+        self.current: int | None = None  # the record new steps nest under (while running; `span.py`)
+        self.lctx: Any = None  # the request's `LocalContext`, until `complete`
+        # the raw parts (`recording` and the recorder set them): the request's headers (also where
+        # the caller's `traceparent` is read, when first needed), query string and body (the part
+        # kept, its full length), the answer's headers and body (the same)
+        self._headers_raw: list[tuple[bytes, bytes]] | None = None
+        self._traceparent: list[tuple[bytes, bytes]] | None = None  # the headers, until the caller is read
+        self._query_raw = b""
+        self._body_raw = b""
+        self._body_length = 0
+        self.response_headers: list[tuple[bytes, bytes]] = []  # as sent, until `complete`
+        self._answer_raw = b""
+        self._answer_length = 0
 
     @classmethod
     def recording(
         cls, method: str, path: str, headers: list[tuple[bytes, bytes]], started_at: float, t0: float
     ) -> Trace:
-        """The trace of a request starting now, to be filled in raw by the recorder."""
+        """The trace of a request starting now, to be filled in raw by the recorder (which sets
+        the answer's parts, the duration and the query string when the request ends: `answered`)."""
         trace: Trace = _new_object(cls)
         trace.method = method
         trace.path = path
@@ -124,6 +148,9 @@ class Trace:
         trace._headers_raw = trace._traceparent = headers
         trace.spans = []
         trace._raw = True
+        trace.current = None
+        trace.lctx = None
+        trace._body_length = 0
         return trace
 
     def add_snapshot(self, snapshot: dict[str, Any]) -> None:
