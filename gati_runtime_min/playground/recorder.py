@@ -24,9 +24,10 @@ from gati_runtime_min.lifecycle import invoke
 from gati_runtime_min.playground.active import ACTIVE, RECORDED
 from gati_runtime_min.playground.snapshot import take
 from gati_runtime_min.playground.span import CLIENT, REFUSED, Failure, Span, failure
-from gati_runtime_min.playground.trace import NONE_SENT, Trace
+from gati_runtime_min.playground.trace import Trace
 
 if TYPE_CHECKING:
+    from gati_runtime_min.errors import HTTPError
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
     from gati_runtime_min.loader import ServedVersion
     from gati_runtime_min.playground import Playground
@@ -49,27 +50,6 @@ def _otel_trace_id() -> str | None:
     return f"{ctx.trace_id:032x}" if ctx.is_valid else None
 
 
-def _answer(trace: Trace, sent: list[Message], max_body: int) -> None:
-    """The status, headers and body (its first `max_body` bytes) of the messages sent."""
-    status = 0
-    headers: list[tuple[bytes, bytes]] = NONE_SENT
-    body: list[bytes] = []
-    kept = 0
-    for message in sent:
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            headers = message.get("headers") or []
-        else:
-            chunk = message.get("body")
-            if chunk and kept < max_body:
-                body.append(chunk[: max_body - kept])
-                kept += len(chunk)
-    trace.status = status
-    trace.response_headers = headers
-    trace._answer_raw = b"".join(body) if body else b""
-    trace._answer_length = kept
-
-
 def _failed(trace: Trace, at: int, what: Failure) -> None:
     """The step recorded at `at` failed (or, a decoder, refused the request)."""
     failures = trace.failures
@@ -86,13 +66,14 @@ class Recorder:
         self.store = playground.store
         self.max_body = playground.settings.max_body_bytes
         self.with_telemetry = with_telemetry
+        self._noting = False  # `Lifecycle.fail` notes failures (`_note_failures`)
 
     # the request
     async def serve(self, app: App, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through `app`, recording it. Only what the answer needs happens here:
-        the messages sent are kept as they are and read once the answer is out; the spans, the
-        route's name, the headers and bodies' JSON, the ids come when the trace is read
-        (`Trace.complete`)."""
+        the status, headers and the bytes of the bodies (their first `max_body`) are kept as they
+        are; the spans, the route's name, the headers and bodies' JSON, the ids come when the
+        trace is read (`Trace.complete`)."""
         path: str = scope["path"]
         if path.startswith("/_gati/"):  # probes and the playground itself: not recorded
             await app({**scope, RECORDED: True}, receive, send)
@@ -104,20 +85,29 @@ class Recorder:
             if trace._trace_id is None:
                 trace._trace_id = _otel_trace_id()
         max_body = self.max_body
-        request_body: list[bytes] = []
-        sent: list[Message] = []
 
         async def recorded_receive() -> Message:
             message = await receive()
             chunk = message.get("body")
-            if chunk and trace._body_length < max_body:
-                request_body.append(chunk[: max_body - trace._body_length])
-                trace._body_length += len(chunk)
+            if chunk:
+                kept = trace._body_length
+                if kept < max_body:  # the first `max_body` bytes
+                    trace._body_raw += chunk[: max_body - kept]
+                    trace._body_length = kept + len(chunk)
             return message
 
         def recorded_send(message: Message) -> Awaitable[None]:
-            sent.append(message)
-            return send(message)
+            if message["type"] == "http.response.start":
+                trace.status = message["status"]
+                trace.response_headers = message.get("headers") or []
+            else:
+                chunk = message.get("body")
+                if chunk:
+                    kept = trace._answer_length
+                    if kept < max_body:
+                        trace._answer_raw += chunk[: max_body - kept]
+                        trace._answer_length = kept + len(chunk)
+            return send(message)  # the server's own awaitable: no coroutine of ours per message
 
         token = ACTIVE.set(trace)
         try:
@@ -129,9 +119,7 @@ class Recorder:
         finally:
             ACTIVE.reset(token)
             trace.duration = perf_counter() - t0
-            trace._body_raw = b"".join(request_body) if request_body else b""
             trace._query_raw = scope.get("query_string", b"")
-            _answer(trace, sent, max_body)
             self.store.add(trace)
 
     # the steps: wrapped once, at start-up
@@ -159,19 +147,59 @@ class Recorder:
         return self._hook(hook, (trace.handler_id if trace is not None else None) or "", kind, at)
 
     def _handler(self, fn: Callable[..., Any], is_async: bool, handler_id: str) -> Callable[..., Awaitable[None]]:
+        """The handler, recorded. Its span comes from the `handler.start`/`handler.end` events the
+        app records around it (`Trace.complete`), so the usual call only notes the request's `lctx`
+        and returns the handler's own awaitable. With snapshots on its route, or while a debug gate
+        is armed, the call goes through `_step` (the snapshots and gates around it, a record)."""
         snap = self.playground.settings.snapshots_for(handler_id)
-        recorded = self._step(
+        name, attrs = f"handler {handler_id}", {"gati.handler_id": handler_id}
+        full = self._step(
             fn,
             is_async,
-            f"handler {handler_id}",
-            {"gati.handler_id": handler_id},
+            name,
+            attrs,
             handler_id,
             at=2,
             target="handler",
             snapshots=("before handler" if snap else None, "after handler" if snap else None),
         )
-        recorded.__qualname__ = getattr(fn, "__qualname__", recorded.__qualname__)
+        full.__qualname__ = getattr(fn, "__qualname__", full.__qualname__)
+        if snap:
+            return full
+        self._note_failures()
+        pg = self.playground
+        step = (name, attrs)
+
+        def recorded(*args: Any) -> Awaitable[None]:
+            trace = ACTIVE.get()
+            if trace is not None:
+                if pg.gates.armed:
+                    return full(*args)
+                trace.lctx = args[2]
+                trace.handler = step
+            return fn(*args) if is_async else invoke(fn, args, False)
+
+        recorded.__qualname__ = full.__qualname__
         return recorded
+
+    def _note_failures(self) -> None:
+        """The app's `Lifecycle.fail` notes what a recorded request failed with, and when (the end of
+        a handler span that comes from the events); once per app, on the error path only."""
+        lifecycle = self.playground.app.lifecycle
+        if self._noting:
+            return
+        self._noting = True
+        fail = lifecycle.fail
+
+        async def noted(
+            plan: RoutePlan, exc: BaseException, timed_out: bool, task: Any, req: Any, args: Any, lctx: Any
+        ) -> HTTPError | None:
+            trace = ACTIVE.get()
+            if trace is not None and trace.handler is not None and trace.handler_failure is None:
+                trace.handler_failure = (perf_counter(), failure(exc))
+            return await fail(plan, exc, timed_out, task, req, args, lctx)
+
+        lifecycle.fail = noted  # type: ignore[method-assign]
 
     def _hook(self, hook: HookTuple, handler_id: str, kind: str, at: int) -> HookTuple:
         hook_id, fn, is_async, timeout, retries = hook

@@ -137,30 +137,58 @@ def failure(error: BaseException) -> Failure:
 REFUSED: Final[Failure] = (422, None)  # a decoder's refusal: the request's 422, noted, not the step's failure
 
 
-def spans_of(items: list[Any], t0: float, failures: Mapping[int, Failure] | None) -> list[Span]:
+# the handler's span when its time comes from the `handler.start`/`handler.end` events rather
+# than from a record: its name, its start and end (`perf_counter()` readings), its failure
+Derived = tuple[StepName, float, float, Failure | None]
+
+
+def spans_of(
+    items: list[Any], t0: float, failures: Mapping[int, Failure] | None, handler: Derived | None = None
+) -> list[Span]:
     """The `Span`s of a recorded request's `spans` list (see the module's docstring), in order;
-    `t0` is the request's start, `failures` the failed records by position."""
+    `t0` is the request's start, `failures` the failed records by position. `handler`: the
+    handler's span, placed by its start among the others; what started while it ran and has no
+    other parent is its child, as if recorded under it."""
     out: list[Span] = []
     at: dict[int, Span] = {}  # record position -> its span
+    derived: Span | None = None  # the handler's span from its events, once placed
+    pending: Span | None = None  # the same, until placed
+    h_start = h_end = 0.0
+    if handler is not None:
+        (h_name, h_attrs), h_start, h_end, h_failure = handler
+        pending = Span(h_name, h_start - t0, None, h_attrs)
+        pending.end = h_end - t0
+        if h_failure is not None:
+            pending.failed(h_failure)
     i, n = 0, len(items)
     while i < n:
         item = items[i]
-        if isinstance(item, Span):
+        record = not isinstance(item, Span)
+        start = items[i + 2] if record else item.start + t0
+        if pending is not None and start > h_start:
+            out.append(pending)
+            derived, pending = pending, None
+        within = derived if derived is not None and start <= h_end else None
+        if not record:
             parent = item.parent
             if isinstance(parent, int):
                 item.parent = at[parent]
+            elif parent is None and within is not None:
+                item.parent = within
             out.append(item)
             i += 1
             continue
         name, attributes = item
         parent = items[i + 1]
-        span = Span(name, items[i + 2] - t0, None if parent is None else at[parent], attributes)
+        span = Span(name, start - t0, at[parent] if parent is not None else within, attributes)
         span.end = items[i + 3] - t0
         if failures is not None and i in failures:
             span.failed(failures[i])
         at[i] = span
         out.append(span)
         i += 4
+    if pending is not None:
+        out.append(pending)
     return out
 
 

@@ -26,8 +26,10 @@ from gati_runtime_min.playground.span import (
     CLIENT,
     INTERNAL,
     SERVER,
+    Derived,
     Failure,
     Span,
+    StepName,
     incoming,
     new_span_id,
     new_trace_id,
@@ -38,7 +40,6 @@ __all__ = [
     "CLIENT",
     "FORMAT",
     "INTERNAL",
-    "NONE_SENT",
     "SERVER",
     "Span",
     "Trace",
@@ -53,7 +54,7 @@ __all__ = [
 FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
 _OTLP_KIND: Final = {INTERNAL: 1, SERVER: 2, CLIENT: 3}
 _new_object: Final = object.__new__
-NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
+_NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
 _NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
 
@@ -78,6 +79,7 @@ class Trace:
         "_traceparent",
         "current",
         "duration",
+        "handler",
         "lctx",
         "method",
         "path",
@@ -100,6 +102,8 @@ class Trace:
     caller: str | None = None  # the caller's span id (its `traceparent`): the server span's parent
     error: BaseException | None = None  # what the request raised past the app, if anything
     failures: dict[int, Failure] | None = None  # the failed steps' records (while running)
+    # the handler's failure and when the request met it (its span then ends there; `Recorder`)
+    handler_failure: tuple[float, Failure] | None = None
     _indexed = False  # in its store's index by request id
     snapshots = _NO_SNAPSHOTS  # `StateSnapshot.to_json()` of each one taken (`add_snapshot`)
 
@@ -122,6 +126,9 @@ class Trace:
         self._raw = False  # the raw parts below wait for `complete`
         self.current: int | None = None  # the record new steps nest under (while running; `span.py`)
         self.lctx: Any = None  # the request's `LocalContext`, until `complete`
+        # the handler's step, when its span is to come from the `handler.start`/`handler.end`
+        # events of `lctx` (`recorder.py`) rather than from a record
+        self.handler: StepName | None = None
         # the raw parts (`recording` and the recorder set them): the request's headers (also where
         # the caller's `traceparent` is read, when first needed), query string and body (the part
         # kept, its full length), the answer's headers and body (the same)
@@ -138,8 +145,7 @@ class Trace:
     def recording(
         cls, method: str, path: str, headers: list[tuple[bytes, bytes]], started_at: float, t0: float
     ) -> Trace:
-        """The trace of a request starting now, to be filled in raw by the recorder (which sets
-        the answer's parts, the duration and the query string when the request ends: `answered`)."""
+        """The trace of a request starting now, to be filled in raw by the recorder."""
         trace: Trace = _new_object(cls)
         trace.method = method
         trace.path = path
@@ -150,7 +156,11 @@ class Trace:
         trace._raw = True
         trace.current = None
         trace.lctx = None
-        trace._body_length = 0
+        trace.handler = None
+        trace.status = 0
+        trace.response_headers = _NONE_SENT
+        trace._body_raw = trace._answer_raw = b""
+        trace._body_length = trace._answer_length = 0
         return trace
 
     def add_snapshot(self, snapshot: dict[str, Any]) -> None:
@@ -205,7 +215,9 @@ class Trace:
             found = route_of(self.method, self.path)
             if found is not None:
                 self.handler_id, self.route = found
-        self.spans = spans_of(self.spans, self.t0, self.failures)
+        lctx = self.lctx
+        handler = self._handler_span(lctx) if self.handler is not None and lctx is not None else None
+        self.spans = spans_of(self.spans, self.t0, self.failures, handler)
         self.failures = None
         self._server_spans()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers_raw or ()]
@@ -226,7 +238,6 @@ class Trace:
         self.headers = headers
         self.body = body
         self.response = {"status": self.status, "headers": [list(h) for h in response_headers], "body": answer}
-        lctx = self.lctx
         self.events = lctx.events_json() if lctx is not None else []
         self.lctx = None
         if self.snapshots is _NO_SNAPSHOTS:
@@ -238,6 +249,29 @@ class Trace:
         elif self.status == 0:
             self.outcome = "disconnected"
         return self
+
+    def _handler_span(self, lctx: Any) -> Derived | None:
+        """The handler's span from the `handler.start` and `handler.end` events (seconds since the
+        app's start, `lctx.t0`); one that raised ends where the request met its failure."""
+        start = end = None
+        for t, name, _ in lctx.events:
+            if name == "handler.start":
+                if start is None:
+                    start = t
+            elif name == "handler.end" and start is not None:
+                end = t
+                break
+        if start is None or self.handler is None:
+            return None
+        base: float = lctx.t0
+        failed = None
+        if end is not None:
+            end_at = base + end
+        elif self.handler_failure is not None:
+            end_at, failed = self.handler_failure
+        else:  # cut short with no failure met (the client left)
+            end_at = self.t0 + (self.duration or 0.0)
+        return self.handler, base + start, end_at, failed
 
     def _server_spans(self) -> None:
         """The request's own spans, first: the server span (the whole request; the parent of every
