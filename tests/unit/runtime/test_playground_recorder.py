@@ -108,6 +108,48 @@ def test_a_refused_request_is_recorded_with_its_answer_and_the_decoder_span_noti
     assert "handler create_user" not in names(trace)
 
 
+def span_shape(trace: Trace) -> list[tuple[str, str | None, str, dict[str, Any], str | None]]:
+    """Each span's name, its parent's name, status, attributes and error (no times, no ids)."""
+    by_id = {s.span_id: s.name for s in trace.spans}
+    return [(s.name, by_id.get(s.parent_id or ""), s.status, dict(s.attributes or {}), s.error) for s in trace.spans]
+
+
+def test_the_handler_span_from_its_events_is_the_one_a_wrapped_handler_records(build: Path) -> None:
+    """The handler's span comes from the `handler.start`/`handler.end` events unless a gate is
+    armed (then the handler runs wrapped, as with snapshots): the same spans either way, for a
+    handler that answers, one that raises an HTTP error, one that crashes, one whose deadline
+    passes, and one whose module call is its child."""
+    app = GatiApp(build, trace=True)
+    assert app.playground is not None
+    gates = app.playground.gates
+    requests: list[tuple[str, str, Any]] = [
+        ("GET", "/users/7", None),
+        ("GET", "/users/404", None),
+        ("GET", "/users/500", None),
+        ("GET", "/slow", None),
+        ("POST", "/users", {"name": "Ada", "role": "reader"}),
+    ]
+
+    async def calls(c: AppClient) -> list[str]:
+        return [(await c.request(m, p, json=body)).headers["x-request-id"] for m, p, body in requests]
+
+    derived = [the_trace(app, rid) for rid in run(app, calls)]
+    gates.add({"id": "elsewhere", "when": "before", "target": "handler", "handlerId": "get_me"})  # armed, never met
+    wrapped = [the_trace(app, rid) for rid in run(app, calls)]
+    assert [span_shape(t) for t in derived] == [span_shape(t) for t in wrapped]
+    ok, not_found, crashed, slow, created = ({s.name: s for s in t.spans} for t in derived)  # the handler spans of each
+    assert ok["handler get_user"].status == "ok"
+    assert not_found["handler get_user"].status == "ok"
+    assert not_found["handler get_user"].attributes == {"gati.handler_id": "get_user", "gati.http_status": 404}
+    assert crashed["handler get_user"].error == "RuntimeError: secret internal detail"
+    assert slow["handler slow"].status == "error" and (slow["handler slow"].error or "").startswith("CancelledError")
+    assert slow["handler slow"].end - slow["handler slow"].start >= 0.15  # it ran until its deadline
+    assert created["module db.insert"].parent_id == created["handler create_user"].span_id
+    for trace in derived:
+        handler = next(s for s in trace.spans if s.name.startswith("handler "))
+        assert 0 < handler.start <= handler.end <= trace.spans[0].end
+
+
 def test_a_callers_traceparent_is_continued(build: Path) -> None:
     app = GatiApp(build, trace=True)
     r = run(app, lambda c: c.get("/users/7", headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}))
