@@ -1,5 +1,5 @@
 """A trace's spans: `Span`, one timed step, and the compact form the recorder writes while a
-request runs, turned into `Span`s when the trace is read (`spans_of`).
+request runs, turned into `Span`s when the trace is read (`spans_of`); their OTLP/JSON form (`otlp`).
 
 While a request runs, each step the recorder times (a hook, the handler, a decoder, the encoder,
 a transformer) is four items appended to the trace's `spans` list: the step's `(name,
@@ -19,6 +19,7 @@ from typing import Any, Final
 SERVER: Final = "server"
 INTERNAL: Final = "internal"
 CLIENT: Final = "client"
+_OTLP_KIND: Final = {INTERNAL: 1, SERVER: 2, CLIENT: 3}
 _TRACEPARENT: Final = b"traceparent"
 _HEX: Final = frozenset("0123456789abcdef")
 
@@ -142,6 +143,32 @@ REFUSED: Final[Failure] = (422, None)  # a decoder's refusal: the request's 422,
 Derived = tuple[StepName, float, float, Failure | None]
 
 
+def from_events(
+    step: StepName, events: list[Any], base: float, failed: tuple[float, Failure] | None, cut: float
+) -> Derived | None:
+    """The handler's span from the `handler.start` and `handler.end` events of `lctx.events`
+    (seconds since `base`, `lctx.t0`); one that raised ends where the request met its `failed`,
+    one cut short otherwise (the client left) at `cut`, the request's end."""
+    start = end = None
+    for t, name, _ in events:
+        if name == "handler.start":
+            if start is None:
+                start = t
+        elif name == "handler.end" and start is not None:
+            end = t
+            break
+    if start is None:
+        return None
+    failure = None
+    if end is not None:
+        end_at = base + end
+    elif failed is not None:
+        end_at, failure = failed
+    else:
+        end_at = cut
+    return step, base + start, end_at, failure
+
+
 def spans_of(
     items: list[Any], t0: float, failures: Mapping[int, Failure] | None, handler: Derived | None = None
 ) -> list[Span]:
@@ -209,3 +236,37 @@ def incoming(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
                 return parts[1], parts[2]
             return None
     return None
+
+
+def otlp(trace_id: str, started_at: float, spans: list[Span], service_name: str) -> dict[str, Any]:
+    """`spans` (of the trace `trace_id`, begun at `started_at` unix seconds) as an OTLP/JSON
+    `ExportTraceServiceRequest` (what an OTLP collector accepts)."""
+    base = int(started_at * 1e9)
+
+    def value(v: Any) -> dict[str, Any]:
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}
+        if isinstance(v, float):
+            return {"doubleValue": v}
+        return {"stringValue": str(v)}
+
+    out = []
+    for s in spans:
+        span: dict[str, Any] = {
+            "traceId": trace_id,
+            "spanId": s.span_id,
+            "name": s.name,
+            "kind": _OTLP_KIND.get(s.kind, 1),
+            "startTimeUnixNano": str(base + int(s.start * 1e9)),
+            "endTimeUnixNano": str(base + int(s.end * 1e9)),
+            "attributes": [{"key": k, "value": value(v)} for k, v in (s.attributes or {}).items()],
+            "status": {"code": 2, "message": s.error or ""} if s.status == "error" else {"code": 1},
+        }
+        if s.parent_id:
+            span["parentSpanId"] = s.parent_id
+        out.append(span)
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]}
+    scope = {"scope": {"name": "gati_runtime_min.playground"}, "spans": out}
+    return {"resourceSpans": [{"resource": resource, "scopeSpans": [scope]}]}

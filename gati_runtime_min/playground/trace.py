@@ -26,13 +26,14 @@ from gati_runtime_min.playground.span import (
     CLIENT,
     INTERNAL,
     SERVER,
-    Derived,
     Failure,
     Span,
     StepName,
+    from_events,
     incoming,
     new_span_id,
     new_trace_id,
+    otlp,
     spans_of,
 )
 
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
-_OTLP_KIND: Final = {INTERNAL: 1, SERVER: 2, CLIENT: 3}
 _new_object: Final = object.__new__
 _NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
 _NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
@@ -216,7 +216,10 @@ class Trace:
             if found is not None:
                 self.handler_id, self.route = found
         lctx = self.lctx
-        handler = self._handler_span(lctx) if self.handler is not None and lctx is not None else None
+        handler = None
+        if self.handler is not None and lctx is not None:  # the handler's span from its events
+            end = self.t0 + (self.duration or 0.0)
+            handler = from_events(self.handler, lctx.events, lctx.t0, self.handler_failure, end)
         self.spans = spans_of(self.spans, self.t0, self.failures, handler)
         self.failures = None
         self._server_spans()
@@ -249,29 +252,6 @@ class Trace:
         elif self.status == 0:
             self.outcome = "disconnected"
         return self
-
-    def _handler_span(self, lctx: Any) -> Derived | None:
-        """The handler's span from the `handler.start` and `handler.end` events (seconds since the
-        app's start, `lctx.t0`); one that raised ends where the request met its failure."""
-        start = end = None
-        for t, name, _ in lctx.events:
-            if name == "handler.start":
-                if start is None:
-                    start = t
-            elif name == "handler.end" and start is not None:
-                end = t
-                break
-        if start is None or self.handler is None:
-            return None
-        base: float = lctx.t0
-        failed = None
-        if end is not None:
-            end_at = base + end
-        elif self.handler_failure is not None:
-            end_at, failed = self.handler_failure
-        else:  # cut short with no failure met (the client left)
-            end_at = self.t0 + (self.duration or 0.0)
-        return self.handler, base + start, end_at, failed
 
     def _server_spans(self) -> None:
         """The request's own spans, first: the server span (the whole request; the parent of every
@@ -357,35 +337,7 @@ class Trace:
 
     def to_otlp(self, service_name: str) -> dict[str, Any]:
         """The spans as an OTLP/JSON `ExportTraceServiceRequest` (what an OTLP collector accepts)."""
-        base = int(self.started_at * 1e9)
-
-        def value(v: Any) -> dict[str, Any]:
-            if isinstance(v, bool):
-                return {"boolValue": v}
-            if isinstance(v, int):
-                return {"intValue": str(v)}
-            if isinstance(v, float):
-                return {"doubleValue": v}
-            return {"stringValue": str(v)}
-
-        spans = []
-        for s in self.spans:
-            span: dict[str, Any] = {
-                "traceId": self.trace_id,
-                "spanId": s.span_id,
-                "name": s.name,
-                "kind": _OTLP_KIND.get(s.kind, 1),
-                "startTimeUnixNano": str(base + int(s.start * 1e9)),
-                "endTimeUnixNano": str(base + int(s.end * 1e9)),
-                "attributes": [{"key": k, "value": value(v)} for k, v in (s.attributes or {}).items()],
-                "status": {"code": 2, "message": s.error or ""} if s.status == "error" else {"code": 1},
-            }
-            if s.parent_id:
-                span["parentSpanId"] = s.parent_id
-            spans.append(span)
-        resource = {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]}
-        scope = {"scope": {"name": "gati_runtime_min.playground"}, "spans": spans}
-        return {"resourceSpans": [{"resource": resource, "scopeSpans": [scope]}]}
+        return otlp(self.trace_id, self.started_at, self.spans, service_name)
 
 
 def body_value(data: bytes, length: int, headers: list[tuple[str, str]]) -> Any:
