@@ -7,9 +7,12 @@ request (`GatiApp.__call__` hands it each request once; `RECORDED` marks the sec
 tracing off none of this is installed and the request path is as it was.
 
 A wrapped step finds the trace of its request in the `ACTIVE` context variable (the one lookup a
-step pays), opens a `Span` under the trace's current span, and closes it when the step ends. The
-work that is not on the answer's critical path (reading the bodies back as JSON, redaction, the
-event list) is left to `Trace.complete`, which the store's readers call, not the request.
+step pays) and appends its record to the trace: its name, the enclosing step's record, and two
+clock readings (`span.py`). The handler appends none: its span comes from the `handler.start` and
+`handler.end` events the app records around it (wrapped in a record of its own only when its
+route takes snapshots or a debug gate is armed). The work that is not on the answer's critical
+path (the `Span` objects, reading the bodies back as JSON, redaction, the event list, the ids) is
+left to `Trace.complete`, which the store's readers call, not the request.
 """
 
 from __future__ import annotations
