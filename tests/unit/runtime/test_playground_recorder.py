@@ -201,6 +201,27 @@ def test_the_store_keeps_the_newest_capacity_traces(build: Path) -> None:
     assert store.get(ids[0]) is None
 
 
+def test_the_store_finds_a_request_by_its_id_however_it_was_read_before(build: Path) -> None:
+    """The store indexes a recorded request by its id when first read, not on the request path:
+    found after a listing, after more requests, and gone once the ring has moved past it."""
+    app = GatiApp(build, trace=True)
+    assert app.playground is not None
+    store = app.playground.store = app.playground.recorder.store = TraceStore(4)
+
+    async def calls(c: AppClient, n: int) -> list[str]:
+        return [(await c.get(f"/users/{i}")).headers["x-request-id"] for i in range(n)]
+
+    first = run(app, lambda c: calls(c, 2))
+    assert [t.request_id for t in store.recent()] == first[::-1]  # listed (completed) before any lookup
+    found = store.get(first[0])
+    assert found is not None and found.request_id == first[0] and found.path == "/users/0"
+    more = run(app, lambda c: calls(c, 3))  # five in all: the first one has left the ring
+    assert store.get(first[0]) is None
+    for rid in [first[1], *more]:
+        trace = store.get(rid)
+        assert trace is not None and trace.request_id == rid and trace.status == 200
+
+
 def test_bodies_past_the_limit_are_kept_cut_short_and_say_so(build: Path, tmp_path: Path) -> None:
     app = GatiApp(build, trace=True)
     assert app.playground is not None
