@@ -6,7 +6,9 @@ uvicorn (one worker, 127.0.0.1, a free port, access log off) in a child process 
 interpreter (all of them up at once), checked (same answers, the invalid bodies rejected with 422),
 warmed up, then loaded by `wrk` (Debian package `wrk`) for a few seconds per endpoint in interleaved
 rounds, keeping the best run per cell, and finally stopped by their PIDs. All apps run in the same
-invocation, so the ratios compare like with like on the same machine.
+invocation, so the ratios compare like with like on the same machine. Each cell also gives the
+server process's CPU time per request (user and system, from Linux `/proc`; the lowest run): on a
+shared machine, where the server and wrk wait for cores, it is steadier than requests per second.
 
     .venv/bin/python benchmarks/runtime/bench_http.py [--duration 3] [--rounds 3] [--connections 32]
 
@@ -19,6 +21,7 @@ HTTP parser costs more per request than any of the apps, which compresses every 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import shutil
@@ -135,6 +138,7 @@ def _wrk(wrk: str, url: str, script: Path | None, duration: float, connections: 
         cmd += ["-s", str(script)]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, timeout=duration + 30).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     if rps is None or p99 is None:
         raise SystemExit(f"cannot read wrk output:\n{out}")
@@ -142,10 +146,20 @@ def _wrk(wrk: str, url: str, script: Path | None, duration: float, connections: 
     errors = re.search(r"Socket errors:.*", out)
     return {
         "rps": float(rps.group(1)),
+        "requests": float(total.group(1)) if total else 0.0,
         "p99_ms": float(p99.group(1)) * _UNITS[p99.group(2)],
         "non2xx": float(bad.group(1)) if bad else 0.0,
         "socket_errors": 1.0 if errors else 0.0,
     }
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """The user and system CPU time a process has used so far (Linux `/proc`; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(
@@ -192,13 +206,19 @@ def main(
                 for label, _method, path, _body in CASES:  # warm up
                     _wrk(wrk, f"http://127.0.0.1:{port}{path}", scripts[label], warmup, connections, threads)
             for _ in range(rounds):
-                for name, (_proc, port) in procs.items():
+                for name, (proc, port) in procs.items():
                     for label, _method, path, _body in CASES:
                         url = f"http://127.0.0.1:{port}{path}"
+                        before = _cpu_seconds(proc.pid)
                         r = _wrk(wrk, url, scripts[label], duration, connections, threads)
+                        after = _cpu_seconds(proc.pid)
+                        if before is not None and after is not None and r["requests"]:
+                            r["cpu_us"] = (after - before) / r["requests"] * 1e6
                         best = results[name].get(label)
+                        cpu = min(r.get("cpu_us", math.inf), best["cpu_us"] if best else math.inf)
                         if best is None or r["rps"] > best["rps"]:
-                            results[name][label] = r
+                            best = results[name][label] = r
+                        best["cpu_us"] = cpu
         finally:
             for proc, _port in procs.values():
                 _stop(proc)
@@ -219,7 +239,7 @@ def _report(
         f"wrk over HTTP/1.1 on 127.0.0.1, uvicorn 1 worker ({stack}), {threads} wrk thread(s) x {connections} "
         f"connections, best of {rounds} interleaved runs of {duration:g}s, Python {sys.version.split()[0]}"
     )
-    print(f"{'app':<26}" + "".join(f"{lbl + ' req/s':>32}{'p99 ms':>9}{'x raw':>7}" for lbl in labels))
+    print(f"{'app':<26}" + "".join(f"{lbl + ' req/s':>32}{'p99 ms':>9}{'x raw':>7}{'CPU us':>8}" for lbl in labels))
     raw = results.get("raw ASGI")
     for name, row in results.items():
         cells = ""
@@ -227,7 +247,7 @@ def _report(
             r = row[lbl]
             ratio = r["rps"] / raw[lbl]["rps"] if raw else float("nan")
             flag = "!" if r["non2xx"] or r["socket_errors"] else ""
-            cells += f"{r['rps']:>31.0f}{flag:1}{r['p99_ms']:>9.2f}{ratio:>7.2f}"
+            cells += f"{r['rps']:>31.0f}{flag:1}{r['p99_ms']:>9.2f}{ratio:>7.2f}{r.get('cpu_us', math.nan):>8.1f}"
         print(f"{name:<26}{cells}")
     gati, fastapi, starlette = (
         results.get("gati"),
@@ -245,6 +265,8 @@ def _report(
         traced = results.get("gati traced")
         if gati and traced:
             parts.append(f"gati/traced {gati[lbl]['rps'] / traced[lbl]['rps']:.2f}x (tracing's cost)")
+            cpu = traced[lbl].get("cpu_us", math.nan) / gati[lbl].get("cpu_us", math.nan)
+            parts.append(f"traced/gati server CPU per request {cpu:.2f}x")
         print(f"{lbl}: " + ", ".join(parts))
     if any(r["non2xx"] or r["socket_errors"] for row in results.values() for r in row.values()):
         print("! non-2xx responses or socket errors during the run: the numbers of that cell are suspect")

@@ -1,8 +1,8 @@
 """What telemetry and the playground's tracing cost on the request path: the bench app of
 `bench_inprocess.py`, in-process.
 
-Four variants, each in its own process (two checkouts cannot share one interpreter), in
-interleaved rounds, best of `--repeat`:
+Four variants, each in its own process (two checkouts cannot share one interpreter), `--repeat`
+children each, interleaved:
 
 - `before`: the runtime of another checkout (`--before`, such as the main branch without
   telemetry), as it was;
@@ -12,7 +12,12 @@ interleaved rounds, best of `--repeat`:
 - `traced`: this checkout, the playground's recorder on (`GATI_TRACE=1`): every request's trace
   kept in the in-memory store, telemetry off.
 
-    .venv/bin/python benchmarks/runtime/bench_telemetry.py --before /work/main [--n 20000] [--repeat 5]
+Each figure is the CPU time of the process per request (`time.process_time`, its threads too,
+such as telemetry's exporter), the best of `--rounds` rounds of `--n` requests per case in each
+child, and the best child of each variant: on a shared machine the time a process waits for a
+core is not the request path's cost, and wall-clock figures swing by a third between runs there.
+
+    .venv/bin/python benchmarks/runtime/bench_telemetry.py --before /work/main [--n 5000] [--repeat 5] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +37,28 @@ ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("before", "off", "on", "traced")
 
 
-async def one(variant: str, n: int) -> dict[str, float]:
-    """Microseconds per request per case, for one variant (run in a child process)."""
-    from benchmarks.runtime.bench_inprocess import CASES, check, gati_build, measure
+async def cpu_measure(app: Any, method: str, path: str, body: bytes, n: int) -> float:
+    """CPU microseconds per request over `n` calls (the scope of `bench_inprocess.measure`)."""
+    from benchmarks.runtime.bench_inprocess import scope_for
+
+    copy = scope_for(method, path, body).copy
+    message = {"type": "http.request", "body": body, "more_body": False}
+
+    async def receive() -> Any:
+        return message
+
+    async def send(message: Any) -> None:
+        return None
+
+    t0 = time.process_time()
+    for _ in range(n):
+        await app(copy(), receive, send)
+    return (time.process_time() - t0) / n * 1e6
+
+
+async def one(variant: str, n: int, rounds: int) -> dict[str, float]:
+    """CPU microseconds per request per case, the best of `rounds`, for one variant (run in a child process)."""
+    from benchmarks.runtime.bench_inprocess import CASES, check, gati_build
     from gati_runtime_min import GatiApp
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,16 +82,17 @@ async def one(variant: str, n: int) -> dict[str, float]:
         await app.startup()
         await check(f"gati {variant}", app)
         out: dict[str, float] = {}
-        for label, method, path, body, *_ in CASES:
-            us, _, _ = await measure(app, method, path, body, n)
-            out[label] = us
+        for _ in range(rounds):
+            for label, method, path, body, *_ in CASES:
+                us = await cpu_measure(app, method, path, body, n)
+                out[label] = min(us, out.get(label, us))
         await app.shutdown()
         return out
 
 
-def child(variant: str, checkout: Path, n: int) -> dict[str, float]:
+def child(variant: str, checkout: Path, n: int, rounds: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(checkout), str(ROOT)])}
-    args = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--n", str(n)]
+    args = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--n", str(n), "--rounds", str(rounds)]
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{variant} ({checkout}) failed:\n{done.stderr[-3000:]}")
@@ -74,15 +100,18 @@ def child(variant: str, checkout: Path, n: int) -> dict[str, float]:
     return result
 
 
-def main(before: Path, n: int, repeat: int) -> None:
+def main(before: Path, n: int, repeat: int, rounds: int) -> None:
     checkouts = {"before": before, "off": ROOT, "on": ROOT, "traced": ROOT}
     best: dict[str, dict[str, float]] = {v: {} for v in VARIANTS}
     for _ in range(repeat):
         for variant in VARIANTS:
-            for label, us in child(variant, checkouts[variant], n).items():
+            for label, us in child(variant, checkouts[variant], n, rounds).items():
                 best[variant][label] = min(us, best[variant].get(label, us))
     labels = list(best["off"])
-    print(f"in-process, best of {repeat} x {n} requests, Python {sys.version.split()[0]}; us per request")
+    print(
+        f"in-process, best of {repeat} children x {rounds} rounds x {n} requests, Python {sys.version.split()[0]};"
+        " CPU us per request"
+    )
     print(f"before = {before}, off/on = {ROOT}")
     print(
         f"{'case':<28}{'before':>10}{'off':>10}{'on':>10}{'traced':>10}{'off/before':>12}{'on/off':>10}{'traced/off':>12}"
@@ -97,11 +126,12 @@ def main(before: Path, n: int, repeat: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, default=ROOT, help="the checkout to compare with (default: this one)")
-    parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--n", type=int, default=5000, help="requests per round and case")
+    parser.add_argument("--repeat", type=int, default=5, help="children per variant, interleaved")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per child")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(one(args.child, args.n))))
+        print(json.dumps(asyncio.run(one(args.child, args.n, args.rounds))))
     else:
-        main(args.before.resolve(), args.n, args.repeat)
+        main(args.before.resolve(), args.n, args.repeat, args.rounds)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from gati_runtime_min.playground.recorder import Recorder
     from gati_runtime_min.playground.settings import PlaygroundSettings
     from gati_runtime_min.playground.snapshot import REDACTED, NotRestorable, Redactor, StateSnapshot, restore, take
-    from gati_runtime_min.playground.trace import Span, Trace, TraceFileError, TraceStore, read_traces
+    from gati_runtime_min.playground.span import Span
+    from gati_runtime_min.playground.trace import Trace, TraceFileError, TraceStore, read_traces
 
 _HOME: Final = {
     "ACTIVE": "active",
@@ -37,7 +38,7 @@ _HOME: Final = {
     "StateSnapshot": "snapshot",
     "restore": "snapshot",
     "take": "snapshot",
-    "Span": "trace",
+    "Span": "span",
     "Trace": "trace",
     "TraceFileError": "trace",
     "TraceStore": "trace",

@@ -390,7 +390,7 @@ class Gates:
         span = None
         if trace is not None:
             if not trace.snapshots or trace.snapshots[-1].get("position") != position:
-                trace.snapshots.append(snapshot.to_json())
+                trace.add_snapshot(snapshot.to_json())
             attributes = {"gati.gate": gate.id, "gati.position": position, "gati.pause": paused.id}
             span = Span(f"gate {gate.id}", time.perf_counter() - trace.t0, trace.current, attributes)
             trace.spans.append(span)
@@ -416,7 +416,7 @@ class Gates:
             if state is not None:
                 lctx._state = state
                 if trace is not None:
-                    trace.snapshots.append(take(f"{position} (edited)", req, lctx, self.redactor, handler_id).to_json())
+                    trace.add_snapshot(take(f"{position} (edited)", req, lctx, self.redactor, handler_id).to_json())
             lctx.event("gate.resumed", gate=gate.id, edited=state is not None)
         finally:
             self._paused.pop(paused.id, None)

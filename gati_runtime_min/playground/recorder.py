@@ -7,9 +7,12 @@ request (`GatiApp.__call__` hands it each request once; `RECORDED` marks the sec
 tracing off none of this is installed and the request path is as it was.
 
 A wrapped step finds the trace of its request in the `ACTIVE` context variable (the one lookup a
-step pays), opens a `Span` under the trace's current span, and closes it when the step ends. The
-work that is not on the answer's critical path (reading the bodies back as JSON, redaction, the
-event list) is left to `Trace.complete`, which the store's readers call, not the request.
+step pays) and appends its record to the trace: its name, the enclosing step's record, and two
+clock readings (`span.py`). The handler appends none: its span comes from the `handler.start` and
+`handler.end` events the app records around it (wrapped in a record of its own only when its
+route takes snapshots or a debug gate is armed). The work that is not on the answer's critical
+path (the `Span` objects, reading the bodies back as JSON, redaction, the event list, the ids) is
+left to `Trace.complete`, which the store's readers call, not the request.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from typing import TYPE_CHECKING, Any, Final
 from gati_runtime_min.lifecycle import invoke
 from gati_runtime_min.playground.active import ACTIVE, RECORDED
 from gati_runtime_min.playground.snapshot import take
-from gati_runtime_min.playground.trace import CLIENT, Span, Trace
+from gati_runtime_min.playground.span import CLIENT, REFUSED, Failure, Span, failure
+from gati_runtime_min.playground.trace import Trace
 
 if TYPE_CHECKING:
+    from gati_runtime_min.errors import HTTPError
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
     from gati_runtime_min.loader import ServedVersion
     from gati_runtime_min.playground import Playground
@@ -37,27 +42,7 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REPLAY_HEADER: Final = b"x-gati-replay-of"
-_TRACEPARENT: Final = b"traceparent"
-_HEX: Final = frozenset("0123456789abcdef")
-
-
-def _incoming(headers: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
-    """The trace id and parent span id of a valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`)."""
-    for name, value in headers:
-        if name == _TRACEPARENT:
-            parts = value.decode("latin-1").strip().lower().split("-")
-            if (
-                len(parts) >= 4
-                and len(parts[1]) == 32
-                and len(parts[2]) == 16
-                and set(parts[1]) <= _HEX
-                and set(parts[2]) <= _HEX
-                and parts[1] != "0" * 32
-                and parts[2] != "0" * 16
-            ):
-                return parts[1], parts[2]
-            return None
-    return None
+_recording: Final = Trace.recording
 
 
 def _otel_trace_id() -> str | None:
@@ -68,6 +53,14 @@ def _otel_trace_id() -> str | None:
     return f"{ctx.trace_id:032x}" if ctx.is_valid else None
 
 
+def _failed(trace: Trace, at: int, what: Failure) -> None:
+    """The step recorded at `at` failed (or, a decoder, refused the request)."""
+    failures = trace.failures
+    if failures is None:
+        failures = trace.failures = {}
+    failures[at] = what
+
+
 class Recorder:
     """Records each request of `playground.app` into `playground.store`."""
 
@@ -76,46 +69,48 @@ class Recorder:
         self.store = playground.store
         self.max_body = playground.settings.max_body_bytes
         self.with_telemetry = with_telemetry
+        self._noting = False  # `Lifecycle.fail` notes failures (`_note_failures`)
 
     # the request
     async def serve(self, app: App, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through `app`, recording it. Only what the answer needs happens here:
-        the server span, the route's name, the bodies' JSON and the ids come in `Trace.complete`."""
+        the status, headers and the bytes of the bodies (their first `max_body`) are kept as they
+        are; the spans, the route's name, the headers and bodies' JSON, the ids come when the
+        trace is read (`Trace.complete`)."""
         path: str = scope["path"]
         if path.startswith("/_gati/"):  # probes and the playground itself: not recorded
             await app({**scope, RECORDED: True}, receive, send)
             return
         t0 = perf_counter()
-        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        caller = _incoming(raw_headers)
-        trace = Trace(scope["method"], path, "", time(), t0)
-        if caller is not None:
-            trace._trace_id, trace.caller = caller
-        elif self.with_telemetry:
-            trace._trace_id = _otel_trace_id()
+        trace = _recording(scope["method"], path, scope["headers"], time(), t0)
+        if self.with_telemetry:  # the caller's trace, else the one OpenTelemetry started
+            trace._continued()
+            if trace._trace_id is None:
+                trace._trace_id = _otel_trace_id()
         max_body = self.max_body
-        request_body: list[bytes] = []
-        response_body: list[bytes] = []
-        kept = [0, 0]  # request and response bytes kept
 
         async def recorded_receive() -> Message:
             message = await receive()
             chunk = message.get("body")
-            if chunk and kept[0] < max_body:
-                request_body.append(chunk[: max_body - kept[0]])
-                kept[0] += len(chunk)
+            if chunk:
+                kept = trace._body_length
+                if kept < max_body:  # the first `max_body` bytes
+                    trace._body_raw += chunk[: max_body - kept]
+                    trace._body_length = kept + len(chunk)
             return message
 
-        async def recorded_send(message: Message) -> None:
+        def recorded_send(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 trace.status = message["status"]
                 trace.response_headers = message.get("headers") or []
             else:
                 chunk = message.get("body")
-                if chunk and kept[1] < max_body:
-                    response_body.append(chunk[: max_body - kept[1]])
-                    kept[1] += len(chunk)
-            await send(message)
+                if chunk:
+                    kept = trace._answer_length
+                    if kept < max_body:
+                        trace._answer_raw += chunk[: max_body - kept]
+                        trace._answer_length = kept + len(chunk)
+            return send(message)  # the server's own awaitable: no coroutine of ours per message
 
         token = ACTIVE.set(trace)
         try:
@@ -127,15 +122,7 @@ class Recorder:
         finally:
             ACTIVE.reset(token)
             trace.duration = perf_counter() - t0
-            trace.current = None
-            for name, value in trace.response_headers:
-                if name == b"x-request-id":
-                    trace.request_id = value.decode("latin-1")
-                    break
-            else:  # no answer went out (the client left): named by its trace
-                trace.request_id = trace.trace_id
-            query: bytes = scope.get("query_string", b"")
-            trace.pending = (raw_headers, b"".join(request_body), kept[0], b"".join(response_body), kept[1], query)
+            trace._query_raw = scope.get("query_string", b"")
             self.store.add(trace)
 
     # the steps: wrapped once, at start-up
@@ -163,19 +150,59 @@ class Recorder:
         return self._hook(hook, (trace.handler_id if trace is not None else None) or "", kind, at)
 
     def _handler(self, fn: Callable[..., Any], is_async: bool, handler_id: str) -> Callable[..., Awaitable[None]]:
+        """The handler, recorded. Its span comes from the `handler.start`/`handler.end` events the
+        app records around it (`Trace.complete`), so the usual call only notes the request's `lctx`
+        and returns the handler's own awaitable. With snapshots on its route, or while a debug gate
+        is armed, the call goes through `_step` (the snapshots and gates around it, a record)."""
         snap = self.playground.settings.snapshots_for(handler_id)
-        recorded = self._step(
+        name, attrs = f"handler {handler_id}", {"gati.handler_id": handler_id}
+        full = self._step(
             fn,
             is_async,
-            f"handler {handler_id}",
-            {"gati.handler_id": handler_id},
+            name,
+            attrs,
             handler_id,
             at=2,
             target="handler",
             snapshots=("before handler" if snap else None, "after handler" if snap else None),
         )
-        recorded.__qualname__ = getattr(fn, "__qualname__", recorded.__qualname__)
+        full.__qualname__ = getattr(fn, "__qualname__", full.__qualname__)
+        if snap:
+            return full
+        self._note_failures()
+        pg = self.playground
+        step = (name, attrs)
+
+        def recorded(*args: Any) -> Awaitable[None]:
+            trace = ACTIVE.get()
+            if trace is not None:
+                if pg.gates.armed:
+                    return full(*args)
+                trace.lctx = args[2]
+                trace.handler = step
+            return fn(*args) if is_async else invoke(fn, args, False)
+
+        recorded.__qualname__ = full.__qualname__
         return recorded
+
+    def _note_failures(self) -> None:
+        """The app's `Lifecycle.fail` notes what a recorded request failed with, and when (the end of
+        a handler span that comes from the events); once per app, on the error path only."""
+        lifecycle = self.playground.app.lifecycle
+        if self._noting:
+            return
+        self._noting = True
+        fail = lifecycle.fail
+
+        async def noted(
+            plan: RoutePlan, exc: BaseException, timed_out: bool, task: Any, req: Any, args: Any, lctx: Any
+        ) -> HTTPError | None:
+            trace = ACTIVE.get()
+            if trace is not None and trace.handler is not None and trace.handler_failure is None:
+                trace.handler_failure = (perf_counter(), failure(exc))
+            return await fail(plan, exc, timed_out, task, req, args, lctx)
+
+        lifecycle.fail = noted  # type: ignore[method-assign]
 
     def _hook(self, hook: HookTuple, handler_id: str, kind: str, at: int) -> HookTuple:
         hook_id, fn, is_async, timeout, retries = hook
@@ -212,7 +239,7 @@ class Recorder:
         positions named, and the debug gates on `target` (None: none) before and after it."""
         pg = self.playground
         snap_before, snap_after = snapshots
-        is_handler = target == "handler"
+        step = (name, attrs)
 
         async def recorded(*args: Any) -> None:
             trace = ACTIVE.get()
@@ -221,26 +248,26 @@ class Recorder:
                 return
             lctx = args[at]
             trace.lctx = lctx
-            if is_handler:
-                trace.version = lctx._version
             if snap_before is not None:
                 _snapshot(pg, trace, snap_before, args[0], lctx, handler_id)
             if target is not None and pg.gates.armed:
                 await self._gate("before", target, handler_id, args[0], lctx, trace)
+            spans: list[Any] = trace.spans
             parent = trace.current
-            span = Span(name, perf_counter() - trace.t0, parent, attrs)
-            trace.spans.append(span)
-            trace.current = span
+            pos = len(spans)
+            start = perf_counter()
+            spans.extend((step, parent, start, start))
+            trace.current = pos
             try:
                 if is_async:
                     await fn(*args)
                 else:
                     await invoke(fn, args, False)
             except BaseException as exc:
-                span.fail(exc)
+                _failed(trace, pos, failure(exc))
                 raise
             finally:
-                span.end = perf_counter() - trace.t0
+                spans[pos + 3] = perf_counter()
                 trace.current = parent
             if snap_after is not None:
                 _snapshot(pg, trace, snap_after, args[0], lctx, handler_id)
@@ -303,7 +330,7 @@ def _snapshot(pg: Playground, trace: Trace, position: str, req: Any, lctx: Any, 
     except Exception as exc:
         lctx.event("snapshot.failed", position=position, error=f"{type(exc).__name__}: {exc}")
         return
-    trace.snapshots.append(snapshot.to_json())
+    trace.add_snapshot(snapshot.to_json())
 
 
 def _timed(
@@ -317,24 +344,23 @@ def _timed(
     """`fn` (a decoder, an encoder, a transformer: one value in, one out) in a span. A decoder's
     `refused` error is the request's 422, noted (`gati.http_status`), not the step's failure."""
     attrs = attributes if attributes is not None else {"gati.handler_id": handler_id}
+    step = (name, attrs)
 
     def timed(value: Any) -> Any:
         trace = ACTIVE.get()
         if trace is None:
             return fn(value)
-        parent = trace.current
-        span = Span(name, perf_counter() - trace.t0, parent, attrs)
-        trace.spans.append(span)
+        spans: list[Any] = trace.spans
+        pos = len(spans)
+        start = perf_counter()
+        spans.extend((step, trace.current, start, start))
         try:
             return fn(value)
         except BaseException as exc:
-            if refused is not None and isinstance(exc, refused):
-                span.attributes = {**attrs, "gati.http_status": 422}
-            else:
-                span.fail(exc)
+            _failed(trace, pos, REFUSED if refused is not None and isinstance(exc, refused) else failure(exc))
             raise
         finally:
-            span.end = perf_counter() - trace.t0
+            spans[pos + 3] = perf_counter()
 
     return timed
 

@@ -16,208 +16,223 @@ reported (`TraceFileError` names the file and line), never skipped in silence.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from random import getrandbits
 from typing import Any, Final
 
 import orjson
 
+from gati_runtime_min.playground.span import (
+    CLIENT,
+    INTERNAL,
+    SERVER,
+    Failure,
+    Span,
+    StepName,
+    from_events,
+    incoming,
+    new_span_id,
+    new_trace_id,
+    otlp,
+    spans_of,
+)
+
+__all__ = [
+    "CLIENT",
+    "FORMAT",
+    "INTERNAL",
+    "SERVER",
+    "Span",
+    "Trace",
+    "TraceFileError",
+    "TraceStore",
+    "body_value",
+    "new_span_id",
+    "new_trace_id",
+    "read_traces",
+]
+
 FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
-SERVER: Final = "server"
-INTERNAL: Final = "internal"
-CLIENT: Final = "client"
-_OTLP_KIND: Final = {INTERNAL: 1, SERVER: 2, CLIENT: 3}
-
-
-def new_span_id() -> str:
-    return f"{getrandbits(64) or 1:016x}"
-
-
-def new_trace_id() -> str:
-    return f"{getrandbits(128) or 1:032x}"
-
-
-class Span:
-    """One timed step. `start`/`end` are seconds since the request began (`Trace.t0`).
-
-    `parent` is the enclosing `Span`, or the caller's span id (hex) for a request's server span.
-    A span's id is drawn when first read (most spans of a trace are never exported)."""
-
-    __slots__ = ("_id", "attributes", "end", "error", "kind", "name", "parent", "start", "status")
-
-    def __init__(
-        self,
-        name: str,
-        start: float,
-        parent: Span | str | None,
-        attributes: Mapping[str, Any] | None = None,
-        kind: str = INTERNAL,
-        span_id: str | None = None,
-    ) -> None:
-        self.name = name
-        self.kind = kind
-        self._id = span_id
-        self.parent = parent
-        self.start = start
-        self.end = start
-        self.attributes = attributes
-        self.status = "ok"  # "ok" | "error"
-        self.error: str | None = None
-
-    @property
-    def span_id(self) -> str:
-        found = self._id
-        if found is None:
-            found = self._id = new_span_id()
-        return found
-
-    @property
-    def parent_id(self) -> str | None:
-        parent = self.parent
-        return parent.span_id if isinstance(parent, Span) else parent
-
-    def fail(self, error: BaseException) -> None:
-        """The step raised `error`: an HTTP answer below 500 is its result, not its failure."""
-        status = getattr(error, "status", None)
-        if isinstance(status, int):
-            self.attributes = {**(self.attributes or {}), "gati.http_status": status}
-            if status < 500:
-                return
-        self.status = "error"
-        code = getattr(error, "code", None)
-        self.error = f"{type(error).__name__}: {code or error}"
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "kind": self.kind,
-            "spanId": self.span_id,
-            "parentId": self.parent_id,
-            "startMs": round(self.start * 1000, 3),
-            "durationMs": round((self.end - self.start) * 1000, 3),
-            "status": self.status,
-            "attributes": dict(self.attributes or {}),
-        }
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Span:
-        span = cls(
-            data["name"],
-            data["startMs"] / 1000,
-            data.get("parentId"),
-            dict(data.get("attributes") or {}),
-            data.get("kind", INTERNAL),
-            data["spanId"],
-        )
-        span.end = span.start + data["durationMs"] / 1000
-        span.status = data.get("status", "ok")
-        span.error = data.get("error")
-        return span
+_new_object: Final = object.__new__
+_NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
+_NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
 
 class Trace:
     """One request as served: what came in, what went out, and the path between.
 
-    Filled in while the request runs (`recorder.py`); complete once `duration` is set."""
+    Filled in while the request runs (`recorder.py`, through `recording`), raw: the steps in their
+    compact form (`span.py`), the headers, bodies and answer as bytes. `complete` (the store's
+    readers call it, not the request) turns that into the fields below, once."""
 
+    # What every request sets is a slot; the rest starts as the class attribute and lands in the
+    # instance `__dict__` only when set (most are set by `complete`, off the request path).
     __slots__ = (
-        "_trace_id",
-        "body",
-        "caller",
+        "__dict__",
+        "_answer_length",
+        "_answer_raw",
+        "_body_length",
+        "_body_raw",
+        "_headers_raw",
+        "_query_raw",
+        "_raw",
+        "_traceparent",
         "current",
         "duration",
-        "error",
-        "events",
-        "handler_id",
-        "headers",
+        "handler",
         "lctx",
         "method",
-        "outcome",
         "path",
-        "pending",
-        "query",
-        "replay_of",
-        "request_id",
-        "response",
         "response_headers",
-        "route",
-        "snapshots",
         "spans",
         "started_at",
         "status",
         "t0",
-        "version",
     )
+
+    request_id = ""
+    _trace_id: str | None = None  # drawn when first read, unless the caller's
+    query = ""
+    body: Any = None  # the request body: its JSON value, or {"$text": ...} when it is not JSON
+    handler_id: str | None = None
+    route: str | None = None
+    version: str | None = None  # the API version the client asked for (None: current)
+    outcome = "ok"  # "ok" | "client_error" | "server_error" | "aborted" | "disconnected"
+    replay_of: str | None = None  # the request id this one replays
+    caller: str | None = None  # the caller's span id (its `traceparent`): the server span's parent
+    error: BaseException | None = None  # what the request raised past the app, if anything
+    failures: dict[int, Failure] | None = None  # the failed steps' records (while running)
+    # the handler's failure and when the request met it (its span then ends there; `Recorder`)
+    handler_failure: tuple[float, Failure] | None = None
+    _indexed = False  # in its store's index by request id
+    snapshots = _NO_SNAPSHOTS  # `StateSnapshot.to_json()` of each one taken (`add_snapshot`)
 
     def __init__(
         self, method: str, path: str, query: str, started_at: float, t0: float, trace_id: str | None = None
     ) -> None:
-        self.request_id = ""
-        self._trace_id = trace_id  # drawn when first read, unless the caller's
+        self._trace_id = trace_id
         self.method = method
         self.path = path
         self.query = query
-        self.headers: list[tuple[str, str]] = []  # as received, secrets redacted
-        self.body: Any = None  # the request body: its JSON value, or {"$text": ...} when it is not JSON
-        self.handler_id: str | None = None
-        self.route: str | None = None
-        self.version: str | None = None  # the API version the client asked for (None: current)
-        self.status = 0
-        self.outcome = "ok"  # "ok" | "client_error" | "server_error" | "aborted" | "disconnected"
         self.started_at = started_at  # unix seconds
         self.t0 = t0  # perf_counter at the start
         self.duration: float | None = None  # seconds; None while running
+        self.status = 0
+        self.headers: list[tuple[str, str]] = []  # as received, secrets redacted
         self.spans: list[Span] = []
         self.events: list[dict[str, Any]] = []  # `lctx.events_json()` at the end
-        self.snapshots: list[dict[str, Any]] = []  # `StateSnapshot.to_json()` of each one taken
+        self.snapshots = []
         self.response: dict[str, Any] = {}  # {"status", "headers", "body"}
-        self.replay_of: str | None = None  # the request id this one replays
-        self.current: Span | None = None  # the span new steps nest under (while running)
+        self._raw = False  # the raw parts below wait for `complete`
+        self.current: int | None = None  # the record new steps nest under (while running; `span.py`)
         self.lctx: Any = None  # the request's `LocalContext`, until `complete`
+        # the handler's step, when its span is to come from the `handler.start`/`handler.end`
+        # events of `lctx` (`recorder.py`) rather than from a record
+        self.handler: StepName | None = None
+        # the raw parts (`recording` and the recorder set them): the request's headers (also where
+        # the caller's `traceparent` is read, when first needed), query string and body (the part
+        # kept, its full length), the answer's headers and body (the same)
+        self._headers_raw: list[tuple[bytes, bytes]] | None = None
+        self._traceparent: list[tuple[bytes, bytes]] | None = None  # the headers, until the caller is read
+        self._query_raw = b""
+        self._body_raw = b""
+        self._body_length = 0
         self.response_headers: list[tuple[bytes, bytes]] = []  # as sent, until `complete`
-        self.caller: str | None = None  # the caller's span id (its `traceparent`): the server span's parent
-        self.error: BaseException | None = None  # what the request raised past the app, if anything
-        # what `complete` turns into the JSON form: (request headers, request body, its full
-        # length, response body, its full length, query string), kept raw so that the request
-        # does not wait for it
-        self.pending: tuple[list[tuple[bytes, bytes]], bytes, int, bytes, int, bytes] | None = None
+        self._answer_raw = b""
+        self._answer_length = 0
+
+    @classmethod
+    def recording(
+        cls, method: str, path: str, headers: list[tuple[bytes, bytes]], started_at: float, t0: float
+    ) -> Trace:
+        """The trace of a request starting now, to be filled in raw by the recorder."""
+        trace: Trace = _new_object(cls)
+        trace.method = method
+        trace.path = path
+        trace.started_at = started_at
+        trace.t0 = t0
+        trace._headers_raw = trace._traceparent = headers
+        trace.spans = []
+        trace._raw = True
+        trace.current = None
+        trace.lctx = None
+        trace.handler = None
+        trace.status = 0
+        trace.response_headers = _NONE_SENT
+        trace._body_raw = trace._answer_raw = b""
+        trace._body_length = trace._answer_length = 0
+        return trace
+
+    def add_snapshot(self, snapshot: dict[str, Any]) -> None:
+        if self.snapshots is _NO_SNAPSHOTS:
+            self.snapshots = []
+        self.snapshots.append(snapshot)
 
     @property
     def trace_id(self) -> str:
         found = self._trace_id
         if found is None:
-            found = self._trace_id = new_trace_id()
+            self._continued()
+            found = self._trace_id
+            if found is None:
+                found = self._trace_id = new_trace_id()
         return found
+
+    def _continued(self) -> None:
+        """The caller's trace id and span id, from its `traceparent` (read once, when first needed)."""
+        headers = self._traceparent
+        if headers is not None:
+            self._traceparent = None
+            caller = incoming(headers)
+            if caller is not None:
+                self._trace_id, self.caller = caller
+
+    def identify(self) -> str:
+        """The request id (`x-request-id` of the answer; its trace id when no answer went out)."""
+        if not self.request_id:
+            for name, value in self.response_headers:
+                if name == b"x-request-id":
+                    self.request_id = value.decode("latin-1")
+                    break
+            else:  # no answer went out (the client left): named by its trace
+                self.request_id = self.trace_id
+        return self.request_id
 
     def complete(
         self, redactor: Any = None, route_of: Callable[[str, str], tuple[str, str] | None] | None = None
     ) -> Trace:
         """Fill in what the request left raw: the headers, bodies, response and events (secrets
         redacted by `redactor`, a `snapshot.Redactor`), the route (`route_of(method, path)` gives
-        the handler id and route template), and the server and ingress spans; once, then a no-op."""
-        pending = self.pending
-        if pending is None:
+        the handler id and route template), and the spans (with the server and ingress spans
+        first); once, then a no-op."""
+        if not self._raw:
             return self
-        self.pending = None
-        raw_headers, request_body, request_length, response_body, response_length, query = pending
-        self.query = query.decode("latin-1")
+        self._raw = False
+        self._continued()
+        self.identify()
+        self.query = self._query_raw.decode("latin-1")
         if self.handler_id is None and route_of is not None:
             found = route_of(self.method, self.path)
             if found is not None:
                 self.handler_id, self.route = found
+        lctx = self.lctx
+        handler = None
+        if self.handler is not None and lctx is not None:  # the handler's span from its events
+            end = self.t0 + (self.duration or 0.0)
+            handler = from_events(self.handler, lctx.events, lctx.t0, self.handler_failure, end)
+        self.spans = spans_of(self.spans, self.t0, self.failures, handler)
+        self.failures = None
         self._server_spans()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers_raw or ()]
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers]
         self.response_headers = []
         for name, value in headers:
             if name == "x-gati-replay-of":
                 self.replay_of = value
-        body = body_value(request_body, request_length, headers)
-        answer = body_value(response_body, response_length, response_headers)
+        body = body_value(self._body_raw, self._body_length, headers)
+        answer = body_value(self._answer_raw, self._answer_length, response_headers)
+        self._headers_raw = None
+        self._body_raw = self._answer_raw = b""
         if redactor is not None:
             headers = redactor.headers(headers)
             response_headers = redactor.headers(response_headers)
@@ -226,10 +241,10 @@ class Trace:
         self.headers = headers
         self.body = body
         self.response = {"status": self.status, "headers": [list(h) for h in response_headers], "body": answer}
-        lctx = self.lctx
-        if lctx is not None:
-            self.events = lctx.events_json()
-            self.lctx = None
+        self.events = lctx.events_json() if lctx is not None else []
+        self.lctx = None
+        if self.snapshots is _NO_SNAPSHOTS:
+            self.snapshots = []
         if self.status >= 500:
             self.outcome = "server_error"
         elif self.status >= 400:
@@ -322,35 +337,7 @@ class Trace:
 
     def to_otlp(self, service_name: str) -> dict[str, Any]:
         """The spans as an OTLP/JSON `ExportTraceServiceRequest` (what an OTLP collector accepts)."""
-        base = int(self.started_at * 1e9)
-
-        def value(v: Any) -> dict[str, Any]:
-            if isinstance(v, bool):
-                return {"boolValue": v}
-            if isinstance(v, int):
-                return {"intValue": str(v)}
-            if isinstance(v, float):
-                return {"doubleValue": v}
-            return {"stringValue": str(v)}
-
-        spans = []
-        for s in self.spans:
-            span: dict[str, Any] = {
-                "traceId": self.trace_id,
-                "spanId": s.span_id,
-                "name": s.name,
-                "kind": _OTLP_KIND.get(s.kind, 1),
-                "startTimeUnixNano": str(base + int(s.start * 1e9)),
-                "endTimeUnixNano": str(base + int(s.end * 1e9)),
-                "attributes": [{"key": k, "value": value(v)} for k, v in (s.attributes or {}).items()],
-                "status": {"code": 2, "message": s.error or ""} if s.status == "error" else {"code": 1},
-            }
-            if s.parent_id:
-                span["parentSpanId"] = s.parent_id
-            spans.append(span)
-        resource = {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]}
-        scope = {"scope": {"name": "gati_runtime_min.playground"}, "spans": spans}
-        return {"resourceSpans": [{"resource": resource, "scopeSpans": [scope]}]}
+        return otlp(self.trace_id, self.started_at, self.spans, service_name)
 
 
 def body_value(data: bytes, length: int, headers: list[tuple[str, str]]) -> Any:
@@ -388,6 +375,7 @@ class TraceStore:
         self._ring: list[Trace | None] = [None] * capacity
         self._next = 0
         self._index: dict[str, Trace] = {}
+        self._unindexed = 0  # traces added since the index was last brought up to date
         self._pending: list[bytes] = []
         self._batch = batch
         self._lock = threading.Lock()
@@ -410,14 +398,16 @@ class TraceStore:
         return out
 
     def add(self, trace: Trace) -> None:
+        """Keep `trace` (the oldest one goes when the store is full). A recorded request's trace is
+        indexed by its request id when the store is first read after it (`get`), not here."""
         at = self._next
         ring = self._ring
         old = ring[at]
-        index = self._index
-        if old is not None and index.get(old.request_id) is old:
-            del index[old.request_id]
+        if old is not None and old._indexed:
+            index = self._index
+            if index.get(old.request_id) is old:
+                del index[old.request_id]
         ring[at] = trace
-        index[trace.request_id] = trace
         at += 1
         self._next = at if at < self.capacity else 0
         self.added += 1
@@ -426,8 +416,28 @@ class TraceStore:
             self._pending.append(orjson.dumps(trace.to_json(), default=str) + b"\n")
             if len(self._pending) >= self._batch:
                 self.flush()
+        if trace.request_id or self.path is not None:
+            self._index_one(trace)
+        else:
+            self._unindexed += 1
+
+    def _index_one(self, trace: Trace) -> None:
+        self._index[trace.identify()] = trace
+        trace._indexed = True
+
+    def _index_all(self) -> None:
+        """Index the traces added since the last read, the oldest first (a later one with the same
+        request id wins)."""
+        if not self._unindexed:
+            return
+        self._unindexed = 0
+        ring, at = self._ring, self._next
+        for trace in (*ring[at:], *ring[:at]):
+            if trace is not None and not trace._indexed:
+                self._index_one(trace)
 
     def get(self, request_id: str) -> Trace | None:
+        self._index_all()
         trace = self._index.get(request_id)
         return trace.complete(self.redactor, self.route_of) if trace is not None else None
 
@@ -448,6 +458,7 @@ class TraceStore:
         self._ring = [None] * self.capacity
         self._next = 0
         self._index.clear()
+        self._unindexed = 0
 
     def flush(self) -> None:
         """Append what is pending to the file (one write, then fsync-free: a crash loses at most a batch)."""

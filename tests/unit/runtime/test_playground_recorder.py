@@ -108,6 +108,48 @@ def test_a_refused_request_is_recorded_with_its_answer_and_the_decoder_span_noti
     assert "handler create_user" not in names(trace)
 
 
+def span_shape(trace: Trace) -> list[tuple[str, str | None, str, dict[str, Any], str | None]]:
+    """Each span's name, its parent's name, status, attributes and error (no times, no ids)."""
+    by_id = {s.span_id: s.name for s in trace.spans}
+    return [(s.name, by_id.get(s.parent_id or ""), s.status, dict(s.attributes or {}), s.error) for s in trace.spans]
+
+
+def test_the_handler_span_from_its_events_is_the_one_a_wrapped_handler_records(build: Path) -> None:
+    """The handler's span comes from the `handler.start`/`handler.end` events unless a gate is
+    armed (then the handler runs wrapped, as with snapshots): the same spans either way, for a
+    handler that answers, one that raises an HTTP error, one that crashes, one whose deadline
+    passes, and one whose module call is its child."""
+    app = GatiApp(build, trace=True)
+    assert app.playground is not None
+    gates = app.playground.gates
+    requests: list[tuple[str, str, Any]] = [
+        ("GET", "/users/7", None),
+        ("GET", "/users/404", None),
+        ("GET", "/users/500", None),
+        ("GET", "/slow", None),
+        ("POST", "/users", {"name": "Ada", "role": "reader"}),
+    ]
+
+    async def calls(c: AppClient) -> list[str]:
+        return [(await c.request(m, p, json=body)).headers["x-request-id"] for m, p, body in requests]
+
+    derived = [the_trace(app, rid) for rid in run(app, calls)]
+    gates.add({"id": "elsewhere", "when": "before", "target": "handler", "handlerId": "get_me"})  # armed, never met
+    wrapped = [the_trace(app, rid) for rid in run(app, calls)]
+    assert [span_shape(t) for t in derived] == [span_shape(t) for t in wrapped]
+    ok, not_found, crashed, slow, created = ({s.name: s for s in t.spans} for t in derived)  # the handler spans of each
+    assert ok["handler get_user"].status == "ok"
+    assert not_found["handler get_user"].status == "ok"
+    assert not_found["handler get_user"].attributes == {"gati.handler_id": "get_user", "gati.http_status": 404}
+    assert crashed["handler get_user"].error == "RuntimeError: secret internal detail"
+    assert slow["handler slow"].status == "error" and (slow["handler slow"].error or "").startswith("CancelledError")
+    assert slow["handler slow"].end - slow["handler slow"].start >= 0.15  # it ran until its deadline
+    assert created["module db.insert"].parent_id == created["handler create_user"].span_id
+    for trace in derived:
+        handler = next(s for s in trace.spans if s.name.startswith("handler "))
+        assert 0 < handler.start <= handler.end <= trace.spans[0].end
+
+
 def test_a_callers_traceparent_is_continued(build: Path) -> None:
     app = GatiApp(build, trace=True)
     r = run(app, lambda c: c.get("/users/7", headers={"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}))
@@ -157,6 +199,27 @@ def test_the_store_keeps_the_newest_capacity_traces(build: Path) -> None:
     assert len(store) == 3 and store.added == 5
     assert [t.request_id for t in store.recent()] == ids[:1:-1]  # newest first
     assert store.get(ids[0]) is None
+
+
+def test_the_store_finds_a_request_by_its_id_however_it_was_read_before(build: Path) -> None:
+    """The store indexes a recorded request by its id when first read, not on the request path:
+    found after a listing, after more requests, and gone once the ring has moved past it."""
+    app = GatiApp(build, trace=True)
+    assert app.playground is not None
+    store = app.playground.store = app.playground.recorder.store = TraceStore(4)
+
+    async def calls(c: AppClient, n: int) -> list[str]:
+        return [(await c.get(f"/users/{i}")).headers["x-request-id"] for i in range(n)]
+
+    first = run(app, lambda c: calls(c, 2))
+    assert [t.request_id for t in store.recent()] == first[::-1]  # listed (completed) before any lookup
+    found = store.get(first[0])
+    assert found is not None and found.request_id == first[0] and found.path == "/users/0"
+    more = run(app, lambda c: calls(c, 3))  # five in all: the first one has left the ring
+    assert store.get(first[0]) is None
+    for rid in [first[1], *more]:
+        trace = store.get(rid)
+        assert trace is not None and trace.request_id == rid and trace.status == 200
 
 
 def test_bodies_past_the_limit_are_kept_cut_short_and_say_so(build: Path, tmp_path: Path) -> None:
