@@ -45,6 +45,7 @@ from gati_runtime_min.playground.settings import PlaygroundSettings
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
 from gati_runtime_min.secrets import Secrets, SecretStore, bind_request
+from gati_runtime_min.stamps import ArtifactCache
 from gati_runtime_min.state import MemoryState, StateBackend, StateSettings, open_backend
 from gati_runtime_min.telemetry import TRACED, Metrics, Telemetry
 from gati_runtime_min.transform import (
@@ -94,6 +95,8 @@ class GatiApp(AppEdges):
             `GATI_DEV` environment variable; off).
         trace: record every request in the playground's trace store (default: `GATI_TRACE`, else
             on with the dev flag).
+        artifacts: what the last load of this build folder checked (hot swap, `stamps.py`):
+            unchanged artifacts are not hashed or parsed again.
     """
 
     def __init__(
@@ -108,8 +111,9 @@ class GatiApp(AppEdges):
         telemetry: Telemetry | None = None,
         dev: bool | None = None,
         trace: bool | None = None,
+        artifacts: ArtifactCache | None = None,
     ) -> None:
-        self.build: Build = load_build(build_dir, validators=validators)
+        self.build: Build = load_build(build_dir, validators=validators, artifacts=artifacts)
         self.wait_for_state = wait_for_state
         server = self.build.settings.get("server") or {}
         self.max_body_bytes = int(max_body_bytes or server.get("maxBodyBytes") or 1_048_576)

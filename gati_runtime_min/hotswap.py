@@ -43,6 +43,7 @@ from typing import Any, Final
 from gati_runtime_min.app import GatiApp
 from gati_runtime_min.errors import ManifestError
 from gati_runtime_min.hotswap_code import ChunkedImporter
+from gati_runtime_min.stamps import ArtifactCache
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -83,24 +84,23 @@ class _Generation:
     leave: list[Any] = field(default_factory=list)  # instances to exit once drained
 
 
-def _file_digest(path: str) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 class HotSwapApp:
     """The ASGI app `gatic watch --serve` runs: the current generation of a `GatiApp`."""
 
     def __init__(self, build_dir: str | Path) -> None:
         self.build_dir = Path(build_dir).resolve()
         self._lock = threading.Lock()
-        self._validators_digest = _file_digest(str(self.build_dir / "validators" / "__init__.py"))
+        # the build's artifacts and the app's source files as the last load saw them: a swap
+        # hashes and parses only what changed since (`stamps`)
+        self._artifacts = ArtifactCache()
+        self._stamps = self._artifacts.stamps
+        self._validators_digest = self._stamps.digest(str(self.build_dir / "validators" / "__init__.py"))
         self._importer = ChunkedImporter()
         self._own_files: dict[str, bool] = {}  # file -> whether it is the app's own source
         with _gc_paused():
-            self._current = _Generation(GatiApp(self.build_dir, validators=self._load_validators()), 1)
+            self._current = _Generation(
+                GatiApp(self.build_dir, validators=self._load_validators(), artifacts=self._artifacts), 1
+            )
         self._roots = self._source_roots(self._current.app)
         self._digests: dict[str, tuple[str, str | None]] = {}  # module -> (file, sha256 at import)
         self._record_modules()
@@ -153,10 +153,10 @@ class HotSwapApp:
             old = self._current
             # digests taken before anything is imported: a file saved again meanwhile is seen as
             # changed by the next swap (an extra reload), never as current when it is not
-            before = {name: (file, _file_digest(file)) for name, (file, _) in self._digests.items()}
-            validators_digest = _file_digest(str(self.build_dir / "validators" / "__init__.py"))
+            before = {name: (file, self._stamps.digest(file)) for name, (file, _) in self._digests.items()}
+            validators_digest = self._stamps.digest(str(self.build_dir / "validators" / "__init__.py"))
             same_validators = validators_digest is not None and validators_digest == self._validators_digest
-            changed, stale = self._stale_modules()
+            changed, stale = self._stale_modules(before)
             removed = {name: sys.modules.pop(name) for name in sorted(stale) if name in sys.modules}
             for name, module in removed.items():
                 if name in changed:  # an importer whose own source is unchanged keeps its valid bytecode
@@ -168,6 +168,7 @@ class HotSwapApp:
                     instances=old.app.instances,
                     validators=old.app.build.validators if same_validators else self._load_validators(),
                     telemetry=old.app.telemetry,  # one tracer and meter across generations
+                    artifacts=self._artifacts,
                 )
                 new_app._owns_telemetry = old.app._owns_telemetry
                 if new_app.playground is not None and old.app.playground is not None:
@@ -262,14 +263,15 @@ class HotSwapApp:
     def _record_modules(self, before: dict[str, tuple[str, str | None]] | None = None) -> None:
         known = before or {}
         self._digests = {
-            name: known[name] if name in known else (str(module.__file__), _file_digest(str(module.__file__)))
+            name: known[name] if name in known else (str(module.__file__), self._stamps.digest(str(module.__file__)))
             for name, module in list(sys.modules.items())
             if self._is_project_module(name, module)
         }
 
-    def _stale_modules(self) -> tuple[set[str], set[str]]:
-        """The modules whose source changed, and those plus every module that refers to one."""
-        changed = {name for name, (file, digest) in self._digests.items() if _file_digest(file) != digest}
+    def _stale_modules(self, now: dict[str, tuple[str, str | None]]) -> tuple[set[str], set[str]]:
+        """The modules whose source changed (`now`: their digests as this swap found them), and
+        those plus every module that refers to one."""
+        changed = {name for name, (_, digest) in self._digests.items() if now[name][1] != digest}
         if not changed:
             return set(), set()
         refers: dict[str, set[str]] = {}

@@ -23,6 +23,7 @@ from typing import Any, Final
 import orjson
 
 from gati_runtime_min.errors import ManifestError
+from gati_runtime_min.stamps import ArtifactCache
 
 SUPPORTED_IR_VERSIONS: Final = frozenset({1})
 _counter = itertools.count()
@@ -226,8 +227,11 @@ def _need(obj: Any, key: str, kind: type | tuple[type, ...], file: str) -> Any:
     return value
 
 
-def _check_artifacts(build_dir: Path, manifest: Mapping[str, Any]) -> None:
+def _check_artifacts(build_dir: Path, manifest: Mapping[str, Any], cache: ArtifactCache | None = None) -> None:
     artifacts = manifest.get("artifacts") or {}
+    if cache is not None:
+        cache.check_all(build_dir, artifacts)
+        return
     for rel, digest in sorted(artifacts.items()):
         path = build_dir / rel
         try:
@@ -302,11 +306,19 @@ def load_validators(
     return module
 
 
-def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -> Build:
+def load_build(
+    build_dir: str | Path, *, validators: ModuleType | None = None, artifacts: ArtifactCache | None = None
+) -> Build:
     """Load and check the build in `build_dir` (the `.gati/` folder) and import its handlers.
     `validators`: the generated validators module already imported from this very file (hot
-    swap passes it when `validators/__init__.py` did not change; compiling it is most of a load)."""
+    swap passes it when `validators/__init__.py` did not change; compiling it is most of a load).
+    `artifacts`: what the last load of this folder checked (hot swap): an artifact whose recorded
+    digest and file stamp are unchanged is neither hashed nor parsed again (`stamps`)."""
     bdir = Path(build_dir).resolve()
+
+    def read(rel: str) -> Any:
+        return read_json(bdir, rel) if artifacts is None else artifacts.read_json(bdir / rel)
+
     mfile = str(bdir / "manifest.json")
     manifest = read_json(bdir, "manifest.json")
     if not isinstance(manifest, dict):
@@ -318,13 +330,13 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
         )
     app = _need(manifest, "app", str, mfile)
     entries = _need(manifest, "handlers", list, mfile)
-    _check_artifacts(bdir, manifest)
+    _check_artifacts(bdir, manifest, artifacts)
     project_root = (bdir / str(manifest.get("projectRoot", ".."))).resolve()
     for root in reversed(manifest.get("sourceRoots") or ["."]):
         p = str((project_root / root).resolve())
         if p not in sys.path:
             sys.path.insert(0, p)
-    gtypes = read_json(bdir, "gtypes.json") if (bdir / "gtypes.json").exists() else {}
+    gtypes = read("gtypes.json") if (bdir / "gtypes.json").exists() else {}
     if validators is None:
         validators = load_validators(bdir)
     codecs: Mapping[str, Any] = validators.HANDLERS
@@ -335,7 +347,7 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
     for entry in entries:
         rel = _need(entry, "file", str, mfile)
         hfile = str(bdir / rel)
-        h = read_json(bdir, rel)
+        h = read(rel)
         hid = _need(h, "handlerId", str, hfile)
         fn = _import(_need(h, "module", str, hfile), _need(h, "function", str, hfile), hfile)
         if hid not in codecs:
@@ -370,7 +382,7 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
     for entry in manifest.get("modules") or ():
         rel = _need(entry, "file", str, mfile)
         mf = str(bdir / rel)
-        m = read_json(bdir, rel)
+        m = read(rel)
         cls = _import(_need(m, "module", str, mf), _need(m, "className", str, mf), mf)
         if not isinstance(cls, type):
             raise ManifestError(mf, f"{m['module']}:{m['className']} is not a class")
