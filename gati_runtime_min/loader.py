@@ -254,10 +254,14 @@ def _check_artifacts(build_dir: Path, manifest: Mapping[str, Any], cache: Artifa
 
 
 def _import(ref_module: str, function: str, file: str) -> Callable[..., Any]:
-    try:
-        mod = importlib.import_module(ref_module)
-    except Exception as exc:
-        raise ManifestError(file, f"cannot import module {ref_module!r}: {type(exc).__name__}: {exc}") from exc
+    # a module imported already (and not half way through its import) is what `import_module`
+    # returns, without its import machinery: a load asks for the same few modules thousands of times
+    mod = sys.modules.get(ref_module)
+    if mod is None or getattr(getattr(mod, "__spec__", None), "_initializing", False):
+        try:
+            mod = importlib.import_module(ref_module)
+        except Exception as exc:
+            raise ManifestError(file, f"cannot import module {ref_module!r}: {type(exc).__name__}: {exc}") from exc
     obj = getattr(mod, function, None)
     if obj is None:
         raise ManifestError(file, f"module {ref_module!r} has no attribute {function!r}")
@@ -317,7 +321,7 @@ def load_build(
     bdir = Path(build_dir).resolve()
 
     def read(rel: str) -> Any:
-        return read_json(bdir, rel) if artifacts is None else artifacts.read_json(bdir / rel)
+        return read_json(bdir, rel) if artifacts is None else artifacts.read_json(f"{bdir}/{rel}")
 
     mfile = str(bdir / "manifest.json")
     manifest = read_json(bdir, "manifest.json")

@@ -61,7 +61,7 @@ class Stamps:
             return None
         if st is None:
             try:
-                st = Path(path).stat()
+                st = os.stat(path)
             except OSError:
                 return None
         if (st.st_size, st.st_mtime_ns, st.st_ino) != (stamp.size, stamp.mtime_ns, stamp.inode):
@@ -73,7 +73,7 @@ class Stamps:
     def read(self, path: str) -> tuple[bytes, _Stamp]:
         """Read the file and record its stamp (OSError if it cannot be read)."""
         read_ns = time.time_ns()
-        with Path(path).open("rb") as f:
+        with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             data = f.read()
         stamp = _Stamp(st.st_size, st.st_mtime_ns, st.st_ino, hashlib.sha256(data).hexdigest(), read_ns)
@@ -107,24 +107,25 @@ class ArtifactCache:
         self._checked: dict[str, _Checked] = {}  # path -> what was checked
 
     def check_all(self, build_dir: Path, artifacts: dict[str, object]) -> None:
-        """`check` every artifact `manifest.json` lists, in order; forget those it no longer lists."""
-        listed = {str(build_dir / rel) for rel in artifacts}
+        """`check` every artifact `manifest.json` lists, in order; forget those it no longer lists.
+        Paths are `f"{build_dir}/{rel}"`, as `read_json` is asked for them."""
+        base = str(build_dir)
+        listed = {f"{base}/{rel}" for rel in artifacts}
         for key in [k for k in self._checked if k not in listed]:
             del self._checked[key]
         for rel, recorded in sorted(artifacts.items()):
-            self.check(build_dir / rel, recorded)
+            self.check(f"{base}/{rel}", recorded)
 
-    def check(self, path: Path, recorded: object) -> None:
+    def check(self, key: str, recorded: object) -> None:
         """Raise `ManifestError` unless the file holds the bytes `manifest.json` records for it
         (`recorded`, `sha256:<hex>`; anything else: only that the file exists)."""
-        key = str(path)
         if not isinstance(recorded, str) or not recorded.startswith("sha256:"):
-            if not path.exists():
+            if not os.path.exists(key):
                 raise ManifestError(key, "listed in manifest.json artifacts but missing")
             return
         known = self._checked.get(key)
         try:
-            st = path.stat()
+            st = os.stat(key)
         except OSError:
             raise ManifestError(key, "listed in manifest.json artifacts but missing") from None
         if known is not None and known.recorded == recorded:
@@ -142,14 +143,13 @@ class ArtifactCache:
         parsed = known.parsed if same_bytes and known is not None else _UNPARSED
         self._checked[key] = _Checked(recorded, stamp.sha256, parsed)
 
-    def read_json(self, path: Path) -> Any:
+    def read_json(self, key: str) -> Any:
         """The parsed JSON of an artifact `check` accepted in this load (reused while its bytes
         are the same ones), or of any other file (read and parsed each time)."""
-        key = str(path)
         known = self._checked.get(key)
         if known is None or known.parsed is _UNPARSED:
-            data = _read(path)
-            value = _parse(data, path)
+            data = _read(key)
+            value = _parse(data, key)
             if known is not None and hashlib.sha256(data).hexdigest() == known.sha256:
                 known.parsed = value
             return value
@@ -170,17 +170,18 @@ def matches(data: bytes, sha256: str, want: str, path: str) -> bool:
     return False
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str) -> bytes:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read()
     except FileNotFoundError:
-        raise ManifestError(str(path), "missing; run `gatic build` first") from None
+        raise ManifestError(path, "missing; run `gatic build` first") from None
     except OSError as exc:
-        raise ManifestError(str(path), f"cannot read: {exc}") from None
+        raise ManifestError(path, f"cannot read: {exc}") from None
 
 
-def _parse(data: bytes, path: Path) -> Any:
+def _parse(data: bytes, path: str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise ManifestError(str(path), f"corrupt JSON ({exc}); rebuild with `gatic build`") from None
+        raise ManifestError(path, f"corrupt JSON ({exc}); rebuild with `gatic build`") from None

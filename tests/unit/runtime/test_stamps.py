@@ -32,7 +32,7 @@ def _write(path: Path, data: bytes, mtime_ns: int) -> None:
 
 def _load(cache: ArtifactCache, bdir: Path, artifacts: dict[str, object], rel: str) -> object:
     cache.check_all(bdir, artifacts)
-    return cache.read_json(bdir / rel)
+    return cache.read_json(f"{bdir}/{rel}")
 
 
 def test_an_unchanged_artifact_is_parsed_once_across_loads(tmp_path: Path) -> None:
