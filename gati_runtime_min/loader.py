@@ -23,7 +23,7 @@ from typing import Any, Final
 import orjson
 
 from gati_runtime_min.errors import ManifestError
-from gati_runtime_min.stamps import ArtifactCache
+from gati_runtime_min.stamps import ArtifactCache, still_current
 
 SUPPORTED_IR_VERSIONS: Final = frozenset({1})
 _counter = itertools.count()
@@ -348,10 +348,17 @@ def load_build(
     server = settings.get("server") or {}
     global_hooks = tuple(_hook(h, mfile) for h in manifest.get("globalHooks") or ())
     routes: list[RouteSpec] = []
+    prior_routes = artifacts.routes if artifacts is not None else {}
+    fresh_routes: dict[str, tuple[RouteSpec, Any]] = {}
     for entry in entries:
         rel = _need(entry, "file", str, mfile)
-        hfile = str(bdir / rel)
         h = read(rel)
+        prior = prior_routes.get(rel)
+        if prior is not None and prior[1] == server.get("requestTimeout") and still_current(prior[0], h, codecs):
+            routes.append(prior[0])
+            fresh_routes[rel] = prior
+            continue
+        hfile = f"{bdir}/{rel}"
         hid = _need(h, "handlerId", str, hfile)
         fn = _import(_need(h, "module", str, hfile), _need(h, "function", str, hfile), hfile)
         if hid not in codecs:
@@ -382,6 +389,9 @@ def load_build(
                 manifest=h,
             )
         )
+        fresh_routes[rel] = (routes[-1], server.get("requestTimeout"))
+    if artifacts is not None:
+        artifacts.routes = fresh_routes
     modules: list[ModuleSpec] = []
     for entry in manifest.get("modules") or ():
         rel = _need(entry, "file", str, mfile)

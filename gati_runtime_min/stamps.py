@@ -17,21 +17,28 @@ A stamp is trusted only when it cannot hide a change:
   the bytes were checked: a build that rewrote the artifact recorded a new digest, so even bytes
   of the same size under the same mtime are read and checked again.
 
-Anything else is read, hashed and checked as a first load does. Never imports the compiler.
+Anything else is read, hashed and checked as a first load does. A route of the last load is
+reused when it was built from the very same parsed manifest, codec and functions
+(`still_current`). Never imports the compiler.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from gati_runtime_min.errors import ManifestError
+
+if TYPE_CHECKING:
+    from gati_runtime_min.loader import RouteSpec
 
 # a file whose mtime is within this of the moment it was hashed may be rewritten under the same
 # mtime (coarse file-system clocks: a few milliseconds on Linux, two seconds on FAT)
@@ -105,6 +112,9 @@ class ArtifactCache:
     def __init__(self) -> None:
         self.stamps = Stamps()
         self._checked: dict[str, _Checked] = {}  # path -> what was checked
+        # the routes the last load built, by handler manifest (`loader`): reused only when every
+        # object they were built from is still the very same (`still_current`)
+        self.routes: dict[str, tuple[Any, Any]] = {}
 
     def check_all(self, build_dir: Path, artifacts: dict[str, object]) -> None:
         """`check` every artifact `manifest.json` lists, in order; forget those it no longer lists.
@@ -154,6 +164,34 @@ class ArtifactCache:
                 known.parsed = value
             return value
         return known.parsed
+
+
+def still_current(route: RouteSpec, h: Any, codecs: Mapping[str, Any]) -> bool:
+    """Whether a route of the last load is exactly what this load would build from the handler
+    manifest `h`: the very same parsed manifest (its artifact's bytes are unchanged),
+    the same codec object, and the handler and hook functions it names still the same objects
+    (their modules were not imported again)."""
+    if route.manifest is not h or codecs.get(route.handler_id) is not route.codec:
+        return False
+    if loaded(h["module"], h["function"]) is not route.fn:
+        return False
+    hooks = h.get("hooks") or {}
+    for kind, specs in (("before", route.before), ("after", route.after), ("catch", route.catch)):
+        raws = hooks.get(kind) or ()
+        if len(raws) != len(specs):
+            return False
+        for raw, spec in zip(raws, specs, strict=True):
+            if loaded(raw["module"], raw["function"]) is not spec.fn:
+                return False
+    return True
+
+
+def loaded(module: str, function: str) -> Any:
+    """`module:function` if the module is imported (None otherwise: the full path imports it)."""
+    mod = sys.modules.get(module)
+    if mod is None or getattr(getattr(mod, "__spec__", None), "_initializing", False):
+        return None
+    return getattr(mod, function, None)
 
 
 def matches(data: bytes, sha256: str, want: str, path: str) -> bool:

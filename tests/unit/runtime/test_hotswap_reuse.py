@@ -95,3 +95,21 @@ def test_a_same_size_route_change_is_read_again_and_served(served: tuple[Path, S
     fresh = {r.handler_id: r.manifest for r in GatiApp(root / ".gati").build.routes}
     assert after == fresh
     assert [hid for hid in before if after[hid] is before[hid]] == [hid for hid in before if hid != "ping_1"]
+
+
+def test_only_the_routes_of_a_reimported_module_are_built_again(served: tuple[Path, ServerThread, str]) -> None:
+    root, server, url = served
+    before = {r.handler_id: r for r in server.app.app.build.routes}
+    (root / "app" / "handlers" / "h2.py").write_text(handler_source(2, "again"))
+    assert build(root, jobs=1).ok
+    assert server.app.swap().ok
+    after = {r.handler_id: r for r in server.app.app.build.routes}
+    rebuilt = sorted(hid for hid in after if after[hid] is not before[hid])
+    assert rebuilt == ["item_2", "ping_2"]
+    assert after["ping_2"].fn is sys.modules["app.handlers.h2"].ping_2
+    assert httpx.get(f"{url}/h2").json() == "again"
+    assert httpx.get(f"{url}/h2/item").json() == {"id": 2, "name": "item 2"}
+    fresh = GatiApp(root / ".gati").build.routes
+    assert [(r.handler_id, r.method, r.path, r.fn, r.timeout) for r in fresh] == [
+        (r.handler_id, r.method, r.path, r.fn, r.timeout) for r in server.app.app.build.routes
+    ]
