@@ -43,6 +43,7 @@ from typing import Any, Final
 from gati_runtime_min.app import GatiApp
 from gati_runtime_min.errors import ManifestError
 from gati_runtime_min.hotswap_code import ChunkedImporter
+from gati_runtime_min.loader import add_source_roots, read_json
 from gati_runtime_min.stamps import ArtifactCache
 
 Scope = MutableMapping[str, Any]
@@ -97,6 +98,11 @@ class HotSwapApp:
         self._validators_digest = self._stamps.digest(str(self.build_dir / "validators" / "__init__.py"))
         self._importer = ChunkedImporter()
         self._own_files: dict[str, bool] = {}  # file -> whether it is the app's own source
+        # the validators are imported before the build is loaded, and import the app's modules
+        with contextlib.suppress(ManifestError):  # an unusable build: `GatiApp` says why
+            manifest = read_json(self.build_dir, "manifest.json")
+            if isinstance(manifest, dict):
+                add_source_roots(self.build_dir, manifest)
         with _gc_paused():
             self._current = _Generation(
                 GatiApp(self.build_dir, validators=self._load_validators(), artifacts=self._artifacts), 1

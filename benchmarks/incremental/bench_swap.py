@@ -75,7 +75,6 @@ def main() -> None:
     n = args.rounds
     corpus.leaf.write_text(corpus.leaf_text + leaf_block(0))
     build(root)
-    sys.path.insert(0, str(root))  # as `gatic watch --serve` runs: from the project folder
     app = HotSwapApp(root / ".gati")
     assert answer(app, "/bench/edit0") == '"v0"'
     r: dict[str, Any] = {"rounds": n, "cpus": os.cpu_count(), "load": os.getloadavg()}
