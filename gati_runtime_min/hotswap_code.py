@@ -93,7 +93,9 @@ class ChunkedImporter:
     code of the groups of the last import only, so memory stays that of one compiled module."""
 
     def __init__(self) -> None:
-        self._codes: dict[str, CodeType] = {}  # group text -> its code, compiled as if at line 1
+        # group text -> (line, its code placed at that line): a group at the same line as in the
+        # last import is reused as it is, one that moved is shifted from there
+        self._codes: dict[str, tuple[int, CodeType]] = {}
         self.compiled = 0  # groups compiled by the last import (the rest were reused)
 
     def compile_groups(self, source: str, filename: str) -> list[CodeType] | None:
@@ -103,19 +105,21 @@ class ChunkedImporter:
         flags = future_flags(groups, filename)
         if flags is None:
             return None
-        codes: dict[str, CodeType] = {}
+        codes: dict[str, tuple[int, CodeType]] = {}
         out: list[CodeType] = []
         compiled = 0
         for line, text in groups:
-            code = codes.get(text) or self._codes.get(text)
-            if code is None:
+            known = codes.get(text) or self._codes.get(text)
+            if known is None:
                 try:
-                    code = compile(text, filename, "exec", flags=flags, dont_inherit=True)
+                    known = (1, compile(text, filename, "exec", flags=flags, dont_inherit=True))
                 except (SyntaxError, ValueError):
                     return None
                 compiled += 1
-            codes[text] = code
-            out.append(shift_lines(code, line - 1))
+            at, code = known
+            code = shift_lines(code, line - at)
+            codes[text] = (line, code)
+            out.append(code)
         self._codes = codes
         self.compiled = compiled
         return out

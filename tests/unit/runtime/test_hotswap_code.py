@@ -126,6 +126,22 @@ def test_only_the_changed_groups_are_compiled_again(tmp_path: Path) -> None:
     assert traceback.extract_tb(caught.value.__traceback__)[-1].line == 'raise ValueError("boom")'
 
 
+def test_a_group_moved_down_then_up_keeps_its_lines(tmp_path: Path) -> None:
+    importer = ChunkedImporter()
+    init = _write(tmp_path, SOURCE)
+    extra = "def added() -> int:\n    return 7\n\n\n"
+    for i, text in enumerate([SOURCE, SOURCE.replace("class Box:", extra + "class Box:")] * 2):
+        _write(tmp_path, text)
+        line = text.splitlines().index('    raise ValueError("boom")') + 1
+        module = _load(importer, init)
+        with pytest.raises(ValueError) as caught:
+            module.fails()
+        frame = traceback.extract_tb(caught.value.__traceback__)[-1]
+        assert (frame.lineno, frame.line) == (line, 'raise ValueError("boom")')
+        # `added` alone (the importer keeps the groups of the last import only)
+        assert importer.compiled == (len(split_statements(SOURCE)) if i == 0 else i % 2)
+
+
 @pytest.mark.parametrize(
     "text",
     [
