@@ -31,6 +31,9 @@ from typing import Final
 # a line that may start a top-level statement: a name, a keyword or a decorator at column 0, but
 # not one of the keywords that continue the statement above
 _START: Final = re.compile(r"^(?!(?:else|elif|except|finally)\b)[A-Za-z_@]", re.MULTILINE)
+# the same, found from the newline before it: a search for a literal character skips through a
+# megabyte source several times faster than trying `^` at every position
+_NEXT_START: Final = re.compile(r"\n(?!(?:else|elif|except|finally)\b)[A-Za-z_@]")
 _BLANK: Final = frozenset(" \t\r\n\f")
 _FUTURE_MASK: Final = functools.reduce(
     operator.or_, (getattr(__future__, name).compiler_flag for name in __future__.all_feature_names), 0
@@ -44,10 +47,8 @@ def split_statements(source: str) -> list[tuple[int, str]]:
     `source`."""
     groups: list[tuple[int, str]] = []
     start, line = 0, 1
-    for match in _START.finditer(source):
-        at = match.start()
-        if at == 0:
-            continue
+    for match in _NEXT_START.finditer(source):
+        at = match.start() + 1
         end = at - 1
         while end > 0 and source[end] in _BLANK:
             end -= 1
