@@ -52,6 +52,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+VALIDATORS: Final = "validators/__init__.py"
 # folders whose modules are never the app's own, even under a source root
 _SKIP: Final = frozenset({"site-packages", "dist-packages", ".venv", "venv", "node_modules", ".git"})
 
@@ -95,7 +96,7 @@ class HotSwapApp:
         # hashes and parses only what changed since (`stamps`)
         self._artifacts = ArtifactCache()
         self._stamps = self._artifacts.stamps
-        self._validators_digest = self._stamps.digest(str(self.build_dir / "validators" / "__init__.py"))
+        self._validators_digest = self._validators_version()
         self._importer = ChunkedImporter()
         self._own_files: dict[str, bool] = {}  # file -> whether it is the app's own source
         # the validators are imported before the build is loaded, and import the app's modules
@@ -160,7 +161,7 @@ class HotSwapApp:
             # digests taken before anything is imported: a file saved again meanwhile is seen as
             # changed by the next swap (an extra reload), never as current when it is not
             before = {name: (file, self._stamps.digest(file)) for name, (file, _) in self._digests.items()}
-            validators_digest = self._stamps.digest(str(self.build_dir / "validators" / "__init__.py"))
+            validators_digest = self._validators_version()
             same_validators = validators_digest is not None and validators_digest == self._validators_digest
             changed, stale = self._stale_modules(before)
             removed = {name: sys.modules.pop(name) for name in sorted(stale) if name in sys.modules}
@@ -232,6 +233,20 @@ class HotSwapApp:
         for inst in reversed(leave):
             with contextlib.suppress(Exception):
                 await inst.__aexit__(None, None, None)
+
+    def _validators_version(self) -> str | None:
+        """What tells the validators module unchanged: the digest `manifest.json` records for it
+        (the load checks the file against it, so a module whose recorded digest is unchanged is
+        the one already imported, and its megabytes are not hashed an extra time), else the
+        file's own sha256; None when neither can be read."""
+        with contextlib.suppress(ManifestError):
+            manifest = read_json(self.build_dir, "manifest.json")
+            artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+            recorded = artifacts.get(VALIDATORS) if isinstance(artifacts, dict) else None
+            if isinstance(recorded, str) and recorded.startswith("sha256:"):
+                return f"recorded {recorded}"
+        digest = self._stamps.digest(str(self.build_dir / VALIDATORS))
+        return None if digest is None else f"file sha256:{digest}"
 
     def _load_validators(self) -> ModuleType | None:
         """The generated validators module, compiling only the statement groups that changed since

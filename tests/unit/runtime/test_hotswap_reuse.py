@@ -113,3 +113,17 @@ def test_only_the_routes_of_a_reimported_module_are_built_again(served: tuple[Pa
     assert [(r.handler_id, r.method, r.path, r.fn, r.timeout) for r in fresh] == [
         (r.handler_id, r.method, r.path, r.fn, r.timeout) for r in server.app.app.build.routes
     ]
+
+
+def test_a_validators_module_that_is_not_the_recorded_one_fails_the_swap(
+    served: tuple[Path, ServerThread, str],
+) -> None:
+    root, server, url = served
+    generation = server.app.generation
+    init = root / ".gati" / "validators" / "__init__.py"
+    init.write_text(init.read_text() + "\n# edited behind the build's back\n")
+    report = server.app.swap()
+    assert not report.ok
+    assert report.error is not None and "does not match its digest" in report.error
+    assert server.app.generation == generation
+    assert httpx.get(f"{url}/h0").json() == "pong"
