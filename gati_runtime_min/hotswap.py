@@ -43,6 +43,7 @@ from typing import Any, Final
 from gati_runtime_min.app import GatiApp
 from gati_runtime_min.errors import ManifestError
 from gati_runtime_min.hotswap_code import ChunkedImporter
+from gati_runtime_min.loader import put_source_roots_on_path, read_json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -232,6 +233,13 @@ class HotSwapApp:
         init = self.build_dir / "validators" / "__init__.py"
         if not init.is_file():
             return None  # `load_build` says so
+        try:
+            manifest = read_json(self.build_dir, "manifest.json")
+        except ManifestError:
+            return None  # `load_build` says so
+        if not isinstance(manifest, dict):
+            return None
+        put_source_roots_on_path(self.build_dir, manifest)  # the validators import the app's own types
         digest = hashlib.sha256(str(self.build_dir).encode()).hexdigest()[:12]
         try:
             module = self._importer.load(init, f"_gati_validators_{digest}_h")

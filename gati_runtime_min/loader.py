@@ -302,6 +302,17 @@ def load_validators(
     return module
 
 
+def put_source_roots_on_path(bdir: Path, manifest: Mapping[str, Any]) -> Path:
+    """Make the app's source roots importable (the handlers, and the validators that import the
+    app's own enums and models); the project root."""
+    project_root = (bdir / str(manifest.get("projectRoot", ".."))).resolve()
+    for root in reversed(manifest.get("sourceRoots") or ["."]):
+        p = str((project_root / root).resolve())
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    return project_root
+
+
 def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -> Build:
     """Load and check the build in `build_dir` (the `.gati/` folder) and import its handlers.
     `validators`: the generated validators module already imported from this very file (hot
@@ -319,11 +330,7 @@ def load_build(build_dir: str | Path, *, validators: ModuleType | None = None) -
     app = _need(manifest, "app", str, mfile)
     entries = _need(manifest, "handlers", list, mfile)
     _check_artifacts(bdir, manifest)
-    project_root = (bdir / str(manifest.get("projectRoot", ".."))).resolve()
-    for root in reversed(manifest.get("sourceRoots") or ["."]):
-        p = str((project_root / root).resolve())
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    project_root = put_source_roots_on_path(bdir, manifest)
     gtypes = read_json(bdir, "gtypes.json") if (bdir / "gtypes.json").exists() else {}
     if validators is None:
         validators = load_validators(bdir)
