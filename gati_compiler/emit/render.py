@@ -67,7 +67,8 @@ _PIECE: Final = 76
 
 def pattern_literals(pattern: str) -> tuple[str, ...]:
     """`pattern` as one literal, or as literals of at most `_PIECE` characters that Python joins
-    back (implicit concatenation); a cut falls after a `|` where one is near, never after `\\`."""
+    back (implicit concatenation); a cut falls after a `|` where one is near, else after a group
+    or a class, never after `\\`."""
     whole = py_str(pattern)
     if len(whole) <= _WHOLE:
         return (whole,)
@@ -78,9 +79,11 @@ def pattern_literals(pattern: str) -> tuple[str, ...]:
         while end > 1 and len(py_str(rest[:end])) > _PIECE:
             end -= 1
         if end < len(rest):
-            bar = rest.rfind("|", 0, end)
-            if bar >= end // 2:
-                end = bar + 1
+            for marks in ("|", ")]"):
+                cut = max(rest.rfind(mark, 0, end) for mark in marks)
+                if cut >= end // 2:
+                    end = cut + 1
+                    break
             while end > 1 and rest[end - 1] == "\\":
                 end -= 1
         pieces.append(py_str(rest[:end]))
