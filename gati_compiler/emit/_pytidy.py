@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 # what a merged `if` line may take, indentation included: the writer keeps lines to this soft
@@ -43,39 +44,50 @@ class _Stmt:
 
 def tidy(lines: list[str]) -> list[str]:
     """`lines` (one function body or a whole function, any indentation) with the merges above."""
-    if not lines:
-        return lines
-    pad = _indent(lines[0])
-    parsed = _parse(lines, 0, pad)
+    return list(_tidy(tuple(lines))) if lines else lines
+
+
+# a build writes the same decoder into several modules (the server's, each SDK client's, each
+# version's): the pass runs once per distinct function
+@lru_cache(maxsize=4096)
+def _tidy(source: tuple[str, ...]) -> tuple[str, ...]:
+    lines = list(source)
+    indents = [len(line) - len(line.lstrip(" ")) if line else -1 for line in lines]
+    pad = indents[0]
+    parsed = _parse(lines, indents, 0, pad)
     if parsed is None or parsed[1] != len(lines):
-        return lines
+        return source
     out: list[str] = []
     _render(_rewrite(parsed[0], pad), pad, out)
-    return out
+    return tuple(out)
 
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _parse(lines: list[str], i: int, pad: int) -> tuple[list[_Stmt], int] | None:
+def _parse(lines: list[str], indents: list[int], i: int, pad: int) -> tuple[list[_Stmt], int] | None:
+    """The statements from line `i` at indentation `pad` (`indents`: each line's, -1 when blank)."""
     stmts: list[_Stmt] = []
     n = len(lines)
     while i < n:
         line = lines[i]
-        if not line:
+        ind = indents[i]
+        if ind < 0:
             stmts.append(_Stmt([""]))
             i += 1
             continue
-        ind = _indent(line)
         if ind < pad:
             break
         if ind > pad:
             return None
-        head = [line[pad:]]
+        text = line[pad:]
+        head = [text]
         i += 1
-        if line[-1] in "([{" and not line.lstrip().startswith("#"):
-            while i < n and (not lines[i] or _indent(lines[i]) > pad):
+        if text[-1] in "([{" and text[0] != "#":
+            while i < n and indents[i] != pad:
+                if 0 <= indents[i] < pad:
+                    return None
                 head.append(lines[i][pad:])
                 i += 1
             if i == n:
@@ -83,8 +95,8 @@ def _parse(lines: list[str], i: int, pad: int) -> tuple[list[_Stmt], int] | None
             head.append(lines[i][pad:])
             i += 1
         stmt = _Stmt(head)
-        if head[-1].endswith(":") and not head[-1].startswith("#"):
-            inner = _parse(lines, i, pad + 4)
+        if head[-1][-1] == ":" and head[0][0] != "#":
+            inner = _parse(lines, indents, i, pad + 4)
             if inner is None or not inner[0]:
                 return None
             stmt.body, i = inner
@@ -178,9 +190,13 @@ def _body_text(stmt: _Stmt) -> list[str]:
 
 
 def _rewrite(stmts: list[_Stmt], pad: int) -> list[_Stmt]:
+    blocks = False
     for stmt in stmts:
         if stmt.body is not None:
             stmt.body = _rewrite(stmt.body, pad + 4)
+            blocks = True
+    if not blocks:  # plain statements only: nothing to merge
+        return stmts
     stmts = _merge_same_arms(stmts, pad)
     stmts = _collapse_nested(stmts, pad)
     return _ternaries(stmts, pad)
@@ -191,7 +207,7 @@ def _merge_same_arms(stmts: list[_Stmt], pad: int) -> list[_Stmt]:
     out: list[_Stmt] = []
     for stmt in stmts:
         prev = out[-1] if out else None
-        cond = _condition(stmt, "elif")
+        cond = _condition(stmt, "elif") if prev is not None and stmt.body is not None else None
         if prev is not None and cond is not None:
             keyword = "if" if prev.head[0].startswith("if ") else "elif"
             first = _condition(prev, keyword)
@@ -207,9 +223,11 @@ def _merge_same_arms(stmts: list[_Stmt], pad: int) -> list[_Stmt]:
 def _collapse_nested(stmts: list[_Stmt], pad: int) -> list[_Stmt]:
     """`if a:` holding only `if b: X` (neither with another branch) -> `if a and b: X`."""
     for index, stmt in enumerate(stmts):
+        if stmt.body is None or len(stmt.body) != 1:
+            continue
         keyword = "elif" if stmt.head[0].startswith("elif ") else "if"
         outer = _condition(stmt, keyword)
-        if outer is None or stmt.body is None or len(stmt.body) != 1:
+        if outer is None:
             continue
         if _is_branch(stmts[index + 1] if index + 1 < len(stmts) else None):
             continue
@@ -250,8 +268,8 @@ def _ternaries(stmts: list[_Stmt], pad: int) -> list[_Stmt]:
     while index < len(stmts):
         stmt = stmts[index]
         following = stmts[index + 1] if index + 1 < len(stmts) else None
-        cond = _condition(stmt, "if")
-        if cond is not None and following is not None and following.head == ["else:"]:
+        cond = _condition(stmt, "if") if following is not None and following.head == ["else:"] else None
+        if cond is not None and following is not None:
             yes, no = _single_assign(stmt), _single_assign(following)
             if yes is not None and no is not None and yes[0] == no[0]:
                 parts = (_wrap(yes[1], _LOOSE_IN_OR), _wrap(cond, _LOOSE_IN_OR), _wrap(no[1], _LOOSE_IN_OR))
@@ -278,7 +296,8 @@ def tidy_predicate(lines: list[str]) -> list[str]:
     """A whole `def ...: ... return True` predicate: `tidy`, then its last test returned directly
     (`if c: return False` / `return True` -> `return <not c>`, a final `for` loop -> `all(...)`)."""
     lines = tidy(lines)
-    parsed = _parse(lines, 0, _indent(lines[0]))
+    indents = [_indent(line) if line else -1 for line in lines]
+    parsed = _parse(lines, indents, 0, indents[0])
     if parsed is None or len(parsed[0]) != 1 or parsed[0][0].body is None:
         return lines
     function = parsed[0][0]
