@@ -278,13 +278,7 @@ class ContainerGen(GenBase):
     def array(self, t: ArrayType, s: str, path: str) -> str:
         out = self.out_var("l")
         bad = f"not isinstance({s}, (list, tuple, set, frozenset))" if self.enc else f"type({s}) is not list"
-        length: list[tuple[str, str, str]] = []
-        if t.minItems is not None:
-            length.append((f"len({s}) < {t.minItems}", "min_items", f"`array` of length >= {t.minItems}"))
-        if t.maxItems is not None:
-            length.append((f"len({s}) > {t.maxItems}", "max_items", f"`array` of length <= {t.maxItems}"))
-        if t.uniqueItems:
-            length.append((f"_has_duplicates({s})", "unique_items", "`array` of unique items"))
+        length = array_bounds(t, s)
         if self.fast:
             self.w.fail_if(merge_ranges([bad, *(c for c, _, _ in length)]), self.fail)
             self.array_fast(t, s, out)
@@ -561,3 +555,15 @@ class ContainerGen(GenBase):
                 with self.w.indent():
                     self.w.line(f"{out} = {fn}({s}, {path}, issues)")
         return out
+
+
+def array_bounds(t: ArrayType, s: str) -> list[tuple[str, str, str]]:
+    """An array's own checks beyond its type, as (failing test on `s`, issue code, expected)."""
+    length: list[tuple[str, str, str]] = []
+    if t.minItems is not None:
+        length.append((f"len({s}) < {t.minItems}", "min_items", f"`array` of length >= {t.minItems}"))
+    if t.maxItems is not None:
+        length.append((f"len({s}) > {t.maxItems}", "max_items", f"`array` of length <= {t.maxItems}"))
+    if t.uniqueItems:
+        length.append((f"_has_duplicates({s})", "unique_items", "`array` of unique items"))
+    return length
