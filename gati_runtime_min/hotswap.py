@@ -43,7 +43,7 @@ from typing import Any, Final
 from gati_runtime_min.app import GatiApp
 from gati_runtime_min.errors import ManifestError
 from gati_runtime_min.hotswap_code import ChunkedImporter
-from gati_runtime_min.loader import add_source_roots, read_json
+from gati_runtime_min.loader import put_source_roots_on_path, read_json
 from gati_runtime_min.stamps import ArtifactCache
 
 Scope = MutableMapping[str, Any]
@@ -99,11 +99,6 @@ class HotSwapApp:
         self._validators_digest = self._validators_version()
         self._importer = ChunkedImporter()
         self._own_files: dict[str, bool] = {}  # file -> whether it is the app's own source
-        # the validators are imported before the build is loaded, and import the app's modules
-        with contextlib.suppress(ManifestError):  # an unusable build: `GatiApp` says why
-            manifest = read_json(self.build_dir, "manifest.json")
-            if isinstance(manifest, dict):
-                add_source_roots(self.build_dir, manifest)
         with _gc_paused():
             self._current = _Generation(
                 GatiApp(self.build_dir, validators=self._load_validators(), artifacts=self._artifacts), 1
@@ -254,6 +249,13 @@ class HotSwapApp:
         init = self.build_dir / "validators" / "__init__.py"
         if not init.is_file():
             return None  # `load_build` says so
+        try:
+            manifest = read_json(self.build_dir, "manifest.json")
+        except ManifestError:
+            return None  # `load_build` says so
+        if not isinstance(manifest, dict):
+            return None
+        put_source_roots_on_path(self.build_dir, manifest)  # the validators import the app's own types
         digest = hashlib.sha256(str(self.build_dir).encode()).hexdigest()[:12]
         try:
             module = self._importer.load(init, f"_gati_validators_{digest}_h")

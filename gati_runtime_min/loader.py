@@ -284,17 +284,6 @@ def _hook(raw: Any, file: str) -> HookSpec:
     )
 
 
-def add_source_roots(bdir: Path, manifest: Mapping[str, Any]) -> Path:
-    """Put the project's source roots (`manifest.json`'s `sourceRoots`) first on `sys.path`, so
-    that the handlers and the generated validators that import them can be imported; the project root."""
-    project_root = (bdir / str(manifest.get("projectRoot", ".."))).resolve()
-    for root in reversed(manifest.get("sourceRoots") or ["."]):
-        p = str((project_root / root).resolve())
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    return project_root
-
-
 def load_validators(
     build_dir: Path, rel: str = "validators", needs: tuple[str, ...] = ("HANDLERS", "DecodeError")
 ) -> ModuleType:
@@ -319,6 +308,17 @@ def load_validators(
         if not hasattr(module, attr):
             raise ManifestError(str(init), f"does not define {attr}; rebuild with `gatic build`")
     return module
+
+
+def put_source_roots_on_path(bdir: Path, manifest: Mapping[str, Any]) -> Path:
+    """Make the app's source roots importable (the handlers, and the validators that import the
+    app's own enums and models); the project root."""
+    project_root = (bdir / str(manifest.get("projectRoot", ".."))).resolve()
+    for root in reversed(manifest.get("sourceRoots") or ["."]):
+        p = str((project_root / root).resolve())
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    return project_root
 
 
 def load_build(
@@ -346,7 +346,7 @@ def load_build(
     app = _need(manifest, "app", str, mfile)
     entries = _need(manifest, "handlers", list, mfile)
     _check_artifacts(bdir, manifest, artifacts)
-    project_root = add_source_roots(bdir, manifest)
+    project_root = put_source_roots_on_path(bdir, manifest)
     gtypes = read("gtypes.json") if (bdir / "gtypes.json").exists() else {}
     if validators is None:
         validators = load_validators(bdir)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, assert_never
 
+from gati_compiler.emit._pytidy import tidy
 from gati_compiler.emit._valwriter import CodeWriter
 from gati_compiler.emit.render import py_ident, py_str
 from gati_compiler.ir.canonical import reachable
@@ -401,6 +402,7 @@ class GenBase:
         self.w.line(f"return {result}")
         if self.guard:
             self.w.lines = drop_unread_flags(self.w.lines)
+        self.w.lines = tidy(self.w.lines)
         return header + "\n" + self.w.text().rstrip("\n")
 
     def tmp(self, prefix: str = "t") -> str:

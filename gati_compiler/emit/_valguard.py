@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from gati_compiler.emit._valbase import _PLAIN_LITERAL, FAIL, describe, merge_ranges
-from gati_compiler.emit._valcontainer import ContainerGen
+from gati_compiler.emit._valcontainer import ContainerGen, array_bounds
 from gati_compiler.emit._valwriter import CodeWriter
 from gati_compiler.emit.render import py_str
 from gati_compiler.ir.gtype import AnyType, ArrayType, GType, ObjectType, Property, RefType, UnionType
@@ -231,13 +231,7 @@ class GuardedGen(ContainerGen):
             self.not_a(s, path, missing, "array")
         self.w.line("else:")
         with self.w.indent():
-            length: list[tuple[str, str, str]] = []
-            if t.minItems is not None:
-                length.append((f"len({s}) < {t.minItems}", "min_items", f"`array` of length >= {t.minItems}"))
-            if t.maxItems is not None:
-                length.append((f"len({s}) > {t.maxItems}", "max_items", f"`array` of length <= {t.maxItems}"))
-            if t.uniqueItems:
-                length.append((f"_has_duplicates({s})", "unique_items", "`array` of unique items"))
+            length = array_bounds(t, s)
             if length:
 
                 def fast() -> None:

@@ -58,6 +58,39 @@ def py_ident(value: str) -> str:
     return ident
 
 
+# a pattern's literal on its own line (4 of indentation, a comma) within the project's 120
+# columns stays whole: `ruff format` would join the pieces of one that fits
+_WHOLE: Final = 115
+# a piece of a longer one: its literal stays within the lines our writer keeps
+_PIECE: Final = 76
+
+
+def pattern_literals(pattern: str) -> tuple[str, ...]:
+    """`pattern` as one literal, or as literals of at most `_PIECE` characters that Python joins
+    back (implicit concatenation); a cut falls after a `|` where one is near, else after a group
+    or a class, never after `\\`."""
+    whole = py_str(pattern)
+    if len(whole) <= _WHOLE:
+        return (whole,)
+    pieces: list[str] = []
+    rest = pattern
+    while rest:
+        end = min(len(rest), _PIECE - 2)
+        while end > 1 and len(py_str(rest[:end])) > _PIECE:
+            end -= 1
+        if end < len(rest):
+            for marks in ("|", ")]"):
+                cut = max(rest.rfind(mark, 0, end) for mark in marks)
+                if cut >= end // 2:
+                    end = cut + 1
+                    break
+            while end > 1 and rest[end - 1] == "\\":
+                end -= 1
+        pieces.append(py_str(rest[:end]))
+        rest = rest[end:]
+    return tuple(pieces)
+
+
 def ts_str(value: str) -> str:
     """A TypeScript string literal (JSON string syntax is valid TS)."""
     return json.dumps(value, ensure_ascii=False)
@@ -77,6 +110,7 @@ def make_environment() -> jinja2.Environment:
     )
     env.filters["py_str"] = py_str
     env.filters["py_ident"] = py_ident
+    env.filters["pattern_literals"] = pattern_literals
     env.filters["ts_str"] = ts_str
     env.filters["canonical_json"] = canonical_json
     return env

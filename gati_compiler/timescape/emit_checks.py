@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gati_compiler.emit._pytidy import tidy_predicate
 from gati_compiler.emit._valbase import ecma_anchors
 from gati_compiler.emit.render import py_str
 from gati_compiler.ir.gtype import (
@@ -243,9 +244,12 @@ def checks_source(
     ]
     lines += [f"{name}: Final = {expr}" for expr, name in module.consts.items()]
     for fn in module.functions.values():
-        lines += ["", "", *fn]
+        lines += ["", "", *tidy_predicate(fn)]
     lines += ["", ""]
     for table, rows in (("BODIES", bodies), ("RESPONSES", responses)):
+        if not rows:
+            lines.append(f"{table}: Final[dict[str, Callable[[Any], bool]]] = {{}}")
+            continue
         lines.append(f"{table}: Final[dict[str, Callable[[Any], bool]]] = {{")
         lines += [f"    {py_str(key)}: {name}," for key, name in rows.items()]
         lines.append("}")

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC as _UTC
 from datetime import date as _date
 from datetime import datetime as _datetime
 from datetime import time as _time
@@ -226,22 +227,73 @@ def _kp(path: str, key: object) -> str:
 
 
 _RE_DATE: Final = re.compile(
-    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)$",
+    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)$",
 )
 _RE_DATE_TIME: Final = re.compile(
-    "^(?:(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?|\\+?(?:0*(?:[0-9][0-9]{0,13}|1[0-9]{14}|2[0-4][0-9]{13}|25[0-2][0-9]{12}|253[0-3][0-9]{11}|25340[0-1][0-9]{9}|253402[0-2][0-9]{8}|253402300[0-6][0-9]{5}|2534023007[0-8][0-9]{4}|25340230079[0-8][0-9]{3}|253402300799[0-8][0-9]{2}|2534023007999[0-8][0-9]{1}|25340230079999[0-7]|253402300799998)(?:\\.[0-9]*)?|0*253402300799999(?:\\.(?:|9|98|984|9843|98437|[0-8][0-9]*|9[0-7][0-9]*|98[0-3][0-9]*|984[0-2][0-9]*|9843[0-6][0-9]*|98437[0-4][0-9]*))?|\\.[0-9]+)|-(?:0*(?:[0-9][0-9]{0,12}|[1-5][0-9]{13}|6[0-1][0-9]{12}|620[0-9]{11}|621[0-2][0-9]{10}|6213[0-4][0-9]{9}|62135[0-4][0-9]{8}|621355[0-8][0-9]{7}|6213559[0-5][0-9]{6}|62135596[0-6][0-9]{5}|621355967[0-8][0-9]{4}|6213559679[0-8][0-9]{3}|62135596799[0-8][0-9]{2}|621355967999[0-8][0-9]{1}|6213559679999[0-8]|62135596799999)(?:\\.[0-9]*)?|0*62135596800000(?:\\.(?:|0|00|003|0039|00390|003906|0039062|003906250*|00[0-2][0-9]*|003[0-8][0-9]*|00390[0-5][0-9]*|003906[0-1][0-9]*|0039062[0-4][0-9]*))?|\\.[0-9]+))$",
+    "^(?:(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)[Tt _](?:[01][0-9]|"
+    "2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|"
+    "2[0-3]):?[0-5][0-9])?|\\+?(?:0*(?:[0-9][0-9]{0,13}|1[0-9]{14}|"
+    "2[0-4][0-9]{13}|25[0-2][0-9]{12}|253[0-3][0-9]{11}|25340[0-1][0-9]{9}|"
+    "253402[0-2][0-9]{8}|253402300[0-6][0-9]{5}|2534023007[0-8][0-9]{4}|"
+    "25340230079[0-8][0-9]{3}|253402300799[0-8][0-9]{2}|"
+    "2534023007999[0-8][0-9]{1}|25340230079999[0-7]|"
+    "253402300799998)(?:\\.[0-9]*)?|0*253402300799999(?:\\.(?:|9|98|984|9843|"
+    "98437|[0-8][0-9]*|9[0-7][0-9]*|98[0-3][0-9]*|984[0-2][0-9]*|"
+    "9843[0-6][0-9]*|98437[0-4][0-9]*))?|\\.[0-9]+)|-(?:0*(?:[0-9][0-9]{0,12}|"
+    "[1-5][0-9]{13}|6[0-1][0-9]{12}|620[0-9]{11}|621[0-2][0-9]{10}|"
+    "6213[0-4][0-9]{9}|62135[0-4][0-9]{8}|621355[0-8][0-9]{7}|"
+    "6213559[0-5][0-9]{6}|62135596[0-6][0-9]{5}|621355967[0-8][0-9]{4}|"
+    "6213559679[0-8][0-9]{3}|62135596799[0-8][0-9]{2}|"
+    "621355967999[0-8][0-9]{1}|6213559679999[0-8]|"
+    "62135596799999)(?:\\.[0-9]*)?|0*62135596800000(?:\\.(?:|0|00|003|0039|"
+    "00390|003906|0039062|003906250*|00[0-2][0-9]*|003[0-8][0-9]*|"
+    "00390[0-5][0-9]*|003906[0-1][0-9]*|0039062[0-4][0-9]*))?|\\.[0-9]+))$",
 )
 _RE_DATE_TIME_ISO: Final = re.compile(
-    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$",
+    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)[Tt _](?:[01][0-9]|"
+    "2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|"
+    "2[0-3]):?[0-5][0-9])?$",
 )
 _RE_DECIMAL: Final = re.compile(
     "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?0*[0-9]{1,18})?[ \\t\\n\\r]*$",
 )
 _RE_DURATION: Final = re.compile(
-    "^(?:[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))|[-+]?(?:0*(?:[0-9][0-9]{0,7}|[1-8][0-9]{8}|9[0-8][0-9]{7}|99[0-8][0-9]{6}|999[0-8][0-9]{5}|9999[0-8][0-9]{4}|99999[0-8][0-9]{3}|999999[0-8][0-9]{2}|9999999[0-8][0-9]{1}|99999999[0-8]|999999999) ?[dD](?:ays?|AYS?)?,? ?(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*[0-9]:[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?)?|(?:0+(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)|(?:[1-9][0-9][0-9]{0,7}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?))$",
+    "^(?:[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|"
+    "[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|"
+    "[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|"
+    "T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))|"
+    "[-+]?(?:0*(?:[0-9][0-9]{0,7}|[1-8][0-9]{8}|9[0-8][0-9]{7}|99[0-8][0-9]{6}|"
+    "999[0-8][0-9]{5}|9999[0-8][0-9]{4}|99999[0-8][0-9]{3}|999999[0-8][0-9]{2}|"
+    "9999999[0-8][0-9]{1}|99999999[0-8]|999999999) ?[dD](?:ays?|"
+    "AYS?)?,? ?(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)"
+    "?)?|0*[0-9]:[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?)?|"
+    "(?:0+(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)|"
+    "(?:[1-9][0-9][0-9]{0,7}|1[0-9]{9}|2[0-3][0-9]{8}|"
+    "2400000000)):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|"
+    "0*(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|"
+    "2400000000):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?))$",
 )
 _RE_DURATION_ISO: Final = re.compile(
-    "^[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))$",
+    "^[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|"
+    "[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|"
+    "[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|"
+    "T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))$",
 )
 _RE_INT_KEY: Final = re.compile(
     "^-?(?:0|[1-9][0-9]*)$",
@@ -253,9 +305,12 @@ _RE_TIME: Final = re.compile(
     "^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$",
 )
 _RE_UUID: Final = re.compile(
-    "^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\}|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+    "^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\\{[0-9a-fA-F]{8}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\}|"
+    "urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{12})$",
 )
-_UTC: Final = _timezone.utc
 
 
 def _tz(text: str) -> _timezone | None:
@@ -973,10 +1028,8 @@ def _dec_Author(v: Any) -> Any:
             if x6 is None:
                 return _FAIL
             o7 = x6
-    if a5 is not _MISSING:
-        if a5 is not None:
-            if type(a5) is not str or _RE0.search(a5) is None:
-                return _FAIL
+    if a5 is not _MISSING and a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+        return _FAIL
     c8 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
     if len(v) != c8:
         return _FAIL
@@ -1056,9 +1109,8 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o8 = o10
         if a5 is not _MISSING:
             try:
-                if a5 is not None:
-                    if type(a5) is not str or _RE0.search(a5) is None:
-                        raise _Miss
+                if a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a5 is not None:
@@ -1136,10 +1188,7 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    if len(a6) == 2:
-        o12 = a6
-    else:
-        o12 = {"amount": a13, "currency": a14}
+    o12 = a6 if len(a6) == 2 else {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
@@ -1286,10 +1335,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
                         _show(issues, path + ".price.currency", _E23, a16)
             if not failed:
-                if len(a6) == 2:
-                    o14 = a6
-                else:
-                    o14 = {"amount": a15, "currency": a16}
+                o14 = a6 if len(a6) == 2 else {"amount": a15, "currency": a16}
             elif len(issues) == k0:
                 o14 = {"amount": a15, "currency": a16}
         if a7 is not _MISSING:
@@ -1362,21 +1408,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 a10 = n25
-        if not failed:
-            o1 = {
-                "title": a2,
-                "isbn": a3,
-                "author_id": a4,
-                "genre": e12,
-                "price": o14,
-                "id": a9,
-                "in_stock": a10,
-            }
-            if a7 is not _MISSING:
-                o1["published"] = x18
-            if a8 is not _MISSING:
-                o1["tags"] = l20
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "title": a2,
                 "isbn": a3,
@@ -1400,9 +1432,8 @@ def _dec_BookPatch(v: Any) -> Any:
     a3 = v.get("price", _MISSING)
     a4 = v.get("genre", _MISSING)
     a5 = v.get("in_stock", _MISSING)
-    if a2 is not _MISSING:
-        if type(a2) is not str or not 1 <= len(a2) <= 200:
-            return _FAIL
+    if a2 is not _MISSING and (type(a2) is not str or not 1 <= len(a2) <= 200):
+        return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not dict:
             return _FAIL
@@ -1416,17 +1447,13 @@ def _dec_BookPatch(v: Any) -> Any:
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
             return _FAIL
         o6: dict[str, Any]
-        if len(a3) == 2:
-            o6 = a3
-        else:
-            o6 = {"amount": a7, "currency": a8}
+        o6 = a3 if len(a3) == 2 else {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
         e9: Any = _EN10.get(a4) if type(a4) is str else None
         if e9 is None:
             return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
+    if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+        return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
         o1["title"] = a2
@@ -1451,16 +1478,15 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("price", _MISSING)
         a4 = v.get("genre", _MISSING)
         a5 = v.get("in_stock", _MISSING)
-        if a2 is not _MISSING:
-            if type(a2) is not str or not 1 <= len(a2) <= 200:
-                failed = True
-                if type(a2) is not str:
-                    _type(issues, path + ".title", "`str`", a2)
-                else:
-                    if len(a2) < 1:
-                        _bad(issues, path + ".title", _E4, a2)
-                    if len(a2) > 200:
-                        _bad(issues, path + ".title", _E12, a2)
+        if a2 is not _MISSING and (type(a2) is not str or not 1 <= len(a2) <= 200):
+            failed = True
+            if type(a2) is not str:
+                _type(issues, path + ".title", "`str`", a2)
+            else:
+                if len(a2) < 1:
+                    _bad(issues, path + ".title", _E4, a2)
+                if len(a2) > 200:
+                    _bad(issues, path + ".title", _E12, a2)
         if a3 is not _MISSING:
             o6: Any
             if type(a3) is not dict:
@@ -1496,10 +1522,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
                             _show(issues, path + ".price.currency", _E23, a8)
                 if not failed:
-                    if len(a3) == 2:
-                        o6 = a3
-                    else:
-                        o6 = {"amount": a7, "currency": a8}
+                    o6 = a3 if len(a3) == 2 else {"amount": a7, "currency": a8}
                 elif len(issues) == k0:
                     o6 = {"amount": a7, "currency": a8}
         if a4 is not _MISSING:
@@ -1513,29 +1536,18 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if e11 is None:
                     _show(issues, path + ".genre", _E18, a4)
                 e10 = e11
-        if a5 is not _MISSING:
-            if type(a5) is not int or a5 < 0:
-                failed = True
-                n12: Any = a5
-                if type(n12) is float and n12.is_integer():
-                    n12 = int(n12)
-                if type(n12) is not int:
-                    _type(issues, path + ".in_stock", "`int`", n12)
-                else:
-                    if n12 < 0:
-                        _bad_num(issues, path + ".in_stock", _E21, n12)
-                a5 = n12
-        if not failed:
-            o1 = {}
-            if a2 is not _MISSING:
-                o1["title"] = a2
-            if a3 is not _MISSING:
-                o1["price"] = o6
-            if a4 is not _MISSING:
-                o1["genre"] = e10
-            if a5 is not _MISSING:
-                o1["in_stock"] = a5
-        elif len(issues) == k0:
+        if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+            failed = True
+            n12: Any = a5
+            if type(n12) is float and n12.is_integer():
+                n12 = int(n12)
+            if type(n12) is not int:
+                _type(issues, path + ".in_stock", "`int`", n12)
+            else:
+                if n12 < 0:
+                    _bad_num(issues, path + ".in_stock", _E21, n12)
+            a5 = n12
+        if not failed or len(issues) == k0:
             o1 = {}
             if a2 is not _MISSING:
                 o1["title"] = a2
@@ -1562,16 +1574,12 @@ def _dec_BookQuery(v: Any) -> Any:
             if e6 is None:
                 return _FAIL
             o7 = e6
-    if a3 is not _MISSING:
-        if a3 is not None:
-            if type(a3) is not int:
-                return _FAIL
-    if a4 is not _MISSING:
-        if type(a4) is not int or not 1 <= a4 <= 100:
-            return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
+    if a3 is not _MISSING and a3 is not None and type(a3) is not int:
+        return _FAIL
+    if a4 is not _MISSING and (type(a4) is not int or not 1 <= a4 <= 100):
+        return _FAIL
+    if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+        return _FAIL
     kw8: dict[str, Any] = {}
     if a2 is not _MISSING:
         kw8["genre"] = o7
@@ -1616,9 +1624,8 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o7 = o9
         if a3 is not _MISSING:
             try:
-                if a3 is not None:
-                    if type(a3) is not int:
-                        raise _Miss
+                if a3 is not None and type(a3) is not int:
+                    raise _Miss
             except _Miss:
                 failed = True
                 o11: Any = None
@@ -1632,32 +1639,30 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         pass
                     o11 = n10
                 a3 = o11
-        if a4 is not _MISSING:
-            if type(a4) is not int or not 1 <= a4 <= 100:
-                failed = True
-                n12: Any = a4
-                if type(n12) is float and n12.is_integer():
-                    n12 = int(n12)
-                if type(n12) is not int:
-                    _type(issues, path + ".limit", "`int`", n12)
-                else:
-                    if n12 < 1:
-                        _bad_num(issues, path + ".limit", _E16, n12)
-                    if n12 > 100:
-                        _bad_num(issues, path + ".limit", _E27, n12)
-                a4 = n12
-        if a5 is not _MISSING:
-            if type(a5) is not int or a5 < 0:
-                failed = True
-                n13: Any = a5
-                if type(n13) is float and n13.is_integer():
-                    n13 = int(n13)
-                if type(n13) is not int:
-                    _type(issues, path + ".offset", "`int`", n13)
-                else:
-                    if n13 < 0:
-                        _bad_num(issues, path + ".offset", _E21, n13)
-                a5 = n13
+        if a4 is not _MISSING and (type(a4) is not int or not 1 <= a4 <= 100):
+            failed = True
+            n12: Any = a4
+            if type(n12) is float and n12.is_integer():
+                n12 = int(n12)
+            if type(n12) is not int:
+                _type(issues, path + ".limit", "`int`", n12)
+            else:
+                if n12 < 1:
+                    _bad_num(issues, path + ".limit", _E16, n12)
+                if n12 > 100:
+                    _bad_num(issues, path + ".limit", _E27, n12)
+            a4 = n12
+        if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+            failed = True
+            n13: Any = a5
+            if type(n13) is float and n13.is_integer():
+                n13 = int(n13)
+            if type(n13) is not int:
+                _type(issues, path + ".offset", "`int`", n13)
+            else:
+                if n13 < 0:
+                    _bad_num(issues, path + ".offset", _E21, n13)
+            a5 = n13
         if not failed:
             kw14: dict[str, Any] = {}
             if a2 is not _MISSING:
@@ -1709,10 +1714,7 @@ def _dec_Category(v: Any) -> Any:
         acc8.append(r7)
     l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a4:
-        o1 = v
-    else:
-        o1 = {"slug": a2, "name": a3, "children": l5}
+    o1 = v if len(v) == 3 and l5 is a4 else {"slug": a2, "name": a3, "children": l5}
     return o1
 
 
@@ -1779,10 +1781,15 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not failed or len(issues) == k0:
                 l5 = a4 if acc10 is None else acc10
         if not failed:
-            if len(v) == 3 and l5 is a4:
-                o1 = v
-            else:
-                o1 = {"slug": a2, "name": a3, "children": l5}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a4
+                else {
+                    "slug": a2,
+                    "name": a3,
+                    "children": l5,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"slug": a2, "name": a3, "children": l5}
     return o1
@@ -1891,9 +1898,7 @@ def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if x9 is None:
                         _show(issues, path + ".sent_at", _E37, a5)
                 x8 = x9
-        if not failed:
-            o1 = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x8}
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x8}
     return o1
 
@@ -1947,10 +1952,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"amount": a2, "currency": a3}
+    o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
     return o1
 
 
@@ -1991,10 +1993,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E23, a3)
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"amount": a2, "currency": a3}
+            o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
         elif len(issues) == k0:
             o1 = {"amount": a2, "currency": a3}
     return o1
@@ -2020,10 +2019,8 @@ def _dec_NewAuthor(v: Any) -> Any:
             if x5 is None:
                 return _FAIL
             o6 = x5
-    if a4 is not _MISSING:
-        if a4 is not None:
-            if type(a4) is not str or _RE0.search(a4) is None:
-                return _FAIL
+    if a4 is not _MISSING and a4 is not None and (type(a4) is not str or _RE0.search(a4) is None):
+        return _FAIL
     c7 = 1 + (a3 is not _MISSING) + (a4 is not _MISSING)
     if len(v) != c7:
         return _FAIL
@@ -2088,9 +2085,8 @@ def _dec_NewAuthor_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o6 = o8
         if a4 is not _MISSING:
             try:
-                if a4 is not None:
-                    if type(a4) is not str or _RE0.search(a4) is None:
-                        raise _Miss
+                if a4 is not None and (type(a4) is not str or _RE0.search(a4) is None):
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a4 is not None:
@@ -2166,10 +2162,7 @@ def _dec_NewBook(v: Any) -> Any:
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
         return _FAIL
     o10: dict[str, Any]
-    if len(a6) == 2:
-        o10 = a6
-    else:
-        o10 = {"amount": a11, "currency": a12}
+    o10 = a6 if len(a6) == 2 else {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
@@ -2306,10 +2299,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
                         _show(issues, path + ".price.currency", _E23, a14)
             if not failed:
-                if len(a6) == 2:
-                    o12 = a6
-                else:
-                    o12 = {"amount": a13, "currency": a14}
+                o12 = a6 if len(a6) == 2 else {"amount": a13, "currency": a14}
             elif len(issues) == k0:
                 o12 = {"amount": a13, "currency": a14}
         if a7 is not _MISSING:
@@ -2356,19 +2346,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         acc21 = [*a8[:j20], i19]
                 if not failed or len(issues) == k0:
                     l18 = a8 if acc21 is None else acc21
-        if not failed:
-            o1 = {
-                "title": a2,
-                "isbn": a3,
-                "author_id": a4,
-                "genre": e10,
-                "price": o12,
-            }
-            if a7 is not _MISSING:
-                o1["published"] = x16
-            if a8 is not _MISSING:
-                o1["tags"] = l18
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "title": a2,
                 "isbn": a3,
@@ -2410,10 +2388,7 @@ def _dec_NewOrder(v: Any) -> Any:
         if type(a10) is not int or not 1 <= a10 <= 50:
             return _FAIL
         o8: dict[str, Any]
-        if len(i7) == 2:
-            o8 = i7
-        else:
-            o8 = {"book_id": a9, "quantity": a10}
+        o8 = i7 if len(i7) == 2 else {"book_id": a9, "quantity": a10}
         if o8 is not i7:
             same12 = False
         acc11.append(o8)
@@ -2439,24 +2414,23 @@ def _dec_NewOrder(v: Any) -> Any:
     if type(a18) is not str or not 2 <= len(a18) <= 2:
         return _FAIL
     o13: dict[str, Any]
-    if len(a3) == 5:
-        o13 = a3
-    else:
-        o13 = {
+    o13 = (
+        a3
+        if len(a3) == 5
+        else {
             "name": a14,
             "street": a15,
             "city": a16,
             "postcode": a17,
             "country": a18,
         }
+    )
     if a4 is not _MISSING:
         e19: Any = _EN40.get(a4) if type(a4) is int else None
         if e19 is None:
             return _FAIL
-    if a5 is not _MISSING:
-        if a5 is not None:
-            if type(a5) is not str:
-                return _FAIL
+    if a5 is not _MISSING and a5 is not None and type(a5) is not str:
+        return _FAIL
     o1: dict[str, Any] = {"lines": l6, "ship_to": o13}
     if a4 is not _MISSING:
         o1["priority"] = e19
@@ -2578,10 +2552,14 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a11 = n13
                     if not failed:
-                        if len(i7) == 2:
-                            o9 = i7
-                        else:
-                            o9 = {"book_id": a10, "quantity": a11}
+                        o9 = (
+                            i7
+                            if len(i7) == 2
+                            else {
+                                "book_id": a10,
+                                "quantity": a11,
+                            }
+                        )
                     elif len(issues) == k0:
                         o9 = {"book_id": a10, "quantity": a11}
                 if acc14 is not None:
@@ -2664,16 +2642,17 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if len(a20) > 2:
                             _bad(issues, path + ".ship_to.country", _E55, a20)
             if not failed:
-                if len(a3) == 5:
-                    o15 = a3
-                else:
-                    o15 = {
+                o15 = (
+                    a3
+                    if len(a3) == 5
+                    else {
                         "name": a16,
                         "street": a17,
                         "city": a18,
                         "postcode": a19,
                         "country": a20,
                     }
+                )
             elif len(issues) == k0:
                 o15 = {
                     "name": a16,
@@ -2698,9 +2677,8 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e21 = e23
         if a5 is not _MISSING:
             try:
-                if a5 is not None:
-                    if type(a5) is not str:
-                        raise _Miss
+                if a5 is not None and type(a5) is not str:
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a5 is not None:
@@ -2708,13 +2686,7 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".gift_note", "`str`", a5)
                     else:
                         pass
-        if not failed:
-            o1 = {"lines": l6, "ship_to": o15}
-            if a4 is not _MISSING:
-                o1["priority"] = e21
-            if a5 is not _MISSING:
-                o1["gift_note"] = a5
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"lines": l6, "ship_to": o15}
             if a4 is not _MISSING:
                 o1["priority"] = e21
@@ -2739,10 +2711,7 @@ def _dec_NormalizedIsbn(v: Any) -> Any:
     if type(a4) is not bool:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 3:
-        o1 = v
-    else:
-        o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+    o1 = v if len(v) == 3 else {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
     return o1
 
 
@@ -2788,10 +2757,15 @@ def _dec_NormalizedIsbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if type(a4) is not bool:
                     _type(issues, path + ".was_isbn10", "`bool`", a4)
         if not failed:
-            if len(v) == 3:
-                o1 = v
-            else:
-                o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+            o1 = (
+                v
+                if len(v) == 3
+                else {
+                    "isbn13": a2,
+                    "prefix": a3,
+                    "was_isbn10": a4,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
     return o1
@@ -2835,10 +2809,7 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        if len(i12) == 2:
-            o13 = i12
-        else:
-            o13 = {"book_id": a14, "quantity": a15}
+        o13 = i12 if len(i12) == 2 else {"book_id": a14, "quantity": a15}
         if o13 is not i12:
             same17 = False
         acc16.append(o13)
@@ -2864,16 +2835,17 @@ def _dec_Order(v: Any) -> Any:
     if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
     o18: dict[str, Any]
-    if len(a5) == 5:
-        o18 = a5
-    else:
-        o18 = {
+    o18 = (
+        a5
+        if len(a5) == 5
+        else {
             "name": a19,
             "street": a20,
             "city": a21,
             "postcode": a22,
             "country": a23,
         }
+    )
     if type(a6) is not dict:
         return _FAIL
     try:
@@ -2886,10 +2858,7 @@ def _dec_Order(v: Any) -> Any:
     if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
     o24: dict[str, Any]
-    if len(a6) == 2:
-        o24 = a6
-    else:
-        o24 = {"amount": a25, "currency": a26}
+    o24 = a6 if len(a6) == 2 else {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
     x27 = _parse_date_time(a7)
@@ -2899,10 +2868,8 @@ def _dec_Order(v: Any) -> Any:
         e28: Any = _EN40.get(a8) if type(a8) is int else None
         if e28 is None:
             return _FAIL
-    if a9 is not _MISSING:
-        if a9 is not None:
-            if type(a9) is not str:
-                return _FAIL
+    if a9 is not _MISSING and a9 is not None and type(a9) is not str:
+        return _FAIL
     kw29: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -3060,10 +3027,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a17 = n19
                     if not failed:
-                        if len(i13) == 2:
-                            o15 = i13
-                        else:
-                            o15 = {"book_id": a16, "quantity": a17}
+                        o15 = (
+                            i13
+                            if len(i13) == 2
+                            else {
+                                "book_id": a16,
+                                "quantity": a17,
+                            }
+                        )
                     elif len(issues) == k0:
                         o15 = {"book_id": a16, "quantity": a17}
                 if acc20 is not None:
@@ -3146,16 +3117,17 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if len(a26) > 2:
                             _bad(issues, path + ".ship_to.country", _E55, a26)
             if not failed:
-                if len(a5) == 5:
-                    o21 = a5
-                else:
-                    o21 = {
+                o21 = (
+                    a5
+                    if len(a5) == 5
+                    else {
                         "name": a22,
                         "street": a23,
                         "city": a24,
                         "postcode": a25,
                         "country": a26,
                     }
+                )
             elif len(issues) == k0:
                 o21 = {
                     "name": a22,
@@ -3201,10 +3173,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
                         _show(issues, path + ".total.currency", _E23, a29)
             if not failed:
-                if len(a6) == 2:
-                    o27 = a6
-                else:
-                    o27 = {"amount": a28, "currency": a29}
+                o27 = a6 if len(a6) == 2 else {"amount": a28, "currency": a29}
             elif len(issues) == k0:
                 o27 = {"amount": a28, "currency": a29}
         try:
@@ -3242,9 +3211,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e33 = e35
         if a9 is not _MISSING:
             try:
-                if a9 is not None:
-                    if type(a9) is not str:
-                        raise _Miss
+                if a9 is not None and type(a9) is not str:
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a9 is not None:
@@ -3288,12 +3256,10 @@ def _dec_OrderFilter(v: Any) -> Any:
         return _FAIL
     a2 = v.get("status", _MISSING)
     a3 = v.get("limit", _MISSING)
-    if a2 is not _MISSING:
-        if not (type(a2) is str and a2 in _S63):
-            return _FAIL
-    if a3 is not _MISSING:
-        if type(a3) is not int or not 1 <= a3 <= 100:
-            return _FAIL
+    if a2 is not _MISSING and not (type(a2) is str and a2 in _S63):
+        return _FAIL
+    if a3 is not _MISSING and (type(a3) is not int or not 1 <= a3 <= 100):
+        return _FAIL
     o1: dict[str, Any]
     if len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING):
         o1 = v
@@ -3316,25 +3282,23 @@ def _dec_OrderFilter_c(v: Any, path: str, issues: list[Issue]) -> Any:
     else:
         a2 = v.get("status", _MISSING)
         a3 = v.get("limit", _MISSING)
-        if a2 is not _MISSING:
+        if a2 is not _MISSING and not (type(a2) is str and a2 in _S63):
+            failed = True
             if not (type(a2) is str and a2 in _S63):
-                failed = True
-                if not (type(a2) is str and a2 in _S63):
-                    _show(issues, path + ".status", _E66, a2)
-        if a3 is not _MISSING:
-            if type(a3) is not int or not 1 <= a3 <= 100:
-                failed = True
-                n4: Any = a3
-                if type(n4) is float and n4.is_integer():
-                    n4 = int(n4)
-                if type(n4) is not int:
-                    _type(issues, path + ".limit", "`int`", n4)
-                else:
-                    if n4 < 1:
-                        _bad_num(issues, path + ".limit", _E16, n4)
-                    if n4 > 100:
-                        _bad_num(issues, path + ".limit", _E27, n4)
-                a3 = n4
+                _show(issues, path + ".status", _E66, a2)
+        if a3 is not _MISSING and (type(a3) is not int or not 1 <= a3 <= 100):
+            failed = True
+            n4: Any = a3
+            if type(n4) is float and n4.is_integer():
+                n4 = int(n4)
+            if type(n4) is not int:
+                _type(issues, path + ".limit", "`int`", n4)
+            else:
+                if n4 < 1:
+                    _bad_num(issues, path + ".limit", _E16, n4)
+                if n4 > 100:
+                    _bad_num(issues, path + ".limit", _E27, n4)
+            a3 = n4
         if not failed:
             if len(v) == 0 + (a2 is not _MISSING) + (a3 is not _MISSING):
                 o1 = v
@@ -3366,10 +3330,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"book_id": a2, "quantity": a3}
+    o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
     return o1
 
 
@@ -3419,10 +3380,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".quantity", _E46, n5)
                 a3 = n5
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"book_id": a2, "quantity": a3}
+            o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
         elif len(issues) == k0:
             o1 = {"book_id": a2, "quantity": a3}
     return o1
@@ -3459,10 +3417,7 @@ def _dec_OrderPlaced(v: Any) -> Any:
     if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
         return _FAIL
     o7: dict[str, Any]
-    if len(a5) == 2:
-        o7 = a5
-    else:
-        o7 = {"amount": a8, "currency": a9}
+    o7 = a5 if len(a5) == 2 else {"amount": a8, "currency": a9}
     o1: dict[str, Any] = {"order_id": x6, "name": a3, "books": a4, "total": o7}
     return o1
 
@@ -3564,15 +3519,10 @@ def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a11 == "EUR" or a11 == "USD" or a11 == "GBP"):
                         _show(issues, path + ".total.currency", _E23, a11)
             if not failed:
-                if len(a5) == 2:
-                    o9 = a5
-                else:
-                    o9 = {"amount": a10, "currency": a11}
+                o9 = a5 if len(a5) == 2 else {"amount": a10, "currency": a11}
             elif len(issues) == k0:
                 o9 = {"amount": a10, "currency": a11}
-        if not failed:
-            o1 = {"order_id": x6, "name": a3, "books": a4, "total": o9}
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"order_id": x6, "name": a3, "books": a4, "total": o9}
     return o1
 
@@ -3600,14 +3550,18 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same9 else acc8
     if type(a3) is not int:
         return _FAIL
-    if a4 is not None:
-        if type(a4) is not int:
-            return _FAIL
+    if a4 is not None and type(a4) is not int:
+        return _FAIL
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2:
-        o1 = v
-    else:
-        o1 = {"items": l5, "total": a3, "next_offset": a4}
+    o1 = (
+        v
+        if len(v) == 3 and l5 is a2
+        else {
+            "items": l5,
+            "total": a3,
+            "next_offset": a4,
+        }
+    )
     return o1
 
 
@@ -3668,9 +3622,8 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n11
         try:
-            if a4 is not None:
-                if type(a4) is not int:
-                    raise _Miss
+            if a4 is not None and type(a4) is not int:
+                raise _Miss
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -3688,10 +3641,15 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13 = n12
                 a4 = o13
         if not failed:
-            if len(v) == 3 and l5 is a2:
-                o1 = v
-            else:
-                o1 = {"items": l5, "total": a3, "next_offset": a4}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a2
+                else {
+                    "items": l5,
+                    "total": a3,
+                    "next_offset": a4,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
@@ -3733,10 +3691,7 @@ def _dec_QuoteQuery(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 100:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"country": a2, "items": a3}
+    o1 = v if len(v) == 2 else {"country": a2, "items": a3}
     return o1
 
 
@@ -3782,10 +3737,7 @@ def _dec_QuoteQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".items", _E27, n4)
                 a3 = n4
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"country": a2, "items": a3}
+            o1 = v if len(v) == 2 else {"country": a2, "items": a3}
         elif len(issues) == k0:
             o1 = {"country": a2, "items": a3}
     return o1
@@ -3817,10 +3769,7 @@ def _dec_Receipt(v: Any) -> Any:
     if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
         return _FAIL
     o6: dict[str, Any]
-    if len(a3) == 2:
-        o6 = a3
-    else:
-        o6 = {"amount": a7, "currency": a8}
+    o6 = a3 if len(a3) == 2 else {"amount": a7, "currency": a8}
     if type(a4) is not str or not 64 <= len(a4) <= 64:
         return _FAIL
     o1: dict[str, Any] = {"order_id": x5, "total": o6, "signature": a4}
@@ -3900,10 +3849,7 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
                         _show(issues, path + ".total.currency", _E23, a9)
             if not failed:
-                if len(a3) == 2:
-                    o7 = a3
-                else:
-                    o7 = {"amount": a8, "currency": a9}
+                o7 = a3 if len(a3) == 2 else {"amount": a8, "currency": a9}
             elif len(issues) == k0:
                 o7 = {"amount": a8, "currency": a9}
         if type(a4) is not str or not 64 <= len(a4) <= 64:
@@ -3918,9 +3864,7 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".signature", _E77, a4)
                     if len(a4) > 64:
                         _bad(issues, path + ".signature", _E78, a4)
-        if not failed:
-            o1 = {"order_id": x5, "total": o7, "signature": a4}
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"order_id": x5, "total": o7, "signature": a4}
     return o1
 
@@ -3947,10 +3891,17 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 5:
-        o1 = v
-    else:
-        o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
+    o1 = (
+        v
+        if len(v) == 5
+        else {
+            "name": a2,
+            "street": a3,
+            "city": a4,
+            "postcode": a5,
+            "country": a6,
+        }
+    )
     return o1
 
 
@@ -4028,16 +3979,17 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a6) > 2:
                         _bad(issues, path + ".country", _E55, a6)
         if not failed:
-            if len(v) == 5:
-                o1 = v
-            else:
-                o1 = {
+            o1 = (
+                v
+                if len(v) == 5
+                else {
                     "name": a2,
                     "street": a3,
                     "city": a4,
                     "postcode": a5,
                     "country": a6,
                 }
+            )
         elif len(issues) == k0:
             o1 = {
                 "name": a2,
@@ -4071,10 +4023,17 @@ def _dec_ShippingQuote(v: Any) -> Any:
     if type(a6) is not int or a6 < 1:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 5:
-        o1 = v
-    else:
-        o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
+    o1 = (
+        v
+        if len(v) == 5
+        else {
+            "country": a2,
+            "zone": a3,
+            "items": a4,
+            "cents": a5,
+            "days": a6,
+        }
+    )
     return o1
 
 
@@ -4161,16 +4120,17 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".days", _E16, n9)
                 a6 = n9
         if not failed:
-            if len(v) == 5:
-                o1 = v
-            else:
-                o1 = {
+            o1 = (
+                v
+                if len(v) == 5
+                else {
                     "country": a2,
                     "zone": a3,
                     "items": a4,
                     "cents": a5,
                     "days": a6,
                 }
+            )
         elif len(issues) == k0:
             o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
     return o1
@@ -4298,14 +4258,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 d18 = d19
-        if not failed:
-            o1 = {
-                "books": a2,
-                "authors": a3,
-                "orders_by_status": a4,
-                "revenue": d18,
-            }
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "books": a2,
                 "authors": a3,
@@ -4382,9 +4335,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         v[key6],
                         "Object contains unknown field `" + key6 + "`",
                     )
-        if not failed:
-            o1 = {"id": x3}
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"id": x3}
     return o1
 
@@ -4403,10 +4354,7 @@ def _dec_anon_2(v: Any) -> Any:
         return _FAIL
     o1: dict[str, Any]
     same4 = True
-    if same4:
-        o1 = v
-    else:
-        o1 = {"id": a2}
+    o1 = v if same4 else {"id": a2}
     return o1
 
 
@@ -4454,10 +4402,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     )
         if not failed:
             same6 = True
-            if same6:
-                o1 = v
-            else:
-                o1 = {"id": a2}
+            o1 = v if same6 else {"id": a2}
         elif len(issues) == k0:
             o1 = {"id": a2}
     return o1
@@ -4477,10 +4422,7 @@ def _dec_anon_3(v: Any) -> Any:
         return _FAIL
     o1: dict[str, Any]
     same4 = True
-    if same4:
-        o1 = v
-    else:
-        o1 = {"slug": a2}
+    o1 = v if same4 else {"slug": a2}
     return o1
 
 
@@ -4524,10 +4466,7 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     )
         if not failed:
             same5 = True
-            if same5:
-                o1 = v
-            else:
-                o1 = {"slug": a2}
+            o1 = v if same5 else {"slug": a2}
         elif len(issues) == k0:
             o1 = {"slug": a2}
     return o1
@@ -4547,10 +4486,7 @@ def _dec_anon_4(v: Any) -> Any:
         return _FAIL
     o1: dict[str, Any]
     same4 = True
-    if same4:
-        o1 = v
-    else:
-        o1 = {"isbn": a2}
+    o1 = v if same4 else {"isbn": a2}
     return o1
 
 
@@ -4594,10 +4530,7 @@ def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     )
         if not failed:
             same5 = True
-            if same5:
-                o1 = v
-            else:
-                o1 = {"isbn": a2}
+            o1 = v if same5 else {"isbn": a2}
         elif len(issues) == k0:
             o1 = {"isbn": a2}
     return o1
@@ -4620,10 +4553,7 @@ def _dec_anon_5(v: Any) -> Any:
         return _FAIL
     o1: dict[str, Any]
     same5 = True
-    if same5:
-        o1 = v
-    else:
-        o1 = {"country": a2, "items": a3}
+    o1 = v if same5 else {"country": a2, "items": a3}
     return o1
 
 
@@ -4682,10 +4612,7 @@ def _dec_anon_5_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     )
         if not failed:
             same7 = True
-            if same7:
-                o1 = v
-            else:
-                o1 = {"country": a2, "items": a3}
+            o1 = v if same7 else {"country": a2, "items": a3}
         elif len(issues) == k0:
             o1 = {"country": a2, "items": a3}
     return o1
@@ -4716,10 +4643,8 @@ def _enc_Author(v: Any) -> Any:
             else:
                 return _FAIL
             o8 = x6
-    if a5 is not _MISSING:
-        if a5 is not None:
-            if type(a5) is not str or _RE1e.search(a5) is None:
-                return _FAIL
+    if a5 is not _MISSING and a5 is not None and (type(a5) is not str or _RE1e.search(a5) is None):
+        return _FAIL
     c9 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
     if len(v) != c9:
         return _FAIL
@@ -5376,10 +5301,8 @@ def _enc_Order(v: Any) -> Any:
         e29 = a8.value if isinstance(a8, _m3.Priority) else a8
         if not (type(e29) is int and e29 in _N42e):
             return _FAIL
-    if a9 is not _MISSING:
-        if a9 is not None:
-            if type(a9) is not str:
-                return _FAIL
+    if a9 is not _MISSING and a9 is not None and type(a9) is not str:
+        return _FAIL
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -5626,9 +5549,8 @@ def _enc_Page_Book(v: Any) -> Any:
     l5 = acc8
     if type(a3) is not int:
         return _FAIL
-    if a4 is not None:
-        if type(a4) is not int:
-            return _FAIL
+    if a4 is not None and type(a4) is not int:
+        return _FAIL
     o1: dict[str, Any] = {"items": l5, "total": a3, "next_offset": a4}
     return o1
 
@@ -6116,10 +6038,8 @@ def _enc_anon(v: Any) -> Any:
                 else:
                     return _FAIL
                 o10 = x8
-        if a7 is not _MISSING:
-            if a7 is not None:
-                if type(a7) is not str or _RE1e.search(a7) is None:
-                    return _FAIL
+        if a7 is not _MISSING and a7 is not None and (type(a7) is not str or _RE1e.search(a7) is None):
+            return _FAIL
         c11 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
         if len(i2) != c11:
             return _FAIL
@@ -6307,10 +6227,8 @@ def _enc_anon_2(v: Any) -> Any:
             e31 = a10.value if isinstance(a10, _m3.Priority) else a10
             if not (type(e31) is int and e31 in _N42e):
                 return _FAIL
-        if a11 is not _MISSING:
-            if a11 is not None:
-                if type(a11) is not str:
-                    return _FAIL
+        if a11 is not _MISSING and a11 is not None and type(a11) is not str:
+            return _FAIL
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,

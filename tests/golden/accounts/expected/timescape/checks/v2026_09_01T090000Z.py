@@ -29,10 +29,7 @@ def _chk_0(v: Any) -> bool:
     if type(v2) is not str or _C0(v2) is None:
         return False
     v3 = v.get("status", _MISSING)
-    if v3 is not _MISSING:
-        if type(v3) is not str or v3 not in _C1:
-            return False
-    return True
+    return v3 is _MISSING or (type(v3) is str and v3 in _C1)
 
 
 def _chk_1(v: Any) -> bool:
@@ -43,9 +40,7 @@ def _chk_1(v: Any) -> bool:
         v4 = v["amount"]
     except KeyError:
         return False
-    if type(v4) is not str or _C2(v4) is None:
-        return False
-    return True
+    return type(v4) is str and _C2(v4) is not None
 
 
 def _chk_2(v: Any) -> bool:
@@ -71,20 +66,14 @@ def _chk_2(v: Any) -> bool:
         return False
     if type(v9) is not str or _C3(v9) is None:
         return False
-    if v10 is not None:
-        if type(v10) is not str:
-            return False
-    return True
+    return v10 is None or type(v10) is str
 
 
 def _chk_3(v: Any) -> bool:
     # an unnamed type
     if type(v) is not list:
         return False
-    for v11 in v:
-        if not _chk_2(v11):
-            return False
-    return True
+    return all(map(_chk_2, v))
 
 
 BODIES: Final[dict[str, Callable[[Any], bool]]] = {

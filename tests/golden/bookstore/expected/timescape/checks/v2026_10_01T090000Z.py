@@ -17,22 +17,16 @@ def _chk_0(v: Any) -> bool:
     if type(v) is not dict:
         return False
     v1 = v.get("title", _MISSING)
-    if v1 is not _MISSING:
-        if type(v1) is not str or len(v1) < 1 or len(v1) > 200:
-            return False
+    if v1 is not _MISSING and (type(v1) is not str or len(v1) < 1 or len(v1) > 200):
+        return False
     v2 = v.get("price", _MISSING)
-    if v2 is not _MISSING:
-        if not _chk_1(v2):
-            return False
+    if v2 is not _MISSING and not _chk_1(v2):
+        return False
     v3 = v.get("genre", _MISSING)
-    if v3 is not _MISSING:
-        if type(v3) is not str or v3 not in _C1:
-            return False
+    if v3 is not _MISSING and (type(v3) is not str or v3 not in _C1):
+        return False
     v4 = v.get("stock", _MISSING)
-    if v4 is not _MISSING:
-        if type(v4) is not int or v4 < 0:
-            return False
-    return True
+    return v4 is _MISSING or (type(v4) is int and v4 >= 0)
 
 
 def _chk_1(v: Any) -> bool:
@@ -46,13 +40,10 @@ def _chk_1(v: Any) -> bool:
         return False
     if type(v5) is not int or v5 < 0:
         return False
-    if type(v6) is not str or v6 not in _C0:
-        return False
-    return True
+    return type(v6) is str and v6 in _C0
 
 
 BODIES: Final[dict[str, Callable[[Any], bool]]] = {
     "update_book": _chk_0,
 }
-RESPONSES: Final[dict[str, Callable[[Any], bool]]] = {
-}
+RESPONSES: Final[dict[str, Callable[[Any], bool]]] = {}

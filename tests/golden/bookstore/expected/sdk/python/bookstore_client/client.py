@@ -519,8 +519,7 @@ class Client:
                 offset=offset,
                 request_options=request_options,
             )
-            for item in page["items"]:
-                yield item
+            yield from page["items"]
             following = page.get("next_offset")
             if following is None:
                 return

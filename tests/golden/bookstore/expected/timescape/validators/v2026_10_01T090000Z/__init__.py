@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC as _UTC
 from datetime import date as _date
 from datetime import datetime as _datetime
 from datetime import time as _time
@@ -17,7 +18,6 @@ from functools import partial as _partial
 from json.encoder import encode_basestring as _quote
 from typing import Any, Final
 from uuid import UUID as _UUID
-
 
 __all__ = [
     "HANDLERS",
@@ -223,22 +223,73 @@ def _kp(path: str, key: object) -> str:
 
 
 _RE_DATE: Final = re.compile(
-    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)$",
+    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)$",
 )
 _RE_DATE_TIME: Final = re.compile(
-    "^(?:(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?|\\+?(?:0*(?:[0-9][0-9]{0,13}|1[0-9]{14}|2[0-4][0-9]{13}|25[0-2][0-9]{12}|253[0-3][0-9]{11}|25340[0-1][0-9]{9}|253402[0-2][0-9]{8}|253402300[0-6][0-9]{5}|2534023007[0-8][0-9]{4}|25340230079[0-8][0-9]{3}|253402300799[0-8][0-9]{2}|2534023007999[0-8][0-9]{1}|25340230079999[0-7]|253402300799998)(?:\\.[0-9]*)?|0*253402300799999(?:\\.(?:|9|98|984|9843|98437|[0-8][0-9]*|9[0-7][0-9]*|98[0-3][0-9]*|984[0-2][0-9]*|9843[0-6][0-9]*|98437[0-4][0-9]*))?|\\.[0-9]+)|-(?:0*(?:[0-9][0-9]{0,12}|[1-5][0-9]{13}|6[0-1][0-9]{12}|620[0-9]{11}|621[0-2][0-9]{10}|6213[0-4][0-9]{9}|62135[0-4][0-9]{8}|621355[0-8][0-9]{7}|6213559[0-5][0-9]{6}|62135596[0-6][0-9]{5}|621355967[0-8][0-9]{4}|6213559679[0-8][0-9]{3}|62135596799[0-8][0-9]{2}|621355967999[0-8][0-9]{1}|6213559679999[0-8]|62135596799999)(?:\\.[0-9]*)?|0*62135596800000(?:\\.(?:|0|00|003|0039|00390|003906|0039062|003906250*|00[0-2][0-9]*|003[0-8][0-9]*|00390[0-5][0-9]*|003906[0-1][0-9]*|0039062[0-4][0-9]*))?|\\.[0-9]+))$",
+    "^(?:(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)[Tt _](?:[01][0-9]|"
+    "2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|"
+    "2[0-3]):?[0-5][0-9])?|\\+?(?:0*(?:[0-9][0-9]{0,13}|1[0-9]{14}|"
+    "2[0-4][0-9]{13}|25[0-2][0-9]{12}|253[0-3][0-9]{11}|25340[0-1][0-9]{9}|"
+    "253402[0-2][0-9]{8}|253402300[0-6][0-9]{5}|2534023007[0-8][0-9]{4}|"
+    "25340230079[0-8][0-9]{3}|253402300799[0-8][0-9]{2}|"
+    "2534023007999[0-8][0-9]{1}|25340230079999[0-7]|"
+    "253402300799998)(?:\\.[0-9]*)?|0*253402300799999(?:\\.(?:|9|98|984|9843|"
+    "98437|[0-8][0-9]*|9[0-7][0-9]*|98[0-3][0-9]*|984[0-2][0-9]*|"
+    "9843[0-6][0-9]*|98437[0-4][0-9]*))?|\\.[0-9]+)|-(?:0*(?:[0-9][0-9]{0,12}|"
+    "[1-5][0-9]{13}|6[0-1][0-9]{12}|620[0-9]{11}|621[0-2][0-9]{10}|"
+    "6213[0-4][0-9]{9}|62135[0-4][0-9]{8}|621355[0-8][0-9]{7}|"
+    "6213559[0-5][0-9]{6}|62135596[0-6][0-9]{5}|621355967[0-8][0-9]{4}|"
+    "6213559679[0-8][0-9]{3}|62135596799[0-8][0-9]{2}|"
+    "621355967999[0-8][0-9]{1}|6213559679999[0-8]|"
+    "62135596799999)(?:\\.[0-9]*)?|0*62135596800000(?:\\.(?:|0|00|003|0039|"
+    "00390|003906|0039062|003906250*|00[0-2][0-9]*|003[0-8][0-9]*|"
+    "00390[0-5][0-9]*|003906[0-1][0-9]*|0039062[0-4][0-9]*))?|\\.[0-9]+))$",
 )
 _RE_DATE_TIME_ISO: Final = re.compile(
-    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$",
+    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)[Tt _](?:[01][0-9]|"
+    "2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|"
+    "2[0-3]):?[0-5][0-9])?$",
 )
 _RE_DECIMAL: Final = re.compile(
     "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?0*[0-9]{1,18})?[ \\t\\n\\r]*$",
 )
 _RE_DURATION: Final = re.compile(
-    "^(?:[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))|[-+]?(?:0*(?:[0-9][0-9]{0,7}|[1-8][0-9]{8}|9[0-8][0-9]{7}|99[0-8][0-9]{6}|999[0-8][0-9]{5}|9999[0-8][0-9]{4}|99999[0-8][0-9]{3}|999999[0-8][0-9]{2}|9999999[0-8][0-9]{1}|99999999[0-8]|999999999) ?[dD](?:ays?|AYS?)?,? ?(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*[0-9]:[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?)?|(?:0+(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)|(?:[1-9][0-9][0-9]{0,7}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?))$",
+    "^(?:[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|"
+    "[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|"
+    "[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|"
+    "T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))|"
+    "[-+]?(?:0*(?:[0-9][0-9]{0,7}|[1-8][0-9]{8}|9[0-8][0-9]{7}|99[0-8][0-9]{6}|"
+    "999[0-8][0-9]{5}|9999[0-8][0-9]{4}|99999[0-8][0-9]{3}|999999[0-8][0-9]{2}|"
+    "9999999[0-8][0-9]{1}|99999999[0-8]|999999999) ?[dD](?:ays?|"
+    "AYS?)?,? ?(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)"
+    "?)?|0*[0-9]:[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?)?|"
+    "(?:0+(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)|"
+    "(?:[1-9][0-9][0-9]{0,7}|1[0-9]{9}|2[0-3][0-9]{8}|"
+    "2400000000)):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|"
+    "0*(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|"
+    "2400000000):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?))$",
 )
 _RE_DURATION_ISO: Final = re.compile(
-    "^[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))$",
+    "^[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|"
+    "[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|"
+    "[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|"
+    "T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))$",
 )
 _RE_INT_KEY: Final = re.compile(
     "^-?(?:0|[1-9][0-9]*)$",
@@ -250,9 +301,12 @@ _RE_TIME: Final = re.compile(
     "^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$",
 )
 _RE_UUID: Final = re.compile(
-    "^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\}|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+    "^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\\{[0-9a-fA-F]{8}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\}|"
+    "urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{12})$",
 )
-_UTC: Final = _timezone.utc
 
 
 def _tz(text: str) -> _timezone | None:
@@ -739,10 +793,7 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    if len(a6) == 2:
-        o12 = a6
-    else:
-        o12 = {"amount": a13, "currency": a14}
+    o12 = a6 if len(a6) == 2 else {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
@@ -889,10 +940,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
                         _show(issues, path + ".price.currency", _E15, a16)
             if not failed:
-                if len(a6) == 2:
-                    o14 = a6
-                else:
-                    o14 = {"amount": a15, "currency": a16}
+                o14 = a6 if len(a6) == 2 else {"amount": a15, "currency": a16}
             elif len(issues) == k0:
                 o14 = {"amount": a15, "currency": a16}
         if a7 is not _MISSING:
@@ -965,21 +1013,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 a10 = n25
-        if not failed:
-            o1 = {
-                "title": a2,
-                "isbn": a3,
-                "author_id": a4,
-                "genre": e12,
-                "price": o14,
-                "id": a9,
-                "stock": a10,
-            }
-            if a7 is not _MISSING:
-                o1["published"] = x18
-            if a8 is not _MISSING:
-                o1["tags"] = l20
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "title": a2,
                 "isbn": a3,
@@ -1003,9 +1037,8 @@ def _dec_BookPatch(v: Any) -> Any:
     a3 = v.get("price", _MISSING)
     a4 = v.get("genre", _MISSING)
     a5 = v.get("stock", _MISSING)
-    if a2 is not _MISSING:
-        if type(a2) is not str or not 1 <= len(a2) <= 200:
-            return _FAIL
+    if a2 is not _MISSING and (type(a2) is not str or not 1 <= len(a2) <= 200):
+        return _FAIL
     if a3 is not _MISSING:
         if type(a3) is not dict:
             return _FAIL
@@ -1019,17 +1052,13 @@ def _dec_BookPatch(v: Any) -> Any:
         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
             return _FAIL
         o6: dict[str, Any]
-        if len(a3) == 2:
-            o6 = a3
-        else:
-            o6 = {"amount": a7, "currency": a8}
+        o6 = a3 if len(a3) == 2 else {"amount": a7, "currency": a8}
     if a4 is not _MISSING:
         e9: Any = _EN1.get(a4) if type(a4) is str else None
         if e9 is None:
             return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
+    if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+        return _FAIL
     o1: dict[str, Any] = {}
     if a2 is not _MISSING:
         o1["title"] = a2
@@ -1054,16 +1083,15 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
         a3 = v.get("price", _MISSING)
         a4 = v.get("genre", _MISSING)
         a5 = v.get("stock", _MISSING)
-        if a2 is not _MISSING:
-            if type(a2) is not str or not 1 <= len(a2) <= 200:
-                failed = True
-                if type(a2) is not str:
-                    _type(issues, path + ".title", "`str`", a2)
-                else:
-                    if len(a2) < 1:
-                        _bad(issues, path + ".title", _E3, a2)
-                    if len(a2) > 200:
-                        _bad(issues, path + ".title", _E4, a2)
+        if a2 is not _MISSING and (type(a2) is not str or not 1 <= len(a2) <= 200):
+            failed = True
+            if type(a2) is not str:
+                _type(issues, path + ".title", "`str`", a2)
+            else:
+                if len(a2) < 1:
+                    _bad(issues, path + ".title", _E3, a2)
+                if len(a2) > 200:
+                    _bad(issues, path + ".title", _E4, a2)
         if a3 is not _MISSING:
             o6: Any
             if type(a3) is not dict:
@@ -1099,10 +1127,7 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
                             _show(issues, path + ".price.currency", _E15, a8)
                 if not failed:
-                    if len(a3) == 2:
-                        o6 = a3
-                    else:
-                        o6 = {"amount": a7, "currency": a8}
+                    o6 = a3 if len(a3) == 2 else {"amount": a7, "currency": a8}
                 elif len(issues) == k0:
                     o6 = {"amount": a7, "currency": a8}
         if a4 is not _MISSING:
@@ -1116,29 +1141,18 @@ def _dec_BookPatch_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if e11 is None:
                     _show(issues, path + ".genre", _E10, a4)
                 e10 = e11
-        if a5 is not _MISSING:
-            if type(a5) is not int or a5 < 0:
-                failed = True
-                n12: Any = a5
-                if type(n12) is float and n12.is_integer():
-                    n12 = int(n12)
-                if type(n12) is not int:
-                    _type(issues, path + ".stock", "`int`", n12)
-                else:
-                    if n12 < 0:
-                        _bad_num(issues, path + ".stock", _E13, n12)
-                a5 = n12
-        if not failed:
-            o1 = {}
-            if a2 is not _MISSING:
-                o1["title"] = a2
-            if a3 is not _MISSING:
-                o1["price"] = o6
-            if a4 is not _MISSING:
-                o1["genre"] = e10
-            if a5 is not _MISSING:
-                o1["stock"] = a5
-        elif len(issues) == k0:
+        if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+            failed = True
+            n12: Any = a5
+            if type(n12) is float and n12.is_integer():
+                n12 = int(n12)
+            if type(n12) is not int:
+                _type(issues, path + ".stock", "`int`", n12)
+            else:
+                if n12 < 0:
+                    _bad_num(issues, path + ".stock", _E13, n12)
+            a5 = n12
+        if not failed or len(issues) == k0:
             o1 = {}
             if a2 is not _MISSING:
                 o1["title"] = a2
@@ -1165,33 +1179,17 @@ def _dec_BookQuery(v: Any) -> Any:
             if e6 is None:
                 return _FAIL
             o7 = e6
-    if a3 is not _MISSING:
-        if a3 is not None:
-            if type(a3) is not int:
-                return _FAIL
-    if a4 is not _MISSING:
-        if type(a4) is not int or not 1 <= a4 <= 100:
-            return _FAIL
-    if a5 is not _MISSING:
-        if type(a5) is not int or a5 < 0:
-            return _FAIL
+    if a3 is not _MISSING and a3 is not None and type(a3) is not int:
+        return _FAIL
+    if a4 is not _MISSING and (type(a4) is not int or not 1 <= a4 <= 100):
+        return _FAIL
+    if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+        return _FAIL
     o1: dict[str, Any] = {}
-    if a2 is not _MISSING:
-        o1["genre"] = o7
-    else:
-        o1["genre"] = None
-    if a3 is not _MISSING:
-        o1["author_id"] = a3
-    else:
-        o1["author_id"] = None
-    if a4 is not _MISSING:
-        o1["limit"] = a4
-    else:
-        o1["limit"] = 20
-    if a5 is not _MISSING:
-        o1["offset"] = a5
-    else:
-        o1["offset"] = 0
+    o1["genre"] = o7 if a2 is not _MISSING else None
+    o1["author_id"] = a3 if a3 is not _MISSING else None
+    o1["limit"] = a4 if a4 is not _MISSING else 20
+    o1["offset"] = a5 if a5 is not _MISSING else 0
     return o1
 
 
@@ -1226,9 +1224,8 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o7 = o9
         if a3 is not _MISSING:
             try:
-                if a3 is not None:
-                    if type(a3) is not int:
-                        raise _Miss
+                if a3 is not None and type(a3) is not int:
+                    raise _Miss
             except _Miss:
                 failed = True
                 o11: Any = None
@@ -1242,68 +1239,36 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         pass
                     o11 = n10
                 a3 = o11
-        if a4 is not _MISSING:
-            if type(a4) is not int or not 1 <= a4 <= 100:
-                failed = True
-                n12: Any = a4
-                if type(n12) is float and n12.is_integer():
-                    n12 = int(n12)
-                if type(n12) is not int:
-                    _type(issues, path + ".limit", "`int`", n12)
-                else:
-                    if n12 < 1:
-                        _bad_num(issues, path + ".limit", _E8, n12)
-                    if n12 > 100:
-                        _bad_num(issues, path + ".limit", _E21, n12)
-                a4 = n12
-        if a5 is not _MISSING:
-            if type(a5) is not int or a5 < 0:
-                failed = True
-                n13: Any = a5
-                if type(n13) is float and n13.is_integer():
-                    n13 = int(n13)
-                if type(n13) is not int:
-                    _type(issues, path + ".offset", "`int`", n13)
-                else:
-                    if n13 < 0:
-                        _bad_num(issues, path + ".offset", _E13, n13)
-                a5 = n13
-        if not failed:
+        if a4 is not _MISSING and (type(a4) is not int or not 1 <= a4 <= 100):
+            failed = True
+            n12: Any = a4
+            if type(n12) is float and n12.is_integer():
+                n12 = int(n12)
+            if type(n12) is not int:
+                _type(issues, path + ".limit", "`int`", n12)
+            else:
+                if n12 < 1:
+                    _bad_num(issues, path + ".limit", _E8, n12)
+                if n12 > 100:
+                    _bad_num(issues, path + ".limit", _E21, n12)
+            a4 = n12
+        if a5 is not _MISSING and (type(a5) is not int or a5 < 0):
+            failed = True
+            n13: Any = a5
+            if type(n13) is float and n13.is_integer():
+                n13 = int(n13)
+            if type(n13) is not int:
+                _type(issues, path + ".offset", "`int`", n13)
+            else:
+                if n13 < 0:
+                    _bad_num(issues, path + ".offset", _E13, n13)
+            a5 = n13
+        if not failed or len(issues) == k0:
             o1 = {}
-            if a2 is not _MISSING:
-                o1["genre"] = o7
-            else:
-                o1["genre"] = None
-            if a3 is not _MISSING:
-                o1["author_id"] = a3
-            else:
-                o1["author_id"] = None
-            if a4 is not _MISSING:
-                o1["limit"] = a4
-            else:
-                o1["limit"] = 20
-            if a5 is not _MISSING:
-                o1["offset"] = a5
-            else:
-                o1["offset"] = 0
-        elif len(issues) == k0:
-            o1 = {}
-            if a2 is not _MISSING:
-                o1["genre"] = o7
-            else:
-                o1["genre"] = None
-            if a3 is not _MISSING:
-                o1["author_id"] = a3
-            else:
-                o1["author_id"] = None
-            if a4 is not _MISSING:
-                o1["limit"] = a4
-            else:
-                o1["limit"] = 20
-            if a5 is not _MISSING:
-                o1["offset"] = a5
-            else:
-                o1["offset"] = 0
+            o1["genre"] = o7 if a2 is not _MISSING else None
+            o1["author_id"] = a3 if a3 is not _MISSING else None
+            o1["limit"] = a4 if a4 is not _MISSING else 20
+            o1["offset"] = a5 if a5 is not _MISSING else 0
     return o1
 
 
@@ -1356,10 +1321,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"amount": a2, "currency": a3}
+    o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
     return o1
 
 
@@ -1400,10 +1362,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E15, a3)
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"amount": a2, "currency": a3}
+            o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
         elif len(issues) == k0:
             o1 = {"amount": a2, "currency": a3}
     return o1
@@ -1443,10 +1402,7 @@ def _dec_NewBook(v: Any) -> Any:
     if not (a12 == "EUR" or a12 == "USD" or a12 == "GBP"):
         return _FAIL
     o10: dict[str, Any]
-    if len(a6) == 2:
-        o10 = a6
-    else:
-        o10 = {"amount": a11, "currency": a12}
+    o10 = a6 if len(a6) == 2 else {"amount": a11, "currency": a12}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
@@ -1583,10 +1539,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
                         _show(issues, path + ".price.currency", _E15, a14)
             if not failed:
-                if len(a6) == 2:
-                    o12 = a6
-                else:
-                    o12 = {"amount": a13, "currency": a14}
+                o12 = a6 if len(a6) == 2 else {"amount": a13, "currency": a14}
             elif len(issues) == k0:
                 o12 = {"amount": a13, "currency": a14}
         if a7 is not _MISSING:
@@ -1633,19 +1586,7 @@ def _dec_NewBook_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         acc21 = [*a8[:j20], i19]
                 if not failed or len(issues) == k0:
                     l18 = a8 if acc21 is None else acc21
-        if not failed:
-            o1 = {
-                "title": a2,
-                "isbn": a3,
-                "author_id": a4,
-                "genre": e10,
-                "price": o12,
-            }
-            if a7 is not _MISSING:
-                o1["published"] = x16
-            if a8 is not _MISSING:
-                o1["tags"] = l18
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "title": a2,
                 "isbn": a3,
@@ -1683,14 +1624,18 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same9 else acc8
     if type(a3) is not int:
         return _FAIL
-    if a4 is not None:
-        if type(a4) is not int:
-            return _FAIL
+    if a4 is not None and type(a4) is not int:
+        return _FAIL
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2:
-        o1 = v
-    else:
-        o1 = {"items": l5, "total": a3, "next_offset": a4}
+    o1 = (
+        v
+        if len(v) == 3 and l5 is a2
+        else {
+            "items": l5,
+            "total": a3,
+            "next_offset": a4,
+        }
+    )
     return o1
 
 
@@ -1751,9 +1696,8 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n11
         try:
-            if a4 is not None:
-                if type(a4) is not int:
-                    raise _Miss
+            if a4 is not None and type(a4) is not int:
+                raise _Miss
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -1771,10 +1715,15 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13 = n12
                 a4 = o13
         if not failed:
-            if len(v) == 3 and l5 is a2:
-                o1 = v
-            else:
-                o1 = {"items": l5, "total": a3, "next_offset": a4}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a2
+                else {
+                    "items": l5,
+                    "total": a3,
+                    "next_offset": a4,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
@@ -1794,10 +1743,7 @@ def _dec_anon(v: Any) -> Any:
         return _FAIL
     o1: dict[str, Any]
     same4 = True
-    if same4:
-        o1 = v
-    else:
-        o1 = {"id": a2}
+    o1 = v if same4 else {"id": a2}
     return o1
 
 
@@ -1845,10 +1791,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     )
         if not failed:
             same6 = True
-            if same6:
-                o1 = v
-            else:
-                o1 = {"id": a2}
+            o1 = v if same6 else {"id": a2}
         elif len(issues) == k0:
             o1 = {"id": a2}
     return o1

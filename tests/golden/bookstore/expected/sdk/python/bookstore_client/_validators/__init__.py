@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC as _UTC
 from datetime import date as _date
 from datetime import datetime as _datetime
 from datetime import time as _time
@@ -224,22 +225,73 @@ def _kp(path: str, key: object) -> str:
 
 
 _RE_DATE: Final = re.compile(
-    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)$",
+    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)$",
 )
 _RE_DATE_TIME: Final = re.compile(
-    "^(?:(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?|\\+?(?:0*(?:[0-9][0-9]{0,13}|1[0-9]{14}|2[0-4][0-9]{13}|25[0-2][0-9]{12}|253[0-3][0-9]{11}|25340[0-1][0-9]{9}|253402[0-2][0-9]{8}|253402300[0-6][0-9]{5}|2534023007[0-8][0-9]{4}|25340230079[0-8][0-9]{3}|253402300799[0-8][0-9]{2}|2534023007999[0-8][0-9]{1}|25340230079999[0-7]|253402300799998)(?:\\.[0-9]*)?|0*253402300799999(?:\\.(?:|9|98|984|9843|98437|[0-8][0-9]*|9[0-7][0-9]*|98[0-3][0-9]*|984[0-2][0-9]*|9843[0-6][0-9]*|98437[0-4][0-9]*))?|\\.[0-9]+)|-(?:0*(?:[0-9][0-9]{0,12}|[1-5][0-9]{13}|6[0-1][0-9]{12}|620[0-9]{11}|621[0-2][0-9]{10}|6213[0-4][0-9]{9}|62135[0-4][0-9]{8}|621355[0-8][0-9]{7}|6213559[0-5][0-9]{6}|62135596[0-6][0-9]{5}|621355967[0-8][0-9]{4}|6213559679[0-8][0-9]{3}|62135596799[0-8][0-9]{2}|621355967999[0-8][0-9]{1}|6213559679999[0-8]|62135596799999)(?:\\.[0-9]*)?|0*62135596800000(?:\\.(?:|0|00|003|0039|00390|003906|0039062|003906250*|00[0-2][0-9]*|003[0-8][0-9]*|00390[0-5][0-9]*|003906[0-1][0-9]*|0039062[0-4][0-9]*))?|\\.[0-9]+))$",
+    "^(?:(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)[Tt _](?:[01][0-9]|"
+    "2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|"
+    "2[0-3]):?[0-5][0-9])?|\\+?(?:0*(?:[0-9][0-9]{0,13}|1[0-9]{14}|"
+    "2[0-4][0-9]{13}|25[0-2][0-9]{12}|253[0-3][0-9]{11}|25340[0-1][0-9]{9}|"
+    "253402[0-2][0-9]{8}|253402300[0-6][0-9]{5}|2534023007[0-8][0-9]{4}|"
+    "25340230079[0-8][0-9]{3}|253402300799[0-8][0-9]{2}|"
+    "2534023007999[0-8][0-9]{1}|25340230079999[0-7]|"
+    "253402300799998)(?:\\.[0-9]*)?|0*253402300799999(?:\\.(?:|9|98|984|9843|"
+    "98437|[0-8][0-9]*|9[0-7][0-9]*|98[0-3][0-9]*|984[0-2][0-9]*|"
+    "9843[0-6][0-9]*|98437[0-4][0-9]*))?|\\.[0-9]+)|-(?:0*(?:[0-9][0-9]{0,12}|"
+    "[1-5][0-9]{13}|6[0-1][0-9]{12}|620[0-9]{11}|621[0-2][0-9]{10}|"
+    "6213[0-4][0-9]{9}|62135[0-4][0-9]{8}|621355[0-8][0-9]{7}|"
+    "6213559[0-5][0-9]{6}|62135596[0-6][0-9]{5}|621355967[0-8][0-9]{4}|"
+    "6213559679[0-8][0-9]{3}|62135596799[0-8][0-9]{2}|"
+    "621355967999[0-8][0-9]{1}|6213559679999[0-8]|"
+    "62135596799999)(?:\\.[0-9]*)?|0*62135596800000(?:\\.(?:|0|00|003|0039|"
+    "00390|003906|0039062|003906250*|00[0-2][0-9]*|003[0-8][0-9]*|"
+    "00390[0-5][0-9]*|003906[0-1][0-9]*|0039062[0-4][0-9]*))?|\\.[0-9]+))$",
 )
 _RE_DATE_TIME_ISO: Final = re.compile(
-    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29)[Tt _](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$",
+    "^(?:(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|"
+    "[1-9][0-9]{3})-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|"
+    "11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))|"
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|"
+    "[13579][26])00)-02-29)[Tt _](?:[01][0-9]|"
+    "2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|"
+    "2[0-3]):?[0-5][0-9])?$",
 )
 _RE_DECIMAL: Final = re.compile(
     "^[ \\t\\n\\r]*[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?0*[0-9]{1,18})?[ \\t\\n\\r]*$",
 )
 _RE_DURATION: Final = re.compile(
-    "^(?:[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))|[-+]?(?:0*(?:[0-9][0-9]{0,7}|[1-8][0-9]{8}|9[0-8][0-9]{7}|99[0-8][0-9]{6}|999[0-8][0-9]{5}|9999[0-8][0-9]{4}|99999[0-8][0-9]{3}|999999[0-8][0-9]{2}|9999999[0-8][0-9]{1}|99999999[0-8]|999999999) ?[dD](?:ays?|AYS?)?,? ?(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*[0-9]:[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?)?|(?:0+(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)|(?:[1-9][0-9][0-9]{0,7}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|0*(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?))$",
+    "^(?:[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|"
+    "[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|"
+    "[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|"
+    "T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))|"
+    "[-+]?(?:0*(?:[0-9][0-9]{0,7}|[1-8][0-9]{8}|9[0-8][0-9]{7}|99[0-8][0-9]{6}|"
+    "999[0-8][0-9]{5}|9999[0-8][0-9]{4}|99999[0-8][0-9]{3}|999999[0-8][0-9]{2}|"
+    "9999999[0-8][0-9]{1}|99999999[0-8]|999999999) ?[dD](?:ays?|"
+    "AYS?)?,? ?(?:0*(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)"
+    "?)?|0*[0-9]:[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?)?|"
+    "(?:0+(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|2400000000)|"
+    "(?:[1-9][0-9][0-9]{0,7}|1[0-9]{9}|2[0-3][0-9]{8}|"
+    "2400000000)):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?|"
+    "0*(?:[0-9][0-9]{0,8}|1[0-9]{9}|2[0-3][0-9]{8}|"
+    "2400000000):[0-5][0-9]:[0-5][0-9](?:[.,][0-9]+)?))$",
 )
 _RE_DURATION_ISO: Final = re.compile(
-    "^[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))$",
+    "^[-+]?P(?:(?:[0-9]+Y(?:[0-9]+M)?(?:[0-9]+W)?(?:[0-9]+D)?|"
+    "[0-9]+M(?:[0-9]+W)?(?:[0-9]+D)?|[0-9]+W(?:[0-9]+D)?|"
+    "[0-9]+D)(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))?|"
+    "T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+(?:[.,][0-9]+)?S)?|"
+    "[0-9]+M(?:[0-9]+(?:[.,][0-9]+)?S)?|[0-9]+(?:[.,][0-9]+)?S))$",
 )
 _RE_INT_KEY: Final = re.compile(
     "^-?(?:0|[1-9][0-9]*)$",
@@ -251,9 +303,12 @@ _RE_TIME: Final = re.compile(
     "^(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]+)?)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$",
 )
 _RE_UUID: Final = re.compile(
-    "^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\}|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+    "^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|\\{[0-9a-fA-F]{8}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\}|"
+    "urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]"
+    "{4}-[0-9a-fA-F]{12})$",
 )
-_UTC: Final = _timezone.utc
 
 
 def _tz(text: str) -> _timezone | None:
@@ -810,22 +865,14 @@ def _dec_Author(v: Any) -> Any:
             if x6 is None:
                 return _FAIL
             o7 = x6
-    if a5 is not _MISSING:
-        if a5 is not None:
-            if type(a5) is not str or _RE0.search(a5) is None:
-                return _FAIL
+    if a5 is not _MISSING and a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+        return _FAIL
     c8 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
     if len(v) != c8:
         return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
-    if a4 is not _MISSING:
-        o1["born"] = o7
-    else:
-        o1["born"] = None
-    if a5 is not _MISSING:
-        o1["website"] = a5
-    else:
-        o1["website"] = None
+    o1["born"] = o7 if a4 is not _MISSING else None
+    o1["website"] = a5 if a5 is not _MISSING else None
     return o1
 
 
@@ -896,9 +943,8 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o8 = o10
         if a5 is not _MISSING:
             try:
-                if a5 is not None:
-                    if type(a5) is not str or _RE0.search(a5) is None:
-                        raise _Miss
+                if a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a5 is not None:
@@ -923,26 +969,10 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         v[key12],
                         "Object contains unknown field `" + key12 + "`",
                     )
-        if not failed:
+        if not failed or len(issues) == k0:
             o1 = {"id": a2, "name": a3}
-            if a4 is not _MISSING:
-                o1["born"] = o8
-            else:
-                o1["born"] = None
-            if a5 is not _MISSING:
-                o1["website"] = a5
-            else:
-                o1["website"] = None
-        elif len(issues) == k0:
-            o1 = {"id": a2, "name": a3}
-            if a4 is not _MISSING:
-                o1["born"] = o8
-            else:
-                o1["born"] = None
-            if a5 is not _MISSING:
-                o1["website"] = a5
-            else:
-                o1["website"] = None
+            o1["born"] = o8 if a4 is not _MISSING else None
+            o1["website"] = a5 if a5 is not _MISSING else None
     return o1
 
 
@@ -982,10 +1012,7 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    if len(a6) == 2:
-        o12 = a6
-    else:
-        o12 = {"amount": a13, "currency": a14}
+    o12 = a6 if len(a6) == 2 else {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
@@ -1132,10 +1159,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
                         _show(issues, path + ".price.currency", _E22, a16)
             if not failed:
-                if len(a6) == 2:
-                    o14 = a6
-                else:
-                    o14 = {"amount": a15, "currency": a16}
+                o14 = a6 if len(a6) == 2 else {"amount": a15, "currency": a16}
             elif len(issues) == k0:
                 o14 = {"amount": a15, "currency": a16}
         if a7 is not _MISSING:
@@ -1208,21 +1232,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 a10 = n25
-        if not failed:
-            o1 = {
-                "title": a2,
-                "isbn": a3,
-                "author_id": a4,
-                "genre": e12,
-                "price": o14,
-                "id": a9,
-                "in_stock": a10,
-            }
-            if a7 is not _MISSING:
-                o1["published"] = x18
-            if a8 is not _MISSING:
-                o1["tags"] = l20
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "title": a2,
                 "isbn": a3,
@@ -1265,10 +1275,7 @@ def _dec_Category(v: Any) -> Any:
         acc8.append(r7)
     l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a4:
-        o1 = v
-    else:
-        o1 = {"slug": a2, "name": a3, "children": l5}
+    o1 = v if len(v) == 3 and l5 is a4 else {"slug": a2, "name": a3, "children": l5}
     return o1
 
 
@@ -1335,10 +1342,15 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not failed or len(issues) == k0:
                 l5 = a4 if acc10 is None else acc10
         if not failed:
-            if len(v) == 3 and l5 is a4:
-                o1 = v
-            else:
-                o1 = {"slug": a2, "name": a3, "children": l5}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a4
+                else {
+                    "slug": a2,
+                    "name": a3,
+                    "children": l5,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"slug": a2, "name": a3, "children": l5}
     return o1
@@ -1447,9 +1459,7 @@ def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if x9 is None:
                         _show(issues, path + ".sent_at", _E35, a5)
                 x8 = x9
-        if not failed:
-            o1 = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x8}
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"order_id": x6, "to": a3, "subject": a4, "sent_at": x8}
     return o1
 
@@ -1503,10 +1513,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"amount": a2, "currency": a3}
+    o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
     return o1
 
 
@@ -1547,10 +1554,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E22, a3)
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"amount": a2, "currency": a3}
+            o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
         elif len(issues) == k0:
             o1 = {"amount": a2, "currency": a3}
     return o1
@@ -1572,10 +1576,7 @@ def _dec_NormalizedIsbn(v: Any) -> Any:
     if type(a4) is not bool:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 3:
-        o1 = v
-    else:
-        o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+    o1 = v if len(v) == 3 else {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
     return o1
 
 
@@ -1621,10 +1622,15 @@ def _dec_NormalizedIsbn_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if type(a4) is not bool:
                     _type(issues, path + ".was_isbn10", "`bool`", a4)
         if not failed:
-            if len(v) == 3:
-                o1 = v
-            else:
-                o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
+            o1 = (
+                v
+                if len(v) == 3
+                else {
+                    "isbn13": a2,
+                    "prefix": a3,
+                    "was_isbn10": a4,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"isbn13": a2, "prefix": a3, "was_isbn10": a4}
     return o1
@@ -1668,10 +1674,7 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        if len(i12) == 2:
-            o13 = i12
-        else:
-            o13 = {"book_id": a14, "quantity": a15}
+        o13 = i12 if len(i12) == 2 else {"book_id": a14, "quantity": a15}
         if o13 is not i12:
             same17 = False
         acc16.append(o13)
@@ -1697,16 +1700,17 @@ def _dec_Order(v: Any) -> Any:
     if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
     o18: dict[str, Any]
-    if len(a5) == 5:
-        o18 = a5
-    else:
-        o18 = {
+    o18 = (
+        a5
+        if len(a5) == 5
+        else {
             "name": a19,
             "street": a20,
             "city": a21,
             "postcode": a22,
             "country": a23,
         }
+    )
     if type(a6) is not dict:
         return _FAIL
     try:
@@ -1719,10 +1723,7 @@ def _dec_Order(v: Any) -> Any:
     if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
     o24: dict[str, Any]
-    if len(a6) == 2:
-        o24 = a6
-    else:
-        o24 = {"amount": a25, "currency": a26}
+    o24 = a6 if len(a6) == 2 else {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
     x27 = _parse_date_time(a7)
@@ -1732,10 +1733,8 @@ def _dec_Order(v: Any) -> Any:
         e28: Any = _EN43.get(a8) if type(a8) is int else None
         if e28 is None:
             return _FAIL
-    if a9 is not _MISSING:
-        if a9 is not None:
-            if type(a9) is not str:
-                return _FAIL
+    if a9 is not _MISSING and a9 is not None and type(a9) is not str:
+        return _FAIL
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -1744,14 +1743,8 @@ def _dec_Order(v: Any) -> Any:
         "total": o24,
         "created_at": x27,
     }
-    if a8 is not _MISSING:
-        o1["priority"] = e28
-    else:
-        o1["priority"] = 0
-    if a9 is not _MISSING:
-        o1["gift_note"] = a9
-    else:
-        o1["gift_note"] = None
+    o1["priority"] = e28 if a8 is not _MISSING else 0
+    o1["gift_note"] = a9 if a9 is not _MISSING else None
     return o1
 
 
@@ -1896,10 +1889,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a17 = n19
                     if not failed:
-                        if len(i13) == 2:
-                            o15 = i13
-                        else:
-                            o15 = {"book_id": a16, "quantity": a17}
+                        o15 = (
+                            i13
+                            if len(i13) == 2
+                            else {
+                                "book_id": a16,
+                                "quantity": a17,
+                            }
+                        )
                     elif len(issues) == k0:
                         o15 = {"book_id": a16, "quantity": a17}
                 if acc20 is not None:
@@ -1982,16 +1979,17 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if len(a26) > 2:
                             _bad(issues, path + ".ship_to.country", _E59, a26)
             if not failed:
-                if len(a5) == 5:
-                    o21 = a5
-                else:
-                    o21 = {
+                o21 = (
+                    a5
+                    if len(a5) == 5
+                    else {
                         "name": a22,
                         "street": a23,
                         "city": a24,
                         "postcode": a25,
                         "country": a26,
                     }
+                )
             elif len(issues) == k0:
                 o21 = {
                     "name": a22,
@@ -2037,10 +2035,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
                         _show(issues, path + ".total.currency", _E22, a29)
             if not failed:
-                if len(a6) == 2:
-                    o27 = a6
-                else:
-                    o27 = {"amount": a28, "currency": a29}
+                o27 = a6 if len(a6) == 2 else {"amount": a28, "currency": a29}
             elif len(issues) == k0:
                 o27 = {"amount": a28, "currency": a29}
         try:
@@ -2078,9 +2073,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e33 = e35
         if a9 is not _MISSING:
             try:
-                if a9 is not None:
-                    if type(a9) is not str:
-                        raise _Miss
+                if a9 is not None and type(a9) is not str:
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a9 is not None:
@@ -2088,7 +2082,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-        if not failed:
+        if not failed or len(issues) == k0:
             o1 = {
                 "id": x10,
                 "status": a3,
@@ -2097,31 +2091,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "total": o27,
                 "created_at": x31,
             }
-            if a8 is not _MISSING:
-                o1["priority"] = e33
-            else:
-                o1["priority"] = 0
-            if a9 is not _MISSING:
-                o1["gift_note"] = a9
-            else:
-                o1["gift_note"] = None
-        elif len(issues) == k0:
-            o1 = {
-                "id": x10,
-                "status": a3,
-                "lines": l12,
-                "ship_to": o21,
-                "total": o27,
-                "created_at": x31,
-            }
-            if a8 is not _MISSING:
-                o1["priority"] = e33
-            else:
-                o1["priority"] = 0
-            if a9 is not _MISSING:
-                o1["gift_note"] = a9
-            else:
-                o1["gift_note"] = None
+            o1["priority"] = e33 if a8 is not _MISSING else 0
+            o1["gift_note"] = a9 if a9 is not _MISSING else None
     return o1
 
 
@@ -2138,10 +2109,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"book_id": a2, "quantity": a3}
+    o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
     return o1
 
 
@@ -2191,10 +2159,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".quantity", _E50, n5)
                 a3 = n5
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"book_id": a2, "quantity": a3}
+            o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
         elif len(issues) == k0:
             o1 = {"book_id": a2, "quantity": a3}
     return o1
@@ -2223,14 +2188,18 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same9 else acc8
     if type(a3) is not int:
         return _FAIL
-    if a4 is not None:
-        if type(a4) is not int:
-            return _FAIL
+    if a4 is not None and type(a4) is not int:
+        return _FAIL
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2:
-        o1 = v
-    else:
-        o1 = {"items": l5, "total": a3, "next_offset": a4}
+    o1 = (
+        v
+        if len(v) == 3 and l5 is a2
+        else {
+            "items": l5,
+            "total": a3,
+            "next_offset": a4,
+        }
+    )
     return o1
 
 
@@ -2291,9 +2260,8 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n11
         try:
-            if a4 is not None:
-                if type(a4) is not int:
-                    raise _Miss
+            if a4 is not None and type(a4) is not int:
+                raise _Miss
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -2311,10 +2279,15 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13 = n12
                 a4 = o13
         if not failed:
-            if len(v) == 3 and l5 is a2:
-                o1 = v
-            else:
-                o1 = {"items": l5, "total": a3, "next_offset": a4}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a2
+                else {
+                    "items": l5,
+                    "total": a3,
+                    "next_offset": a4,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
@@ -2369,10 +2342,7 @@ def _dec_Receipt(v: Any) -> Any:
     if not (a8 == "EUR" or a8 == "USD" or a8 == "GBP"):
         return _FAIL
     o6: dict[str, Any]
-    if len(a3) == 2:
-        o6 = a3
-    else:
-        o6 = {"amount": a7, "currency": a8}
+    o6 = a3 if len(a3) == 2 else {"amount": a7, "currency": a8}
     if type(a4) is not str or not 64 <= len(a4) <= 64:
         return _FAIL
     o1: dict[str, Any] = {"order_id": x5, "total": o6, "signature": a4}
@@ -2452,10 +2422,7 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a9 == "EUR" or a9 == "USD" or a9 == "GBP"):
                         _show(issues, path + ".total.currency", _E22, a9)
             if not failed:
-                if len(a3) == 2:
-                    o7 = a3
-                else:
-                    o7 = {"amount": a8, "currency": a9}
+                o7 = a3 if len(a3) == 2 else {"amount": a8, "currency": a9}
             elif len(issues) == k0:
                 o7 = {"amount": a8, "currency": a9}
         if type(a4) is not str or not 64 <= len(a4) <= 64:
@@ -2470,9 +2437,7 @@ def _dec_Receipt_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad(issues, path + ".signature", _E67, a4)
                     if len(a4) > 64:
                         _bad(issues, path + ".signature", _E68, a4)
-        if not failed:
-            o1 = {"order_id": x5, "total": o7, "signature": a4}
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"order_id": x5, "total": o7, "signature": a4}
     return o1
 
@@ -2499,10 +2464,17 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 5:
-        o1 = v
-    else:
-        o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
+    o1 = (
+        v
+        if len(v) == 5
+        else {
+            "name": a2,
+            "street": a3,
+            "city": a4,
+            "postcode": a5,
+            "country": a6,
+        }
+    )
     return o1
 
 
@@ -2580,16 +2552,17 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a6) > 2:
                         _bad(issues, path + ".country", _E59, a6)
         if not failed:
-            if len(v) == 5:
-                o1 = v
-            else:
-                o1 = {
+            o1 = (
+                v
+                if len(v) == 5
+                else {
                     "name": a2,
                     "street": a3,
                     "city": a4,
                     "postcode": a5,
                     "country": a6,
                 }
+            )
         elif len(issues) == k0:
             o1 = {
                 "name": a2,
@@ -2623,10 +2596,17 @@ def _dec_ShippingQuote(v: Any) -> Any:
     if type(a6) is not int or a6 < 1:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 5:
-        o1 = v
-    else:
-        o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
+    o1 = (
+        v
+        if len(v) == 5
+        else {
+            "country": a2,
+            "zone": a3,
+            "items": a4,
+            "cents": a5,
+            "days": a6,
+        }
+    )
     return o1
 
 
@@ -2713,16 +2693,17 @@ def _dec_ShippingQuote_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".days", _E15, n9)
                 a6 = n9
         if not failed:
-            if len(v) == 5:
-                o1 = v
-            else:
-                o1 = {
+            o1 = (
+                v
+                if len(v) == 5
+                else {
                     "country": a2,
                     "zone": a3,
                     "items": a4,
                     "cents": a5,
                     "days": a6,
                 }
+            )
         elif len(issues) == k0:
             o1 = {"country": a2, "zone": a3, "items": a4, "cents": a5, "days": a6}
     return o1
@@ -2850,14 +2831,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 d18 = d19
-        if not failed:
-            o1 = {
-                "books": a2,
-                "authors": a3,
-                "orders_by_status": a4,
-                "revenue": d18,
-            }
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "books": a2,
                 "authors": a3,
@@ -2895,22 +2869,14 @@ def _dec_anon(v: Any) -> Any:
                 if x8 is None:
                     return _FAIL
                 o9 = x8
-        if a7 is not _MISSING:
-            if a7 is not None:
-                if type(a7) is not str or _RE0.search(a7) is None:
-                    return _FAIL
+        if a7 is not _MISSING and a7 is not None and (type(a7) is not str or _RE0.search(a7) is None):
+            return _FAIL
         c10 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
         if len(i2) != c10:
             return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
-        if a6 is not _MISSING:
-            o3["born"] = o9
-        else:
-            o3["born"] = None
-        if a7 is not _MISSING:
-            o3["website"] = a7
-        else:
-            o3["website"] = None
+        o3["born"] = o9 if a6 is not _MISSING else None
+        o3["website"] = a7 if a7 is not _MISSING else None
         if o3 is not i2:
             same12 = False
         acc11.append(o3)
@@ -2994,9 +2960,8 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         o11 = o13
                 if a8 is not _MISSING:
                     try:
-                        if a8 is not None:
-                            if type(a8) is not str or _RE0.search(a8) is None:
-                                raise _Miss
+                        if a8 is not None and (type(a8) is not str or _RE0.search(a8) is None):
+                            raise _Miss
                     except _Miss:
                         failed = True
                         if a8 is not None:
@@ -3021,26 +2986,10 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 i2[key15],
                                 "Object contains unknown field `" + key15 + "`",
                             )
-                if not failed:
+                if not failed or len(issues) == k0:
                     o4 = {"id": a5, "name": a6}
-                    if a7 is not _MISSING:
-                        o4["born"] = o11
-                    else:
-                        o4["born"] = None
-                    if a8 is not _MISSING:
-                        o4["website"] = a8
-                    else:
-                        o4["website"] = None
-                elif len(issues) == k0:
-                    o4 = {"id": a5, "name": a6}
-                    if a7 is not _MISSING:
-                        o4["born"] = o11
-                    else:
-                        o4["born"] = None
-                    if a8 is not _MISSING:
-                        o4["website"] = a8
-                    else:
-                        o4["website"] = None
+                    o4["born"] = o11 if a7 is not _MISSING else None
+                    o4["website"] = a8 if a8 is not _MISSING else None
             if acc16 is not None:
                 acc16.append(o4)
             elif o4 is not i2:
@@ -3093,10 +3042,7 @@ def _dec_anon_2(v: Any) -> Any:
             if type(a17) is not int or not 1 <= a17 <= 50:
                 return _FAIL
             o15: dict[str, Any]
-            if len(i14) == 2:
-                o15 = i14
-            else:
-                o15 = {"book_id": a16, "quantity": a17}
+            o15 = i14 if len(i14) == 2 else {"book_id": a16, "quantity": a17}
             if o15 is not i14:
                 same19 = False
             acc18.append(o15)
@@ -3122,16 +3068,17 @@ def _dec_anon_2(v: Any) -> Any:
         if type(a25) is not str or not 2 <= len(a25) <= 2:
             return _FAIL
         o20: dict[str, Any]
-        if len(a7) == 5:
-            o20 = a7
-        else:
-            o20 = {
+        o20 = (
+            a7
+            if len(a7) == 5
+            else {
                 "name": a21,
                 "street": a22,
                 "city": a23,
                 "postcode": a24,
                 "country": a25,
             }
+        )
         if type(a8) is not dict:
             return _FAIL
         try:
@@ -3144,10 +3091,7 @@ def _dec_anon_2(v: Any) -> Any:
         if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
             return _FAIL
         o26: dict[str, Any]
-        if len(a8) == 2:
-            o26 = a8
-        else:
-            o26 = {"amount": a27, "currency": a28}
+        o26 = a8 if len(a8) == 2 else {"amount": a27, "currency": a28}
         if type(a9) is not str:
             return _FAIL
         x29 = _parse_date_time(a9)
@@ -3157,10 +3101,8 @@ def _dec_anon_2(v: Any) -> Any:
             e30: Any = _EN43.get(a10) if type(a10) is int else None
             if e30 is None:
                 return _FAIL
-        if a11 is not _MISSING:
-            if a11 is not None:
-                if type(a11) is not str:
-                    return _FAIL
+        if a11 is not _MISSING and a11 is not None and type(a11) is not str:
+            return _FAIL
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
@@ -3169,14 +3111,8 @@ def _dec_anon_2(v: Any) -> Any:
             "total": o26,
             "created_at": x29,
         }
-        if a10 is not _MISSING:
-            o3["priority"] = e30
-        else:
-            o3["priority"] = 0
-        if a11 is not _MISSING:
-            o3["gift_note"] = a11
-        else:
-            o3["gift_note"] = None
+        o3["priority"] = e30 if a10 is not _MISSING else 0
+        o3["gift_note"] = a11 if a11 is not _MISSING else None
         if o3 is not i2:
             same32 = False
         acc31.append(o3)
@@ -3339,10 +3275,14 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                             )
                                     a20 = n22
                             if not failed:
-                                if len(i16) == 2:
-                                    o18 = i16
-                                else:
-                                    o18 = {"book_id": a19, "quantity": a20}
+                                o18 = (
+                                    i16
+                                    if len(i16) == 2
+                                    else {
+                                        "book_id": a19,
+                                        "quantity": a20,
+                                    }
+                                )
                             elif len(issues) == k0:
                                 o18 = {"book_id": a19, "quantity": a20}
                         if acc23 is not None:
@@ -3580,10 +3520,14 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     a32,
                                 )
                     if not failed:
-                        if len(a9) == 2:
-                            o30 = a9
-                        else:
-                            o30 = {"amount": a31, "currency": a32}
+                        o30 = (
+                            a9
+                            if len(a9) == 2
+                            else {
+                                "amount": a31,
+                                "currency": a32,
+                            }
+                        )
                     elif len(issues) == k0:
                         o30 = {"amount": a31, "currency": a32}
                 try:
@@ -3626,9 +3570,8 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         e36 = e38
                 if a12 is not _MISSING:
                     try:
-                        if a12 is not None:
-                            if type(a12) is not str:
-                                raise _Miss
+                        if a12 is not None and type(a12) is not str:
+                            raise _Miss
                     except _Miss:
                         failed = True
                         if a12 is not None:
@@ -3641,7 +3584,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                if not failed:
+                if not failed or len(issues) == k0:
                     o4 = {
                         "id": x13,
                         "status": a6,
@@ -3650,31 +3593,8 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "total": o30,
                         "created_at": x34,
                     }
-                    if a11 is not _MISSING:
-                        o4["priority"] = e36
-                    else:
-                        o4["priority"] = 0
-                    if a12 is not _MISSING:
-                        o4["gift_note"] = a12
-                    else:
-                        o4["gift_note"] = None
-                elif len(issues) == k0:
-                    o4 = {
-                        "id": x13,
-                        "status": a6,
-                        "lines": l15,
-                        "ship_to": o24,
-                        "total": o30,
-                        "created_at": x34,
-                    }
-                    if a11 is not _MISSING:
-                        o4["priority"] = e36
-                    else:
-                        o4["priority"] = 0
-                    if a12 is not _MISSING:
-                        o4["gift_note"] = a12
-                    else:
-                        o4["gift_note"] = None
+                    o4["priority"] = e36 if a11 is not _MISSING else 0
+                    o4["gift_note"] = a12 if a12 is not _MISSING else None
             if acc39 is not None:
                 acc39.append(o4)
             elif o4 is not i2:

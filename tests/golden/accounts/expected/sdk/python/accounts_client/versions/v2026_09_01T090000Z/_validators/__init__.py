@@ -76,9 +76,8 @@ def _dec_User(v: Any) -> Any:
         return _FAIL
     if type(a6) is not str or _RE1.search(a6) is None:
         return _FAIL
-    if a7 is not None:
-        if type(a7) is not str:
-            return _FAIL
+    if a7 is not None and type(a7) is not str:
+        return _FAIL
     o1: dict[str, Any] = {
         "id": a2,
         "full_name": a3,
@@ -168,9 +167,8 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if _RE1.search(a6) is None:
                         _bad(issues, path + ".balance", _E8, a6)
         try:
-            if a7 is not None:
-                if type(a7) is not str:
-                    raise _Miss
+            if a7 is not None and type(a7) is not str:
+                raise _Miss
         except _Miss:
             failed = True
             if a7 is _MISSING:
@@ -181,16 +179,7 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".avatar_url", "`str`", a7)
                     else:
                         pass
-        if not failed:
-            o1 = {
-                "id": a2,
-                "full_name": a3,
-                "email": a4,
-                "status": e9,
-                "balance": a6,
-                "avatar_url": a7,
-            }
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "id": a2,
                 "full_name": a3,
@@ -250,9 +239,8 @@ def _dec_anon(v: Any) -> Any:
             return _FAIL
         if type(a8) is not str or _RE1.search(a8) is None:
             return _FAIL
-        if a9 is not None:
-            if type(a9) is not str:
-                return _FAIL
+        if a9 is not None and type(a9) is not str:
+            return _FAIL
         o3: dict[str, Any] = {
             "id": a4,
             "full_name": a5,
@@ -355,9 +343,8 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             if _RE1.search(a9) is None:
                                 _bad(issues, f"{path}[{j3}].balance", _E8, a9)
                 try:
-                    if a10 is not None:
-                        if type(a10) is not str:
-                            raise _Miss
+                    if a10 is not None and type(a10) is not str:
+                        raise _Miss
                 except _Miss:
                     failed = True
                     if a10 is _MISSING:
@@ -373,16 +360,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                if not failed:
-                    o4 = {
-                        "id": a5,
-                        "full_name": a6,
-                        "email": a7,
-                        "status": e12,
-                        "balance": a9,
-                        "avatar_url": a10,
-                    }
-                elif len(issues) == k0:
+                if not failed or len(issues) == k0:
                     o4 = {
                         "id": a5,
                         "full_name": a6,

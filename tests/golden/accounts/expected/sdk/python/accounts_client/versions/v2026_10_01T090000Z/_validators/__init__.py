@@ -159,9 +159,7 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if _RE1.search(a6) is None:
                         _bad(issues, path + ".balance", _E8, a6)
-        if not failed:
-            o1 = {"id": a2, "name": a3, "email": a4, "status": e8, "balance": a6}
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {"id": a2, "name": a3, "email": a4, "status": e8, "balance": a6}
     return o1
 
@@ -311,15 +309,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         else:
                             if _RE1.search(a9) is None:
                                 _bad(issues, f"{path}[{j3}].balance", _E8, a9)
-                if not failed:
-                    o4 = {
-                        "id": a5,
-                        "name": a6,
-                        "email": a7,
-                        "status": e11,
-                        "balance": a9,
-                    }
-                elif len(issues) == k0:
+                if not failed or len(issues) == k0:
                     o4 = {
                         "id": a5,
                         "name": a6,

@@ -158,15 +158,7 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if n10 < 0:
                         _bad_num(issues, path + ".balance_cents", _E7, n10)
                 a6 = n10
-        if not failed:
-            o1 = {
-                "id": a2,
-                "name": a3,
-                "email": a4,
-                "status": e8,
-                "balance_cents": a6,
-            }
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "id": a2,
                 "name": a3,
@@ -336,15 +328,7 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     n13,
                                 )
                         a9 = n13
-                if not failed:
-                    o4 = {
-                        "id": a5,
-                        "name": a6,
-                        "email": a7,
-                        "status": e11,
-                        "balance_cents": a9,
-                    }
-                elif len(issues) == k0:
+                if not failed or len(issues) == k0:
                     o4 = {
                         "id": a5,
                         "name": a6,

@@ -151,22 +151,14 @@ def _dec_Author(v: Any) -> Any:
             if x6 is None:
                 return _FAIL
             o7 = x6
-    if a5 is not _MISSING:
-        if a5 is not None:
-            if type(a5) is not str or _RE0.search(a5) is None:
-                return _FAIL
+    if a5 is not _MISSING and a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+        return _FAIL
     c8 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
     if len(v) != c8:
         return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
-    if a4 is not _MISSING:
-        o1["born"] = o7
-    else:
-        o1["born"] = None
-    if a5 is not _MISSING:
-        o1["website"] = a5
-    else:
-        o1["website"] = None
+    o1["born"] = o7 if a4 is not _MISSING else None
+    o1["website"] = a5 if a5 is not _MISSING else None
     return o1
 
 
@@ -237,9 +229,8 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o8 = o10
         if a5 is not _MISSING:
             try:
-                if a5 is not None:
-                    if type(a5) is not str or _RE0.search(a5) is None:
-                        raise _Miss
+                if a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a5 is not None:
@@ -264,26 +255,10 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         v[key12],
                         "Object contains unknown field `" + key12 + "`",
                     )
-        if not failed:
+        if not failed or len(issues) == k0:
             o1 = {"id": a2, "name": a3}
-            if a4 is not _MISSING:
-                o1["born"] = o8
-            else:
-                o1["born"] = None
-            if a5 is not _MISSING:
-                o1["website"] = a5
-            else:
-                o1["website"] = None
-        elif len(issues) == k0:
-            o1 = {"id": a2, "name": a3}
-            if a4 is not _MISSING:
-                o1["born"] = o8
-            else:
-                o1["born"] = None
-            if a5 is not _MISSING:
-                o1["website"] = a5
-            else:
-                o1["website"] = None
+            o1["born"] = o8 if a4 is not _MISSING else None
+            o1["website"] = a5 if a5 is not _MISSING else None
     return o1
 
 
@@ -322,10 +297,7 @@ def _dec_Book(v: Any) -> Any:
     if not (a13 == "EUR" or a13 == "USD" or a13 == "GBP"):
         return _FAIL
     o11: dict[str, Any]
-    if len(a6) == 2:
-        o11 = a6
-    else:
-        o11 = {"amount": a12, "currency": a13}
+    o11 = a6 if len(a6) == 2 else {"amount": a12, "currency": a13}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
@@ -462,10 +434,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a15 == "EUR" or a15 == "USD" or a15 == "GBP"):
                         _show(issues, path + ".price.currency", _E22, a15)
             if not failed:
-                if len(a6) == 2:
-                    o13 = a6
-                else:
-                    o13 = {"amount": a14, "currency": a15}
+                o13 = a6 if len(a6) == 2 else {"amount": a14, "currency": a15}
             elif len(issues) == k0:
                 o13 = {"amount": a14, "currency": a15}
         if a7 is not _MISSING:
@@ -511,19 +480,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 a9 = n20
-        if not failed:
-            o1 = {
-                "title": a2,
-                "isbn": a3,
-                "author_id": a4,
-                "genre": e11,
-                "price": o13,
-                "id": a8,
-                "stock": a9,
-            }
-            if a7 is not _MISSING:
-                o1["published"] = x17
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "title": a2,
                 "isbn": a3,
@@ -564,10 +521,7 @@ def _dec_Category(v: Any) -> Any:
         acc8.append(r7)
     l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a4:
-        o1 = v
-    else:
-        o1 = {"slug": a2, "name": a3, "children": l5}
+    o1 = v if len(v) == 3 and l5 is a4 else {"slug": a2, "name": a3, "children": l5}
     return o1
 
 
@@ -634,10 +588,15 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not failed or len(issues) == k0:
                 l5 = a4 if acc10 is None else acc10
         if not failed:
-            if len(v) == 3 and l5 is a4:
-                o1 = v
-            else:
-                o1 = {"slug": a2, "name": a3, "children": l5}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a4
+                else {
+                    "slug": a2,
+                    "name": a3,
+                    "children": l5,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"slug": a2, "name": a3, "children": l5}
     return o1
@@ -692,10 +651,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"amount": a2, "currency": a3}
+    o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
     return o1
 
 
@@ -736,10 +692,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E22, a3)
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"amount": a2, "currency": a3}
+            o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
         elif len(issues) == k0:
             o1 = {"amount": a2, "currency": a3}
     return o1
@@ -783,10 +736,7 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        if len(i12) == 2:
-            o13 = i12
-        else:
-            o13 = {"book_id": a14, "quantity": a15}
+        o13 = i12 if len(i12) == 2 else {"book_id": a14, "quantity": a15}
         if o13 is not i12:
             same17 = False
         acc16.append(o13)
@@ -812,16 +762,17 @@ def _dec_Order(v: Any) -> Any:
     if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
     o18: dict[str, Any]
-    if len(a5) == 5:
-        o18 = a5
-    else:
-        o18 = {
+    o18 = (
+        a5
+        if len(a5) == 5
+        else {
             "name": a19,
             "street": a20,
             "city": a21,
             "postcode": a22,
             "country": a23,
         }
+    )
     if type(a6) is not dict:
         return _FAIL
     try:
@@ -834,10 +785,7 @@ def _dec_Order(v: Any) -> Any:
     if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
     o24: dict[str, Any]
-    if len(a6) == 2:
-        o24 = a6
-    else:
-        o24 = {"amount": a25, "currency": a26}
+    o24 = a6 if len(a6) == 2 else {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
     x27 = _parse_date_time(a7)
@@ -847,10 +795,8 @@ def _dec_Order(v: Any) -> Any:
         e28: Any = _EN29.get(a8) if type(a8) is int else None
         if e28 is None:
             return _FAIL
-    if a9 is not _MISSING:
-        if a9 is not None:
-            if type(a9) is not str:
-                return _FAIL
+    if a9 is not _MISSING and a9 is not None and type(a9) is not str:
+        return _FAIL
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -859,14 +805,8 @@ def _dec_Order(v: Any) -> Any:
         "total": o24,
         "created_at": x27,
     }
-    if a8 is not _MISSING:
-        o1["priority"] = e28
-    else:
-        o1["priority"] = 0
-    if a9 is not _MISSING:
-        o1["gift_note"] = a9
-    else:
-        o1["gift_note"] = None
+    o1["priority"] = e28 if a8 is not _MISSING else 0
+    o1["gift_note"] = a9 if a9 is not _MISSING else None
     return o1
 
 
@@ -1011,10 +951,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a17 = n19
                     if not failed:
-                        if len(i13) == 2:
-                            o15 = i13
-                        else:
-                            o15 = {"book_id": a16, "quantity": a17}
+                        o15 = (
+                            i13
+                            if len(i13) == 2
+                            else {
+                                "book_id": a16,
+                                "quantity": a17,
+                            }
+                        )
                     elif len(issues) == k0:
                         o15 = {"book_id": a16, "quantity": a17}
                 if acc20 is not None:
@@ -1097,16 +1041,17 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if len(a26) > 2:
                             _bad(issues, path + ".ship_to.country", _E46, a26)
             if not failed:
-                if len(a5) == 5:
-                    o21 = a5
-                else:
-                    o21 = {
+                o21 = (
+                    a5
+                    if len(a5) == 5
+                    else {
                         "name": a22,
                         "street": a23,
                         "city": a24,
                         "postcode": a25,
                         "country": a26,
                     }
+                )
             elif len(issues) == k0:
                 o21 = {
                     "name": a22,
@@ -1152,10 +1097,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
                         _show(issues, path + ".total.currency", _E22, a29)
             if not failed:
-                if len(a6) == 2:
-                    o27 = a6
-                else:
-                    o27 = {"amount": a28, "currency": a29}
+                o27 = a6 if len(a6) == 2 else {"amount": a28, "currency": a29}
             elif len(issues) == k0:
                 o27 = {"amount": a28, "currency": a29}
         try:
@@ -1193,9 +1135,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e33 = e35
         if a9 is not _MISSING:
             try:
-                if a9 is not None:
-                    if type(a9) is not str:
-                        raise _Miss
+                if a9 is not None and type(a9) is not str:
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a9 is not None:
@@ -1203,7 +1144,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-        if not failed:
+        if not failed or len(issues) == k0:
             o1 = {
                 "id": x10,
                 "status": a3,
@@ -1212,31 +1153,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "total": o27,
                 "created_at": x31,
             }
-            if a8 is not _MISSING:
-                o1["priority"] = e33
-            else:
-                o1["priority"] = 0
-            if a9 is not _MISSING:
-                o1["gift_note"] = a9
-            else:
-                o1["gift_note"] = None
-        elif len(issues) == k0:
-            o1 = {
-                "id": x10,
-                "status": a3,
-                "lines": l12,
-                "ship_to": o21,
-                "total": o27,
-                "created_at": x31,
-            }
-            if a8 is not _MISSING:
-                o1["priority"] = e33
-            else:
-                o1["priority"] = 0
-            if a9 is not _MISSING:
-                o1["gift_note"] = a9
-            else:
-                o1["gift_note"] = None
+            o1["priority"] = e33 if a8 is not _MISSING else 0
+            o1["gift_note"] = a9 if a9 is not _MISSING else None
     return o1
 
 
@@ -1253,10 +1171,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"book_id": a2, "quantity": a3}
+    o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
     return o1
 
 
@@ -1306,10 +1221,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".quantity", _E37, n5)
                 a3 = n5
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"book_id": a2, "quantity": a3}
+            o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
         elif len(issues) == k0:
             o1 = {"book_id": a2, "quantity": a3}
     return o1
@@ -1363,10 +1275,7 @@ def _dec_Page_Book(v: Any) -> Any:
         if not (a19 == "EUR" or a19 == "USD" or a19 == "GBP"):
             return _FAIL
         o17: dict[str, Any]
-        if len(a12) == 2:
-            o17 = a12
-        else:
-            o17 = {"amount": a18, "currency": a19}
+        o17 = a12 if len(a12) == 2 else {"amount": a18, "currency": a19}
         if a13 is not _MISSING:
             if type(a13) is not str:
                 return _FAIL
@@ -1394,14 +1303,18 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same22 else acc21
     if type(a3) is not int:
         return _FAIL
-    if a4 is not None:
-        if type(a4) is not int:
-            return _FAIL
+    if a4 is not None and type(a4) is not int:
+        return _FAIL
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2:
-        o1 = v
-    else:
-        o1 = {"items": l5, "total": a3, "next_offset": a4}
+    o1 = (
+        v
+        if len(v) == 3 and l5 is a2
+        else {
+            "items": l5,
+            "total": a3,
+            "next_offset": a4,
+        }
+    )
     return o1
 
 
@@ -1613,10 +1526,14 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                         a23,
                                     )
                         if not failed:
-                            if len(a13) == 2:
-                                o21 = a13
-                            else:
-                                o21 = {"amount": a22, "currency": a23}
+                            o21 = (
+                                a13
+                                if len(a13) == 2
+                                else {
+                                    "amount": a22,
+                                    "currency": a23,
+                                }
+                            )
                         elif len(issues) == k0:
                             o21 = {"amount": a22, "currency": a23}
                     if a14 is not _MISSING:
@@ -1687,19 +1604,7 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             else:
                                 pass
                             a16 = n28
-                    if not failed:
-                        o8 = {
-                            "title": a9,
-                            "isbn": a10,
-                            "author_id": a11,
-                            "genre": e19,
-                            "price": o21,
-                            "id": a15,
-                            "stock": a16,
-                        }
-                        if a14 is not _MISSING:
-                            o8["published"] = x25
-                    elif len(issues) == k0:
+                    if not failed or len(issues) == k0:
                         o8 = {
                             "title": a9,
                             "isbn": a10,
@@ -1731,9 +1636,8 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n30
         try:
-            if a4 is not None:
-                if type(a4) is not int:
-                    raise _Miss
+            if a4 is not None and type(a4) is not int:
+                raise _Miss
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -1751,10 +1655,15 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o32 = n31
                 a4 = o32
         if not failed:
-            if len(v) == 3 and l5 is a2:
-                o1 = v
-            else:
-                o1 = {"items": l5, "total": a3, "next_offset": a4}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a2
+                else {
+                    "items": l5,
+                    "total": a3,
+                    "next_offset": a4,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
@@ -1805,10 +1714,17 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 5:
-        o1 = v
-    else:
-        o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
+    o1 = (
+        v
+        if len(v) == 5
+        else {
+            "name": a2,
+            "street": a3,
+            "city": a4,
+            "postcode": a5,
+            "country": a6,
+        }
+    )
     return o1
 
 
@@ -1886,16 +1802,17 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a6) > 2:
                         _bad(issues, path + ".country", _E46, a6)
         if not failed:
-            if len(v) == 5:
-                o1 = v
-            else:
-                o1 = {
+            o1 = (
+                v
+                if len(v) == 5
+                else {
                     "name": a2,
                     "street": a3,
                     "city": a4,
                     "postcode": a5,
                     "country": a6,
                 }
+            )
         elif len(issues) == k0:
             o1 = {
                 "name": a2,
@@ -1935,22 +1852,14 @@ def _dec_anon(v: Any) -> Any:
                 if x8 is None:
                     return _FAIL
                 o9 = x8
-        if a7 is not _MISSING:
-            if a7 is not None:
-                if type(a7) is not str or _RE0.search(a7) is None:
-                    return _FAIL
+        if a7 is not _MISSING and a7 is not None and (type(a7) is not str or _RE0.search(a7) is None):
+            return _FAIL
         c10 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
         if len(i2) != c10:
             return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
-        if a6 is not _MISSING:
-            o3["born"] = o9
-        else:
-            o3["born"] = None
-        if a7 is not _MISSING:
-            o3["website"] = a7
-        else:
-            o3["website"] = None
+        o3["born"] = o9 if a6 is not _MISSING else None
+        o3["website"] = a7 if a7 is not _MISSING else None
         if o3 is not i2:
             same12 = False
         acc11.append(o3)
@@ -2034,9 +1943,8 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         o11 = o13
                 if a8 is not _MISSING:
                     try:
-                        if a8 is not None:
-                            if type(a8) is not str or _RE0.search(a8) is None:
-                                raise _Miss
+                        if a8 is not None and (type(a8) is not str or _RE0.search(a8) is None):
+                            raise _Miss
                     except _Miss:
                         failed = True
                         if a8 is not None:
@@ -2061,26 +1969,10 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 i2[key15],
                                 "Object contains unknown field `" + key15 + "`",
                             )
-                if not failed:
+                if not failed or len(issues) == k0:
                     o4 = {"id": a5, "name": a6}
-                    if a7 is not _MISSING:
-                        o4["born"] = o11
-                    else:
-                        o4["born"] = None
-                    if a8 is not _MISSING:
-                        o4["website"] = a8
-                    else:
-                        o4["website"] = None
-                elif len(issues) == k0:
-                    o4 = {"id": a5, "name": a6}
-                    if a7 is not _MISSING:
-                        o4["born"] = o11
-                    else:
-                        o4["born"] = None
-                    if a8 is not _MISSING:
-                        o4["website"] = a8
-                    else:
-                        o4["website"] = None
+                    o4["born"] = o11 if a7 is not _MISSING else None
+                    o4["website"] = a8 if a8 is not _MISSING else None
             if acc16 is not None:
                 acc16.append(o4)
             elif o4 is not i2:
@@ -2133,10 +2025,7 @@ def _dec_anon_2(v: Any) -> Any:
             if type(a17) is not int or not 1 <= a17 <= 50:
                 return _FAIL
             o15: dict[str, Any]
-            if len(i14) == 2:
-                o15 = i14
-            else:
-                o15 = {"book_id": a16, "quantity": a17}
+            o15 = i14 if len(i14) == 2 else {"book_id": a16, "quantity": a17}
             if o15 is not i14:
                 same19 = False
             acc18.append(o15)
@@ -2162,16 +2051,17 @@ def _dec_anon_2(v: Any) -> Any:
         if type(a25) is not str or not 2 <= len(a25) <= 2:
             return _FAIL
         o20: dict[str, Any]
-        if len(a7) == 5:
-            o20 = a7
-        else:
-            o20 = {
+        o20 = (
+            a7
+            if len(a7) == 5
+            else {
                 "name": a21,
                 "street": a22,
                 "city": a23,
                 "postcode": a24,
                 "country": a25,
             }
+        )
         if type(a8) is not dict:
             return _FAIL
         try:
@@ -2184,10 +2074,7 @@ def _dec_anon_2(v: Any) -> Any:
         if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
             return _FAIL
         o26: dict[str, Any]
-        if len(a8) == 2:
-            o26 = a8
-        else:
-            o26 = {"amount": a27, "currency": a28}
+        o26 = a8 if len(a8) == 2 else {"amount": a27, "currency": a28}
         if type(a9) is not str:
             return _FAIL
         x29 = _parse_date_time(a9)
@@ -2197,10 +2084,8 @@ def _dec_anon_2(v: Any) -> Any:
             e30: Any = _EN29.get(a10) if type(a10) is int else None
             if e30 is None:
                 return _FAIL
-        if a11 is not _MISSING:
-            if a11 is not None:
-                if type(a11) is not str:
-                    return _FAIL
+        if a11 is not _MISSING and a11 is not None and type(a11) is not str:
+            return _FAIL
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
@@ -2209,14 +2094,8 @@ def _dec_anon_2(v: Any) -> Any:
             "total": o26,
             "created_at": x29,
         }
-        if a10 is not _MISSING:
-            o3["priority"] = e30
-        else:
-            o3["priority"] = 0
-        if a11 is not _MISSING:
-            o3["gift_note"] = a11
-        else:
-            o3["gift_note"] = None
+        o3["priority"] = e30 if a10 is not _MISSING else 0
+        o3["gift_note"] = a11 if a11 is not _MISSING else None
         if o3 is not i2:
             same32 = False
         acc31.append(o3)
@@ -2379,10 +2258,14 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                             )
                                     a20 = n22
                             if not failed:
-                                if len(i16) == 2:
-                                    o18 = i16
-                                else:
-                                    o18 = {"book_id": a19, "quantity": a20}
+                                o18 = (
+                                    i16
+                                    if len(i16) == 2
+                                    else {
+                                        "book_id": a19,
+                                        "quantity": a20,
+                                    }
+                                )
                             elif len(issues) == k0:
                                 o18 = {"book_id": a19, "quantity": a20}
                         if acc23 is not None:
@@ -2620,10 +2503,14 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     a32,
                                 )
                     if not failed:
-                        if len(a9) == 2:
-                            o30 = a9
-                        else:
-                            o30 = {"amount": a31, "currency": a32}
+                        o30 = (
+                            a9
+                            if len(a9) == 2
+                            else {
+                                "amount": a31,
+                                "currency": a32,
+                            }
+                        )
                     elif len(issues) == k0:
                         o30 = {"amount": a31, "currency": a32}
                 try:
@@ -2666,9 +2553,8 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         e36 = e38
                 if a12 is not _MISSING:
                     try:
-                        if a12 is not None:
-                            if type(a12) is not str:
-                                raise _Miss
+                        if a12 is not None and type(a12) is not str:
+                            raise _Miss
                     except _Miss:
                         failed = True
                         if a12 is not None:
@@ -2681,7 +2567,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                if not failed:
+                if not failed or len(issues) == k0:
                     o4 = {
                         "id": x13,
                         "status": a6,
@@ -2690,31 +2576,8 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "total": o30,
                         "created_at": x34,
                     }
-                    if a11 is not _MISSING:
-                        o4["priority"] = e36
-                    else:
-                        o4["priority"] = 0
-                    if a12 is not _MISSING:
-                        o4["gift_note"] = a12
-                    else:
-                        o4["gift_note"] = None
-                elif len(issues) == k0:
-                    o4 = {
-                        "id": x13,
-                        "status": a6,
-                        "lines": l15,
-                        "ship_to": o24,
-                        "total": o30,
-                        "created_at": x34,
-                    }
-                    if a11 is not _MISSING:
-                        o4["priority"] = e36
-                    else:
-                        o4["priority"] = 0
-                    if a12 is not _MISSING:
-                        o4["gift_note"] = a12
-                    else:
-                        o4["gift_note"] = None
+                    o4["priority"] = e36 if a11 is not _MISSING else 0
+                    o4["gift_note"] = a12 if a12 is not _MISSING else None
             if acc39 is not None:
                 acc39.append(o4)
             elif o4 is not i2:

@@ -166,22 +166,14 @@ def _dec_Author(v: Any) -> Any:
             if x6 is None:
                 return _FAIL
             o7 = x6
-    if a5 is not _MISSING:
-        if a5 is not None:
-            if type(a5) is not str or _RE0.search(a5) is None:
-                return _FAIL
+    if a5 is not _MISSING and a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+        return _FAIL
     c8 = 2 + (a4 is not _MISSING) + (a5 is not _MISSING)
     if len(v) != c8:
         return _FAIL
     o1: dict[str, Any] = {"id": a2, "name": a3}
-    if a4 is not _MISSING:
-        o1["born"] = o7
-    else:
-        o1["born"] = None
-    if a5 is not _MISSING:
-        o1["website"] = a5
-    else:
-        o1["website"] = None
+    o1["born"] = o7 if a4 is not _MISSING else None
+    o1["website"] = a5 if a5 is not _MISSING else None
     return o1
 
 
@@ -252,9 +244,8 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 o8 = o10
         if a5 is not _MISSING:
             try:
-                if a5 is not None:
-                    if type(a5) is not str or _RE0.search(a5) is None:
-                        raise _Miss
+                if a5 is not None and (type(a5) is not str or _RE0.search(a5) is None):
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a5 is not None:
@@ -279,26 +270,10 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         v[key12],
                         "Object contains unknown field `" + key12 + "`",
                     )
-        if not failed:
+        if not failed or len(issues) == k0:
             o1 = {"id": a2, "name": a3}
-            if a4 is not _MISSING:
-                o1["born"] = o8
-            else:
-                o1["born"] = None
-            if a5 is not _MISSING:
-                o1["website"] = a5
-            else:
-                o1["website"] = None
-        elif len(issues) == k0:
-            o1 = {"id": a2, "name": a3}
-            if a4 is not _MISSING:
-                o1["born"] = o8
-            else:
-                o1["born"] = None
-            if a5 is not _MISSING:
-                o1["website"] = a5
-            else:
-                o1["website"] = None
+            o1["born"] = o8 if a4 is not _MISSING else None
+            o1["website"] = a5 if a5 is not _MISSING else None
     return o1
 
 
@@ -338,10 +313,7 @@ def _dec_Book(v: Any) -> Any:
     if not (a14 == "EUR" or a14 == "USD" or a14 == "GBP"):
         return _FAIL
     o12: dict[str, Any]
-    if len(a6) == 2:
-        o12 = a6
-    else:
-        o12 = {"amount": a13, "currency": a14}
+    o12 = a6 if len(a6) == 2 else {"amount": a13, "currency": a14}
     if a7 is not _MISSING:
         if type(a7) is not str:
             return _FAIL
@@ -488,10 +460,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a16 == "EUR" or a16 == "USD" or a16 == "GBP"):
                         _show(issues, path + ".price.currency", _E22, a16)
             if not failed:
-                if len(a6) == 2:
-                    o14 = a6
-                else:
-                    o14 = {"amount": a15, "currency": a16}
+                o14 = a6 if len(a6) == 2 else {"amount": a15, "currency": a16}
             elif len(issues) == k0:
                 o14 = {"amount": a15, "currency": a16}
         if a7 is not _MISSING:
@@ -564,21 +533,7 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 a10 = n25
-        if not failed:
-            o1 = {
-                "title": a2,
-                "isbn": a3,
-                "author_id": a4,
-                "genre": e12,
-                "price": o14,
-                "id": a9,
-                "in_stock": a10,
-            }
-            if a7 is not _MISSING:
-                o1["published"] = x18
-            if a8 is not _MISSING:
-                o1["tags"] = l20
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "title": a2,
                 "isbn": a3,
@@ -621,10 +576,7 @@ def _dec_Category(v: Any) -> Any:
         acc8.append(r7)
     l5 = a4 if same9 else acc8
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a4:
-        o1 = v
-    else:
-        o1 = {"slug": a2, "name": a3, "children": l5}
+    o1 = v if len(v) == 3 and l5 is a4 else {"slug": a2, "name": a3, "children": l5}
     return o1
 
 
@@ -691,10 +643,15 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if not failed or len(issues) == k0:
                 l5 = a4 if acc10 is None else acc10
         if not failed:
-            if len(v) == 3 and l5 is a4:
-                o1 = v
-            else:
-                o1 = {"slug": a2, "name": a3, "children": l5}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a4
+                else {
+                    "slug": a2,
+                    "name": a3,
+                    "children": l5,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"slug": a2, "name": a3, "children": l5}
     return o1
@@ -749,10 +706,7 @@ def _dec_Money(v: Any) -> Any:
     if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"amount": a2, "currency": a3}
+    o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
     return o1
 
 
@@ -793,10 +747,7 @@ def _dec_Money_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 if not (a3 == "EUR" or a3 == "USD" or a3 == "GBP"):
                     _show(issues, path + ".currency", _E22, a3)
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"amount": a2, "currency": a3}
+            o1 = v if len(v) == 2 else {"amount": a2, "currency": a3}
         elif len(issues) == k0:
             o1 = {"amount": a2, "currency": a3}
     return o1
@@ -840,10 +791,7 @@ def _dec_Order(v: Any) -> Any:
         if type(a15) is not int or not 1 <= a15 <= 50:
             return _FAIL
         o13: dict[str, Any]
-        if len(i12) == 2:
-            o13 = i12
-        else:
-            o13 = {"book_id": a14, "quantity": a15}
+        o13 = i12 if len(i12) == 2 else {"book_id": a14, "quantity": a15}
         if o13 is not i12:
             same17 = False
         acc16.append(o13)
@@ -869,16 +817,17 @@ def _dec_Order(v: Any) -> Any:
     if type(a23) is not str or not 2 <= len(a23) <= 2:
         return _FAIL
     o18: dict[str, Any]
-    if len(a5) == 5:
-        o18 = a5
-    else:
-        o18 = {
+    o18 = (
+        a5
+        if len(a5) == 5
+        else {
             "name": a19,
             "street": a20,
             "city": a21,
             "postcode": a22,
             "country": a23,
         }
+    )
     if type(a6) is not dict:
         return _FAIL
     try:
@@ -891,10 +840,7 @@ def _dec_Order(v: Any) -> Any:
     if not (a26 == "EUR" or a26 == "USD" or a26 == "GBP"):
         return _FAIL
     o24: dict[str, Any]
-    if len(a6) == 2:
-        o24 = a6
-    else:
-        o24 = {"amount": a25, "currency": a26}
+    o24 = a6 if len(a6) == 2 else {"amount": a25, "currency": a26}
     if type(a7) is not str:
         return _FAIL
     x27 = _parse_date_time(a7)
@@ -904,10 +850,8 @@ def _dec_Order(v: Any) -> Any:
         e28: Any = _EN31.get(a8) if type(a8) is int else None
         if e28 is None:
             return _FAIL
-    if a9 is not _MISSING:
-        if a9 is not None:
-            if type(a9) is not str:
-                return _FAIL
+    if a9 is not _MISSING and a9 is not None and type(a9) is not str:
+        return _FAIL
     o1: dict[str, Any] = {
         "id": x10,
         "status": a3,
@@ -916,14 +860,8 @@ def _dec_Order(v: Any) -> Any:
         "total": o24,
         "created_at": x27,
     }
-    if a8 is not _MISSING:
-        o1["priority"] = e28
-    else:
-        o1["priority"] = 0
-    if a9 is not _MISSING:
-        o1["gift_note"] = a9
-    else:
-        o1["gift_note"] = None
+    o1["priority"] = e28 if a8 is not _MISSING else 0
+    o1["gift_note"] = a9 if a9 is not _MISSING else None
     return o1
 
 
@@ -1068,10 +1006,14 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     )
                             a17 = n19
                     if not failed:
-                        if len(i13) == 2:
-                            o15 = i13
-                        else:
-                            o15 = {"book_id": a16, "quantity": a17}
+                        o15 = (
+                            i13
+                            if len(i13) == 2
+                            else {
+                                "book_id": a16,
+                                "quantity": a17,
+                            }
+                        )
                     elif len(issues) == k0:
                         o15 = {"book_id": a16, "quantity": a17}
                 if acc20 is not None:
@@ -1154,16 +1096,17 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         if len(a26) > 2:
                             _bad(issues, path + ".ship_to.country", _E48, a26)
             if not failed:
-                if len(a5) == 5:
-                    o21 = a5
-                else:
-                    o21 = {
+                o21 = (
+                    a5
+                    if len(a5) == 5
+                    else {
                         "name": a22,
                         "street": a23,
                         "city": a24,
                         "postcode": a25,
                         "country": a26,
                     }
+                )
             elif len(issues) == k0:
                 o21 = {
                     "name": a22,
@@ -1209,10 +1152,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if not (a29 == "EUR" or a29 == "USD" or a29 == "GBP"):
                         _show(issues, path + ".total.currency", _E22, a29)
             if not failed:
-                if len(a6) == 2:
-                    o27 = a6
-                else:
-                    o27 = {"amount": a28, "currency": a29}
+                o27 = a6 if len(a6) == 2 else {"amount": a28, "currency": a29}
             elif len(issues) == k0:
                 o27 = {"amount": a28, "currency": a29}
         try:
@@ -1250,9 +1190,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 e33 = e35
         if a9 is not _MISSING:
             try:
-                if a9 is not None:
-                    if type(a9) is not str:
-                        raise _Miss
+                if a9 is not None and type(a9) is not str:
+                    raise _Miss
             except _Miss:
                 failed = True
                 if a9 is not None:
@@ -1260,7 +1199,7 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _type(issues, path + ".gift_note", "`str`", a9)
                     else:
                         pass
-        if not failed:
+        if not failed or len(issues) == k0:
             o1 = {
                 "id": x10,
                 "status": a3,
@@ -1269,31 +1208,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 "total": o27,
                 "created_at": x31,
             }
-            if a8 is not _MISSING:
-                o1["priority"] = e33
-            else:
-                o1["priority"] = 0
-            if a9 is not _MISSING:
-                o1["gift_note"] = a9
-            else:
-                o1["gift_note"] = None
-        elif len(issues) == k0:
-            o1 = {
-                "id": x10,
-                "status": a3,
-                "lines": l12,
-                "ship_to": o21,
-                "total": o27,
-                "created_at": x31,
-            }
-            if a8 is not _MISSING:
-                o1["priority"] = e33
-            else:
-                o1["priority"] = 0
-            if a9 is not _MISSING:
-                o1["gift_note"] = a9
-            else:
-                o1["gift_note"] = None
+            o1["priority"] = e33 if a8 is not _MISSING else 0
+            o1["gift_note"] = a9 if a9 is not _MISSING else None
     return o1
 
 
@@ -1310,10 +1226,7 @@ def _dec_OrderLine(v: Any) -> Any:
     if type(a3) is not int or not 1 <= a3 <= 50:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 2:
-        o1 = v
-    else:
-        o1 = {"book_id": a2, "quantity": a3}
+    o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
     return o1
 
 
@@ -1363,10 +1276,7 @@ def _dec_OrderLine_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         _bad_num(issues, path + ".quantity", _E39, n5)
                 a3 = n5
         if not failed:
-            if len(v) == 2:
-                o1 = v
-            else:
-                o1 = {"book_id": a2, "quantity": a3}
+            o1 = v if len(v) == 2 else {"book_id": a2, "quantity": a3}
         elif len(issues) == k0:
             o1 = {"book_id": a2, "quantity": a3}
     return o1
@@ -1395,14 +1305,18 @@ def _dec_Page_Book(v: Any) -> Any:
     l5 = a2 if same9 else acc8
     if type(a3) is not int:
         return _FAIL
-    if a4 is not None:
-        if type(a4) is not int:
-            return _FAIL
+    if a4 is not None and type(a4) is not int:
+        return _FAIL
     o1: dict[str, Any]
-    if len(v) == 3 and l5 is a2:
-        o1 = v
-    else:
-        o1 = {"items": l5, "total": a3, "next_offset": a4}
+    o1 = (
+        v
+        if len(v) == 3 and l5 is a2
+        else {
+            "items": l5,
+            "total": a3,
+            "next_offset": a4,
+        }
+    )
     return o1
 
 
@@ -1463,9 +1377,8 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     pass
                 a3 = n11
         try:
-            if a4 is not None:
-                if type(a4) is not int:
-                    raise _Miss
+            if a4 is not None and type(a4) is not int:
+                raise _Miss
         except _Miss:
             failed = True
             if a4 is _MISSING:
@@ -1483,10 +1396,15 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     o13 = n12
                 a4 = o13
         if not failed:
-            if len(v) == 3 and l5 is a2:
-                o1 = v
-            else:
-                o1 = {"items": l5, "total": a3, "next_offset": a4}
+            o1 = (
+                v
+                if len(v) == 3 and l5 is a2
+                else {
+                    "items": l5,
+                    "total": a3,
+                    "next_offset": a4,
+                }
+            )
         elif len(issues) == k0:
             o1 = {"items": l5, "total": a3, "next_offset": a4}
     return o1
@@ -1537,10 +1455,17 @@ def _dec_ShippingAddress(v: Any) -> Any:
     if type(a6) is not str or not 2 <= len(a6) <= 2:
         return _FAIL
     o1: dict[str, Any]
-    if len(v) == 5:
-        o1 = v
-    else:
-        o1 = {"name": a2, "street": a3, "city": a4, "postcode": a5, "country": a6}
+    o1 = (
+        v
+        if len(v) == 5
+        else {
+            "name": a2,
+            "street": a3,
+            "city": a4,
+            "postcode": a5,
+            "country": a6,
+        }
+    )
     return o1
 
 
@@ -1618,16 +1543,17 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if len(a6) > 2:
                         _bad(issues, path + ".country", _E48, a6)
         if not failed:
-            if len(v) == 5:
-                o1 = v
-            else:
-                o1 = {
+            o1 = (
+                v
+                if len(v) == 5
+                else {
                     "name": a2,
                     "street": a3,
                     "city": a4,
                     "postcode": a5,
                     "country": a6,
                 }
+            )
         elif len(issues) == k0:
             o1 = {
                 "name": a2,
@@ -1761,14 +1687,7 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     pass
                 d18 = d19
-        if not failed:
-            o1 = {
-                "books": a2,
-                "authors": a3,
-                "orders_by_status": a4,
-                "revenue": d18,
-            }
-        elif len(issues) == k0:
+        if not failed or len(issues) == k0:
             o1 = {
                 "books": a2,
                 "authors": a3,
@@ -1806,22 +1725,14 @@ def _dec_anon(v: Any) -> Any:
                 if x8 is None:
                     return _FAIL
                 o9 = x8
-        if a7 is not _MISSING:
-            if a7 is not None:
-                if type(a7) is not str or _RE0.search(a7) is None:
-                    return _FAIL
+        if a7 is not _MISSING and a7 is not None and (type(a7) is not str or _RE0.search(a7) is None):
+            return _FAIL
         c10 = 2 + (a6 is not _MISSING) + (a7 is not _MISSING)
         if len(i2) != c10:
             return _FAIL
         o3: dict[str, Any] = {"id": a4, "name": a5}
-        if a6 is not _MISSING:
-            o3["born"] = o9
-        else:
-            o3["born"] = None
-        if a7 is not _MISSING:
-            o3["website"] = a7
-        else:
-            o3["website"] = None
+        o3["born"] = o9 if a6 is not _MISSING else None
+        o3["website"] = a7 if a7 is not _MISSING else None
         if o3 is not i2:
             same12 = False
         acc11.append(o3)
@@ -1905,9 +1816,8 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         o11 = o13
                 if a8 is not _MISSING:
                     try:
-                        if a8 is not None:
-                            if type(a8) is not str or _RE0.search(a8) is None:
-                                raise _Miss
+                        if a8 is not None and (type(a8) is not str or _RE0.search(a8) is None):
+                            raise _Miss
                     except _Miss:
                         failed = True
                         if a8 is not None:
@@ -1932,26 +1842,10 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 i2[key15],
                                 "Object contains unknown field `" + key15 + "`",
                             )
-                if not failed:
+                if not failed or len(issues) == k0:
                     o4 = {"id": a5, "name": a6}
-                    if a7 is not _MISSING:
-                        o4["born"] = o11
-                    else:
-                        o4["born"] = None
-                    if a8 is not _MISSING:
-                        o4["website"] = a8
-                    else:
-                        o4["website"] = None
-                elif len(issues) == k0:
-                    o4 = {"id": a5, "name": a6}
-                    if a7 is not _MISSING:
-                        o4["born"] = o11
-                    else:
-                        o4["born"] = None
-                    if a8 is not _MISSING:
-                        o4["website"] = a8
-                    else:
-                        o4["website"] = None
+                    o4["born"] = o11 if a7 is not _MISSING else None
+                    o4["website"] = a8 if a8 is not _MISSING else None
             if acc16 is not None:
                 acc16.append(o4)
             elif o4 is not i2:
@@ -2004,10 +1898,7 @@ def _dec_anon_2(v: Any) -> Any:
             if type(a17) is not int or not 1 <= a17 <= 50:
                 return _FAIL
             o15: dict[str, Any]
-            if len(i14) == 2:
-                o15 = i14
-            else:
-                o15 = {"book_id": a16, "quantity": a17}
+            o15 = i14 if len(i14) == 2 else {"book_id": a16, "quantity": a17}
             if o15 is not i14:
                 same19 = False
             acc18.append(o15)
@@ -2033,16 +1924,17 @@ def _dec_anon_2(v: Any) -> Any:
         if type(a25) is not str or not 2 <= len(a25) <= 2:
             return _FAIL
         o20: dict[str, Any]
-        if len(a7) == 5:
-            o20 = a7
-        else:
-            o20 = {
+        o20 = (
+            a7
+            if len(a7) == 5
+            else {
                 "name": a21,
                 "street": a22,
                 "city": a23,
                 "postcode": a24,
                 "country": a25,
             }
+        )
         if type(a8) is not dict:
             return _FAIL
         try:
@@ -2055,10 +1947,7 @@ def _dec_anon_2(v: Any) -> Any:
         if not (a28 == "EUR" or a28 == "USD" or a28 == "GBP"):
             return _FAIL
         o26: dict[str, Any]
-        if len(a8) == 2:
-            o26 = a8
-        else:
-            o26 = {"amount": a27, "currency": a28}
+        o26 = a8 if len(a8) == 2 else {"amount": a27, "currency": a28}
         if type(a9) is not str:
             return _FAIL
         x29 = _parse_date_time(a9)
@@ -2068,10 +1957,8 @@ def _dec_anon_2(v: Any) -> Any:
             e30: Any = _EN31.get(a10) if type(a10) is int else None
             if e30 is None:
                 return _FAIL
-        if a11 is not _MISSING:
-            if a11 is not None:
-                if type(a11) is not str:
-                    return _FAIL
+        if a11 is not _MISSING and a11 is not None and type(a11) is not str:
+            return _FAIL
         o3: dict[str, Any] = {
             "id": x12,
             "status": a5,
@@ -2080,14 +1967,8 @@ def _dec_anon_2(v: Any) -> Any:
             "total": o26,
             "created_at": x29,
         }
-        if a10 is not _MISSING:
-            o3["priority"] = e30
-        else:
-            o3["priority"] = 0
-        if a11 is not _MISSING:
-            o3["gift_note"] = a11
-        else:
-            o3["gift_note"] = None
+        o3["priority"] = e30 if a10 is not _MISSING else 0
+        o3["gift_note"] = a11 if a11 is not _MISSING else None
         if o3 is not i2:
             same32 = False
         acc31.append(o3)
@@ -2250,10 +2131,14 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                             )
                                     a20 = n22
                             if not failed:
-                                if len(i16) == 2:
-                                    o18 = i16
-                                else:
-                                    o18 = {"book_id": a19, "quantity": a20}
+                                o18 = (
+                                    i16
+                                    if len(i16) == 2
+                                    else {
+                                        "book_id": a19,
+                                        "quantity": a20,
+                                    }
+                                )
                             elif len(issues) == k0:
                                 o18 = {"book_id": a19, "quantity": a20}
                         if acc23 is not None:
@@ -2491,10 +2376,14 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     a32,
                                 )
                     if not failed:
-                        if len(a9) == 2:
-                            o30 = a9
-                        else:
-                            o30 = {"amount": a31, "currency": a32}
+                        o30 = (
+                            a9
+                            if len(a9) == 2
+                            else {
+                                "amount": a31,
+                                "currency": a32,
+                            }
+                        )
                     elif len(issues) == k0:
                         o30 = {"amount": a31, "currency": a32}
                 try:
@@ -2537,9 +2426,8 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         e36 = e38
                 if a12 is not _MISSING:
                     try:
-                        if a12 is not None:
-                            if type(a12) is not str:
-                                raise _Miss
+                        if a12 is not None and type(a12) is not str:
+                            raise _Miss
                     except _Miss:
                         failed = True
                         if a12 is not None:
@@ -2552,7 +2440,7 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                 )
                             else:
                                 pass
-                if not failed:
+                if not failed or len(issues) == k0:
                     o4 = {
                         "id": x13,
                         "status": a6,
@@ -2561,31 +2449,8 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         "total": o30,
                         "created_at": x34,
                     }
-                    if a11 is not _MISSING:
-                        o4["priority"] = e36
-                    else:
-                        o4["priority"] = 0
-                    if a12 is not _MISSING:
-                        o4["gift_note"] = a12
-                    else:
-                        o4["gift_note"] = None
-                elif len(issues) == k0:
-                    o4 = {
-                        "id": x13,
-                        "status": a6,
-                        "lines": l15,
-                        "ship_to": o24,
-                        "total": o30,
-                        "created_at": x34,
-                    }
-                    if a11 is not _MISSING:
-                        o4["priority"] = e36
-                    else:
-                        o4["priority"] = 0
-                    if a12 is not _MISSING:
-                        o4["gift_note"] = a12
-                    else:
-                        o4["gift_note"] = None
+                    o4["priority"] = e36 if a11 is not _MISSING else 0
+                    o4["gift_note"] = a12 if a12 is not _MISSING else None
             if acc39 is not None:
                 acc39.append(o4)
             elif o4 is not i2:

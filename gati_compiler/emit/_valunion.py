@@ -1,0 +1,113 @@
+"""Code for union GTypes: `X | None`, unions tried in priority order, and unions told apart by a
+discriminator field (one dictionary lookup instead of trying each option).
+
+A part of the generator classes (`ContainerGen` derives from `UnionGen`); nested options go back
+through `gen` as the containers' do.
+"""
+
+from __future__ import annotations
+
+import json
+
+from gati_compiler.emit._valbase import GenBase, describe, json_types, union_priority
+from gati_compiler.emit.render import py_str
+from gati_compiler.ir.gtype import EnumType, GType, LiteralType, ObjectType, PrimitiveType, UnionType
+
+
+class UnionGen(GenBase):
+    def union(self, t: UnionType, s: str, path: str) -> str:
+        options = list(t.options)
+        non_null = [o for o in options if not (isinstance(o, PrimitiveType) and o.type == "null")]
+        if len(non_null) == 1 and len(options) == 2:
+            lines, result = self.items_code(non_null[0], s, path)
+            if result == s:  # the value itself either way: no variable
+                if lines:
+                    self.w.line(f"if {s} is not None:")
+                    self.w.lines.extend(lines)
+                return s
+            out = self.tmp("o")
+            self.w.line(f"{out}: Any = None")
+            self.w.line(f"if {s} is not None:")
+            self.w.lines.extend(lines)
+            with self.w.indent():
+                self.w.line(f"{out} = {result}")
+            return out
+        if not self.enc:
+            options.sort(key=union_priority)
+        if t.discriminator is not None and not self.enc:
+            table = self.discriminated(t, options)
+            if table is not None:
+                return self.tagged(t, table, s, path)
+        names = [self.state.functions_for(o, self.direction) for o in options]
+        out = self.tmp("o")
+        if self.fast:
+            fns = ", ".join(fast for fast, _ in names)
+            if self.w.fits(f"{out} = _union_fast({s}, ({fns}))"):
+                self.w.line(f"{out} = _union_fast({s}, ({fns}))")
+            else:
+                self.w.call(f"{out} = _union_fast({s}, (", [fast for fast, _ in names], "))")
+            self.w.fail_if([f"{out} is _FAIL"], self.fail)
+            return out
+        entries = []
+        for option, (fast, slow) in zip(options, names, strict=True):
+            types = "{" + ", ".join(py_str(x) for x in sorted(json_types(option, self.state.gtypes))) + "}"
+            entries.extend(["    (", f"        {fast},", f"        {slow},", f"        frozenset({types}),", "    ),"])
+        table_name = self.state.const("U", ["(", *entries, ")"], late=True)
+        expected = "`" + describe(t, self.state.gtypes) + "`"
+        self.w.call(f"{out} = _union_slow(", [s, path, "issues", table_name, py_str(expected)])
+        return out
+
+    def discriminated(self, t: UnionType, options: list[GType]) -> dict[str, GType] | None:
+        table: dict[str, GType] = {}
+        for option in options:
+            target = self.state.deref(option)
+            if not isinstance(target, ObjectType):
+                return None
+            prop = next((p for p in target.properties if p.name == t.discriminator and p.required), None)
+            if prop is None:
+                return None
+            tag_type = self.state.deref(prop.type)
+            if isinstance(tag_type, LiteralType):
+                values: list[object] = list(tag_type.values)
+            elif isinstance(tag_type, EnumType):
+                values = [m.value for m in tag_type.members]
+            else:
+                return None
+            for value in values:
+                if not isinstance(value, str) or value in table:
+                    return None
+                table[value] = option
+        return table
+
+    def tagged(self, t: UnionType, table: dict[str, GType], s: str, path: str) -> str:
+        entries = []
+        for tag in sorted(table):
+            fast, slow = self.state.functions_for(table[tag], self.direction)
+            entries.append(f"    {py_str(tag)}: {slow if not self.fast else fast},")
+        name = self.state.const("DU", ["{", *entries, "}"], late=True)
+        disc = py_str(t.discriminator or "")
+        out, tag, fn = self.tmp("o"), self.tmp("tag"), self.tmp("fn")
+        if self.fast:
+            self.w.fail_if([f"type({s}) is not dict"], self.fail)
+            self.w.line(f"{tag} = {s}.get({disc})")
+            self.w.line(f"{fn} = {name}.get({tag}) if type({tag}) is str else None")
+            self.w.fail_if([f"{fn} is None"], self.fail)
+            self.w.line(f"{out} = {fn}({s})")
+            self.w.fail_if([f"{out} is _FAIL"], self.fail)
+            return out
+        self.w.line(f"{out}: Any = None")
+        if self.type_guard(f"type({s}) is not dict", path, "object", s):
+            with self.w.indent():
+                self.w.line(f"{tag} = {s}.get({disc}, _MISSING)")
+                self.w.line(f"{fn} = {name}.get({tag}) if type({tag}) is str else None")
+                self.w.line(f"if {tag} is _MISSING:")
+                with self.w.indent():
+                    self.issue(self.child(path, t.discriminator or ""), "missing", "discriminator", s)
+                self.w.line(f"elif {fn} is None:")
+                with self.w.indent():
+                    expected = "`" + " | ".join(json.dumps(k) for k in sorted(table)) + "`"
+                    self.issue(self.child(path, t.discriminator or ""), "union_tag", expected, tag)
+                self.w.line("else:")
+                with self.w.indent():
+                    self.w.line(f"{out} = {fn}({s}, {path}, issues)")
+        return out
