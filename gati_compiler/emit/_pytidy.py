@@ -6,7 +6,8 @@ pass then merges what reads better merged, on the lines themselves:
 
 - `if a:` whose whole body is `if b: <body>` (and no `else`) becomes `if a and b: <body>`;
 - `if a: <body>` directly followed by `elif b: <the same body>` becomes `if a or b: <body>`;
-- `if c: x = a` / `else: x = b` becomes `x = a if c else b`.
+- `if c: x = a` / `else: x = b` becomes `x = a if c else b`;
+- an `else:` holding only `pass` goes.
 
 Each rewrite keeps the order of evaluation and short-circuiting exactly, and compiles to the same
 jumps, so answers and speed are unchanged. The pass understands the shapes our writer produces (four
@@ -197,9 +198,23 @@ def _rewrite(stmts: list[_Stmt], pad: int) -> list[_Stmt]:
             blocks = True
     if not blocks:  # plain statements only: nothing to merge
         return stmts
+    stmts = _drop_empty_else(stmts)
     stmts = _merge_same_arms(stmts, pad)
     stmts = _collapse_nested(stmts, pad)
     return _ternaries(stmts, pad)
+
+
+def _drop_empty_else(stmts: list[_Stmt]) -> list[_Stmt]:
+    """`else: pass` (the writer's filler for a branch with nothing left to check) does nothing."""
+    return [
+        stmt
+        for stmt in stmts
+        if not (stmt.head == ["else:"] and stmt.body is not None and len(stmt.body) == 1 and _is_pass(stmt.body[0]))
+    ]
+
+
+def _is_pass(stmt: _Stmt) -> bool:
+    return stmt.body is None and stmt.head == ["pass"]
 
 
 def _merge_same_arms(stmts: list[_Stmt], pad: int) -> list[_Stmt]:

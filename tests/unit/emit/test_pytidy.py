@@ -48,6 +48,34 @@ def test_a_nested_if_next_to_an_else_is_left_alone() -> None:
     assert tidy(before) == before
 
 
+def test_an_else_holding_only_pass_goes_and_what_it_closed_can_merge() -> None:
+    before = [
+        "    r = 0",
+        "    if a is not None:",
+        "        if b > 1:",
+        "            r = 1",
+        "        else:",
+        "            pass",
+        "    else:",
+        "        pass",
+        "    for x in [a]:",
+        "        r += 1",
+        "    else:",
+        "        pass",
+        "    return r",
+    ]
+    after = tidy(before)
+    assert after == [
+        "    r = 0",
+        "    if a is not None and b > 1:",
+        "        r = 1",
+        "    for x in [a]:",
+        "        r += 1",
+        "    return r",
+    ]
+    _same_results(before, after, "a, b", (None, 0), (0, 2))
+
+
 def test_branches_with_the_same_body_share_one_condition() -> None:
     before = [
         "    if not a:",

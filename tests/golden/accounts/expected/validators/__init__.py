@@ -813,8 +813,6 @@ def _dec_Account_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n7 = int(n7)
                 if type(n7) is not int:
                     _type(issues, path + ".id", "`int`", n7)
-                else:
-                    pass
                 a2 = n7
         if type(a3) is not str:
             failed = True
@@ -823,8 +821,6 @@ def _dec_Account_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".name", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -832,8 +828,6 @@ def _dec_Account_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".email", "`str`", a4)
-                else:
-                    pass
         if type(a5) is not str:
             failed = True
             if a5 is _MISSING:
@@ -841,8 +835,6 @@ def _dec_Account_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a5) is not str:
                     _type(issues, path + ".status", "`str`", a5)
-                else:
-                    pass
         if a6 is not _MISSING and type(a6) is not int:
             failed = True
             n8: Any = a6
@@ -850,8 +842,6 @@ def _dec_Account_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 n8 = int(n8)
             if type(n8) is not int:
                 _type(issues, path + ".balance_cents", "`int`", n8)
-            else:
-                pass
             a6 = n8
         if not failed:
             kw9: dict[str, Any] = {"id": a2, "name": a3, "email": a4, "status": a5}
@@ -1058,8 +1048,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n7 = int(n7)
                 if type(n7) is not int:
                     _type(issues, path + ".id", "`int`", n7)
-                else:
-                    pass
                 a2 = n7
         if type(a3) is not str:
             failed = True
@@ -1068,8 +1056,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".name", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -1077,8 +1063,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".email", "`str`", a4)
-                else:
-                    pass
         try:
             e8: Any = _EN8.get(a5) if type(a5) is str else None
             if e8 is None:
@@ -1240,8 +1224,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n3 = int(n3)
                 if type(n3) is not int:
                     _type(issues, path + ".id", "`int`", n3)
-                else:
-                    pass
                 a2 = n3
         try:
             c4 = 1
@@ -1316,24 +1298,18 @@ def _enc_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n8: Any = _enc_int(a3)
             if type(n8) is not int:
                 _type(issues, path + ".id", "`int`", n8)
-            else:
-                pass
         if a4 is _MISSING:
             _bad(issues, path + ".name", _E1e, _MISSING)
         else:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
                 _type(issues, path + ".name", "`str`", s9)
-            else:
-                pass
         if a5 is _MISSING:
             _bad(issues, path + ".email", _E2e, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
                 _type(issues, path + ".email", "`str`", s10)
-            else:
-                pass
         if a6 is _MISSING:
             _bad(issues, path + ".status", _E3e, _MISSING)
         else:

@@ -1069,8 +1069,6 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n6 = int(n6)
                 if type(n6) is not int:
                     _type(issues, path + ".id", "`int`", n6)
-                else:
-                    pass
                 a2 = n6
         if type(a3) is not str or not 1 <= len(a3) <= 120:
             failed = True
@@ -1392,8 +1390,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n24 = int(n24)
                 if type(n24) is not int:
                     _type(issues, path + ".id", "`int`", n24)
-                else:
-                    pass
                 a9 = n24
         if type(a10) is not int:
             failed = True
@@ -1405,8 +1401,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n25 = int(n25)
                 if type(n25) is not int:
                     _type(issues, path + ".in_stock", "`int`", n25)
-                else:
-                    pass
                 a10 = n25
         if not failed or len(issues) == k0:
             o1 = {
@@ -1635,8 +1629,6 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n10 = int(n10)
                     if type(n10) is not int:
                         _type(issues, path + ".author_id", "`int`", n10)
-                    else:
-                        pass
                     o11 = n10
                 a3 = o11
         if a4 is not _MISSING and (type(a4) is not int or not 1 <= a4 <= 100):
@@ -1752,8 +1744,6 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".name", "`str`", a3)
-                else:
-                    pass
         l5: Any
         if type(a4) is not list:
             failed = True
@@ -1868,8 +1858,6 @@ def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".to", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -1877,8 +1865,6 @@ def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".subject", "`str`", a4)
-                else:
-                    pass
         try:
             if type(a5) is not str:
                 raise _Miss
@@ -2606,8 +2592,6 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a17) is not str:
                         _type(issues, path + ".ship_to.street", "`str`", a17)
-                    else:
-                        pass
             if type(a18) is not str:
                 failed = True
                 if a18 is _MISSING:
@@ -2615,8 +2599,6 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a18) is not str:
                         _type(issues, path + ".ship_to.city", "`str`", a18)
-                    else:
-                        pass
             if type(a19) is not str or not 3 <= len(a19) <= 10:
                 failed = True
                 if a19 is _MISSING:
@@ -2681,11 +2663,8 @@ def _dec_NewOrder_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     raise _Miss
             except _Miss:
                 failed = True
-                if a5 is not None:
-                    if type(a5) is not str:
-                        _type(issues, path + ".gift_note", "`str`", a5)
-                    else:
-                        pass
+                if a5 is not None and type(a5) is not str:
+                    _type(issues, path + ".gift_note", "`str`", a5)
         if not failed or len(issues) == k0:
             o1 = {"lines": l6, "ship_to": o15}
             if a4 is not _MISSING:
@@ -3081,8 +3060,6 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a23) is not str:
                         _type(issues, path + ".ship_to.street", "`str`", a23)
-                    else:
-                        pass
             if type(a24) is not str:
                 failed = True
                 if a24 is _MISSING:
@@ -3090,8 +3067,6 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a24) is not str:
                         _type(issues, path + ".ship_to.city", "`str`", a24)
-                    else:
-                        pass
             if type(a25) is not str or not 3 <= len(a25) <= 10:
                 failed = True
                 if a25 is _MISSING:
@@ -3215,11 +3190,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     raise _Miss
             except _Miss:
                 failed = True
-                if a9 is not None:
-                    if type(a9) is not str:
-                        _type(issues, path + ".gift_note", "`str`", a9)
-                    else:
-                        pass
+                if a9 is not None and type(a9) is not str:
+                    _type(issues, path + ".gift_note", "`str`", a9)
         if not failed:
             kw36: dict[str, Any] = {
                 "id": x10,
@@ -3467,8 +3439,6 @@ def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".name", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not int:
             failed = True
             if a4 is _MISSING:
@@ -3479,8 +3449,6 @@ def _dec_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n8 = int(n8)
                 if type(n8) is not int:
                     _type(issues, path + ".books", "`int`", n8)
-                else:
-                    pass
                 a4 = n8
         o9: Any
         if type(a5) is not dict:
@@ -3618,8 +3586,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n11 = int(n11)
                 if type(n11) is not int:
                     _type(issues, path + ".total", "`int`", n11)
-                else:
-                    pass
                 a3 = n11
         try:
             if a4 is not None and type(a4) is not int:
@@ -3636,8 +3602,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n12 = int(n12)
                     if type(n12) is not int:
                         _type(issues, path + ".next_offset", "`int`", n12)
-                    else:
-                        pass
                     o13 = n12
                 a4 = o13
         if not failed:
@@ -3943,8 +3907,6 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".street", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -3952,8 +3914,6 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".city", "`str`", a4)
-                else:
-                    pass
         if type(a5) is not str or not 3 <= len(a5) <= 10:
             failed = True
             if a5 is _MISSING:
@@ -4196,8 +4156,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n6 = int(n6)
                 if type(n6) is not int:
                     _type(issues, path + ".books", "`int`", n6)
-                else:
-                    pass
                 a2 = n6
         if type(a3) is not int:
             failed = True
@@ -4209,8 +4167,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n7 = int(n7)
                 if type(n7) is not int:
                     _type(issues, path + ".authors", "`int`", n7)
-                else:
-                    pass
                 a3 = n7
         try:
             if type(a4) is not dict:
@@ -4236,8 +4192,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             n17 = int(n17)
                         if type(n17) is not int:
                             _type(issues, _kp(p14, key12), "`int`", n17)
-                        else:
-                            pass
                         acc16[key12] = n17
                     if len(issues) == k15:
                         m11 = acc16
@@ -4255,8 +4209,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 d19 = _parse_decimal(a5)
                 if d19 is None:
                     _type(issues, path + ".revenue", "`decimal`", a5)
-                else:
-                    pass
                 d18 = d19
         if not failed or len(issues) == k0:
             o1 = {
@@ -4381,8 +4333,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n3 = int(n3)
                 if type(n3) is not int:
                     _type(issues, path + ".id", "`int`", n3)
-                else:
-                    pass
                 a2 = n3
         try:
             c4 = 1
@@ -4446,8 +4396,6 @@ def _dec_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a2) is not str:
                     _type(issues, path + ".slug", "`str`", a2)
-                else:
-                    pass
         try:
             c3 = 1
             if failed or len(v) != c3:
@@ -4510,8 +4458,6 @@ def _dec_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a2) is not str:
                     _type(issues, path + ".isbn", "`str`", a2)
-                else:
-                    pass
         try:
             c3 = 1
             if failed or len(v) != c3:
@@ -4579,8 +4525,6 @@ def _dec_anon_5_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a2) is not str:
                     _type(issues, path + ".country", "`str`", a2)
-                else:
-                    pass
         if type(a3) is not int:
             failed = True
             if a3 is _MISSING:
@@ -4591,8 +4535,6 @@ def _dec_anon_5_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n4 = int(n4)
                 if type(n4) is not int:
                     _type(issues, path + ".items", "`int`", n4)
-                else:
-                    pass
                 a3 = n4
         try:
             c5 = 2
@@ -4673,8 +4615,6 @@ def _enc_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
                 _type(issues, path + ".id", "`int`", n7)
-            else:
-                pass
         if a4 is _MISSING:
             _bad(issues, path + ".name", _E3e, _MISSING)
         else:
@@ -4906,16 +4846,12 @@ def _enc_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n30: Any = _enc_int(a10)
             if type(n30) is not int:
                 _type(issues, path + ".id", "`int`", n30)
-            else:
-                pass
         if a11 is _MISSING:
             _bad(issues, path + ".in_stock", _E25e, _MISSING)
         else:
             n31: Any = _enc_int(a11)
             if type(n31) is not int:
                 _type(issues, path + ".in_stock", "`int`", n31)
-            else:
-                pass
         if len(issues) == k2:
             o1 = {
                 "title": s12,
@@ -4983,8 +4919,6 @@ def _enc_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             s7: Any = _enc_str(a4)
             if type(s7) is not str:
                 _type(issues, path + ".name", "`str`", s7)
-            else:
-                pass
         if a5 is _MISSING:
             _bad(issues, path + ".children", _E29e, _MISSING)
         else:
@@ -5061,16 +4995,12 @@ def _enc_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
                 _type(issues, path + ".to", "`str`", s9)
-            else:
-                pass
         if a5 is _MISSING:
             _bad(issues, path + ".subject", _E32e, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
                 _type(issues, path + ".subject", "`str`", s10)
-            else:
-                pass
         if a6 is _MISSING:
             _bad(issues, path + ".sent_at", _E33e, _MISSING)
         else:
@@ -5461,8 +5391,6 @@ def _enc_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 s34: Any = _enc_str(a10)
                 if type(s34) is not str:
                     _type(issues, path + ".gift_note", "`str`", s34)
-                else:
-                    pass
                 o35 = s34
         if len(issues) == k2:
             o1 = {
@@ -5585,8 +5513,6 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n13: Any = _enc_int(a4)
             if type(n13) is not int:
                 _type(issues, path + ".total", "`int`", n13)
-            else:
-                pass
         if a5 is _MISSING:
             _bad(issues, path + ".next_offset", _E56e, _MISSING)
         else:
@@ -5595,8 +5521,6 @@ def _enc_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 n14: Any = _enc_int(a5)
                 if type(n14) is not int:
                     _type(issues, path + ".next_offset", "`int`", n14)
-                else:
-                    pass
                 o15 = n14
         if len(issues) == k2:
             o1 = {"items": l6, "total": n13, "next_offset": o15}
@@ -5768,16 +5692,12 @@ def _enc_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
                 _type(issues, path + ".street", "`str`", s9)
-            else:
-                pass
         if a5 is _MISSING:
             _bad(issues, path + ".city", _E61e, _MISSING)
         else:
             s10: Any = _enc_str(a5)
             if type(s10) is not str:
                 _type(issues, path + ".city", "`str`", s10)
-            else:
-                pass
         if a6 is _MISSING:
             _bad(issues, path + ".postcode", _E62e, _MISSING)
         else:
@@ -5955,16 +5875,12 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
             n7: Any = _enc_int(a3)
             if type(n7) is not int:
                 _type(issues, path + ".books", "`int`", n7)
-            else:
-                pass
         if a4 is _MISSING:
             _bad(issues, path + ".authors", _E74e, _MISSING)
         else:
             n8: Any = _enc_int(a4)
             if type(n8) is not int:
                 _type(issues, path + ".authors", "`int`", n8)
-            else:
-                pass
         if a5 is _MISSING:
             _bad(issues, path + ".orders_by_status", _E75e, _MISSING)
         else:
@@ -5979,13 +5895,9 @@ def _enc_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     s15: Any = _enc_str(key10)
                     if type(s15) is not str:
                         _type(issues, _kp(p12, key10), "`str`", s15)
-                    else:
-                        pass
                     n16: Any = _enc_int(i11)
                     if type(n16) is not int:
                         _type(issues, _kp(p12, key10), "`int`", n16)
-                    else:
-                        pass
                     acc14[s15] = n16
                 if len(issues) == k13:
                     m9 = acc14
@@ -6077,8 +5989,6 @@ def _enc_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n11: Any = _enc_int(a7)
                     if type(n11) is not int:
                         _type(issues, f"{path}[{j4}].id", "`int`", n11)
-                    else:
-                        pass
                 if a8 is _MISSING:
                     _bad(issues, f"{path}[{j4}].name", _E3e, _MISSING)
                 else:
@@ -6290,8 +6200,6 @@ def _enc_anon_3_c(v: Any, path: str, issues: list[Issue]) -> Any:
             s4: Any = _enc_str(a3)
             if type(s4) is not str:
                 _type(issues, path + ".isbn", "`str`", s4)
-            else:
-                pass
         for key5 in v:
             if key5 not in _K77e:
                 _add(
@@ -6340,16 +6248,12 @@ def _enc_anon_4_c(v: Any, path: str, issues: list[Issue]) -> Any:
             s5: Any = _enc_str(a3)
             if type(s5) is not str:
                 _type(issues, path + ".country", "`str`", s5)
-            else:
-                pass
         if a4 is _MISSING:
             _bad(issues, path + ".items", _E70e, _MISSING)
         else:
             n6: Any = _enc_int(a4)
             if type(n6) is not int:
                 _type(issues, path + ".items", "`int`", n6)
-            else:
-                pass
         for key7 in v:
             if key7 not in _K78e:
                 _add(
@@ -6427,16 +6331,12 @@ def _enc_OrderPlaced_c(v: Any, path: str, issues: list[Issue]) -> Any:
             s9: Any = _enc_str(a4)
             if type(s9) is not str:
                 _type(issues, path + ".name", "`str`", s9)
-            else:
-                pass
         if a5 is _MISSING:
             _bad(issues, path + ".books", _E73e, _MISSING)
         else:
             n10: Any = _enc_int(a5)
             if type(n10) is not int:
                 _type(issues, path + ".books", "`int`", n10)
-            else:
-                pass
         if a6 is _MISSING:
             _bad(issues, path + ".total", _E51e, _MISSING)
         else:

@@ -941,8 +941,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n8 = int(n8)
                 if type(n8) is not int:
                     _type(issues, path + ".id", "`int`", n8)
-                else:
-                    pass
                 a2 = n8
         if type(a3) is not str:
             failed = True
@@ -951,8 +949,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".full_name", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -960,8 +956,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".email", "`str`", a4)
-                else:
-                    pass
         try:
             e9: Any = _EN4.get(a5) if type(a5) is str else None
             if e9 is None:
@@ -993,11 +987,8 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a7 is _MISSING:
                 _bad(issues, path + ".avatar_url", _E16, _MISSING)
             else:
-                if a7 is not None:
-                    if type(a7) is not str:
-                        _type(issues, path + ".avatar_url", "`str`", a7)
-                    else:
-                        pass
+                if a7 is not None and type(a7) is not str:
+                    _type(issues, path + ".avatar_url", "`str`", a7)
         if not failed or len(issues) == k0:
             o1 = {
                 "id": a2,
@@ -1133,8 +1124,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n3 = int(n3)
                 if type(n3) is not int:
                     _type(issues, path + ".id", "`int`", n3)
-                else:
-                    pass
                 a2 = n3
         try:
             c4 = 1
@@ -1247,8 +1236,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             n11 = int(n11)
                         if type(n11) is not int:
                             _type(issues, f"{path}[{j3}].id", "`int`", n11)
-                        else:
-                            pass
                         a5 = n11
                 if type(a6) is not str:
                     failed = True
@@ -1257,8 +1244,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         if type(a6) is not str:
                             _type(issues, f"{path}[{j3}].full_name", "`str`", a6)
-                        else:
-                            pass
                 if type(a7) is not str:
                     failed = True
                     if a7 is _MISSING:
@@ -1266,8 +1251,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         if type(a7) is not str:
                             _type(issues, f"{path}[{j3}].email", "`str`", a7)
-                        else:
-                            pass
                 try:
                     e12: Any = _EN4.get(a8) if type(a8) is str else None
                     if e12 is None:
@@ -1299,16 +1282,13 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if a10 is _MISSING:
                         _bad(issues, f"{path}[{j3}].avatar_url", _E16, _MISSING)
                     else:
-                        if a10 is not None:
-                            if type(a10) is not str:
-                                _type(
-                                    issues,
-                                    f"{path}[{j3}].avatar_url",
-                                    "`str`",
-                                    a10,
-                                )
-                            else:
-                                pass
+                        if a10 is not None and type(a10) is not str:
+                            _type(
+                                issues,
+                                f"{path}[{j3}].avatar_url",
+                                "`str`",
+                                a10,
+                            )
                 if not failed or len(issues) == k0:
                     o4 = {
                         "id": a5,

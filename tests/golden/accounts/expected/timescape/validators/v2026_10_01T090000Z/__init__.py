@@ -934,8 +934,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n7 = int(n7)
                 if type(n7) is not int:
                     _type(issues, path + ".id", "`int`", n7)
-                else:
-                    pass
                 a2 = n7
         if type(a3) is not str:
             failed = True
@@ -944,8 +942,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".name", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -953,8 +949,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".email", "`str`", a4)
-                else:
-                    pass
         try:
             e8: Any = _EN4.get(a5) if type(a5) is str else None
             if e8 is None:
@@ -1106,8 +1100,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n3 = int(n3)
                 if type(n3) is not int:
                     _type(issues, path + ".id", "`int`", n3)
-                else:
-                    pass
                 a2 = n3
         try:
             c4 = 1
@@ -1214,8 +1206,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             n10 = int(n10)
                         if type(n10) is not int:
                             _type(issues, f"{path}[{j3}].id", "`int`", n10)
-                        else:
-                            pass
                         a5 = n10
                 if type(a6) is not str:
                     failed = True
@@ -1224,8 +1214,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         if type(a6) is not str:
                             _type(issues, f"{path}[{j3}].name", "`str`", a6)
-                        else:
-                            pass
                 if type(a7) is not str:
                     failed = True
                     if a7 is _MISSING:
@@ -1233,8 +1221,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         if type(a7) is not str:
                             _type(issues, f"{path}[{j3}].email", "`str`", a7)
-                        else:
-                            pass
                 try:
                     e11: Any = _EN4.get(a8) if type(a8) is str else None
                     if e11 is None:

@@ -953,8 +953,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n19 = int(n19)
                 if type(n19) is not int:
                     _type(issues, path + ".id", "`int`", n19)
-                else:
-                    pass
                 a8 = n19
         if type(a9) is not int:
             failed = True
@@ -966,8 +964,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n20 = int(n20)
                 if type(n20) is not int:
                     _type(issues, path + ".stock", "`int`", n20)
-                else:
-                    pass
                 a9 = n20
         if not failed or len(issues) == k0:
             o1 = {
@@ -1189,8 +1185,6 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n10 = int(n10)
                     if type(n10) is not int:
                         _type(issues, path + ".author_id", "`int`", n10)
-                    else:
-                        pass
                     o11 = n10
                 a3 = o11
         if a4 is not _MISSING and (type(a4) is not int or not 1 <= a4 <= 100):
@@ -1856,8 +1850,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`int`",
                                     n27,
                                 )
-                            else:
-                                pass
                             a15 = n27
                     if type(a16) is not int:
                         failed = True
@@ -1879,8 +1871,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`int`",
                                     n28,
                                 )
-                            else:
-                                pass
                             a16 = n28
                     if not failed or len(issues) == k0:
                         o8 = {
@@ -1910,8 +1900,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n30 = int(n30)
                 if type(n30) is not int:
                     _type(issues, path + ".total", "`int`", n30)
-                else:
-                    pass
                 a3 = n30
         try:
             if a4 is not None and type(a4) is not int:
@@ -1928,8 +1916,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n31 = int(n31)
                     if type(n31) is not int:
                         _type(issues, path + ".next_offset", "`int`", n31)
-                    else:
-                        pass
                     o32 = n31
                 a4 = o32
         if not failed:
@@ -1988,8 +1974,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n3 = int(n3)
                 if type(n3) is not int:
                     _type(issues, path + ".id", "`int`", n3)
-                else:
-                    pass
                 a2 = n3
         try:
             c4 = 1

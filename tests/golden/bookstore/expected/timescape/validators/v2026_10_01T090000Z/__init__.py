@@ -997,8 +997,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n24 = int(n24)
                 if type(n24) is not int:
                     _type(issues, path + ".id", "`int`", n24)
-                else:
-                    pass
                 a9 = n24
         if type(a10) is not int:
             failed = True
@@ -1010,8 +1008,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n25 = int(n25)
                 if type(n25) is not int:
                     _type(issues, path + ".stock", "`int`", n25)
-                else:
-                    pass
                 a10 = n25
         if not failed or len(issues) == k0:
             o1 = {
@@ -1235,8 +1231,6 @@ def _dec_BookQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n10 = int(n10)
                     if type(n10) is not int:
                         _type(issues, path + ".author_id", "`int`", n10)
-                    else:
-                        pass
                     o11 = n10
                 a3 = o11
         if a4 is not _MISSING and (type(a4) is not int or not 1 <= a4 <= 100):
@@ -1692,8 +1686,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n11 = int(n11)
                 if type(n11) is not int:
                     _type(issues, path + ".total", "`int`", n11)
-                else:
-                    pass
                 a3 = n11
         try:
             if a4 is not None and type(a4) is not int:
@@ -1710,8 +1702,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n12 = int(n12)
                     if type(n12) is not int:
                         _type(issues, path + ".next_offset", "`int`", n12)
-                    else:
-                        pass
                     o13 = n12
                 a4 = o13
         if not failed:
@@ -1770,8 +1760,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n3 = int(n3)
                 if type(n3) is not int:
                     _type(issues, path + ".id", "`int`", n3)
-                else:
-                    pass
                 a2 = n3
         try:
             c4 = 1

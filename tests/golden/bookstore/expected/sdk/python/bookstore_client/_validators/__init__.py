@@ -903,8 +903,6 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n6 = int(n6)
                 if type(n6) is not int:
                     _type(issues, path + ".id", "`int`", n6)
-                else:
-                    pass
                 a2 = n6
         if type(a3) is not str or not 1 <= len(a3) <= 120:
             failed = True
@@ -1216,8 +1214,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n24 = int(n24)
                 if type(n24) is not int:
                     _type(issues, path + ".id", "`int`", n24)
-                else:
-                    pass
                 a9 = n24
         if type(a10) is not int:
             failed = True
@@ -1229,8 +1225,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n25 = int(n25)
                 if type(n25) is not int:
                     _type(issues, path + ".in_stock", "`int`", n25)
-                else:
-                    pass
                 a10 = n25
         if not failed or len(issues) == k0:
             o1 = {
@@ -1313,8 +1307,6 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".name", "`str`", a3)
-                else:
-                    pass
         l5: Any
         if type(a4) is not list:
             failed = True
@@ -1429,8 +1421,6 @@ def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".to", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -1438,8 +1428,6 @@ def _dec_Confirmation_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".subject", "`str`", a4)
-                else:
-                    pass
         try:
             if type(a5) is not str:
                 raise _Miss
@@ -1943,8 +1931,6 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a23) is not str:
                         _type(issues, path + ".ship_to.street", "`str`", a23)
-                    else:
-                        pass
             if type(a24) is not str:
                 failed = True
                 if a24 is _MISSING:
@@ -1952,8 +1938,6 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a24) is not str:
                         _type(issues, path + ".ship_to.city", "`str`", a24)
-                    else:
-                        pass
             if type(a25) is not str or not 3 <= len(a25) <= 10:
                 failed = True
                 if a25 is _MISSING:
@@ -2077,11 +2061,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     raise _Miss
             except _Miss:
                 failed = True
-                if a9 is not None:
-                    if type(a9) is not str:
-                        _type(issues, path + ".gift_note", "`str`", a9)
-                    else:
-                        pass
+                if a9 is not None and type(a9) is not str:
+                    _type(issues, path + ".gift_note", "`str`", a9)
         if not failed or len(issues) == k0:
             o1 = {
                 "id": x10,
@@ -2256,8 +2237,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n11 = int(n11)
                 if type(n11) is not int:
                     _type(issues, path + ".total", "`int`", n11)
-                else:
-                    pass
                 a3 = n11
         try:
             if a4 is not None and type(a4) is not int:
@@ -2274,8 +2253,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n12 = int(n12)
                     if type(n12) is not int:
                         _type(issues, path + ".next_offset", "`int`", n12)
-                    else:
-                        pass
                     o13 = n12
                 a4 = o13
         if not failed:
@@ -2516,8 +2493,6 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".street", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -2525,8 +2500,6 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".city", "`str`", a4)
-                else:
-                    pass
         if type(a5) is not str or not 3 <= len(a5) <= 10:
             failed = True
             if a5 is _MISSING:
@@ -2769,8 +2742,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n6 = int(n6)
                 if type(n6) is not int:
                     _type(issues, path + ".books", "`int`", n6)
-                else:
-                    pass
                 a2 = n6
         if type(a3) is not int:
             failed = True
@@ -2782,8 +2753,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n7 = int(n7)
                 if type(n7) is not int:
                     _type(issues, path + ".authors", "`int`", n7)
-                else:
-                    pass
                 a3 = n7
         try:
             if type(a4) is not dict:
@@ -2809,8 +2778,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             n17 = int(n17)
                         if type(n17) is not int:
                             _type(issues, _kp(p14, key12), "`int`", n17)
-                        else:
-                            pass
                         acc16[key12] = n17
                     if len(issues) == k15:
                         m11 = acc16
@@ -2828,8 +2795,6 @@ def _dec_Stats_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 d19 = _parse_decimal(a5)
                 if d19 is None:
                     _type(issues, path + ".revenue", "`decimal`", a5)
-                else:
-                    pass
                 d18 = d19
         if not failed or len(issues) == k0:
             o1 = {
@@ -2920,8 +2885,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             n9 = int(n9)
                         if type(n9) is not int:
                             _type(issues, f"{path}[{j3}].id", "`int`", n9)
-                        else:
-                            pass
                         a5 = n9
                 if type(a6) is not str or not 1 <= len(a6) <= 120:
                     failed = True
@@ -3354,8 +3317,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`str`",
                                     a26,
                                 )
-                            else:
-                                pass
                     if type(a27) is not str:
                         failed = True
                         if a27 is _MISSING:
@@ -3373,8 +3334,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`str`",
                                     a27,
                                 )
-                            else:
-                                pass
                     if type(a28) is not str or not 3 <= len(a28) <= 10:
                         failed = True
                         if a28 is _MISSING:
@@ -3574,16 +3533,13 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             raise _Miss
                     except _Miss:
                         failed = True
-                        if a12 is not None:
-                            if type(a12) is not str:
-                                _type(
-                                    issues,
-                                    f"{path}[{j3}].gift_note",
-                                    "`str`",
-                                    a12,
-                                )
-                            else:
-                                pass
+                        if a12 is not None and type(a12) is not str:
+                            _type(
+                                issues,
+                                f"{path}[{j3}].gift_note",
+                                "`str`",
+                                a12,
+                            )
                 if not failed or len(issues) == k0:
                     o4 = {
                         "id": x13,

@@ -122,8 +122,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n8 = int(n8)
                 if type(n8) is not int:
                     _type(issues, path + ".id", "`int`", n8)
-                else:
-                    pass
                 a2 = n8
         if type(a3) is not str:
             failed = True
@@ -132,8 +130,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".full_name", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -141,8 +137,6 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".email", "`str`", a4)
-                else:
-                    pass
         try:
             e9: Any = _EN0.get(a5) if type(a5) is str else None
             if e9 is None:
@@ -174,11 +168,8 @@ def _dec_User_c(v: Any, path: str, issues: list[Issue]) -> Any:
             if a7 is _MISSING:
                 _bad(issues, path + ".avatar_url", _E9, _MISSING)
             else:
-                if a7 is not None:
-                    if type(a7) is not str:
-                        _type(issues, path + ".avatar_url", "`str`", a7)
-                    else:
-                        pass
+                if a7 is not None and type(a7) is not str:
+                    _type(issues, path + ".avatar_url", "`str`", a7)
         if not failed or len(issues) == k0:
             o1 = {
                 "id": a2,
@@ -298,8 +289,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             n11 = int(n11)
                         if type(n11) is not int:
                             _type(issues, f"{path}[{j3}].id", "`int`", n11)
-                        else:
-                            pass
                         a5 = n11
                 if type(a6) is not str:
                     failed = True
@@ -308,8 +297,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         if type(a6) is not str:
                             _type(issues, f"{path}[{j3}].full_name", "`str`", a6)
-                        else:
-                            pass
                 if type(a7) is not str:
                     failed = True
                     if a7 is _MISSING:
@@ -317,8 +304,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     else:
                         if type(a7) is not str:
                             _type(issues, f"{path}[{j3}].email", "`str`", a7)
-                        else:
-                            pass
                 try:
                     e12: Any = _EN0.get(a8) if type(a8) is str else None
                     if e12 is None:
@@ -350,16 +335,13 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     if a10 is _MISSING:
                         _bad(issues, f"{path}[{j3}].avatar_url", _E9, _MISSING)
                     else:
-                        if a10 is not None:
-                            if type(a10) is not str:
-                                _type(
-                                    issues,
-                                    f"{path}[{j3}].avatar_url",
-                                    "`str`",
-                                    a10,
-                                )
-                            else:
-                                pass
+                        if a10 is not None and type(a10) is not str:
+                            _type(
+                                issues,
+                                f"{path}[{j3}].avatar_url",
+                                "`str`",
+                                a10,
+                            )
                 if not failed or len(issues) == k0:
                     o4 = {
                         "id": a5,

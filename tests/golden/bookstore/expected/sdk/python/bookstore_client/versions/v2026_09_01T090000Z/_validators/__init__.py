@@ -189,8 +189,6 @@ def _dec_Author_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n6 = int(n6)
                 if type(n6) is not int:
                     _type(issues, path + ".id", "`int`", n6)
-                else:
-                    pass
                 a2 = n6
         if type(a3) is not str or not 1 <= len(a3) <= 120:
             failed = True
@@ -464,8 +462,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n19 = int(n19)
                 if type(n19) is not int:
                     _type(issues, path + ".id", "`int`", n19)
-                else:
-                    pass
                 a8 = n19
         if type(a9) is not int:
             failed = True
@@ -477,8 +473,6 @@ def _dec_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n20 = int(n20)
                 if type(n20) is not int:
                     _type(issues, path + ".stock", "`int`", n20)
-                else:
-                    pass
                 a9 = n20
         if not failed or len(issues) == k0:
             o1 = {
@@ -559,8 +553,6 @@ def _dec_Category_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".name", "`str`", a3)
-                else:
-                    pass
         l5: Any
         if type(a4) is not list:
             failed = True
@@ -1005,8 +997,6 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a23) is not str:
                         _type(issues, path + ".ship_to.street", "`str`", a23)
-                    else:
-                        pass
             if type(a24) is not str:
                 failed = True
                 if a24 is _MISSING:
@@ -1014,8 +1004,6 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                 else:
                     if type(a24) is not str:
                         _type(issues, path + ".ship_to.city", "`str`", a24)
-                    else:
-                        pass
             if type(a25) is not str or not 3 <= len(a25) <= 10:
                 failed = True
                 if a25 is _MISSING:
@@ -1139,11 +1127,8 @@ def _dec_Order_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     raise _Miss
             except _Miss:
                 failed = True
-                if a9 is not None:
-                    if type(a9) is not str:
-                        _type(issues, path + ".gift_note", "`str`", a9)
-                    else:
-                        pass
+                if a9 is not None and type(a9) is not str:
+                    _type(issues, path + ".gift_note", "`str`", a9)
         if not failed or len(issues) == k0:
             o1 = {
                 "id": x10,
@@ -1578,8 +1563,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`int`",
                                     n27,
                                 )
-                            else:
-                                pass
                             a15 = n27
                     if type(a16) is not int:
                         failed = True
@@ -1601,8 +1584,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`int`",
                                     n28,
                                 )
-                            else:
-                                pass
                             a16 = n28
                     if not failed or len(issues) == k0:
                         o8 = {
@@ -1632,8 +1613,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                     n30 = int(n30)
                 if type(n30) is not int:
                     _type(issues, path + ".total", "`int`", n30)
-                else:
-                    pass
                 a3 = n30
         try:
             if a4 is not None and type(a4) is not int:
@@ -1650,8 +1629,6 @@ def _dec_Page_Book_c(v: Any, path: str, issues: list[Issue]) -> Any:
                         n31 = int(n31)
                     if type(n31) is not int:
                         _type(issues, path + ".next_offset", "`int`", n31)
-                    else:
-                        pass
                     o32 = n31
                 a4 = o32
         if not failed:
@@ -1766,8 +1743,6 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a3) is not str:
                     _type(issues, path + ".street", "`str`", a3)
-                else:
-                    pass
         if type(a4) is not str:
             failed = True
             if a4 is _MISSING:
@@ -1775,8 +1750,6 @@ def _dec_ShippingAddress_c(v: Any, path: str, issues: list[Issue]) -> Any:
             else:
                 if type(a4) is not str:
                     _type(issues, path + ".city", "`str`", a4)
-                else:
-                    pass
         if type(a5) is not str or not 3 <= len(a5) <= 10:
             failed = True
             if a5 is _MISSING:
@@ -1903,8 +1876,6 @@ def _dec_anon_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             n9 = int(n9)
                         if type(n9) is not int:
                             _type(issues, f"{path}[{j3}].id", "`int`", n9)
-                        else:
-                            pass
                         a5 = n9
                 if type(a6) is not str or not 1 <= len(a6) <= 120:
                     failed = True
@@ -2337,8 +2308,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`str`",
                                     a26,
                                 )
-                            else:
-                                pass
                     if type(a27) is not str:
                         failed = True
                         if a27 is _MISSING:
@@ -2356,8 +2325,6 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                                     "`str`",
                                     a27,
                                 )
-                            else:
-                                pass
                     if type(a28) is not str or not 3 <= len(a28) <= 10:
                         failed = True
                         if a28 is _MISSING:
@@ -2557,16 +2524,13 @@ def _dec_anon_2_c(v: Any, path: str, issues: list[Issue]) -> Any:
                             raise _Miss
                     except _Miss:
                         failed = True
-                        if a12 is not None:
-                            if type(a12) is not str:
-                                _type(
-                                    issues,
-                                    f"{path}[{j3}].gift_note",
-                                    "`str`",
-                                    a12,
-                                )
-                            else:
-                                pass
+                        if a12 is not None and type(a12) is not str:
+                            _type(
+                                issues,
+                                f"{path}[{j3}].gift_note",
+                                "`str`",
+                                a12,
+                            )
                 if not failed or len(issues) == k0:
                     o4 = {
                         "id": x13,
