@@ -190,17 +190,7 @@ def upgrade_chain(served: ServedVersion) -> Callable[..., Any]:
     lines = ["def run_upgrade(body, query, params, hdrs, rid):"]
     steps = served.upgrades
     if served.body_only is not None:  # the usual case: a body, and nothing else to check
-        pad = "    "
-        if served.quick_body is not None:  # True: the decoder accepts it; False: ask the decoder
-            names["quick"] = served.quick_body
-            lines.append("    if not quick(body):")
-            pad = "        "
-        lines += [
-            f"{pad}try:",
-            f"{pad}    check(body)",
-            f"{pad}except decode_error as exc:",
-            f'{pad}    raise validation_error("GATI511", exc, "$.body") from None',
-        ]
+        lines += _checked(names, served.quick_body, "body", "check", 'validation_error("GATI511", exc, "$.body")')
         if steps:
             lines.append('    wire = {"body": body}')
     else:
@@ -247,19 +237,32 @@ def downgrade_chain(served: ServedVersion) -> Callable[[Any, str], Any]:
             "    except Exception as exc:",
             f'        raise _failed(step{i}, "downgrade", exc, rid) from None',
         ]
-    pad = "    "
-    if served.quick_response is not None:  # True: the decoder accepts it; False: ask the decoder
-        names["quick"] = served.quick_response
-        lines.append("    if not quick(value):")
-        pad = "        "
-    lines += [
-        f"{pad}try:",
-        f"{pad}    check_response(value)",
-        f"{pad}except decode_error as exc:",
-        f'{pad}    raise _mismatch(last, "downgrade", version, str(exc), rid) from None',
-        "    return value",
-    ]
+    lines += _checked(
+        names, served.quick_response, "value", "check_response", '_mismatch(last, "downgrade", version, str(exc), rid)'
+    )
+    lines.append("    return value")
     return _define(lines, names, f"downgrade {served.handler_id} {served.version}")
+
+
+def _checked(
+    names: dict[str, Any], quick: Callable[[Any], bool] | None, value: str, check: str, error: str
+) -> list[str]:
+    """Lines that run the decoder `check` on `value` and raise `error` on a decode error, skipped
+    when the quick check says the decoder accepts it (its False only means: ask the decoder)."""
+    if quick is None:
+        pad = "    "
+        lines = []
+    else:
+        names["quick"] = quick
+        pad = "        "
+        lines = [f"    if not quick({value}):"]
+    return [
+        *lines,
+        f"{pad}try:",
+        f"{pad}    {check}({value})",
+        f"{pad}except decode_error as exc:",
+        f"{pad}    raise {error} from None",
+    ]
 
 
 def _define(lines: list[str], names: dict[str, Any], what: str) -> Callable[..., Any]:
