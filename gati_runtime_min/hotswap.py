@@ -96,12 +96,13 @@ class HotSwapApp:
         # hashes and parses only what changed since (`stamps`)
         self._artifacts = ArtifactCache()
         self._stamps = self._artifacts.stamps
-        self._validators_digest = self._validators_version()
+        manifest = self._manifest()
+        self._validators_digest = self._validators_version(manifest)
         self._importer = ChunkedImporter()
         self._own_files: dict[str, bool] = {}  # file -> whether it is the app's own source
         with _gc_paused():
             self._current = _Generation(
-                GatiApp(self.build_dir, validators=self._load_validators(), artifacts=self._artifacts), 1
+                GatiApp(self.build_dir, validators=self._load_validators(manifest), artifacts=self._artifacts), 1
             )
         self._roots = self._source_roots(self._current.app)
         self._digests: dict[str, tuple[str, str | None]] = {}  # module -> (file, sha256 at import)
@@ -156,7 +157,8 @@ class HotSwapApp:
             # digests taken before anything is imported: a file saved again meanwhile is seen as
             # changed by the next swap (an extra reload), never as current when it is not
             before = {name: (file, self._stamps.digest(file)) for name, (file, _) in self._digests.items()}
-            validators_digest = self._validators_version()
+            manifest = self._manifest()
+            validators_digest = self._validators_version(manifest)
             same_validators = validators_digest is not None and validators_digest == self._validators_digest
             changed, stale = self._stale_modules(before)
             removed = {name: sys.modules.pop(name) for name in sorted(stale) if name in sys.modules}
@@ -168,7 +170,7 @@ class HotSwapApp:
                 new_app = GatiApp(
                     self.build_dir,
                     instances=old.app.instances,
-                    validators=old.app.build.validators if same_validators else self._load_validators(),
+                    validators=old.app.build.validators if same_validators else self._load_validators(manifest),
                     telemetry=old.app.telemetry,  # one tracer and meter across generations
                     artifacts=self._artifacts,
                 )
@@ -229,32 +231,33 @@ class HotSwapApp:
             with contextlib.suppress(Exception):
                 await inst.__aexit__(None, None, None)
 
-    def _validators_version(self) -> str | None:
+    def _manifest(self) -> dict[str, Any] | None:
+        """`manifest.json`, read once per load for the validators' digest and source roots; None
+        when it cannot be read (`load_build` then says why)."""
+        try:
+            manifest = read_json(self.build_dir, "manifest.json")
+        except ManifestError:
+            return None
+        return manifest if isinstance(manifest, dict) else None
+
+    def _validators_version(self, manifest: dict[str, Any] | None) -> str | None:
         """What tells the validators module unchanged: the digest `manifest.json` records for it
         (the load checks the file against it, so a module whose recorded digest is unchanged is
         the one already imported, and its megabytes are not hashed an extra time), else the
         file's own sha256; None when neither can be read."""
-        with contextlib.suppress(ManifestError):
-            manifest = read_json(self.build_dir, "manifest.json")
-            artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
-            recorded = artifacts.get(VALIDATORS) if isinstance(artifacts, dict) else None
-            if isinstance(recorded, str) and recorded.startswith("sha256:"):
-                return f"recorded {recorded}"
+        artifacts = manifest.get("artifacts") if manifest is not None else None
+        recorded = artifacts.get(VALIDATORS) if isinstance(artifacts, dict) else None
+        if isinstance(recorded, str) and recorded.startswith("sha256:"):
+            return f"recorded {recorded}"
         digest = self._stamps.digest(str(self.build_dir / VALIDATORS))
         return None if digest is None else f"file sha256:{digest}"
 
-    def _load_validators(self) -> ModuleType | None:
+    def _load_validators(self, manifest: dict[str, Any] | None) -> ModuleType | None:
         """The generated validators module, compiling only the statement groups that changed since
         the last load (`hotswap_code`); None when it must be imported whole (by `load_build`)."""
         init = self.build_dir / "validators" / "__init__.py"
-        if not init.is_file():
+        if not init.is_file() or manifest is None:
             return None  # `load_build` says so
-        try:
-            manifest = read_json(self.build_dir, "manifest.json")
-        except ManifestError:
-            return None  # `load_build` says so
-        if not isinstance(manifest, dict):
-            return None
         put_source_roots_on_path(self.build_dir, manifest)  # the validators import the app's own types
         digest = hashlib.sha256(str(self.build_dir).encode()).hexdigest()[:12]
         try:
