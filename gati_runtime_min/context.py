@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, overload
 
-from gati_runtime_min.bus import Bus, MessageBus, Subscription, Topic, topic_name
+from gati_runtime_min.bus import MessageBus, Subscription, Topic, topic_name
 from gati_runtime_min.current import AUDIT, CURRENT, audit
 from gati_runtime_min.errors import CapabilityError, PublishTimeout
+from gati_runtime_min.membus import Bus
 from gati_runtime_min.secrets import Secrets, SecretStore
 from gati_runtime_min.telemetry import Metrics
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from gati_runtime_min.bus import Bus
+from gati_runtime_min.membus import Bus
 from gati_runtime_min.policies import RateLimiter
 from gati_runtime_min.state.base import VersionTally, usage_table, version_name, versions_table
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gati_runtime_min.bus import Bus, Delivery, NoSubscriber
+from gati_runtime_min.bus import Delivery, NoSubscriber
+from gati_runtime_min.membus import Bus
 from gati_runtime_min.state import StateSettings
 from gati_runtime_min.state.redis_state import RedisState
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from gati_runtime_min.bus import Bus
 from gati_runtime_min.context import GlobalContext, LocalContext, Modules, RequestMeta
 from gati_runtime_min.errors import CapabilityError
+from gati_runtime_min.membus import Bus
 
 
 def _lctx() -> LocalContext:
