@@ -321,13 +321,13 @@ def test_error_after_multiline_string_is_located(tmp_path: Path) -> None:
 def test_locator_never_raises_on_arbitrary_text() -> None:
     import random
 
-    from gati_compiler.config_check import _Locator
+    from gati_compiler.config_locate import TomlLocator
 
     alphabet = [*"ab=\"'[]{}.,#\n \t\\u1", '"""', "'''", "[[", "]]"]
     rng = random.Random(1)
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
-        locator = _Locator(text, "x.toml")
+        locator = TomlLocator(text, "x.toml")
         for key in list(locator.keys)[:3]:
             assert locator.key_span(key).line >= 1
             assert locator.value_span(key).line >= 1
