@@ -32,6 +32,8 @@ _sre: Any = importlib.import_module("re._parser")
 DECIMAL: Final = "decimal"
 _Class = frozenset[int] | str
 
+# the longest shape written into the generated code (a longer fixed pattern keeps its regex)
+MAX_SHAPE: Final = 64
 _DIGITS: Final = frozenset(range(48, 58))
 _UPPER: Final = frozenset(range(65, 91))
 _LOWER: Final = frozenset(range(97, 123))
@@ -115,7 +117,7 @@ def _shaped(runs: tuple[tuple[_Class, int, int], ...]) -> FastPattern | None:
             if code != min(cls):
                 source.append(code)
                 target.append(min(cls))
-    if not shape:
+    if not 0 < len(shape) <= MAX_SHAPE:
         return None
     return FastPattern(runs, (bytes(source), bytes(target)), bytes(shape))
 

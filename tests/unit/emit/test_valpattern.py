@@ -51,6 +51,7 @@ KEPT = (
     "^(?P<x>[0-9])$",
     "^(?:ab){2}$",
     "^[0-9]++$",
+    "^[A-Z]{60}-[0-9]{4}$",  # a shape longer than the generated code holds
     "^\\d[0-9]$",
     "^ab[0-9]?$",
 )
