@@ -12,10 +12,12 @@ from gati_compiler.emit._valbase import (
     FORMAT_NAMES,
     GenBase,
     describe,
+    ecma_anchors,
     merge_ranges,
     py_literal,
     value_jtype,
 )
+from gati_compiler.emit._valpattern import bytes_literal, fast_pattern
 from gati_compiler.emit.render import py_ident, py_str
 from gati_compiler.ir.gtype import (
     EnumType,
@@ -152,10 +154,28 @@ class ScalarGen(GenBase):
             out.append((f"{regex}.search({s}) is None", "pattern", f"`str` matching regex '{t.pattern}'"))
         return out
 
+    def string_fast(self, t: PrimitiveType, s: str) -> list[str]:
+        """The fast checks' conditions for a `str`: those of `string_checks`, with a simple
+        pattern tested by `str` methods (see `_valpattern`) rather than by its regex."""
+        conditions = [f"type({s}) is not str"]
+        for bad, code, _ in self.string_checks(t, s):
+            plan = fast_pattern(ecma_anchors(t.pattern)) if code == "pattern" and t.pattern is not None else None
+            if plan is None:
+                conditions.append(bad)
+                continue
+            table = None
+            if plan.table is not None:
+                source, target = (bytes_literal(part) for part in plan.table)
+                flat = f"bytes.maketrans({source}, {target})"
+                lines = [flat] if len(flat) < 70 else ["bytes.maketrans(", f"    {source},", f"    {target},", ")"]
+                table = self.state.const("TR", lines)
+            conditions.extend(plan.conditions(s, table))
+        return merge_ranges(conditions)
+
     def string(self, t: PrimitiveType, s: str, path: str) -> str:
         checks = self.string_checks(t, s)
         if self.fast:
-            self.w.fail_if(merge_ranges([f"type({s}) is not str", *(c for c, _, _ in checks)]), self.fail)
+            self.w.fail_if(self.string_fast(t, s), self.fail)
             return s
         v = s
         if self.enc:
@@ -200,7 +220,7 @@ class ScalarGen(GenBase):
         checks = self.string_checks(t, s)
         parse = f"{s}.encode()" if fmt == "bytes" else f"_parse_{py_ident(fmt)}({s})"
         if self.fast:
-            self.w.fail_if(merge_ranges([f"type({s}) is not str", *(c for c, _, _ in checks)]), self.fail)
+            self.w.fail_if(self.string_fast(t, s), self.fail)
             self.w.line(f"{v} = {parse}")
             if fmt != "bytes":
                 self.w.fail_if([f"{v} is None"], self.fail)

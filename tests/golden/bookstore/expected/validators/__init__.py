@@ -3650,7 +3650,9 @@ def _dec_QuoteQuery(v: Any) -> Any:
         a3 = v["items"]
     except KeyError:
         return _FAIL
-    if type(a2) is not str or _RE73.search(a2) is None:
+    if type(a2) is not str or len(a2) != 2 or not a2.isascii() or not a2.isalpha():
+        return _FAIL
+    if not a2.isupper():
         return _FAIL
     if type(a3) is not int or not 1 <= a3 <= 100:
         return _FAIL
@@ -3674,7 +3676,12 @@ def _dec_QuoteQuery_c(v: Any, path: str, issues: list[Issue]) -> Any:
             failed = True
             a2 = v.get("country", _MISSING)
             a3 = v.get("items", _MISSING)
-        if type(a2) is not str or _RE73.search(a2) is None:
+        try:
+            if type(a2) is not str or len(a2) != 2 or not a2.isascii():
+                raise _Miss
+            if not a2.isalpha() or not a2.isupper():
+                raise _Miss
+        except _Miss:
             failed = True
             if a2 is _MISSING:
                 _bad(issues, path + ".country", _E53, _MISSING)
