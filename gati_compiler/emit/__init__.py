@@ -40,7 +40,8 @@ def generated_header(source: str) -> str:
 def _manifests(
     program: Program, header: str, settings: Mapping[str, JsonValue], memo: EmitMemo | None = None
 ) -> dict[str, bytes]:
-    return {**emit_manifests(program, memo), **_module_clients(program, header), **_openapi(program, header, settings)}
+    """The handler and module manifests, `gtypes.json` and the module clients."""
+    return {**emit_manifests(program, memo), **_module_clients(program, header)}
 
 
 def _module_clients(program: Program, header: str) -> dict[str, bytes]:
@@ -136,7 +137,9 @@ def _typescript_sdk(
     return emit_typescript_sdk(program, header=header, versions=versions)
 
 
-FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _typescript_sdk)
+# in the order a build without workers renders them: what the served app reads first (its
+# manifests, then its validators), so that they are on disk while the SDKs render
+FAMILIES: Final[tuple[Family, ...]] = (_manifests, _validators, _python_sdk, _openapi, _typescript_sdk)
 
 
 @dataclass(frozen=True)
