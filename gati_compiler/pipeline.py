@@ -384,7 +384,8 @@ def _build(
             )
         if previous:
             previous.append(MANIFEST)
-        writer = ArtifactWriter(out_dir, previous=previous)
+        known = cache.known_artifacts() if cache is not None else None
+        writer = ArtifactWriter(out_dir, previous=previous, known=known)
     from gati_compiler.deploy import emit_bundle, live_versions
     from gati_compiler.emit import emit_all
     from gati_compiler.emit._sdk_versions import sdk_versions

@@ -13,12 +13,15 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Final
 
 MANIFEST: Final = "manifest.json"
+# a file modified this recently may be rewritten within the same mtime tick (as `gati_runtime_min.stamps`)
+RACY_NS: Final = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,20 @@ class ArtifactWriter:
             normalised; that is a bug in gati, not a user error.
     """
 
-    def __init__(self, out_dir: Path, *, previous: Iterable[str] = (), fsync: bool = False) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        previous: Iterable[str] = (),
+        fsync: bool = False,
+        known: Mapping[str, tuple[int, int, bytes]] | None = None,
+    ) -> None:
         self.out_dir = out_dir
         self.fsync = fsync
+        # rel -> (size, mtime_ns, bytes) of files this process wrote or checked (`gatic watch`):
+        # such a file still holding that size and mtime is not read again to compare
+        self.known = known or {}
+        self._racy_from = time.time_ns() - RACY_NS
         self.previous = sorted(set(previous))
         for rel in self.previous:
             _check_relative(rel)
@@ -90,6 +104,9 @@ class ArtifactWriter:
             """Write one artifact unless it is already there; True when written."""
             target = os.path.join(out_dir, *rel.split("/"))
             data = artifacts[rel]
+            seen = self.known.get(rel)
+            if seen is not None and (seen[2] is data or seen[2] == data) and self._unchanged(target, seen):
+                return False
             if _same_bytes(target, data):
                 return False
             _atomic_write(target, data, fsync=self.fsync)
@@ -99,6 +116,16 @@ class ArtifactWriter:
         for rel, changed in zip(body, done, strict=True):
             (self.written if changed else self.unchanged).append(rel)
         self._done.update(body)
+
+    def _unchanged(self, target: str, seen: tuple[int, int, bytes]) -> bool:
+        """Whether `target` has the size and mtime it had when its bytes were `seen[2]`, and that
+        mtime is older than the file system's clock could blur (a rewrite within the same tick
+        can keep the mtime: such a file is compared byte for byte)."""
+        try:
+            st = os.stat(target)
+        except OSError:
+            return False
+        return st.st_size == seen[0] and st.st_mtime_ns == seen[1] and st.st_mtime_ns < self._racy_from
 
     def _put_new_folders(self, body: list[str], artifacts: Mapping[str, bytes]) -> list[str]:
         """Write the files under top-level folders that do not exist yet (a cold build's

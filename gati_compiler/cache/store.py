@@ -303,6 +303,19 @@ class BuildCache:
         self.digests = {k: d for k, d in self.digests.items() if k in self._used}
         self._payloads.clear()
 
+    def known_artifacts(self) -> dict[str, tuple[int, int, bytes]]:
+        """Per artifact of the last recorded build whose bytes this process holds: its recorded
+        size and mtime and those bytes (for `ArtifactWriter`'s `known`)."""
+        index = self.index
+        if index is None:
+            return {}
+        out: dict[str, tuple[int, int, bytes]] = {}
+        for rel, (size, mtime_ns, digest) in index.artifacts.items():
+            kept = self.written.get(rel)
+            if kept is not None and kept[1] == digest:
+                out[rel] = (size, mtime_ns, kept[0])
+        return out
+
     def save_index(
         self,
         root: Path,

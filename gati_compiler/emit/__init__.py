@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from gati_compiler.emit._sdk_versions import SdkVersions
     from gati_compiler.emit._valbase import Direction
     from gati_compiler.emit.memo import EmitMemo
+    from gati_compiler.emit.memo_parts import Call, PartMemo
     from gati_compiler.emit.validators import ValidatorsPart
 
 # below this many named types plus handlers, starting worker processes costs more than it saves
@@ -39,7 +40,8 @@ def generated_header(source: str) -> str:
 def _manifests(
     program: Program, header: str, settings: Mapping[str, JsonValue], memo: EmitMemo | None = None
 ) -> dict[str, bytes]:
-    return {**emit_manifests(program, memo), **_module_clients(program, header), **_openapi(program, header, settings)}
+    """The handler and module manifests, `gtypes.json` and the module clients."""
+    return {**emit_manifests(program, memo), **_module_clients(program, header)}
 
 
 def _module_clients(program: Program, header: str) -> dict[str, bytes]:
@@ -54,7 +56,9 @@ def _openapi(program: Program, header: str, settings: Mapping[str, JsonValue]) -
     return {"openapi.json": canonical_bytes(build_openapi(program, settings))}
 
 
-def _validators(program: Program, header: str, settings: Mapping[str, JsonValue]) -> dict[str, bytes]:
+def _validators(
+    program: Program, header: str, settings: Mapping[str, JsonValue], memo: EmitMemo | None = None
+) -> dict[str, bytes]:
     from gati_compiler.emit.validators import module_aliases, render_validators
 
     aliases = module_aliases(program.gtypes)
@@ -62,37 +66,67 @@ def _validators(program: Program, header: str, settings: Mapping[str, JsonValue]
         program.gtypes,
         program.handlers,
         header=header,
-        decoders=_validators_part(program, "dec", aliases),
-        encoders=_validators_part(program, "enc", aliases),
+        decoders=_validators_part(program, "dec", aliases, memo),
+        encoders=_validators_part(program, "enc", aliases, memo),
     )
 
 
+def _validators_call(program: Program, direction: Direction, aliases: Mapping[str, str], parts: PartMemo) -> Call:
+    """The call of `build_validators_part` that `_validators_part` makes, keyed for the memo."""
+    from gati_compiler.emit.memo_parts import call
+
+    topics = [(t.name, t.type) for t in program.topics or ()]
+    refs = None if direction == "dec" else _answered(program)
+    return call(
+        parts, direction, program.gtypes, program.handlers, direction, aliases=aliases, refs=refs,
+        modules=program.modules, topics=topics,
+    )  # fmt: skip
+
+
+def _answered(program: Program) -> frozenset[str]:
+    return reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
+
+
 def _validators_part(
-    program: Program, direction: Direction, aliases: Mapping[str, str] | None = None
+    program: Program, direction: Direction, aliases: Mapping[str, str] | None = None, memo: EmitMemo | None = None
 ) -> ValidatorsPart:
     """A decoder for every named type; encoders for what handlers answer with. `aliases`: the
-    module aliases when the caller has them (each process of a parallel build computes its own)."""
+    module aliases when the caller has them (each process of a parallel build computes its own).
+    `memo`: the part is reused from the last build when that gives the same bytes (`memo_parts`)."""
     from gati_compiler.emit.validators import build_validators_part, module_aliases
 
     if aliases is None:
         aliases = module_aliases(program.gtypes)
+    if memo is not None:
+        from gati_compiler.emit.memo_parts import cached
+
+        return cached(memo.parts, _validators_call(program, direction, aliases, memo.parts))
     topics = [(t.name, t.type) for t in program.topics or ()]  # their checks (docs/pubsub.md)
     if direction == "dec":
         return build_validators_part(
             program.gtypes, program.handlers, "dec", aliases=aliases, modules=program.modules, topics=topics
         )
-    answered = reachable((h.gtypes.response for h in program.handlers if h.gtypes.response), program.gtypes)
     return build_validators_part(
-        program.gtypes, program.handlers, "enc", aliases=aliases, refs=answered, modules=program.modules, topics=topics
+        program.gtypes,
+        program.handlers,
+        "enc",
+        aliases=aliases,
+        refs=_answered(program),
+        modules=program.modules,
+        topics=topics,
     )
 
 
 def _python_sdk(
-    program: Program, header: str, settings: Mapping[str, JsonValue], versions: SdkVersions | None = None
+    program: Program,
+    header: str,
+    settings: Mapping[str, JsonValue],
+    versions: SdkVersions | None = None,
+    memo: EmitMemo | None = None,
 ) -> dict[str, bytes]:
     from gati_compiler.emit.sdk_python import emit_python_sdk
 
-    return emit_python_sdk(program, header=header, versions=versions)
+    return emit_python_sdk(program, header=header, versions=versions, memo=memo)
 
 
 def _typescript_sdk(
@@ -103,7 +137,9 @@ def _typescript_sdk(
     return emit_typescript_sdk(program, header=header, versions=versions)
 
 
-FAMILIES: Final[tuple[Family, ...]] = (_validators, _python_sdk, _manifests, _typescript_sdk)
+# in the order a build without workers renders them: what the served app reads first (its
+# manifests, then its validators), so that they are on disk while the SDKs render
+FAMILIES: Final[tuple[Family, ...]] = (_manifests, _validators, _python_sdk, _openapi, _typescript_sdk)
 
 
 @dataclass(frozen=True)
@@ -230,7 +266,19 @@ def _emit_all(
             on_ready(batch)
 
     size = len(program.gtypes) + len(program.handlers)
-    if jobs > 1 and size >= PARALLEL_MIN_ITEMS and sys.platform == "linux":
+    parallel = jobs > 1 and size >= PARALLEL_MIN_ITEMS and sys.platform == "linux"
+    calls: dict[str, Call] = {}
+    kept: dict[str, ValidatorsPart] = {}
+    if parallel and memo is not None:
+        # both validators parts kept from the last build: what is left is cheaper than a fork
+        from gati_compiler.emit.memo_parts import lookup
+        from gati_compiler.emit.validators import module_aliases
+
+        aliases = module_aliases(program.gtypes)
+        calls = {d: _validators_call(program, d, aliases, memo.parts) for d in ("dec", "enc")}
+        kept = {d: found for d, c in calls.items() if (found := lookup(memo.parts, c)) is not None}
+        parallel = len(kept) < len(calls)
+    if parallel:
         # This process also writes what is rendered. Its own share is the many small manifests,
         # the encoders and joining encoders and decoders into one module; then it helps with the
         # shared jobs no worker has started.
@@ -238,11 +286,17 @@ def _emit_all(
         _SHARED["job"] = _Shared(program, header, settings, sdk_versions, ctx.Array("b", len(_SHARED_JOBS)))
         if content_hash is not None:  # the caller's: no process computes it again
             _SHARED["job"].claims[_SHARED_JOBS.index("content_hash")] = 1
+        if memo is not None:  # the Python SDK here, where its decoders are kept for the next build
+            _SHARED["job"].claims[_SHARED_JOBS.index("python_sdk")] = 1
+        if "dec" in kept:  # the decoders of the last build
+            _SHARED["job"].claims[_SHARED_JOBS.index("decoders")] = 1
         try:
             with responsive_results(), ProcessPoolExecutor(max_workers=min(jobs, 2), mp_context=ctx) as pool:
                 futures = {job: pool.submit(_shared_job, i) for i, job in enumerate(_SHARED_JOBS)}
                 ready({**emit_manifests(program, memo), **_module_clients(program, header)})
-                encoders = _validators_part(program, "enc")
+                encoders = _validators_part(program, "enc", memo=memo)
+                if memo is not None:
+                    ready(_python_sdk(program, header, settings, sdk_versions, memo))
                 # the shared jobs no worker has started yet, smallest first; a worker's future
                 # then holds None for them
                 here = {job: _run_shared(job) for i, job in reversed(list(enumerate(_SHARED_JOBS))) if _claim(i)}
@@ -252,7 +306,11 @@ def _emit_all(
 
                 from gati_compiler.emit.validators import render_validators
 
-                decoders = cast("ValidatorsPart", outcome("decoders"))
+                decoders = kept["dec"] if "dec" in kept else cast("ValidatorsPart", outcome("decoders"))
+                if memo is not None and "dec" not in kept:
+                    from gati_compiler.emit.memo_parts import store
+
+                    store(memo.parts, calls["dec"], decoders)
                 ready(
                     render_validators(
                         program.gtypes, program.handlers, header=header, decoders=decoders, encoders=encoders
@@ -264,21 +322,26 @@ def _emit_all(
                     if job in here:
                         ready(cast("dict[str, bytes]", here[job]))
                 for future in as_completed(futures[job] for job in families if job not in here):
-                    ready(cast("dict[str, bytes]", future.result()))
+                    done = future.result()
+                    if done is not None:  # None: the job was claimed here (the Python SDK with a memo)
+                        ready(cast("dict[str, bytes]", done))
         finally:
             _SHARED.clear()
     else:
         for family in FAMILIES:
             # the SDK families (optional fourth parameter) also render the pinned clients
             with_versions = family is _python_sdk or family is _typescript_sdk
-            if family is _manifests:
-                ready(_manifests(program, header, settings, memo))
+            if family is _manifests or family is _validators:
+                ready(family(program, header, settings, memo))
             else:
-                ready(
-                    family(program, header, settings, sdk_versions)
-                    if with_versions
-                    else family(program, header, settings)
-                )
+                if family is _python_sdk:
+                    ready(_python_sdk(program, header, settings, sdk_versions, memo))
+                else:
+                    ready(
+                        family(program, header, settings, sdk_versions)
+                        if with_versions
+                        else family(program, header, settings)
+                    )
     if late is not None:
         ready(late(artifacts))
     artifacts["manifest.json"] = build_index(

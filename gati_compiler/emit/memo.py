@@ -14,13 +14,16 @@ joined the same way (an integer beyond 64 bits, which orjson declines), the whol
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import orjson
 from pydantic import BaseModel
 
 from gati_compiler.ir.gtype import GType
 from gati_compiler.ir.models import Program
+
+if TYPE_CHECKING:
+    from gati_compiler.emit.memo_parts import PartMemo
 
 T = TypeVar("T")
 _SORT = orjson.OPT_SORT_KEYS
@@ -73,6 +76,16 @@ class EmitMemo:
         self._used: dict[tuple[str, int], tuple[object, Any]] = {}
         self.hits = 0
         self.misses = 0
+        self._parts: PartMemo | None = None
+
+    @property
+    def parts(self) -> PartMemo:
+        """The validators modules' parts kept between builds (`memo_parts`)."""
+        if self._parts is None:
+            from gati_compiler.emit.memo_parts import PartMemo
+
+            self._parts = PartMemo()
+        return self._parts
 
     # -- IR objects ---------------------------------------------------------------------------
 
@@ -118,6 +131,8 @@ class EmitMemo:
         """Keep the pieces this build used; drop the rest."""
         self._kept, self._used = self._used, {}
         self.hits = self.misses = 0
+        if self._parts is not None:
+            self._parts.end_build()
 
 
 def _reuse_by(new: tuple[Any, ...], old: Mapping[str, Any], key: Callable[[Any], str]) -> tuple[Any, ...]:

@@ -35,6 +35,7 @@ from gati_compiler.cache.store import BuildCache
 from gati_compiler.config import GatiConfig
 from gati_compiler.diagnostics.render import render_text
 from gati_compiler.pipeline import BuildResult, build
+from gati_compiler.watch.prime import prime
 from gati_compiler.watch.report import changes_line, exit_line, rebuild_line
 
 # a batch of changes ends after this long without a new one
@@ -123,8 +124,9 @@ def changed_since(root: Path, flt: SourceFilter, since: float) -> list[str]:
 
 
 def _watch_cache(out_dir: Path) -> BuildCache:
-    """The build cache the loop keeps in memory: it saves the lowered program after each rebuild
-    has been written and swapped in (`BuildCache.flush`), not before."""
+    """The build cache the loop keeps in memory: it saves the lowered program of the last rebuild
+    (`BuildCache.flush`) once the watcher has been quiet for half a second, and on exit; until
+    then `program.bin` holds an older build's, which the index's lower key keeps from reuse."""
     cache = BuildCache.load(out_dir)
     cache.defer = True
     return cache
@@ -232,6 +234,7 @@ def watch_project(
         show(result)
         serve_or_swap(result)
         cache.flush()
+        first: BuildResult | None = result
         echo(f"watching {project} for changes (Ctrl-C to stop)")
         caught_up = False
         seen: set[str] = set()  # the files the watcher reported before the catch-up
@@ -247,11 +250,15 @@ def watch_project(
             if stop.is_set():
                 break
             if not changes:  # a quiet half second: the watcher runs, so what it missed starting is on disk
-                if caught_up:
-                    continue
+                # the last rebuild's program for the next `gatic build` (pickling it takes about as
+                # long as a rebuild: done while the developer is not waiting on one)
+                cache.flush()
+                late = [] if caught_up else [p for p in changed_since(root, flt, built_at) if p not in seen]
                 caught_up = True
-                late = [path for path in changed_since(root, flt, built_at) if path not in seen]
                 if not late:
+                    if first is not None:  # the emit memo, from the first build's program (`prime`)
+                        prime(cache, first, root)
+                        first = None
                     continue
                 changes = {(watchfiles.Change.modified, path) for path in late}
             elif not caught_up:
@@ -259,12 +266,12 @@ def watch_project(
             rels = sorted({Path(p).resolve().relative_to(root).as_posix() for _, p in changes})
             echo(changes_line(rels))
             # with a server thread running, no forked worker processes
+            first = None  # this rebuild fills the memo itself
             result, seconds = run_build(1 if server is not None else None)
             stats.rebuilds.append(seconds)
             echo(rebuild_line(result, seconds))
             show(result)
             serve_or_swap(result)
-            cache.flush()  # the program for the next `gatic build`, once the app is served
     finally:
         cache.flush()
         for sig, handler in previous.items():

@@ -25,8 +25,8 @@ def test_every_artifact_but_the_manifest_reaches_on_ready_once(jobs: int, monkey
     assert len(seen) == len(set(seen))  # no artifact is handed over twice
     assert sorted(seen) == sorted(rel for rel in artifacts if rel != "manifest.json")
     assert all(artifacts[rel] == data for batch in batches for rel, data in batch.items())
-    # one batch per family; a parallel build renders OpenAPI apart from the other manifests
-    assert len(batches) == len(emit.FAMILIES) + (jobs > 1)
+    # one batch per family
+    assert len(batches) == len(emit.FAMILIES)
     assert artifacts == emit.emit_all(result.program, project_root="..", settings={}, jobs=1)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gati_compiler import writer
-from gati_compiler.writer import WriteReport, read_previous_artifacts, write_artifacts
+from gati_compiler.writer import ArtifactWriter, WriteReport, read_previous_artifacts, write_artifacts
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -198,3 +199,22 @@ def test_a_failed_new_folder_leaves_nothing_behind(tmp_path: Path, monkeypatch: 
     with pytest.raises(OSError, match="disk full"):
         writer.ArtifactWriter(out).put({f"handlers/h{i}.json": b"x" for i in range(5)})
     assert list(out.iterdir()) == []  # neither the folder nor its temporary copy
+
+
+def test_a_known_file_is_trusted_by_its_stat_only_when_that_is_old_enough(tmp_path: Path) -> None:
+    """`known` (what `gatic watch` holds of the files it wrote) spares reading a file whose size
+    and mtime are as known and older than the clock's blur; anything else is compared by bytes."""
+    out = tmp_path / "out"
+    arts = {"a.txt": b"aaaa", "b.txt": b"bbbb", "c.txt": b"cccc"}
+    ArtifactWriter(out).put(arts)
+    old, recent = time.time_ns() - 10_000_000_000, time.time_ns()
+    os.utime(out / "a.txt", ns=(old, old))
+    (out / "b.txt").write_bytes(b"BBBB")  # edited by hand: same size, a new mtime
+    # rewritten within the mtime tick of the build that wrote it: same size, same (recent) mtime
+    (out / "c.txt").write_bytes(b"CCCC")
+    os.utime(out / "c.txt", ns=(recent, recent))
+    known = {"a.txt": (4, old, b"aaaa"), "b.txt": (4, old, b"bbbb"), "c.txt": (4, recent, b"cccc")}
+    writer = ArtifactWriter(out, previous=sorted(arts), known=known)
+    writer.put(arts)
+    assert writer.unchanged == ["a.txt"] and writer.written == ["b.txt", "c.txt"]
+    assert tree(out) == arts
