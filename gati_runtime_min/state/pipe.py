@@ -142,18 +142,27 @@ class ScriptPipe:
                 self._progress = self._loop.time()
             self._inflight.extend(batches)  # from here on `_broken` resends or fails them
             self._watch()
+            generation, conn = self._generation, self._conn
             try:
-                if self._conn is None:
-                    generation = self._generation
+                if conn is None:
                     conn = await self._client.connection_pool.get_connection()  # type: ignore[no-untyped-call]
                     if generation != self._generation:  # the batches were failed or requeued meanwhile
                         await self._discard(conn)
                         continue
                     self._conn = conn
                     self._reader = self._loop.create_task(self._read(conn), name="gati-state-pipe-read")
-                await self._conn.send_packed_command(b"".join(cmd for cmd, _ in batches), check_health=False)
+                data = b"".join(cmd for cmd, _ in batches)
+                stream = getattr(conn, "_writer", None)  # redis-py's StreamWriter, once connected
+                if stream is not None and not stream.transport.is_closing():
+                    # Written here rather than by `send_packed_command`, whose write timeout costs a
+                    # task and a timer per batch; the stall watchdog covers a write that never drains.
+                    stream.write(data)
+                    await stream.drain()  # at once, unless the socket's buffer is full
+                else:
+                    await conn.send_packed_command(data, check_health=False)
             except (RedisError, OSError) as exc:
-                await self._broken(exc)
+                if generation == self._generation:  # else `_broken` ran meanwhile (the watchdog)
+                    await self._broken(exc)
 
     async def _read(self, conn: Any) -> None:
         from redis.exceptions import NoScriptError, RedisError, ResponseError
