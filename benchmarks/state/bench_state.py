@@ -121,6 +121,18 @@ def _wrk(wrk: str, url: str, script: Path, duration: float, connections: int) ->
     return float(rps.group(1)), int(done.group(1)), int(bad.group(1)) if bad else 0
 
 
+def _checks_per_call(port: int) -> float:
+    """Rate-limit checks per script call on the Redis server so far (INCRs per EVALSHA)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"INFO commandstats\r\n")
+        text = conn.recv(65536)
+        size = int(text[1 : text.index(b"\r\n")])  # a bulk string: $<length>
+        while len(text) < text.index(b"\r\n") + 2 + size:
+            text += conn.recv(65536)
+    calls = {m[0]: int(m[1]) for m in re.findall(rb"cmdstat_(\w+):calls=(\d+)", text)}
+    return calls.get(b"incr", 0) / max(1, calls.get(b"evalsha", 0))
+
+
 def _span(values: list[float], fmt: str) -> str:
     return f"median {format(statistics.median(values), fmt)} ({format(min(values), fmt)}..{format(max(values), fmt)})"
 
@@ -183,6 +195,7 @@ def main(duration: float, rounds: int, connections: int) -> None:
                     cpu[name].append(per)
                     print(f"round {r + 1} {name:7s} {rps:10.0f} req/s  {per:6.1f} us CPU per request", flush=True)
                 ratios.append(rates["redis"][-1] / rates["memory"][-1])
+            batch = _checks_per_call(rport)
             admitted: dict[str, int] = {}
             for name, base in urls.items():
                 _, done, bad = _wrk(wrk, base + EXACT_PATH, script, 1.0, connections)
@@ -198,7 +211,7 @@ def main(duration: float, rounds: int, connections: int) -> None:
         f"  redis backend   {_span(rates['redis'], '.0f')} req/s  {redis_cpu:6.1f} us CPU per request, Redis's included"
     )
     print(f"  throughput redis / memory, per round: {_span(ratios, '.0%')}  (goal {GOAL:.0%})")
-    print(f"  CPU per request memory / redis: {mem_cpu / redis_cpu:.0%}")
+    print(f"  CPU per request memory / redis: {mem_cpu / redis_cpu:.0%}; {batch:.1f} checks per Redis script call")
     print(
         f"  POST {EXACT_PATH} ({EXACT_LIMIT} per hour) under the same load: redis admitted {admitted['redis']}"
         f" over both workers; memory {admitted['memory']} (each worker counts alone)"
