@@ -28,7 +28,7 @@ from gati_runtime_min.state.base import (
     version_name,
     versions_table,
 )
-from gati_runtime_min.state.pipe import ScriptPipe
+from gati_runtime_min.state.pipe import ScriptPipe, bulk
 from gati_runtime_min.state.scripts import LATEST, RATE_LIMIT
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ BACKOFF_MAX: Final = 2.0
 CONNECT_TIMEOUT: Final = 2.0
 COMMAND_TIMEOUT: Final = 2.0
 CHECK_TIMEOUT: Final = 1.0
+PACKED_MAX: Final = 10_000  # (client, handler) windows whose packed script arguments are kept
 
 
 def connection_errors() -> tuple[type[BaseException], ...]:
@@ -93,6 +94,8 @@ class RedisState:
         self._fail_open = settings.rate_limit_failure == "open"
         self._client: Redis | None = None
         self._rate: ScriptPipe | None = None
+        # (client, handler, limit, window) -> the check's key and arguments, packed once
+        self._packed: dict[tuple[str, str, int, float], tuple[bytes, bytes]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnecting: asyncio.Task[None] | None = None
         self._closing = False
@@ -147,7 +150,7 @@ class RedisState:
         from redis.exceptions import RedisError
 
         if self._rate is None:
-            self._rate = ScriptPipe(self.client, RATE_LIMIT)
+            self._rate = ScriptPipe(self.client, RATE_LIMIT, 2)
         await self.client.script_load(RATE_LIMIT)
         try:
             await self.bus.start()  # writes the first key: a user without rights fails here
@@ -234,9 +237,12 @@ class RedisState:
             if self._fail_open:
                 return
             raise self.unavailable()
+        packed = self._packed.get((client, handler_id, limit, window))
+        if packed is None:
+            packed = self._pack(client, handler_id, limit, window)
         try:
             assert self._rate is not None
-            wait_ms = await self._rate.call(f"{self.ns}:rl:{handler_id}:{client}", limit, int(window * 1000))
+            wait_ms = await self._rate.call(*packed)
         except connection_errors() as exc:
             self.lost(exc)
             if self._fail_open:
@@ -248,6 +254,16 @@ class RedisState:
                 f"rate limit of {limit} per {window:g}s exceeded",
                 headers={"retry-after": str(max(1, math.ceil(int(wait_ms) / 1000)))},
             )
+
+    def _pack(self, client: str, handler_id: str, limit: int, window: float) -> tuple[bytes, bytes]:
+        """The script's key and arguments for one (client, handler) window, kept for the next
+        request (up to `PACKED_MAX` windows, then the memo starts over)."""
+        if len(self._packed) >= PACKED_MAX:
+            self._packed.clear()
+        key = bulk(f"{self.ns}:rl:{handler_id}:{client}".encode())
+        packed = key, bulk(b"%d" % limit) + bulk(b"%d" % int(window * 1000))
+        self._packed[(client, handler_id, limit, window)] = packed
+        return packed
 
     # usage counters
     async def flush(self) -> None:

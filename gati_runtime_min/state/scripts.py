@@ -5,20 +5,28 @@ from __future__ import annotations
 from typing import Final
 
 # Fixed window per key, started by the first hit (as `RateLimiter` does in memory). INCR and the
-# expiry happen in one script, so N workers together admit exactly `limit` per window.
-# KEYS[1] the window key; ARGV[1] limit; ARGV[2] window in ms.
-# Returns 0 when admitted, else the milliseconds until the window ends.
+# expiry happen in one script, so N workers together admit exactly `limit` per window. One call
+# runs a batch of checks (`ScriptPipe`: the concurrent requests of one worker), each on its own
+# key in turn, exactly as separate calls would.
+# KEYS[i] a window key; ARGV[2i-1] its limit, ARGV[2i] its window in ms.
+# Returns one integer per key: 0 when admitted, else the milliseconds until its window ends.
+# (The window's remaining time is read only for a refusal; a key that lost its expiry, which
+# this script never leaves, gets a full window again at its next refusal.)
 RATE_LIMIT: Final = """
-local n = redis.call('INCR', KEYS[1])
-local ttl = -1
-if n == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-else
-  ttl = redis.call('PTTL', KEYS[1])
-  if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2]) end
+local out = {}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local n = redis.call('INCR', key)
+  local ttl = -1
+  if n == 1 then
+    redis.call('PEXPIRE', key, ARGV[2 * i])
+  elseif n > tonumber(ARGV[2 * i - 1]) then
+    ttl = redis.call('PTTL', key)
+    if ttl < 0 then redis.call('PEXPIRE', key, ARGV[2 * i]); ttl = tonumber(ARGV[2 * i]) end
+  end
+  if n > tonumber(ARGV[2 * i - 1]) then out[i] = ttl else out[i] = 0 end
 end
-if n > tonumber(ARGV[1]) then return ttl end
-return 0
+return out
 """
 
 # Publish on a stream unless a consumer group already has `maxlen` messages it has not
