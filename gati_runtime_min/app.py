@@ -36,7 +36,7 @@ from gati_runtime_min.ingress import (
     raw_headers,
 )
 from gati_runtime_min.lifecycle import Lifecycle, RoutePlan, invoke
-from gati_runtime_min.loader import Build, ModuleSpec, RouteSpec, ServedVersion, StepSpec, load_build
+from gati_runtime_min.loader import Build, ModuleSpec, RouteSpec, load_build
 from gati_runtime_min.messages import _UNSET, Request, Response
 from gati_runtime_min.modules.client import ProcessModule
 from gati_runtime_min.modules.wiring import TracedModule, instantiate
@@ -45,6 +45,7 @@ from gati_runtime_min.playground.settings import PlaygroundSettings
 from gati_runtime_min.policies import Authenticator, check_roles
 from gati_runtime_min.routing import Router
 from gati_runtime_min.secrets import Secrets, SecretStore, bind_request
+from gati_runtime_min.served import ServedVersion, StepSpec
 from gati_runtime_min.stamps import ArtifactCache
 from gati_runtime_min.state import MemoryState, StateBackend, StateSettings, open_backend
 from gati_runtime_min.telemetry import TRACED, Metrics, Telemetry

@@ -41,9 +41,9 @@ from types import ModuleType
 from typing import Any, Final
 
 from gati_runtime_min.app import GatiApp
+from gati_runtime_min.artifacts import put_source_roots_on_path, read_json
 from gati_runtime_min.errors import ManifestError
 from gati_runtime_min.hotswap_code import ChunkedImporter
-from gati_runtime_min.loader import put_source_roots_on_path, read_json
 from gati_runtime_min.stamps import ArtifactCache
 
 Scope = MutableMapping[str, Any]
@@ -262,7 +262,7 @@ class HotSwapApp:
         digest = hashlib.sha256(str(self.build_dir).encode()).hexdigest()[:12]
         try:
             module = self._importer.load(init, f"_gati_validators_{digest}_h")
-        except Exception as exc:  # the same report as `loader.load_validators` gives
+        except Exception as exc:  # the same report as `artifacts.load_validators` gives
             raise ManifestError(str(init), f"cannot be imported: {type(exc).__name__}: {exc}") from exc
         if module is None or not all(hasattr(module, attr) for attr in ("HANDLERS", "DecodeError")):
             return None

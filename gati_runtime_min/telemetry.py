@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
 
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
-    from gati_runtime_min.loader import ServedVersion, StepSpec
+    from gati_runtime_min.served import ServedVersion, StepSpec
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -31,7 +31,7 @@ import orjson
 from gati_runtime_min.errors import GatiError, HTTPError, RenderedError, envelope
 from gati_runtime_min.ingress import Headers
 from gati_runtime_min.lifecycle import validation_error
-from gati_runtime_min.loader import ServedVersion, StepSpec
+from gati_runtime_min.served import ServedVersion, StepSpec
 
 if TYPE_CHECKING:
     from gati_runtime_min.lifecycle import Lifecycle, RoutePlan

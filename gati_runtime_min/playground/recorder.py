@@ -32,8 +32,8 @@ from gati_runtime_min.playground.trace import Trace
 if TYPE_CHECKING:
     from gati_runtime_min.errors import HTTPError
     from gati_runtime_min.lifecycle import HookTuple, RoutePlan
-    from gati_runtime_min.loader import ServedVersion
     from gati_runtime_min.playground import Playground
+    from gati_runtime_min.served import ServedVersion
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from gati_runtime_min.errors import GatiError
-from gati_runtime_min.loader import ServedVersion, StepSpec
+from gati_runtime_min.served import ServedVersion, StepSpec
 from gati_runtime_min.transform import TransformerFault, compiled, downgrade, upgraded
 
 OLD, MID, NEW = "2026-09-01T09:00:00Z", "2026-10-01T09:00:00Z", "2026-11-01T09:00:00Z"
