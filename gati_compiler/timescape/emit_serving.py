@@ -15,8 +15,8 @@ from typing import Final
 from pydantic import JsonValue
 
 from gati_compiler.canonical import canonical_bytes
+from gati_compiler.emit._sdk_origins import client_gtype
 from gati_compiler.emit.openapi import build_openapi
-from gati_compiler.emit.sdk_python import client_gtype
 from gati_compiler.emit.validators import build_validators_part, render_validators
 from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.gtype import GType

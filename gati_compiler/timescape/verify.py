@@ -29,7 +29,7 @@ from pydantic import JsonValue
 
 from gati_compiler.diagnostics import codes
 from gati_compiler.diagnostics.model import DiagnosticSink, Span
-from gati_compiler.emit.sdk_python import client_gtype
+from gati_compiler.emit._sdk_origins import client_gtype
 from gati_compiler.ir.canonical import dump_gtype
 from gati_compiler.ir.gtype import GType
 from gati_compiler.ir.models import Handler, Program, TransformerDecl

@@ -8,8 +8,8 @@ import pytest
 from pydantic import JsonValue
 
 from gati_compiler.emit import render
+from gati_compiler.emit._sdk_origins import _GTYPE, _without_origin, client_gtype
 from gati_compiler.emit._valwriter import CodeWriter
-from gati_compiler.emit.sdk_python import _GTYPE, _without_origin, client_gtype
 from gati_compiler.ir.gtype import (
     ArrayType,
     EnumMember,
