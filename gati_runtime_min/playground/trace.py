@@ -16,8 +16,10 @@ reported (`TraceFileError` names the file and line), never skipped in silence.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from time import perf_counter, time
 from typing import Any, Final
 
 import orjson
@@ -54,6 +56,8 @@ __all__ = [
 
 FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
 _new_object: Final = object.__new__
+_now: Final = perf_counter
+_time: Final = time
 _NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
 _NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
@@ -74,8 +78,11 @@ class Trace:
         "_body_length",
         "_body_raw",
         "_headers_raw",
+        "_max",
         "_query_raw",
         "_raw",
+        "_receive",
+        "_send",
         "_traceparent",
         "current",
         "duration",
@@ -104,7 +111,6 @@ class Trace:
     failures: dict[int, Failure] | None = None  # the failed steps' records (while running)
     # the handler's failure and when the request met it (its span then ends there; `Recorder`)
     handler_failure: tuple[float, Failure] | None = None
-    _indexed = False  # in its store's index by request id
     snapshots = _NO_SNAPSHOTS  # `StateSnapshot.to_json()` of each one taken (`add_snapshot`)
 
     def __init__(
@@ -140,18 +146,25 @@ class Trace:
         self.response_headers: list[tuple[bytes, bytes]] = []  # as sent, until `complete`
         self._answer_raw = b""
         self._answer_length = 0
+        # while the request runs: the server's `receive` and `send` (`_received` and `_sent` stand
+        # for them), and how much of each body is kept
+        self._receive: Any = None
+        self._send: Any = None
+        self._max = 0
 
     @classmethod
-    def recording(
-        cls, method: str, path: str, headers: list[tuple[bytes, bytes]], started_at: float, t0: float
-    ) -> Trace:
-        """The trace of a request starting now, to be filled in raw by the recorder."""
+    def recording(cls, scope: Any, receive: Any, send: Any, max_body: int) -> Trace:
+        """The trace of a request starting now, to be filled in raw by the recorder: `_received`
+        and `_sent` stand for the server's `receive` and `send` until `_finish`."""
         trace: Trace = _new_object(cls)
-        trace.method = method
-        trace.path = path
-        trace.started_at = started_at
-        trace.t0 = t0
-        trace._headers_raw = trace._traceparent = headers
+        trace.t0 = _now()
+        trace.started_at = _time()
+        trace.method = scope["method"]
+        trace.path = scope["path"]
+        trace._headers_raw = trace._traceparent = scope["headers"]
+        trace._receive = receive
+        trace._send = send
+        trace._max = max_body
         trace.spans = []
         trace._raw = True
         trace.current = None
@@ -162,6 +175,32 @@ class Trace:
         trace._body_raw = trace._answer_raw = b""
         trace._body_length = trace._answer_length = 0
         return trace
+
+    async def _received(self) -> Any:
+        """The server's `receive`, the request body's first `_max` bytes kept."""
+        message = await self._receive()
+        chunk = message.get("body")
+        if chunk:
+            kept = self._body_length
+            if kept < self._max:
+                self._body_raw += chunk[: self._max - kept]
+                self._body_length = kept + len(chunk)
+        return message
+
+    def _sent(self, message: Any) -> Any:
+        """The server's `send`: the status and headers kept as sent, the body's first `_max`
+        bytes; returns the server's own awaitable (no coroutine of ours per message)."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.response_headers = message.get("headers") or _NONE_SENT
+        else:
+            chunk = message.get("body")
+            if chunk:
+                kept = self._answer_length
+                if kept < self._max:
+                    self._answer_raw += chunk[: self._max - kept]
+                    self._answer_length = kept + len(chunk)
+        return self._send(message)
 
     def add_snapshot(self, snapshot: dict[str, Any]) -> None:
         if self.snapshots is _NO_SNAPSHOTS:
@@ -371,11 +410,11 @@ class TraceStore:
             raise ValueError("a trace store keeps at least one trace")
         self.capacity = capacity
         self.path = Path(path) if path is not None else None
-        # a ring of the newest `capacity` traces (oldest overwritten) and an index by request id
-        self._ring: list[Trace | None] = [None] * capacity
-        self._next = 0
+        # the newest `capacity` traces (the oldest dropped as a new one comes), and an index by
+        # request id made again when first read after an add (none on the request path)
+        self._ring: deque[Trace] = deque(maxlen=capacity)
         self._index: dict[str, Trace] = {}
-        self._unindexed = 0  # traces added since the index was last brought up to date
+        self._indexed = 0  # `added` when the index was last made
         self._pending: list[bytes] = []
         self._batch = batch
         self._lock = threading.Lock()
@@ -384,57 +423,35 @@ class TraceStore:
         self.route_of: Callable[[str, str], tuple[str, str] | None] | None = None  # the app's routes, for it too
 
     def __len__(self) -> int:
-        return min(self.added, self.capacity)
+        return len(self._ring)
 
     def __iter__(self) -> Iterator[Trace]:
         """The oldest first."""
         return iter(reversed(self._newest()))
 
     def _newest(self) -> list[Trace]:
-        ring, at = self._ring, self._next
-        out = [t for t in (*reversed(ring[:at]), *reversed(ring[at:])) if t is not None]
+        out = list(reversed(self._ring))
         for trace in out:
             trace.complete(self.redactor, self.route_of)
         return out
 
     def add(self, trace: Trace) -> None:
-        """Keep `trace` (the oldest one goes when the store is full). A recorded request's trace is
-        indexed by its request id when the store is first read after it (`get`), not here."""
-        at = self._next
-        ring = self._ring
-        old = ring[at]
-        if old is not None and old._indexed:
-            index = self._index
-            if index.get(old.request_id) is old:
-                del index[old.request_id]
-        ring[at] = trace
-        at += 1
-        self._next = at if at < self.capacity else 0
+        """Keep `trace` (the oldest one goes when the store is full); with a file, its line too."""
+        self._ring.append(trace)
         self.added += 1
         if self.path is not None:
             trace.complete(self.redactor, self.route_of)
             self._pending.append(orjson.dumps(trace.to_json(), default=str) + b"\n")
             if len(self._pending) >= self._batch:
                 self.flush()
-        if trace.request_id or self.path is not None:
-            self._index_one(trace)
-        else:
-            self._unindexed += 1
-
-    def _index_one(self, trace: Trace) -> None:
-        self._index[trace.identify()] = trace
-        trace._indexed = True
 
     def _index_all(self) -> None:
-        """Index the traces added since the last read, the oldest first (a later one with the same
-        request id wins)."""
-        if not self._unindexed:
+        """The index by request id, made again if a trace came since (the oldest first: a later
+        one with the same request id wins)."""
+        if self._indexed == self.added:
             return
-        self._unindexed = 0
-        ring, at = self._ring, self._next
-        for trace in (*ring[at:], *ring[:at]):
-            if trace is not None and not trace._indexed:
-                self._index_one(trace)
+        self._indexed = self.added
+        self._index = {trace.identify(): trace for trace in tuple(self._ring)}
 
     def get(self, request_id: str) -> Trace | None:
         self._index_all()
@@ -455,10 +472,9 @@ class TraceStore:
         return out
 
     def clear(self) -> None:
-        self._ring = [None] * self.capacity
-        self._next = 0
-        self._index.clear()
-        self._unindexed = 0
+        self._ring.clear()
+        self._index = {}
+        self._indexed = self.added
 
     def flush(self) -> None:
         """Append what is pending to the file (one write, then fsync-free: a crash loses at most a batch)."""
