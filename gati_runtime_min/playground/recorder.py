@@ -98,9 +98,7 @@ class Recorder:
             raise
         finally:
             _reset(token)
-            trace.duration = perf_counter() - trace.t0
-            trace._query_raw = scope.get("query_string", b"")
-            trace._receive = trace._send = None  # the server's, not kept
+            trace._end(scope)
             self.store.add(trace)
 
     # the steps: wrapped once, at start-up

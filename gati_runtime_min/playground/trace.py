@@ -15,6 +15,7 @@ reported (`TraceFileError` names the file and line), never skipped in silence.
 
 from __future__ import annotations
 
+import marshal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +59,8 @@ FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
 _new_object: Final = object.__new__
 _now: Final = perf_counter
 _time: Final = time
+_pack: Final = marshal.dumps  # exact for lists of pairs of bytes; ValueError for what it cannot hold
+_unpack: Final = marshal.loads
 _NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
 _NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
@@ -77,6 +80,8 @@ class Trace:
         "_answer_raw",
         "_body_length",
         "_body_raw",
+        "_events",
+        "_events_t0",
         "_headers_raw",
         "_max",
         "_query_raw",
@@ -138,8 +143,12 @@ class Trace:
         # the raw parts (`recording` and the recorder set them): the request's headers (also where
         # the caller's `traceparent` is read, when first needed), query string and body (the part
         # kept, its full length), the answer's headers and body (the same)
-        self._headers_raw: list[tuple[bytes, bytes]] | None = None
-        self._traceparent: list[tuple[bytes, bytes]] | None = None  # the headers, until the caller is read
+        # (once the request is over, packed in one `bytes` value: `marshal`, read back by `_headers`)
+        self._headers_raw: list[tuple[bytes, bytes]] | bytes | None = None
+        self._traceparent: list[tuple[bytes, bytes]] | bytes | None = None  # the headers, until the caller is read
+        # once the request is over, its `lctx`'s events and their base (`lctx.t0`), not `lctx` itself
+        self._events: list[Any] | None = None
+        self._events_t0 = 0.0
         self._query_raw = b""
         self._body_raw = b""
         self._body_length = 0
@@ -169,6 +178,7 @@ class Trace:
         trace._raw = True
         trace.current = None
         trace.lctx = None
+        trace._events = None
         trace.handler = None
         trace.status = 0
         trace.response_headers = _NONE_SENT
@@ -202,6 +212,29 @@ class Trace:
                     self._answer_length = kept + len(chunk)
         return self._send(message)
 
+    def _end(self, scope: Any) -> None:
+        """The request is over: its duration and query string noted, and what the trace keeps
+        made compact (a kept trace lives on for a thousand requests): the server's `receive` and
+        `send` let go, the headers packed in one `bytes` value rather than the server's list of
+        pairs, `lctx` reduced to its events."""
+        self.duration = _now() - self.t0
+        self._query_raw = scope.get("query_string", b"")
+        self._receive = self._send = None
+        headers = self._headers_raw
+        try:
+            packed = _pack(headers)
+        except ValueError:  # not bytes pairs (an in-process caller's own values): kept as they are
+            pass
+        else:
+            self._headers_raw = packed
+            if self._traceparent is not None:
+                self._traceparent = packed
+        lctx = self.lctx
+        if lctx is not None:
+            self.lctx = None
+            self._events = lctx.events
+            self._events_t0 = lctx.t0
+
     def add_snapshot(self, snapshot: dict[str, Any]) -> None:
         if self.snapshots is _NO_SNAPSHOTS:
             self.snapshots = []
@@ -222,7 +255,7 @@ class Trace:
         headers = self._traceparent
         if headers is not None:
             self._traceparent = None
-            caller = incoming(headers)
+            caller = incoming(_unpack(headers) if isinstance(headers, bytes) else headers)
             if caller is not None:
                 self._trace_id, self.caller = caller
 
@@ -255,14 +288,22 @@ class Trace:
             if found is not None:
                 self.handler_id, self.route = found
         lctx = self.lctx
+        if lctx is not None:  # still running (read while paused at a gate, say)
+            events, events_t0 = lctx.events, lctx.t0
+        else:
+            events = self._events
+            events_t0 = self._events_t0 if events is not None else 0.0
         handler = None
-        if self.handler is not None and lctx is not None:  # the handler's span from its events
+        if self.handler is not None and events is not None:  # the handler's span from its events
             end = self.t0 + (self.duration or 0.0)
-            handler = from_events(self.handler, lctx.events, lctx.t0, self.handler_failure, end)
+            handler = from_events(self.handler, events, events_t0, self.handler_failure, end)
         self.spans = spans_of(self.spans, self.t0, self.failures, handler)
         self.failures = None
         self._server_spans()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers_raw or ()]
+        raw = self._headers_raw
+        if isinstance(raw, bytes):
+            raw = _unpack(raw)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw or ()]
         response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers]
         self.response_headers = []
         for name, value in headers:
@@ -280,8 +321,8 @@ class Trace:
         self.headers = headers
         self.body = body
         self.response = {"status": self.status, "headers": [list(h) for h in response_headers], "body": answer}
-        self.events = lctx.events_json() if lctx is not None else []
-        self.lctx = None
+        self.events = events_json(events) if events is not None else []
+        self.lctx = self._events = None
         if self.snapshots is _NO_SNAPSHOTS:
             self.snapshots = []
         if self.status >= 500:
@@ -393,6 +434,18 @@ def body_value(data: bytes, length: int, headers: list[tuple[str, str]]) -> Any:
         except orjson.JSONDecodeError:
             pass
     return {"$text": data.decode("utf-8", "replace")}
+
+
+def events_json(events: list[Any]) -> list[dict[str, Any]]:
+    """A request's events (`lctx.events`: its time in seconds, name, detail) as the trace shows
+    them (`LocalContext.events_json`)."""
+    out: list[dict[str, Any]] = []
+    for t, name, detail in events:
+        item: dict[str, Any] = {"event": name, "ms": round(t * 1000, 3)}
+        if detail:
+            item.update(detail)
+        out.append(item)
+    return out
 
 
 class TraceFileError(Exception):
