@@ -62,6 +62,7 @@ _time: Final = time
 _pack: Final = marshal.dumps  # exact for lists of pairs of bytes; ValueError for what it cannot hold
 _unpack: Final = marshal.loads
 _NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
+_PACKED: Final[list[tuple[bytes, bytes]]] = []  # the answer's headers are in `_headers_raw` (never appended to)
 _NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
 
@@ -143,7 +144,7 @@ class Trace:
         # the raw parts (`recording` and the recorder set them): the request's headers (also where
         # the caller's `traceparent` is read, when first needed), query string and body (the part
         # kept, its full length), the answer's headers and body (the same)
-        # (once the request is over, packed in one `bytes` value: `marshal`, read back by `_headers`)
+        # (once the request is over, packed with the answer's in one `bytes` value: `_raw_headers`)
         self._headers_raw: list[tuple[bytes, bytes]] | bytes | None = None
         self._traceparent: list[tuple[bytes, bytes]] | bytes | None = None  # the headers, until the caller is read
         # once the request is over, its `lctx`'s events and their base (`lctx.t0`), not `lctx` itself
@@ -220,13 +221,13 @@ class Trace:
         self.duration = _now() - self.t0
         self._query_raw = scope.get("query_string", b"")
         self._receive = self._send = None
-        headers = self._headers_raw
-        try:
-            packed = _pack(headers)
+        try:  # the request's headers and the answer's, as one value
+            packed = _pack((self._headers_raw, self.response_headers))
         except ValueError:  # not bytes pairs (an in-process caller's own values): kept as they are
             pass
         else:
             self._headers_raw = packed
+            self.response_headers = _PACKED
             if self._traceparent is not None:
                 self._traceparent = packed
         lctx = self.lctx
@@ -255,14 +256,22 @@ class Trace:
         headers = self._traceparent
         if headers is not None:
             self._traceparent = None
-            caller = incoming(_unpack(headers) if isinstance(headers, bytes) else headers)
+            caller = incoming(_unpack(headers)[0] if isinstance(headers, bytes) else headers)
             if caller is not None:
                 self._trace_id, self.caller = caller
+
+    def _raw_headers(self) -> tuple[list[tuple[bytes, bytes]] | None, list[tuple[bytes, bytes]]]:
+        """The request's headers and the answer's as received and sent (unpacked if packed)."""
+        raw = self._headers_raw
+        if isinstance(raw, bytes):
+            request, answer = _unpack(raw)
+            return request, answer
+        return raw, self.response_headers
 
     def identify(self) -> str:
         """The request id (`x-request-id` of the answer; its trace id when no answer went out)."""
         if not self.request_id:
-            for name, value in self.response_headers:
+            for name, value in self._raw_headers()[1]:
                 if name == b"x-request-id":
                     self.request_id = value.decode("latin-1")
                     break
@@ -300,11 +309,9 @@ class Trace:
         self.spans = spans_of(self.spans, self.t0, self.failures, handler)
         self.failures = None
         self._server_spans()
-        raw = self._headers_raw
-        if isinstance(raw, bytes):
-            raw = _unpack(raw)
+        raw, raw_answer = self._raw_headers()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw or ()]
-        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers]
+        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_answer]
         self.response_headers = []
         for name, value in headers:
             if name == "x-gati-replay-of":
