@@ -8,7 +8,8 @@ tracing off none of this is installed and the request path is as it was.
 
 A wrapped step finds the trace of its request in the `ACTIVE` context variable (the one lookup a
 step pays) and appends its record to the trace: its name, the enclosing step's record, and two
-clock readings (`span.py`). The handler appends none: its span comes from the `handler.start` and
+clock readings (`span.py`); a leaf (a decoder, the encoder, a transformer: nothing starts while it
+runs) appends it once it is over, in one go. The handler appends none: its span comes from the `handler.start` and
 `handler.end` events the app records around it (wrapped in a record of its own only when its
 route takes snapshots or a debug gate is armed). The work that is not on the answer's critical
 path (the `Span` objects, reading the bodies back as JSON, redaction, the event list, the ids) is
@@ -77,9 +78,10 @@ class Recorder:
     # the request
     async def serve(self, app: App, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through `app`, recording it. Only what the answer needs happens here:
-        the status, headers and the bytes of the bodies (their first `max_body`) are kept as they
-        are; the spans, the route's name, the headers and bodies' JSON, the ids come when the
-        trace is read (`Trace.complete`)."""
+        the trace's `_received` and `_sent` stand for the server's `receive` and `send` (the
+        status, headers and the bytes of the bodies, their first `max_body`, kept as they are), and
+        once it is over `Trace._end` packs what the trace keeps; the spans, the route's name, the
+        headers and bodies' JSON, the ids come when the trace is read (`Trace.complete`)."""
         path: str = scope["path"]
         if path.startswith("/_gati/"):  # probes and the playground itself: not recorded
             await app({**scope, RECORDED: True}, receive, send)
