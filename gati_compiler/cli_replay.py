@@ -126,7 +126,7 @@ def _offline(
 ) -> int:
     from gati_runtime_min.app import GatiApp
     from gati_runtime_min.errors import ManifestError
-    from gati_runtime_min.playground.trace import TraceFileError, TraceStore
+    from gati_runtime_min.playground.store import TraceFileError, TraceStore
 
     build_dir = _build_dir(project)
     try:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from gati_runtime_min.playground.settings import PlaygroundSettings
     from gati_runtime_min.playground.snapshot import REDACTED, NotRestorable, Redactor, StateSnapshot, restore, take
     from gati_runtime_min.playground.span import Span
-    from gati_runtime_min.playground.trace import Trace, TraceFileError, TraceStore, read_traces
+    from gati_runtime_min.playground.store import TraceFileError, TraceStore, read_traces
+    from gati_runtime_min.playground.trace import Trace
 
 _HOME: Final = {
     "ACTIVE": "active",
@@ -40,9 +41,9 @@ _HOME: Final = {
     "take": "snapshot",
     "Span": "span",
     "Trace": "trace",
-    "TraceFileError": "trace",
-    "TraceStore": "trace",
-    "read_traces": "trace",
+    "TraceFileError": "store",
+    "TraceStore": "store",
+    "read_traces": "store",
 }
 __all__ = [
     "ACTIVE",

@@ -8,7 +8,7 @@ from gati_runtime_min.playground.gates import Gates
 from gati_runtime_min.playground.recorder import Recorder
 from gati_runtime_min.playground.settings import PlaygroundSettings
 from gati_runtime_min.playground.snapshot import Redactor
-from gati_runtime_min.playground.trace import TraceStore
+from gati_runtime_min.playground.store import TraceStore
 
 if TYPE_CHECKING:
     from gati_runtime_min.app import GatiApp

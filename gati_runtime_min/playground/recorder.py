@@ -8,7 +8,8 @@ tracing off none of this is installed and the request path is as it was.
 
 A wrapped step finds the trace of its request in the `ACTIVE` context variable (the one lookup a
 step pays) and appends its record to the trace: its name, the enclosing step's record, and two
-clock readings (`span.py`). The handler appends none: its span comes from the `handler.start` and
+clock readings (`span.py`); a leaf (a decoder, the encoder, a transformer: nothing starts while it
+runs) appends it once it is over, in one go. The handler appends none: its span comes from the `handler.start` and
 `handler.end` events the app records around it (wrapped in a record of its own only when its
 route takes snapshots or a debug gate is armed). The work that is not on the answer's critical
 path (the `Span` objects, reading the bodies back as JSON, redaction, the event list, the ids) is
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from time import perf_counter, time
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Final
 
 from gati_runtime_min.lifecycle import invoke
@@ -43,6 +44,9 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REPLAY_HEADER: Final = b"x-gati-replay-of"
 _recording: Final = Trace.recording
+_set: Final = ACTIVE.set
+_reset: Final = ACTIVE.reset
+_get: Final = ACTIVE.get
 
 
 def _otel_trace_id() -> str | None:
@@ -74,55 +78,29 @@ class Recorder:
     # the request
     async def serve(self, app: App, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request through `app`, recording it. Only what the answer needs happens here:
-        the status, headers and the bytes of the bodies (their first `max_body`) are kept as they
-        are; the spans, the route's name, the headers and bodies' JSON, the ids come when the
-        trace is read (`Trace.complete`)."""
+        the trace's `_received` and `_sent` stand for the server's `receive` and `send` (the
+        status, headers and the bytes of the bodies, their first `max_body`, kept as they are), and
+        once it is over `Trace._end` packs what the trace keeps; the spans, the route's name, the
+        headers and bodies' JSON, the ids come when the trace is read (`Trace.complete`)."""
         path: str = scope["path"]
         if path.startswith("/_gati/"):  # probes and the playground itself: not recorded
             await app({**scope, RECORDED: True}, receive, send)
             return
-        t0 = perf_counter()
-        trace = _recording(scope["method"], path, scope["headers"], time(), t0)
+        trace = _recording(scope, receive, send, self.max_body)
         if self.with_telemetry:  # the caller's trace, else the one OpenTelemetry started
             trace._continued()
             if trace._trace_id is None:
                 trace._trace_id = _otel_trace_id()
-        max_body = self.max_body
-
-        async def recorded_receive() -> Message:
-            message = await receive()
-            chunk = message.get("body")
-            if chunk:
-                kept = trace._body_length
-                if kept < max_body:  # the first `max_body` bytes
-                    trace._body_raw += chunk[: max_body - kept]
-                    trace._body_length = kept + len(chunk)
-            return message
-
-        def recorded_send(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start":
-                trace.status = message["status"]
-                trace.response_headers = message.get("headers") or []
-            else:
-                chunk = message.get("body")
-                if chunk:
-                    kept = trace._answer_length
-                    if kept < max_body:
-                        trace._answer_raw += chunk[: max_body - kept]
-                        trace._answer_length = kept + len(chunk)
-            return send(message)  # the server's own awaitable: no coroutine of ours per message
-
-        token = ACTIVE.set(trace)
+        token = _set(trace)
+        scope[RECORDED] = True  # the request's own scope (the server makes one per request)
         try:
-            scope[RECORDED] = True  # the request's own scope (the server makes one per request)
-            await app(scope, recorded_receive, recorded_send)
+            await app(scope, trace._received, trace._sent)
         except BaseException as exc:
             trace.error = exc
             raise
         finally:
-            ACTIVE.reset(token)
-            trace.duration = perf_counter() - t0
-            trace._query_raw = scope.get("query_string", b"")
+            _reset(token)
+            trace._end(scope)
             self.store.add(trace)
 
     # the steps: wrapped once, at start-up
@@ -170,11 +148,11 @@ class Recorder:
         if snap:
             return full
         self._note_failures()
-        pg = self.playground
+        pg = self.playground  # its gates: a hot swap's app takes over the old one's (`carry_over`)
         step = (name, attrs)
 
         def recorded(*args: Any) -> Awaitable[None]:
-            trace = ACTIVE.get()
+            trace = _get()
             if trace is not None:
                 if pg.gates.armed:
                     return full(*args)
@@ -347,20 +325,19 @@ def _timed(
     step = (name, attrs)
 
     def timed(value: Any) -> Any:
-        trace = ACTIVE.get()
+        trace = _get()
         if trace is None:
             return fn(value)
-        spans: list[Any] = trace.spans
-        pos = len(spans)
         start = perf_counter()
-        spans.extend((step, trace.current, start, start))
         try:
             return fn(value)
-        except BaseException as exc:
-            _failed(trace, pos, REFUSED if refused is not None and isinstance(exc, refused) else failure(exc))
+        except BaseException as exc:  # its record comes next, at the list's end
+            what = REFUSED if refused is not None and isinstance(exc, refused) else failure(exc)
+            _failed(trace, len(trace.spans), what)
             raise
-        finally:
-            spans[pos + 3] = perf_counter()
+        finally:  # a leaf: nothing starts while it runs, so appending it now keeps the order
+            spans: list[Any] = trace.spans
+            spans += (step, trace.current, start, perf_counter())
 
     return timed
 

@@ -1,5 +1,5 @@
 """What the playground records of a request: its `Trace` (the request, the answer, the spans of
-each step, the lifecycle events, the snapshots) and the bounded `TraceStore` that keeps them.
+each step, the lifecycle events, the snapshots); `store.py` keeps them.
 
 The spans are the ones `telemetry.py` sends to OpenTelemetry, with the same names and attributes
 (`GET /books/{id}`, `hook before auth`, `handler get_book`, `transformer ...`, `module db.get`),
@@ -7,17 +7,17 @@ plus the steps only the playground times (`route`, `decode body`, `encode respon
 continues the caller's W3C `traceparent`, so its `trace_id` is the one the OpenTelemetry exporter
 uses for the same request. `Trace.to_otlp()` gives the spans in the OTLP/JSON form.
 
-The store keeps the newest `capacity` traces in memory; with a `path` it also appends each one to
-a JSON Lines file (written in batches, flushed by `flush()` and at `close()`), which `load`
-reads back, for `gatic replay` and for the page after a restart. A line that does not parse is
-reported (`TraceFileError` names the file and line), never skipped in silence.
+A trace is filled in raw while its request runs and made compact once it is over (`Trace._end`):
+the store keeps a thousand of them, and what each holds on to is what every later request pays
+for in the allocator and the caches. `Trace.complete` turns the raw parts into the fields the
+page, the file and `gatic replay` read, when first read.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
+import marshal
+from collections.abc import Callable
+from time import perf_counter, time
 from typing import Any, Final
 
 import orjson
@@ -44,17 +44,20 @@ __all__ = [
     "SERVER",
     "Span",
     "Trace",
-    "TraceFileError",
-    "TraceStore",
     "body_value",
+    "events_json",
     "new_span_id",
     "new_trace_id",
-    "read_traces",
 ]
 
 FORMAT: Final = 1  # the `format` of a trace's JSON form (`Trace.to_json`)
 _new_object: Final = object.__new__
+_now: Final = perf_counter
+_time: Final = time
+_pack: Final = marshal.dumps  # exact for lists of pairs of bytes; ValueError for what it cannot hold
+_unpack: Final = marshal.loads
 _NONE_SENT: Final[list[tuple[bytes, bytes]]] = []  # no answer's headers (never appended to)
+_PACKED: Final[list[tuple[bytes, bytes]]] = []  # the answer's headers are in `_headers_raw` (never appended to)
 _NO_SNAPSHOTS: Final[list[dict[str, Any]]] = []  # a recording trace's, until it takes one (never appended to)
 
 
@@ -73,9 +76,14 @@ class Trace:
         "_answer_raw",
         "_body_length",
         "_body_raw",
+        "_events",
+        "_events_t0",
         "_headers_raw",
+        "_max",
         "_query_raw",
         "_raw",
+        "_receive",
+        "_send",
         "_traceparent",
         "current",
         "duration",
@@ -104,7 +112,6 @@ class Trace:
     failures: dict[int, Failure] | None = None  # the failed steps' records (while running)
     # the handler's failure and when the request met it (its span then ends there; `Recorder`)
     handler_failure: tuple[float, Failure] | None = None
-    _indexed = False  # in its store's index by request id
     snapshots = _NO_SNAPSHOTS  # `StateSnapshot.to_json()` of each one taken (`add_snapshot`)
 
     def __init__(
@@ -132,36 +139,97 @@ class Trace:
         # the raw parts (`recording` and the recorder set them): the request's headers (also where
         # the caller's `traceparent` is read, when first needed), query string and body (the part
         # kept, its full length), the answer's headers and body (the same)
-        self._headers_raw: list[tuple[bytes, bytes]] | None = None
-        self._traceparent: list[tuple[bytes, bytes]] | None = None  # the headers, until the caller is read
+        # (once the request is over, packed with the answer's in one `bytes` value: `_raw_headers`)
+        self._headers_raw: list[tuple[bytes, bytes]] | bytes | None = None
+        self._traceparent: list[tuple[bytes, bytes]] | bytes | None = None  # the headers, until the caller is read
+        # once the request is over, its `lctx`'s events and their base (`lctx.t0`), not `lctx` itself
+        self._events: list[Any] | None = None
+        self._events_t0 = 0.0
         self._query_raw = b""
         self._body_raw = b""
         self._body_length = 0
         self.response_headers: list[tuple[bytes, bytes]] = []  # as sent, until `complete`
         self._answer_raw = b""
         self._answer_length = 0
+        # while the request runs: the server's `receive` and `send` (`_received` and `_sent` stand
+        # for them), and how much of each body is kept
+        self._receive: Any = None
+        self._send: Any = None
+        self._max = 0
 
     @classmethod
-    def recording(
-        cls, method: str, path: str, headers: list[tuple[bytes, bytes]], started_at: float, t0: float
-    ) -> Trace:
-        """The trace of a request starting now, to be filled in raw by the recorder."""
+    def recording(cls, scope: Any, receive: Any, send: Any, max_body: int) -> Trace:
+        """The trace of a request starting now, to be filled in raw by the recorder: `_received`
+        and `_sent` stand for the server's `receive` and `send` until `_finish`."""
         trace: Trace = _new_object(cls)
-        trace.method = method
-        trace.path = path
-        trace.started_at = started_at
-        trace.t0 = t0
-        trace._headers_raw = trace._traceparent = headers
+        trace.t0 = _now()
+        trace.started_at = _time()
+        trace.method = scope["method"]
+        trace.path = scope["path"]
+        trace._headers_raw = trace._traceparent = scope["headers"]
+        trace._receive = receive
+        trace._send = send
+        trace._max = max_body
         trace.spans = []
         trace._raw = True
         trace.current = None
         trace.lctx = None
+        trace._events = None
         trace.handler = None
         trace.status = 0
         trace.response_headers = _NONE_SENT
         trace._body_raw = trace._answer_raw = b""
         trace._body_length = trace._answer_length = 0
         return trace
+
+    async def _received(self) -> Any:
+        """The server's `receive`, the request body's first `_max` bytes kept."""
+        message = await self._receive()
+        chunk = message.get("body")
+        if chunk:
+            kept = self._body_length
+            if kept < self._max:
+                self._body_raw += chunk[: self._max - kept]
+                self._body_length = kept + len(chunk)
+        return message
+
+    def _sent(self, message: Any) -> Any:
+        """The server's `send`: the status and headers kept as sent, the body's first `_max`
+        bytes; returns the server's own awaitable (no coroutine of ours per message)."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.response_headers = message.get("headers") or _NONE_SENT
+        else:
+            chunk = message.get("body")
+            if chunk:
+                kept = self._answer_length
+                if kept < self._max:
+                    self._answer_raw += chunk[: self._max - kept]
+                    self._answer_length = kept + len(chunk)
+        return self._send(message)
+
+    def _end(self, scope: Any) -> None:
+        """The request is over: its duration and query string noted, and what the trace keeps
+        made compact (a kept trace lives on for a thousand requests): the server's `receive` and
+        `send` let go, the headers packed in one `bytes` value rather than the server's list of
+        pairs, `lctx` reduced to its events."""
+        self.duration = _now() - self.t0
+        self._query_raw = scope.get("query_string", b"")
+        self._receive = self._send = None
+        try:  # the request's headers and the answer's, as one value
+            packed = _pack((self._headers_raw, self.response_headers))
+        except ValueError:  # not bytes pairs (an in-process caller's own values): kept as they are
+            pass
+        else:
+            self._headers_raw = packed
+            self.response_headers = _PACKED
+            if self._traceparent is not None:
+                self._traceparent = packed
+        lctx = self.lctx
+        if lctx is not None:
+            self.lctx = None
+            self._events = lctx.events
+            self._events_t0 = lctx.t0
 
     def add_snapshot(self, snapshot: dict[str, Any]) -> None:
         if self.snapshots is _NO_SNAPSHOTS:
@@ -183,14 +251,22 @@ class Trace:
         headers = self._traceparent
         if headers is not None:
             self._traceparent = None
-            caller = incoming(headers)
+            caller = incoming(_unpack(headers)[0] if isinstance(headers, bytes) else headers)
             if caller is not None:
                 self._trace_id, self.caller = caller
+
+    def _raw_headers(self) -> tuple[list[tuple[bytes, bytes]] | None, list[tuple[bytes, bytes]]]:
+        """The request's headers and the answer's as received and sent (unpacked if packed)."""
+        raw = self._headers_raw
+        if isinstance(raw, bytes):
+            request, answer = _unpack(raw)
+            return request, answer
+        return raw, self.response_headers
 
     def identify(self) -> str:
         """The request id (`x-request-id` of the answer; its trace id when no answer went out)."""
         if not self.request_id:
-            for name, value in self.response_headers:
+            for name, value in self._raw_headers()[1]:
                 if name == b"x-request-id":
                     self.request_id = value.decode("latin-1")
                     break
@@ -216,15 +292,21 @@ class Trace:
             if found is not None:
                 self.handler_id, self.route = found
         lctx = self.lctx
+        if lctx is not None:  # still running (read while paused at a gate, say)
+            events, events_t0 = lctx.events, lctx.t0
+        else:
+            events = self._events
+            events_t0 = self._events_t0 if events is not None else 0.0
         handler = None
-        if self.handler is not None and lctx is not None:  # the handler's span from its events
+        if self.handler is not None and events is not None:  # the handler's span from its events
             end = self.t0 + (self.duration or 0.0)
-            handler = from_events(self.handler, lctx.events, lctx.t0, self.handler_failure, end)
+            handler = from_events(self.handler, events, events_t0, self.handler_failure, end)
         self.spans = spans_of(self.spans, self.t0, self.failures, handler)
         self.failures = None
         self._server_spans()
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers_raw or ()]
-        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.response_headers]
+        raw, raw_answer = self._raw_headers()
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw or ()]
+        response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_answer]
         self.response_headers = []
         for name, value in headers:
             if name == "x-gati-replay-of":
@@ -241,8 +323,8 @@ class Trace:
         self.headers = headers
         self.body = body
         self.response = {"status": self.status, "headers": [list(h) for h in response_headers], "body": answer}
-        self.events = lctx.events_json() if lctx is not None else []
-        self.lctx = None
+        self.events = events_json(events) if events is not None else []
+        self.lctx = self._events = None
         if self.snapshots is _NO_SNAPSHOTS:
             self.snapshots = []
         if self.status >= 500:
@@ -356,151 +438,13 @@ def body_value(data: bytes, length: int, headers: list[tuple[str, str]]) -> Any:
     return {"$text": data.decode("utf-8", "replace")}
 
 
-class TraceFileError(Exception):
-    """A trace file that cannot be read: its path, the line, and why."""
-
-
-class TraceStore:
-    """The newest `capacity` traces by request id, and (with `path`) a JSON Lines file of all of them.
-
-    Safe to use from the event loop and from other threads (`gatic replay` reads while a server writes
-    the file only through the file)."""
-
-    def __init__(self, capacity: int = 1000, path: str | Path | None = None, *, batch: int = 64) -> None:
-        if capacity < 1:
-            raise ValueError("a trace store keeps at least one trace")
-        self.capacity = capacity
-        self.path = Path(path) if path is not None else None
-        # a ring of the newest `capacity` traces (oldest overwritten) and an index by request id
-        self._ring: list[Trace | None] = [None] * capacity
-        self._next = 0
-        self._index: dict[str, Trace] = {}
-        self._unindexed = 0  # traces added since the index was last brought up to date
-        self._pending: list[bytes] = []
-        self._batch = batch
-        self._lock = threading.Lock()
-        self.added = 0  # traces added since the start (the page polls it)
-        self.redactor: Any = None  # a `snapshot.Redactor`: what `Trace.complete` redacts with
-        self.route_of: Callable[[str, str], tuple[str, str] | None] | None = None  # the app's routes, for it too
-
-    def __len__(self) -> int:
-        return min(self.added, self.capacity)
-
-    def __iter__(self) -> Iterator[Trace]:
-        """The oldest first."""
-        return iter(reversed(self._newest()))
-
-    def _newest(self) -> list[Trace]:
-        ring, at = self._ring, self._next
-        out = [t for t in (*reversed(ring[:at]), *reversed(ring[at:])) if t is not None]
-        for trace in out:
-            trace.complete(self.redactor, self.route_of)
-        return out
-
-    def add(self, trace: Trace) -> None:
-        """Keep `trace` (the oldest one goes when the store is full). A recorded request's trace is
-        indexed by its request id when the store is first read after it (`get`), not here."""
-        at = self._next
-        ring = self._ring
-        old = ring[at]
-        if old is not None and old._indexed:
-            index = self._index
-            if index.get(old.request_id) is old:
-                del index[old.request_id]
-        ring[at] = trace
-        at += 1
-        self._next = at if at < self.capacity else 0
-        self.added += 1
-        if self.path is not None:
-            trace.complete(self.redactor, self.route_of)
-            self._pending.append(orjson.dumps(trace.to_json(), default=str) + b"\n")
-            if len(self._pending) >= self._batch:
-                self.flush()
-        if trace.request_id or self.path is not None:
-            self._index_one(trace)
-        else:
-            self._unindexed += 1
-
-    def _index_one(self, trace: Trace) -> None:
-        self._index[trace.identify()] = trace
-        trace._indexed = True
-
-    def _index_all(self) -> None:
-        """Index the traces added since the last read, the oldest first (a later one with the same
-        request id wins)."""
-        if not self._unindexed:
-            return
-        self._unindexed = 0
-        ring, at = self._ring, self._next
-        for trace in (*ring[at:], *ring[:at]):
-            if trace is not None and not trace._indexed:
-                self._index_one(trace)
-
-    def get(self, request_id: str) -> Trace | None:
-        self._index_all()
-        trace = self._index.get(request_id)
-        return trace.complete(self.redactor, self.route_of) if trace is not None else None
-
-    def recent(self, limit: int = 100, *, handler_id: str | None = None, include_replays: bool = True) -> list[Trace]:
-        """The newest first."""
-        out: list[Trace] = []
-        for trace in self._newest():
-            if handler_id is not None and trace.handler_id != handler_id:
-                continue
-            if not include_replays and trace.replay_of is not None:
-                continue
-            out.append(trace)
-            if len(out) >= limit:
-                break
-        return out
-
-    def clear(self) -> None:
-        self._ring = [None] * self.capacity
-        self._next = 0
-        self._index.clear()
-        self._unindexed = 0
-
-    def flush(self) -> None:
-        """Append what is pending to the file (one write, then fsync-free: a crash loses at most a batch)."""
-        if self.path is None:
-            return
-        with self._lock:
-            pending, self._pending = self._pending, []
-            if not pending:
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("ab") as f:
-                f.write(b"".join(pending))
-
-    def close(self) -> None:
-        self.flush()
-
-    @classmethod
-    def load(cls, path: str | Path, capacity: int | None = None) -> TraceStore:
-        """The traces of a JSON Lines file (the newest `capacity`, all by default); no file attached."""
-        traces = list(read_traces(path))
-        store = cls(capacity or max(1, len(traces)))
-        for trace in traces:
-            store.add(trace)
-        return store
-
-
-def read_traces(path: str | Path) -> Iterable[Trace]:
-    """Each trace of a JSON Lines trace file, in the order written. A last line cut short by a crash
-    mid-write is left out (the file says so by having no newline); any other bad line is an error."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise TraceFileError(f"{p}: cannot read the trace file: {exc.strerror or exc}") from exc
-    lines = data.split(b"\n")
-    complete = data.endswith(b"\n") or not data
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        if number == len(lines) and not complete:
-            break  # a torn last line
-        try:
-            yield Trace.from_json(orjson.loads(line))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TraceFileError(f"{p}:{number}: not a trace: {exc}") from None
+def events_json(events: list[Any]) -> list[dict[str, Any]]:
+    """A request's events (`lctx.events`: its time in seconds, name, detail) as the trace shows
+    them (`LocalContext.events_json`)."""
+    out: list[dict[str, Any]] = []
+    for t, name, detail in events:
+        item: dict[str, Any] = {"event": name, "ms": round(t * 1000, 3)}
+        if detail:
+            item.update(detail)
+        out.append(item)
+    return out

@@ -29,7 +29,8 @@ from test_examples_served import (  # type: ignore[import-not-found, unused-igno
 from gati_runtime_min.app import GatiApp
 from gati_runtime_min.playground.diff import diff_json
 from gati_runtime_min.playground.replay import ReplayError, compare, replay
-from gati_runtime_min.playground.trace import Trace, TraceStore
+from gati_runtime_min.playground.store import TraceStore
+from gati_runtime_min.playground.trace import Trace
 from gati_runtime_min.testing import AppClient
 
 pytestmark = pytest.mark.slow

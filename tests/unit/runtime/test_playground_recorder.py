@@ -9,7 +9,7 @@ import asyncio
 import shutil
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -220,6 +220,56 @@ def test_the_store_finds_a_request_by_its_id_however_it_was_read_before(build: P
     for rid in [first[1], *more]:
         trace = store.get(rid)
         assert trace is not None and trace.request_id == rid and trace.status == 200
+
+
+def test_a_trace_read_long_after_its_request_has_its_headers_events_and_handler_span(build: Path) -> None:
+    """What a finished request keeps is made compact (its headers packed, `lctx` reduced to its
+    events); read back, a trace shows the same headers, events and spans: for a request its handler
+    answered, one no route matched (no `lctx`), and one sent by an in-process caller whose header
+    pairs are lists rather than tuples."""
+    app = GatiApp(build, trace=True)
+    sent = {"x-one": "1", "x-two": "two words", "traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}
+
+    async def calls(c: AppClient) -> list[str]:
+        ok = await c.get("/users/7", headers=sent)
+        missing = await c.get("/nowhere", headers={"x-one": "1"})
+        for i in range(20):  # more requests after them
+            await c.get(f"/users/{i}")
+        return [ok.headers["x-request-id"], missing.headers["x-request-id"]]
+
+    ok_id, missing_id = run(app, calls)
+    ok = the_trace(app, ok_id)
+    assert all((k, v) in ok.headers for k, v in sent.items())
+    assert ok.trace_id == TRACE_ID and ok.spans[0].parent_id == PARENT_ID
+    events = [e["event"] for e in ok.events]
+    assert events.count("handler.start") == events.count("handler.end") == 1
+    assert "handler get_user" in names(ok)
+    missing = the_trace(app, missing_id)
+    assert ("x-one", "1") in missing.headers and missing.status == 404 and missing.events == []
+
+    async def listed_pairs() -> int:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/users/3",
+            "query_string": b"",
+            "headers": [[b"x-list", b"yes"]],
+        }
+        answer: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            answer.append(message)
+
+        await app(scope, receive, send)
+        assert app.playground is not None
+        (trace,) = app.playground.store.recent(1)
+        assert trace.headers == [("x-list", "yes")] and trace.path == "/users/3"
+        return int(answer[0]["status"])
+
+    assert asyncio.run(listed_pairs()) == 200
 
 
 def test_bodies_past_the_limit_are_kept_cut_short_and_say_so(build: Path, tmp_path: Path) -> None:
