@@ -346,33 +346,6 @@ def py_literal(value: object) -> str:
     return repr(value)
 
 
-# What pydantic's smart union makes of a JSON value, by option: an exact match wins over a strict
-# one, a strict one over a lax one, and among equals the option written first wins. JSON `null`,
-# booleans, integers, literals and a UUID read from a string match exactly; a string (for `str`,
-# `bytes`, dates and times, `Decimal`), a number for `float` or `Decimal`, `Any`, arrays and
-# objects strictly; an enum member looked up by its value laxly.
-_EXACT: Final = 0
-_STRICT: Final = 1
-_LAX: Final = 2
-
-
-def union_priority(gtype: GType) -> int:
-    """The order a decoder tries a union's (dereferenced) options in: this key, then the order
-    they were written in, so `datetime | str` reads `"2024-01-01T00:00"` as a `datetime` and
-    `str | datetime` as a `str`, as pydantic strict does."""
-    match gtype:
-        case PrimitiveType(type="null" | "boolean" | "integer"):
-            return _EXACT
-        case PrimitiveType(type="string", format="uuid"):
-            return _EXACT
-        case LiteralType():
-            return _EXACT
-        case EnumType():
-            return _LAX
-        case _:
-            return _STRICT
-
-
 class GenBase:
     """Writes one function. `gen` emits checks for a value held in a local and returns the
     expression of its converted form; in slow mode that expression is always defined."""

@@ -9,10 +9,37 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Final
 
-from gati_compiler.emit._valbase import GenBase, describe, json_types, union_priority
+from gati_compiler.emit._valbase import GenBase, describe, json_types
 from gati_compiler.emit.render import py_str
 from gati_compiler.ir.gtype import AnyType, EnumType, GType, LiteralType, ObjectType, PrimitiveType, UnionType
+
+# What pydantic's smart union makes of a JSON value, by option: an exact match wins over a strict
+# one, a strict one over a lax one, and among equals the option written first wins. JSON `null`,
+# booleans, integers, literals and a UUID read from a string match exactly; a string (for `str`,
+# `bytes`, dates and times, `Decimal`), a number for `float` or `Decimal`, `Any`, arrays and
+# objects strictly; an enum member looked up by its value laxly.
+_EXACT: Final = 0
+_STRICT: Final = 1
+_LAX: Final = 2
+
+
+def union_priority(gtype: GType) -> int:
+    """The order a decoder tries a union's (dereferenced) options in: this key, then the order
+    they were written in, so `datetime | str` reads `"2024-01-01T00:00"` as a `datetime` and
+    `str | datetime` as a `str`, as pydantic strict does."""
+    match gtype:
+        case PrimitiveType(type="null" | "boolean" | "integer"):
+            return _EXACT
+        case PrimitiveType(type="string", format="uuid"):
+            return _EXACT
+        case LiteralType():
+            return _EXACT
+        case EnumType():
+            return _LAX
+        case _:
+            return _STRICT
 
 
 class UnionGen(GenBase):

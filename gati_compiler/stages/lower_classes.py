@@ -289,16 +289,7 @@ class ClassLowering(PydanticLowering):
             elif key == "extra" and isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
                 extra = str(value.value)
         if kind in ("typeddict", "dataclass"):
-            config = self._with_config(cls, ctx)
-            extra = config.get("extra", extra)
-            if "alias_generator" in config:
-                self.error(
-                    codes.UNSUPPORTED_ANNOTATION,
-                    f"`@with_config(alias_generator=...)` on `{cls.name}` is not honoured by gati",
-                    ctx,
-                    cls.anchor,
-                    help="write each field's alias with `Field(alias=...)` or use a pydantic model",
-                )
+            extra = self._with_config(cls, ctx).get("extra", extra)
         if kind in ("model", "dataclass"):
             self._refuse_hooks(cls, ctx)
         generator = self._alias_generators.get(target.key)

@@ -48,7 +48,7 @@ class PydanticLowering(LowererBase):
 
     def _with_config(self, cls: ClassFact, ctx: Ctx) -> dict[str, str]:
         """`@with_config(ConfigDict(...))` (or a dict, or keywords) on a TypedDict or dataclass:
-        read as `model_config` is."""
+        read as `model_config` is, but an alias generator there is refused."""
         out: dict[str, str] = {}
         for dec in cls.decorators:
             if not isinstance(dec, ExCall) or not isinstance(dec.func, ExName):
@@ -63,6 +63,14 @@ class PydanticLowering(LowererBase):
                 self._config_dict(
                     value, dec, "`@with_config(...)`", ctx, 'write `@with_config(ConfigDict(extra="forbid"))`'
                 )
+            )
+        if "alias_generator" in out:
+            self.error(
+                codes.UNSUPPORTED_ANNOTATION,
+                f"`@with_config(alias_generator=...)` on `{cls.name}` is not honoured by gati",
+                ctx,
+                cls.anchor,
+                help="write each field's alias with `Field(alias=...)` or use a pydantic model",
             )
         return out
 
