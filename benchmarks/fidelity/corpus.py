@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.fidelity.uses import Uses, definitions
 from gati_compiler.ir.gtype import (
     ArrayType,
     GType,
@@ -238,17 +239,12 @@ def _closure(program: Program, root: GType) -> set[str]:
     return seen
 
 
-def _enclosing_classes(root: Path, rel: str, lines: list[int], cache: dict[str, ast.Module]) -> list[str | None]:
+def _enclosing_definitions(root: Path, rel: str, lines: list[int], cache: dict[str, ast.Module]) -> list[str | None]:
+    """The top-level definition (class or assignment, also in an `if` or `try` block) holding each line."""
     if rel not in cache:
         cache[rel] = ast.parse((root / rel).read_text(encoding="utf-8"))
-    out: list[str | None] = []
-    for line in lines:
-        name = None
-        for node in cache[rel].body:
-            if isinstance(node, ast.ClassDef | ast.Assign) and node.lineno <= line <= (node.end_lineno or node.lineno):
-                name = node.name if isinstance(node, ast.ClassDef) else ast.unparse(node.targets[0])
-        out.append(name)
-    return out
+    spans = [(node.lineno, node.end_lineno or node.lineno, name) for name, node, _ in definitions(cache[rel].body)]
+    return [next((name for start, end, name in spans if start <= line <= end), None) for line in lines]
 
 
 def attribute(
@@ -269,7 +265,7 @@ def attribute(
         if not rel.endswith(".py"):
             continue
         module = rel.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-        for name in _enclosing_classes(root, rel, lines, trees):
+        for name in _enclosing_definitions(root, rel, lines, trees):
             if name is None:
                 bad_modules.add(module)  # a module-level statement: every type of the module counts as hit
             else:
@@ -277,6 +273,9 @@ def attribute(
     clean: list[tuple[str, str]] = []
     examples: list[str] = []
     by_handler = {h.handlerId: h for h in program.handlers}
+    # an alias is inlined where it is used and leaves no origin behind: follow the source too
+    package = chosen[0][0].split(".")[0] if chosen else ""
+    uses = Uses(root, package) if bad and package else None
     for i, (module, name) in enumerate(chosen):
         handler = by_handler.get(f"h{i}")
         if handler is None or handler.gtypes.request is None:
@@ -288,6 +287,8 @@ def attribute(
             if origin is not None:
                 origins.add((origin.module, origin.qualname))
         origins.add((module, name))
+        if uses is not None:
+            origins |= uses.reached((module, name))
         if origins & bad or {m for m, _ in origins} & bad_modules:
             if len(examples) < 3:
                 examples.append(f"{module}.{name} reaches a definition with a diagnostic")

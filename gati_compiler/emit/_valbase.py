@@ -346,12 +346,6 @@ def py_literal(value: object) -> str:
     return repr(value)
 
 
-def union_priority(gtype: GType) -> int:
-    if isinstance(gtype, PrimitiveType) and gtype.format is None:
-        return {"null": 0, "boolean": 1, "integer": 2, "number": 3, "string": 4}[gtype.type]
-    return 5
-
-
 class GenBase:
     """Writes one function. `gen` emits checks for a value held in a local and returns the
     expression of its converted form; in slow mode that expression is always defined."""

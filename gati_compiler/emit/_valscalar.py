@@ -237,7 +237,7 @@ class ScalarGen(GenBase):
     def literal(self, t: LiteralType, s: str, path: str) -> str:
         has_int = any(type(v) is int for v in t.values)
         v = s
-        if not self.fast and has_int and not self.enc:
+        if has_int and not self.enc:  # the fast checks too: a union takes the first they pass
             v = self.tmp("n")
             self.as_int(v, s)
         good = self.membership(list(t.values), v)

@@ -8,10 +8,38 @@ through `gen` as the containers' do.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Final
 
-from gati_compiler.emit._valbase import GenBase, describe, json_types, union_priority
+from gati_compiler.emit._valbase import GenBase, describe, json_types
 from gati_compiler.emit.render import py_str
-from gati_compiler.ir.gtype import EnumType, GType, LiteralType, ObjectType, PrimitiveType, UnionType
+from gati_compiler.ir.gtype import AnyType, EnumType, GType, LiteralType, ObjectType, PrimitiveType, UnionType
+
+# What pydantic's smart union makes of a JSON value, by option: an exact match wins over a strict
+# one, a strict one over a lax one, and among equals the option written first wins. JSON `null`,
+# booleans, integers, literals and a UUID read from a string match exactly; a string (for `str`,
+# `bytes`, dates and times, `Decimal`), a number for `float` or `Decimal`, `Any`, arrays and
+# objects strictly; an enum member looked up by its value laxly.
+_EXACT: Final = 0
+_STRICT: Final = 1
+_LAX: Final = 2
+
+
+def union_priority(gtype: GType) -> int:
+    """The order a decoder tries a union's (dereferenced) options in: this key, then the order
+    they were written in, so `datetime | str` reads `"2024-01-01T00:00"` as a `datetime` and
+    `str | datetime` as a `str`, as pydantic strict does."""
+    match gtype:
+        case PrimitiveType(type="null" | "boolean" | "integer"):
+            return _EXACT
+        case PrimitiveType(type="string", format="uuid"):
+            return _EXACT
+        case LiteralType():
+            return _EXACT
+        case EnumType():
+            return _LAX
+        case _:
+            return _STRICT
 
 
 class UnionGen(GenBase):
@@ -33,12 +61,21 @@ class UnionGen(GenBase):
                 self.w.line(f"{out} = {result}")
             return out
         if not self.enc:
-            options.sort(key=union_priority)
+            options.sort(key=lambda o: union_priority(self.state.deref(o)))
         if t.discriminator is not None and not self.enc:
             table = self.discriminated(t, options)
             if table is not None:
                 return self.tagged(t, table, s, path)
         names = [self.state.functions_for(o, self.direction) for o in options]
+        gate = None if self.enc else float_gate(list(t.options), options, self.state.deref)
+        if gate is not None:
+            # the `float` option once more, for JSON floats only, where pydantic ranks it for them
+            index, at = gate
+            fast, slow = names[index]
+            fast = self.state.const("G", [f"_when_float({fast})"], late=True)
+            slow = self.state.const("G", [f"_when_float_slow({slow})"], late=True)
+            names.insert(at, (fast, slow))
+            options.insert(at, options[index])
         out = self.tmp("o")
         if self.fast:
             fns = ", ".join(fast for fast, _ in names)
@@ -49,9 +86,11 @@ class UnionGen(GenBase):
             self.w.fail_if([f"{out} is _FAIL"], self.fail)
             return out
         entries = []
-        for option, (fast, slow) in zip(options, names, strict=True):
+        for i, (option, (fast, slow)) in enumerate(zip(options, names, strict=True)):
             types = "{" + ", ".join(py_str(x) for x in sorted(json_types(option, self.state.gtypes))) + "}"
-            entries.extend(["    (", f"        {fast},", f"        {slow},", f"        frozenset({types}),", "    ),"])
+            # the gated copy is never the one option a failed value is reported against
+            kinds = "frozenset()" if gate is not None and i == gate[1] else f"frozenset({types})"
+            entries.extend(["    (", f"        {fast},", f"        {slow},", f"        {kinds},", "    ),"])
         table_name = self.state.const("U", ["(", *entries, ")"], late=True)
         expected = "`" + describe(t, self.state.gtypes) + "`"
         self.w.call(f"{out} = _union_slow(", [s, path, "issues", table_name, py_str(expected)])
@@ -111,3 +150,38 @@ class UnionGen(GenBase):
                 with self.w.indent():
                     self.w.line(f"{out} = {fn}({s}, {path}, issues)")
         return out
+
+
+def float_gate(written: list[GType], tried: list[GType], deref: Callable[[GType], GType]) -> tuple[int, int] | None:
+    """Where a JSON float must meet a union's plain `float` option when the order `tried` (exact
+    matches first) does not put it there: (the option's index in `tried`, where its copy for floats
+    goes), else None. pydantic matches a float to `float` exactly but an integer only strictly, so
+    for a float it ranks `float` with the integers and integer literals (in the order written),
+    ahead of a `Decimal` or `Any`, which match a float strictly."""
+    kinds = [_float_kind(deref(o)) for o in written]
+    if "float" not in kinds:
+        return None
+    at = kinds.index("float")
+    before = [written[i] for i in range(at) if kinds[i] == "exact"]
+    index = next(i for i, o in enumerate(tried) if o is written[at])
+    after = max((i for i, o in enumerate(tried) if any(o is b for b in before)), default=-1) + 1
+    if all(_float_kind(deref(o)) is None for o in tried[after:index]):
+        return None  # nothing else that reads a float comes between
+    return index, after
+
+
+def _float_kind(target: GType) -> str | None:
+    """How a union option reads a JSON float: `float` itself, exactly (an `int`, which takes an
+    integral float as SPEC section 4 says, or an integer literal), strictly (`Decimal`, `Any`),
+    or not at all (None; an enum reads one laxly, after everything else)."""
+    match target:
+        case PrimitiveType(type="number", format=None):
+            return "float"
+        case PrimitiveType(type="integer"):
+            return "exact"
+        case LiteralType(values=values) if any(type(v) is int for v in values):
+            return "exact"
+        case PrimitiveType(type="number") | AnyType():
+            return "strict"
+        case _:
+            return None

@@ -288,6 +288,8 @@ class ClassLowering(PydanticLowering):
                 extra = "forbid"
             elif key == "extra" and isinstance(value, ExConst) and value.value in ("ignore", "forbid", "allow"):
                 extra = str(value.value)
+        if kind in ("typeddict", "dataclass"):
+            extra = self._with_config(cls, ctx).get("extra", extra)
         if kind in ("model", "dataclass"):
             self._refuse_hooks(cls, ctx)
         generator = self._alias_generators.get(target.key)

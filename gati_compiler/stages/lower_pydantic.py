@@ -18,6 +18,8 @@ from gati_compiler.stages.lower_common import (
 )
 from gati_compiler.stages.resolve import External
 
+WITH_CONFIG = frozenset({"pydantic.with_config", "pydantic.config.with_config"})
+
 
 class PydanticLowering(LowererBase):
     """The `model_config` and hook checks of pydantic models and dataclasses."""
@@ -44,17 +46,51 @@ class PydanticLowering(LowererBase):
                         "or apply it in the handler; see docs/pydantic.md",
                     )
 
+    def _with_config(self, cls: ClassFact, ctx: Ctx) -> dict[str, str]:
+        """`@with_config(ConfigDict(...))` (or a dict, or keywords) on a TypedDict or dataclass:
+        read as `model_config` is, but an alias generator there is refused."""
+        out: dict[str, str] = {}
+        for dec in cls.decorators:
+            if not isinstance(dec, ExCall) or not isinstance(dec.func, ExName):
+                continue
+            t = self.project.resolve(ctx.module, dec.func.name)
+            if not isinstance(t, External) or canonical_name(t.qualname) not in WITH_CONFIG:
+                continue
+            value = dec.args[0] if len(dec.args) == 1 and not dec.kwargs else None
+            if not dec.args:
+                value = ExCall(ExName("builtins.dict", dec.anchor), (), dec.kwargs, dec.anchor)
+            out.update(
+                self._config_dict(
+                    value, dec, "`@with_config(...)`", ctx, 'write `@with_config(ConfigDict(extra="forbid"))`'
+                )
+            )
+        if "alias_generator" in out:
+            self.error(
+                codes.UNSUPPORTED_ANNOTATION,
+                f"`@with_config(alias_generator=...)` on `{cls.name}` is not honoured by gati",
+                ctx,
+                cls.anchor,
+                help="write each field's alias with `Field(alias=...)` or use a pydantic model",
+            )
+        return out
+
     def _model_config(self, f: FieldFact, ctx: Ctx) -> dict[str, str]:
         """`model_config = ConfigDict(...)` (or a dict, or `ClassVar[ConfigDict]`): the settings gati
         honours (`extra`, `alias_generator`); every other key is checked by `_config_key`."""
-        value = f.default
+        return self._config_dict(
+            f.default, f, "`model_config`", ctx, 'write `model_config = ConfigDict(extra="forbid")`'
+        )
+
+    def _config_dict(
+        self, value: Expr | None, at: FieldFact | ExCall, what: str, ctx: Ctx, example: str
+    ) -> dict[str, str]:
         if not isinstance(value, ExCall) or not isinstance(value.func, ExName) or value.args:
             self.error(
                 codes.UNSUPPORTED_ANNOTATION,
-                "`model_config` must be a `ConfigDict(...)` call or a dict literal gati can read",
+                f"{what} must be a `ConfigDict(...)` call gati can read",
                 ctx,
-                (value or f).anchor,
-                help='write `model_config = ConfigDict(extra="forbid")` with literal values',
+                (value or at).anchor,
+                help=f"{example} with literal values",
             )
             return {}
         func = value.func.name

@@ -24,9 +24,11 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic.errors import PydanticUserError
 
 from gati_compiler.emit.validators import emit_validators
+from gati_compiler.ir.canonical import reachable
 from gati_compiler.ir.jsonschema import gtypes_json_schema
 from gati_compiler.ir.models import Program
 from tests.fidelity.lazy_iterables import iterates_text_or_object
+from tests.fidelity.runtime_config import ON_RUNTIME_CONFIG, adapter_as_read, runtime_configured
 from tests.property.test_decoder_differential import _comparable, _draft7, _ints, _mutate
 
 ON_ITERABLES = "on Iterable over a JSON string or object (documented difference)"
@@ -79,11 +81,18 @@ def compare(decoders: Any, ref: str, adapter: TypeAdapter[Any], doc: Any) -> str
 
 
 def _compare_type(
-    decoders: Any, ref: str, adapter: TypeAdapter[Any], strategy: Any, per_type: int, label: str
-) -> tuple[int, list[str], list[str]]:
-    """(documents compared, disagreements, disagreements on the documented `Iterable` difference)."""
+    decoders: Any,
+    ref: str,
+    adapter: TypeAdapter[Any],
+    strategy: Any,
+    per_type: int,
+    label: str,
+    as_read: TypeAdapter[Any] | None = None,
+) -> tuple[int, list[str], Counter[str]]:
+    """(documents compared, disagreements, disagreements on documented differences by kind).
+    `as_read`: pydantic's validator without the configuration set at run time (runtime_config.py)."""
     found: list[str] = []
-    on_iterables: list[str] = []
+    apart: Counter[str] = Counter()
     documents = 0
 
     @settings(
@@ -96,12 +105,17 @@ def _compare_type(
         for candidate in (doc, _mutate(data.draw, doc)):
             documents += 1
             problem = compare(decoders, ref, adapter, candidate)
-            if problem is not None:
-                line = f"{label}: {problem}: {json.dumps(candidate)[:200]}"
-                (on_iterables if iterates_text_or_object(adapter, candidate) else found).append(line)
+            if problem is None:
+                continue
+            if iterates_text_or_object(adapter, candidate):
+                apart[ON_ITERABLES] += 1
+            elif as_read is not None and compare(decoders, ref, as_read, candidate) is None:
+                apart[ON_RUNTIME_CONFIG] += 1
+            else:
+                found.append(f"{label}: {problem}: {json.dumps(candidate)[:200]}")
 
     run()
-    return documents, found, on_iterables
+    return documents, found, apart
 
 
 def compare_many(
@@ -127,15 +141,17 @@ def compare_many(
         if ref is None:
             continue
         try:
-            adapter: TypeAdapter[Any] = TypeAdapter(getattr(importlib.import_module(module), name))
+            tp = getattr(importlib.import_module(module), name)
+            adapter: TypeAdapter[Any] = TypeAdapter(tp)
+            as_read = adapter_as_read(tp, runtime_configured(program, set(reachable([request], program.gtypes))))
         except (PydanticUserError, ImportError, AttributeError, TypeError, NameError):
             counts["types pydantic cannot build here"] += 1
             continue
         schema = gtypes_json_schema(program.gtypes, request)
         strategy = from_schema(_draft7(schema, cast(dict[str, Any], schema.get("$defs", {}))))
         try:
-            documents, found, on_iterables = _compare_type(
-                decoders, ref, adapter, strategy, per_type, f"{module}.{name}"
+            documents, found, apart = _compare_type(
+                decoders, ref, adapter, strategy, per_type, f"{module}.{name}", as_read
             )
         except Exception as exc:  # hypothesis-jsonschema cannot draw from every schema
             counts[f"types without documents ({type(exc).__name__})"] += 1
@@ -143,8 +159,7 @@ def compare_many(
         counts["types compared"] += 1
         counts["documents"] += documents
         counts["disagreements"] += len(found)
-        if on_iterables:
-            counts[ON_ITERABLES] += len(on_iterables)
+        counts.update(apart)
         for line in found[:3]:
             print(line, file=sys.stderr)
     counts.setdefault("disagreements", 0)

@@ -52,7 +52,34 @@ class SdkBase(BaseModel):
 class Compaction(SdkBase):
     async_: bool = Field(alias="async")
     label: str = ""
+
+from pydantic import with_config
+from typing_extensions import TypedDict
+
+@with_config(ConfigDict(extra="forbid"))
+class ForbidTyped(TypedDict):
+    a: int
+
+class ForbidTypedChild(ForbidTyped):
+    b: int
+
+@with_config(ConfigDict(extra="allow"))
+class AllowTyped(TypedDict):
+    a: int
+
+@with_config(extra="forbid")
+class ForbidKeywords(TypedDict):
+    first_name: str
 """
+
+TYPED_DOCS: list[tuple[str, Any]] = [
+    ("ForbidTyped", {"a": 1}),
+    ("ForbidTyped", {"a": 1, "b": 2}),
+    ("ForbidTypedChild", {"a": 1, "b": 2, "c": 3}),
+    ("AllowTyped", {"a": 1, "b": [2, {"c": None}]}),
+    ("ForbidKeywords", {"first_name": "x"}),
+    ("ForbidKeywords", {"first_name": "x", "firstName": "y"}),
+]
 
 DOCS: list[tuple[str, Any]] = [
     ("Forbid", {"x": 1}),
@@ -77,7 +104,7 @@ DOCS: list[tuple[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    names = sorted({name for name, _ in DOCS})
+    names = sorted({name for name, _ in DOCS + TYPED_DOCS})
     with built(tmp_path_factory.mktemp("cfg"), MODELS, names) as b:
         yield b
 
@@ -92,6 +119,16 @@ def test_config_dict_decoders_agree_with_pydantic_strict(app: Any, name: str, do
         # what counts as set decides what `model_dump(exclude_unset=True)` keeps (kept extras too)
         assert ours.model_fields_set == theirs.model_fields_set
         assert ours.model_dump(exclude_unset=True) == theirs.model_dump(exclude_unset=True)
+
+
+@pytest.mark.parametrize(("name", "doc"), TYPED_DOCS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(TYPED_DOCS)])
+def test_with_config_on_a_typeddict_agrees_with_pydantic_strict(app: Any, name: str, doc: Any) -> None:
+    ours_ok, ours = app.ours(name, doc)
+    theirs_ok, theirs = app.theirs(name, doc)
+    assert ours_ok == theirs_ok, (ours, theirs)
+    if ours_ok:
+        assert ours == theirs
+    assert app.schema_ok(name, doc) == ours_ok
 
 
 def test_forbid_is_in_the_gtype_and_the_schema(app: Any) -> None:
@@ -141,3 +178,27 @@ def test_inert_config_keys_build_clean(project: Any) -> None:
     )
     result = project({"app/__init__.py": "", "app/models.py": models, "app/handlers.py": handlers})
     assert result.diagnostics == []
+
+
+@pytest.mark.parametrize(
+    ("decorator", "message"),
+    [
+        ('@with_config({"extra": "forbid"})', "`@with_config(...)` must be a `ConfigDict(...)` call gati can read"),
+        ("@with_config(ConfigDict(alias_generator=to_camel))", "`@with_config(alias_generator=...)` on `T`"),
+        ("@with_config(ConfigDict(str_to_lower=True))", "ConfigDict(str_to_lower=...)"),
+    ],
+)
+def test_with_config_gati_cannot_honour_is_a_diagnostic(project: Any, decorator: str, message: str) -> None:
+    models = (
+        "from pydantic import ConfigDict, with_config\nfrom pydantic.alias_generators import to_camel\n"
+        f"from typing_extensions import TypedDict\n{decorator}\nclass T(TypedDict):\n    first_name: str\n"
+    )
+    handlers = (
+        "from gati_runtime_min import GlobalContext, LocalContext, Request, Response, handler\n"
+        "from app.models import T\n"
+        '@handler("POST", "/x")\n'
+        "def h(req: Request[T], res: Response[None], lctx: LocalContext, gctx: GlobalContext) -> None: ...\n"
+    )
+    result = project({"app/__init__.py": "", "app/models.py": models, "app/handlers.py": handlers})
+    assert [d.code for d in result.diagnostics] == ["GATI110"], result.diagnostics
+    assert message in result.diagnostics[0].message

@@ -545,6 +545,27 @@ def _union_fast(value: object, options: tuple[_Fast, ...]) -> Any:
     return _FAIL
 
 
+def _when_float(fast: _Fast) -> _Fast:
+    """`fast` tried on a JSON float only: a union's `float` option where pydantic ranks it for floats."""
+
+    def gated(value: object) -> Any:
+        return fast(value) if type(value) is float else _FAIL
+
+    return gated
+
+
+def _when_float_slow(slow: _Slow) -> _Slow:
+    """`_when_float` for a collecting decoder: anything else fails without a word."""
+
+    def gated(value: object, path: str, issues: list[Issue]) -> Any:
+        if type(value) is float:
+            return slow(value, path, issues)
+        _add(issues, path, "type", "float", value)
+        return None
+
+    return gated
+
+
 def _union_slow(
     value: object,
     path: str,
