@@ -27,7 +27,7 @@ workers and replicas on Redis Streams. Both have the same semantics:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -164,10 +164,42 @@ class SubscriptionClosed(RuntimeError):
     """`receive` on a subscription that was closed (while waiting, or before): `async for` ends."""
 
 
-async def _deliveries(sub: Subscription[Any]) -> AsyncIterator[Delivery[Any]]:
-    while True:
+class Receiving:
+    """What both backends' subscriptions share on top of `receive()`: `get()` and `ack()` for the
+    data alone, `async for`, and `deliveries()`."""
+
+    _current: Delivery[Any] | None  # what `get()` returned last
+
+    async def receive(self) -> Delivery[Any]:
+        raise NotImplementedError
+
+    async def get(self) -> Any:
+        """The next message's data; acknowledges the one `get` returned before."""
+        self.ack()
+        delivery = await self.receive()
+        self._current = delivery
+        return delivery.data
+
+    def ack(self) -> None:
+        """Acknowledge the message `get` returned last."""
+        current, self._current = self._current, None
+        if current is not None:
+            current.ack()
+
+    async def deliveries(self) -> AsyncIterator[Delivery[Any]]:
+        """Every delivery, acknowledged by the caller, until the subscription closes."""
+        while True:
+            try:
+                delivery = await self.receive()
+            except SubscriptionClosed:
+                return
+            yield delivery
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> Any:
         try:
-            delivery = await sub.receive()
+            return await self.get()
         except SubscriptionClosed:
-            return
-        yield delivery
+            raise StopAsyncIteration from None

@@ -11,15 +11,15 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from gati_runtime_min.bus import (
     DEFAULT_ACK_TIMEOUT,
     Delivery,
     NoSubscriber,
+    Receiving,
     SubscriptionClosed,
-    _deliveries,
 )
 
 
@@ -38,7 +38,7 @@ class _Group:
         self.turn = 0
 
 
-class LocalSubscription:
+class LocalSubscription(Receiving):
     """A subscription of the in-process `Bus`: a bounded queue of deliveries."""
 
     def __init__(self, bus: Bus, group: _Group, maxsize: int, ack_timeout: float | None) -> None:
@@ -108,19 +108,6 @@ class LocalSubscription:
                 self._sweep = loop.call_at(due, self._expire_due)
         return delivery
 
-    async def get(self) -> Any:
-        """The next message's data; acknowledges the one `get` returned before."""
-        self.ack()
-        delivery = await self.receive()
-        self._current = delivery
-        return delivery.data
-
-    def ack(self) -> None:
-        """Acknowledge the message `get` returned last."""
-        current, self._current = self._current, None
-        if current is not None:
-            current.ack()
-
     def close(self) -> None:
         """Leave: the message `get` returned is acknowledged; other unacknowledged deliveries and
         what is still queued go to the other members of the group (a fan-out subscription's are
@@ -132,18 +119,6 @@ class LocalSubscription:
         self._bus._leave(self)
         _wake(self._getters)
         _wake(self._putters, every=True)
-
-    def deliveries(self) -> AsyncIterator[Delivery[Any]]:
-        return _deliveries(self)
-
-    def __aiter__(self) -> LocalSubscription:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            return await self.get()
-        except SubscriptionClosed:
-            raise StopAsyncIteration from None
 
     # settling (called by the bus and by deliveries)
     def _release(self, delivery: Delivery[Any]) -> None:

@@ -28,12 +28,12 @@ import itertools
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from gati_runtime_min.bus import DEFAULT_ACK_TIMEOUT, Delivery, NoSubscriber, SubscriptionClosed, _deliveries
+from gati_runtime_min.bus import DEFAULT_ACK_TIMEOUT, Delivery, NoSubscriber, Receiving, SubscriptionClosed
 from gati_runtime_min.state.scripts import PUBLISH
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ Entry = tuple[str, Any, str | None, int]
 _CLOSED: Final[Entry] = ("", None, None, 0)  # wakes a `receive` waiting on a closed subscription
 
 
-class StreamSubscription:
+class StreamSubscription(Receiving):
     """One consumer of a group (see the module docstring)."""
 
     def __init__(
@@ -108,22 +108,6 @@ class StreamSubscription:
         self._out[msg_id] = (delivery, expires)
         return delivery
 
-    async def get(self) -> Any:
-        """The next message's data; acknowledges the one `get` returned before."""
-        self.ack()
-        delivery = await self.receive()
-        self._current = delivery
-        return delivery.data
-
-    def ack(self) -> None:
-        """Acknowledge the message `get` returned last."""
-        current, self._current = self._current, None
-        if current is not None:
-            current.ack()
-
-    def deliveries(self) -> AsyncIterator[Delivery[Any]]:
-        return _deliveries(self)
-
     # what deliveries call back
     def _ack(self, delivery: Delivery[Any]) -> None:
         self._out.pop(delivery.id, None)
@@ -165,15 +149,6 @@ class StreamSubscription:
         self._bus.forget(self)
         if self.group is None:  # a fan-out group serves this subscription alone
             self._bus.spawn(self._bus.destroy(self._stream, self._group_name))
-
-    def __aiter__(self) -> StreamSubscription:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            return await self.get()
-        except SubscriptionClosed:
-            raise StopAsyncIteration from None
 
     def held(self, everything: bool = False) -> list[Any]:
         """What this consumer keeps: its queue and the deliveries within their ack deadline (the
