@@ -30,18 +30,22 @@ _GTYPE: Final[TypeAdapter[GType]] = TypeAdapter(GType)
 def _without_origin(value: JsonValue) -> JsonValue:
     # JSON-mode dumps hold plain dicts and lists only; scalars are returned without a call
     if type(value) is dict:
-        return {
-            k: _without_origin(v) if type(v) is dict or type(v) is list else v
-            for k, v in value.items()
-            if k != "origin"
-        }
+        out: dict[str, JsonValue] = {}
+        for k, v in value.items():
+            if k == "origin":
+                continue
+            if k == "properties" and type(v) is list:  # a property's `pyName` goes with the class
+                v = [{pk: pv for pk, pv in p.items() if pk != "pyName"} if type(p) is dict else p for p in v]
+            out[k] = _without_origin(v) if type(v) is dict or type(v) is list else v
+        return out
     if type(value) is list:
         return [_without_origin(v) if type(v) is dict or type(v) is list else v for v in value]
     return value
 
 
 def client_gtype(gtype: GType) -> GType:
-    """`gtype` with every `origin` dropped, so SDK decoders never import the server's own modules.
+    """`gtype` with every `origin` dropped, so SDK decoders never import the server's own modules,
+    and every property's `pyName` (the SDK's TypedDicts are keyed by wire names).
 
     Named types are mapped to the SDK's classes through the class map; anything else decodes to
     plain data, which is what the SDK's annotations (`dict[str, Any]`, `Literal[...]`) promise.
@@ -78,7 +82,10 @@ def _strip_origins(g: GType) -> GType | None:
                 t = _strip_origins(p.type)
                 if t is None or not _json_plain(p.default):
                     return None
-                props.append(p if t is p.type else p.model_copy(update={"type": t}))
+                if t is p.type and p.pyName is None:
+                    props.append(p)
+                else:
+                    props.append(p.model_copy(update={"type": t, "pyName": None}))
             if g.origin is None and all(a is b for a, b in zip(props, g.properties, strict=True)):
                 return g
             return g.model_copy(update={"origin": None, "properties": tuple(props)})

@@ -73,6 +73,12 @@ class ContainerGen(UnionGen):
             fields = [f"    ({py_str(p.name)}, {py_str(p.pyName or p.name)})," for p in t.properties]
             table = self.state.const("F", ["(", *fields, ")"])
             self.w.line(f"{s} = {s} if type({s}) is dict else _attrs({s}, {table})")
+        elif self.enc and any(p.pyName is not None for p in t.properties):
+            # a TypedDict with aliases: its Python form is keyed by field names, its JSON form by
+            # wire names; either is accepted
+            fields = [f"    ({py_str(p.name)}, {py_str(p.pyName)})," for p in t.properties if p.pyName is not None]
+            table = self.state.const("F", ["(", *fields, ")"])
+            self.w.line(f"{s} = _wire_keys({s}, {table})")
         # `path` stays an expression: field paths are only built when an issue is recorded
         start = ""
         if not self.fast:
@@ -159,7 +165,9 @@ class ContainerGen(UnionGen):
         as_dict = kind == "dict" or self.enc
 
         def key(p: Property) -> str:
-            return p.name if as_dict else p.pyName or p.name
+            # decoded values are keyed as the Python type declares them (a TypedDict by its field
+            # names, as pydantic gives them); encoded ones by wire names
+            return p.name if self.enc else p.pyName or p.name
 
         keyword_call = (
             t.extra != "allow" and not as_dict and not optional and all(key(p).isidentifier() for p in required)
@@ -170,7 +178,8 @@ class ContainerGen(UnionGen):
             return
         fills_defaults = t.origin is None and any(p.hasDefault and not p.required for p in t.properties)
         converts = any(self.always_converted(p.type) for p in t.properties)
-        reuse = not (self.enc or fills_defaults or converts) and kind == "dict" and t.extra != "allow"
+        renames = any(p.pyName is not None for p in t.properties)
+        reuse = not (self.enc or fills_defaults or converts or renames) and kind == "dict" and t.extra != "allow"
         if self.fast and reuse:
             if not self.predeclared:
                 self.w.line(f"{out}: dict[str, Any]")

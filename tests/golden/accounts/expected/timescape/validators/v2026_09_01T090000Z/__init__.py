@@ -531,6 +531,17 @@ def _attrs(obj: object, fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     return out
 
 
+def _wire_keys(d: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """A TypedDict by field names, by wire names (a key in its wire name stays)."""
+    out: dict[str, Any] | None = None
+    for wire, name in keys:
+        if name in d and wire not in d:
+            if out is None:
+                out = dict(d)
+            out[wire] = out.pop(name)
+    return d if out is None else out
+
+
 _Fast = Callable[[Any], Any]
 _Slow = Callable[[Any, str, list[Issue]], Any]
 
