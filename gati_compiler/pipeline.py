@@ -328,10 +328,12 @@ def _build(
         return finish()
     program = step.program
     pieces = None
-    if cache is not None and write and dump is None:
+    if cache is not None and cache is given_cache and write and dump is None:
         from gati_compiler.emit.memo import EmitMemo
 
-        # the previous build's object wherever an IR object is the same, for emitted pieces
+        # the previous build's object wherever an IR object is the same, for emitted pieces; only
+        # for a cache kept in memory between builds (`gatic watch`): a one-off build has no last
+        # build to share with, and keeping its pieces would only cost time
         pieces = cache.memo = cache.memo or EmitMemo()
         program = pieces.intern(program)
     result.lock = step.lock
