@@ -566,7 +566,7 @@ def _when_float(fast: _Fast) -> _Fast:
 
 
 def _when_float_slow(slow: _Slow) -> _Slow:
-    """`_when_float` for a collecting decoder: anything else fails without a word."""
+    """`_when_float` for a collecting decoder: others fail (never the issue reported)."""
 
     def gated(value: object, path: str, issues: list[Issue]) -> Any:
         if type(value) is float:
